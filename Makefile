@@ -1,0 +1,44 @@
+# README's two commands: `make demo` and `make test`. Both set up .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typecheck spec drift pytest generate bench clean
+
+$(STAMP): pyproject.toml codegen/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r codegen/requirements.txt -e '.[dev]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/python examples/quickstart.py
+
+test: lint typecheck spec drift pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src codegen tests examples bench
+	$(BIN)/ruff format --check src codegen tests examples bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict
+
+spec: $(STAMP)
+	$(BIN)/python codegen/lint_spec.py
+
+drift: $(STAMP)
+	$(BIN)/python codegen/generate.py --check
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+generate: $(STAMP)
+	$(BIN)/python codegen/generate.py
+	$(BIN)/python docs/make_coverage.py
+
+bench: $(STAMP)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .pytest_cache

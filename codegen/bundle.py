@@ -1,0 +1,60 @@
+"""Merge the parts of spec/ into the one OpenAPI document the generator, FakeBill and the tests read.
+
+The root is spec/openapi.yaml; each part (connect, partner, events, spend, common) contributes `paths` and
+`components/schemas`. All `$ref`s already point into the merged document, so merging is a dictionary union
+that refuses duplicate keys (a duplicate would silently hide one definition).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_DIR = Path(os.environ.get("BILL_SPEC_DIR") or ROOT / "spec")  # override only to try a spec copy
+PARTS = ("common", "connect", "partner", "events", "spend")
+BUNDLE = ROOT / "src" / "bill_sdk" / "_spec" / "bill-v3.json"
+
+
+class BundleError(Exception):
+    """A part of the spec cannot be merged."""
+
+
+def load_bundle(spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
+    root: dict[str, Any] = yaml.safe_load((spec_dir / "openapi.yaml").read_text())
+    root.setdefault("paths", {})
+    schemas = root.setdefault("components", {}).setdefault("schemas", {})
+    for part in PARTS:
+        doc = yaml.safe_load((spec_dir / f"{part}.yaml").read_text()) or {}
+        extra = set(doc) - {"paths", "components"}
+        if extra:
+            raise BundleError(f"{part}.yaml: only `paths` and `components` may appear, found {sorted(extra)}")
+        for path, item in (doc.get("paths") or {}).items():
+            if path in root["paths"]:
+                raise BundleError(f"{part}.yaml: path {path} is defined twice")
+            root["paths"][path] = item
+        for name, schema in ((doc.get("components") or {}).get("schemas") or {}).items():
+            if name in schemas:
+                raise BundleError(f"{part}.yaml: schema {name} is defined twice")
+            schemas[name] = schema
+    return root
+
+
+def dump(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else BUNDLE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(dump(load_bundle()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,264 @@
+"""`make generate`: spec/ -> src/bill_sdk/_spec/bill-v3.json + src/bill_sdk/_generated/.
+
+Steps: bundle the spec parts into one document, run openapi-python-client (pinned in requirements.txt) with
+our templates, format the output with the pinned ruff and an explicit rule set, and replace the generated folder
+with the result. `--check` does the same into a temporary folder and fails when anything (content, a new file, a
+removed file) differs from what is committed: the drift check of `make test`.
+
+The generator is driven through its Python API rather than its CLI for two reasons, both confined to this file:
+- templates get a few filters that read the raw spec (`x-sdk-method`, `x-pagination`, ...), which the
+  generator does not pass to templates itself;
+- `type: number` becomes `decimal.Decimal` instead of `float` (BILL's amounts must stay exact).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import filecmp
+import json
+import keyword
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import openapi_python_client
+from openapi_python_client import strings
+from openapi_python_client.config import Config, ConfigFile, MetaType
+from openapi_python_client.parser.properties.float import FloatProperty
+from openapi_python_client.parser.properties.schemas import Class
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bundle import BUNDLE, dump, load_bundle  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CODEGEN = ROOT / "codegen"
+TARGET = ROOT / "src" / "bill_sdk" / "_generated"
+# The rules ruff applies to generated code; fixed so that a new ruff default cannot change the output.
+RUFF_RULES = "E4,E7,E9,F,I"
+METHODS = ("get", "put", "post", "delete", "patch")
+FAMILY_PREFIXES = ("partner", "events", "spend")
+
+
+# --------------------------------------------------------------------------- decimal money
+def _decimal_imports(self: FloatProperty, *, prefix: str) -> set[str]:
+    imports = _float_imports(self, prefix=prefix)
+    imports.update({"from decimal import Decimal", "from bill_sdk._json import to_decimal"})
+    return imports
+
+
+_float_imports = FloatProperty.get_imports
+FloatProperty._type_string = "Decimal"  # type: ignore[misc]
+FloatProperty._json_type_string = "Decimal"  # type: ignore[misc]
+FloatProperty.get_imports = _decimal_imports  # type: ignore[method-assign]
+
+# BILL's page size parameter is `max`; users write `bill.vendors.list(max=50)`, not `max_=50`. Shadowing the
+# builtin inside generated functions is harmless: the templates never call max().
+strings.RESERVED_WORDS.discard("max")
+
+
+# --------------------------------------------------------------------------- template filters
+def _path_shape(path: str) -> str:
+    """The path with parameter names erased (the generator renames them to Python names)."""
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+class SpecFilters:
+    """Template filters that look things up in the raw spec, keyed by the generator's endpoint objects."""
+
+    def __init__(self, doc: dict[str, Any], config: Config) -> None:
+        self.doc = doc
+        self.config = config
+        self.ops: dict[tuple[str, str], dict[str, Any]] = {}
+        for path, item in doc["paths"].items():
+            for method in METHODS:
+                if method in item:
+                    self.ops[(_path_shape(path), method)] = item[method]
+        self.tags = {t["name"].replace("-", "_"): t for t in doc.get("tags", [])}
+
+    def spec_operation(self, endpoint: Any) -> dict[str, Any]:
+        return self.ops[(_path_shape(endpoint.path.get_untrusted_value()), endpoint.method)]
+
+    def spec_path(self, endpoint: Any) -> str:
+        for path, item in self.doc["paths"].items():
+            if item.get(endpoint.method) is self.spec_operation(endpoint):
+                return str(path)
+        raise KeyError(endpoint.name)
+
+    def sdk_method(self, endpoint: Any) -> str:
+        name = str(self.spec_operation(endpoint)["x-sdk-method"])
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise ValueError(f"x-sdk-method {name!r} is not a usable Python name")
+        return name
+
+    def is_idempotent(self, endpoint: Any) -> bool:
+        op = self.spec_operation(endpoint)
+        if endpoint.method in ("get", "put", "delete"):
+            return True
+        if any(p.get("name") == "X-Idempotent-Key" for p in self._params(op)):
+            return True
+        return bool(op.get("x-idempotent", False))
+
+    def pagination(self, endpoint: Any) -> str | None:
+        return self.spec_operation(endpoint).get("x-pagination")
+
+    def _class(self, schema_name: str) -> Class:
+        return Class.from_string(string=schema_name, config=self.config)
+
+    def _page_item_schema(self, endpoint: Any) -> str:
+        op = self.spec_operation(endpoint)
+        for status, response in op["responses"].items():
+            if status.startswith("2"):
+                page = self._deref(response["content"]["application/json"]["schema"])
+                results = page.get("properties", {}).get("results") or self._all_of_property(page, "results")
+                return str(results["items"]["$ref"].split("/")[-1])
+        raise ValueError(f"{op['operationId']}: x-pagination without a 2xx page schema")
+
+    def page_item_class(self, endpoint: Any) -> str:
+        return str(self._class(self._page_item_schema(endpoint)).name)
+
+    def page_item_import(self, endpoint: Any) -> str:
+        cls = self._class(self._page_item_schema(endpoint))
+        return f"from ...models.{cls.module_name} import {cls.name}"
+
+    def resource_path(self, tag: str) -> tuple[str, str]:
+        for family in FAMILY_PREFIXES:
+            if tag.startswith(family + "_"):
+                return family, tag[len(family) + 1 :]
+        return "", tag
+
+    def resource_class(self, tag: str) -> str:
+        return "".join(part.capitalize() for part in tag.split("_")) + "Resource"
+
+    def tag_description(self, tag: str) -> str:
+        return str(self.tags.get(tag, {}).get("description", tag))
+
+    def python_module(self, name: str) -> str:
+        return name
+
+    def _deref(self, schema: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in schema:
+            schema = self.doc["components"]["schemas"][schema["$ref"].split("/")[-1]]
+        return schema
+
+    def _all_of_property(self, schema: dict[str, Any], name: str) -> dict[str, Any]:
+        for part in schema.get("allOf", []):
+            found = self._deref(part).get("properties", {}).get(name)
+            if found:
+                return dict(found)
+        raise KeyError(name)
+
+    def _params(self, op: dict[str, Any]) -> list[dict[str, Any]]:
+        params = []
+        for p in op.get("parameters", []):
+            if "$ref" in p:
+                p = self.doc["components"]["parameters"][p["$ref"].split("/")[-1]]
+            params.append(p)
+        return params
+
+
+def _install_filters(doc: dict[str, Any], config: Config) -> None:
+    filters = SpecFilters(doc, config)
+    for name in (
+        "spec_operation",
+        "spec_path",
+        "sdk_method",
+        "is_idempotent",
+        "pagination",
+        "page_item_class",
+        "page_item_import",
+        "resource_path",
+        "resource_class",
+        "tag_description",
+        "python_module",
+    ):
+        openapi_python_client.TEMPLATE_FILTERS[name] = getattr(filters, name)
+
+
+# --------------------------------------------------------------------------- generation
+def generate_into(out_dir: Path) -> Path:
+    """Write the bundle and the generated package under out_dir; return the package folder."""
+    doc = load_bundle()
+    bundle_path = out_dir / "bill-v3.json"
+    bundle_path.write_text(dump(doc))
+    config = Config.from_sources(
+        ConfigFile.load_from_path(CODEGEN / "config.yaml"),
+        MetaType.NONE,
+        bundle_path,
+        "utf-8",
+        overwrite=True,
+        output_path=out_dir / "_generated",
+    )
+    _install_filters(doc, config)
+    errors = openapi_python_client.generate(config=config, custom_template_path=CODEGEN / "templates")
+    if errors:
+        for error in errors:
+            print(f"{error.level.name}: {error.header}\n  {error.detail}", file=sys.stderr)
+        raise SystemExit("generation failed: fix spec/ (see above)")
+    package = out_dir / "_generated"
+    if keep := __import__("os").environ.get("BILL_CODEGEN_KEEP"):
+        shutil.copytree(package, keep, dirs_exist_ok=True)
+    ruff = [sys.executable, "-m", "ruff"]
+    subprocess.run(
+        [*ruff, "check", "--no-cache", "--isolated", f"--select={RUFF_RULES}", "--fix-only", "--quiet", str(package)],
+        check=True,
+    )
+    subprocess.run([*ruff, "format", "--no-cache", "--isolated", "--line-length=120", "--quiet", str(package)], check=True)
+    return package
+
+
+def _tree_diff(expected: Path, actual: Path) -> list[str]:
+    problems: list[str] = []
+    cmp = filecmp.dircmp(expected, actual, ignore=["__pycache__"])
+
+    def walk(c: filecmp.dircmp[str], rel: str) -> None:
+        problems.extend(f"missing from the committed tree: {rel}{n}" for n in c.left_only)
+        problems.extend(f"not produced by the generator: {rel}{n}" for n in c.right_only)
+        for n in c.diff_files:
+            problems.append(f"differs: {rel}{n}")
+        for n, sub in c.subdirs.items():
+            walk(sub, f"{rel}{n}/")
+
+    walk(cmp, "")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the committed output is not what spec/ gives")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        package = generate_into(out)
+        if args.check:
+            problems = _tree_diff(package, TARGET)
+            if not BUNDLE.exists() or BUNDLE.read_text() != (out / "bill-v3.json").read_text():
+                problems.append(f"differs: {BUNDLE.relative_to(ROOT)}")
+                if BUNDLE.exists():
+                    diff = difflib.unified_diff(
+                        BUNDLE.read_text().splitlines(), (out / "bill-v3.json").read_text().splitlines(), lineterm=""
+                    )
+                    problems.extend(list(diff)[:20])
+            if problems:
+                print("generated code is out of date with spec/ or codegen/; run `make generate`:", file=sys.stderr)
+                for p in problems[:50]:
+                    print(f"  {p}", file=sys.stderr)
+                return 1
+            print(f"generated code is up to date ({sum(1 for _ in TARGET.rglob('*.py'))} modules)")
+            return 0
+        shutil.rmtree(TARGET, ignore_errors=True)
+        shutil.copytree(package, TARGET, ignore=shutil.ignore_patterns("__pycache__"))
+        BUNDLE.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / "bill-v3.json", BUNDLE)
+    count = sum(1 for _ in TARGET.rglob("*.py"))
+    ops = sum(1 for item in json.loads(BUNDLE.read_text())["paths"].values() for m in METHODS if m in item)
+    print(f"generated {count} modules for {ops} operations into {TARGET.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

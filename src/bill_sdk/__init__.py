@@ -1,0 +1,95 @@
+"""bill-sdk: an async client for the BILL v3 API (AP/AR, Partner, Connect Events, Spend & Expense).
+
+    async with AsyncBill() as bill:
+        async for vendor in bill.vendors.iter(filters=where("archived").eq(False)):
+            ...
+
+Everything is imported on first use (PEP 562), so ``import bill_sdk`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from ._client import AsyncBill, Credentials
+    from ._filters import Filter, Sort, asc, desc, sort_by, where
+    from ._generated import models
+    from ._generated.types import UNSET, File, RequestOptions, Unset
+    from .errors import (
+        APIError,
+        ArgumentError,
+        AuthenticationError,
+        BillConnectionError,
+        BillError,
+        BillTimeoutError,
+        ConfigurationError,
+        ConflictError,
+        MFARequiredError,
+        NotFoundError,
+        OutcomeUnknownError,
+        PermissionDeniedError,
+        RateLimitError,
+        ServerError,
+        SessionExpiredError,
+        TransportError,
+        ValidationError,
+    )
+
+_EXPORTS = {
+    "AsyncBill": "._client",
+    "Credentials": "._client",
+    "Filter": "._filters",
+    "Sort": "._filters",
+    "asc": "._filters",
+    "desc": "._filters",
+    "sort_by": "._filters",
+    "where": "._filters",
+    "UNSET": "._generated.types",
+    "Unset": "._generated.types",
+    "File": "._generated.types",
+    "RequestOptions": "._generated.types",
+    **{
+        name: ".errors"
+        for name in (
+            "APIError",
+            "ArgumentError",
+            "AuthenticationError",
+            "BillConnectionError",
+            "BillError",
+            "BillTimeoutError",
+            "ConfigurationError",
+            "ConflictError",
+            "MFARequiredError",
+            "NotFoundError",
+            "OutcomeUnknownError",
+            "PermissionDeniedError",
+            "RateLimitError",
+            "ServerError",
+            "SessionExpiredError",
+            "TransportError",
+            "ValidationError",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "models":
+        value: Any = import_module("._generated.models", __name__)
+    elif name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name], __name__), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*_EXPORTS, "models", "__version__"])
+
+
+__all__ = sorted([*_EXPORTS, "models"])

@@ -1,0 +1,313 @@
+"""``AsyncBill``: configuration, environments, credentials and the resource tree of the BILL API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, Literal
+
+import anyio
+import httpx
+from attrs import define, evolve
+
+from ._auth import HeaderAuth, Session, SessionAuth, SessionManager
+from ._generated import Resources
+from ._generated.types import Operation
+from ._json import dumps_json, loads_json
+from ._transport import RequestSender, RetryPolicy
+from .errors import AuthenticationError, BillError, ConfigurationError, error_from_response
+
+ENVIRONMENTS = {
+    "sandbox": "https://gateway.stage.bill.com",
+    "production": "https://gateway.prod.bill.com",
+}
+# Connect, Partner and Spend live under /connect; Connect Events paths carry their own /connect-events prefix.
+CONNECT_PREFIX = "/connect"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_MAX_CONCURRENCY = 3  # BILL: 3 concurrent requests per developer key per organization (BDC_1322)
+ENV_VARS = {
+    "dev_key": "BILL_DEV_KEY",
+    "username": "BILL_USERNAME",
+    "password": "BILL_PASSWORD",
+    "organization_id": "BILL_ORGANIZATION_ID",
+    "api_token": "BILL_API_TOKEN",
+    "app_key": "BILL_APP_KEY",
+    "remember_me_id": "BILL_REMEMBER_ME_ID",
+    "device": "BILL_DEVICE",
+}
+
+
+@define(frozen=True, repr=False)
+class Credentials:
+    """What the client signs in with. ``repr`` names which values are set, never the values."""
+
+    dev_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    organization_id: str | None = None
+    api_token: str | None = None
+    app_key: str | None = None
+    remember_me_id: str | None = None
+    device: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **given: str | None) -> Credentials:
+        values = {name: given.get(name) or env.get(var) or None for name, var in ENV_VARS.items()}
+        return cls(**values)
+
+    def secrets(self) -> tuple[str | None, ...]:
+        return (self.dev_key, self.password, self.api_token, self.app_key, self.remember_me_id)
+
+    def __repr__(self) -> str:
+        set_fields = [name for name in ENV_VARS if getattr(self, name)]
+        return f"Credentials(set={set_fields})"
+
+
+class AsyncBill(Resources):
+    """Async client for the BILL v3 API: ``async with AsyncBill() as bill: await bill.vendors.list()``.
+
+    Credentials come from the arguments or the ``BILL_*`` environment variables. Which are needed depends on
+    what you call: Connect AP/AR needs dev key, username, password and organization id; Partner calls need app
+    key, username and password; Spend & Expense needs an API token; Connect Events uses whichever is set.
+    """
+
+    def __init__(
+        self,
+        *,
+        dev_key: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        organization_id: str | None = None,
+        api_token: str | None = None,
+        app_key: str | None = None,
+        remember_me_id: str | None = None,
+        device: str | None = None,
+        environment: Literal["sandbox", "production"] | str | None = None,
+        base_url: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.credentials = Credentials.from_env(
+            env,
+            dev_key=dev_key,
+            username=username,
+            password=password,
+            organization_id=organization_id,
+            api_token=api_token,
+            app_key=app_key,
+            remember_me_id=remember_me_id,
+            device=device,
+        )
+        self.base_url = _resolve_base_url(base_url or env.get("BILL_BASE_URL"), environment or env.get("BILL_ENVIRONMENT"))
+        if max_concurrency < 1:
+            raise ConfigurationError("max_concurrency must be at least 1")
+        self._owns_http = http_client is None
+        # trust_env=False: proxy/TLS settings from the environment must not silently change where money moves;
+        # TLS verification stays on unless the caller passes their own http_client.
+        self._http = http_client or httpx.AsyncClient(trust_env=False, limits=httpx.Limits(max_connections=100))
+        self._limiter = anyio.CapacityLimiter(max_concurrency)
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._retry = RetryPolicy(max_retries=max_retries)
+        self._org_sessions = SessionManager(self._login)
+        self._partner_sessions = SessionManager(self._partner_login)
+        self._children: list[AsyncBill] = []
+        self._is_child = False
+        self._closed = False
+        self._client = self._make_sender()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def __aenter__(self) -> AsyncBill:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Sign out of sessions this client opened and close its connections (a shared pool stays open)."""
+        if self._closed:
+            return
+        self._closed = True
+        for child in self._children:
+            await child.aclose()
+        with anyio.CancelScope(shield=True):
+            await self._logout()
+            if self._owns_http and not self._is_child:
+                await self._http.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncBill(base_url={self.base_url!r}, credentials={self.credentials!r})"
+
+    # ------------------------------------------------------------------ sessions
+    @property
+    def session(self) -> Session | None:
+        """The current Connect session, if signed in (its id is never shown in repr)."""
+        return self._org_sessions.session
+
+    @property
+    def login_count(self) -> int:
+        return self._org_sessions.login_count + self._partner_sessions.login_count
+
+    async def login_as_user(self, organization_id: str, user_id: str) -> AsyncBill:
+        """As a partner, act inside a child organization: returns a client scoped to that org's session.
+
+        The child shares this client's connection pool and concurrency limit; it needs a dev key for the
+        org-level calls that follow (``BILL_DEV_KEY``).
+        """
+        partner = await self._partner_sessions.current()
+        body: dict[str, Any] = {"organizationId": organization_id, "userId": user_id}
+        if self.credentials.remember_me_id and self.credentials.device:
+            body.update(rememberMeId=self.credentials.remember_me_id, device=self.credentials.device)
+        payload = await self._post_login(
+            "/v3/partner/login-as-user",
+            body,
+            headers={"appKey": self._require("app_key"), "sessionId": partner.session_id},
+        )
+        child = AsyncBill.__new__(AsyncBill)
+        child.credentials = evolve(self.credentials, organization_id=organization_id)
+        child.base_url = self.base_url
+        child._owns_http = False
+        child._http = self._http
+        child._limiter = self._limiter
+        child._timeout = self._timeout
+        child._retry = self._retry
+        child._org_sessions = SessionManager(child._login_as_user_again(organization_id, user_id))
+        child._org_sessions.adopt(_session_from(payload))
+        child._partner_sessions = self._partner_sessions
+        child._children = []
+        child._is_child = True
+        child._closed = False
+        child._client = child._make_sender()
+        self._children.append(child)
+        return child
+
+    def _login_as_user_again(self, organization_id: str, user_id: str) -> Any:
+        async def login() -> Session:
+            partner = await self._partner_sessions.current()
+            payload = await self._post_login(
+                "/v3/partner/login-as-user",
+                {"organizationId": organization_id, "userId": user_id},
+                headers={"appKey": self._require("app_key"), "sessionId": partner.session_id},
+            )
+            return _session_from(payload)
+
+        return login
+
+    async def _login(self) -> Session:
+        c = self.credentials
+        body: dict[str, Any] = {
+            "username": self._require("username"),
+            "password": self._require("password"),
+            "organizationId": self._require("organization_id"),
+            "devKey": self._require("dev_key"),
+        }
+        if c.remember_me_id and c.device:
+            body.update(rememberMeId=c.remember_me_id, device=c.device)
+        return _session_from(await self._post_login("/v3/login", body))
+
+    async def _partner_login(self) -> Session:
+        body = {
+            "username": self._require("username"),
+            "password": self._require("password"),
+            "appKey": self._require("app_key"),
+        }
+        return _session_from(await self._post_login("/v3/partner/login", body))
+
+    async def _post_login(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        # Called from inside an auth flow that already holds a concurrency slot: no slot, no retry here
+        # (BILL allows 200 logins per hour; a failing login must surface, not loop).
+        url = self.base_url + CONNECT_PREFIX + path
+        request_headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
+        try:
+            response = await self._http.post(url, content=dumps_json(body), headers=request_headers, timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise AuthenticationError(status_code=0, method="POST", path=path, operation_id="login") from exc
+        if not response.is_success:
+            error = error_from_response(response, operation_id=path.rsplit("/", 1)[-1], secrets=self._secrets())
+            if response.status_code in (400, 401, 403) and not isinstance(error, AuthenticationError):
+                raise AuthenticationError(
+                    status_code=error.status_code, details=error.details, method=error.method, path=error.path,
+                    request_id=error.request_id, operation_id=error.operation_id,
+                )
+            raise error
+        return loads_json(response.content)
+
+    async def _logout(self) -> None:
+        session = self._org_sessions.forget()
+        if session is None or not self.credentials.dev_key:
+            return
+        try:
+            await self._http.post(
+                self.base_url + CONNECT_PREFIX + "/v3/logout",
+                headers={"devKey": self.credentials.dev_key, "sessionId": session.session_id},
+                timeout=httpx.Timeout(5.0),
+            )
+        except (httpx.HTTPError, RuntimeError):
+            pass  # the session expires by itself after 35 idle minutes
+
+    # ------------------------------------------------------------------ plumbing
+    def _require(self, name: str) -> str:
+        value = getattr(self.credentials, name)
+        if not value:
+            raise ConfigurationError.missing(name.replace("_", " "), ENV_VARS[name])
+        return str(value)
+
+    def _secrets(self) -> Iterable[str | None]:
+        sessions = (self._org_sessions.session, self._partner_sessions.session)
+        return (*self.credentials.secrets(), *(s.session_id for s in sessions if s is not None))
+
+    def _base_for(self, operation: Operation) -> str:
+        return self.base_url if operation.family == "events" else self.base_url + CONNECT_PREFIX
+
+    def _auth_for(self, operation: Operation) -> httpx.Auth | None:
+        if not operation.authenticated:
+            return None
+        c = self.credentials
+        if operation.family == "spend" or (operation.family == "events" and not c.dev_key and not c.app_key):
+            return HeaderAuth({"apiToken": self._require("api_token")})
+        if operation.family == "partner" or (operation.family == "events" and not c.dev_key):
+            return SessionAuth("appKey", self._require("app_key"), self._partner_sessions)
+        return SessionAuth("devKey", self._require("dev_key"), self._org_sessions)
+
+    def _make_sender(self) -> RequestSender:
+        return RequestSender(
+            http=self._http,
+            base_url=self._base_for,
+            auth=self._auth_for,
+            limiter=self._limiter,
+            retry=self._retry,
+            timeout=self._timeout,
+            secrets=self._secrets,
+        )
+
+
+def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
+    if base_url:
+        base = base_url.rstrip("/")
+        if base.endswith(CONNECT_PREFIX):  # accept BILL's documented ".../connect" form too
+            base = base[: -len(CONNECT_PREFIX)]
+        return base
+    name = (environment or "sandbox").lower()
+    if name not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"unknown BILL environment {name!r}: use one of {sorted(ENVIRONMENTS)} or set BILL_BASE_URL",
+            env_var="BILL_ENVIRONMENT",
+        )
+    return ENVIRONMENTS[name]
+
+
+def _session_from(payload: Any) -> Session:
+    if not isinstance(payload, dict) or not isinstance(payload.get("sessionId"), str):
+        raise BillError("BILL's login answer has no sessionId")
+    return Session(
+        session_id=payload["sessionId"],
+        organization_id=payload.get("organizationId"),
+        user_id=payload.get("userId"),
+        trusted=bool(payload.get("trusted", False)),
+    )
