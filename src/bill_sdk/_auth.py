@@ -108,8 +108,6 @@ def is_session_expired(response: httpx.Response) -> bool:
 class SessionAuth(httpx.Auth):
     """Adds a key header + ``sessionId``; on BDC_1109 renews the session once and replays the request."""
 
-    requires_response_body = True
-
     def __init__(self, key_header: str, key: str, sessions: SessionManager) -> None:
         self._key_header = key_header
         self._key = key
@@ -123,8 +121,8 @@ class SessionAuth(httpx.Auth):
         session = await self._sessions.current()
         self._apply(request, session)
         response = yield request
+        await response.aread()
         if is_session_expired(response):
-            await response.aread()
             session = await self._sessions.renew(stale=session)
             self._apply(request, session)
             yield request

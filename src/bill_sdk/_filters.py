@@ -223,7 +223,7 @@ def _render_number(value: float | Decimal) -> str:
 def _render_datetime(value: datetime) -> str:
     # BILL reads yyyy-MM-dd'T'HH:mm:ss.SSSX; a naive datetime would be guessed
     # as some time zone, so it is refused rather than shifted silently.
-    if value.tzinfo is None or value.utcoffset() is None:
+    if value.utcoffset() is None:
         raise ArgumentError(
             "naive datetime in a filter: give it a time zone (e.g. tzinfo=datetime.UTC)"
         )

@@ -32,7 +32,7 @@ class AcceptNetworkInvitationRequest:
     def to_dict(self) -> dict[str, Any]:
         network_id = self.network_id
 
-        type_ = self.type_.value
+        type_ = str(self.type_)
 
         id = self.id
 

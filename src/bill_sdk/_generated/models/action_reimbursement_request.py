@@ -28,7 +28,7 @@ class ActionReimbursementRequest:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        action = self.action.value
+        action = str(self.action)
 
         note = self.note
 

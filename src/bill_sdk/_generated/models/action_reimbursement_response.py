@@ -109,11 +109,11 @@ class ActionReimbursementResponse:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         batch_id = self.batch_id
 

@@ -32,7 +32,7 @@ class AddMfaPhoneRequest:
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         primary = self.primary
 

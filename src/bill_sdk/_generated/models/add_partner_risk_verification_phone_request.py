@@ -29,7 +29,7 @@ class AddPartnerRiskVerificationPhoneRequest:
     def to_dict(self) -> dict[str, Any]:
         phone_number = self.phone_number
 
-        phone_type = self.phone_type.value
+        phone_type = str(self.phone_type)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

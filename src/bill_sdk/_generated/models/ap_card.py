@@ -44,7 +44,7 @@ class ApCard:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         name_on_account = self.name_on_account
 

@@ -65,7 +65,7 @@ class BankAccount:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         created_by = self.created_by
 
@@ -77,11 +77,11 @@ class BankAccount:
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         owner_type: str | Unset = UNSET
         if not isinstance(self.owner_type, Unset):
-            owner_type = self.owner_type.value
+            owner_type = str(self.owner_type)
 
         bank_name = self.bank_name
 

@@ -56,17 +56,17 @@ class BankAccountCreate:
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         owner_type: str | Unset = UNSET
         if not isinstance(self.owner_type, Unset):
-            owner_type = self.owner_type.value
+            owner_type = str(self.owner_type)
 
         bank_name = self.bank_name
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         access_to_admins = self.access_to_admins
 

@@ -50,11 +50,11 @@ class BankAccountUpdate:
     def to_dict(self) -> dict[str, Any]:
         owner_type: str | Unset = UNSET
         if not isinstance(self.owner_type, Unset):
-            owner_type = self.owner_type.value
+            owner_type = str(self.owner_type)
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         routing_number = self.routing_number
 
@@ -64,7 +64,7 @@ class BankAccountUpdate:
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         bank_name = self.bank_name
 

@@ -49,7 +49,7 @@ class BankAccountUser:
 
         verification_status: str | Unset = UNSET
         if not isinstance(self.verification_status, Unset):
-            verification_status = self.verification_status.value
+            verification_status = str(self.verification_status)
 
         created_time: str | Unset = UNSET
         if not isinstance(self.created_time, Unset):

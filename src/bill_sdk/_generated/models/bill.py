@@ -123,11 +123,11 @@ class Bill:
 
         payment_status: str | Unset = UNSET
         if not isinstance(self.payment_status, Unset):
-            payment_status = self.payment_status.value
+            payment_status = str(self.payment_status)
 
         approval_status: str | Unset = UNSET
         if not isinstance(self.approval_status, Unset):
-            approval_status = self.approval_status.value
+            approval_status = str(self.approval_status)
 
         created_time: str | Unset = UNSET
         if not isinstance(self.created_time, Unset):

@@ -38,7 +38,7 @@ class BillApprover:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         approver_order = self.approver_order
 

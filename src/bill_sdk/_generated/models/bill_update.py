@@ -111,11 +111,11 @@ class BillUpdate:
 
         payment_status: str | Unset = UNSET
         if not isinstance(self.payment_status, Unset):
-            payment_status = self.payment_status.value
+            payment_status = str(self.payment_status)
 
         approval_status: str | Unset = UNSET
         if not isinstance(self.approval_status, Unset):
-            approval_status = self.approval_status.value
+            approval_status = str(self.approval_status)
 
         classifications: dict[str, Any] | Unset = UNSET
         if not isinstance(self.classifications, Unset):

@@ -95,7 +95,7 @@ class Budget:
 
         recurring_interval: str | Unset = UNSET
         if not isinstance(self.recurring_interval, Unset):
-            recurring_interval = self.recurring_interval.value
+            recurring_interval = str(self.recurring_interval)
 
         timezone = self.timezone
 
@@ -117,7 +117,7 @@ class Budget:
 
         share_funds: str | Unset = UNSET
         if not isinstance(self.share_funds, Unset):
-            share_funds = self.share_funds.value
+            share_funds = str(self.share_funds)
 
         recurring_limit = self.recurring_limit
 

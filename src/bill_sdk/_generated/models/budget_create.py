@@ -79,7 +79,7 @@ class BudgetCreate:
 
         owners = self.owners
 
-        recurring_interval = self.recurring_interval.value
+        recurring_interval = str(self.recurring_interval)
 
         limit = self.limit
 
@@ -117,7 +117,7 @@ class BudgetCreate:
 
         share_funds: str | Unset = UNSET
         if not isinstance(self.share_funds, Unset):
-            share_funds = self.share_funds.value
+            share_funds = str(self.share_funds)
 
         limitless_overspend = self.limitless_overspend
 

@@ -43,7 +43,7 @@ class BudgetMemberMember:
 
         role: str | Unset = UNSET
         if not isinstance(self.role, Unset):
-            role = self.role.value
+            role = str(self.role)
 
         share_budget_funds = self.share_budget_funds
 

@@ -91,7 +91,7 @@ class BudgetUpdate:
 
         recurring_interval: str | Unset = UNSET
         if not isinstance(self.recurring_interval, Unset):
-            recurring_interval = self.recurring_interval.value
+            recurring_interval = str(self.recurring_interval)
 
         timezone = self.timezone
 
@@ -113,7 +113,7 @@ class BudgetUpdate:
 
         share_funds: str | Unset = UNSET
         if not isinstance(self.share_funds, Unset):
-            share_funds = self.share_funds.value
+            share_funds = str(self.share_funds)
 
         recurring_limit = self.recurring_limit
 

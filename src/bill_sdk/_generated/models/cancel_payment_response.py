@@ -143,7 +143,7 @@ class CancelPaymentResponse:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         exchange_rate = self.exchange_rate
 
@@ -153,7 +153,7 @@ class CancelPaymentResponse:
 
         disbursement_type: str | Unset = UNSET
         if not isinstance(self.disbursement_type, Unset):
-            disbursement_type = self.disbursement_type.value
+            disbursement_type = str(self.disbursement_type)
 
         remittance_email = self.remittance_email
 
@@ -176,7 +176,7 @@ class CancelPaymentResponse:
 
         disbursement_status: str | Unset = UNSET
         if not isinstance(self.disbursement_status, Unset):
-            disbursement_status = self.disbursement_status.value
+            disbursement_status = str(self.disbursement_status)
 
         disbursement_info: dict[str, Any] | Unset = UNSET
         if not isinstance(self.disbursement_info, Unset):
@@ -192,7 +192,7 @@ class CancelPaymentResponse:
 
         single_status: str | Unset = UNSET
         if not isinstance(self.single_status, Unset):
-            single_status = self.single_status.value
+            single_status = str(self.single_status)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

@@ -94,15 +94,15 @@ class Card:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         deleted_reason: str | Unset = UNSET
         if not isinstance(self.deleted_reason, Unset):
-            deleted_reason = self.deleted_reason.value
+            deleted_reason = str(self.deleted_reason)
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         share_budget_funds = self.share_budget_funds
 

@@ -40,7 +40,7 @@ class CardAccountUser:
 
         verification_status: str | Unset = UNSET
         if not isinstance(self.verification_status, Unset):
-            verification_status = self.verification_status.value
+            verification_status = str(self.verification_status)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

@@ -69,7 +69,7 @@ class CurrentSpendUser:
 
         role: str | Unset = UNSET
         if not isinstance(self.role, Unset):
-            role = self.role.value
+            role = str(self.role)
 
         created_time: str | Unset = UNSET
         if not isinstance(self.created_time, Unset):

@@ -67,7 +67,7 @@ class CustomFieldCreate:
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         multi_select = self.multi_select
 

@@ -89,7 +89,7 @@ class Customer:
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
-            account_type = self.account_type.value
+            account_type = str(self.account_type)
 
         payment_term_id = self.payment_term_id
 

@@ -68,7 +68,7 @@ class CustomerCreate:
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
-            account_type = self.account_type.value
+            account_type = str(self.account_type)
 
         phone = self.phone
 

@@ -32,7 +32,7 @@ class CustomerInvitation:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         network_id = self.network_id
 

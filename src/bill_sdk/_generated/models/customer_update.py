@@ -60,7 +60,7 @@ class CustomerUpdate:
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
-            account_type = self.account_type.value
+            account_type = str(self.account_type)
 
         email = self.email
 

@@ -29,7 +29,7 @@ class InviteCustomerRequest:
     def to_dict(self) -> dict[str, Any]:
         network_id = self.network_id
 
-        network_type = self.network_type.value
+        network_type = str(self.network_type)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

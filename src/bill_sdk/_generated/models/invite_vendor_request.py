@@ -27,7 +27,7 @@ class InviteVendorRequest:
     def to_dict(self) -> dict[str, Any]:
         network_id = self.network_id
 
-        network_type = self.network_type.value
+        network_type = str(self.network_type)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

@@ -107,7 +107,7 @@ class Invoice:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         exchange_rate = self.exchange_rate
 

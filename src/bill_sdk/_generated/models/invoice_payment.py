@@ -40,7 +40,7 @@ class InvoicePayment:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         date: str | Unset = UNSET
         if not isinstance(self.date, Unset):

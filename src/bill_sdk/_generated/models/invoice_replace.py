@@ -109,7 +109,7 @@ class InvoiceReplace:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         exchange_rate = self.exchange_rate
 

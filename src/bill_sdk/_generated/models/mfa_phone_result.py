@@ -30,7 +30,7 @@ class MfaPhoneResult:
     def to_dict(self) -> dict[str, Any]:
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         last4digits = self.last4digits
 

@@ -78,11 +78,11 @@ class OrganizationUpdate:
 
         business_category: str | Unset = UNSET
         if not isinstance(self.business_category, Unset):
-            business_category = self.business_category.value
+            business_category = str(self.business_category)
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
-            account_type = self.account_type.value
+            account_type = str(self.account_type)
 
         processing_options: dict[str, Any] | Unset = UNSET
         if not isinstance(self.processing_options, Unset):

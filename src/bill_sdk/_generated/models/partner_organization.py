@@ -89,17 +89,17 @@ class PartnerOrganization:
 
         tax_id_type: str | Unset = UNSET
         if not isinstance(self.tax_id_type, Unset):
-            tax_id_type = self.tax_id_type.value
+            tax_id_type = str(self.tax_id_type)
 
         industry = self.industry
 
         business_category: str | Unset = UNSET
         if not isinstance(self.business_category, Unset):
-            business_category = self.business_category.value
+            business_category = str(self.business_category)
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
-            account_type = self.account_type.value
+            account_type = str(self.account_type)
 
         processing_options: dict[str, Any] | Unset = UNSET
         if not isinstance(self.processing_options, Unset):

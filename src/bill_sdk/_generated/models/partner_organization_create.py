@@ -76,7 +76,7 @@ class PartnerOrganizationCreate:
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
-            account_type = self.account_type.value
+            account_type = str(self.account_type)
 
         processing_options: dict[str, Any] | Unset = UNSET
         if not isinstance(self.processing_options, Unset):

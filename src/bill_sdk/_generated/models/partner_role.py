@@ -37,7 +37,7 @@ class PartnerRole:
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         description = self.description
 

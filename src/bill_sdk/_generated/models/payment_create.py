@@ -124,7 +124,7 @@ class PaymentCreate:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         exchange_rate = self.exchange_rate
 
@@ -134,7 +134,7 @@ class PaymentCreate:
 
         disbursement_type: str | Unset = UNSET
         if not isinstance(self.disbursement_type, Unset):
-            disbursement_type = self.disbursement_type.value
+            disbursement_type = str(self.disbursement_type)
 
         remittance_email = self.remittance_email
 
@@ -147,7 +147,7 @@ class PaymentCreate:
 
         disbursement_status: str | Unset = UNSET
         if not isinstance(self.disbursement_status, Unset):
-            disbursement_status = self.disbursement_status.value
+            disbursement_status = str(self.disbursement_status)
 
         disbursement_info: dict[str, Any] | Unset = UNSET
         if not isinstance(self.disbursement_info, Unset):
@@ -163,7 +163,7 @@ class PaymentCreate:
 
         single_status: str | Unset = UNSET
         if not isinstance(self.single_status, Unset):
-            single_status = self.single_status.value
+            single_status = str(self.single_status)
 
         payments: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.payments, Unset):

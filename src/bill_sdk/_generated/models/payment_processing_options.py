@@ -36,7 +36,7 @@ class PaymentProcessingOptions:
 
         request_check_delivery_type: str | Unset = UNSET
         if not isinstance(self.request_check_delivery_type, Unset):
-            request_check_delivery_type = self.request_check_delivery_type.value
+            request_check_delivery_type = str(self.request_check_delivery_type)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

@@ -60,7 +60,7 @@ class RecordInvoicePaymentRequest:
 
         payment_type: str | Unset = UNSET
         if not isinstance(self.payment_type, Unset):
-            payment_type = self.payment_type.value
+            payment_type = str(self.payment_type)
 
         description = self.description
 

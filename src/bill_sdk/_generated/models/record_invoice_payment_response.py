@@ -61,7 +61,7 @@ class RecordInvoicePaymentResponse:
 
         payment_type: str | Unset = UNSET
         if not isinstance(self.payment_type, Unset):
-            payment_type = self.payment_type.value
+            payment_type = str(self.payment_type)
 
         payment_date: str | Unset = UNSET
         if not isinstance(self.payment_date, Unset):
@@ -73,7 +73,7 @@ class RecordInvoicePaymentResponse:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         description = self.description
 

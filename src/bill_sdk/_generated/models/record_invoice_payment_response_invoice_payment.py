@@ -42,7 +42,7 @@ class RecordInvoicePaymentResponseInvoicePayment:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         date: str | Unset = UNSET
         if not isinstance(self.date, Unset):

@@ -35,7 +35,7 @@ class RecurringBillSchedule:
     def to_dict(self) -> dict[str, Any]:
         period: str | Unset = UNSET
         if not isinstance(self.period, Unset):
-            period = self.period.value
+            period = str(self.period)
 
         frequency = self.frequency
 

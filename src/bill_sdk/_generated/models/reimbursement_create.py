@@ -93,7 +93,7 @@ class ReimbursementCreate:
 
         fulfillment_type: str | Unset = UNSET
         if not isinstance(self.fulfillment_type, Unset):
-            fulfillment_type = self.fulfillment_type.value
+            fulfillment_type = str(self.fulfillment_type)
 
         fund_request_amount = self.fund_request_amount
 
@@ -107,11 +107,11 @@ class ReimbursementCreate:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         batch_id = self.batch_id
 

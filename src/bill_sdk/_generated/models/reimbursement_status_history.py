@@ -42,7 +42,7 @@ class ReimbursementStatusHistory:
 
         actor_role: str | Unset = UNSET
         if not isinstance(self.actor_role, Unset):
-            actor_role = self.actor_role.value
+            actor_role = str(self.actor_role)
 
         occurred_time: str | Unset = UNSET
         if not isinstance(self.occurred_time, Unset):
@@ -52,7 +52,7 @@ class ReimbursementStatusHistory:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

@@ -33,11 +33,11 @@ class RiskVerification:
     def to_dict(self) -> dict[str, Any]:
         processing_status: str | Unset = UNSET
         if not isinstance(self.processing_status, Unset):
-            processing_status = self.processing_status.value
+            processing_status = str(self.processing_status)
 
         decision: str | Unset = UNSET
         if not isinstance(self.decision, Unset):
-            decision = self.decision.value
+            decision = str(self.decision)
 
         reference_id = self.reference_id
 

@@ -47,7 +47,7 @@ class SearchNetworkResponseResult:
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         addresses: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.addresses, Unset):

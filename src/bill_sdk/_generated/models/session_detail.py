@@ -36,7 +36,7 @@ class SessionDetail:
 
         mfa_status: str | Unset = UNSET
         if not isinstance(self.mfa_status, Unset):
-            mfa_status = self.mfa_status.value
+            mfa_status = str(self.mfa_status)
 
         mfa_bypass = self.mfa_bypass
 

@@ -46,7 +46,7 @@ class SpendUserCreate:
 
         last_name = self.last_name
 
-        role = self.role.value
+        role = str(self.role)
 
         receipt_email = self.receipt_email
 

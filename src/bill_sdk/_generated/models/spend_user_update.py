@@ -42,7 +42,7 @@ class SpendUserUpdate:
     def to_dict(self) -> dict[str, Any]:
         role: str | Unset = UNSET
         if not isinstance(self.role, Unset):
-            role = self.role.value
+            role = str(self.role)
 
         first_name = self.first_name
 

@@ -165,7 +165,7 @@ class Transaction:
 
         transaction_type: str | Unset = UNSET
         if not isinstance(self.transaction_type, Unset):
-            transaction_type = self.transaction_type.value
+            transaction_type = str(self.transaction_type)
 
         parent_transaction_id = self.parent_transaction_id
 
@@ -231,7 +231,7 @@ class Transaction:
 
         network: str | Unset = UNSET
         if not isinstance(self.network, Unset):
-            network = self.network.value
+            network = str(self.network)
 
         is_parent = self.is_parent
 
@@ -252,7 +252,7 @@ class Transaction:
 
         receipt_status: str | Unset = UNSET
         if not isinstance(self.receipt_status, Unset):
-            receipt_status = self.receipt_status.value
+            receipt_status = str(self.receipt_status)
 
         matched_clear_transaction_id = self.matched_clear_transaction_id
 
@@ -280,11 +280,11 @@ class Transaction:
 
         card_type: str | Unset = UNSET
         if not isinstance(self.card_type, Unset):
-            card_type = self.card_type.value
+            card_type = str(self.card_type)
 
         receipt_sync_status: str | Unset = UNSET
         if not isinstance(self.receipt_sync_status, Unset):
-            receipt_sync_status = self.receipt_sync_status.value
+            receipt_sync_status = str(self.receipt_sync_status)
 
         merchant_category_code = self.merchant_category_code
 
@@ -300,7 +300,7 @@ class Transaction:
 
         dispute_status: str | Unset = UNSET
         if not isinstance(self.dispute_status, Unset):
-            dispute_status = self.dispute_status.value
+            dispute_status = str(self.dispute_status)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

@@ -76,7 +76,7 @@ class TransactionCustomFieldUpdate:
 
         budget_role: str | Unset = UNSET
         if not isinstance(self.budget_role, Unset):
-            budget_role = self.budget_role.value
+            budget_role = str(self.budget_role)
 
         name = self.name
 

@@ -38,7 +38,7 @@ class TransactionReviewer:
     def to_dict(self) -> dict[str, Any]:
         approver_type: str | Unset = UNSET
         if not isinstance(self.approver_type, Unset):
-            approver_type = self.approver_type.value
+            approver_type = str(self.approver_type)
 
         reviewed_time: str | Unset = UNSET
         if not isinstance(self.reviewed_time, Unset):
@@ -46,7 +46,7 @@ class TransactionReviewer:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         user_id = self.user_id
 

@@ -37,7 +37,7 @@ class VendorBankAccount:
     def to_dict(self) -> dict[str, Any]:
         account_number = self.account_number
 
-        type_ = self.type_.value
+        type_ = str(self.type_)
 
         name_on_account = self.name_on_account
 
@@ -45,7 +45,7 @@ class VendorBankAccount:
 
         owner_type: str | Unset = UNSET
         if not isinstance(self.owner_type, Unset):
-            owner_type = self.owner_type.value
+            owner_type = str(self.owner_type)
 
         payment_currency = self.payment_currency
 

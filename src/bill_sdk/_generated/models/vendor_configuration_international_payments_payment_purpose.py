@@ -38,7 +38,7 @@ class VendorConfigurationInternationalPaymentsPaymentPurpose:
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         codes: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.codes, Unset):

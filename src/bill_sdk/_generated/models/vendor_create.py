@@ -71,7 +71,7 @@ class VendorCreate:
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
-            account_type = self.account_type.value
+            account_type = str(self.account_type)
 
         email = self.email
 
@@ -99,7 +99,7 @@ class VendorCreate:
 
         bank_account_status: str | Unset = UNSET
         if not isinstance(self.bank_account_status, Unset):
-            bank_account_status = self.bank_account_status.value
+            bank_account_status = str(self.bank_account_status)
 
         recurring_payments = self.recurring_payments
 
@@ -113,7 +113,7 @@ class VendorCreate:
 
         network_status: str | Unset = UNSET
         if not isinstance(self.network_status, Unset):
-            network_status = self.network_status.value
+            network_status = str(self.network_status)
 
         vendors: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.vendors, Unset):

@@ -61,11 +61,11 @@ class VendorPaymentInformation:
 
         pay_by_type: str | Unset = UNSET
         if not isinstance(self.pay_by_type, Unset):
-            pay_by_type = self.pay_by_type.value
+            pay_by_type = str(self.pay_by_type)
 
         pay_by_sub_type: str | Unset = UNSET
         if not isinstance(self.pay_by_sub_type, Unset):
-            pay_by_sub_type = self.pay_by_sub_type.value
+            pay_by_sub_type = str(self.pay_by_sub_type)
 
         virtual_card: dict[str, Any] | Unset = UNSET
         if not isinstance(self.virtual_card, Unset):

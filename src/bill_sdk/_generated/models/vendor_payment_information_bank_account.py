@@ -47,11 +47,11 @@ class VendorPaymentInformationBankAccount:
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         owner_type: str | Unset = UNSET
         if not isinstance(self.owner_type, Unset):
-            owner_type = self.owner_type.value
+            owner_type = str(self.owner_type)
 
         payment_currency = self.payment_currency
 

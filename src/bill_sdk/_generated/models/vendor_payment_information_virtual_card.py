@@ -40,7 +40,7 @@ class VendorPaymentInformationVirtualCard:
     def to_dict(self) -> dict[str, Any]:
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         remit_email = self.remit_email
 
@@ -54,7 +54,7 @@ class VendorPaymentInformationVirtualCard:
 
         alternate_pay_by_type: str | Unset = UNSET
         if not isinstance(self.alternate_pay_by_type, Unset):
-            alternate_pay_by_type = self.alternate_pay_by_type.value
+            alternate_pay_by_type = str(self.alternate_pay_by_type)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

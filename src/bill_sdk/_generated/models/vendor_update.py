@@ -71,7 +71,7 @@ class VendorUpdate:
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
-            account_type = self.account_type.value
+            account_type = str(self.account_type)
 
         short_name = self.short_name
 
@@ -97,7 +97,7 @@ class VendorUpdate:
 
         bank_account_status: str | Unset = UNSET
         if not isinstance(self.bank_account_status, Unset):
-            bank_account_status = self.bank_account_status.value
+            bank_account_status = str(self.bank_account_status)
 
         recurring_payments = self.recurring_payments
 
@@ -113,7 +113,7 @@ class VendorUpdate:
 
         network_status: str | Unset = UNSET
         if not isinstance(self.network_status, Unset):
-            network_status = self.network_status.value
+            network_status = str(self.network_status)
 
         vendors: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.vendors, Unset):

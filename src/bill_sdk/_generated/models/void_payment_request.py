@@ -27,7 +27,7 @@ class VoidPaymentRequest:
     def to_dict(self) -> dict[str, Any]:
         reason = self.reason
 
-        type_ = self.type_.value
+        type_ = str(self.type_)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

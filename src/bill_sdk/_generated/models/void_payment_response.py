@@ -141,7 +141,7 @@ class VoidPaymentResponse:
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         exchange_rate = self.exchange_rate
 
@@ -151,7 +151,7 @@ class VoidPaymentResponse:
 
         disbursement_type: str | Unset = UNSET
         if not isinstance(self.disbursement_type, Unset):
-            disbursement_type = self.disbursement_type.value
+            disbursement_type = str(self.disbursement_type)
 
         remittance_email = self.remittance_email
 
@@ -174,7 +174,7 @@ class VoidPaymentResponse:
 
         disbursement_status: str | Unset = UNSET
         if not isinstance(self.disbursement_status, Unset):
-            disbursement_status = self.disbursement_status.value
+            disbursement_status = str(self.disbursement_status)
 
         disbursement_info: dict[str, Any] | Unset = UNSET
         if not isinstance(self.disbursement_info, Unset):
@@ -190,7 +190,7 @@ class VoidPaymentResponse:
 
         single_status: str | Unset = UNSET
         if not isinstance(self.single_status, Unset):
-            single_status = self.single_status.value
+            single_status = str(self.single_status)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

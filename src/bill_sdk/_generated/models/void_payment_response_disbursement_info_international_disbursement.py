@@ -50,7 +50,7 @@ class VoidPaymentResponseDisbursementInfoInternationalDisbursement:
 
         disbursement_sub_type: str | Unset = UNSET
         if not isinstance(self.disbursement_sub_type, Unset):
-            disbursement_sub_type = self.disbursement_sub_type.value
+            disbursement_sub_type = str(self.disbursement_sub_type)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)

@@ -48,11 +48,11 @@ class VoidPaymentResponseVoidInfo:
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
-            type_ = self.type_.value
+            type_ = str(self.type_)
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
-            status = self.status.value
+            status = str(self.status)
 
         reason = self.reason
 

@@ -28,7 +28,7 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
     # BILL caches the first response for a key for 24 hours: one key per call, reused by every retry of it.
-    headers["<openapi_python_client.schema.untrusted_string.UntrustedString object at 0x7f82b543ee10>"] = (
+    headers["<openapi_python_client.schema.untrusted_string.UntrustedString object at 0x7f9c2fb5b650>"] = (
         str(idempotency_key) if idempotency_key is not None else str(uuid.uuid4())
     )
 
