@@ -161,17 +161,13 @@ def sort_by(*sorts: str) -> Sort:
 
 def _check_field(field: str) -> str:
     if not isinstance(field, str) or not _FIELD_NAME.fullmatch(field):
-        raise ArgumentError(
-            f"invalid field name {field!r}: use letters, digits, underscores and dots only"
-        )
+        raise ArgumentError(f"invalid field name {field!r}: use letters, digits, underscores and dots only")
     return field
 
 
 def _format_value(value: object) -> str:
     text, needs_quotes = _render(value)
-    return (
-        f'"{text}"' if needs_quotes or "," in text or ":" in text or not text else text
-    )
+    return f'"{text}"' if needs_quotes or "," in text or ":" in text or not text else text
 
 
 def _format_list(values: Iterable[FilterValue]) -> str:
@@ -183,9 +179,7 @@ def _format_list(values: Iterable[FilterValue]) -> str:
         raise ArgumentError("in_()/nin() need at least one value")
     for text in rendered:
         if "," in text:
-            raise ArgumentError(
-                f"list value {text!r} contains a comma, which BILL cannot tell from the separator"
-            )
+            raise ArgumentError(f"list value {text!r} contains a comma, which BILL cannot tell from the separator")
     return '"' + ",".join(rendered) + '"'
 
 
@@ -205,9 +199,7 @@ def _render(value: object) -> tuple[str, bool]:
         return value.isoformat(), False
     if isinstance(value, str):
         if '"' in value:
-            raise ArgumentError(
-                f"filter value {value!r} contains a double quote, which BILL cannot escape"
-            )
+            raise ArgumentError(f"filter value {value!r} contains a double quote, which BILL cannot escape")
         return value, False
     raise ArgumentError(f"unsupported filter value type {type(value).__name__}")
 
@@ -224,8 +216,6 @@ def _render_datetime(value: datetime) -> str:
     # BILL reads yyyy-MM-dd'T'HH:mm:ss.SSSX; a naive datetime would be guessed
     # as some time zone, so it is refused rather than shifted silently.
     if value.utcoffset() is None:
-        raise ArgumentError(
-            "naive datetime in a filter: give it a time zone (e.g. tzinfo=datetime.UTC)"
-        )
+        raise ArgumentError("naive datetime in a filter: give it a time zone (e.g. tzinfo=datetime.UTC)")
     utc = value.astimezone(UTC)
     return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")

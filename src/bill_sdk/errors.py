@@ -131,19 +131,13 @@ def _details_from_json(payload: object, content: bytes) -> tuple[ErrorDetail, ..
         detail = _detail_from_item(payload)
         return (detail,) if detail is not None else (_snippet_detail(content),)
     if isinstance(payload, str):
-        return (
-            (ErrorDetail(message=_truncate(payload, _FIELD_CHARS)),)
-            if payload.strip()
-            else ()
-        )
+        return (ErrorDetail(message=_truncate(payload, _FIELD_CHARS)),) if payload.strip() else ()
     return (_snippet_detail(content),)
 
 
 def _detail_from_item(item: object) -> ErrorDetail | None:
     if isinstance(item, str):
-        return (
-            ErrorDetail(message=_truncate(item, _FIELD_CHARS)) if item.strip() else None
-        )
+        return ErrorDetail(message=_truncate(item, _FIELD_CHARS)) if item.strip() else None
     if not isinstance(item, dict):
         return None
     fields = {name: _text(item.get(name)) for name in _KNOWN_FIELDS}
@@ -199,22 +193,14 @@ def _redact_json(value: Any, secrets: list[str]) -> Any:
 def _redact_detail(detail: ErrorDetail, secrets: list[str]) -> ErrorDetail:
     if not secrets:
         return detail
-    texts = {
-        name: redact(text, secrets)
-        for name in _KNOWN_FIELDS
-        if (text := getattr(detail, name)) is not None
-    }
-    return attrs.evolve(
-        detail, **texts, extra=_redact_json(dict(detail.extra), secrets)
-    )
+    texts = {name: redact(text, secrets) for name in _KNOWN_FIELDS if (text := getattr(detail, name)) is not None}
+    return attrs.evolve(detail, **texts, extra=_redact_json(dict(detail.extra), secrets))
 
 
 # --------------------------------------------------------------------------- exceptions
 
 
-def _rebuild(
-    cls: type[BillError], args: tuple[Any, ...], state: dict[str, Any]
-) -> BillError:
+def _rebuild(cls: type[BillError], args: tuple[Any, ...], state: dict[str, Any]) -> BillError:
     error = cls.__new__(cls)
     error.args = args
     error.__dict__.update(state)
@@ -248,8 +234,7 @@ class ConfigurationError(BillError):
     def missing(cls, setting: str, env_var: str) -> ConfigurationError:
         """Build the error for a required setting given neither as argument nor in the environment."""
         return cls(
-            f"missing BILL {setting}: pass it to the client or set the {env_var} "
-            "environment variable",
+            f"missing BILL {setting}: pass it to the client or set the {env_var} environment variable",
             env_var=env_var,
         )
 
@@ -291,13 +276,8 @@ class APIError(BillError):
         return tuple(d.code for d in self.details if d.code is not None)
 
     def _summary(self) -> str:
-        head = " ".join(
-            part for part in (str(self.status_code), self.method, self.path) if part
-        )
-        body = (
-            "; ".join(_describe(d) for d in self.details)
-            or "(no error details in the response)"
-        )
+        head = " ".join(part for part in (str(self.status_code), self.method, self.path) if part)
+        body = "; ".join(_describe(d) for d in self.details) or "(no error details in the response)"
         text = f"{head} {body}"
         if self.retry_after is not None:
             text += f" (retry after {self.retry_after:g} s)"
@@ -369,15 +349,11 @@ class ServerError(APIError):
 class TransportError(BillError):
     """Raised when no HTTP response came back from BILL for a request safe to repeat."""
 
-    def __init__(
-        self, message: str, *, method: str, path: str, operation_id: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, method: str, path: str, operation_id: str | None = None) -> None:
         self.method = method
         self.path = _path_only(path)
         self.operation_id = operation_id
-        super().__init__(
-            f"{method} {self.path}{_operation_suffix(operation_id)}: {message}"
-        )
+        super().__init__(f"{method} {self.path}{_operation_suffix(operation_id)}: {message}")
 
 
 class BillTimeoutError(TransportError):
@@ -491,9 +467,7 @@ def error_from_response(
         content = response.content
     except RuntimeError:  # httpx.ResponseNotRead: a streamed body nobody read
         content = b""
-    details = tuple(
-        _redact_detail(d, secret_list) for d in parse_error_details(content)
-    )
+    details = tuple(_redact_detail(d, secret_list) for d in parse_error_details(content))
     try:
         method, path = response.request.method, _api_path(response.request.url.path)
     except RuntimeError:  # a Response built by hand has no request

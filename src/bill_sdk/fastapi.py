@@ -41,8 +41,7 @@ from bill_sdk.webhooks import (
 )
 
 if TYPE_CHECKING:
-    # AsyncBill lands in bill_sdk later; drop the ignore once it exists.
-    from bill_sdk import AsyncBill  # type: ignore[attr-defined,unused-ignore]
+    from bill_sdk._client import AsyncBill
 
 __all__ = [
     "DeliveredEvent",
@@ -95,18 +94,17 @@ def bill_lifespan(
 
 
 def _default_factory() -> "AsyncBill":
-    from bill_sdk import AsyncBill  # type: ignore[attr-defined,unused-ignore]
+    # Imported here so that importing this module does not load the client.
+    from bill_sdk._client import AsyncBill
 
-    return cast("AsyncBill", AsyncBill())
+    return AsyncBill()
 
 
 def get_bill(request: Request) -> "AsyncBill":
     """FastAPI dependency returning the app's BILL client (see :func:`bill_lifespan`)."""
     client = getattr(request.app.state, "bill", None)
     if client is None:
-        raise ConfigurationError(
-            "no BILL client on app.state: create the app with FastAPI(lifespan=bill_lifespan())"
-        )
+        raise ConfigurationError("no BILL client on app.state: create the app with FastAPI(lifespan=bill_lifespan())")
     return cast("AsyncBill", client)
 
 
@@ -128,15 +126,15 @@ class WebhookVerifier:
     is not a BILL notification. A redelivered eventId is returned with
     ``duplicate=True`` so the route can answer 200 without doing the work again
     (anything but 200 makes BILL retry). ``dedupe=None`` turns dedupe off.
+
+    Create it once at module level: FastAPI cannot resolve
+    ``Depends(verifier)`` on a local variable in a module that uses
+    ``from __future__ import annotations``.
     """
 
-    def __init__(
-        self, keys: KeySource, *, dedupe: DedupeStore | None | _Default = _DEFAULT
-    ) -> None:
+    def __init__(self, keys: KeySource, *, dedupe: DedupeStore | _Default | None = _DEFAULT) -> None:
         self._keys = keys
-        self.dedupe: DedupeStore | None = (
-            InMemoryDedupeStore() if isinstance(dedupe, _Default) else dedupe
-        )
+        self.dedupe: DedupeStore | None = InMemoryDedupeStore() if isinstance(dedupe, _Default) else dedupe
 
     async def __call__(self, request: Request) -> DeliveredEvent:
         body = await request.body()
@@ -145,14 +143,10 @@ class WebhookVerifier:
             event = construct_event(body, request.headers.get(SIGNATURE_HEADER), keys)
         except WebhookSignatureError as exc:
             # Same answer for every signature failure: no hints for a forger.
-            raise HTTPException(
-                status_code=401, detail="invalid webhook signature"
-            ) from exc
+            raise HTTPException(status_code=401, detail="invalid webhook signature") from exc
         except WebhookPayloadError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
-        duplicate = self.dedupe is not None and not await self.dedupe.claim(
-            event.event_id
-        )
+        duplicate = self.dedupe is not None and not await self.dedupe.claim(event.event_id)
         return DeliveredEvent(event=event, duplicate=duplicate)
 
 
@@ -161,7 +155,7 @@ def webhook_router(
     keys: KeySource,
     handler: WebhookHandler,
     *,
-    dedupe: DedupeStore | None | _Default = _DEFAULT,
+    dedupe: DedupeStore | _Default | None = _DEFAULT,
 ) -> APIRouter:
     """An ``APIRouter`` with one POST route at ``path`` that receives BILL notifications.
 
@@ -185,9 +179,7 @@ def webhook_router(
     return router
 
 
-async def _run_handler(
-    handler: WebhookHandler, event: WebhookEvent, dedupe: DedupeStore | None
-) -> None:
+async def _run_handler(handler: WebhookHandler, event: WebhookEvent, dedupe: DedupeStore | None) -> None:
     try:
         if _is_async_callable(handler):
             await cast(Callable[[WebhookEvent], Awaitable[object]], handler)(event)
@@ -203,6 +195,4 @@ async def _run_handler(
 
 def _is_async_callable(obj: Any) -> bool:
     # Also catches objects whose __call__ is async, which iscoroutinefunction misses.
-    return inspect.iscoroutinefunction(obj) or (
-        callable(obj) and inspect.iscoroutinefunction(type(obj).__call__)
-    )
+    return inspect.iscoroutinefunction(obj) or (callable(obj) and inspect.iscoroutinefunction(type(obj).__call__))

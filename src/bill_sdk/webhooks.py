@@ -92,16 +92,12 @@ def verify_signature(body: bytes, signature: str | None, keys: WebhookKeys) -> N
     except (binascii.Error, ValueError):
         raise WebhookSignatureError(f"{SIGNATURE_HEADER} is not valid base64") from None
     if len(received) != _DIGEST_SIZE:
-        raise WebhookSignatureError(
-            f"{SIGNATURE_HEADER} has the wrong length for HMAC-SHA256"
-        )
+        raise WebhookSignatureError(f"{SIGNATURE_HEADER} has the wrong length for HMAC-SHA256")
     # Compare against every key without stopping early, so timing does not
     # reveal which key (if any) matched.
     matches = [hmac.compare_digest(received, _digest(body, key)) for key in key_list]
     if not any(matches):
-        raise WebhookSignatureError(
-            "webhook signature does not match any configured key"
-        )
+        raise WebhookSignatureError("webhook signature does not match any configured key")
 
 
 def _digest(body: bytes, key: bytes) -> bytes:
@@ -209,9 +205,7 @@ def parse_event(body: bytes | str) -> WebhookEvent:
     )
 
 
-def construct_event(
-    body: bytes, signature: str | None, keys: WebhookKeys
-) -> WebhookEvent:
+def construct_event(body: bytes, signature: str | None, keys: WebhookKeys) -> WebhookEvent:
     """Verify the signature of ``body``, then parse it."""
     verify_signature(body, signature, keys)
     return parse_event(body)
@@ -227,18 +221,14 @@ def _load_json(body: bytes | str) -> Any:
         raise WebhookPayloadError("webhook body is not valid JSON") from None
 
 
-def _find_entity(
-    event_type: str, payload: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
+def _find_entity(event_type: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     prefix = event_type.rpartition(".")[0] or event_type
     short = prefix.rpartition(".")[2]
     for key in (prefix, short, _camel_case(short)):
         value = payload.get(key)
         if key != "metadata" and isinstance(value, dict):
             return key, value
-    objects = [
-        (k, v) for k, v in payload.items() if k != "metadata" and isinstance(v, dict)
-    ]
+    objects = [(k, v) for k, v in payload.items() if k != "metadata" and isinstance(v, dict)]
     if len(objects) == 1:
         return objects[0]
     return prefix, {}

@@ -53,9 +53,7 @@ def bill_error(
 ) -> httpx.Response:
     """An error response as BILL would send it, attached to its request."""
     body = content if content is not None else json.dumps(items).encode()
-    return httpx.Response(
-        status, content=body, headers=headers, request=httpx.Request(method, url)
-    )
+    return httpx.Response(status, content=body, headers=headers, request=httpx.Request(method, url))
 
 
 def item(code: str | None, message: str = "boom") -> dict[str, str]:
@@ -80,12 +78,8 @@ def test_documented_error_array_is_read_field_by_field() -> None:
 
 
 def test_single_object_instead_of_array_is_read_as_one_detail() -> None:
-    details = parse_error_details(
-        b'{"code":"BDC_1119","message":"Invalid field,value: x"}'
-    )
-    assert [(d.code, d.message) for d in details] == [
-        ("BDC_1119", "Invalid field,value: x")
-    ]
+    details = parse_error_details(b'{"code":"BDC_1119","message":"Invalid field,value: x"}')
+    assert [(d.code, d.message) for d in details] == [("BDC_1119", "Invalid field,value: x")]
 
 
 def test_items_without_code_keep_their_message() -> None:
@@ -114,9 +108,7 @@ def test_empty_bodies_give_no_details(body: bytes) -> None:
 
 
 def test_html_gateway_page_becomes_one_collapsed_snippet() -> None:
-    (detail,) = parse_error_details(
-        b"<html>\n  <body>502   Bad Gateway</body>\n</html>"
-    )
+    (detail,) = parse_error_details(b"<html>\n  <body>502   Bad Gateway</body>\n</html>")
     assert detail.code is None
     assert detail.message == "<html> <body>502 Bad Gateway</body> </html>"
 
@@ -201,9 +193,7 @@ def test_parse_error_details_never_raises_on_arbitrary_json(value: object) -> No
         (520, None, ServerError),
     ],
 )
-def test_bdc_code_wins_over_http_status(
-    status: int, code: str | None, expected: type[APIError]
-) -> None:
+def test_bdc_code_wins_over_http_status(status: int, code: str | None, expected: type[APIError]) -> None:
     error = error_from_response(bill_error(status, [item(code)]))
     assert type(error) is expected
     assert error.status_code == status
@@ -220,9 +210,7 @@ def test_rate_limit_outranks_validation_when_both_codes_are_present() -> None:
 
 
 def test_lowercase_code_is_still_recognised() -> None:
-    assert isinstance(
-        error_from_response(bill_error(400, [item("bdc_1109")])), SessionExpiredError
-    )
+    assert isinstance(error_from_response(bill_error(400, [item("bdc_1109")])), SessionExpiredError)
 
 
 def test_every_api_error_is_a_bill_error() -> None:
@@ -243,9 +231,7 @@ def test_html_5xx_body_gives_server_error_with_snippet() -> None:
 
 def test_message_reads_status_method_path_code_and_text() -> None:
     response = bill_error(400, [item("BDC_1119", "Invalid field,value: x")])
-    assert str(error_from_response(response)) == (
-        "400 POST /v3/vendors [BDC_1119] Invalid field,value: x"
-    )
+    assert str(error_from_response(response)) == "400 POST /v3/vendors [BDC_1119] Invalid field,value: x"
 
 
 def test_validation_message_lists_every_message_from_the_array() -> None:
@@ -267,9 +253,7 @@ def test_codes_lists_bdc_codes_in_order_and_skips_missing_ones() -> None:
 
 
 def test_repr_names_class_status_and_codes() -> None:
-    error = error_from_response(
-        bill_error(400, [item("BDC_1119")]), operation_id="create_vendor"
-    )
+    error = error_from_response(bill_error(400, [item("BDC_1119")]), operation_id="create_vendor")
     assert repr(error) == (
         "ValidationError(status_code=400, method='POST', path='/v3/vendors', "
         "codes=('BDC_1119',), request_id=None, operation_id='create_vendor')"
@@ -278,9 +262,7 @@ def test_repr_names_class_status_and_codes() -> None:
 
 def test_path_never_carries_the_query_string() -> None:
     url = "https://gateway.stage.bill.com/connect/v3/vendors?filters=email:eq:a@b.c"
-    error = error_from_response(
-        bill_error(400, [item("BDC_1130")], method="GET", url=url)
-    )
+    error = error_from_response(bill_error(400, [item("BDC_1130")], method="GET", url=url))
     assert error.path == "/v3/vendors"
     assert "a@b.c" not in str(error)
     assert "a@b.c" not in repr(error)
@@ -305,9 +287,7 @@ def test_request_id_prefers_x_request_id() -> None:
 
 
 def test_request_id_falls_back_to_aws_headers() -> None:
-    error = error_from_response(
-        bill_error(500, [], headers={"x-amzn-trace-id": "Root=1"})
-    )
+    error = error_from_response(bill_error(500, [], headers={"x-amzn-trace-id": "Root=1"}))
     assert error.request_id == "Root=1"
 
 
@@ -350,9 +330,7 @@ def test_rate_limit_as_422_without_retry_after_has_none() -> None:
 
 
 def test_mfa_error_says_a_trusted_session_is_needed_and_how() -> None:
-    error = error_from_response(
-        bill_error(403, [item("BDC_1361", "Untrusted session.")])
-    )
+    error = error_from_response(bill_error(403, [item("BDC_1361", "Untrusted session.")]))
     text = str(error)
     assert "MFA-trusted session" in text
     assert "rememberMeId" in text
@@ -444,9 +422,7 @@ def test_missing_configuration_names_the_environment_variable() -> None:
 def test_transport_errors_carry_method_path_and_operation(
     cls: type[TransportError],
 ) -> None:
-    error = cls(
-        "read timeout", method="GET", path="/v3/bills?max=5", operation_id="list"
-    )
+    error = cls("read timeout", method="GET", path="/v3/bills?max=5", operation_id="list")
     assert isinstance(error, TransportError)
     assert (error.method, error.path, error.operation_id) == (
         "GET",

@@ -10,7 +10,7 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-import bill_sdk
+import bill_sdk._client
 from bill_sdk.errors import ConfigurationError
 from bill_sdk.fastapi import (
     DeliveredEvent,
@@ -26,9 +26,7 @@ OLD_KEY = "previous-security-key"
 PATH = "/bill/events"
 
 
-def notification(
-    event_id: str = "evt-1", event_type: str = "bill.created", entity_key: str = "bill"
-) -> bytes:
+def notification(event_id: str = "evt-1", event_type: str = "bill.created", entity_key: str = "bill") -> bytes:
     payload = {
         "metadata": {
             "eventId": event_id,
@@ -42,9 +40,7 @@ def notification(
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def post(
-    client: TestClient, body: bytes, signature: str | None
-) -> tuple[int, dict[str, Any]]:
+def post(client: TestClient, body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
     headers = {"content-type": "application/json"}
     if signature is not None:
         headers[SIGNATURE_HEADER] = signature
@@ -270,7 +266,7 @@ def test_default_factory_builds_async_bill_from_the_package(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     StandInBill.instances.clear()
-    monkeypatch.setattr(bill_sdk, "AsyncBill", StandInBill, raising=False)
+    monkeypatch.setattr(bill_sdk._client, "AsyncBill", StandInBill)
     with TestClient(_app_with_client_route()) as client:
         assert client.get("/client-id").json()["id"] == id(StandInBill.instances[0])
     assert StandInBill.instances[0].closed

@@ -33,9 +33,7 @@ KEY = "current-security-key"
 OLD_KEY = "previous-security-key"
 
 
-def notification(
-    event_type: str, entity_key: str | None = None, **entity: Any
-) -> bytes:
+def notification(event_type: str, entity_key: str | None = None, **entity: Any) -> bytes:
     """A body shaped like BILL's notification payloads."""
     payload: dict[str, Any] = {
         "metadata": {
@@ -58,9 +56,7 @@ def test_sign_matches_the_published_hmac_sha256_test_vector() -> None:
     # HMAC_SHA256("key", "The quick brown fox jumps over the lazy dog") =
     # f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8
     expected = base64.b64encode(
-        bytes.fromhex(
-            "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
-        )
+        bytes.fromhex("f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
     ).decode()
     assert sign(b"The quick brown fox jumps over the lazy dog", "key") == expected
     assert sign(b"The quick brown fox jumps over the lazy dog", b"key") == expected
@@ -192,9 +188,7 @@ def test_bill_event_exposes_metadata_and_entity() -> None:
     assert event.raw["metadata"]["eventType"] == "bill.created"
 
 
-@pytest.mark.parametrize(
-    "entity_key", ["bank-account", "card-account", "risk-verification"]
-)
+@pytest.mark.parametrize("entity_key", ["bank-account", "card-account", "risk-verification"])
 def test_hyphenated_entity_keys_are_found(entity_key: str) -> None:
     event = parse_event(notification(f"{entity_key}.updated", entity_key, id="x1"))
     assert event.entity_type == entity_key
@@ -209,9 +203,7 @@ def test_hyphenated_entity_keys_are_found(entity_key: str) -> None:
         ("spend.three-ds-challenge.created", "threeDsChallenge"),
     ],
 )
-def test_spend_events_use_their_short_entity_key(
-    event_type: str, entity_key: str
-) -> None:
+def test_spend_events_use_their_short_entity_key(event_type: str, entity_key: str) -> None:
     event = parse_event(notification(event_type, entity_key, uuid="u1"))
     assert event.entity_type == entity_key
     assert event.entity == {"uuid": "u1"}
@@ -225,9 +217,7 @@ def test_spend_events_use_their_short_entity_key(
         ("spend.three-ds-challenge.created", "threeDsChallenge"),
     ],
 )
-def test_entity_is_chosen_by_event_type_when_other_objects_are_present(
-    event_type: str, entity_key: str
-) -> None:
+def test_entity_is_chosen_by_event_type_when_other_objects_are_present(event_type: str, entity_key: str) -> None:
     payload = json.loads(notification(event_type, entity_key, id="e1"))
     payload["createdBy"] = {"userId": "006u"}
     event = parse_event(json.dumps(payload))
@@ -275,9 +265,7 @@ def test_missing_optional_metadata_is_none() -> None:
 
 
 def test_event_repr_does_not_dump_business_data() -> None:
-    event = parse_event(
-        notification("bank-account.updated", "bank-account", nickname="Ops")
-    )
+    event = parse_event(notification("bank-account.updated", "bank-account", nickname="Ops"))
     assert "Ops" not in repr(event)
     assert "bank-account.updated" in repr(event)
 
@@ -299,9 +287,7 @@ def test_event_repr_does_not_dump_business_data() -> None:
         (b"[" * 50_000 + b"]" * 50_000, "not valid JSON"),
     ],
 )
-def test_bodies_that_are_not_notifications_raise_payload_error(
-    body: bytes, reason: str
-) -> None:
+def test_bodies_that_are_not_notifications_raise_payload_error(body: bytes, reason: str) -> None:
     with pytest.raises(WebhookPayloadError, match=reason):
         parse_event(body)
 
@@ -365,16 +351,12 @@ def test_typed_entity_maps_hyphenated_keys_to_model_names(
 def test_typed_entity_is_raw_when_the_model_class_is_absent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(
-        sys.modules, "bill_sdk._generated.models", types.ModuleType("models")
-    )
+    monkeypatch.setitem(sys.modules, "bill_sdk._generated.models", types.ModuleType("models"))
     assert _bill_event().typed_entity() == {"id": "00n01"}
 
 
 def test_typed_entity_is_raw_for_entities_without_a_model() -> None:
-    event = parse_event(
-        notification("spend.transaction.updated", "transaction", uuid="u")
-    )
+    event = parse_event(notification("spend.transaction.updated", "transaction", uuid="u"))
     assert event.typed_entity() == {"uuid": "u"}
 
 
@@ -462,9 +444,7 @@ def test_store_works_under_trio() -> None:
     assert len(results) == 20
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"max_entries": 0}, {"ttl_seconds": 0}, {"ttl_seconds": -1}]
-)
+@pytest.mark.parametrize("kwargs", [{"max_entries": 0}, {"ttl_seconds": 0}, {"ttl_seconds": -1}])
 def test_store_rejects_meaningless_limits(kwargs: dict[str, float]) -> None:
     with pytest.raises(ArgumentError):
         InMemoryDedupeStore(**kwargs)  # type: ignore[arg-type]
