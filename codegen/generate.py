@@ -33,7 +33,7 @@ from openapi_python_client.parser.properties.float import FloatProperty
 from openapi_python_client.parser.properties.schemas import Class
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bundle import BUNDLE, dump, load_bundle  # noqa: E402
+from bundle import BUNDLE, dump, load_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 CODEGEN = ROOT / "codegen"
@@ -207,7 +207,9 @@ def generate_into(out_dir: Path) -> Path:
         [*ruff, "check", "--no-cache", "--isolated", f"--select={RUFF_RULES}", "--fix-only", "--quiet", str(package)],
         check=True,
     )
-    subprocess.run([*ruff, "format", "--no-cache", "--isolated", "--line-length=120", "--quiet", str(package)], check=True)
+    subprocess.run(
+        [*ruff, "format", "--no-cache", "--isolated", "--line-length=120", "--quiet", str(package)], check=True
+    )
     return package
 
 

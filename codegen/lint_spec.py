@@ -231,9 +231,7 @@ def _check_operations(doc: dict[str, Any]) -> list[str]:
         elif not isinstance(op["security"], list):
             problems.append(f"security: {label}: `security` must be a list")
         elif not op["security"] and op_id not in UNAUTHENTICATED:
-            problems.append(
-                f"security: {label}: empty security is reserved for {', '.join(sorted(UNAUTHENTICATED))}"
-            )
+            problems.append(f"security: {label}: empty security is reserved for {', '.join(sorted(UNAUTHENTICATED))}")
 
         responses = op.get("responses") or {}
         for code in ("4XX", "5XX"):
@@ -314,9 +312,7 @@ def _check_orphans(doc: dict[str, Any]) -> list[str]:
         reached.add(name)
         stack.extend(target for _, target in iter_refs(schemas[name]))
     return [
-        f"orphans: component schema {name!r} is not used by any operation"
-        for name in schemas
-        if name not in reached
+        f"orphans: component schema {name!r} is not used by any operation" for name in schemas if name not in reached
     ]
 
 
@@ -328,7 +324,7 @@ def _check_required_operations(doc: dict[str, Any], required: list[dict[str, Any
     ]
 
 
-def lint(doc: dict[str, Any], required: list[dict[str, Any]] | None | bool = True) -> list[str]:
+def lint(doc: dict[str, Any], required: list[dict[str, Any]] | bool | None = True) -> list[str]:
     """All problems found in a bundled document.
 
     `required`: the required-operations list; True (default) loads it from the shared directory when that

@@ -92,4 +92,35 @@ def __dir__() -> list[str]:
     return sorted([*_EXPORTS, "models", "__version__"])
 
 
-__all__ = sorted([*_EXPORTS, "models"])
+__all__ = [
+    "UNSET",
+    "APIError",
+    "ArgumentError",
+    "AsyncBill",
+    "AuthenticationError",
+    "BillConnectionError",
+    "BillError",
+    "BillTimeoutError",
+    "ConfigurationError",
+    "ConflictError",
+    "Credentials",
+    "File",
+    "Filter",
+    "MFARequiredError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestOptions",
+    "ServerError",
+    "SessionExpiredError",
+    "Sort",
+    "TransportError",
+    "Unset",
+    "ValidationError",
+    "asc",
+    "desc",
+    "models",
+    "sort_by",
+    "where",
+]

@@ -103,7 +103,9 @@ class AsyncBill(Resources):
             remember_me_id=remember_me_id,
             device=device,
         )
-        self.base_url = _resolve_base_url(base_url or env.get("BILL_BASE_URL"), environment or env.get("BILL_ENVIRONMENT"))
+        self.base_url = _resolve_base_url(
+            base_url or env.get("BILL_BASE_URL"), environment or env.get("BILL_ENVIRONMENT")
+        )
         if max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
         self._owns_http = http_client is None
@@ -225,15 +227,21 @@ class AsyncBill(Resources):
         url = self.base_url + CONNECT_PREFIX + path
         request_headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
         try:
-            response = await self._http.post(url, content=dumps_json(body), headers=request_headers, timeout=self._timeout)
+            response = await self._http.post(
+                url, content=dumps_json(body), headers=request_headers, timeout=self._timeout
+            )
         except httpx.HTTPError as exc:
             raise AuthenticationError(status_code=0, method="POST", path=path, operation_id="login") from exc
         if not response.is_success:
             error = error_from_response(response, operation_id=path.rsplit("/", 1)[-1], secrets=self._secrets())
             if response.status_code in (400, 401, 403) and not isinstance(error, AuthenticationError):
                 raise AuthenticationError(
-                    status_code=error.status_code, details=error.details, method=error.method, path=error.path,
-                    request_id=error.request_id, operation_id=error.operation_id,
+                    status_code=error.status_code,
+                    details=error.details,
+                    method=error.method,
+                    path=error.path,
+                    request_id=error.request_id,
+                    operation_id=error.operation_id,
                 )
             raise error
         return loads_json(response.content)

@@ -46,7 +46,9 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.U
 class RetryPolicy:
     """How many times and how long to wait; ``max_retry_after`` caps a server-requested wait."""
 
-    def __init__(self, max_retries: int = 2, base_delay: float = 0.5, max_delay: float = 8.0, max_retry_after: float = 60.0):
+    def __init__(
+        self, max_retries: int = 2, base_delay: float = 0.5, max_delay: float = 8.0, max_retry_after: float = 60.0
+    ):
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
         self.max_retries = max_retries
@@ -126,7 +128,9 @@ class RequestSender:
             started = time.perf_counter()
             try:
                 async with self._limiter:
-                    response = await self._http.send(request, auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT)
+                    response = await self._http.send(
+                        request, auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT
+                    )
             except NOT_SENT as exc:
                 if attempt < max_retries:
                     await self._wait(operation, attempt, None, f"{type(exc).__name__} before sending")
@@ -136,7 +140,9 @@ class RequestSender:
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 if not operation.idempotent:
                     raise OutcomeUnknownError(
-                        method=operation.method, path=operation.path, operation_id=operation.operation_id,
+                        method=operation.method,
+                        path=operation.path,
+                        operation_id=operation.operation_id,
                         reason=f"{type(exc).__name__} after the request was sent",
                     ) from exc
                 if attempt < max_retries:
@@ -147,19 +153,27 @@ class RequestSender:
             elapsed = time.perf_counter() - started
             logger.debug(
                 "%s %s -> %s in %.1f ms (%s)",
-                operation.method, operation.path, response.status_code, elapsed * 1000, operation.operation_id,
+                operation.method,
+                operation.path,
+                response.status_code,
+                elapsed * 1000,
+                operation.operation_id,
             )
             if response.is_success:
                 return response
             error = error_from_response(response, operation_id=operation.operation_id, secrets=self._secrets())
             if is_retryable(error):
                 if operation.idempotent and attempt < max_retries and self._retry_after_ok(error):
-                    await self._wait(operation, attempt, error.retry_after, f"{error.status_code} {','.join(error.codes)}")
+                    await self._wait(
+                        operation, attempt, error.retry_after, f"{error.status_code} {','.join(error.codes)}"
+                    )
                     attempt += 1
                     continue
                 if isinstance(error, ServerError) and not operation.idempotent:
                     raise OutcomeUnknownError(
-                        method=operation.method, path=operation.path, operation_id=operation.operation_id,
+                        method=operation.method,
+                        path=operation.path,
+                        operation_id=operation.operation_id,
                         reason=f"BILL answered {error.status_code}",
                     ) from error
             raise error
@@ -171,7 +185,12 @@ class RequestSender:
         delay = self._retry.delay(attempt, retry_after)
         logger.info(
             "retrying %s %s (%s) in %.2f s after %s (retry %d)",
-            operation.method, operation.path, operation.operation_id, delay, why, attempt + 1,
+            operation.method,
+            operation.path,
+            operation.operation_id,
+            delay,
+            why,
+            attempt + 1,
         )
         await anyio.sleep(delay)
 
@@ -182,5 +201,7 @@ class RequestSender:
         detail = "" if sent else " before the request was sent"
         return cls(
             f"{what}{detail} ({type(exc).__name__})",
-            method=operation.method, path=operation.path, operation_id=operation.operation_id,
+            method=operation.method,
+            path=operation.path,
+            operation_id=operation.operation_id,
         )

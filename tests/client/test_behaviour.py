@@ -19,11 +19,17 @@ from bill_sdk import (
     SessionExpiredError,
     ValidationError,
 )
-from bill_sdk.models import PaymentCreate
 
-from .conftest import CREDENTIALS, SESSION
+from .conftest import CREDENTIALS, SESSION, payment_body, vendor_body
 
-EXPIRED = [{"code": "BDC_1109", "severity": "ERROR", "category": "DOWNSTREAM", "message": "Session is invalid.  Please log in."}]
+EXPIRED = [
+    {
+        "code": "BDC_1109",
+        "severity": "ERROR",
+        "category": "DOWNSTREAM",
+        "message": "Session is invalid.  Please log in.",
+    }
+]
 
 
 async def test_login_is_lazy_and_reused(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
@@ -48,7 +54,9 @@ async def test_close_without_login_does_not_log_out(bill_mock: respx.MockRouter)
     assert not bill_mock["logout"].called
 
 
-async def test_expired_session_relogins_once_for_twenty_concurrent_calls(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
+async def test_expired_session_relogins_once_for_twenty_concurrent_calls(
+    bill: AsyncBill, bill_mock: respx.MockRouter
+) -> None:
     sessions = iter(["s-old", "s-new"])
     bill_mock["login"].mock(side_effect=lambda r: httpx.Response(200, json={"sessionId": next(sessions)}))
 
@@ -82,7 +90,9 @@ async def test_session_expiring_again_after_relogin_raises(bill: AsyncBill, bill
     assert bill_mock["login"].call_count == 2
 
 
-async def test_wrong_credentials_raise_at_first_call_without_login_loops(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
+async def test_wrong_credentials_raise_at_first_call_without_login_loops(
+    bill: AsyncBill, bill_mock: respx.MockRouter
+) -> None:
     bill_mock["login"].respond(400, json=[{"code": "BDC_1101", "message": "User name and/or password do not match"}])
     vendors = bill_mock.get("/connect/v3/vendors/0091").respond(200, json={})
     for _ in range(3):
@@ -93,10 +103,14 @@ async def test_wrong_credentials_raise_at_first_call_without_login_loops(bill: A
     assert not vendors.called
 
 
-async def test_untrusted_session_raises_mfa_required_without_retry_or_relogin(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
-    route = bill_mock.post("/connect/v3/payments").respond(403, json=[{"code": "BDC_1361", "message": "Untrusted session."}])
+async def test_untrusted_session_raises_mfa_required_without_retry_or_relogin(
+    bill: AsyncBill, bill_mock: respx.MockRouter
+) -> None:
+    route = bill_mock.post("/connect/v3/payments").respond(
+        403, json=[{"code": "BDC_1361", "message": "Untrusted session."}]
+    )
     with pytest.raises(MFARequiredError) as info:
-        await bill.payments.create(body=PaymentCreate(bill_id="00n1"))
+        await bill.payments.create(body=payment_body())
     assert "MFA" in str(info.value)
     assert route.call_count == 1 and bill_mock["login"].call_count == 1
 
@@ -138,10 +152,12 @@ async def test_retries_give_up_with_a_typed_error(bill: AsyncBill, bill_mock: re
     assert route.call_count == 3  # 1 + max_retries(2)
 
 
-async def test_create_payment_is_never_resent_after_a_read_timeout(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
+async def test_create_payment_is_never_resent_after_a_read_timeout(
+    bill: AsyncBill, bill_mock: respx.MockRouter
+) -> None:
     route = bill_mock.post("/connect/v3/payments").mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(OutcomeUnknownError) as info:
-        await bill.payments.create(body=PaymentCreate(bill_id="00n1"))
+        await bill.payments.create(body=payment_body())
     assert route.call_count == 1
     assert "not re-sent" in str(info.value) and info.value.operation_id == "createPayment"
 
@@ -149,32 +165,36 @@ async def test_create_payment_is_never_resent_after_a_read_timeout(bill: AsyncBi
 async def test_create_payment_is_never_resent_after_a_5xx(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
     route = bill_mock.post("/connect/v3/payments").respond(502)
     with pytest.raises(OutcomeUnknownError):
-        await bill.payments.create(body=PaymentCreate(bill_id="00n1"))
+        await bill.payments.create(body=payment_body())
     assert route.call_count == 1
 
 
 async def test_create_is_not_retried_on_rate_limit(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
     route = bill_mock.post("/connect/v3/vendors").respond(429, json=[{"code": "BDC_1322"}])
     with pytest.raises(RateLimitError):
-        await bill.vendors.create(body=__import__("bill_sdk.models", fromlist=["VendorCreate"]).VendorCreate(name="x"))
+        await bill.vendors.create(body=vendor_body())
     assert route.call_count == 1
 
 
-async def test_connection_refused_before_sending_is_retried_even_for_payments(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
+async def test_connection_refused_before_sending_is_retried_even_for_payments(
+    bill: AsyncBill, bill_mock: respx.MockRouter
+) -> None:
     route = bill_mock.post("/connect/v3/payments")
     route.side_effect = [httpx.ConnectError("refused"), httpx.Response(201, json={"id": "stp1"})]
-    payment = await bill.payments.create(body=PaymentCreate(bill_id="00n1"))
+    payment = await bill.payments.create(body=payment_body())
     assert payment.id == "stp1" and route.call_count == 2
 
 
 async def test_validation_error_lists_every_message(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
     bill_mock.post("/connect/v3/vendors").respond(
-        400, json=[{"code": "BDC_1117", "message": "Missing required data for: name"}, {"code": "BDC_1119", "message": "Invalid field,value: email"}]
+        400,
+        json=[
+            {"code": "BDC_1117", "message": "Missing required data for: name"},
+            {"code": "BDC_1119", "message": "Invalid field,value: email"},
+        ],
     )
-    from bill_sdk.models import VendorCreate
-
     with pytest.raises(ValidationError) as info:
-        await bill.vendors.create(body=VendorCreate(name=""))
+        await bill.vendors.create(body=vendor_body(""))
     assert "name" in str(info.value) and "email" in str(info.value)
     assert info.value.codes == ("BDC_1117", "BDC_1119")
     assert info.value.method == "POST" and info.value.path == "/v3/vendors"
@@ -193,14 +213,15 @@ async def test_concurrency_limit_holds_under_fifty_concurrent_calls(bill_mock: r
         return httpx.Response(200, json={"id": "0091"})
 
     bill_mock.get("/connect/v3/vendors/0091").mock(side_effect=slow)
-    async with AsyncBill(**CREDENTIALS, env={}) as bill:
-        async with anyio.create_task_group() as tg:
-            for _ in range(50):
-                tg.start_soon(bill.vendors.get, "0091")
+    async with AsyncBill(**CREDENTIALS, env={}) as bill, anyio.create_task_group() as tg:
+        for _ in range(50):
+            tg.start_soon(bill.vendors.get, "0091")
     assert peak == 3
 
 
-async def test_connect_pagination_follows_page_cursor_across_three_pages(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
+async def test_connect_pagination_follows_page_cursor_across_three_pages(
+    bill: AsyncBill, bill_mock: respx.MockRouter
+) -> None:
     pages = {
         None: {"results": [{"id": "1"}, {"id": "2"}], "nextPage": "c1"},
         "c1": {"results": [{"id": "3"}], "nextPage": "c2", "prevPage": "c0"},
@@ -231,7 +252,9 @@ async def test_spend_pagination_sends_the_cursor_as_next_page(bill_mock: respx.M
     assert "page" not in route.calls.last.request.url.params
 
 
-async def test_pagination_stops_on_an_empty_page_that_still_has_a_cursor(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
+async def test_pagination_stops_on_an_empty_page_that_still_has_a_cursor(
+    bill: AsyncBill, bill_mock: respx.MockRouter
+) -> None:
     route = bill_mock.get("/connect/v3/bills").respond(200, json={"results": [], "nextPage": "again"})
     assert [b async for b in bill.bills.iter()] == []
     assert route.call_count == 1
@@ -242,14 +265,18 @@ def test_page_size_outside_bills_limit_fails_early(bill: AsyncBill) -> None:
         bill.vendors.iter(page_size=500)
 
 
-async def test_secrets_never_appear_in_logs_repr_or_errors(bill: AsyncBill, bill_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture) -> None:
+async def test_secrets_never_appear_in_logs_repr_or_errors(
+    bill: AsyncBill, bill_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="bill_sdk")
     bill_mock.get("/connect/v3/vendors/0091").respond(
         400, json=[{"code": "BDC_1119", "message": f"bad devKey {CREDENTIALS['dev_key']} for session {SESSION}"}]
     )
     with pytest.raises(ValidationError) as info:
         await bill.vendors.get("0091")
-    text = " ".join([caplog.text, repr(bill), str(bill.credentials), repr(bill.session), str(info.value), repr(info.value)])
+    text = " ".join(
+        [caplog.text, repr(bill), str(bill.credentials), repr(bill.session), str(info.value), repr(info.value)]
+    )
     for secret in [*CREDENTIALS.values(), SESSION]:
         if secret.endswith(("SECRET-1", "SECRET-2", "SECRET-3", "SECRET-4", "SECRET-5")):
             assert secret not in text
@@ -265,8 +292,10 @@ def test_works_under_asyncio_and_trio(anyio_backend: str) -> None:
             async with AsyncBill(**CREDENTIALS, env={}) as bill:
                 results = []
                 async with anyio.create_task_group() as tg:
+
                     async def one() -> None:
                         results.append((await bill.vendors.get("0091")).id)
+
                     for _ in range(5):
                         tg.start_soon(one)
                 return ",".join(results)  # type: ignore[arg-type]

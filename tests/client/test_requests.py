@@ -10,9 +10,17 @@ import pytest
 import respx
 
 from bill_sdk import AsyncBill, File, ServerError, where
-from bill_sdk.models import Bill, BudgetCreate, SubscriptionCreate, VendorCreate, VendorUpdate
+from bill_sdk.models import (
+    Bill,
+    BudgetCreate,
+    BudgetRecurringInterval,
+    SubscriptionCreate,
+    SubscriptionEventInput,
+    SubscriptionStatusInput,
+    VendorUpdate,
+)
 
-from .conftest import BASE, CREDENTIALS, SESSION
+from .conftest import BASE, CREDENTIALS, SESSION, vendor_body
 
 
 async def test_connect_list_sends_query_and_session_headers(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
@@ -29,11 +37,17 @@ async def test_connect_list_sends_query_and_session_headers(bill: AsyncBill, bil
 
 async def test_connect_create_sends_json_body(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
     route = bill_mock.post("/connect/v3/vendors").respond(201, json={"id": "00902", "name": "Happy Music"})
-    vendor = await bill.vendors.create(body=VendorCreate(name="Happy Music", email="a@b.example"))
+    body = vendor_body()
+    body.email = "a@b.example"
+    vendor = await bill.vendors.create(body=body)
     request = route.calls.last.request
     assert request.method == "POST"
     assert request.headers["content-type"] == "application/json"
-    assert json.loads(request.content) == {"name": "Happy Music", "email": "a@b.example"}
+    assert json.loads(request.content) == {
+        "name": "Happy Music",
+        "address": {"line1": "1 Main St", "city": "San Jose", "country": "US"},
+        "email": "a@b.example",
+    }
     assert vendor.id == "00902"
 
 
@@ -46,7 +60,9 @@ async def test_archive_is_a_post_on_the_object_path(bill: AsyncBill, bill_mock: 
 async def test_spend_uses_api_token_only_and_no_login(bill_mock: respx.MockRouter) -> None:
     route = bill_mock.post("/connect/v3/spend/budgets").respond(200, json={"id": "b1", "name": "Travel"})
     async with AsyncBill(api_token=CREDENTIALS["api_token"], env={}) as bill:
-        budget = await bill.spend.budgets.create(body=BudgetCreate(name="Travel", owners=["u1"], recurring_interval="MONTHLY"))  # type: ignore[arg-type]
+        budget = await bill.spend.budgets.create(
+            body=BudgetCreate(name="Travel", owners=["u1"], recurring_interval=BudgetRecurringInterval.MONTHLY)
+        )
     request = route.calls.last.request
     assert request.headers["apiToken"] == CREDENTIALS["api_token"]
     assert "sessionId" not in request.headers and "devKey" not in request.headers
@@ -59,7 +75,12 @@ async def test_events_use_their_own_base_and_an_idempotency_key(bill: AsyncBill,
         200, json={"id": "sub1", "name": "bills", "notificationUrl": "https://h.example/x", "securityKey": "k"}
     )
     sub = await bill.events.subscriptions.create(
-        body=SubscriptionCreate(name="bills", notification_url="https://h.example/x", events=[])
+        body=SubscriptionCreate(
+            name="bills",
+            status=SubscriptionStatusInput(enabled=True),
+            events=[SubscriptionEventInput(type_="bill.created", version="1")],
+            notification_url="https://h.example/x",
+        )
     )
     request = route.calls.last.request
     key = request.headers["X-Idempotent-Key"]
@@ -105,7 +126,9 @@ async def test_money_round_trips_without_float(bill: AsyncBill, bill_mock: respx
     assert route is not None
 
 
-async def test_unknown_enum_value_and_unknown_field_survive_a_round_trip(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
+async def test_unknown_enum_value_and_unknown_field_survive_a_round_trip(
+    bill: AsyncBill, bill_mock: respx.MockRouter
+) -> None:
     bill_mock.get("/connect/v3/vendors/009x").respond(
         200, json={"id": "009x", "accountType": "GOVERNMENT", "brandNewField": {"a": 1}}
     )

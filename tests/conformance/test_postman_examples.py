@@ -63,13 +63,13 @@ KNOWN_EXAMPLE_DEFECTS: dict[str, str] = {
     "listEventNotifications": "response example is an empty object `{}` instead of a forward-only page",
     "checkEventsHealth": "the collection has no request for the Connect Events health check (only Connect's)",
     "createPartnerOrganization": (
-        "request example sends processingOptions.mailingAddressSameAsPhysical as the string \"true\"; "
+        'request example sends processingOptions.mailingAddressSameAsPhysical as the string "true"; '
         "BILL documents a boolean"
     ),
-    "createCard": "request example sends `limit` as the string \"100\"; BILL documents a number (money)",
-    "updateCard": "request example sends `limit` as the string \"120\"; BILL documents a number (money)",
+    "createCard": 'request example sends `limit` as the string "100"; BILL documents a number (money)',
+    "updateCard": 'request example sends `limit` as the string "120"; BILL documents a number (money)',
     "putBudgetMember": (
-        "request example sends `limit` and `recurringLimit` as strings (\"50\", \"100\"); BILL documents numbers"
+        'request example sends `limit` and `recurringLimit` as strings ("50", "100"); BILL documents numbers'
     ),
 }
 
@@ -174,8 +174,9 @@ def follow(location: str) -> tuple[str, Any]:
 
 def resolve(location: str) -> Any:
     node: Any = bundled()
-    for raw in location.lstrip("#/").split("/"):
-        node = node[raw.replace("~1", "/").replace("~0", "~")]
+    for raw in location.removeprefix("#/").split("/"):
+        key = raw.replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else node[key]
     return node
 
 
@@ -206,8 +207,7 @@ def postman_items() -> dict[tuple[str, str], list[dict[str, Any]]]:
                 continue
             request = item["request"]
             url = request["url"]
-            segments = [":" if s.startswith(":") else s for s in url.get("path", [])]
-            path = "/" + "/".join("{}" if s == ":" else s for s in segments)
+            path = "/" + "/".join("{}" if s.startswith(":") else s for s in url.get("path", []))
             if "{{webhookBaseUrl}}" in url.get("host", []):
                 path = EVENTS_PREFIX + path
             found[(request["method"].upper(), path)].append(item)
@@ -296,7 +296,7 @@ def schema_location(op_id: str, part: str) -> str | None:
 
 
 def declares_properties(location: str) -> bool:
-    _, node = follow(location)
+    location, node = follow(location)
     if not isinstance(node, dict):
         return False
     if node.get("properties"):
@@ -352,13 +352,18 @@ def test_every_required_operation_is_in_the_spec() -> None:
     assert not missing, missing
 
 
+def test_placeholders_become_strings() -> None:
+    raw = '{"a": "{{x}}", "b": {{y}}, "c": "pre-{{z}}-post", "d": ["{{w}}"], "e": "{{not a var"}'
+    assert parse_body(raw) == {"a": "x", "b": "y", "c": "pre-z-post", "d": ["w"], "e": "{{not a var"}
+
+
 def test_defect_lists_agree() -> None:
     assert set(KNOWN_EXAMPLE_DEFECTS) == set(CORRECTED_EXAMPLES)
     unknown = set(KNOWN_EXAMPLE_DEFECTS) - set(required_operation_ids())
     assert not unknown, f"KNOWN_EXAMPLE_DEFECTS names operations that are not required: {sorted(unknown)}"
 
 
-@pytest.mark.parametrize("op_id", required_operation_ids())
+@pytest.mark.parametrize("op_id", required_operation_ids() if REQUIRED.is_file() else [])
 def test_postman_examples_fit_the_spec(op_id: str) -> None:
     if op_id.startswith("MISSING "):
         pytest.fail(f"{op_id}: not in the spec")

@@ -5,216 +5,145 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .accept_network_invitation_request import AcceptNetworkInvitationRequest
-    from .accept_network_invitation_request_type import (
-        AcceptNetworkInvitationRequestType,
-    )
-    from .action_reimbursement_request import ActionReimbursementRequest
-    from .action_reimbursement_request_action import ActionReimbursementRequestAction
-    from .action_reimbursement_response import ActionReimbursementResponse
-    from .action_reimbursement_response_status import ActionReimbursementResponseStatus
-    from .action_reimbursement_response_status_history import (
-        ActionReimbursementResponseStatusHistory,
-    )
-    from .action_reimbursement_response_status_history_actor_role import (
-        ActionReimbursementResponseStatusHistoryActorRole,
-    )
-    from .action_reimbursement_response_status_history_status import (
-        ActionReimbursementResponseStatusHistoryStatus,
-    )
-    from .action_reimbursement_response_type import ActionReimbursementResponseType
-    from .add_mfa_phone_request import AddMfaPhoneRequest
-    from .add_mfa_phone_request_type import AddMfaPhoneRequestType
-    from .add_mfa_phone_response import AddMfaPhoneResponse
+    from .account_type import AccountType
+    from .ach_disbursement import AchDisbursement
     from .add_partner_risk_verification_phone_request import (
         AddPartnerRiskVerificationPhoneRequest,
     )
-    from .add_partner_risk_verification_phone_request_phone_type import (
-        AddPartnerRiskVerificationPhoneRequestPhoneType,
-    )
-    from .add_risk_verification_phone_request import AddRiskVerificationPhoneRequest
-    from .add_risk_verification_phone_request_phone_type import (
-        AddRiskVerificationPhoneRequestPhoneType,
-    )
+    from .address import Address
     from .ap_card import ApCard
     from .ap_card_status import ApCardStatus
+    from .applied_vendor_credit import AppliedVendorCredit
+    from .assigned_custom_field import AssignedCustomField
+    from .audit_trail_field import AuditTrailField
+    from .audit_trail_field_value import AuditTrailFieldValue
+    from .audit_trail_user import AuditTrailUser
+    from .balance import Balance
     from .bank_account import BankAccount
     from .bank_account_create import BankAccountCreate
     from .bank_account_default import BankAccountDefault
     from .bank_account_owner_type import BankAccountOwnerType
     from .bank_account_page import BankAccountPage
-    from .bank_account_status import BankAccountStatus
     from .bank_account_type import BankAccountType
     from .bank_account_update import BankAccountUpdate
     from .bank_account_user import BankAccountUser
     from .bank_account_user_page import BankAccountUserPage
-    from .bank_account_user_verification_status import BankAccountUserVerificationStatus
+    from .bank_account_verification import BankAccountVerification
+    from .bank_account_verification_result import BankAccountVerificationResult
+    from .bank_funding_option import BankFundingOption
     from .bill import Bill
     from .bill_approval_status import BillApprovalStatus
     from .bill_approver import BillApprover
     from .bill_approver_status import BillApproverStatus
-    from .bill_classifications import BillClassifications
     from .bill_create import BillCreate
     from .bill_invoice import BillInvoice
     from .bill_line_item import BillLineItem
-    from .bill_line_item_classifications import BillLineItemClassifications
     from .bill_page import BillPage
+    from .bill_payment import BillPayment
     from .bill_payment_status import BillPaymentStatus
+    from .bill_replace import BillReplace
     from .bill_update import BillUpdate
     from .budget import Budget
     from .budget_create import BudgetCreate
     from .budget_current_period import BudgetCurrentPeriod
-    from .budget_current_period_spent import BudgetCurrentPeriodSpent
     from .budget_member import BudgetMember
-    from .budget_member_budget_role import BudgetMemberBudgetRole
-    from .budget_member_bulk_replace import BudgetMemberBulkReplace
-    from .budget_member_member import BudgetMemberMember
-    from .budget_member_member_role import BudgetMemberMemberRole
+    from .budget_member_bulk_item import BudgetMemberBulkItem
     from .budget_member_page import BudgetMemberPage
+    from .budget_member_role import BudgetMemberRole
+    from .budget_member_upsert import BudgetMemberUpsert
+    from .budget_members_bulk_upsert import BudgetMembersBulkUpsert
     from .budget_page import BudgetPage
     from .budget_recurring_interval import BudgetRecurringInterval
     from .budget_share_funds import BudgetShareFunds
+    from .budget_spending import BudgetSpending
     from .budget_update import BudgetUpdate
-    from .cancel_payment_response import CancelPaymentResponse
-    from .cancel_payment_response_disbursement_info import (
-        CancelPaymentResponseDisbursementInfo,
-    )
-    from .cancel_payment_response_disbursement_info_international_disbursement import (
-        CancelPaymentResponseDisbursementInfoInternationalDisbursement,
-    )
-    from .cancel_payment_response_disbursement_info_international_disbursement_disbursement_sub_type import (
-        CancelPaymentResponseDisbursementInfoInternationalDisbursementDisbursementSubType,
-    )
-    from .cancel_payment_response_disbursement_status import (
-        CancelPaymentResponseDisbursementStatus,
-    )
-    from .cancel_payment_response_disbursement_type import (
-        CancelPaymentResponseDisbursementType,
-    )
-    from .cancel_payment_response_funding_account import (
-        CancelPaymentResponseFundingAccount,
-    )
-    from .cancel_payment_response_funding_account_type import (
-        CancelPaymentResponseFundingAccountType,
-    )
-    from .cancel_payment_response_processing_options import (
-        CancelPaymentResponseProcessingOptions,
-    )
-    from .cancel_payment_response_processing_options_request_check_delivery_type import (
-        CancelPaymentResponseProcessingOptionsRequestCheckDeliveryType,
-    )
-    from .cancel_payment_response_single_status import CancelPaymentResponseSingleStatus
-    from .cancel_payment_response_status import CancelPaymentResponseStatus
-    from .cancel_payment_response_void_info import CancelPaymentResponseVoidInfo
-    from .cancel_payment_response_void_info_status import (
-        CancelPaymentResponseVoidInfoStatus,
-    )
-    from .cancel_payment_response_void_info_type import (
-        CancelPaymentResponseVoidInfoType,
-    )
+    from .bulk_payment_create import BulkPaymentCreate
+    from .bulk_payment_item import BulkPaymentItem
+    from .bulk_payment_result import BulkPaymentResult
+    from .bulk_vendor_result import BulkVendorResult
+    from .business_category import BusinessCategory
     from .card import Card
     from .card_account import CardAccount
-    from .card_account_card import CardAccountCard
-    from .card_account_card_status import CardAccountCardStatus
-    from .card_account_card_type import CardAccountCardType
     from .card_account_default import CardAccountDefault
-    from .card_account_expiration import CardAccountExpiration
+    from .card_account_list import CardAccountList
     from .card_account_rates import CardAccountRates
-    from .card_account_rates_active_promotion import CardAccountRatesActivePromotion
-    from .card_account_rates_funding import CardAccountRatesFunding
-    from .card_account_status import CardAccountStatus
     from .card_account_type import CardAccountType
     from .card_account_user import CardAccountUser
     from .card_account_user_page import CardAccountUserPage
-    from .card_account_user_verification_status import CardAccountUserVerificationStatus
     from .card_create import CardCreate
     from .card_current_period import CardCurrentPeriod
+    from .card_delete_reason import CardDeleteReason
     from .card_deleted_reason import CardDeletedReason
-    from .card_funding_purpose import CardFundingPurpose
-    from .card_funding_purpose_result import CardFundingPurposeResult
+    from .card_expiration import CardExpiration
+    from .card_fee_info import CardFeeInfo
+    from .card_funding_option import CardFundingOption
+    from .card_funding_permissions import CardFundingPermissions
+    from .card_funding_purpose_category import CardFundingPurposeCategory
+    from .card_funding_purpose_list import CardFundingPurposeList
     from .card_page import CardPage
     from .card_pan_jwt import CardPanJwt
+    from .card_promotion import CardPromotion
+    from .card_rates import CardRates
     from .card_status import CardStatus
     from .card_type import CardType
     from .card_update import CardUpdate
-    from .check_health_response import CheckHealthResponse
-    from .current_spend_user import CurrentSpendUser
-    from .current_spend_user_role import CurrentSpendUserRole
+    from .card_user_status import CardUserStatus
+    from .check_delivery_type import CheckDeliveryType
+    from .check_disbursement import CheckDisbursement
+    from .check_image_link import CheckImageLink
+    from .classifications import Classifications
     from .custom_field import CustomField
     from .custom_field_create import CustomFieldCreate
     from .custom_field_page import CustomFieldPage
+    from .custom_field_selection import CustomFieldSelection
     from .custom_field_type import CustomFieldType
     from .custom_field_update import CustomFieldUpdate
     from .custom_field_value import CustomFieldValue
-    from .custom_field_value_create import CustomFieldValueCreate
     from .custom_field_value_page import CustomFieldValuePage
+    from .custom_field_values_create import CustomFieldValuesCreate
+    from .custom_field_values_delete import CustomFieldValuesDelete
     from .customer import Customer
-    from .customer_account_type import CustomerAccountType
     from .customer_attachment_page import CustomerAttachmentPage
-    from .customer_balance import CustomerBalance
     from .customer_contact import CustomerContact
     from .customer_create import CustomerCreate
-    from .customer_invitation import CustomerInvitation
-    from .customer_invitation_status import CustomerInvitationStatus
     from .customer_page import CustomerPage
     from .customer_update import CustomerUpdate
-    from .delete_custom_field_values_request import DeleteCustomFieldValuesRequest
+    from .disbursement_info import DisbursementInfo
+    from .disbursement_status import DisbursementStatus
     from .document import Document
+    from .document_upload_state import DocumentUploadState
     from .document_upload_status import DocumentUploadStatus
-    from .document_upload_status_status import DocumentUploadStatusStatus
     from .error_item import ErrorItem
     from .error_item_params_item import ErrorItemParamsItem
     from .error_item_params_item_additional import ErrorItemParamsItemAdditional
-    from .event_catalog import EventCatalog
+    from .event_catalog_entry import EventCatalogEntry
     from .event_notification import EventNotification
-    from .funding_account_permission import FundingAccountPermission
-    from .funding_account_permission_organization import (
-        FundingAccountPermissionOrganization,
+    from .event_notification_page import EventNotificationPage
+    from .field_validation_rule import FieldValidationRule
+    from .forward_page_envelope import ForwardPageEnvelope
+    from .funding_account_permissions import FundingAccountPermissions
+    from .funding_account_status import FundingAccountStatus
+    from .funding_account_type import FundingAccountType
+    from .funding_account_user_verification_status import (
+        FundingAccountUserVerificationStatus,
     )
-    from .funding_account_permission_organization_card import (
-        FundingAccountPermissionOrganizationCard,
-    )
-    from .funding_account_permission_organization_wallet import (
-        FundingAccountPermissionOrganizationWallet,
-    )
-    from .funding_account_permission_user import FundingAccountPermissionUser
-    from .initiate_risk_verification_response import InitiateRiskVerificationResponse
-    from .initiate_risk_verification_response_decision import (
-        InitiateRiskVerificationResponseDecision,
-    )
-    from .initiate_risk_verification_response_processing_status import (
-        InitiateRiskVerificationResponseProcessingStatus,
-    )
+    from .funding_options import FundingOptions
+    from .health_check import HealthCheck
+    from .international_disbursement import InternationalDisbursement
+    from .international_payment_validations import InternationalPaymentValidations
     from .international_payments_configuration import InternationalPaymentsConfiguration
-    from .international_payments_configuration_payment_purpose import (
-        InternationalPaymentsConfigurationPaymentPurpose,
-    )
-    from .international_payments_configuration_payment_purpose_type import (
-        InternationalPaymentsConfigurationPaymentPurposeType,
-    )
-    from .international_payments_configuration_validations import (
-        InternationalPaymentsConfigurationValidations,
-    )
-    from .international_payments_configuration_validations_field import (
-        InternationalPaymentsConfigurationValidationsField,
-    )
-    from .invite_customer_request import InviteCustomerRequest
-    from .invite_customer_request_network_type import InviteCustomerRequestNetworkType
-    from .invite_vendor_by_email_request import InviteVendorByEmailRequest
-    from .invite_vendor_request import InviteVendorRequest
-    from .invite_vendor_request_network_type import InviteVendorRequestNetworkType
     from .invoice import Invoice
-    from .invoice_classifications import InvoiceClassifications
     from .invoice_convenience_fee import InvoiceConvenienceFee
     from .invoice_create import InvoiceCreate
     from .invoice_customer import InvoiceCustomer
+    from .invoice_email import InvoiceEmail
+    from .invoice_email_recipient import InvoiceEmailRecipient
+    from .invoice_email_sender import InvoiceEmailSender
     from .invoice_line_item import InvoiceLineItem
-    from .invoice_line_item_classifications import InvoiceLineItemClassifications
     from .invoice_page import InvoicePage
     from .invoice_payment import InvoicePayment
     from .invoice_payment_status import InvoicePaymentStatus
     from .invoice_processing_options import InvoiceProcessingOptions
-    from .invoice_replace import InvoiceReplace
     from .invoice_status import InvoiceStatus
     from .invoice_update import InvoiceUpdate
     from .login_as_user_request import LoginAsUserRequest
@@ -223,470 +152,311 @@ if TYPE_CHECKING:
     from .login_response import LoginResponse
     from .mfa_challenge import MfaChallenge
     from .mfa_challenge_create import MfaChallengeCreate
+    from .mfa_challenge_validation import MfaChallengeValidation
+    from .mfa_challenge_validation_result import MfaChallengeValidationResult
     from .mfa_phone import MfaPhone
-    from .mfa_phone_result import MfaPhoneResult
-    from .mfa_phone_result_type import MfaPhoneResultType
+    from .mfa_phone_create import MfaPhoneCreate
+    from .mfa_phone_list import MfaPhoneList
+    from .mfa_phone_setup import MfaPhoneSetup
+    from .mfa_phone_type import MfaPhoneType
+    from .mfa_phone_validation import MfaPhoneValidation
+    from .mfa_phone_validation_result import MfaPhoneValidationResult
+    from .mfa_phone_validation_status import MfaPhoneValidationStatus
+    from .mfa_status import MfaStatus
+    from .mfa_step_up import MfaStepUp
+    from .mfa_step_up_result import MfaStepUpResult
+    from .network_invitation import NetworkInvitation
+    from .network_invitation_acceptance import NetworkInvitationAcceptance
+    from .network_invitation_create import NetworkInvitationCreate
+    from .network_invitation_type import NetworkInvitationType
+    from .network_organization import NetworkOrganization
+    from .network_organization_manager import NetworkOrganizationManager
+    from .network_organization_type import NetworkOrganizationType
+    from .network_search_result import NetworkSearchResult
+    from .network_search_scope import NetworkSearchScope
+    from .network_status import NetworkStatus
+    from .network_type import NetworkType
     from .organization import Organization
     from .organization_account_type import OrganizationAccountType
-    from .organization_address import OrganizationAddress
-    from .organization_business_category import OrganizationBusinessCategory
     from .organization_company_owner import OrganizationCompanyOwner
-    from .organization_industry import OrganizationIndustry
+    from .organization_funding_permissions import OrganizationFundingPermissions
+    from .organization_industry_list import OrganizationIndustryList
     from .organization_price_plan import OrganizationPricePlan
-    from .organization_price_plan_plan_term import OrganizationPricePlanPlanTerm
     from .organization_processing_options import OrganizationProcessingOptions
     from .organization_update import OrganizationUpdate
+    from .page_envelope import PageEnvelope
     from .partner_login_request import PartnerLoginRequest
     from .partner_login_response import PartnerLoginResponse
     from .partner_organization import PartnerOrganization
-    from .partner_organization_account_type import PartnerOrganizationAccountType
-    from .partner_organization_business_category import (
-        PartnerOrganizationBusinessCategory,
-    )
+    from .partner_organization_address_input import PartnerOrganizationAddressInput
     from .partner_organization_create import PartnerOrganizationCreate
     from .partner_organization_page import PartnerOrganizationPage
-    from .partner_organization_processing_options import (
-        PartnerOrganizationProcessingOptions,
+    from .partner_organization_processing_options_input import (
+        PartnerOrganizationProcessingOptionsInput,
     )
-    from .partner_organization_tax_id_type import PartnerOrganizationTaxIdType
     from .partner_role import PartnerRole
     from .partner_role_page import PartnerRolePage
-    from .partner_role_type import PartnerRoleType
     from .partner_user import PartnerUser
     from .partner_user_create import PartnerUserCreate
     from .partner_user_page import PartnerUserPage
-    from .partner_user_role import PartnerUserRole
-    from .partner_user_role_type import PartnerUserRoleType
+    from .pay_by_sub_type import PayBySubType
+    from .pay_by_type import PayByType
     from .payment import Payment
-    from .payment_bill_payment import PaymentBillPayment
-    from .payment_bill_payment_vendor_credit import PaymentBillPaymentVendorCredit
     from .payment_check_image import PaymentCheckImage
-    from .payment_check_image_result import PaymentCheckImageResult
     from .payment_create import PaymentCreate
-    from .payment_disbursement_info import PaymentDisbursementInfo
-    from .payment_disbursement_info_ach_disbursement import (
-        PaymentDisbursementInfoAchDisbursement,
-    )
-    from .payment_disbursement_info_check_disbursement import (
-        PaymentDisbursementInfoCheckDisbursement,
-    )
-    from .payment_disbursement_info_international_disbursement import (
-        PaymentDisbursementInfoInternationalDisbursement,
-    )
-    from .payment_disbursement_info_international_disbursement_disbursement_sub_type import (
-        PaymentDisbursementInfoInternationalDisbursementDisbursementSubType,
-    )
-    from .payment_disbursement_info_rpps_disbursement import (
-        PaymentDisbursementInfoRppsDisbursement,
-    )
-    from .payment_disbursement_info_vcard_disbursement import (
-        PaymentDisbursementInfoVcardDisbursement,
-    )
-    from .payment_disbursement_info_wallet_disbursement import (
-        PaymentDisbursementInfoWalletDisbursement,
-    )
-    from .payment_disbursement_status import PaymentDisbursementStatus
-    from .payment_disbursement_type import PaymentDisbursementType
     from .payment_funding_account import PaymentFundingAccount
-    from .payment_funding_account_type import PaymentFundingAccountType
-    from .payment_option import PaymentOption
-    from .payment_option_funding_options import PaymentOptionFundingOptions
-    from .payment_option_funding_options_bank import PaymentOptionFundingOptionsBank
-    from .payment_option_funding_options_card import PaymentOptionFundingOptionsCard
-    from .payment_option_funding_options_card_fee_info import (
-        PaymentOptionFundingOptionsCardFeeInfo,
-    )
     from .payment_page import PaymentPage
     from .payment_processing_options import PaymentProcessingOptions
-    from .payment_processing_options_request_check_delivery_type import (
-        PaymentProcessingOptionsRequestCheckDeliveryType,
-    )
     from .payment_purpose import PaymentPurpose
     from .payment_purpose_code import PaymentPurposeCode
+    from .payment_purpose_requirement import PaymentPurposeRequirement
+    from .payment_purpose_type import PaymentPurposeType
     from .payment_single_status import PaymentSingleStatus
     from .payment_status import PaymentStatus
+    from .payment_void import PaymentVoid
     from .payment_void_info import PaymentVoidInfo
-    from .payment_void_info_status import PaymentVoidInfoStatus
-    from .payment_void_info_type import PaymentVoidInfoType
-    from .put_budget_member_request import PutBudgetMemberRequest
-    from .record_invoice_payment_request import RecordInvoicePaymentRequest
-    from .record_invoice_payment_request_invoice import (
-        RecordInvoicePaymentRequestInvoice,
-    )
-    from .record_invoice_payment_request_payment_type import (
-        RecordInvoicePaymentRequestPaymentType,
-    )
-    from .record_invoice_payment_response import RecordInvoicePaymentResponse
-    from .record_invoice_payment_response_invoice import (
-        RecordInvoicePaymentResponseInvoice,
-    )
-    from .record_invoice_payment_response_invoice_payment import (
-        RecordInvoicePaymentResponseInvoicePayment,
-    )
-    from .record_invoice_payment_response_invoice_payment_status import (
-        RecordInvoicePaymentResponseInvoicePaymentStatus,
-    )
-    from .record_invoice_payment_response_payment_type import (
-        RecordInvoicePaymentResponsePaymentType,
-    )
-    from .record_invoice_payment_response_status import (
-        RecordInvoicePaymentResponseStatus,
-    )
+    from .payment_void_status import PaymentVoidStatus
+    from .payment_void_type import PaymentVoidType
+    from .phone_type import PhoneType
+    from .price_plan_term import PricePlanTerm
+    from .receivable_payment import ReceivablePayment
+    from .receivable_payment_create import ReceivablePaymentCreate
+    from .receivable_payment_invoice import ReceivablePaymentInvoice
+    from .receivable_payment_invoice_amount import ReceivablePaymentInvoiceAmount
+    from .receivable_payment_status import ReceivablePaymentStatus
+    from .receivable_payment_type import ReceivablePaymentType
+    from .recurrence_period import RecurrencePeriod
     from .recurring_bill import RecurringBill
     from .recurring_bill_create import RecurringBillCreate
     from .recurring_bill_line_item import RecurringBillLineItem
-    from .recurring_bill_line_item_classifications import (
-        RecurringBillLineItemClassifications,
-    )
     from .recurring_bill_page import RecurringBillPage
     from .recurring_bill_payment_information import RecurringBillPaymentInformation
     from .recurring_bill_processing_options import RecurringBillProcessingOptions
-    from .recurring_bill_replace import RecurringBillReplace
     from .recurring_bill_schedule import RecurringBillSchedule
-    from .recurring_bill_schedule_period import RecurringBillSchedulePeriod
     from .recurring_bill_update import RecurringBillUpdate
+    from .regulatory_field import RegulatoryField
     from .reimbursement import Reimbursement
+    from .reimbursement_action import ReimbursementAction
+    from .reimbursement_action_request import ReimbursementActionRequest
+    from .reimbursement_actor_role import ReimbursementActorRole
     from .reimbursement_create import ReimbursementCreate
-    from .reimbursement_custom_field import ReimbursementCustomField
-    from .reimbursement_custom_field_selected_value_page import (
-        ReimbursementCustomFieldSelectedValuePage,
-    )
     from .reimbursement_fulfillment_type import ReimbursementFulfillmentType
     from .reimbursement_image_upload_url import ReimbursementImageUploadUrl
     from .reimbursement_page import ReimbursementPage
     from .reimbursement_status import ReimbursementStatus
-    from .reimbursement_status_history import ReimbursementStatusHistory
-    from .reimbursement_status_history_actor_role import (
-        ReimbursementStatusHistoryActorRole,
-    )
-    from .reimbursement_status_history_status import ReimbursementStatusHistoryStatus
+    from .reimbursement_status_change import ReimbursementStatusChange
     from .reimbursement_type import ReimbursementType
     from .reimbursement_update import ReimbursementUpdate
-    from .resend_event_notification_response import ResendEventNotificationResponse
     from .risk_verification import RiskVerification
     from .risk_verification_decision import RiskVerificationDecision
     from .risk_verification_phone import RiskVerificationPhone
+    from .risk_verification_phone_create import RiskVerificationPhoneCreate
     from .risk_verification_processing_status import RiskVerificationProcessingStatus
     from .role import Role
     from .role_page import RolePage
-    from .role_type import RoleType
-    from .search_network_response import SearchNetworkResponse
-    from .search_network_response_result import SearchNetworkResponseResult
-    from .search_network_response_result_address import (
-        SearchNetworkResponseResultAddress,
-    )
-    from .search_network_response_result_managed_by import (
-        SearchNetworkResponseResultManagedBy,
-    )
-    from .search_network_response_result_type import SearchNetworkResponseResultType
-    from .send_invoice_request import SendInvoiceRequest
-    from .send_invoice_request_recipient import SendInvoiceRequestRecipient
-    from .send_invoice_request_reply_to import SendInvoiceRequestReplyTo
-    from .send_test_subscription_event_request import SendTestSubscriptionEventRequest
-    from .send_test_subscription_event_request_bill import (
-        SendTestSubscriptionEventRequestBill,
-    )
+    from .rpps_disbursement import RppsDisbursement
+    from .rpps_information import RppsInformation
     from .session_detail import SessionDetail
-    from .session_detail_mfa_status import SessionDetailMfaStatus
+    from .spend_receipt import SpendReceipt
+    from .spend_receipt_input import SpendReceiptInput
+    from .spend_request_status import SpendRequestStatus
     from .spend_user import SpendUser
     from .spend_user_create import SpendUserCreate
     from .spend_user_page import SpendUserPage
     from .spend_user_role import SpendUserRole
     from .spend_user_update import SpendUserUpdate
-    from .step_up_mfa_session_request import StepUpMfaSessionRequest
-    from .step_up_mfa_session_response import StepUpMfaSessionResponse
     from .subscription import Subscription
     from .subscription_create import SubscriptionCreate
     from .subscription_event import SubscriptionEvent
+    from .subscription_event_input import SubscriptionEventInput
+    from .subscription_page import SubscriptionPage
     from .subscription_security_key import SubscriptionSecurityKey
     from .subscription_status import SubscriptionStatus
+    from .subscription_status_input import SubscriptionStatusInput
     from .subscription_update import SubscriptionUpdate
+    from .tax_id_type import TaxIdType
+    from .test_event_request import TestEventRequest
+    from .test_event_sample import TestEventSample
     from .transaction import Transaction
-    from .transaction_accounting_integration_transaction import (
-        TransactionAccountingIntegrationTransaction,
-    )
-    from .transaction_card_type import TransactionCardType
+    from .transaction_accounting_sync import TransactionAccountingSync
+    from .transaction_approver_type import TransactionApproverType
     from .transaction_currency_data import TransactionCurrencyData
-    from .transaction_custom_field import TransactionCustomField
-    from .transaction_custom_field_custom_field import TransactionCustomFieldCustomField
-    from .transaction_custom_field_update import TransactionCustomFieldUpdate
-    from .transaction_custom_field_value import TransactionCustomFieldValue
+    from .transaction_custom_field_list import TransactionCustomFieldList
+    from .transaction_custom_fields_update import TransactionCustomFieldsUpdate
     from .transaction_dispute_status import TransactionDisputeStatus
     from .transaction_merchant_location import TransactionMerchantLocation
     from .transaction_network import TransactionNetwork
     from .transaction_page import TransactionPage
-    from .transaction_receipt import TransactionReceipt
     from .transaction_receipt_status import TransactionReceiptStatus
     from .transaction_receipt_sync_status import TransactionReceiptSyncStatus
     from .transaction_review import TransactionReview
+    from .transaction_review_status import TransactionReviewStatus
     from .transaction_reviewer import TransactionReviewer
-    from .transaction_reviewer_approver_type import TransactionReviewerApproverType
-    from .transaction_reviewer_status import TransactionReviewerStatus
     from .transaction_type import TransactionType
     from .transaction_update import TransactionUpdate
     from .user import User
     from .user_create import UserCreate
+    from .user_funding_permissions import UserFundingPermissions
     from .user_page import UserPage
     from .user_role import UserRole
     from .user_role_type import UserRoleType
     from .user_update import UserUpdate
-    from .validate_mfa_challenge_request import ValidateMfaChallengeRequest
-    from .validate_mfa_challenge_response import ValidateMfaChallengeResponse
-    from .validate_mfa_phone_request import ValidateMfaPhoneRequest
-    from .validate_mfa_phone_request_type import ValidateMfaPhoneRequestType
-    from .validate_mfa_phone_response import ValidateMfaPhoneResponse
-    from .validate_mfa_phone_response_status import ValidateMfaPhoneResponseStatus
     from .vendor import Vendor
-    from .vendor_account_type import VendorAccountType
     from .vendor_additional_info import VendorAdditionalInfo
-    from .vendor_additional_info_tax_id_type import VendorAdditionalInfoTaxIdType
-    from .vendor_address import VendorAddress
-    from .vendor_audit_trail import VendorAuditTrail
-    from .vendor_audit_trail_field import VendorAuditTrailField
-    from .vendor_audit_trail_field_value import VendorAuditTrailFieldValue
-    from .vendor_audit_trail_user import VendorAuditTrailUser
+    from .vendor_audit_trail_entry import VendorAuditTrailEntry
     from .vendor_auto_pay import VendorAutoPay
-    from .vendor_balance import VendorBalance
     from .vendor_bank_account import VendorBankAccount
-    from .vendor_bank_account_owner_type import VendorBankAccountOwnerType
+    from .vendor_bank_account_create import VendorBankAccountCreate
     from .vendor_bank_account_status import VendorBankAccountStatus
-    from .vendor_bank_account_type import VendorBankAccountType
     from .vendor_configuration import VendorConfiguration
-    from .vendor_configuration_international_payments import (
-        VendorConfigurationInternationalPayments,
-    )
-    from .vendor_configuration_international_payments_payment_purpose import (
-        VendorConfigurationInternationalPaymentsPaymentPurpose,
-    )
-    from .vendor_configuration_international_payments_payment_purpose_type import (
-        VendorConfigurationInternationalPaymentsPaymentPurposeType,
-    )
     from .vendor_create import VendorCreate
-    from .vendor_invitation import VendorInvitation
-    from .vendor_invitation_status import VendorInvitationStatus
-    from .vendor_network_status import VendorNetworkStatus
+    from .vendor_email_invitation_create import VendorEmailInvitationCreate
     from .vendor_page import VendorPage
     from .vendor_payment_information import VendorPaymentInformation
-    from .vendor_payment_information_bank_account import (
-        VendorPaymentInformationBankAccount,
-    )
-    from .vendor_payment_information_bank_account_owner_type import (
-        VendorPaymentInformationBankAccountOwnerType,
-    )
-    from .vendor_payment_information_bank_account_type import (
-        VendorPaymentInformationBankAccountType,
-    )
-    from .vendor_payment_information_pay_by_sub_type import (
-        VendorPaymentInformationPayBySubType,
-    )
-    from .vendor_payment_information_pay_by_type import (
-        VendorPaymentInformationPayByType,
-    )
-    from .vendor_payment_information_virtual_card import (
-        VendorPaymentInformationVirtualCard,
-    )
-    from .vendor_payment_information_virtual_card_alternate_pay_by_type import (
-        VendorPaymentInformationVirtualCardAlternatePayByType,
-    )
-    from .vendor_payment_information_virtual_card_status import (
-        VendorPaymentInformationVirtualCardStatus,
-    )
+    from .vendor_payment_options import VendorPaymentOptions
     from .vendor_update import VendorUpdate
-    from .verify_bank_account_request import VerifyBankAccountRequest
-    from .verify_bank_account_response import VerifyBankAccountResponse
-    from .void_payment_request import VoidPaymentRequest
-    from .void_payment_request_type import VoidPaymentRequestType
-    from .void_payment_response import VoidPaymentResponse
-    from .void_payment_response_disbursement_info import (
-        VoidPaymentResponseDisbursementInfo,
-    )
-    from .void_payment_response_disbursement_info_international_disbursement import (
-        VoidPaymentResponseDisbursementInfoInternationalDisbursement,
-    )
-    from .void_payment_response_disbursement_info_international_disbursement_disbursement_sub_type import (
-        VoidPaymentResponseDisbursementInfoInternationalDisbursementDisbursementSubType,
-    )
-    from .void_payment_response_disbursement_status import (
-        VoidPaymentResponseDisbursementStatus,
-    )
-    from .void_payment_response_disbursement_type import (
-        VoidPaymentResponseDisbursementType,
-    )
-    from .void_payment_response_funding_account import VoidPaymentResponseFundingAccount
-    from .void_payment_response_funding_account_type import (
-        VoidPaymentResponseFundingAccountType,
-    )
-    from .void_payment_response_processing_options import (
-        VoidPaymentResponseProcessingOptions,
-    )
-    from .void_payment_response_processing_options_request_check_delivery_type import (
-        VoidPaymentResponseProcessingOptionsRequestCheckDeliveryType,
-    )
-    from .void_payment_response_single_status import VoidPaymentResponseSingleStatus
-    from .void_payment_response_status import VoidPaymentResponseStatus
-    from .void_payment_response_void_info import VoidPaymentResponseVoidInfo
-    from .void_payment_response_void_info_status import (
-        VoidPaymentResponseVoidInfoStatus,
-    )
-    from .void_payment_response_void_info_type import VoidPaymentResponseVoidInfoType
+    from .vendor_virtual_card import VendorVirtualCard
+    from .virtual_card_disbursement import VirtualCardDisbursement
+    from .virtual_card_status import VirtualCardStatus
+    from .wallet_disbursement import WalletDisbursement
+    from .wallet_funding_permissions import WalletFundingPermissions
 
 _MODULES = {
-    "AcceptNetworkInvitationRequest": ".accept_network_invitation_request",
-    "AcceptNetworkInvitationRequestType": ".accept_network_invitation_request_type",
-    "ActionReimbursementRequest": ".action_reimbursement_request",
-    "ActionReimbursementRequestAction": ".action_reimbursement_request_action",
-    "ActionReimbursementResponse": ".action_reimbursement_response",
-    "ActionReimbursementResponseStatus": ".action_reimbursement_response_status",
-    "ActionReimbursementResponseStatusHistory": ".action_reimbursement_response_status_history",
-    "ActionReimbursementResponseStatusHistoryActorRole": ".action_reimbursement_response_status_history_actor_role",
-    "ActionReimbursementResponseStatusHistoryStatus": ".action_reimbursement_response_status_history_status",
-    "ActionReimbursementResponseType": ".action_reimbursement_response_type",
-    "AddMfaPhoneRequest": ".add_mfa_phone_request",
-    "AddMfaPhoneRequestType": ".add_mfa_phone_request_type",
-    "AddMfaPhoneResponse": ".add_mfa_phone_response",
+    "AccountType": ".account_type",
+    "AchDisbursement": ".ach_disbursement",
     "AddPartnerRiskVerificationPhoneRequest": ".add_partner_risk_verification_phone_request",
-    "AddPartnerRiskVerificationPhoneRequestPhoneType": ".add_partner_risk_verification_phone_request_phone_type",
-    "AddRiskVerificationPhoneRequest": ".add_risk_verification_phone_request",
-    "AddRiskVerificationPhoneRequestPhoneType": ".add_risk_verification_phone_request_phone_type",
+    "Address": ".address",
     "ApCard": ".ap_card",
     "ApCardStatus": ".ap_card_status",
+    "AppliedVendorCredit": ".applied_vendor_credit",
+    "AssignedCustomField": ".assigned_custom_field",
+    "AuditTrailField": ".audit_trail_field",
+    "AuditTrailFieldValue": ".audit_trail_field_value",
+    "AuditTrailUser": ".audit_trail_user",
+    "Balance": ".balance",
     "BankAccount": ".bank_account",
     "BankAccountCreate": ".bank_account_create",
     "BankAccountDefault": ".bank_account_default",
     "BankAccountOwnerType": ".bank_account_owner_type",
     "BankAccountPage": ".bank_account_page",
-    "BankAccountStatus": ".bank_account_status",
     "BankAccountType": ".bank_account_type",
     "BankAccountUpdate": ".bank_account_update",
     "BankAccountUser": ".bank_account_user",
     "BankAccountUserPage": ".bank_account_user_page",
-    "BankAccountUserVerificationStatus": ".bank_account_user_verification_status",
+    "BankAccountVerification": ".bank_account_verification",
+    "BankAccountVerificationResult": ".bank_account_verification_result",
+    "BankFundingOption": ".bank_funding_option",
     "Bill": ".bill",
     "BillApprovalStatus": ".bill_approval_status",
     "BillApprover": ".bill_approver",
     "BillApproverStatus": ".bill_approver_status",
-    "BillClassifications": ".bill_classifications",
     "BillCreate": ".bill_create",
     "BillInvoice": ".bill_invoice",
     "BillLineItem": ".bill_line_item",
-    "BillLineItemClassifications": ".bill_line_item_classifications",
     "BillPage": ".bill_page",
+    "BillPayment": ".bill_payment",
     "BillPaymentStatus": ".bill_payment_status",
+    "BillReplace": ".bill_replace",
     "BillUpdate": ".bill_update",
     "Budget": ".budget",
     "BudgetCreate": ".budget_create",
     "BudgetCurrentPeriod": ".budget_current_period",
-    "BudgetCurrentPeriodSpent": ".budget_current_period_spent",
     "BudgetMember": ".budget_member",
-    "BudgetMemberBudgetRole": ".budget_member_budget_role",
-    "BudgetMemberBulkReplace": ".budget_member_bulk_replace",
-    "BudgetMemberMember": ".budget_member_member",
-    "BudgetMemberMemberRole": ".budget_member_member_role",
+    "BudgetMemberBulkItem": ".budget_member_bulk_item",
     "BudgetMemberPage": ".budget_member_page",
+    "BudgetMemberRole": ".budget_member_role",
+    "BudgetMemberUpsert": ".budget_member_upsert",
+    "BudgetMembersBulkUpsert": ".budget_members_bulk_upsert",
     "BudgetPage": ".budget_page",
     "BudgetRecurringInterval": ".budget_recurring_interval",
     "BudgetShareFunds": ".budget_share_funds",
+    "BudgetSpending": ".budget_spending",
     "BudgetUpdate": ".budget_update",
-    "CancelPaymentResponse": ".cancel_payment_response",
-    "CancelPaymentResponseDisbursementInfo": ".cancel_payment_response_disbursement_info",
-    "CancelPaymentResponseDisbursementInfoInternationalDisbursement": ".cancel_payment_response_disbursement_info_international_disbursement",
-    "CancelPaymentResponseDisbursementInfoInternationalDisbursementDisbursementSubType": ".cancel_payment_response_disbursement_info_international_disbursement_disbursement_sub_type",
-    "CancelPaymentResponseDisbursementStatus": ".cancel_payment_response_disbursement_status",
-    "CancelPaymentResponseDisbursementType": ".cancel_payment_response_disbursement_type",
-    "CancelPaymentResponseFundingAccount": ".cancel_payment_response_funding_account",
-    "CancelPaymentResponseFundingAccountType": ".cancel_payment_response_funding_account_type",
-    "CancelPaymentResponseProcessingOptions": ".cancel_payment_response_processing_options",
-    "CancelPaymentResponseProcessingOptionsRequestCheckDeliveryType": ".cancel_payment_response_processing_options_request_check_delivery_type",
-    "CancelPaymentResponseSingleStatus": ".cancel_payment_response_single_status",
-    "CancelPaymentResponseStatus": ".cancel_payment_response_status",
-    "CancelPaymentResponseVoidInfo": ".cancel_payment_response_void_info",
-    "CancelPaymentResponseVoidInfoStatus": ".cancel_payment_response_void_info_status",
-    "CancelPaymentResponseVoidInfoType": ".cancel_payment_response_void_info_type",
+    "BulkPaymentCreate": ".bulk_payment_create",
+    "BulkPaymentItem": ".bulk_payment_item",
+    "BulkPaymentResult": ".bulk_payment_result",
+    "BulkVendorResult": ".bulk_vendor_result",
+    "BusinessCategory": ".business_category",
     "Card": ".card",
     "CardAccount": ".card_account",
-    "CardAccountCard": ".card_account_card",
-    "CardAccountCardStatus": ".card_account_card_status",
-    "CardAccountCardType": ".card_account_card_type",
     "CardAccountDefault": ".card_account_default",
-    "CardAccountExpiration": ".card_account_expiration",
+    "CardAccountList": ".card_account_list",
     "CardAccountRates": ".card_account_rates",
-    "CardAccountRatesActivePromotion": ".card_account_rates_active_promotion",
-    "CardAccountRatesFunding": ".card_account_rates_funding",
-    "CardAccountStatus": ".card_account_status",
     "CardAccountType": ".card_account_type",
     "CardAccountUser": ".card_account_user",
     "CardAccountUserPage": ".card_account_user_page",
-    "CardAccountUserVerificationStatus": ".card_account_user_verification_status",
     "CardCreate": ".card_create",
     "CardCurrentPeriod": ".card_current_period",
+    "CardDeleteReason": ".card_delete_reason",
     "CardDeletedReason": ".card_deleted_reason",
-    "CardFundingPurpose": ".card_funding_purpose",
-    "CardFundingPurposeResult": ".card_funding_purpose_result",
+    "CardExpiration": ".card_expiration",
+    "CardFeeInfo": ".card_fee_info",
+    "CardFundingOption": ".card_funding_option",
+    "CardFundingPermissions": ".card_funding_permissions",
+    "CardFundingPurposeCategory": ".card_funding_purpose_category",
+    "CardFundingPurposeList": ".card_funding_purpose_list",
     "CardPage": ".card_page",
     "CardPanJwt": ".card_pan_jwt",
+    "CardPromotion": ".card_promotion",
+    "CardRates": ".card_rates",
     "CardStatus": ".card_status",
     "CardType": ".card_type",
     "CardUpdate": ".card_update",
-    "CheckHealthResponse": ".check_health_response",
-    "CurrentSpendUser": ".current_spend_user",
-    "CurrentSpendUserRole": ".current_spend_user_role",
+    "CardUserStatus": ".card_user_status",
+    "CheckDeliveryType": ".check_delivery_type",
+    "CheckDisbursement": ".check_disbursement",
+    "CheckImageLink": ".check_image_link",
+    "Classifications": ".classifications",
     "CustomField": ".custom_field",
     "CustomFieldCreate": ".custom_field_create",
     "CustomFieldPage": ".custom_field_page",
+    "CustomFieldSelection": ".custom_field_selection",
     "CustomFieldType": ".custom_field_type",
     "CustomFieldUpdate": ".custom_field_update",
     "CustomFieldValue": ".custom_field_value",
-    "CustomFieldValueCreate": ".custom_field_value_create",
     "CustomFieldValuePage": ".custom_field_value_page",
+    "CustomFieldValuesCreate": ".custom_field_values_create",
+    "CustomFieldValuesDelete": ".custom_field_values_delete",
     "Customer": ".customer",
-    "CustomerAccountType": ".customer_account_type",
     "CustomerAttachmentPage": ".customer_attachment_page",
-    "CustomerBalance": ".customer_balance",
     "CustomerContact": ".customer_contact",
     "CustomerCreate": ".customer_create",
-    "CustomerInvitation": ".customer_invitation",
-    "CustomerInvitationStatus": ".customer_invitation_status",
     "CustomerPage": ".customer_page",
     "CustomerUpdate": ".customer_update",
-    "DeleteCustomFieldValuesRequest": ".delete_custom_field_values_request",
+    "DisbursementInfo": ".disbursement_info",
+    "DisbursementStatus": ".disbursement_status",
     "Document": ".document",
+    "DocumentUploadState": ".document_upload_state",
     "DocumentUploadStatus": ".document_upload_status",
-    "DocumentUploadStatusStatus": ".document_upload_status_status",
     "ErrorItem": ".error_item",
     "ErrorItemParamsItem": ".error_item_params_item",
     "ErrorItemParamsItemAdditional": ".error_item_params_item_additional",
-    "EventCatalog": ".event_catalog",
+    "EventCatalogEntry": ".event_catalog_entry",
     "EventNotification": ".event_notification",
-    "FundingAccountPermission": ".funding_account_permission",
-    "FundingAccountPermissionOrganization": ".funding_account_permission_organization",
-    "FundingAccountPermissionOrganizationCard": ".funding_account_permission_organization_card",
-    "FundingAccountPermissionOrganizationWallet": ".funding_account_permission_organization_wallet",
-    "FundingAccountPermissionUser": ".funding_account_permission_user",
-    "InitiateRiskVerificationResponse": ".initiate_risk_verification_response",
-    "InitiateRiskVerificationResponseDecision": ".initiate_risk_verification_response_decision",
-    "InitiateRiskVerificationResponseProcessingStatus": ".initiate_risk_verification_response_processing_status",
+    "EventNotificationPage": ".event_notification_page",
+    "FieldValidationRule": ".field_validation_rule",
+    "ForwardPageEnvelope": ".forward_page_envelope",
+    "FundingAccountPermissions": ".funding_account_permissions",
+    "FundingAccountStatus": ".funding_account_status",
+    "FundingAccountType": ".funding_account_type",
+    "FundingAccountUserVerificationStatus": ".funding_account_user_verification_status",
+    "FundingOptions": ".funding_options",
+    "HealthCheck": ".health_check",
+    "InternationalDisbursement": ".international_disbursement",
+    "InternationalPaymentValidations": ".international_payment_validations",
     "InternationalPaymentsConfiguration": ".international_payments_configuration",
-    "InternationalPaymentsConfigurationPaymentPurpose": ".international_payments_configuration_payment_purpose",
-    "InternationalPaymentsConfigurationPaymentPurposeType": ".international_payments_configuration_payment_purpose_type",
-    "InternationalPaymentsConfigurationValidations": ".international_payments_configuration_validations",
-    "InternationalPaymentsConfigurationValidationsField": ".international_payments_configuration_validations_field",
-    "InviteCustomerRequest": ".invite_customer_request",
-    "InviteCustomerRequestNetworkType": ".invite_customer_request_network_type",
-    "InviteVendorByEmailRequest": ".invite_vendor_by_email_request",
-    "InviteVendorRequest": ".invite_vendor_request",
-    "InviteVendorRequestNetworkType": ".invite_vendor_request_network_type",
     "Invoice": ".invoice",
-    "InvoiceClassifications": ".invoice_classifications",
     "InvoiceConvenienceFee": ".invoice_convenience_fee",
     "InvoiceCreate": ".invoice_create",
     "InvoiceCustomer": ".invoice_customer",
+    "InvoiceEmail": ".invoice_email",
+    "InvoiceEmailRecipient": ".invoice_email_recipient",
+    "InvoiceEmailSender": ".invoice_email_sender",
     "InvoiceLineItem": ".invoice_line_item",
-    "InvoiceLineItemClassifications": ".invoice_line_item_classifications",
     "InvoicePage": ".invoice_page",
     "InvoicePayment": ".invoice_payment",
     "InvoicePaymentStatus": ".invoice_payment_status",
     "InvoiceProcessingOptions": ".invoice_processing_options",
-    "InvoiceReplace": ".invoice_replace",
     "InvoiceStatus": ".invoice_status",
     "InvoiceUpdate": ".invoice_update",
     "LoginAsUserRequest": ".login_as_user_request",
@@ -695,222 +465,172 @@ _MODULES = {
     "LoginResponse": ".login_response",
     "MfaChallenge": ".mfa_challenge",
     "MfaChallengeCreate": ".mfa_challenge_create",
+    "MfaChallengeValidation": ".mfa_challenge_validation",
+    "MfaChallengeValidationResult": ".mfa_challenge_validation_result",
     "MfaPhone": ".mfa_phone",
-    "MfaPhoneResult": ".mfa_phone_result",
-    "MfaPhoneResultType": ".mfa_phone_result_type",
+    "MfaPhoneCreate": ".mfa_phone_create",
+    "MfaPhoneList": ".mfa_phone_list",
+    "MfaPhoneSetup": ".mfa_phone_setup",
+    "MfaPhoneType": ".mfa_phone_type",
+    "MfaPhoneValidation": ".mfa_phone_validation",
+    "MfaPhoneValidationResult": ".mfa_phone_validation_result",
+    "MfaPhoneValidationStatus": ".mfa_phone_validation_status",
+    "MfaStatus": ".mfa_status",
+    "MfaStepUp": ".mfa_step_up",
+    "MfaStepUpResult": ".mfa_step_up_result",
+    "NetworkInvitation": ".network_invitation",
+    "NetworkInvitationAcceptance": ".network_invitation_acceptance",
+    "NetworkInvitationCreate": ".network_invitation_create",
+    "NetworkInvitationType": ".network_invitation_type",
+    "NetworkOrganization": ".network_organization",
+    "NetworkOrganizationManager": ".network_organization_manager",
+    "NetworkOrganizationType": ".network_organization_type",
+    "NetworkSearchResult": ".network_search_result",
+    "NetworkSearchScope": ".network_search_scope",
+    "NetworkStatus": ".network_status",
+    "NetworkType": ".network_type",
     "Organization": ".organization",
     "OrganizationAccountType": ".organization_account_type",
-    "OrganizationAddress": ".organization_address",
-    "OrganizationBusinessCategory": ".organization_business_category",
     "OrganizationCompanyOwner": ".organization_company_owner",
-    "OrganizationIndustry": ".organization_industry",
+    "OrganizationFundingPermissions": ".organization_funding_permissions",
+    "OrganizationIndustryList": ".organization_industry_list",
     "OrganizationPricePlan": ".organization_price_plan",
-    "OrganizationPricePlanPlanTerm": ".organization_price_plan_plan_term",
     "OrganizationProcessingOptions": ".organization_processing_options",
     "OrganizationUpdate": ".organization_update",
+    "PageEnvelope": ".page_envelope",
     "PartnerLoginRequest": ".partner_login_request",
     "PartnerLoginResponse": ".partner_login_response",
     "PartnerOrganization": ".partner_organization",
-    "PartnerOrganizationAccountType": ".partner_organization_account_type",
-    "PartnerOrganizationBusinessCategory": ".partner_organization_business_category",
+    "PartnerOrganizationAddressInput": ".partner_organization_address_input",
     "PartnerOrganizationCreate": ".partner_organization_create",
     "PartnerOrganizationPage": ".partner_organization_page",
-    "PartnerOrganizationProcessingOptions": ".partner_organization_processing_options",
-    "PartnerOrganizationTaxIdType": ".partner_organization_tax_id_type",
+    "PartnerOrganizationProcessingOptionsInput": ".partner_organization_processing_options_input",
     "PartnerRole": ".partner_role",
     "PartnerRolePage": ".partner_role_page",
-    "PartnerRoleType": ".partner_role_type",
     "PartnerUser": ".partner_user",
     "PartnerUserCreate": ".partner_user_create",
     "PartnerUserPage": ".partner_user_page",
-    "PartnerUserRole": ".partner_user_role",
-    "PartnerUserRoleType": ".partner_user_role_type",
+    "PayBySubType": ".pay_by_sub_type",
+    "PayByType": ".pay_by_type",
     "Payment": ".payment",
-    "PaymentBillPayment": ".payment_bill_payment",
-    "PaymentBillPaymentVendorCredit": ".payment_bill_payment_vendor_credit",
     "PaymentCheckImage": ".payment_check_image",
-    "PaymentCheckImageResult": ".payment_check_image_result",
     "PaymentCreate": ".payment_create",
-    "PaymentDisbursementInfo": ".payment_disbursement_info",
-    "PaymentDisbursementInfoAchDisbursement": ".payment_disbursement_info_ach_disbursement",
-    "PaymentDisbursementInfoCheckDisbursement": ".payment_disbursement_info_check_disbursement",
-    "PaymentDisbursementInfoInternationalDisbursement": ".payment_disbursement_info_international_disbursement",
-    "PaymentDisbursementInfoInternationalDisbursementDisbursementSubType": ".payment_disbursement_info_international_disbursement_disbursement_sub_type",
-    "PaymentDisbursementInfoRppsDisbursement": ".payment_disbursement_info_rpps_disbursement",
-    "PaymentDisbursementInfoVcardDisbursement": ".payment_disbursement_info_vcard_disbursement",
-    "PaymentDisbursementInfoWalletDisbursement": ".payment_disbursement_info_wallet_disbursement",
-    "PaymentDisbursementStatus": ".payment_disbursement_status",
-    "PaymentDisbursementType": ".payment_disbursement_type",
     "PaymentFundingAccount": ".payment_funding_account",
-    "PaymentFundingAccountType": ".payment_funding_account_type",
-    "PaymentOption": ".payment_option",
-    "PaymentOptionFundingOptions": ".payment_option_funding_options",
-    "PaymentOptionFundingOptionsBank": ".payment_option_funding_options_bank",
-    "PaymentOptionFundingOptionsCard": ".payment_option_funding_options_card",
-    "PaymentOptionFundingOptionsCardFeeInfo": ".payment_option_funding_options_card_fee_info",
     "PaymentPage": ".payment_page",
     "PaymentProcessingOptions": ".payment_processing_options",
-    "PaymentProcessingOptionsRequestCheckDeliveryType": ".payment_processing_options_request_check_delivery_type",
     "PaymentPurpose": ".payment_purpose",
     "PaymentPurposeCode": ".payment_purpose_code",
+    "PaymentPurposeRequirement": ".payment_purpose_requirement",
+    "PaymentPurposeType": ".payment_purpose_type",
     "PaymentSingleStatus": ".payment_single_status",
     "PaymentStatus": ".payment_status",
+    "PaymentVoid": ".payment_void",
     "PaymentVoidInfo": ".payment_void_info",
-    "PaymentVoidInfoStatus": ".payment_void_info_status",
-    "PaymentVoidInfoType": ".payment_void_info_type",
-    "PutBudgetMemberRequest": ".put_budget_member_request",
-    "RecordInvoicePaymentRequest": ".record_invoice_payment_request",
-    "RecordInvoicePaymentRequestInvoice": ".record_invoice_payment_request_invoice",
-    "RecordInvoicePaymentRequestPaymentType": ".record_invoice_payment_request_payment_type",
-    "RecordInvoicePaymentResponse": ".record_invoice_payment_response",
-    "RecordInvoicePaymentResponseInvoice": ".record_invoice_payment_response_invoice",
-    "RecordInvoicePaymentResponseInvoicePayment": ".record_invoice_payment_response_invoice_payment",
-    "RecordInvoicePaymentResponseInvoicePaymentStatus": ".record_invoice_payment_response_invoice_payment_status",
-    "RecordInvoicePaymentResponsePaymentType": ".record_invoice_payment_response_payment_type",
-    "RecordInvoicePaymentResponseStatus": ".record_invoice_payment_response_status",
+    "PaymentVoidStatus": ".payment_void_status",
+    "PaymentVoidType": ".payment_void_type",
+    "PhoneType": ".phone_type",
+    "PricePlanTerm": ".price_plan_term",
+    "ReceivablePayment": ".receivable_payment",
+    "ReceivablePaymentCreate": ".receivable_payment_create",
+    "ReceivablePaymentInvoice": ".receivable_payment_invoice",
+    "ReceivablePaymentInvoiceAmount": ".receivable_payment_invoice_amount",
+    "ReceivablePaymentStatus": ".receivable_payment_status",
+    "ReceivablePaymentType": ".receivable_payment_type",
+    "RecurrencePeriod": ".recurrence_period",
     "RecurringBill": ".recurring_bill",
     "RecurringBillCreate": ".recurring_bill_create",
     "RecurringBillLineItem": ".recurring_bill_line_item",
-    "RecurringBillLineItemClassifications": ".recurring_bill_line_item_classifications",
     "RecurringBillPage": ".recurring_bill_page",
     "RecurringBillPaymentInformation": ".recurring_bill_payment_information",
     "RecurringBillProcessingOptions": ".recurring_bill_processing_options",
-    "RecurringBillReplace": ".recurring_bill_replace",
     "RecurringBillSchedule": ".recurring_bill_schedule",
-    "RecurringBillSchedulePeriod": ".recurring_bill_schedule_period",
     "RecurringBillUpdate": ".recurring_bill_update",
+    "RegulatoryField": ".regulatory_field",
     "Reimbursement": ".reimbursement",
+    "ReimbursementAction": ".reimbursement_action",
+    "ReimbursementActionRequest": ".reimbursement_action_request",
+    "ReimbursementActorRole": ".reimbursement_actor_role",
     "ReimbursementCreate": ".reimbursement_create",
-    "ReimbursementCustomField": ".reimbursement_custom_field",
-    "ReimbursementCustomFieldSelectedValuePage": ".reimbursement_custom_field_selected_value_page",
     "ReimbursementFulfillmentType": ".reimbursement_fulfillment_type",
     "ReimbursementImageUploadUrl": ".reimbursement_image_upload_url",
     "ReimbursementPage": ".reimbursement_page",
     "ReimbursementStatus": ".reimbursement_status",
-    "ReimbursementStatusHistory": ".reimbursement_status_history",
-    "ReimbursementStatusHistoryActorRole": ".reimbursement_status_history_actor_role",
-    "ReimbursementStatusHistoryStatus": ".reimbursement_status_history_status",
+    "ReimbursementStatusChange": ".reimbursement_status_change",
     "ReimbursementType": ".reimbursement_type",
     "ReimbursementUpdate": ".reimbursement_update",
-    "ResendEventNotificationResponse": ".resend_event_notification_response",
     "RiskVerification": ".risk_verification",
     "RiskVerificationDecision": ".risk_verification_decision",
     "RiskVerificationPhone": ".risk_verification_phone",
+    "RiskVerificationPhoneCreate": ".risk_verification_phone_create",
     "RiskVerificationProcessingStatus": ".risk_verification_processing_status",
     "Role": ".role",
     "RolePage": ".role_page",
-    "RoleType": ".role_type",
-    "SearchNetworkResponse": ".search_network_response",
-    "SearchNetworkResponseResult": ".search_network_response_result",
-    "SearchNetworkResponseResultAddress": ".search_network_response_result_address",
-    "SearchNetworkResponseResultManagedBy": ".search_network_response_result_managed_by",
-    "SearchNetworkResponseResultType": ".search_network_response_result_type",
-    "SendInvoiceRequest": ".send_invoice_request",
-    "SendInvoiceRequestRecipient": ".send_invoice_request_recipient",
-    "SendInvoiceRequestReplyTo": ".send_invoice_request_reply_to",
-    "SendTestSubscriptionEventRequest": ".send_test_subscription_event_request",
-    "SendTestSubscriptionEventRequestBill": ".send_test_subscription_event_request_bill",
+    "RppsDisbursement": ".rpps_disbursement",
+    "RppsInformation": ".rpps_information",
     "SessionDetail": ".session_detail",
-    "SessionDetailMfaStatus": ".session_detail_mfa_status",
+    "SpendReceipt": ".spend_receipt",
+    "SpendReceiptInput": ".spend_receipt_input",
+    "SpendRequestStatus": ".spend_request_status",
     "SpendUser": ".spend_user",
     "SpendUserCreate": ".spend_user_create",
     "SpendUserPage": ".spend_user_page",
     "SpendUserRole": ".spend_user_role",
     "SpendUserUpdate": ".spend_user_update",
-    "StepUpMfaSessionRequest": ".step_up_mfa_session_request",
-    "StepUpMfaSessionResponse": ".step_up_mfa_session_response",
     "Subscription": ".subscription",
     "SubscriptionCreate": ".subscription_create",
     "SubscriptionEvent": ".subscription_event",
+    "SubscriptionEventInput": ".subscription_event_input",
+    "SubscriptionPage": ".subscription_page",
     "SubscriptionSecurityKey": ".subscription_security_key",
     "SubscriptionStatus": ".subscription_status",
+    "SubscriptionStatusInput": ".subscription_status_input",
     "SubscriptionUpdate": ".subscription_update",
+    "TaxIdType": ".tax_id_type",
+    "TestEventRequest": ".test_event_request",
+    "TestEventSample": ".test_event_sample",
     "Transaction": ".transaction",
-    "TransactionAccountingIntegrationTransaction": ".transaction_accounting_integration_transaction",
-    "TransactionCardType": ".transaction_card_type",
+    "TransactionAccountingSync": ".transaction_accounting_sync",
+    "TransactionApproverType": ".transaction_approver_type",
     "TransactionCurrencyData": ".transaction_currency_data",
-    "TransactionCustomField": ".transaction_custom_field",
-    "TransactionCustomFieldCustomField": ".transaction_custom_field_custom_field",
-    "TransactionCustomFieldUpdate": ".transaction_custom_field_update",
-    "TransactionCustomFieldValue": ".transaction_custom_field_value",
+    "TransactionCustomFieldList": ".transaction_custom_field_list",
+    "TransactionCustomFieldsUpdate": ".transaction_custom_fields_update",
     "TransactionDisputeStatus": ".transaction_dispute_status",
     "TransactionMerchantLocation": ".transaction_merchant_location",
     "TransactionNetwork": ".transaction_network",
     "TransactionPage": ".transaction_page",
-    "TransactionReceipt": ".transaction_receipt",
     "TransactionReceiptStatus": ".transaction_receipt_status",
     "TransactionReceiptSyncStatus": ".transaction_receipt_sync_status",
     "TransactionReview": ".transaction_review",
+    "TransactionReviewStatus": ".transaction_review_status",
     "TransactionReviewer": ".transaction_reviewer",
-    "TransactionReviewerApproverType": ".transaction_reviewer_approver_type",
-    "TransactionReviewerStatus": ".transaction_reviewer_status",
     "TransactionType": ".transaction_type",
     "TransactionUpdate": ".transaction_update",
     "User": ".user",
     "UserCreate": ".user_create",
+    "UserFundingPermissions": ".user_funding_permissions",
     "UserPage": ".user_page",
     "UserRole": ".user_role",
     "UserRoleType": ".user_role_type",
     "UserUpdate": ".user_update",
-    "ValidateMfaChallengeRequest": ".validate_mfa_challenge_request",
-    "ValidateMfaChallengeResponse": ".validate_mfa_challenge_response",
-    "ValidateMfaPhoneRequest": ".validate_mfa_phone_request",
-    "ValidateMfaPhoneRequestType": ".validate_mfa_phone_request_type",
-    "ValidateMfaPhoneResponse": ".validate_mfa_phone_response",
-    "ValidateMfaPhoneResponseStatus": ".validate_mfa_phone_response_status",
     "Vendor": ".vendor",
-    "VendorAccountType": ".vendor_account_type",
     "VendorAdditionalInfo": ".vendor_additional_info",
-    "VendorAdditionalInfoTaxIdType": ".vendor_additional_info_tax_id_type",
-    "VendorAddress": ".vendor_address",
-    "VendorAuditTrail": ".vendor_audit_trail",
-    "VendorAuditTrailField": ".vendor_audit_trail_field",
-    "VendorAuditTrailFieldValue": ".vendor_audit_trail_field_value",
-    "VendorAuditTrailUser": ".vendor_audit_trail_user",
+    "VendorAuditTrailEntry": ".vendor_audit_trail_entry",
     "VendorAutoPay": ".vendor_auto_pay",
-    "VendorBalance": ".vendor_balance",
     "VendorBankAccount": ".vendor_bank_account",
-    "VendorBankAccountOwnerType": ".vendor_bank_account_owner_type",
+    "VendorBankAccountCreate": ".vendor_bank_account_create",
     "VendorBankAccountStatus": ".vendor_bank_account_status",
-    "VendorBankAccountType": ".vendor_bank_account_type",
     "VendorConfiguration": ".vendor_configuration",
-    "VendorConfigurationInternationalPayments": ".vendor_configuration_international_payments",
-    "VendorConfigurationInternationalPaymentsPaymentPurpose": ".vendor_configuration_international_payments_payment_purpose",
-    "VendorConfigurationInternationalPaymentsPaymentPurposeType": ".vendor_configuration_international_payments_payment_purpose_type",
     "VendorCreate": ".vendor_create",
-    "VendorInvitation": ".vendor_invitation",
-    "VendorInvitationStatus": ".vendor_invitation_status",
-    "VendorNetworkStatus": ".vendor_network_status",
+    "VendorEmailInvitationCreate": ".vendor_email_invitation_create",
     "VendorPage": ".vendor_page",
     "VendorPaymentInformation": ".vendor_payment_information",
-    "VendorPaymentInformationBankAccount": ".vendor_payment_information_bank_account",
-    "VendorPaymentInformationBankAccountOwnerType": ".vendor_payment_information_bank_account_owner_type",
-    "VendorPaymentInformationBankAccountType": ".vendor_payment_information_bank_account_type",
-    "VendorPaymentInformationPayBySubType": ".vendor_payment_information_pay_by_sub_type",
-    "VendorPaymentInformationPayByType": ".vendor_payment_information_pay_by_type",
-    "VendorPaymentInformationVirtualCard": ".vendor_payment_information_virtual_card",
-    "VendorPaymentInformationVirtualCardAlternatePayByType": ".vendor_payment_information_virtual_card_alternate_pay_by_type",
-    "VendorPaymentInformationVirtualCardStatus": ".vendor_payment_information_virtual_card_status",
+    "VendorPaymentOptions": ".vendor_payment_options",
     "VendorUpdate": ".vendor_update",
-    "VerifyBankAccountRequest": ".verify_bank_account_request",
-    "VerifyBankAccountResponse": ".verify_bank_account_response",
-    "VoidPaymentRequest": ".void_payment_request",
-    "VoidPaymentRequestType": ".void_payment_request_type",
-    "VoidPaymentResponse": ".void_payment_response",
-    "VoidPaymentResponseDisbursementInfo": ".void_payment_response_disbursement_info",
-    "VoidPaymentResponseDisbursementInfoInternationalDisbursement": ".void_payment_response_disbursement_info_international_disbursement",
-    "VoidPaymentResponseDisbursementInfoInternationalDisbursementDisbursementSubType": ".void_payment_response_disbursement_info_international_disbursement_disbursement_sub_type",
-    "VoidPaymentResponseDisbursementStatus": ".void_payment_response_disbursement_status",
-    "VoidPaymentResponseDisbursementType": ".void_payment_response_disbursement_type",
-    "VoidPaymentResponseFundingAccount": ".void_payment_response_funding_account",
-    "VoidPaymentResponseFundingAccountType": ".void_payment_response_funding_account_type",
-    "VoidPaymentResponseProcessingOptions": ".void_payment_response_processing_options",
-    "VoidPaymentResponseProcessingOptionsRequestCheckDeliveryType": ".void_payment_response_processing_options_request_check_delivery_type",
-    "VoidPaymentResponseSingleStatus": ".void_payment_response_single_status",
-    "VoidPaymentResponseStatus": ".void_payment_response_status",
-    "VoidPaymentResponseVoidInfo": ".void_payment_response_void_info",
-    "VoidPaymentResponseVoidInfoStatus": ".void_payment_response_void_info_status",
-    "VoidPaymentResponseVoidInfoType": ".void_payment_response_void_info_type",
+    "VendorVirtualCard": ".vendor_virtual_card",
+    "VirtualCardDisbursement": ".virtual_card_disbursement",
+    "VirtualCardStatus": ".virtual_card_status",
+    "WalletDisbursement": ".wallet_disbursement",
+    "WalletFundingPermissions": ".wallet_funding_permissions",
 }
 
 
@@ -928,162 +648,141 @@ def __dir__() -> list[str]:
 
 
 __all__ = (
-    "AcceptNetworkInvitationRequest",
-    "AcceptNetworkInvitationRequestType",
-    "ActionReimbursementRequest",
-    "ActionReimbursementRequestAction",
-    "ActionReimbursementResponse",
-    "ActionReimbursementResponseStatus",
-    "ActionReimbursementResponseStatusHistory",
-    "ActionReimbursementResponseStatusHistoryActorRole",
-    "ActionReimbursementResponseStatusHistoryStatus",
-    "ActionReimbursementResponseType",
-    "AddMfaPhoneRequest",
-    "AddMfaPhoneRequestType",
-    "AddMfaPhoneResponse",
+    "AccountType",
+    "AchDisbursement",
     "AddPartnerRiskVerificationPhoneRequest",
-    "AddPartnerRiskVerificationPhoneRequestPhoneType",
-    "AddRiskVerificationPhoneRequest",
-    "AddRiskVerificationPhoneRequestPhoneType",
+    "Address",
     "ApCard",
     "ApCardStatus",
+    "AppliedVendorCredit",
+    "AssignedCustomField",
+    "AuditTrailField",
+    "AuditTrailFieldValue",
+    "AuditTrailUser",
+    "Balance",
     "BankAccount",
     "BankAccountCreate",
     "BankAccountDefault",
     "BankAccountOwnerType",
     "BankAccountPage",
-    "BankAccountStatus",
     "BankAccountType",
     "BankAccountUpdate",
     "BankAccountUser",
     "BankAccountUserPage",
-    "BankAccountUserVerificationStatus",
+    "BankAccountVerification",
+    "BankAccountVerificationResult",
+    "BankFundingOption",
     "Bill",
     "BillApprovalStatus",
     "BillApprover",
     "BillApproverStatus",
-    "BillClassifications",
     "BillCreate",
     "BillInvoice",
     "BillLineItem",
-    "BillLineItemClassifications",
     "BillPage",
+    "BillPayment",
     "BillPaymentStatus",
+    "BillReplace",
     "BillUpdate",
     "Budget",
     "BudgetCreate",
     "BudgetCurrentPeriod",
-    "BudgetCurrentPeriodSpent",
     "BudgetMember",
-    "BudgetMemberBudgetRole",
-    "BudgetMemberBulkReplace",
-    "BudgetMemberMember",
-    "BudgetMemberMemberRole",
+    "BudgetMemberBulkItem",
     "BudgetMemberPage",
+    "BudgetMemberRole",
+    "BudgetMembersBulkUpsert",
+    "BudgetMemberUpsert",
     "BudgetPage",
     "BudgetRecurringInterval",
     "BudgetShareFunds",
+    "BudgetSpending",
     "BudgetUpdate",
-    "CancelPaymentResponse",
-    "CancelPaymentResponseDisbursementInfo",
-    "CancelPaymentResponseDisbursementInfoInternationalDisbursement",
-    "CancelPaymentResponseDisbursementInfoInternationalDisbursementDisbursementSubType",
-    "CancelPaymentResponseDisbursementStatus",
-    "CancelPaymentResponseDisbursementType",
-    "CancelPaymentResponseFundingAccount",
-    "CancelPaymentResponseFundingAccountType",
-    "CancelPaymentResponseProcessingOptions",
-    "CancelPaymentResponseProcessingOptionsRequestCheckDeliveryType",
-    "CancelPaymentResponseSingleStatus",
-    "CancelPaymentResponseStatus",
-    "CancelPaymentResponseVoidInfo",
-    "CancelPaymentResponseVoidInfoStatus",
-    "CancelPaymentResponseVoidInfoType",
+    "BulkPaymentCreate",
+    "BulkPaymentItem",
+    "BulkPaymentResult",
+    "BulkVendorResult",
+    "BusinessCategory",
     "Card",
     "CardAccount",
-    "CardAccountCard",
-    "CardAccountCardStatus",
-    "CardAccountCardType",
     "CardAccountDefault",
-    "CardAccountExpiration",
+    "CardAccountList",
     "CardAccountRates",
-    "CardAccountRatesActivePromotion",
-    "CardAccountRatesFunding",
-    "CardAccountStatus",
     "CardAccountType",
     "CardAccountUser",
     "CardAccountUserPage",
-    "CardAccountUserVerificationStatus",
     "CardCreate",
     "CardCurrentPeriod",
     "CardDeletedReason",
-    "CardFundingPurpose",
-    "CardFundingPurposeResult",
+    "CardDeleteReason",
+    "CardExpiration",
+    "CardFeeInfo",
+    "CardFundingOption",
+    "CardFundingPermissions",
+    "CardFundingPurposeCategory",
+    "CardFundingPurposeList",
     "CardPage",
     "CardPanJwt",
+    "CardPromotion",
+    "CardRates",
     "CardStatus",
     "CardType",
     "CardUpdate",
-    "CheckHealthResponse",
-    "CurrentSpendUser",
-    "CurrentSpendUserRole",
+    "CardUserStatus",
+    "CheckDeliveryType",
+    "CheckDisbursement",
+    "CheckImageLink",
+    "Classifications",
     "Customer",
-    "CustomerAccountType",
     "CustomerAttachmentPage",
-    "CustomerBalance",
     "CustomerContact",
     "CustomerCreate",
-    "CustomerInvitation",
-    "CustomerInvitationStatus",
     "CustomerPage",
     "CustomerUpdate",
     "CustomField",
     "CustomFieldCreate",
     "CustomFieldPage",
+    "CustomFieldSelection",
     "CustomFieldType",
     "CustomFieldUpdate",
     "CustomFieldValue",
-    "CustomFieldValueCreate",
     "CustomFieldValuePage",
-    "DeleteCustomFieldValuesRequest",
+    "CustomFieldValuesCreate",
+    "CustomFieldValuesDelete",
+    "DisbursementInfo",
+    "DisbursementStatus",
     "Document",
+    "DocumentUploadState",
     "DocumentUploadStatus",
-    "DocumentUploadStatusStatus",
     "ErrorItem",
     "ErrorItemParamsItem",
     "ErrorItemParamsItemAdditional",
-    "EventCatalog",
+    "EventCatalogEntry",
     "EventNotification",
-    "FundingAccountPermission",
-    "FundingAccountPermissionOrganization",
-    "FundingAccountPermissionOrganizationCard",
-    "FundingAccountPermissionOrganizationWallet",
-    "FundingAccountPermissionUser",
-    "InitiateRiskVerificationResponse",
-    "InitiateRiskVerificationResponseDecision",
-    "InitiateRiskVerificationResponseProcessingStatus",
+    "EventNotificationPage",
+    "FieldValidationRule",
+    "ForwardPageEnvelope",
+    "FundingAccountPermissions",
+    "FundingAccountStatus",
+    "FundingAccountType",
+    "FundingAccountUserVerificationStatus",
+    "FundingOptions",
+    "HealthCheck",
+    "InternationalDisbursement",
     "InternationalPaymentsConfiguration",
-    "InternationalPaymentsConfigurationPaymentPurpose",
-    "InternationalPaymentsConfigurationPaymentPurposeType",
-    "InternationalPaymentsConfigurationValidations",
-    "InternationalPaymentsConfigurationValidationsField",
-    "InviteCustomerRequest",
-    "InviteCustomerRequestNetworkType",
-    "InviteVendorByEmailRequest",
-    "InviteVendorRequest",
-    "InviteVendorRequestNetworkType",
+    "InternationalPaymentValidations",
     "Invoice",
-    "InvoiceClassifications",
     "InvoiceConvenienceFee",
     "InvoiceCreate",
     "InvoiceCustomer",
+    "InvoiceEmail",
+    "InvoiceEmailRecipient",
+    "InvoiceEmailSender",
     "InvoiceLineItem",
-    "InvoiceLineItemClassifications",
     "InvoicePage",
     "InvoicePayment",
     "InvoicePaymentStatus",
     "InvoiceProcessingOptions",
-    "InvoiceReplace",
     "InvoiceStatus",
     "InvoiceUpdate",
     "LoginAsUserRequest",
@@ -1092,220 +791,170 @@ __all__ = (
     "LoginResponse",
     "MfaChallenge",
     "MfaChallengeCreate",
+    "MfaChallengeValidation",
+    "MfaChallengeValidationResult",
     "MfaPhone",
-    "MfaPhoneResult",
-    "MfaPhoneResultType",
+    "MfaPhoneCreate",
+    "MfaPhoneList",
+    "MfaPhoneSetup",
+    "MfaPhoneType",
+    "MfaPhoneValidation",
+    "MfaPhoneValidationResult",
+    "MfaPhoneValidationStatus",
+    "MfaStatus",
+    "MfaStepUp",
+    "MfaStepUpResult",
+    "NetworkInvitation",
+    "NetworkInvitationAcceptance",
+    "NetworkInvitationCreate",
+    "NetworkInvitationType",
+    "NetworkOrganization",
+    "NetworkOrganizationManager",
+    "NetworkOrganizationType",
+    "NetworkSearchResult",
+    "NetworkSearchScope",
+    "NetworkStatus",
+    "NetworkType",
     "Organization",
     "OrganizationAccountType",
-    "OrganizationAddress",
-    "OrganizationBusinessCategory",
     "OrganizationCompanyOwner",
-    "OrganizationIndustry",
+    "OrganizationFundingPermissions",
+    "OrganizationIndustryList",
     "OrganizationPricePlan",
-    "OrganizationPricePlanPlanTerm",
     "OrganizationProcessingOptions",
     "OrganizationUpdate",
+    "PageEnvelope",
     "PartnerLoginRequest",
     "PartnerLoginResponse",
     "PartnerOrganization",
-    "PartnerOrganizationAccountType",
-    "PartnerOrganizationBusinessCategory",
+    "PartnerOrganizationAddressInput",
     "PartnerOrganizationCreate",
     "PartnerOrganizationPage",
-    "PartnerOrganizationProcessingOptions",
-    "PartnerOrganizationTaxIdType",
+    "PartnerOrganizationProcessingOptionsInput",
     "PartnerRole",
     "PartnerRolePage",
-    "PartnerRoleType",
     "PartnerUser",
     "PartnerUserCreate",
     "PartnerUserPage",
-    "PartnerUserRole",
-    "PartnerUserRoleType",
+    "PayBySubType",
+    "PayByType",
     "Payment",
-    "PaymentBillPayment",
-    "PaymentBillPaymentVendorCredit",
     "PaymentCheckImage",
-    "PaymentCheckImageResult",
     "PaymentCreate",
-    "PaymentDisbursementInfo",
-    "PaymentDisbursementInfoAchDisbursement",
-    "PaymentDisbursementInfoCheckDisbursement",
-    "PaymentDisbursementInfoInternationalDisbursement",
-    "PaymentDisbursementInfoInternationalDisbursementDisbursementSubType",
-    "PaymentDisbursementInfoRppsDisbursement",
-    "PaymentDisbursementInfoVcardDisbursement",
-    "PaymentDisbursementInfoWalletDisbursement",
-    "PaymentDisbursementStatus",
-    "PaymentDisbursementType",
     "PaymentFundingAccount",
-    "PaymentFundingAccountType",
-    "PaymentOption",
-    "PaymentOptionFundingOptions",
-    "PaymentOptionFundingOptionsBank",
-    "PaymentOptionFundingOptionsCard",
-    "PaymentOptionFundingOptionsCardFeeInfo",
     "PaymentPage",
     "PaymentProcessingOptions",
-    "PaymentProcessingOptionsRequestCheckDeliveryType",
     "PaymentPurpose",
     "PaymentPurposeCode",
+    "PaymentPurposeRequirement",
+    "PaymentPurposeType",
     "PaymentSingleStatus",
     "PaymentStatus",
+    "PaymentVoid",
     "PaymentVoidInfo",
-    "PaymentVoidInfoStatus",
-    "PaymentVoidInfoType",
-    "PutBudgetMemberRequest",
-    "RecordInvoicePaymentRequest",
-    "RecordInvoicePaymentRequestInvoice",
-    "RecordInvoicePaymentRequestPaymentType",
-    "RecordInvoicePaymentResponse",
-    "RecordInvoicePaymentResponseInvoice",
-    "RecordInvoicePaymentResponseInvoicePayment",
-    "RecordInvoicePaymentResponseInvoicePaymentStatus",
-    "RecordInvoicePaymentResponsePaymentType",
-    "RecordInvoicePaymentResponseStatus",
+    "PaymentVoidStatus",
+    "PaymentVoidType",
+    "PhoneType",
+    "PricePlanTerm",
+    "ReceivablePayment",
+    "ReceivablePaymentCreate",
+    "ReceivablePaymentInvoice",
+    "ReceivablePaymentInvoiceAmount",
+    "ReceivablePaymentStatus",
+    "ReceivablePaymentType",
+    "RecurrencePeriod",
     "RecurringBill",
     "RecurringBillCreate",
     "RecurringBillLineItem",
-    "RecurringBillLineItemClassifications",
     "RecurringBillPage",
     "RecurringBillPaymentInformation",
     "RecurringBillProcessingOptions",
-    "RecurringBillReplace",
     "RecurringBillSchedule",
-    "RecurringBillSchedulePeriod",
     "RecurringBillUpdate",
+    "RegulatoryField",
     "Reimbursement",
+    "ReimbursementAction",
+    "ReimbursementActionRequest",
+    "ReimbursementActorRole",
     "ReimbursementCreate",
-    "ReimbursementCustomField",
-    "ReimbursementCustomFieldSelectedValuePage",
     "ReimbursementFulfillmentType",
     "ReimbursementImageUploadUrl",
     "ReimbursementPage",
     "ReimbursementStatus",
-    "ReimbursementStatusHistory",
-    "ReimbursementStatusHistoryActorRole",
-    "ReimbursementStatusHistoryStatus",
+    "ReimbursementStatusChange",
     "ReimbursementType",
     "ReimbursementUpdate",
-    "ResendEventNotificationResponse",
     "RiskVerification",
     "RiskVerificationDecision",
     "RiskVerificationPhone",
+    "RiskVerificationPhoneCreate",
     "RiskVerificationProcessingStatus",
     "Role",
     "RolePage",
-    "RoleType",
-    "SearchNetworkResponse",
-    "SearchNetworkResponseResult",
-    "SearchNetworkResponseResultAddress",
-    "SearchNetworkResponseResultManagedBy",
-    "SearchNetworkResponseResultType",
-    "SendInvoiceRequest",
-    "SendInvoiceRequestRecipient",
-    "SendInvoiceRequestReplyTo",
-    "SendTestSubscriptionEventRequest",
-    "SendTestSubscriptionEventRequestBill",
+    "RppsDisbursement",
+    "RppsInformation",
     "SessionDetail",
-    "SessionDetailMfaStatus",
+    "SpendReceipt",
+    "SpendReceiptInput",
+    "SpendRequestStatus",
     "SpendUser",
     "SpendUserCreate",
     "SpendUserPage",
     "SpendUserRole",
     "SpendUserUpdate",
-    "StepUpMfaSessionRequest",
-    "StepUpMfaSessionResponse",
     "Subscription",
     "SubscriptionCreate",
     "SubscriptionEvent",
+    "SubscriptionEventInput",
+    "SubscriptionPage",
     "SubscriptionSecurityKey",
     "SubscriptionStatus",
+    "SubscriptionStatusInput",
     "SubscriptionUpdate",
+    "TaxIdType",
+    "TestEventRequest",
+    "TestEventSample",
     "Transaction",
-    "TransactionAccountingIntegrationTransaction",
-    "TransactionCardType",
+    "TransactionAccountingSync",
+    "TransactionApproverType",
     "TransactionCurrencyData",
-    "TransactionCustomField",
-    "TransactionCustomFieldCustomField",
-    "TransactionCustomFieldUpdate",
-    "TransactionCustomFieldValue",
+    "TransactionCustomFieldList",
+    "TransactionCustomFieldsUpdate",
     "TransactionDisputeStatus",
     "TransactionMerchantLocation",
     "TransactionNetwork",
     "TransactionPage",
-    "TransactionReceipt",
     "TransactionReceiptStatus",
     "TransactionReceiptSyncStatus",
     "TransactionReview",
     "TransactionReviewer",
-    "TransactionReviewerApproverType",
-    "TransactionReviewerStatus",
+    "TransactionReviewStatus",
     "TransactionType",
     "TransactionUpdate",
     "User",
     "UserCreate",
+    "UserFundingPermissions",
     "UserPage",
     "UserRole",
     "UserRoleType",
     "UserUpdate",
-    "ValidateMfaChallengeRequest",
-    "ValidateMfaChallengeResponse",
-    "ValidateMfaPhoneRequest",
-    "ValidateMfaPhoneRequestType",
-    "ValidateMfaPhoneResponse",
-    "ValidateMfaPhoneResponseStatus",
     "Vendor",
-    "VendorAccountType",
     "VendorAdditionalInfo",
-    "VendorAdditionalInfoTaxIdType",
-    "VendorAddress",
-    "VendorAuditTrail",
-    "VendorAuditTrailField",
-    "VendorAuditTrailFieldValue",
-    "VendorAuditTrailUser",
+    "VendorAuditTrailEntry",
     "VendorAutoPay",
-    "VendorBalance",
     "VendorBankAccount",
-    "VendorBankAccountOwnerType",
+    "VendorBankAccountCreate",
     "VendorBankAccountStatus",
-    "VendorBankAccountType",
     "VendorConfiguration",
-    "VendorConfigurationInternationalPayments",
-    "VendorConfigurationInternationalPaymentsPaymentPurpose",
-    "VendorConfigurationInternationalPaymentsPaymentPurposeType",
     "VendorCreate",
-    "VendorInvitation",
-    "VendorInvitationStatus",
-    "VendorNetworkStatus",
+    "VendorEmailInvitationCreate",
     "VendorPage",
     "VendorPaymentInformation",
-    "VendorPaymentInformationBankAccount",
-    "VendorPaymentInformationBankAccountOwnerType",
-    "VendorPaymentInformationBankAccountType",
-    "VendorPaymentInformationPayBySubType",
-    "VendorPaymentInformationPayByType",
-    "VendorPaymentInformationVirtualCard",
-    "VendorPaymentInformationVirtualCardAlternatePayByType",
-    "VendorPaymentInformationVirtualCardStatus",
+    "VendorPaymentOptions",
     "VendorUpdate",
-    "VerifyBankAccountRequest",
-    "VerifyBankAccountResponse",
-    "VoidPaymentRequest",
-    "VoidPaymentRequestType",
-    "VoidPaymentResponse",
-    "VoidPaymentResponseDisbursementInfo",
-    "VoidPaymentResponseDisbursementInfoInternationalDisbursement",
-    "VoidPaymentResponseDisbursementInfoInternationalDisbursementDisbursementSubType",
-    "VoidPaymentResponseDisbursementStatus",
-    "VoidPaymentResponseDisbursementType",
-    "VoidPaymentResponseFundingAccount",
-    "VoidPaymentResponseFundingAccountType",
-    "VoidPaymentResponseProcessingOptions",
-    "VoidPaymentResponseProcessingOptionsRequestCheckDeliveryType",
-    "VoidPaymentResponseSingleStatus",
-    "VoidPaymentResponseStatus",
-    "VoidPaymentResponseVoidInfo",
-    "VoidPaymentResponseVoidInfoStatus",
-    "VoidPaymentResponseVoidInfoType",
+    "VendorVirtualCard",
+    "VirtualCardDisbursement",
+    "VirtualCardStatus",
+    "WalletDisbursement",
+    "WalletFundingPermissions",
 )

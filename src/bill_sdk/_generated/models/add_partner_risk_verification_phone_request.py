@@ -7,23 +7,22 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.add_partner_risk_verification_phone_request_phone_type import (
-    AddPartnerRiskVerificationPhoneRequestPhoneType,
-)
+from ..models.phone_type import PhoneType
 
 T = TypeVar("T", bound="AddPartnerRiskVerificationPhoneRequest")
 
 
 @_attrs_define
 class AddPartnerRiskVerificationPhoneRequest:
-    """
+    """Phone to link to a child-organization user for risk verification.
+
     Attributes:
-        phone_number (str):
-        phone_type (AddPartnerRiskVerificationPhoneRequestPhoneType):
+        phone_number (str): Ten digits, no country code or punctuation.
+        phone_type (PhoneType): Kind of phone line (for MFA phones and risk-verification phones).
     """
 
     phone_number: str
-    phone_type: AddPartnerRiskVerificationPhoneRequestPhoneType
+    phone_type: PhoneType
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,7 +46,7 @@ class AddPartnerRiskVerificationPhoneRequest:
         d = dict(src_dict)
         phone_number = d.pop("phoneNumber")
 
-        phone_type = AddPartnerRiskVerificationPhoneRequestPhoneType(d.pop("phoneType"))
+        phone_type = PhoneType(d.pop("phoneType"))
 
         add_partner_risk_verification_phone_request = cls(
             phone_number=phone_number,

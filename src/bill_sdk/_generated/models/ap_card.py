@@ -19,24 +19,25 @@ T = TypeVar("T", bound="ApCard")
 
 @_attrs_define
 class ApCard:
-    """
+    """A BILL AP card (virtual card) that can fund payments as fundingAccount type AP_CARD.
+
     Attributes:
         id (str | Unset):
-        status (ApCardStatus | Unset):
+        status (ApCardStatus | Unset): State of an AP card.
         name_on_account (str | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
         balance (Decimal | Unset):
         limit (Decimal | Unset):
+        created_time (datetime.datetime | Unset):
+        updated_time (datetime.datetime | Unset):
     """
 
     id: str | Unset = UNSET
     status: ApCardStatus | Unset = UNSET
     name_on_account: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
     balance: Decimal | Unset = UNSET
     limit: Decimal | Unset = UNSET
+    created_time: datetime.datetime | Unset = UNSET
+    updated_time: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,6 +49,10 @@ class ApCard:
 
         name_on_account = self.name_on_account
 
+        balance = self.balance
+
+        limit = self.limit
+
         created_time: str | Unset = UNSET
         if not isinstance(self.created_time, Unset):
             created_time = self.created_time.isoformat()
@@ -55,10 +60,6 @@ class ApCard:
         updated_time: str | Unset = UNSET
         if not isinstance(self.updated_time, Unset):
             updated_time = self.updated_time.isoformat()
-
-        balance = self.balance
-
-        limit = self.limit
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -69,14 +70,14 @@ class ApCard:
             field_dict["status"] = status
         if name_on_account is not UNSET:
             field_dict["nameOnAccount"] = name_on_account
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
         if balance is not UNSET:
             field_dict["balance"] = balance
         if limit is not UNSET:
             field_dict["limit"] = limit
+        if created_time is not UNSET:
+            field_dict["createdTime"] = created_time
+        if updated_time is not UNSET:
+            field_dict["updatedTime"] = updated_time
 
         return field_dict
 
@@ -94,20 +95,6 @@ class ApCard:
 
         name_on_account = d.pop("nameOnAccount", UNSET)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
-
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
-
         _balance = d.pop("balance", UNSET)
         balance: Decimal | Unset
         if isinstance(_balance, Unset):
@@ -122,14 +109,28 @@ class ApCard:
         else:
             limit = to_decimal(_limit)
 
+        _created_time = d.pop("createdTime", UNSET)
+        created_time: datetime.datetime | Unset
+        if isinstance(_created_time, Unset):
+            created_time = UNSET
+        else:
+            created_time = datetime.datetime.fromisoformat(_created_time)
+
+        _updated_time = d.pop("updatedTime", UNSET)
+        updated_time: datetime.datetime | Unset
+        if isinstance(_updated_time, Unset):
+            updated_time = UNSET
+        else:
+            updated_time = datetime.datetime.fromisoformat(_updated_time)
+
         ap_card = cls(
             id=id,
             status=status,
             name_on_account=name_on_account,
-            created_time=created_time,
-            updated_time=updated_time,
             balance=balance,
             limit=limit,
+            created_time=created_time,
+            updated_time=updated_time,
         )
 
         ap_card.additional_properties = d

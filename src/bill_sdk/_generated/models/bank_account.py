@@ -9,8 +9,8 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
-from ..models.bank_account_status import BankAccountStatus
 from ..models.bank_account_type import BankAccountType
+from ..models.funding_account_status import FundingAccountStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -22,58 +22,61 @@ T = TypeVar("T", bound="BankAccount")
 
 @_attrs_define
 class BankAccount:
-    """
+    """A bank account of the organization used to pay and receive money (id begins with bac).
+
     Attributes:
-        archived (bool | Unset):
         id (str | Unset):
-        status (BankAccountStatus | Unset):
-        created_by (str | Unset):
-        routing_number (str | Unset):
-        account_number (str | Unset):
+        archived (bool | Unset):
+        status (FundingAccountStatus | Unset): Verification state of a bank or card account; new bank accounts start
+            PENDING.
         name_on_account (str | Unset):
-        type_ (BankAccountType | Unset):
-        owner_type (BankAccountOwnerType | Unset):
-        bank_name (str | Unset):
+        bank_name (str | Unset): Nickname of the account.
+        routing_number (str | Unset):
+        account_number (str | Unset): Masked in responses.
+        type_ (BankAccountType | Unset): Kind of bank account.
+        owner_type (BankAccountOwnerType | Unset): Whether a bank account belongs to a business or a person.
         access_to_admins (bool | Unset):
-        default (BankAccountDefault | Unset):
+        default (BankAccountDefault | Unset): Whether the account is the default for paying bills and for receiving
+            payments.
+        chart_of_account_id (str | Unset):
+        created_by (str | Unset):
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
-        chart_of_account_id (str | Unset):
     """
 
-    archived: bool | Unset = UNSET
     id: str | Unset = UNSET
-    status: BankAccountStatus | Unset = UNSET
-    created_by: str | Unset = UNSET
+    archived: bool | Unset = UNSET
+    status: FundingAccountStatus | Unset = UNSET
+    name_on_account: str | Unset = UNSET
+    bank_name: str | Unset = UNSET
     routing_number: str | Unset = UNSET
     account_number: str | Unset = UNSET
-    name_on_account: str | Unset = UNSET
     type_: BankAccountType | Unset = UNSET
     owner_type: BankAccountOwnerType | Unset = UNSET
-    bank_name: str | Unset = UNSET
     access_to_admins: bool | Unset = UNSET
     default: BankAccountDefault | Unset = UNSET
+    chart_of_account_id: str | Unset = UNSET
+    created_by: str | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
     updated_time: datetime.datetime | Unset = UNSET
-    chart_of_account_id: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        archived = self.archived
-
         id = self.id
+
+        archived = self.archived
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
             status = str(self.status)
 
-        created_by = self.created_by
+        name_on_account = self.name_on_account
+
+        bank_name = self.bank_name
 
         routing_number = self.routing_number
 
         account_number = self.account_number
-
-        name_on_account = self.name_on_account
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
@@ -83,13 +86,15 @@ class BankAccount:
         if not isinstance(self.owner_type, Unset):
             owner_type = str(self.owner_type)
 
-        bank_name = self.bank_name
-
         access_to_admins = self.access_to_admins
 
         default: dict[str, Any] | Unset = UNSET
         if not isinstance(self.default, Unset):
             default = self.default.to_dict()
+
+        chart_of_account_id = self.chart_of_account_id
+
+        created_by = self.created_by
 
         created_time: str | Unset = UNSET
         if not isinstance(self.created_time, Unset):
@@ -99,41 +104,39 @@ class BankAccount:
         if not isinstance(self.updated_time, Unset):
             updated_time = self.updated_time.isoformat()
 
-        chart_of_account_id = self.chart_of_account_id
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if archived is not UNSET:
-            field_dict["archived"] = archived
         if id is not UNSET:
             field_dict["id"] = id
+        if archived is not UNSET:
+            field_dict["archived"] = archived
         if status is not UNSET:
             field_dict["status"] = status
-        if created_by is not UNSET:
-            field_dict["createdBy"] = created_by
+        if name_on_account is not UNSET:
+            field_dict["nameOnAccount"] = name_on_account
+        if bank_name is not UNSET:
+            field_dict["bankName"] = bank_name
         if routing_number is not UNSET:
             field_dict["routingNumber"] = routing_number
         if account_number is not UNSET:
             field_dict["accountNumber"] = account_number
-        if name_on_account is not UNSET:
-            field_dict["nameOnAccount"] = name_on_account
         if type_ is not UNSET:
             field_dict["type"] = type_
         if owner_type is not UNSET:
             field_dict["ownerType"] = owner_type
-        if bank_name is not UNSET:
-            field_dict["bankName"] = bank_name
         if access_to_admins is not UNSET:
             field_dict["accessToAdmins"] = access_to_admins
         if default is not UNSET:
             field_dict["default"] = default
+        if chart_of_account_id is not UNSET:
+            field_dict["chartOfAccountId"] = chart_of_account_id
+        if created_by is not UNSET:
+            field_dict["createdBy"] = created_by
         if created_time is not UNSET:
             field_dict["createdTime"] = created_time
         if updated_time is not UNSET:
             field_dict["updatedTime"] = updated_time
-        if chart_of_account_id is not UNSET:
-            field_dict["chartOfAccountId"] = chart_of_account_id
 
         return field_dict
 
@@ -142,24 +145,24 @@ class BankAccount:
         from ..models.bank_account_default import BankAccountDefault  # noqa: PLC0415
 
         d = dict(src_dict)
-        archived = d.pop("archived", UNSET)
-
         id = d.pop("id", UNSET)
 
+        archived = d.pop("archived", UNSET)
+
         _status = d.pop("status", UNSET)
-        status: BankAccountStatus | Unset
+        status: FundingAccountStatus | Unset
         if isinstance(_status, Unset):
             status = UNSET
         else:
-            status = BankAccountStatus(_status)
+            status = FundingAccountStatus(_status)
 
-        created_by = d.pop("createdBy", UNSET)
+        name_on_account = d.pop("nameOnAccount", UNSET)
+
+        bank_name = d.pop("bankName", UNSET)
 
         routing_number = d.pop("routingNumber", UNSET)
 
         account_number = d.pop("accountNumber", UNSET)
-
-        name_on_account = d.pop("nameOnAccount", UNSET)
 
         _type_ = d.pop("type", UNSET)
         type_: BankAccountType | Unset
@@ -175,8 +178,6 @@ class BankAccount:
         else:
             owner_type = BankAccountOwnerType(_owner_type)
 
-        bank_name = d.pop("bankName", UNSET)
-
         access_to_admins = d.pop("accessToAdmins", UNSET)
 
         _default = d.pop("default", UNSET)
@@ -185,6 +186,10 @@ class BankAccount:
             default = UNSET
         else:
             default = BankAccountDefault.from_dict(_default)
+
+        chart_of_account_id = d.pop("chartOfAccountId", UNSET)
+
+        created_by = d.pop("createdBy", UNSET)
 
         _created_time = d.pop("createdTime", UNSET)
         created_time: datetime.datetime | Unset
@@ -200,24 +205,22 @@ class BankAccount:
         else:
             updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        chart_of_account_id = d.pop("chartOfAccountId", UNSET)
-
         bank_account = cls(
-            archived=archived,
             id=id,
+            archived=archived,
             status=status,
-            created_by=created_by,
+            name_on_account=name_on_account,
+            bank_name=bank_name,
             routing_number=routing_number,
             account_number=account_number,
-            name_on_account=name_on_account,
             type_=type_,
             owner_type=owner_type,
-            bank_name=bank_name,
             access_to_admins=access_to_admins,
             default=default,
+            chart_of_account_id=chart_of_account_id,
+            created_by=created_by,
             created_time=created_time,
             updated_time=updated_time,
-            chart_of_account_id=chart_of_account_id,
         )
 
         bank_account.additional_properties = d

@@ -2,48 +2,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
-from ..models.bank_account_status import BankAccountStatus
 from ..models.bank_account_type import BankAccountType
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.bank_account_default import BankAccountDefault
-
 
 T = TypeVar("T", bound="BankAccountCreate")
 
 
 @_attrs_define
 class BankAccountCreate:
-    """
+    """A new bank account; BILL sends a micro-deposit to verify it.
+
     Attributes:
-        name_on_account (str | Unset):
-        routing_number (str | Unset):
-        account_number (str | Unset):
-        type_ (BankAccountType | Unset):
-        owner_type (BankAccountOwnerType | Unset):
-        bank_name (str | Unset):
-        status (BankAccountStatus | Unset):
-        access_to_admins (bool | Unset):
-        default (BankAccountDefault | Unset):
+        name_on_account (str):
+        routing_number (str):
+        account_number (str):
+        type_ (BankAccountType): Kind of bank account.
+        owner_type (BankAccountOwnerType): Whether a bank account belongs to a business or a person.
+        bank_name (str): Nickname of the account.
+        access_to_admins (bool | Unset): Give every administrator access.
         chart_of_account_id (str | Unset):
     """
 
-    name_on_account: str | Unset = UNSET
-    routing_number: str | Unset = UNSET
-    account_number: str | Unset = UNSET
-    type_: BankAccountType | Unset = UNSET
-    owner_type: BankAccountOwnerType | Unset = UNSET
-    bank_name: str | Unset = UNSET
-    status: BankAccountStatus | Unset = UNSET
+    name_on_account: str
+    routing_number: str
+    account_number: str
+    type_: BankAccountType
+    owner_type: BankAccountOwnerType
+    bank_name: str
     access_to_admins: bool | Unset = UNSET
-    default: BankAccountDefault | Unset = UNSET
     chart_of_account_id: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -54,49 +46,30 @@ class BankAccountCreate:
 
         account_number = self.account_number
 
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
+        type_ = str(self.type_)
 
-        owner_type: str | Unset = UNSET
-        if not isinstance(self.owner_type, Unset):
-            owner_type = str(self.owner_type)
+        owner_type = str(self.owner_type)
 
         bank_name = self.bank_name
 
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
         access_to_admins = self.access_to_admins
-
-        default: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.default, Unset):
-            default = self.default.to_dict()
 
         chart_of_account_id = self.chart_of_account_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if name_on_account is not UNSET:
-            field_dict["nameOnAccount"] = name_on_account
-        if routing_number is not UNSET:
-            field_dict["routingNumber"] = routing_number
-        if account_number is not UNSET:
-            field_dict["accountNumber"] = account_number
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if owner_type is not UNSET:
-            field_dict["ownerType"] = owner_type
-        if bank_name is not UNSET:
-            field_dict["bankName"] = bank_name
-        if status is not UNSET:
-            field_dict["status"] = status
+        field_dict.update(
+            {
+                "nameOnAccount": name_on_account,
+                "routingNumber": routing_number,
+                "accountNumber": account_number,
+                "type": type_,
+                "ownerType": owner_type,
+                "bankName": bank_name,
+            }
+        )
         if access_to_admins is not UNSET:
             field_dict["accessToAdmins"] = access_to_admins
-        if default is not UNSET:
-            field_dict["default"] = default
         if chart_of_account_id is not UNSET:
             field_dict["chartOfAccountId"] = chart_of_account_id
 
@@ -104,46 +77,20 @@ class BankAccountCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bank_account_default import BankAccountDefault  # noqa: PLC0415
-
         d = dict(src_dict)
-        name_on_account = d.pop("nameOnAccount", UNSET)
+        name_on_account = d.pop("nameOnAccount")
 
-        routing_number = d.pop("routingNumber", UNSET)
+        routing_number = d.pop("routingNumber")
 
-        account_number = d.pop("accountNumber", UNSET)
+        account_number = d.pop("accountNumber")
 
-        _type_ = d.pop("type", UNSET)
-        type_: BankAccountType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = BankAccountType(_type_)
+        type_ = BankAccountType(d.pop("type"))
 
-        _owner_type = d.pop("ownerType", UNSET)
-        owner_type: BankAccountOwnerType | Unset
-        if isinstance(_owner_type, Unset):
-            owner_type = UNSET
-        else:
-            owner_type = BankAccountOwnerType(_owner_type)
+        owner_type = BankAccountOwnerType(d.pop("ownerType"))
 
-        bank_name = d.pop("bankName", UNSET)
-
-        _status = d.pop("status", UNSET)
-        status: BankAccountStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = BankAccountStatus(_status)
+        bank_name = d.pop("bankName")
 
         access_to_admins = d.pop("accessToAdmins", UNSET)
-
-        _default = d.pop("default", UNSET)
-        default: BankAccountDefault | Unset
-        if isinstance(_default, Unset):
-            default = UNSET
-        else:
-            default = BankAccountDefault.from_dict(_default)
 
         chart_of_account_id = d.pop("chartOfAccountId", UNSET)
 
@@ -154,9 +101,7 @@ class BankAccountCreate:
             type_=type_,
             owner_type=owner_type,
             bank_name=bank_name,
-            status=status,
             access_to_admins=access_to_admins,
-            default=default,
             chart_of_account_id=chart_of_account_id,
         )
 

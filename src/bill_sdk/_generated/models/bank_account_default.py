@@ -14,7 +14,8 @@ T = TypeVar("T", bound="BankAccountDefault")
 
 @_attrs_define
 class BankAccountDefault:
-    """
+    """Whether the account is the default for paying bills and for receiving payments.
+
     Attributes:
         payables (bool | Unset):
         receivables (bool | Unset):

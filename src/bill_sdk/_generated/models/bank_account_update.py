@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
-from ..models.bank_account_status import BankAccountStatus
-from ..models.bank_account_type import BankAccountType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -21,50 +19,33 @@ T = TypeVar("T", bound="BankAccountUpdate")
 
 @_attrs_define
 class BankAccountUpdate:
-    """
-    Attributes:
-        owner_type (BankAccountOwnerType | Unset):
-        status (BankAccountStatus | Unset):
-        routing_number (str | Unset):
-        account_number (str | Unset):
-        name_on_account (str | Unset):
-        type_ (BankAccountType | Unset):
-        bank_name (str | Unset):
-        access_to_admins (bool | Unset):
-        default (BankAccountDefault | Unset):
-        chart_of_account_id (str | Unset):
+    """Changes to a verified bank account (PATCH). Routing number, account number and type cannot change; add a new account
+    instead.
+
+        Attributes:
+            name_on_account (str | Unset):
+            owner_type (BankAccountOwnerType | Unset): Whether a bank account belongs to a business or a person.
+            bank_name (str | Unset):
+            access_to_admins (bool | Unset):
+            default (BankAccountDefault | Unset): Whether the account is the default for paying bills and for receiving
+                payments.
+            chart_of_account_id (None | str | Unset):
     """
 
-    owner_type: BankAccountOwnerType | Unset = UNSET
-    status: BankAccountStatus | Unset = UNSET
-    routing_number: str | Unset = UNSET
-    account_number: str | Unset = UNSET
     name_on_account: str | Unset = UNSET
-    type_: BankAccountType | Unset = UNSET
+    owner_type: BankAccountOwnerType | Unset = UNSET
     bank_name: str | Unset = UNSET
     access_to_admins: bool | Unset = UNSET
     default: BankAccountDefault | Unset = UNSET
-    chart_of_account_id: str | Unset = UNSET
+    chart_of_account_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        name_on_account = self.name_on_account
+
         owner_type: str | Unset = UNSET
         if not isinstance(self.owner_type, Unset):
             owner_type = str(self.owner_type)
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        routing_number = self.routing_number
-
-        account_number = self.account_number
-
-        name_on_account = self.name_on_account
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
 
         bank_name = self.bank_name
 
@@ -74,23 +55,19 @@ class BankAccountUpdate:
         if not isinstance(self.default, Unset):
             default = self.default.to_dict()
 
-        chart_of_account_id = self.chart_of_account_id
+        chart_of_account_id: None | str | Unset
+        if isinstance(self.chart_of_account_id, Unset):
+            chart_of_account_id = UNSET
+        else:
+            chart_of_account_id = self.chart_of_account_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if owner_type is not UNSET:
-            field_dict["ownerType"] = owner_type
-        if status is not UNSET:
-            field_dict["status"] = status
-        if routing_number is not UNSET:
-            field_dict["routingNumber"] = routing_number
-        if account_number is not UNSET:
-            field_dict["accountNumber"] = account_number
         if name_on_account is not UNSET:
             field_dict["nameOnAccount"] = name_on_account
-        if type_ is not UNSET:
-            field_dict["type"] = type_
+        if owner_type is not UNSET:
+            field_dict["ownerType"] = owner_type
         if bank_name is not UNSET:
             field_dict["bankName"] = bank_name
         if access_to_admins is not UNSET:
@@ -107,32 +84,14 @@ class BankAccountUpdate:
         from ..models.bank_account_default import BankAccountDefault  # noqa: PLC0415
 
         d = dict(src_dict)
+        name_on_account = d.pop("nameOnAccount", UNSET)
+
         _owner_type = d.pop("ownerType", UNSET)
         owner_type: BankAccountOwnerType | Unset
         if isinstance(_owner_type, Unset):
             owner_type = UNSET
         else:
             owner_type = BankAccountOwnerType(_owner_type)
-
-        _status = d.pop("status", UNSET)
-        status: BankAccountStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = BankAccountStatus(_status)
-
-        routing_number = d.pop("routingNumber", UNSET)
-
-        account_number = d.pop("accountNumber", UNSET)
-
-        name_on_account = d.pop("nameOnAccount", UNSET)
-
-        _type_ = d.pop("type", UNSET)
-        type_: BankAccountType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = BankAccountType(_type_)
 
         bank_name = d.pop("bankName", UNSET)
 
@@ -145,15 +104,18 @@ class BankAccountUpdate:
         else:
             default = BankAccountDefault.from_dict(_default)
 
-        chart_of_account_id = d.pop("chartOfAccountId", UNSET)
+        def _parse_chart_of_account_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        chart_of_account_id = _parse_chart_of_account_id(d.pop("chartOfAccountId", UNSET))
 
         bank_account_update = cls(
-            owner_type=owner_type,
-            status=status,
-            routing_number=routing_number,
-            account_number=account_number,
             name_on_account=name_on_account,
-            type_=type_,
+            owner_type=owner_type,
             bank_name=bank_name,
             access_to_admins=access_to_admins,
             default=default,

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.bank_account_user_verification_status import (
-    BankAccountUserVerificationStatus,
+from ..models.funding_account_user_verification_status import (
+    FundingAccountUserVerificationStatus,
 )
 from ..types import UNSET, Unset
 
@@ -18,13 +18,15 @@ T = TypeVar("T", bound="BankAccountUser")
 
 @_attrs_define
 class BankAccountUser:
-    """
+    """A user's access to an organization bank account (id begins with bau).
+
     Attributes:
         id (str | Unset):
         bank_account_id (str | Unset):
         user_id (str | Unset):
         archived (bool | Unset):
-        verification_status (BankAccountUserVerificationStatus | Unset):
+        verification_status (FundingAccountUserVerificationStatus | Unset): Identity verification of a user of a funding
+            account; NOMINATED means still pending, and the user cannot pay until VERIFIED.
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
     """
@@ -33,7 +35,7 @@ class BankAccountUser:
     bank_account_id: str | Unset = UNSET
     user_id: str | Unset = UNSET
     archived: bool | Unset = UNSET
-    verification_status: BankAccountUserVerificationStatus | Unset = UNSET
+    verification_status: FundingAccountUserVerificationStatus | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
     updated_time: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -91,11 +93,11 @@ class BankAccountUser:
         archived = d.pop("archived", UNSET)
 
         _verification_status = d.pop("verificationStatus", UNSET)
-        verification_status: BankAccountUserVerificationStatus | Unset
+        verification_status: FundingAccountUserVerificationStatus | Unset
         if isinstance(_verification_status, Unset):
             verification_status = UNSET
         else:
-            verification_status = BankAccountUserVerificationStatus(_verification_status)
+            verification_status = FundingAccountUserVerificationStatus(_verification_status)
 
         _created_time = d.pop("createdTime", UNSET)
         created_time: datetime.datetime | Unset

@@ -17,9 +17,9 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.bill_approver import BillApprover
-    from ..models.bill_classifications import BillClassifications
     from ..models.bill_invoice import BillInvoice
     from ..models.bill_line_item import BillLineItem
+    from ..models.classifications import Classifications
 
 
 T = TypeVar("T", bound="Bill")
@@ -27,39 +27,44 @@ T = TypeVar("T", bound="Bill")
 
 @_attrs_define
 class Bill:
-    """
+    """A bill the organization owes a vendor (id begins with 00n).
+
     Attributes:
-        archived (bool | Unset):
         id (str | Unset):
+        archived (bool | Unset):
         vendor_id (str | Unset):
         vendor_name (str | Unset):
+        amount (Decimal | Unset): Bill total in USD.
         funding_amount (Decimal | Unset):
-        amount (Decimal | Unset):
-        paid_amount (Decimal | Unset):
+        paid_amount (Decimal | Unset): Cleared payments plus applied credits.
         due_amount (Decimal | Unset):
         scheduled_amount (Decimal | Unset):
         credit_amount (Decimal | Unset):
-        exchange_rate (Decimal | Unset):
+        exchange_rate (Decimal | Unset): Rate used for a non-USD bill; the rate at payment time can differ.
         description (str | Unset):
         due_date (datetime.date | Unset):
-        invoice (BillInvoice | Unset):
+        invoice (BillInvoice | Unset): The vendor's invoice the bill records.
         bill_line_items (list[BillLineItem] | Unset):
         pay_from_chart_of_account_id (str | Unset):
-        payment_status (BillPaymentStatus | Unset):
-        approval_status (BillApprovalStatus | Unset):
+        classifications (Classifications | Unset): General-ledger classifications (ids of accounting objects). Bills
+            carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
+            jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
+        purchase_order_number (str | Unset):
+        payment_status (BillPaymentStatus | Unset): How far a bill has been paid; new bills are UNPAID.
+        approval_status (BillApprovalStatus | Unset): Approval state of a bill; pay a bill only once its approvals are
+            complete.
+        approvers (list[BillApprover] | Unset): Approval chain; present only when an approval policy applies.
+        created_by (str | Unset): User who created the bill (begins with 006).
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
-        classifications (BillClassifications | Unset):
-        approvers (list[BillApprover] | Unset):
-        purchase_order_number (str | Unset):
     """
 
-    archived: bool | Unset = UNSET
     id: str | Unset = UNSET
+    archived: bool | Unset = UNSET
     vendor_id: str | Unset = UNSET
     vendor_name: str | Unset = UNSET
-    funding_amount: Decimal | Unset = UNSET
     amount: Decimal | Unset = UNSET
+    funding_amount: Decimal | Unset = UNSET
     paid_amount: Decimal | Unset = UNSET
     due_amount: Decimal | Unset = UNSET
     scheduled_amount: Decimal | Unset = UNSET
@@ -70,27 +75,28 @@ class Bill:
     invoice: BillInvoice | Unset = UNSET
     bill_line_items: list[BillLineItem] | Unset = UNSET
     pay_from_chart_of_account_id: str | Unset = UNSET
+    classifications: Classifications | Unset = UNSET
+    purchase_order_number: str | Unset = UNSET
     payment_status: BillPaymentStatus | Unset = UNSET
     approval_status: BillApprovalStatus | Unset = UNSET
+    approvers: list[BillApprover] | Unset = UNSET
+    created_by: str | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
     updated_time: datetime.datetime | Unset = UNSET
-    classifications: BillClassifications | Unset = UNSET
-    approvers: list[BillApprover] | Unset = UNSET
-    purchase_order_number: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        archived = self.archived
-
         id = self.id
+
+        archived = self.archived
 
         vendor_id = self.vendor_id
 
         vendor_name = self.vendor_name
 
-        funding_amount = self.funding_amount
-
         amount = self.amount
+
+        funding_amount = self.funding_amount
 
         paid_amount = self.paid_amount
 
@@ -121,6 +127,12 @@ class Bill:
 
         pay_from_chart_of_account_id = self.pay_from_chart_of_account_id
 
+        classifications: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.classifications, Unset):
+            classifications = self.classifications.to_dict()
+
+        purchase_order_number = self.purchase_order_number
+
         payment_status: str | Unset = UNSET
         if not isinstance(self.payment_status, Unset):
             payment_status = str(self.payment_status)
@@ -128,6 +140,15 @@ class Bill:
         approval_status: str | Unset = UNSET
         if not isinstance(self.approval_status, Unset):
             approval_status = str(self.approval_status)
+
+        approvers: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.approvers, Unset):
+            approvers = []
+            for approvers_item_data in self.approvers:
+                approvers_item = approvers_item_data.to_dict()
+                approvers.append(approvers_item)
+
+        created_by = self.created_by
 
         created_time: str | Unset = UNSET
         if not isinstance(self.created_time, Unset):
@@ -137,34 +158,21 @@ class Bill:
         if not isinstance(self.updated_time, Unset):
             updated_time = self.updated_time.isoformat()
 
-        classifications: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.classifications, Unset):
-            classifications = self.classifications.to_dict()
-
-        approvers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.approvers, Unset):
-            approvers = []
-            for approvers_item_data in self.approvers:
-                approvers_item = approvers_item_data.to_dict()
-                approvers.append(approvers_item)
-
-        purchase_order_number = self.purchase_order_number
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if archived is not UNSET:
-            field_dict["archived"] = archived
         if id is not UNSET:
             field_dict["id"] = id
+        if archived is not UNSET:
+            field_dict["archived"] = archived
         if vendor_id is not UNSET:
             field_dict["vendorId"] = vendor_id
         if vendor_name is not UNSET:
             field_dict["vendorName"] = vendor_name
-        if funding_amount is not UNSET:
-            field_dict["fundingAmount"] = funding_amount
         if amount is not UNSET:
             field_dict["amount"] = amount
+        if funding_amount is not UNSET:
+            field_dict["fundingAmount"] = funding_amount
         if paid_amount is not UNSET:
             field_dict["paidAmount"] = paid_amount
         if due_amount is not UNSET:
@@ -185,45 +193,40 @@ class Bill:
             field_dict["billLineItems"] = bill_line_items
         if pay_from_chart_of_account_id is not UNSET:
             field_dict["payFromChartOfAccountId"] = pay_from_chart_of_account_id
+        if classifications is not UNSET:
+            field_dict["classifications"] = classifications
+        if purchase_order_number is not UNSET:
+            field_dict["purchaseOrderNumber"] = purchase_order_number
         if payment_status is not UNSET:
             field_dict["paymentStatus"] = payment_status
         if approval_status is not UNSET:
             field_dict["approvalStatus"] = approval_status
+        if approvers is not UNSET:
+            field_dict["approvers"] = approvers
+        if created_by is not UNSET:
+            field_dict["createdBy"] = created_by
         if created_time is not UNSET:
             field_dict["createdTime"] = created_time
         if updated_time is not UNSET:
             field_dict["updatedTime"] = updated_time
-        if classifications is not UNSET:
-            field_dict["classifications"] = classifications
-        if approvers is not UNSET:
-            field_dict["approvers"] = approvers
-        if purchase_order_number is not UNSET:
-            field_dict["purchaseOrderNumber"] = purchase_order_number
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.bill_approver import BillApprover  # noqa: PLC0415
-        from ..models.bill_classifications import BillClassifications  # noqa: PLC0415
         from ..models.bill_invoice import BillInvoice  # noqa: PLC0415
         from ..models.bill_line_item import BillLineItem  # noqa: PLC0415
+        from ..models.classifications import Classifications  # noqa: PLC0415
 
         d = dict(src_dict)
-        archived = d.pop("archived", UNSET)
-
         id = d.pop("id", UNSET)
+
+        archived = d.pop("archived", UNSET)
 
         vendor_id = d.pop("vendorId", UNSET)
 
         vendor_name = d.pop("vendorName", UNSET)
-
-        _funding_amount = d.pop("fundingAmount", UNSET)
-        funding_amount: Decimal | Unset
-        if isinstance(_funding_amount, Unset):
-            funding_amount = UNSET
-        else:
-            funding_amount = to_decimal(_funding_amount)
 
         _amount = d.pop("amount", UNSET)
         amount: Decimal | Unset
@@ -231,6 +234,13 @@ class Bill:
             amount = UNSET
         else:
             amount = to_decimal(_amount)
+
+        _funding_amount = d.pop("fundingAmount", UNSET)
+        funding_amount: Decimal | Unset
+        if isinstance(_funding_amount, Unset):
+            funding_amount = UNSET
+        else:
+            funding_amount = to_decimal(_funding_amount)
 
         _paid_amount = d.pop("paidAmount", UNSET)
         paid_amount: Decimal | Unset
@@ -294,6 +304,15 @@ class Bill:
 
         pay_from_chart_of_account_id = d.pop("payFromChartOfAccountId", UNSET)
 
+        _classifications = d.pop("classifications", UNSET)
+        classifications: Classifications | Unset
+        if isinstance(_classifications, Unset):
+            classifications = UNSET
+        else:
+            classifications = Classifications.from_dict(_classifications)
+
+        purchase_order_number = d.pop("purchaseOrderNumber", UNSET)
+
         _payment_status = d.pop("paymentStatus", UNSET)
         payment_status: BillPaymentStatus | Unset
         if isinstance(_payment_status, Unset):
@@ -307,6 +326,17 @@ class Bill:
             approval_status = UNSET
         else:
             approval_status = BillApprovalStatus(_approval_status)
+
+        _approvers = d.pop("approvers", UNSET)
+        approvers: list[BillApprover] | Unset = UNSET
+        if _approvers is not UNSET:
+            approvers = []
+            for approvers_item_data in _approvers:
+                approvers_item = BillApprover.from_dict(approvers_item_data)
+
+                approvers.append(approvers_item)
+
+        created_by = d.pop("createdBy", UNSET)
 
         _created_time = d.pop("createdTime", UNSET)
         created_time: datetime.datetime | Unset
@@ -322,31 +352,13 @@ class Bill:
         else:
             updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _classifications = d.pop("classifications", UNSET)
-        classifications: BillClassifications | Unset
-        if isinstance(_classifications, Unset):
-            classifications = UNSET
-        else:
-            classifications = BillClassifications.from_dict(_classifications)
-
-        _approvers = d.pop("approvers", UNSET)
-        approvers: list[BillApprover] | Unset = UNSET
-        if _approvers is not UNSET:
-            approvers = []
-            for approvers_item_data in _approvers:
-                approvers_item = BillApprover.from_dict(approvers_item_data)
-
-                approvers.append(approvers_item)
-
-        purchase_order_number = d.pop("purchaseOrderNumber", UNSET)
-
         bill = cls(
-            archived=archived,
             id=id,
+            archived=archived,
             vendor_id=vendor_id,
             vendor_name=vendor_name,
-            funding_amount=funding_amount,
             amount=amount,
+            funding_amount=funding_amount,
             paid_amount=paid_amount,
             due_amount=due_amount,
             scheduled_amount=scheduled_amount,
@@ -357,13 +369,14 @@ class Bill:
             invoice=invoice,
             bill_line_items=bill_line_items,
             pay_from_chart_of_account_id=pay_from_chart_of_account_id,
+            classifications=classifications,
+            purchase_order_number=purchase_order_number,
             payment_status=payment_status,
             approval_status=approval_status,
+            approvers=approvers,
+            created_by=created_by,
             created_time=created_time,
             updated_time=updated_time,
-            classifications=classifications,
-            approvers=approvers,
-            purchase_order_number=purchase_order_number,
         )
 
         bill.additional_properties = d

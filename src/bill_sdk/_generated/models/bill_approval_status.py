@@ -6,6 +6,7 @@ class BillApprovalStatus(LenientStrEnum):
     APPROVED = "APPROVED"
     ASSIGNED = "ASSIGNED"
     DENIED = "DENIED"
+    UNASSIGNED = "UNASSIGNED"
     UNDEFINED = "UNDEFINED"
 
     def __str__(self) -> str:

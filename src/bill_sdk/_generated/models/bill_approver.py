@@ -19,11 +19,12 @@ T = TypeVar("T", bound="BillApprover")
 
 @_attrs_define
 class BillApprover:
-    """
+    """One approver in a bill's approval chain.
+
     Attributes:
         user_id (str | Unset):
-        status (BillApproverStatus | Unset):
-        approver_order (Decimal | Unset):
+        status (BillApproverStatus | Unset): Where one approver stands on a bill.
+        approver_order (Decimal | Unset): Position in the chain, starting at 0 (documented as an integer).
         status_changed_time (datetime.datetime | Unset):
     """
 

@@ -3,23 +3,18 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from bill_sdk._json import to_decimal
-
-from ..models.bill_approval_status import BillApprovalStatus
-from ..models.bill_payment_status import BillPaymentStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.bill_approver import BillApprover
-    from ..models.bill_classifications import BillClassifications
+    from ..models.applied_vendor_credit import AppliedVendorCredit
     from ..models.bill_invoice import BillInvoice
     from ..models.bill_line_item import BillLineItem
+    from ..models.classifications import Classifications
 
 
 T = TypeVar("T", bound="BillCreate")
@@ -27,48 +22,34 @@ T = TypeVar("T", bound="BillCreate")
 
 @_attrs_define
 class BillCreate:
-    """
+    """A new bill (POST /v3/bills, and each element of a bulk create).
+
     Attributes:
-        vendor_id (str):
+        vendor_id (str): Vendor owed (begins with 009).
         due_date (datetime.date):
         bill_line_items (list[BillLineItem]):
-        invoice (BillInvoice | Unset):
-        vendor_name (str | Unset):
-        funding_amount (Decimal | Unset):
-        amount (Decimal | Unset):
-        paid_amount (Decimal | Unset):
-        due_amount (Decimal | Unset):
-        scheduled_amount (Decimal | Unset):
-        credit_amount (Decimal | Unset):
-        exchange_rate (Decimal | Unset):
+        invoice (BillInvoice): The vendor's invoice the bill records.
         description (str | Unset):
-        pay_from_chart_of_account_id (str | Unset):
-        payment_status (BillPaymentStatus | Unset):
-        approval_status (BillApprovalStatus | Unset):
-        classifications (BillClassifications | Unset):
-        approvers (list[BillApprover] | Unset):
+        pay_from_chart_of_account_id (str | Unset): Chart of accounts the payment is booked to (0ca...).
+        classifications (Classifications | Unset): General-ledger classifications (ids of accounting objects). Bills
+            carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
+            jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
+        vendor_credits (list[AppliedVendorCredit] | Unset): Vendor credits to apply to the bill.
         purchase_order_number (str | Unset):
+        bill_approvals (bool | Unset): Run approval policies; once true it must be sent as true again on replace and
+            update.
     """
 
     vendor_id: str
     due_date: datetime.date
     bill_line_items: list[BillLineItem]
-    invoice: BillInvoice | Unset = UNSET
-    vendor_name: str | Unset = UNSET
-    funding_amount: Decimal | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    paid_amount: Decimal | Unset = UNSET
-    due_amount: Decimal | Unset = UNSET
-    scheduled_amount: Decimal | Unset = UNSET
-    credit_amount: Decimal | Unset = UNSET
-    exchange_rate: Decimal | Unset = UNSET
+    invoice: BillInvoice
     description: str | Unset = UNSET
     pay_from_chart_of_account_id: str | Unset = UNSET
-    payment_status: BillPaymentStatus | Unset = UNSET
-    approval_status: BillApprovalStatus | Unset = UNSET
-    classifications: BillClassifications | Unset = UNSET
-    approvers: list[BillApprover] | Unset = UNSET
+    classifications: Classifications | Unset = UNSET
+    vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
     purchase_order_number: str | Unset = UNSET
+    bill_approvals: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,50 +62,26 @@ class BillCreate:
             bill_line_items_item = bill_line_items_item_data.to_dict()
             bill_line_items.append(bill_line_items_item)
 
-        invoice: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.invoice, Unset):
-            invoice = self.invoice.to_dict()
-
-        vendor_name = self.vendor_name
-
-        funding_amount = self.funding_amount
-
-        amount = self.amount
-
-        paid_amount = self.paid_amount
-
-        due_amount = self.due_amount
-
-        scheduled_amount = self.scheduled_amount
-
-        credit_amount = self.credit_amount
-
-        exchange_rate = self.exchange_rate
+        invoice = self.invoice.to_dict()
 
         description = self.description
 
         pay_from_chart_of_account_id = self.pay_from_chart_of_account_id
 
-        payment_status: str | Unset = UNSET
-        if not isinstance(self.payment_status, Unset):
-            payment_status = str(self.payment_status)
-
-        approval_status: str | Unset = UNSET
-        if not isinstance(self.approval_status, Unset):
-            approval_status = str(self.approval_status)
-
         classifications: dict[str, Any] | Unset = UNSET
         if not isinstance(self.classifications, Unset):
             classifications = self.classifications.to_dict()
 
-        approvers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.approvers, Unset):
-            approvers = []
-            for approvers_item_data in self.approvers:
-                approvers_item = approvers_item_data.to_dict()
-                approvers.append(approvers_item)
+        vendor_credits: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.vendor_credits, Unset):
+            vendor_credits = []
+            for vendor_credits_item_data in self.vendor_credits:
+                vendor_credits_item = vendor_credits_item_data.to_dict()
+                vendor_credits.append(vendor_credits_item)
 
         purchase_order_number = self.purchase_order_number
+
+        bill_approvals = self.bill_approvals
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -133,49 +90,30 @@ class BillCreate:
                 "vendorId": vendor_id,
                 "dueDate": due_date,
                 "billLineItems": bill_line_items,
+                "invoice": invoice,
             }
         )
-        if invoice is not UNSET:
-            field_dict["invoice"] = invoice
-        if vendor_name is not UNSET:
-            field_dict["vendorName"] = vendor_name
-        if funding_amount is not UNSET:
-            field_dict["fundingAmount"] = funding_amount
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if paid_amount is not UNSET:
-            field_dict["paidAmount"] = paid_amount
-        if due_amount is not UNSET:
-            field_dict["dueAmount"] = due_amount
-        if scheduled_amount is not UNSET:
-            field_dict["scheduledAmount"] = scheduled_amount
-        if credit_amount is not UNSET:
-            field_dict["creditAmount"] = credit_amount
-        if exchange_rate is not UNSET:
-            field_dict["exchangeRate"] = exchange_rate
         if description is not UNSET:
             field_dict["description"] = description
         if pay_from_chart_of_account_id is not UNSET:
             field_dict["payFromChartOfAccountId"] = pay_from_chart_of_account_id
-        if payment_status is not UNSET:
-            field_dict["paymentStatus"] = payment_status
-        if approval_status is not UNSET:
-            field_dict["approvalStatus"] = approval_status
         if classifications is not UNSET:
             field_dict["classifications"] = classifications
-        if approvers is not UNSET:
-            field_dict["approvers"] = approvers
+        if vendor_credits is not UNSET:
+            field_dict["vendorCredits"] = vendor_credits
         if purchase_order_number is not UNSET:
             field_dict["purchaseOrderNumber"] = purchase_order_number
+        if bill_approvals is not UNSET:
+            field_dict["billApprovals"] = bill_approvals
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bill_approver import BillApprover  # noqa: PLC0415
-        from ..models.bill_classifications import BillClassifications  # noqa: PLC0415
+        from ..models.applied_vendor_credit import AppliedVendorCredit  # noqa: PLC0415
         from ..models.bill_invoice import BillInvoice  # noqa: PLC0415
         from ..models.bill_line_item import BillLineItem  # noqa: PLC0415
+        from ..models.classifications import Classifications  # noqa: PLC0415
 
         d = dict(src_dict)
         vendor_id = d.pop("vendorId")
@@ -189,120 +127,43 @@ class BillCreate:
 
             bill_line_items.append(bill_line_items_item)
 
-        _invoice = d.pop("invoice", UNSET)
-        invoice: BillInvoice | Unset
-        if isinstance(_invoice, Unset):
-            invoice = UNSET
-        else:
-            invoice = BillInvoice.from_dict(_invoice)
-
-        vendor_name = d.pop("vendorName", UNSET)
-
-        _funding_amount = d.pop("fundingAmount", UNSET)
-        funding_amount: Decimal | Unset
-        if isinstance(_funding_amount, Unset):
-            funding_amount = UNSET
-        else:
-            funding_amount = to_decimal(_funding_amount)
-
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
-
-        _paid_amount = d.pop("paidAmount", UNSET)
-        paid_amount: Decimal | Unset
-        if isinstance(_paid_amount, Unset):
-            paid_amount = UNSET
-        else:
-            paid_amount = to_decimal(_paid_amount)
-
-        _due_amount = d.pop("dueAmount", UNSET)
-        due_amount: Decimal | Unset
-        if isinstance(_due_amount, Unset):
-            due_amount = UNSET
-        else:
-            due_amount = to_decimal(_due_amount)
-
-        _scheduled_amount = d.pop("scheduledAmount", UNSET)
-        scheduled_amount: Decimal | Unset
-        if isinstance(_scheduled_amount, Unset):
-            scheduled_amount = UNSET
-        else:
-            scheduled_amount = to_decimal(_scheduled_amount)
-
-        _credit_amount = d.pop("creditAmount", UNSET)
-        credit_amount: Decimal | Unset
-        if isinstance(_credit_amount, Unset):
-            credit_amount = UNSET
-        else:
-            credit_amount = to_decimal(_credit_amount)
-
-        _exchange_rate = d.pop("exchangeRate", UNSET)
-        exchange_rate: Decimal | Unset
-        if isinstance(_exchange_rate, Unset):
-            exchange_rate = UNSET
-        else:
-            exchange_rate = to_decimal(_exchange_rate)
+        invoice = BillInvoice.from_dict(d.pop("invoice"))
 
         description = d.pop("description", UNSET)
 
         pay_from_chart_of_account_id = d.pop("payFromChartOfAccountId", UNSET)
 
-        _payment_status = d.pop("paymentStatus", UNSET)
-        payment_status: BillPaymentStatus | Unset
-        if isinstance(_payment_status, Unset):
-            payment_status = UNSET
-        else:
-            payment_status = BillPaymentStatus(_payment_status)
-
-        _approval_status = d.pop("approvalStatus", UNSET)
-        approval_status: BillApprovalStatus | Unset
-        if isinstance(_approval_status, Unset):
-            approval_status = UNSET
-        else:
-            approval_status = BillApprovalStatus(_approval_status)
-
         _classifications = d.pop("classifications", UNSET)
-        classifications: BillClassifications | Unset
+        classifications: Classifications | Unset
         if isinstance(_classifications, Unset):
             classifications = UNSET
         else:
-            classifications = BillClassifications.from_dict(_classifications)
+            classifications = Classifications.from_dict(_classifications)
 
-        _approvers = d.pop("approvers", UNSET)
-        approvers: list[BillApprover] | Unset = UNSET
-        if _approvers is not UNSET:
-            approvers = []
-            for approvers_item_data in _approvers:
-                approvers_item = BillApprover.from_dict(approvers_item_data)
+        _vendor_credits = d.pop("vendorCredits", UNSET)
+        vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
+        if _vendor_credits is not UNSET:
+            vendor_credits = []
+            for vendor_credits_item_data in _vendor_credits:
+                vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
 
-                approvers.append(approvers_item)
+                vendor_credits.append(vendor_credits_item)
 
         purchase_order_number = d.pop("purchaseOrderNumber", UNSET)
+
+        bill_approvals = d.pop("billApprovals", UNSET)
 
         bill_create = cls(
             vendor_id=vendor_id,
             due_date=due_date,
             bill_line_items=bill_line_items,
             invoice=invoice,
-            vendor_name=vendor_name,
-            funding_amount=funding_amount,
-            amount=amount,
-            paid_amount=paid_amount,
-            due_amount=due_amount,
-            scheduled_amount=scheduled_amount,
-            credit_amount=credit_amount,
-            exchange_rate=exchange_rate,
             description=description,
             pay_from_chart_of_account_id=pay_from_chart_of_account_id,
-            payment_status=payment_status,
-            approval_status=approval_status,
             classifications=classifications,
-            approvers=approvers,
+            vendor_credits=vendor_credits,
             purchase_order_number=purchase_order_number,
+            bill_approvals=bill_approvals,
         )
 
         bill_create.additional_properties = d

@@ -15,36 +15,39 @@ T = TypeVar("T", bound="BillInvoice")
 
 @_attrs_define
 class BillInvoice:
-    """
+    """The vendor's invoice the bill records.
+
     Attributes:
-        invoice_date (datetime.date | Unset):
         invoice_number (str | Unset):
+        invoice_date (datetime.date | Unset):
     """
 
-    invoice_date: datetime.date | Unset = UNSET
     invoice_number: str | Unset = UNSET
+    invoice_date: datetime.date | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        invoice_number = self.invoice_number
+
         invoice_date: str | Unset = UNSET
         if not isinstance(self.invoice_date, Unset):
             invoice_date = self.invoice_date.isoformat()
 
-        invoice_number = self.invoice_number
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if invoice_date is not UNSET:
-            field_dict["invoiceDate"] = invoice_date
         if invoice_number is not UNSET:
             field_dict["invoiceNumber"] = invoice_number
+        if invoice_date is not UNSET:
+            field_dict["invoiceDate"] = invoice_date
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        invoice_number = d.pop("invoiceNumber", UNSET)
+
         _invoice_date = d.pop("invoiceDate", UNSET)
         invoice_date: datetime.date | Unset
         if isinstance(_invoice_date, Unset):
@@ -52,11 +55,9 @@ class BillInvoice:
         else:
             invoice_date = datetime.date.fromisoformat(_invoice_date)
 
-        invoice_number = d.pop("invoiceNumber", UNSET)
-
         bill_invoice = cls(
-            invoice_date=invoice_date,
             invoice_number=invoice_number,
+            invoice_date=invoice_date,
         )
 
         bill_invoice.additional_properties = d

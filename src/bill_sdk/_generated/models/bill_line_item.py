@@ -13,7 +13,7 @@ from bill_sdk._json import to_decimal
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.bill_line_item_classifications import BillLineItemClassifications
+    from ..models.classifications import Classifications
 
 
 T = TypeVar("T", bound="BillLineItem")
@@ -21,28 +21,32 @@ T = TypeVar("T", bound="BillLineItem")
 
 @_attrs_define
 class BillLineItem:
-    """
-    Attributes:
-        amount (Decimal | Unset):
-        id (str | Unset):
-        quantity (Decimal | Unset):
-        price (Decimal | Unset):
-        description (str | Unset):
-        classifications (BillLineItemClassifications | Unset):
+    """One line of a bill (id begins with bli). When amount, quantity and price are all sent, amount is the line total.
+    Non-USD bills use the vendor's currency.
+
+        Attributes:
+            id (str | Unset): Set on replace or update to address an existing line.
+            amount (Decimal | Unset):
+            quantity (Decimal | Unset):
+            price (Decimal | Unset): Unit price.
+            description (str | Unset):
+            classifications (Classifications | Unset): General-ledger classifications (ids of accounting objects). Bills
+                carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
+                jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
     """
 
-    amount: Decimal | Unset = UNSET
     id: str | Unset = UNSET
+    amount: Decimal | Unset = UNSET
     quantity: Decimal | Unset = UNSET
     price: Decimal | Unset = UNSET
     description: str | Unset = UNSET
-    classifications: BillLineItemClassifications | Unset = UNSET
+    classifications: Classifications | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
         id = self.id
+
+        amount = self.amount
 
         quantity = self.quantity
 
@@ -57,10 +61,10 @@ class BillLineItem:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if amount is not UNSET:
-            field_dict["amount"] = amount
         if id is not UNSET:
             field_dict["id"] = id
+        if amount is not UNSET:
+            field_dict["amount"] = amount
         if quantity is not UNSET:
             field_dict["quantity"] = quantity
         if price is not UNSET:
@@ -74,17 +78,17 @@ class BillLineItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bill_line_item_classifications import BillLineItemClassifications  # noqa: PLC0415
+        from ..models.classifications import Classifications  # noqa: PLC0415
 
         d = dict(src_dict)
+        id = d.pop("id", UNSET)
+
         _amount = d.pop("amount", UNSET)
         amount: Decimal | Unset
         if isinstance(_amount, Unset):
             amount = UNSET
         else:
             amount = to_decimal(_amount)
-
-        id = d.pop("id", UNSET)
 
         _quantity = d.pop("quantity", UNSET)
         quantity: Decimal | Unset
@@ -103,15 +107,15 @@ class BillLineItem:
         description = d.pop("description", UNSET)
 
         _classifications = d.pop("classifications", UNSET)
-        classifications: BillLineItemClassifications | Unset
+        classifications: Classifications | Unset
         if isinstance(_classifications, Unset):
             classifications = UNSET
         else:
-            classifications = BillLineItemClassifications.from_dict(_classifications)
+            classifications = Classifications.from_dict(_classifications)
 
         bill_line_item = cls(
-            amount=amount,
             id=id,
+            amount=amount,
             quantity=quantity,
             price=price,
             description=description,

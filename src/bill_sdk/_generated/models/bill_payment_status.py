@@ -4,6 +4,7 @@ from ..types import LenientStrEnum
 
 class BillPaymentStatus(LenientStrEnum):
     PAID = "PAID"
+    PARTIAL = "PARTIAL"
     SCHEDULED = "SCHEDULED"
     UNDEFINED = "UNDEFINED"
     UNPAID = "UNPAID"

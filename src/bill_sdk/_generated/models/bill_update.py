@@ -3,23 +3,18 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from bill_sdk._json import to_decimal
-
-from ..models.bill_approval_status import BillApprovalStatus
-from ..models.bill_payment_status import BillPaymentStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.bill_approver import BillApprover
-    from ..models.bill_classifications import BillClassifications
+    from ..models.applied_vendor_credit import AppliedVendorCredit
     from ..models.bill_invoice import BillInvoice
     from ..models.bill_line_item import BillLineItem
+    from ..models.classifications import Classifications
 
 
 T = TypeVar("T", bound="BillUpdate")
@@ -27,51 +22,43 @@ T = TypeVar("T", bound="BillUpdate")
 
 @_attrs_define
 class BillUpdate:
-    """
-    Attributes:
-        bill_line_items (list[BillLineItem] | Unset):
-        vendor_id (str | Unset):
-        vendor_name (str | Unset):
-        funding_amount (Decimal | Unset):
-        amount (Decimal | Unset):
-        paid_amount (Decimal | Unset):
-        due_amount (Decimal | Unset):
-        scheduled_amount (Decimal | Unset):
-        credit_amount (Decimal | Unset):
-        exchange_rate (Decimal | Unset):
-        description (str | Unset):
-        due_date (datetime.date | Unset):
-        invoice (BillInvoice | Unset):
-        pay_from_chart_of_account_id (str | Unset):
-        payment_status (BillPaymentStatus | Unset):
-        approval_status (BillApprovalStatus | Unset):
-        classifications (BillClassifications | Unset):
-        approvers (list[BillApprover] | Unset):
-        purchase_order_number (str | Unset):
+    """Changes to a bill (PATCH); send only what changes. Line items are addressed by id and keep their ids; use
+    replaceBill to add or remove lines.
+
+        Attributes:
+            vendor_id (str | Unset):
+            due_date (datetime.date | Unset):
+            bill_line_items (list[BillLineItem] | Unset):
+            invoice (BillInvoice | Unset): The vendor's invoice the bill records.
+            description (None | str | Unset):
+            pay_from_chart_of_account_id (None | str | Unset):
+            classifications (Classifications | None | Unset):
+            vendor_credits (list[AppliedVendorCredit] | Unset):
+            purchase_order_number (None | str | Unset):
+            bill_approvals (bool | Unset):
     """
 
-    bill_line_items: list[BillLineItem] | Unset = UNSET
     vendor_id: str | Unset = UNSET
-    vendor_name: str | Unset = UNSET
-    funding_amount: Decimal | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    paid_amount: Decimal | Unset = UNSET
-    due_amount: Decimal | Unset = UNSET
-    scheduled_amount: Decimal | Unset = UNSET
-    credit_amount: Decimal | Unset = UNSET
-    exchange_rate: Decimal | Unset = UNSET
-    description: str | Unset = UNSET
     due_date: datetime.date | Unset = UNSET
+    bill_line_items: list[BillLineItem] | Unset = UNSET
     invoice: BillInvoice | Unset = UNSET
-    pay_from_chart_of_account_id: str | Unset = UNSET
-    payment_status: BillPaymentStatus | Unset = UNSET
-    approval_status: BillApprovalStatus | Unset = UNSET
-    classifications: BillClassifications | Unset = UNSET
-    approvers: list[BillApprover] | Unset = UNSET
-    purchase_order_number: str | Unset = UNSET
+    description: None | str | Unset = UNSET
+    pay_from_chart_of_account_id: None | str | Unset = UNSET
+    classifications: Classifications | None | Unset = UNSET
+    vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
+    purchase_order_number: None | str | Unset = UNSET
+    bill_approvals: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.classifications import Classifications  # noqa: PLC0415
+
+        vendor_id = self.vendor_id
+
+        due_date: str | Unset = UNSET
+        if not isinstance(self.due_date, Unset):
+            due_date = self.due_date.isoformat()
+
         bill_line_items: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.bill_line_items, Unset):
             bill_line_items = []
@@ -79,109 +66,88 @@ class BillUpdate:
                 bill_line_items_item = bill_line_items_item_data.to_dict()
                 bill_line_items.append(bill_line_items_item)
 
-        vendor_id = self.vendor_id
-
-        vendor_name = self.vendor_name
-
-        funding_amount = self.funding_amount
-
-        amount = self.amount
-
-        paid_amount = self.paid_amount
-
-        due_amount = self.due_amount
-
-        scheduled_amount = self.scheduled_amount
-
-        credit_amount = self.credit_amount
-
-        exchange_rate = self.exchange_rate
-
-        description = self.description
-
-        due_date: str | Unset = UNSET
-        if not isinstance(self.due_date, Unset):
-            due_date = self.due_date.isoformat()
-
         invoice: dict[str, Any] | Unset = UNSET
         if not isinstance(self.invoice, Unset):
             invoice = self.invoice.to_dict()
 
-        pay_from_chart_of_account_id = self.pay_from_chart_of_account_id
+        description: None | str | Unset
+        if isinstance(self.description, Unset):
+            description = UNSET
+        else:
+            description = self.description
 
-        payment_status: str | Unset = UNSET
-        if not isinstance(self.payment_status, Unset):
-            payment_status = str(self.payment_status)
+        pay_from_chart_of_account_id: None | str | Unset
+        if isinstance(self.pay_from_chart_of_account_id, Unset):
+            pay_from_chart_of_account_id = UNSET
+        else:
+            pay_from_chart_of_account_id = self.pay_from_chart_of_account_id
 
-        approval_status: str | Unset = UNSET
-        if not isinstance(self.approval_status, Unset):
-            approval_status = str(self.approval_status)
-
-        classifications: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.classifications, Unset):
+        classifications: dict[str, Any] | None | Unset
+        if isinstance(self.classifications, Unset):
+            classifications = UNSET
+        elif isinstance(self.classifications, Classifications):
             classifications = self.classifications.to_dict()
+        else:
+            classifications = self.classifications
 
-        approvers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.approvers, Unset):
-            approvers = []
-            for approvers_item_data in self.approvers:
-                approvers_item = approvers_item_data.to_dict()
-                approvers.append(approvers_item)
+        vendor_credits: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.vendor_credits, Unset):
+            vendor_credits = []
+            for vendor_credits_item_data in self.vendor_credits:
+                vendor_credits_item = vendor_credits_item_data.to_dict()
+                vendor_credits.append(vendor_credits_item)
 
-        purchase_order_number = self.purchase_order_number
+        purchase_order_number: None | str | Unset
+        if isinstance(self.purchase_order_number, Unset):
+            purchase_order_number = UNSET
+        else:
+            purchase_order_number = self.purchase_order_number
+
+        bill_approvals = self.bill_approvals
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if bill_line_items is not UNSET:
-            field_dict["billLineItems"] = bill_line_items
         if vendor_id is not UNSET:
             field_dict["vendorId"] = vendor_id
-        if vendor_name is not UNSET:
-            field_dict["vendorName"] = vendor_name
-        if funding_amount is not UNSET:
-            field_dict["fundingAmount"] = funding_amount
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if paid_amount is not UNSET:
-            field_dict["paidAmount"] = paid_amount
-        if due_amount is not UNSET:
-            field_dict["dueAmount"] = due_amount
-        if scheduled_amount is not UNSET:
-            field_dict["scheduledAmount"] = scheduled_amount
-        if credit_amount is not UNSET:
-            field_dict["creditAmount"] = credit_amount
-        if exchange_rate is not UNSET:
-            field_dict["exchangeRate"] = exchange_rate
-        if description is not UNSET:
-            field_dict["description"] = description
         if due_date is not UNSET:
             field_dict["dueDate"] = due_date
+        if bill_line_items is not UNSET:
+            field_dict["billLineItems"] = bill_line_items
         if invoice is not UNSET:
             field_dict["invoice"] = invoice
+        if description is not UNSET:
+            field_dict["description"] = description
         if pay_from_chart_of_account_id is not UNSET:
             field_dict["payFromChartOfAccountId"] = pay_from_chart_of_account_id
-        if payment_status is not UNSET:
-            field_dict["paymentStatus"] = payment_status
-        if approval_status is not UNSET:
-            field_dict["approvalStatus"] = approval_status
         if classifications is not UNSET:
             field_dict["classifications"] = classifications
-        if approvers is not UNSET:
-            field_dict["approvers"] = approvers
+        if vendor_credits is not UNSET:
+            field_dict["vendorCredits"] = vendor_credits
         if purchase_order_number is not UNSET:
             field_dict["purchaseOrderNumber"] = purchase_order_number
+        if bill_approvals is not UNSET:
+            field_dict["billApprovals"] = bill_approvals
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bill_approver import BillApprover  # noqa: PLC0415
-        from ..models.bill_classifications import BillClassifications  # noqa: PLC0415
+        from ..models.applied_vendor_credit import AppliedVendorCredit  # noqa: PLC0415
         from ..models.bill_invoice import BillInvoice  # noqa: PLC0415
         from ..models.bill_line_item import BillLineItem  # noqa: PLC0415
+        from ..models.classifications import Classifications  # noqa: PLC0415
 
         d = dict(src_dict)
+        vendor_id = d.pop("vendorId", UNSET)
+
+        _due_date = d.pop("dueDate", UNSET)
+        due_date: datetime.date | Unset
+        if isinstance(_due_date, Unset):
+            due_date = UNSET
+        else:
+            due_date = datetime.date.fromisoformat(_due_date)
+
         _bill_line_items = d.pop("billLineItems", UNSET)
         bill_line_items: list[BillLineItem] | Unset = UNSET
         if _bill_line_items is not UNSET:
@@ -191,68 +157,6 @@ class BillUpdate:
 
                 bill_line_items.append(bill_line_items_item)
 
-        vendor_id = d.pop("vendorId", UNSET)
-
-        vendor_name = d.pop("vendorName", UNSET)
-
-        _funding_amount = d.pop("fundingAmount", UNSET)
-        funding_amount: Decimal | Unset
-        if isinstance(_funding_amount, Unset):
-            funding_amount = UNSET
-        else:
-            funding_amount = to_decimal(_funding_amount)
-
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
-
-        _paid_amount = d.pop("paidAmount", UNSET)
-        paid_amount: Decimal | Unset
-        if isinstance(_paid_amount, Unset):
-            paid_amount = UNSET
-        else:
-            paid_amount = to_decimal(_paid_amount)
-
-        _due_amount = d.pop("dueAmount", UNSET)
-        due_amount: Decimal | Unset
-        if isinstance(_due_amount, Unset):
-            due_amount = UNSET
-        else:
-            due_amount = to_decimal(_due_amount)
-
-        _scheduled_amount = d.pop("scheduledAmount", UNSET)
-        scheduled_amount: Decimal | Unset
-        if isinstance(_scheduled_amount, Unset):
-            scheduled_amount = UNSET
-        else:
-            scheduled_amount = to_decimal(_scheduled_amount)
-
-        _credit_amount = d.pop("creditAmount", UNSET)
-        credit_amount: Decimal | Unset
-        if isinstance(_credit_amount, Unset):
-            credit_amount = UNSET
-        else:
-            credit_amount = to_decimal(_credit_amount)
-
-        _exchange_rate = d.pop("exchangeRate", UNSET)
-        exchange_rate: Decimal | Unset
-        if isinstance(_exchange_rate, Unset):
-            exchange_rate = UNSET
-        else:
-            exchange_rate = to_decimal(_exchange_rate)
-
-        description = d.pop("description", UNSET)
-
-        _due_date = d.pop("dueDate", UNSET)
-        due_date: datetime.date | Unset
-        if isinstance(_due_date, Unset):
-            due_date = UNSET
-        else:
-            due_date = datetime.date.fromisoformat(_due_date)
-
         _invoice = d.pop("invoice", UNSET)
         invoice: BillInvoice | Unset
         if isinstance(_invoice, Unset):
@@ -260,60 +164,72 @@ class BillUpdate:
         else:
             invoice = BillInvoice.from_dict(_invoice)
 
-        pay_from_chart_of_account_id = d.pop("payFromChartOfAccountId", UNSET)
+        def _parse_description(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        _payment_status = d.pop("paymentStatus", UNSET)
-        payment_status: BillPaymentStatus | Unset
-        if isinstance(_payment_status, Unset):
-            payment_status = UNSET
-        else:
-            payment_status = BillPaymentStatus(_payment_status)
+        description = _parse_description(d.pop("description", UNSET))
 
-        _approval_status = d.pop("approvalStatus", UNSET)
-        approval_status: BillApprovalStatus | Unset
-        if isinstance(_approval_status, Unset):
-            approval_status = UNSET
-        else:
-            approval_status = BillApprovalStatus(_approval_status)
+        def _parse_pay_from_chart_of_account_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        _classifications = d.pop("classifications", UNSET)
-        classifications: BillClassifications | Unset
-        if isinstance(_classifications, Unset):
-            classifications = UNSET
-        else:
-            classifications = BillClassifications.from_dict(_classifications)
+        pay_from_chart_of_account_id = _parse_pay_from_chart_of_account_id(d.pop("payFromChartOfAccountId", UNSET))
 
-        _approvers = d.pop("approvers", UNSET)
-        approvers: list[BillApprover] | Unset = UNSET
-        if _approvers is not UNSET:
-            approvers = []
-            for approvers_item_data in _approvers:
-                approvers_item = BillApprover.from_dict(approvers_item_data)
+        def _parse_classifications(data: object) -> Classifications | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                classifications_type_0 = Classifications.from_dict(data)
 
-                approvers.append(approvers_item)
+                return classifications_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Classifications | None | Unset, data)
 
-        purchase_order_number = d.pop("purchaseOrderNumber", UNSET)
+        classifications = _parse_classifications(d.pop("classifications", UNSET))
+
+        _vendor_credits = d.pop("vendorCredits", UNSET)
+        vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
+        if _vendor_credits is not UNSET:
+            vendor_credits = []
+            for vendor_credits_item_data in _vendor_credits:
+                vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
+
+                vendor_credits.append(vendor_credits_item)
+
+        def _parse_purchase_order_number(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        purchase_order_number = _parse_purchase_order_number(d.pop("purchaseOrderNumber", UNSET))
+
+        bill_approvals = d.pop("billApprovals", UNSET)
 
         bill_update = cls(
-            bill_line_items=bill_line_items,
             vendor_id=vendor_id,
-            vendor_name=vendor_name,
-            funding_amount=funding_amount,
-            amount=amount,
-            paid_amount=paid_amount,
-            due_amount=due_amount,
-            scheduled_amount=scheduled_amount,
-            credit_amount=credit_amount,
-            exchange_rate=exchange_rate,
-            description=description,
             due_date=due_date,
+            bill_line_items=bill_line_items,
             invoice=invoice,
+            description=description,
             pay_from_chart_of_account_id=pay_from_chart_of_account_id,
-            payment_status=payment_status,
-            approval_status=approval_status,
             classifications=classifications,
-            approvers=approvers,
+            vendor_credits=vendor_credits,
             purchase_order_number=purchase_order_number,
+            bill_approvals=bill_approvals,
         )
 
         bill_update.additional_properties = d

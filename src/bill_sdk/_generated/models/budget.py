@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -24,30 +24,33 @@ T = TypeVar("T", bound="Budget")
 
 @_attrs_define
 class Budget:
-    """
+    """A pot of money with a spending limit that resets every interval, shared by its members and cards.
+
     Attributes:
-        id (str | Unset):
+        id (str | Unset): Legacy id (deprecated; prefer uuid).
         uuid (str | Unset):
         name (str | Unset):
         description (str | Unset):
-        retired (bool | Unset):
+        retired (bool | Unset): True once the budget was deleted.
         start_date (datetime.date | Unset):
-        expiration_date (datetime.date | Unset):
-        recurring_interval (BudgetRecurringInterval | Unset):
-        timezone (str | Unset):
-        auto_add_users (bool | Unset):
+        expiration_date (datetime.date | None | Unset): Day the budget ends; null when it never does.
+        recurring_interval (BudgetRecurringInterval | Unset): How often the budget resets (NONE for a one-time budget).
+            BILL may add values.
+        timezone (str | Unset): Timezone of the resets, as US/<zone>.
+        auto_add_users (bool | Unset): Every new user joins the budget automatically.
         receipt_required (bool | Unset):
-        max_tx_size (Decimal | Unset):
-        carry_over (bool | Unset):
+        max_tx_size (Decimal | Unset): Larger single transactions are declined.
+        carry_over (bool | Unset): Unspent allocations roll into the next period.
         default (bool | Unset):
-        parent_budget_id (str | Unset):
-        parent_budget_uuid (str | Unset):
-        budget_group (bool | Unset):
-        share_funds (BudgetShareFunds | Unset):
-        recurring_limit (Decimal | Unset):
+        parent_budget_id (None | str | Unset):
+        parent_budget_uuid (None | str | Unset):
+        budget_group (bool | Unset): The budget can be the parent of other budgets.
+        share_funds (BudgetShareFunds | Unset): How the budget's funds are shared among owners and members. BILL may add
+            values.
+        recurring_limit (Decimal | Unset): Limit of every future period.
         limitless_overspend (bool | Unset):
         limitless_goal (Decimal | Unset):
-        current_period (BudgetCurrentPeriod | Unset):
+        current_period (BudgetCurrentPeriod | Unset): Limits and spending of the budget's running period.
     """
 
     id: str | Unset = UNSET
@@ -56,7 +59,7 @@ class Budget:
     description: str | Unset = UNSET
     retired: bool | Unset = UNSET
     start_date: datetime.date | Unset = UNSET
-    expiration_date: datetime.date | Unset = UNSET
+    expiration_date: datetime.date | None | Unset = UNSET
     recurring_interval: BudgetRecurringInterval | Unset = UNSET
     timezone: str | Unset = UNSET
     auto_add_users: bool | Unset = UNSET
@@ -64,8 +67,8 @@ class Budget:
     max_tx_size: Decimal | Unset = UNSET
     carry_over: bool | Unset = UNSET
     default: bool | Unset = UNSET
-    parent_budget_id: str | Unset = UNSET
-    parent_budget_uuid: str | Unset = UNSET
+    parent_budget_id: None | str | Unset = UNSET
+    parent_budget_uuid: None | str | Unset = UNSET
     budget_group: bool | Unset = UNSET
     share_funds: BudgetShareFunds | Unset = UNSET
     recurring_limit: Decimal | Unset = UNSET
@@ -89,9 +92,13 @@ class Budget:
         if not isinstance(self.start_date, Unset):
             start_date = self.start_date.isoformat()
 
-        expiration_date: str | Unset = UNSET
-        if not isinstance(self.expiration_date, Unset):
+        expiration_date: None | str | Unset
+        if isinstance(self.expiration_date, Unset):
+            expiration_date = UNSET
+        elif isinstance(self.expiration_date, datetime.date):
             expiration_date = self.expiration_date.isoformat()
+        else:
+            expiration_date = self.expiration_date
 
         recurring_interval: str | Unset = UNSET
         if not isinstance(self.recurring_interval, Unset):
@@ -109,9 +116,17 @@ class Budget:
 
         default = self.default
 
-        parent_budget_id = self.parent_budget_id
+        parent_budget_id: None | str | Unset
+        if isinstance(self.parent_budget_id, Unset):
+            parent_budget_id = UNSET
+        else:
+            parent_budget_id = self.parent_budget_id
 
-        parent_budget_uuid = self.parent_budget_uuid
+        parent_budget_uuid: None | str | Unset
+        if isinstance(self.parent_budget_uuid, Unset):
+            parent_budget_uuid = UNSET
+        else:
+            parent_budget_uuid = self.parent_budget_uuid
 
         budget_group = self.budget_group
 
@@ -201,12 +216,22 @@ class Budget:
         else:
             start_date = datetime.date.fromisoformat(_start_date)
 
-        _expiration_date = d.pop("expirationDate", UNSET)
-        expiration_date: datetime.date | Unset
-        if isinstance(_expiration_date, Unset):
-            expiration_date = UNSET
-        else:
-            expiration_date = datetime.date.fromisoformat(_expiration_date)
+        def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                expiration_date_type_0 = datetime.date.fromisoformat(data)
+
+                return expiration_date_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.date | None | Unset, data)
+
+        expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
         _recurring_interval = d.pop("recurringInterval", UNSET)
         recurring_interval: BudgetRecurringInterval | Unset
@@ -232,9 +257,23 @@ class Budget:
 
         default = d.pop("default", UNSET)
 
-        parent_budget_id = d.pop("parentBudgetId", UNSET)
+        def _parse_parent_budget_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        parent_budget_uuid = d.pop("parentBudgetUuid", UNSET)
+        parent_budget_id = _parse_parent_budget_id(d.pop("parentBudgetId", UNSET))
+
+        def _parse_parent_budget_uuid(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        parent_budget_uuid = _parse_parent_budget_uuid(d.pop("parentBudgetUuid", UNSET))
 
         budget_group = d.pop("budgetGroup", UNSET)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -15,63 +15,60 @@ from ..models.budget_recurring_interval import BudgetRecurringInterval
 from ..models.budget_share_funds import BudgetShareFunds
 from ..types import UNSET, Unset
 
-if TYPE_CHECKING:
-    from ..models.budget_current_period import BudgetCurrentPeriod
-
-
 T = TypeVar("T", bound="BudgetCreate")
 
 
 @_attrs_define
 class BudgetCreate:
-    """
+    """A new budget. `limit` is needed unless limitlessOverspend is set, and `recurringLimit` whenever the budget recurs.
+
     Attributes:
         name (str):
-        owners (list[str]):
-        recurring_interval (BudgetRecurringInterval):
-        limit (Decimal | Unset):
-        recurring_limit (Decimal | Unset):
+        owners (list[str]): Ids or uuids of the users who own the budget.
+        recurring_interval (BudgetRecurringInterval): How often the budget resets (NONE for a one-time budget). BILL may
+            add values.
         description (str | Unset):
-        retired (bool | Unset):
-        start_date (datetime.date | Unset):
-        expiration_date (datetime.date | Unset):
-        timezone (str | Unset):
+        members (list[str] | Unset): Ids or uuids of the users who spend from the budget.
+        observers (list[str] | Unset): Ids or uuids of the users who may only watch.
+        expiration_date (datetime.date | None | Unset): Day the budget ends; null for never.
+        recur_month (int | Unset): Month of the first reset, for QUARTERLY and YEARLY budgets (default this month).
+        timezone (str | Unset): Timezone of the resets as US/<zone>; defaults to the company's billing address.
         auto_add_users (bool | Unset):
         receipt_required (bool | Unset):
         max_tx_size (Decimal | Unset):
         carry_over (bool | Unset):
-        default (bool | Unset):
+        limitless_overspend (bool | Unset): Not allowed for DAILY or WEEKLY budgets.
+        limit (Decimal | Unset): Limit of the first period.
+        recurring_limit (Decimal | Unset): Limit of every later period.
+        limitless_goal (Decimal | Unset): Only with limitlessOverspend.
+        overspend_buffer (Decimal | Unset): Not for limitless, DAILY or WEEKLY budgets.
         parent_budget_id (str | Unset):
-        parent_budget_uuid (str | Unset):
         budget_group (bool | Unset):
-        share_funds (BudgetShareFunds | Unset):
-        limitless_overspend (bool | Unset):
-        limitless_goal (Decimal | Unset):
-        current_period (BudgetCurrentPeriod | Unset):
+        share_funds (BudgetShareFunds | Unset): How the budget's funds are shared among owners and members. BILL may add
+            values.
     """
 
     name: str
     owners: list[str]
     recurring_interval: BudgetRecurringInterval
-    limit: Decimal | Unset = UNSET
-    recurring_limit: Decimal | Unset = UNSET
     description: str | Unset = UNSET
-    retired: bool | Unset = UNSET
-    start_date: datetime.date | Unset = UNSET
-    expiration_date: datetime.date | Unset = UNSET
+    members: list[str] | Unset = UNSET
+    observers: list[str] | Unset = UNSET
+    expiration_date: datetime.date | None | Unset = UNSET
+    recur_month: int | Unset = UNSET
     timezone: str | Unset = UNSET
     auto_add_users: bool | Unset = UNSET
     receipt_required: bool | Unset = UNSET
     max_tx_size: Decimal | Unset = UNSET
     carry_over: bool | Unset = UNSET
-    default: bool | Unset = UNSET
+    limitless_overspend: bool | Unset = UNSET
+    limit: Decimal | Unset = UNSET
+    recurring_limit: Decimal | Unset = UNSET
+    limitless_goal: Decimal | Unset = UNSET
+    overspend_buffer: Decimal | Unset = UNSET
     parent_budget_id: str | Unset = UNSET
-    parent_budget_uuid: str | Unset = UNSET
     budget_group: bool | Unset = UNSET
     share_funds: BudgetShareFunds | Unset = UNSET
-    limitless_overspend: bool | Unset = UNSET
-    limitless_goal: Decimal | Unset = UNSET
-    current_period: BudgetCurrentPeriod | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,21 +78,25 @@ class BudgetCreate:
 
         recurring_interval = str(self.recurring_interval)
 
-        limit = self.limit
-
-        recurring_limit = self.recurring_limit
-
         description = self.description
 
-        retired = self.retired
+        members: list[str] | Unset = UNSET
+        if not isinstance(self.members, Unset):
+            members = self.members
 
-        start_date: str | Unset = UNSET
-        if not isinstance(self.start_date, Unset):
-            start_date = self.start_date.isoformat()
+        observers: list[str] | Unset = UNSET
+        if not isinstance(self.observers, Unset):
+            observers = self.observers
 
-        expiration_date: str | Unset = UNSET
-        if not isinstance(self.expiration_date, Unset):
+        expiration_date: None | str | Unset
+        if isinstance(self.expiration_date, Unset):
+            expiration_date = UNSET
+        elif isinstance(self.expiration_date, datetime.date):
             expiration_date = self.expiration_date.isoformat()
+        else:
+            expiration_date = self.expiration_date
+
+        recur_month = self.recur_month
 
         timezone = self.timezone
 
@@ -107,25 +108,23 @@ class BudgetCreate:
 
         carry_over = self.carry_over
 
-        default = self.default
+        limitless_overspend = self.limitless_overspend
+
+        limit = self.limit
+
+        recurring_limit = self.recurring_limit
+
+        limitless_goal = self.limitless_goal
+
+        overspend_buffer = self.overspend_buffer
 
         parent_budget_id = self.parent_budget_id
-
-        parent_budget_uuid = self.parent_budget_uuid
 
         budget_group = self.budget_group
 
         share_funds: str | Unset = UNSET
         if not isinstance(self.share_funds, Unset):
             share_funds = str(self.share_funds)
-
-        limitless_overspend = self.limitless_overspend
-
-        limitless_goal = self.limitless_goal
-
-        current_period: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.current_period, Unset):
-            current_period = self.current_period.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -136,18 +135,16 @@ class BudgetCreate:
                 "recurringInterval": recurring_interval,
             }
         )
-        if limit is not UNSET:
-            field_dict["limit"] = limit
-        if recurring_limit is not UNSET:
-            field_dict["recurringLimit"] = recurring_limit
         if description is not UNSET:
             field_dict["description"] = description
-        if retired is not UNSET:
-            field_dict["retired"] = retired
-        if start_date is not UNSET:
-            field_dict["startDate"] = start_date
+        if members is not UNSET:
+            field_dict["members"] = members
+        if observers is not UNSET:
+            field_dict["observers"] = observers
         if expiration_date is not UNSET:
             field_dict["expirationDate"] = expiration_date
+        if recur_month is not UNSET:
+            field_dict["recurMonth"] = recur_month
         if timezone is not UNSET:
             field_dict["timezone"] = timezone
         if auto_add_users is not UNSET:
@@ -158,29 +155,27 @@ class BudgetCreate:
             field_dict["maxTxSize"] = max_tx_size
         if carry_over is not UNSET:
             field_dict["carryOver"] = carry_over
-        if default is not UNSET:
-            field_dict["default"] = default
+        if limitless_overspend is not UNSET:
+            field_dict["limitlessOverspend"] = limitless_overspend
+        if limit is not UNSET:
+            field_dict["limit"] = limit
+        if recurring_limit is not UNSET:
+            field_dict["recurringLimit"] = recurring_limit
+        if limitless_goal is not UNSET:
+            field_dict["limitlessGoal"] = limitless_goal
+        if overspend_buffer is not UNSET:
+            field_dict["overspendBuffer"] = overspend_buffer
         if parent_budget_id is not UNSET:
             field_dict["parentBudgetId"] = parent_budget_id
-        if parent_budget_uuid is not UNSET:
-            field_dict["parentBudgetUuid"] = parent_budget_uuid
         if budget_group is not UNSET:
             field_dict["budgetGroup"] = budget_group
         if share_funds is not UNSET:
             field_dict["shareFunds"] = share_funds
-        if limitless_overspend is not UNSET:
-            field_dict["limitlessOverspend"] = limitless_overspend
-        if limitless_goal is not UNSET:
-            field_dict["limitlessGoal"] = limitless_goal
-        if current_period is not UNSET:
-            field_dict["currentPeriod"] = current_period
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.budget_current_period import BudgetCurrentPeriod  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
 
@@ -188,37 +183,30 @@ class BudgetCreate:
 
         recurring_interval = BudgetRecurringInterval(d.pop("recurringInterval"))
 
-        _limit = d.pop("limit", UNSET)
-        limit: Decimal | Unset
-        if isinstance(_limit, Unset):
-            limit = UNSET
-        else:
-            limit = to_decimal(_limit)
-
-        _recurring_limit = d.pop("recurringLimit", UNSET)
-        recurring_limit: Decimal | Unset
-        if isinstance(_recurring_limit, Unset):
-            recurring_limit = UNSET
-        else:
-            recurring_limit = to_decimal(_recurring_limit)
-
         description = d.pop("description", UNSET)
 
-        retired = d.pop("retired", UNSET)
+        members = cast(list[str], d.pop("members", UNSET))
 
-        _start_date = d.pop("startDate", UNSET)
-        start_date: datetime.date | Unset
-        if isinstance(_start_date, Unset):
-            start_date = UNSET
-        else:
-            start_date = datetime.date.fromisoformat(_start_date)
+        observers = cast(list[str], d.pop("observers", UNSET))
 
-        _expiration_date = d.pop("expirationDate", UNSET)
-        expiration_date: datetime.date | Unset
-        if isinstance(_expiration_date, Unset):
-            expiration_date = UNSET
-        else:
-            expiration_date = datetime.date.fromisoformat(_expiration_date)
+        def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                expiration_date_type_0 = datetime.date.fromisoformat(data)
+
+                return expiration_date_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.date | None | Unset, data)
+
+        expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
+
+        recur_month = d.pop("recurMonth", UNSET)
 
         timezone = d.pop("timezone", UNSET)
 
@@ -235,11 +223,37 @@ class BudgetCreate:
 
         carry_over = d.pop("carryOver", UNSET)
 
-        default = d.pop("default", UNSET)
+        limitless_overspend = d.pop("limitlessOverspend", UNSET)
+
+        _limit = d.pop("limit", UNSET)
+        limit: Decimal | Unset
+        if isinstance(_limit, Unset):
+            limit = UNSET
+        else:
+            limit = to_decimal(_limit)
+
+        _recurring_limit = d.pop("recurringLimit", UNSET)
+        recurring_limit: Decimal | Unset
+        if isinstance(_recurring_limit, Unset):
+            recurring_limit = UNSET
+        else:
+            recurring_limit = to_decimal(_recurring_limit)
+
+        _limitless_goal = d.pop("limitlessGoal", UNSET)
+        limitless_goal: Decimal | Unset
+        if isinstance(_limitless_goal, Unset):
+            limitless_goal = UNSET
+        else:
+            limitless_goal = to_decimal(_limitless_goal)
+
+        _overspend_buffer = d.pop("overspendBuffer", UNSET)
+        overspend_buffer: Decimal | Unset
+        if isinstance(_overspend_buffer, Unset):
+            overspend_buffer = UNSET
+        else:
+            overspend_buffer = to_decimal(_overspend_buffer)
 
         parent_budget_id = d.pop("parentBudgetId", UNSET)
-
-        parent_budget_uuid = d.pop("parentBudgetUuid", UNSET)
 
         budget_group = d.pop("budgetGroup", UNSET)
 
@@ -250,45 +264,28 @@ class BudgetCreate:
         else:
             share_funds = BudgetShareFunds(_share_funds)
 
-        limitless_overspend = d.pop("limitlessOverspend", UNSET)
-
-        _limitless_goal = d.pop("limitlessGoal", UNSET)
-        limitless_goal: Decimal | Unset
-        if isinstance(_limitless_goal, Unset):
-            limitless_goal = UNSET
-        else:
-            limitless_goal = to_decimal(_limitless_goal)
-
-        _current_period = d.pop("currentPeriod", UNSET)
-        current_period: BudgetCurrentPeriod | Unset
-        if isinstance(_current_period, Unset):
-            current_period = UNSET
-        else:
-            current_period = BudgetCurrentPeriod.from_dict(_current_period)
-
         budget_create = cls(
             name=name,
             owners=owners,
             recurring_interval=recurring_interval,
-            limit=limit,
-            recurring_limit=recurring_limit,
             description=description,
-            retired=retired,
-            start_date=start_date,
+            members=members,
+            observers=observers,
             expiration_date=expiration_date,
+            recur_month=recur_month,
             timezone=timezone,
             auto_add_users=auto_add_users,
             receipt_required=receipt_required,
             max_tx_size=max_tx_size,
             carry_over=carry_over,
-            default=default,
+            limitless_overspend=limitless_overspend,
+            limit=limit,
+            recurring_limit=recurring_limit,
+            limitless_goal=limitless_goal,
+            overspend_buffer=overspend_buffer,
             parent_budget_id=parent_budget_id,
-            parent_budget_uuid=parent_budget_uuid,
             budget_group=budget_group,
             share_funds=share_funds,
-            limitless_overspend=limitless_overspend,
-            limitless_goal=limitless_goal,
-            current_period=current_period,
         )
 
         budget_create.additional_properties = d

@@ -14,7 +14,7 @@ from bill_sdk._json import to_decimal
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.budget_current_period_spent import BudgetCurrentPeriodSpent
+    from ..models.budget_spending import BudgetSpending
 
 
 T = TypeVar("T", bound="BudgetCurrentPeriod")
@@ -22,14 +22,15 @@ T = TypeVar("T", bound="BudgetCurrentPeriod")
 
 @_attrs_define
 class BudgetCurrentPeriod:
-    """
+    """Limits and spending of the budget's running period.
+
     Attributes:
         start_date (datetime.date | Unset):
         end_date (datetime.date | Unset):
         limit (Decimal | Unset):
         overspend_buffer (Decimal | Unset):
-        assigned (Decimal | Unset):
-        spent (BudgetCurrentPeriodSpent | Unset):
+        assigned (Decimal | Unset): Part of the limit given to members and cards.
+        spent (BudgetSpending | Unset): Money spent in a period, split by settlement state.
     """
 
     start_date: datetime.date | Unset = UNSET
@@ -37,7 +38,7 @@ class BudgetCurrentPeriod:
     limit: Decimal | Unset = UNSET
     overspend_buffer: Decimal | Unset = UNSET
     assigned: Decimal | Unset = UNSET
-    spent: BudgetCurrentPeriodSpent | Unset = UNSET
+    spent: BudgetSpending | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,7 +80,7 @@ class BudgetCurrentPeriod:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.budget_current_period_spent import BudgetCurrentPeriodSpent  # noqa: PLC0415
+        from ..models.budget_spending import BudgetSpending  # noqa: PLC0415
 
         d = dict(src_dict)
         _start_date = d.pop("startDate", UNSET)
@@ -118,11 +119,11 @@ class BudgetCurrentPeriod:
             assigned = to_decimal(_assigned)
 
         _spent = d.pop("spent", UNSET)
-        spent: BudgetCurrentPeriodSpent | Unset
+        spent: BudgetSpending | Unset
         if isinstance(_spent, Unset):
             spent = UNSET
         else:
-            spent = BudgetCurrentPeriodSpent.from_dict(_spent)
+            spent = BudgetSpending.from_dict(_spent)
 
         budget_current_period = cls(
             start_date=start_date,

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.budget_member_budget_role import BudgetMemberBudgetRole
+from ..models.budget_member_role import BudgetMemberRole
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BudgetMember")
@@ -18,38 +18,39 @@ T = TypeVar("T", bound="BudgetMember")
 
 @_attrs_define
 class BudgetMember:
-    """
+    """A user's place in a budget, with their limits and spending.
+
     Attributes:
         user_id (str | Unset):
         user_uuid (str | Unset):
-        spent (Decimal | Unset):
-        limit (Decimal | Unset):
-        recurring_limit (Decimal | Unset):
-        recurring (bool | Unset):
-        budget_role (BudgetMemberBudgetRole | Unset):
         name (str | Unset):
+        spent (Decimal | Unset):
+        limit (Decimal | Unset): Limit of the current period.
+        recurring_limit (Decimal | Unset): Limit of every future period.
+        recurring (bool | Unset):
+        budget_role (BudgetMemberRole | Unset): What a user may do in a budget. BILL may add values.
         retired (bool | Unset):
-        share_budget_funds (bool | Unset):
-        status (str | Unset):
+        share_budget_funds (bool | Unset): The member spends from the budget's shared funds instead of own limits.
     """
 
     user_id: str | Unset = UNSET
     user_uuid: str | Unset = UNSET
+    name: str | Unset = UNSET
     spent: Decimal | Unset = UNSET
     limit: Decimal | Unset = UNSET
     recurring_limit: Decimal | Unset = UNSET
     recurring: bool | Unset = UNSET
-    budget_role: BudgetMemberBudgetRole | Unset = UNSET
-    name: str | Unset = UNSET
+    budget_role: BudgetMemberRole | Unset = UNSET
     retired: bool | Unset = UNSET
     share_budget_funds: bool | Unset = UNSET
-    status: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         user_id = self.user_id
 
         user_uuid = self.user_uuid
+
+        name = self.name
 
         spent = self.spent
 
@@ -63,13 +64,9 @@ class BudgetMember:
         if not isinstance(self.budget_role, Unset):
             budget_role = str(self.budget_role)
 
-        name = self.name
-
         retired = self.retired
 
         share_budget_funds = self.share_budget_funds
-
-        status = self.status
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -78,6 +75,8 @@ class BudgetMember:
             field_dict["userId"] = user_id
         if user_uuid is not UNSET:
             field_dict["userUuid"] = user_uuid
+        if name is not UNSET:
+            field_dict["name"] = name
         if spent is not UNSET:
             field_dict["spent"] = spent
         if limit is not UNSET:
@@ -88,14 +87,10 @@ class BudgetMember:
             field_dict["recurring"] = recurring
         if budget_role is not UNSET:
             field_dict["budgetRole"] = budget_role
-        if name is not UNSET:
-            field_dict["name"] = name
         if retired is not UNSET:
             field_dict["retired"] = retired
         if share_budget_funds is not UNSET:
             field_dict["shareBudgetFunds"] = share_budget_funds
-        if status is not UNSET:
-            field_dict["status"] = status
 
         return field_dict
 
@@ -105,6 +100,8 @@ class BudgetMember:
         user_id = d.pop("userId", UNSET)
 
         user_uuid = d.pop("userUuid", UNSET)
+
+        name = d.pop("name", UNSET)
 
         _spent = d.pop("spent", UNSET)
         spent: Decimal | Unset
@@ -130,32 +127,27 @@ class BudgetMember:
         recurring = d.pop("recurring", UNSET)
 
         _budget_role = d.pop("budgetRole", UNSET)
-        budget_role: BudgetMemberBudgetRole | Unset
+        budget_role: BudgetMemberRole | Unset
         if isinstance(_budget_role, Unset):
             budget_role = UNSET
         else:
-            budget_role = BudgetMemberBudgetRole(_budget_role)
-
-        name = d.pop("name", UNSET)
+            budget_role = BudgetMemberRole(_budget_role)
 
         retired = d.pop("retired", UNSET)
 
         share_budget_funds = d.pop("shareBudgetFunds", UNSET)
 
-        status = d.pop("status", UNSET)
-
         budget_member = cls(
             user_id=user_id,
             user_uuid=user_uuid,
+            name=name,
             spent=spent,
             limit=limit,
             recurring_limit=recurring_limit,
             recurring=recurring,
             budget_role=budget_role,
-            name=name,
             retired=retired,
             share_budget_funds=share_budget_funds,
-            status=status,
         )
 
         budget_member.additional_properties = d

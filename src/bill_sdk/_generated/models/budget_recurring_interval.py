@@ -5,7 +5,9 @@ from ..types import LenientStrEnum
 class BudgetRecurringInterval(LenientStrEnum):
     DAILY = "DAILY"
     MONTHLY = "MONTHLY"
+    NONE = "NONE"
     QUARTERLY = "QUARTERLY"
+    WEEKLY = "WEEKLY"
     YEARLY = "YEARLY"
 
     def __str__(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -15,83 +15,70 @@ from ..models.budget_recurring_interval import BudgetRecurringInterval
 from ..models.budget_share_funds import BudgetShareFunds
 from ..types import UNSET, Unset
 
-if TYPE_CHECKING:
-    from ..models.budget_current_period import BudgetCurrentPeriod
-
-
 T = TypeVar("T", bound="BudgetUpdate")
 
 
 @_attrs_define
 class BudgetUpdate:
-    """
+    """Fields to change on a budget; anything left out stays as it is.
+
     Attributes:
-        limit (Decimal | Unset):
         name (str | Unset):
         description (str | Unset):
-        retired (bool | Unset):
-        start_date (datetime.date | Unset):
-        expiration_date (datetime.date | Unset):
-        recurring_interval (BudgetRecurringInterval | Unset):
+        expiration_date (datetime.date | None | Unset): Day the budget ends; null removes the end.
+        recurring_interval (BudgetRecurringInterval | Unset): How often the budget resets (NONE for a one-time budget).
+            BILL may add values.
+        recur_month (int | Unset):
         timezone (str | Unset):
         auto_add_users (bool | Unset):
         receipt_required (bool | Unset):
         max_tx_size (Decimal | Unset):
         carry_over (bool | Unset):
-        default (bool | Unset):
-        parent_budget_id (str | Unset):
-        parent_budget_uuid (str | Unset):
-        budget_group (bool | Unset):
-        share_funds (BudgetShareFunds | Unset):
-        recurring_limit (Decimal | Unset):
-        limitless_overspend (bool | Unset):
+        limitless_overspend (bool | Unset): Cannot be true for DAILY or WEEKLY budgets.
+        limit (Decimal | Unset):
         limitless_goal (Decimal | Unset):
-        current_period (BudgetCurrentPeriod | Unset):
+        recurring_limit (Decimal | Unset):
+        overspend_buffer (Decimal | Unset):
+        share_funds (BudgetShareFunds | Unset): How the budget's funds are shared among owners and members. BILL may add
+            values.
     """
 
-    limit: Decimal | Unset = UNSET
     name: str | Unset = UNSET
     description: str | Unset = UNSET
-    retired: bool | Unset = UNSET
-    start_date: datetime.date | Unset = UNSET
-    expiration_date: datetime.date | Unset = UNSET
+    expiration_date: datetime.date | None | Unset = UNSET
     recurring_interval: BudgetRecurringInterval | Unset = UNSET
+    recur_month: int | Unset = UNSET
     timezone: str | Unset = UNSET
     auto_add_users: bool | Unset = UNSET
     receipt_required: bool | Unset = UNSET
     max_tx_size: Decimal | Unset = UNSET
     carry_over: bool | Unset = UNSET
-    default: bool | Unset = UNSET
-    parent_budget_id: str | Unset = UNSET
-    parent_budget_uuid: str | Unset = UNSET
-    budget_group: bool | Unset = UNSET
-    share_funds: BudgetShareFunds | Unset = UNSET
-    recurring_limit: Decimal | Unset = UNSET
     limitless_overspend: bool | Unset = UNSET
+    limit: Decimal | Unset = UNSET
     limitless_goal: Decimal | Unset = UNSET
-    current_period: BudgetCurrentPeriod | Unset = UNSET
+    recurring_limit: Decimal | Unset = UNSET
+    overspend_buffer: Decimal | Unset = UNSET
+    share_funds: BudgetShareFunds | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        limit = self.limit
-
         name = self.name
 
         description = self.description
 
-        retired = self.retired
-
-        start_date: str | Unset = UNSET
-        if not isinstance(self.start_date, Unset):
-            start_date = self.start_date.isoformat()
-
-        expiration_date: str | Unset = UNSET
-        if not isinstance(self.expiration_date, Unset):
+        expiration_date: None | str | Unset
+        if isinstance(self.expiration_date, Unset):
+            expiration_date = UNSET
+        elif isinstance(self.expiration_date, datetime.date):
             expiration_date = self.expiration_date.isoformat()
+        else:
+            expiration_date = self.expiration_date
 
         recurring_interval: str | Unset = UNSET
         if not isinstance(self.recurring_interval, Unset):
             recurring_interval = str(self.recurring_interval)
+
+        recur_month = self.recur_month
 
         timezone = self.timezone
 
@@ -103,45 +90,33 @@ class BudgetUpdate:
 
         carry_over = self.carry_over
 
-        default = self.default
+        limitless_overspend = self.limitless_overspend
 
-        parent_budget_id = self.parent_budget_id
+        limit = self.limit
 
-        parent_budget_uuid = self.parent_budget_uuid
+        limitless_goal = self.limitless_goal
 
-        budget_group = self.budget_group
+        recurring_limit = self.recurring_limit
+
+        overspend_buffer = self.overspend_buffer
 
         share_funds: str | Unset = UNSET
         if not isinstance(self.share_funds, Unset):
             share_funds = str(self.share_funds)
 
-        recurring_limit = self.recurring_limit
-
-        limitless_overspend = self.limitless_overspend
-
-        limitless_goal = self.limitless_goal
-
-        current_period: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.current_period, Unset):
-            current_period = self.current_period.to_dict()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if limit is not UNSET:
-            field_dict["limit"] = limit
         if name is not UNSET:
             field_dict["name"] = name
         if description is not UNSET:
             field_dict["description"] = description
-        if retired is not UNSET:
-            field_dict["retired"] = retired
-        if start_date is not UNSET:
-            field_dict["startDate"] = start_date
         if expiration_date is not UNSET:
             field_dict["expirationDate"] = expiration_date
         if recurring_interval is not UNSET:
             field_dict["recurringInterval"] = recurring_interval
+        if recur_month is not UNSET:
+            field_dict["recurMonth"] = recur_month
         if timezone is not UNSET:
             field_dict["timezone"] = timezone
         if auto_add_users is not UNSET:
@@ -152,58 +127,44 @@ class BudgetUpdate:
             field_dict["maxTxSize"] = max_tx_size
         if carry_over is not UNSET:
             field_dict["carryOver"] = carry_over
-        if default is not UNSET:
-            field_dict["default"] = default
-        if parent_budget_id is not UNSET:
-            field_dict["parentBudgetId"] = parent_budget_id
-        if parent_budget_uuid is not UNSET:
-            field_dict["parentBudgetUuid"] = parent_budget_uuid
-        if budget_group is not UNSET:
-            field_dict["budgetGroup"] = budget_group
-        if share_funds is not UNSET:
-            field_dict["shareFunds"] = share_funds
-        if recurring_limit is not UNSET:
-            field_dict["recurringLimit"] = recurring_limit
         if limitless_overspend is not UNSET:
             field_dict["limitlessOverspend"] = limitless_overspend
+        if limit is not UNSET:
+            field_dict["limit"] = limit
         if limitless_goal is not UNSET:
             field_dict["limitlessGoal"] = limitless_goal
-        if current_period is not UNSET:
-            field_dict["currentPeriod"] = current_period
+        if recurring_limit is not UNSET:
+            field_dict["recurringLimit"] = recurring_limit
+        if overspend_buffer is not UNSET:
+            field_dict["overspendBuffer"] = overspend_buffer
+        if share_funds is not UNSET:
+            field_dict["shareFunds"] = share_funds
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.budget_current_period import BudgetCurrentPeriod  # noqa: PLC0415
-
         d = dict(src_dict)
-        _limit = d.pop("limit", UNSET)
-        limit: Decimal | Unset
-        if isinstance(_limit, Unset):
-            limit = UNSET
-        else:
-            limit = to_decimal(_limit)
-
         name = d.pop("name", UNSET)
 
         description = d.pop("description", UNSET)
 
-        retired = d.pop("retired", UNSET)
+        def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                expiration_date_type_0 = datetime.date.fromisoformat(data)
 
-        _start_date = d.pop("startDate", UNSET)
-        start_date: datetime.date | Unset
-        if isinstance(_start_date, Unset):
-            start_date = UNSET
-        else:
-            start_date = datetime.date.fromisoformat(_start_date)
+                return expiration_date_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.date | None | Unset, data)
 
-        _expiration_date = d.pop("expirationDate", UNSET)
-        expiration_date: datetime.date | Unset
-        if isinstance(_expiration_date, Unset):
-            expiration_date = UNSET
-        else:
-            expiration_date = datetime.date.fromisoformat(_expiration_date)
+        expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
         _recurring_interval = d.pop("recurringInterval", UNSET)
         recurring_interval: BudgetRecurringInterval | Unset
@@ -211,6 +172,8 @@ class BudgetUpdate:
             recurring_interval = UNSET
         else:
             recurring_interval = BudgetRecurringInterval(_recurring_interval)
+
+        recur_month = d.pop("recurMonth", UNSET)
 
         timezone = d.pop("timezone", UNSET)
 
@@ -227,29 +190,14 @@ class BudgetUpdate:
 
         carry_over = d.pop("carryOver", UNSET)
 
-        default = d.pop("default", UNSET)
-
-        parent_budget_id = d.pop("parentBudgetId", UNSET)
-
-        parent_budget_uuid = d.pop("parentBudgetUuid", UNSET)
-
-        budget_group = d.pop("budgetGroup", UNSET)
-
-        _share_funds = d.pop("shareFunds", UNSET)
-        share_funds: BudgetShareFunds | Unset
-        if isinstance(_share_funds, Unset):
-            share_funds = UNSET
-        else:
-            share_funds = BudgetShareFunds(_share_funds)
-
-        _recurring_limit = d.pop("recurringLimit", UNSET)
-        recurring_limit: Decimal | Unset
-        if isinstance(_recurring_limit, Unset):
-            recurring_limit = UNSET
-        else:
-            recurring_limit = to_decimal(_recurring_limit)
-
         limitless_overspend = d.pop("limitlessOverspend", UNSET)
+
+        _limit = d.pop("limit", UNSET)
+        limit: Decimal | Unset
+        if isinstance(_limit, Unset):
+            limit = UNSET
+        else:
+            limit = to_decimal(_limit)
 
         _limitless_goal = d.pop("limitlessGoal", UNSET)
         limitless_goal: Decimal | Unset
@@ -258,35 +206,44 @@ class BudgetUpdate:
         else:
             limitless_goal = to_decimal(_limitless_goal)
 
-        _current_period = d.pop("currentPeriod", UNSET)
-        current_period: BudgetCurrentPeriod | Unset
-        if isinstance(_current_period, Unset):
-            current_period = UNSET
+        _recurring_limit = d.pop("recurringLimit", UNSET)
+        recurring_limit: Decimal | Unset
+        if isinstance(_recurring_limit, Unset):
+            recurring_limit = UNSET
         else:
-            current_period = BudgetCurrentPeriod.from_dict(_current_period)
+            recurring_limit = to_decimal(_recurring_limit)
+
+        _overspend_buffer = d.pop("overspendBuffer", UNSET)
+        overspend_buffer: Decimal | Unset
+        if isinstance(_overspend_buffer, Unset):
+            overspend_buffer = UNSET
+        else:
+            overspend_buffer = to_decimal(_overspend_buffer)
+
+        _share_funds = d.pop("shareFunds", UNSET)
+        share_funds: BudgetShareFunds | Unset
+        if isinstance(_share_funds, Unset):
+            share_funds = UNSET
+        else:
+            share_funds = BudgetShareFunds(_share_funds)
 
         budget_update = cls(
-            limit=limit,
             name=name,
             description=description,
-            retired=retired,
-            start_date=start_date,
             expiration_date=expiration_date,
             recurring_interval=recurring_interval,
+            recur_month=recur_month,
             timezone=timezone,
             auto_add_users=auto_add_users,
             receipt_required=receipt_required,
             max_tx_size=max_tx_size,
             carry_over=carry_over,
-            default=default,
-            parent_budget_id=parent_budget_id,
-            parent_budget_uuid=parent_budget_uuid,
-            budget_group=budget_group,
-            share_funds=share_funds,
-            recurring_limit=recurring_limit,
             limitless_overspend=limitless_overspend,
+            limit=limit,
             limitless_goal=limitless_goal,
-            current_period=current_period,
+            recurring_limit=recurring_limit,
+            overspend_buffer=overspend_buffer,
+            share_funds=share_funds,
         )
 
         budget_update.additional_properties = d

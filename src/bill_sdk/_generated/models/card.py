@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -25,27 +25,29 @@ T = TypeVar("T", bound="Card")
 
 @_attrs_define
 class Card:
-    """
-    Attributes:
-        id (str | Unset):
-        uuid (str | Unset):
-        name (str | Unset):
-        user_id (str | Unset):
-        user_uuid (str | Unset):
-        budget_id (str | Unset):
-        budget_uuid (str | Unset):
-        last_four (str | Unset):
-        valid_thru (str | Unset):
-        expiration_date (datetime.date | Unset):
-        status (CardStatus | Unset):
-        deleted_reason (CardDeletedReason | Unset):
-        type_ (CardType | Unset):
-        share_budget_funds (bool | Unset):
-        recurring (bool | Unset):
-        recurring_limit (Decimal | Unset):
-        current_period (CardCurrentPeriod | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+    """A Spend & Expense card. It never includes the full number or CVV. `validThru` is the real card expiry;
+    `expirationDate` is the day BILL will close the card.
+
+        Attributes:
+            id (str | Unset):
+            uuid (str | Unset):
+            name (str | Unset):
+            user_id (str | Unset):
+            user_uuid (str | Unset):
+            budget_id (str | Unset):
+            budget_uuid (str | Unset):
+            last_four (str | Unset):
+            valid_thru (str | Unset):
+            expiration_date (datetime.date | None | Unset):
+            status (CardStatus | Unset): State of a card. BILL may add values.
+            deleted_reason (CardDeletedReason | Unset): Why a card was closed. BILL may add values.
+            type_ (CardType | Unset): Kind of card. BILL may add values.
+            share_budget_funds (bool | Unset):
+            recurring (bool | Unset): Funds renew every budget period (false for the current period only).
+            recurring_limit (Decimal | None | Unset):
+            current_period (CardCurrentPeriod | Unset): The card's limit and spending in the running budget period.
+            created_time (datetime.datetime | Unset):
+            updated_time (datetime.datetime | Unset):
     """
 
     id: str | Unset = UNSET
@@ -57,13 +59,13 @@ class Card:
     budget_uuid: str | Unset = UNSET
     last_four: str | Unset = UNSET
     valid_thru: str | Unset = UNSET
-    expiration_date: datetime.date | Unset = UNSET
+    expiration_date: datetime.date | None | Unset = UNSET
     status: CardStatus | Unset = UNSET
     deleted_reason: CardDeletedReason | Unset = UNSET
     type_: CardType | Unset = UNSET
     share_budget_funds: bool | Unset = UNSET
     recurring: bool | Unset = UNSET
-    recurring_limit: Decimal | Unset = UNSET
+    recurring_limit: Decimal | None | Unset = UNSET
     current_period: CardCurrentPeriod | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
     updated_time: datetime.datetime | Unset = UNSET
@@ -88,9 +90,13 @@ class Card:
 
         valid_thru = self.valid_thru
 
-        expiration_date: str | Unset = UNSET
-        if not isinstance(self.expiration_date, Unset):
+        expiration_date: None | str | Unset
+        if isinstance(self.expiration_date, Unset):
+            expiration_date = UNSET
+        elif isinstance(self.expiration_date, datetime.date):
             expiration_date = self.expiration_date.isoformat()
+        else:
+            expiration_date = self.expiration_date
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
@@ -108,7 +114,11 @@ class Card:
 
         recurring = self.recurring
 
-        recurring_limit = self.recurring_limit
+        recurring_limit: Decimal | None | Unset
+        if isinstance(self.recurring_limit, Unset):
+            recurring_limit = UNSET
+        else:
+            recurring_limit = self.recurring_limit
 
         current_period: dict[str, Any] | Unset = UNSET
         if not isinstance(self.current_period, Unset):
@@ -189,12 +199,22 @@ class Card:
 
         valid_thru = d.pop("validThru", UNSET)
 
-        _expiration_date = d.pop("expirationDate", UNSET)
-        expiration_date: datetime.date | Unset
-        if isinstance(_expiration_date, Unset):
-            expiration_date = UNSET
-        else:
-            expiration_date = datetime.date.fromisoformat(_expiration_date)
+        def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                expiration_date_type_0 = datetime.date.fromisoformat(data)
+
+                return expiration_date_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.date | None | Unset, data)
+
+        expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
         _status = d.pop("status", UNSET)
         status: CardStatus | Unset
@@ -221,12 +241,22 @@ class Card:
 
         recurring = d.pop("recurring", UNSET)
 
-        _recurring_limit = d.pop("recurringLimit", UNSET)
-        recurring_limit: Decimal | Unset
-        if isinstance(_recurring_limit, Unset):
-            recurring_limit = UNSET
-        else:
-            recurring_limit = to_decimal(_recurring_limit)
+        def _parse_recurring_limit(data: object) -> Decimal | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, Decimal | int | float):
+                    raise TypeError()
+                recurring_limit_type_0 = to_decimal(data)
+
+                return recurring_limit_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Decimal | None | Unset, data)
+
+        recurring_limit = _parse_recurring_limit(d.pop("recurringLimit", UNSET))
 
         _current_period = d.pop("currentPeriod", UNSET)
         current_period: CardCurrentPeriod | Unset

@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.card_account_status import CardAccountStatus
 from ..models.card_account_type import CardAccountType
+from ..models.funding_account_status import FundingAccountStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.card_account_card import CardAccountCard
     from ..models.card_account_default import CardAccountDefault
-    from ..models.card_account_expiration import CardAccountExpiration
-    from ..models.card_account_rates import CardAccountRates
+    from ..models.card_expiration import CardExpiration
 
 
 T = TypeVar("T", bound="CardAccount")
@@ -24,71 +22,48 @@ T = TypeVar("T", bound="CardAccount")
 
 @_attrs_define
 class CardAccount:
-    """
+    """A card the organization pays bills with (id begins with cat).
+
     Attributes:
-        rates (CardAccountRates | Unset):
-        cards (list[CardAccountCard] | Unset):
-        archived (bool | Unset):
         id (str | Unset):
+        archived (bool | Unset):
+        name_on_account (str | Unset):
+        issuing_bank_name (str | Unset):
+        brand (str | Unset): Card brand as free text, for example Visa.
+        type_ (CardAccountType | Unset): Kind of card.
+        status (FundingAccountStatus | Unset): Verification state of a bank or card account; new bank accounts start
+            PENDING.
+        last4 (str | Unset):
+        expiration (CardExpiration | Unset): Expiry of a card, as strings.
+        default (CardAccountDefault | Unset): The purposes a card account is the default for.
+        created_by (str | Unset):
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
-        created_by (str | Unset):
-        issuing_bank_name (str | Unset):
-        name_on_account (str | Unset):
-        brand (str | Unset):
-        type_ (CardAccountType | Unset):
-        status (CardAccountStatus | Unset):
-        last4 (str | Unset):
-        expiration (CardAccountExpiration | Unset):
-        default (CardAccountDefault | Unset):
     """
 
-    rates: CardAccountRates | Unset = UNSET
-    cards: list[CardAccountCard] | Unset = UNSET
-    archived: bool | Unset = UNSET
     id: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
-    created_by: str | Unset = UNSET
-    issuing_bank_name: str | Unset = UNSET
+    archived: bool | Unset = UNSET
     name_on_account: str | Unset = UNSET
+    issuing_bank_name: str | Unset = UNSET
     brand: str | Unset = UNSET
     type_: CardAccountType | Unset = UNSET
-    status: CardAccountStatus | Unset = UNSET
+    status: FundingAccountStatus | Unset = UNSET
     last4: str | Unset = UNSET
-    expiration: CardAccountExpiration | Unset = UNSET
+    expiration: CardExpiration | Unset = UNSET
     default: CardAccountDefault | Unset = UNSET
+    created_by: str | Unset = UNSET
+    created_time: datetime.datetime | Unset = UNSET
+    updated_time: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        rates: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.rates, Unset):
-            rates = self.rates.to_dict()
-
-        cards: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.cards, Unset):
-            cards = []
-            for cards_item_data in self.cards:
-                cards_item = cards_item_data.to_dict()
-                cards.append(cards_item)
+        id = self.id
 
         archived = self.archived
 
-        id = self.id
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
-
-        created_by = self.created_by
+        name_on_account = self.name_on_account
 
         issuing_bank_name = self.issuing_bank_name
-
-        name_on_account = self.name_on_account
 
         brand = self.brand
 
@@ -110,27 +85,27 @@ class CardAccount:
         if not isinstance(self.default, Unset):
             default = self.default.to_dict()
 
+        created_by = self.created_by
+
+        created_time: str | Unset = UNSET
+        if not isinstance(self.created_time, Unset):
+            created_time = self.created_time.isoformat()
+
+        updated_time: str | Unset = UNSET
+        if not isinstance(self.updated_time, Unset):
+            updated_time = self.updated_time.isoformat()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if rates is not UNSET:
-            field_dict["rates"] = rates
-        if cards is not UNSET:
-            field_dict["cards"] = cards
-        if archived is not UNSET:
-            field_dict["archived"] = archived
         if id is not UNSET:
             field_dict["id"] = id
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
-        if created_by is not UNSET:
-            field_dict["createdBy"] = created_by
-        if issuing_bank_name is not UNSET:
-            field_dict["issuingBankName"] = issuing_bank_name
+        if archived is not UNSET:
+            field_dict["archived"] = archived
         if name_on_account is not UNSET:
             field_dict["nameOnAccount"] = name_on_account
+        if issuing_bank_name is not UNSET:
+            field_dict["issuingBankName"] = issuing_bank_name
         if brand is not UNSET:
             field_dict["brand"] = brand
         if type_ is not UNSET:
@@ -143,36 +118,62 @@ class CardAccount:
             field_dict["expiration"] = expiration
         if default is not UNSET:
             field_dict["default"] = default
+        if created_by is not UNSET:
+            field_dict["createdBy"] = created_by
+        if created_time is not UNSET:
+            field_dict["createdTime"] = created_time
+        if updated_time is not UNSET:
+            field_dict["updatedTime"] = updated_time
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_account_card import CardAccountCard  # noqa: PLC0415
         from ..models.card_account_default import CardAccountDefault  # noqa: PLC0415
-        from ..models.card_account_expiration import CardAccountExpiration  # noqa: PLC0415
-        from ..models.card_account_rates import CardAccountRates  # noqa: PLC0415
+        from ..models.card_expiration import CardExpiration  # noqa: PLC0415
 
         d = dict(src_dict)
-        _rates = d.pop("rates", UNSET)
-        rates: CardAccountRates | Unset
-        if isinstance(_rates, Unset):
-            rates = UNSET
-        else:
-            rates = CardAccountRates.from_dict(_rates)
-
-        _cards = d.pop("cards", UNSET)
-        cards: list[CardAccountCard] | Unset = UNSET
-        if _cards is not UNSET:
-            cards = []
-            for cards_item_data in _cards:
-                cards_item = CardAccountCard.from_dict(cards_item_data)
-
-                cards.append(cards_item)
+        id = d.pop("id", UNSET)
 
         archived = d.pop("archived", UNSET)
 
-        id = d.pop("id", UNSET)
+        name_on_account = d.pop("nameOnAccount", UNSET)
+
+        issuing_bank_name = d.pop("issuingBankName", UNSET)
+
+        brand = d.pop("brand", UNSET)
+
+        _type_ = d.pop("type", UNSET)
+        type_: CardAccountType | Unset
+        if isinstance(_type_, Unset):
+            type_ = UNSET
+        else:
+            type_ = CardAccountType(_type_)
+
+        _status = d.pop("status", UNSET)
+        status: FundingAccountStatus | Unset
+        if isinstance(_status, Unset):
+            status = UNSET
+        else:
+            status = FundingAccountStatus(_status)
+
+        last4 = d.pop("last4", UNSET)
+
+        _expiration = d.pop("expiration", UNSET)
+        expiration: CardExpiration | Unset
+        if isinstance(_expiration, Unset):
+            expiration = UNSET
+        else:
+            expiration = CardExpiration.from_dict(_expiration)
+
+        _default = d.pop("default", UNSET)
+        default: CardAccountDefault | Unset
+        if isinstance(_default, Unset):
+            default = UNSET
+        else:
+            default = CardAccountDefault.from_dict(_default)
+
+        created_by = d.pop("createdBy", UNSET)
 
         _created_time = d.pop("createdTime", UNSET)
         created_time: datetime.datetime | Unset
@@ -188,60 +189,20 @@ class CardAccount:
         else:
             updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        created_by = d.pop("createdBy", UNSET)
-
-        issuing_bank_name = d.pop("issuingBankName", UNSET)
-
-        name_on_account = d.pop("nameOnAccount", UNSET)
-
-        brand = d.pop("brand", UNSET)
-
-        _type_ = d.pop("type", UNSET)
-        type_: CardAccountType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = CardAccountType(_type_)
-
-        _status = d.pop("status", UNSET)
-        status: CardAccountStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = CardAccountStatus(_status)
-
-        last4 = d.pop("last4", UNSET)
-
-        _expiration = d.pop("expiration", UNSET)
-        expiration: CardAccountExpiration | Unset
-        if isinstance(_expiration, Unset):
-            expiration = UNSET
-        else:
-            expiration = CardAccountExpiration.from_dict(_expiration)
-
-        _default = d.pop("default", UNSET)
-        default: CardAccountDefault | Unset
-        if isinstance(_default, Unset):
-            default = UNSET
-        else:
-            default = CardAccountDefault.from_dict(_default)
-
         card_account = cls(
-            rates=rates,
-            cards=cards,
-            archived=archived,
             id=id,
-            created_time=created_time,
-            updated_time=updated_time,
-            created_by=created_by,
-            issuing_bank_name=issuing_bank_name,
+            archived=archived,
             name_on_account=name_on_account,
+            issuing_bank_name=issuing_bank_name,
             brand=brand,
             type_=type_,
             status=status,
             last4=last4,
             expiration=expiration,
             default=default,
+            created_by=created_by,
+            created_time=created_time,
+            updated_time=updated_time,
         )
 
         card_account.additional_properties = d

@@ -14,7 +14,8 @@ T = TypeVar("T", bound="CardAccountDefault")
 
 @_attrs_define
 class CardAccountDefault:
-    """
+    """The purposes a card account is the default for.
+
     Attributes:
         payables (bool | Unset):
         receivables (bool | Unset):

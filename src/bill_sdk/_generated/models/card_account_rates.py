@@ -10,10 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.card_account_rates_active_promotion import (
-        CardAccountRatesActivePromotion,
-    )
-    from ..models.card_account_rates_funding import CardAccountRatesFunding
+    from ..models.card_promotion import CardPromotion
+    from ..models.card_rates import CardRates
 
 
 T = TypeVar("T", bound="CardAccountRates")
@@ -21,16 +19,17 @@ T = TypeVar("T", bound="CardAccountRates")
 
 @_attrs_define
 class CardAccountRates:
-    """
+    """Card fees of the organization, and a promotion if one is running.
+
     Attributes:
         default_card_account_id (str | Unset):
-        funding (CardAccountRatesFunding | Unset):
-        active_promotion (CardAccountRatesActivePromotion | Unset):
+        funding (CardRates | Unset): Fee percentages for credit and debit cards.
+        active_promotion (CardPromotion | Unset): Reduced card fee percentages for a period.
     """
 
     default_card_account_id: str | Unset = UNSET
-    funding: CardAccountRatesFunding | Unset = UNSET
-    active_promotion: CardAccountRatesActivePromotion | Unset = UNSET
+    funding: CardRates | Unset = UNSET
+    active_promotion: CardPromotion | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,27 +57,25 @@ class CardAccountRates:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_account_rates_active_promotion import (
-            CardAccountRatesActivePromotion,  # noqa: PLC0415
-        )
-        from ..models.card_account_rates_funding import CardAccountRatesFunding  # noqa: PLC0415
+        from ..models.card_promotion import CardPromotion  # noqa: PLC0415
+        from ..models.card_rates import CardRates  # noqa: PLC0415
 
         d = dict(src_dict)
         default_card_account_id = d.pop("defaultCardAccountId", UNSET)
 
         _funding = d.pop("funding", UNSET)
-        funding: CardAccountRatesFunding | Unset
+        funding: CardRates | Unset
         if isinstance(_funding, Unset):
             funding = UNSET
         else:
-            funding = CardAccountRatesFunding.from_dict(_funding)
+            funding = CardRates.from_dict(_funding)
 
         _active_promotion = d.pop("activePromotion", UNSET)
-        active_promotion: CardAccountRatesActivePromotion | Unset
+        active_promotion: CardPromotion | Unset
         if isinstance(_active_promotion, Unset):
             active_promotion = UNSET
         else:
-            active_promotion = CardAccountRatesActivePromotion.from_dict(_active_promotion)
+            active_promotion = CardPromotion.from_dict(_active_promotion)
 
         card_account_rates = cls(
             default_card_account_id=default_card_account_id,

@@ -3,7 +3,11 @@ from ..types import LenientStrEnum
 
 
 class CardAccountType(LenientStrEnum):
+    CREDIT_CARD = "CREDIT_CARD"
+    DEBIT_CARD = "DEBIT_CARD"
     PREPAID_CARD = "PREPAID_CARD"
+    UNDEFINED = "UNDEFINED"
+    UNKNOWN = "UNKNOWN"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.card_account_user_verification_status import (
-    CardAccountUserVerificationStatus,
+from ..models.funding_account_user_verification_status import (
+    FundingAccountUserVerificationStatus,
 )
 from ..types import UNSET, Unset
 
@@ -17,18 +17,20 @@ T = TypeVar("T", bound="CardAccountUser")
 
 @_attrs_define
 class CardAccountUser:
-    """
+    """A user's access to a card account.
+
     Attributes:
         card_account_id (str | Unset):
         user_id (str | Unset):
         archived (bool | Unset):
-        verification_status (CardAccountUserVerificationStatus | Unset):
+        verification_status (FundingAccountUserVerificationStatus | Unset): Identity verification of a user of a funding
+            account; NOMINATED means still pending, and the user cannot pay until VERIFIED.
     """
 
     card_account_id: str | Unset = UNSET
     user_id: str | Unset = UNSET
     archived: bool | Unset = UNSET
-    verification_status: CardAccountUserVerificationStatus | Unset = UNSET
+    verification_status: FundingAccountUserVerificationStatus | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,11 +68,11 @@ class CardAccountUser:
         archived = d.pop("archived", UNSET)
 
         _verification_status = d.pop("verificationStatus", UNSET)
-        verification_status: CardAccountUserVerificationStatus | Unset
+        verification_status: FundingAccountUserVerificationStatus | Unset
         if isinstance(_verification_status, Unset):
             verification_status = UNSET
         else:
-            verification_status = CardAccountUserVerificationStatus(_verification_status)
+            verification_status = FundingAccountUserVerificationStatus(_verification_status)
 
         card_account_user = cls(
             card_account_id=card_account_id,

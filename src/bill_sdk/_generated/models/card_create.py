@@ -4,230 +4,172 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.card_deleted_reason import CardDeletedReason
-from ..models.card_status import CardStatus
-from ..models.card_type import CardType
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.card_current_period import CardCurrentPeriod
-
 
 T = TypeVar("T", bound="CardCreate")
 
 
 @_attrs_define
 class CardCreate:
-    """
+    """A new vendor card.
+
     Attributes:
-        budget_id (str):
         name (str):
-        user_id (str):
-        limit (str | Unset):
-        user_uuid (str | Unset):
-        budget_uuid (str | Unset):
-        last_four (str | Unset):
-        valid_thru (str | Unset):
-        expiration_date (datetime.date | Unset):
-        status (CardStatus | Unset):
-        deleted_reason (CardDeletedReason | Unset):
-        type_ (CardType | Unset):
-        share_budget_funds (bool | Unset):
-        recurring (bool | Unset):
-        recurring_limit (Decimal | Unset):
-        current_period (CardCurrentPeriod | Unset):
+        user_id (str): Id or uuid of the user holding the card.
+        budget_id (str): Id or uuid of the budget funding the card.
+        limit (Decimal | None | Unset): Limit of the current budget period.
+        recurring_limit (Decimal | None | Unset): Limit of every future budget period.
+        expiration_date (datetime.date | None | Unset): Day BILL closes the card.
+        share_budget_funds (bool | None | Unset): Spend unallocated budget funds once the card's own allocation is used
+            up.
     """
 
-    budget_id: str
     name: str
     user_id: str
-    limit: str | Unset = UNSET
-    user_uuid: str | Unset = UNSET
-    budget_uuid: str | Unset = UNSET
-    last_four: str | Unset = UNSET
-    valid_thru: str | Unset = UNSET
-    expiration_date: datetime.date | Unset = UNSET
-    status: CardStatus | Unset = UNSET
-    deleted_reason: CardDeletedReason | Unset = UNSET
-    type_: CardType | Unset = UNSET
-    share_budget_funds: bool | Unset = UNSET
-    recurring: bool | Unset = UNSET
-    recurring_limit: Decimal | Unset = UNSET
-    current_period: CardCurrentPeriod | Unset = UNSET
+    budget_id: str
+    limit: Decimal | None | Unset = UNSET
+    recurring_limit: Decimal | None | Unset = UNSET
+    expiration_date: datetime.date | None | Unset = UNSET
+    share_budget_funds: bool | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        budget_id = self.budget_id
-
         name = self.name
 
         user_id = self.user_id
 
-        limit = self.limit
+        budget_id = self.budget_id
 
-        user_uuid = self.user_uuid
+        limit: Decimal | None | Unset
+        if isinstance(self.limit, Unset):
+            limit = UNSET
+        else:
+            limit = self.limit
 
-        budget_uuid = self.budget_uuid
+        recurring_limit: Decimal | None | Unset
+        if isinstance(self.recurring_limit, Unset):
+            recurring_limit = UNSET
+        else:
+            recurring_limit = self.recurring_limit
 
-        last_four = self.last_four
-
-        valid_thru = self.valid_thru
-
-        expiration_date: str | Unset = UNSET
-        if not isinstance(self.expiration_date, Unset):
+        expiration_date: None | str | Unset
+        if isinstance(self.expiration_date, Unset):
+            expiration_date = UNSET
+        elif isinstance(self.expiration_date, datetime.date):
             expiration_date = self.expiration_date.isoformat()
+        else:
+            expiration_date = self.expiration_date
 
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        deleted_reason: str | Unset = UNSET
-        if not isinstance(self.deleted_reason, Unset):
-            deleted_reason = str(self.deleted_reason)
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        share_budget_funds = self.share_budget_funds
-
-        recurring = self.recurring
-
-        recurring_limit = self.recurring_limit
-
-        current_period: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.current_period, Unset):
-            current_period = self.current_period.to_dict()
+        share_budget_funds: bool | None | Unset
+        if isinstance(self.share_budget_funds, Unset):
+            share_budget_funds = UNSET
+        else:
+            share_budget_funds = self.share_budget_funds
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "budgetId": budget_id,
                 "name": name,
                 "userId": user_id,
+                "budgetId": budget_id,
             }
         )
         if limit is not UNSET:
             field_dict["limit"] = limit
-        if user_uuid is not UNSET:
-            field_dict["userUuid"] = user_uuid
-        if budget_uuid is not UNSET:
-            field_dict["budgetUuid"] = budget_uuid
-        if last_four is not UNSET:
-            field_dict["lastFour"] = last_four
-        if valid_thru is not UNSET:
-            field_dict["validThru"] = valid_thru
-        if expiration_date is not UNSET:
-            field_dict["expirationDate"] = expiration_date
-        if status is not UNSET:
-            field_dict["status"] = status
-        if deleted_reason is not UNSET:
-            field_dict["deletedReason"] = deleted_reason
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if share_budget_funds is not UNSET:
-            field_dict["shareBudgetFunds"] = share_budget_funds
-        if recurring is not UNSET:
-            field_dict["recurring"] = recurring
         if recurring_limit is not UNSET:
             field_dict["recurringLimit"] = recurring_limit
-        if current_period is not UNSET:
-            field_dict["currentPeriod"] = current_period
+        if expiration_date is not UNSET:
+            field_dict["expirationDate"] = expiration_date
+        if share_budget_funds is not UNSET:
+            field_dict["shareBudgetFunds"] = share_budget_funds
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_current_period import CardCurrentPeriod  # noqa: PLC0415
-
         d = dict(src_dict)
-        budget_id = d.pop("budgetId")
-
         name = d.pop("name")
 
         user_id = d.pop("userId")
 
-        limit = d.pop("limit", UNSET)
+        budget_id = d.pop("budgetId")
 
-        user_uuid = d.pop("userUuid", UNSET)
+        def _parse_limit(data: object) -> Decimal | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, Decimal | int | float):
+                    raise TypeError()
+                limit_type_0 = to_decimal(data)
 
-        budget_uuid = d.pop("budgetUuid", UNSET)
+                return limit_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Decimal | None | Unset, data)
 
-        last_four = d.pop("lastFour", UNSET)
+        limit = _parse_limit(d.pop("limit", UNSET))
 
-        valid_thru = d.pop("validThru", UNSET)
+        def _parse_recurring_limit(data: object) -> Decimal | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, Decimal | int | float):
+                    raise TypeError()
+                recurring_limit_type_0 = to_decimal(data)
 
-        _expiration_date = d.pop("expirationDate", UNSET)
-        expiration_date: datetime.date | Unset
-        if isinstance(_expiration_date, Unset):
-            expiration_date = UNSET
-        else:
-            expiration_date = datetime.date.fromisoformat(_expiration_date)
+                return recurring_limit_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Decimal | None | Unset, data)
 
-        _status = d.pop("status", UNSET)
-        status: CardStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = CardStatus(_status)
+        recurring_limit = _parse_recurring_limit(d.pop("recurringLimit", UNSET))
 
-        _deleted_reason = d.pop("deletedReason", UNSET)
-        deleted_reason: CardDeletedReason | Unset
-        if isinstance(_deleted_reason, Unset):
-            deleted_reason = UNSET
-        else:
-            deleted_reason = CardDeletedReason(_deleted_reason)
+        def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                expiration_date_type_0 = datetime.date.fromisoformat(data)
 
-        _type_ = d.pop("type", UNSET)
-        type_: CardType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = CardType(_type_)
+                return expiration_date_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.date | None | Unset, data)
 
-        share_budget_funds = d.pop("shareBudgetFunds", UNSET)
+        expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
-        recurring = d.pop("recurring", UNSET)
+        def _parse_share_budget_funds(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
 
-        _recurring_limit = d.pop("recurringLimit", UNSET)
-        recurring_limit: Decimal | Unset
-        if isinstance(_recurring_limit, Unset):
-            recurring_limit = UNSET
-        else:
-            recurring_limit = to_decimal(_recurring_limit)
-
-        _current_period = d.pop("currentPeriod", UNSET)
-        current_period: CardCurrentPeriod | Unset
-        if isinstance(_current_period, Unset):
-            current_period = UNSET
-        else:
-            current_period = CardCurrentPeriod.from_dict(_current_period)
+        share_budget_funds = _parse_share_budget_funds(d.pop("shareBudgetFunds", UNSET))
 
         card_create = cls(
-            budget_id=budget_id,
             name=name,
             user_id=user_id,
+            budget_id=budget_id,
             limit=limit,
-            user_uuid=user_uuid,
-            budget_uuid=budget_uuid,
-            last_four=last_four,
-            valid_thru=valid_thru,
-            expiration_date=expiration_date,
-            status=status,
-            deleted_reason=deleted_reason,
-            type_=type_,
-            share_budget_funds=share_budget_funds,
-            recurring=recurring,
             recurring_limit=recurring_limit,
-            current_period=current_period,
+            expiration_date=expiration_date,
+            share_budget_funds=share_budget_funds,
         )
 
         card_create.additional_properties = d

@@ -17,7 +17,8 @@ T = TypeVar("T", bound="CardCurrentPeriod")
 
 @_attrs_define
 class CardCurrentPeriod:
-    """
+    """The card's limit and spending in the running budget period.
+
     Attributes:
         limit (Decimal | Unset):
         spent (Decimal | Unset):

@@ -3,7 +3,10 @@ from ..types import LenientStrEnum
 
 
 class CardDeletedReason(LenientStrEnum):
+    CANCELLED = "CANCELLED"
     FRAUD_CONFIRMED = "FRAUD_CONFIRMED"
+    LOST = "LOST"
+    MISPLACED = "MISPLACED"
     STOLEN = "STOLEN"
 
     def __str__(self) -> str:

@@ -14,7 +14,8 @@ T = TypeVar("T", bound="CardPanJwt")
 
 @_attrs_define
 class CardPanJwt:
-    """
+    """Short-lived token that unlocks the card's full number, CVV and expiry at BILL's card-data service.
+
     Attributes:
         token (str | Unset):
     """

@@ -3,7 +3,10 @@ from ..types import LenientStrEnum
 
 
 class CardStatus(LenientStrEnum):
+    ACTIVATED = "ACTIVATED"
+    DELETED = "DELETED"
     FROZEN = "FROZEN"
+    NOT_ACTIVATED = "NOT_ACTIVATED"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -5,6 +5,8 @@ from ..types import LenientStrEnum
 class CardType(LenientStrEnum):
     PHYSICAL = "PHYSICAL"
     VIRTUAL = "VIRTUAL"
+    VIRTUAL_MEMBER = "VIRTUAL_MEMBER"
+    VIRTUAL_VENDOR = "VIRTUAL_VENDOR"
 
     def __str__(self) -> str:
         return str(self.value)

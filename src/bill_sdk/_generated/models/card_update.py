@@ -4,230 +4,205 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.card_deleted_reason import CardDeletedReason
-from ..models.card_status import CardStatus
-from ..models.card_type import CardType
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.card_current_period import CardCurrentPeriod
-
 
 T = TypeVar("T", bound="CardUpdate")
 
 
 @_attrs_define
 class CardUpdate:
-    """
+    """Fields to change on a card; anything left out stays as it is, an explicit null clears.
+
     Attributes:
-        limit (str | Unset):
-        name (str | Unset):
-        user_id (str | Unset):
-        user_uuid (str | Unset):
-        budget_id (str | Unset):
-        budget_uuid (str | Unset):
-        last_four (str | Unset):
-        valid_thru (str | Unset):
-        expiration_date (datetime.date | Unset):
-        status (CardStatus | Unset):
-        deleted_reason (CardDeletedReason | Unset):
-        type_ (CardType | Unset):
-        share_budget_funds (bool | Unset):
-        recurring (bool | Unset):
-        recurring_limit (Decimal | Unset):
-        current_period (CardCurrentPeriod | Unset):
+        name (None | str | Unset):
+        budget_id (None | str | Unset): Id or uuid of the budget to move the card to.
+        limit (Decimal | None | Unset):
+        recurring_limit (Decimal | None | Unset):
+        expiration_date (datetime.date | None | Unset): Day BILL closes the card; null removes it.
+        share_budget_funds (bool | None | Unset): When true, limit and recurringLimit must not be set.
+        recurring (bool | None | Unset): True renews the funds every period, false funds the current period only.
     """
 
-    limit: str | Unset = UNSET
-    name: str | Unset = UNSET
-    user_id: str | Unset = UNSET
-    user_uuid: str | Unset = UNSET
-    budget_id: str | Unset = UNSET
-    budget_uuid: str | Unset = UNSET
-    last_four: str | Unset = UNSET
-    valid_thru: str | Unset = UNSET
-    expiration_date: datetime.date | Unset = UNSET
-    status: CardStatus | Unset = UNSET
-    deleted_reason: CardDeletedReason | Unset = UNSET
-    type_: CardType | Unset = UNSET
-    share_budget_funds: bool | Unset = UNSET
-    recurring: bool | Unset = UNSET
-    recurring_limit: Decimal | Unset = UNSET
-    current_period: CardCurrentPeriod | Unset = UNSET
+    name: None | str | Unset = UNSET
+    budget_id: None | str | Unset = UNSET
+    limit: Decimal | None | Unset = UNSET
+    recurring_limit: Decimal | None | Unset = UNSET
+    expiration_date: datetime.date | None | Unset = UNSET
+    share_budget_funds: bool | None | Unset = UNSET
+    recurring: bool | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        limit = self.limit
+        name: None | str | Unset
+        if isinstance(self.name, Unset):
+            name = UNSET
+        else:
+            name = self.name
 
-        name = self.name
+        budget_id: None | str | Unset
+        if isinstance(self.budget_id, Unset):
+            budget_id = UNSET
+        else:
+            budget_id = self.budget_id
 
-        user_id = self.user_id
+        limit: Decimal | None | Unset
+        if isinstance(self.limit, Unset):
+            limit = UNSET
+        else:
+            limit = self.limit
 
-        user_uuid = self.user_uuid
+        recurring_limit: Decimal | None | Unset
+        if isinstance(self.recurring_limit, Unset):
+            recurring_limit = UNSET
+        else:
+            recurring_limit = self.recurring_limit
 
-        budget_id = self.budget_id
-
-        budget_uuid = self.budget_uuid
-
-        last_four = self.last_four
-
-        valid_thru = self.valid_thru
-
-        expiration_date: str | Unset = UNSET
-        if not isinstance(self.expiration_date, Unset):
+        expiration_date: None | str | Unset
+        if isinstance(self.expiration_date, Unset):
+            expiration_date = UNSET
+        elif isinstance(self.expiration_date, datetime.date):
             expiration_date = self.expiration_date.isoformat()
+        else:
+            expiration_date = self.expiration_date
 
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
+        share_budget_funds: bool | None | Unset
+        if isinstance(self.share_budget_funds, Unset):
+            share_budget_funds = UNSET
+        else:
+            share_budget_funds = self.share_budget_funds
 
-        deleted_reason: str | Unset = UNSET
-        if not isinstance(self.deleted_reason, Unset):
-            deleted_reason = str(self.deleted_reason)
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        share_budget_funds = self.share_budget_funds
-
-        recurring = self.recurring
-
-        recurring_limit = self.recurring_limit
-
-        current_period: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.current_period, Unset):
-            current_period = self.current_period.to_dict()
+        recurring: bool | None | Unset
+        if isinstance(self.recurring, Unset):
+            recurring = UNSET
+        else:
+            recurring = self.recurring
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if limit is not UNSET:
-            field_dict["limit"] = limit
         if name is not UNSET:
             field_dict["name"] = name
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if user_uuid is not UNSET:
-            field_dict["userUuid"] = user_uuid
         if budget_id is not UNSET:
             field_dict["budgetId"] = budget_id
-        if budget_uuid is not UNSET:
-            field_dict["budgetUuid"] = budget_uuid
-        if last_four is not UNSET:
-            field_dict["lastFour"] = last_four
-        if valid_thru is not UNSET:
-            field_dict["validThru"] = valid_thru
+        if limit is not UNSET:
+            field_dict["limit"] = limit
+        if recurring_limit is not UNSET:
+            field_dict["recurringLimit"] = recurring_limit
         if expiration_date is not UNSET:
             field_dict["expirationDate"] = expiration_date
-        if status is not UNSET:
-            field_dict["status"] = status
-        if deleted_reason is not UNSET:
-            field_dict["deletedReason"] = deleted_reason
-        if type_ is not UNSET:
-            field_dict["type"] = type_
         if share_budget_funds is not UNSET:
             field_dict["shareBudgetFunds"] = share_budget_funds
         if recurring is not UNSET:
             field_dict["recurring"] = recurring
-        if recurring_limit is not UNSET:
-            field_dict["recurringLimit"] = recurring_limit
-        if current_period is not UNSET:
-            field_dict["currentPeriod"] = current_period
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_current_period import CardCurrentPeriod  # noqa: PLC0415
-
         d = dict(src_dict)
-        limit = d.pop("limit", UNSET)
 
-        name = d.pop("name", UNSET)
+        def _parse_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        user_id = d.pop("userId", UNSET)
+        name = _parse_name(d.pop("name", UNSET))
 
-        user_uuid = d.pop("userUuid", UNSET)
+        def _parse_budget_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        budget_id = d.pop("budgetId", UNSET)
+        budget_id = _parse_budget_id(d.pop("budgetId", UNSET))
 
-        budget_uuid = d.pop("budgetUuid", UNSET)
+        def _parse_limit(data: object) -> Decimal | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, Decimal | int | float):
+                    raise TypeError()
+                limit_type_0 = to_decimal(data)
 
-        last_four = d.pop("lastFour", UNSET)
+                return limit_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Decimal | None | Unset, data)
 
-        valid_thru = d.pop("validThru", UNSET)
+        limit = _parse_limit(d.pop("limit", UNSET))
 
-        _expiration_date = d.pop("expirationDate", UNSET)
-        expiration_date: datetime.date | Unset
-        if isinstance(_expiration_date, Unset):
-            expiration_date = UNSET
-        else:
-            expiration_date = datetime.date.fromisoformat(_expiration_date)
+        def _parse_recurring_limit(data: object) -> Decimal | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, Decimal | int | float):
+                    raise TypeError()
+                recurring_limit_type_0 = to_decimal(data)
 
-        _status = d.pop("status", UNSET)
-        status: CardStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = CardStatus(_status)
+                return recurring_limit_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Decimal | None | Unset, data)
 
-        _deleted_reason = d.pop("deletedReason", UNSET)
-        deleted_reason: CardDeletedReason | Unset
-        if isinstance(_deleted_reason, Unset):
-            deleted_reason = UNSET
-        else:
-            deleted_reason = CardDeletedReason(_deleted_reason)
+        recurring_limit = _parse_recurring_limit(d.pop("recurringLimit", UNSET))
 
-        _type_ = d.pop("type", UNSET)
-        type_: CardType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = CardType(_type_)
+        def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                expiration_date_type_0 = datetime.date.fromisoformat(data)
 
-        share_budget_funds = d.pop("shareBudgetFunds", UNSET)
+                return expiration_date_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.date | None | Unset, data)
 
-        recurring = d.pop("recurring", UNSET)
+        expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
-        _recurring_limit = d.pop("recurringLimit", UNSET)
-        recurring_limit: Decimal | Unset
-        if isinstance(_recurring_limit, Unset):
-            recurring_limit = UNSET
-        else:
-            recurring_limit = to_decimal(_recurring_limit)
+        def _parse_share_budget_funds(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
 
-        _current_period = d.pop("currentPeriod", UNSET)
-        current_period: CardCurrentPeriod | Unset
-        if isinstance(_current_period, Unset):
-            current_period = UNSET
-        else:
-            current_period = CardCurrentPeriod.from_dict(_current_period)
+        share_budget_funds = _parse_share_budget_funds(d.pop("shareBudgetFunds", UNSET))
+
+        def _parse_recurring(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
+
+        recurring = _parse_recurring(d.pop("recurring", UNSET))
 
         card_update = cls(
-            limit=limit,
             name=name,
-            user_id=user_id,
-            user_uuid=user_uuid,
             budget_id=budget_id,
-            budget_uuid=budget_uuid,
-            last_four=last_four,
-            valid_thru=valid_thru,
+            limit=limit,
+            recurring_limit=recurring_limit,
             expiration_date=expiration_date,
-            status=status,
-            deleted_reason=deleted_reason,
-            type_=type_,
             share_budget_funds=share_budget_funds,
             recurring=recurring,
-            recurring_limit=recurring_limit,
-            current_period=current_period,
         )
 
         card_update.additional_properties = d

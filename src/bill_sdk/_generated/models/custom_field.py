@@ -19,18 +19,20 @@ T = TypeVar("T", bound="CustomField")
 
 @_attrs_define
 class CustomField:
-    """
+    """A company-defined field that users fill in on transactions and reimbursements.
+
     Attributes:
         id (str | Unset):
         uuid (str | Unset):
         name (str | Unset):
-        description (str | Unset):
-        type_ (CustomFieldType | Unset):
-        multi_select (bool | Unset):
-        allow_custom_values (bool | Unset):
-        minimum_amount_for_requirement (Decimal | Unset):
-        required (bool | Unset):
-        global_ (bool | Unset):
+        description (None | str | Unset):
+        type_ (CustomFieldType | Unset): Kind of custom field; NOTE holds free text. BILL may add values.
+        multi_select (bool | Unset): More than one value may be chosen.
+        allow_custom_values (bool | Unset): Users may type their own values.
+        minimum_amount_for_requirement (Decimal | None | Unset): Transactions from this amount up must fill the field
+            in.
+        required (bool | Unset): Required in every budget.
+        global_ (bool | Unset): Available in every budget.
         retired (bool | Unset):
         created_time (datetime.datetime | Unset):
         selected_budget_ids (list[str] | Unset):
@@ -42,11 +44,11 @@ class CustomField:
     id: str | Unset = UNSET
     uuid: str | Unset = UNSET
     name: str | Unset = UNSET
-    description: str | Unset = UNSET
+    description: None | str | Unset = UNSET
     type_: CustomFieldType | Unset = UNSET
     multi_select: bool | Unset = UNSET
     allow_custom_values: bool | Unset = UNSET
-    minimum_amount_for_requirement: Decimal | Unset = UNSET
+    minimum_amount_for_requirement: Decimal | None | Unset = UNSET
     required: bool | Unset = UNSET
     global_: bool | Unset = UNSET
     retired: bool | Unset = UNSET
@@ -64,7 +66,11 @@ class CustomField:
 
         name = self.name
 
-        description = self.description
+        description: None | str | Unset
+        if isinstance(self.description, Unset):
+            description = UNSET
+        else:
+            description = self.description
 
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
@@ -74,7 +80,11 @@ class CustomField:
 
         allow_custom_values = self.allow_custom_values
 
-        minimum_amount_for_requirement = self.minimum_amount_for_requirement
+        minimum_amount_for_requirement: Decimal | None | Unset
+        if isinstance(self.minimum_amount_for_requirement, Unset):
+            minimum_amount_for_requirement = UNSET
+        else:
+            minimum_amount_for_requirement = self.minimum_amount_for_requirement
 
         required = self.required
 
@@ -149,7 +159,14 @@ class CustomField:
 
         name = d.pop("name", UNSET)
 
-        description = d.pop("description", UNSET)
+        def _parse_description(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        description = _parse_description(d.pop("description", UNSET))
 
         _type_ = d.pop("type", UNSET)
         type_: CustomFieldType | Unset
@@ -162,12 +179,24 @@ class CustomField:
 
         allow_custom_values = d.pop("allowCustomValues", UNSET)
 
-        _minimum_amount_for_requirement = d.pop("minimumAmountForRequirement", UNSET)
-        minimum_amount_for_requirement: Decimal | Unset
-        if isinstance(_minimum_amount_for_requirement, Unset):
-            minimum_amount_for_requirement = UNSET
-        else:
-            minimum_amount_for_requirement = to_decimal(_minimum_amount_for_requirement)
+        def _parse_minimum_amount_for_requirement(data: object) -> Decimal | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, Decimal | int | float):
+                    raise TypeError()
+                minimum_amount_for_requirement_type_0 = to_decimal(data)
+
+                return minimum_amount_for_requirement_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Decimal | None | Unset, data)
+
+        minimum_amount_for_requirement = _parse_minimum_amount_for_requirement(
+            d.pop("minimumAmountForRequirement", UNSET)
+        )
 
         required = d.pop("required", UNSET)
 

@@ -10,7 +10,6 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.custom_field_type import CustomFieldType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomFieldCreate")
@@ -18,38 +17,31 @@ T = TypeVar("T", bound="CustomFieldCreate")
 
 @_attrs_define
 class CustomFieldCreate:
-    """
+    """A new custom field.
+
     Attributes:
         name (str):
         allow_custom_values (bool):
-        global_ (bool):
-        values (list[str] | Unset):
+        global_ (bool): When false, give selectedBudgetIds.
         description (str | Unset):
-        type_ (CustomFieldType | Unset):
         multi_select (bool | Unset):
         minimum_amount_for_requirement (Decimal | Unset):
         required (bool | Unset):
-        retired (bool | Unset):
-        selected_budget_ids (list[str] | Unset):
-        selected_budget_uuids (list[str] | Unset):
-        required_budget_ids (list[str] | Unset):
-        required_budget_uuids (list[str] | Unset):
+        values (list[str] | Unset): First values to offer.
+        selected_budget_ids (list[str] | Unset): Budgets (ids or uuids) where the field is available.
+        required_budget_ids (list[str] | Unset): Budgets (ids or uuids) where the field must be filled in.
     """
 
     name: str
     allow_custom_values: bool
     global_: bool
-    values: list[str] | Unset = UNSET
     description: str | Unset = UNSET
-    type_: CustomFieldType | Unset = UNSET
     multi_select: bool | Unset = UNSET
     minimum_amount_for_requirement: Decimal | Unset = UNSET
     required: bool | Unset = UNSET
-    retired: bool | Unset = UNSET
+    values: list[str] | Unset = UNSET
     selected_budget_ids: list[str] | Unset = UNSET
-    selected_budget_uuids: list[str] | Unset = UNSET
     required_budget_ids: list[str] | Unset = UNSET
-    required_budget_uuids: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,15 +51,7 @@ class CustomFieldCreate:
 
         global_ = self.global_
 
-        values: list[str] | Unset = UNSET
-        if not isinstance(self.values, Unset):
-            values = self.values
-
         description = self.description
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
 
         multi_select = self.multi_select
 
@@ -75,23 +59,17 @@ class CustomFieldCreate:
 
         required = self.required
 
-        retired = self.retired
+        values: list[str] | Unset = UNSET
+        if not isinstance(self.values, Unset):
+            values = self.values
 
         selected_budget_ids: list[str] | Unset = UNSET
         if not isinstance(self.selected_budget_ids, Unset):
             selected_budget_ids = self.selected_budget_ids
 
-        selected_budget_uuids: list[str] | Unset = UNSET
-        if not isinstance(self.selected_budget_uuids, Unset):
-            selected_budget_uuids = self.selected_budget_uuids
-
         required_budget_ids: list[str] | Unset = UNSET
         if not isinstance(self.required_budget_ids, Unset):
             required_budget_ids = self.required_budget_ids
-
-        required_budget_uuids: list[str] | Unset = UNSET
-        if not isinstance(self.required_budget_uuids, Unset):
-            required_budget_uuids = self.required_budget_uuids
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -102,28 +80,20 @@ class CustomFieldCreate:
                 "global": global_,
             }
         )
-        if values is not UNSET:
-            field_dict["values"] = values
         if description is not UNSET:
             field_dict["description"] = description
-        if type_ is not UNSET:
-            field_dict["type"] = type_
         if multi_select is not UNSET:
             field_dict["multiSelect"] = multi_select
         if minimum_amount_for_requirement is not UNSET:
             field_dict["minimumAmountForRequirement"] = minimum_amount_for_requirement
         if required is not UNSET:
             field_dict["required"] = required
-        if retired is not UNSET:
-            field_dict["retired"] = retired
+        if values is not UNSET:
+            field_dict["values"] = values
         if selected_budget_ids is not UNSET:
             field_dict["selectedBudgetIds"] = selected_budget_ids
-        if selected_budget_uuids is not UNSET:
-            field_dict["selectedBudgetUuids"] = selected_budget_uuids
         if required_budget_ids is not UNSET:
             field_dict["requiredBudgetIds"] = required_budget_ids
-        if required_budget_uuids is not UNSET:
-            field_dict["requiredBudgetUuids"] = required_budget_uuids
 
         return field_dict
 
@@ -136,16 +106,7 @@ class CustomFieldCreate:
 
         global_ = d.pop("global")
 
-        values = cast(list[str], d.pop("values", UNSET))
-
         description = d.pop("description", UNSET)
-
-        _type_ = d.pop("type", UNSET)
-        type_: CustomFieldType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = CustomFieldType(_type_)
 
         multi_select = d.pop("multiSelect", UNSET)
 
@@ -158,31 +119,23 @@ class CustomFieldCreate:
 
         required = d.pop("required", UNSET)
 
-        retired = d.pop("retired", UNSET)
+        values = cast(list[str], d.pop("values", UNSET))
 
         selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
 
-        selected_budget_uuids = cast(list[str], d.pop("selectedBudgetUuids", UNSET))
-
         required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
-
-        required_budget_uuids = cast(list[str], d.pop("requiredBudgetUuids", UNSET))
 
         custom_field_create = cls(
             name=name,
             allow_custom_values=allow_custom_values,
             global_=global_,
-            values=values,
             description=description,
-            type_=type_,
             multi_select=multi_select,
             minimum_amount_for_requirement=minimum_amount_for_requirement,
             required=required,
-            retired=retired,
+            values=values,
             selected_budget_ids=selected_budget_ids,
-            selected_budget_uuids=selected_budget_uuids,
             required_budget_ids=required_budget_ids,
-            required_budget_uuids=required_budget_uuids,
         )
 
         custom_field_create.additional_properties = d

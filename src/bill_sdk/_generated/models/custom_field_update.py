@@ -10,7 +10,6 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.custom_field_type import CustomFieldType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomFieldUpdate")
@@ -18,86 +17,81 @@ T = TypeVar("T", bound="CustomFieldUpdate")
 
 @_attrs_define
 class CustomFieldUpdate:
-    """
+    """Fields to change on a custom field; anything left out stays as it is.
+
     Attributes:
-        description (str | Unset):
-        name (str | Unset):
-        type_ (CustomFieldType | Unset):
-        multi_select (bool | Unset):
-        allow_custom_values (bool | Unset):
-        minimum_amount_for_requirement (Decimal | Unset):
-        required (bool | Unset):
-        global_ (bool | Unset):
-        retired (bool | Unset):
+        name (None | str | Unset):
+        description (None | str | Unset):
+        allow_custom_values (bool | None | Unset):
+        minimum_amount_for_requirement (Decimal | None | Unset):
+        required (bool | None | Unset):
+        global_ (bool | None | Unset):
         selected_budget_ids (list[str] | Unset):
-        selected_budget_uuids (list[str] | Unset):
         required_budget_ids (list[str] | Unset):
-        required_budget_uuids (list[str] | Unset):
     """
 
-    description: str | Unset = UNSET
-    name: str | Unset = UNSET
-    type_: CustomFieldType | Unset = UNSET
-    multi_select: bool | Unset = UNSET
-    allow_custom_values: bool | Unset = UNSET
-    minimum_amount_for_requirement: Decimal | Unset = UNSET
-    required: bool | Unset = UNSET
-    global_: bool | Unset = UNSET
-    retired: bool | Unset = UNSET
+    name: None | str | Unset = UNSET
+    description: None | str | Unset = UNSET
+    allow_custom_values: bool | None | Unset = UNSET
+    minimum_amount_for_requirement: Decimal | None | Unset = UNSET
+    required: bool | None | Unset = UNSET
+    global_: bool | None | Unset = UNSET
     selected_budget_ids: list[str] | Unset = UNSET
-    selected_budget_uuids: list[str] | Unset = UNSET
     required_budget_ids: list[str] | Unset = UNSET
-    required_budget_uuids: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        description = self.description
+        name: None | str | Unset
+        if isinstance(self.name, Unset):
+            name = UNSET
+        else:
+            name = self.name
 
-        name = self.name
+        description: None | str | Unset
+        if isinstance(self.description, Unset):
+            description = UNSET
+        else:
+            description = self.description
 
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
+        allow_custom_values: bool | None | Unset
+        if isinstance(self.allow_custom_values, Unset):
+            allow_custom_values = UNSET
+        else:
+            allow_custom_values = self.allow_custom_values
 
-        multi_select = self.multi_select
+        minimum_amount_for_requirement: Decimal | None | Unset
+        if isinstance(self.minimum_amount_for_requirement, Unset):
+            minimum_amount_for_requirement = UNSET
+        else:
+            minimum_amount_for_requirement = self.minimum_amount_for_requirement
 
-        allow_custom_values = self.allow_custom_values
+        required: bool | None | Unset
+        if isinstance(self.required, Unset):
+            required = UNSET
+        else:
+            required = self.required
 
-        minimum_amount_for_requirement = self.minimum_amount_for_requirement
-
-        required = self.required
-
-        global_ = self.global_
-
-        retired = self.retired
+        global_: bool | None | Unset
+        if isinstance(self.global_, Unset):
+            global_ = UNSET
+        else:
+            global_ = self.global_
 
         selected_budget_ids: list[str] | Unset = UNSET
         if not isinstance(self.selected_budget_ids, Unset):
             selected_budget_ids = self.selected_budget_ids
 
-        selected_budget_uuids: list[str] | Unset = UNSET
-        if not isinstance(self.selected_budget_uuids, Unset):
-            selected_budget_uuids = self.selected_budget_uuids
-
         required_budget_ids: list[str] | Unset = UNSET
         if not isinstance(self.required_budget_ids, Unset):
             required_budget_ids = self.required_budget_ids
 
-        required_budget_uuids: list[str] | Unset = UNSET
-        if not isinstance(self.required_budget_uuids, Unset):
-            required_budget_uuids = self.required_budget_uuids
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if description is not UNSET:
-            field_dict["description"] = description
         if name is not UNSET:
             field_dict["name"] = name
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if multi_select is not UNSET:
-            field_dict["multiSelect"] = multi_select
+        if description is not UNSET:
+            field_dict["description"] = description
         if allow_custom_values is not UNSET:
             field_dict["allowCustomValues"] = allow_custom_values
         if minimum_amount_for_requirement is not UNSET:
@@ -106,72 +100,94 @@ class CustomFieldUpdate:
             field_dict["required"] = required
         if global_ is not UNSET:
             field_dict["global"] = global_
-        if retired is not UNSET:
-            field_dict["retired"] = retired
         if selected_budget_ids is not UNSET:
             field_dict["selectedBudgetIds"] = selected_budget_ids
-        if selected_budget_uuids is not UNSET:
-            field_dict["selectedBudgetUuids"] = selected_budget_uuids
         if required_budget_ids is not UNSET:
             field_dict["requiredBudgetIds"] = required_budget_ids
-        if required_budget_uuids is not UNSET:
-            field_dict["requiredBudgetUuids"] = required_budget_uuids
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        description = d.pop("description", UNSET)
 
-        name = d.pop("name", UNSET)
+        def _parse_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        _type_ = d.pop("type", UNSET)
-        type_: CustomFieldType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = CustomFieldType(_type_)
+        name = _parse_name(d.pop("name", UNSET))
 
-        multi_select = d.pop("multiSelect", UNSET)
+        def _parse_description(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        allow_custom_values = d.pop("allowCustomValues", UNSET)
+        description = _parse_description(d.pop("description", UNSET))
 
-        _minimum_amount_for_requirement = d.pop("minimumAmountForRequirement", UNSET)
-        minimum_amount_for_requirement: Decimal | Unset
-        if isinstance(_minimum_amount_for_requirement, Unset):
-            minimum_amount_for_requirement = UNSET
-        else:
-            minimum_amount_for_requirement = to_decimal(_minimum_amount_for_requirement)
+        def _parse_allow_custom_values(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
 
-        required = d.pop("required", UNSET)
+        allow_custom_values = _parse_allow_custom_values(d.pop("allowCustomValues", UNSET))
 
-        global_ = d.pop("global", UNSET)
+        def _parse_minimum_amount_for_requirement(data: object) -> Decimal | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, Decimal | int | float):
+                    raise TypeError()
+                minimum_amount_for_requirement_type_0 = to_decimal(data)
 
-        retired = d.pop("retired", UNSET)
+                return minimum_amount_for_requirement_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Decimal | None | Unset, data)
+
+        minimum_amount_for_requirement = _parse_minimum_amount_for_requirement(
+            d.pop("minimumAmountForRequirement", UNSET)
+        )
+
+        def _parse_required(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
+
+        required = _parse_required(d.pop("required", UNSET))
+
+        def _parse_global_(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
+
+        global_ = _parse_global_(d.pop("global", UNSET))
 
         selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
 
-        selected_budget_uuids = cast(list[str], d.pop("selectedBudgetUuids", UNSET))
-
         required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
 
-        required_budget_uuids = cast(list[str], d.pop("requiredBudgetUuids", UNSET))
-
         custom_field_update = cls(
-            description=description,
             name=name,
-            type_=type_,
-            multi_select=multi_select,
+            description=description,
             allow_custom_values=allow_custom_values,
             minimum_amount_for_requirement=minimum_amount_for_requirement,
             required=required,
             global_=global_,
-            retired=retired,
             selected_budget_ids=selected_budget_ids,
-            selected_budget_uuids=selected_budget_uuids,
             required_budget_ids=required_budget_ids,
-            required_budget_uuids=required_budget_uuids,
         )
 
         custom_field_update.additional_properties = d

@@ -14,7 +14,8 @@ T = TypeVar("T", bound="CustomFieldValue")
 
 @_attrs_define
 class CustomFieldValue:
-    """
+    """One value of a custom field.
+
     Attributes:
         id (str | Unset):
         uuid (str | Unset):

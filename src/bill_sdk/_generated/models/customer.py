@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.customer_account_type import CustomerAccountType
+from ..models.account_type import AccountType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.customer_balance import CustomerBalance
+    from ..models.address import Address
+    from ..models.balance import Balance
     from ..models.customer_contact import CustomerContact
-    from ..models.vendor_address import VendorAddress
 
 
 T = TypeVar("T", bound="Customer")
@@ -22,62 +22,67 @@ T = TypeVar("T", bound="Customer")
 
 @_attrs_define
 class Customer:
-    """
+    """A customer the organization invoices (id begins with 0cu).
+
     Attributes:
-        email (str | Unset):
-        name (str | Unset):
         id (str | Unset):
         archived (bool | Unset):
+        name (str | Unset):
         company_name (str | Unset):
-        contact (CustomerContact | Unset):
+        contact (CustomerContact | Unset): Contact person at a customer.
+        email (str | Unset):
         phone (str | Unset):
         fax (str | Unset):
         description (str | Unset):
-        invoice_currency (str | Unset):
-        account_type (CustomerAccountType | Unset):
+        invoice_currency (str | Unset): Three-letter ISO 4217 currency code of the customer's invoices.
+        account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
         payment_term_id (str | Unset):
-        account_number (str | Unset):
-        billing_address (VendorAddress | Unset):
-        shipping_address (VendorAddress | Unset):
-        balance (CustomerBalance | Unset):
+        account_number (str | Unset): Account number printed on the customer's invoices.
+        billing_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+            Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
+            send a network invitation.
+        shipping_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+            Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
+            send a network invitation.
+        balance (Balance | Unset): Amount outstanding with a vendor or customer, maintained by BILL.
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
     """
 
-    email: str | Unset = UNSET
-    name: str | Unset = UNSET
     id: str | Unset = UNSET
     archived: bool | Unset = UNSET
+    name: str | Unset = UNSET
     company_name: str | Unset = UNSET
     contact: CustomerContact | Unset = UNSET
+    email: str | Unset = UNSET
     phone: str | Unset = UNSET
     fax: str | Unset = UNSET
     description: str | Unset = UNSET
     invoice_currency: str | Unset = UNSET
-    account_type: CustomerAccountType | Unset = UNSET
+    account_type: AccountType | Unset = UNSET
     payment_term_id: str | Unset = UNSET
     account_number: str | Unset = UNSET
-    billing_address: VendorAddress | Unset = UNSET
-    shipping_address: VendorAddress | Unset = UNSET
-    balance: CustomerBalance | Unset = UNSET
+    billing_address: Address | Unset = UNSET
+    shipping_address: Address | Unset = UNSET
+    balance: Balance | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
     updated_time: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        email = self.email
-
-        name = self.name
-
         id = self.id
 
         archived = self.archived
+
+        name = self.name
 
         company_name = self.company_name
 
         contact: dict[str, Any] | Unset = UNSET
         if not isinstance(self.contact, Unset):
             contact = self.contact.to_dict()
+
+        email = self.email
 
         phone = self.phone
 
@@ -118,18 +123,18 @@ class Customer:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if email is not UNSET:
-            field_dict["email"] = email
-        if name is not UNSET:
-            field_dict["name"] = name
         if id is not UNSET:
             field_dict["id"] = id
         if archived is not UNSET:
             field_dict["archived"] = archived
+        if name is not UNSET:
+            field_dict["name"] = name
         if company_name is not UNSET:
             field_dict["companyName"] = company_name
         if contact is not UNSET:
             field_dict["contact"] = contact
+        if email is not UNSET:
+            field_dict["email"] = email
         if phone is not UNSET:
             field_dict["phone"] = phone
         if fax is not UNSET:
@@ -159,18 +164,16 @@ class Customer:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_balance import CustomerBalance  # noqa: PLC0415
+        from ..models.address import Address  # noqa: PLC0415
+        from ..models.balance import Balance  # noqa: PLC0415
         from ..models.customer_contact import CustomerContact  # noqa: PLC0415
-        from ..models.vendor_address import VendorAddress  # noqa: PLC0415
 
         d = dict(src_dict)
-        email = d.pop("email", UNSET)
-
-        name = d.pop("name", UNSET)
-
         id = d.pop("id", UNSET)
 
         archived = d.pop("archived", UNSET)
+
+        name = d.pop("name", UNSET)
 
         company_name = d.pop("companyName", UNSET)
 
@@ -181,6 +184,8 @@ class Customer:
         else:
             contact = CustomerContact.from_dict(_contact)
 
+        email = d.pop("email", UNSET)
+
         phone = d.pop("phone", UNSET)
 
         fax = d.pop("fax", UNSET)
@@ -190,36 +195,36 @@ class Customer:
         invoice_currency = d.pop("invoiceCurrency", UNSET)
 
         _account_type = d.pop("accountType", UNSET)
-        account_type: CustomerAccountType | Unset
+        account_type: AccountType | Unset
         if isinstance(_account_type, Unset):
             account_type = UNSET
         else:
-            account_type = CustomerAccountType(_account_type)
+            account_type = AccountType(_account_type)
 
         payment_term_id = d.pop("paymentTermId", UNSET)
 
         account_number = d.pop("accountNumber", UNSET)
 
         _billing_address = d.pop("billingAddress", UNSET)
-        billing_address: VendorAddress | Unset
+        billing_address: Address | Unset
         if isinstance(_billing_address, Unset):
             billing_address = UNSET
         else:
-            billing_address = VendorAddress.from_dict(_billing_address)
+            billing_address = Address.from_dict(_billing_address)
 
         _shipping_address = d.pop("shippingAddress", UNSET)
-        shipping_address: VendorAddress | Unset
+        shipping_address: Address | Unset
         if isinstance(_shipping_address, Unset):
             shipping_address = UNSET
         else:
-            shipping_address = VendorAddress.from_dict(_shipping_address)
+            shipping_address = Address.from_dict(_shipping_address)
 
         _balance = d.pop("balance", UNSET)
-        balance: CustomerBalance | Unset
+        balance: Balance | Unset
         if isinstance(_balance, Unset):
             balance = UNSET
         else:
-            balance = CustomerBalance.from_dict(_balance)
+            balance = Balance.from_dict(_balance)
 
         _created_time = d.pop("createdTime", UNSET)
         created_time: datetime.datetime | Unset
@@ -236,12 +241,12 @@ class Customer:
             updated_time = datetime.datetime.fromisoformat(_updated_time)
 
         customer = cls(
-            email=email,
-            name=name,
             id=id,
             archived=archived,
+            name=name,
             company_name=company_name,
             contact=contact,
+            email=email,
             phone=phone,
             fax=fax,
             description=description,

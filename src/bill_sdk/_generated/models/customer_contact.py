@@ -14,7 +14,8 @@ T = TypeVar("T", bound="CustomerContact")
 
 @_attrs_define
 class CustomerContact:
-    """
+    """Contact person at a customer.
+
     Attributes:
         first_name (str | Unset):
         last_name (str | Unset):

@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.customer_account_type import CustomerAccountType
+from ..models.account_type import AccountType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.customer_balance import CustomerBalance
+    from ..models.address import Address
     from ..models.customer_contact import CustomerContact
-    from ..models.vendor_address import VendorAddress
 
 
 T = TypeVar("T", bound="CustomerCreate")
@@ -21,38 +20,41 @@ T = TypeVar("T", bound="CustomerCreate")
 
 @_attrs_define
 class CustomerCreate:
-    """
+    """A new customer.
+
     Attributes:
         name (str):
         email (str):
         company_name (str | Unset):
-        contact (CustomerContact | Unset):
-        account_type (CustomerAccountType | Unset):
+        contact (CustomerContact | Unset): Contact person at a customer.
         phone (str | Unset):
-        billing_address (VendorAddress | Unset):
         fax (str | Unset):
         description (str | Unset):
-        invoice_currency (str | Unset):
-        payment_term_id (str | Unset):
+        invoice_currency (str | Unset): Three-letter ISO 4217 currency code; required for an international customer.
+        account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
+        payment_term_id (str | Unset): Payment term (days the customer has to pay).
         account_number (str | Unset):
-        shipping_address (VendorAddress | Unset):
-        balance (CustomerBalance | Unset):
+        billing_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+            Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
+            send a network invitation.
+        shipping_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+            Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
+            send a network invitation.
     """
 
     name: str
     email: str
     company_name: str | Unset = UNSET
     contact: CustomerContact | Unset = UNSET
-    account_type: CustomerAccountType | Unset = UNSET
     phone: str | Unset = UNSET
-    billing_address: VendorAddress | Unset = UNSET
     fax: str | Unset = UNSET
     description: str | Unset = UNSET
     invoice_currency: str | Unset = UNSET
+    account_type: AccountType | Unset = UNSET
     payment_term_id: str | Unset = UNSET
     account_number: str | Unset = UNSET
-    shipping_address: VendorAddress | Unset = UNSET
-    balance: CustomerBalance | Unset = UNSET
+    billing_address: Address | Unset = UNSET
+    shipping_address: Address | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,15 +68,7 @@ class CustomerCreate:
         if not isinstance(self.contact, Unset):
             contact = self.contact.to_dict()
 
-        account_type: str | Unset = UNSET
-        if not isinstance(self.account_type, Unset):
-            account_type = str(self.account_type)
-
         phone = self.phone
-
-        billing_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.billing_address, Unset):
-            billing_address = self.billing_address.to_dict()
 
         fax = self.fax
 
@@ -82,17 +76,21 @@ class CustomerCreate:
 
         invoice_currency = self.invoice_currency
 
+        account_type: str | Unset = UNSET
+        if not isinstance(self.account_type, Unset):
+            account_type = str(self.account_type)
+
         payment_term_id = self.payment_term_id
 
         account_number = self.account_number
 
+        billing_address: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.billing_address, Unset):
+            billing_address = self.billing_address.to_dict()
+
         shipping_address: dict[str, Any] | Unset = UNSET
         if not isinstance(self.shipping_address, Unset):
             shipping_address = self.shipping_address.to_dict()
-
-        balance: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.balance, Unset):
-            balance = self.balance.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -106,34 +104,31 @@ class CustomerCreate:
             field_dict["companyName"] = company_name
         if contact is not UNSET:
             field_dict["contact"] = contact
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
         if phone is not UNSET:
             field_dict["phone"] = phone
-        if billing_address is not UNSET:
-            field_dict["billingAddress"] = billing_address
         if fax is not UNSET:
             field_dict["fax"] = fax
         if description is not UNSET:
             field_dict["description"] = description
         if invoice_currency is not UNSET:
             field_dict["invoiceCurrency"] = invoice_currency
+        if account_type is not UNSET:
+            field_dict["accountType"] = account_type
         if payment_term_id is not UNSET:
             field_dict["paymentTermId"] = payment_term_id
         if account_number is not UNSET:
             field_dict["accountNumber"] = account_number
+        if billing_address is not UNSET:
+            field_dict["billingAddress"] = billing_address
         if shipping_address is not UNSET:
             field_dict["shippingAddress"] = shipping_address
-        if balance is not UNSET:
-            field_dict["balance"] = balance
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_balance import CustomerBalance  # noqa: PLC0415
+        from ..models.address import Address  # noqa: PLC0415
         from ..models.customer_contact import CustomerContact  # noqa: PLC0415
-        from ..models.vendor_address import VendorAddress  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name")
@@ -149,21 +144,7 @@ class CustomerCreate:
         else:
             contact = CustomerContact.from_dict(_contact)
 
-        _account_type = d.pop("accountType", UNSET)
-        account_type: CustomerAccountType | Unset
-        if isinstance(_account_type, Unset):
-            account_type = UNSET
-        else:
-            account_type = CustomerAccountType(_account_type)
-
         phone = d.pop("phone", UNSET)
-
-        _billing_address = d.pop("billingAddress", UNSET)
-        billing_address: VendorAddress | Unset
-        if isinstance(_billing_address, Unset):
-            billing_address = UNSET
-        else:
-            billing_address = VendorAddress.from_dict(_billing_address)
 
         fax = d.pop("fax", UNSET)
 
@@ -171,39 +152,45 @@ class CustomerCreate:
 
         invoice_currency = d.pop("invoiceCurrency", UNSET)
 
+        _account_type = d.pop("accountType", UNSET)
+        account_type: AccountType | Unset
+        if isinstance(_account_type, Unset):
+            account_type = UNSET
+        else:
+            account_type = AccountType(_account_type)
+
         payment_term_id = d.pop("paymentTermId", UNSET)
 
         account_number = d.pop("accountNumber", UNSET)
 
+        _billing_address = d.pop("billingAddress", UNSET)
+        billing_address: Address | Unset
+        if isinstance(_billing_address, Unset):
+            billing_address = UNSET
+        else:
+            billing_address = Address.from_dict(_billing_address)
+
         _shipping_address = d.pop("shippingAddress", UNSET)
-        shipping_address: VendorAddress | Unset
+        shipping_address: Address | Unset
         if isinstance(_shipping_address, Unset):
             shipping_address = UNSET
         else:
-            shipping_address = VendorAddress.from_dict(_shipping_address)
-
-        _balance = d.pop("balance", UNSET)
-        balance: CustomerBalance | Unset
-        if isinstance(_balance, Unset):
-            balance = UNSET
-        else:
-            balance = CustomerBalance.from_dict(_balance)
+            shipping_address = Address.from_dict(_shipping_address)
 
         customer_create = cls(
             name=name,
             email=email,
             company_name=company_name,
             contact=contact,
-            account_type=account_type,
             phone=phone,
-            billing_address=billing_address,
             fax=fax,
             description=description,
             invoice_currency=invoice_currency,
+            account_type=account_type,
             payment_term_id=payment_term_id,
             account_number=account_number,
+            billing_address=billing_address,
             shipping_address=shipping_address,
-            balance=balance,
         )
 
         customer_create.additional_properties = d

@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.customer_account_type import CustomerAccountType
+from ..models.account_type import AccountType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.customer_balance import CustomerBalance
+    from ..models.address import Address
     from ..models.customer_contact import CustomerContact
-    from ..models.vendor_address import VendorAddress
 
 
 T = TypeVar("T", bound="CustomerUpdate")
@@ -21,86 +20,116 @@ T = TypeVar("T", bound="CustomerUpdate")
 
 @_attrs_define
 class CustomerUpdate:
-    """
+    """Changes to a customer (PATCH); send only what changes.
+
     Attributes:
         name (str | Unset):
-        account_type (CustomerAccountType | Unset):
         email (str | Unset):
-        company_name (str | Unset):
-        contact (CustomerContact | Unset):
-        phone (str | Unset):
-        fax (str | Unset):
-        description (str | Unset):
-        invoice_currency (str | Unset):
-        payment_term_id (str | Unset):
-        account_number (str | Unset):
-        billing_address (VendorAddress | Unset):
-        shipping_address (VendorAddress | Unset):
-        balance (CustomerBalance | Unset):
+        company_name (None | str | Unset):
+        contact (CustomerContact | None | Unset):
+        phone (None | str | Unset):
+        fax (None | str | Unset):
+        description (None | str | Unset):
+        invoice_currency (str | Unset): Three-letter ISO 4217 currency code.
+        account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
+        payment_term_id (None | str | Unset):
+        account_number (None | str | Unset):
+        billing_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+            Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
+            send a network invitation.
+        shipping_address (Address | None | Unset):
     """
 
     name: str | Unset = UNSET
-    account_type: CustomerAccountType | Unset = UNSET
     email: str | Unset = UNSET
-    company_name: str | Unset = UNSET
-    contact: CustomerContact | Unset = UNSET
-    phone: str | Unset = UNSET
-    fax: str | Unset = UNSET
-    description: str | Unset = UNSET
+    company_name: None | str | Unset = UNSET
+    contact: CustomerContact | None | Unset = UNSET
+    phone: None | str | Unset = UNSET
+    fax: None | str | Unset = UNSET
+    description: None | str | Unset = UNSET
     invoice_currency: str | Unset = UNSET
-    payment_term_id: str | Unset = UNSET
-    account_number: str | Unset = UNSET
-    billing_address: VendorAddress | Unset = UNSET
-    shipping_address: VendorAddress | Unset = UNSET
-    balance: CustomerBalance | Unset = UNSET
+    account_type: AccountType | Unset = UNSET
+    payment_term_id: None | str | Unset = UNSET
+    account_number: None | str | Unset = UNSET
+    billing_address: Address | Unset = UNSET
+    shipping_address: Address | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.address import Address  # noqa: PLC0415
+        from ..models.customer_contact import CustomerContact  # noqa: PLC0415
+
         name = self.name
+
+        email = self.email
+
+        company_name: None | str | Unset
+        if isinstance(self.company_name, Unset):
+            company_name = UNSET
+        else:
+            company_name = self.company_name
+
+        contact: dict[str, Any] | None | Unset
+        if isinstance(self.contact, Unset):
+            contact = UNSET
+        elif isinstance(self.contact, CustomerContact):
+            contact = self.contact.to_dict()
+        else:
+            contact = self.contact
+
+        phone: None | str | Unset
+        if isinstance(self.phone, Unset):
+            phone = UNSET
+        else:
+            phone = self.phone
+
+        fax: None | str | Unset
+        if isinstance(self.fax, Unset):
+            fax = UNSET
+        else:
+            fax = self.fax
+
+        description: None | str | Unset
+        if isinstance(self.description, Unset):
+            description = UNSET
+        else:
+            description = self.description
+
+        invoice_currency = self.invoice_currency
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
             account_type = str(self.account_type)
 
-        email = self.email
+        payment_term_id: None | str | Unset
+        if isinstance(self.payment_term_id, Unset):
+            payment_term_id = UNSET
+        else:
+            payment_term_id = self.payment_term_id
 
-        company_name = self.company_name
-
-        contact: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.contact, Unset):
-            contact = self.contact.to_dict()
-
-        phone = self.phone
-
-        fax = self.fax
-
-        description = self.description
-
-        invoice_currency = self.invoice_currency
-
-        payment_term_id = self.payment_term_id
-
-        account_number = self.account_number
+        account_number: None | str | Unset
+        if isinstance(self.account_number, Unset):
+            account_number = UNSET
+        else:
+            account_number = self.account_number
 
         billing_address: dict[str, Any] | Unset = UNSET
         if not isinstance(self.billing_address, Unset):
             billing_address = self.billing_address.to_dict()
 
-        shipping_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.shipping_address, Unset):
+        shipping_address: dict[str, Any] | None | Unset
+        if isinstance(self.shipping_address, Unset):
+            shipping_address = UNSET
+        elif isinstance(self.shipping_address, Address):
             shipping_address = self.shipping_address.to_dict()
-
-        balance: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.balance, Unset):
-            balance = self.balance.to_dict()
+        else:
+            shipping_address = self.shipping_address
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
         if email is not UNSET:
             field_dict["email"] = email
         if company_name is not UNSET:
@@ -115,6 +144,8 @@ class CustomerUpdate:
             field_dict["description"] = description
         if invoice_currency is not UNSET:
             field_dict["invoiceCurrency"] = invoice_currency
+        if account_type is not UNSET:
+            field_dict["accountType"] = account_type
         if payment_term_id is not UNSET:
             field_dict["paymentTermId"] = payment_term_id
         if account_number is not UNSET:
@@ -123,74 +154,125 @@ class CustomerUpdate:
             field_dict["billingAddress"] = billing_address
         if shipping_address is not UNSET:
             field_dict["shippingAddress"] = shipping_address
-        if balance is not UNSET:
-            field_dict["balance"] = balance
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_balance import CustomerBalance  # noqa: PLC0415
+        from ..models.address import Address  # noqa: PLC0415
         from ..models.customer_contact import CustomerContact  # noqa: PLC0415
-        from ..models.vendor_address import VendorAddress  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name", UNSET)
 
-        _account_type = d.pop("accountType", UNSET)
-        account_type: CustomerAccountType | Unset
-        if isinstance(_account_type, Unset):
-            account_type = UNSET
-        else:
-            account_type = CustomerAccountType(_account_type)
-
         email = d.pop("email", UNSET)
 
-        company_name = d.pop("companyName", UNSET)
+        def _parse_company_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        _contact = d.pop("contact", UNSET)
-        contact: CustomerContact | Unset
-        if isinstance(_contact, Unset):
-            contact = UNSET
-        else:
-            contact = CustomerContact.from_dict(_contact)
+        company_name = _parse_company_name(d.pop("companyName", UNSET))
 
-        phone = d.pop("phone", UNSET)
+        def _parse_contact(data: object) -> CustomerContact | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                contact_type_0 = CustomerContact.from_dict(data)
 
-        fax = d.pop("fax", UNSET)
+                return contact_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CustomerContact | None | Unset, data)
 
-        description = d.pop("description", UNSET)
+        contact = _parse_contact(d.pop("contact", UNSET))
+
+        def _parse_phone(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        phone = _parse_phone(d.pop("phone", UNSET))
+
+        def _parse_fax(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        fax = _parse_fax(d.pop("fax", UNSET))
+
+        def _parse_description(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        description = _parse_description(d.pop("description", UNSET))
 
         invoice_currency = d.pop("invoiceCurrency", UNSET)
 
-        payment_term_id = d.pop("paymentTermId", UNSET)
+        _account_type = d.pop("accountType", UNSET)
+        account_type: AccountType | Unset
+        if isinstance(_account_type, Unset):
+            account_type = UNSET
+        else:
+            account_type = AccountType(_account_type)
 
-        account_number = d.pop("accountNumber", UNSET)
+        def _parse_payment_term_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        payment_term_id = _parse_payment_term_id(d.pop("paymentTermId", UNSET))
+
+        def _parse_account_number(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        account_number = _parse_account_number(d.pop("accountNumber", UNSET))
 
         _billing_address = d.pop("billingAddress", UNSET)
-        billing_address: VendorAddress | Unset
+        billing_address: Address | Unset
         if isinstance(_billing_address, Unset):
             billing_address = UNSET
         else:
-            billing_address = VendorAddress.from_dict(_billing_address)
+            billing_address = Address.from_dict(_billing_address)
 
-        _shipping_address = d.pop("shippingAddress", UNSET)
-        shipping_address: VendorAddress | Unset
-        if isinstance(_shipping_address, Unset):
-            shipping_address = UNSET
-        else:
-            shipping_address = VendorAddress.from_dict(_shipping_address)
+        def _parse_shipping_address(data: object) -> Address | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                shipping_address_type_0 = Address.from_dict(data)
 
-        _balance = d.pop("balance", UNSET)
-        balance: CustomerBalance | Unset
-        if isinstance(_balance, Unset):
-            balance = UNSET
-        else:
-            balance = CustomerBalance.from_dict(_balance)
+                return shipping_address_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Address | None | Unset, data)
+
+        shipping_address = _parse_shipping_address(d.pop("shippingAddress", UNSET))
 
         customer_update = cls(
             name=name,
-            account_type=account_type,
             email=email,
             company_name=company_name,
             contact=contact,
@@ -198,11 +280,11 @@ class CustomerUpdate:
             fax=fax,
             description=description,
             invoice_currency=invoice_currency,
+            account_type=account_type,
             payment_term_id=payment_term_id,
             account_number=account_number,
             billing_address=billing_address,
             shipping_address=shipping_address,
-            balance=balance,
         )
 
         customer_update.additional_properties = d

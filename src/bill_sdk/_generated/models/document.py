@@ -15,12 +15,15 @@ T = TypeVar("T", bound="Document")
 
 @_attrs_define
 class Document:
-    """
-    Attributes:
-        id (str | Unset):
-        name (str | Unset):
-        created_time (datetime.datetime | Unset):
-        download_link (str | Unset):
+    """A file BILL stores: an attachment of a customer, invoice or vendor (id begins with att) or a bill document (id
+    begins with 00h; 0du while an upload is still being processed).
+
+        Attributes:
+            id (str | Unset):
+            name (str | Unset): File name with its extension.
+            created_time (datetime.datetime | Unset):
+            download_link (str | Unset): URL of the file; fetch it with the sessionId header. Empty until processing has
+                finished.
     """
 
     id: str | Unset = UNSET

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.document_upload_status_status import DocumentUploadStatusStatus
+from ..models.document_upload_state import DocumentUploadState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DocumentUploadStatus")
@@ -15,22 +15,24 @@ T = TypeVar("T", bound="DocumentUploadStatus")
 
 @_attrs_define
 class DocumentUploadStatus:
-    """
+    """Progress of one asynchronous bill-document upload.
+
     Attributes:
-        document_id (str | Unset):
-        upload_id (str | Unset):
-        status (DocumentUploadStatusStatus | Unset):
+        upload_id (str | Unset): Temporary id from the upload (begins with 0du).
+        document_id (str | Unset): Id of the finished document (begins with 00h).
+        status (DocumentUploadState | Unset): Stage of a bill-document upload; UPLOADED means the document can be
+            fetched.
     """
 
-    document_id: str | Unset = UNSET
     upload_id: str | Unset = UNSET
-    status: DocumentUploadStatusStatus | Unset = UNSET
+    document_id: str | Unset = UNSET
+    status: DocumentUploadState | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        document_id = self.document_id
-
         upload_id = self.upload_id
+
+        document_id = self.document_id
 
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
@@ -39,10 +41,10 @@ class DocumentUploadStatus:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if document_id is not UNSET:
-            field_dict["documentId"] = document_id
         if upload_id is not UNSET:
             field_dict["uploadId"] = upload_id
+        if document_id is not UNSET:
+            field_dict["documentId"] = document_id
         if status is not UNSET:
             field_dict["status"] = status
 
@@ -51,20 +53,20 @@ class DocumentUploadStatus:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        document_id = d.pop("documentId", UNSET)
-
         upload_id = d.pop("uploadId", UNSET)
 
+        document_id = d.pop("documentId", UNSET)
+
         _status = d.pop("status", UNSET)
-        status: DocumentUploadStatusStatus | Unset
+        status: DocumentUploadState | Unset
         if isinstance(_status, Unset):
             status = UNSET
         else:
-            status = DocumentUploadStatusStatus(_status)
+            status = DocumentUploadState(_status)
 
         document_upload_status = cls(
-            document_id=document_id,
             upload_id=upload_id,
+            document_id=document_id,
             status=status,
         )
 

@@ -10,12 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.international_payments_configuration_payment_purpose import (
-        InternationalPaymentsConfigurationPaymentPurpose,
-    )
-    from ..models.international_payments_configuration_validations import (
-        InternationalPaymentsConfigurationValidations,
-    )
+    from ..models.international_payment_validations import InternationalPaymentValidations
+    from ..models.payment_purpose_requirement import PaymentPurposeRequirement
 
 
 T = TypeVar("T", bound="InternationalPaymentsConfiguration")
@@ -23,14 +19,16 @@ T = TypeVar("T", bound="InternationalPaymentsConfiguration")
 
 @_attrs_define
 class InternationalPaymentsConfiguration:
-    """
+    """What BILL needs to pay a vendor in a given country and currency.
+
     Attributes:
-        payment_purpose (InternationalPaymentsConfigurationPaymentPurpose | Unset):
-        validations (InternationalPaymentsConfigurationValidations | Unset):
+        payment_purpose (PaymentPurposeRequirement | Unset): Whether a payment purpose is needed and in what form.
+        validations (InternationalPaymentValidations | Unset): Rules for the bank-account fields of an international
+            vendor.
     """
 
-    payment_purpose: InternationalPaymentsConfigurationPaymentPurpose | Unset = UNSET
-    validations: InternationalPaymentsConfigurationValidations | Unset = UNSET
+    payment_purpose: PaymentPurposeRequirement | Unset = UNSET
+    validations: InternationalPaymentValidations | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,27 +52,25 @@ class InternationalPaymentsConfiguration:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.international_payments_configuration_payment_purpose import (
-            InternationalPaymentsConfigurationPaymentPurpose,  # noqa: PLC0415
+        from ..models.international_payment_validations import (
+            InternationalPaymentValidations,  # noqa: PLC0415
         )
-        from ..models.international_payments_configuration_validations import (
-            InternationalPaymentsConfigurationValidations,  # noqa: PLC0415
-        )
+        from ..models.payment_purpose_requirement import PaymentPurposeRequirement  # noqa: PLC0415
 
         d = dict(src_dict)
         _payment_purpose = d.pop("paymentPurpose", UNSET)
-        payment_purpose: InternationalPaymentsConfigurationPaymentPurpose | Unset
+        payment_purpose: PaymentPurposeRequirement | Unset
         if isinstance(_payment_purpose, Unset):
             payment_purpose = UNSET
         else:
-            payment_purpose = InternationalPaymentsConfigurationPaymentPurpose.from_dict(_payment_purpose)
+            payment_purpose = PaymentPurposeRequirement.from_dict(_payment_purpose)
 
         _validations = d.pop("validations", UNSET)
-        validations: InternationalPaymentsConfigurationValidations | Unset
+        validations: InternationalPaymentValidations | Unset
         if isinstance(_validations, Unset):
             validations = UNSET
         else:
-            validations = InternationalPaymentsConfigurationValidations.from_dict(_validations)
+            validations = InternationalPaymentValidations.from_dict(_validations)
 
         international_payments_configuration = cls(
             payment_purpose=payment_purpose,

@@ -15,7 +15,7 @@ from ..models.invoice_status import InvoiceStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.invoice_classifications import InvoiceClassifications
+    from ..models.classifications import Classifications
     from ..models.invoice_convenience_fee import InvoiceConvenienceFee
     from ..models.invoice_line_item import InvoiceLineItem
     from ..models.invoice_payment import InvoicePayment
@@ -26,7 +26,8 @@ T = TypeVar("T", bound="Invoice")
 
 @_attrs_define
 class Invoice:
-    """
+    """An invoice the organization sends a customer (id begins with 00e).
+
     Attributes:
         id (str | Unset):
         archived (bool | Unset):
@@ -37,21 +38,23 @@ class Invoice:
         total_amount (Decimal | Unset):
         due_amount (Decimal | Unset):
         scheduled_amount (Decimal | Unset):
-        credit_amount (Decimal | Unset):
-        status (InvoiceStatus | Unset):
+        credit_amount (Decimal | Unset): Customer credit applied to the invoice.
+        status (InvoiceStatus | Unset): How far an invoice has been paid.
         exchange_rate (Decimal | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
         invoice_line_items (list[InvoiceLineItem] | Unset):
         pay_to_chart_of_account_id (str | Unset):
         payments (list[InvoicePayment] | Unset):
-        classifications (InvoiceClassifications | Unset):
+        classifications (Classifications | Unset): General-ledger classifications (ids of accounting objects). Bills
+            carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
+            jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
         sales_tax_item_id (str | Unset):
         sales_tax_total (Decimal | Unset):
         sales_tax_percentage (Decimal | Unset):
         enable_card_payment (bool | Unset):
-        convenience_fee (InvoiceConvenienceFee | Unset):
+        convenience_fee (InvoiceConvenienceFee | Unset): Surcharge on card payments of an invoice.
         invoice_pdf_id (str | Unset):
+        created_time (datetime.datetime | Unset):
+        updated_time (datetime.datetime | Unset):
     """
 
     id: str | Unset = UNSET
@@ -66,18 +69,18 @@ class Invoice:
     credit_amount: Decimal | Unset = UNSET
     status: InvoiceStatus | Unset = UNSET
     exchange_rate: Decimal | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
     invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
     pay_to_chart_of_account_id: str | Unset = UNSET
     payments: list[InvoicePayment] | Unset = UNSET
-    classifications: InvoiceClassifications | Unset = UNSET
+    classifications: Classifications | Unset = UNSET
     sales_tax_item_id: str | Unset = UNSET
     sales_tax_total: Decimal | Unset = UNSET
     sales_tax_percentage: Decimal | Unset = UNSET
     enable_card_payment: bool | Unset = UNSET
     convenience_fee: InvoiceConvenienceFee | Unset = UNSET
     invoice_pdf_id: str | Unset = UNSET
+    created_time: datetime.datetime | Unset = UNSET
+    updated_time: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,14 +113,6 @@ class Invoice:
             status = str(self.status)
 
         exchange_rate = self.exchange_rate
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
 
         invoice_line_items: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.invoice_line_items, Unset):
@@ -153,6 +148,14 @@ class Invoice:
 
         invoice_pdf_id = self.invoice_pdf_id
 
+        created_time: str | Unset = UNSET
+        if not isinstance(self.created_time, Unset):
+            created_time = self.created_time.isoformat()
+
+        updated_time: str | Unset = UNSET
+        if not isinstance(self.updated_time, Unset):
+            updated_time = self.updated_time.isoformat()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
@@ -180,10 +183,6 @@ class Invoice:
             field_dict["status"] = status
         if exchange_rate is not UNSET:
             field_dict["exchangeRate"] = exchange_rate
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
         if invoice_line_items is not UNSET:
             field_dict["invoiceLineItems"] = invoice_line_items
         if pay_to_chart_of_account_id is not UNSET:
@@ -204,12 +203,16 @@ class Invoice:
             field_dict["convenienceFee"] = convenience_fee
         if invoice_pdf_id is not UNSET:
             field_dict["invoicePdfId"] = invoice_pdf_id
+        if created_time is not UNSET:
+            field_dict["createdTime"] = created_time
+        if updated_time is not UNSET:
+            field_dict["updatedTime"] = updated_time
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.invoice_classifications import InvoiceClassifications  # noqa: PLC0415
+        from ..models.classifications import Classifications  # noqa: PLC0415
         from ..models.invoice_convenience_fee import InvoiceConvenienceFee  # noqa: PLC0415
         from ..models.invoice_line_item import InvoiceLineItem  # noqa: PLC0415
         from ..models.invoice_payment import InvoicePayment  # noqa: PLC0415
@@ -279,20 +282,6 @@ class Invoice:
         else:
             exchange_rate = to_decimal(_exchange_rate)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
-
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
-
         _invoice_line_items = d.pop("invoiceLineItems", UNSET)
         invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
         if _invoice_line_items is not UNSET:
@@ -314,11 +303,11 @@ class Invoice:
                 payments.append(payments_item)
 
         _classifications = d.pop("classifications", UNSET)
-        classifications: InvoiceClassifications | Unset
+        classifications: Classifications | Unset
         if isinstance(_classifications, Unset):
             classifications = UNSET
         else:
-            classifications = InvoiceClassifications.from_dict(_classifications)
+            classifications = Classifications.from_dict(_classifications)
 
         sales_tax_item_id = d.pop("salesTaxItemId", UNSET)
 
@@ -347,6 +336,20 @@ class Invoice:
 
         invoice_pdf_id = d.pop("invoicePdfId", UNSET)
 
+        _created_time = d.pop("createdTime", UNSET)
+        created_time: datetime.datetime | Unset
+        if isinstance(_created_time, Unset):
+            created_time = UNSET
+        else:
+            created_time = datetime.datetime.fromisoformat(_created_time)
+
+        _updated_time = d.pop("updatedTime", UNSET)
+        updated_time: datetime.datetime | Unset
+        if isinstance(_updated_time, Unset):
+            updated_time = UNSET
+        else:
+            updated_time = datetime.datetime.fromisoformat(_updated_time)
+
         invoice = cls(
             id=id,
             archived=archived,
@@ -360,8 +363,6 @@ class Invoice:
             credit_amount=credit_amount,
             status=status,
             exchange_rate=exchange_rate,
-            created_time=created_time,
-            updated_time=updated_time,
             invoice_line_items=invoice_line_items,
             pay_to_chart_of_account_id=pay_to_chart_of_account_id,
             payments=payments,
@@ -372,6 +373,8 @@ class Invoice:
             enable_card_payment=enable_card_payment,
             convenience_fee=convenience_fee,
             invoice_pdf_id=invoice_pdf_id,
+            created_time=created_time,
+            updated_time=updated_time,
         )
 
         invoice.additional_properties = d

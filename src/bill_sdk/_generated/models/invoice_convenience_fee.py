@@ -17,7 +17,8 @@ T = TypeVar("T", bound="InvoiceConvenienceFee")
 
 @_attrs_define
 class InvoiceConvenienceFee:
-    """
+    """Surcharge on card payments of an invoice.
+
     Attributes:
         percentage (Decimal | Unset):
     """

@@ -14,22 +14,35 @@ T = TypeVar("T", bound="InvoiceCustomer")
 
 @_attrs_define
 class InvoiceCustomer:
-    """
+    """Customer of a new invoice: either the id of an existing customer, or a name and email from which BILL creates one.
+
     Attributes:
-        id (str | Unset):
+        id (str | Unset): Existing customer (begins with 0cu).
+        name (str | Unset):
+        email (str | Unset):
     """
 
     id: str | Unset = UNSET
+    name: str | Unset = UNSET
+    email: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
+
+        name = self.name
+
+        email = self.email
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
         if id is not UNSET:
             field_dict["id"] = id
+        if name is not UNSET:
+            field_dict["name"] = name
+        if email is not UNSET:
+            field_dict["email"] = email
 
         return field_dict
 
@@ -38,8 +51,14 @@ class InvoiceCustomer:
         d = dict(src_dict)
         id = d.pop("id", UNSET)
 
+        name = d.pop("name", UNSET)
+
+        email = d.pop("email", UNSET)
+
         invoice_customer = cls(
             id=id,
+            name=name,
+            email=email,
         )
 
         invoice_customer.additional_properties = d

@@ -13,7 +13,7 @@ from bill_sdk._json import to_decimal
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.invoice_line_item_classifications import InvoiceLineItemClassifications
+    from ..models.classifications import Classifications
 
 
 T = TypeVar("T", bound="InvoiceLineItem")
@@ -21,22 +21,25 @@ T = TypeVar("T", bound="InvoiceLineItem")
 
 @_attrs_define
 class InvoiceLineItem:
-    """
+    """One line of an invoice; its amount is quantity times price unless amount is sent.
+
     Attributes:
-        id (str | Unset):
+        id (str | Unset): Send back on replace or update to keep or change the line.
         description (str | Unset):
-        price (Decimal | Unset):
         quantity (Decimal | Unset):
-        classifications (InvoiceLineItemClassifications | Unset):
+        price (Decimal | Unset): Unit price.
         amount (Decimal | Unset):
+        classifications (Classifications | Unset): General-ledger classifications (ids of accounting objects). Bills
+            carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
+            jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
     """
 
     id: str | Unset = UNSET
     description: str | Unset = UNSET
-    price: Decimal | Unset = UNSET
     quantity: Decimal | Unset = UNSET
-    classifications: InvoiceLineItemClassifications | Unset = UNSET
+    price: Decimal | Unset = UNSET
     amount: Decimal | Unset = UNSET
+    classifications: Classifications | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,15 +47,15 @@ class InvoiceLineItem:
 
         description = self.description
 
+        quantity = self.quantity
+
         price = self.price
 
-        quantity = self.quantity
+        amount = self.amount
 
         classifications: dict[str, Any] | Unset = UNSET
         if not isinstance(self.classifications, Unset):
             classifications = self.classifications.to_dict()
-
-        amount = self.amount
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -61,34 +64,25 @@ class InvoiceLineItem:
             field_dict["id"] = id
         if description is not UNSET:
             field_dict["description"] = description
-        if price is not UNSET:
-            field_dict["price"] = price
         if quantity is not UNSET:
             field_dict["quantity"] = quantity
-        if classifications is not UNSET:
-            field_dict["classifications"] = classifications
+        if price is not UNSET:
+            field_dict["price"] = price
         if amount is not UNSET:
             field_dict["amount"] = amount
+        if classifications is not UNSET:
+            field_dict["classifications"] = classifications
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.invoice_line_item_classifications import (
-            InvoiceLineItemClassifications,  # noqa: PLC0415
-        )
+        from ..models.classifications import Classifications  # noqa: PLC0415
 
         d = dict(src_dict)
         id = d.pop("id", UNSET)
 
         description = d.pop("description", UNSET)
-
-        _price = d.pop("price", UNSET)
-        price: Decimal | Unset
-        if isinstance(_price, Unset):
-            price = UNSET
-        else:
-            price = to_decimal(_price)
 
         _quantity = d.pop("quantity", UNSET)
         quantity: Decimal | Unset
@@ -97,12 +91,12 @@ class InvoiceLineItem:
         else:
             quantity = to_decimal(_quantity)
 
-        _classifications = d.pop("classifications", UNSET)
-        classifications: InvoiceLineItemClassifications | Unset
-        if isinstance(_classifications, Unset):
-            classifications = UNSET
+        _price = d.pop("price", UNSET)
+        price: Decimal | Unset
+        if isinstance(_price, Unset):
+            price = UNSET
         else:
-            classifications = InvoiceLineItemClassifications.from_dict(_classifications)
+            price = to_decimal(_price)
 
         _amount = d.pop("amount", UNSET)
         amount: Decimal | Unset
@@ -111,13 +105,20 @@ class InvoiceLineItem:
         else:
             amount = to_decimal(_amount)
 
+        _classifications = d.pop("classifications", UNSET)
+        classifications: Classifications | Unset
+        if isinstance(_classifications, Unset):
+            classifications = UNSET
+        else:
+            classifications = Classifications.from_dict(_classifications)
+
         invoice_line_item = cls(
             id=id,
             description=description,
-            price=price,
             quantity=quantity,
-            classifications=classifications,
+            price=price,
             amount=amount,
+            classifications=classifications,
         )
 
         invoice_line_item.additional_properties = d

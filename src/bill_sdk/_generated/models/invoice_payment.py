@@ -19,11 +19,12 @@ T = TypeVar("T", bound="InvoicePayment")
 
 @_attrs_define
 class InvoicePayment:
-    """
+    """A payment applied to an invoice.
+
     Attributes:
         id (str | Unset):
         amount (Decimal | Unset):
-        status (InvoicePaymentStatus | Unset):
+        status (InvoicePaymentStatus | Unset): State of a payment applied to an invoice.
         date (datetime.date | Unset):
     """
 

@@ -7,6 +7,7 @@ class InvoicePaymentStatus(LenientStrEnum):
     PAID = "PAID"
     SCHEDULED = "SCHEDULED"
     UNDEFINED = "UNDEFINED"
+    VOID = "VOID"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -14,9 +14,10 @@ T = TypeVar("T", bound="InvoiceProcessingOptions")
 
 @_attrs_define
 class InvoiceProcessingOptions:
-    """
+    """What BILL does with a new invoice.
+
     Attributes:
-        send_email (bool | Unset):
+        send_email (bool | Unset): Email the invoice to the customer on creation.
     """
 
     send_email: bool | Unset = UNSET

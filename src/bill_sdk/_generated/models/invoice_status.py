@@ -4,7 +4,9 @@ from ..types import LenientStrEnum
 
 class InvoiceStatus(LenientStrEnum):
     OPEN = "OPEN"
+    PAID_IN_FULL = "PAID_IN_FULL"
     PARTIAL_PAYMENT = "PARTIAL_PAYMENT"
+    SCHEDULED = "SCHEDULED"
 
     def __str__(self) -> str:
         return str(self.value)

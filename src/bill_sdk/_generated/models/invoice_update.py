@@ -4,21 +4,21 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.invoice_status import InvoiceStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.invoice_classifications import InvoiceClassifications
+    from ..models.classifications import Classifications
     from ..models.invoice_convenience_fee import InvoiceConvenienceFee
+    from ..models.invoice_customer import InvoiceCustomer
     from ..models.invoice_line_item import InvoiceLineItem
-    from ..models.invoice_payment import InvoicePayment
+    from ..models.invoice_processing_options import InvoiceProcessingOptions
 
 
 T = TypeVar("T", bound="InvoiceUpdate")
@@ -26,53 +26,46 @@ T = TypeVar("T", bound="InvoiceUpdate")
 
 @_attrs_define
 class InvoiceUpdate:
-    """
+    """Changes to an invoice (PATCH); line items are addressed by id and keep their ids.
+
     Attributes:
+        customer (InvoiceCustomer | Unset): Customer of a new invoice: either the id of an existing customer, or a name
+            and email from which BILL creates one.
         invoice_line_items (list[InvoiceLineItem] | Unset):
         invoice_number (str | Unset):
         invoice_date (datetime.date | Unset):
         due_date (datetime.date | Unset):
-        customer_id (str | Unset):
-        total_amount (Decimal | Unset):
-        due_amount (Decimal | Unset):
-        scheduled_amount (Decimal | Unset):
+        processing_options (InvoiceProcessingOptions | Unset): What BILL does with a new invoice.
+        pay_to_chart_of_account_id (None | str | Unset):
+        classifications (Classifications | None | Unset):
         credit_amount (Decimal | Unset):
-        status (InvoiceStatus | Unset):
-        exchange_rate (Decimal | Unset):
-        pay_to_chart_of_account_id (str | Unset):
-        payments (list[InvoicePayment] | Unset):
-        classifications (InvoiceClassifications | Unset):
-        sales_tax_item_id (str | Unset):
-        sales_tax_total (Decimal | Unset):
-        sales_tax_percentage (Decimal | Unset):
+        sales_tax_item_id (None | str | Unset):
         enable_card_payment (bool | Unset):
-        convenience_fee (InvoiceConvenienceFee | Unset):
-        invoice_pdf_id (str | Unset):
+        convenience_fee (InvoiceConvenienceFee | None | Unset):
     """
 
+    customer: InvoiceCustomer | Unset = UNSET
     invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
     invoice_number: str | Unset = UNSET
     invoice_date: datetime.date | Unset = UNSET
     due_date: datetime.date | Unset = UNSET
-    customer_id: str | Unset = UNSET
-    total_amount: Decimal | Unset = UNSET
-    due_amount: Decimal | Unset = UNSET
-    scheduled_amount: Decimal | Unset = UNSET
+    processing_options: InvoiceProcessingOptions | Unset = UNSET
+    pay_to_chart_of_account_id: None | str | Unset = UNSET
+    classifications: Classifications | None | Unset = UNSET
     credit_amount: Decimal | Unset = UNSET
-    status: InvoiceStatus | Unset = UNSET
-    exchange_rate: Decimal | Unset = UNSET
-    pay_to_chart_of_account_id: str | Unset = UNSET
-    payments: list[InvoicePayment] | Unset = UNSET
-    classifications: InvoiceClassifications | Unset = UNSET
-    sales_tax_item_id: str | Unset = UNSET
-    sales_tax_total: Decimal | Unset = UNSET
-    sales_tax_percentage: Decimal | Unset = UNSET
+    sales_tax_item_id: None | str | Unset = UNSET
     enable_card_payment: bool | Unset = UNSET
-    convenience_fee: InvoiceConvenienceFee | Unset = UNSET
-    invoice_pdf_id: str | Unset = UNSET
+    convenience_fee: InvoiceConvenienceFee | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.classifications import Classifications  # noqa: PLC0415
+        from ..models.invoice_convenience_fee import InvoiceConvenienceFee  # noqa: PLC0415
+
+        customer: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.customer, Unset):
+            customer = self.customer.to_dict()
+
         invoice_line_items: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.invoice_line_items, Unset):
             invoice_line_items = []
@@ -90,52 +83,47 @@ class InvoiceUpdate:
         if not isinstance(self.due_date, Unset):
             due_date = self.due_date.isoformat()
 
-        customer_id = self.customer_id
+        processing_options: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.processing_options, Unset):
+            processing_options = self.processing_options.to_dict()
 
-        total_amount = self.total_amount
+        pay_to_chart_of_account_id: None | str | Unset
+        if isinstance(self.pay_to_chart_of_account_id, Unset):
+            pay_to_chart_of_account_id = UNSET
+        else:
+            pay_to_chart_of_account_id = self.pay_to_chart_of_account_id
 
-        due_amount = self.due_amount
-
-        scheduled_amount = self.scheduled_amount
+        classifications: dict[str, Any] | None | Unset
+        if isinstance(self.classifications, Unset):
+            classifications = UNSET
+        elif isinstance(self.classifications, Classifications):
+            classifications = self.classifications.to_dict()
+        else:
+            classifications = self.classifications
 
         credit_amount = self.credit_amount
 
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        exchange_rate = self.exchange_rate
-
-        pay_to_chart_of_account_id = self.pay_to_chart_of_account_id
-
-        payments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.payments, Unset):
-            payments = []
-            for payments_item_data in self.payments:
-                payments_item = payments_item_data.to_dict()
-                payments.append(payments_item)
-
-        classifications: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.classifications, Unset):
-            classifications = self.classifications.to_dict()
-
-        sales_tax_item_id = self.sales_tax_item_id
-
-        sales_tax_total = self.sales_tax_total
-
-        sales_tax_percentage = self.sales_tax_percentage
+        sales_tax_item_id: None | str | Unset
+        if isinstance(self.sales_tax_item_id, Unset):
+            sales_tax_item_id = UNSET
+        else:
+            sales_tax_item_id = self.sales_tax_item_id
 
         enable_card_payment = self.enable_card_payment
 
-        convenience_fee: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.convenience_fee, Unset):
+        convenience_fee: dict[str, Any] | None | Unset
+        if isinstance(self.convenience_fee, Unset):
+            convenience_fee = UNSET
+        elif isinstance(self.convenience_fee, InvoiceConvenienceFee):
             convenience_fee = self.convenience_fee.to_dict()
-
-        invoice_pdf_id = self.invoice_pdf_id
+        else:
+            convenience_fee = self.convenience_fee
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
+        if customer is not UNSET:
+            field_dict["customer"] = customer
         if invoice_line_items is not UNSET:
             field_dict["invoiceLineItems"] = invoice_line_items
         if invoice_number is not UNSET:
@@ -144,49 +132,39 @@ class InvoiceUpdate:
             field_dict["invoiceDate"] = invoice_date
         if due_date is not UNSET:
             field_dict["dueDate"] = due_date
-        if customer_id is not UNSET:
-            field_dict["customerId"] = customer_id
-        if total_amount is not UNSET:
-            field_dict["totalAmount"] = total_amount
-        if due_amount is not UNSET:
-            field_dict["dueAmount"] = due_amount
-        if scheduled_amount is not UNSET:
-            field_dict["scheduledAmount"] = scheduled_amount
-        if credit_amount is not UNSET:
-            field_dict["creditAmount"] = credit_amount
-        if status is not UNSET:
-            field_dict["status"] = status
-        if exchange_rate is not UNSET:
-            field_dict["exchangeRate"] = exchange_rate
+        if processing_options is not UNSET:
+            field_dict["processingOptions"] = processing_options
         if pay_to_chart_of_account_id is not UNSET:
             field_dict["payToChartOfAccountId"] = pay_to_chart_of_account_id
-        if payments is not UNSET:
-            field_dict["payments"] = payments
         if classifications is not UNSET:
             field_dict["classifications"] = classifications
+        if credit_amount is not UNSET:
+            field_dict["creditAmount"] = credit_amount
         if sales_tax_item_id is not UNSET:
             field_dict["salesTaxItemId"] = sales_tax_item_id
-        if sales_tax_total is not UNSET:
-            field_dict["salesTaxTotal"] = sales_tax_total
-        if sales_tax_percentage is not UNSET:
-            field_dict["salesTaxPercentage"] = sales_tax_percentage
         if enable_card_payment is not UNSET:
             field_dict["enableCardPayment"] = enable_card_payment
         if convenience_fee is not UNSET:
             field_dict["convenienceFee"] = convenience_fee
-        if invoice_pdf_id is not UNSET:
-            field_dict["invoicePdfId"] = invoice_pdf_id
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.invoice_classifications import InvoiceClassifications  # noqa: PLC0415
+        from ..models.classifications import Classifications  # noqa: PLC0415
         from ..models.invoice_convenience_fee import InvoiceConvenienceFee  # noqa: PLC0415
+        from ..models.invoice_customer import InvoiceCustomer  # noqa: PLC0415
         from ..models.invoice_line_item import InvoiceLineItem  # noqa: PLC0415
-        from ..models.invoice_payment import InvoicePayment  # noqa: PLC0415
+        from ..models.invoice_processing_options import InvoiceProcessingOptions  # noqa: PLC0415
 
         d = dict(src_dict)
+        _customer = d.pop("customer", UNSET)
+        customer: InvoiceCustomer | Unset
+        if isinstance(_customer, Unset):
+            customer = UNSET
+        else:
+            customer = InvoiceCustomer.from_dict(_customer)
+
         _invoice_line_items = d.pop("invoiceLineItems", UNSET)
         invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
         if _invoice_line_items is not UNSET:
@@ -212,28 +190,38 @@ class InvoiceUpdate:
         else:
             due_date = datetime.date.fromisoformat(_due_date)
 
-        customer_id = d.pop("customerId", UNSET)
-
-        _total_amount = d.pop("totalAmount", UNSET)
-        total_amount: Decimal | Unset
-        if isinstance(_total_amount, Unset):
-            total_amount = UNSET
+        _processing_options = d.pop("processingOptions", UNSET)
+        processing_options: InvoiceProcessingOptions | Unset
+        if isinstance(_processing_options, Unset):
+            processing_options = UNSET
         else:
-            total_amount = to_decimal(_total_amount)
+            processing_options = InvoiceProcessingOptions.from_dict(_processing_options)
 
-        _due_amount = d.pop("dueAmount", UNSET)
-        due_amount: Decimal | Unset
-        if isinstance(_due_amount, Unset):
-            due_amount = UNSET
-        else:
-            due_amount = to_decimal(_due_amount)
+        def _parse_pay_to_chart_of_account_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        _scheduled_amount = d.pop("scheduledAmount", UNSET)
-        scheduled_amount: Decimal | Unset
-        if isinstance(_scheduled_amount, Unset):
-            scheduled_amount = UNSET
-        else:
-            scheduled_amount = to_decimal(_scheduled_amount)
+        pay_to_chart_of_account_id = _parse_pay_to_chart_of_account_id(d.pop("payToChartOfAccountId", UNSET))
+
+        def _parse_classifications(data: object) -> Classifications | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                classifications_type_0 = Classifications.from_dict(data)
+
+                return classifications_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(Classifications | None | Unset, data)
+
+        classifications = _parse_classifications(d.pop("classifications", UNSET))
 
         _credit_amount = d.pop("creditAmount", UNSET)
         credit_amount: Decimal | Unset
@@ -242,86 +230,47 @@ class InvoiceUpdate:
         else:
             credit_amount = to_decimal(_credit_amount)
 
-        _status = d.pop("status", UNSET)
-        status: InvoiceStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = InvoiceStatus(_status)
+        def _parse_sales_tax_item_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        _exchange_rate = d.pop("exchangeRate", UNSET)
-        exchange_rate: Decimal | Unset
-        if isinstance(_exchange_rate, Unset):
-            exchange_rate = UNSET
-        else:
-            exchange_rate = to_decimal(_exchange_rate)
-
-        pay_to_chart_of_account_id = d.pop("payToChartOfAccountId", UNSET)
-
-        _payments = d.pop("payments", UNSET)
-        payments: list[InvoicePayment] | Unset = UNSET
-        if _payments is not UNSET:
-            payments = []
-            for payments_item_data in _payments:
-                payments_item = InvoicePayment.from_dict(payments_item_data)
-
-                payments.append(payments_item)
-
-        _classifications = d.pop("classifications", UNSET)
-        classifications: InvoiceClassifications | Unset
-        if isinstance(_classifications, Unset):
-            classifications = UNSET
-        else:
-            classifications = InvoiceClassifications.from_dict(_classifications)
-
-        sales_tax_item_id = d.pop("salesTaxItemId", UNSET)
-
-        _sales_tax_total = d.pop("salesTaxTotal", UNSET)
-        sales_tax_total: Decimal | Unset
-        if isinstance(_sales_tax_total, Unset):
-            sales_tax_total = UNSET
-        else:
-            sales_tax_total = to_decimal(_sales_tax_total)
-
-        _sales_tax_percentage = d.pop("salesTaxPercentage", UNSET)
-        sales_tax_percentage: Decimal | Unset
-        if isinstance(_sales_tax_percentage, Unset):
-            sales_tax_percentage = UNSET
-        else:
-            sales_tax_percentage = to_decimal(_sales_tax_percentage)
+        sales_tax_item_id = _parse_sales_tax_item_id(d.pop("salesTaxItemId", UNSET))
 
         enable_card_payment = d.pop("enableCardPayment", UNSET)
 
-        _convenience_fee = d.pop("convenienceFee", UNSET)
-        convenience_fee: InvoiceConvenienceFee | Unset
-        if isinstance(_convenience_fee, Unset):
-            convenience_fee = UNSET
-        else:
-            convenience_fee = InvoiceConvenienceFee.from_dict(_convenience_fee)
+        def _parse_convenience_fee(data: object) -> InvoiceConvenienceFee | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                convenience_fee_type_0 = InvoiceConvenienceFee.from_dict(data)
 
-        invoice_pdf_id = d.pop("invoicePdfId", UNSET)
+                return convenience_fee_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(InvoiceConvenienceFee | None | Unset, data)
+
+        convenience_fee = _parse_convenience_fee(d.pop("convenienceFee", UNSET))
 
         invoice_update = cls(
+            customer=customer,
             invoice_line_items=invoice_line_items,
             invoice_number=invoice_number,
             invoice_date=invoice_date,
             due_date=due_date,
-            customer_id=customer_id,
-            total_amount=total_amount,
-            due_amount=due_amount,
-            scheduled_amount=scheduled_amount,
-            credit_amount=credit_amount,
-            status=status,
-            exchange_rate=exchange_rate,
+            processing_options=processing_options,
             pay_to_chart_of_account_id=pay_to_chart_of_account_id,
-            payments=payments,
             classifications=classifications,
+            credit_amount=credit_amount,
             sales_tax_item_id=sales_tax_item_id,
-            sales_tax_total=sales_tax_total,
-            sales_tax_percentage=sales_tax_percentage,
             enable_card_payment=enable_card_payment,
             convenience_fee=convenience_fee,
-            invoice_pdf_id=invoice_pdf_id,
         )
 
         invoice_update.additional_properties = d

@@ -7,47 +7,69 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="LoginAsUserRequest")
 
 
 @_attrs_define
 class LoginAsUserRequest:
-    """
+    """Which child-organization user to act as, optionally with a remembered MFA device.
+
     Attributes:
-        user_id (str):
-        organization_id (str):
+        organization_id (str): Child organization (id starting 008).
+        user_id (str): User of that organization (id starting 006).
+        remember_me_id (str | Unset): MFA id from validating a challenge with rememberMe set (valid 30 days); with
+            `device` it makes the new session MFA-trusted.
+        device (str | Unset): Nickname of the device the rememberMeId belongs to.
     """
 
-    user_id: str
     organization_id: str
+    user_id: str
+    remember_me_id: str | Unset = UNSET
+    device: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        organization_id = self.organization_id
+
         user_id = self.user_id
 
-        organization_id = self.organization_id
+        remember_me_id = self.remember_me_id
+
+        device = self.device
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "userId": user_id,
                 "organizationId": organization_id,
+                "userId": user_id,
             }
         )
+        if remember_me_id is not UNSET:
+            field_dict["rememberMeId"] = remember_me_id
+        if device is not UNSET:
+            field_dict["device"] = device
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        user_id = d.pop("userId")
-
         organization_id = d.pop("organizationId")
 
+        user_id = d.pop("userId")
+
+        remember_me_id = d.pop("rememberMeId", UNSET)
+
+        device = d.pop("device", UNSET)
+
         login_as_user_request = cls(
-            user_id=user_id,
             organization_id=organization_id,
+            user_id=user_id,
+            remember_me_id=remember_me_id,
+            device=device,
         )
 
         login_as_user_request.additional_properties = d

@@ -14,10 +14,11 @@ T = TypeVar("T", bound="LoginAsUserResponse")
 
 @_attrs_define
 class LoginAsUserResponse:
-    """
+    """An organization-level session for the chosen user.
+
     Attributes:
-        session_id (str | Unset):
-        trusted (bool | Unset):
+        session_id (str | Unset): Send with the organization's devKey on organization-level calls.
+        trusted (bool | Unset): Whether the session is MFA-trusted.
     """
 
     session_id: str | Unset = UNSET

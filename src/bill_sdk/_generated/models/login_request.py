@@ -7,44 +7,67 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="LoginRequest")
 
 
 @_attrs_define
 class LoginRequest:
-    """
+    """Credentials for opening an organization session.
+
     Attributes:
-        username (str):
-        password (str):
-        organization_id (str):
-        dev_key (str):
+        username (str): Email address the user signs in with.
+        organization_id (str): BILL id of the organization (begins with 008).
+        dev_key (str): Developer key; sent in the body for login and as a header afterwards.
+        password (str | Unset): Needed unless consoleApiToken is sent.
+        console_api_token (str | Unset): Accountant Console API token, instead of a password.
+        remember_me_id (str | Unset): MFA id from validateMfaChallenge (valid 30 days); with device it makes the session
+            MFA-trusted.
+        device (str | Unset): Nickname of the device the rememberMeId was issued for.
     """
 
     username: str
-    password: str
     organization_id: str
     dev_key: str
+    password: str | Unset = UNSET
+    console_api_token: str | Unset = UNSET
+    remember_me_id: str | Unset = UNSET
+    device: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         username = self.username
 
-        password = self.password
-
         organization_id = self.organization_id
 
         dev_key = self.dev_key
+
+        password = self.password
+
+        console_api_token = self.console_api_token
+
+        remember_me_id = self.remember_me_id
+
+        device = self.device
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "username": username,
-                "password": password,
                 "organizationId": organization_id,
                 "devKey": dev_key,
             }
         )
+        if password is not UNSET:
+            field_dict["password"] = password
+        if console_api_token is not UNSET:
+            field_dict["consoleApiToken"] = console_api_token
+        if remember_me_id is not UNSET:
+            field_dict["rememberMeId"] = remember_me_id
+        if device is not UNSET:
+            field_dict["device"] = device
 
         return field_dict
 
@@ -53,17 +76,26 @@ class LoginRequest:
         d = dict(src_dict)
         username = d.pop("username")
 
-        password = d.pop("password")
-
         organization_id = d.pop("organizationId")
 
         dev_key = d.pop("devKey")
 
+        password = d.pop("password", UNSET)
+
+        console_api_token = d.pop("consoleApiToken", UNSET)
+
+        remember_me_id = d.pop("rememberMeId", UNSET)
+
+        device = d.pop("device", UNSET)
+
         login_request = cls(
             username=username,
-            password=password,
             organization_id=organization_id,
             dev_key=dev_key,
+            password=password,
+            console_api_token=console_api_token,
+            remember_me_id=remember_me_id,
+            device=device,
         )
 
         login_request.additional_properties = d

@@ -14,59 +14,60 @@ T = TypeVar("T", bound="LoginResponse")
 
 @_attrs_define
 class LoginResponse:
-    """
+    """A new organization session.
+
     Attributes:
+        session_id (str | Unset): Send as the sessionId header on later calls.
         organization_id (str | Unset):
-        session_id (str | Unset):
-        trusted (bool | Unset):
-        user_id (str | Unset):
+        user_id (str | Unset): Signed-in user (begins with 006).
+        trusted (bool | Unset): True when the session is MFA-trusted.
     """
 
-    organization_id: str | Unset = UNSET
     session_id: str | Unset = UNSET
-    trusted: bool | Unset = UNSET
+    organization_id: str | Unset = UNSET
     user_id: str | Unset = UNSET
+    trusted: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        organization_id = self.organization_id
-
         session_id = self.session_id
 
-        trusted = self.trusted
+        organization_id = self.organization_id
 
         user_id = self.user_id
+
+        trusted = self.trusted
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if organization_id is not UNSET:
-            field_dict["organizationId"] = organization_id
         if session_id is not UNSET:
             field_dict["sessionId"] = session_id
-        if trusted is not UNSET:
-            field_dict["trusted"] = trusted
+        if organization_id is not UNSET:
+            field_dict["organizationId"] = organization_id
         if user_id is not UNSET:
             field_dict["userId"] = user_id
+        if trusted is not UNSET:
+            field_dict["trusted"] = trusted
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        organization_id = d.pop("organizationId", UNSET)
-
         session_id = d.pop("sessionId", UNSET)
 
-        trusted = d.pop("trusted", UNSET)
+        organization_id = d.pop("organizationId", UNSET)
 
         user_id = d.pop("userId", UNSET)
 
+        trusted = d.pop("trusted", UNSET)
+
         login_response = cls(
-            organization_id=organization_id,
             session_id=session_id,
-            trusted=trusted,
+            organization_id=organization_id,
             user_id=user_id,
+            trusted=trusted,
         )
 
         login_response.additional_properties = d

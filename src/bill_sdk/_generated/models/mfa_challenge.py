@@ -14,9 +14,10 @@ T = TypeVar("T", bound="MfaChallenge")
 
 @_attrs_define
 class MfaChallenge:
-    """
+    """A pending MFA challenge.
+
     Attributes:
-        challenge_id (str | Unset):
+        challenge_id (str | Unset): Pass to validateMfaChallenge with the token.
     """
 
     challenge_id: str | Unset = UNSET

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -14,41 +14,43 @@ T = TypeVar("T", bound="MfaChallengeCreate")
 
 @_attrs_define
 class MfaChallengeCreate:
-    """
+    """Request for a one-time MFA token sent to the user's registered phone.
+
     Attributes:
-        use_backup (str | Unset):
-        challenge_id (str | Unset):
+        use_backup (bool | str | Unset): Send to a backup phone; BILL now refuses anything but false.
     """
 
-    use_backup: str | Unset = UNSET
-    challenge_id: str | Unset = UNSET
+    use_backup: bool | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        use_backup = self.use_backup
-
-        challenge_id = self.challenge_id
+        use_backup: bool | str | Unset
+        if isinstance(self.use_backup, Unset):
+            use_backup = UNSET
+        else:
+            use_backup = self.use_backup
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
         if use_backup is not UNSET:
             field_dict["useBackup"] = use_backup
-        if challenge_id is not UNSET:
-            field_dict["challengeId"] = challenge_id
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        use_backup = d.pop("useBackup", UNSET)
 
-        challenge_id = d.pop("challengeId", UNSET)
+        def _parse_use_backup(data: object) -> bool | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | str | Unset, data)
+
+        use_backup = _parse_use_backup(d.pop("useBackup", UNSET))
 
         mfa_challenge_create = cls(
             use_backup=use_backup,
-            challenge_id=challenge_id,
         )
 
         mfa_challenge_create.additional_properties = d

@@ -2,62 +2,71 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.phone_type import PhoneType
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.mfa_phone_result import MfaPhoneResult
-
 
 T = TypeVar("T", bound="MfaPhone")
 
 
 @_attrs_define
 class MfaPhone:
-    """
+    """One registered MFA phone, shown by its last four digits.
+
     Attributes:
-        results (list[MfaPhoneResult] | Unset):
+        type_ (PhoneType | Unset): Kind of phone line (for MFA phones and risk-verification phones).
+        last4digits (str | Unset):
+        primary (bool | Unset):
     """
 
-    results: list[MfaPhoneResult] | Unset = UNSET
+    type_: PhoneType | Unset = UNSET
+    last4digits: str | Unset = UNSET
+    primary: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        results: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.results, Unset):
-            results = []
-            for results_item_data in self.results:
-                results_item = results_item_data.to_dict()
-                results.append(results_item)
+        type_: str | Unset = UNSET
+        if not isinstance(self.type_, Unset):
+            type_ = str(self.type_)
+
+        last4digits = self.last4digits
+
+        primary = self.primary
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if results is not UNSET:
-            field_dict["results"] = results
+        if type_ is not UNSET:
+            field_dict["type"] = type_
+        if last4digits is not UNSET:
+            field_dict["last4digits"] = last4digits
+        if primary is not UNSET:
+            field_dict["primary"] = primary
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.mfa_phone_result import MfaPhoneResult  # noqa: PLC0415
-
         d = dict(src_dict)
-        _results = d.pop("results", UNSET)
-        results: list[MfaPhoneResult] | Unset = UNSET
-        if _results is not UNSET:
-            results = []
-            for results_item_data in _results:
-                results_item = MfaPhoneResult.from_dict(results_item_data)
+        _type_ = d.pop("type", UNSET)
+        type_: PhoneType | Unset
+        if isinstance(_type_, Unset):
+            type_ = UNSET
+        else:
+            type_ = PhoneType(_type_)
 
-                results.append(results_item)
+        last4digits = d.pop("last4digits", UNSET)
+
+        primary = d.pop("primary", UNSET)
 
         mfa_phone = cls(
-            results=results,
+            type_=type_,
+            last4digits=last4digits,
+            primary=primary,
         )
 
         mfa_phone.additional_properties = d

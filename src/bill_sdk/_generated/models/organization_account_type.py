@@ -3,6 +3,7 @@ from ..types import LenientStrEnum
 
 
 class OrganizationAccountType(LenientStrEnum):
+    BUSINESS = "BUSINESS"
     EMPLOYEE_OR_INDIVIDUAL = "EMPLOYEE_OR_INDIVIDUAL"
 
     def __str__(self) -> str:

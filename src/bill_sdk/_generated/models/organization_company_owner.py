@@ -15,9 +15,10 @@ T = TypeVar("T", bound="OrganizationCompanyOwner")
 
 @_attrs_define
 class OrganizationCompanyOwner:
-    """
+    """Person who owns the business; BILL uses it for risk (know-your-business) checks.
+
     Attributes:
-        name (str | Unset):
+        name (str | Unset): Full name of the owner; leaving it out tends to stall risk verification.
         date_of_birth (datetime.date | Unset):
     """
 

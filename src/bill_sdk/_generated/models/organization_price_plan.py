@@ -13,7 +13,7 @@ from bill_sdk._json import to_decimal
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.organization_price_plan_plan_term import OrganizationPricePlanPlanTerm
+    from ..models.price_plan_term import PricePlanTerm
 
 
 T = TypeVar("T", bound="OrganizationPricePlan")
@@ -21,14 +21,15 @@ T = TypeVar("T", bound="OrganizationPricePlan")
 
 @_attrs_define
 class OrganizationPricePlan:
-    """
+    """The BILL subscription plan of the organization.
+
     Attributes:
         id (str | Unset):
         name (str | Unset):
         monthly_price (Decimal | Unset):
         allow_trial (bool | Unset):
         price_varies_per_user (bool | Unset):
-        plan_terms (list[OrganizationPricePlanPlanTerm] | Unset):
+        plan_terms (list[PricePlanTerm] | Unset):
     """
 
     id: str | Unset = UNSET
@@ -36,7 +37,7 @@ class OrganizationPricePlan:
     monthly_price: Decimal | Unset = UNSET
     allow_trial: bool | Unset = UNSET
     price_varies_per_user: bool | Unset = UNSET
-    plan_terms: list[OrganizationPricePlanPlanTerm] | Unset = UNSET
+    plan_terms: list[PricePlanTerm] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,9 +78,7 @@ class OrganizationPricePlan:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.organization_price_plan_plan_term import (
-            OrganizationPricePlanPlanTerm,  # noqa: PLC0415
-        )
+        from ..models.price_plan_term import PricePlanTerm  # noqa: PLC0415
 
         d = dict(src_dict)
         id = d.pop("id", UNSET)
@@ -98,11 +97,11 @@ class OrganizationPricePlan:
         price_varies_per_user = d.pop("priceVariesPerUser", UNSET)
 
         _plan_terms = d.pop("planTerms", UNSET)
-        plan_terms: list[OrganizationPricePlanPlanTerm] | Unset = UNSET
+        plan_terms: list[PricePlanTerm] | Unset = UNSET
         if _plan_terms is not UNSET:
             plan_terms = []
             for plan_terms_item_data in _plan_terms:
-                plan_terms_item = OrganizationPricePlanPlanTerm.from_dict(plan_terms_item_data)
+                plan_terms_item = PricePlanTerm.from_dict(plan_terms_item_data)
 
                 plan_terms.append(plan_terms_item)
 

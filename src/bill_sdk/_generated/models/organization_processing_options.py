@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -14,20 +14,26 @@ T = TypeVar("T", bound="OrganizationProcessingOptions")
 
 @_attrs_define
 class OrganizationProcessingOptions:
-    """
+    """Switches that change how BILL processes the organization's money movement and mail.
+
     Attributes:
-        mailing_address_same_as_physical (bool | Unset):
+        mailing_address_same_as_physical (bool | str | Unset): The mailing address is the physical address (true/false;
+            a string form is tolerated).
         individual_transfer_out (bool | Unset):
         individual_transfer_in (bool | Unset):
     """
 
-    mailing_address_same_as_physical: bool | Unset = UNSET
+    mailing_address_same_as_physical: bool | str | Unset = UNSET
     individual_transfer_out: bool | Unset = UNSET
     individual_transfer_in: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        mailing_address_same_as_physical = self.mailing_address_same_as_physical
+        mailing_address_same_as_physical: bool | str | Unset
+        if isinstance(self.mailing_address_same_as_physical, Unset):
+            mailing_address_same_as_physical = UNSET
+        else:
+            mailing_address_same_as_physical = self.mailing_address_same_as_physical
 
         individual_transfer_out = self.individual_transfer_out
 
@@ -48,7 +54,15 @@ class OrganizationProcessingOptions:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        mailing_address_same_as_physical = d.pop("mailingAddressSameAsPhysical", UNSET)
+
+        def _parse_mailing_address_same_as_physical(data: object) -> bool | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | str | Unset, data)
+
+        mailing_address_same_as_physical = _parse_mailing_address_same_as_physical(
+            d.pop("mailingAddressSameAsPhysical", UNSET)
+        )
 
         individual_transfer_out = d.pop("individualTransferOut", UNSET)
 

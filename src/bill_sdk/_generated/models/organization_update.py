@@ -2,20 +2,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.business_category import BusinessCategory
 from ..models.organization_account_type import OrganizationAccountType
-from ..models.organization_business_category import OrganizationBusinessCategory
+from ..models.tax_id_type import TaxIdType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.organization_address import OrganizationAddress
+    from ..models.address import Address
     from ..models.organization_company_owner import OrganizationCompanyOwner
     from ..models.organization_processing_options import OrganizationProcessingOptions
-    from ..models.vendor_address import VendorAddress
 
 
 T = TypeVar("T", bound="OrganizationUpdate")
@@ -23,42 +23,47 @@ T = TypeVar("T", bound="OrganizationUpdate")
 
 @_attrs_define
 class OrganizationUpdate:
-    """
+    """Changes to the organization (PATCH, administrators only); send only what changes.
+
     Attributes:
-        address (OrganizationAddress | Unset):
         name (str | Unset):
-        mailing_address (VendorAddress | Unset):
+        address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member. Every
+            field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
+            network invitation.
+        mailing_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+            Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
+            send a network invitation.
         phone (str | Unset):
-        company_owner (OrganizationCompanyOwner | Unset):
-        tax_id (str | Unset):
-        tax_id_type (str | Unset):
+        company_owner (OrganizationCompanyOwner | Unset): Person who owns the business; BILL uses it for risk (know-
+            your-business) checks.
+        tax_id (None | str | Unset):
+        tax_id_type (None | TaxIdType | Unset):
         industry (str | Unset):
-        business_category (OrganizationBusinessCategory | Unset):
-        account_type (OrganizationAccountType | Unset):
-        processing_options (OrganizationProcessingOptions | Unset):
-        partner_name (str | Unset):
+        business_category (BusinessCategory | Unset): Business structure of an organization.
+        account_type (OrganizationAccountType | Unset): Legal form of an organization as BILL classifies it.
+        processing_options (OrganizationProcessingOptions | Unset): Switches that change how BILL processes the
+            organization's money movement and mail.
     """
 
-    address: OrganizationAddress | Unset = UNSET
     name: str | Unset = UNSET
-    mailing_address: VendorAddress | Unset = UNSET
+    address: Address | Unset = UNSET
+    mailing_address: Address | Unset = UNSET
     phone: str | Unset = UNSET
     company_owner: OrganizationCompanyOwner | Unset = UNSET
-    tax_id: str | Unset = UNSET
-    tax_id_type: str | Unset = UNSET
+    tax_id: None | str | Unset = UNSET
+    tax_id_type: None | TaxIdType | Unset = UNSET
     industry: str | Unset = UNSET
-    business_category: OrganizationBusinessCategory | Unset = UNSET
+    business_category: BusinessCategory | Unset = UNSET
     account_type: OrganizationAccountType | Unset = UNSET
     processing_options: OrganizationProcessingOptions | Unset = UNSET
-    partner_name: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        name = self.name
+
         address: dict[str, Any] | Unset = UNSET
         if not isinstance(self.address, Unset):
             address = self.address.to_dict()
-
-        name = self.name
 
         mailing_address: dict[str, Any] | Unset = UNSET
         if not isinstance(self.mailing_address, Unset):
@@ -70,9 +75,19 @@ class OrganizationUpdate:
         if not isinstance(self.company_owner, Unset):
             company_owner = self.company_owner.to_dict()
 
-        tax_id = self.tax_id
+        tax_id: None | str | Unset
+        if isinstance(self.tax_id, Unset):
+            tax_id = UNSET
+        else:
+            tax_id = self.tax_id
 
-        tax_id_type = self.tax_id_type
+        tax_id_type: None | str | Unset
+        if isinstance(self.tax_id_type, Unset):
+            tax_id_type = UNSET
+        elif isinstance(self.tax_id_type, TaxIdType):
+            tax_id_type = str(self.tax_id_type)
+        else:
+            tax_id_type = self.tax_id_type
 
         industry = self.industry
 
@@ -88,15 +103,13 @@ class OrganizationUpdate:
         if not isinstance(self.processing_options, Unset):
             processing_options = self.processing_options.to_dict()
 
-        partner_name = self.partner_name
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if address is not UNSET:
-            field_dict["address"] = address
         if name is not UNSET:
             field_dict["name"] = name
+        if address is not UNSET:
+            field_dict["address"] = address
         if mailing_address is not UNSET:
             field_dict["mailingAddress"] = mailing_address
         if phone is not UNSET:
@@ -115,36 +128,33 @@ class OrganizationUpdate:
             field_dict["accountType"] = account_type
         if processing_options is not UNSET:
             field_dict["processingOptions"] = processing_options
-        if partner_name is not UNSET:
-            field_dict["partnerName"] = partner_name
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.organization_address import OrganizationAddress  # noqa: PLC0415
+        from ..models.address import Address  # noqa: PLC0415
         from ..models.organization_company_owner import OrganizationCompanyOwner  # noqa: PLC0415
         from ..models.organization_processing_options import (
             OrganizationProcessingOptions,  # noqa: PLC0415
         )
-        from ..models.vendor_address import VendorAddress  # noqa: PLC0415
 
         d = dict(src_dict)
+        name = d.pop("name", UNSET)
+
         _address = d.pop("address", UNSET)
-        address: OrganizationAddress | Unset
+        address: Address | Unset
         if isinstance(_address, Unset):
             address = UNSET
         else:
-            address = OrganizationAddress.from_dict(_address)
-
-        name = d.pop("name", UNSET)
+            address = Address.from_dict(_address)
 
         _mailing_address = d.pop("mailingAddress", UNSET)
-        mailing_address: VendorAddress | Unset
+        mailing_address: Address | Unset
         if isinstance(_mailing_address, Unset):
             mailing_address = UNSET
         else:
-            mailing_address = VendorAddress.from_dict(_mailing_address)
+            mailing_address = Address.from_dict(_mailing_address)
 
         phone = d.pop("phone", UNSET)
 
@@ -155,18 +165,40 @@ class OrganizationUpdate:
         else:
             company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
 
-        tax_id = d.pop("taxId", UNSET)
+        def _parse_tax_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        tax_id_type = d.pop("taxIdType", UNSET)
+        tax_id = _parse_tax_id(d.pop("taxId", UNSET))
+
+        def _parse_tax_id_type(data: object) -> None | TaxIdType | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                tax_id_type_type_0 = TaxIdType(data)
+
+                return tax_id_type_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | TaxIdType | Unset, data)
+
+        tax_id_type = _parse_tax_id_type(d.pop("taxIdType", UNSET))
 
         industry = d.pop("industry", UNSET)
 
         _business_category = d.pop("businessCategory", UNSET)
-        business_category: OrganizationBusinessCategory | Unset
+        business_category: BusinessCategory | Unset
         if isinstance(_business_category, Unset):
             business_category = UNSET
         else:
-            business_category = OrganizationBusinessCategory(_business_category)
+            business_category = BusinessCategory(_business_category)
 
         _account_type = d.pop("accountType", UNSET)
         account_type: OrganizationAccountType | Unset
@@ -182,11 +214,9 @@ class OrganizationUpdate:
         else:
             processing_options = OrganizationProcessingOptions.from_dict(_processing_options)
 
-        partner_name = d.pop("partnerName", UNSET)
-
         organization_update = cls(
-            address=address,
             name=name,
+            address=address,
             mailing_address=mailing_address,
             phone=phone,
             company_owner=company_owner,
@@ -196,7 +226,6 @@ class OrganizationUpdate:
             business_category=business_category,
             account_type=account_type,
             processing_options=processing_options,
-            partner_name=partner_name,
         )
 
         organization_update.additional_properties = d

@@ -12,11 +12,12 @@ T = TypeVar("T", bound="PartnerLoginRequest")
 
 @_attrs_define
 class PartnerLoginRequest:
-    """
+    """Partner credentials.
+
     Attributes:
-        username (str):
+        username (str): Email address the partner signs in with.
         password (str):
-        app_key (str):
+        app_key (str): Application key BILL issued to the partner.
     """
 
     username: str

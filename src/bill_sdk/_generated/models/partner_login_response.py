@@ -14,7 +14,8 @@ T = TypeVar("T", bound="PartnerLoginResponse")
 
 @_attrs_define
 class PartnerLoginResponse:
-    """
+    """A partner-level session.
+
     Attributes:
         session_id (str | Unset):
     """

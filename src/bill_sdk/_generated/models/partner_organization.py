@@ -8,17 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.partner_organization_account_type import PartnerOrganizationAccountType
-from ..models.partner_organization_business_category import (
-    PartnerOrganizationBusinessCategory,
-)
-from ..models.partner_organization_tax_id_type import PartnerOrganizationTaxIdType
+from ..models.business_category import BusinessCategory
+from ..models.organization_account_type import OrganizationAccountType
+from ..models.tax_id_type import TaxIdType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.address import Address
     from ..models.organization_company_owner import OrganizationCompanyOwner
     from ..models.organization_processing_options import OrganizationProcessingOptions
-    from ..models.vendor_address import VendorAddress
 
 
 T = TypeVar("T", bound="PartnerOrganization")
@@ -26,22 +24,29 @@ T = TypeVar("T", bound="PartnerOrganization")
 
 @_attrs_define
 class PartnerOrganization:
-    """
+    """A child organization created by the partner.
+
     Attributes:
-        id (str | Unset):
+        id (str | Unset): Starts with 008.
         archived (bool | Unset):
         name (str | Unset):
-        address (VendorAddress | Unset):
-        mailing_address (VendorAddress | Unset):
+        address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member. Every
+            field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
+            network invitation.
+        mailing_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+            Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
+            send a network invitation.
         phone (str | Unset):
-        company_owner (OrganizationCompanyOwner | Unset):
+        company_owner (OrganizationCompanyOwner | Unset): Person who owns the business; BILL uses it for risk (know-
+            your-business) checks.
         tax_id (str | Unset):
-        tax_id_type (PartnerOrganizationTaxIdType | Unset):
+        tax_id_type (TaxIdType | Unset): Kind of tax identification number.
         industry (str | Unset):
-        business_category (PartnerOrganizationBusinessCategory | Unset):
-        account_type (PartnerOrganizationAccountType | Unset):
-        processing_options (OrganizationProcessingOptions | Unset):
-        partner_name (str | Unset):
+        business_category (BusinessCategory | Unset): Business structure of an organization.
+        account_type (OrganizationAccountType | Unset): Legal form of an organization as BILL classifies it.
+        processing_options (OrganizationProcessingOptions | Unset): Switches that change how BILL processes the
+            organization's money movement and mail.
+        partner_name (str | Unset): Name of the partner; returned only for some partners.
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
     """
@@ -49,15 +54,15 @@ class PartnerOrganization:
     id: str | Unset = UNSET
     archived: bool | Unset = UNSET
     name: str | Unset = UNSET
-    address: VendorAddress | Unset = UNSET
-    mailing_address: VendorAddress | Unset = UNSET
+    address: Address | Unset = UNSET
+    mailing_address: Address | Unset = UNSET
     phone: str | Unset = UNSET
     company_owner: OrganizationCompanyOwner | Unset = UNSET
     tax_id: str | Unset = UNSET
-    tax_id_type: PartnerOrganizationTaxIdType | Unset = UNSET
+    tax_id_type: TaxIdType | Unset = UNSET
     industry: str | Unset = UNSET
-    business_category: PartnerOrganizationBusinessCategory | Unset = UNSET
-    account_type: PartnerOrganizationAccountType | Unset = UNSET
+    business_category: BusinessCategory | Unset = UNSET
+    account_type: OrganizationAccountType | Unset = UNSET
     processing_options: OrganizationProcessingOptions | Unset = UNSET
     partner_name: str | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
@@ -155,11 +160,11 @@ class PartnerOrganization:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.address import Address  # noqa: PLC0415
         from ..models.organization_company_owner import OrganizationCompanyOwner  # noqa: PLC0415
         from ..models.organization_processing_options import (
             OrganizationProcessingOptions,  # noqa: PLC0415
         )
-        from ..models.vendor_address import VendorAddress  # noqa: PLC0415
 
         d = dict(src_dict)
         id = d.pop("id", UNSET)
@@ -169,18 +174,18 @@ class PartnerOrganization:
         name = d.pop("name", UNSET)
 
         _address = d.pop("address", UNSET)
-        address: VendorAddress | Unset
+        address: Address | Unset
         if isinstance(_address, Unset):
             address = UNSET
         else:
-            address = VendorAddress.from_dict(_address)
+            address = Address.from_dict(_address)
 
         _mailing_address = d.pop("mailingAddress", UNSET)
-        mailing_address: VendorAddress | Unset
+        mailing_address: Address | Unset
         if isinstance(_mailing_address, Unset):
             mailing_address = UNSET
         else:
-            mailing_address = VendorAddress.from_dict(_mailing_address)
+            mailing_address = Address.from_dict(_mailing_address)
 
         phone = d.pop("phone", UNSET)
 
@@ -194,27 +199,27 @@ class PartnerOrganization:
         tax_id = d.pop("taxId", UNSET)
 
         _tax_id_type = d.pop("taxIdType", UNSET)
-        tax_id_type: PartnerOrganizationTaxIdType | Unset
+        tax_id_type: TaxIdType | Unset
         if isinstance(_tax_id_type, Unset):
             tax_id_type = UNSET
         else:
-            tax_id_type = PartnerOrganizationTaxIdType(_tax_id_type)
+            tax_id_type = TaxIdType(_tax_id_type)
 
         industry = d.pop("industry", UNSET)
 
         _business_category = d.pop("businessCategory", UNSET)
-        business_category: PartnerOrganizationBusinessCategory | Unset
+        business_category: BusinessCategory | Unset
         if isinstance(_business_category, Unset):
             business_category = UNSET
         else:
-            business_category = PartnerOrganizationBusinessCategory(_business_category)
+            business_category = BusinessCategory(_business_category)
 
         _account_type = d.pop("accountType", UNSET)
-        account_type: PartnerOrganizationAccountType | Unset
+        account_type: OrganizationAccountType | Unset
         if isinstance(_account_type, Unset):
             account_type = UNSET
         else:
-            account_type = PartnerOrganizationAccountType(_account_type)
+            account_type = OrganizationAccountType(_account_type)
 
         _processing_options = d.pop("processingOptions", UNSET)
         processing_options: OrganizationProcessingOptions | Unset

@@ -7,15 +7,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.partner_organization_account_type import PartnerOrganizationAccountType
+from ..models.business_category import BusinessCategory
+from ..models.organization_account_type import OrganizationAccountType
+from ..models.tax_id_type import TaxIdType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.organization_company_owner import OrganizationCompanyOwner
-    from ..models.partner_organization_processing_options import (
-        PartnerOrganizationProcessingOptions,
+    from ..models.partner_organization_address_input import (
+        PartnerOrganizationAddressInput,
     )
-    from ..models.vendor_address import VendorAddress
+    from ..models.partner_organization_processing_options_input import (
+        PartnerOrganizationProcessingOptionsInput,
+    )
 
 
 T = TypeVar("T", bound="PartnerOrganizationCreate")
@@ -23,56 +27,63 @@ T = TypeVar("T", bound="PartnerOrganizationCreate")
 
 @_attrs_define
 class PartnerOrganizationCreate:
-    """
+    """A new child organization. Setting companyOwner.name avoids problems later in risk verification.
+
     Attributes:
-        name (str | Unset):
-        address (VendorAddress | Unset):
+        name (str):
+        address (PartnerOrganizationAddressInput): A postal address given when creating an organization.
+        mailing_address (PartnerOrganizationAddressInput | Unset): A postal address given when creating an organization.
         phone (str | Unset):
+        company_owner (OrganizationCompanyOwner | Unset): Person who owns the business; BILL uses it for risk (know-
+            your-business) checks.
         tax_id (str | Unset):
-        tax_id_type (str | Unset):
-        company_owner (OrganizationCompanyOwner | Unset):
+        tax_id_type (TaxIdType | Unset): Kind of tax identification number.
         industry (str | Unset):
-        business_category (str | Unset):
-        account_type (PartnerOrganizationAccountType | Unset):
-        processing_options (PartnerOrganizationProcessingOptions | Unset):
-        mailing_address (VendorAddress | Unset):
-        partner_name (str | Unset):
+        business_category (BusinessCategory | Unset): Business structure of an organization.
+        account_type (OrganizationAccountType | Unset): Legal form of an organization as BILL classifies it.
+        processing_options (PartnerOrganizationProcessingOptionsInput | Unset): Processing settings chosen when creating
+            an organization.
     """
 
-    name: str | Unset = UNSET
-    address: VendorAddress | Unset = UNSET
+    name: str
+    address: PartnerOrganizationAddressInput
+    mailing_address: PartnerOrganizationAddressInput | Unset = UNSET
     phone: str | Unset = UNSET
-    tax_id: str | Unset = UNSET
-    tax_id_type: str | Unset = UNSET
     company_owner: OrganizationCompanyOwner | Unset = UNSET
+    tax_id: str | Unset = UNSET
+    tax_id_type: TaxIdType | Unset = UNSET
     industry: str | Unset = UNSET
-    business_category: str | Unset = UNSET
-    account_type: PartnerOrganizationAccountType | Unset = UNSET
-    processing_options: PartnerOrganizationProcessingOptions | Unset = UNSET
-    mailing_address: VendorAddress | Unset = UNSET
-    partner_name: str | Unset = UNSET
+    business_category: BusinessCategory | Unset = UNSET
+    account_type: OrganizationAccountType | Unset = UNSET
+    processing_options: PartnerOrganizationProcessingOptionsInput | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
 
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
+        address = self.address.to_dict()
+
+        mailing_address: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.mailing_address, Unset):
+            mailing_address = self.mailing_address.to_dict()
 
         phone = self.phone
-
-        tax_id = self.tax_id
-
-        tax_id_type = self.tax_id_type
 
         company_owner: dict[str, Any] | Unset = UNSET
         if not isinstance(self.company_owner, Unset):
             company_owner = self.company_owner.to_dict()
 
+        tax_id = self.tax_id
+
+        tax_id_type: str | Unset = UNSET
+        if not isinstance(self.tax_id_type, Unset):
+            tax_id_type = str(self.tax_id_type)
+
         industry = self.industry
 
-        business_category = self.business_category
+        business_category: str | Unset = UNSET
+        if not isinstance(self.business_category, Unset):
+            business_category = str(self.business_category)
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
@@ -82,27 +93,24 @@ class PartnerOrganizationCreate:
         if not isinstance(self.processing_options, Unset):
             processing_options = self.processing_options.to_dict()
 
-        mailing_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.mailing_address, Unset):
-            mailing_address = self.mailing_address.to_dict()
-
-        partner_name = self.partner_name
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if address is not UNSET:
-            field_dict["address"] = address
+        field_dict.update(
+            {
+                "name": name,
+                "address": address,
+            }
+        )
+        if mailing_address is not UNSET:
+            field_dict["mailingAddress"] = mailing_address
         if phone is not UNSET:
             field_dict["phone"] = phone
+        if company_owner is not UNSET:
+            field_dict["companyOwner"] = company_owner
         if tax_id is not UNSET:
             field_dict["taxId"] = tax_id
         if tax_id_type is not UNSET:
             field_dict["taxIdType"] = tax_id_type
-        if company_owner is not UNSET:
-            field_dict["companyOwner"] = company_owner
         if industry is not UNSET:
             field_dict["industry"] = industry
         if business_category is not UNSET:
@@ -111,36 +119,32 @@ class PartnerOrganizationCreate:
             field_dict["accountType"] = account_type
         if processing_options is not UNSET:
             field_dict["processingOptions"] = processing_options
-        if mailing_address is not UNSET:
-            field_dict["mailingAddress"] = mailing_address
-        if partner_name is not UNSET:
-            field_dict["partnerName"] = partner_name
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.organization_company_owner import OrganizationCompanyOwner  # noqa: PLC0415
-        from ..models.partner_organization_processing_options import (
-            PartnerOrganizationProcessingOptions,  # noqa: PLC0415
+        from ..models.partner_organization_address_input import (
+            PartnerOrganizationAddressInput,  # noqa: PLC0415
         )
-        from ..models.vendor_address import VendorAddress  # noqa: PLC0415
+        from ..models.partner_organization_processing_options_input import (
+            PartnerOrganizationProcessingOptionsInput,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
-        name = d.pop("name", UNSET)
+        name = d.pop("name")
 
-        _address = d.pop("address", UNSET)
-        address: VendorAddress | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
+        address = PartnerOrganizationAddressInput.from_dict(d.pop("address"))
+
+        _mailing_address = d.pop("mailingAddress", UNSET)
+        mailing_address: PartnerOrganizationAddressInput | Unset
+        if isinstance(_mailing_address, Unset):
+            mailing_address = UNSET
         else:
-            address = VendorAddress.from_dict(_address)
+            mailing_address = PartnerOrganizationAddressInput.from_dict(_mailing_address)
 
         phone = d.pop("phone", UNSET)
-
-        tax_id = d.pop("taxId", UNSET)
-
-        tax_id_type = d.pop("taxIdType", UNSET)
 
         _company_owner = d.pop("companyOwner", UNSET)
         company_owner: OrganizationCompanyOwner | Unset
@@ -149,46 +153,50 @@ class PartnerOrganizationCreate:
         else:
             company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
 
+        tax_id = d.pop("taxId", UNSET)
+
+        _tax_id_type = d.pop("taxIdType", UNSET)
+        tax_id_type: TaxIdType | Unset
+        if isinstance(_tax_id_type, Unset):
+            tax_id_type = UNSET
+        else:
+            tax_id_type = TaxIdType(_tax_id_type)
+
         industry = d.pop("industry", UNSET)
 
-        business_category = d.pop("businessCategory", UNSET)
+        _business_category = d.pop("businessCategory", UNSET)
+        business_category: BusinessCategory | Unset
+        if isinstance(_business_category, Unset):
+            business_category = UNSET
+        else:
+            business_category = BusinessCategory(_business_category)
 
         _account_type = d.pop("accountType", UNSET)
-        account_type: PartnerOrganizationAccountType | Unset
+        account_type: OrganizationAccountType | Unset
         if isinstance(_account_type, Unset):
             account_type = UNSET
         else:
-            account_type = PartnerOrganizationAccountType(_account_type)
+            account_type = OrganizationAccountType(_account_type)
 
         _processing_options = d.pop("processingOptions", UNSET)
-        processing_options: PartnerOrganizationProcessingOptions | Unset
+        processing_options: PartnerOrganizationProcessingOptionsInput | Unset
         if isinstance(_processing_options, Unset):
             processing_options = UNSET
         else:
-            processing_options = PartnerOrganizationProcessingOptions.from_dict(_processing_options)
-
-        _mailing_address = d.pop("mailingAddress", UNSET)
-        mailing_address: VendorAddress | Unset
-        if isinstance(_mailing_address, Unset):
-            mailing_address = UNSET
-        else:
-            mailing_address = VendorAddress.from_dict(_mailing_address)
-
-        partner_name = d.pop("partnerName", UNSET)
+            processing_options = PartnerOrganizationProcessingOptionsInput.from_dict(_processing_options)
 
         partner_organization_create = cls(
             name=name,
             address=address,
+            mailing_address=mailing_address,
             phone=phone,
+            company_owner=company_owner,
             tax_id=tax_id,
             tax_id_type=tax_id_type,
-            company_owner=company_owner,
             industry=industry,
             business_category=business_category,
             account_type=account_type,
             processing_options=processing_options,
-            mailing_address=mailing_address,
-            partner_name=partner_name,
         )
 
         partner_organization_create.additional_properties = d

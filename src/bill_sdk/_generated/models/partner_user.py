@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.partner_user_role import PartnerUserRole
+    from ..models.user_role import UserRole
 
 
 T = TypeVar("T", bound="PartnerUser")
@@ -19,14 +19,15 @@ T = TypeVar("T", bound="PartnerUser")
 
 @_attrs_define
 class PartnerUser:
-    """
+    """A user of a child organization.
+
     Attributes:
-        id (str | Unset):
+        id (str | Unset): Starts with 006.
         archived (bool | Unset):
         first_name (str | Unset):
         last_name (str | Unset):
         email (str | Unset):
-        role (PartnerUserRole | Unset):
+        role (UserRole | Unset): Role a user holds in an organization, as embedded in a user.
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
     """
@@ -36,7 +37,7 @@ class PartnerUser:
     first_name: str | Unset = UNSET
     last_name: str | Unset = UNSET
     email: str | Unset = UNSET
-    role: PartnerUserRole | Unset = UNSET
+    role: UserRole | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
     updated_time: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -88,7 +89,7 @@ class PartnerUser:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.partner_user_role import PartnerUserRole  # noqa: PLC0415
+        from ..models.user_role import UserRole  # noqa: PLC0415
 
         d = dict(src_dict)
         id = d.pop("id", UNSET)
@@ -102,11 +103,11 @@ class PartnerUser:
         email = d.pop("email", UNSET)
 
         _role = d.pop("role", UNSET)
-        role: PartnerUserRole | Unset
+        role: UserRole | Unset
         if isinstance(_role, Unset):
             role = UNSET
         else:
-            role = PartnerUserRole.from_dict(_role)
+            role = UserRole.from_dict(_role)
 
         _created_time = d.pop("createdTime", UNSET)
         created_time: datetime.datetime | Unset

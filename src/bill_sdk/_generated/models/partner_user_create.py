@@ -2,46 +2,39 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-if TYPE_CHECKING:
-    from ..models.partner_user_role import PartnerUserRole
-
-
 T = TypeVar("T", bound="PartnerUserCreate")
 
 
 @_attrs_define
 class PartnerUserCreate:
-    """
+    """A new user of a child organization. Without `roleId` the user becomes an administrator.
+
     Attributes:
         first_name (str):
-        last_name (str):
         email (str):
-        username (str):
-        accept_terms_of_service (bool):
-        role_id (str | Unset):
-        role (PartnerUserRole | Unset):
+        username (str): Unique sign-in name, at most 40 characters, case-insensitive; must not be an email address.
+        accept_terms_of_service (bool): Must be true.
+        last_name (str | Unset):
+        role_id (str | Unset): Role to give the user (id starting 0po).
     """
 
     first_name: str
-    last_name: str
     email: str
     username: str
     accept_terms_of_service: bool
+    last_name: str | Unset = UNSET
     role_id: str | Unset = UNSET
-    role: PartnerUserRole | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         first_name = self.first_name
-
-        last_name = self.last_name
 
         email = self.email
 
@@ -49,38 +42,31 @@ class PartnerUserCreate:
 
         accept_terms_of_service = self.accept_terms_of_service
 
-        role_id = self.role_id
+        last_name = self.last_name
 
-        role: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.role, Unset):
-            role = self.role.to_dict()
+        role_id = self.role_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "firstName": first_name,
-                "lastName": last_name,
                 "email": email,
                 "username": username,
                 "acceptTermsOfService": accept_terms_of_service,
             }
         )
+        if last_name is not UNSET:
+            field_dict["lastName"] = last_name
         if role_id is not UNSET:
             field_dict["roleId"] = role_id
-        if role is not UNSET:
-            field_dict["role"] = role
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.partner_user_role import PartnerUserRole  # noqa: PLC0415
-
         d = dict(src_dict)
         first_name = d.pop("firstName")
-
-        last_name = d.pop("lastName")
 
         email = d.pop("email")
 
@@ -88,23 +74,17 @@ class PartnerUserCreate:
 
         accept_terms_of_service = d.pop("acceptTermsOfService")
 
-        role_id = d.pop("roleId", UNSET)
+        last_name = d.pop("lastName", UNSET)
 
-        _role = d.pop("role", UNSET)
-        role: PartnerUserRole | Unset
-        if isinstance(_role, Unset):
-            role = UNSET
-        else:
-            role = PartnerUserRole.from_dict(_role)
+        role_id = d.pop("roleId", UNSET)
 
         partner_user_create = cls(
             first_name=first_name,
-            last_name=last_name,
             email=email,
             username=username,
             accept_terms_of_service=accept_terms_of_service,
+            last_name=last_name,
             role_id=role_id,
-            role=role,
         )
 
         partner_user_create.additional_properties = d

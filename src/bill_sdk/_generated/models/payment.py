@@ -11,15 +11,15 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.payment_disbursement_status import PaymentDisbursementStatus
-from ..models.payment_disbursement_type import PaymentDisbursementType
+from ..models.disbursement_status import DisbursementStatus
+from ..models.pay_by_type import PayByType
 from ..models.payment_single_status import PaymentSingleStatus
 from ..models.payment_status import PaymentStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.payment_bill_payment import PaymentBillPayment
-    from ..models.payment_disbursement_info import PaymentDisbursementInfo
+    from ..models.bill_payment import BillPayment
+    from ..models.disbursement_info import DisbursementInfo
     from ..models.payment_funding_account import PaymentFundingAccount
     from ..models.payment_processing_options import PaymentProcessingOptions
     from ..models.payment_purpose import PaymentPurpose
@@ -31,45 +31,50 @@ T = TypeVar("T", bound="Payment")
 
 @_attrs_define
 class Payment:
-    """
-    Attributes:
-        amount (Decimal | Unset):
-        id (str | Unset):
-        vendor_id (str | Unset):
-        vendor_name (str | Unset):
-        bill_id (str | Unset):
-        bill_payments (list[PaymentBillPayment] | Unset):
-        description (str | Unset):
-        process_date (datetime.date | Unset):
-        funding_account (PaymentFundingAccount | Unset):
-        processing_options (PaymentProcessingOptions | Unset):
-        transaction_number (str | Unset):
-        confirmation_number (str | Unset):
-        status (PaymentStatus | Unset):
-        exchange_rate (Decimal | Unset):
-        funding_amount (Decimal | Unset):
-        online_payment (bool | Unset):
-        disbursement_type (PaymentDisbursementType | Unset):
-        remittance_email (str | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
-        created_by (str | Unset):
-        void_info (list[PaymentVoidInfo] | Unset):
-        disbursement_status (PaymentDisbursementStatus | Unset):
-        disbursement_info (PaymentDisbursementInfo | Unset):
-        payment_purpose (PaymentPurpose | Unset):
-        card_funding_purpose (str | Unset):
-        cancel_request_submitted (bool | Unset):
-        single_status (PaymentSingleStatus | Unset):
-        payments (list[Payment] | Unset):
+    """A payment of one or more bills to a vendor (id begins with stp); also the answer to cancel and void. singleStatus is
+    the single status to watch.
+
+        Attributes:
+            id (str | Unset):
+            amount (Decimal | Unset):
+            vendor_id (str | Unset):
+            vendor_name (str | Unset):
+            bill_id (str | Unset): Paid bill; the bill BILL created when createBill was true.
+            bill_payments (list[BillPayment] | Unset):
+            description (str | Unset):
+            process_date (datetime.date | Unset):
+            funding_account (PaymentFundingAccount | Unset): Account a payment is funded from; id is not needed for WALLET
+                (the BILL balance).
+            processing_options (PaymentProcessingOptions | Unset): How BILL should process a payment.
+            transaction_number (str | Unset):
+            confirmation_number (str | Unset):
+            status (PaymentStatus | Unset): Processing status of a payment; prefer singleStatus.
+            single_status (PaymentSingleStatus | Unset): Combined status of a payment and its disbursement.
+            exchange_rate (Decimal | Unset):
+            funding_amount (Decimal | Unset):
+            online_payment (bool | Unset): True when BILL moves the money.
+            disbursement_type (PayByType | Unset): Payment method: how a vendor is paid, how a payment was disbursed, or a
+                virtual card's fallback method.
+            disbursement_status (DisbursementStatus | Unset): State of the money going out to the vendor.
+            disbursement_info (DisbursementInfo | Unset): Delivery details of a payment, one object per disbursement method.
+            remittance_email (str | Unset):
+            void_info (list[PaymentVoidInfo] | Unset):
+            payment_purpose (PaymentPurpose | Unset): Reason for an international payment, as free text or one of the codes
+                the country requires.
+            card_funding_purpose (str | Unset):
+            cancel_request_submitted (bool | Unset): True once a cancel request was received; the cancellation itself shows
+                in status.
+            created_by (str | Unset):
+            created_time (datetime.datetime | Unset):
+            updated_time (datetime.datetime | Unset):
     """
 
-    amount: Decimal | Unset = UNSET
     id: str | Unset = UNSET
+    amount: Decimal | Unset = UNSET
     vendor_id: str | Unset = UNSET
     vendor_name: str | Unset = UNSET
     bill_id: str | Unset = UNSET
-    bill_payments: list[PaymentBillPayment] | Unset = UNSET
+    bill_payments: list[BillPayment] | Unset = UNSET
     description: str | Unset = UNSET
     process_date: datetime.date | Unset = UNSET
     funding_account: PaymentFundingAccount | Unset = UNSET
@@ -77,28 +82,27 @@ class Payment:
     transaction_number: str | Unset = UNSET
     confirmation_number: str | Unset = UNSET
     status: PaymentStatus | Unset = UNSET
+    single_status: PaymentSingleStatus | Unset = UNSET
     exchange_rate: Decimal | Unset = UNSET
     funding_amount: Decimal | Unset = UNSET
     online_payment: bool | Unset = UNSET
-    disbursement_type: PaymentDisbursementType | Unset = UNSET
+    disbursement_type: PayByType | Unset = UNSET
+    disbursement_status: DisbursementStatus | Unset = UNSET
+    disbursement_info: DisbursementInfo | Unset = UNSET
     remittance_email: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
-    created_by: str | Unset = UNSET
     void_info: list[PaymentVoidInfo] | Unset = UNSET
-    disbursement_status: PaymentDisbursementStatus | Unset = UNSET
-    disbursement_info: PaymentDisbursementInfo | Unset = UNSET
     payment_purpose: PaymentPurpose | Unset = UNSET
     card_funding_purpose: str | Unset = UNSET
     cancel_request_submitted: bool | Unset = UNSET
-    single_status: PaymentSingleStatus | Unset = UNSET
-    payments: list[Payment] | Unset = UNSET
+    created_by: str | Unset = UNSET
+    created_time: datetime.datetime | Unset = UNSET
+    updated_time: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
         id = self.id
+
+        amount = self.amount
 
         vendor_id = self.vendor_id
 
@@ -135,6 +139,10 @@ class Payment:
         if not isinstance(self.status, Unset):
             status = str(self.status)
 
+        single_status: str | Unset = UNSET
+        if not isinstance(self.single_status, Unset):
+            single_status = str(self.single_status)
+
         exchange_rate = self.exchange_rate
 
         funding_amount = self.funding_amount
@@ -145,25 +153,6 @@ class Payment:
         if not isinstance(self.disbursement_type, Unset):
             disbursement_type = str(self.disbursement_type)
 
-        remittance_email = self.remittance_email
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
-
-        created_by = self.created_by
-
-        void_info: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.void_info, Unset):
-            void_info = []
-            for void_info_item_data in self.void_info:
-                void_info_item = void_info_item_data.to_dict()
-                void_info.append(void_info_item)
-
         disbursement_status: str | Unset = UNSET
         if not isinstance(self.disbursement_status, Unset):
             disbursement_status = str(self.disbursement_status)
@@ -171,6 +160,15 @@ class Payment:
         disbursement_info: dict[str, Any] | Unset = UNSET
         if not isinstance(self.disbursement_info, Unset):
             disbursement_info = self.disbursement_info.to_dict()
+
+        remittance_email = self.remittance_email
+
+        void_info: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.void_info, Unset):
+            void_info = []
+            for void_info_item_data in self.void_info:
+                void_info_item = void_info_item_data.to_dict()
+                void_info.append(void_info_item)
 
         payment_purpose: dict[str, Any] | Unset = UNSET
         if not isinstance(self.payment_purpose, Unset):
@@ -180,24 +178,23 @@ class Payment:
 
         cancel_request_submitted = self.cancel_request_submitted
 
-        single_status: str | Unset = UNSET
-        if not isinstance(self.single_status, Unset):
-            single_status = str(self.single_status)
+        created_by = self.created_by
 
-        payments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.payments, Unset):
-            payments = []
-            for payments_item_data in self.payments:
-                payments_item = payments_item_data.to_dict()
-                payments.append(payments_item)
+        created_time: str | Unset = UNSET
+        if not isinstance(self.created_time, Unset):
+            created_time = self.created_time.isoformat()
+
+        updated_time: str | Unset = UNSET
+        if not isinstance(self.updated_time, Unset):
+            updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if amount is not UNSET:
-            field_dict["amount"] = amount
         if id is not UNSET:
             field_dict["id"] = id
+        if amount is not UNSET:
+            field_dict["amount"] = amount
         if vendor_id is not UNSET:
             field_dict["vendorId"] = vendor_id
         if vendor_name is not UNSET:
@@ -220,6 +217,8 @@ class Payment:
             field_dict["confirmationNumber"] = confirmation_number
         if status is not UNSET:
             field_dict["status"] = status
+        if single_status is not UNSET:
+            field_dict["singleStatus"] = single_status
         if exchange_rate is not UNSET:
             field_dict["exchangeRate"] = exchange_rate
         if funding_amount is not UNSET:
@@ -228,51 +227,47 @@ class Payment:
             field_dict["onlinePayment"] = online_payment
         if disbursement_type is not UNSET:
             field_dict["disbursementType"] = disbursement_type
-        if remittance_email is not UNSET:
-            field_dict["remittanceEmail"] = remittance_email
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
-        if created_by is not UNSET:
-            field_dict["createdBy"] = created_by
-        if void_info is not UNSET:
-            field_dict["voidInfo"] = void_info
         if disbursement_status is not UNSET:
             field_dict["disbursementStatus"] = disbursement_status
         if disbursement_info is not UNSET:
             field_dict["disbursementInfo"] = disbursement_info
+        if remittance_email is not UNSET:
+            field_dict["remittanceEmail"] = remittance_email
+        if void_info is not UNSET:
+            field_dict["voidInfo"] = void_info
         if payment_purpose is not UNSET:
             field_dict["paymentPurpose"] = payment_purpose
         if card_funding_purpose is not UNSET:
             field_dict["cardFundingPurpose"] = card_funding_purpose
         if cancel_request_submitted is not UNSET:
             field_dict["cancelRequestSubmitted"] = cancel_request_submitted
-        if single_status is not UNSET:
-            field_dict["singleStatus"] = single_status
-        if payments is not UNSET:
-            field_dict["payments"] = payments
+        if created_by is not UNSET:
+            field_dict["createdBy"] = created_by
+        if created_time is not UNSET:
+            field_dict["createdTime"] = created_time
+        if updated_time is not UNSET:
+            field_dict["updatedTime"] = updated_time
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_bill_payment import PaymentBillPayment  # noqa: PLC0415
-        from ..models.payment_disbursement_info import PaymentDisbursementInfo  # noqa: PLC0415
+        from ..models.bill_payment import BillPayment  # noqa: PLC0415
+        from ..models.disbursement_info import DisbursementInfo  # noqa: PLC0415
         from ..models.payment_funding_account import PaymentFundingAccount  # noqa: PLC0415
         from ..models.payment_processing_options import PaymentProcessingOptions  # noqa: PLC0415
         from ..models.payment_purpose import PaymentPurpose  # noqa: PLC0415
         from ..models.payment_void_info import PaymentVoidInfo  # noqa: PLC0415
 
         d = dict(src_dict)
+        id = d.pop("id", UNSET)
+
         _amount = d.pop("amount", UNSET)
         amount: Decimal | Unset
         if isinstance(_amount, Unset):
             amount = UNSET
         else:
             amount = to_decimal(_amount)
-
-        id = d.pop("id", UNSET)
 
         vendor_id = d.pop("vendorId", UNSET)
 
@@ -281,11 +276,11 @@ class Payment:
         bill_id = d.pop("billId", UNSET)
 
         _bill_payments = d.pop("billPayments", UNSET)
-        bill_payments: list[PaymentBillPayment] | Unset = UNSET
+        bill_payments: list[BillPayment] | Unset = UNSET
         if _bill_payments is not UNSET:
             bill_payments = []
             for bill_payments_item_data in _bill_payments:
-                bill_payments_item = PaymentBillPayment.from_dict(bill_payments_item_data)
+                bill_payments_item = BillPayment.from_dict(bill_payments_item_data)
 
                 bill_payments.append(bill_payments_item)
 
@@ -323,6 +318,13 @@ class Payment:
         else:
             status = PaymentStatus(_status)
 
+        _single_status = d.pop("singleStatus", UNSET)
+        single_status: PaymentSingleStatus | Unset
+        if isinstance(_single_status, Unset):
+            single_status = UNSET
+        else:
+            single_status = PaymentSingleStatus(_single_status)
+
         _exchange_rate = d.pop("exchangeRate", UNSET)
         exchange_rate: Decimal | Unset
         if isinstance(_exchange_rate, Unset):
@@ -340,13 +342,49 @@ class Payment:
         online_payment = d.pop("onlinePayment", UNSET)
 
         _disbursement_type = d.pop("disbursementType", UNSET)
-        disbursement_type: PaymentDisbursementType | Unset
+        disbursement_type: PayByType | Unset
         if isinstance(_disbursement_type, Unset):
             disbursement_type = UNSET
         else:
-            disbursement_type = PaymentDisbursementType(_disbursement_type)
+            disbursement_type = PayByType(_disbursement_type)
+
+        _disbursement_status = d.pop("disbursementStatus", UNSET)
+        disbursement_status: DisbursementStatus | Unset
+        if isinstance(_disbursement_status, Unset):
+            disbursement_status = UNSET
+        else:
+            disbursement_status = DisbursementStatus(_disbursement_status)
+
+        _disbursement_info = d.pop("disbursementInfo", UNSET)
+        disbursement_info: DisbursementInfo | Unset
+        if isinstance(_disbursement_info, Unset):
+            disbursement_info = UNSET
+        else:
+            disbursement_info = DisbursementInfo.from_dict(_disbursement_info)
 
         remittance_email = d.pop("remittanceEmail", UNSET)
+
+        _void_info = d.pop("voidInfo", UNSET)
+        void_info: list[PaymentVoidInfo] | Unset = UNSET
+        if _void_info is not UNSET:
+            void_info = []
+            for void_info_item_data in _void_info:
+                void_info_item = PaymentVoidInfo.from_dict(void_info_item_data)
+
+                void_info.append(void_info_item)
+
+        _payment_purpose = d.pop("paymentPurpose", UNSET)
+        payment_purpose: PaymentPurpose | Unset
+        if isinstance(_payment_purpose, Unset):
+            payment_purpose = UNSET
+        else:
+            payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
+
+        card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
+
+        cancel_request_submitted = d.pop("cancelRequestSubmitted", UNSET)
+
+        created_by = d.pop("createdBy", UNSET)
 
         _created_time = d.pop("createdTime", UNSET)
         created_time: datetime.datetime | Unset
@@ -362,61 +400,9 @@ class Payment:
         else:
             updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        created_by = d.pop("createdBy", UNSET)
-
-        _void_info = d.pop("voidInfo", UNSET)
-        void_info: list[PaymentVoidInfo] | Unset = UNSET
-        if _void_info is not UNSET:
-            void_info = []
-            for void_info_item_data in _void_info:
-                void_info_item = PaymentVoidInfo.from_dict(void_info_item_data)
-
-                void_info.append(void_info_item)
-
-        _disbursement_status = d.pop("disbursementStatus", UNSET)
-        disbursement_status: PaymentDisbursementStatus | Unset
-        if isinstance(_disbursement_status, Unset):
-            disbursement_status = UNSET
-        else:
-            disbursement_status = PaymentDisbursementStatus(_disbursement_status)
-
-        _disbursement_info = d.pop("disbursementInfo", UNSET)
-        disbursement_info: PaymentDisbursementInfo | Unset
-        if isinstance(_disbursement_info, Unset):
-            disbursement_info = UNSET
-        else:
-            disbursement_info = PaymentDisbursementInfo.from_dict(_disbursement_info)
-
-        _payment_purpose = d.pop("paymentPurpose", UNSET)
-        payment_purpose: PaymentPurpose | Unset
-        if isinstance(_payment_purpose, Unset):
-            payment_purpose = UNSET
-        else:
-            payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
-
-        card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
-
-        cancel_request_submitted = d.pop("cancelRequestSubmitted", UNSET)
-
-        _single_status = d.pop("singleStatus", UNSET)
-        single_status: PaymentSingleStatus | Unset
-        if isinstance(_single_status, Unset):
-            single_status = UNSET
-        else:
-            single_status = PaymentSingleStatus(_single_status)
-
-        _payments = d.pop("payments", UNSET)
-        payments: list[Payment] | Unset = UNSET
-        if _payments is not UNSET:
-            payments = []
-            for payments_item_data in _payments:
-                payments_item = Payment.from_dict(payments_item_data)
-
-                payments.append(payments_item)
-
         payment = cls(
-            amount=amount,
             id=id,
+            amount=amount,
             vendor_id=vendor_id,
             vendor_name=vendor_name,
             bill_id=bill_id,
@@ -428,22 +414,21 @@ class Payment:
             transaction_number=transaction_number,
             confirmation_number=confirmation_number,
             status=status,
+            single_status=single_status,
             exchange_rate=exchange_rate,
             funding_amount=funding_amount,
             online_payment=online_payment,
             disbursement_type=disbursement_type,
-            remittance_email=remittance_email,
-            created_time=created_time,
-            updated_time=updated_time,
-            created_by=created_by,
-            void_info=void_info,
             disbursement_status=disbursement_status,
             disbursement_info=disbursement_info,
+            remittance_email=remittance_email,
+            void_info=void_info,
             payment_purpose=payment_purpose,
             card_funding_purpose=card_funding_purpose,
             cancel_request_submitted=cancel_request_submitted,
-            single_status=single_status,
-            payments=payments,
+            created_by=created_by,
+            created_time=created_time,
+            updated_time=updated_time,
         )
 
         payment.additional_properties = d

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.payment_check_image_result import PaymentCheckImageResult
+    from ..models.check_image_link import CheckImageLink
 
 
 T = TypeVar("T", bound="PaymentCheckImage")
@@ -18,12 +18,14 @@ T = TypeVar("T", bound="PaymentCheckImage")
 
 @_attrs_define
 class PaymentCheckImage:
-    """
-    Attributes:
-        results (list[PaymentCheckImageResult] | Unset):
+    """Links to the images of a cashed check (available once the vendor's bank has processed it); fetch each downloadLink
+    with the session to get the image bytes.
+
+        Attributes:
+            results (list[CheckImageLink] | Unset):
     """
 
-    results: list[PaymentCheckImageResult] | Unset = UNSET
+    results: list[CheckImageLink] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,15 +46,15 @@ class PaymentCheckImage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_check_image_result import PaymentCheckImageResult  # noqa: PLC0415
+        from ..models.check_image_link import CheckImageLink  # noqa: PLC0415
 
         d = dict(src_dict)
         _results = d.pop("results", UNSET)
-        results: list[PaymentCheckImageResult] | Unset = UNSET
+        results: list[CheckImageLink] | Unset = UNSET
         if _results is not UNSET:
             results = []
             for results_item_data in _results:
-                results_item = PaymentCheckImageResult.from_dict(results_item_data)
+                results_item = CheckImageLink.from_dict(results_item_data)
 
                 results.append(results_item)
 

@@ -11,20 +11,12 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.payment_disbursement_status import PaymentDisbursementStatus
-from ..models.payment_disbursement_type import PaymentDisbursementType
-from ..models.payment_single_status import PaymentSingleStatus
-from ..models.payment_status import PaymentStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.payment import Payment
-    from ..models.payment_bill_payment import PaymentBillPayment
-    from ..models.payment_disbursement_info import PaymentDisbursementInfo
     from ..models.payment_funding_account import PaymentFundingAccount
     from ..models.payment_processing_options import PaymentProcessingOptions
     from ..models.payment_purpose import PaymentPurpose
-    from ..models.payment_void_info import PaymentVoidInfo
 
 
 T = TypeVar("T", bound="PaymentCreate")
@@ -32,63 +24,44 @@ T = TypeVar("T", bound="PaymentCreate")
 
 @_attrs_define
 class PaymentCreate:
-    """
-    Attributes:
-        vendor_id (str | Unset):
-        bill_id (str | Unset):
-        process_date (datetime.date | Unset):
-        funding_account (PaymentFundingAccount | Unset):
-        amount (Decimal | Unset):
-        processing_options (PaymentProcessingOptions | Unset):
-        vendor_name (str | Unset):
-        bill_payments (list[PaymentBillPayment] | Unset):
-        description (str | Unset):
-        transaction_number (str | Unset):
-        confirmation_number (str | Unset):
-        status (PaymentStatus | Unset):
-        exchange_rate (Decimal | Unset):
-        funding_amount (Decimal | Unset):
-        online_payment (bool | Unset):
-        disbursement_type (PaymentDisbursementType | Unset):
-        remittance_email (str | Unset):
-        void_info (list[PaymentVoidInfo] | Unset):
-        disbursement_status (PaymentDisbursementStatus | Unset):
-        disbursement_info (PaymentDisbursementInfo | Unset):
-        payment_purpose (PaymentPurpose | Unset):
-        card_funding_purpose (str | Unset):
-        cancel_request_submitted (bool | Unset):
-        single_status (PaymentSingleStatus | Unset):
-        payments (list[Payment] | Unset):
+    """A new payment. Either pay an existing bill (billId, createBill false) or let BILL create the bill (createBill true,
+    vendorId set, no billId).
+
+        Attributes:
+            amount (Decimal): In the vendor's currency for international payments; cannot exceed what is due.
+            funding_account (PaymentFundingAccount): Account a payment is funded from; id is not needed for WALLET (the BILL
+                balance).
+            processing_options (PaymentProcessingOptions): How BILL should process a payment.
+            vendor_id (str | Unset): Must match the bill's vendor; taken from the bill when left out.
+            bill_id (str | Unset): Bill to pay (begins with 00n); leave out when createBill is true.
+            process_date (datetime.date | Unset):
+            description (str | Unset): Printed on the check memo or bank statement.
+            transaction_number (str | Unset): Your reference; BILL makes one up when left out. BILL is not known to reject
+                duplicates.
+            card_funding_purpose (str | Unset): Needed for CARD_ACCOUNT funding when BILL cannot tell the vendor's industry.
+            payment_purpose (PaymentPurpose | Unset): Reason for an international payment, as free text or one of the codes
+                the country requires.
     """
 
+    amount: Decimal
+    funding_account: PaymentFundingAccount
+    processing_options: PaymentProcessingOptions
     vendor_id: str | Unset = UNSET
     bill_id: str | Unset = UNSET
     process_date: datetime.date | Unset = UNSET
-    funding_account: PaymentFundingAccount | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    processing_options: PaymentProcessingOptions | Unset = UNSET
-    vendor_name: str | Unset = UNSET
-    bill_payments: list[PaymentBillPayment] | Unset = UNSET
     description: str | Unset = UNSET
     transaction_number: str | Unset = UNSET
-    confirmation_number: str | Unset = UNSET
-    status: PaymentStatus | Unset = UNSET
-    exchange_rate: Decimal | Unset = UNSET
-    funding_amount: Decimal | Unset = UNSET
-    online_payment: bool | Unset = UNSET
-    disbursement_type: PaymentDisbursementType | Unset = UNSET
-    remittance_email: str | Unset = UNSET
-    void_info: list[PaymentVoidInfo] | Unset = UNSET
-    disbursement_status: PaymentDisbursementStatus | Unset = UNSET
-    disbursement_info: PaymentDisbursementInfo | Unset = UNSET
-    payment_purpose: PaymentPurpose | Unset = UNSET
     card_funding_purpose: str | Unset = UNSET
-    cancel_request_submitted: bool | Unset = UNSET
-    single_status: PaymentSingleStatus | Unset = UNSET
-    payments: list[Payment] | Unset = UNSET
+    payment_purpose: PaymentPurpose | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        amount = self.amount
+
+        funding_account = self.funding_account.to_dict()
+
+        processing_options = self.processing_options.to_dict()
+
         vendor_id = self.vendor_id
 
         bill_id = self.bill_id
@@ -97,148 +70,55 @@ class PaymentCreate:
         if not isinstance(self.process_date, Unset):
             process_date = self.process_date.isoformat()
 
-        funding_account: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.funding_account, Unset):
-            funding_account = self.funding_account.to_dict()
-
-        amount = self.amount
-
-        processing_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.processing_options, Unset):
-            processing_options = self.processing_options.to_dict()
-
-        vendor_name = self.vendor_name
-
-        bill_payments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.bill_payments, Unset):
-            bill_payments = []
-            for bill_payments_item_data in self.bill_payments:
-                bill_payments_item = bill_payments_item_data.to_dict()
-                bill_payments.append(bill_payments_item)
-
         description = self.description
 
         transaction_number = self.transaction_number
 
-        confirmation_number = self.confirmation_number
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        exchange_rate = self.exchange_rate
-
-        funding_amount = self.funding_amount
-
-        online_payment = self.online_payment
-
-        disbursement_type: str | Unset = UNSET
-        if not isinstance(self.disbursement_type, Unset):
-            disbursement_type = str(self.disbursement_type)
-
-        remittance_email = self.remittance_email
-
-        void_info: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.void_info, Unset):
-            void_info = []
-            for void_info_item_data in self.void_info:
-                void_info_item = void_info_item_data.to_dict()
-                void_info.append(void_info_item)
-
-        disbursement_status: str | Unset = UNSET
-        if not isinstance(self.disbursement_status, Unset):
-            disbursement_status = str(self.disbursement_status)
-
-        disbursement_info: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.disbursement_info, Unset):
-            disbursement_info = self.disbursement_info.to_dict()
+        card_funding_purpose = self.card_funding_purpose
 
         payment_purpose: dict[str, Any] | Unset = UNSET
         if not isinstance(self.payment_purpose, Unset):
             payment_purpose = self.payment_purpose.to_dict()
 
-        card_funding_purpose = self.card_funding_purpose
-
-        cancel_request_submitted = self.cancel_request_submitted
-
-        single_status: str | Unset = UNSET
-        if not isinstance(self.single_status, Unset):
-            single_status = str(self.single_status)
-
-        payments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.payments, Unset):
-            payments = []
-            for payments_item_data in self.payments:
-                payments_item = payments_item_data.to_dict()
-                payments.append(payments_item)
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
+        field_dict.update(
+            {
+                "amount": amount,
+                "fundingAccount": funding_account,
+                "processingOptions": processing_options,
+            }
+        )
         if vendor_id is not UNSET:
             field_dict["vendorId"] = vendor_id
         if bill_id is not UNSET:
             field_dict["billId"] = bill_id
         if process_date is not UNSET:
             field_dict["processDate"] = process_date
-        if funding_account is not UNSET:
-            field_dict["fundingAccount"] = funding_account
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if processing_options is not UNSET:
-            field_dict["processingOptions"] = processing_options
-        if vendor_name is not UNSET:
-            field_dict["vendorName"] = vendor_name
-        if bill_payments is not UNSET:
-            field_dict["billPayments"] = bill_payments
         if description is not UNSET:
             field_dict["description"] = description
         if transaction_number is not UNSET:
             field_dict["transactionNumber"] = transaction_number
-        if confirmation_number is not UNSET:
-            field_dict["confirmationNumber"] = confirmation_number
-        if status is not UNSET:
-            field_dict["status"] = status
-        if exchange_rate is not UNSET:
-            field_dict["exchangeRate"] = exchange_rate
-        if funding_amount is not UNSET:
-            field_dict["fundingAmount"] = funding_amount
-        if online_payment is not UNSET:
-            field_dict["onlinePayment"] = online_payment
-        if disbursement_type is not UNSET:
-            field_dict["disbursementType"] = disbursement_type
-        if remittance_email is not UNSET:
-            field_dict["remittanceEmail"] = remittance_email
-        if void_info is not UNSET:
-            field_dict["voidInfo"] = void_info
-        if disbursement_status is not UNSET:
-            field_dict["disbursementStatus"] = disbursement_status
-        if disbursement_info is not UNSET:
-            field_dict["disbursementInfo"] = disbursement_info
-        if payment_purpose is not UNSET:
-            field_dict["paymentPurpose"] = payment_purpose
         if card_funding_purpose is not UNSET:
             field_dict["cardFundingPurpose"] = card_funding_purpose
-        if cancel_request_submitted is not UNSET:
-            field_dict["cancelRequestSubmitted"] = cancel_request_submitted
-        if single_status is not UNSET:
-            field_dict["singleStatus"] = single_status
-        if payments is not UNSET:
-            field_dict["payments"] = payments
+        if payment_purpose is not UNSET:
+            field_dict["paymentPurpose"] = payment_purpose
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment import Payment  # noqa: PLC0415
-        from ..models.payment_bill_payment import PaymentBillPayment  # noqa: PLC0415
-        from ..models.payment_disbursement_info import PaymentDisbursementInfo  # noqa: PLC0415
         from ..models.payment_funding_account import PaymentFundingAccount  # noqa: PLC0415
         from ..models.payment_processing_options import PaymentProcessingOptions  # noqa: PLC0415
         from ..models.payment_purpose import PaymentPurpose  # noqa: PLC0415
-        from ..models.payment_void_info import PaymentVoidInfo  # noqa: PLC0415
 
         d = dict(src_dict)
+        amount = to_decimal(d.pop("amount"))
+
+        funding_account = PaymentFundingAccount.from_dict(d.pop("fundingAccount"))
+
+        processing_options = PaymentProcessingOptions.from_dict(d.pop("processingOptions"))
+
         vendor_id = d.pop("vendorId", UNSET)
 
         bill_id = d.pop("billId", UNSET)
@@ -250,98 +130,11 @@ class PaymentCreate:
         else:
             process_date = datetime.date.fromisoformat(_process_date)
 
-        _funding_account = d.pop("fundingAccount", UNSET)
-        funding_account: PaymentFundingAccount | Unset
-        if isinstance(_funding_account, Unset):
-            funding_account = UNSET
-        else:
-            funding_account = PaymentFundingAccount.from_dict(_funding_account)
-
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
-
-        _processing_options = d.pop("processingOptions", UNSET)
-        processing_options: PaymentProcessingOptions | Unset
-        if isinstance(_processing_options, Unset):
-            processing_options = UNSET
-        else:
-            processing_options = PaymentProcessingOptions.from_dict(_processing_options)
-
-        vendor_name = d.pop("vendorName", UNSET)
-
-        _bill_payments = d.pop("billPayments", UNSET)
-        bill_payments: list[PaymentBillPayment] | Unset = UNSET
-        if _bill_payments is not UNSET:
-            bill_payments = []
-            for bill_payments_item_data in _bill_payments:
-                bill_payments_item = PaymentBillPayment.from_dict(bill_payments_item_data)
-
-                bill_payments.append(bill_payments_item)
-
         description = d.pop("description", UNSET)
 
         transaction_number = d.pop("transactionNumber", UNSET)
 
-        confirmation_number = d.pop("confirmationNumber", UNSET)
-
-        _status = d.pop("status", UNSET)
-        status: PaymentStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = PaymentStatus(_status)
-
-        _exchange_rate = d.pop("exchangeRate", UNSET)
-        exchange_rate: Decimal | Unset
-        if isinstance(_exchange_rate, Unset):
-            exchange_rate = UNSET
-        else:
-            exchange_rate = to_decimal(_exchange_rate)
-
-        _funding_amount = d.pop("fundingAmount", UNSET)
-        funding_amount: Decimal | Unset
-        if isinstance(_funding_amount, Unset):
-            funding_amount = UNSET
-        else:
-            funding_amount = to_decimal(_funding_amount)
-
-        online_payment = d.pop("onlinePayment", UNSET)
-
-        _disbursement_type = d.pop("disbursementType", UNSET)
-        disbursement_type: PaymentDisbursementType | Unset
-        if isinstance(_disbursement_type, Unset):
-            disbursement_type = UNSET
-        else:
-            disbursement_type = PaymentDisbursementType(_disbursement_type)
-
-        remittance_email = d.pop("remittanceEmail", UNSET)
-
-        _void_info = d.pop("voidInfo", UNSET)
-        void_info: list[PaymentVoidInfo] | Unset = UNSET
-        if _void_info is not UNSET:
-            void_info = []
-            for void_info_item_data in _void_info:
-                void_info_item = PaymentVoidInfo.from_dict(void_info_item_data)
-
-                void_info.append(void_info_item)
-
-        _disbursement_status = d.pop("disbursementStatus", UNSET)
-        disbursement_status: PaymentDisbursementStatus | Unset
-        if isinstance(_disbursement_status, Unset):
-            disbursement_status = UNSET
-        else:
-            disbursement_status = PaymentDisbursementStatus(_disbursement_status)
-
-        _disbursement_info = d.pop("disbursementInfo", UNSET)
-        disbursement_info: PaymentDisbursementInfo | Unset
-        if isinstance(_disbursement_info, Unset):
-            disbursement_info = UNSET
-        else:
-            disbursement_info = PaymentDisbursementInfo.from_dict(_disbursement_info)
+        card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
 
         _payment_purpose = d.pop("paymentPurpose", UNSET)
         payment_purpose: PaymentPurpose | Unset
@@ -350,52 +143,17 @@ class PaymentCreate:
         else:
             payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
 
-        card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
-
-        cancel_request_submitted = d.pop("cancelRequestSubmitted", UNSET)
-
-        _single_status = d.pop("singleStatus", UNSET)
-        single_status: PaymentSingleStatus | Unset
-        if isinstance(_single_status, Unset):
-            single_status = UNSET
-        else:
-            single_status = PaymentSingleStatus(_single_status)
-
-        _payments = d.pop("payments", UNSET)
-        payments: list[Payment] | Unset = UNSET
-        if _payments is not UNSET:
-            payments = []
-            for payments_item_data in _payments:
-                payments_item = Payment.from_dict(payments_item_data)
-
-                payments.append(payments_item)
-
         payment_create = cls(
+            amount=amount,
+            funding_account=funding_account,
+            processing_options=processing_options,
             vendor_id=vendor_id,
             bill_id=bill_id,
             process_date=process_date,
-            funding_account=funding_account,
-            amount=amount,
-            processing_options=processing_options,
-            vendor_name=vendor_name,
-            bill_payments=bill_payments,
             description=description,
             transaction_number=transaction_number,
-            confirmation_number=confirmation_number,
-            status=status,
-            exchange_rate=exchange_rate,
-            funding_amount=funding_amount,
-            online_payment=online_payment,
-            disbursement_type=disbursement_type,
-            remittance_email=remittance_email,
-            void_info=void_info,
-            disbursement_status=disbursement_status,
-            disbursement_info=disbursement_info,
-            payment_purpose=payment_purpose,
             card_funding_purpose=card_funding_purpose,
-            cancel_request_submitted=cancel_request_submitted,
-            single_status=single_status,
-            payments=payments,
+            payment_purpose=payment_purpose,
         )
 
         payment_create.additional_properties = d

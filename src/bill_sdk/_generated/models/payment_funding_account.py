@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.payment_funding_account_type import PaymentFundingAccountType
+from ..models.funding_account_type import FundingAccountType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PaymentFundingAccount")
@@ -15,13 +15,14 @@ T = TypeVar("T", bound="PaymentFundingAccount")
 
 @_attrs_define
 class PaymentFundingAccount:
-    """
+    """Account a payment is funded from; id is not needed for WALLET (the BILL balance).
+
     Attributes:
-        type_ (PaymentFundingAccountType | Unset):
-        id (str | Unset):
+        type_ (FundingAccountType | Unset): Kind of account that funds a payment.
+        id (str | Unset): Bank account, card account or AP card id.
     """
 
-    type_: PaymentFundingAccountType | Unset = UNSET
+    type_: FundingAccountType | Unset = UNSET
     id: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -46,11 +47,11 @@ class PaymentFundingAccount:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         _type_ = d.pop("type", UNSET)
-        type_: PaymentFundingAccountType | Unset
+        type_: FundingAccountType | Unset
         if isinstance(_type_, Unset):
             type_ = UNSET
         else:
-            type_ = PaymentFundingAccountType(_type_)
+            type_ = FundingAccountType(_type_)
 
         id = d.pop("id", UNSET)
 

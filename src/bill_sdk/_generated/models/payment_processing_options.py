@@ -7,9 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.payment_processing_options_request_check_delivery_type import (
-    PaymentProcessingOptionsRequestCheckDeliveryType,
-)
+from ..models.check_delivery_type import CheckDeliveryType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PaymentProcessingOptions")
@@ -17,22 +15,23 @@ T = TypeVar("T", bound="PaymentProcessingOptions")
 
 @_attrs_define
 class PaymentProcessingOptions:
-    """
+    """How BILL should process a payment.
+
     Attributes:
-        request_pay_faster (bool | Unset):
-        create_bill (bool | Unset):
-        request_check_delivery_type (PaymentProcessingOptionsRequestCheckDeliveryType | Unset):
+        create_bill (bool | Unset): Let BILL create the bill being paid (single payments only; do not send billId).
+        request_pay_faster (bool | Unset): Ask for faster delivery (Pay Faster).
+        request_check_delivery_type (CheckDeliveryType | Unset): Delivery speed requested for a faster payment.
     """
 
-    request_pay_faster: bool | Unset = UNSET
     create_bill: bool | Unset = UNSET
-    request_check_delivery_type: PaymentProcessingOptionsRequestCheckDeliveryType | Unset = UNSET
+    request_pay_faster: bool | Unset = UNSET
+    request_check_delivery_type: CheckDeliveryType | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        request_pay_faster = self.request_pay_faster
-
         create_bill = self.create_bill
+
+        request_pay_faster = self.request_pay_faster
 
         request_check_delivery_type: str | Unset = UNSET
         if not isinstance(self.request_check_delivery_type, Unset):
@@ -41,10 +40,10 @@ class PaymentProcessingOptions:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if request_pay_faster is not UNSET:
-            field_dict["requestPayFaster"] = request_pay_faster
         if create_bill is not UNSET:
             field_dict["createBill"] = create_bill
+        if request_pay_faster is not UNSET:
+            field_dict["requestPayFaster"] = request_pay_faster
         if request_check_delivery_type is not UNSET:
             field_dict["requestCheckDeliveryType"] = request_check_delivery_type
 
@@ -53,20 +52,20 @@ class PaymentProcessingOptions:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        request_pay_faster = d.pop("requestPayFaster", UNSET)
-
         create_bill = d.pop("createBill", UNSET)
 
+        request_pay_faster = d.pop("requestPayFaster", UNSET)
+
         _request_check_delivery_type = d.pop("requestCheckDeliveryType", UNSET)
-        request_check_delivery_type: PaymentProcessingOptionsRequestCheckDeliveryType | Unset
+        request_check_delivery_type: CheckDeliveryType | Unset
         if isinstance(_request_check_delivery_type, Unset):
             request_check_delivery_type = UNSET
         else:
-            request_check_delivery_type = PaymentProcessingOptionsRequestCheckDeliveryType(_request_check_delivery_type)
+            request_check_delivery_type = CheckDeliveryType(_request_check_delivery_type)
 
         payment_processing_options = cls(
-            request_pay_faster=request_pay_faster,
             create_bill=create_bill,
+            request_pay_faster=request_pay_faster,
             request_check_delivery_type=request_check_delivery_type,
         )
 

@@ -18,10 +18,11 @@ T = TypeVar("T", bound="PaymentPurpose")
 
 @_attrs_define
 class PaymentPurpose:
-    """
+    """Reason for an international payment, as free text or one of the codes the country requires.
+
     Attributes:
         text (str | Unset):
-        code (PaymentPurposeCode | Unset):
+        code (PaymentPurposeCode | Unset): A payment-purpose code and its label.
     """
 
     text: str | Unset = UNSET

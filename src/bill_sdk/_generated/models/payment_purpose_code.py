@@ -14,7 +14,8 @@ T = TypeVar("T", bound="PaymentPurposeCode")
 
 @_attrs_define
 class PaymentPurposeCode:
-    """
+    """A payment-purpose code and its label.
+
     Attributes:
         name (str | Unset):
         value (str | Unset):

@@ -6,6 +6,7 @@ class PaymentStatus(LenientStrEnum):
     APPROVING = "APPROVING"
     CANCELLED = "CANCELLED"
     PAID = "PAID"
+    SCHEDULED = "SCHEDULED"
     VOID = "VOID"
 
     def __str__(self) -> str:

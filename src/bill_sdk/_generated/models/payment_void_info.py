@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.payment_void_info_status import PaymentVoidInfoStatus
-from ..models.payment_void_info_type import PaymentVoidInfoType
+from ..models.payment_void_status import PaymentVoidStatus
+from ..models.payment_void_type import PaymentVoidType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PaymentVoidInfo")
@@ -17,12 +17,13 @@ T = TypeVar("T", bound="PaymentVoidInfo")
 
 @_attrs_define
 class PaymentVoidInfo:
-    """
+    """A request to void a payment and its outcome.
+
     Attributes:
         id (str | Unset):
         requested_by (str | Unset):
-        type_ (PaymentVoidInfoType | Unset):
-        status (PaymentVoidInfoStatus | Unset):
+        type_ (PaymentVoidType | Unset): What happens after a void (nothing else, a vendor credit, or a new payment).
+        status (PaymentVoidStatus | Unset): Progress of a void request.
         reason (str | Unset):
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
@@ -30,8 +31,8 @@ class PaymentVoidInfo:
 
     id: str | Unset = UNSET
     requested_by: str | Unset = UNSET
-    type_: PaymentVoidInfoType | Unset = UNSET
-    status: PaymentVoidInfoStatus | Unset = UNSET
+    type_: PaymentVoidType | Unset = UNSET
+    status: PaymentVoidStatus | Unset = UNSET
     reason: str | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
     updated_time: datetime.datetime | Unset = UNSET
@@ -88,18 +89,18 @@ class PaymentVoidInfo:
         requested_by = d.pop("requestedBy", UNSET)
 
         _type_ = d.pop("type", UNSET)
-        type_: PaymentVoidInfoType | Unset
+        type_: PaymentVoidType | Unset
         if isinstance(_type_, Unset):
             type_ = UNSET
         else:
-            type_ = PaymentVoidInfoType(_type_)
+            type_ = PaymentVoidType(_type_)
 
         _status = d.pop("status", UNSET)
-        status: PaymentVoidInfoStatus | Unset
+        status: PaymentVoidStatus | Unset
         if isinstance(_status, Unset):
             status = UNSET
         else:
-            status = PaymentVoidInfoStatus(_status)
+            status = PaymentVoidStatus(_status)
 
         reason = d.pop("reason", UNSET)
 

@@ -24,26 +24,29 @@ T = TypeVar("T", bound="RecurringBill")
 
 @_attrs_define
 class RecurringBill:
-    """
+    """A template from which BILL creates bills on a schedule (id begins with btp).
+
     Attributes:
-        archived (bool | Unset):
         id (str | Unset):
-        recurring_bill_line_items (list[RecurringBillLineItem] | Unset):
-        schedule (RecurringBillSchedule | Unset):
+        archived (bool | Unset):
         vendor_id (str | Unset):
-        description (str | Unset):
-        processing_options (RecurringBillProcessingOptions | Unset):
-        payment_information (RecurringBillPaymentInformation | Unset):
+        description (str | Unset): Text BILL documents as the invoice number of the generated bills.
+        schedule (RecurringBillSchedule | Unset): When bills are generated, for example every 3 MONTHLY periods for a
+            quarterly bill.
+        recurring_bill_line_items (list[RecurringBillLineItem] | Unset):
+        processing_options (RecurringBillProcessingOptions | Unset): Automatic handling of the generated bills.
+        payment_information (RecurringBillPaymentInformation | Unset): Funding used when generated bills are paid
+            automatically.
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
     """
 
-    archived: bool | Unset = UNSET
     id: str | Unset = UNSET
-    recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
-    schedule: RecurringBillSchedule | Unset = UNSET
+    archived: bool | Unset = UNSET
     vendor_id: str | Unset = UNSET
     description: str | Unset = UNSET
+    schedule: RecurringBillSchedule | Unset = UNSET
+    recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
     processing_options: RecurringBillProcessingOptions | Unset = UNSET
     payment_information: RecurringBillPaymentInformation | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
@@ -51,9 +54,17 @@ class RecurringBill:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        id = self.id
+
         archived = self.archived
 
-        id = self.id
+        vendor_id = self.vendor_id
+
+        description = self.description
+
+        schedule: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.schedule, Unset):
+            schedule = self.schedule.to_dict()
 
         recurring_bill_line_items: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.recurring_bill_line_items, Unset):
@@ -61,14 +72,6 @@ class RecurringBill:
             for recurring_bill_line_items_item_data in self.recurring_bill_line_items:
                 recurring_bill_line_items_item = recurring_bill_line_items_item_data.to_dict()
                 recurring_bill_line_items.append(recurring_bill_line_items_item)
-
-        schedule: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.schedule, Unset):
-            schedule = self.schedule.to_dict()
-
-        vendor_id = self.vendor_id
-
-        description = self.description
 
         processing_options: dict[str, Any] | Unset = UNSET
         if not isinstance(self.processing_options, Unset):
@@ -89,18 +92,18 @@ class RecurringBill:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if archived is not UNSET:
-            field_dict["archived"] = archived
         if id is not UNSET:
             field_dict["id"] = id
-        if recurring_bill_line_items is not UNSET:
-            field_dict["recurringBillLineItems"] = recurring_bill_line_items
-        if schedule is not UNSET:
-            field_dict["schedule"] = schedule
+        if archived is not UNSET:
+            field_dict["archived"] = archived
         if vendor_id is not UNSET:
             field_dict["vendorId"] = vendor_id
         if description is not UNSET:
             field_dict["description"] = description
+        if schedule is not UNSET:
+            field_dict["schedule"] = schedule
+        if recurring_bill_line_items is not UNSET:
+            field_dict["recurringBillLineItems"] = recurring_bill_line_items
         if processing_options is not UNSET:
             field_dict["processingOptions"] = processing_options
         if payment_information is not UNSET:
@@ -124,9 +127,20 @@ class RecurringBill:
         from ..models.recurring_bill_schedule import RecurringBillSchedule  # noqa: PLC0415
 
         d = dict(src_dict)
+        id = d.pop("id", UNSET)
+
         archived = d.pop("archived", UNSET)
 
-        id = d.pop("id", UNSET)
+        vendor_id = d.pop("vendorId", UNSET)
+
+        description = d.pop("description", UNSET)
+
+        _schedule = d.pop("schedule", UNSET)
+        schedule: RecurringBillSchedule | Unset
+        if isinstance(_schedule, Unset):
+            schedule = UNSET
+        else:
+            schedule = RecurringBillSchedule.from_dict(_schedule)
 
         _recurring_bill_line_items = d.pop("recurringBillLineItems", UNSET)
         recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
@@ -136,17 +150,6 @@ class RecurringBill:
                 recurring_bill_line_items_item = RecurringBillLineItem.from_dict(recurring_bill_line_items_item_data)
 
                 recurring_bill_line_items.append(recurring_bill_line_items_item)
-
-        _schedule = d.pop("schedule", UNSET)
-        schedule: RecurringBillSchedule | Unset
-        if isinstance(_schedule, Unset):
-            schedule = UNSET
-        else:
-            schedule = RecurringBillSchedule.from_dict(_schedule)
-
-        vendor_id = d.pop("vendorId", UNSET)
-
-        description = d.pop("description", UNSET)
 
         _processing_options = d.pop("processingOptions", UNSET)
         processing_options: RecurringBillProcessingOptions | Unset
@@ -177,12 +180,12 @@ class RecurringBill:
             updated_time = datetime.datetime.fromisoformat(_updated_time)
 
         recurring_bill = cls(
-            archived=archived,
             id=id,
-            recurring_bill_line_items=recurring_bill_line_items,
-            schedule=schedule,
+            archived=archived,
             vendor_id=vendor_id,
             description=description,
+            schedule=schedule,
+            recurring_bill_line_items=recurring_bill_line_items,
             processing_options=processing_options,
             payment_information=payment_information,
             created_time=created_time,

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.bill_line_item import BillLineItem
+    from ..models.recurring_bill_line_item import RecurringBillLineItem
     from ..models.recurring_bill_payment_information import (
         RecurringBillPaymentInformation,
     )
@@ -23,37 +23,39 @@ T = TypeVar("T", bound="RecurringBillCreate")
 
 @_attrs_define
 class RecurringBillCreate:
-    """
-    Attributes:
-        vendor_id (str | Unset):
-        schedule (RecurringBillSchedule | Unset):
-        recurring_bill_line_items (list[BillLineItem] | Unset):
-        processing_options (RecurringBillProcessingOptions | Unset):
-        payment_information (RecurringBillPaymentInformation | Unset):
-        description (str | Unset):
+    """A new recurring bill, or (PUT) the complete new state of one: line items without an id are added and existing lines
+    whose id is left out are deleted. Every future bill follows the change.
+
+        Attributes:
+            vendor_id (str): Vendor billed (begins with 009).
+            schedule (RecurringBillSchedule): When bills are generated, for example every 3 MONTHLY periods for a quarterly
+                bill.
+            recurring_bill_line_items (list[RecurringBillLineItem]):
+            description (str | Unset):
+            processing_options (RecurringBillProcessingOptions | Unset): Automatic handling of the generated bills.
+            payment_information (RecurringBillPaymentInformation | Unset): Funding used when generated bills are paid
+                automatically.
     """
 
-    vendor_id: str | Unset = UNSET
-    schedule: RecurringBillSchedule | Unset = UNSET
-    recurring_bill_line_items: list[BillLineItem] | Unset = UNSET
+    vendor_id: str
+    schedule: RecurringBillSchedule
+    recurring_bill_line_items: list[RecurringBillLineItem]
+    description: str | Unset = UNSET
     processing_options: RecurringBillProcessingOptions | Unset = UNSET
     payment_information: RecurringBillPaymentInformation | Unset = UNSET
-    description: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         vendor_id = self.vendor_id
 
-        schedule: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.schedule, Unset):
-            schedule = self.schedule.to_dict()
+        schedule = self.schedule.to_dict()
 
-        recurring_bill_line_items: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.recurring_bill_line_items, Unset):
-            recurring_bill_line_items = []
-            for recurring_bill_line_items_item_data in self.recurring_bill_line_items:
-                recurring_bill_line_items_item = recurring_bill_line_items_item_data.to_dict()
-                recurring_bill_line_items.append(recurring_bill_line_items_item)
+        recurring_bill_line_items = []
+        for recurring_bill_line_items_item_data in self.recurring_bill_line_items:
+            recurring_bill_line_items_item = recurring_bill_line_items_item_data.to_dict()
+            recurring_bill_line_items.append(recurring_bill_line_items_item)
+
+        description = self.description
 
         processing_options: dict[str, Any] | Unset = UNSET
         if not isinstance(self.processing_options, Unset):
@@ -63,29 +65,27 @@ class RecurringBillCreate:
         if not isinstance(self.payment_information, Unset):
             payment_information = self.payment_information.to_dict()
 
-        description = self.description
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if vendor_id is not UNSET:
-            field_dict["vendorId"] = vendor_id
-        if schedule is not UNSET:
-            field_dict["schedule"] = schedule
-        if recurring_bill_line_items is not UNSET:
-            field_dict["recurringBillLineItems"] = recurring_bill_line_items
+        field_dict.update(
+            {
+                "vendorId": vendor_id,
+                "schedule": schedule,
+                "recurringBillLineItems": recurring_bill_line_items,
+            }
+        )
+        if description is not UNSET:
+            field_dict["description"] = description
         if processing_options is not UNSET:
             field_dict["processingOptions"] = processing_options
         if payment_information is not UNSET:
             field_dict["paymentInformation"] = payment_information
-        if description is not UNSET:
-            field_dict["description"] = description
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bill_line_item import BillLineItem  # noqa: PLC0415
+        from ..models.recurring_bill_line_item import RecurringBillLineItem  # noqa: PLC0415
         from ..models.recurring_bill_payment_information import (
             RecurringBillPaymentInformation,  # noqa: PLC0415
         )
@@ -95,23 +95,18 @@ class RecurringBillCreate:
         from ..models.recurring_bill_schedule import RecurringBillSchedule  # noqa: PLC0415
 
         d = dict(src_dict)
-        vendor_id = d.pop("vendorId", UNSET)
+        vendor_id = d.pop("vendorId")
 
-        _schedule = d.pop("schedule", UNSET)
-        schedule: RecurringBillSchedule | Unset
-        if isinstance(_schedule, Unset):
-            schedule = UNSET
-        else:
-            schedule = RecurringBillSchedule.from_dict(_schedule)
+        schedule = RecurringBillSchedule.from_dict(d.pop("schedule"))
 
-        _recurring_bill_line_items = d.pop("recurringBillLineItems", UNSET)
-        recurring_bill_line_items: list[BillLineItem] | Unset = UNSET
-        if _recurring_bill_line_items is not UNSET:
-            recurring_bill_line_items = []
-            for recurring_bill_line_items_item_data in _recurring_bill_line_items:
-                recurring_bill_line_items_item = BillLineItem.from_dict(recurring_bill_line_items_item_data)
+        recurring_bill_line_items = []
+        _recurring_bill_line_items = d.pop("recurringBillLineItems")
+        for recurring_bill_line_items_item_data in _recurring_bill_line_items:
+            recurring_bill_line_items_item = RecurringBillLineItem.from_dict(recurring_bill_line_items_item_data)
 
-                recurring_bill_line_items.append(recurring_bill_line_items_item)
+            recurring_bill_line_items.append(recurring_bill_line_items_item)
+
+        description = d.pop("description", UNSET)
 
         _processing_options = d.pop("processingOptions", UNSET)
         processing_options: RecurringBillProcessingOptions | Unset
@@ -127,15 +122,13 @@ class RecurringBillCreate:
         else:
             payment_information = RecurringBillPaymentInformation.from_dict(_payment_information)
 
-        description = d.pop("description", UNSET)
-
         recurring_bill_create = cls(
             vendor_id=vendor_id,
             schedule=schedule,
             recurring_bill_line_items=recurring_bill_line_items,
+            description=description,
             processing_options=processing_options,
             payment_information=payment_information,
-            description=description,
         )
 
         recurring_bill_create.additional_properties = d

@@ -13,9 +13,7 @@ from bill_sdk._json import to_decimal
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.recurring_bill_line_item_classifications import (
-        RecurringBillLineItemClassifications,
-    )
+    from ..models.classifications import Classifications
 
 
 T = TypeVar("T", bound="RecurringBillLineItem")
@@ -23,26 +21,31 @@ T = TypeVar("T", bound="RecurringBillLineItem")
 
 @_attrs_define
 class RecurringBillLineItem:
-    """
+    """One line of every bill a recurring bill generates.
+
     Attributes:
+        id (str | Unset): Send back on replace or update to keep or change the line.
         amount (Decimal | Unset):
-        id (str | Unset):
+        quantity (Decimal | Unset):
         description (str | Unset):
-        classifications (RecurringBillLineItemClassifications | Unset):
-        quantity (int | Unset):
+        classifications (Classifications | Unset): General-ledger classifications (ids of accounting objects). Bills
+            carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
+            jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
     """
 
-    amount: Decimal | Unset = UNSET
     id: str | Unset = UNSET
+    amount: Decimal | Unset = UNSET
+    quantity: Decimal | Unset = UNSET
     description: str | Unset = UNSET
-    classifications: RecurringBillLineItemClassifications | Unset = UNSET
-    quantity: int | Unset = UNSET
+    classifications: Classifications | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        id = self.id
+
         amount = self.amount
 
-        id = self.id
+        quantity = self.quantity
 
         description = self.description
 
@@ -50,31 +53,29 @@ class RecurringBillLineItem:
         if not isinstance(self.classifications, Unset):
             classifications = self.classifications.to_dict()
 
-        quantity = self.quantity
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if amount is not UNSET:
-            field_dict["amount"] = amount
         if id is not UNSET:
             field_dict["id"] = id
+        if amount is not UNSET:
+            field_dict["amount"] = amount
+        if quantity is not UNSET:
+            field_dict["quantity"] = quantity
         if description is not UNSET:
             field_dict["description"] = description
         if classifications is not UNSET:
             field_dict["classifications"] = classifications
-        if quantity is not UNSET:
-            field_dict["quantity"] = quantity
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.recurring_bill_line_item_classifications import (
-            RecurringBillLineItemClassifications,  # noqa: PLC0415
-        )
+        from ..models.classifications import Classifications  # noqa: PLC0415
 
         d = dict(src_dict)
+        id = d.pop("id", UNSET)
+
         _amount = d.pop("amount", UNSET)
         amount: Decimal | Unset
         if isinstance(_amount, Unset):
@@ -82,25 +83,28 @@ class RecurringBillLineItem:
         else:
             amount = to_decimal(_amount)
 
-        id = d.pop("id", UNSET)
+        _quantity = d.pop("quantity", UNSET)
+        quantity: Decimal | Unset
+        if isinstance(_quantity, Unset):
+            quantity = UNSET
+        else:
+            quantity = to_decimal(_quantity)
 
         description = d.pop("description", UNSET)
 
         _classifications = d.pop("classifications", UNSET)
-        classifications: RecurringBillLineItemClassifications | Unset
+        classifications: Classifications | Unset
         if isinstance(_classifications, Unset):
             classifications = UNSET
         else:
-            classifications = RecurringBillLineItemClassifications.from_dict(_classifications)
-
-        quantity = d.pop("quantity", UNSET)
+            classifications = Classifications.from_dict(_classifications)
 
         recurring_bill_line_item = cls(
-            amount=amount,
             id=id,
+            amount=amount,
+            quantity=quantity,
             description=description,
             classifications=classifications,
-            quantity=quantity,
         )
 
         recurring_bill_line_item.additional_properties = d

@@ -14,9 +14,10 @@ T = TypeVar("T", bound="RecurringBillPaymentInformation")
 
 @_attrs_define
 class RecurringBillPaymentInformation:
-    """
+    """Funding used when generated bills are paid automatically.
+
     Attributes:
-        bank_account_id (str | Unset):
+        bank_account_id (str | Unset): Organization bank account (begins with bac).
     """
 
     bank_account_id: str | Unset = UNSET

@@ -14,9 +14,11 @@ T = TypeVar("T", bound="RecurringBillProcessingOptions")
 
 @_attrs_define
 class RecurringBillProcessingOptions:
-    """
+    """Automatic handling of the generated bills.
+
     Attributes:
-        auto_payment (bool | Unset):
+        auto_payment (bool | Unset): Pay each generated bill automatically; switching it on needs an MFA-trusted
+            session.
     """
 
     auto_payment: bool | Unset = UNSET

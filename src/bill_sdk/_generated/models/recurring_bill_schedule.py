@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.recurring_bill_schedule_period import RecurringBillSchedulePeriod
+from ..models.recurrence_period import RecurrencePeriod
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RecurringBillSchedule")
@@ -16,16 +16,18 @@ T = TypeVar("T", bound="RecurringBillSchedule")
 
 @_attrs_define
 class RecurringBillSchedule:
-    """
+    """When bills are generated, for example every 3 MONTHLY periods for a quarterly bill.
+
     Attributes:
-        period (RecurringBillSchedulePeriod | Unset):
-        frequency (int | Unset):
+        period (RecurrencePeriod | Unset): Unit of a recurring schedule.
+        frequency (int | Unset): Number of periods between two bills.
         next_due_date (datetime.date | Unset):
         end_date (datetime.date | Unset):
-        days_in_advance (int | Unset):
+        days_in_advance (int | Unset): Days before the due date on which the bill is created; overdue bills are created
+            at once.
     """
 
-    period: RecurringBillSchedulePeriod | Unset = UNSET
+    period: RecurrencePeriod | Unset = UNSET
     frequency: int | Unset = UNSET
     next_due_date: datetime.date | Unset = UNSET
     end_date: datetime.date | Unset = UNSET
@@ -69,11 +71,11 @@ class RecurringBillSchedule:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         _period = d.pop("period", UNSET)
-        period: RecurringBillSchedulePeriod | Unset
+        period: RecurrencePeriod | Unset
         if isinstance(_period, Unset):
             period = UNSET
         else:
-            period = RecurringBillSchedulePeriod(_period)
+            period = RecurrencePeriod(_period)
 
         frequency = d.pop("frequency", UNSET)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -23,25 +23,43 @@ T = TypeVar("T", bound="RecurringBillUpdate")
 
 @_attrs_define
 class RecurringBillUpdate:
-    """
+    """Changes to a recurring bill (PATCH); line items are addressed by id and keep their ids.
+
     Attributes:
-        recurring_bill_line_items (list[RecurringBillLineItem] | Unset):
-        schedule (RecurringBillSchedule | Unset):
         vendor_id (str | Unset):
-        description (str | Unset):
-        processing_options (RecurringBillProcessingOptions | Unset):
-        payment_information (RecurringBillPaymentInformation | Unset):
+        description (None | str | Unset):
+        schedule (RecurringBillSchedule | Unset): When bills are generated, for example every 3 MONTHLY periods for a
+            quarterly bill.
+        recurring_bill_line_items (list[RecurringBillLineItem] | Unset):
+        processing_options (RecurringBillProcessingOptions | Unset): Automatic handling of the generated bills.
+        payment_information (None | RecurringBillPaymentInformation | Unset):
     """
 
-    recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
-    schedule: RecurringBillSchedule | Unset = UNSET
     vendor_id: str | Unset = UNSET
-    description: str | Unset = UNSET
+    description: None | str | Unset = UNSET
+    schedule: RecurringBillSchedule | Unset = UNSET
+    recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
     processing_options: RecurringBillProcessingOptions | Unset = UNSET
-    payment_information: RecurringBillPaymentInformation | Unset = UNSET
+    payment_information: None | RecurringBillPaymentInformation | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.recurring_bill_payment_information import (
+            RecurringBillPaymentInformation,  # noqa: PLC0415
+        )
+
+        vendor_id = self.vendor_id
+
+        description: None | str | Unset
+        if isinstance(self.description, Unset):
+            description = UNSET
+        else:
+            description = self.description
+
+        schedule: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.schedule, Unset):
+            schedule = self.schedule.to_dict()
+
         recurring_bill_line_items: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.recurring_bill_line_items, Unset):
             recurring_bill_line_items = []
@@ -49,33 +67,29 @@ class RecurringBillUpdate:
                 recurring_bill_line_items_item = recurring_bill_line_items_item_data.to_dict()
                 recurring_bill_line_items.append(recurring_bill_line_items_item)
 
-        schedule: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.schedule, Unset):
-            schedule = self.schedule.to_dict()
-
-        vendor_id = self.vendor_id
-
-        description = self.description
-
         processing_options: dict[str, Any] | Unset = UNSET
         if not isinstance(self.processing_options, Unset):
             processing_options = self.processing_options.to_dict()
 
-        payment_information: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_information, Unset):
+        payment_information: dict[str, Any] | None | Unset
+        if isinstance(self.payment_information, Unset):
+            payment_information = UNSET
+        elif isinstance(self.payment_information, RecurringBillPaymentInformation):
             payment_information = self.payment_information.to_dict()
+        else:
+            payment_information = self.payment_information
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if recurring_bill_line_items is not UNSET:
-            field_dict["recurringBillLineItems"] = recurring_bill_line_items
-        if schedule is not UNSET:
-            field_dict["schedule"] = schedule
         if vendor_id is not UNSET:
             field_dict["vendorId"] = vendor_id
         if description is not UNSET:
             field_dict["description"] = description
+        if schedule is not UNSET:
+            field_dict["schedule"] = schedule
+        if recurring_bill_line_items is not UNSET:
+            field_dict["recurringBillLineItems"] = recurring_bill_line_items
         if processing_options is not UNSET:
             field_dict["processingOptions"] = processing_options
         if payment_information is not UNSET:
@@ -95,6 +109,24 @@ class RecurringBillUpdate:
         from ..models.recurring_bill_schedule import RecurringBillSchedule  # noqa: PLC0415
 
         d = dict(src_dict)
+        vendor_id = d.pop("vendorId", UNSET)
+
+        def _parse_description(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        description = _parse_description(d.pop("description", UNSET))
+
+        _schedule = d.pop("schedule", UNSET)
+        schedule: RecurringBillSchedule | Unset
+        if isinstance(_schedule, Unset):
+            schedule = UNSET
+        else:
+            schedule = RecurringBillSchedule.from_dict(_schedule)
+
         _recurring_bill_line_items = d.pop("recurringBillLineItems", UNSET)
         recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
         if _recurring_bill_line_items is not UNSET:
@@ -104,17 +136,6 @@ class RecurringBillUpdate:
 
                 recurring_bill_line_items.append(recurring_bill_line_items_item)
 
-        _schedule = d.pop("schedule", UNSET)
-        schedule: RecurringBillSchedule | Unset
-        if isinstance(_schedule, Unset):
-            schedule = UNSET
-        else:
-            schedule = RecurringBillSchedule.from_dict(_schedule)
-
-        vendor_id = d.pop("vendorId", UNSET)
-
-        description = d.pop("description", UNSET)
-
         _processing_options = d.pop("processingOptions", UNSET)
         processing_options: RecurringBillProcessingOptions | Unset
         if isinstance(_processing_options, Unset):
@@ -122,18 +143,28 @@ class RecurringBillUpdate:
         else:
             processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
 
-        _payment_information = d.pop("paymentInformation", UNSET)
-        payment_information: RecurringBillPaymentInformation | Unset
-        if isinstance(_payment_information, Unset):
-            payment_information = UNSET
-        else:
-            payment_information = RecurringBillPaymentInformation.from_dict(_payment_information)
+        def _parse_payment_information(data: object) -> None | RecurringBillPaymentInformation | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                payment_information_type_0 = RecurringBillPaymentInformation.from_dict(data)
+
+                return payment_information_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RecurringBillPaymentInformation | Unset, data)
+
+        payment_information = _parse_payment_information(d.pop("paymentInformation", UNSET))
 
         recurring_bill_update = cls(
-            recurring_bill_line_items=recurring_bill_line_items,
-            schedule=schedule,
             vendor_id=vendor_id,
             description=description,
+            schedule=schedule,
+            recurring_bill_line_items=recurring_bill_line_items,
             processing_options=processing_options,
             payment_information=payment_information,
         )

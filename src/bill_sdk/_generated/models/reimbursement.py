@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -17,9 +17,9 @@ from ..models.reimbursement_type import ReimbursementType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.reimbursement_custom_field import ReimbursementCustomField
-    from ..models.reimbursement_status_history import ReimbursementStatusHistory
-    from ..models.transaction_receipt import TransactionReceipt
+    from ..models.assigned_custom_field import AssignedCustomField
+    from ..models.reimbursement_status_change import ReimbursementStatusChange
+    from ..models.spend_receipt import SpendReceipt
 
 
 T = TypeVar("T", bound="Reimbursement")
@@ -27,36 +27,37 @@ T = TypeVar("T", bound="Reimbursement")
 
 @_attrs_define
 class Reimbursement:
-    """
+    """A request to pay a user back for an expense made with their own money.
+
     Attributes:
         id (str | Unset):
         uuid (str | Unset):
         amount (Decimal | Unset):
-        fulfillment_type (ReimbursementFulfillmentType | Unset):
+        fulfillment_type (None | ReimbursementFulfillmentType | Unset): How the money is paid out; null until decided.
         fund_request_amount (Decimal | Unset):
         fund_request_budget_amount (Decimal | Unset):
         merchant_name (str | Unset):
-        note (str | Unset):
+        note (str | Unset): Business purpose.
         submitted_time (datetime.datetime | Unset):
-        occurred_date (datetime.date | Unset):
+        occurred_date (datetime.date | Unset): Day the expense was made.
         retired (bool | Unset):
-        status (ReimbursementStatus | Unset):
-        type_ (ReimbursementType | Unset):
+        status (ReimbursementStatus | Unset): Where a reimbursement is in its approval and payout. BILL may add values.
+        type_ (ReimbursementType | Unset): Kind of expense. BILL may add values.
         batch_id (str | Unset):
         batch_amount (Decimal | Unset):
-        status_history (list[ReimbursementStatusHistory] | Unset):
+        status_history (list[ReimbursementStatusChange] | Unset):
         budget_id (str | Unset):
         budget_uuid (str | Unset):
         user_id (str | Unset):
         user_uuid (str | Unset):
-        receipts (list[TransactionReceipt] | Unset):
-        custom_fields (list[ReimbursementCustomField] | Unset):
+        receipts (list[SpendReceipt] | Unset):
+        custom_fields (list[AssignedCustomField] | Unset):
     """
 
     id: str | Unset = UNSET
     uuid: str | Unset = UNSET
     amount: Decimal | Unset = UNSET
-    fulfillment_type: ReimbursementFulfillmentType | Unset = UNSET
+    fulfillment_type: None | ReimbursementFulfillmentType | Unset = UNSET
     fund_request_amount: Decimal | Unset = UNSET
     fund_request_budget_amount: Decimal | Unset = UNSET
     merchant_name: str | Unset = UNSET
@@ -68,13 +69,13 @@ class Reimbursement:
     type_: ReimbursementType | Unset = UNSET
     batch_id: str | Unset = UNSET
     batch_amount: Decimal | Unset = UNSET
-    status_history: list[ReimbursementStatusHistory] | Unset = UNSET
+    status_history: list[ReimbursementStatusChange] | Unset = UNSET
     budget_id: str | Unset = UNSET
     budget_uuid: str | Unset = UNSET
     user_id: str | Unset = UNSET
     user_uuid: str | Unset = UNSET
-    receipts: list[TransactionReceipt] | Unset = UNSET
-    custom_fields: list[ReimbursementCustomField] | Unset = UNSET
+    receipts: list[SpendReceipt] | Unset = UNSET
+    custom_fields: list[AssignedCustomField] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,9 +85,13 @@ class Reimbursement:
 
         amount = self.amount
 
-        fulfillment_type: str | Unset = UNSET
-        if not isinstance(self.fulfillment_type, Unset):
+        fulfillment_type: None | str | Unset
+        if isinstance(self.fulfillment_type, Unset):
+            fulfillment_type = UNSET
+        elif isinstance(self.fulfillment_type, ReimbursementFulfillmentType):
             fulfillment_type = str(self.fulfillment_type)
+        else:
+            fulfillment_type = self.fulfillment_type
 
         fund_request_amount = self.fund_request_amount
 
@@ -199,9 +204,9 @@ class Reimbursement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.reimbursement_custom_field import ReimbursementCustomField  # noqa: PLC0415
-        from ..models.reimbursement_status_history import ReimbursementStatusHistory  # noqa: PLC0415
-        from ..models.transaction_receipt import TransactionReceipt  # noqa: PLC0415
+        from ..models.assigned_custom_field import AssignedCustomField  # noqa: PLC0415
+        from ..models.reimbursement_status_change import ReimbursementStatusChange  # noqa: PLC0415
+        from ..models.spend_receipt import SpendReceipt  # noqa: PLC0415
 
         d = dict(src_dict)
         id = d.pop("id", UNSET)
@@ -215,12 +220,22 @@ class Reimbursement:
         else:
             amount = to_decimal(_amount)
 
-        _fulfillment_type = d.pop("fulfillmentType", UNSET)
-        fulfillment_type: ReimbursementFulfillmentType | Unset
-        if isinstance(_fulfillment_type, Unset):
-            fulfillment_type = UNSET
-        else:
-            fulfillment_type = ReimbursementFulfillmentType(_fulfillment_type)
+        def _parse_fulfillment_type(data: object) -> None | ReimbursementFulfillmentType | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                fulfillment_type_type_0 = ReimbursementFulfillmentType(data)
+
+                return fulfillment_type_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | ReimbursementFulfillmentType | Unset, data)
+
+        fulfillment_type = _parse_fulfillment_type(d.pop("fulfillmentType", UNSET))
 
         _fund_request_amount = d.pop("fundRequestAmount", UNSET)
         fund_request_amount: Decimal | Unset
@@ -280,11 +295,11 @@ class Reimbursement:
             batch_amount = to_decimal(_batch_amount)
 
         _status_history = d.pop("statusHistory", UNSET)
-        status_history: list[ReimbursementStatusHistory] | Unset = UNSET
+        status_history: list[ReimbursementStatusChange] | Unset = UNSET
         if _status_history is not UNSET:
             status_history = []
             for status_history_item_data in _status_history:
-                status_history_item = ReimbursementStatusHistory.from_dict(status_history_item_data)
+                status_history_item = ReimbursementStatusChange.from_dict(status_history_item_data)
 
                 status_history.append(status_history_item)
 
@@ -297,20 +312,20 @@ class Reimbursement:
         user_uuid = d.pop("userUuid", UNSET)
 
         _receipts = d.pop("receipts", UNSET)
-        receipts: list[TransactionReceipt] | Unset = UNSET
+        receipts: list[SpendReceipt] | Unset = UNSET
         if _receipts is not UNSET:
             receipts = []
             for receipts_item_data in _receipts:
-                receipts_item = TransactionReceipt.from_dict(receipts_item_data)
+                receipts_item = SpendReceipt.from_dict(receipts_item_data)
 
                 receipts.append(receipts_item)
 
         _custom_fields = d.pop("customFields", UNSET)
-        custom_fields: list[ReimbursementCustomField] | Unset = UNSET
+        custom_fields: list[AssignedCustomField] | Unset = UNSET
         if _custom_fields is not UNSET:
             custom_fields = []
             for custom_fields_item_data in _custom_fields:
-                custom_fields_item = ReimbursementCustomField.from_dict(custom_fields_item_data)
+                custom_fields_item = AssignedCustomField.from_dict(custom_fields_item_data)
 
                 custom_fields.append(custom_fields_item)
 

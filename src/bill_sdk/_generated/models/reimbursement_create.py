@@ -11,15 +11,11 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.reimbursement_fulfillment_type import ReimbursementFulfillmentType
-from ..models.reimbursement_status import ReimbursementStatus
-from ..models.reimbursement_type import ReimbursementType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.reimbursement_custom_field import ReimbursementCustomField
-    from ..models.reimbursement_status_history import ReimbursementStatusHistory
-    from ..models.transaction_receipt import TransactionReceipt
+    from ..models.custom_field_selection import CustomFieldSelection
+    from ..models.spend_receipt_input import SpendReceiptInput
 
 
 T = TypeVar("T", bound="ReimbursementCreate")
@@ -27,106 +23,46 @@ T = TypeVar("T", bound="ReimbursementCreate")
 
 @_attrs_define
 class ReimbursementCreate:
-    """
+    """A new reimbursement request.
+
     Attributes:
-        budget_id (str):
-        user_id (str):
-        occurred_date (datetime.date):
-        note (str):
-        merchant_name (str):
+        user_id (str): Id or uuid of the user to pay back.
+        budget_id (str): Id or uuid of the budget that pays.
         amount (Decimal):
-        receipts (list[TransactionReceipt]):
-        fulfillment_type (ReimbursementFulfillmentType | Unset):
-        fund_request_amount (Decimal | Unset):
-        fund_request_budget_amount (Decimal | Unset):
-        submitted_time (datetime.datetime | Unset):
-        retired (bool | Unset):
-        status (ReimbursementStatus | Unset):
-        type_ (ReimbursementType | Unset):
-        batch_id (str | Unset):
-        batch_amount (Decimal | Unset):
-        status_history (list[ReimbursementStatusHistory] | Unset):
-        budget_uuid (str | Unset):
-        user_uuid (str | Unset):
-        custom_fields (list[ReimbursementCustomField] | Unset):
+        note (str): Business purpose.
+        merchant_name (str):
+        occurred_date (datetime.date):
+        receipts (list[SpendReceiptInput]):
+        custom_fields (list[CustomFieldSelection] | Unset):
     """
 
-    budget_id: str
     user_id: str
-    occurred_date: datetime.date
+    budget_id: str
+    amount: Decimal
     note: str
     merchant_name: str
-    amount: Decimal
-    receipts: list[TransactionReceipt]
-    fulfillment_type: ReimbursementFulfillmentType | Unset = UNSET
-    fund_request_amount: Decimal | Unset = UNSET
-    fund_request_budget_amount: Decimal | Unset = UNSET
-    submitted_time: datetime.datetime | Unset = UNSET
-    retired: bool | Unset = UNSET
-    status: ReimbursementStatus | Unset = UNSET
-    type_: ReimbursementType | Unset = UNSET
-    batch_id: str | Unset = UNSET
-    batch_amount: Decimal | Unset = UNSET
-    status_history: list[ReimbursementStatusHistory] | Unset = UNSET
-    budget_uuid: str | Unset = UNSET
-    user_uuid: str | Unset = UNSET
-    custom_fields: list[ReimbursementCustomField] | Unset = UNSET
+    occurred_date: datetime.date
+    receipts: list[SpendReceiptInput]
+    custom_fields: list[CustomFieldSelection] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        budget_id = self.budget_id
-
         user_id = self.user_id
 
-        occurred_date = self.occurred_date.isoformat()
+        budget_id = self.budget_id
+
+        amount = self.amount
 
         note = self.note
 
         merchant_name = self.merchant_name
 
-        amount = self.amount
+        occurred_date = self.occurred_date.isoformat()
 
         receipts = []
         for receipts_item_data in self.receipts:
             receipts_item = receipts_item_data.to_dict()
             receipts.append(receipts_item)
-
-        fulfillment_type: str | Unset = UNSET
-        if not isinstance(self.fulfillment_type, Unset):
-            fulfillment_type = str(self.fulfillment_type)
-
-        fund_request_amount = self.fund_request_amount
-
-        fund_request_budget_amount = self.fund_request_budget_amount
-
-        submitted_time: str | Unset = UNSET
-        if not isinstance(self.submitted_time, Unset):
-            submitted_time = self.submitted_time.isoformat()
-
-        retired = self.retired
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        batch_id = self.batch_id
-
-        batch_amount = self.batch_amount
-
-        status_history: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.status_history, Unset):
-            status_history = []
-            for status_history_item_data in self.status_history:
-                status_history_item = status_history_item_data.to_dict()
-                status_history.append(status_history_item)
-
-        budget_uuid = self.budget_uuid
-
-        user_uuid = self.user_uuid
 
         custom_fields: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.custom_fields, Unset):
@@ -139,39 +75,15 @@ class ReimbursementCreate:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "budgetId": budget_id,
                 "userId": user_id,
-                "occurredDate": occurred_date,
+                "budgetId": budget_id,
+                "amount": amount,
                 "note": note,
                 "merchantName": merchant_name,
-                "amount": amount,
+                "occurredDate": occurred_date,
                 "receipts": receipts,
             }
         )
-        if fulfillment_type is not UNSET:
-            field_dict["fulfillmentType"] = fulfillment_type
-        if fund_request_amount is not UNSET:
-            field_dict["fundRequestAmount"] = fund_request_amount
-        if fund_request_budget_amount is not UNSET:
-            field_dict["fundRequestBudgetAmount"] = fund_request_budget_amount
-        if submitted_time is not UNSET:
-            field_dict["submittedTime"] = submitted_time
-        if retired is not UNSET:
-            field_dict["retired"] = retired
-        if status is not UNSET:
-            field_dict["status"] = status
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if batch_id is not UNSET:
-            field_dict["batchId"] = batch_id
-        if batch_amount is not UNSET:
-            field_dict["batchAmount"] = batch_amount
-        if status_history is not UNSET:
-            field_dict["statusHistory"] = status_history
-        if budget_uuid is not UNSET:
-            field_dict["budgetUuid"] = budget_uuid
-        if user_uuid is not UNSET:
-            field_dict["userUuid"] = user_uuid
         if custom_fields is not UNSET:
             field_dict["customFields"] = custom_fields
 
@@ -179,125 +91,46 @@ class ReimbursementCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.reimbursement_custom_field import ReimbursementCustomField  # noqa: PLC0415
-        from ..models.reimbursement_status_history import ReimbursementStatusHistory  # noqa: PLC0415
-        from ..models.transaction_receipt import TransactionReceipt  # noqa: PLC0415
+        from ..models.custom_field_selection import CustomFieldSelection  # noqa: PLC0415
+        from ..models.spend_receipt_input import SpendReceiptInput  # noqa: PLC0415
 
         d = dict(src_dict)
-        budget_id = d.pop("budgetId")
-
         user_id = d.pop("userId")
 
-        occurred_date = datetime.date.fromisoformat(d.pop("occurredDate"))
+        budget_id = d.pop("budgetId")
+
+        amount = to_decimal(d.pop("amount"))
 
         note = d.pop("note")
 
         merchant_name = d.pop("merchantName")
 
-        amount = to_decimal(d.pop("amount"))
+        occurred_date = datetime.date.fromisoformat(d.pop("occurredDate"))
 
         receipts = []
         _receipts = d.pop("receipts")
         for receipts_item_data in _receipts:
-            receipts_item = TransactionReceipt.from_dict(receipts_item_data)
+            receipts_item = SpendReceiptInput.from_dict(receipts_item_data)
 
             receipts.append(receipts_item)
 
-        _fulfillment_type = d.pop("fulfillmentType", UNSET)
-        fulfillment_type: ReimbursementFulfillmentType | Unset
-        if isinstance(_fulfillment_type, Unset):
-            fulfillment_type = UNSET
-        else:
-            fulfillment_type = ReimbursementFulfillmentType(_fulfillment_type)
-
-        _fund_request_amount = d.pop("fundRequestAmount", UNSET)
-        fund_request_amount: Decimal | Unset
-        if isinstance(_fund_request_amount, Unset):
-            fund_request_amount = UNSET
-        else:
-            fund_request_amount = to_decimal(_fund_request_amount)
-
-        _fund_request_budget_amount = d.pop("fundRequestBudgetAmount", UNSET)
-        fund_request_budget_amount: Decimal | Unset
-        if isinstance(_fund_request_budget_amount, Unset):
-            fund_request_budget_amount = UNSET
-        else:
-            fund_request_budget_amount = to_decimal(_fund_request_budget_amount)
-
-        _submitted_time = d.pop("submittedTime", UNSET)
-        submitted_time: datetime.datetime | Unset
-        if isinstance(_submitted_time, Unset):
-            submitted_time = UNSET
-        else:
-            submitted_time = datetime.datetime.fromisoformat(_submitted_time)
-
-        retired = d.pop("retired", UNSET)
-
-        _status = d.pop("status", UNSET)
-        status: ReimbursementStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = ReimbursementStatus(_status)
-
-        _type_ = d.pop("type", UNSET)
-        type_: ReimbursementType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = ReimbursementType(_type_)
-
-        batch_id = d.pop("batchId", UNSET)
-
-        _batch_amount = d.pop("batchAmount", UNSET)
-        batch_amount: Decimal | Unset
-        if isinstance(_batch_amount, Unset):
-            batch_amount = UNSET
-        else:
-            batch_amount = to_decimal(_batch_amount)
-
-        _status_history = d.pop("statusHistory", UNSET)
-        status_history: list[ReimbursementStatusHistory] | Unset = UNSET
-        if _status_history is not UNSET:
-            status_history = []
-            for status_history_item_data in _status_history:
-                status_history_item = ReimbursementStatusHistory.from_dict(status_history_item_data)
-
-                status_history.append(status_history_item)
-
-        budget_uuid = d.pop("budgetUuid", UNSET)
-
-        user_uuid = d.pop("userUuid", UNSET)
-
         _custom_fields = d.pop("customFields", UNSET)
-        custom_fields: list[ReimbursementCustomField] | Unset = UNSET
+        custom_fields: list[CustomFieldSelection] | Unset = UNSET
         if _custom_fields is not UNSET:
             custom_fields = []
             for custom_fields_item_data in _custom_fields:
-                custom_fields_item = ReimbursementCustomField.from_dict(custom_fields_item_data)
+                custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
 
                 custom_fields.append(custom_fields_item)
 
         reimbursement_create = cls(
-            budget_id=budget_id,
             user_id=user_id,
-            occurred_date=occurred_date,
+            budget_id=budget_id,
+            amount=amount,
             note=note,
             merchant_name=merchant_name,
-            amount=amount,
+            occurred_date=occurred_date,
             receipts=receipts,
-            fulfillment_type=fulfillment_type,
-            fund_request_amount=fund_request_amount,
-            fund_request_budget_amount=fund_request_budget_amount,
-            submitted_time=submitted_time,
-            retired=retired,
-            status=status,
-            type_=type_,
-            batch_id=batch_id,
-            batch_amount=batch_amount,
-            status_history=status_history,
-            budget_uuid=budget_uuid,
-            user_uuid=user_uuid,
             custom_fields=custom_fields,
         )
 

@@ -3,6 +3,7 @@ from ..types import LenientStrEnum
 
 
 class ReimbursementFulfillmentType(LenientStrEnum):
+    ACH = "ACH"
     PAYROLL = "PAYROLL"
 
     def __str__(self) -> str:

@@ -14,7 +14,8 @@ T = TypeVar("T", bound="ReimbursementImageUploadUrl")
 
 @_attrs_define
 class ReimbursementImageUploadUrl:
-    """
+    """Where to PUT a receipt image before creating the reimbursement.
+
     Attributes:
         url (str | Unset):
     """

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -18,22 +18,33 @@ T = TypeVar("T", bound="ReimbursementPage")
 
 @_attrs_define
 class ReimbursementPage:
-    """
+    """One page of reimbursements.
+
     Attributes:
-        next_page (str | Unset):
-        prev_page (str | Unset):
+        next_page (None | str | Unset): Opaque cursor of the next page (Connect: send it as `page`; Spend & Expense: as
+            `nextPage`).
+        prev_page (None | str | Unset): Opaque cursor of the previous page (Connect: `page`; Spend & Expense:
+            `prevPage`).
         results (list[Reimbursement] | Unset):
     """
 
-    next_page: str | Unset = UNSET
-    prev_page: str | Unset = UNSET
+    next_page: None | str | Unset = UNSET
+    prev_page: None | str | Unset = UNSET
     results: list[Reimbursement] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        next_page = self.next_page
+        next_page: None | str | Unset
+        if isinstance(self.next_page, Unset):
+            next_page = UNSET
+        else:
+            next_page = self.next_page
 
-        prev_page = self.prev_page
+        prev_page: None | str | Unset
+        if isinstance(self.prev_page, Unset):
+            prev_page = UNSET
+        else:
+            prev_page = self.prev_page
 
         results: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.results, Unset):
@@ -59,9 +70,24 @@ class ReimbursementPage:
         from ..models.reimbursement import Reimbursement  # noqa: PLC0415
 
         d = dict(src_dict)
-        next_page = d.pop("nextPage", UNSET)
 
-        prev_page = d.pop("prevPage", UNSET)
+        def _parse_next_page(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        next_page = _parse_next_page(d.pop("nextPage", UNSET))
+
+        def _parse_prev_page(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        prev_page = _parse_prev_page(d.pop("prevPage", UNSET))
 
         _results = d.pop("results", UNSET)
         results: list[Reimbursement] | Unset = UNSET

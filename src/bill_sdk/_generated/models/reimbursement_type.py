@@ -4,6 +4,7 @@ from ..types import LenientStrEnum
 
 class ReimbursementType(LenientStrEnum):
     MILEAGE = "MILEAGE"
+    PURCHASE = "PURCHASE"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -11,15 +11,10 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.reimbursement_fulfillment_type import ReimbursementFulfillmentType
-from ..models.reimbursement_status import ReimbursementStatus
-from ..models.reimbursement_type import ReimbursementType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.reimbursement_custom_field import ReimbursementCustomField
-    from ..models.reimbursement_status_history import ReimbursementStatusHistory
-    from ..models.transaction_receipt import TransactionReceipt
+    from ..models.custom_field_selection import CustomFieldSelection
 
 
 T = TypeVar("T", bound="ReimbursementUpdate")
@@ -27,110 +22,41 @@ T = TypeVar("T", bound="ReimbursementUpdate")
 
 @_attrs_define
 class ReimbursementUpdate:
-    """
+    """Fields to change on a reimbursement; anything left out stays as it is.
+
     Attributes:
-        occurred_date (datetime.date | Unset):
-        amount (Decimal | Unset):
-        fulfillment_type (ReimbursementFulfillmentType | Unset):
-        fund_request_amount (Decimal | Unset):
-        fund_request_budget_amount (Decimal | Unset):
-        merchant_name (str | Unset):
-        note (str | Unset):
-        submitted_time (datetime.datetime | Unset):
-        retired (bool | Unset):
-        status (ReimbursementStatus | Unset):
-        type_ (ReimbursementType | Unset):
-        batch_id (str | Unset):
-        batch_amount (Decimal | Unset):
-        status_history (list[ReimbursementStatusHistory] | Unset):
-        budget_id (str | Unset):
-        budget_uuid (str | Unset):
         user_id (str | Unset):
-        user_uuid (str | Unset):
-        receipts (list[TransactionReceipt] | Unset):
-        custom_fields (list[ReimbursementCustomField] | Unset):
+        budget_id (str | Unset):
+        amount (Decimal | Unset):
+        note (str | Unset):
+        merchant_name (str | Unset):
+        occurred_date (datetime.date | Unset):
+        custom_fields (list[CustomFieldSelection] | Unset):
     """
 
-    occurred_date: datetime.date | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    fulfillment_type: ReimbursementFulfillmentType | Unset = UNSET
-    fund_request_amount: Decimal | Unset = UNSET
-    fund_request_budget_amount: Decimal | Unset = UNSET
-    merchant_name: str | Unset = UNSET
-    note: str | Unset = UNSET
-    submitted_time: datetime.datetime | Unset = UNSET
-    retired: bool | Unset = UNSET
-    status: ReimbursementStatus | Unset = UNSET
-    type_: ReimbursementType | Unset = UNSET
-    batch_id: str | Unset = UNSET
-    batch_amount: Decimal | Unset = UNSET
-    status_history: list[ReimbursementStatusHistory] | Unset = UNSET
-    budget_id: str | Unset = UNSET
-    budget_uuid: str | Unset = UNSET
     user_id: str | Unset = UNSET
-    user_uuid: str | Unset = UNSET
-    receipts: list[TransactionReceipt] | Unset = UNSET
-    custom_fields: list[ReimbursementCustomField] | Unset = UNSET
+    budget_id: str | Unset = UNSET
+    amount: Decimal | Unset = UNSET
+    note: str | Unset = UNSET
+    merchant_name: str | Unset = UNSET
+    occurred_date: datetime.date | Unset = UNSET
+    custom_fields: list[CustomFieldSelection] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        occurred_date: str | Unset = UNSET
-        if not isinstance(self.occurred_date, Unset):
-            occurred_date = self.occurred_date.isoformat()
-
-        amount = self.amount
-
-        fulfillment_type: str | Unset = UNSET
-        if not isinstance(self.fulfillment_type, Unset):
-            fulfillment_type = str(self.fulfillment_type)
-
-        fund_request_amount = self.fund_request_amount
-
-        fund_request_budget_amount = self.fund_request_budget_amount
-
-        merchant_name = self.merchant_name
-
-        note = self.note
-
-        submitted_time: str | Unset = UNSET
-        if not isinstance(self.submitted_time, Unset):
-            submitted_time = self.submitted_time.isoformat()
-
-        retired = self.retired
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        batch_id = self.batch_id
-
-        batch_amount = self.batch_amount
-
-        status_history: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.status_history, Unset):
-            status_history = []
-            for status_history_item_data in self.status_history:
-                status_history_item = status_history_item_data.to_dict()
-                status_history.append(status_history_item)
+        user_id = self.user_id
 
         budget_id = self.budget_id
 
-        budget_uuid = self.budget_uuid
+        amount = self.amount
 
-        user_id = self.user_id
+        note = self.note
 
-        user_uuid = self.user_uuid
+        merchant_name = self.merchant_name
 
-        receipts: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.receipts, Unset):
-            receipts = []
-            for receipts_item_data in self.receipts:
-                receipts_item = receipts_item_data.to_dict()
-                receipts.append(receipts_item)
+        occurred_date: str | Unset = UNSET
+        if not isinstance(self.occurred_date, Unset):
+            occurred_date = self.occurred_date.isoformat()
 
         custom_fields: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.custom_fields, Unset):
@@ -142,44 +68,18 @@ class ReimbursementUpdate:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if occurred_date is not UNSET:
-            field_dict["occurredDate"] = occurred_date
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if fulfillment_type is not UNSET:
-            field_dict["fulfillmentType"] = fulfillment_type
-        if fund_request_amount is not UNSET:
-            field_dict["fundRequestAmount"] = fund_request_amount
-        if fund_request_budget_amount is not UNSET:
-            field_dict["fundRequestBudgetAmount"] = fund_request_budget_amount
-        if merchant_name is not UNSET:
-            field_dict["merchantName"] = merchant_name
-        if note is not UNSET:
-            field_dict["note"] = note
-        if submitted_time is not UNSET:
-            field_dict["submittedTime"] = submitted_time
-        if retired is not UNSET:
-            field_dict["retired"] = retired
-        if status is not UNSET:
-            field_dict["status"] = status
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if batch_id is not UNSET:
-            field_dict["batchId"] = batch_id
-        if batch_amount is not UNSET:
-            field_dict["batchAmount"] = batch_amount
-        if status_history is not UNSET:
-            field_dict["statusHistory"] = status_history
-        if budget_id is not UNSET:
-            field_dict["budgetId"] = budget_id
-        if budget_uuid is not UNSET:
-            field_dict["budgetUuid"] = budget_uuid
         if user_id is not UNSET:
             field_dict["userId"] = user_id
-        if user_uuid is not UNSET:
-            field_dict["userUuid"] = user_uuid
-        if receipts is not UNSET:
-            field_dict["receipts"] = receipts
+        if budget_id is not UNSET:
+            field_dict["budgetId"] = budget_id
+        if amount is not UNSET:
+            field_dict["amount"] = amount
+        if note is not UNSET:
+            field_dict["note"] = note
+        if merchant_name is not UNSET:
+            field_dict["merchantName"] = merchant_name
+        if occurred_date is not UNSET:
+            field_dict["occurredDate"] = occurred_date
         if custom_fields is not UNSET:
             field_dict["customFields"] = custom_fields
 
@@ -187,17 +87,12 @@ class ReimbursementUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.reimbursement_custom_field import ReimbursementCustomField  # noqa: PLC0415
-        from ..models.reimbursement_status_history import ReimbursementStatusHistory  # noqa: PLC0415
-        from ..models.transaction_receipt import TransactionReceipt  # noqa: PLC0415
+        from ..models.custom_field_selection import CustomFieldSelection  # noqa: PLC0415
 
         d = dict(src_dict)
-        _occurred_date = d.pop("occurredDate", UNSET)
-        occurred_date: datetime.date | Unset
-        if isinstance(_occurred_date, Unset):
-            occurred_date = UNSET
-        else:
-            occurred_date = datetime.date.fromisoformat(_occurred_date)
+        user_id = d.pop("userId", UNSET)
+
+        budget_id = d.pop("budgetId", UNSET)
 
         _amount = d.pop("amount", UNSET)
         amount: Decimal | Unset
@@ -206,118 +101,33 @@ class ReimbursementUpdate:
         else:
             amount = to_decimal(_amount)
 
-        _fulfillment_type = d.pop("fulfillmentType", UNSET)
-        fulfillment_type: ReimbursementFulfillmentType | Unset
-        if isinstance(_fulfillment_type, Unset):
-            fulfillment_type = UNSET
-        else:
-            fulfillment_type = ReimbursementFulfillmentType(_fulfillment_type)
-
-        _fund_request_amount = d.pop("fundRequestAmount", UNSET)
-        fund_request_amount: Decimal | Unset
-        if isinstance(_fund_request_amount, Unset):
-            fund_request_amount = UNSET
-        else:
-            fund_request_amount = to_decimal(_fund_request_amount)
-
-        _fund_request_budget_amount = d.pop("fundRequestBudgetAmount", UNSET)
-        fund_request_budget_amount: Decimal | Unset
-        if isinstance(_fund_request_budget_amount, Unset):
-            fund_request_budget_amount = UNSET
-        else:
-            fund_request_budget_amount = to_decimal(_fund_request_budget_amount)
+        note = d.pop("note", UNSET)
 
         merchant_name = d.pop("merchantName", UNSET)
 
-        note = d.pop("note", UNSET)
-
-        _submitted_time = d.pop("submittedTime", UNSET)
-        submitted_time: datetime.datetime | Unset
-        if isinstance(_submitted_time, Unset):
-            submitted_time = UNSET
+        _occurred_date = d.pop("occurredDate", UNSET)
+        occurred_date: datetime.date | Unset
+        if isinstance(_occurred_date, Unset):
+            occurred_date = UNSET
         else:
-            submitted_time = datetime.datetime.fromisoformat(_submitted_time)
-
-        retired = d.pop("retired", UNSET)
-
-        _status = d.pop("status", UNSET)
-        status: ReimbursementStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = ReimbursementStatus(_status)
-
-        _type_ = d.pop("type", UNSET)
-        type_: ReimbursementType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = ReimbursementType(_type_)
-
-        batch_id = d.pop("batchId", UNSET)
-
-        _batch_amount = d.pop("batchAmount", UNSET)
-        batch_amount: Decimal | Unset
-        if isinstance(_batch_amount, Unset):
-            batch_amount = UNSET
-        else:
-            batch_amount = to_decimal(_batch_amount)
-
-        _status_history = d.pop("statusHistory", UNSET)
-        status_history: list[ReimbursementStatusHistory] | Unset = UNSET
-        if _status_history is not UNSET:
-            status_history = []
-            for status_history_item_data in _status_history:
-                status_history_item = ReimbursementStatusHistory.from_dict(status_history_item_data)
-
-                status_history.append(status_history_item)
-
-        budget_id = d.pop("budgetId", UNSET)
-
-        budget_uuid = d.pop("budgetUuid", UNSET)
-
-        user_id = d.pop("userId", UNSET)
-
-        user_uuid = d.pop("userUuid", UNSET)
-
-        _receipts = d.pop("receipts", UNSET)
-        receipts: list[TransactionReceipt] | Unset = UNSET
-        if _receipts is not UNSET:
-            receipts = []
-            for receipts_item_data in _receipts:
-                receipts_item = TransactionReceipt.from_dict(receipts_item_data)
-
-                receipts.append(receipts_item)
+            occurred_date = datetime.date.fromisoformat(_occurred_date)
 
         _custom_fields = d.pop("customFields", UNSET)
-        custom_fields: list[ReimbursementCustomField] | Unset = UNSET
+        custom_fields: list[CustomFieldSelection] | Unset = UNSET
         if _custom_fields is not UNSET:
             custom_fields = []
             for custom_fields_item_data in _custom_fields:
-                custom_fields_item = ReimbursementCustomField.from_dict(custom_fields_item_data)
+                custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
 
                 custom_fields.append(custom_fields_item)
 
         reimbursement_update = cls(
-            occurred_date=occurred_date,
-            amount=amount,
-            fulfillment_type=fulfillment_type,
-            fund_request_amount=fund_request_amount,
-            fund_request_budget_amount=fund_request_budget_amount,
-            merchant_name=merchant_name,
-            note=note,
-            submitted_time=submitted_time,
-            retired=retired,
-            status=status,
-            type_=type_,
-            batch_id=batch_id,
-            batch_amount=batch_amount,
-            status_history=status_history,
-            budget_id=budget_id,
-            budget_uuid=budget_uuid,
             user_id=user_id,
-            user_uuid=user_uuid,
-            receipts=receipts,
+            budget_id=budget_id,
+            amount=amount,
+            note=note,
+            merchant_name=merchant_name,
+            occurred_date=occurred_date,
             custom_fields=custom_fields,
         )
 

@@ -18,10 +18,14 @@ T = TypeVar("T", bound="RiskVerification")
 
 @_attrs_define
 class RiskVerification:
-    """
+    """Result of BILL's know-your-business check of the organization; APPROVE unlocks money movement.
+
     Attributes:
-        processing_status (RiskVerificationProcessingStatus | Unset):
-        decision (RiskVerificationDecision | Unset):
+        processing_status (RiskVerificationProcessingStatus | Unset): Whether BILL is still working on the risk
+            verification.
+        decision (RiskVerificationDecision | Unset): Risk decision: IN_PROGRESS while checks run, HOLD when BILL needs
+            more information (money movement stops), REVIEW when a manual review happens at the first payment, APPROVE or
+            DECLINE when decided.
         reference_id (str | Unset):
     """
 

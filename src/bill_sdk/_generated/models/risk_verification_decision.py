@@ -3,7 +3,12 @@ from ..types import LenientStrEnum
 
 
 class RiskVerificationDecision(LenientStrEnum):
+    APPROVE = "APPROVE"
+    DECLINE = "DECLINE"
     HOLD = "HOLD"
+    IN_PROGRESS = "IN_PROGRESS"
+    PENDING = "PENDING"
+    REVIEW = "REVIEW"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -14,7 +14,8 @@ T = TypeVar("T", bound="RiskVerificationPhone")
 
 @_attrs_define
 class RiskVerificationPhone:
-    """
+    """Whether the signed-in user has a phone for risk verification.
+
     Attributes:
         has_phone (bool | Unset):
     """

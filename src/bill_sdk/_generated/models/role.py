@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.role_type import RoleType
+from ..models.user_role_type import UserRoleType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Role")
@@ -16,17 +16,18 @@ T = TypeVar("T", bound="Role")
 
 @_attrs_define
 class Role:
-    """
+    """A user role of the organization (id begins with 0po).
+
     Attributes:
         id (str | Unset):
-        type_ (RoleType | Unset):
+        type_ (UserRoleType | Unset): Kind of user role; CUSTOM roles are defined by the organization.
         description (str | Unset):
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
     """
 
     id: str | Unset = UNSET
-    type_: RoleType | Unset = UNSET
+    type_: UserRoleType | Unset = UNSET
     description: str | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
     updated_time: datetime.datetime | Unset = UNSET
@@ -71,11 +72,11 @@ class Role:
         id = d.pop("id", UNSET)
 
         _type_ = d.pop("type", UNSET)
-        type_: RoleType | Unset
+        type_: UserRoleType | Unset
         if isinstance(_type_, Unset):
             type_ = UNSET
         else:
-            type_ = RoleType(_type_)
+            type_ = UserRoleType(_type_)
 
         description = d.pop("description", UNSET)
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.session_detail_mfa_status import SessionDetailMfaStatus
+from ..models.mfa_status import MfaStatus
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="SessionDetail")
@@ -15,17 +15,18 @@ T = TypeVar("T", bound="SessionDetail")
 
 @_attrs_define
 class SessionDetail:
-    """
+    """Who the current session belongs to and the organization's MFA state.
+
     Attributes:
         organization_id (str | Unset):
         user_id (str | Unset):
-        mfa_status (SessionDetailMfaStatus | Unset):
-        mfa_bypass (bool | Unset):
+        mfa_status (MfaStatus | Unset): Whether MFA is set up for the organization.
+        mfa_bypass (bool | Unset): True when MFA is switched off for the developer key.
     """
 
     organization_id: str | Unset = UNSET
     user_id: str | Unset = UNSET
-    mfa_status: SessionDetailMfaStatus | Unset = UNSET
+    mfa_status: MfaStatus | Unset = UNSET
     mfa_bypass: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -62,11 +63,11 @@ class SessionDetail:
         user_id = d.pop("userId", UNSET)
 
         _mfa_status = d.pop("mfaStatus", UNSET)
-        mfa_status: SessionDetailMfaStatus | Unset
+        mfa_status: MfaStatus | Unset
         if isinstance(_mfa_status, Unset):
             mfa_status = UNSET
         else:
-            mfa_status = SessionDetailMfaStatus(_mfa_status)
+            mfa_status = MfaStatus(_mfa_status)
 
         mfa_bypass = d.pop("mfaBypass", UNSET)
 

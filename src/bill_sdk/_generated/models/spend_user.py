@@ -16,19 +16,21 @@ T = TypeVar("T", bound="SpendUser")
 
 @_attrs_define
 class SpendUser:
-    """
+    """A person in the Spend & Expense company (not the same as a Connect organization user).
+
     Attributes:
         id (str | Unset):
         uuid (str | Unset):
         first_name (str | Unset):
         last_name (str | Unset):
         email (str | Unset):
-        receipt_email (str | Unset):
+        receipt_email (str | Unset): Address the user mails receipts to.
         retired (bool | Unset):
         use_company_mailing_address (bool | Unset):
         sms_opt_in (bool | Unset):
         has_date_of_birth (bool | Unset):
-        role (SpendUserRole | Unset):
+        role (SpendUserRole | Unset): What a user may do: ADMIN runs the company (only admins create tokens and decide
+            on reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values.
         created_time (datetime.datetime | Unset):
     """
 

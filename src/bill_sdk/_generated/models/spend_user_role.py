@@ -4,6 +4,7 @@ from ..types import LenientStrEnum
 
 class SpendUserRole(LenientStrEnum):
     ADMIN = "ADMIN"
+    AUDITOR = "AUDITOR"
     BOOKKEEPER = "BOOKKEEPER"
     FINANCE_ADMIN = "FINANCE_ADMIN"
     MEMBER = "MEMBER"

@@ -20,17 +20,20 @@ T = TypeVar("T", bound="Subscription")
 
 @_attrs_define
 class Subscription:
-    """
+    """A webhook subscription as BILL reports it.
+
     Attributes:
         id (str | Unset):
         name (str | Unset):
-        organization_id (str | Unset):
-        status (SubscriptionStatus | Unset):
+        organization_id (str | Unset): Organization the subscription belongs to (a partner subscription receives events
+            of every organization the partner created).
+        status (SubscriptionStatus | Unset): Whether BILL currently delivers notifications for the subscription.
         events (list[SubscriptionEvent] | Unset):
-        notification_url (str | Unset):
+        notification_url (str | Unset): HTTPS address that receives the notifications.
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
-        security_key (str | Unset):
+        security_key (str | Unset): Key for checking the `x-bill-sha-signature` header (base64 HMAC-SHA256 of the body).
+            Present only in the answer to the create call.
     """
 
     id: str | Unset = UNSET

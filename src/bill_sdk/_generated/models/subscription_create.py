@@ -7,11 +7,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 if TYPE_CHECKING:
-    from ..models.subscription_event import SubscriptionEvent
-    from ..models.subscription_status import SubscriptionStatus
+    from ..models.subscription_event_input import SubscriptionEventInput
+    from ..models.subscription_status_input import SubscriptionStatusInput
 
 
 T = TypeVar("T", bound="SubscriptionCreate")
@@ -19,22 +17,19 @@ T = TypeVar("T", bound="SubscriptionCreate")
 
 @_attrs_define
 class SubscriptionCreate:
-    """
+    """Everything a new subscription needs; also the body of a full replacement.
+
     Attributes:
         name (str):
-        status (SubscriptionStatus):
-        events (list[SubscriptionEvent]):
-        notification_url (str):
-        organization_id (str | Unset):
-        security_key (str | Unset):
+        status (SubscriptionStatusInput): Whether the subscription should deliver notifications.
+        events (list[SubscriptionEventInput]):
+        notification_url (str): HTTPS address to receive the notifications.
     """
 
     name: str
-    status: SubscriptionStatus
-    events: list[SubscriptionEvent]
+    status: SubscriptionStatusInput
+    events: list[SubscriptionEventInput]
     notification_url: str
-    organization_id: str | Unset = UNSET
-    security_key: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,10 +44,6 @@ class SubscriptionCreate:
 
         notification_url = self.notification_url
 
-        organization_id = self.organization_id
-
-        security_key = self.security_key
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -63,43 +54,33 @@ class SubscriptionCreate:
                 "notificationUrl": notification_url,
             }
         )
-        if organization_id is not UNSET:
-            field_dict["organizationId"] = organization_id
-        if security_key is not UNSET:
-            field_dict["securityKey"] = security_key
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.subscription_event import SubscriptionEvent  # noqa: PLC0415
-        from ..models.subscription_status import SubscriptionStatus  # noqa: PLC0415
+        from ..models.subscription_event_input import SubscriptionEventInput  # noqa: PLC0415
+        from ..models.subscription_status_input import SubscriptionStatusInput  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name")
 
-        status = SubscriptionStatus.from_dict(d.pop("status"))
+        status = SubscriptionStatusInput.from_dict(d.pop("status"))
 
         events = []
         _events = d.pop("events")
         for events_item_data in _events:
-            events_item = SubscriptionEvent.from_dict(events_item_data)
+            events_item = SubscriptionEventInput.from_dict(events_item_data)
 
             events.append(events_item)
 
         notification_url = d.pop("notificationUrl")
-
-        organization_id = d.pop("organizationId", UNSET)
-
-        security_key = d.pop("securityKey", UNSET)
 
         subscription_create = cls(
             name=name,
             status=status,
             events=events,
             notification_url=notification_url,
-            organization_id=organization_id,
-            security_key=security_key,
         )
 
         subscription_create.additional_properties = d

@@ -14,21 +14,18 @@ T = TypeVar("T", bound="SubscriptionEvent")
 
 @_attrs_define
 class SubscriptionEvent:
-    """
+    """One event type a subscription listens to.
+
     Attributes:
-        value (str | Unset):
-        type_ (str | Unset):
-        version (str | Unset):
+        type_ (str | Unset): Event name from the catalog.
+        version (str | Unset): Payload version from the catalog.
     """
 
-    value: str | Unset = UNSET
     type_: str | Unset = UNSET
     version: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        value = self.value
-
         type_ = self.type_
 
         version = self.version
@@ -36,8 +33,6 @@ class SubscriptionEvent:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if value is not UNSET:
-            field_dict["value"] = value
         if type_ is not UNSET:
             field_dict["type"] = type_
         if version is not UNSET:
@@ -48,14 +43,11 @@ class SubscriptionEvent:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        value = d.pop("value", UNSET)
-
         type_ = d.pop("type", UNSET)
 
         version = d.pop("version", UNSET)
 
         subscription_event = cls(
-            value=value,
             type_=type_,
             version=version,
         )

@@ -14,7 +14,8 @@ T = TypeVar("T", bound="SubscriptionSecurityKey")
 
 @_attrs_define
 class SubscriptionSecurityKey:
-    """
+    """A freshly generated signing key of a subscription, shown only this once.
+
     Attributes:
         security_key (str | Unset):
     """

@@ -14,32 +14,21 @@ T = TypeVar("T", bound="SubscriptionStatus")
 
 @_attrs_define
 class SubscriptionStatus:
-    """
+    """Whether BILL currently delivers notifications for the subscription.
+
     Attributes:
-        value (str | Unset):
-        description (str | Unset):
-        enabled (bool | Unset):
+        enabled (bool | Unset): False when switched off, including by BILL itself after deliveries kept failing.
     """
 
-    value: str | Unset = UNSET
-    description: str | Unset = UNSET
     enabled: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        value = self.value
-
-        description = self.description
-
         enabled = self.enabled
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if value is not UNSET:
-            field_dict["value"] = value
-        if description is not UNSET:
-            field_dict["description"] = description
         if enabled is not UNSET:
             field_dict["enabled"] = enabled
 
@@ -48,15 +37,9 @@ class SubscriptionStatus:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        value = d.pop("value", UNSET)
-
-        description = d.pop("description", UNSET)
-
         enabled = d.pop("enabled", UNSET)
 
         subscription_status = cls(
-            value=value,
-            description=description,
             enabled=enabled,
         )
 

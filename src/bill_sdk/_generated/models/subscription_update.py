@@ -10,8 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.subscription_event import SubscriptionEvent
-    from ..models.subscription_status import SubscriptionStatus
+    from ..models.subscription_event_input import SubscriptionEventInput
+    from ..models.subscription_status_input import SubscriptionStatusInput
 
 
 T = TypeVar("T", bound="SubscriptionUpdate")
@@ -19,28 +19,23 @@ T = TypeVar("T", bound="SubscriptionUpdate")
 
 @_attrs_define
 class SubscriptionUpdate:
-    """
+    """Fields to change on a subscription; anything left out stays as it is.
+
     Attributes:
         name (str | Unset):
-        organization_id (str | Unset):
-        status (SubscriptionStatus | Unset):
-        events (list[SubscriptionEvent] | Unset):
-        notification_url (str | Unset):
-        security_key (str | Unset):
+        status (SubscriptionStatusInput | Unset): Whether the subscription should deliver notifications.
+        events (list[SubscriptionEventInput] | Unset):
+        notification_url (str | Unset): HTTPS address to receive the notifications.
     """
 
     name: str | Unset = UNSET
-    organization_id: str | Unset = UNSET
-    status: SubscriptionStatus | Unset = UNSET
-    events: list[SubscriptionEvent] | Unset = UNSET
+    status: SubscriptionStatusInput | Unset = UNSET
+    events: list[SubscriptionEventInput] | Unset = UNSET
     notification_url: str | Unset = UNSET
-    security_key: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
-
-        organization_id = self.organization_id
 
         status: dict[str, Any] | Unset = UNSET
         if not isinstance(self.status, Unset):
@@ -55,63 +50,51 @@ class SubscriptionUpdate:
 
         notification_url = self.notification_url
 
-        security_key = self.security_key
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
-        if organization_id is not UNSET:
-            field_dict["organizationId"] = organization_id
         if status is not UNSET:
             field_dict["status"] = status
         if events is not UNSET:
             field_dict["events"] = events
         if notification_url is not UNSET:
             field_dict["notificationUrl"] = notification_url
-        if security_key is not UNSET:
-            field_dict["securityKey"] = security_key
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.subscription_event import SubscriptionEvent  # noqa: PLC0415
-        from ..models.subscription_status import SubscriptionStatus  # noqa: PLC0415
+        from ..models.subscription_event_input import SubscriptionEventInput  # noqa: PLC0415
+        from ..models.subscription_status_input import SubscriptionStatusInput  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name", UNSET)
 
-        organization_id = d.pop("organizationId", UNSET)
-
         _status = d.pop("status", UNSET)
-        status: SubscriptionStatus | Unset
+        status: SubscriptionStatusInput | Unset
         if isinstance(_status, Unset):
             status = UNSET
         else:
-            status = SubscriptionStatus.from_dict(_status)
+            status = SubscriptionStatusInput.from_dict(_status)
 
         _events = d.pop("events", UNSET)
-        events: list[SubscriptionEvent] | Unset = UNSET
+        events: list[SubscriptionEventInput] | Unset = UNSET
         if _events is not UNSET:
             events = []
             for events_item_data in _events:
-                events_item = SubscriptionEvent.from_dict(events_item_data)
+                events_item = SubscriptionEventInput.from_dict(events_item_data)
 
                 events.append(events_item)
 
         notification_url = d.pop("notificationUrl", UNSET)
 
-        security_key = d.pop("securityKey", UNSET)
-
         subscription_update = cls(
             name=name,
-            organization_id=organization_id,
             status=status,
             events=events,
             notification_url=notification_url,
-            security_key=security_key,
         )
 
         subscription_update.additional_properties = d

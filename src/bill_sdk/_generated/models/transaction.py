@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..models.transaction_card_type import TransactionCardType
+from ..models.card_type import CardType
 from ..models.transaction_dispute_status import TransactionDisputeStatus
 from ..models.transaction_network import TransactionNetwork
 from ..models.transaction_receipt_status import TransactionReceiptStatus
@@ -20,13 +20,11 @@ from ..models.transaction_type import TransactionType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.reimbursement_custom_field import ReimbursementCustomField
-    from ..models.transaction_accounting_integration_transaction import (
-        TransactionAccountingIntegrationTransaction,
-    )
+    from ..models.assigned_custom_field import AssignedCustomField
+    from ..models.spend_receipt import SpendReceipt
+    from ..models.transaction_accounting_sync import TransactionAccountingSync
     from ..models.transaction_currency_data import TransactionCurrencyData
     from ..models.transaction_merchant_location import TransactionMerchantLocation
-    from ..models.transaction_receipt import TransactionReceipt
     from ..models.transaction_review import TransactionReview
     from ..models.transaction_reviewer import TransactionReviewer
 
@@ -36,60 +34,67 @@ T = TypeVar("T", bound="Transaction")
 
 @_attrs_define
 class Transaction:
-    """
-    Attributes:
-        id (str | Unset):
-        uuid (str | Unset):
-        child_transaction_ids (list[str] | Unset):
-        child_transaction_uuids (list[str] | Unset):
-        is_locked (bool | Unset):
-        is_reconciled (bool | Unset):
-        transaction_type (TransactionType | Unset):
-        parent_transaction_id (str | Unset):
-        user_id (str | Unset):
-        user_uuid (str | Unset):
-        user_name (str | Unset):
-        raw_merchant_name (str | Unset):
-        merchant_name (str | Unset):
-        budget_id (str | Unset):
-        budget_uuid (str | Unset):
-        budget_name (str | Unset):
-        original_auth_transaction_id (str | Unset):
-        original_auth_transaction_uuid (str | Unset):
-        is_credit (bool | Unset):
-        currency_data (TransactionCurrencyData | Unset):
-        receipt_required (bool | Unset):
-        review_required (bool | Unset):
-        occurred_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
-        authorized_time (datetime.datetime | Unset):
-        complete (bool | Unset):
-        points_awarded (int | Unset):
-        custom_fields (list[ReimbursementCustomField] | Unset):
-        receipts (list[TransactionReceipt] | Unset):
-        network (TransactionNetwork | Unset):
-        is_parent (bool | Unset):
-        reviews (list[TransactionReview] | Unset):
-        amount (Decimal | Unset):
-        transacted_amount (Decimal | Unset):
-        fees (Decimal | Unset):
-        foreign_exchange_fee (Decimal | Unset):
-        receipt_status (TransactionReceiptStatus | Unset):
-        matched_clear_transaction_id (str | Unset):
-        matched_clear_transaction_uuid (str | Unset):
-        accounting_integration_transactions (list[TransactionAccountingIntegrationTransaction] | Unset):
-        reviewers (list[TransactionReviewer] | Unset):
-        card_id (str | Unset):
-        card_uuid (str | Unset):
-        card_last_four (str | Unset):
-        card_type (TransactionCardType | Unset):
-        receipt_sync_status (TransactionReceiptSyncStatus | Unset):
-        merchant_category_code (str | Unset):
-        decline_reason (str | Unset):
-        decline_internal_reason_code (str | Unset):
-        card_present (bool | Unset):
-        merchant_location (TransactionMerchantLocation | Unset):
-        dispute_status (TransactionDisputeStatus | Unset):
+    """A card transaction. It starts as AUTHORIZATION (or DECLINE) and a new CLEAR transaction appears once money moves,
+    pointing back through originalAuthTransactionId. A negative AUTHORIZATION is a reversal, a negative CLEAR a refund.
+
+        Attributes:
+            id (str | Unset):
+            uuid (str | Unset):
+            child_transaction_ids (list[str] | Unset):
+            child_transaction_uuids (list[str] | Unset):
+            is_locked (bool | Unset): Locked transactions refuse custom-field changes.
+            is_reconciled (bool | Unset):
+            transaction_type (TransactionType | Unset): Stage of a card transaction. BILL may add values.
+            parent_transaction_id (None | str | Unset): Set on the parts of a split transaction.
+            parent_transaction_uuid (None | str | Unset):
+            user_id (str | Unset):
+            user_uuid (str | Unset):
+            user_name (str | Unset):
+            raw_merchant_name (str | Unset):
+            merchant_name (str | Unset):
+            budget_id (str | Unset):
+            budget_uuid (str | Unset):
+            budget_name (str | Unset):
+            parent_budget_uuid (None | str | Unset):
+            original_auth_transaction_id (None | str | Unset): For a CLEAR transaction, the authorization it settles; null
+                when there was none.
+            original_auth_transaction_uuid (None | str | Unset):
+            is_credit (bool | Unset):
+            currency_data (TransactionCurrencyData | Unset): Original currency of a foreign transaction.
+            receipt_required (bool | Unset):
+            review_required (bool | Unset):
+            occurred_time (datetime.datetime | Unset):
+            updated_time (datetime.datetime | Unset):
+            authorized_time (datetime.datetime | Unset):
+            complete (bool | Unset): Everything the company requires (receipt, custom fields) is filled in.
+            points_awarded (int | Unset):
+            custom_fields (list[AssignedCustomField] | Unset):
+            receipts (list[SpendReceipt] | Unset):
+            network (TransactionNetwork | Unset): Card network that carried the transaction. BILL may add values.
+            is_parent (bool | Unset):
+            reviews (list[TransactionReview] | Unset):
+            amount (Decimal | Unset): Amount in USD; negative for reversals and refunds.
+            transacted_amount (Decimal | Unset):
+            fees (Decimal | Unset): All fees, the foreign exchange fee included.
+            foreign_exchange_fee (Decimal | Unset):
+            receipt_status (TransactionReceiptStatus | Unset): Whether the transaction has its receipt. BILL may add values.
+            matched_clear_transaction_id (str | Unset):
+            matched_clear_transaction_uuid (str | Unset):
+            accounting_integration_transactions (list[TransactionAccountingSync] | Unset):
+            reviewers (list[TransactionReviewer] | Unset):
+            card_id (str | Unset):
+            card_uuid (str | Unset):
+            card_last_four (str | Unset):
+            card_type (CardType | Unset): Kind of card. BILL may add values.
+            receipt_sync_status (TransactionReceiptSyncStatus | Unset): State of copying receipts to the accounting system.
+                BILL may add values.
+            merchant_category_code (str | Unset):
+            decline_reason (None | str | Unset):
+            decline_internal_reason_code (None | str | Unset):
+            card_present (bool | Unset):
+            merchant_location (TransactionMerchantLocation | Unset): Where the merchant is.
+            dispute_status (TransactionDisputeStatus | Unset): State of a dispute about the transaction. BILL may add
+                values.
     """
 
     id: str | Unset = UNSET
@@ -99,7 +104,8 @@ class Transaction:
     is_locked: bool | Unset = UNSET
     is_reconciled: bool | Unset = UNSET
     transaction_type: TransactionType | Unset = UNSET
-    parent_transaction_id: str | Unset = UNSET
+    parent_transaction_id: None | str | Unset = UNSET
+    parent_transaction_uuid: None | str | Unset = UNSET
     user_id: str | Unset = UNSET
     user_uuid: str | Unset = UNSET
     user_name: str | Unset = UNSET
@@ -108,8 +114,9 @@ class Transaction:
     budget_id: str | Unset = UNSET
     budget_uuid: str | Unset = UNSET
     budget_name: str | Unset = UNSET
-    original_auth_transaction_id: str | Unset = UNSET
-    original_auth_transaction_uuid: str | Unset = UNSET
+    parent_budget_uuid: None | str | Unset = UNSET
+    original_auth_transaction_id: None | str | Unset = UNSET
+    original_auth_transaction_uuid: None | str | Unset = UNSET
     is_credit: bool | Unset = UNSET
     currency_data: TransactionCurrencyData | Unset = UNSET
     receipt_required: bool | Unset = UNSET
@@ -119,8 +126,8 @@ class Transaction:
     authorized_time: datetime.datetime | Unset = UNSET
     complete: bool | Unset = UNSET
     points_awarded: int | Unset = UNSET
-    custom_fields: list[ReimbursementCustomField] | Unset = UNSET
-    receipts: list[TransactionReceipt] | Unset = UNSET
+    custom_fields: list[AssignedCustomField] | Unset = UNSET
+    receipts: list[SpendReceipt] | Unset = UNSET
     network: TransactionNetwork | Unset = UNSET
     is_parent: bool | Unset = UNSET
     reviews: list[TransactionReview] | Unset = UNSET
@@ -131,16 +138,16 @@ class Transaction:
     receipt_status: TransactionReceiptStatus | Unset = UNSET
     matched_clear_transaction_id: str | Unset = UNSET
     matched_clear_transaction_uuid: str | Unset = UNSET
-    accounting_integration_transactions: list[TransactionAccountingIntegrationTransaction] | Unset = UNSET
+    accounting_integration_transactions: list[TransactionAccountingSync] | Unset = UNSET
     reviewers: list[TransactionReviewer] | Unset = UNSET
     card_id: str | Unset = UNSET
     card_uuid: str | Unset = UNSET
     card_last_four: str | Unset = UNSET
-    card_type: TransactionCardType | Unset = UNSET
+    card_type: CardType | Unset = UNSET
     receipt_sync_status: TransactionReceiptSyncStatus | Unset = UNSET
     merchant_category_code: str | Unset = UNSET
-    decline_reason: str | Unset = UNSET
-    decline_internal_reason_code: str | Unset = UNSET
+    decline_reason: None | str | Unset = UNSET
+    decline_internal_reason_code: None | str | Unset = UNSET
     card_present: bool | Unset = UNSET
     merchant_location: TransactionMerchantLocation | Unset = UNSET
     dispute_status: TransactionDisputeStatus | Unset = UNSET
@@ -167,7 +174,17 @@ class Transaction:
         if not isinstance(self.transaction_type, Unset):
             transaction_type = str(self.transaction_type)
 
-        parent_transaction_id = self.parent_transaction_id
+        parent_transaction_id: None | str | Unset
+        if isinstance(self.parent_transaction_id, Unset):
+            parent_transaction_id = UNSET
+        else:
+            parent_transaction_id = self.parent_transaction_id
+
+        parent_transaction_uuid: None | str | Unset
+        if isinstance(self.parent_transaction_uuid, Unset):
+            parent_transaction_uuid = UNSET
+        else:
+            parent_transaction_uuid = self.parent_transaction_uuid
 
         user_id = self.user_id
 
@@ -185,9 +202,23 @@ class Transaction:
 
         budget_name = self.budget_name
 
-        original_auth_transaction_id = self.original_auth_transaction_id
+        parent_budget_uuid: None | str | Unset
+        if isinstance(self.parent_budget_uuid, Unset):
+            parent_budget_uuid = UNSET
+        else:
+            parent_budget_uuid = self.parent_budget_uuid
 
-        original_auth_transaction_uuid = self.original_auth_transaction_uuid
+        original_auth_transaction_id: None | str | Unset
+        if isinstance(self.original_auth_transaction_id, Unset):
+            original_auth_transaction_id = UNSET
+        else:
+            original_auth_transaction_id = self.original_auth_transaction_id
+
+        original_auth_transaction_uuid: None | str | Unset
+        if isinstance(self.original_auth_transaction_uuid, Unset):
+            original_auth_transaction_uuid = UNSET
+        else:
+            original_auth_transaction_uuid = self.original_auth_transaction_uuid
 
         is_credit = self.is_credit
 
@@ -288,9 +319,17 @@ class Transaction:
 
         merchant_category_code = self.merchant_category_code
 
-        decline_reason = self.decline_reason
+        decline_reason: None | str | Unset
+        if isinstance(self.decline_reason, Unset):
+            decline_reason = UNSET
+        else:
+            decline_reason = self.decline_reason
 
-        decline_internal_reason_code = self.decline_internal_reason_code
+        decline_internal_reason_code: None | str | Unset
+        if isinstance(self.decline_internal_reason_code, Unset):
+            decline_internal_reason_code = UNSET
+        else:
+            decline_internal_reason_code = self.decline_internal_reason_code
 
         card_present = self.card_present
 
@@ -321,6 +360,8 @@ class Transaction:
             field_dict["transactionType"] = transaction_type
         if parent_transaction_id is not UNSET:
             field_dict["parentTransactionId"] = parent_transaction_id
+        if parent_transaction_uuid is not UNSET:
+            field_dict["parentTransactionUuid"] = parent_transaction_uuid
         if user_id is not UNSET:
             field_dict["userId"] = user_id
         if user_uuid is not UNSET:
@@ -337,6 +378,8 @@ class Transaction:
             field_dict["budgetUuid"] = budget_uuid
         if budget_name is not UNSET:
             field_dict["budgetName"] = budget_name
+        if parent_budget_uuid is not UNSET:
+            field_dict["parentBudgetUuid"] = parent_budget_uuid
         if original_auth_transaction_id is not UNSET:
             field_dict["originalAuthTransactionId"] = original_auth_transaction_id
         if original_auth_transaction_uuid is not UNSET:
@@ -414,13 +457,11 @@ class Transaction:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.reimbursement_custom_field import ReimbursementCustomField  # noqa: PLC0415
-        from ..models.transaction_accounting_integration_transaction import (
-            TransactionAccountingIntegrationTransaction,  # noqa: PLC0415
-        )
+        from ..models.assigned_custom_field import AssignedCustomField  # noqa: PLC0415
+        from ..models.spend_receipt import SpendReceipt  # noqa: PLC0415
+        from ..models.transaction_accounting_sync import TransactionAccountingSync  # noqa: PLC0415
         from ..models.transaction_currency_data import TransactionCurrencyData  # noqa: PLC0415
         from ..models.transaction_merchant_location import TransactionMerchantLocation  # noqa: PLC0415
-        from ..models.transaction_receipt import TransactionReceipt  # noqa: PLC0415
         from ..models.transaction_review import TransactionReview  # noqa: PLC0415
         from ..models.transaction_reviewer import TransactionReviewer  # noqa: PLC0415
 
@@ -444,7 +485,23 @@ class Transaction:
         else:
             transaction_type = TransactionType(_transaction_type)
 
-        parent_transaction_id = d.pop("parentTransactionId", UNSET)
+        def _parse_parent_transaction_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        parent_transaction_id = _parse_parent_transaction_id(d.pop("parentTransactionId", UNSET))
+
+        def _parse_parent_transaction_uuid(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        parent_transaction_uuid = _parse_parent_transaction_uuid(d.pop("parentTransactionUuid", UNSET))
 
         user_id = d.pop("userId", UNSET)
 
@@ -462,9 +519,34 @@ class Transaction:
 
         budget_name = d.pop("budgetName", UNSET)
 
-        original_auth_transaction_id = d.pop("originalAuthTransactionId", UNSET)
+        def _parse_parent_budget_uuid(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        original_auth_transaction_uuid = d.pop("originalAuthTransactionUuid", UNSET)
+        parent_budget_uuid = _parse_parent_budget_uuid(d.pop("parentBudgetUuid", UNSET))
+
+        def _parse_original_auth_transaction_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        original_auth_transaction_id = _parse_original_auth_transaction_id(d.pop("originalAuthTransactionId", UNSET))
+
+        def _parse_original_auth_transaction_uuid(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        original_auth_transaction_uuid = _parse_original_auth_transaction_uuid(
+            d.pop("originalAuthTransactionUuid", UNSET)
+        )
 
         is_credit = d.pop("isCredit", UNSET)
 
@@ -505,20 +587,20 @@ class Transaction:
         points_awarded = d.pop("pointsAwarded", UNSET)
 
         _custom_fields = d.pop("customFields", UNSET)
-        custom_fields: list[ReimbursementCustomField] | Unset = UNSET
+        custom_fields: list[AssignedCustomField] | Unset = UNSET
         if _custom_fields is not UNSET:
             custom_fields = []
             for custom_fields_item_data in _custom_fields:
-                custom_fields_item = ReimbursementCustomField.from_dict(custom_fields_item_data)
+                custom_fields_item = AssignedCustomField.from_dict(custom_fields_item_data)
 
                 custom_fields.append(custom_fields_item)
 
         _receipts = d.pop("receipts", UNSET)
-        receipts: list[TransactionReceipt] | Unset = UNSET
+        receipts: list[SpendReceipt] | Unset = UNSET
         if _receipts is not UNSET:
             receipts = []
             for receipts_item_data in _receipts:
-                receipts_item = TransactionReceipt.from_dict(receipts_item_data)
+                receipts_item = SpendReceipt.from_dict(receipts_item_data)
 
                 receipts.append(receipts_item)
 
@@ -580,11 +662,11 @@ class Transaction:
         matched_clear_transaction_uuid = d.pop("matchedClearTransactionUuid", UNSET)
 
         _accounting_integration_transactions = d.pop("accountingIntegrationTransactions", UNSET)
-        accounting_integration_transactions: list[TransactionAccountingIntegrationTransaction] | Unset = UNSET
+        accounting_integration_transactions: list[TransactionAccountingSync] | Unset = UNSET
         if _accounting_integration_transactions is not UNSET:
             accounting_integration_transactions = []
             for accounting_integration_transactions_item_data in _accounting_integration_transactions:
-                accounting_integration_transactions_item = TransactionAccountingIntegrationTransaction.from_dict(
+                accounting_integration_transactions_item = TransactionAccountingSync.from_dict(
                     accounting_integration_transactions_item_data
                 )
 
@@ -606,11 +688,11 @@ class Transaction:
         card_last_four = d.pop("cardLastFour", UNSET)
 
         _card_type = d.pop("cardType", UNSET)
-        card_type: TransactionCardType | Unset
+        card_type: CardType | Unset
         if isinstance(_card_type, Unset):
             card_type = UNSET
         else:
-            card_type = TransactionCardType(_card_type)
+            card_type = CardType(_card_type)
 
         _receipt_sync_status = d.pop("receiptSyncStatus", UNSET)
         receipt_sync_status: TransactionReceiptSyncStatus | Unset
@@ -621,9 +703,23 @@ class Transaction:
 
         merchant_category_code = d.pop("merchantCategoryCode", UNSET)
 
-        decline_reason = d.pop("declineReason", UNSET)
+        def _parse_decline_reason(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        decline_internal_reason_code = d.pop("declineInternalReasonCode", UNSET)
+        decline_reason = _parse_decline_reason(d.pop("declineReason", UNSET))
+
+        def _parse_decline_internal_reason_code(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        decline_internal_reason_code = _parse_decline_internal_reason_code(d.pop("declineInternalReasonCode", UNSET))
 
         card_present = d.pop("cardPresent", UNSET)
 
@@ -650,6 +746,7 @@ class Transaction:
             is_reconciled=is_reconciled,
             transaction_type=transaction_type,
             parent_transaction_id=parent_transaction_id,
+            parent_transaction_uuid=parent_transaction_uuid,
             user_id=user_id,
             user_uuid=user_uuid,
             user_name=user_name,
@@ -658,6 +755,7 @@ class Transaction:
             budget_id=budget_id,
             budget_uuid=budget_uuid,
             budget_name=budget_name,
+            parent_budget_uuid=parent_budget_uuid,
             original_auth_transaction_id=original_auth_transaction_id,
             original_auth_transaction_uuid=original_auth_transaction_uuid,
             is_credit=is_credit,

@@ -17,11 +17,12 @@ T = TypeVar("T", bound="TransactionCurrencyData")
 
 @_attrs_define
 class TransactionCurrencyData:
-    """
+    """Original currency of a foreign transaction.
+
     Attributes:
         exchange_rate (Decimal | Unset):
-        exponent (int | Unset):
-        original_currency_amount (str | Unset):
+        exponent (int | Unset): Decimal places of the original currency.
+        original_currency_amount (str | Unset): Amount in the original currency, as text.
         original_currency_code (str | Unset):
         symbol (str | Unset):
     """

@@ -14,7 +14,8 @@ T = TypeVar("T", bound="TransactionMerchantLocation")
 
 @_attrs_define
 class TransactionMerchantLocation:
-    """
+    """Where the merchant is.
+
     Attributes:
         city (str | Unset):
         state (str | Unset):

@@ -15,7 +15,8 @@ T = TypeVar("T", bound="TransactionReview")
 
 @_attrs_define
 class TransactionReview:
-    """
+    """One review of the transaction.
+
     Attributes:
         id (str | Unset):
         is_approved (bool | Unset):

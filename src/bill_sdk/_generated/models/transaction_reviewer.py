@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.transaction_reviewer_approver_type import TransactionReviewerApproverType
-from ..models.transaction_reviewer_status import TransactionReviewerStatus
+from ..models.transaction_approver_type import TransactionApproverType
+from ..models.transaction_review_status import TransactionReviewStatus
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TransactionReviewer")
@@ -17,19 +17,20 @@ T = TypeVar("T", bound="TransactionReviewer")
 
 @_attrs_define
 class TransactionReviewer:
-    """
+    """Someone who has to (or did) review the transaction.
+
     Attributes:
-        approver_type (TransactionReviewerApproverType | Unset):
+        approver_type (TransactionApproverType | Unset): Why a reviewer reviews a transaction. BILL may add values.
         reviewed_time (datetime.datetime | Unset):
-        status (TransactionReviewerStatus | Unset):
+        status (TransactionReviewStatus | Unset): Outcome of a review so far. BILL may add values.
         user_id (str | Unset):
         user_uuid (str | Unset):
         user_name (str | Unset):
     """
 
-    approver_type: TransactionReviewerApproverType | Unset = UNSET
+    approver_type: TransactionApproverType | Unset = UNSET
     reviewed_time: datetime.datetime | Unset = UNSET
-    status: TransactionReviewerStatus | Unset = UNSET
+    status: TransactionReviewStatus | Unset = UNSET
     user_id: str | Unset = UNSET
     user_uuid: str | Unset = UNSET
     user_name: str | Unset = UNSET
@@ -76,11 +77,11 @@ class TransactionReviewer:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         _approver_type = d.pop("approverType", UNSET)
-        approver_type: TransactionReviewerApproverType | Unset
+        approver_type: TransactionApproverType | Unset
         if isinstance(_approver_type, Unset):
             approver_type = UNSET
         else:
-            approver_type = TransactionReviewerApproverType(_approver_type)
+            approver_type = TransactionApproverType(_approver_type)
 
         _reviewed_time = d.pop("reviewedTime", UNSET)
         reviewed_time: datetime.datetime | Unset
@@ -90,11 +91,11 @@ class TransactionReviewer:
             reviewed_time = datetime.datetime.fromisoformat(_reviewed_time)
 
         _status = d.pop("status", UNSET)
-        status: TransactionReviewerStatus | Unset
+        status: TransactionReviewStatus | Unset
         if isinstance(_status, Unset):
             status = UNSET
         else:
-            status = TransactionReviewerStatus(_status)
+            status = TransactionReviewStatus(_status)
 
         user_id = d.pop("userId", UNSET)
 

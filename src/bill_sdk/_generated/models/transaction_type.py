@@ -5,6 +5,8 @@ from ..types import LenientStrEnum
 class TransactionType(LenientStrEnum):
     AUTHORIZATION = "AUTHORIZATION"
     CLEAR = "CLEAR"
+    DECLINE = "DECLINE"
+    OTHER = "OTHER"
 
     def __str__(self) -> str:
         return str(self.value)

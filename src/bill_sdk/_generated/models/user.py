@@ -19,14 +19,15 @@ T = TypeVar("T", bound="User")
 
 @_attrs_define
 class User:
-    """
+    """A user of the organization (id begins with 006).
+
     Attributes:
         id (str | Unset):
         archived (bool | Unset):
         first_name (str | Unset):
         last_name (str | Unset):
         email (str | Unset):
-        role (UserRole | Unset):
+        role (UserRole | Unset): Role a user holds in an organization, as embedded in a user.
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
     """

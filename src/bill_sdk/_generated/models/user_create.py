@@ -2,30 +2,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.user_role import UserRole
-
 
 T = TypeVar("T", bound="UserCreate")
 
 
 @_attrs_define
 class UserCreate:
-    """
+    """A new user; BILL emails them to finish signing up.
+
     Attributes:
         first_name (str):
         last_name (str):
         email (str):
-        role_id (str):
+        role_id (str): Role of the user (begins with 0po); see listRoles.
         accept_terms_of_service (bool):
-        role (UserRole | Unset):
     """
 
     first_name: str
@@ -33,7 +27,6 @@ class UserCreate:
     email: str
     role_id: str
     accept_terms_of_service: bool
-    role: UserRole | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,10 +40,6 @@ class UserCreate:
 
         accept_terms_of_service = self.accept_terms_of_service
 
-        role: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.role, Unset):
-            role = self.role.to_dict()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -62,15 +51,11 @@ class UserCreate:
                 "acceptTermsOfService": accept_terms_of_service,
             }
         )
-        if role is not UNSET:
-            field_dict["role"] = role
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user_role import UserRole  # noqa: PLC0415
-
         d = dict(src_dict)
         first_name = d.pop("firstName")
 
@@ -82,20 +67,12 @@ class UserCreate:
 
         accept_terms_of_service = d.pop("acceptTermsOfService")
 
-        _role = d.pop("role", UNSET)
-        role: UserRole | Unset
-        if isinstance(_role, Unset):
-            role = UNSET
-        else:
-            role = UserRole.from_dict(_role)
-
         user_create = cls(
             first_name=first_name,
             last_name=last_name,
             email=email,
             role_id=role_id,
             accept_terms_of_service=accept_terms_of_service,
-            role=role,
         )
 
         user_create.additional_properties = d

@@ -15,10 +15,11 @@ T = TypeVar("T", bound="UserRole")
 
 @_attrs_define
 class UserRole:
-    """
+    """Role a user holds in an organization, as embedded in a user.
+
     Attributes:
-        id (str | Unset):
-        type_ (UserRoleType | Unset):
+        id (str | Unset): BILL id of the role (begins with 0po).
+        type_ (UserRoleType | Unset): Kind of user role; CUSTOM roles are defined by the organization.
         description (str | Unset):
     """
 

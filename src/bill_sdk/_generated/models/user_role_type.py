@@ -4,8 +4,19 @@ from ..types import LenientStrEnum
 
 class UserRoleType(LenientStrEnum):
     ACCOUNTANT = "ACCOUNTANT"
+    ADMINISTRATOR = "ADMINISTRATOR"
+    APPROVER = "APPROVER"
+    AUDITOR = "AUDITOR"
+    CLERK = "CLERK"
+    CUSTOM = "CUSTOM"
+    INTERNAL = "INTERNAL"
+    MEMBER = "MEMBER"
+    NO_ACCESS = "NO_ACCESS"
     PARTNER = "PARTNER"
+    PAYER = "PAYER"
     PURCHASE_REQUESTER = "PURCHASE_REQUESTER"
+    REVIEWER = "REVIEWER"
+    UNDEFINED = "UNDEFINED"
 
     def __str__(self) -> str:
         return str(self.value)

@@ -2,84 +2,72 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-if TYPE_CHECKING:
-    from ..models.user_role import UserRole
-
-
 T = TypeVar("T", bound="UserUpdate")
 
 
 @_attrs_define
 class UserUpdate:
-    """
+    """Changes to a user (PATCH); send only the fields to change.
+
     Attributes:
-        last_name (str | Unset):
         first_name (str | Unset):
-        email (str | Unset):
-        role (UserRole | Unset):
+        last_name (str | Unset):
+        email (str | Unset): Only documented as updatable for partner-managed users.
+        role_id (str | Unset): BILL id of the new role (begins with 0po); see listRoles.
     """
 
-    last_name: str | Unset = UNSET
     first_name: str | Unset = UNSET
+    last_name: str | Unset = UNSET
     email: str | Unset = UNSET
-    role: UserRole | Unset = UNSET
+    role_id: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        last_name = self.last_name
-
         first_name = self.first_name
+
+        last_name = self.last_name
 
         email = self.email
 
-        role: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.role, Unset):
-            role = self.role.to_dict()
+        role_id = self.role_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if last_name is not UNSET:
-            field_dict["lastName"] = last_name
         if first_name is not UNSET:
             field_dict["firstName"] = first_name
+        if last_name is not UNSET:
+            field_dict["lastName"] = last_name
         if email is not UNSET:
             field_dict["email"] = email
-        if role is not UNSET:
-            field_dict["role"] = role
+        if role_id is not UNSET:
+            field_dict["roleId"] = role_id
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user_role import UserRole  # noqa: PLC0415
-
         d = dict(src_dict)
-        last_name = d.pop("lastName", UNSET)
-
         first_name = d.pop("firstName", UNSET)
+
+        last_name = d.pop("lastName", UNSET)
 
         email = d.pop("email", UNSET)
 
-        _role = d.pop("role", UNSET)
-        role: UserRole | Unset
-        if isinstance(_role, Unset):
-            role = UNSET
-        else:
-            role = UserRole.from_dict(_role)
+        role_id = d.pop("roleId", UNSET)
 
         user_update = cls(
-            last_name=last_name,
             first_name=first_name,
+            last_name=last_name,
             email=email,
-            role=role,
+            role_id=role_id,
         )
 
         user_update.additional_properties = d

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.vendor_account_type import VendorAccountType
+from ..models.account_type import AccountType
+from ..models.network_status import NetworkStatus
 from ..models.vendor_bank_account_status import VendorBankAccountStatus
-from ..models.vendor_network_status import VendorNetworkStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.address import Address
+    from ..models.balance import Balance
     from ..models.vendor_additional_info import VendorAdditionalInfo
-    from ..models.vendor_address import VendorAddress
     from ..models.vendor_auto_pay import VendorAutoPay
-    from ..models.vendor_balance import VendorBalance
     from ..models.vendor_payment_information import VendorPaymentInformation
 
 
@@ -26,58 +26,63 @@ T = TypeVar("T", bound="Vendor")
 
 @_attrs_define
 class Vendor:
-    """
+    """A vendor the organization pays (id begins with 009).
+
     Attributes:
-        archived (bool | Unset):
         id (str | Unset):
+        archived (bool | Unset):
         name (str | Unset):
         short_name (str | Unset):
-        account_number (str | Unset):
-        account_type (VendorAccountType | Unset):
+        account_number (str | Unset): Your account number with the vendor; printed on checks and payment records.
+        account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
         email (str | Unset):
         phone (str | Unset):
-        address (VendorAddress | Unset):
-        payment_information (VendorPaymentInformation | Unset):
-        additional_info (VendorAdditionalInfo | Unset):
-        rpps_id (str | Unset):
-        bank_account_status (VendorBankAccountStatus | Unset):
+        address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member. Every
+            field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
+            network invitation.
+        payment_information (VendorPaymentInformation | Unset): How the vendor is paid.
+        additional_info (VendorAdditionalInfo | Unset): Tax and payment-term details of a vendor.
+        bill_currency (str | Unset): Three-letter ISO 4217 currency code; USD for US vendors.
+        auto_pay (VendorAutoPay | Unset): Automatic payment of new bills of the vendor; switching it on needs an MFA-
+            trusted session, and failures arrive as autopay.failed events.
+        balance (Balance | Unset): Amount outstanding with a vendor or customer, maintained by BILL.
+        bank_account_status (VendorBankAccountStatus | Unset): Whether BILL has a bank account for the vendor, its own
+            or one linked through the network.
+        network_status (NetworkStatus | Unset): Connection of a vendor or customer with its organization in a network.
+        rpps_id (str | Unset): Verified national vendor the record is connected to (networkStatus CONNECTED_RPPS).
+        payment_network_id (str | Unset): Payment network id of a connected vendor.
         recurring_payments (bool | Unset):
-        bill_currency (str | Unset):
         created_time (datetime.datetime | Unset):
         updated_time (datetime.datetime | Unset):
-        balance (VendorBalance | Unset):
-        auto_pay (VendorAutoPay | Unset):
-        network_status (VendorNetworkStatus | Unset):
-        vendors (list[Vendor] | Unset):
     """
 
-    archived: bool | Unset = UNSET
     id: str | Unset = UNSET
+    archived: bool | Unset = UNSET
     name: str | Unset = UNSET
     short_name: str | Unset = UNSET
     account_number: str | Unset = UNSET
-    account_type: VendorAccountType | Unset = UNSET
+    account_type: AccountType | Unset = UNSET
     email: str | Unset = UNSET
     phone: str | Unset = UNSET
-    address: VendorAddress | Unset = UNSET
+    address: Address | Unset = UNSET
     payment_information: VendorPaymentInformation | Unset = UNSET
     additional_info: VendorAdditionalInfo | Unset = UNSET
-    rpps_id: str | Unset = UNSET
-    bank_account_status: VendorBankAccountStatus | Unset = UNSET
-    recurring_payments: bool | Unset = UNSET
     bill_currency: str | Unset = UNSET
+    auto_pay: VendorAutoPay | Unset = UNSET
+    balance: Balance | Unset = UNSET
+    bank_account_status: VendorBankAccountStatus | Unset = UNSET
+    network_status: NetworkStatus | Unset = UNSET
+    rpps_id: str | Unset = UNSET
+    payment_network_id: str | Unset = UNSET
+    recurring_payments: bool | Unset = UNSET
     created_time: datetime.datetime | Unset = UNSET
     updated_time: datetime.datetime | Unset = UNSET
-    balance: VendorBalance | Unset = UNSET
-    auto_pay: VendorAutoPay | Unset = UNSET
-    network_status: VendorNetworkStatus | Unset = UNSET
-    vendors: list[Vendor] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        archived = self.archived
-
         id = self.id
+
+        archived = self.archived
 
         name = self.name
 
@@ -105,15 +110,29 @@ class Vendor:
         if not isinstance(self.additional_info, Unset):
             additional_info = self.additional_info.to_dict()
 
-        rpps_id = self.rpps_id
+        bill_currency = self.bill_currency
+
+        auto_pay: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.auto_pay, Unset):
+            auto_pay = self.auto_pay.to_dict()
+
+        balance: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.balance, Unset):
+            balance = self.balance.to_dict()
 
         bank_account_status: str | Unset = UNSET
         if not isinstance(self.bank_account_status, Unset):
             bank_account_status = str(self.bank_account_status)
 
-        recurring_payments = self.recurring_payments
+        network_status: str | Unset = UNSET
+        if not isinstance(self.network_status, Unset):
+            network_status = str(self.network_status)
 
-        bill_currency = self.bill_currency
+        rpps_id = self.rpps_id
+
+        payment_network_id = self.payment_network_id
+
+        recurring_payments = self.recurring_payments
 
         created_time: str | Unset = UNSET
         if not isinstance(self.created_time, Unset):
@@ -123,32 +142,13 @@ class Vendor:
         if not isinstance(self.updated_time, Unset):
             updated_time = self.updated_time.isoformat()
 
-        balance: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.balance, Unset):
-            balance = self.balance.to_dict()
-
-        auto_pay: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.auto_pay, Unset):
-            auto_pay = self.auto_pay.to_dict()
-
-        network_status: str | Unset = UNSET
-        if not isinstance(self.network_status, Unset):
-            network_status = str(self.network_status)
-
-        vendors: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vendors, Unset):
-            vendors = []
-            for vendors_item_data in self.vendors:
-                vendors_item = vendors_item_data.to_dict()
-                vendors.append(vendors_item)
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if archived is not UNSET:
-            field_dict["archived"] = archived
         if id is not UNSET:
             field_dict["id"] = id
+        if archived is not UNSET:
+            field_dict["archived"] = archived
         if name is not UNSET:
             field_dict["name"] = name
         if short_name is not UNSET:
@@ -167,41 +167,41 @@ class Vendor:
             field_dict["paymentInformation"] = payment_information
         if additional_info is not UNSET:
             field_dict["additionalInfo"] = additional_info
-        if rpps_id is not UNSET:
-            field_dict["rppsId"] = rpps_id
-        if bank_account_status is not UNSET:
-            field_dict["bankAccountStatus"] = bank_account_status
-        if recurring_payments is not UNSET:
-            field_dict["recurringPayments"] = recurring_payments
         if bill_currency is not UNSET:
             field_dict["billCurrency"] = bill_currency
+        if auto_pay is not UNSET:
+            field_dict["autoPay"] = auto_pay
+        if balance is not UNSET:
+            field_dict["balance"] = balance
+        if bank_account_status is not UNSET:
+            field_dict["bankAccountStatus"] = bank_account_status
+        if network_status is not UNSET:
+            field_dict["networkStatus"] = network_status
+        if rpps_id is not UNSET:
+            field_dict["rppsId"] = rpps_id
+        if payment_network_id is not UNSET:
+            field_dict["paymentNetworkId"] = payment_network_id
+        if recurring_payments is not UNSET:
+            field_dict["recurringPayments"] = recurring_payments
         if created_time is not UNSET:
             field_dict["createdTime"] = created_time
         if updated_time is not UNSET:
             field_dict["updatedTime"] = updated_time
-        if balance is not UNSET:
-            field_dict["balance"] = balance
-        if auto_pay is not UNSET:
-            field_dict["autoPay"] = auto_pay
-        if network_status is not UNSET:
-            field_dict["networkStatus"] = network_status
-        if vendors is not UNSET:
-            field_dict["vendors"] = vendors
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.address import Address  # noqa: PLC0415
+        from ..models.balance import Balance  # noqa: PLC0415
         from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: PLC0415
-        from ..models.vendor_address import VendorAddress  # noqa: PLC0415
         from ..models.vendor_auto_pay import VendorAutoPay  # noqa: PLC0415
-        from ..models.vendor_balance import VendorBalance  # noqa: PLC0415
         from ..models.vendor_payment_information import VendorPaymentInformation  # noqa: PLC0415
 
         d = dict(src_dict)
-        archived = d.pop("archived", UNSET)
-
         id = d.pop("id", UNSET)
+
+        archived = d.pop("archived", UNSET)
 
         name = d.pop("name", UNSET)
 
@@ -210,22 +210,22 @@ class Vendor:
         account_number = d.pop("accountNumber", UNSET)
 
         _account_type = d.pop("accountType", UNSET)
-        account_type: VendorAccountType | Unset
+        account_type: AccountType | Unset
         if isinstance(_account_type, Unset):
             account_type = UNSET
         else:
-            account_type = VendorAccountType(_account_type)
+            account_type = AccountType(_account_type)
 
         email = d.pop("email", UNSET)
 
         phone = d.pop("phone", UNSET)
 
         _address = d.pop("address", UNSET)
-        address: VendorAddress | Unset
+        address: Address | Unset
         if isinstance(_address, Unset):
             address = UNSET
         else:
-            address = VendorAddress.from_dict(_address)
+            address = Address.from_dict(_address)
 
         _payment_information = d.pop("paymentInformation", UNSET)
         payment_information: VendorPaymentInformation | Unset
@@ -241,7 +241,21 @@ class Vendor:
         else:
             additional_info = VendorAdditionalInfo.from_dict(_additional_info)
 
-        rpps_id = d.pop("rppsId", UNSET)
+        bill_currency = d.pop("billCurrency", UNSET)
+
+        _auto_pay = d.pop("autoPay", UNSET)
+        auto_pay: VendorAutoPay | Unset
+        if isinstance(_auto_pay, Unset):
+            auto_pay = UNSET
+        else:
+            auto_pay = VendorAutoPay.from_dict(_auto_pay)
+
+        _balance = d.pop("balance", UNSET)
+        balance: Balance | Unset
+        if isinstance(_balance, Unset):
+            balance = UNSET
+        else:
+            balance = Balance.from_dict(_balance)
 
         _bank_account_status = d.pop("bankAccountStatus", UNSET)
         bank_account_status: VendorBankAccountStatus | Unset
@@ -250,9 +264,18 @@ class Vendor:
         else:
             bank_account_status = VendorBankAccountStatus(_bank_account_status)
 
-        recurring_payments = d.pop("recurringPayments", UNSET)
+        _network_status = d.pop("networkStatus", UNSET)
+        network_status: NetworkStatus | Unset
+        if isinstance(_network_status, Unset):
+            network_status = UNSET
+        else:
+            network_status = NetworkStatus(_network_status)
 
-        bill_currency = d.pop("billCurrency", UNSET)
+        rpps_id = d.pop("rppsId", UNSET)
+
+        payment_network_id = d.pop("paymentNetworkId", UNSET)
+
+        recurring_payments = d.pop("recurringPayments", UNSET)
 
         _created_time = d.pop("createdTime", UNSET)
         created_time: datetime.datetime | Unset
@@ -268,39 +291,9 @@ class Vendor:
         else:
             updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _balance = d.pop("balance", UNSET)
-        balance: VendorBalance | Unset
-        if isinstance(_balance, Unset):
-            balance = UNSET
-        else:
-            balance = VendorBalance.from_dict(_balance)
-
-        _auto_pay = d.pop("autoPay", UNSET)
-        auto_pay: VendorAutoPay | Unset
-        if isinstance(_auto_pay, Unset):
-            auto_pay = UNSET
-        else:
-            auto_pay = VendorAutoPay.from_dict(_auto_pay)
-
-        _network_status = d.pop("networkStatus", UNSET)
-        network_status: VendorNetworkStatus | Unset
-        if isinstance(_network_status, Unset):
-            network_status = UNSET
-        else:
-            network_status = VendorNetworkStatus(_network_status)
-
-        _vendors = d.pop("vendors", UNSET)
-        vendors: list[Vendor] | Unset = UNSET
-        if _vendors is not UNSET:
-            vendors = []
-            for vendors_item_data in _vendors:
-                vendors_item = Vendor.from_dict(vendors_item_data)
-
-                vendors.append(vendors_item)
-
         vendor = cls(
-            archived=archived,
             id=id,
+            archived=archived,
             name=name,
             short_name=short_name,
             account_number=account_number,
@@ -310,16 +303,16 @@ class Vendor:
             address=address,
             payment_information=payment_information,
             additional_info=additional_info,
-            rpps_id=rpps_id,
-            bank_account_status=bank_account_status,
-            recurring_payments=recurring_payments,
             bill_currency=bill_currency,
+            auto_pay=auto_pay,
+            balance=balance,
+            bank_account_status=bank_account_status,
+            network_status=network_status,
+            rpps_id=rpps_id,
+            payment_network_id=payment_network_id,
+            recurring_payments=recurring_payments,
             created_time=created_time,
             updated_time=updated_time,
-            balance=balance,
-            auto_pay=auto_pay,
-            network_status=network_status,
-            vendors=vendors,
         )
 
         vendor.additional_properties = d

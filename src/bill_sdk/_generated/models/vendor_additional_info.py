@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.tax_id_type import TaxIdType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="VendorAdditionalInfo")
@@ -14,19 +15,20 @@ T = TypeVar("T", bound="VendorAdditionalInfo")
 
 @_attrs_define
 class VendorAdditionalInfo:
-    """
+    """Tax and payment-term details of a vendor.
+
     Attributes:
         tax_id (str | Unset):
-        tax_id_type (str | Unset):
-        track1099 (bool | Unset):
+        tax_id_type (TaxIdType | Unset): Kind of tax identification number.
+        track1099 (bool | Unset): Track payments for Form 1099.
         lead_time_in_days (int | Unset):
-        combine_payments (bool | Unset):
+        combine_payments (bool | Unset): Combine several bills into one payment.
         payment_term_id (str | Unset):
         company_name (str | Unset):
     """
 
     tax_id: str | Unset = UNSET
-    tax_id_type: str | Unset = UNSET
+    tax_id_type: TaxIdType | Unset = UNSET
     track1099: bool | Unset = UNSET
     lead_time_in_days: int | Unset = UNSET
     combine_payments: bool | Unset = UNSET
@@ -37,7 +39,9 @@ class VendorAdditionalInfo:
     def to_dict(self) -> dict[str, Any]:
         tax_id = self.tax_id
 
-        tax_id_type = self.tax_id_type
+        tax_id_type: str | Unset = UNSET
+        if not isinstance(self.tax_id_type, Unset):
+            tax_id_type = str(self.tax_id_type)
 
         track1099 = self.track1099
 
@@ -74,7 +78,12 @@ class VendorAdditionalInfo:
         d = dict(src_dict)
         tax_id = d.pop("taxId", UNSET)
 
-        tax_id_type = d.pop("taxIdType", UNSET)
+        _tax_id_type = d.pop("taxIdType", UNSET)
+        tax_id_type: TaxIdType | Unset
+        if isinstance(_tax_id_type, Unset):
+            tax_id_type = UNSET
+        else:
+            tax_id_type = TaxIdType(_tax_id_type)
 
         track1099 = d.pop("track1099", UNSET)
 

@@ -17,20 +17,22 @@ T = TypeVar("T", bound="VendorAutoPay")
 
 @_attrs_define
 class VendorAutoPay:
-    """
-    Attributes:
-        enabled (bool | Unset):
-        bank_account_id (str | Unset):
-        created_by (str | Unset):
-        max_amount (Decimal | Unset):
-        days_before_due_date (int | Unset):
+    """Automatic payment of new bills of the vendor; switching it on needs an MFA-trusted session, and failures arrive as
+    autopay.failed events.
+
+        Attributes:
+            enabled (bool | Unset):
+            bank_account_id (str | Unset): Organization bank account that pays.
+            max_amount (Decimal | Unset):
+            days_before_due_date (int | Unset):
+            created_by (str | Unset):
     """
 
     enabled: bool | Unset = UNSET
     bank_account_id: str | Unset = UNSET
-    created_by: str | Unset = UNSET
     max_amount: Decimal | Unset = UNSET
     days_before_due_date: int | Unset = UNSET
+    created_by: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,11 +40,11 @@ class VendorAutoPay:
 
         bank_account_id = self.bank_account_id
 
-        created_by = self.created_by
-
         max_amount = self.max_amount
 
         days_before_due_date = self.days_before_due_date
+
+        created_by = self.created_by
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -51,12 +53,12 @@ class VendorAutoPay:
             field_dict["enabled"] = enabled
         if bank_account_id is not UNSET:
             field_dict["bankAccountId"] = bank_account_id
-        if created_by is not UNSET:
-            field_dict["createdBy"] = created_by
         if max_amount is not UNSET:
             field_dict["maxAmount"] = max_amount
         if days_before_due_date is not UNSET:
             field_dict["daysBeforeDueDate"] = days_before_due_date
+        if created_by is not UNSET:
+            field_dict["createdBy"] = created_by
 
         return field_dict
 
@@ -67,8 +69,6 @@ class VendorAutoPay:
 
         bank_account_id = d.pop("bankAccountId", UNSET)
 
-        created_by = d.pop("createdBy", UNSET)
-
         _max_amount = d.pop("maxAmount", UNSET)
         max_amount: Decimal | Unset
         if isinstance(_max_amount, Unset):
@@ -78,12 +78,14 @@ class VendorAutoPay:
 
         days_before_due_date = d.pop("daysBeforeDueDate", UNSET)
 
+        created_by = d.pop("createdBy", UNSET)
+
         vendor_auto_pay = cls(
             enabled=enabled,
             bank_account_id=bank_account_id,
-            created_by=created_by,
             max_amount=max_amount,
             days_before_due_date=days_before_due_date,
+            created_by=created_by,
         )
 
         vendor_auto_pay.additional_properties = d

@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.vendor_bank_account_owner_type import VendorBankAccountOwnerType
-from ..models.vendor_bank_account_type import VendorBankAccountType
+from ..models.bank_account_owner_type import BankAccountOwnerType
+from ..models.bank_account_type import BankAccountType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="VendorBankAccount")
@@ -16,32 +16,37 @@ T = TypeVar("T", bound="VendorBankAccount")
 
 @_attrs_define
 class VendorBankAccount:
-    """
+    """The bank account a vendor is paid into (one per vendor).
+
     Attributes:
-        account_number (str):
-        type_ (VendorBankAccountType):
         name_on_account (str | Unset):
-        routing_number (str | Unset):
-        owner_type (VendorBankAccountOwnerType | Unset):
-        payment_currency (str | Unset):
+        account_number (str | Unset):
+        routing_number (str | Unset): Empty when accountNumber is an IBAN.
+        type_ (BankAccountType | Unset): Kind of bank account.
+        owner_type (BankAccountOwnerType | Unset): Whether a bank account belongs to a business or a person.
+        payment_currency (str | Unset): Three-letter ISO 4217 currency code.
+        status (str | Unset):
     """
 
-    account_number: str
-    type_: VendorBankAccountType
     name_on_account: str | Unset = UNSET
+    account_number: str | Unset = UNSET
     routing_number: str | Unset = UNSET
-    owner_type: VendorBankAccountOwnerType | Unset = UNSET
+    type_: BankAccountType | Unset = UNSET
+    owner_type: BankAccountOwnerType | Unset = UNSET
     payment_currency: str | Unset = UNSET
+    status: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        account_number = self.account_number
-
-        type_ = str(self.type_)
-
         name_on_account = self.name_on_account
 
+        account_number = self.account_number
+
         routing_number = self.routing_number
+
+        type_: str | Unset = UNSET
+        if not isinstance(self.type_, Unset):
+            type_ = str(self.type_)
 
         owner_type: str | Unset = UNSET
         if not isinstance(self.owner_type, Unset):
@@ -49,52 +54,63 @@ class VendorBankAccount:
 
         payment_currency = self.payment_currency
 
+        status = self.status
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "accountNumber": account_number,
-                "type": type_,
-            }
-        )
+        field_dict.update({})
         if name_on_account is not UNSET:
             field_dict["nameOnAccount"] = name_on_account
+        if account_number is not UNSET:
+            field_dict["accountNumber"] = account_number
         if routing_number is not UNSET:
             field_dict["routingNumber"] = routing_number
+        if type_ is not UNSET:
+            field_dict["type"] = type_
         if owner_type is not UNSET:
             field_dict["ownerType"] = owner_type
         if payment_currency is not UNSET:
             field_dict["paymentCurrency"] = payment_currency
+        if status is not UNSET:
+            field_dict["status"] = status
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        account_number = d.pop("accountNumber")
-
-        type_ = VendorBankAccountType(d.pop("type"))
-
         name_on_account = d.pop("nameOnAccount", UNSET)
+
+        account_number = d.pop("accountNumber", UNSET)
 
         routing_number = d.pop("routingNumber", UNSET)
 
+        _type_ = d.pop("type", UNSET)
+        type_: BankAccountType | Unset
+        if isinstance(_type_, Unset):
+            type_ = UNSET
+        else:
+            type_ = BankAccountType(_type_)
+
         _owner_type = d.pop("ownerType", UNSET)
-        owner_type: VendorBankAccountOwnerType | Unset
+        owner_type: BankAccountOwnerType | Unset
         if isinstance(_owner_type, Unset):
             owner_type = UNSET
         else:
-            owner_type = VendorBankAccountOwnerType(_owner_type)
+            owner_type = BankAccountOwnerType(_owner_type)
 
         payment_currency = d.pop("paymentCurrency", UNSET)
 
+        status = d.pop("status", UNSET)
+
         vendor_bank_account = cls(
-            account_number=account_number,
-            type_=type_,
             name_on_account=name_on_account,
+            account_number=account_number,
             routing_number=routing_number,
+            type_=type_,
             owner_type=owner_type,
             payment_currency=payment_currency,
+            status=status,
         )
 
         vendor_bank_account.additional_properties = d

@@ -3,6 +3,7 @@ from ..types import LenientStrEnum
 
 
 class VendorBankAccountStatus(LenientStrEnum):
+    NET_LINKED_ACCOUNT = "NET_LINKED_ACCOUNT"
     NO_ACCOUNT = "NO_ACCOUNT"
     NO_NET_LINKED_ACCOUNT = "NO_NET_LINKED_ACCOUNT"
     UNDEFINED = "UNDEFINED"

@@ -10,8 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.vendor_configuration_international_payments import (
-        VendorConfigurationInternationalPayments,
+    from ..models.international_payments_configuration import (
+        InternationalPaymentsConfiguration,
     )
 
 
@@ -20,12 +20,14 @@ T = TypeVar("T", bound="VendorConfiguration")
 
 @_attrs_define
 class VendorConfiguration:
-    """
+    """Payment rules that apply to an existing vendor.
+
     Attributes:
-        international_payments (VendorConfigurationInternationalPayments | Unset):
+        international_payments (InternationalPaymentsConfiguration | Unset): What BILL needs to pay a vendor in a given
+            country and currency.
     """
 
-    international_payments: VendorConfigurationInternationalPayments | Unset = UNSET
+    international_payments: InternationalPaymentsConfiguration | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,17 +45,17 @@ class VendorConfiguration:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.vendor_configuration_international_payments import (
-            VendorConfigurationInternationalPayments,  # noqa: PLC0415
+        from ..models.international_payments_configuration import (
+            InternationalPaymentsConfiguration,  # noqa: PLC0415
         )
 
         d = dict(src_dict)
         _international_payments = d.pop("internationalPayments", UNSET)
-        international_payments: VendorConfigurationInternationalPayments | Unset
+        international_payments: InternationalPaymentsConfiguration | Unset
         if isinstance(_international_payments, Unset):
             international_payments = UNSET
         else:
-            international_payments = VendorConfigurationInternationalPayments.from_dict(_international_payments)
+            international_payments = InternationalPaymentsConfiguration.from_dict(_international_payments)
 
         vendor_configuration = cls(
             international_payments=international_payments,

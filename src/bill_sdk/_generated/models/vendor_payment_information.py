@@ -7,22 +7,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.vendor_payment_information_pay_by_sub_type import (
-    VendorPaymentInformationPayBySubType,
-)
-from ..models.vendor_payment_information_pay_by_type import (
-    VendorPaymentInformationPayByType,
-)
+from ..models.pay_by_sub_type import PayBySubType
+from ..models.pay_by_type import PayByType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.payment_purpose import PaymentPurpose
-    from ..models.vendor_payment_information_bank_account import (
-        VendorPaymentInformationBankAccount,
-    )
-    from ..models.vendor_payment_information_virtual_card import (
-        VendorPaymentInformationVirtualCard,
-    )
+    from ..models.vendor_bank_account import VendorBankAccount
+    from ..models.vendor_virtual_card import VendorVirtualCard
 
 
 T = TypeVar("T", bound="VendorPaymentInformation")
@@ -30,26 +22,30 @@ T = TypeVar("T", bound="VendorPaymentInformation")
 
 @_attrs_define
 class VendorPaymentInformation:
-    """
+    """How the vendor is paid.
+
     Attributes:
-        payee_name (str | Unset):
+        payee_name (str | Unset): Name on checks and electronic payments.
         email (str | Unset):
-        last_payment_date (str | Unset):
-        pay_by_type (VendorPaymentInformationPayByType | Unset):
-        pay_by_sub_type (VendorPaymentInformationPayBySubType | Unset):
-        virtual_card (VendorPaymentInformationVirtualCard | Unset):
-        bank_account (VendorPaymentInformationBankAccount | Unset):
-        payment_purpose (PaymentPurpose | Unset):
+        bank_account (VendorBankAccount | Unset): The bank account a vendor is paid into (one per vendor).
+        payment_purpose (PaymentPurpose | Unset): Reason for an international payment, as free text or one of the codes
+            the country requires.
+        pay_by_type (PayByType | Unset): Payment method: how a vendor is paid, how a payment was disbursed, or a virtual
+            card's fallback method.
+        pay_by_sub_type (PayBySubType | Unset): Variant of a payment method, for example a local transfer or a wire for
+            international payments.
+        virtual_card (VendorVirtualCard | Unset): The vendor's enrolment for virtual card payments.
+        last_payment_date (str | Unset): Date of the last payment.
     """
 
     payee_name: str | Unset = UNSET
     email: str | Unset = UNSET
-    last_payment_date: str | Unset = UNSET
-    pay_by_type: VendorPaymentInformationPayByType | Unset = UNSET
-    pay_by_sub_type: VendorPaymentInformationPayBySubType | Unset = UNSET
-    virtual_card: VendorPaymentInformationVirtualCard | Unset = UNSET
-    bank_account: VendorPaymentInformationBankAccount | Unset = UNSET
+    bank_account: VendorBankAccount | Unset = UNSET
     payment_purpose: PaymentPurpose | Unset = UNSET
+    pay_by_type: PayByType | Unset = UNSET
+    pay_by_sub_type: PayBySubType | Unset = UNSET
+    virtual_card: VendorVirtualCard | Unset = UNSET
+    last_payment_date: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,7 +53,13 @@ class VendorPaymentInformation:
 
         email = self.email
 
-        last_payment_date = self.last_payment_date
+        bank_account: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.bank_account, Unset):
+            bank_account = self.bank_account.to_dict()
+
+        payment_purpose: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.payment_purpose, Unset):
+            payment_purpose = self.payment_purpose.to_dict()
 
         pay_by_type: str | Unset = UNSET
         if not isinstance(self.pay_by_type, Unset):
@@ -71,13 +73,7 @@ class VendorPaymentInformation:
         if not isinstance(self.virtual_card, Unset):
             virtual_card = self.virtual_card.to_dict()
 
-        bank_account: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.bank_account, Unset):
-            bank_account = self.bank_account.to_dict()
-
-        payment_purpose: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_purpose, Unset):
-            payment_purpose = self.payment_purpose.to_dict()
+        last_payment_date = self.last_payment_date
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -86,65 +82,38 @@ class VendorPaymentInformation:
             field_dict["payeeName"] = payee_name
         if email is not UNSET:
             field_dict["email"] = email
-        if last_payment_date is not UNSET:
-            field_dict["lastPaymentDate"] = last_payment_date
+        if bank_account is not UNSET:
+            field_dict["bankAccount"] = bank_account
+        if payment_purpose is not UNSET:
+            field_dict["paymentPurpose"] = payment_purpose
         if pay_by_type is not UNSET:
             field_dict["payByType"] = pay_by_type
         if pay_by_sub_type is not UNSET:
             field_dict["payBySubType"] = pay_by_sub_type
         if virtual_card is not UNSET:
             field_dict["virtualCard"] = virtual_card
-        if bank_account is not UNSET:
-            field_dict["bankAccount"] = bank_account
-        if payment_purpose is not UNSET:
-            field_dict["paymentPurpose"] = payment_purpose
+        if last_payment_date is not UNSET:
+            field_dict["lastPaymentDate"] = last_payment_date
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.payment_purpose import PaymentPurpose  # noqa: PLC0415
-        from ..models.vendor_payment_information_bank_account import (
-            VendorPaymentInformationBankAccount,  # noqa: PLC0415
-        )
-        from ..models.vendor_payment_information_virtual_card import (
-            VendorPaymentInformationVirtualCard,  # noqa: PLC0415
-        )
+        from ..models.vendor_bank_account import VendorBankAccount  # noqa: PLC0415
+        from ..models.vendor_virtual_card import VendorVirtualCard  # noqa: PLC0415
 
         d = dict(src_dict)
         payee_name = d.pop("payeeName", UNSET)
 
         email = d.pop("email", UNSET)
 
-        last_payment_date = d.pop("lastPaymentDate", UNSET)
-
-        _pay_by_type = d.pop("payByType", UNSET)
-        pay_by_type: VendorPaymentInformationPayByType | Unset
-        if isinstance(_pay_by_type, Unset):
-            pay_by_type = UNSET
-        else:
-            pay_by_type = VendorPaymentInformationPayByType(_pay_by_type)
-
-        _pay_by_sub_type = d.pop("payBySubType", UNSET)
-        pay_by_sub_type: VendorPaymentInformationPayBySubType | Unset
-        if isinstance(_pay_by_sub_type, Unset):
-            pay_by_sub_type = UNSET
-        else:
-            pay_by_sub_type = VendorPaymentInformationPayBySubType(_pay_by_sub_type)
-
-        _virtual_card = d.pop("virtualCard", UNSET)
-        virtual_card: VendorPaymentInformationVirtualCard | Unset
-        if isinstance(_virtual_card, Unset):
-            virtual_card = UNSET
-        else:
-            virtual_card = VendorPaymentInformationVirtualCard.from_dict(_virtual_card)
-
         _bank_account = d.pop("bankAccount", UNSET)
-        bank_account: VendorPaymentInformationBankAccount | Unset
+        bank_account: VendorBankAccount | Unset
         if isinstance(_bank_account, Unset):
             bank_account = UNSET
         else:
-            bank_account = VendorPaymentInformationBankAccount.from_dict(_bank_account)
+            bank_account = VendorBankAccount.from_dict(_bank_account)
 
         _payment_purpose = d.pop("paymentPurpose", UNSET)
         payment_purpose: PaymentPurpose | Unset
@@ -153,15 +122,38 @@ class VendorPaymentInformation:
         else:
             payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
 
+        _pay_by_type = d.pop("payByType", UNSET)
+        pay_by_type: PayByType | Unset
+        if isinstance(_pay_by_type, Unset):
+            pay_by_type = UNSET
+        else:
+            pay_by_type = PayByType(_pay_by_type)
+
+        _pay_by_sub_type = d.pop("payBySubType", UNSET)
+        pay_by_sub_type: PayBySubType | Unset
+        if isinstance(_pay_by_sub_type, Unset):
+            pay_by_sub_type = UNSET
+        else:
+            pay_by_sub_type = PayBySubType(_pay_by_sub_type)
+
+        _virtual_card = d.pop("virtualCard", UNSET)
+        virtual_card: VendorVirtualCard | Unset
+        if isinstance(_virtual_card, Unset):
+            virtual_card = UNSET
+        else:
+            virtual_card = VendorVirtualCard.from_dict(_virtual_card)
+
+        last_payment_date = d.pop("lastPaymentDate", UNSET)
+
         vendor_payment_information = cls(
             payee_name=payee_name,
             email=email,
-            last_payment_date=last_payment_date,
+            bank_account=bank_account,
+            payment_purpose=payment_purpose,
             pay_by_type=pay_by_type,
             pay_by_sub_type=pay_by_sub_type,
             virtual_card=virtual_card,
-            bank_account=bank_account,
-            payment_purpose=payment_purpose,
+            last_payment_date=last_payment_date,
         )
 
         vendor_payment_information.additional_properties = d

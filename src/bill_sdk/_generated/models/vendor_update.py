@@ -2,22 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.vendor_account_type import VendorAccountType
-from ..models.vendor_bank_account_status import VendorBankAccountStatus
-from ..models.vendor_network_status import VendorNetworkStatus
+from ..models.account_type import AccountType
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.vendor import Vendor
+    from ..models.address import Address
     from ..models.vendor_additional_info import VendorAdditionalInfo
-    from ..models.vendor_address import VendorAddress
     from ..models.vendor_auto_pay import VendorAutoPay
-    from ..models.vendor_balance import VendorBalance
     from ..models.vendor_payment_information import VendorPaymentInformation
 
 
@@ -26,60 +22,71 @@ T = TypeVar("T", bound="VendorUpdate")
 
 @_attrs_define
 class VendorUpdate:
-    """
-    Attributes:
-        name (str | Unset):
-        account_type (VendorAccountType | Unset):
-        short_name (str | Unset):
-        account_number (str | Unset):
-        email (str | Unset):
-        phone (str | Unset):
-        address (VendorAddress | Unset):
-        payment_information (VendorPaymentInformation | Unset):
-        additional_info (VendorAdditionalInfo | Unset):
-        rpps_id (str | Unset):
-        bank_account_status (VendorBankAccountStatus | Unset):
-        recurring_payments (bool | Unset):
-        bill_currency (str | Unset):
-        balance (VendorBalance | Unset):
-        auto_pay (VendorAutoPay | Unset):
-        network_status (VendorNetworkStatus | Unset):
-        vendors (list[Vendor] | Unset):
+    """Changes to a vendor (PATCH); send only what changes. The vendor's bank account cannot be changed here; use the
+    vendor bank-account operations.
+
+        Attributes:
+            name (str | Unset):
+            short_name (None | str | Unset):
+            account_number (None | str | Unset):
+            account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
+            email (None | str | Unset):
+            phone (None | str | Unset):
+            address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member. Every
+                field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
+                network invitation.
+            payment_information (VendorPaymentInformation | Unset): How the vendor is paid.
+            additional_info (None | Unset | VendorAdditionalInfo):
+            bill_currency (str | Unset): Three-letter ISO 4217 currency code.
+            auto_pay (VendorAutoPay | Unset): Automatic payment of new bills of the vendor; switching it on needs an MFA-
+                trusted session, and failures arrive as autopay.failed events.
     """
 
     name: str | Unset = UNSET
-    account_type: VendorAccountType | Unset = UNSET
-    short_name: str | Unset = UNSET
-    account_number: str | Unset = UNSET
-    email: str | Unset = UNSET
-    phone: str | Unset = UNSET
-    address: VendorAddress | Unset = UNSET
+    short_name: None | str | Unset = UNSET
+    account_number: None | str | Unset = UNSET
+    account_type: AccountType | Unset = UNSET
+    email: None | str | Unset = UNSET
+    phone: None | str | Unset = UNSET
+    address: Address | Unset = UNSET
     payment_information: VendorPaymentInformation | Unset = UNSET
-    additional_info: VendorAdditionalInfo | Unset = UNSET
-    rpps_id: str | Unset = UNSET
-    bank_account_status: VendorBankAccountStatus | Unset = UNSET
-    recurring_payments: bool | Unset = UNSET
+    additional_info: None | Unset | VendorAdditionalInfo = UNSET
     bill_currency: str | Unset = UNSET
-    balance: VendorBalance | Unset = UNSET
     auto_pay: VendorAutoPay | Unset = UNSET
-    network_status: VendorNetworkStatus | Unset = UNSET
-    vendors: list[Vendor] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: PLC0415
+
         name = self.name
+
+        short_name: None | str | Unset
+        if isinstance(self.short_name, Unset):
+            short_name = UNSET
+        else:
+            short_name = self.short_name
+
+        account_number: None | str | Unset
+        if isinstance(self.account_number, Unset):
+            account_number = UNSET
+        else:
+            account_number = self.account_number
 
         account_type: str | Unset = UNSET
         if not isinstance(self.account_type, Unset):
             account_type = str(self.account_type)
 
-        short_name = self.short_name
+        email: None | str | Unset
+        if isinstance(self.email, Unset):
+            email = UNSET
+        else:
+            email = self.email
 
-        account_number = self.account_number
-
-        email = self.email
-
-        phone = self.phone
+        phone: None | str | Unset
+        if isinstance(self.phone, Unset):
+            phone = UNSET
+        else:
+            phone = self.phone
 
         address: dict[str, Any] | Unset = UNSET
         if not isinstance(self.address, Unset):
@@ -89,50 +96,31 @@ class VendorUpdate:
         if not isinstance(self.payment_information, Unset):
             payment_information = self.payment_information.to_dict()
 
-        additional_info: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.additional_info, Unset):
+        additional_info: dict[str, Any] | None | Unset
+        if isinstance(self.additional_info, Unset):
+            additional_info = UNSET
+        elif isinstance(self.additional_info, VendorAdditionalInfo):
             additional_info = self.additional_info.to_dict()
-
-        rpps_id = self.rpps_id
-
-        bank_account_status: str | Unset = UNSET
-        if not isinstance(self.bank_account_status, Unset):
-            bank_account_status = str(self.bank_account_status)
-
-        recurring_payments = self.recurring_payments
+        else:
+            additional_info = self.additional_info
 
         bill_currency = self.bill_currency
-
-        balance: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.balance, Unset):
-            balance = self.balance.to_dict()
 
         auto_pay: dict[str, Any] | Unset = UNSET
         if not isinstance(self.auto_pay, Unset):
             auto_pay = self.auto_pay.to_dict()
-
-        network_status: str | Unset = UNSET
-        if not isinstance(self.network_status, Unset):
-            network_status = str(self.network_status)
-
-        vendors: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vendors, Unset):
-            vendors = []
-            for vendors_item_data in self.vendors:
-                vendors_item = vendors_item_data.to_dict()
-                vendors.append(vendors_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
         if short_name is not UNSET:
             field_dict["shortName"] = short_name
         if account_number is not UNSET:
             field_dict["accountNumber"] = account_number
+        if account_type is not UNSET:
+            field_dict["accountType"] = account_type
         if email is not UNSET:
             field_dict["email"] = email
         if phone is not UNSET:
@@ -143,58 +131,72 @@ class VendorUpdate:
             field_dict["paymentInformation"] = payment_information
         if additional_info is not UNSET:
             field_dict["additionalInfo"] = additional_info
-        if rpps_id is not UNSET:
-            field_dict["rppsId"] = rpps_id
-        if bank_account_status is not UNSET:
-            field_dict["bankAccountStatus"] = bank_account_status
-        if recurring_payments is not UNSET:
-            field_dict["recurringPayments"] = recurring_payments
         if bill_currency is not UNSET:
             field_dict["billCurrency"] = bill_currency
-        if balance is not UNSET:
-            field_dict["balance"] = balance
         if auto_pay is not UNSET:
             field_dict["autoPay"] = auto_pay
-        if network_status is not UNSET:
-            field_dict["networkStatus"] = network_status
-        if vendors is not UNSET:
-            field_dict["vendors"] = vendors
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.vendor import Vendor  # noqa: PLC0415
+        from ..models.address import Address  # noqa: PLC0415
         from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: PLC0415
-        from ..models.vendor_address import VendorAddress  # noqa: PLC0415
         from ..models.vendor_auto_pay import VendorAutoPay  # noqa: PLC0415
-        from ..models.vendor_balance import VendorBalance  # noqa: PLC0415
         from ..models.vendor_payment_information import VendorPaymentInformation  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name", UNSET)
 
+        def _parse_short_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        short_name = _parse_short_name(d.pop("shortName", UNSET))
+
+        def _parse_account_number(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        account_number = _parse_account_number(d.pop("accountNumber", UNSET))
+
         _account_type = d.pop("accountType", UNSET)
-        account_type: VendorAccountType | Unset
+        account_type: AccountType | Unset
         if isinstance(_account_type, Unset):
             account_type = UNSET
         else:
-            account_type = VendorAccountType(_account_type)
+            account_type = AccountType(_account_type)
 
-        short_name = d.pop("shortName", UNSET)
+        def _parse_email(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        account_number = d.pop("accountNumber", UNSET)
+        email = _parse_email(d.pop("email", UNSET))
 
-        email = d.pop("email", UNSET)
+        def _parse_phone(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
 
-        phone = d.pop("phone", UNSET)
+        phone = _parse_phone(d.pop("phone", UNSET))
 
         _address = d.pop("address", UNSET)
-        address: VendorAddress | Unset
+        address: Address | Unset
         if isinstance(_address, Unset):
             address = UNSET
         else:
-            address = VendorAddress.from_dict(_address)
+            address = Address.from_dict(_address)
 
         _payment_information = d.pop("paymentInformation", UNSET)
         payment_information: VendorPaymentInformation | Unset
@@ -203,32 +205,24 @@ class VendorUpdate:
         else:
             payment_information = VendorPaymentInformation.from_dict(_payment_information)
 
-        _additional_info = d.pop("additionalInfo", UNSET)
-        additional_info: VendorAdditionalInfo | Unset
-        if isinstance(_additional_info, Unset):
-            additional_info = UNSET
-        else:
-            additional_info = VendorAdditionalInfo.from_dict(_additional_info)
+        def _parse_additional_info(data: object) -> None | Unset | VendorAdditionalInfo:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                additional_info_type_0 = VendorAdditionalInfo.from_dict(data)
 
-        rpps_id = d.pop("rppsId", UNSET)
+                return additional_info_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | VendorAdditionalInfo, data)
 
-        _bank_account_status = d.pop("bankAccountStatus", UNSET)
-        bank_account_status: VendorBankAccountStatus | Unset
-        if isinstance(_bank_account_status, Unset):
-            bank_account_status = UNSET
-        else:
-            bank_account_status = VendorBankAccountStatus(_bank_account_status)
-
-        recurring_payments = d.pop("recurringPayments", UNSET)
+        additional_info = _parse_additional_info(d.pop("additionalInfo", UNSET))
 
         bill_currency = d.pop("billCurrency", UNSET)
-
-        _balance = d.pop("balance", UNSET)
-        balance: VendorBalance | Unset
-        if isinstance(_balance, Unset):
-            balance = UNSET
-        else:
-            balance = VendorBalance.from_dict(_balance)
 
         _auto_pay = d.pop("autoPay", UNSET)
         auto_pay: VendorAutoPay | Unset
@@ -237,40 +231,18 @@ class VendorUpdate:
         else:
             auto_pay = VendorAutoPay.from_dict(_auto_pay)
 
-        _network_status = d.pop("networkStatus", UNSET)
-        network_status: VendorNetworkStatus | Unset
-        if isinstance(_network_status, Unset):
-            network_status = UNSET
-        else:
-            network_status = VendorNetworkStatus(_network_status)
-
-        _vendors = d.pop("vendors", UNSET)
-        vendors: list[Vendor] | Unset = UNSET
-        if _vendors is not UNSET:
-            vendors = []
-            for vendors_item_data in _vendors:
-                vendors_item = Vendor.from_dict(vendors_item_data)
-
-                vendors.append(vendors_item)
-
         vendor_update = cls(
             name=name,
-            account_type=account_type,
             short_name=short_name,
             account_number=account_number,
+            account_type=account_type,
             email=email,
             phone=phone,
             address=address,
             payment_information=payment_information,
             additional_info=additional_info,
-            rpps_id=rpps_id,
-            bank_account_status=bank_account_status,
-            recurring_payments=recurring_payments,
             bill_currency=bill_currency,
-            balance=balance,
             auto_pay=auto_pay,
-            network_status=network_status,
-            vendors=vendors,
         )
 
         vendor_update.additional_properties = d

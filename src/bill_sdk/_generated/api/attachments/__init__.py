@@ -110,6 +110,9 @@ class AttachmentsResource:
         max_retries: int | None = None,
     ) -> Document:
         """Upload customer attachment
+        Attaches a file to a customer. The body is the raw file bytes (not multipart, not base64) and the
+        file name travels in the `name` query parameter; files may be up to 6 MB. BILL finishes processing
+        the file a few minutes later, and the download link works only from then on.
 
         ``POST /v3/attachments/customers/{customerId}`` (operation ``uploadCustomerAttachment``).
         """
@@ -204,6 +207,9 @@ class AttachmentsResource:
         max_retries: int | None = None,
     ) -> Document:
         """Upload invoice attachment
+        Attaches a file to a invoice. The body is the raw file bytes (not multipart, not base64) and the
+        file name travels in the `name` query parameter; files may be up to 6 MB. BILL finishes processing
+        the file a few minutes later, and the download link works only from then on.
 
         ``POST /v3/attachments/invoices/{invoiceId}`` (operation ``uploadInvoiceAttachment``).
         """
@@ -298,6 +304,9 @@ class AttachmentsResource:
         max_retries: int | None = None,
     ) -> Document:
         """Upload vendor attachment
+        Attaches a file to a vendor. The body is the raw file bytes (not multipart, not base64) and the file
+        name travels in the `name` query parameter; files may be up to 6 MB. BILL finishes processing the
+        file a few minutes later, and the download link works only from then on.
 
         ``POST /v3/attachments/vendors/{vendorId}`` (operation ``uploadVendorAttachment``).
         """
@@ -320,6 +329,7 @@ class AttachmentsResource:
         max_retries: int | None = None,
     ) -> Document:
         """Get attachment details
+        Returns an attachment; fetch the file itself from its downloadLink with the sessionId header.
 
         ``GET /v3/attachments/{attachmentId}`` (operation ``getAttachment``).
         """

@@ -46,6 +46,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Document:
     """Get attachment details
+    Returns an attachment; fetch the file itself from its downloadLink with the sessionId header.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

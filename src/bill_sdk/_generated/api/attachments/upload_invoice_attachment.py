@@ -65,6 +65,9 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Document:
     """Upload invoice attachment
+    Attaches a file to a invoice. The body is the raw file bytes (not multipart, not base64) and the
+    file name travels in the `name` query parameter; files may be up to 6 MB. BILL finishes processing
+    the file a few minutes later, and the download link works only from then on.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

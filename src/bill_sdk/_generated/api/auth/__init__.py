@@ -39,6 +39,11 @@ class AuthResource:
         max_retries: int | None = None,
     ) -> LoginResponse:
         """API login
+        Opens an organization session. BILL allows only 200 logins per developer key per hour (and counts
+        login among the calls limited to 5 per minute), so keep and reuse the session: it expires after 35
+        minutes without any call, each call restarts that clock, and there is no refresh (sign in again, or
+        logout when done). With rememberMeId and device the session is MFA-trusted; otherwise `trusted` is
+        false and stepUpMfaSession can upgrade it.
 
         ``POST /v3/login`` (operation ``login``).
         """

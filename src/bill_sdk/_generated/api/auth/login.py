@@ -47,6 +47,11 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> LoginResponse:
     """API login
+    Opens an organization session. BILL allows only 200 logins per developer key per hour (and counts
+    login among the calls limited to 5 per minute), so keep and reuse the session: it expires after 35
+    minutes without any call, each call restarts that clock, and there is no refresh (sign in again, or
+    logout when done). With rememberMeId and device the session is MFA-trusted; otherwise `trusted` is
+    false and stepUpMfaSession can upgrade it.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ...models.bill import Bill
     from ...models.bill_create import BillCreate
     from ...models.bill_page import BillPage
+    from ...models.bill_replace import BillReplace
     from ...models.bill_update import BillUpdate
     from ...models.error_item import ErrorItem
     from ...types import File
@@ -40,6 +41,7 @@ class BillsResource:
         max_retries: int | None = None,
     ) -> Bill:
         """Create a bill
+        Creates a bill; new bills are UNPAID. Pay it only once its approvals (if any) are complete.
 
         ``POST /v3/bills`` (operation ``createBill``).
         """
@@ -60,6 +62,8 @@ class BillsResource:
         max_retries: int | None = None,
     ) -> list[Bill]:
         """Create multiple bills
+        Creates up to 100 bills, for one or several vendors, in one all-or-nothing request: if any bill
+        fails, none is created.
 
         ``POST /v3/bills/bulk`` (operation ``bulkCreateBills``).
         """
@@ -95,12 +99,13 @@ class BillsResource:
         self,
         bill_id: str,
         *,
-        body: BillCreate,
+        body: BillReplace,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> Bill:
         """Replace a bill
+        Replaces a bill completely; use it to add or remove line items (lines left out are deleted).
 
         ``PUT /v3/bills/{billId}`` (operation ``replaceBill``).
         """
@@ -123,6 +128,7 @@ class BillsResource:
         max_retries: int | None = None,
     ) -> Bill:
         """Update a bill
+        Changes some fields of a bill; line items keep their ids. Use replaceBill to add or remove lines.
 
         ``PATCH /v3/bills/{billId}`` (operation ``updateBill``).
         """

@@ -55,6 +55,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> list[Bill]:
     """Create multiple bills
+    Creates up to 100 bills, for one or several vendors, in one all-or-nothing request: if any bill
+    fails, none is created.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

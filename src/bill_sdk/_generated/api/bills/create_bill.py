@@ -47,6 +47,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Bill:
     """Create a bill
+    Creates a bill; new bills are UNPAID. Pay it only once its approvals (if any) are complete.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -7,7 +7,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.bill import Bill
-from ...models.bill_create import BillCreate
+from ...models.bill_replace import BillReplace
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -23,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     bill_id: str,
     *,
-    body: BillCreate,
+    body: BillReplace,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -47,11 +47,12 @@ def _parse_response(response: httpx.Response) -> Bill:
 async def asyncio(
     bill_id: str,
     *,
-    body: BillCreate,
+    body: BillReplace,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> Bill:
     """Replace a bill
+    Replaces a bill completely; use it to add or remove line items (lines left out are deleted).
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -52,6 +52,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Bill:
     """Update a bill
+    Changes some fields of a bill; line items keep their ids. Use replaceBill to add or remove lines.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

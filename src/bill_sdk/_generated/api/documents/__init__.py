@@ -111,6 +111,10 @@ class DocumentsResource:
         max_retries: int | None = None,
     ) -> Document:
         """Upload bill document
+        Adds a document to a bill. The body is the raw file bytes (up to 6 MB) with the file name in `name`.
+        Processing is asynchronous: the answer carries a temporary upload id (begins with 0du) and its name,
+        createdTime and downloadLink stay empty. Poll getDocumentUploadStatus with that id until it reports
+        UPLOADED, then fetch the finished document (id begins with 00h) with getDocument.
 
         ``POST /v3/documents/bills/{billId}`` (operation ``uploadBillDocument``).
         """
@@ -127,12 +131,14 @@ class DocumentsResource:
     async def get_upload_status(
         self,
         *,
-        ids: str | Unset = UNSET,
+        ids: str,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> list[DocumentUploadStatus]:
         """Get document upload status
+        Reports the progress of bill-document uploads: while processing, an entry carries only the upload
+        id; once UPLOADED it also carries the id of the finished document.
 
         ``GET /v3/documents/upload-status`` (operation ``getDocumentUploadStatus``).
         """

@@ -6,7 +6,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.document_upload_status import DocumentUploadStatus
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender
 
 OPERATION = Operation(
     operation_id="getDocumentUploadStatus",
@@ -20,7 +20,7 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    ids: str | Unset = UNSET,
+    ids: str,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -51,11 +51,13 @@ def _parse_response(response: httpx.Response) -> list[DocumentUploadStatus]:
 
 async def asyncio(
     *,
-    ids: str | Unset = UNSET,
+    ids: str,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> list[DocumentUploadStatus]:
     """Get document upload status
+    Reports the progress of bill-document uploads: while processing, an entry carries only the upload
+    id; once UPLOADED it also carries the id of the finished document.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

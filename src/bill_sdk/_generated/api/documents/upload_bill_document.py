@@ -61,6 +61,10 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Document:
     """Upload bill document
+    Adds a document to a bill. The body is the raw file bytes (up to 6 MB) with the file name in `name`.
+    Processing is asynchronous: the answer carries a temporary upload id (begins with 0du) and its name,
+    createdTime and downloadLink stay empty. Poll getDocumentUploadStatus with that id until it reports
+    UPLOADED, then fetch the finished document (id begins with 00h) with getDocument.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from typing import cast
 
     from ...models.error_item import ErrorItem
-    from ...models.event_catalog import EventCatalog
+    from ...models.event_catalog_entry import EventCatalogEntry
     from ...types import File
 
 
@@ -34,8 +34,10 @@ class EventsCatalogResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> list[EventCatalog]:
+    ) -> list[EventCatalogEntry]:
         """Get events catalog
+        Lists the event types (and their versions) that the caller's credentials may subscribe to. The
+        answer is a plain JSON array, not a page.
 
         ``GET /connect-events/v3/events/catalog`` (operation ``getEventCatalog``).
         """

@@ -5,7 +5,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.event_catalog import EventCatalog
+from ...models.event_catalog_entry import EventCatalogEntry
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -28,13 +28,13 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> list[EventCatalog]:
+def _parse_response(response: httpx.Response) -> list[EventCatalogEntry]:
     response_200 = []
     _response_200 = loads_json(response.content)
-    for response_200_item_data in _response_200:
-        response_200_item = EventCatalog.from_dict(response_200_item_data)
+    for componentsschemas_event_catalog_item_data in _response_200:
+        componentsschemas_event_catalog_item = EventCatalogEntry.from_dict(componentsschemas_event_catalog_item_data)
 
-        response_200.append(response_200_item)
+        response_200.append(componentsschemas_event_catalog_item)
 
     return response_200
 
@@ -43,8 +43,10 @@ async def asyncio(
     *,
     client: Sender,
     options: RequestOptions | None = None,
-) -> list[EventCatalog]:
+) -> list[EventCatalogEntry]:
     """Get events catalog
+    Lists the event types (and their versions) that the caller's credentials may subscribe to. The
+    answer is a plain JSON array, not a page.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

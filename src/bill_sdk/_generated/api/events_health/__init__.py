@@ -15,8 +15,8 @@ from ...types import UNSET, Sender, Unset, request_options
 if TYPE_CHECKING:
     from typing import cast
 
-    from ...models.check_health_response import CheckHealthResponse
     from ...models.error_item import ErrorItem
+    from ...models.health_check import HealthCheck
     from ...types import File
 
 
@@ -34,8 +34,9 @@ class EventsHealthResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> CheckHealthResponse:
+    ) -> HealthCheck:
         """Check app health
+        Reports whether the Connect Events service is up, with its version and region. Needs no credentials.
 
         ``GET /connect-events/v3/health`` (operation ``checkEventsHealth``).
         """

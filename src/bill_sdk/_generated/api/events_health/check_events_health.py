@@ -5,7 +5,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.check_health_response import CheckHealthResponse
+from ...models.health_check import HealthCheck
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -28,8 +28,8 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> CheckHealthResponse:
-    response_200 = CheckHealthResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> HealthCheck:
+    response_200 = HealthCheck.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -38,8 +38,9 @@ async def asyncio(
     *,
     client: Sender,
     options: RequestOptions | None = None,
-) -> CheckHealthResponse:
+) -> HealthCheck:
     """Check app health
+    Reports whether the Connect Events service is up, with its version and region. Needs no credentials.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

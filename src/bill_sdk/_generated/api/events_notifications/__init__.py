@@ -13,13 +13,12 @@ from bill_sdk._pagination import iterate_items, iterate_pages
 from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
+    import datetime
     from typing import cast
 
     from ...models.error_item import ErrorItem
     from ...models.event_notification import EventNotification
-    from ...models.resend_event_notification_response import (
-        ResendEventNotificationResponse,
-    )
+    from ...models.event_notification_page import EventNotificationPage
     from ...types import File
 
 
@@ -39,8 +38,9 @@ class EventsNotificationsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> ResendEventNotificationResponse:
+    ) -> EventNotification:
         """Resend an event
+        Delivers an earlier notification again to the subscription's notification URL.
 
         ``POST /connect-events/v3/events/subscription/{subscriptionId}/event/{eventId}`` (operation ``resendEventNotification``).
         """
@@ -58,13 +58,17 @@ class EventsNotificationsResource:
         subscription_id: str,
         *,
         entity_id: str | Unset = UNSET,
+        created_time_from: datetime.datetime | Unset = UNSET,
+        created_time_to: datetime.datetime | Unset = UNSET,
         max: int | Unset = UNSET,
         page: str | Unset = UNSET,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> EventNotification:
+    ) -> EventNotificationPage:
         """Get list of event notifications
+        History of the notifications sent for one subscription, newest first by default; BILL keeps 180
+        days. Useful to find deliveries your endpoint refused. Pages forward only.
 
         ``GET /connect-events/v3/events/subscription/{subscriptionId}`` (operation ``listEventNotifications``).
         """
@@ -73,8 +77,67 @@ class EventsNotificationsResource:
         return await _call(
             subscription_id,
             entity_id=entity_id,
+            created_time_from=created_time_from,
+            created_time_to=created_time_to,
             max=max,
             page=page,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    def pages(
+        self,
+        subscription_id: str,
+        *,
+        entity_id: str | Unset = UNSET,
+        created_time_from: datetime.datetime | Unset = UNSET,
+        created_time_to: datetime.datetime | Unset = UNSET,
+        page_size: int = 100,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[EventNotificationPage]:
+        """Every page of ``list``, fetched one at a time as you iterate (forward cursor)."""
+        if not 1 <= page_size <= 100:
+            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+
+        async def fetch(cursor: str | None) -> EventNotificationPage:
+            return await self.list(
+                subscription_id,
+                entity_id=entity_id,
+                created_time_from=created_time_from,
+                created_time_to=created_time_to,
+                max=page_size,
+                page=UNSET if cursor is None else cursor,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                max_retries=max_retries,
+            )
+
+        return iterate_pages(fetch)
+
+    def iter(
+        self,
+        subscription_id: str,
+        *,
+        entity_id: str | Unset = UNSET,
+        created_time_from: datetime.datetime | Unset = UNSET,
+        created_time_to: datetime.datetime | Unset = UNSET,
+        page_size: int = 100,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[EventNotification]:
+        """Every item of ``list`` across pages, in constant memory."""
+        return iterate_items(
+            self.pages(
+                subscription_id,
+                entity_id=entity_id,
+                created_time_from=created_time_from,
+                created_time_to=created_time_to,
+                page_size=page_size,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                max_retries=max_retries,
+            )
         )

@@ -6,7 +6,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.resend_event_notification_response import ResendEventNotificationResponse
+from ...models.event_notification import EventNotification
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -35,8 +35,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> ResendEventNotificationResponse:
-    response_200 = ResendEventNotificationResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> EventNotification:
+    response_200 = EventNotification.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -47,8 +47,9 @@ async def asyncio(
     *,
     client: Sender,
     options: RequestOptions | None = None,
-) -> ResendEventNotificationResponse:
+) -> EventNotification:
     """Resend an event
+    Delivers an earlier notification again to the subscription's notification URL.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -18,16 +18,12 @@ if TYPE_CHECKING:
 
     from ...models.error_item import ErrorItem
     from ...models.event_notification import EventNotification
-    from ...models.resend_event_notification_response import (
-        ResendEventNotificationResponse,
-    )
-    from ...models.send_test_subscription_event_request import (
-        SendTestSubscriptionEventRequest,
-    )
     from ...models.subscription import Subscription
     from ...models.subscription_create import SubscriptionCreate
+    from ...models.subscription_page import SubscriptionPage
     from ...models.subscription_security_key import SubscriptionSecurityKey
     from ...models.subscription_update import SubscriptionUpdate
+    from ...models.test_event_request import TestEventRequest
     from ...types import File
 
 
@@ -49,6 +45,9 @@ class EventsSubscriptionsResource:
         max_retries: int | None = None,
     ) -> Subscription:
         """Create a subscription
+        Starts sending the chosen events to an HTTPS URL. The answer carries `securityKey`, the only time
+        BILL shows it: keep it to verify notification signatures. At most 10 subscriptions per organization;
+        an identical subscription (same events and URL) is refused. Needs an idempotency key.
 
         ``POST /connect-events/v3/subscriptions`` (operation ``createSubscription``).
         """
@@ -91,6 +90,7 @@ class EventsSubscriptionsResource:
         max_retries: int | None = None,
     ) -> Subscription:
         """Replace a subscription
+        Overwrites every field of a subscription, for example to swap the events it listens to.
 
         ``PUT /connect-events/v3/subscriptions/{subscriptionId}`` (operation ``replaceSubscription``).
         """
@@ -112,6 +112,7 @@ class EventsSubscriptionsResource:
         max_retries: int | None = None,
     ) -> Any:
         """Delete a subscription
+        Stops the subscription for good.
 
         ``DELETE /connect-events/v3/subscriptions/{subscriptionId}`` (operation ``deleteSubscription``).
         """
@@ -133,6 +134,8 @@ class EventsSubscriptionsResource:
         max_retries: int | None = None,
     ) -> Subscription:
         """Update a subscription
+        Changes only the fields sent. Also the way to switch a subscription back on (`status.enabled: true`)
+        after BILL disabled it because deliveries kept failing.
 
         ``PATCH /connect-events/v3/subscriptions/{subscriptionId}`` (operation ``updateSubscription``).
         """
@@ -155,6 +158,8 @@ class EventsSubscriptionsResource:
         max_retries: int | None = None,
     ) -> SubscriptionSecurityKey:
         """Create a security key
+        Replaces the key BILL signs this subscription's notifications with and returns the new one, once.
+        Needs an idempotency key.
 
         ``POST /connect-events/v3/subscriptions/{subscriptionId}/security_key`` (operation ``createSubscriptionSecurityKey``).
         """
@@ -167,16 +172,18 @@ class EventsSubscriptionsResource:
             options=request_options(timeout, extra_headers, max_retries),
         )
 
-    async def send_test_subscription(
+    async def send_test_event(
         self,
         subscription_id: str,
         *,
-        body: SendTestSubscriptionEventRequest,
+        body: TestEventRequest,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> ResendEventNotificationResponse:
+    ) -> EventNotification:
         """Generate a test event notification
+        Makes BILL send a made-up notification to the subscription's URL, to check the receiving end. The
+        data in it is fake.
 
         ``POST /connect-events/v3/subscriptions/{subscriptionId}/test`` (operation ``sendTestSubscriptionEvent``).
         """
@@ -197,8 +204,10 @@ class EventsSubscriptionsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> EventNotification:
+    ) -> SubscriptionPage:
         """Get list of subscriptions
+        The webhook subscriptions visible to the caller's credentials. Pages forward only; no filters or
+        sort.
 
         ``GET /connect-events/v3/subscriptions`` (operation ``listSubscriptions``).
         """
@@ -209,4 +218,45 @@ class EventsSubscriptionsResource:
             page=page,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    def pages(
+        self,
+        *,
+        page_size: int = 100,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[SubscriptionPage]:
+        """Every page of ``list``, fetched one at a time as you iterate (forward cursor)."""
+        if not 1 <= page_size <= 100:
+            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+
+        async def fetch(cursor: str | None) -> SubscriptionPage:
+            return await self.list(
+                max=page_size,
+                page=UNSET if cursor is None else cursor,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                max_retries=max_retries,
+            )
+
+        return iterate_pages(fetch)
+
+    def iter(
+        self,
+        *,
+        page_size: int = 100,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[Subscription]:
+        """Every item of ``list`` across pages, in constant memory."""
+        return iterate_items(
+            self.pages(
+                page_size=page_size,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                max_retries=max_retries,
+            )
         )

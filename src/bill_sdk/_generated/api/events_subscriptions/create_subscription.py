@@ -28,9 +28,7 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
     # BILL caches the first response for a key for 24 hours: one key per call, reused by every retry of it.
-    headers["<openapi_python_client.schema.untrusted_string.UntrustedString object at 0x7f9c2fb5b650>"] = (
-        str(idempotency_key) if idempotency_key is not None else str(uuid.uuid4())
-    )
+    headers["X-Idempotent-Key"] = str(idempotency_key) if idempotency_key is not None else str(uuid.uuid4())
 
     _kwargs: dict[str, Any] = {
         "url": "/connect-events/v3/subscriptions",
@@ -55,6 +53,9 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Subscription:
     """Create a subscription
+    Starts sending the chosen events to an HTTPS URL. The answer carries `securityKey`, the only time
+    BILL shows it: keep it to verify notification signatures. At most 10 subscriptions per organization;
+    an identical subscription (same events and URL) is refused. Needs an idempotency key.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -28,9 +28,7 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
     # BILL caches the first response for a key for 24 hours: one key per call, reused by every retry of it.
-    headers["<openapi_python_client.schema.untrusted_string.UntrustedString object at 0x7f9c2fb9b690>"] = (
-        str(idempotency_key) if idempotency_key is not None else str(uuid.uuid4())
-    )
+    headers["X-Idempotent-Key"] = str(idempotency_key) if idempotency_key is not None else str(uuid.uuid4())
 
     _kwargs: dict[str, Any] = {
         "url": "/connect-events/v3/subscriptions/{subscription_id}/security_key".format(
@@ -55,6 +53,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> SubscriptionSecurityKey:
     """Create a security key
+    Replaces the key BILL signs this subscription's notifications with and returns the new one, once.
+    Needs an idempotency key.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

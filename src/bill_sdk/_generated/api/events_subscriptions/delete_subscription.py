@@ -41,6 +41,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Any:
     """Delete a subscription
+    Stops the subscription for good.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -5,7 +5,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.event_notification import EventNotification
+from ...models.subscription_page import SubscriptionPage
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset
 
 OPERATION = Operation(
@@ -41,8 +41,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> EventNotification:
-    response_200 = EventNotification.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> SubscriptionPage:
+    response_200 = SubscriptionPage.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -53,8 +53,10 @@ async def asyncio(
     page: str | Unset = UNSET,
     client: Sender,
     options: RequestOptions | None = None,
-) -> EventNotification:
+) -> SubscriptionPage:
     """Get list of subscriptions
+    The webhook subscriptions visible to the caller's credentials. Pages forward only; no filters or
+    sort.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

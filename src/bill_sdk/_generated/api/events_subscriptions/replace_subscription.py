@@ -52,6 +52,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Subscription:
     """Replace a subscription
+    Overwrites every field of a subscription, for example to swap the events it listens to.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -6,10 +6,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.resend_event_notification_response import ResendEventNotificationResponse
-from ...models.send_test_subscription_event_request import (
-    SendTestSubscriptionEventRequest,
-)
+from ...models.event_notification import EventNotification
+from ...models.test_event_request import TestEventRequest
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -25,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     subscription_id: str,
     *,
-    body: SendTestSubscriptionEventRequest,
+    body: TestEventRequest,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -40,8 +38,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> ResendEventNotificationResponse:
-    response_200 = ResendEventNotificationResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> EventNotification:
+    response_200 = EventNotification.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -49,11 +47,13 @@ def _parse_response(response: httpx.Response) -> ResendEventNotificationResponse
 async def asyncio(
     subscription_id: str,
     *,
-    body: SendTestSubscriptionEventRequest,
+    body: TestEventRequest,
     client: Sender,
     options: RequestOptions | None = None,
-) -> ResendEventNotificationResponse:
+) -> EventNotification:
     """Generate a test event notification
+    Makes BILL send a made-up notification to the subscription's URL, to check the receiving end. The
+    data in it is fake.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

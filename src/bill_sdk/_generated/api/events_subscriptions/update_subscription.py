@@ -52,6 +52,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Subscription:
     """Update a subscription
+    Changes only the fields sent. Also the way to switch a subscription back on (`status.enabled: true`)
+    after BILL disabled it because deliveries kept failing.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

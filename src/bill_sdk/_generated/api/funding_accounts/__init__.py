@@ -22,14 +22,16 @@ if TYPE_CHECKING:
     from ...models.bank_account_update import BankAccountUpdate
     from ...models.bank_account_user import BankAccountUser
     from ...models.bank_account_user_page import BankAccountUserPage
+    from ...models.bank_account_verification import BankAccountVerification
+    from ...models.bank_account_verification_result import BankAccountVerificationResult
     from ...models.card_account import CardAccount
+    from ...models.card_account_list import CardAccountList
     from ...models.card_account_user import CardAccountUser
     from ...models.card_account_user_page import CardAccountUserPage
-    from ...models.card_funding_purpose import CardFundingPurpose
+    from ...models.card_funding_purpose_list import CardFundingPurposeList
+    from ...models.card_user_status import CardUserStatus
     from ...models.error_item import ErrorItem
-    from ...models.funding_account_permission import FundingAccountPermission
-    from ...models.verify_bank_account_request import VerifyBankAccountRequest
-    from ...models.verify_bank_account_response import VerifyBankAccountResponse
+    from ...models.funding_account_permissions import FundingAccountPermissions
     from ...types import File
 
 
@@ -49,6 +51,7 @@ class FundingAccountsResource:
         max_retries: int | None = None,
     ) -> list[ApCard]:
         """Get list of AP Cards
+        Lists the AP cards of the organization as a plain JSON array (no page envelope).
 
         ``GET /v3/funding-accounts/ap-cards`` (operation ``listApCards``).
         """
@@ -143,6 +146,9 @@ class FundingAccountsResource:
         max_retries: int | None = None,
     ) -> BankAccount:
         """Create a bank account
+        Adds a bank account to the organization. In production this needs an MFA-trusted session and an
+        administrator; BILL then sends a small test deposit whose amount confirms the account with
+        verifyBankAccount.
 
         ``POST /v3/funding-accounts/banks`` (operation ``createBankAccount``).
         """
@@ -265,6 +271,7 @@ class FundingAccountsResource:
         max_retries: int | None = None,
     ) -> BankAccount:
         """Update a bank account
+        Changes a verified bank account, for example to make it the default for paying or receiving.
 
         ``PATCH /v3/funding-accounts/banks/{bankAccountId}`` (operation ``updateBankAccount``).
         """
@@ -286,6 +293,7 @@ class FundingAccountsResource:
         max_retries: int | None = None,
     ) -> BankAccount:
         """Archive a bank account
+        Archives a bank account; the account and its bank account user must both be VERIFIED.
 
         ``POST /v3/funding-accounts/banks/{bankAccountId}/archive`` (operation ``archiveBankAccount``).
         """
@@ -301,12 +309,15 @@ class FundingAccountsResource:
         self,
         bank_account_id: str,
         *,
-        body: VerifyBankAccountRequest,
+        body: BankAccountVerification,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> VerifyBankAccountResponse:
+    ) -> BankAccountVerificationResult:
         """Verify a bank account
+        Confirms a new bank account with the amount of BILL's test deposit (can take two business days to
+        arrive; verify within 14 days). Only the user who added the account can verify it, and three wrong
+        attempts make the account unusable.
 
         ``POST /v3/funding-accounts/banks/{bankAccountId}/verify`` (operation ``verifyBankAccount``).
         """
@@ -322,12 +333,13 @@ class FundingAccountsResource:
     async def list_card_accounts(
         self,
         *,
-        card_user_status: str | Unset = UNSET,
+        card_user_status: CardUserStatus,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> CardAccount:
+    ) -> CardAccountList:
         """Get list of card accounts
+        Lists the card accounts whose users have the given verification status, with the card fee rates.
 
         ``GET /v3/funding-accounts/cards`` (operation ``listCardAccounts``).
         """
@@ -342,13 +354,15 @@ class FundingAccountsResource:
     async def get_card_funding_purpose(
         self,
         *,
-        vendor_id: str | Unset = UNSET,
-        brand: str | Unset = UNSET,
+        vendor_id: str,
+        brand: str,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> CardFundingPurpose:
+    ) -> CardFundingPurposeList:
         """Get card funding purpose
+        Lists the purposes to choose cardFundingPurpose from before paying a vendor by card. BILL may answer
+        200 with an empty body when it already knows the vendor's industry and no purpose is needed.
 
         ``GET /v3/funding-accounts/cards/funding-purposes`` (operation ``getCardFundingPurpose``).
         """
@@ -468,7 +482,7 @@ class FundingAccountsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> FundingAccountPermission:
+    ) -> FundingAccountPermissions:
         """Get funding account permissions
 
         ``GET /v3/funding-accounts/permissions`` (operation ``getFundingAccountPermissions``).

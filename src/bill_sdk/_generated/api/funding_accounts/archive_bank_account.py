@@ -46,6 +46,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> BankAccount:
     """Archive a bank account
+    Archives a bank account; the account and its bank account user must both be VERIFIED.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

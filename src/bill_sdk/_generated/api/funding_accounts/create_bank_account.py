@@ -47,6 +47,9 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> BankAccount:
     """Create a bank account
+    Adds a bank account to the organization. In production this needs an MFA-trusted session and an
+    administrator; BILL then sends a small test deposit whose amount confirms the account with
+    verifyBankAccount.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -5,8 +5,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.card_funding_purpose import CardFundingPurpose
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...models.card_funding_purpose_list import CardFundingPurposeList
+from ...types import UNSET, Operation, RequestOptions, Sender
 
 OPERATION = Operation(
     operation_id="getCardFundingPurpose",
@@ -20,8 +20,8 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    vendor_id: str | Unset = UNSET,
-    brand: str | Unset = UNSET,
+    vendor_id: str,
+    brand: str,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -41,20 +41,22 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> CardFundingPurpose:
-    response_200 = CardFundingPurpose.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> CardFundingPurposeList:
+    response_200 = CardFundingPurposeList.from_dict(loads_json(response.content))
 
     return response_200
 
 
 async def asyncio(
     *,
-    vendor_id: str | Unset = UNSET,
-    brand: str | Unset = UNSET,
+    vendor_id: str,
+    brand: str,
     client: Sender,
     options: RequestOptions | None = None,
-) -> CardFundingPurpose:
+) -> CardFundingPurposeList:
     """Get card funding purpose
+    Lists the purposes to choose cardFundingPurpose from before paying a vendor by card. BILL may answer
+    200 with an empty body when it already knows the vendor's industry and no purpose is needed.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

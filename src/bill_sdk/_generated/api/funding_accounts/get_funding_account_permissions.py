@@ -5,7 +5,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.funding_account_permission import FundingAccountPermission
+from ...models.funding_account_permissions import FundingAccountPermissions
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -28,8 +28,8 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> FundingAccountPermission:
-    response_200 = FundingAccountPermission.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> FundingAccountPermissions:
+    response_200 = FundingAccountPermissions.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -38,7 +38,7 @@ async def asyncio(
     *,
     client: Sender,
     options: RequestOptions | None = None,
-) -> FundingAccountPermission:
+) -> FundingAccountPermissions:
     """Get funding account permissions
 
     Raises:

@@ -45,6 +45,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> list[ApCard]:
     """Get list of AP Cards
+    Lists the AP cards of the organization as a plain JSON array (no page envelope).
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

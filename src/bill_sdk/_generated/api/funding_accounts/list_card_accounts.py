@@ -5,8 +5,9 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.card_account import CardAccount
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...models.card_account_list import CardAccountList
+from ...models.card_user_status import CardUserStatus
+from ...types import UNSET, Operation, RequestOptions, Sender
 
 OPERATION = Operation(
     operation_id="listCardAccounts",
@@ -20,13 +21,14 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    card_user_status: str | Unset = UNSET,
+    card_user_status: CardUserStatus,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}
 
-    params["cardUserStatus"] = card_user_status
+    json_card_user_status = str(card_user_status)
+    params["cardUserStatus"] = json_card_user_status
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -38,19 +40,20 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> CardAccount:
-    response_200 = CardAccount.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> CardAccountList:
+    response_200 = CardAccountList.from_dict(loads_json(response.content))
 
     return response_200
 
 
 async def asyncio(
     *,
-    card_user_status: str | Unset = UNSET,
+    card_user_status: CardUserStatus,
     client: Sender,
     options: RequestOptions | None = None,
-) -> CardAccount:
+) -> CardAccountList:
     """Get list of card accounts
+    Lists the card accounts whose users have the given verification status, with the card fee rates.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

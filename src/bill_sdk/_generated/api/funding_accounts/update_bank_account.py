@@ -52,6 +52,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> BankAccount:
     """Update a bank account
+    Changes a verified bank account, for example to make it the default for paying or receiving.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -6,8 +6,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.verify_bank_account_request import VerifyBankAccountRequest
-from ...models.verify_bank_account_response import VerifyBankAccountResponse
+from ...models.bank_account_verification import BankAccountVerification
+from ...models.bank_account_verification_result import BankAccountVerificationResult
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -23,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     bank_account_id: str,
     *,
-    body: VerifyBankAccountRequest,
+    body: BankAccountVerification,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -38,8 +38,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> VerifyBankAccountResponse:
-    response_200 = VerifyBankAccountResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> BankAccountVerificationResult:
+    response_200 = BankAccountVerificationResult.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -47,11 +47,14 @@ def _parse_response(response: httpx.Response) -> VerifyBankAccountResponse:
 async def asyncio(
     bank_account_id: str,
     *,
-    body: VerifyBankAccountRequest,
+    body: BankAccountVerification,
     client: Sender,
     options: RequestOptions | None = None,
-) -> VerifyBankAccountResponse:
+) -> BankAccountVerificationResult:
     """Verify a bank account
+    Confirms a new bank account with the amount of BILL's test deposit (can take two business days to
+    arrive; verify within 14 days). Only the user who added the account can verify it, and three wrong
+    attempts make the account unusable.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -18,12 +18,11 @@ if TYPE_CHECKING:
     from ...models.error_item import ErrorItem
     from ...models.invoice import Invoice
     from ...models.invoice_create import InvoiceCreate
+    from ...models.invoice_email import InvoiceEmail
     from ...models.invoice_page import InvoicePage
-    from ...models.invoice_replace import InvoiceReplace
     from ...models.invoice_update import InvoiceUpdate
-    from ...models.record_invoice_payment_request import RecordInvoicePaymentRequest
-    from ...models.record_invoice_payment_response import RecordInvoicePaymentResponse
-    from ...models.send_invoice_request import SendInvoiceRequest
+    from ...models.receivable_payment import ReceivablePayment
+    from ...models.receivable_payment_create import ReceivablePaymentCreate
     from ...types import File
 
 
@@ -44,6 +43,8 @@ class InvoicesResource:
         max_retries: int | None = None,
     ) -> Invoice:
         """Create an invoice
+        Creates an invoice for an existing customer (customer.id) or for a new one BILL creates from
+        customer.name and customer.email; processingOptions.sendEmail mails it at once.
 
         ``POST /v3/invoices`` (operation ``createInvoice``).
         """
@@ -58,12 +59,14 @@ class InvoicesResource:
     async def record_payment(
         self,
         *,
-        body: RecordInvoicePaymentRequest,
+        body: ReceivablePaymentCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> RecordInvoicePaymentResponse:
+    ) -> ReceivablePayment:
         """Record AR payment
+        Records a payment a customer made outside BILL and applies it to invoices of that customer; any
+        unapplied amount stays as a customer credit.
 
         ``POST /v3/invoices/record-payment`` (operation ``recordInvoicePayment``).
         """
@@ -99,12 +102,13 @@ class InvoicesResource:
         self,
         invoice_id: str,
         *,
-        body: InvoiceReplace,
+        body: InvoiceCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> Invoice:
         """Replace an invoice
+        Replaces an invoice completely; use it to add or remove line items (lines left out are deleted).
 
         ``PUT /v3/invoices/{invoiceId}`` (operation ``replaceInvoice``).
         """
@@ -127,6 +131,8 @@ class InvoicesResource:
         max_retries: int | None = None,
     ) -> Invoice:
         """Update an invoice
+        Changes some fields of an invoice; line items keep their ids. Use replaceInvoice to add or remove
+        lines.
 
         ``PATCH /v3/invoices/{invoiceId}`` (operation ``updateInvoice``).
         """
@@ -163,12 +169,14 @@ class InvoicesResource:
         self,
         invoice_id: str,
         *,
-        body: SendInvoiceRequest,
+        body: InvoiceEmail,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Send an invoice
+        Emails an invoice to one or more addresses. Because it sends email, BILL allows only 5 of these
+        calls per minute.
 
         ``POST /v3/invoices/{invoiceId}/email`` (operation ``sendInvoice``).
         """

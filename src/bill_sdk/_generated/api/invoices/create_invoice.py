@@ -47,6 +47,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Invoice:
     """Create an invoice
+    Creates an invoice for an existing customer (customer.id) or for a new one BILL creates from
+    customer.name and customer.email; processingOptions.sendEmail mails it at once.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -5,8 +5,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.record_invoice_payment_request import RecordInvoicePaymentRequest
-from ...models.record_invoice_payment_response import RecordInvoicePaymentResponse
+from ...models.receivable_payment import ReceivablePayment
+from ...models.receivable_payment_create import ReceivablePaymentCreate
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -21,7 +21,7 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    body: RecordInvoicePaymentRequest,
+    body: ReceivablePaymentCreate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -34,19 +34,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> RecordInvoicePaymentResponse:
-    response_200 = RecordInvoicePaymentResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> ReceivablePayment:
+    response_200 = ReceivablePayment.from_dict(loads_json(response.content))
 
     return response_200
 
 
 async def asyncio(
     *,
-    body: RecordInvoicePaymentRequest,
+    body: ReceivablePaymentCreate,
     client: Sender,
     options: RequestOptions | None = None,
-) -> RecordInvoicePaymentResponse:
+) -> ReceivablePayment:
     """Record AR payment
+    Records a payment a customer made outside BILL and applies it to invoices of that customer; any
+    unapplied amount stays as a customer credit.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -7,7 +7,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.invoice import Invoice
-from ...models.invoice_replace import InvoiceReplace
+from ...models.invoice_create import InvoiceCreate
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -23,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     invoice_id: str,
     *,
-    body: InvoiceReplace,
+    body: InvoiceCreate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -47,11 +47,12 @@ def _parse_response(response: httpx.Response) -> Invoice:
 async def asyncio(
     invoice_id: str,
     *,
-    body: InvoiceReplace,
+    body: InvoiceCreate,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> Invoice:
     """Replace an invoice
+    Replaces an invoice completely; use it to add or remove line items (lines left out are deleted).
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

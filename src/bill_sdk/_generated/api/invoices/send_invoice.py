@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ...models.send_invoice_request import SendInvoiceRequest
+from ...models.invoice_email import InvoiceEmail
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -20,7 +20,7 @@ OPERATION = Operation(
 def _get_kwargs(
     invoice_id: str,
     *,
-    body: SendInvoiceRequest,
+    body: InvoiceEmail,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -42,11 +42,13 @@ def _parse_response(response: httpx.Response) -> Any:
 async def asyncio(
     invoice_id: str,
     *,
-    body: SendInvoiceRequest,
+    body: InvoiceEmail,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> Any:
     """Send an invoice
+    Emails an invoice to one or more addresses. Because it sends email, BILL allows only 5 of these
+    calls per minute.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -52,6 +52,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Invoice:
     """Update an invoice
+    Changes some fields of an invoice; line items keep their ids. Use replaceInvoice to add or remove
+    lines.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -15,18 +15,18 @@ from ...types import UNSET, Sender, Unset, request_options
 if TYPE_CHECKING:
     from typing import cast
 
-    from ...models.add_mfa_phone_request import AddMfaPhoneRequest
-    from ...models.add_mfa_phone_response import AddMfaPhoneResponse
     from ...models.error_item import ErrorItem
     from ...models.mfa_challenge import MfaChallenge
     from ...models.mfa_challenge_create import MfaChallengeCreate
-    from ...models.mfa_phone import MfaPhone
-    from ...models.step_up_mfa_session_request import StepUpMfaSessionRequest
-    from ...models.step_up_mfa_session_response import StepUpMfaSessionResponse
-    from ...models.validate_mfa_challenge_request import ValidateMfaChallengeRequest
-    from ...models.validate_mfa_challenge_response import ValidateMfaChallengeResponse
-    from ...models.validate_mfa_phone_request import ValidateMfaPhoneRequest
-    from ...models.validate_mfa_phone_response import ValidateMfaPhoneResponse
+    from ...models.mfa_challenge_validation import MfaChallengeValidation
+    from ...models.mfa_challenge_validation_result import MfaChallengeValidationResult
+    from ...models.mfa_phone_create import MfaPhoneCreate
+    from ...models.mfa_phone_list import MfaPhoneList
+    from ...models.mfa_phone_setup import MfaPhoneSetup
+    from ...models.mfa_phone_validation import MfaPhoneValidation
+    from ...models.mfa_phone_validation_result import MfaPhoneValidationResult
+    from ...models.mfa_step_up import MfaStepUp
+    from ...models.mfa_step_up_result import MfaStepUpResult
     from ...types import File
 
 
@@ -47,6 +47,8 @@ class MfaResource:
         max_retries: int | None = None,
     ) -> MfaChallenge:
         """Generate MFA challenge
+        Sends a six-digit token to the phone registered for MFA; validate it with validateMfaChallenge.
+        Calls that send a text or email are limited to 5 per minute.
 
         ``POST /v3/mfa/challenge`` (operation ``createMfaChallenge``).
         """
@@ -61,12 +63,15 @@ class MfaResource:
     async def validate_challenge(
         self,
         *,
-        body: ValidateMfaChallengeRequest,
+        body: MfaChallengeValidation,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> ValidateMfaChallengeResponse:
+    ) -> MfaChallengeValidationResult:
         """Validate MFA challenge
+        Checks the token of an MFA challenge; on success the current session becomes MFA-trusted. With
+        rememberMe the answer carries a rememberMeId that, with the device name, gives trusted sessions for
+        30 days.
 
         ``POST /v3/mfa/challenge/validate`` (operation ``validateMfaChallenge``).
         """
@@ -84,7 +89,7 @@ class MfaResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> MfaPhone:
+    ) -> MfaPhoneList:
         """Get list of MFA phone numbers
 
         ``GET /v3/mfa/phones`` (operation ``listMfaPhones``).
@@ -99,12 +104,14 @@ class MfaResource:
     async def add_phone(
         self,
         *,
-        body: AddMfaPhoneRequest,
+        body: MfaPhoneCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> AddMfaPhoneResponse:
+    ) -> MfaPhoneSetup:
         """Add phone for MFA setup
+        Starts registering a phone for MFA: BILL texts or calls it with a token to confirm with
+        validateMfaPhone.
 
         ``POST /v3/mfa/setup`` (operation ``addMfaPhone``).
         """
@@ -119,12 +126,13 @@ class MfaResource:
     async def validate_phone(
         self,
         *,
-        body: ValidateMfaPhoneRequest,
+        body: MfaPhoneValidation,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> ValidateMfaPhoneResponse:
+    ) -> MfaPhoneValidationResult:
         """Validate phone for MFA setup
+        Confirms an MFA phone with the token BILL sent to it.
 
         ``POST /v3/mfa/setup/validate`` (operation ``validateMfaPhone``).
         """
@@ -139,12 +147,13 @@ class MfaResource:
     async def step_up_session(
         self,
         *,
-        body: StepUpMfaSessionRequest,
+        body: MfaStepUp,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> StepUpMfaSessionResponse:
+    ) -> MfaStepUpResult:
         """MFA step-up for API session
+        Makes the current session MFA-trusted with a remembered MFA device instead of a new token.
 
         ``POST /v3/mfa/step-up`` (operation ``stepUpMfaSession``).
         """

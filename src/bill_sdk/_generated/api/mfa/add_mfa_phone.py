@@ -5,8 +5,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.add_mfa_phone_request import AddMfaPhoneRequest
-from ...models.add_mfa_phone_response import AddMfaPhoneResponse
+from ...models.mfa_phone_create import MfaPhoneCreate
+from ...models.mfa_phone_setup import MfaPhoneSetup
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -21,7 +21,7 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    body: AddMfaPhoneRequest,
+    body: MfaPhoneCreate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -34,19 +34,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> AddMfaPhoneResponse:
-    response_200 = AddMfaPhoneResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> MfaPhoneSetup:
+    response_200 = MfaPhoneSetup.from_dict(loads_json(response.content))
 
     return response_200
 
 
 async def asyncio(
     *,
-    body: AddMfaPhoneRequest,
+    body: MfaPhoneCreate,
     client: Sender,
     options: RequestOptions | None = None,
-) -> AddMfaPhoneResponse:
+) -> MfaPhoneSetup:
     """Add phone for MFA setup
+    Starts registering a phone for MFA: BILL texts or calls it with a token to confirm with
+    validateMfaPhone.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

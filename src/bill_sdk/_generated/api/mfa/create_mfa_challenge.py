@@ -47,6 +47,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> MfaChallenge:
     """Generate MFA challenge
+    Sends a six-digit token to the phone registered for MFA; validate it with validateMfaChallenge.
+    Calls that send a text or email are limited to 5 per minute.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -5,7 +5,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.mfa_phone import MfaPhone
+from ...models.mfa_phone_list import MfaPhoneList
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -28,8 +28,8 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> MfaPhone:
-    response_200 = MfaPhone.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> MfaPhoneList:
+    response_200 = MfaPhoneList.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -38,7 +38,7 @@ async def asyncio(
     *,
     client: Sender,
     options: RequestOptions | None = None,
-) -> MfaPhone:
+) -> MfaPhoneList:
     """Get list of MFA phone numbers
 
     Raises:

@@ -5,8 +5,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.step_up_mfa_session_request import StepUpMfaSessionRequest
-from ...models.step_up_mfa_session_response import StepUpMfaSessionResponse
+from ...models.mfa_step_up import MfaStepUp
+from ...models.mfa_step_up_result import MfaStepUpResult
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -21,7 +21,7 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    body: StepUpMfaSessionRequest,
+    body: MfaStepUp,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -34,19 +34,20 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> StepUpMfaSessionResponse:
-    response_200 = StepUpMfaSessionResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> MfaStepUpResult:
+    response_200 = MfaStepUpResult.from_dict(loads_json(response.content))
 
     return response_200
 
 
 async def asyncio(
     *,
-    body: StepUpMfaSessionRequest,
+    body: MfaStepUp,
     client: Sender,
     options: RequestOptions | None = None,
-) -> StepUpMfaSessionResponse:
+) -> MfaStepUpResult:
     """MFA step-up for API session
+    Makes the current session MFA-trusted with a remembered MFA device instead of a new token.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -5,8 +5,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.validate_mfa_challenge_request import ValidateMfaChallengeRequest
-from ...models.validate_mfa_challenge_response import ValidateMfaChallengeResponse
+from ...models.mfa_challenge_validation import MfaChallengeValidation
+from ...models.mfa_challenge_validation_result import MfaChallengeValidationResult
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -21,7 +21,7 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    body: ValidateMfaChallengeRequest,
+    body: MfaChallengeValidation,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -34,19 +34,22 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> ValidateMfaChallengeResponse:
-    response_200 = ValidateMfaChallengeResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> MfaChallengeValidationResult:
+    response_200 = MfaChallengeValidationResult.from_dict(loads_json(response.content))
 
     return response_200
 
 
 async def asyncio(
     *,
-    body: ValidateMfaChallengeRequest,
+    body: MfaChallengeValidation,
     client: Sender,
     options: RequestOptions | None = None,
-) -> ValidateMfaChallengeResponse:
+) -> MfaChallengeValidationResult:
     """Validate MFA challenge
+    Checks the token of an MFA challenge; on success the current session becomes MFA-trusted. With
+    rememberMe the answer carries a rememberMeId that, with the device name, gives trusted sessions for
+    30 days.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

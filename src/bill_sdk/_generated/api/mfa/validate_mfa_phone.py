@@ -5,8 +5,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.validate_mfa_phone_request import ValidateMfaPhoneRequest
-from ...models.validate_mfa_phone_response import ValidateMfaPhoneResponse
+from ...models.mfa_phone_validation import MfaPhoneValidation
+from ...models.mfa_phone_validation_result import MfaPhoneValidationResult
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -21,7 +21,7 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    body: ValidateMfaPhoneRequest,
+    body: MfaPhoneValidation,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -34,19 +34,20 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> ValidateMfaPhoneResponse:
-    response_200 = ValidateMfaPhoneResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> MfaPhoneValidationResult:
+    response_200 = MfaPhoneValidationResult.from_dict(loads_json(response.content))
 
     return response_200
 
 
 async def asyncio(
     *,
-    body: ValidateMfaPhoneRequest,
+    body: MfaPhoneValidation,
     client: Sender,
     options: RequestOptions | None = None,
-) -> ValidateMfaPhoneResponse:
+) -> MfaPhoneValidationResult:
     """Validate phone for MFA setup
+    Confirms an MFA phone with the token BILL sent to it.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -15,16 +15,13 @@ from ...types import UNSET, Sender, Unset, request_options
 if TYPE_CHECKING:
     from typing import cast
 
-    from ...models.accept_network_invitation_request import (
-        AcceptNetworkInvitationRequest,
-    )
-    from ...models.customer_invitation import CustomerInvitation
     from ...models.error_item import ErrorItem
-    from ...models.invite_customer_request import InviteCustomerRequest
-    from ...models.invite_vendor_by_email_request import InviteVendorByEmailRequest
-    from ...models.invite_vendor_request import InviteVendorRequest
-    from ...models.search_network_response import SearchNetworkResponse
-    from ...models.vendor_invitation import VendorInvitation
+    from ...models.network_invitation import NetworkInvitation
+    from ...models.network_invitation_acceptance import NetworkInvitationAcceptance
+    from ...models.network_invitation_create import NetworkInvitationCreate
+    from ...models.network_search_result import NetworkSearchResult
+    from ...models.network_search_scope import NetworkSearchScope
+    from ...models.vendor_email_invitation_create import VendorEmailInvitationCreate
     from ...types import File
 
 
@@ -39,15 +36,17 @@ class NetworkResource:
     async def search(
         self,
         *,
-        name: str | Unset = UNSET,
-        scope: str | Unset = UNSET,
+        name: str,
+        scope: NetworkSearchScope | Unset = UNSET,
         zip_or_postal_code: str | Unset = UNSET,
         account_number: str | Unset = UNSET,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> SearchNetworkResponse:
+    ) -> NetworkSearchResult:
         """Search for an organization in the BILL Network
+        Finds organizations in the BILL network and/or the verified national vendor (RPPS) network.
+        Organizations with a private profile never appear.
 
         ``GET /v3/network`` (operation ``searchNetwork``).
         """
@@ -65,12 +64,13 @@ class NetworkResource:
     async def accept_invitation(
         self,
         *,
-        body: AcceptNetworkInvitationRequest,
+        body: NetworkInvitationAcceptance,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Accept connection request
+        Accepts a connection request; only needed when automatic connections are switched off.
 
         ``POST /v3/network/invitation/accept`` (operation ``acceptNetworkInvitation``).
         """
@@ -89,7 +89,7 @@ class NetworkResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> CustomerInvitation:
+    ) -> NetworkInvitation:
         """Get customer connection request status
 
         ``GET /v3/network/invitation/customer/{customerId}`` (operation ``getCustomerInvitation``).
@@ -106,12 +106,16 @@ class NetworkResource:
         self,
         customer_id: str,
         *,
-        body: InviteCustomerRequest,
+        body: NetworkInvitationCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Send connection request to a customer
+        Sends a connection request to the customer's organization in the BILL network (or RPPS).
+        Organizations with automatic connections connect at once; otherwise the request waits for acceptance
+        and expires after 60 days; delete an unanswered request before sending a new one. Because it sends
+        email, BILL allows only 5 of these calls per minute.
 
         ``POST /v3/network/invitation/customer/{customerId}`` (operation ``inviteCustomer``).
         """
@@ -133,6 +137,7 @@ class NetworkResource:
         max_retries: int | None = None,
     ) -> Any:
         """Delete customer connection
+        Removes the connection with a customer, or withdraws a pending request.
 
         ``DELETE /v3/network/invitation/customer/{customerId}`` (operation ``deleteCustomerConnection``).
         """
@@ -151,7 +156,7 @@ class NetworkResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> VendorInvitation:
+    ) -> NetworkInvitation:
         """Get vendor connection request status
 
         ``GET /v3/network/invitation/vendor/{vendorId}`` (operation ``getVendorInvitation``).
@@ -168,12 +173,16 @@ class NetworkResource:
         self,
         vendor_id: str,
         *,
-        body: InviteVendorRequest,
+        body: NetworkInvitationCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Send connection request to a vendor
+        Sends a connection request to the vendor's organization in the BILL network (or RPPS). Organizations
+        with automatic connections connect at once; otherwise the request waits for acceptance and expires
+        after 60 days; delete an unanswered request before sending a new one. Because it sends email, BILL
+        allows only 5 of these calls per minute. In production it needs an MFA-trusted session.
 
         ``POST /v3/network/invitation/vendor/{vendorId}`` (operation ``inviteVendor``).
         """
@@ -195,6 +204,7 @@ class NetworkResource:
         max_retries: int | None = None,
     ) -> Any:
         """Delete vendor connection
+        Removes the connection with a vendor, or withdraws a pending request.
 
         ``DELETE /v3/network/invitation/vendor/{vendorId}`` (operation ``deleteVendorConnection``).
         """
@@ -210,12 +220,14 @@ class NetworkResource:
         self,
         vendor_id: str,
         *,
-        body: InviteVendorByEmailRequest,
+        body: VendorEmailInvitationCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Send connection request to a vendor not in the BILL Network
+        Invites a vendor that is not in the BILL network by email; when it signs up and accepts, its
+        organization is linked to the vendor record. The request expires after 60 days.
 
         ``POST /v3/network/invitation/vendor/{vendorId}/email`` (operation ``inviteVendorByEmail``).
         """

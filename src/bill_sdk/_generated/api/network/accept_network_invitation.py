@@ -3,7 +3,7 @@ from typing import Any
 
 import httpx
 
-from ...models.accept_network_invitation_request import AcceptNetworkInvitationRequest
+from ...models.network_invitation_acceptance import NetworkInvitationAcceptance
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -18,7 +18,7 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    body: AcceptNetworkInvitationRequest,
+    body: NetworkInvitationAcceptance,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -37,11 +37,12 @@ def _parse_response(response: httpx.Response) -> Any:
 
 async def asyncio(
     *,
-    body: AcceptNetworkInvitationRequest,
+    body: NetworkInvitationAcceptance,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> Any:
     """Accept connection request
+    Accepts a connection request; only needed when automatic connections are switched off.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

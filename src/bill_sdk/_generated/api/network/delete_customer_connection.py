@@ -41,6 +41,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Any:
     """Delete customer connection
+    Removes the connection with a customer, or withdraws a pending request.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -41,6 +41,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Any:
     """Delete vendor connection
+    Removes the connection with a vendor, or withdraws a pending request.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -6,7 +6,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.vendor_invitation import VendorInvitation
+from ...models.network_invitation import NetworkInvitation
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -33,8 +33,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> VendorInvitation:
-    response_200 = VendorInvitation.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> NetworkInvitation:
+    response_200 = NetworkInvitation.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -44,7 +44,7 @@ async def asyncio(
     *,
     client: Sender,
     options: RequestOptions | None = None,
-) -> VendorInvitation:
+) -> NetworkInvitation:
     """Get vendor connection request status
 
     Raises:

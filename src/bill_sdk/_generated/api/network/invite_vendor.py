@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ...models.invite_vendor_request import InviteVendorRequest
+from ...models.network_invitation_create import NetworkInvitationCreate
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -20,7 +20,7 @@ OPERATION = Operation(
 def _get_kwargs(
     vendor_id: str,
     *,
-    body: InviteVendorRequest,
+    body: NetworkInvitationCreate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -42,11 +42,15 @@ def _parse_response(response: httpx.Response) -> Any:
 async def asyncio(
     vendor_id: str,
     *,
-    body: InviteVendorRequest,
+    body: NetworkInvitationCreate,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> Any:
     """Send connection request to a vendor
+    Sends a connection request to the vendor's organization in the BILL network (or RPPS). Organizations
+    with automatic connections connect at once; otherwise the request waits for acceptance and expires
+    after 60 days; delete an unanswered request before sending a new one. Because it sends email, BILL
+    allows only 5 of these calls per minute. In production it needs an MFA-trusted session.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ...models.invite_vendor_by_email_request import InviteVendorByEmailRequest
+from ...models.vendor_email_invitation_create import VendorEmailInvitationCreate
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -20,7 +20,7 @@ OPERATION = Operation(
 def _get_kwargs(
     vendor_id: str,
     *,
-    body: InviteVendorByEmailRequest,
+    body: VendorEmailInvitationCreate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -42,11 +42,13 @@ def _parse_response(response: httpx.Response) -> Any:
 async def asyncio(
     vendor_id: str,
     *,
-    body: InviteVendorByEmailRequest,
+    body: VendorEmailInvitationCreate,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> Any:
     """Send connection request to a vendor not in the BILL Network
+    Invites a vendor that is not in the BILL network by email; when it signs up and accepts, its
+    organization is linked to the vendor record. The request expires after 60 days.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

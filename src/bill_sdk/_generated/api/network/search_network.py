@@ -5,7 +5,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.search_network_response import SearchNetworkResponse
+from ...models.network_search_result import NetworkSearchResult
+from ...models.network_search_scope import NetworkSearchScope
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset
 
 OPERATION = Operation(
@@ -20,8 +21,8 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    name: str | Unset = UNSET,
-    scope: str | Unset = UNSET,
+    name: str,
+    scope: NetworkSearchScope | Unset = UNSET,
     zip_or_postal_code: str | Unset = UNSET,
     account_number: str | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -31,7 +32,11 @@ def _get_kwargs(
 
     params["name"] = name
 
-    params["scope"] = scope
+    json_scope: str | Unset = UNSET
+    if not isinstance(scope, Unset):
+        json_scope = str(scope)
+
+    params["scope"] = json_scope
 
     params["zipOrPostalCode"] = zip_or_postal_code
 
@@ -47,22 +52,24 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> SearchNetworkResponse:
-    response_200 = SearchNetworkResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> NetworkSearchResult:
+    response_200 = NetworkSearchResult.from_dict(loads_json(response.content))
 
     return response_200
 
 
 async def asyncio(
     *,
-    name: str | Unset = UNSET,
-    scope: str | Unset = UNSET,
+    name: str,
+    scope: NetworkSearchScope | Unset = UNSET,
     zip_or_postal_code: str | Unset = UNSET,
     account_number: str | Unset = UNSET,
     client: Sender,
     options: RequestOptions | None = None,
-) -> SearchNetworkResponse:
+) -> NetworkSearchResult:
     """Search for an organization in the BILL Network
+    Finds organizations in the BILL network and/or the verified national vendor (RPPS) network.
+    Organizations with a private profile never appear.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

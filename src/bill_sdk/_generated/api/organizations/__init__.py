@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from ...models.error_item import ErrorItem
     from ...models.organization import Organization
-    from ...models.organization_industry import OrganizationIndustry
+    from ...models.organization_industry_list import OrganizationIndustryList
     from ...models.organization_price_plan import OrganizationPricePlan
     from ...models.organization_update import OrganizationUpdate
     from ...types import File
@@ -37,7 +37,7 @@ class OrganizationsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> OrganizationIndustry:
+    ) -> OrganizationIndustryList:
         """Get list of organization industries
 
         ``GET /v3/organizations/industries`` (operation ``listOrganizationIndustries``).

@@ -5,7 +5,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.organization_industry import OrganizationIndustry
+from ...models.organization_industry_list import OrganizationIndustryList
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -28,8 +28,8 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> OrganizationIndustry:
-    response_200 = OrganizationIndustry.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> OrganizationIndustryList:
+    response_200 = OrganizationIndustryList.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -38,7 +38,7 @@ async def asyncio(
     *,
     client: Sender,
     options: RequestOptions | None = None,
-) -> OrganizationIndustry:
+) -> OrganizationIndustryList:
     """Get list of organization industries
 
     Raises:

@@ -40,6 +40,8 @@ class PartnerAuthResource:
         max_retries: int | None = None,
     ) -> PartnerLoginResponse:
         """API partner login
+        Opens a partner session. The application key goes in the body here and in the `appKey` header on
+        every later partner call. Sessions lapse after 35 idle minutes.
 
         ``POST /v3/partner/login`` (operation ``partnerLogin``).
         """
@@ -60,6 +62,8 @@ class PartnerAuthResource:
         max_retries: int | None = None,
     ) -> LoginAsUserResponse:
         """API login as user
+        Uses the partner session to open an organization-level session as one user of a child organization.
+        Organization calls are then made with that organization's devKey and the returned sessionId.
 
         ``POST /v3/partner/login-as-user`` (operation ``loginAsUser``).
         """

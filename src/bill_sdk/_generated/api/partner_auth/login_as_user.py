@@ -47,6 +47,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> LoginAsUserResponse:
     """API login as user
+    Uses the partner session to open an organization-level session as one user of a child organization.
+    Organization calls are then made with that organization's devKey and the returned sessionId.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -47,6 +47,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> PartnerLoginResponse:
     """API partner login
+    Opens a partner session. The application key goes in the body here and in the `appKey` header on
+    every later partner call. Sessions lapse after 35 idle minutes.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -39,6 +39,8 @@ class PartnerOrganizationsResource:
         max_retries: int | None = None,
     ) -> PartnerOrganization:
         """Create an organization
+        Creates a child organization. Next steps are usually: create a user in it, add a phone for that
+        user's risk verification, then log in as the user. Not idempotent: a retry can create a duplicate.
 
         ``POST /v3/partner/organizations`` (operation ``createPartnerOrganization``).
         """
@@ -62,6 +64,7 @@ class PartnerOrganizationsResource:
         max_retries: int | None = None,
     ) -> PartnerOrganizationPage:
         """Get list of organizations
+        Organizations the partner created and manages.
 
         ``GET /v3/partner/organizations`` (operation ``listPartnerOrganizations``).
         """

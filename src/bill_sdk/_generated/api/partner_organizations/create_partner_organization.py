@@ -47,6 +47,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> PartnerOrganization:
     """Create an organization
+    Creates a child organization. Next steps are usually: create a user in it, add a phone for that
+    user's risk verification, then log in as the user. Not idempotent: a retry can create a duplicate.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

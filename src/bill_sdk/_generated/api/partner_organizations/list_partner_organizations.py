@@ -63,6 +63,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> PartnerOrganizationPage:
     """Get list of organizations
+    Organizations the partner created and manages.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

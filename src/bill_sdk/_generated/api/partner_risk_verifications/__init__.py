@@ -41,6 +41,8 @@ class PartnerRiskVerificationsResource:
         max_retries: int | None = None,
     ) -> Any:
         """Add phone for risk verification
+        Links a phone number to a user of a child organization; BILL needs it before that organization's
+        risk verification can start.
 
         ``POST /v3/partner/risk-verifications/{userId}/phone`` (operation ``addPartnerRiskVerificationPhone``).
         """

@@ -53,6 +53,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Any:
     """Add phone for risk verification
+    Links a phone number to a user of a child organization; BILL needs it before that organization's
+    risk verification can start.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

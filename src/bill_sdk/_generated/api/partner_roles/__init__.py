@@ -64,6 +64,7 @@ class PartnerRolesResource:
         max_retries: int | None = None,
     ) -> PartnerRolePage:
         """Get list of user roles
+        User roles defined in a child organization.
 
         ``GET /v3/partner/roles`` (operation ``listPartnerRoles``).
         """

@@ -67,6 +67,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> PartnerRolePage:
     """Get list of user roles
+    User roles defined in a child organization.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -41,6 +41,8 @@ class PartnerUsersResource:
         max_retries: int | None = None,
     ) -> PartnerUser:
         """Create a user
+        Adds a user to the child organization named in the organizationId header. Not idempotent: a retry
+        can create a duplicate.
 
         ``POST /v3/partner/users`` (operation ``createPartnerUser``).
         """
@@ -86,6 +88,7 @@ class PartnerUsersResource:
         max_retries: int | None = None,
     ) -> PartnerUser:
         """Update a user
+        Changes only the fields sent.
 
         ``PATCH /v3/partner/users/{userId}`` (operation ``updatePartnerUser``).
         """
@@ -109,6 +112,7 @@ class PartnerUsersResource:
         max_retries: int | None = None,
     ) -> PartnerUser:
         """Archive a user
+        Deactivates the user; archiving an archived user changes nothing.
 
         ``POST /v3/partner/users/{userId}/archive`` (operation ``archivePartnerUser``).
         """
@@ -131,6 +135,7 @@ class PartnerUsersResource:
         max_retries: int | None = None,
     ) -> PartnerUser:
         """Restore an archived user
+        Reactivates an archived user; restoring an active user changes nothing.
 
         ``POST /v3/partner/users/{userId}/restore`` (operation ``restorePartnerUser``).
         """
@@ -156,6 +161,7 @@ class PartnerUsersResource:
         max_retries: int | None = None,
     ) -> PartnerUserPage:
         """Get list of users
+        Users of the child organization named in the organizationId header.
 
         ``GET /v3/partner/users`` (operation ``listPartnerUsers``).
         """

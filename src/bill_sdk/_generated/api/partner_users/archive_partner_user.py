@@ -51,6 +51,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> PartnerUser:
     """Archive a user
+    Deactivates the user; archiving an archived user changes nothing.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

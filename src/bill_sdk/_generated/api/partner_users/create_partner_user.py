@@ -51,6 +51,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> PartnerUser:
     """Create a user
+    Adds a user to the child organization named in the organizationId header. Not idempotent: a retry
+    can create a duplicate.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -67,6 +67,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> PartnerUserPage:
     """Get list of users
+    Users of the child organization named in the organizationId header.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -51,6 +51,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> PartnerUser:
     """Restore an archived user
+    Reactivates an archived user; restoring an active user changes nothing.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -18,15 +18,15 @@ if TYPE_CHECKING:
 
     from bill_sdk._json import to_decimal
 
-    from ...models.cancel_payment_response import CancelPaymentResponse
+    from ...models.bulk_payment_create import BulkPaymentCreate
+    from ...models.bulk_payment_result import BulkPaymentResult
     from ...models.error_item import ErrorItem
     from ...models.payment import Payment
     from ...models.payment_check_image import PaymentCheckImage
     from ...models.payment_create import PaymentCreate
-    from ...models.payment_option import PaymentOption
     from ...models.payment_page import PaymentPage
-    from ...models.void_payment_request import VoidPaymentRequest
-    from ...models.void_payment_response import VoidPaymentResponse
+    from ...models.payment_void import PaymentVoid
+    from ...models.vendor_payment_options import VendorPaymentOptions
     from ...types import File
 
 
@@ -47,6 +47,10 @@ class PaymentsResource:
         max_retries: int | None = None,
     ) -> Payment:
         """Create a payment
+        Pays a bill, or lets BILL create the bill (processingOptions.createBill). In production this needs
+        an MFA-trusted session; an untrusted session is refused (integrators report BDC_1361). Payments have
+        no idempotency key: this call is never retried blindly once it may have reached BILL, because a
+        repeat can pay twice; look the payment up (for example by transactionNumber) before trying again.
 
         ``POST /v3/payments`` (operation ``createPayment``).
         """
@@ -61,12 +65,15 @@ class PaymentsResource:
     async def bulk_create(
         self,
         *,
-        body: PaymentCreate,
+        body: BulkPaymentCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> Payment:
+    ) -> BulkPaymentResult:
         """Create a bulk payment
+        Pays up to 50 existing bills in one request, all or nothing: if one bill payment fails, nothing is
+        paid. Leave vendorId out to pay several vendors. Needs an MFA-trusted session in production and,
+        like createPayment, is never retried blindly.
 
         ``POST /v3/payments/bulk`` (operation ``bulkCreatePayments``).
         """
@@ -81,13 +88,14 @@ class PaymentsResource:
     async def list_options(
         self,
         *,
-        vendor_id: str | Unset = UNSET,
-        amount: Decimal | Unset = UNSET,
+        vendor_id: str,
+        amount: Decimal,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> PaymentOption:
+    ) -> VendorPaymentOptions:
         """Get list of vendor payment options
+        Shows which funding accounts can pay a vendor an amount, with delivery dates and card fees.
 
         ``GET /v3/payments/options`` (operation ``listPaymentOptions``).
         """
@@ -109,6 +117,7 @@ class PaymentsResource:
         max_retries: int | None = None,
     ) -> Payment:
         """Get payment details
+        Returns a payment; watch singleStatus for its progress.
 
         ``GET /v3/payments/{paymentId}`` (operation ``getPayment``).
         """
@@ -127,8 +136,10 @@ class PaymentsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> CancelPaymentResponse:
+    ) -> Payment:
         """Cancel a payment
+        Asks BILL to cancel a payment that is still SCHEDULED (singleStatus); once processing has started,
+        void it instead. cancelRequestSubmitted confirms the request only; the cancellation shows in status.
 
         ``POST /v3/payments/{paymentId}/cancel`` (operation ``cancelPayment``).
         """
@@ -149,6 +160,8 @@ class PaymentsResource:
         max_retries: int | None = None,
     ) -> PaymentCheckImage:
         """Get check image data
+        Returns JSON with download links to the images of a cashed check, not the images themselves; they
+        exist once the vendor's bank has processed the check.
 
         ``GET /v3/payments/{paymentId}/check-image`` (operation ``getPaymentCheckImage``).
         """
@@ -164,12 +177,14 @@ class PaymentsResource:
         self,
         payment_id: str,
         *,
-        body: VoidPaymentRequest,
+        body: PaymentVoid,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> VoidPaymentResponse:
+    ) -> Payment:
         """Void a payment
+        Voids a payment that can no longer be canceled, made through BILL or recorded as paid outside it.
+        Escheated payments (FUNDS_ESCHEATED) cannot be voided.
 
         ``POST /v3/payments/{paymentId}/void`` (operation ``voidPayment``).
         """

@@ -5,8 +5,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.payment import Payment
-from ...models.payment_create import PaymentCreate
+from ...models.bulk_payment_create import BulkPaymentCreate
+from ...models.bulk_payment_result import BulkPaymentResult
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -21,7 +21,7 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    body: PaymentCreate,
+    body: BulkPaymentCreate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -34,19 +34,22 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> Payment:
-    response_201 = Payment.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> BulkPaymentResult:
+    response_201 = BulkPaymentResult.from_dict(loads_json(response.content))
 
     return response_201
 
 
 async def asyncio(
     *,
-    body: PaymentCreate,
+    body: BulkPaymentCreate,
     client: Sender,
     options: RequestOptions | None = None,
-) -> Payment:
+) -> BulkPaymentResult:
     """Create a bulk payment
+    Pays up to 50 existing bills in one request, all or nothing: if one bill payment fails, nothing is
+    paid. Leave vendorId out to pay several vendors. Needs an MFA-trusted session in production and,
+    like createPayment, is never retried blindly.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -6,7 +6,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.cancel_payment_response import CancelPaymentResponse
+from ...models.payment import Payment
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -33,8 +33,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> CancelPaymentResponse:
-    response_200 = CancelPaymentResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> Payment:
+    response_200 = Payment.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -44,8 +44,10 @@ async def asyncio(
     *,
     client: Sender,
     options: RequestOptions | None = None,
-) -> CancelPaymentResponse:
+) -> Payment:
     """Cancel a payment
+    Asks BILL to cancel a payment that is still SCHEDULED (singleStatus); once processing has started,
+    void it instead. cancelRequestSubmitted confirms the request only; the cancellation shows in status.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -47,6 +47,10 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Payment:
     """Create a payment
+    Pays a bill, or lets BILL create the bill (processingOptions.createBill). In production this needs
+    an MFA-trusted session; an untrusted session is refused (integrators report BDC_1361). Payments have
+    no idempotency key: this call is never retried blindly once it may have reached BILL, because a
+    repeat can pay twice; look the payment up (for example by transactionNumber) before trying again.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -46,6 +46,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Payment:
     """Get payment details
+    Returns a payment; watch singleStatus for its progress.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

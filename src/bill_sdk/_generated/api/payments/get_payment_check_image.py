@@ -46,6 +46,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> PaymentCheckImage:
     """Get check image data
+    Returns JSON with download links to the images of a cashed check, not the images themselves; they
+    exist once the vendor's bank has processed the check.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -6,8 +6,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.payment_option import PaymentOption
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...models.vendor_payment_options import VendorPaymentOptions
+from ...types import UNSET, Operation, RequestOptions, Sender
 
 OPERATION = Operation(
     operation_id="listPaymentOptions",
@@ -21,8 +21,8 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    vendor_id: str | Unset = UNSET,
-    amount: Decimal | Unset = UNSET,
+    vendor_id: str,
+    amount: Decimal,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -42,20 +42,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> PaymentOption:
-    response_200 = PaymentOption.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> VendorPaymentOptions:
+    response_200 = VendorPaymentOptions.from_dict(loads_json(response.content))
 
     return response_200
 
 
 async def asyncio(
     *,
-    vendor_id: str | Unset = UNSET,
-    amount: Decimal | Unset = UNSET,
+    vendor_id: str,
+    amount: Decimal,
     client: Sender,
     options: RequestOptions | None = None,
-) -> PaymentOption:
+) -> VendorPaymentOptions:
     """Get list of vendor payment options
+    Shows which funding accounts can pay a vendor an amount, with delivery dates and card fees.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

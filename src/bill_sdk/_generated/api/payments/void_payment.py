@@ -6,8 +6,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.void_payment_request import VoidPaymentRequest
-from ...models.void_payment_response import VoidPaymentResponse
+from ...models.payment import Payment
+from ...models.payment_void import PaymentVoid
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -23,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     payment_id: str,
     *,
-    body: VoidPaymentRequest,
+    body: PaymentVoid,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -38,8 +38,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> VoidPaymentResponse:
-    response_200 = VoidPaymentResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> Payment:
+    response_200 = Payment.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -47,11 +47,13 @@ def _parse_response(response: httpx.Response) -> VoidPaymentResponse:
 async def asyncio(
     payment_id: str,
     *,
-    body: VoidPaymentRequest,
+    body: PaymentVoid,
     client: Sender,
     options: RequestOptions | None = None,
-) -> VoidPaymentResponse:
+) -> Payment:
     """Void a payment
+    Voids a payment that can no longer be canceled, made through BILL or recorded as paid outside it.
+    Escheated payments (FUNDS_ESCHEATED) cannot be voided.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

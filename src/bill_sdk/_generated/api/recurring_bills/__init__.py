@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from ...models.recurring_bill import RecurringBill
     from ...models.recurring_bill_create import RecurringBillCreate
     from ...models.recurring_bill_page import RecurringBillPage
-    from ...models.recurring_bill_replace import RecurringBillReplace
     from ...models.recurring_bill_update import RecurringBillUpdate
     from ...types import File
 
@@ -41,6 +40,7 @@ class RecurringBillsResource:
         max_retries: int | None = None,
     ) -> RecurringBill:
         """Create a recurring bill
+        Creates a recurring bill; switching on processingOptions.autoPayment needs an MFA-trusted session.
 
         ``POST /v3/recurringbills`` (operation ``createRecurringBill``).
         """
@@ -76,12 +76,13 @@ class RecurringBillsResource:
         self,
         recurring_bill_id: str,
         *,
-        body: RecurringBillReplace,
+        body: RecurringBillCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> RecurringBill:
         """Replace a recurring bill
+        Replaces a recurring bill completely (lines left out are deleted); all future bills change.
 
         ``PUT /v3/recurringbills/{recurringBillId}`` (operation ``replaceRecurringBill``).
         """
@@ -104,6 +105,7 @@ class RecurringBillsResource:
         max_retries: int | None = None,
     ) -> RecurringBill:
         """Update a recurring bill
+        Changes some fields of a recurring bill; line items keep their ids and all future bills change.
 
         ``PATCH /v3/recurringbills/{recurringBillId}`` (operation ``updateRecurringBill``).
         """

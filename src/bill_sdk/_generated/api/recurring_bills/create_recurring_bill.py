@@ -47,6 +47,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> RecurringBill:
     """Create a recurring bill
+    Creates a recurring bill; switching on processingOptions.autoPayment needs an MFA-trusted session.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

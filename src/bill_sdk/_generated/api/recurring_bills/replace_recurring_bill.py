@@ -7,7 +7,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.recurring_bill import RecurringBill
-from ...models.recurring_bill_replace import RecurringBillReplace
+from ...models.recurring_bill_create import RecurringBillCreate
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -23,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     recurring_bill_id: str,
     *,
-    body: RecurringBillReplace,
+    body: RecurringBillCreate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -47,11 +47,12 @@ def _parse_response(response: httpx.Response) -> RecurringBill:
 async def asyncio(
     recurring_bill_id: str,
     *,
-    body: RecurringBillReplace,
+    body: RecurringBillCreate,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> RecurringBill:
     """Replace a recurring bill
+    Replaces a recurring bill completely (lines left out are deleted); all future bills change.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -52,6 +52,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> RecurringBill:
     """Update a recurring bill
+    Changes some fields of a recurring bill; line items keep their ids and all future bills change.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from typing import cast
 
     from ...models.error_item import ErrorItem
-    from ...models.vendor_audit_trail import VendorAuditTrail
+    from ...models.vendor_audit_trail_entry import VendorAuditTrailEntry
     from ...types import File
 
 
@@ -32,14 +32,16 @@ class ReportsResource:
         self,
         vendor_id: str,
         *,
-        include_archived: str | Unset = UNSET,
-        start: str | Unset = UNSET,
+        include_archived: bool | Unset = UNSET,
+        start: int | Unset = UNSET,
         max: int | Unset = UNSET,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> list[VendorAuditTrail]:
+    ) -> list[VendorAuditTrailEntry]:
         """Get audit trail details for a vendor
+        Lists the creations and changes of a vendor. Unlike other lists it pages by offset (start and max)
+        and returns a plain array without page cursors.
 
         ``GET /v3/reports/audit-trail/vendor/{vendorId}`` (operation ``getVendorAuditTrail``).
         """

@@ -6,7 +6,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.vendor_audit_trail import VendorAuditTrail
+from ...models.vendor_audit_trail_entry import VendorAuditTrailEntry
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset
 
 OPERATION = Operation(
@@ -22,8 +22,8 @@ OPERATION = Operation(
 def _get_kwargs(
     vendor_id: str,
     *,
-    include_archived: str | Unset = UNSET,
-    start: str | Unset = UNSET,
+    include_archived: bool | Unset = UNSET,
+    start: int | Unset = UNSET,
     max: int | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
@@ -48,11 +48,11 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> list[VendorAuditTrail]:
+def _parse_response(response: httpx.Response) -> list[VendorAuditTrailEntry]:
     response_200 = []
     _response_200 = loads_json(response.content)
     for response_200_item_data in _response_200:
-        response_200_item = VendorAuditTrail.from_dict(response_200_item_data)
+        response_200_item = VendorAuditTrailEntry.from_dict(response_200_item_data)
 
         response_200.append(response_200_item)
 
@@ -62,13 +62,15 @@ def _parse_response(response: httpx.Response) -> list[VendorAuditTrail]:
 async def asyncio(
     vendor_id: str,
     *,
-    include_archived: str | Unset = UNSET,
-    start: str | Unset = UNSET,
+    include_archived: bool | Unset = UNSET,
+    start: int | Unset = UNSET,
     max: int | Unset = UNSET,
     client: Sender,
     options: RequestOptions | None = None,
-) -> list[VendorAuditTrail]:
+) -> list[VendorAuditTrailEntry]:
     """Get audit trail details for a vendor
+    Lists the creations and changes of a vendor. Unlike other lists it pages by offset (start and max)
+    and returns a plain array without page cursors.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

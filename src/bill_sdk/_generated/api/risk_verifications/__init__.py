@@ -15,15 +15,10 @@ from ...types import UNSET, Sender, Unset, request_options
 if TYPE_CHECKING:
     from typing import cast
 
-    from ...models.add_risk_verification_phone_request import (
-        AddRiskVerificationPhoneRequest,
-    )
     from ...models.error_item import ErrorItem
-    from ...models.initiate_risk_verification_response import (
-        InitiateRiskVerificationResponse,
-    )
     from ...models.risk_verification import RiskVerification
     from ...models.risk_verification_phone import RiskVerificationPhone
+    from ...models.risk_verification_phone_create import RiskVerificationPhoneCreate
     from ...types import File
 
 
@@ -59,8 +54,10 @@ class RiskVerificationsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> InitiateRiskVerificationResponse:
+    ) -> RiskVerification:
         """Initiate risk verification for an organization
+        Starts BILL's know-your-business check of the organization (administrators only); the signed-in user
+        needs a phone first (getRiskVerificationPhone, addRiskVerificationPhone).
 
         ``POST /v3/risk-verifications`` (operation ``initiateRiskVerification``).
         """
@@ -92,12 +89,13 @@ class RiskVerificationsResource:
     async def add_phone(
         self,
         *,
-        body: AddRiskVerificationPhoneRequest,
+        body: RiskVerificationPhoneCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Add phone for risk verification
+        Adds a phone for the signed-in user, required before risk verification.
 
         ``POST /v3/risk-verifications/phone`` (operation ``addRiskVerificationPhone``).
         """

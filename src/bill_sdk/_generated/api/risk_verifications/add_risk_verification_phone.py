@@ -3,9 +3,7 @@ from typing import Any
 
 import httpx
 
-from ...models.add_risk_verification_phone_request import (
-    AddRiskVerificationPhoneRequest,
-)
+from ...models.risk_verification_phone_create import RiskVerificationPhoneCreate
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -20,7 +18,7 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    body: AddRiskVerificationPhoneRequest,
+    body: RiskVerificationPhoneCreate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -39,11 +37,12 @@ def _parse_response(response: httpx.Response) -> Any:
 
 async def asyncio(
     *,
-    body: AddRiskVerificationPhoneRequest,
+    body: RiskVerificationPhoneCreate,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> Any:
     """Add phone for risk verification
+    Adds a phone for the signed-in user, required before risk verification.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -5,9 +5,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.initiate_risk_verification_response import (
-    InitiateRiskVerificationResponse,
-)
+from ...models.risk_verification import RiskVerification
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -30,8 +28,8 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> InitiateRiskVerificationResponse:
-    response_200 = InitiateRiskVerificationResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> RiskVerification:
+    response_200 = RiskVerification.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -40,8 +38,10 @@ async def asyncio(
     *,
     client: Sender,
     options: RequestOptions | None = None,
-) -> InitiateRiskVerificationResponse:
+) -> RiskVerification:
     """Initiate risk verification for an organization
+    Starts BILL's know-your-business check of the organization (administrators only); the signed-in user
+    needs a phone first (getRiskVerificationPhone, addRiskVerificationPhone).
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

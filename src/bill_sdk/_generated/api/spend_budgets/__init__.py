@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     from ...models.budget import Budget
     from ...models.budget_create import BudgetCreate
     from ...models.budget_member import BudgetMember
-    from ...models.budget_member_bulk_replace import BudgetMemberBulkReplace
     from ...models.budget_member_page import BudgetMemberPage
+    from ...models.budget_member_upsert import BudgetMemberUpsert
+    from ...models.budget_members_bulk_upsert import BudgetMembersBulkUpsert
     from ...models.budget_page import BudgetPage
     from ...models.budget_update import BudgetUpdate
     from ...models.error_item import ErrorItem
-    from ...models.put_budget_member_request import PutBudgetMemberRequest
+    from ...models.spend_request_status import SpendRequestStatus
     from ...types import File
 
 
@@ -44,6 +45,7 @@ class SpendBudgetsResource:
         max_retries: int | None = None,
     ) -> Budget:
         """Create a budget
+        Creates a budget; it resets at midnight in its timezone at the start of every interval.
 
         ``POST /v3/spend/budgets`` (operation ``createBudget``).
         """
@@ -84,6 +86,8 @@ class SpendBudgetsResource:
         max_retries: int | None = None,
     ) -> Any:
         """Delete a budget
+        Retires the budget. The API cannot bring it back (the web app can, within limits) and it leaves the
+        list.
 
         ``DELETE /v3/spend/budgets/{budgetId}`` (operation ``deleteBudget``).
         """
@@ -105,6 +109,7 @@ class SpendBudgetsResource:
         max_retries: int | None = None,
     ) -> Budget:
         """Update a budget
+        Changes only the fields sent. Members are managed with the members calls.
 
         ``PATCH /v3/spend/budgets/{budgetId}`` (operation ``updateBudget``).
         """
@@ -131,6 +136,7 @@ class SpendBudgetsResource:
         max_retries: int | None = None,
     ) -> BudgetMemberPage:
         """Get list of budget members
+        People in a budget with their limits and spending. Sortable by name or spent; filterable by retired.
 
         ``GET /v3/spend/budgets/{budgetId}/members`` (operation ``listBudgetMembers``).
         """
@@ -204,12 +210,14 @@ class SpendBudgetsResource:
         self,
         budget_id: str,
         *,
-        body: BudgetMemberBulkReplace,
+        body: BudgetMembersBulkUpsert,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> BudgetMember:
+    ) -> SpendRequestStatus:
         """Update multiple budget members
+        Adds or updates several members at once. With more than five members BILL finishes the work in the
+        background, so the answer only acknowledges the request.
 
         ``PUT /v3/spend/budgets/{budgetId}/members/bulk`` (operation ``bulkReplaceBudgetMembers``).
         """
@@ -249,12 +257,14 @@ class SpendBudgetsResource:
         budget_id: str,
         user_id: str,
         *,
-        body: PutBudgetMemberRequest,
+        body: BudgetMemberUpsert,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> BudgetMember:
         """Add or update a budget member
+        Puts a user in the budget, or changes an existing member; sending the same body again changes
+        nothing.
 
         ``PUT /v3/spend/budgets/{budgetId}/members/{userId}`` (operation ``putBudgetMember``).
         """
@@ -278,6 +288,7 @@ class SpendBudgetsResource:
         max_retries: int | None = None,
     ) -> Any:
         """Delete a budget member
+        Takes the user out of the budget.
 
         ``DELETE /v3/spend/budgets/{budgetId}/members/{userId}`` (operation ``deleteBudgetMember``).
         """
@@ -303,6 +314,8 @@ class SpendBudgetsResource:
         max_retries: int | None = None,
     ) -> BudgetPage:
         """Get list of budgets
+        Budgets of the company. Sortable by name, assigned, limit or spent; filterable by isBudgetGroup,
+        budgetIds, parentBudgetId, name and retired.
 
         ``GET /v3/spend/budgets`` (operation ``listBudgets``).
         """

@@ -6,8 +6,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.budget_member import BudgetMember
-from ...models.budget_member_bulk_replace import BudgetMemberBulkReplace
+from ...models.budget_members_bulk_upsert import BudgetMembersBulkUpsert
+from ...models.spend_request_status import SpendRequestStatus
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -23,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     budget_id: str,
     *,
-    body: BudgetMemberBulkReplace,
+    body: BudgetMembersBulkUpsert,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -38,8 +38,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> BudgetMember:
-    response_200 = BudgetMember.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> SpendRequestStatus:
+    response_200 = SpendRequestStatus.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -47,11 +47,13 @@ def _parse_response(response: httpx.Response) -> BudgetMember:
 async def asyncio(
     budget_id: str,
     *,
-    body: BudgetMemberBulkReplace,
+    body: BudgetMembersBulkUpsert,
     client: Sender,
     options: RequestOptions | None = None,
-) -> BudgetMember:
+) -> SpendRequestStatus:
     """Update multiple budget members
+    Adds or updates several members at once. With more than five members BILL finishes the work in the
+    background, so the answer only acknowledges the request.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

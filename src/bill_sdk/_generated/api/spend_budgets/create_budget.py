@@ -47,6 +47,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Budget:
     """Create a budget
+    Creates a budget; it resets at midnight in its timezone at the start of every interval.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

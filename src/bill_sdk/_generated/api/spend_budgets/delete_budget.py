@@ -41,6 +41,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Any:
     """Delete a budget
+    Retires the budget. The API cannot bring it back (the web app can, within limits) and it leaves the
+    list.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

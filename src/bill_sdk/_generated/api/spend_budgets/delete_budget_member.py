@@ -44,6 +44,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Any:
     """Delete a budget member
+    Takes the user out of the budget.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -72,6 +72,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> BudgetMemberPage:
     """Get list of budget members
+    People in a budget with their limits and spending. Sortable by name or spent; filterable by retired.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -67,6 +67,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> BudgetPage:
     """Get list of budgets
+    Budgets of the company. Sortable by name, assigned, limit or spent; filterable by isBudgetGroup,
+    budgetIds, parentBudgetId, name and retired.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

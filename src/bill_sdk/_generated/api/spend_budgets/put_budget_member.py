@@ -7,7 +7,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.budget_member import BudgetMember
-from ...models.put_budget_member_request import PutBudgetMemberRequest
+from ...models.budget_member_upsert import BudgetMemberUpsert
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -24,7 +24,7 @@ def _get_kwargs(
     budget_id: str,
     user_id: str,
     *,
-    body: PutBudgetMemberRequest,
+    body: BudgetMemberUpsert,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -50,11 +50,13 @@ async def asyncio(
     budget_id: str,
     user_id: str,
     *,
-    body: PutBudgetMemberRequest,
+    body: BudgetMemberUpsert,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> BudgetMember:
     """Add or update a budget member
+    Puts a user in the budget, or changes an existing member; sending the same body again changes
+    nothing.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

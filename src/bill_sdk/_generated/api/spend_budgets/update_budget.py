@@ -52,6 +52,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Budget:
     """Update a budget
+    Changes only the fields sent. Members are managed with the members calls.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from ...models.card import Card
     from ...models.card_create import CardCreate
+    from ...models.card_delete_reason import CardDeleteReason
     from ...models.card_page import CardPage
     from ...models.card_pan_jwt import CardPanJwt
     from ...models.card_update import CardUpdate
@@ -41,6 +42,7 @@ class SpendCardsResource:
         max_retries: int | None = None,
     ) -> Card:
         """Create a vendor card
+        Issues a virtual card for paying one vendor, funded by a budget and held by a user.
 
         ``POST /v3/spend/cards`` (operation ``createCard``).
         """
@@ -76,12 +78,13 @@ class SpendCardsResource:
         self,
         card_id: str,
         *,
-        reason: str | Unset = UNSET,
+        reason: CardDeleteReason | Unset = UNSET,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Delete a vendor card
+        Closes the card for good; it cannot be restored and leaves the list.
 
         ``DELETE /v3/spend/cards/{cardId}`` (operation ``deleteCard``).
         """
@@ -104,6 +107,8 @@ class SpendCardsResource:
         max_retries: int | None = None,
     ) -> Card:
         """Update a vendor card
+        Changes only the fields sent. An explicit null is meaningful (null `expirationDate` removes the
+        closing date), so leaving a field out and sending null differ.
 
         ``PATCH /v3/spend/cards/{cardId}`` (operation ``updateCard``).
         """
@@ -125,6 +130,8 @@ class SpendCardsResource:
         max_retries: int | None = None,
     ) -> CardPanJwt:
         """Get a PAN JWT token
+        A short-lived (5 minute) token from which BILL's separate card-data service reveals the full card
+        number, CVV and expiry. Treat the token as card data: never log or store it.
 
         ``GET /v3/spend/cards/{cardId}/pan-jwt`` (operation ``getCardPanJwt``).
         """
@@ -149,6 +156,8 @@ class SpendCardsResource:
         max_retries: int | None = None,
     ) -> CardPage:
         """Get list of cards
+        Cards of the company (never the full card number; see the PAN JWT call). Sortable by name, lastFour
+        or status; filterable by status, budgetIds, cardIds, userIds and types.
 
         ``GET /v3/spend/cards`` (operation ``listCards``).
         """

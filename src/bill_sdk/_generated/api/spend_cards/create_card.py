@@ -47,6 +47,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Card:
     """Create a vendor card
+    Issues a virtual card for paying one vendor, funded by a budget and held by a user.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

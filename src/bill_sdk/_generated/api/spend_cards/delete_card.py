@@ -4,6 +4,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ...models.card_delete_reason import CardDeleteReason
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset
 
 OPERATION = Operation(
@@ -19,13 +20,17 @@ OPERATION = Operation(
 def _get_kwargs(
     card_id: str,
     *,
-    reason: str | Unset = UNSET,
+    reason: CardDeleteReason | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}
 
-    params["reason"] = reason
+    json_reason: str | Unset = UNSET
+    if not isinstance(reason, Unset):
+        json_reason = str(reason)
+
+    params["reason"] = json_reason
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -46,11 +51,12 @@ def _parse_response(response: httpx.Response) -> Any:
 async def asyncio(
     card_id: str,
     *,
-    reason: str | Unset = UNSET,
+    reason: CardDeleteReason | Unset = UNSET,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> Any:
     """Delete a vendor card
+    Closes the card for good; it cannot be restored and leaves the list.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -46,6 +46,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> CardPanJwt:
     """Get a PAN JWT token
+    A short-lived (5 minute) token from which BILL's separate card-data service reveals the full card
+    number, CVV and expiry. Treat the token as card data: never log or store it.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

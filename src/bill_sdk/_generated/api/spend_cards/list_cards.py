@@ -67,6 +67,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> CardPage:
     """Get list of cards
+    Cards of the company (never the full card number; see the PAN JWT call). Sortable by name, lastFour
+    or status; filterable by status, budgetIds, cardIds, userIds and types.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

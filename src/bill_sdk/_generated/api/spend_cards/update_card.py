@@ -52,6 +52,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Card:
     """Update a vendor card
+    Changes only the fields sent. An explicit null is meaningful (null `expirationDate` removes the
+    closing date), so leaving a field out and sending null differ.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -20,11 +20,9 @@ if TYPE_CHECKING:
     from ...models.custom_field_page import CustomFieldPage
     from ...models.custom_field_update import CustomFieldUpdate
     from ...models.custom_field_value import CustomFieldValue
-    from ...models.custom_field_value_create import CustomFieldValueCreate
     from ...models.custom_field_value_page import CustomFieldValuePage
-    from ...models.delete_custom_field_values_request import (
-        DeleteCustomFieldValuesRequest,
-    )
+    from ...models.custom_field_values_create import CustomFieldValuesCreate
+    from ...models.custom_field_values_delete import CustomFieldValuesDelete
     from ...models.error_item import ErrorItem
     from ...types import File
 
@@ -46,6 +44,7 @@ class SpendCustomFieldsResource:
         max_retries: int | None = None,
     ) -> CustomField:
         """Create a custom field
+        Creates a custom field; one that is not global needs the budgets it applies to in selectedBudgetIds.
 
         ``POST /v3/spend/custom-fields`` (operation ``createCustomField``).
         """
@@ -86,6 +85,7 @@ class SpendCustomFieldsResource:
         max_retries: int | None = None,
     ) -> Any:
         """Delete a custom field
+        Removes the custom field for good; it leaves the list.
 
         ``DELETE /v3/spend/custom-fields/{customFieldId}`` (operation ``deleteCustomField``).
         """
@@ -107,6 +107,7 @@ class SpendCustomFieldsResource:
         max_retries: int | None = None,
     ) -> CustomField:
         """Update a custom field
+        Changes only the fields sent. Values are managed with the values calls.
 
         ``PATCH /v3/spend/custom-fields/{customFieldId}`` (operation ``updateCustomField``).
         """
@@ -132,6 +133,7 @@ class SpendCustomFieldsResource:
         max_retries: int | None = None,
     ) -> CustomFieldValuePage:
         """Get list of custom field values
+        The values users can pick for a custom field. Filterable by name and retired; no sort.
 
         ``GET /v3/spend/custom-fields/{customFieldId}/values`` (operation ``listCustomFieldValues``).
         """
@@ -200,12 +202,13 @@ class SpendCustomFieldsResource:
         self,
         custom_field_id: str,
         *,
-        body: CustomFieldValueCreate,
+        body: CustomFieldValuesCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> CustomFieldValue:
         """Create a custom field value
+        Adds values to the ones a custom field already has.
 
         ``POST /v3/spend/custom-fields/{customFieldId}/values`` (operation ``createCustomFieldValues``).
         """
@@ -222,12 +225,14 @@ class SpendCustomFieldsResource:
         self,
         custom_field_id: str,
         *,
-        body: DeleteCustomFieldValuesRequest,
+        body: CustomFieldValuesDelete,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> Any:
         """Delete a custom field value
+        Removes values for good. Note this DELETE carries a JSON body. Removed values stay on past
+        transactions but cannot be chosen any more.
 
         ``DELETE /v3/spend/custom-fields/{customFieldId}/values`` (operation ``deleteCustomFieldValues``).
         """
@@ -275,6 +280,7 @@ class SpendCustomFieldsResource:
         max_retries: int | None = None,
     ) -> CustomFieldPage:
         """Get list of custom fields
+        Custom fields of the company. Sortable by name or createdTime; filterable by name and retired.
 
         ``GET /v3/spend/custom-fields`` (operation ``listCustomFields``).
         """

@@ -47,6 +47,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> CustomField:
     """Create a custom field
+    Creates a custom field; one that is not global needs the budgets it applies to in selectedBudgetIds.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -7,7 +7,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.custom_field_value import CustomFieldValue
-from ...models.custom_field_value_create import CustomFieldValueCreate
+from ...models.custom_field_values_create import CustomFieldValuesCreate
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -23,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     custom_field_id: str,
     *,
-    body: CustomFieldValueCreate,
+    body: CustomFieldValuesCreate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -47,11 +47,12 @@ def _parse_response(response: httpx.Response) -> CustomFieldValue:
 async def asyncio(
     custom_field_id: str,
     *,
-    body: CustomFieldValueCreate,
+    body: CustomFieldValuesCreate,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> CustomFieldValue:
     """Create a custom field value
+    Adds values to the ones a custom field already has.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

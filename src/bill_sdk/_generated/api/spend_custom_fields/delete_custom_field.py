@@ -41,6 +41,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Any:
     """Delete a custom field
+    Removes the custom field for good; it leaves the list.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

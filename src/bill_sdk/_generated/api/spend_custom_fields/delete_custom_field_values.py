@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ...models.delete_custom_field_values_request import DeleteCustomFieldValuesRequest
+from ...models.custom_field_values_delete import CustomFieldValuesDelete
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -20,7 +20,7 @@ OPERATION = Operation(
 def _get_kwargs(
     custom_field_id: str,
     *,
-    body: DeleteCustomFieldValuesRequest,
+    body: CustomFieldValuesDelete,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -42,11 +42,13 @@ def _parse_response(response: httpx.Response) -> Any:
 async def asyncio(
     custom_field_id: str,
     *,
-    body: DeleteCustomFieldValuesRequest,
+    body: CustomFieldValuesDelete,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> Any:
     """Delete a custom field value
+    Removes values for good. Note this DELETE carries a JSON body. Removed values stay on past
+    transactions but cannot be chosen any more.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -68,6 +68,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> CustomFieldValuePage:
     """Get list of custom field values
+    The values users can pick for a custom field. Filterable by name and retired; no sort.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

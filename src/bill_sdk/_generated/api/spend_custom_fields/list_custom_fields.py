@@ -67,6 +67,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> CustomFieldPage:
     """Get list of custom fields
+    Custom fields of the company. Sortable by name or createdTime; filterable by name and retired.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

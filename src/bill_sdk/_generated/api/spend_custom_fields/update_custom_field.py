@@ -52,6 +52,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> CustomField:
     """Update a custom field
+    Changes only the fields sent. Values are managed with the values calls.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -15,10 +15,9 @@ from ...types import UNSET, Sender, Unset, request_options
 if TYPE_CHECKING:
     from typing import cast
 
-    from ...models.action_reimbursement_request import ActionReimbursementRequest
-    from ...models.action_reimbursement_response import ActionReimbursementResponse
     from ...models.error_item import ErrorItem
     from ...models.reimbursement import Reimbursement
+    from ...models.reimbursement_action_request import ReimbursementActionRequest
     from ...models.reimbursement_create import ReimbursementCreate
     from ...models.reimbursement_image_upload_url import ReimbursementImageUploadUrl
     from ...models.reimbursement_page import ReimbursementPage
@@ -43,6 +42,8 @@ class SpendReimbursementsResource:
         max_retries: int | None = None,
     ) -> Reimbursement:
         """Create a reimbursement
+        Asks for an out-of-pocket expense to be paid back. Upload each receipt image first (create an upload
+        URL, PUT the image bytes there) and pass that URL in `receipts`.
 
         ``POST /v3/spend/reimbursements`` (operation ``createReimbursement``).
         """
@@ -62,6 +63,8 @@ class SpendReimbursementsResource:
         max_retries: int | None = None,
     ) -> ReimbursementImageUploadUrl:
         """Create a reimbursement upload URL
+        A one-off address to PUT a JPEG or PNG receipt image to (directly, without the apiToken), for use in
+        a reimbursement's `receipts`.
 
         ``POST /v3/spend/reimbursements/image-upload-url`` (operation ``createReimbursementImageUploadUrl``).
         """
@@ -101,6 +104,7 @@ class SpendReimbursementsResource:
         max_retries: int | None = None,
     ) -> Any:
         """Delete a reimbursement
+        Removes the reimbursement for good; it leaves the list.
 
         ``DELETE /v3/spend/reimbursements/{reimbursementId}`` (operation ``deleteReimbursement``).
         """
@@ -122,6 +126,7 @@ class SpendReimbursementsResource:
         max_retries: int | None = None,
     ) -> Reimbursement:
         """Update a reimbursement
+        Changes only the fields sent.
 
         ``PATCH /v3/spend/reimbursements/{reimbursementId}`` (operation ``updateReimbursement``).
         """
@@ -138,12 +143,13 @@ class SpendReimbursementsResource:
         self,
         reimbursement_id: str,
         *,
-        body: ActionReimbursementRequest,
+        body: ReimbursementActionRequest,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> ActionReimbursementResponse:
+    ) -> Reimbursement:
         """Approve or deny a reimbursement
+        Records an administrator's decision on a reimbursement. Only ADMIN users may do this.
 
         ``POST /v3/spend/reimbursements/{reimbursementId}/action`` (operation ``actionReimbursement``).
         """
@@ -169,6 +175,9 @@ class SpendReimbursementsResource:
         max_retries: int | None = None,
     ) -> ReimbursementPage:
         """Get list of reimbursements
+        Reimbursement requests of the company. Sortable by submittedTime, status, amount, receiptAddedTime,
+        fulfillmentType, batchId or batchAmount; filterable by reimbursementIds, budgetIds, userIds,
+        customFieldValueIds, type, submittedTime and retired.
 
         ``GET /v3/spend/reimbursements`` (operation ``listReimbursements``).
         """

@@ -6,8 +6,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.action_reimbursement_request import ActionReimbursementRequest
-from ...models.action_reimbursement_response import ActionReimbursementResponse
+from ...models.reimbursement import Reimbursement
+from ...models.reimbursement_action_request import ReimbursementActionRequest
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -23,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     reimbursement_id: str,
     *,
-    body: ActionReimbursementRequest,
+    body: ReimbursementActionRequest,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -38,8 +38,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> ActionReimbursementResponse:
-    response_200 = ActionReimbursementResponse.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> Reimbursement:
+    response_200 = Reimbursement.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -47,11 +47,12 @@ def _parse_response(response: httpx.Response) -> ActionReimbursementResponse:
 async def asyncio(
     reimbursement_id: str,
     *,
-    body: ActionReimbursementRequest,
+    body: ReimbursementActionRequest,
     client: Sender,
     options: RequestOptions | None = None,
-) -> ActionReimbursementResponse:
+) -> Reimbursement:
     """Approve or deny a reimbursement
+    Records an administrator's decision on a reimbursement. Only ADMIN users may do this.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

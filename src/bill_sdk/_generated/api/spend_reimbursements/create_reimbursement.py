@@ -47,6 +47,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Reimbursement:
     """Create a reimbursement
+    Asks for an out-of-pocket expense to be paid back. Upload each receipt image first (create an upload
+    URL, PUT the image bytes there) and pass that URL in `receipts`.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -40,6 +40,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> ReimbursementImageUploadUrl:
     """Create a reimbursement upload URL
+    A one-off address to PUT a JPEG or PNG receipt image to (directly, without the apiToken), for use in
+    a reimbursement's `receipts`.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

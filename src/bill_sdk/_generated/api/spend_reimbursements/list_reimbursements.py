@@ -67,6 +67,9 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> ReimbursementPage:
     """Get list of reimbursements
+    Reimbursement requests of the company. Sortable by submittedTime, status, amount, receiptAddedTime,
+    fulfillmentType, batchId or batchAmount; filterable by reimbursementIds, budgetIds, userIds,
+    customFieldValueIds, type, submittedTime and retired.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

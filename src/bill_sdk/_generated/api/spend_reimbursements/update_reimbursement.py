@@ -52,6 +52,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Reimbursement:
     """Update a reimbursement
+    Changes only the fields sent.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

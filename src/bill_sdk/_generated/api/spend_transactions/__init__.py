@@ -15,15 +15,13 @@ from ...types import UNSET, Sender, Unset, request_options
 if TYPE_CHECKING:
     from typing import cast
 
-    from ...models.budget_member import BudgetMember
+    from ...models.custom_field_value import CustomFieldValue
+    from ...models.custom_field_value_page import CustomFieldValuePage
     from ...models.error_item import ErrorItem
-    from ...models.reimbursement_custom_field_selected_value_page import (
-        ReimbursementCustomFieldSelectedValuePage,
-    )
+    from ...models.spend_request_status import SpendRequestStatus
     from ...models.transaction import Transaction
-    from ...models.transaction_custom_field import TransactionCustomField
-    from ...models.transaction_custom_field_update import TransactionCustomFieldUpdate
-    from ...models.transaction_custom_field_value import TransactionCustomFieldValue
+    from ...models.transaction_custom_field_list import TransactionCustomFieldList
+    from ...models.transaction_custom_fields_update import TransactionCustomFieldsUpdate
     from ...models.transaction_page import TransactionPage
     from ...models.transaction_update import TransactionUpdate
     from ...types import File
@@ -69,6 +67,7 @@ class SpendTransactionsResource:
         max_retries: int | None = None,
     ) -> Transaction:
         """Update a transaction
+        Moves the transaction to another budget.
 
         ``PUT /v3/spend/transactions/{transactionId}`` (operation ``updateTransaction``).
         """
@@ -89,8 +88,9 @@ class SpendTransactionsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> TransactionCustomField:
+    ) -> TransactionCustomFieldList:
         """Get list of transaction custom fields
+        Custom fields of a transaction with the values chosen. Filterable by customFieldIds; not paged.
 
         ``GET /v3/spend/transactions/{transactionId}/custom-fields`` (operation ``getTransactionCustomFields``).
         """
@@ -107,12 +107,13 @@ class SpendTransactionsResource:
         self,
         transaction_id: str,
         *,
-        body: TransactionCustomFieldUpdate,
+        body: TransactionCustomFieldsUpdate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> BudgetMember:
+    ) -> SpendRequestStatus:
         """Update transaction custom fields
+        Sets custom-field values (and notes) on a transaction. Refused for locked transactions.
 
         ``PUT /v3/spend/transactions/{transactionId}/custom-fields`` (operation ``updateTransactionCustomFields``).
         """
@@ -136,8 +137,9 @@ class SpendTransactionsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> ReimbursementCustomFieldSelectedValuePage:
+    ) -> CustomFieldValuePage:
         """Get list of transaction custom field values
+        The values chosen for one custom field of a transaction.
 
         ``GET /v3/spend/transactions/{transactionId}/custom-fields/{customFieldId}/values`` (operation ``listTransactionCustomFieldValues``).
         """
@@ -162,12 +164,12 @@ class SpendTransactionsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> AsyncIterator[ReimbursementCustomFieldSelectedValuePage]:
+    ) -> AsyncIterator[CustomFieldValuePage]:
         """Every page of ``list_custom_field_values``, fetched one at a time as you iterate (spend cursor)."""
         if not 1 <= page_size <= 100:
             raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
 
-        async def fetch(cursor: str | None) -> ReimbursementCustomFieldSelectedValuePage:
+        async def fetch(cursor: str | None) -> CustomFieldValuePage:
             return await self.list_custom_field_values(
                 transaction_id,
                 custom_field_id,
@@ -189,7 +191,7 @@ class SpendTransactionsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> AsyncIterator[TransactionCustomFieldValue]:
+    ) -> AsyncIterator[CustomFieldValue]:
         """Every item of ``list_custom_field_values`` across pages, in constant memory."""
         return iterate_items(
             self.pages_custom_field_values(
@@ -217,6 +219,8 @@ class SpendTransactionsResource:
         max_retries: int | None = None,
     ) -> TransactionPage:
         """Get list of transactions
+        Card transactions of the company; split children are not listed, only their parent. Sortable by
+        amount, merchantName or occurredTime. Pages hold at most 50 transactions.
 
         ``GET /v3/spend/transactions`` (operation ``listTransactions``).
         """

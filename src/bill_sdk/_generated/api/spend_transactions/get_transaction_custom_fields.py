@@ -6,7 +6,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.transaction_custom_field import TransactionCustomField
+from ...models.transaction_custom_field_list import TransactionCustomFieldList
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset
 
 OPERATION = Operation(
@@ -42,8 +42,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> TransactionCustomField:
-    response_200 = TransactionCustomField.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> TransactionCustomFieldList:
+    response_200 = TransactionCustomFieldList.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -54,8 +54,9 @@ async def asyncio(
     filters: str | Unset = UNSET,
     client: Sender,
     options: RequestOptions | None = None,
-) -> TransactionCustomField:
+) -> TransactionCustomFieldList:
     """Get list of transaction custom fields
+    Custom fields of a transaction with the values chosen. Filterable by customFieldIds; not paged.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

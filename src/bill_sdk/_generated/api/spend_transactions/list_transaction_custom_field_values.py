@@ -6,9 +6,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.reimbursement_custom_field_selected_value_page import (
-    ReimbursementCustomFieldSelectedValuePage,
-)
+from ...models.custom_field_value_page import CustomFieldValuePage
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset
 
 OPERATION = Operation(
@@ -52,8 +50,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> ReimbursementCustomFieldSelectedValuePage:
-    response_200 = ReimbursementCustomFieldSelectedValuePage.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> CustomFieldValuePage:
+    response_200 = CustomFieldValuePage.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -67,8 +65,9 @@ async def asyncio(
     prev_page: str | Unset = UNSET,
     client: Sender,
     options: RequestOptions | None = None,
-) -> ReimbursementCustomFieldSelectedValuePage:
+) -> CustomFieldValuePage:
     """Get list of transaction custom field values
+    The values chosen for one custom field of a transaction.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

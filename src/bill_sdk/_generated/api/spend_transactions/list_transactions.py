@@ -75,6 +75,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> TransactionPage:
     """Get list of transactions
+    Card transactions of the company; split children are not listed, only their parent. Sortable by
+    amount, merchantName or occurredTime. Pages hold at most 50 transactions.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -52,6 +52,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Transaction:
     """Update a transaction
+    Moves the transaction to another budget.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

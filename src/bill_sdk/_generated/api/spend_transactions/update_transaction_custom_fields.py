@@ -6,8 +6,8 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.budget_member import BudgetMember
-from ...models.transaction_custom_field_update import TransactionCustomFieldUpdate
+from ...models.spend_request_status import SpendRequestStatus
+from ...models.transaction_custom_fields_update import TransactionCustomFieldsUpdate
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -23,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     transaction_id: str,
     *,
-    body: TransactionCustomFieldUpdate,
+    body: TransactionCustomFieldsUpdate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -38,8 +38,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> BudgetMember:
-    response_200 = BudgetMember.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> SpendRequestStatus:
+    response_200 = SpendRequestStatus.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -47,11 +47,12 @@ def _parse_response(response: httpx.Response) -> BudgetMember:
 async def asyncio(
     transaction_id: str,
     *,
-    body: TransactionCustomFieldUpdate,
+    body: TransactionCustomFieldsUpdate,
     client: Sender,
     options: RequestOptions | None = None,
-) -> BudgetMember:
+) -> SpendRequestStatus:
     """Update transaction custom fields
+    Sets custom-field values (and notes) on a transaction. Refused for locked transactions.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

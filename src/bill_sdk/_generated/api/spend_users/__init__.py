@@ -15,7 +15,6 @@ from ...types import UNSET, Sender, Unset, request_options
 if TYPE_CHECKING:
     from typing import cast
 
-    from ...models.current_spend_user import CurrentSpendUser
     from ...models.error_item import ErrorItem
     from ...models.spend_user import SpendUser
     from ...models.spend_user_create import SpendUserCreate
@@ -41,6 +40,7 @@ class SpendUsersResource:
         max_retries: int | None = None,
     ) -> SpendUser:
         """Create a user
+        Invites a person to the company. Only an ADMIN's token may do this.
 
         ``POST /v3/spend/users`` (operation ``createSpendUser``).
         """
@@ -52,14 +52,15 @@ class SpendUsersResource:
             options=request_options(timeout, extra_headers, max_retries),
         )
 
-    async def get_current_user(
+    async def get_current(
         self,
         *,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> CurrentSpendUser:
+    ) -> SpendUser:
         """Get current user details
+        The user whose API token made the call; a cheap way to check that a token works.
 
         ``GET /v3/spend/users/current`` (operation ``getCurrentSpendUser``).
         """
@@ -99,6 +100,7 @@ class SpendUsersResource:
         max_retries: int | None = None,
     ) -> Any:
         """Delete a user
+        Removes the user for good; a deleted user cannot be restored and leaves the list.
 
         ``DELETE /v3/spend/users/{userId}`` (operation ``deleteSpendUser``).
         """
@@ -120,6 +122,7 @@ class SpendUsersResource:
         max_retries: int | None = None,
     ) -> SpendUser:
         """Update a user
+        Changes only the fields sent.
 
         ``PATCH /v3/spend/users/{userId}`` (operation ``updateSpendUser``).
         """
@@ -144,6 +147,7 @@ class SpendUsersResource:
         max_retries: int | None = None,
     ) -> SpendUserPage:
         """Get list of users
+        Spend & Expense users of the company. Filterable by retired; no sort.
 
         ``GET /v3/spend/users`` (operation ``listSpendUsers``).
         """

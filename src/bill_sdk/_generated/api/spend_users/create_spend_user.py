@@ -47,6 +47,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> SpendUser:
     """Create a user
+    Invites a person to the company. Only an ADMIN's token may do this.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -41,6 +41,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Any:
     """Delete a user
+    Removes the user for good; a deleted user cannot be restored and leaves the list.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -5,7 +5,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.current_spend_user import CurrentSpendUser
+from ...models.spend_user import SpendUser
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -28,8 +28,8 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> CurrentSpendUser:
-    response_200 = CurrentSpendUser.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> SpendUser:
+    response_200 = SpendUser.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -38,8 +38,9 @@ async def asyncio(
     *,
     client: Sender,
     options: RequestOptions | None = None,
-) -> CurrentSpendUser:
+) -> SpendUser:
     """Get current user details
+    The user whose API token made the call; a cheap way to check that a token works.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

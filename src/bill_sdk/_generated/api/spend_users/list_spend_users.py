@@ -63,6 +63,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> SpendUserPage:
     """Get list of users
+    Spend & Expense users of the company. Filterable by retired; no sort.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

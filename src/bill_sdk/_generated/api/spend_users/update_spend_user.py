@@ -52,6 +52,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> SpendUser:
     """Update a user
+    Changes only the fields sent.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -40,6 +40,7 @@ class UsersResource:
         max_retries: int | None = None,
     ) -> User:
         """Create a user
+        Creates a user (administrators only); BILL emails the user to finish signing up.
 
         ``POST /v3/users`` (operation ``createUser``).
         """

@@ -47,6 +47,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> User:
     """Create a user
+    Creates a user (administrators only); BILL emails the user to finish signing up.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

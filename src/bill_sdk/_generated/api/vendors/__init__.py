@@ -15,12 +15,15 @@ from ...types import UNSET, Sender, Unset, request_options
 if TYPE_CHECKING:
     from typing import cast
 
+    from ...models.account_type import AccountType
+    from ...models.bulk_vendor_result import BulkVendorResult
     from ...models.error_item import ErrorItem
     from ...models.international_payments_configuration import (
         InternationalPaymentsConfiguration,
     )
     from ...models.vendor import Vendor
     from ...models.vendor_bank_account import VendorBankAccount
+    from ...models.vendor_bank_account_create import VendorBankAccountCreate
     from ...models.vendor_configuration import VendorConfiguration
     from ...models.vendor_create import VendorCreate
     from ...models.vendor_page import VendorPage
@@ -63,8 +66,10 @@ class VendorsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> Vendor:
+    ) -> BulkVendorResult:
         """Create multiple vendors
+        Creates up to 20 vendors in one all-or-nothing request; the answer wraps the new vendors in
+        `vendors`.
 
         ``POST /v3/vendors/bulk`` (operation ``bulkCreateVendors``).
         """
@@ -79,14 +84,16 @@ class VendorsResource:
     async def get_international_payments_configuration(
         self,
         *,
-        country: str | Unset = UNSET,
-        bill_currency: str | Unset = UNSET,
-        account_type: str | Unset = UNSET,
+        country: str,
+        bill_currency: str,
+        account_type: AccountType,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> InternationalPaymentsConfiguration:
         """Get international payments configuration
+        Tells which payment purpose and bank-account fields BILL needs to pay a vendor in a country and
+        currency; call it before creating an international vendor.
 
         ``GET /v3/vendors/configuration/international-payments`` (operation ``getInternationalPaymentsConfiguration``).
         """
@@ -130,6 +137,8 @@ class VendorsResource:
         max_retries: int | None = None,
     ) -> Vendor:
         """Update a vendor
+        Changes some fields of a vendor; its bank account is managed with the vendor bank-account
+        operations.
 
         ``PATCH /v3/vendors/{vendorId}`` (operation ``updateVendor``).
         """
@@ -186,12 +195,14 @@ class VendorsResource:
         self,
         vendor_id: str,
         *,
-        body: VendorBankAccount,
+        body: VendorBankAccountCreate,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> VendorBankAccount:
         """Create a vendor bank account
+        Sets the vendor's bank account (one per vendor). BILL verifies it once, which takes two business
+        days in production.
 
         ``POST /v3/vendors/{vendorId}/bank-account`` (operation ``createVendorBankAccount``).
         """
@@ -213,6 +224,7 @@ class VendorsResource:
         max_retries: int | None = None,
     ) -> Any:
         """Delete a vendor bank account
+        Removes the vendor's bank account; delete and create again to change it.
 
         ``DELETE /v3/vendors/{vendorId}/bank-account`` (operation ``deleteVendorBankAccount``).
         """
@@ -233,6 +245,7 @@ class VendorsResource:
         max_retries: int | None = None,
     ) -> VendorConfiguration:
         """Get vendor configuration
+        The payment rules of an existing vendor, wrapped in internationalPayments.
 
         ``GET /v3/vendors/{vendorId}/configuration`` (operation ``getVendorConfiguration``).
         """

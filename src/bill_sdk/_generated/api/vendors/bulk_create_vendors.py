@@ -5,7 +5,7 @@ import httpx
 
 from bill_sdk._json import loads_json
 
-from ...models.vendor import Vendor
+from ...models.bulk_vendor_result import BulkVendorResult
 from ...models.vendor_create import VendorCreate
 from ...types import Operation, RequestOptions, Sender
 
@@ -37,8 +37,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> Vendor:
-    response_201 = Vendor.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> BulkVendorResult:
+    response_201 = BulkVendorResult.from_dict(loads_json(response.content))
 
     return response_201
 
@@ -48,8 +48,10 @@ async def asyncio(
     body: list[VendorCreate],
     client: Sender,
     options: RequestOptions | None = None,
-) -> Vendor:
+) -> BulkVendorResult:
     """Create multiple vendors
+    Creates up to 20 vendors in one all-or-nothing request; the answer wraps the new vendors in
+    `vendors`.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

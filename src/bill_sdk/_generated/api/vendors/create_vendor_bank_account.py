@@ -7,6 +7,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.vendor_bank_account import VendorBankAccount
+from ...models.vendor_bank_account_create import VendorBankAccountCreate
 from ...types import Operation, RequestOptions, Sender
 
 OPERATION = Operation(
@@ -22,7 +23,7 @@ OPERATION = Operation(
 def _get_kwargs(
     vendor_id: str,
     *,
-    body: VendorBankAccount,
+    body: VendorBankAccountCreate,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -46,11 +47,13 @@ def _parse_response(response: httpx.Response) -> VendorBankAccount:
 async def asyncio(
     vendor_id: str,
     *,
-    body: VendorBankAccount,
+    body: VendorBankAccountCreate,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> VendorBankAccount:
     """Create a vendor bank account
+    Sets the vendor's bank account (one per vendor). BILL verifies it once, which takes two business
+    days in production.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -41,6 +41,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Any:
     """Delete a vendor bank account
+    Removes the vendor's bank account; delete and create again to change it.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

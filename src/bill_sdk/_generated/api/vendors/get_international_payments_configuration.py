@@ -5,10 +5,11 @@ import httpx
 
 from bill_sdk._json import loads_json
 
+from ...models.account_type import AccountType
 from ...models.international_payments_configuration import (
     InternationalPaymentsConfiguration,
 )
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender
 
 OPERATION = Operation(
     operation_id="getInternationalPaymentsConfiguration",
@@ -22,9 +23,9 @@ OPERATION = Operation(
 
 def _get_kwargs(
     *,
-    country: str | Unset = UNSET,
-    bill_currency: str | Unset = UNSET,
-    account_type: str | Unset = UNSET,
+    country: str,
+    bill_currency: str,
+    account_type: AccountType,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
 
@@ -34,7 +35,8 @@ def _get_kwargs(
 
     params["billCurrency"] = bill_currency
 
-    params["accountType"] = account_type
+    json_account_type = str(account_type)
+    params["accountType"] = json_account_type
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -54,13 +56,15 @@ def _parse_response(response: httpx.Response) -> InternationalPaymentsConfigurat
 
 async def asyncio(
     *,
-    country: str | Unset = UNSET,
-    bill_currency: str | Unset = UNSET,
-    account_type: str | Unset = UNSET,
+    country: str,
+    bill_currency: str,
+    account_type: AccountType,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> InternationalPaymentsConfiguration:
     """Get international payments configuration
+    Tells which payment purpose and bank-account fields BILL needs to pay a vendor in a country and
+    currency; call it before creating an international vendor.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

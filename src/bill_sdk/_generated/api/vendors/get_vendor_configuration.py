@@ -46,6 +46,7 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> VendorConfiguration:
     """Get vendor configuration
+    The payment rules of an existing vendor, wrapped in internationalPayments.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -52,6 +52,8 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Vendor:
     """Update a vendor
+    Changes some fields of a vendor; its bank account is managed with the vendor bank-account
+    operations.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
