@@ -1,0 +1,49 @@
+"""FakeBill: an embedded, stateful, spec-validated fake of the BILL v3 API for tests and demos.
+
+    from bill_sdk.testing import FakeBill
+
+    fake = FakeBill()
+    async with httpx.AsyncClient(transport=fake.transport(), base_url="http://fakebill/connect") as client:
+        ...
+    with fake.serve() as url:          # uvicorn on 127.0.0.1, free port
+        url.connect_url, url.events_url
+
+Needs the ``testing`` extra (``pip install bill-sdk[testing]``): starlette, uvicorn, jsonschema.
+pytest users: ``pytest_plugins = ["bill_sdk.testing.pytest_plugin"]`` for the ``fake_bill`` fixtures.
+"""
+
+try:
+    import jsonschema  # type: ignore[import-untyped]  # noqa: F401
+    import starlette  # noqa: F401
+    import uvicorn  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(f"bill_sdk.testing needs the testing extra: pip install 'bill-sdk[testing]' ({exc})") from exc
+
+from bill_sdk.testing.app import (
+    ConnectionDropped,
+    FakeBillTransport,
+    RequestRecord,
+    ResponseViolation,
+    ResponseViolationError,
+)
+from bill_sdk.testing.auth import Credentials
+from bill_sdk.testing.fake import FakeBill
+from bill_sdk.testing.faults import Fault, FaultKind
+from bill_sdk.testing.server import ServerURL
+from bill_sdk.testing.webhooks import SIGNATURE_HEADER, Delivery, sign
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "ConnectionDropped",
+    "Credentials",
+    "Delivery",
+    "FakeBill",
+    "FakeBillTransport",
+    "Fault",
+    "FaultKind",
+    "RequestRecord",
+    "ResponseViolation",
+    "ResponseViolationError",
+    "ServerURL",
+    "sign",
+]

@@ -1,0 +1,216 @@
+"""List searches: ``filters`` (``field:op:value``, comma = AND, quoted values), ``sort`` and page cursors.
+
+Cursors are opaque base64 (URL-safe) JSON holding the offset, page size, filters and sort, so a client that
+passes back only ``page`` (Connect, forward) or ``nextPage``/``prevPage`` (Spend) gets the same search.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bill_sdk.testing.bdc import ApiError, invalid_value
+from bill_sdk.testing.schemas import parse_time
+
+OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "sw")
+DEFAULT_MAX = 20
+MAX_MAX = 100
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    op: str
+    values: tuple[str, ...]
+
+    def matches(self, obj: dict[str, Any]) -> bool:
+        actual = _dig(obj, self.field)
+        if actual is None:
+            nulls = [v.lower() == "null" for v in self.values]
+            return {"eq": nulls[0], "ne": not nulls[0], "in": any(nulls), "nin": not any(nulls)}.get(self.op, False)
+        if self.op in ("in", "nin"):
+            hit = any(_compare(actual, v) == 0 for v in self.values)
+            return hit if self.op == "in" else not hit
+        target = self.values[0]
+        if self.op == "sw":
+            return isinstance(actual, str) and actual.lower().startswith(target.lower())
+        order = _compare(actual, target)
+        if self.op == "eq":
+            return order == 0
+        if self.op == "ne":
+            return order != 0
+        if order is None:
+            return False
+        return {"gt": order > 0, "gte": order >= 0, "lt": order < 0, "lte": order <= 0}[self.op]
+
+
+def _split(text: str, sep: str = ",") -> list[str]:
+    """Split on `sep` outside double quotes."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == sep and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    if quoted:
+        raise ValueError("unbalanced quote")
+    parts.append("".join(current))
+    return parts
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def parse_filters(text: str | None, known_fields: Callable[[str], bool]) -> list[Condition]:
+    if not text:
+        return []
+    try:
+        clauses = _split(text)
+    except ValueError:
+        raise invalid_value("filters", text) from None
+    out = []
+    for clause in clauses:
+        pieces = clause.split(":", 2)
+        if len(pieces) != 3 or not pieces[0].strip():
+            raise invalid_value("filters", clause)
+        field, op, raw = pieces[0].strip(), pieces[1].strip().lower(), pieces[2]
+        if op not in OPERATORS:
+            raise ApiError(400, "BDC_1131", f"Invalid list filter operator: {pieces[1]}")
+        if not known_fields(field):
+            raise ApiError(400, "BDC_1130", f"Invalid list filter field: {field}")
+        values = tuple(_unquote(v) for v in _split(_unquote(raw))) if op in ("in", "nin") else (_unquote(raw),)
+        out.append(Condition(field, op, values))
+    return out
+
+
+def parse_sort(text: str | None, known_fields: Callable[[str], bool]) -> list[tuple[str, bool]]:
+    """``field:asc,field:desc`` -> [(field, descending)]."""
+    if not text:
+        return []
+    out = []
+    for clause in text.split(","):
+        field, _, order = clause.partition(":")
+        order = (order or "asc").strip().lower()
+        if not field.strip() or order not in ("asc", "desc"):
+            raise invalid_value("sort", clause)
+        if not known_fields(field.strip()):
+            raise ApiError(400, "BDC_1130", f"Invalid list filter field: {field.strip()}")
+        out.append((field.strip(), order == "desc"))
+    return out
+
+
+def apply(
+    items: Iterable[dict[str, Any]], conditions: Sequence[Condition], sort: Sequence[tuple[str, bool]]
+) -> list[dict[str, Any]]:
+    out = [obj for obj in items if all(c.matches(obj) for c in conditions)]
+    for field, descending in reversed(sort):
+        present = [o for o in out if _dig(o, field) is not None]
+        absent = [o for o in out if _dig(o, field) is None]
+        present.sort(key=functools.partial(_field_key, field), reverse=descending)
+        out = present + absent  # missing values last either way
+    return out
+
+
+# -- cursors -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    offset: int
+    max: int
+    filters: str | None
+    sort: str | None
+    collection: str
+
+    def encode(self) -> str:
+        raw = json.dumps(
+            {"o": self.offset, "m": self.max, "f": self.filters, "s": self.sort, "c": self.collection},
+            separators=(",", ":"),
+        ).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, collection: str, param: str) -> Cursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            cursor = cls(int(raw["o"]), int(raw["m"]), raw.get("f"), raw.get("s"), str(raw["c"]))
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            raise invalid_value(param, token) from None
+        if cursor.collection != collection or cursor.offset < 0:
+            raise invalid_value(param, token)
+        return cursor
+
+
+def check_max(value: Any) -> int:
+    if value is None or value == "":
+        return DEFAULT_MAX
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise invalid_value("max", value) from None
+    if not 1 <= number <= MAX_MAX:
+        raise invalid_value("max", value)
+    return number
+
+
+# -- comparisons -------------------------------------------------------------------------------------
+
+
+def _dig(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _compare(actual: Any, target: str) -> int | None:
+    """Compare a stored value with a filter string, in the stored value's type; None if incomparable."""
+    if isinstance(actual, bool):
+        wanted = target.strip().lower()
+        if wanted not in ("true", "false"):
+            return None
+        return (actual > (wanted == "true")) - (actual < (wanted == "true"))
+    if isinstance(actual, int | float | Decimal):
+        try:
+            number = Decimal(target)
+        except InvalidOperation:
+            return None
+        return (Decimal(str(actual)) > number) - (Decimal(str(actual)) < number)
+    if isinstance(actual, str):
+        left, right = parse_time(actual), parse_time(target)
+        if left is not None and right is not None:
+            return (left > right) - (left < right)
+        return (actual > target) - (actual < target)
+    text = json.dumps(actual, default=str)
+    return (text > target) - (text < target)
+
+
+def _field_key(field: str, obj: dict[str, Any]) -> tuple[int, Any]:
+    return _sort_key(_dig(obj, field))
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if isinstance(value, bool):
+        return (0, int(value))
+    if isinstance(value, int | float | Decimal):
+        return (1, Decimal(str(value)))
+    if isinstance(value, str):
+        moment = parse_time(value)
+        return (2, moment.isoformat()) if moment else (3, value)
+    return (4, json.dumps(value, default=str))

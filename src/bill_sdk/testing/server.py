@@ -1,0 +1,126 @@
+"""Serving a FakeBill over loopback with uvicorn: in a background thread, or as a task of the running loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+if TYPE_CHECKING:
+    from bill_sdk.testing.fake import FakeBill
+
+STARTUP_TIMEOUT = 10.0
+
+
+class ServerURL(str):
+    """The server origin (``http://127.0.0.1:PORT``) with the two BILL base URLs and the fake.
+
+    Use ``url.connect_url`` (Connect, Partner, Spend) and ``url.events_url`` (Connect Events) as SDK base URLs.
+    """
+
+    fake: FakeBill
+    port: int
+
+    def __new__(cls, origin: str, fake: FakeBill, port: int) -> ServerURL:
+        self = super().__new__(cls, origin)
+        self.fake = fake
+        self.port = port
+        return self
+
+    @property
+    def url(self) -> str:
+        return str(self)
+
+    @property
+    def connect_url(self) -> str:
+        return f"{self}/connect"
+
+    @property
+    def events_url(self) -> str:
+        return f"{self}/connect-events"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without signal handlers (they belong to the test runner or the host program)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _server(app: Any, log_level: str = "warning") -> _Server:
+    config = uvicorn.Config(
+        app, lifespan="off", log_level=log_level, access_log=False, timeout_graceful_shutdown=1, loop="asyncio"
+    )
+    return _Server(config)
+
+
+@contextlib.contextmanager
+def serve_app(app: Any, *, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run any ASGI app (a webhook receiver, say) under uvicorn in a thread; yields its origin URL."""
+    sock = _bind(host, port)
+    server = _server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="fakebill-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.005)
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(STARTUP_TIMEOUT)
+        sock.close()
+
+
+@contextlib.contextmanager
+def serve_in_thread(fake: FakeBill, *, port: int = 0, host: str = "127.0.0.1") -> Iterator[ServerURL]:
+    with serve_app(fake.app, port=port, host=host) as origin:
+        yield ServerURL(origin, fake, int(origin.rsplit(":", 1)[1]))
+
+
+@contextlib.asynccontextmanager
+async def serve_in_loop(fake: FakeBill, *, port: int = 0, host: str = "127.0.0.1") -> AsyncIterator[ServerURL]:
+    sock = _bind(host, port)
+    server = _server(fake.app)
+    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if task.done() or time.monotonic() > deadline:
+            sock.close()
+            if task.done() and task.exception():
+                raise RuntimeError("FakeBill server did not start") from task.exception()
+            raise RuntimeError("FakeBill server did not start")
+        await asyncio.sleep(0.005)
+    actual = sock.getsockname()[1]
+    try:
+        yield ServerURL(f"http://{host}:{actual}", fake, actual)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
+
+
+def run_forever(fake: FakeBill, *, port: int, host: str = "127.0.0.1", log_level: str = "info") -> None:
+    """Serve in the foreground until interrupted (``python -m bill_sdk.testing serve``)."""
+    config = uvicorn.Config(fake.app, host=host, port=port, lifespan="off", log_level=log_level, loop="asyncio")
+    uvicorn.Server(config).run()
