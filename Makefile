@@ -17,9 +17,11 @@ demo: $(STAMP)
 
 test: lint typecheck spec drift pytest
 
+LINTED := $(wildcard src codegen tests examples bench docs)
+
 lint: $(STAMP)
-	$(BIN)/ruff check src codegen tests examples bench
-	$(BIN)/ruff format --check src codegen tests examples bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict
