@@ -1,0 +1,633 @@
+"""bill-sdk benchmarks: each figure side by side with its floor (raw httpx + json.loads) measured in the same run.
+
+Run with ``make bench`` (see bench/README.md). Starts bench/server.py on 127.0.0.1, a BILL-shaped server that
+answers with prebuilt bytes, and measures
+
+1. sequential ``vendors.get`` and 100-vendor ``vendors.list`` vs raw ``httpx.AsyncClient.get`` + ``json.loads``
+2. 2,000 ``vendors.get`` with 50 in flight vs raw httpx under a semaphore of 50
+3. parsing a 100-vendor page into models vs ``json.loads``
+4. ``async for`` over 100,000 vendors: items/s and peak RSS growth (fresh subprocesses)
+5. cold ``import bill_sdk`` vs ``import httpx``; cold import + first call
+6. wall time of ``codegen/generate.py --check``
+
+then writes bench/results.json and bench/results.md and prints the Markdown table. A missed goal gets a short
+cause from profiling: a line sampler compared with the floor (bench/profiling.py), or ``-X importtime``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from profiling import capture, capture_async, explain
+from server import PAGE_SIZE, PAGES, VENDOR_ID, page_body
+
+from bill_sdk import AsyncBill
+from bill_sdk._client import DEFAULT_MAX_CONCURRENCY
+from bill_sdk._generated.models import VendorPage
+from bill_sdk._json import loads_json
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PYTHON = sys.executable
+# What AsyncBill sends on every Connect call; the floor sends the same headers.
+RAW_HEADERS = {"Accept": "application/json", "devKey": "k", "sessionId": "s"}
+# Subprocesses write bytecode even if the caller's environment says not to: cold imports use cached .pyc.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+# Packages httpx/httpcore import whenever they are installed (here: dev and codegen dependencies) that an
+# application's production install of bill-sdk does not have.
+OPTIONAL_EXTRAS = ("trio", "rich", "click", "pygments", "h2", "socksio", "brotli", "brotlicffi", "zstandard")
+
+SEQUENTIAL_GETS = 400
+SEQUENTIAL_LISTS = 30
+CONCURRENT_CALLS = 2_000
+IN_FLIGHT = 50
+SMALL_BURST = 500  # warm-up and profiling bursts, same 50 in flight
+PARSES = 30
+IMPORT_REPEATS = 7
+GENERATE_TIMEOUT = 180.0
+FLOOR = "raw httpx + json.loads"
+T = TypeVar("T")
+
+
+@dataclass
+class Row:
+    """One line of the table: the SDK's figure, its floor, and whether the goal was met."""
+
+    key: str
+    title: str
+    unit: str
+    sdk: float
+    floor: float | None = None
+    floor_name: str = "—"
+    ratio: float | None = None  # median of the per-run ratios sdk/floor
+    ratio_range: tuple[float, float] | None = None
+    target: str = "—"
+    met: bool | None = None  # None: informational, no goal
+    cause: str = ""
+    runs: dict[str, list[float]] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def compared(key: str, title: str, unit: str, mine: list[float], theirs: list[float], floor_name: str) -> Row:
+    """A row from paired runs (run i of the SDK and of the floor ran back to back)."""
+    ratios = [a / b for a, b in zip(mine, theirs, strict=True)]
+    return Row(
+        key=key,
+        title=title,
+        unit=unit,
+        sdk=statistics.median(mine),
+        floor=statistics.median(theirs),
+        floor_name=floor_name,
+        ratio=statistics.median(ratios),
+        ratio_range=(min(ratios), max(ratios)),
+        runs={"sdk": mine, "floor": theirs},
+    )
+
+
+# --------------------------------------------------------------------------- server and subprocesses
+@contextmanager
+def bench_server() -> Iterator[str]:
+    """bench/server.py on a free loopback port; stopped on exit, whatever the reason (it also dies with us)."""
+    proc = subprocess.Popen(
+        [PYTHON, str(BENCH / "server.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=CHILD_ENV
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if not line.isdigit():
+            raise RuntimeError(f"bench server did not start (said {line!r}, exit code {proc.poll()})")
+        yield f"http://127.0.0.1:{int(line)}"
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def worker(
+    mode: str, base_url: str, *python_flags: str, env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], str]:
+    """Run ``bench/workers.py MODE PORT`` in a fresh interpreter: its JSON result and its stderr."""
+    done = subprocess.run(
+        [PYTHON, *python_flags, str(BENCH / "workers.py"), mode, base_url.rsplit(":", 1)[1]],
+        capture_output=True,
+        text=True,
+        env={**CHILD_ENV, **(env or {})},
+        check=True,
+        timeout=300,
+    )
+    return json.loads(done.stdout), done.stderr
+
+
+def python(*args: str) -> tuple[float, str]:
+    """Wall time of ``python ARGS`` in seconds, and its stderr."""
+    started = time.perf_counter()
+    done = subprocess.run([PYTHON, *args], capture_output=True, text=True, env=CHILD_ENV, check=True)
+    return time.perf_counter() - started, done.stderr
+
+
+def importtime(stderr: str) -> list[tuple[int, int, str]]:
+    """(self µs, cumulative µs, name with its nesting indent) for each line of ``-X importtime`` output."""
+    entries = []
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            own, cumulative, name = line.removeprefix("import time:").split("|", 2)
+            entries.append((int(own), int(cumulative), name[1:]))
+    return entries
+
+
+def importtime_ms(stderr: str, startup: set[str]) -> float:
+    """Total cumulative time of the top-level imports, leaving out those the interpreter does at startup."""
+    return sum(cum for _, cum, name in importtime(stderr) if not name.startswith(" ") and name not in startup) / 1e3
+
+
+def importtime_by_package(stderr: str, count: int = 5) -> str:
+    totals: dict[str, float] = defaultdict(float)
+    for own, _, name in importtime(stderr):
+        totals[name.strip().split(".", 1)[0]] += own / 1e3
+    best = sorted(totals.items(), key=lambda item: -item[1])[:count]
+    return ", ".join(f"{name} {ms:.0f}" for name, ms in best)
+
+
+# --------------------------------------------------------------------------- timing helpers
+async def timed(make: Callable[[], Awaitable[Any]], calls: int) -> float:
+    """Seconds for `calls` sequential awaits of make()."""
+    started = time.perf_counter()
+    for _ in range(calls):
+        await make()
+    return time.perf_counter() - started
+
+
+def repeated(make: Callable[[], Awaitable[Any]], calls: int) -> Callable[[], Awaitable[float]]:
+    """A coroutine function awaiting make() `calls` times in a row; it returns the seconds taken."""
+
+    async def run() -> float:
+        return await timed(make, calls)
+
+    return run
+
+
+async def paired_async(
+    runs: int, sdk: Callable[[], Awaitable[float]], floor: Callable[[], Awaitable[float]]
+) -> tuple[list[float], list[float]]:
+    """Both measurements `runs` times, back to back, alternating which goes first so drift hits both alike."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    for run in range(runs):
+        if run % 2:
+            theirs.append(await floor())
+            mine.append(await sdk())
+        else:
+            mine.append(await sdk())
+            theirs.append(await floor())
+    return mine, theirs
+
+
+def paired(runs: int, sdk: Callable[[], T], floor: Callable[[], T]) -> dict[str, list[T]]:
+    """`paired_async` for plain functions: {"sdk": [...], "floor": [...]}."""
+    results: dict[str, list[T]] = {"sdk": [], "floor": []}
+    for run in range(runs):
+        order = [("floor", floor), ("sdk", sdk)] if run % 2 else [("sdk", sdk), ("floor", floor)]
+        for side, measure in order:
+            results[side].append(measure())
+    return results
+
+
+# --------------------------------------------------------------------------- 1-3: in this process
+def sdk_client(base_url: str, max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> AsyncBill:
+    return AsyncBill(
+        dev_key="k",
+        username="u",
+        password="p",
+        organization_id="008x",
+        base_url=base_url,
+        env={},
+        max_concurrency=max_concurrency,
+    )
+
+
+async def in_process(base_url: str, runs: int) -> list[Row]:
+    rows: list[Row] = []
+    vendor_url = f"{base_url}/connect/v3/vendors/{VENDOR_ID}"
+    list_url = f"{base_url}/connect/v3/vendors?max=100"
+    limits = httpx.Limits(max_connections=100)  # what AsyncBill uses
+    async with (
+        sdk_client(base_url) as bill,
+        sdk_client(base_url, max_concurrency=IN_FLIGHT) as bill50,
+        httpx.AsyncClient(trust_env=False, limits=limits, headers=RAW_HEADERS) as raw,
+    ):
+
+        async def sdk_get() -> Any:
+            return await bill.vendors.get(VENDOR_ID)
+
+        async def raw_get() -> Any:
+            return json.loads((await raw.get(vendor_url)).content)
+
+        async def sdk_list() -> Any:
+            return await bill.vendors.list(max=100)
+
+        async def raw_list() -> Any:
+            return json.loads((await raw.get(list_url)).content)
+
+        for make, calls in ((sdk_get, 50), (raw_get, 50), (sdk_list, 5), (raw_list, 5)):
+            await timed(make, calls)  # warm up: log in, load modules, open connections
+
+        # 1. sequential calls
+        for key, title, sdk_make, raw_make, calls in (
+            ("get", "sequential `vendors.get`", sdk_get, raw_get, SEQUENTIAL_GETS),
+            ("list", "sequential `vendors.list` (100 vendors)", sdk_list, raw_list, SEQUENTIAL_LISTS),
+        ):
+
+            def per_call(make: Callable[[], Awaitable[Any]], n: int = calls) -> Callable[[], Awaitable[float]]:
+                async def measure() -> float:
+                    return await repeated(make, n)() / n * 1e6
+
+                return measure
+
+            mine, theirs = await paired_async(runs, per_call(sdk_make), per_call(raw_make))
+            row = compared(key, title, "µs/call", mine, theirs, FLOOR)
+            row.target, row.met = "≤ 1.3× floor", row.ratio is not None and row.ratio <= 1.3
+            row.detail["calls_per_run"] = calls
+            if not row.met:
+                n = max(calls, 40)
+                sdk_capture = await capture_async(repeated(sdk_make, n), n)
+                raw_capture = await capture_async(repeated(raw_make, n), n)
+                row.cause = explain(sdk_capture, raw_capture, "call")
+            rows.append(row)
+
+        # 2. throughput with 50 in flight
+        semaphore = asyncio.Semaphore(IN_FLIGHT)
+
+        async def sdk_limited() -> Any:
+            return await bill50.vendors.get(VENDOR_ID)
+
+        async def raw_limited() -> Any:
+            async with semaphore:
+                return json.loads((await raw.get(vendor_url)).content)
+
+        def burst(make: Callable[[], Awaitable[Any]], calls: int = CONCURRENT_CALLS) -> Callable[[], Awaitable[float]]:
+            async def measure() -> float:
+                started = time.perf_counter()
+                await asyncio.gather(*(make() for _ in range(calls)))
+                return calls / (time.perf_counter() - started)
+
+            return measure
+
+        await burst(sdk_limited, SMALL_BURST)()
+        await burst(raw_limited, SMALL_BURST)()
+        mine, theirs = await paired_async(runs, burst(sdk_limited), burst(raw_limited))
+        row = compared(
+            "concurrent",
+            f"{CONCURRENT_CALLS:,} `vendors.get`, {IN_FLIGHT} in flight",
+            "calls/s",
+            mine,
+            theirs,
+            f"{FLOOR}, semaphore {IN_FLIGHT}",
+        )
+        row.target, row.met = "≥ 0.8× floor", row.ratio is not None and row.ratio >= 0.8
+        row.detail.update(calls=CONCURRENT_CALLS, in_flight=IN_FLIGHT)
+        if not row.met:
+            sdk_capture = await capture_async(burst(sdk_limited, SMALL_BURST), SMALL_BURST)
+            raw_capture = await capture_async(burst(raw_limited, SMALL_BURST), SMALL_BURST)
+            row.cause = explain(sdk_capture, raw_capture, "call")
+        rows.append(row)
+    return rows
+
+
+def parsing(runs: int) -> Row:
+    """3. A page into models vs json.loads, no I/O."""
+    body = page_body(0)
+
+    def parse_sdk() -> Any:
+        return VendorPage.from_dict(loads_json(body))
+
+    def parse_raw() -> Any:
+        return json.loads(body)
+
+    def per_parse(parse: Callable[[], Any]) -> Callable[[], float]:
+        def measure() -> float:
+            started = time.perf_counter()
+            for _ in range(PARSES):
+                parse()
+            return (time.perf_counter() - started) / PARSES * 1e6
+
+        return measure
+
+    for parse in (parse_sdk, parse_raw):
+        per_parse(parse)()
+    results = paired(runs, per_parse(parse_sdk), per_parse(parse_raw))
+    row = compared(
+        "parse",
+        f"parse a {PAGE_SIZE}-vendor page into models",
+        "µs/page",
+        results["sdk"],
+        results["floor"],
+        "json.loads",
+    )
+    row.target, row.met = "≤ 2.5× floor", row.ratio is not None and row.ratio <= 2.5
+    row.detail.update(page_bytes=len(body), parses_per_run=PARSES)
+    if not row.met:
+        sdk_capture = capture(lambda: [parse_sdk() for _ in range(150)], 150)
+        raw_capture = capture(lambda: [parse_raw() for _ in range(300)], 300)
+        row.cause = explain(sdk_capture, raw_capture, "page")
+    return row
+
+
+# --------------------------------------------------------------------------- 4-6: fresh processes
+def paging(base_url: str, runs: int) -> list[Row]:
+    """4. 100,000 vendors through ``async for``: items/s and peak RSS growth, one fresh process per run."""
+
+    def run(mode: str) -> Callable[[], dict[str, Any]]:
+        def measure() -> dict[str, Any]:
+            result = worker(mode, base_url)[0]
+            assert result["items"] == PAGES * PAGE_SIZE, result
+            return result
+
+        return measure
+
+    results = paired(runs, run("paging-sdk"), run("paging-raw"))
+    items = PAGES * PAGE_SIZE
+    floor_name = f"{FLOOR}, following nextPage"
+    rate = compared(
+        "paging_rate",
+        f"`async for` over {items:,} vendors ({PAGES:,} pages)",
+        "items/s",
+        [r["items_per_s"] for r in results["sdk"]],
+        [r["items_per_s"] for r in results["floor"]],
+        floor_name,
+    )
+    rate.detail = {"items": items, "pages": PAGES}
+    growth = {side: [r["peak_growth_mb"] for r in rs] for side, rs in results.items()}
+    memory = Row(
+        key="paging_memory",
+        title=f"peak RSS growth over those {items:,} vendors",
+        unit="MB",
+        sdk=statistics.median(growth["sdk"]),
+        floor=statistics.median(growth["floor"]),
+        floor_name=floor_name,
+        target="< 20 MB",
+        runs=growth,
+        detail={"processes": results},
+    )
+    memory.met = memory.sdk < 20
+    if not memory.met:
+        retained = statistics.median([r["rss_growth_mb"] for r in results["sdk"]])
+        memory.cause = f"RSS is still {retained:.1f} MB above the start after the loop: pages or items are retained"
+    return [rate, memory]
+
+
+def imports(runs: int) -> list[Row]:
+    """5. Cold imports in fresh interpreters with warm bytecode caches."""
+    snippets = {"httpx": "import httpx", "bill_sdk": "import bill_sdk", "AsyncBill": "from bill_sdk import AsyncBill"}
+    for code in ("pass", *snippets.values()):
+        python("-c", code)  # write the bytecode caches
+    startup = {name for _, _, name in importtime(python("-X", "importtime", "-c", "pass")[1])}
+    measured: dict[str, list[float]] = defaultdict(list)
+    wall: dict[str, list[float]] = defaultdict(list)
+    for _ in range(max(runs, IMPORT_REPEATS)):
+        wall["pass"].append(python("-c", "pass")[0] * 1e3)
+        for name, code in snippets.items():
+            measured[name].append(importtime_ms(python("-X", "importtime", "-c", code)[1], startup))
+            wall[name].append(python("-c", code)[0] * 1e3)
+    start_ms = statistics.median(wall["pass"])
+    detail = {
+        "method": "-X importtime: cumulative µs of the statement's top-level imports",
+        "interpreter_start_ms": start_ms,
+        "wall_minus_interpreter_start_ms": {name: statistics.median(wall[name]) - start_ms for name in snippets},
+    }
+    row = compared("import", "cold `import bill_sdk`", "ms", measured["bill_sdk"], measured["httpx"], "`import httpx`")
+    row.target, row.met = "≤ 1.2× floor", row.ratio is not None and row.ratio <= 1.2
+    row.detail = detail
+    if not row.met:
+        by_package = importtime_by_package(python("-X", "importtime", "-c", snippets["bill_sdk"])[1])
+        row.cause = f"-X importtime self ms: {by_package}"
+    client = compared(
+        "import_client",
+        "cold `from bill_sdk import AsyncBill`",
+        "ms",
+        measured["AsyncBill"],
+        measured["httpx"],
+        "`import httpx`",
+    )
+    return [row, client]
+
+
+def first_call(base_url: str, runs: int) -> list[Row]:
+    """5. Cold process to first answer, as installed here and without the dev-only extras httpx picks up."""
+    extras = [name for name in OPTIONAL_EXTRAS if importlib.util.find_spec(name) is not None]
+    rows = [_first_call(base_url, runs, hidden=[])]
+    if extras:
+        rows.append(_first_call(base_url, runs, hidden=extras))
+    return rows
+
+
+def _first_call(base_url: str, runs: int, hidden: list[str]) -> Row:
+    env = {"BENCH_HIDE": ",".join(hidden)}
+    for mode in ("first-call-sdk", "first-call-raw"):
+        worker(mode, base_url, env=env)  # write the bytecode caches
+    results = paired(
+        runs,
+        lambda: worker("first-call-sdk", base_url, env=env)[0],
+        lambda: worker("first-call-raw", base_url, env=env)[0],
+    )
+    title = "cold: import, create client, first `vendors.get` (login + GET)"
+    if hidden:
+        title = f"same, without dev-only packages httpx/httpcore load if present ({', '.join(hidden)})"
+    row = compared(
+        "first_call_without_extras" if hidden else "first_call",
+        title,
+        "ms",
+        [r["total_ms"] for r in results["sdk"]],
+        [r["total_ms"] for r in results["floor"]],
+        "import httpx, AsyncClient(), GET + json.loads",
+    )
+    parts = {side: {part: statistics.median([r[part] for r in rs]) for part in rs[0]} for side, rs in results.items()}
+    row.detail = {"median_parts_ms": parts, "hidden_modules": hidden}
+    if not hidden:
+        row.target, row.met = "≤ 150 ms", row.sdk <= 150
+    if row.met is False:
+        sdk, floor = parts["sdk"], parts["floor"]
+        by_package = importtime_by_package(worker("first-call-sdk", base_url, "-X", "importtime", env=env)[1])
+        row.cause = (
+            f"imports {sdk['import_ms']:.0f} ms (-X importtime self ms: {by_package}); "
+            f"AsyncBill() {sdk['client_ms']:.0f} ms (floor's httpx.AsyncClient() {floor['client_ms']:.0f} ms); "
+            f"login + GET {sdk['call_ms']:.0f} ms"
+        )
+    return row
+
+
+def generate() -> Row:
+    """6. ``codegen/generate.py --check``: regenerate the whole spec into a temp dir and compare."""
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            [PYTHON, str(ROOT / "codegen" / "generate.py"), "--check"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=CHILD_ENV,
+            timeout=GENERATE_TIMEOUT,
+        )
+        code: int | None = done.returncode
+        said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+    except subprocess.TimeoutExpired:
+        code, said = None, [f"timed out after {GENERATE_TIMEOUT:.0f} s"]
+    seconds = time.perf_counter() - started
+    differing = [line for line in said if line.strip().startswith(("differs:", "missing from", "not produced"))]
+    if differing:
+        count = f"{len(differing)}+" if len(differing) >= 50 else str(len(differing))  # generate.py lists 50 at most
+        last = f"generated tree differs from the checkout in {count} file(s) (tree being edited)"
+    else:
+        last = said[-1].strip() if said else ""
+    return Row(
+        key="generate",
+        title="`codegen/generate.py --check` (whole spec)",
+        unit="s",
+        sdk=seconds,
+        cause=f"exit code {code}" + (f": {last}" if code else ""),
+        detail={"exit_code": code, "output": said[-20:]},
+    )
+
+
+# --------------------------------------------------------------------------- report
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "packages": {name: metadata.version(name) for name in ("bill-sdk", "httpx", "httpcore", "anyio", "attrs")},
+    }
+
+
+def cpu_load() -> dict[str, float]:
+    """1-minute load average, and CPU pressure: % of the last 60 s in which some task waited for a CPU."""
+    load: dict[str, float] = {}
+    try:
+        with open("/proc/loadavg") as loadavg:
+            load["loadavg_1m"] = float(loadavg.read().split()[0])
+        with open("/proc/pressure/cpu") as pressure:
+            some = dict(item.split("=") for item in pressure.readline().split()[1:])
+            load["cpu_pressure_60s_pct"] = float(some["avg60"])
+    except (OSError, ValueError, KeyError):
+        pass
+    return load
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    digits = 1 if unit in ("ms", "MB", "s") else 0
+    return f"{value:,.{digits}f} {unit}"
+
+
+def markdown(rows: list[Row], info: dict[str, Any], total_s: float, stamp: str, load: dict[str, Any]) -> str:
+    busiest = max((step.get("loadavg_1m", 0.0) for step in load.values()), default=0.0)
+    lines = [
+        "# bill-sdk benchmarks",
+        "",
+        f"{stamp} · {info['cpu']}, {info['cores']} cores · Python {info['python']} · {info['platform']} · "
+        f"httpx {info['packages']['httpx']} · total {total_s:.0f} s · highest 1-min load average seen {busiest:.2f}",
+        "",
+        "| # | benchmark | bill-sdk | floor | ratio (range) | goal | status | cause of a miss / note |",
+        "|---|---|---:|---:|---:|---|---|---|",
+    ]
+    for number, row in enumerate(rows, 1):
+        status = "—" if row.met is None else ("MET" if row.met else "**MISSED**")
+        ratio = "—"
+        if row.ratio is not None:
+            ratio = f"{row.ratio:.2f}×"
+            if row.ratio_range is not None:
+                ratio += f" ({row.ratio_range[0]:.2f}–{row.ratio_range[1]:.2f})"
+        floor = "—" if row.floor is None else f"{fmt(row.floor, row.unit)} ({row.floor_name})"
+        cells = [str(number), row.title, fmt(row.sdk, row.unit), floor, ratio, row.target, status, row.cause]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    lines += [
+        "",
+        "Medians of several runs; each run measures bill-sdk and its floor back to back. The ratio is the median "
+        "of the per-run ratios bill-sdk / floor (for calls/s and items/s higher is better), with their range. "
+        f"A load average above the {info['usable_cores']} usable cores means other processes competed for the CPU "
+        "(`cpu_load` in results.json). See bench/README.md.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="bill-sdk benchmarks against a local BILL-shaped server")
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure, the median is reported (default 5)")
+    parser.add_argument("--paging-runs", type=int, default=3, help="fresh processes per side for paging (default 3)")
+    parser.add_argument("--skip-generate", action="store_true", help="leave out the codegen timing")
+    args = parser.parse_args()
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind like Ctrl-C: the server always stops
+    started = time.perf_counter()
+    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    rows: list[Row] = []
+    load = {"start": cpu_load()}
+    with bench_server() as base_url:
+        steps: list[tuple[str, Callable[[], list[Row]]]] = [
+            ("1-2 calls and concurrency", lambda: asyncio.run(in_process(base_url, args.runs))),
+            ("3 parsing", lambda: [parsing(args.runs)]),
+            ("4 paging", lambda: paging(base_url, args.paging_runs)),
+            ("5 imports", lambda: imports(args.runs)),
+            ("5 first call", lambda: first_call(base_url, args.runs)),
+        ]
+        if not args.skip_generate:
+            steps.append(("6 generate --check", lambda: [generate()]))
+        for name, step in steps:
+            step_started = time.perf_counter()
+            print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+            rows += step()
+            load[name] = cpu_load()
+            print(f"[bench] {name}: {time.perf_counter() - step_started:.1f} s", file=sys.stderr, flush=True)
+    total = time.perf_counter() - started
+    info = machine()
+    table = markdown(rows, info, total, stamp, load)
+    results = {
+        "timestamp": stamp,
+        "machine": info,
+        "config": {"runs": args.runs, "paging_runs": args.paging_runs, "server": "bench/server.py on 127.0.0.1"},
+        "total_seconds": total,
+        "cpu_load": load,
+        "rows": [asdict(row) for row in rows],
+    }
+    (BENCH / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    (BENCH / "results.md").write_text(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
