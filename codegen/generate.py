@@ -137,9 +137,6 @@ class SpecFilters:
     def tag_description(self, tag: str) -> str:
         return str(self.tags.get(tag, {}).get("description", tag))
 
-    def python_module(self, name: str) -> str:
-        return name
-
     def _deref(self, schema: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in schema:
             schema = self.doc["components"]["schemas"][schema["$ref"].split("/")[-1]]
@@ -174,7 +171,6 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
         "resource_path",
         "resource_class",
         "tag_description",
-        "python_module",
     ):
         openapi_python_client.TEMPLATE_FILTERS[name] = getattr(filters, name)
 
@@ -200,8 +196,6 @@ def generate_into(out_dir: Path) -> Path:
             print(f"{error.level.name}: {error.header}\n  {error.detail}", file=sys.stderr)
         raise SystemExit("generation failed: fix spec/ (see above)")
     package = out_dir / "_generated"
-    if keep := __import__("os").environ.get("BILL_CODEGEN_KEEP"):
-        shutil.copytree(package, keep, dirs_exist_ok=True)
     ruff = [sys.executable, "-m", "ruff"]
     subprocess.run(
         [*ruff, "check", "--no-cache", "--isolated", f"--select={RUFF_RULES}", "--fix-only", "--quiet", str(package)],
