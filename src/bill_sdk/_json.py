@@ -39,7 +39,10 @@ def to_decimal(value: Any) -> Decimal:
             raise ValueError(f"not a finite number: {value!r}")
         return Decimal(repr(value))
     if isinstance(value, str):
-        return Decimal(value)
+        try:
+            return Decimal(value)
+        except ArithmeticError:
+            raise ValueError(f"not a decimal number: {value[:40]!r}") from None
     raise TypeError(f"expected a number, got {type(value).__name__}")
 
 

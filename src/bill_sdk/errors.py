@@ -47,6 +47,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseDecodeError",
     "ServerError",
     "SessionExpiredError",
     "TransportError",
@@ -384,6 +385,47 @@ class OutcomeUnknownError(BillError):
             "could do the work twice (e.g. pay a bill twice). Check BILL's state first "
             "(e.g. list the objects this call creates) before retrying by hand."
         )
+
+
+class ResponseDecodeError(BillError):
+    """Raised when a body from BILL (or given to a model's ``from_dict``) does not have the documented shape.
+
+    ``model`` names the model that could not be built and ``reason`` what was wrong (a missing required
+    field, a value of the wrong type). When raised for a call, ``status_code``, ``method``, ``path`` and
+    ``operation_id`` say which one: a 2xx status means BILL *did* the work (a create happened) even though
+    its answer could not be read, so do not repeat the call; look the object up instead.
+    """
+
+    def __init__(self, model: str, reason: str) -> None:
+        self.model = model
+        self.reason = _truncate(reason, 200)
+        self.status_code: int | None = None
+        self.method: str | None = None
+        self.path: str | None = None
+        self.operation_id: str | None = None
+        super().__init__(f"unexpected shape for {model}: {self.reason}")
+
+    @classmethod
+    def from_exception(cls, model: str, exc: BaseException) -> ResponseDecodeError:
+        if isinstance(exc, KeyError):
+            return cls(model, f"missing required field {exc.args[0]!r}" if exc.args else "missing required field")
+        if isinstance(exc, RecursionError):
+            return cls(model, "nested too deeply")
+        return cls(model, f"{type(exc).__name__}: {exc}")
+
+    def for_call(self, *, status_code: int, method: str, path: str, operation_id: str | None) -> ResponseDecodeError:
+        """Add which call answered, so the message says whether BILL did the work."""
+        self.status_code, self.method, self.path, self.operation_id = status_code, method, _path_only(path), operation_id
+        done = (
+            " BILL accepted the request, so it was done: look the object up instead of repeating the call."
+            if 200 <= status_code < 300
+            else ""
+        )
+        self.args = (
+            f"{method} {self.path}{_operation_suffix(operation_id)} answered {status_code} with an unexpected shape "
+            f"for {self.model}: {self.reason}.{done} The SDK's spec may be out of date with BILL.",
+        )
+        return self
 
 
 def _operation_suffix(operation_id: str | None) -> str:

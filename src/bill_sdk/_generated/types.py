@@ -7,9 +7,9 @@ The runtime (bill_sdk.AsyncBill) implements :class:`Sender`; every generated end
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from attrs import define
 
@@ -28,6 +28,7 @@ class Unset:
 
 
 UNSET: Unset = Unset()
+T = TypeVar("T")
 
 FileContent = IO[bytes] | bytes
 
@@ -99,6 +100,59 @@ class LenientStrEnum(StrEnum):
         return member
 
 
+E = TypeVar("E", bound=LenientStrEnum)
+
+
+class EnumLookup(dict[Any, E]):
+    """Value -> member of one enum, for parsing: a C-level dict hit for known values, the enum (which keeps
+    unknown strings as pseudo-members and refuses non-strings) for the rest. Models hold one per enum."""
+
+    __slots__ = ("enum",)
+
+    def __init__(self, enum: type[E]) -> None:
+        super().__init__(enum._value2member_map_)
+        self.enum = enum
+
+    def __missing__(self, value: Any) -> E:
+        return self.enum(value)
+
+
+# What a malformed document raises inside a model's from_dict; turned into bill_sdk.errors.ResponseDecodeError.
+DECODE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
+
+
+def decode_error(model: str, exc: BaseException) -> Exception:
+    from bill_sdk.errors import ResponseDecodeError
+
+    if isinstance(exc, ResponseDecodeError):
+        return exc
+    return ResponseDecodeError.from_exception(model, exc)
+
+
+def parse_response(operation: Operation, response: httpx.Response, parse: Callable[[httpx.Response], T]) -> T:
+    """Run an endpoint's parser; a body of the wrong shape raises ResponseDecodeError naming the call."""
+    from bill_sdk.errors import ResponseDecodeError
+
+    try:
+        return parse(response)
+    except ResponseDecodeError as exc:
+        exc.for_call(
+            status_code=response.status_code,
+            method=operation.method,
+            path=operation.path,
+            operation_id=operation.operation_id,
+        )
+        raise
+    except DECODE_ERRORS as exc:
+        error = ResponseDecodeError.from_exception("response body", exc)
+        raise error.for_call(
+            status_code=response.status_code,
+            method=operation.method,
+            path=operation.path,
+            operation_id=operation.operation_id,
+        ) from exc
+
+
 def request_options(
     timeout: float | None | Unset, extra_headers: Mapping[str, str] | None, max_retries: int | None
 ) -> RequestOptions | None:
@@ -107,4 +161,17 @@ def request_options(
     return RequestOptions(timeout=timeout, extra_headers=extra_headers, max_retries=max_retries)
 
 
-__all__ = ["UNSET", "File", "FileContent", "LenientStrEnum", "Operation", "RequestOptions", "Sender", "Unset"]
+__all__ = [
+    "DECODE_ERRORS",
+    "UNSET",
+    "EnumLookup",
+    "File",
+    "FileContent",
+    "LenientStrEnum",
+    "Operation",
+    "RequestOptions",
+    "Sender",
+    "Unset",
+    "decode_error",
+    "parse_response",
+]

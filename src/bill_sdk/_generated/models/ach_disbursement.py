@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="AchDisbursement")
 
@@ -47,28 +47,34 @@ class AchDisbursement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _sent_date = d.pop("sentDate", UNSET)
-        sent_date: datetime.date | Unset
-        if isinstance(_sent_date, Unset):
-            sent_date = UNSET
-        else:
-            sent_date = datetime.date.fromisoformat(_sent_date)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _sent_date = d.pop("sentDate", UNSET)
+            sent_date: datetime.date | Unset
+            if _sent_date is UNSET:
+                sent_date = UNSET
+            else:
+                sent_date = datetime.date.fromisoformat(_sent_date)
 
-        _arrives_by_date = d.pop("arrivesByDate", UNSET)
-        arrives_by_date: datetime.date | Unset
-        if isinstance(_arrives_by_date, Unset):
-            arrives_by_date = UNSET
-        else:
-            arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
+            _arrives_by_date = d.pop("arrivesByDate", UNSET)
+            arrives_by_date: datetime.date | Unset
+            if _arrives_by_date is UNSET:
+                arrives_by_date = UNSET
+            else:
+                arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-        ach_disbursement = cls(
-            sent_date=sent_date,
-            arrives_by_date=arrives_by_date,
-        )
+            ach_disbursement = cls(
+                sent_date,
+                arrives_by_date,
+            )
 
-        ach_disbursement.additional_properties = d
-        return ach_disbursement
+            ach_disbursement.additional_properties = d
+            return ach_disbursement
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="Address")
 
@@ -73,33 +73,39 @@ class Address:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        line1 = d.pop("line1", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            line1 = d.pop("line1", UNSET)
 
-        line2 = d.pop("line2", UNSET)
+            line2 = d.pop("line2", UNSET)
 
-        city = d.pop("city", UNSET)
+            city = d.pop("city", UNSET)
 
-        state_or_province = d.pop("stateOrProvince", UNSET)
+            state_or_province = d.pop("stateOrProvince", UNSET)
 
-        zip_or_postal_code = d.pop("zipOrPostalCode", UNSET)
+            zip_or_postal_code = d.pop("zipOrPostalCode", UNSET)
 
-        country = d.pop("country", UNSET)
+            country = d.pop("country", UNSET)
 
-        country_name = d.pop("countryName", UNSET)
+            country_name = d.pop("countryName", UNSET)
 
-        address = cls(
-            line1=line1,
-            line2=line2,
-            city=city,
-            state_or_province=state_or_province,
-            zip_or_postal_code=zip_or_postal_code,
-            country=country,
-            country_name=country_name,
-        )
+            address = cls(
+                line1,
+                line2,
+                city,
+                state_or_province,
+                zip_or_postal_code,
+                country,
+                country_name,
+            )
 
-        address.additional_properties = d
-        return address
+            address.additional_properties = d
+            return address
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

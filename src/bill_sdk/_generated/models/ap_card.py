@@ -12,7 +12,10 @@ from attrs import field as _attrs_field
 from bill_sdk._json import to_decimal
 
 from ..models.ap_card_status import ApCardStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_ApCardStatus = EnumLookup(ApCardStatus)
+
 
 T = TypeVar("T", bound="ApCard")
 
@@ -83,58 +86,64 @@ class ApCard:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        _status = d.pop("status", UNSET)
-        status: ApCardStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = ApCardStatus(_status)
+            _status = d.pop("status", UNSET)
+            status: ApCardStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _ApCardStatus[_status]
 
-        name_on_account = d.pop("nameOnAccount", UNSET)
+            name_on_account = d.pop("nameOnAccount", UNSET)
 
-        _balance = d.pop("balance", UNSET)
-        balance: Decimal | Unset
-        if isinstance(_balance, Unset):
-            balance = UNSET
-        else:
-            balance = to_decimal(_balance)
+            _balance = d.pop("balance", UNSET)
+            balance: Decimal | Unset
+            if _balance is UNSET:
+                balance = UNSET
+            else:
+                balance = to_decimal(_balance)
 
-        _limit = d.pop("limit", UNSET)
-        limit: Decimal | Unset
-        if isinstance(_limit, Unset):
-            limit = UNSET
-        else:
-            limit = to_decimal(_limit)
+            _limit = d.pop("limit", UNSET)
+            limit: Decimal | Unset
+            if _limit is UNSET:
+                limit = UNSET
+            else:
+                limit = to_decimal(_limit)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        ap_card = cls(
-            id=id,
-            status=status,
-            name_on_account=name_on_account,
-            balance=balance,
-            limit=limit,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
+            ap_card = cls(
+                id,
+                status,
+                name_on_account,
+                balance,
+                limit,
+                created_time,
+                updated_time,
+            )
 
-        ap_card.additional_properties = d
-        return ap_card
+            ap_card.additional_properties = d
+            return ap_card
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="AppliedVendorCredit")
 
@@ -45,23 +45,29 @@ class AppliedVendorCredit:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        applied_vendor_credit = cls(
-            id=id,
-            amount=amount,
-        )
+            applied_vendor_credit = cls(
+                id,
+                amount,
+            )
 
-        applied_vendor_credit.additional_properties = d
-        return applied_vendor_credit
+            applied_vendor_credit.additional_properties = d
+            return applied_vendor_credit
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

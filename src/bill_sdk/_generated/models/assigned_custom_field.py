@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.custom_field_value import CustomFieldValue
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="AssignedCustomField")
 
@@ -75,39 +71,43 @@ class AssignedCustomField:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.custom_field_value import CustomFieldValue  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            uuid = d.pop("uuid", UNSET)
 
-        uuid = d.pop("uuid", UNSET)
+            name = d.pop("name", UNSET)
 
-        name = d.pop("name", UNSET)
+            note = d.pop("note", UNSET)
 
-        note = d.pop("note", UNSET)
+            is_required = d.pop("isRequired", UNSET)
 
-        is_required = d.pop("isRequired", UNSET)
+            _selected_values = d.pop("selectedValues", UNSET)
+            selected_values: list[CustomFieldValue] | Unset = UNSET
+            if _selected_values is not UNSET:
+                selected_values = []
+                for selected_values_item_data in _selected_values:
+                    selected_values_item = CustomFieldValue.from_dict(selected_values_item_data)
 
-        _selected_values = d.pop("selectedValues", UNSET)
-        selected_values: list[CustomFieldValue] | Unset = UNSET
-        if _selected_values is not UNSET:
-            selected_values = []
-            for selected_values_item_data in _selected_values:
-                selected_values_item = CustomFieldValue.from_dict(selected_values_item_data)
+                    selected_values.append(selected_values_item)
 
-                selected_values.append(selected_values_item)
+            assigned_custom_field = cls(
+                id,
+                uuid,
+                name,
+                note,
+                is_required,
+                selected_values,
+            )
 
-        assigned_custom_field = cls(
-            id=id,
-            uuid=uuid,
-            name=name,
-            note=note,
-            is_required=is_required,
-            selected_values=selected_values,
-        )
-
-        assigned_custom_field.additional_properties = d
-        return assigned_custom_field
+            assigned_custom_field.additional_properties = d
+            return assigned_custom_field
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -124,3 +124,7 @@ class AssignedCustomField:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.custom_field_value import CustomFieldValue  # noqa: E402

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.audit_trail_field_value import AuditTrailFieldValue
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="AuditTrailField")
 
@@ -48,25 +44,29 @@ class AuditTrailField:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audit_trail_field_value import AuditTrailFieldValue  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+            _value = d.pop("value", UNSET)
+            value: AuditTrailFieldValue | Unset
+            if _value is UNSET:
+                value = UNSET
+            else:
+                value = AuditTrailFieldValue.from_dict(_value)
 
-        _value = d.pop("value", UNSET)
-        value: AuditTrailFieldValue | Unset
-        if isinstance(_value, Unset):
-            value = UNSET
-        else:
-            value = AuditTrailFieldValue.from_dict(_value)
+            audit_trail_field = cls(
+                name,
+                value,
+            )
 
-        audit_trail_field = cls(
-            name=name,
-            value=value,
-        )
-
-        audit_trail_field.additional_properties = d
-        return audit_trail_field
+            audit_trail_field.additional_properties = d
+            return audit_trail_field
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -83,3 +83,7 @@ class AuditTrailField:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.audit_trail_field_value import AuditTrailFieldValue  # noqa: E402

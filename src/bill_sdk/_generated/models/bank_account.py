@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,10 +11,11 @@ from attrs import field as _attrs_field
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
 from ..models.funding_account_status import FundingAccountStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.bank_account_default import BankAccountDefault
+_BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
+_BankAccountType = EnumLookup(BankAccountType)
+_FundingAccountStatus = EnumLookup(FundingAccountStatus)
 
 
 T = TypeVar("T", bound="BankAccount")
@@ -142,89 +143,93 @@ class BankAccount:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bank_account_default import BankAccountDefault  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            _status = d.pop("status", UNSET)
+            status: FundingAccountStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _FundingAccountStatus[_status]
 
-        _status = d.pop("status", UNSET)
-        status: FundingAccountStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = FundingAccountStatus(_status)
+            name_on_account = d.pop("nameOnAccount", UNSET)
 
-        name_on_account = d.pop("nameOnAccount", UNSET)
+            bank_name = d.pop("bankName", UNSET)
 
-        bank_name = d.pop("bankName", UNSET)
+            routing_number = d.pop("routingNumber", UNSET)
 
-        routing_number = d.pop("routingNumber", UNSET)
+            account_number = d.pop("accountNumber", UNSET)
 
-        account_number = d.pop("accountNumber", UNSET)
+            _type_ = d.pop("type", UNSET)
+            type_: BankAccountType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _BankAccountType[_type_]
 
-        _type_ = d.pop("type", UNSET)
-        type_: BankAccountType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = BankAccountType(_type_)
+            _owner_type = d.pop("ownerType", UNSET)
+            owner_type: BankAccountOwnerType | Unset
+            if _owner_type is UNSET:
+                owner_type = UNSET
+            else:
+                owner_type = _BankAccountOwnerType[_owner_type]
 
-        _owner_type = d.pop("ownerType", UNSET)
-        owner_type: BankAccountOwnerType | Unset
-        if isinstance(_owner_type, Unset):
-            owner_type = UNSET
-        else:
-            owner_type = BankAccountOwnerType(_owner_type)
+            access_to_admins = d.pop("accessToAdmins", UNSET)
 
-        access_to_admins = d.pop("accessToAdmins", UNSET)
+            _default = d.pop("default", UNSET)
+            default: BankAccountDefault | Unset
+            if _default is UNSET:
+                default = UNSET
+            else:
+                default = BankAccountDefault.from_dict(_default)
 
-        _default = d.pop("default", UNSET)
-        default: BankAccountDefault | Unset
-        if isinstance(_default, Unset):
-            default = UNSET
-        else:
-            default = BankAccountDefault.from_dict(_default)
+            chart_of_account_id = d.pop("chartOfAccountId", UNSET)
 
-        chart_of_account_id = d.pop("chartOfAccountId", UNSET)
+            created_by = d.pop("createdBy", UNSET)
 
-        created_by = d.pop("createdBy", UNSET)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            bank_account = cls(
+                id,
+                archived,
+                status,
+                name_on_account,
+                bank_name,
+                routing_number,
+                account_number,
+                type_,
+                owner_type,
+                access_to_admins,
+                default,
+                chart_of_account_id,
+                created_by,
+                created_time,
+                updated_time,
+            )
 
-        bank_account = cls(
-            id=id,
-            archived=archived,
-            status=status,
-            name_on_account=name_on_account,
-            bank_name=bank_name,
-            routing_number=routing_number,
-            account_number=account_number,
-            type_=type_,
-            owner_type=owner_type,
-            access_to_admins=access_to_admins,
-            default=default,
-            chart_of_account_id=chart_of_account_id,
-            created_by=created_by,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        bank_account.additional_properties = d
-        return bank_account
+            bank_account.additional_properties = d
+            return bank_account
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -241,3 +246,7 @@ class BankAccount:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.bank_account_default import BankAccountDefault  # noqa: E402

@@ -9,7 +9,11 @@ from attrs import field as _attrs_field
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
+_BankAccountType = EnumLookup(BankAccountType)
+
 
 T = TypeVar("T", bound="BankAccountCreate")
 
@@ -77,36 +81,42 @@ class BankAccountCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name_on_account = d.pop("nameOnAccount")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name_on_account = d.pop("nameOnAccount")
 
-        routing_number = d.pop("routingNumber")
+            routing_number = d.pop("routingNumber")
 
-        account_number = d.pop("accountNumber")
+            account_number = d.pop("accountNumber")
 
-        type_ = BankAccountType(d.pop("type"))
+            type_ = _BankAccountType[d.pop("type")]
 
-        owner_type = BankAccountOwnerType(d.pop("ownerType"))
+            owner_type = _BankAccountOwnerType[d.pop("ownerType")]
 
-        bank_name = d.pop("bankName")
+            bank_name = d.pop("bankName")
 
-        access_to_admins = d.pop("accessToAdmins", UNSET)
+            access_to_admins = d.pop("accessToAdmins", UNSET)
 
-        chart_of_account_id = d.pop("chartOfAccountId", UNSET)
+            chart_of_account_id = d.pop("chartOfAccountId", UNSET)
 
-        bank_account_create = cls(
-            name_on_account=name_on_account,
-            routing_number=routing_number,
-            account_number=account_number,
-            type_=type_,
-            owner_type=owner_type,
-            bank_name=bank_name,
-            access_to_admins=access_to_admins,
-            chart_of_account_id=chart_of_account_id,
-        )
+            bank_account_create = cls(
+                name_on_account,
+                routing_number,
+                account_number,
+                type_,
+                owner_type,
+                bank_name,
+                access_to_admins,
+                chart_of_account_id,
+            )
 
-        bank_account_create.additional_properties = d
-        return bank_account_create
+            bank_account_create.additional_properties = d
+            return bank_account_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

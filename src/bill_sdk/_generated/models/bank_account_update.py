@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.bank_account_default import BankAccountDefault
+_BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
 
 
 T = TypeVar("T", bound="BankAccountUpdate")
@@ -81,49 +80,53 @@ class BankAccountUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bank_account_default import BankAccountDefault  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name_on_account = d.pop("nameOnAccount", UNSET)
 
-        d = dict(src_dict)
-        name_on_account = d.pop("nameOnAccount", UNSET)
+            _owner_type = d.pop("ownerType", UNSET)
+            owner_type: BankAccountOwnerType | Unset
+            if _owner_type is UNSET:
+                owner_type = UNSET
+            else:
+                owner_type = _BankAccountOwnerType[_owner_type]
 
-        _owner_type = d.pop("ownerType", UNSET)
-        owner_type: BankAccountOwnerType | Unset
-        if isinstance(_owner_type, Unset):
-            owner_type = UNSET
-        else:
-            owner_type = BankAccountOwnerType(_owner_type)
+            bank_name = d.pop("bankName", UNSET)
 
-        bank_name = d.pop("bankName", UNSET)
+            access_to_admins = d.pop("accessToAdmins", UNSET)
 
-        access_to_admins = d.pop("accessToAdmins", UNSET)
+            _default = d.pop("default", UNSET)
+            default: BankAccountDefault | Unset
+            if _default is UNSET:
+                default = UNSET
+            else:
+                default = BankAccountDefault.from_dict(_default)
 
-        _default = d.pop("default", UNSET)
-        default: BankAccountDefault | Unset
-        if isinstance(_default, Unset):
-            default = UNSET
-        else:
-            default = BankAccountDefault.from_dict(_default)
+            def _parse_chart_of_account_id(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_chart_of_account_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            chart_of_account_id = _parse_chart_of_account_id(d.pop("chartOfAccountId", UNSET))
 
-        chart_of_account_id = _parse_chart_of_account_id(d.pop("chartOfAccountId", UNSET))
+            bank_account_update = cls(
+                name_on_account,
+                owner_type,
+                bank_name,
+                access_to_admins,
+                default,
+                chart_of_account_id,
+            )
 
-        bank_account_update = cls(
-            name_on_account=name_on_account,
-            owner_type=owner_type,
-            bank_name=bank_name,
-            access_to_admins=access_to_admins,
-            default=default,
-            chart_of_account_id=chart_of_account_id,
-        )
-
-        bank_account_update.additional_properties = d
-        return bank_account_update
+            bank_account_update.additional_properties = d
+            return bank_account_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -140,3 +143,7 @@ class BankAccountUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.bank_account_default import BankAccountDefault  # noqa: E402

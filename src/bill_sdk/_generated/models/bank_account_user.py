@@ -11,7 +11,10 @@ from attrs import field as _attrs_field
 from ..models.funding_account_user_verification_status import (
     FundingAccountUserVerificationStatus,
 )
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_FundingAccountUserVerificationStatus = EnumLookup(FundingAccountUserVerificationStatus)
+
 
 T = TypeVar("T", bound="BankAccountUser")
 
@@ -83,48 +86,54 @@ class BankAccountUser:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        bank_account_id = d.pop("bankAccountId", UNSET)
+            bank_account_id = d.pop("bankAccountId", UNSET)
 
-        user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        _verification_status = d.pop("verificationStatus", UNSET)
-        verification_status: FundingAccountUserVerificationStatus | Unset
-        if isinstance(_verification_status, Unset):
-            verification_status = UNSET
-        else:
-            verification_status = FundingAccountUserVerificationStatus(_verification_status)
+            _verification_status = d.pop("verificationStatus", UNSET)
+            verification_status: FundingAccountUserVerificationStatus | Unset
+            if _verification_status is UNSET:
+                verification_status = UNSET
+            else:
+                verification_status = _FundingAccountUserVerificationStatus[_verification_status]
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        bank_account_user = cls(
-            id=id,
-            bank_account_id=bank_account_id,
-            user_id=user_id,
-            archived=archived,
-            verification_status=verification_status,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
+            bank_account_user = cls(
+                id,
+                bank_account_id,
+                user_id,
+                archived,
+                verification_status,
+                created_time,
+                updated_time,
+            )
 
-        bank_account_user.additional_properties = d
-        return bank_account_user
+            bank_account_user.additional_properties = d
+            return bank_account_user
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

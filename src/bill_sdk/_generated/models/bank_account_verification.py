@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
+from ..types import DECODE_ERRORS, decode_error
+
 T = TypeVar("T", bound="BankAccountVerification")
 
 
@@ -39,15 +41,21 @@ class BankAccountVerification:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        deposit_amount = to_decimal(d.pop("depositAmount"))
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            deposit_amount = to_decimal(d.pop("depositAmount"))
 
-        bank_account_verification = cls(
-            deposit_amount=deposit_amount,
-        )
+            bank_account_verification = cls(
+                deposit_amount,
+            )
 
-        bank_account_verification.additional_properties = d
-        return bank_account_verification
+            bank_account_verification.additional_properties = d
+            return bank_account_verification
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

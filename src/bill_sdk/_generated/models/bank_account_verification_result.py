@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="BankAccountVerificationResult")
 
@@ -36,15 +36,21 @@ class BankAccountVerificationResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        verified = d.pop("verified", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            verified = d.pop("verified", UNSET)
 
-        bank_account_verification_result = cls(
-            verified=verified,
-        )
+            bank_account_verification_result = cls(
+                verified,
+            )
 
-        bank_account_verification_result.additional_properties = d
-        return bank_account_verification_result
+            bank_account_verification_result.additional_properties = d
+            return bank_account_verification_result
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="BankFundingOption")
 
@@ -88,51 +88,57 @@ class BankFundingOption:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        name = d.pop("name", UNSET)
+            name = d.pop("name", UNSET)
 
-        available = d.pop("available", UNSET)
+            available = d.pop("available", UNSET)
 
-        reason = d.pop("reason", UNSET)
+            reason = d.pop("reason", UNSET)
 
-        conditions = cast(list[str], d.pop("conditions", UNSET))
+            conditions = cast(list[str], d.pop("conditions", UNSET))
 
-        _process_date = d.pop("processDate", UNSET)
-        process_date: datetime.date | Unset
-        if isinstance(_process_date, Unset):
-            process_date = UNSET
-        else:
-            process_date = datetime.date.fromisoformat(_process_date)
+            _process_date = d.pop("processDate", UNSET)
+            process_date: datetime.date | Unset
+            if _process_date is UNSET:
+                process_date = UNSET
+            else:
+                process_date = datetime.date.fromisoformat(_process_date)
 
-        _delivery_date = d.pop("deliveryDate", UNSET)
-        delivery_date: datetime.date | Unset
-        if isinstance(_delivery_date, Unset):
-            delivery_date = UNSET
-        else:
-            delivery_date = datetime.date.fromisoformat(_delivery_date)
+            _delivery_date = d.pop("deliveryDate", UNSET)
+            delivery_date: datetime.date | Unset
+            if _delivery_date is UNSET:
+                delivery_date = UNSET
+            else:
+                delivery_date = datetime.date.fromisoformat(_delivery_date)
 
-        _fee = d.pop("fee", UNSET)
-        fee: Decimal | Unset
-        if isinstance(_fee, Unset):
-            fee = UNSET
-        else:
-            fee = to_decimal(_fee)
+            _fee = d.pop("fee", UNSET)
+            fee: Decimal | Unset
+            if _fee is UNSET:
+                fee = UNSET
+            else:
+                fee = to_decimal(_fee)
 
-        bank_funding_option = cls(
-            id=id,
-            name=name,
-            available=available,
-            reason=reason,
-            conditions=conditions,
-            process_date=process_date,
-            delivery_date=delivery_date,
-            fee=fee,
-        )
+            bank_funding_option = cls(
+                id,
+                name,
+                available,
+                reason,
+                conditions,
+                process_date,
+                delivery_date,
+                fee,
+            )
 
-        bank_funding_option.additional_properties = d
-        return bank_funding_option
+            bank_funding_option.additional_properties = d
+            return bank_funding_option
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -13,13 +13,10 @@ from bill_sdk._json import to_decimal
 
 from ..models.bill_approval_status import BillApprovalStatus
 from ..models.bill_payment_status import BillPaymentStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.bill_approver import BillApprover
-    from ..models.bill_invoice import BillInvoice
-    from ..models.bill_line_item import BillLineItem
-    from ..models.classifications import Classifications
+_BillApprovalStatus = EnumLookup(BillApprovalStatus)
+_BillPaymentStatus = EnumLookup(BillPaymentStatus)
 
 
 T = TypeVar("T", bound="Bill")
@@ -214,173 +211,174 @@ class Bill:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bill_approver import BillApprover  # noqa: PLC0415
-        from ..models.bill_invoice import BillInvoice  # noqa: PLC0415
-        from ..models.bill_line_item import BillLineItem  # noqa: PLC0415
-        from ..models.classifications import Classifications  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            vendor_id = d.pop("vendorId", UNSET)
 
-        vendor_id = d.pop("vendorId", UNSET)
+            vendor_name = d.pop("vendorName", UNSET)
 
-        vendor_name = d.pop("vendorName", UNSET)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+            _funding_amount = d.pop("fundingAmount", UNSET)
+            funding_amount: Decimal | Unset
+            if _funding_amount is UNSET:
+                funding_amount = UNSET
+            else:
+                funding_amount = to_decimal(_funding_amount)
 
-        _funding_amount = d.pop("fundingAmount", UNSET)
-        funding_amount: Decimal | Unset
-        if isinstance(_funding_amount, Unset):
-            funding_amount = UNSET
-        else:
-            funding_amount = to_decimal(_funding_amount)
+            _paid_amount = d.pop("paidAmount", UNSET)
+            paid_amount: Decimal | Unset
+            if _paid_amount is UNSET:
+                paid_amount = UNSET
+            else:
+                paid_amount = to_decimal(_paid_amount)
 
-        _paid_amount = d.pop("paidAmount", UNSET)
-        paid_amount: Decimal | Unset
-        if isinstance(_paid_amount, Unset):
-            paid_amount = UNSET
-        else:
-            paid_amount = to_decimal(_paid_amount)
+            _due_amount = d.pop("dueAmount", UNSET)
+            due_amount: Decimal | Unset
+            if _due_amount is UNSET:
+                due_amount = UNSET
+            else:
+                due_amount = to_decimal(_due_amount)
 
-        _due_amount = d.pop("dueAmount", UNSET)
-        due_amount: Decimal | Unset
-        if isinstance(_due_amount, Unset):
-            due_amount = UNSET
-        else:
-            due_amount = to_decimal(_due_amount)
+            _scheduled_amount = d.pop("scheduledAmount", UNSET)
+            scheduled_amount: Decimal | Unset
+            if _scheduled_amount is UNSET:
+                scheduled_amount = UNSET
+            else:
+                scheduled_amount = to_decimal(_scheduled_amount)
 
-        _scheduled_amount = d.pop("scheduledAmount", UNSET)
-        scheduled_amount: Decimal | Unset
-        if isinstance(_scheduled_amount, Unset):
-            scheduled_amount = UNSET
-        else:
-            scheduled_amount = to_decimal(_scheduled_amount)
+            _credit_amount = d.pop("creditAmount", UNSET)
+            credit_amount: Decimal | Unset
+            if _credit_amount is UNSET:
+                credit_amount = UNSET
+            else:
+                credit_amount = to_decimal(_credit_amount)
 
-        _credit_amount = d.pop("creditAmount", UNSET)
-        credit_amount: Decimal | Unset
-        if isinstance(_credit_amount, Unset):
-            credit_amount = UNSET
-        else:
-            credit_amount = to_decimal(_credit_amount)
+            _exchange_rate = d.pop("exchangeRate", UNSET)
+            exchange_rate: Decimal | Unset
+            if _exchange_rate is UNSET:
+                exchange_rate = UNSET
+            else:
+                exchange_rate = to_decimal(_exchange_rate)
 
-        _exchange_rate = d.pop("exchangeRate", UNSET)
-        exchange_rate: Decimal | Unset
-        if isinstance(_exchange_rate, Unset):
-            exchange_rate = UNSET
-        else:
-            exchange_rate = to_decimal(_exchange_rate)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            _due_date = d.pop("dueDate", UNSET)
+            due_date: datetime.date | Unset
+            if _due_date is UNSET:
+                due_date = UNSET
+            else:
+                due_date = datetime.date.fromisoformat(_due_date)
 
-        _due_date = d.pop("dueDate", UNSET)
-        due_date: datetime.date | Unset
-        if isinstance(_due_date, Unset):
-            due_date = UNSET
-        else:
-            due_date = datetime.date.fromisoformat(_due_date)
+            _invoice = d.pop("invoice", UNSET)
+            invoice: BillInvoice | Unset
+            if _invoice is UNSET:
+                invoice = UNSET
+            else:
+                invoice = BillInvoice.from_dict(_invoice)
 
-        _invoice = d.pop("invoice", UNSET)
-        invoice: BillInvoice | Unset
-        if isinstance(_invoice, Unset):
-            invoice = UNSET
-        else:
-            invoice = BillInvoice.from_dict(_invoice)
+            _bill_line_items = d.pop("billLineItems", UNSET)
+            bill_line_items: list[BillLineItem] | Unset = UNSET
+            if _bill_line_items is not UNSET:
+                bill_line_items = []
+                for bill_line_items_item_data in _bill_line_items:
+                    bill_line_items_item = BillLineItem.from_dict(bill_line_items_item_data)
 
-        _bill_line_items = d.pop("billLineItems", UNSET)
-        bill_line_items: list[BillLineItem] | Unset = UNSET
-        if _bill_line_items is not UNSET:
-            bill_line_items = []
-            for bill_line_items_item_data in _bill_line_items:
-                bill_line_items_item = BillLineItem.from_dict(bill_line_items_item_data)
+                    bill_line_items.append(bill_line_items_item)
 
-                bill_line_items.append(bill_line_items_item)
+            pay_from_chart_of_account_id = d.pop("payFromChartOfAccountId", UNSET)
 
-        pay_from_chart_of_account_id = d.pop("payFromChartOfAccountId", UNSET)
+            _classifications = d.pop("classifications", UNSET)
+            classifications: Classifications | Unset
+            if _classifications is UNSET:
+                classifications = UNSET
+            else:
+                classifications = Classifications.from_dict(_classifications)
 
-        _classifications = d.pop("classifications", UNSET)
-        classifications: Classifications | Unset
-        if isinstance(_classifications, Unset):
-            classifications = UNSET
-        else:
-            classifications = Classifications.from_dict(_classifications)
+            purchase_order_number = d.pop("purchaseOrderNumber", UNSET)
 
-        purchase_order_number = d.pop("purchaseOrderNumber", UNSET)
+            _payment_status = d.pop("paymentStatus", UNSET)
+            payment_status: BillPaymentStatus | Unset
+            if _payment_status is UNSET:
+                payment_status = UNSET
+            else:
+                payment_status = _BillPaymentStatus[_payment_status]
 
-        _payment_status = d.pop("paymentStatus", UNSET)
-        payment_status: BillPaymentStatus | Unset
-        if isinstance(_payment_status, Unset):
-            payment_status = UNSET
-        else:
-            payment_status = BillPaymentStatus(_payment_status)
+            _approval_status = d.pop("approvalStatus", UNSET)
+            approval_status: BillApprovalStatus | Unset
+            if _approval_status is UNSET:
+                approval_status = UNSET
+            else:
+                approval_status = _BillApprovalStatus[_approval_status]
 
-        _approval_status = d.pop("approvalStatus", UNSET)
-        approval_status: BillApprovalStatus | Unset
-        if isinstance(_approval_status, Unset):
-            approval_status = UNSET
-        else:
-            approval_status = BillApprovalStatus(_approval_status)
+            _approvers = d.pop("approvers", UNSET)
+            approvers: list[BillApprover] | Unset = UNSET
+            if _approvers is not UNSET:
+                approvers = []
+                for approvers_item_data in _approvers:
+                    approvers_item = BillApprover.from_dict(approvers_item_data)
 
-        _approvers = d.pop("approvers", UNSET)
-        approvers: list[BillApprover] | Unset = UNSET
-        if _approvers is not UNSET:
-            approvers = []
-            for approvers_item_data in _approvers:
-                approvers_item = BillApprover.from_dict(approvers_item_data)
+                    approvers.append(approvers_item)
 
-                approvers.append(approvers_item)
+            created_by = d.pop("createdBy", UNSET)
 
-        created_by = d.pop("createdBy", UNSET)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            bill = cls(
+                id,
+                archived,
+                vendor_id,
+                vendor_name,
+                amount,
+                funding_amount,
+                paid_amount,
+                due_amount,
+                scheduled_amount,
+                credit_amount,
+                exchange_rate,
+                description,
+                due_date,
+                invoice,
+                bill_line_items,
+                pay_from_chart_of_account_id,
+                classifications,
+                purchase_order_number,
+                payment_status,
+                approval_status,
+                approvers,
+                created_by,
+                created_time,
+                updated_time,
+            )
 
-        bill = cls(
-            id=id,
-            archived=archived,
-            vendor_id=vendor_id,
-            vendor_name=vendor_name,
-            amount=amount,
-            funding_amount=funding_amount,
-            paid_amount=paid_amount,
-            due_amount=due_amount,
-            scheduled_amount=scheduled_amount,
-            credit_amount=credit_amount,
-            exchange_rate=exchange_rate,
-            description=description,
-            due_date=due_date,
-            invoice=invoice,
-            bill_line_items=bill_line_items,
-            pay_from_chart_of_account_id=pay_from_chart_of_account_id,
-            classifications=classifications,
-            purchase_order_number=purchase_order_number,
-            payment_status=payment_status,
-            approval_status=approval_status,
-            approvers=approvers,
-            created_by=created_by,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        bill.additional_properties = d
-        return bill
+            bill.additional_properties = d
+            return bill
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -397,3 +395,10 @@ class Bill:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.bill_approver import BillApprover  # noqa: E402
+from ..models.bill_invoice import BillInvoice  # noqa: E402
+from ..models.bill_line_item import BillLineItem  # noqa: E402
+from ..models.classifications import Classifications  # noqa: E402

@@ -12,7 +12,10 @@ from attrs import field as _attrs_field
 from bill_sdk._json import to_decimal
 
 from ..models.bill_approver_status import BillApproverStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_BillApproverStatus = EnumLookup(BillApproverStatus)
+
 
 T = TypeVar("T", bound="BillApprover")
 
@@ -63,39 +66,45 @@ class BillApprover:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user_id = d.pop("userId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            user_id = d.pop("userId", UNSET)
 
-        _status = d.pop("status", UNSET)
-        status: BillApproverStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = BillApproverStatus(_status)
+            _status = d.pop("status", UNSET)
+            status: BillApproverStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _BillApproverStatus[_status]
 
-        _approver_order = d.pop("approverOrder", UNSET)
-        approver_order: Decimal | Unset
-        if isinstance(_approver_order, Unset):
-            approver_order = UNSET
-        else:
-            approver_order = to_decimal(_approver_order)
+            _approver_order = d.pop("approverOrder", UNSET)
+            approver_order: Decimal | Unset
+            if _approver_order is UNSET:
+                approver_order = UNSET
+            else:
+                approver_order = to_decimal(_approver_order)
 
-        _status_changed_time = d.pop("statusChangedTime", UNSET)
-        status_changed_time: datetime.datetime | Unset
-        if isinstance(_status_changed_time, Unset):
-            status_changed_time = UNSET
-        else:
-            status_changed_time = datetime.datetime.fromisoformat(_status_changed_time)
+            _status_changed_time = d.pop("statusChangedTime", UNSET)
+            status_changed_time: datetime.datetime | Unset
+            if _status_changed_time is UNSET:
+                status_changed_time = UNSET
+            else:
+                status_changed_time = datetime.datetime.fromisoformat(_status_changed_time)
 
-        bill_approver = cls(
-            user_id=user_id,
-            status=status,
-            approver_order=approver_order,
-            status_changed_time=status_changed_time,
-        )
+            bill_approver = cls(
+                user_id,
+                status,
+                approver_order,
+                status_changed_time,
+            )
 
-        bill_approver.additional_properties = d
-        return bill_approver
+            bill_approver.additional_properties = d
+            return bill_approver
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="BillInvoice")
 
@@ -45,23 +45,29 @@ class BillInvoice:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        invoice_number = d.pop("invoiceNumber", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            invoice_number = d.pop("invoiceNumber", UNSET)
 
-        _invoice_date = d.pop("invoiceDate", UNSET)
-        invoice_date: datetime.date | Unset
-        if isinstance(_invoice_date, Unset):
-            invoice_date = UNSET
-        else:
-            invoice_date = datetime.date.fromisoformat(_invoice_date)
+            _invoice_date = d.pop("invoiceDate", UNSET)
+            invoice_date: datetime.date | Unset
+            if _invoice_date is UNSET:
+                invoice_date = UNSET
+            else:
+                invoice_date = datetime.date.fromisoformat(_invoice_date)
 
-        bill_invoice = cls(
-            invoice_number=invoice_number,
-            invoice_date=invoice_date,
-        )
+            bill_invoice = cls(
+                invoice_number,
+                invoice_date,
+            )
 
-        bill_invoice.additional_properties = d
-        return bill_invoice
+            bill_invoice.additional_properties = d
+            return bill_invoice
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,18 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.classifications import Classifications
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="BillLineItem")
 
@@ -78,52 +74,56 @@ class BillLineItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.classifications import Classifications  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+            _quantity = d.pop("quantity", UNSET)
+            quantity: Decimal | Unset
+            if _quantity is UNSET:
+                quantity = UNSET
+            else:
+                quantity = to_decimal(_quantity)
 
-        _quantity = d.pop("quantity", UNSET)
-        quantity: Decimal | Unset
-        if isinstance(_quantity, Unset):
-            quantity = UNSET
-        else:
-            quantity = to_decimal(_quantity)
+            _price = d.pop("price", UNSET)
+            price: Decimal | Unset
+            if _price is UNSET:
+                price = UNSET
+            else:
+                price = to_decimal(_price)
 
-        _price = d.pop("price", UNSET)
-        price: Decimal | Unset
-        if isinstance(_price, Unset):
-            price = UNSET
-        else:
-            price = to_decimal(_price)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            _classifications = d.pop("classifications", UNSET)
+            classifications: Classifications | Unset
+            if _classifications is UNSET:
+                classifications = UNSET
+            else:
+                classifications = Classifications.from_dict(_classifications)
 
-        _classifications = d.pop("classifications", UNSET)
-        classifications: Classifications | Unset
-        if isinstance(_classifications, Unset):
-            classifications = UNSET
-        else:
-            classifications = Classifications.from_dict(_classifications)
+            bill_line_item = cls(
+                id,
+                amount,
+                quantity,
+                price,
+                description,
+                classifications,
+            )
 
-        bill_line_item = cls(
-            id=id,
-            amount=amount,
-            quantity=quantity,
-            price=price,
-            description=description,
-            classifications=classifications,
-        )
-
-        bill_line_item.additional_properties = d
-        return bill_line_item
+            bill_line_item.additional_properties = d
+            return bill_line_item
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -140,3 +140,7 @@ class BillLineItem:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.classifications import Classifications  # noqa: E402

@@ -3,18 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.applied_vendor_credit import AppliedVendorCredit
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="BillPayment")
 
@@ -66,38 +62,42 @@ class BillPayment:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.applied_vendor_credit import AppliedVendorCredit  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            bill_id = d.pop("billId", UNSET)
 
-        bill_id = d.pop("billId", UNSET)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+            _vendor_credits = d.pop("vendorCredits", UNSET)
+            vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
+            if _vendor_credits is not UNSET:
+                vendor_credits = []
+                for vendor_credits_item_data in _vendor_credits:
+                    vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
 
-        _vendor_credits = d.pop("vendorCredits", UNSET)
-        vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
-        if _vendor_credits is not UNSET:
-            vendor_credits = []
-            for vendor_credits_item_data in _vendor_credits:
-                vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
+                    vendor_credits.append(vendor_credits_item)
 
-                vendor_credits.append(vendor_credits_item)
+            bill_payment = cls(
+                id,
+                bill_id,
+                amount,
+                vendor_credits,
+            )
 
-        bill_payment = cls(
-            id=id,
-            bill_id=bill_id,
-            amount=amount,
-            vendor_credits=vendor_credits,
-        )
-
-        bill_payment.additional_properties = d
-        return bill_payment
+            bill_payment.additional_properties = d
+            return bill_payment
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -114,3 +114,7 @@ class BillPayment:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.applied_vendor_credit import AppliedVendorCredit  # noqa: E402

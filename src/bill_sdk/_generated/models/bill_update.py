@@ -3,19 +3,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.applied_vendor_credit import AppliedVendorCredit
-    from ..models.bill_invoice import BillInvoice
-    from ..models.bill_line_item import BillLineItem
-    from ..models.classifications import Classifications
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="BillUpdate")
 
@@ -51,8 +44,6 @@ class BillUpdate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.classifications import Classifications  # noqa: PLC0415
-
         vendor_id = self.vendor_id
 
         due_date: str | Unset = UNSET
@@ -133,107 +124,108 @@ class BillUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.applied_vendor_credit import AppliedVendorCredit  # noqa: PLC0415
-        from ..models.bill_invoice import BillInvoice  # noqa: PLC0415
-        from ..models.bill_line_item import BillLineItem  # noqa: PLC0415
-        from ..models.classifications import Classifications  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            vendor_id = d.pop("vendorId", UNSET)
 
-        d = dict(src_dict)
-        vendor_id = d.pop("vendorId", UNSET)
+            _due_date = d.pop("dueDate", UNSET)
+            due_date: datetime.date | Unset
+            if _due_date is UNSET:
+                due_date = UNSET
+            else:
+                due_date = datetime.date.fromisoformat(_due_date)
 
-        _due_date = d.pop("dueDate", UNSET)
-        due_date: datetime.date | Unset
-        if isinstance(_due_date, Unset):
-            due_date = UNSET
-        else:
-            due_date = datetime.date.fromisoformat(_due_date)
+            _bill_line_items = d.pop("billLineItems", UNSET)
+            bill_line_items: list[BillLineItem] | Unset = UNSET
+            if _bill_line_items is not UNSET:
+                bill_line_items = []
+                for bill_line_items_item_data in _bill_line_items:
+                    bill_line_items_item = BillLineItem.from_dict(bill_line_items_item_data)
 
-        _bill_line_items = d.pop("billLineItems", UNSET)
-        bill_line_items: list[BillLineItem] | Unset = UNSET
-        if _bill_line_items is not UNSET:
-            bill_line_items = []
-            for bill_line_items_item_data in _bill_line_items:
-                bill_line_items_item = BillLineItem.from_dict(bill_line_items_item_data)
+                    bill_line_items.append(bill_line_items_item)
 
-                bill_line_items.append(bill_line_items_item)
+            _invoice = d.pop("invoice", UNSET)
+            invoice: BillInvoice | Unset
+            if _invoice is UNSET:
+                invoice = UNSET
+            else:
+                invoice = BillInvoice.from_dict(_invoice)
 
-        _invoice = d.pop("invoice", UNSET)
-        invoice: BillInvoice | Unset
-        if isinstance(_invoice, Unset):
-            invoice = UNSET
-        else:
-            invoice = BillInvoice.from_dict(_invoice)
+            def _parse_description(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            description = _parse_description(d.pop("description", UNSET))
 
-        description = _parse_description(d.pop("description", UNSET))
+            def _parse_pay_from_chart_of_account_id(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_pay_from_chart_of_account_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            pay_from_chart_of_account_id = _parse_pay_from_chart_of_account_id(d.pop("payFromChartOfAccountId", UNSET))
 
-        pay_from_chart_of_account_id = _parse_pay_from_chart_of_account_id(d.pop("payFromChartOfAccountId", UNSET))
+            def _parse_classifications(data: object) -> Classifications | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    classifications_type_0 = Classifications.from_dict(data)
 
-        def _parse_classifications(data: object) -> Classifications | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                classifications_type_0 = Classifications.from_dict(data)
+                    return classifications_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Classifications | None | Unset, data)
 
-                return classifications_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Classifications | None | Unset, data)
+            classifications = _parse_classifications(d.pop("classifications", UNSET))
 
-        classifications = _parse_classifications(d.pop("classifications", UNSET))
+            _vendor_credits = d.pop("vendorCredits", UNSET)
+            vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
+            if _vendor_credits is not UNSET:
+                vendor_credits = []
+                for vendor_credits_item_data in _vendor_credits:
+                    vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
 
-        _vendor_credits = d.pop("vendorCredits", UNSET)
-        vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
-        if _vendor_credits is not UNSET:
-            vendor_credits = []
-            for vendor_credits_item_data in _vendor_credits:
-                vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
+                    vendor_credits.append(vendor_credits_item)
 
-                vendor_credits.append(vendor_credits_item)
+            def _parse_purchase_order_number(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_purchase_order_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            purchase_order_number = _parse_purchase_order_number(d.pop("purchaseOrderNumber", UNSET))
 
-        purchase_order_number = _parse_purchase_order_number(d.pop("purchaseOrderNumber", UNSET))
+            bill_approvals = d.pop("billApprovals", UNSET)
 
-        bill_approvals = d.pop("billApprovals", UNSET)
+            bill_update = cls(
+                vendor_id,
+                due_date,
+                bill_line_items,
+                invoice,
+                description,
+                pay_from_chart_of_account_id,
+                classifications,
+                vendor_credits,
+                purchase_order_number,
+                bill_approvals,
+            )
 
-        bill_update = cls(
-            vendor_id=vendor_id,
-            due_date=due_date,
-            bill_line_items=bill_line_items,
-            invoice=invoice,
-            description=description,
-            pay_from_chart_of_account_id=pay_from_chart_of_account_id,
-            classifications=classifications,
-            vendor_credits=vendor_credits,
-            purchase_order_number=purchase_order_number,
-            bill_approvals=bill_approvals,
-        )
-
-        bill_update.additional_properties = d
-        return bill_update
+            bill_update.additional_properties = d
+            return bill_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -250,3 +242,10 @@ class BillUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.applied_vendor_credit import AppliedVendorCredit  # noqa: E402
+from ..models.bill_invoice import BillInvoice  # noqa: E402
+from ..models.bill_line_item import BillLineItem  # noqa: E402
+from ..models.classifications import Classifications  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -13,10 +13,10 @@ from bill_sdk._json import to_decimal
 
 from ..models.budget_recurring_interval import BudgetRecurringInterval
 from ..models.budget_share_funds import BudgetShareFunds
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.budget_current_period import BudgetCurrentPeriod
+_BudgetRecurringInterval = EnumLookup(BudgetRecurringInterval)
+_BudgetShareFunds = EnumLookup(BudgetShareFunds)
 
 
 T = TypeVar("T", bound="Budget")
@@ -196,144 +196,148 @@ class Budget:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.budget_current_period import BudgetCurrentPeriod  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            uuid = d.pop("uuid", UNSET)
 
-        uuid = d.pop("uuid", UNSET)
+            name = d.pop("name", UNSET)
 
-        name = d.pop("name", UNSET)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            retired = d.pop("retired", UNSET)
 
-        retired = d.pop("retired", UNSET)
+            _start_date = d.pop("startDate", UNSET)
+            start_date: datetime.date | Unset
+            if _start_date is UNSET:
+                start_date = UNSET
+            else:
+                start_date = datetime.date.fromisoformat(_start_date)
 
-        _start_date = d.pop("startDate", UNSET)
-        start_date: datetime.date | Unset
-        if isinstance(_start_date, Unset):
-            start_date = UNSET
-        else:
-            start_date = datetime.date.fromisoformat(_start_date)
+            def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, str):
+                        raise TypeError()
+                    expiration_date_type_0 = datetime.date.fromisoformat(data)
 
-        def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                expiration_date_type_0 = datetime.date.fromisoformat(data)
+                    return expiration_date_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(datetime.date | None | Unset, data)
 
-                return expiration_date_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.date | None | Unset, data)
+            expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
-        expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
+            _recurring_interval = d.pop("recurringInterval", UNSET)
+            recurring_interval: BudgetRecurringInterval | Unset
+            if _recurring_interval is UNSET:
+                recurring_interval = UNSET
+            else:
+                recurring_interval = _BudgetRecurringInterval[_recurring_interval]
 
-        _recurring_interval = d.pop("recurringInterval", UNSET)
-        recurring_interval: BudgetRecurringInterval | Unset
-        if isinstance(_recurring_interval, Unset):
-            recurring_interval = UNSET
-        else:
-            recurring_interval = BudgetRecurringInterval(_recurring_interval)
+            timezone = d.pop("timezone", UNSET)
 
-        timezone = d.pop("timezone", UNSET)
+            auto_add_users = d.pop("autoAddUsers", UNSET)
 
-        auto_add_users = d.pop("autoAddUsers", UNSET)
+            receipt_required = d.pop("receiptRequired", UNSET)
 
-        receipt_required = d.pop("receiptRequired", UNSET)
+            _max_tx_size = d.pop("maxTxSize", UNSET)
+            max_tx_size: Decimal | Unset
+            if _max_tx_size is UNSET:
+                max_tx_size = UNSET
+            else:
+                max_tx_size = to_decimal(_max_tx_size)
 
-        _max_tx_size = d.pop("maxTxSize", UNSET)
-        max_tx_size: Decimal | Unset
-        if isinstance(_max_tx_size, Unset):
-            max_tx_size = UNSET
-        else:
-            max_tx_size = to_decimal(_max_tx_size)
+            carry_over = d.pop("carryOver", UNSET)
 
-        carry_over = d.pop("carryOver", UNSET)
+            default = d.pop("default", UNSET)
 
-        default = d.pop("default", UNSET)
+            def _parse_parent_budget_id(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_parent_budget_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            parent_budget_id = _parse_parent_budget_id(d.pop("parentBudgetId", UNSET))
 
-        parent_budget_id = _parse_parent_budget_id(d.pop("parentBudgetId", UNSET))
+            def _parse_parent_budget_uuid(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_parent_budget_uuid(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            parent_budget_uuid = _parse_parent_budget_uuid(d.pop("parentBudgetUuid", UNSET))
 
-        parent_budget_uuid = _parse_parent_budget_uuid(d.pop("parentBudgetUuid", UNSET))
+            budget_group = d.pop("budgetGroup", UNSET)
 
-        budget_group = d.pop("budgetGroup", UNSET)
+            _share_funds = d.pop("shareFunds", UNSET)
+            share_funds: BudgetShareFunds | Unset
+            if _share_funds is UNSET:
+                share_funds = UNSET
+            else:
+                share_funds = _BudgetShareFunds[_share_funds]
 
-        _share_funds = d.pop("shareFunds", UNSET)
-        share_funds: BudgetShareFunds | Unset
-        if isinstance(_share_funds, Unset):
-            share_funds = UNSET
-        else:
-            share_funds = BudgetShareFunds(_share_funds)
+            _recurring_limit = d.pop("recurringLimit", UNSET)
+            recurring_limit: Decimal | Unset
+            if _recurring_limit is UNSET:
+                recurring_limit = UNSET
+            else:
+                recurring_limit = to_decimal(_recurring_limit)
 
-        _recurring_limit = d.pop("recurringLimit", UNSET)
-        recurring_limit: Decimal | Unset
-        if isinstance(_recurring_limit, Unset):
-            recurring_limit = UNSET
-        else:
-            recurring_limit = to_decimal(_recurring_limit)
+            limitless_overspend = d.pop("limitlessOverspend", UNSET)
 
-        limitless_overspend = d.pop("limitlessOverspend", UNSET)
+            _limitless_goal = d.pop("limitlessGoal", UNSET)
+            limitless_goal: Decimal | Unset
+            if _limitless_goal is UNSET:
+                limitless_goal = UNSET
+            else:
+                limitless_goal = to_decimal(_limitless_goal)
 
-        _limitless_goal = d.pop("limitlessGoal", UNSET)
-        limitless_goal: Decimal | Unset
-        if isinstance(_limitless_goal, Unset):
-            limitless_goal = UNSET
-        else:
-            limitless_goal = to_decimal(_limitless_goal)
+            _current_period = d.pop("currentPeriod", UNSET)
+            current_period: BudgetCurrentPeriod | Unset
+            if _current_period is UNSET:
+                current_period = UNSET
+            else:
+                current_period = BudgetCurrentPeriod.from_dict(_current_period)
 
-        _current_period = d.pop("currentPeriod", UNSET)
-        current_period: BudgetCurrentPeriod | Unset
-        if isinstance(_current_period, Unset):
-            current_period = UNSET
-        else:
-            current_period = BudgetCurrentPeriod.from_dict(_current_period)
+            budget = cls(
+                id,
+                uuid,
+                name,
+                description,
+                retired,
+                start_date,
+                expiration_date,
+                recurring_interval,
+                timezone,
+                auto_add_users,
+                receipt_required,
+                max_tx_size,
+                carry_over,
+                default,
+                parent_budget_id,
+                parent_budget_uuid,
+                budget_group,
+                share_funds,
+                recurring_limit,
+                limitless_overspend,
+                limitless_goal,
+                current_period,
+            )
 
-        budget = cls(
-            id=id,
-            uuid=uuid,
-            name=name,
-            description=description,
-            retired=retired,
-            start_date=start_date,
-            expiration_date=expiration_date,
-            recurring_interval=recurring_interval,
-            timezone=timezone,
-            auto_add_users=auto_add_users,
-            receipt_required=receipt_required,
-            max_tx_size=max_tx_size,
-            carry_over=carry_over,
-            default=default,
-            parent_budget_id=parent_budget_id,
-            parent_budget_uuid=parent_budget_uuid,
-            budget_group=budget_group,
-            share_funds=share_funds,
-            recurring_limit=recurring_limit,
-            limitless_overspend=limitless_overspend,
-            limitless_goal=limitless_goal,
-            current_period=current_period,
-        )
-
-        budget.additional_properties = d
-        return budget
+            budget.additional_properties = d
+            return budget
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -350,3 +354,7 @@ class Budget:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.budget_current_period import BudgetCurrentPeriod  # noqa: E402

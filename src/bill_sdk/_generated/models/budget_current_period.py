@@ -4,18 +4,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.budget_spending import BudgetSpending
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="BudgetCurrentPeriod")
 
@@ -80,62 +76,66 @@ class BudgetCurrentPeriod:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.budget_spending import BudgetSpending  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _start_date = d.pop("startDate", UNSET)
+            start_date: datetime.date | Unset
+            if _start_date is UNSET:
+                start_date = UNSET
+            else:
+                start_date = datetime.date.fromisoformat(_start_date)
 
-        d = dict(src_dict)
-        _start_date = d.pop("startDate", UNSET)
-        start_date: datetime.date | Unset
-        if isinstance(_start_date, Unset):
-            start_date = UNSET
-        else:
-            start_date = datetime.date.fromisoformat(_start_date)
+            _end_date = d.pop("endDate", UNSET)
+            end_date: datetime.date | Unset
+            if _end_date is UNSET:
+                end_date = UNSET
+            else:
+                end_date = datetime.date.fromisoformat(_end_date)
 
-        _end_date = d.pop("endDate", UNSET)
-        end_date: datetime.date | Unset
-        if isinstance(_end_date, Unset):
-            end_date = UNSET
-        else:
-            end_date = datetime.date.fromisoformat(_end_date)
+            _limit = d.pop("limit", UNSET)
+            limit: Decimal | Unset
+            if _limit is UNSET:
+                limit = UNSET
+            else:
+                limit = to_decimal(_limit)
 
-        _limit = d.pop("limit", UNSET)
-        limit: Decimal | Unset
-        if isinstance(_limit, Unset):
-            limit = UNSET
-        else:
-            limit = to_decimal(_limit)
+            _overspend_buffer = d.pop("overspendBuffer", UNSET)
+            overspend_buffer: Decimal | Unset
+            if _overspend_buffer is UNSET:
+                overspend_buffer = UNSET
+            else:
+                overspend_buffer = to_decimal(_overspend_buffer)
 
-        _overspend_buffer = d.pop("overspendBuffer", UNSET)
-        overspend_buffer: Decimal | Unset
-        if isinstance(_overspend_buffer, Unset):
-            overspend_buffer = UNSET
-        else:
-            overspend_buffer = to_decimal(_overspend_buffer)
+            _assigned = d.pop("assigned", UNSET)
+            assigned: Decimal | Unset
+            if _assigned is UNSET:
+                assigned = UNSET
+            else:
+                assigned = to_decimal(_assigned)
 
-        _assigned = d.pop("assigned", UNSET)
-        assigned: Decimal | Unset
-        if isinstance(_assigned, Unset):
-            assigned = UNSET
-        else:
-            assigned = to_decimal(_assigned)
+            _spent = d.pop("spent", UNSET)
+            spent: BudgetSpending | Unset
+            if _spent is UNSET:
+                spent = UNSET
+            else:
+                spent = BudgetSpending.from_dict(_spent)
 
-        _spent = d.pop("spent", UNSET)
-        spent: BudgetSpending | Unset
-        if isinstance(_spent, Unset):
-            spent = UNSET
-        else:
-            spent = BudgetSpending.from_dict(_spent)
+            budget_current_period = cls(
+                start_date,
+                end_date,
+                limit,
+                overspend_buffer,
+                assigned,
+                spent,
+            )
 
-        budget_current_period = cls(
-            start_date=start_date,
-            end_date=end_date,
-            limit=limit,
-            overspend_buffer=overspend_buffer,
-            assigned=assigned,
-            spent=spent,
-        )
-
-        budget_current_period.additional_properties = d
-        return budget_current_period
+            budget_current_period.additional_properties = d
+            return budget_current_period
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -152,3 +152,7 @@ class BudgetCurrentPeriod:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.budget_spending import BudgetSpending  # noqa: E402

@@ -11,7 +11,10 @@ from attrs import field as _attrs_field
 from bill_sdk._json import to_decimal
 
 from ..models.budget_member_role import BudgetMemberRole
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_BudgetMemberRole = EnumLookup(BudgetMemberRole)
+
 
 T = TypeVar("T", bound="BudgetMember")
 
@@ -96,62 +99,68 @@ class BudgetMember:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user_id = d.pop("userId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            user_id = d.pop("userId", UNSET)
 
-        user_uuid = d.pop("userUuid", UNSET)
+            user_uuid = d.pop("userUuid", UNSET)
 
-        name = d.pop("name", UNSET)
+            name = d.pop("name", UNSET)
 
-        _spent = d.pop("spent", UNSET)
-        spent: Decimal | Unset
-        if isinstance(_spent, Unset):
-            spent = UNSET
-        else:
-            spent = to_decimal(_spent)
+            _spent = d.pop("spent", UNSET)
+            spent: Decimal | Unset
+            if _spent is UNSET:
+                spent = UNSET
+            else:
+                spent = to_decimal(_spent)
 
-        _limit = d.pop("limit", UNSET)
-        limit: Decimal | Unset
-        if isinstance(_limit, Unset):
-            limit = UNSET
-        else:
-            limit = to_decimal(_limit)
+            _limit = d.pop("limit", UNSET)
+            limit: Decimal | Unset
+            if _limit is UNSET:
+                limit = UNSET
+            else:
+                limit = to_decimal(_limit)
 
-        _recurring_limit = d.pop("recurringLimit", UNSET)
-        recurring_limit: Decimal | Unset
-        if isinstance(_recurring_limit, Unset):
-            recurring_limit = UNSET
-        else:
-            recurring_limit = to_decimal(_recurring_limit)
+            _recurring_limit = d.pop("recurringLimit", UNSET)
+            recurring_limit: Decimal | Unset
+            if _recurring_limit is UNSET:
+                recurring_limit = UNSET
+            else:
+                recurring_limit = to_decimal(_recurring_limit)
 
-        recurring = d.pop("recurring", UNSET)
+            recurring = d.pop("recurring", UNSET)
 
-        _budget_role = d.pop("budgetRole", UNSET)
-        budget_role: BudgetMemberRole | Unset
-        if isinstance(_budget_role, Unset):
-            budget_role = UNSET
-        else:
-            budget_role = BudgetMemberRole(_budget_role)
+            _budget_role = d.pop("budgetRole", UNSET)
+            budget_role: BudgetMemberRole | Unset
+            if _budget_role is UNSET:
+                budget_role = UNSET
+            else:
+                budget_role = _BudgetMemberRole[_budget_role]
 
-        retired = d.pop("retired", UNSET)
+            retired = d.pop("retired", UNSET)
 
-        share_budget_funds = d.pop("shareBudgetFunds", UNSET)
+            share_budget_funds = d.pop("shareBudgetFunds", UNSET)
 
-        budget_member = cls(
-            user_id=user_id,
-            user_uuid=user_uuid,
-            name=name,
-            spent=spent,
-            limit=limit,
-            recurring_limit=recurring_limit,
-            recurring=recurring,
-            budget_role=budget_role,
-            retired=retired,
-            share_budget_funds=share_budget_funds,
-        )
+            budget_member = cls(
+                user_id,
+                user_uuid,
+                name,
+                spent,
+                limit,
+                recurring_limit,
+                recurring,
+                budget_role,
+                retired,
+                share_budget_funds,
+            )
 
-        budget_member.additional_properties = d
-        return budget_member
+            budget_member.additional_properties = d
+            return budget_member
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

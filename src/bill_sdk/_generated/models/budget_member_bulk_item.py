@@ -11,7 +11,10 @@ from attrs import field as _attrs_field
 from bill_sdk._json import to_decimal
 
 from ..models.budget_member_role import BudgetMemberRole
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_BudgetMemberRole = EnumLookup(BudgetMemberRole)
+
 
 T = TypeVar("T", bound="BudgetMemberBulkItem")
 
@@ -68,42 +71,48 @@ class BudgetMemberBulkItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user_id = d.pop("userId")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            user_id = d.pop("userId")
 
-        _limit = d.pop("limit", UNSET)
-        limit: Decimal | Unset
-        if isinstance(_limit, Unset):
-            limit = UNSET
-        else:
-            limit = to_decimal(_limit)
+            _limit = d.pop("limit", UNSET)
+            limit: Decimal | Unset
+            if _limit is UNSET:
+                limit = UNSET
+            else:
+                limit = to_decimal(_limit)
 
-        _recurring_limit = d.pop("recurringLimit", UNSET)
-        recurring_limit: Decimal | Unset
-        if isinstance(_recurring_limit, Unset):
-            recurring_limit = UNSET
-        else:
-            recurring_limit = to_decimal(_recurring_limit)
+            _recurring_limit = d.pop("recurringLimit", UNSET)
+            recurring_limit: Decimal | Unset
+            if _recurring_limit is UNSET:
+                recurring_limit = UNSET
+            else:
+                recurring_limit = to_decimal(_recurring_limit)
 
-        _role = d.pop("role", UNSET)
-        role: BudgetMemberRole | Unset
-        if isinstance(_role, Unset):
-            role = UNSET
-        else:
-            role = BudgetMemberRole(_role)
+            _role = d.pop("role", UNSET)
+            role: BudgetMemberRole | Unset
+            if _role is UNSET:
+                role = UNSET
+            else:
+                role = _BudgetMemberRole[_role]
 
-        share_budget_funds = d.pop("shareBudgetFunds", UNSET)
+            share_budget_funds = d.pop("shareBudgetFunds", UNSET)
 
-        budget_member_bulk_item = cls(
-            user_id=user_id,
-            limit=limit,
-            recurring_limit=recurring_limit,
-            role=role,
-            share_budget_funds=share_budget_funds,
-        )
+            budget_member_bulk_item = cls(
+                user_id,
+                limit,
+                recurring_limit,
+                role,
+                share_budget_funds,
+            )
 
-        budget_member_bulk_item.additional_properties = d
-        return budget_member_bulk_item
+            budget_member_bulk_item.additional_properties = d
+            return budget_member_bulk_item
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

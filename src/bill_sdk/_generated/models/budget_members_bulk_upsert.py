@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-if TYPE_CHECKING:
-    from ..models.budget_member_bulk_item import BudgetMemberBulkItem
-
+from ..types import DECODE_ERRORS, decode_error
 
 T = TypeVar("T", bound="BudgetMembersBulkUpsert")
 
@@ -43,22 +41,26 @@ class BudgetMembersBulkUpsert:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.budget_member_bulk_item import BudgetMemberBulkItem  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            members = []
+            _members = d.pop("members")
+            for members_item_data in _members:
+                members_item = BudgetMemberBulkItem.from_dict(members_item_data)
 
-        d = dict(src_dict)
-        members = []
-        _members = d.pop("members")
-        for members_item_data in _members:
-            members_item = BudgetMemberBulkItem.from_dict(members_item_data)
+                members.append(members_item)
 
-            members.append(members_item)
+            budget_members_bulk_upsert = cls(
+                members,
+            )
 
-        budget_members_bulk_upsert = cls(
-            members=members,
-        )
-
-        budget_members_bulk_upsert.additional_properties = d
-        return budget_members_bulk_upsert
+            budget_members_bulk_upsert.additional_properties = d
+            return budget_members_bulk_upsert
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -75,3 +77,7 @@ class BudgetMembersBulkUpsert:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.budget_member_bulk_item import BudgetMemberBulkItem  # noqa: E402

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="BudgetSpending")
 
@@ -51,36 +51,42 @@ class BudgetSpending:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _cleared = d.pop("cleared", UNSET)
-        cleared: Decimal | Unset
-        if isinstance(_cleared, Unset):
-            cleared = UNSET
-        else:
-            cleared = to_decimal(_cleared)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _cleared = d.pop("cleared", UNSET)
+            cleared: Decimal | Unset
+            if _cleared is UNSET:
+                cleared = UNSET
+            else:
+                cleared = to_decimal(_cleared)
 
-        _pending = d.pop("pending", UNSET)
-        pending: Decimal | Unset
-        if isinstance(_pending, Unset):
-            pending = UNSET
-        else:
-            pending = to_decimal(_pending)
+            _pending = d.pop("pending", UNSET)
+            pending: Decimal | Unset
+            if _pending is UNSET:
+                pending = UNSET
+            else:
+                pending = to_decimal(_pending)
 
-        _total = d.pop("total", UNSET)
-        total: Decimal | Unset
-        if isinstance(_total, Unset):
-            total = UNSET
-        else:
-            total = to_decimal(_total)
+            _total = d.pop("total", UNSET)
+            total: Decimal | Unset
+            if _total is UNSET:
+                total = UNSET
+            else:
+                total = to_decimal(_total)
 
-        budget_spending = cls(
-            cleared=cleared,
-            pending=pending,
-            total=total,
-        )
+            budget_spending = cls(
+                cleared,
+                pending,
+                total,
+            )
 
-        budget_spending.additional_properties = d
-        return budget_spending
+            budget_spending.additional_properties = d
+            return budget_spending
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

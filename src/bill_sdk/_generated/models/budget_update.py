@@ -13,7 +13,11 @@ from bill_sdk._json import to_decimal
 
 from ..models.budget_recurring_interval import BudgetRecurringInterval
 from ..models.budget_share_funds import BudgetShareFunds
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_BudgetRecurringInterval = EnumLookup(BudgetRecurringInterval)
+_BudgetShareFunds = EnumLookup(BudgetShareFunds)
+
 
 T = TypeVar("T", bound="BudgetUpdate")
 
@@ -144,110 +148,116 @@ class BudgetUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        description = d.pop("description", UNSET)
+            description = d.pop("description", UNSET)
 
-        def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                expiration_date_type_0 = datetime.date.fromisoformat(data)
+            def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, str):
+                        raise TypeError()
+                    expiration_date_type_0 = datetime.date.fromisoformat(data)
 
-                return expiration_date_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.date | None | Unset, data)
+                    return expiration_date_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(datetime.date | None | Unset, data)
 
-        expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
+            expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
-        _recurring_interval = d.pop("recurringInterval", UNSET)
-        recurring_interval: BudgetRecurringInterval | Unset
-        if isinstance(_recurring_interval, Unset):
-            recurring_interval = UNSET
-        else:
-            recurring_interval = BudgetRecurringInterval(_recurring_interval)
+            _recurring_interval = d.pop("recurringInterval", UNSET)
+            recurring_interval: BudgetRecurringInterval | Unset
+            if _recurring_interval is UNSET:
+                recurring_interval = UNSET
+            else:
+                recurring_interval = _BudgetRecurringInterval[_recurring_interval]
 
-        recur_month = d.pop("recurMonth", UNSET)
+            recur_month = d.pop("recurMonth", UNSET)
 
-        timezone = d.pop("timezone", UNSET)
+            timezone = d.pop("timezone", UNSET)
 
-        auto_add_users = d.pop("autoAddUsers", UNSET)
+            auto_add_users = d.pop("autoAddUsers", UNSET)
 
-        receipt_required = d.pop("receiptRequired", UNSET)
+            receipt_required = d.pop("receiptRequired", UNSET)
 
-        _max_tx_size = d.pop("maxTxSize", UNSET)
-        max_tx_size: Decimal | Unset
-        if isinstance(_max_tx_size, Unset):
-            max_tx_size = UNSET
-        else:
-            max_tx_size = to_decimal(_max_tx_size)
+            _max_tx_size = d.pop("maxTxSize", UNSET)
+            max_tx_size: Decimal | Unset
+            if _max_tx_size is UNSET:
+                max_tx_size = UNSET
+            else:
+                max_tx_size = to_decimal(_max_tx_size)
 
-        carry_over = d.pop("carryOver", UNSET)
+            carry_over = d.pop("carryOver", UNSET)
 
-        limitless_overspend = d.pop("limitlessOverspend", UNSET)
+            limitless_overspend = d.pop("limitlessOverspend", UNSET)
 
-        _limit = d.pop("limit", UNSET)
-        limit: Decimal | Unset
-        if isinstance(_limit, Unset):
-            limit = UNSET
-        else:
-            limit = to_decimal(_limit)
+            _limit = d.pop("limit", UNSET)
+            limit: Decimal | Unset
+            if _limit is UNSET:
+                limit = UNSET
+            else:
+                limit = to_decimal(_limit)
 
-        _limitless_goal = d.pop("limitlessGoal", UNSET)
-        limitless_goal: Decimal | Unset
-        if isinstance(_limitless_goal, Unset):
-            limitless_goal = UNSET
-        else:
-            limitless_goal = to_decimal(_limitless_goal)
+            _limitless_goal = d.pop("limitlessGoal", UNSET)
+            limitless_goal: Decimal | Unset
+            if _limitless_goal is UNSET:
+                limitless_goal = UNSET
+            else:
+                limitless_goal = to_decimal(_limitless_goal)
 
-        _recurring_limit = d.pop("recurringLimit", UNSET)
-        recurring_limit: Decimal | Unset
-        if isinstance(_recurring_limit, Unset):
-            recurring_limit = UNSET
-        else:
-            recurring_limit = to_decimal(_recurring_limit)
+            _recurring_limit = d.pop("recurringLimit", UNSET)
+            recurring_limit: Decimal | Unset
+            if _recurring_limit is UNSET:
+                recurring_limit = UNSET
+            else:
+                recurring_limit = to_decimal(_recurring_limit)
 
-        _overspend_buffer = d.pop("overspendBuffer", UNSET)
-        overspend_buffer: Decimal | Unset
-        if isinstance(_overspend_buffer, Unset):
-            overspend_buffer = UNSET
-        else:
-            overspend_buffer = to_decimal(_overspend_buffer)
+            _overspend_buffer = d.pop("overspendBuffer", UNSET)
+            overspend_buffer: Decimal | Unset
+            if _overspend_buffer is UNSET:
+                overspend_buffer = UNSET
+            else:
+                overspend_buffer = to_decimal(_overspend_buffer)
 
-        _share_funds = d.pop("shareFunds", UNSET)
-        share_funds: BudgetShareFunds | Unset
-        if isinstance(_share_funds, Unset):
-            share_funds = UNSET
-        else:
-            share_funds = BudgetShareFunds(_share_funds)
+            _share_funds = d.pop("shareFunds", UNSET)
+            share_funds: BudgetShareFunds | Unset
+            if _share_funds is UNSET:
+                share_funds = UNSET
+            else:
+                share_funds = _BudgetShareFunds[_share_funds]
 
-        budget_update = cls(
-            name=name,
-            description=description,
-            expiration_date=expiration_date,
-            recurring_interval=recurring_interval,
-            recur_month=recur_month,
-            timezone=timezone,
-            auto_add_users=auto_add_users,
-            receipt_required=receipt_required,
-            max_tx_size=max_tx_size,
-            carry_over=carry_over,
-            limitless_overspend=limitless_overspend,
-            limit=limit,
-            limitless_goal=limitless_goal,
-            recurring_limit=recurring_limit,
-            overspend_buffer=overspend_buffer,
-            share_funds=share_funds,
-        )
+            budget_update = cls(
+                name,
+                description,
+                expiration_date,
+                recurring_interval,
+                recur_month,
+                timezone,
+                auto_add_users,
+                receipt_required,
+                max_tx_size,
+                carry_over,
+                limitless_overspend,
+                limit,
+                limitless_goal,
+                recurring_limit,
+                overspend_buffer,
+                share_funds,
+            )
 
-        budget_update.additional_properties = d
-        return budget_update
+            budget_update.additional_properties = d
+            return budget_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,18 +3,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.bulk_payment_item import BulkPaymentItem
-    from ..models.payment_funding_account import PaymentFundingAccount
-    from ..models.payment_processing_options import PaymentProcessingOptions
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="BulkPaymentCreate")
 
@@ -95,55 +89,57 @@ class BulkPaymentCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bulk_payment_item import BulkPaymentItem  # noqa: PLC0415
-        from ..models.payment_funding_account import PaymentFundingAccount  # noqa: PLC0415
-        from ..models.payment_processing_options import PaymentProcessingOptions  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            funding_account = PaymentFundingAccount.from_dict(d.pop("fundingAccount"))
 
-        d = dict(src_dict)
-        funding_account = PaymentFundingAccount.from_dict(d.pop("fundingAccount"))
+            payments = []
+            _payments = d.pop("payments")
+            for payments_item_data in _payments:
+                payments_item = BulkPaymentItem.from_dict(payments_item_data)
 
-        payments = []
-        _payments = d.pop("payments")
-        for payments_item_data in _payments:
-            payments_item = BulkPaymentItem.from_dict(payments_item_data)
+                payments.append(payments_item)
 
-            payments.append(payments_item)
+            vendor_id = d.pop("vendorId", UNSET)
 
-        vendor_id = d.pop("vendorId", UNSET)
+            _process_date = d.pop("processDate", UNSET)
+            process_date: datetime.date | Unset
+            if _process_date is UNSET:
+                process_date = UNSET
+            else:
+                process_date = datetime.date.fromisoformat(_process_date)
 
-        _process_date = d.pop("processDate", UNSET)
-        process_date: datetime.date | Unset
-        if isinstance(_process_date, Unset):
-            process_date = UNSET
-        else:
-            process_date = datetime.date.fromisoformat(_process_date)
+            _processing_options = d.pop("processingOptions", UNSET)
+            processing_options: PaymentProcessingOptions | Unset
+            if _processing_options is UNSET:
+                processing_options = UNSET
+            else:
+                processing_options = PaymentProcessingOptions.from_dict(_processing_options)
 
-        _processing_options = d.pop("processingOptions", UNSET)
-        processing_options: PaymentProcessingOptions | Unset
-        if isinstance(_processing_options, Unset):
-            processing_options = UNSET
-        else:
-            processing_options = PaymentProcessingOptions.from_dict(_processing_options)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            transaction_number = d.pop("transactionNumber", UNSET)
 
-        transaction_number = d.pop("transactionNumber", UNSET)
+            card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
 
-        card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
+            bulk_payment_create = cls(
+                funding_account,
+                payments,
+                vendor_id,
+                process_date,
+                processing_options,
+                description,
+                transaction_number,
+                card_funding_purpose,
+            )
 
-        bulk_payment_create = cls(
-            funding_account=funding_account,
-            payments=payments,
-            vendor_id=vendor_id,
-            process_date=process_date,
-            processing_options=processing_options,
-            description=description,
-            transaction_number=transaction_number,
-            card_funding_purpose=card_funding_purpose,
-        )
-
-        bulk_payment_create.additional_properties = d
-        return bulk_payment_create
+            bulk_payment_create.additional_properties = d
+            return bulk_payment_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -160,3 +156,9 @@ class BulkPaymentCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.bulk_payment_item import BulkPaymentItem  # noqa: E402
+from ..models.payment_funding_account import PaymentFundingAccount  # noqa: E402
+from ..models.payment_processing_options import PaymentProcessingOptions  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -14,10 +14,11 @@ from bill_sdk._json import to_decimal
 from ..models.card_deleted_reason import CardDeletedReason
 from ..models.card_status import CardStatus
 from ..models.card_type import CardType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.card_current_period import CardCurrentPeriod
+_CardDeletedReason = EnumLookup(CardDeletedReason)
+_CardStatus = EnumLookup(CardStatus)
+_CardType = EnumLookup(CardType)
 
 
 T = TypeVar("T", bound="Card")
@@ -178,131 +179,135 @@ class Card:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_current_period import CardCurrentPeriod  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            uuid = d.pop("uuid", UNSET)
 
-        uuid = d.pop("uuid", UNSET)
+            name = d.pop("name", UNSET)
 
-        name = d.pop("name", UNSET)
+            user_id = d.pop("userId", UNSET)
 
-        user_id = d.pop("userId", UNSET)
+            user_uuid = d.pop("userUuid", UNSET)
 
-        user_uuid = d.pop("userUuid", UNSET)
+            budget_id = d.pop("budgetId", UNSET)
 
-        budget_id = d.pop("budgetId", UNSET)
+            budget_uuid = d.pop("budgetUuid", UNSET)
 
-        budget_uuid = d.pop("budgetUuid", UNSET)
+            last_four = d.pop("lastFour", UNSET)
 
-        last_four = d.pop("lastFour", UNSET)
+            valid_thru = d.pop("validThru", UNSET)
 
-        valid_thru = d.pop("validThru", UNSET)
+            def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, str):
+                        raise TypeError()
+                    expiration_date_type_0 = datetime.date.fromisoformat(data)
 
-        def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                expiration_date_type_0 = datetime.date.fromisoformat(data)
+                    return expiration_date_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(datetime.date | None | Unset, data)
 
-                return expiration_date_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.date | None | Unset, data)
+            expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
-        expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
+            _status = d.pop("status", UNSET)
+            status: CardStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _CardStatus[_status]
 
-        _status = d.pop("status", UNSET)
-        status: CardStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = CardStatus(_status)
+            _deleted_reason = d.pop("deletedReason", UNSET)
+            deleted_reason: CardDeletedReason | Unset
+            if _deleted_reason is UNSET:
+                deleted_reason = UNSET
+            else:
+                deleted_reason = _CardDeletedReason[_deleted_reason]
 
-        _deleted_reason = d.pop("deletedReason", UNSET)
-        deleted_reason: CardDeletedReason | Unset
-        if isinstance(_deleted_reason, Unset):
-            deleted_reason = UNSET
-        else:
-            deleted_reason = CardDeletedReason(_deleted_reason)
+            _type_ = d.pop("type", UNSET)
+            type_: CardType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _CardType[_type_]
 
-        _type_ = d.pop("type", UNSET)
-        type_: CardType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = CardType(_type_)
+            share_budget_funds = d.pop("shareBudgetFunds", UNSET)
 
-        share_budget_funds = d.pop("shareBudgetFunds", UNSET)
+            recurring = d.pop("recurring", UNSET)
 
-        recurring = d.pop("recurring", UNSET)
+            def _parse_recurring_limit(data: object) -> Decimal | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, Decimal | int | float):
+                        raise TypeError()
+                    recurring_limit_type_0 = to_decimal(data)
 
-        def _parse_recurring_limit(data: object) -> Decimal | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, Decimal | int | float):
-                    raise TypeError()
-                recurring_limit_type_0 = to_decimal(data)
+                    return recurring_limit_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Decimal | None | Unset, data)
 
-                return recurring_limit_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Decimal | None | Unset, data)
+            recurring_limit = _parse_recurring_limit(d.pop("recurringLimit", UNSET))
 
-        recurring_limit = _parse_recurring_limit(d.pop("recurringLimit", UNSET))
+            _current_period = d.pop("currentPeriod", UNSET)
+            current_period: CardCurrentPeriod | Unset
+            if _current_period is UNSET:
+                current_period = UNSET
+            else:
+                current_period = CardCurrentPeriod.from_dict(_current_period)
 
-        _current_period = d.pop("currentPeriod", UNSET)
-        current_period: CardCurrentPeriod | Unset
-        if isinstance(_current_period, Unset):
-            current_period = UNSET
-        else:
-            current_period = CardCurrentPeriod.from_dict(_current_period)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            card = cls(
+                id,
+                uuid,
+                name,
+                user_id,
+                user_uuid,
+                budget_id,
+                budget_uuid,
+                last_four,
+                valid_thru,
+                expiration_date,
+                status,
+                deleted_reason,
+                type_,
+                share_budget_funds,
+                recurring,
+                recurring_limit,
+                current_period,
+                created_time,
+                updated_time,
+            )
 
-        card = cls(
-            id=id,
-            uuid=uuid,
-            name=name,
-            user_id=user_id,
-            user_uuid=user_uuid,
-            budget_id=budget_id,
-            budget_uuid=budget_uuid,
-            last_four=last_four,
-            valid_thru=valid_thru,
-            expiration_date=expiration_date,
-            status=status,
-            deleted_reason=deleted_reason,
-            type_=type_,
-            share_budget_funds=share_budget_funds,
-            recurring=recurring,
-            recurring_limit=recurring_limit,
-            current_period=current_period,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        card.additional_properties = d
-        return card
+            card.additional_properties = d
+            return card
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -319,3 +324,7 @@ class Card:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.card_current_period import CardCurrentPeriod  # noqa: E402

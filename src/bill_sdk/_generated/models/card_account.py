@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.card_account_type import CardAccountType
 from ..models.funding_account_status import FundingAccountStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.card_account_default import CardAccountDefault
-    from ..models.card_expiration import CardExpiration
+_CardAccountType = EnumLookup(CardAccountType)
+_FundingAccountStatus = EnumLookup(FundingAccountStatus)
 
 
 T = TypeVar("T", bound="CardAccount")
@@ -129,84 +128,87 @@ class CardAccount:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_account_default import CardAccountDefault  # noqa: PLC0415
-        from ..models.card_expiration import CardExpiration  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            name_on_account = d.pop("nameOnAccount", UNSET)
 
-        name_on_account = d.pop("nameOnAccount", UNSET)
+            issuing_bank_name = d.pop("issuingBankName", UNSET)
 
-        issuing_bank_name = d.pop("issuingBankName", UNSET)
+            brand = d.pop("brand", UNSET)
 
-        brand = d.pop("brand", UNSET)
+            _type_ = d.pop("type", UNSET)
+            type_: CardAccountType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _CardAccountType[_type_]
 
-        _type_ = d.pop("type", UNSET)
-        type_: CardAccountType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = CardAccountType(_type_)
+            _status = d.pop("status", UNSET)
+            status: FundingAccountStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _FundingAccountStatus[_status]
 
-        _status = d.pop("status", UNSET)
-        status: FundingAccountStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = FundingAccountStatus(_status)
+            last4 = d.pop("last4", UNSET)
 
-        last4 = d.pop("last4", UNSET)
+            _expiration = d.pop("expiration", UNSET)
+            expiration: CardExpiration | Unset
+            if _expiration is UNSET:
+                expiration = UNSET
+            else:
+                expiration = CardExpiration.from_dict(_expiration)
 
-        _expiration = d.pop("expiration", UNSET)
-        expiration: CardExpiration | Unset
-        if isinstance(_expiration, Unset):
-            expiration = UNSET
-        else:
-            expiration = CardExpiration.from_dict(_expiration)
+            _default = d.pop("default", UNSET)
+            default: CardAccountDefault | Unset
+            if _default is UNSET:
+                default = UNSET
+            else:
+                default = CardAccountDefault.from_dict(_default)
 
-        _default = d.pop("default", UNSET)
-        default: CardAccountDefault | Unset
-        if isinstance(_default, Unset):
-            default = UNSET
-        else:
-            default = CardAccountDefault.from_dict(_default)
+            created_by = d.pop("createdBy", UNSET)
 
-        created_by = d.pop("createdBy", UNSET)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            card_account = cls(
+                id,
+                archived,
+                name_on_account,
+                issuing_bank_name,
+                brand,
+                type_,
+                status,
+                last4,
+                expiration,
+                default,
+                created_by,
+                created_time,
+                updated_time,
+            )
 
-        card_account = cls(
-            id=id,
-            archived=archived,
-            name_on_account=name_on_account,
-            issuing_bank_name=issuing_bank_name,
-            brand=brand,
-            type_=type_,
-            status=status,
-            last4=last4,
-            expiration=expiration,
-            default=default,
-            created_by=created_by,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        card_account.additional_properties = d
-        return card_account
+            card_account.additional_properties = d
+            return card_account
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -223,3 +225,8 @@ class CardAccount:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.card_account_default import CardAccountDefault  # noqa: E402
+from ..models.card_expiration import CardExpiration  # noqa: E402

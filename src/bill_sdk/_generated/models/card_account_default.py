@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardAccountDefault")
 
@@ -54,24 +54,30 @@ class CardAccountDefault:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        payables = d.pop("payables", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            payables = d.pop("payables", UNSET)
 
-        receivables = d.pop("receivables", UNSET)
+            receivables = d.pop("receivables", UNSET)
 
-        funding = d.pop("funding", UNSET)
+            funding = d.pop("funding", UNSET)
 
-        disbursement = d.pop("disbursement", UNSET)
+            disbursement = d.pop("disbursement", UNSET)
 
-        card_account_default = cls(
-            payables=payables,
-            receivables=receivables,
-            funding=funding,
-            disbursement=disbursement,
-        )
+            card_account_default = cls(
+                payables,
+                receivables,
+                funding,
+                disbursement,
+            )
 
-        card_account_default.additional_properties = d
-        return card_account_default
+            card_account_default.additional_properties = d
+            return card_account_default
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

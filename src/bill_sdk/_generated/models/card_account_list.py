@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.card_account import CardAccount
-    from ..models.card_account_rates import CardAccountRates
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardAccountList")
 
@@ -54,33 +49,36 @@ class CardAccountList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_account import CardAccount  # noqa: PLC0415
-        from ..models.card_account_rates import CardAccountRates  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _rates = d.pop("rates", UNSET)
+            rates: CardAccountRates | Unset
+            if _rates is UNSET:
+                rates = UNSET
+            else:
+                rates = CardAccountRates.from_dict(_rates)
 
-        d = dict(src_dict)
-        _rates = d.pop("rates", UNSET)
-        rates: CardAccountRates | Unset
-        if isinstance(_rates, Unset):
-            rates = UNSET
-        else:
-            rates = CardAccountRates.from_dict(_rates)
+            _cards = d.pop("cards", UNSET)
+            cards: list[CardAccount] | Unset = UNSET
+            if _cards is not UNSET:
+                cards = []
+                for cards_item_data in _cards:
+                    cards_item = CardAccount.from_dict(cards_item_data)
 
-        _cards = d.pop("cards", UNSET)
-        cards: list[CardAccount] | Unset = UNSET
-        if _cards is not UNSET:
-            cards = []
-            for cards_item_data in _cards:
-                cards_item = CardAccount.from_dict(cards_item_data)
+                    cards.append(cards_item)
 
-                cards.append(cards_item)
+            card_account_list = cls(
+                rates,
+                cards,
+            )
 
-        card_account_list = cls(
-            rates=rates,
-            cards=cards,
-        )
-
-        card_account_list.additional_properties = d
-        return card_account_list
+            card_account_list.additional_properties = d
+            return card_account_list
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -97,3 +95,8 @@ class CardAccountList:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.card_account import CardAccount  # noqa: E402
+from ..models.card_account_rates import CardAccountRates  # noqa: E402

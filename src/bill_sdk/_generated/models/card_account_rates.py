@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.card_promotion import CardPromotion
-    from ..models.card_rates import CardRates
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardAccountRates")
 
@@ -57,34 +52,37 @@ class CardAccountRates:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_promotion import CardPromotion  # noqa: PLC0415
-        from ..models.card_rates import CardRates  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            default_card_account_id = d.pop("defaultCardAccountId", UNSET)
 
-        d = dict(src_dict)
-        default_card_account_id = d.pop("defaultCardAccountId", UNSET)
+            _funding = d.pop("funding", UNSET)
+            funding: CardRates | Unset
+            if _funding is UNSET:
+                funding = UNSET
+            else:
+                funding = CardRates.from_dict(_funding)
 
-        _funding = d.pop("funding", UNSET)
-        funding: CardRates | Unset
-        if isinstance(_funding, Unset):
-            funding = UNSET
-        else:
-            funding = CardRates.from_dict(_funding)
+            _active_promotion = d.pop("activePromotion", UNSET)
+            active_promotion: CardPromotion | Unset
+            if _active_promotion is UNSET:
+                active_promotion = UNSET
+            else:
+                active_promotion = CardPromotion.from_dict(_active_promotion)
 
-        _active_promotion = d.pop("activePromotion", UNSET)
-        active_promotion: CardPromotion | Unset
-        if isinstance(_active_promotion, Unset):
-            active_promotion = UNSET
-        else:
-            active_promotion = CardPromotion.from_dict(_active_promotion)
+            card_account_rates = cls(
+                default_card_account_id,
+                funding,
+                active_promotion,
+            )
 
-        card_account_rates = cls(
-            default_card_account_id=default_card_account_id,
-            funding=funding,
-            active_promotion=active_promotion,
-        )
-
-        card_account_rates.additional_properties = d
-        return card_account_rates
+            card_account_rates.additional_properties = d
+            return card_account_rates
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -101,3 +99,8 @@ class CardAccountRates:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.card_promotion import CardPromotion  # noqa: E402
+from ..models.card_rates import CardRates  # noqa: E402

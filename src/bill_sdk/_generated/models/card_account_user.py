@@ -10,7 +10,10 @@ from attrs import field as _attrs_field
 from ..models.funding_account_user_verification_status import (
     FundingAccountUserVerificationStatus,
 )
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_FundingAccountUserVerificationStatus = EnumLookup(FundingAccountUserVerificationStatus)
+
 
 T = TypeVar("T", bound="CardAccountUser")
 
@@ -60,29 +63,35 @@ class CardAccountUser:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        card_account_id = d.pop("cardAccountId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            card_account_id = d.pop("cardAccountId", UNSET)
 
-        user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        _verification_status = d.pop("verificationStatus", UNSET)
-        verification_status: FundingAccountUserVerificationStatus | Unset
-        if isinstance(_verification_status, Unset):
-            verification_status = UNSET
-        else:
-            verification_status = FundingAccountUserVerificationStatus(_verification_status)
+            _verification_status = d.pop("verificationStatus", UNSET)
+            verification_status: FundingAccountUserVerificationStatus | Unset
+            if _verification_status is UNSET:
+                verification_status = UNSET
+            else:
+                verification_status = _FundingAccountUserVerificationStatus[_verification_status]
 
-        card_account_user = cls(
-            card_account_id=card_account_id,
-            user_id=user_id,
-            archived=archived,
-            verification_status=verification_status,
-        )
+            card_account_user = cls(
+                card_account_id,
+                user_id,
+                archived,
+                verification_status,
+            )
 
-        card_account_user.additional_properties = d
-        return card_account_user
+            card_account_user.additional_properties = d
+            return card_account_user
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardCreate")
 
@@ -95,85 +95,91 @@ class CardCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name")
 
-        user_id = d.pop("userId")
+            user_id = d.pop("userId")
 
-        budget_id = d.pop("budgetId")
+            budget_id = d.pop("budgetId")
 
-        def _parse_limit(data: object) -> Decimal | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, Decimal | int | float):
-                    raise TypeError()
-                limit_type_0 = to_decimal(data)
+            def _parse_limit(data: object) -> Decimal | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, Decimal | int | float):
+                        raise TypeError()
+                    limit_type_0 = to_decimal(data)
 
-                return limit_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Decimal | None | Unset, data)
+                    return limit_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Decimal | None | Unset, data)
 
-        limit = _parse_limit(d.pop("limit", UNSET))
+            limit = _parse_limit(d.pop("limit", UNSET))
 
-        def _parse_recurring_limit(data: object) -> Decimal | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, Decimal | int | float):
-                    raise TypeError()
-                recurring_limit_type_0 = to_decimal(data)
+            def _parse_recurring_limit(data: object) -> Decimal | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, Decimal | int | float):
+                        raise TypeError()
+                    recurring_limit_type_0 = to_decimal(data)
 
-                return recurring_limit_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Decimal | None | Unset, data)
+                    return recurring_limit_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Decimal | None | Unset, data)
 
-        recurring_limit = _parse_recurring_limit(d.pop("recurringLimit", UNSET))
+            recurring_limit = _parse_recurring_limit(d.pop("recurringLimit", UNSET))
 
-        def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                expiration_date_type_0 = datetime.date.fromisoformat(data)
+            def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, str):
+                        raise TypeError()
+                    expiration_date_type_0 = datetime.date.fromisoformat(data)
 
-                return expiration_date_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.date | None | Unset, data)
+                    return expiration_date_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(datetime.date | None | Unset, data)
 
-        expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
+            expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
-        def _parse_share_budget_funds(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+            def _parse_share_budget_funds(data: object) -> bool | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(bool | None | Unset, data)
 
-        share_budget_funds = _parse_share_budget_funds(d.pop("shareBudgetFunds", UNSET))
+            share_budget_funds = _parse_share_budget_funds(d.pop("shareBudgetFunds", UNSET))
 
-        card_create = cls(
-            name=name,
-            user_id=user_id,
-            budget_id=budget_id,
-            limit=limit,
-            recurring_limit=recurring_limit,
-            expiration_date=expiration_date,
-            share_budget_funds=share_budget_funds,
-        )
+            card_create = cls(
+                name,
+                user_id,
+                budget_id,
+                limit,
+                recurring_limit,
+                expiration_date,
+                share_budget_funds,
+            )
 
-        card_create.additional_properties = d
-        return card_create
+            card_create.additional_properties = d
+            return card_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardCurrentPeriod")
 
@@ -45,28 +45,34 @@ class CardCurrentPeriod:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _limit = d.pop("limit", UNSET)
-        limit: Decimal | Unset
-        if isinstance(_limit, Unset):
-            limit = UNSET
-        else:
-            limit = to_decimal(_limit)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _limit = d.pop("limit", UNSET)
+            limit: Decimal | Unset
+            if _limit is UNSET:
+                limit = UNSET
+            else:
+                limit = to_decimal(_limit)
 
-        _spent = d.pop("spent", UNSET)
-        spent: Decimal | Unset
-        if isinstance(_spent, Unset):
-            spent = UNSET
-        else:
-            spent = to_decimal(_spent)
+            _spent = d.pop("spent", UNSET)
+            spent: Decimal | Unset
+            if _spent is UNSET:
+                spent = UNSET
+            else:
+                spent = to_decimal(_spent)
 
-        card_current_period = cls(
-            limit=limit,
-            spent=spent,
-        )
+            card_current_period = cls(
+                limit,
+                spent,
+            )
 
-        card_current_period.additional_properties = d
-        return card_current_period
+            card_current_period.additional_properties = d
+            return card_current_period
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

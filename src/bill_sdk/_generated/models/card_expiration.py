@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardExpiration")
 
@@ -42,18 +42,24 @@ class CardExpiration:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        month = d.pop("month", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            month = d.pop("month", UNSET)
 
-        year = d.pop("year", UNSET)
+            year = d.pop("year", UNSET)
 
-        card_expiration = cls(
-            month=month,
-            year=year,
-        )
+            card_expiration = cls(
+                month,
+                year,
+            )
 
-        card_expiration.additional_properties = d
-        return card_expiration
+            card_expiration.additional_properties = d
+            return card_expiration
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

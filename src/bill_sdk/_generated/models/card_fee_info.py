@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardFeeInfo")
 
@@ -45,28 +45,34 @@ class CardFeeInfo:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        _rate = d.pop("rate", UNSET)
-        rate: Decimal | Unset
-        if isinstance(_rate, Unset):
-            rate = UNSET
-        else:
-            rate = to_decimal(_rate)
+            _rate = d.pop("rate", UNSET)
+            rate: Decimal | Unset
+            if _rate is UNSET:
+                rate = UNSET
+            else:
+                rate = to_decimal(_rate)
 
-        card_fee_info = cls(
-            amount=amount,
-            rate=rate,
-        )
+            card_fee_info = cls(
+                amount,
+                rate,
+            )
 
-        card_fee_info.additional_properties = d
-        return card_fee_info
+            card_fee_info.additional_properties = d
+            return card_fee_info
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

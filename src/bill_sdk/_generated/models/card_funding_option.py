@@ -3,16 +3,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.card_fee_info import CardFeeInfo
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardFundingOption")
 
@@ -97,56 +93,60 @@ class CardFundingOption:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_fee_info import CardFeeInfo  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            name = d.pop("name", UNSET)
 
-        name = d.pop("name", UNSET)
+            brand = d.pop("brand", UNSET)
 
-        brand = d.pop("brand", UNSET)
+            available = d.pop("available", UNSET)
 
-        available = d.pop("available", UNSET)
+            reason = d.pop("reason", UNSET)
 
-        reason = d.pop("reason", UNSET)
+            conditions = cast(list[str], d.pop("conditions", UNSET))
 
-        conditions = cast(list[str], d.pop("conditions", UNSET))
+            _process_date = d.pop("processDate", UNSET)
+            process_date: datetime.date | Unset
+            if _process_date is UNSET:
+                process_date = UNSET
+            else:
+                process_date = datetime.date.fromisoformat(_process_date)
 
-        _process_date = d.pop("processDate", UNSET)
-        process_date: datetime.date | Unset
-        if isinstance(_process_date, Unset):
-            process_date = UNSET
-        else:
-            process_date = datetime.date.fromisoformat(_process_date)
+            _delivery_date = d.pop("deliveryDate", UNSET)
+            delivery_date: datetime.date | Unset
+            if _delivery_date is UNSET:
+                delivery_date = UNSET
+            else:
+                delivery_date = datetime.date.fromisoformat(_delivery_date)
 
-        _delivery_date = d.pop("deliveryDate", UNSET)
-        delivery_date: datetime.date | Unset
-        if isinstance(_delivery_date, Unset):
-            delivery_date = UNSET
-        else:
-            delivery_date = datetime.date.fromisoformat(_delivery_date)
+            _fee_info = d.pop("feeInfo", UNSET)
+            fee_info: CardFeeInfo | Unset
+            if _fee_info is UNSET:
+                fee_info = UNSET
+            else:
+                fee_info = CardFeeInfo.from_dict(_fee_info)
 
-        _fee_info = d.pop("feeInfo", UNSET)
-        fee_info: CardFeeInfo | Unset
-        if isinstance(_fee_info, Unset):
-            fee_info = UNSET
-        else:
-            fee_info = CardFeeInfo.from_dict(_fee_info)
+            card_funding_option = cls(
+                id,
+                name,
+                brand,
+                available,
+                reason,
+                conditions,
+                process_date,
+                delivery_date,
+                fee_info,
+            )
 
-        card_funding_option = cls(
-            id=id,
-            name=name,
-            brand=brand,
-            available=available,
-            reason=reason,
-            conditions=conditions,
-            process_date=process_date,
-            delivery_date=delivery_date,
-            fee_info=fee_info,
-        )
-
-        card_funding_option.additional_properties = d
-        return card_funding_option
+            card_funding_option.additional_properties = d
+            return card_funding_option
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -163,3 +163,7 @@ class CardFundingOption:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.card_fee_info import CardFeeInfo  # noqa: E402

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardFundingPermissions")
 
@@ -48,21 +48,27 @@ class CardFundingPermissions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        pay_by_card = d.pop("payByCard", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            pay_by_card = d.pop("payByCard", UNSET)
 
-        funding_enabled = d.pop("fundingEnabled", UNSET)
+            funding_enabled = d.pop("fundingEnabled", UNSET)
 
-        amex_allowed = d.pop("amexAllowed", UNSET)
+            amex_allowed = d.pop("amexAllowed", UNSET)
 
-        card_funding_permissions = cls(
-            pay_by_card=pay_by_card,
-            funding_enabled=funding_enabled,
-            amex_allowed=amex_allowed,
-        )
+            card_funding_permissions = cls(
+                pay_by_card,
+                funding_enabled,
+                amex_allowed,
+            )
 
-        card_funding_permissions.additional_properties = d
-        return card_funding_permissions
+            card_funding_permissions.additional_properties = d
+            return card_funding_permissions
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

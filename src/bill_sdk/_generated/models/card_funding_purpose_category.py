@@ -7,7 +7,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardFundingPurposeCategory")
 
@@ -44,18 +44,24 @@ class CardFundingPurposeCategory:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        category = d.pop("category", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            category = d.pop("category", UNSET)
 
-        sub_categories = cast(list[str], d.pop("subCategories", UNSET))
+            sub_categories = cast(list[str], d.pop("subCategories", UNSET))
 
-        card_funding_purpose_category = cls(
-            category=category,
-            sub_categories=sub_categories,
-        )
+            card_funding_purpose_category = cls(
+                category,
+                sub_categories,
+            )
 
-        card_funding_purpose_category.additional_properties = d
-        return card_funding_purpose_category
+            card_funding_purpose_category.additional_properties = d
+            return card_funding_purpose_category
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.card_funding_purpose_category import CardFundingPurposeCategory
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardFundingPurposeList")
 
@@ -52,27 +48,31 @@ class CardFundingPurposeList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_funding_purpose_category import CardFundingPurposeCategory  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            last_used_purpose = d.pop("lastUsedPurpose", UNSET)
 
-        d = dict(src_dict)
-        last_used_purpose = d.pop("lastUsedPurpose", UNSET)
+            _results = d.pop("results", UNSET)
+            results: list[CardFundingPurposeCategory] | Unset = UNSET
+            if _results is not UNSET:
+                results = []
+                for results_item_data in _results:
+                    results_item = CardFundingPurposeCategory.from_dict(results_item_data)
 
-        _results = d.pop("results", UNSET)
-        results: list[CardFundingPurposeCategory] | Unset = UNSET
-        if _results is not UNSET:
-            results = []
-            for results_item_data in _results:
-                results_item = CardFundingPurposeCategory.from_dict(results_item_data)
+                    results.append(results_item)
 
-                results.append(results_item)
+            card_funding_purpose_list = cls(
+                last_used_purpose,
+                results,
+            )
 
-        card_funding_purpose_list = cls(
-            last_used_purpose=last_used_purpose,
-            results=results,
-        )
-
-        card_funding_purpose_list.additional_properties = d
-        return card_funding_purpose_list
+            card_funding_purpose_list.additional_properties = d
+            return card_funding_purpose_list
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -89,3 +89,7 @@ class CardFundingPurposeList:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.card_funding_purpose_category import CardFundingPurposeCategory  # noqa: E402

@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardPromotion")
 
@@ -62,44 +62,50 @@ class CardPromotion:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _start_date = d.pop("startDate", UNSET)
-        start_date: datetime.datetime | Unset
-        if isinstance(_start_date, Unset):
-            start_date = UNSET
-        else:
-            start_date = datetime.datetime.fromisoformat(_start_date)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _start_date = d.pop("startDate", UNSET)
+            start_date: datetime.datetime | Unset
+            if _start_date is UNSET:
+                start_date = UNSET
+            else:
+                start_date = datetime.datetime.fromisoformat(_start_date)
 
-        _end_date = d.pop("endDate", UNSET)
-        end_date: datetime.datetime | Unset
-        if isinstance(_end_date, Unset):
-            end_date = UNSET
-        else:
-            end_date = datetime.datetime.fromisoformat(_end_date)
+            _end_date = d.pop("endDate", UNSET)
+            end_date: datetime.datetime | Unset
+            if _end_date is UNSET:
+                end_date = UNSET
+            else:
+                end_date = datetime.datetime.fromisoformat(_end_date)
 
-        _credit_card_rate = d.pop("creditCardRate", UNSET)
-        credit_card_rate: Decimal | Unset
-        if isinstance(_credit_card_rate, Unset):
-            credit_card_rate = UNSET
-        else:
-            credit_card_rate = to_decimal(_credit_card_rate)
+            _credit_card_rate = d.pop("creditCardRate", UNSET)
+            credit_card_rate: Decimal | Unset
+            if _credit_card_rate is UNSET:
+                credit_card_rate = UNSET
+            else:
+                credit_card_rate = to_decimal(_credit_card_rate)
 
-        _debit_card_rate = d.pop("debitCardRate", UNSET)
-        debit_card_rate: Decimal | Unset
-        if isinstance(_debit_card_rate, Unset):
-            debit_card_rate = UNSET
-        else:
-            debit_card_rate = to_decimal(_debit_card_rate)
+            _debit_card_rate = d.pop("debitCardRate", UNSET)
+            debit_card_rate: Decimal | Unset
+            if _debit_card_rate is UNSET:
+                debit_card_rate = UNSET
+            else:
+                debit_card_rate = to_decimal(_debit_card_rate)
 
-        card_promotion = cls(
-            start_date=start_date,
-            end_date=end_date,
-            credit_card_rate=credit_card_rate,
-            debit_card_rate=debit_card_rate,
-        )
+            card_promotion = cls(
+                start_date,
+                end_date,
+                credit_card_rate,
+                debit_card_rate,
+            )
 
-        card_promotion.additional_properties = d
-        return card_promotion
+            card_promotion.additional_properties = d
+            return card_promotion
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CardRates")
 
@@ -45,28 +45,34 @@ class CardRates:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _credit_card_rate = d.pop("creditCardRate", UNSET)
-        credit_card_rate: Decimal | Unset
-        if isinstance(_credit_card_rate, Unset):
-            credit_card_rate = UNSET
-        else:
-            credit_card_rate = to_decimal(_credit_card_rate)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _credit_card_rate = d.pop("creditCardRate", UNSET)
+            credit_card_rate: Decimal | Unset
+            if _credit_card_rate is UNSET:
+                credit_card_rate = UNSET
+            else:
+                credit_card_rate = to_decimal(_credit_card_rate)
 
-        _debit_card_rate = d.pop("debitCardRate", UNSET)
-        debit_card_rate: Decimal | Unset
-        if isinstance(_debit_card_rate, Unset):
-            debit_card_rate = UNSET
-        else:
-            debit_card_rate = to_decimal(_debit_card_rate)
+            _debit_card_rate = d.pop("debitCardRate", UNSET)
+            debit_card_rate: Decimal | Unset
+            if _debit_card_rate is UNSET:
+                debit_card_rate = UNSET
+            else:
+                debit_card_rate = to_decimal(_debit_card_rate)
 
-        card_rates = cls(
-            credit_card_rate=credit_card_rate,
-            debit_card_rate=debit_card_rate,
-        )
+            card_rates = cls(
+                credit_card_rate,
+                debit_card_rate,
+            )
 
-        card_rates.additional_properties = d
-        return card_rates
+            card_rates.additional_properties = d
+            return card_rates
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CheckDisbursement")
 
@@ -63,39 +63,45 @@ class CheckDisbursement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _sent_date = d.pop("sentDate", UNSET)
-        sent_date: datetime.date | Unset
-        if isinstance(_sent_date, Unset):
-            sent_date = UNSET
-        else:
-            sent_date = datetime.date.fromisoformat(_sent_date)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _sent_date = d.pop("sentDate", UNSET)
+            sent_date: datetime.date | Unset
+            if _sent_date is UNSET:
+                sent_date = UNSET
+            else:
+                sent_date = datetime.date.fromisoformat(_sent_date)
 
-        _arrives_by_date = d.pop("arrivesByDate", UNSET)
-        arrives_by_date: datetime.date | Unset
-        if isinstance(_arrives_by_date, Unset):
-            arrives_by_date = UNSET
-        else:
-            arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
+            _arrives_by_date = d.pop("arrivesByDate", UNSET)
+            arrives_by_date: datetime.date | Unset
+            if _arrives_by_date is UNSET:
+                arrives_by_date = UNSET
+            else:
+                arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-        def _parse_check_number(data: object) -> int | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            return cast(int | str | Unset, data)
+            def _parse_check_number(data: object) -> int | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                return cast(int | str | Unset, data)
 
-        check_number = _parse_check_number(d.pop("checkNumber", UNSET))
+            check_number = _parse_check_number(d.pop("checkNumber", UNSET))
 
-        tracking_information = d.pop("trackingInformation", UNSET)
+            tracking_information = d.pop("trackingInformation", UNSET)
 
-        check_disbursement = cls(
-            sent_date=sent_date,
-            arrives_by_date=arrives_by_date,
-            check_number=check_number,
-            tracking_information=tracking_information,
-        )
+            check_disbursement = cls(
+                sent_date,
+                arrives_by_date,
+                check_number,
+                tracking_information,
+            )
 
-        check_disbursement.additional_properties = d
-        return check_disbursement
+            check_disbursement.additional_properties = d
+            return check_disbursement
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="Classifications")
 
@@ -80,36 +80,42 @@ class Classifications:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        chart_of_account_id = d.pop("chartOfAccountId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            chart_of_account_id = d.pop("chartOfAccountId", UNSET)
 
-        accounting_class_id = d.pop("accountingClassId", UNSET)
+            accounting_class_id = d.pop("accountingClassId", UNSET)
 
-        department_id = d.pop("departmentId", UNSET)
+            department_id = d.pop("departmentId", UNSET)
 
-        employee_id = d.pop("employeeId", UNSET)
+            employee_id = d.pop("employeeId", UNSET)
 
-        job_id = d.pop("jobId", UNSET)
+            job_id = d.pop("jobId", UNSET)
 
-        location_id = d.pop("locationId", UNSET)
+            location_id = d.pop("locationId", UNSET)
 
-        item_id = d.pop("itemId", UNSET)
+            item_id = d.pop("itemId", UNSET)
 
-        customer_id = d.pop("customerId", UNSET)
+            customer_id = d.pop("customerId", UNSET)
 
-        classifications = cls(
-            chart_of_account_id=chart_of_account_id,
-            accounting_class_id=accounting_class_id,
-            department_id=department_id,
-            employee_id=employee_id,
-            job_id=job_id,
-            location_id=location_id,
-            item_id=item_id,
-            customer_id=customer_id,
-        )
+            classifications = cls(
+                chart_of_account_id,
+                accounting_class_id,
+                department_id,
+                employee_id,
+                job_id,
+                location_id,
+                item_id,
+                customer_id,
+            )
 
-        classifications.additional_properties = d
-        return classifications
+            classifications.additional_properties = d
+            return classifications
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

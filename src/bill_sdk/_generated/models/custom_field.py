@@ -12,7 +12,10 @@ from attrs import field as _attrs_field
 from bill_sdk._json import to_decimal
 
 from ..models.custom_field_type import CustomFieldType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_CustomFieldType = EnumLookup(CustomFieldType)
+
 
 T = TypeVar("T", bound="CustomField")
 
@@ -152,94 +155,100 @@ class CustomField:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", UNSET)
 
-        name = d.pop("name", UNSET)
+            name = d.pop("name", UNSET)
 
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            def _parse_description(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        description = _parse_description(d.pop("description", UNSET))
+            description = _parse_description(d.pop("description", UNSET))
 
-        _type_ = d.pop("type", UNSET)
-        type_: CustomFieldType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = CustomFieldType(_type_)
+            _type_ = d.pop("type", UNSET)
+            type_: CustomFieldType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _CustomFieldType[_type_]
 
-        multi_select = d.pop("multiSelect", UNSET)
+            multi_select = d.pop("multiSelect", UNSET)
 
-        allow_custom_values = d.pop("allowCustomValues", UNSET)
+            allow_custom_values = d.pop("allowCustomValues", UNSET)
 
-        def _parse_minimum_amount_for_requirement(data: object) -> Decimal | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, Decimal | int | float):
-                    raise TypeError()
-                minimum_amount_for_requirement_type_0 = to_decimal(data)
+            def _parse_minimum_amount_for_requirement(data: object) -> Decimal | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, Decimal | int | float):
+                        raise TypeError()
+                    minimum_amount_for_requirement_type_0 = to_decimal(data)
 
-                return minimum_amount_for_requirement_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Decimal | None | Unset, data)
+                    return minimum_amount_for_requirement_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Decimal | None | Unset, data)
 
-        minimum_amount_for_requirement = _parse_minimum_amount_for_requirement(
-            d.pop("minimumAmountForRequirement", UNSET)
-        )
+            minimum_amount_for_requirement = _parse_minimum_amount_for_requirement(
+                d.pop("minimumAmountForRequirement", UNSET)
+            )
 
-        required = d.pop("required", UNSET)
+            required = d.pop("required", UNSET)
 
-        global_ = d.pop("global", UNSET)
+            global_ = d.pop("global", UNSET)
 
-        retired = d.pop("retired", UNSET)
+            retired = d.pop("retired", UNSET)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
+            selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
 
-        selected_budget_uuids = cast(list[str], d.pop("selectedBudgetUuids", UNSET))
+            selected_budget_uuids = cast(list[str], d.pop("selectedBudgetUuids", UNSET))
 
-        required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
+            required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
 
-        required_budget_uuids = cast(list[str], d.pop("requiredBudgetUuids", UNSET))
+            required_budget_uuids = cast(list[str], d.pop("requiredBudgetUuids", UNSET))
 
-        custom_field = cls(
-            id=id,
-            uuid=uuid,
-            name=name,
-            description=description,
-            type_=type_,
-            multi_select=multi_select,
-            allow_custom_values=allow_custom_values,
-            minimum_amount_for_requirement=minimum_amount_for_requirement,
-            required=required,
-            global_=global_,
-            retired=retired,
-            created_time=created_time,
-            selected_budget_ids=selected_budget_ids,
-            selected_budget_uuids=selected_budget_uuids,
-            required_budget_ids=required_budget_ids,
-            required_budget_uuids=required_budget_uuids,
-        )
+            custom_field = cls(
+                id,
+                uuid,
+                name,
+                description,
+                type_,
+                multi_select,
+                allow_custom_values,
+                minimum_amount_for_requirement,
+                required,
+                global_,
+                retired,
+                created_time,
+                selected_budget_ids,
+                selected_budget_uuids,
+                required_budget_ids,
+                required_budget_uuids,
+            )
 
-        custom_field.additional_properties = d
-        return custom_field
+            custom_field.additional_properties = d
+            return custom_field
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CustomFieldCreate")
 
@@ -99,47 +99,53 @@ class CustomFieldCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name")
 
-        allow_custom_values = d.pop("allowCustomValues")
+            allow_custom_values = d.pop("allowCustomValues")
 
-        global_ = d.pop("global")
+            global_ = d.pop("global")
 
-        description = d.pop("description", UNSET)
+            description = d.pop("description", UNSET)
 
-        multi_select = d.pop("multiSelect", UNSET)
+            multi_select = d.pop("multiSelect", UNSET)
 
-        _minimum_amount_for_requirement = d.pop("minimumAmountForRequirement", UNSET)
-        minimum_amount_for_requirement: Decimal | Unset
-        if isinstance(_minimum_amount_for_requirement, Unset):
-            minimum_amount_for_requirement = UNSET
-        else:
-            minimum_amount_for_requirement = to_decimal(_minimum_amount_for_requirement)
+            _minimum_amount_for_requirement = d.pop("minimumAmountForRequirement", UNSET)
+            minimum_amount_for_requirement: Decimal | Unset
+            if _minimum_amount_for_requirement is UNSET:
+                minimum_amount_for_requirement = UNSET
+            else:
+                minimum_amount_for_requirement = to_decimal(_minimum_amount_for_requirement)
 
-        required = d.pop("required", UNSET)
+            required = d.pop("required", UNSET)
 
-        values = cast(list[str], d.pop("values", UNSET))
+            values = cast(list[str], d.pop("values", UNSET))
 
-        selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
+            selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
 
-        required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
+            required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
 
-        custom_field_create = cls(
-            name=name,
-            allow_custom_values=allow_custom_values,
-            global_=global_,
-            description=description,
-            multi_select=multi_select,
-            minimum_amount_for_requirement=minimum_amount_for_requirement,
-            required=required,
-            values=values,
-            selected_budget_ids=selected_budget_ids,
-            required_budget_ids=required_budget_ids,
-        )
+            custom_field_create = cls(
+                name,
+                allow_custom_values,
+                global_,
+                description,
+                multi_select,
+                minimum_amount_for_requirement,
+                required,
+                values,
+                selected_budget_ids,
+                required_budget_ids,
+            )
 
-        custom_field_create.additional_properties = d
-        return custom_field_create
+            custom_field_create.additional_properties = d
+            return custom_field_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CustomFieldSelection")
 
@@ -52,21 +52,27 @@ class CustomFieldSelection:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        custom_field_id = d.pop("customFieldId")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            custom_field_id = d.pop("customFieldId")
 
-        selected_values = cast(list[str], d.pop("selectedValues", UNSET))
+            selected_values = cast(list[str], d.pop("selectedValues", UNSET))
 
-        note = d.pop("note", UNSET)
+            note = d.pop("note", UNSET)
 
-        custom_field_selection = cls(
-            custom_field_id=custom_field_id,
-            selected_values=selected_values,
-            note=note,
-        )
+            custom_field_selection = cls(
+                custom_field_id,
+                selected_values,
+                note,
+            )
 
-        custom_field_selection.additional_properties = d
-        return custom_field_selection
+            custom_field_selection.additional_properties = d
+            return custom_field_selection
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

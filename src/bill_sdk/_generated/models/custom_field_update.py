@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CustomFieldUpdate")
 
@@ -109,89 +109,95 @@ class CustomFieldUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            def _parse_name(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        name = _parse_name(d.pop("name", UNSET))
+            name = _parse_name(d.pop("name", UNSET))
 
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            def _parse_description(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        description = _parse_description(d.pop("description", UNSET))
+            description = _parse_description(d.pop("description", UNSET))
 
-        def _parse_allow_custom_values(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+            def _parse_allow_custom_values(data: object) -> bool | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(bool | None | Unset, data)
 
-        allow_custom_values = _parse_allow_custom_values(d.pop("allowCustomValues", UNSET))
+            allow_custom_values = _parse_allow_custom_values(d.pop("allowCustomValues", UNSET))
 
-        def _parse_minimum_amount_for_requirement(data: object) -> Decimal | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, Decimal | int | float):
-                    raise TypeError()
-                minimum_amount_for_requirement_type_0 = to_decimal(data)
+            def _parse_minimum_amount_for_requirement(data: object) -> Decimal | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, Decimal | int | float):
+                        raise TypeError()
+                    minimum_amount_for_requirement_type_0 = to_decimal(data)
 
-                return minimum_amount_for_requirement_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Decimal | None | Unset, data)
+                    return minimum_amount_for_requirement_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Decimal | None | Unset, data)
 
-        minimum_amount_for_requirement = _parse_minimum_amount_for_requirement(
-            d.pop("minimumAmountForRequirement", UNSET)
-        )
+            minimum_amount_for_requirement = _parse_minimum_amount_for_requirement(
+                d.pop("minimumAmountForRequirement", UNSET)
+            )
 
-        def _parse_required(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+            def _parse_required(data: object) -> bool | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(bool | None | Unset, data)
 
-        required = _parse_required(d.pop("required", UNSET))
+            required = _parse_required(d.pop("required", UNSET))
 
-        def _parse_global_(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+            def _parse_global_(data: object) -> bool | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(bool | None | Unset, data)
 
-        global_ = _parse_global_(d.pop("global", UNSET))
+            global_ = _parse_global_(d.pop("global", UNSET))
 
-        selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
+            selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
 
-        required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
+            required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
 
-        custom_field_update = cls(
-            name=name,
-            description=description,
-            allow_custom_values=allow_custom_values,
-            minimum_amount_for_requirement=minimum_amount_for_requirement,
-            required=required,
-            global_=global_,
-            selected_budget_ids=selected_budget_ids,
-            required_budget_ids=required_budget_ids,
-        )
+            custom_field_update = cls(
+                name,
+                description,
+                allow_custom_values,
+                minimum_amount_for_requirement,
+                required,
+                global_,
+                selected_budget_ids,
+                required_budget_ids,
+            )
 
-        custom_field_update.additional_properties = d
-        return custom_field_update
+            custom_field_update.additional_properties = d
+            return custom_field_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="CustomFieldValue")
 
@@ -54,24 +54,30 @@ class CustomFieldValue:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", UNSET)
 
-        value = d.pop("value", UNSET)
+            value = d.pop("value", UNSET)
 
-        deleted = d.pop("deleted", UNSET)
+            deleted = d.pop("deleted", UNSET)
 
-        custom_field_value = cls(
-            id=id,
-            uuid=uuid,
-            value=value,
-            deleted=deleted,
-        )
+            custom_field_value = cls(
+                id,
+                uuid,
+                value,
+                deleted,
+            )
 
-        custom_field_value.additional_properties = d
-        return custom_field_value
+            custom_field_value.additional_properties = d
+            return custom_field_value
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,6 +7,8 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import DECODE_ERRORS, decode_error
+
 T = TypeVar("T", bound="CustomFieldValuesDelete")
 
 
@@ -36,15 +38,21 @@ class CustomFieldValuesDelete:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        custom_field_value_ids = cast(list[str], d.pop("customFieldValueIds"))
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            custom_field_value_ids = cast(list[str], d.pop("customFieldValueIds"))
 
-        custom_field_values_delete = cls(
-            custom_field_value_ids=custom_field_value_ids,
-        )
+            custom_field_values_delete = cls(
+                custom_field_value_ids,
+            )
 
-        custom_field_values_delete.additional_properties = d
-        return custom_field_values_delete
+            custom_field_values_delete.additional_properties = d
+            return custom_field_values_delete
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,18 +3,15 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.account_type import AccountType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.address import Address
-    from ..models.balance import Balance
-    from ..models.customer_contact import CustomerContact
+_AccountType = EnumLookup(AccountType)
 
 
 T = TypeVar("T", bound="Customer")
@@ -164,105 +161,107 @@ class Customer:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.balance import Balance  # noqa: PLC0415
-        from ..models.customer_contact import CustomerContact  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            name = d.pop("name", UNSET)
 
-        name = d.pop("name", UNSET)
+            company_name = d.pop("companyName", UNSET)
 
-        company_name = d.pop("companyName", UNSET)
+            _contact = d.pop("contact", UNSET)
+            contact: CustomerContact | Unset
+            if _contact is UNSET:
+                contact = UNSET
+            else:
+                contact = CustomerContact.from_dict(_contact)
 
-        _contact = d.pop("contact", UNSET)
-        contact: CustomerContact | Unset
-        if isinstance(_contact, Unset):
-            contact = UNSET
-        else:
-            contact = CustomerContact.from_dict(_contact)
+            email = d.pop("email", UNSET)
 
-        email = d.pop("email", UNSET)
+            phone = d.pop("phone", UNSET)
 
-        phone = d.pop("phone", UNSET)
+            fax = d.pop("fax", UNSET)
 
-        fax = d.pop("fax", UNSET)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            invoice_currency = d.pop("invoiceCurrency", UNSET)
 
-        invoice_currency = d.pop("invoiceCurrency", UNSET)
+            _account_type = d.pop("accountType", UNSET)
+            account_type: AccountType | Unset
+            if _account_type is UNSET:
+                account_type = UNSET
+            else:
+                account_type = _AccountType[_account_type]
 
-        _account_type = d.pop("accountType", UNSET)
-        account_type: AccountType | Unset
-        if isinstance(_account_type, Unset):
-            account_type = UNSET
-        else:
-            account_type = AccountType(_account_type)
+            payment_term_id = d.pop("paymentTermId", UNSET)
 
-        payment_term_id = d.pop("paymentTermId", UNSET)
+            account_number = d.pop("accountNumber", UNSET)
 
-        account_number = d.pop("accountNumber", UNSET)
+            _billing_address = d.pop("billingAddress", UNSET)
+            billing_address: Address | Unset
+            if _billing_address is UNSET:
+                billing_address = UNSET
+            else:
+                billing_address = Address.from_dict(_billing_address)
 
-        _billing_address = d.pop("billingAddress", UNSET)
-        billing_address: Address | Unset
-        if isinstance(_billing_address, Unset):
-            billing_address = UNSET
-        else:
-            billing_address = Address.from_dict(_billing_address)
+            _shipping_address = d.pop("shippingAddress", UNSET)
+            shipping_address: Address | Unset
+            if _shipping_address is UNSET:
+                shipping_address = UNSET
+            else:
+                shipping_address = Address.from_dict(_shipping_address)
 
-        _shipping_address = d.pop("shippingAddress", UNSET)
-        shipping_address: Address | Unset
-        if isinstance(_shipping_address, Unset):
-            shipping_address = UNSET
-        else:
-            shipping_address = Address.from_dict(_shipping_address)
+            _balance = d.pop("balance", UNSET)
+            balance: Balance | Unset
+            if _balance is UNSET:
+                balance = UNSET
+            else:
+                balance = Balance.from_dict(_balance)
 
-        _balance = d.pop("balance", UNSET)
-        balance: Balance | Unset
-        if isinstance(_balance, Unset):
-            balance = UNSET
-        else:
-            balance = Balance.from_dict(_balance)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            customer = cls(
+                id,
+                archived,
+                name,
+                company_name,
+                contact,
+                email,
+                phone,
+                fax,
+                description,
+                invoice_currency,
+                account_type,
+                payment_term_id,
+                account_number,
+                billing_address,
+                shipping_address,
+                balance,
+                created_time,
+                updated_time,
+            )
 
-        customer = cls(
-            id=id,
-            archived=archived,
-            name=name,
-            company_name=company_name,
-            contact=contact,
-            email=email,
-            phone=phone,
-            fax=fax,
-            description=description,
-            invoice_currency=invoice_currency,
-            account_type=account_type,
-            payment_term_id=payment_term_id,
-            account_number=account_number,
-            billing_address=billing_address,
-            shipping_address=shipping_address,
-            balance=balance,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        customer.additional_properties = d
-        return customer
+            customer.additional_properties = d
+            return customer
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -279,3 +278,9 @@ class Customer:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.address import Address  # noqa: E402
+from ..models.balance import Balance  # noqa: E402
+from ..models.customer_contact import CustomerContact  # noqa: E402

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.account_type import AccountType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.address import Address
-    from ..models.customer_contact import CustomerContact
+_AccountType = EnumLookup(AccountType)
 
 
 T = TypeVar("T", bound="CustomerCreate")
@@ -127,74 +125,77 @@ class CustomerCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.customer_contact import CustomerContact  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name")
 
-        d = dict(src_dict)
-        name = d.pop("name")
+            email = d.pop("email")
 
-        email = d.pop("email")
+            company_name = d.pop("companyName", UNSET)
 
-        company_name = d.pop("companyName", UNSET)
+            _contact = d.pop("contact", UNSET)
+            contact: CustomerContact | Unset
+            if _contact is UNSET:
+                contact = UNSET
+            else:
+                contact = CustomerContact.from_dict(_contact)
 
-        _contact = d.pop("contact", UNSET)
-        contact: CustomerContact | Unset
-        if isinstance(_contact, Unset):
-            contact = UNSET
-        else:
-            contact = CustomerContact.from_dict(_contact)
+            phone = d.pop("phone", UNSET)
 
-        phone = d.pop("phone", UNSET)
+            fax = d.pop("fax", UNSET)
 
-        fax = d.pop("fax", UNSET)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            invoice_currency = d.pop("invoiceCurrency", UNSET)
 
-        invoice_currency = d.pop("invoiceCurrency", UNSET)
+            _account_type = d.pop("accountType", UNSET)
+            account_type: AccountType | Unset
+            if _account_type is UNSET:
+                account_type = UNSET
+            else:
+                account_type = _AccountType[_account_type]
 
-        _account_type = d.pop("accountType", UNSET)
-        account_type: AccountType | Unset
-        if isinstance(_account_type, Unset):
-            account_type = UNSET
-        else:
-            account_type = AccountType(_account_type)
+            payment_term_id = d.pop("paymentTermId", UNSET)
 
-        payment_term_id = d.pop("paymentTermId", UNSET)
+            account_number = d.pop("accountNumber", UNSET)
 
-        account_number = d.pop("accountNumber", UNSET)
+            _billing_address = d.pop("billingAddress", UNSET)
+            billing_address: Address | Unset
+            if _billing_address is UNSET:
+                billing_address = UNSET
+            else:
+                billing_address = Address.from_dict(_billing_address)
 
-        _billing_address = d.pop("billingAddress", UNSET)
-        billing_address: Address | Unset
-        if isinstance(_billing_address, Unset):
-            billing_address = UNSET
-        else:
-            billing_address = Address.from_dict(_billing_address)
+            _shipping_address = d.pop("shippingAddress", UNSET)
+            shipping_address: Address | Unset
+            if _shipping_address is UNSET:
+                shipping_address = UNSET
+            else:
+                shipping_address = Address.from_dict(_shipping_address)
 
-        _shipping_address = d.pop("shippingAddress", UNSET)
-        shipping_address: Address | Unset
-        if isinstance(_shipping_address, Unset):
-            shipping_address = UNSET
-        else:
-            shipping_address = Address.from_dict(_shipping_address)
+            customer_create = cls(
+                name,
+                email,
+                company_name,
+                contact,
+                phone,
+                fax,
+                description,
+                invoice_currency,
+                account_type,
+                payment_term_id,
+                account_number,
+                billing_address,
+                shipping_address,
+            )
 
-        customer_create = cls(
-            name=name,
-            email=email,
-            company_name=company_name,
-            contact=contact,
-            phone=phone,
-            fax=fax,
-            description=description,
-            invoice_currency=invoice_currency,
-            account_type=account_type,
-            payment_term_id=payment_term_id,
-            account_number=account_number,
-            billing_address=billing_address,
-            shipping_address=shipping_address,
-        )
-
-        customer_create.additional_properties = d
-        return customer_create
+            customer_create.additional_properties = d
+            return customer_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -211,3 +212,8 @@ class CustomerCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.address import Address  # noqa: E402
+from ..models.customer_contact import CustomerContact  # noqa: E402

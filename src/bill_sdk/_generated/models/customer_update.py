@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.account_type import AccountType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.address import Address
-    from ..models.customer_contact import CustomerContact
+_AccountType = EnumLookup(AccountType)
 
 
 T = TypeVar("T", bound="CustomerUpdate")
@@ -56,9 +54,6 @@ class CustomerUpdate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.customer_contact import CustomerContact  # noqa: PLC0415
-
         name = self.name
 
         email = self.email
@@ -159,136 +154,139 @@ class CustomerUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.customer_contact import CustomerContact  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+            email = d.pop("email", UNSET)
 
-        email = d.pop("email", UNSET)
+            def _parse_company_name(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_company_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            company_name = _parse_company_name(d.pop("companyName", UNSET))
 
-        company_name = _parse_company_name(d.pop("companyName", UNSET))
+            def _parse_contact(data: object) -> CustomerContact | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    contact_type_0 = CustomerContact.from_dict(data)
 
-        def _parse_contact(data: object) -> CustomerContact | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                contact_type_0 = CustomerContact.from_dict(data)
+                    return contact_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(CustomerContact | None | Unset, data)
 
-                return contact_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CustomerContact | None | Unset, data)
+            contact = _parse_contact(d.pop("contact", UNSET))
 
-        contact = _parse_contact(d.pop("contact", UNSET))
+            def _parse_phone(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_phone(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            phone = _parse_phone(d.pop("phone", UNSET))
 
-        phone = _parse_phone(d.pop("phone", UNSET))
+            def _parse_fax(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_fax(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            fax = _parse_fax(d.pop("fax", UNSET))
 
-        fax = _parse_fax(d.pop("fax", UNSET))
+            def _parse_description(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            description = _parse_description(d.pop("description", UNSET))
 
-        description = _parse_description(d.pop("description", UNSET))
+            invoice_currency = d.pop("invoiceCurrency", UNSET)
 
-        invoice_currency = d.pop("invoiceCurrency", UNSET)
+            _account_type = d.pop("accountType", UNSET)
+            account_type: AccountType | Unset
+            if _account_type is UNSET:
+                account_type = UNSET
+            else:
+                account_type = _AccountType[_account_type]
 
-        _account_type = d.pop("accountType", UNSET)
-        account_type: AccountType | Unset
-        if isinstance(_account_type, Unset):
-            account_type = UNSET
-        else:
-            account_type = AccountType(_account_type)
+            def _parse_payment_term_id(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_payment_term_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            payment_term_id = _parse_payment_term_id(d.pop("paymentTermId", UNSET))
 
-        payment_term_id = _parse_payment_term_id(d.pop("paymentTermId", UNSET))
+            def _parse_account_number(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_account_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            account_number = _parse_account_number(d.pop("accountNumber", UNSET))
 
-        account_number = _parse_account_number(d.pop("accountNumber", UNSET))
+            _billing_address = d.pop("billingAddress", UNSET)
+            billing_address: Address | Unset
+            if _billing_address is UNSET:
+                billing_address = UNSET
+            else:
+                billing_address = Address.from_dict(_billing_address)
 
-        _billing_address = d.pop("billingAddress", UNSET)
-        billing_address: Address | Unset
-        if isinstance(_billing_address, Unset):
-            billing_address = UNSET
-        else:
-            billing_address = Address.from_dict(_billing_address)
+            def _parse_shipping_address(data: object) -> Address | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    shipping_address_type_0 = Address.from_dict(data)
 
-        def _parse_shipping_address(data: object) -> Address | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                shipping_address_type_0 = Address.from_dict(data)
+                    return shipping_address_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Address | None | Unset, data)
 
-                return shipping_address_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Address | None | Unset, data)
+            shipping_address = _parse_shipping_address(d.pop("shippingAddress", UNSET))
 
-        shipping_address = _parse_shipping_address(d.pop("shippingAddress", UNSET))
+            customer_update = cls(
+                name,
+                email,
+                company_name,
+                contact,
+                phone,
+                fax,
+                description,
+                invoice_currency,
+                account_type,
+                payment_term_id,
+                account_number,
+                billing_address,
+                shipping_address,
+            )
 
-        customer_update = cls(
-            name=name,
-            email=email,
-            company_name=company_name,
-            contact=contact,
-            phone=phone,
-            fax=fax,
-            description=description,
-            invoice_currency=invoice_currency,
-            account_type=account_type,
-            payment_term_id=payment_term_id,
-            account_number=account_number,
-            billing_address=billing_address,
-            shipping_address=shipping_address,
-        )
-
-        customer_update.additional_properties = d
-        return customer_update
+            customer_update.additional_properties = d
+            return customer_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -305,3 +303,8 @@ class CustomerUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.address import Address  # noqa: E402
+from ..models.customer_contact import CustomerContact  # noqa: E402

@@ -2,21 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.ach_disbursement import AchDisbursement
-    from ..models.check_disbursement import CheckDisbursement
-    from ..models.international_disbursement import InternationalDisbursement
-    from ..models.rpps_disbursement import RppsDisbursement
-    from ..models.virtual_card_disbursement import VirtualCardDisbursement
-    from ..models.wallet_disbursement import WalletDisbursement
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="DisbursementInfo")
 
@@ -94,70 +85,69 @@ class DisbursementInfo:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.ach_disbursement import AchDisbursement  # noqa: PLC0415
-        from ..models.check_disbursement import CheckDisbursement  # noqa: PLC0415
-        from ..models.international_disbursement import InternationalDisbursement  # noqa: PLC0415
-        from ..models.rpps_disbursement import RppsDisbursement  # noqa: PLC0415
-        from ..models.virtual_card_disbursement import VirtualCardDisbursement  # noqa: PLC0415
-        from ..models.wallet_disbursement import WalletDisbursement  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            is_voidable = d.pop("isVoidable", UNSET)
 
-        d = dict(src_dict)
-        is_voidable = d.pop("isVoidable", UNSET)
+            _check_disbursement = d.pop("checkDisbursement", UNSET)
+            check_disbursement: CheckDisbursement | Unset
+            if _check_disbursement is UNSET:
+                check_disbursement = UNSET
+            else:
+                check_disbursement = CheckDisbursement.from_dict(_check_disbursement)
 
-        _check_disbursement = d.pop("checkDisbursement", UNSET)
-        check_disbursement: CheckDisbursement | Unset
-        if isinstance(_check_disbursement, Unset):
-            check_disbursement = UNSET
-        else:
-            check_disbursement = CheckDisbursement.from_dict(_check_disbursement)
+            _ach_disbursement = d.pop("achDisbursement", UNSET)
+            ach_disbursement: AchDisbursement | Unset
+            if _ach_disbursement is UNSET:
+                ach_disbursement = UNSET
+            else:
+                ach_disbursement = AchDisbursement.from_dict(_ach_disbursement)
 
-        _ach_disbursement = d.pop("achDisbursement", UNSET)
-        ach_disbursement: AchDisbursement | Unset
-        if isinstance(_ach_disbursement, Unset):
-            ach_disbursement = UNSET
-        else:
-            ach_disbursement = AchDisbursement.from_dict(_ach_disbursement)
+            _rpps_disbursement = d.pop("rppsDisbursement", UNSET)
+            rpps_disbursement: RppsDisbursement | Unset
+            if _rpps_disbursement is UNSET:
+                rpps_disbursement = UNSET
+            else:
+                rpps_disbursement = RppsDisbursement.from_dict(_rpps_disbursement)
 
-        _rpps_disbursement = d.pop("rppsDisbursement", UNSET)
-        rpps_disbursement: RppsDisbursement | Unset
-        if isinstance(_rpps_disbursement, Unset):
-            rpps_disbursement = UNSET
-        else:
-            rpps_disbursement = RppsDisbursement.from_dict(_rpps_disbursement)
+            _international_disbursement = d.pop("internationalDisbursement", UNSET)
+            international_disbursement: InternationalDisbursement | Unset
+            if _international_disbursement is UNSET:
+                international_disbursement = UNSET
+            else:
+                international_disbursement = InternationalDisbursement.from_dict(_international_disbursement)
 
-        _international_disbursement = d.pop("internationalDisbursement", UNSET)
-        international_disbursement: InternationalDisbursement | Unset
-        if isinstance(_international_disbursement, Unset):
-            international_disbursement = UNSET
-        else:
-            international_disbursement = InternationalDisbursement.from_dict(_international_disbursement)
+            _vcard_disbursement = d.pop("vcardDisbursement", UNSET)
+            vcard_disbursement: VirtualCardDisbursement | Unset
+            if _vcard_disbursement is UNSET:
+                vcard_disbursement = UNSET
+            else:
+                vcard_disbursement = VirtualCardDisbursement.from_dict(_vcard_disbursement)
 
-        _vcard_disbursement = d.pop("vcardDisbursement", UNSET)
-        vcard_disbursement: VirtualCardDisbursement | Unset
-        if isinstance(_vcard_disbursement, Unset):
-            vcard_disbursement = UNSET
-        else:
-            vcard_disbursement = VirtualCardDisbursement.from_dict(_vcard_disbursement)
+            _wallet_disbursement = d.pop("walletDisbursement", UNSET)
+            wallet_disbursement: WalletDisbursement | Unset
+            if _wallet_disbursement is UNSET:
+                wallet_disbursement = UNSET
+            else:
+                wallet_disbursement = WalletDisbursement.from_dict(_wallet_disbursement)
 
-        _wallet_disbursement = d.pop("walletDisbursement", UNSET)
-        wallet_disbursement: WalletDisbursement | Unset
-        if isinstance(_wallet_disbursement, Unset):
-            wallet_disbursement = UNSET
-        else:
-            wallet_disbursement = WalletDisbursement.from_dict(_wallet_disbursement)
+            disbursement_info = cls(
+                is_voidable,
+                check_disbursement,
+                ach_disbursement,
+                rpps_disbursement,
+                international_disbursement,
+                vcard_disbursement,
+                wallet_disbursement,
+            )
 
-        disbursement_info = cls(
-            is_voidable=is_voidable,
-            check_disbursement=check_disbursement,
-            ach_disbursement=ach_disbursement,
-            rpps_disbursement=rpps_disbursement,
-            international_disbursement=international_disbursement,
-            vcard_disbursement=vcard_disbursement,
-            wallet_disbursement=wallet_disbursement,
-        )
-
-        disbursement_info.additional_properties = d
-        return disbursement_info
+            disbursement_info.additional_properties = d
+            return disbursement_info
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -174,3 +164,12 @@ class DisbursementInfo:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.ach_disbursement import AchDisbursement  # noqa: E402
+from ..models.check_disbursement import CheckDisbursement  # noqa: E402
+from ..models.international_disbursement import InternationalDisbursement  # noqa: E402
+from ..models.rpps_disbursement import RppsDisbursement  # noqa: E402
+from ..models.virtual_card_disbursement import VirtualCardDisbursement  # noqa: E402
+from ..models.wallet_disbursement import WalletDisbursement  # noqa: E402

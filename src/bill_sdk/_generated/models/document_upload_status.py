@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.document_upload_state import DocumentUploadState
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_DocumentUploadState = EnumLookup(DocumentUploadState)
+
 
 T = TypeVar("T", bound="DocumentUploadStatus")
 
@@ -52,26 +55,32 @@ class DocumentUploadStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        upload_id = d.pop("uploadId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            upload_id = d.pop("uploadId", UNSET)
 
-        document_id = d.pop("documentId", UNSET)
+            document_id = d.pop("documentId", UNSET)
 
-        _status = d.pop("status", UNSET)
-        status: DocumentUploadState | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = DocumentUploadState(_status)
+            _status = d.pop("status", UNSET)
+            status: DocumentUploadState | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _DocumentUploadState[_status]
 
-        document_upload_status = cls(
-            upload_id=upload_id,
-            document_id=document_id,
-            status=status,
-        )
+            document_upload_status = cls(
+                upload_id,
+                document_id,
+                status,
+            )
 
-        document_upload_status.additional_properties = d
-        return document_upload_status
+            document_upload_status.additional_properties = d
+            return document_upload_status
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.error_item_params_item import ErrorItemParamsItem
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="ErrorItem")
 
@@ -87,45 +83,49 @@ class ErrorItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_item_params_item import ErrorItemParamsItem  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            timestamp = d.pop("timestamp", UNSET)
 
-        d = dict(src_dict)
-        timestamp = d.pop("timestamp", UNSET)
+            code = d.pop("code", UNSET)
 
-        code = d.pop("code", UNSET)
+            severity = d.pop("severity", UNSET)
 
-        severity = d.pop("severity", UNSET)
+            category = d.pop("category", UNSET)
 
-        category = d.pop("category", UNSET)
+            message = d.pop("message", UNSET)
 
-        message = d.pop("message", UNSET)
+            detail = d.pop("detail", UNSET)
 
-        detail = d.pop("detail", UNSET)
+            help_ = d.pop("help", UNSET)
 
-        help_ = d.pop("help", UNSET)
+            _params = d.pop("params", UNSET)
+            params: list[ErrorItemParamsItem] | Unset = UNSET
+            if _params is not UNSET:
+                params = []
+                for params_item_data in _params:
+                    params_item = ErrorItemParamsItem.from_dict(params_item_data)
 
-        _params = d.pop("params", UNSET)
-        params: list[ErrorItemParamsItem] | Unset = UNSET
-        if _params is not UNSET:
-            params = []
-            for params_item_data in _params:
-                params_item = ErrorItemParamsItem.from_dict(params_item_data)
+                    params.append(params_item)
 
-                params.append(params_item)
+            error_item = cls(
+                timestamp,
+                code,
+                severity,
+                category,
+                message,
+                detail,
+                help_,
+                params,
+            )
 
-        error_item = cls(
-            timestamp=timestamp,
-            code=code,
-            severity=severity,
-            category=category,
-            message=message,
-            detail=detail,
-            help_=help_,
-            params=params,
-        )
-
-        error_item.additional_properties = d
-        return error_item
+            error_item.additional_properties = d
+            return error_item
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -142,3 +142,7 @@ class ErrorItem:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.error_item_params_item import ErrorItemParamsItem  # noqa: E402

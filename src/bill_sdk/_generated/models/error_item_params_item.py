@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.error_item_params_item_additional import ErrorItemParamsItemAdditional
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="ErrorItemParamsItem")
 
@@ -53,30 +49,32 @@ class ErrorItemParamsItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_item_params_item_additional import (
-            ErrorItemParamsItemAdditional,  # noqa: PLC0415
-        )
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+            value = d.pop("value", UNSET)
 
-        value = d.pop("value", UNSET)
+            _additional = d.pop("additional", UNSET)
+            additional: ErrorItemParamsItemAdditional | Unset
+            if _additional is UNSET:
+                additional = UNSET
+            else:
+                additional = ErrorItemParamsItemAdditional.from_dict(_additional)
 
-        _additional = d.pop("additional", UNSET)
-        additional: ErrorItemParamsItemAdditional | Unset
-        if isinstance(_additional, Unset):
-            additional = UNSET
-        else:
-            additional = ErrorItemParamsItemAdditional.from_dict(_additional)
+            error_item_params_item = cls(
+                name,
+                value,
+                additional,
+            )
 
-        error_item_params_item = cls(
-            name=name,
-            value=value,
-            additional=additional,
-        )
-
-        error_item_params_item.additional_properties = d
-        return error_item_params_item
+            error_item_params_item.additional_properties = d
+            return error_item_params_item
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -93,3 +91,7 @@ class ErrorItemParamsItem:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.error_item_params_item_additional import ErrorItemParamsItemAdditional  # noqa: E402

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import DECODE_ERRORS, decode_error
+
 T = TypeVar("T", bound="ErrorItemParamsItemAdditional")
 
 
@@ -23,11 +25,17 @@ class ErrorItemParamsItemAdditional:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        error_item_params_item_additional = cls()
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            error_item_params_item_additional = cls()
 
-        error_item_params_item_additional.additional_properties = d
-        return error_item_params_item_additional
+            error_item_params_item_additional.additional_properties = d
+            return error_item_params_item_additional
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="EventNotification")
 
@@ -76,38 +76,44 @@ class EventNotification:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        type_ = d.pop("type", UNSET)
+            type_ = d.pop("type", UNSET)
 
-        version = d.pop("version", UNSET)
+            version = d.pop("version", UNSET)
 
-        subscription_id = d.pop("subscriptionId", UNSET)
+            subscription_id = d.pop("subscriptionId", UNSET)
 
-        payload = d.pop("payload", UNSET)
+            payload = d.pop("payload", UNSET)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        status_code = d.pop("statusCode", UNSET)
+            status_code = d.pop("statusCode", UNSET)
 
-        event_notification = cls(
-            id=id,
-            type_=type_,
-            version=version,
-            subscription_id=subscription_id,
-            payload=payload,
-            created_time=created_time,
-            status_code=status_code,
-        )
+            event_notification = cls(
+                id,
+                type_,
+                version,
+                subscription_id,
+                payload,
+                created_time,
+                status_code,
+            )
 
-        event_notification.additional_properties = d
-        return event_notification
+            event_notification.additional_properties = d
+            return event_notification
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="FieldValidationRule")
 
@@ -54,24 +54,30 @@ class FieldValidationRule:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        description = d.pop("description", UNSET)
+            description = d.pop("description", UNSET)
 
-        regular_expression = d.pop("regularExpression", UNSET)
+            regular_expression = d.pop("regularExpression", UNSET)
 
-        required = d.pop("required", UNSET)
+            required = d.pop("required", UNSET)
 
-        field_validation_rule = cls(
-            name=name,
-            description=description,
-            regular_expression=regular_expression,
-            required=required,
-        )
+            field_validation_rule = cls(
+                name,
+                description,
+                regular_expression,
+                required,
+            )
 
-        field_validation_rule.additional_properties = d
-        return field_validation_rule
+            field_validation_rule.additional_properties = d
+            return field_validation_rule
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.organization_funding_permissions import OrganizationFundingPermissions
-    from ..models.user_funding_permissions import UserFundingPermissions
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="FundingAccountPermissions")
 
@@ -51,33 +46,34 @@ class FundingAccountPermissions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.organization_funding_permissions import (
-            OrganizationFundingPermissions,  # noqa: PLC0415
-        )
-        from ..models.user_funding_permissions import UserFundingPermissions  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _organization = d.pop("organization", UNSET)
+            organization: OrganizationFundingPermissions | Unset
+            if _organization is UNSET:
+                organization = UNSET
+            else:
+                organization = OrganizationFundingPermissions.from_dict(_organization)
 
-        d = dict(src_dict)
-        _organization = d.pop("organization", UNSET)
-        organization: OrganizationFundingPermissions | Unset
-        if isinstance(_organization, Unset):
-            organization = UNSET
-        else:
-            organization = OrganizationFundingPermissions.from_dict(_organization)
+            _user = d.pop("user", UNSET)
+            user: UserFundingPermissions | Unset
+            if _user is UNSET:
+                user = UNSET
+            else:
+                user = UserFundingPermissions.from_dict(_user)
 
-        _user = d.pop("user", UNSET)
-        user: UserFundingPermissions | Unset
-        if isinstance(_user, Unset):
-            user = UNSET
-        else:
-            user = UserFundingPermissions.from_dict(_user)
+            funding_account_permissions = cls(
+                organization,
+                user,
+            )
 
-        funding_account_permissions = cls(
-            organization=organization,
-            user=user,
-        )
-
-        funding_account_permissions.additional_properties = d
-        return funding_account_permissions
+            funding_account_permissions.additional_properties = d
+            return funding_account_permissions
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -94,3 +90,8 @@ class FundingAccountPermissions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.organization_funding_permissions import OrganizationFundingPermissions  # noqa: E402
+from ..models.user_funding_permissions import UserFundingPermissions  # noqa: E402

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.bank_funding_option import BankFundingOption
-    from ..models.card_funding_option import CardFundingOption
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="FundingOptions")
 
@@ -57,35 +52,38 @@ class FundingOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bank_funding_option import BankFundingOption  # noqa: PLC0415
-        from ..models.card_funding_option import CardFundingOption  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _banks = d.pop("banks", UNSET)
+            banks: list[BankFundingOption] | Unset = UNSET
+            if _banks is not UNSET:
+                banks = []
+                for banks_item_data in _banks:
+                    banks_item = BankFundingOption.from_dict(banks_item_data)
 
-        d = dict(src_dict)
-        _banks = d.pop("banks", UNSET)
-        banks: list[BankFundingOption] | Unset = UNSET
-        if _banks is not UNSET:
-            banks = []
-            for banks_item_data in _banks:
-                banks_item = BankFundingOption.from_dict(banks_item_data)
+                    banks.append(banks_item)
 
-                banks.append(banks_item)
+            _cards = d.pop("cards", UNSET)
+            cards: list[CardFundingOption] | Unset = UNSET
+            if _cards is not UNSET:
+                cards = []
+                for cards_item_data in _cards:
+                    cards_item = CardFundingOption.from_dict(cards_item_data)
 
-        _cards = d.pop("cards", UNSET)
-        cards: list[CardFundingOption] | Unset = UNSET
-        if _cards is not UNSET:
-            cards = []
-            for cards_item_data in _cards:
-                cards_item = CardFundingOption.from_dict(cards_item_data)
+                    cards.append(cards_item)
 
-                cards.append(cards_item)
+            funding_options = cls(
+                banks,
+                cards,
+            )
 
-        funding_options = cls(
-            banks=banks,
-            cards=cards,
-        )
-
-        funding_options.additional_properties = d
-        return funding_options
+            funding_options.additional_properties = d
+            return funding_options
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -102,3 +100,8 @@ class FundingOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.bank_funding_option import BankFundingOption  # noqa: E402
+from ..models.card_funding_option import CardFundingOption  # noqa: E402

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="HealthCheck")
 
@@ -54,24 +54,30 @@ class HealthCheck:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        app_id = d.pop("appId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            app_id = d.pop("appId", UNSET)
 
-        app_env = d.pop("appEnv", UNSET)
+            app_env = d.pop("appEnv", UNSET)
 
-        app_version = d.pop("appVersion", UNSET)
+            app_version = d.pop("appVersion", UNSET)
 
-        bdc_region = d.pop("bdcRegion", UNSET)
+            bdc_region = d.pop("bdcRegion", UNSET)
 
-        health_check = cls(
-            app_id=app_id,
-            app_env=app_env,
-            app_version=app_version,
-            bdc_region=bdc_region,
-        )
+            health_check = cls(
+                app_id,
+                app_env,
+                app_version,
+                bdc_region,
+            )
 
-        health_check.additional_properties = d
-        return health_check
+            health_check.additional_properties = d
+            return health_check
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

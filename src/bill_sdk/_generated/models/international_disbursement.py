@@ -12,7 +12,10 @@ from attrs import field as _attrs_field
 from bill_sdk._json import to_decimal
 
 from ..models.pay_by_sub_type import PayBySubType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_PayBySubType = EnumLookup(PayBySubType)
+
 
 T = TypeVar("T", bound="InternationalDisbursement")
 
@@ -66,44 +69,50 @@ class InternationalDisbursement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _sent_date = d.pop("sentDate", UNSET)
-        sent_date: datetime.date | Unset
-        if isinstance(_sent_date, Unset):
-            sent_date = UNSET
-        else:
-            sent_date = datetime.date.fromisoformat(_sent_date)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _sent_date = d.pop("sentDate", UNSET)
+            sent_date: datetime.date | Unset
+            if _sent_date is UNSET:
+                sent_date = UNSET
+            else:
+                sent_date = datetime.date.fromisoformat(_sent_date)
 
-        _arrives_by_date = d.pop("arrivesByDate", UNSET)
-        arrives_by_date: datetime.date | Unset
-        if isinstance(_arrives_by_date, Unset):
-            arrives_by_date = UNSET
-        else:
-            arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
+            _arrives_by_date = d.pop("arrivesByDate", UNSET)
+            arrives_by_date: datetime.date | Unset
+            if _arrives_by_date is UNSET:
+                arrives_by_date = UNSET
+            else:
+                arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        _disbursement_sub_type = d.pop("disbursementSubType", UNSET)
-        disbursement_sub_type: PayBySubType | Unset
-        if isinstance(_disbursement_sub_type, Unset):
-            disbursement_sub_type = UNSET
-        else:
-            disbursement_sub_type = PayBySubType(_disbursement_sub_type)
+            _disbursement_sub_type = d.pop("disbursementSubType", UNSET)
+            disbursement_sub_type: PayBySubType | Unset
+            if _disbursement_sub_type is UNSET:
+                disbursement_sub_type = UNSET
+            else:
+                disbursement_sub_type = _PayBySubType[_disbursement_sub_type]
 
-        international_disbursement = cls(
-            sent_date=sent_date,
-            arrives_by_date=arrives_by_date,
-            amount=amount,
-            disbursement_sub_type=disbursement_sub_type,
-        )
+            international_disbursement = cls(
+                sent_date,
+                arrives_by_date,
+                amount,
+                disbursement_sub_type,
+            )
 
-        international_disbursement.additional_properties = d
-        return international_disbursement
+            international_disbursement.additional_properties = d
+            return international_disbursement
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

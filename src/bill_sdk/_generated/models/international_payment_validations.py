@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.field_validation_rule import FieldValidationRule
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="InternationalPaymentValidations")
 
@@ -45,24 +41,28 @@ class InternationalPaymentValidations:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.field_validation_rule import FieldValidationRule  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _fields = d.pop("fields", UNSET)
+            fields: list[FieldValidationRule] | Unset = UNSET
+            if _fields is not UNSET:
+                fields = []
+                for fields_item_data in _fields:
+                    fields_item = FieldValidationRule.from_dict(fields_item_data)
 
-        d = dict(src_dict)
-        _fields = d.pop("fields", UNSET)
-        fields: list[FieldValidationRule] | Unset = UNSET
-        if _fields is not UNSET:
-            fields = []
-            for fields_item_data in _fields:
-                fields_item = FieldValidationRule.from_dict(fields_item_data)
+                    fields.append(fields_item)
 
-                fields.append(fields_item)
+            international_payment_validations = cls(
+                fields,
+            )
 
-        international_payment_validations = cls(
-            fields=fields,
-        )
-
-        international_payment_validations.additional_properties = d
-        return international_payment_validations
+            international_payment_validations.additional_properties = d
+            return international_payment_validations
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -79,3 +79,7 @@ class InternationalPaymentValidations:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.field_validation_rule import FieldValidationRule  # noqa: E402

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.international_payment_validations import InternationalPaymentValidations
-    from ..models.payment_purpose_requirement import PaymentPurposeRequirement
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="InternationalPaymentsConfiguration")
 
@@ -52,33 +47,34 @@ class InternationalPaymentsConfiguration:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.international_payment_validations import (
-            InternationalPaymentValidations,  # noqa: PLC0415
-        )
-        from ..models.payment_purpose_requirement import PaymentPurposeRequirement  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _payment_purpose = d.pop("paymentPurpose", UNSET)
+            payment_purpose: PaymentPurposeRequirement | Unset
+            if _payment_purpose is UNSET:
+                payment_purpose = UNSET
+            else:
+                payment_purpose = PaymentPurposeRequirement.from_dict(_payment_purpose)
 
-        d = dict(src_dict)
-        _payment_purpose = d.pop("paymentPurpose", UNSET)
-        payment_purpose: PaymentPurposeRequirement | Unset
-        if isinstance(_payment_purpose, Unset):
-            payment_purpose = UNSET
-        else:
-            payment_purpose = PaymentPurposeRequirement.from_dict(_payment_purpose)
+            _validations = d.pop("validations", UNSET)
+            validations: InternationalPaymentValidations | Unset
+            if _validations is UNSET:
+                validations = UNSET
+            else:
+                validations = InternationalPaymentValidations.from_dict(_validations)
 
-        _validations = d.pop("validations", UNSET)
-        validations: InternationalPaymentValidations | Unset
-        if isinstance(_validations, Unset):
-            validations = UNSET
-        else:
-            validations = InternationalPaymentValidations.from_dict(_validations)
+            international_payments_configuration = cls(
+                payment_purpose,
+                validations,
+            )
 
-        international_payments_configuration = cls(
-            payment_purpose=payment_purpose,
-            validations=validations,
-        )
-
-        international_payments_configuration.additional_properties = d
-        return international_payments_configuration
+            international_payments_configuration.additional_properties = d
+            return international_payments_configuration
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -95,3 +91,8 @@ class InternationalPaymentsConfiguration:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.international_payment_validations import InternationalPaymentValidations  # noqa: E402
+from ..models.payment_purpose_requirement import PaymentPurposeRequirement  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -12,13 +12,9 @@ from attrs import field as _attrs_field
 from bill_sdk._json import to_decimal
 
 from ..models.invoice_status import InvoiceStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.classifications import Classifications
-    from ..models.invoice_convenience_fee import InvoiceConvenienceFee
-    from ..models.invoice_line_item import InvoiceLineItem
-    from ..models.invoice_payment import InvoicePayment
+_InvoiceStatus = EnumLookup(InvoiceStatus)
 
 
 T = TypeVar("T", bound="Invoice")
@@ -212,173 +208,174 @@ class Invoice:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.classifications import Classifications  # noqa: PLC0415
-        from ..models.invoice_convenience_fee import InvoiceConvenienceFee  # noqa: PLC0415
-        from ..models.invoice_line_item import InvoiceLineItem  # noqa: PLC0415
-        from ..models.invoice_payment import InvoicePayment  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            invoice_number = d.pop("invoiceNumber", UNSET)
 
-        invoice_number = d.pop("invoiceNumber", UNSET)
+            _invoice_date = d.pop("invoiceDate", UNSET)
+            invoice_date: datetime.date | Unset
+            if _invoice_date is UNSET:
+                invoice_date = UNSET
+            else:
+                invoice_date = datetime.date.fromisoformat(_invoice_date)
 
-        _invoice_date = d.pop("invoiceDate", UNSET)
-        invoice_date: datetime.date | Unset
-        if isinstance(_invoice_date, Unset):
-            invoice_date = UNSET
-        else:
-            invoice_date = datetime.date.fromisoformat(_invoice_date)
+            _due_date = d.pop("dueDate", UNSET)
+            due_date: datetime.date | Unset
+            if _due_date is UNSET:
+                due_date = UNSET
+            else:
+                due_date = datetime.date.fromisoformat(_due_date)
 
-        _due_date = d.pop("dueDate", UNSET)
-        due_date: datetime.date | Unset
-        if isinstance(_due_date, Unset):
-            due_date = UNSET
-        else:
-            due_date = datetime.date.fromisoformat(_due_date)
+            customer_id = d.pop("customerId", UNSET)
 
-        customer_id = d.pop("customerId", UNSET)
+            _total_amount = d.pop("totalAmount", UNSET)
+            total_amount: Decimal | Unset
+            if _total_amount is UNSET:
+                total_amount = UNSET
+            else:
+                total_amount = to_decimal(_total_amount)
 
-        _total_amount = d.pop("totalAmount", UNSET)
-        total_amount: Decimal | Unset
-        if isinstance(_total_amount, Unset):
-            total_amount = UNSET
-        else:
-            total_amount = to_decimal(_total_amount)
+            _due_amount = d.pop("dueAmount", UNSET)
+            due_amount: Decimal | Unset
+            if _due_amount is UNSET:
+                due_amount = UNSET
+            else:
+                due_amount = to_decimal(_due_amount)
 
-        _due_amount = d.pop("dueAmount", UNSET)
-        due_amount: Decimal | Unset
-        if isinstance(_due_amount, Unset):
-            due_amount = UNSET
-        else:
-            due_amount = to_decimal(_due_amount)
+            _scheduled_amount = d.pop("scheduledAmount", UNSET)
+            scheduled_amount: Decimal | Unset
+            if _scheduled_amount is UNSET:
+                scheduled_amount = UNSET
+            else:
+                scheduled_amount = to_decimal(_scheduled_amount)
 
-        _scheduled_amount = d.pop("scheduledAmount", UNSET)
-        scheduled_amount: Decimal | Unset
-        if isinstance(_scheduled_amount, Unset):
-            scheduled_amount = UNSET
-        else:
-            scheduled_amount = to_decimal(_scheduled_amount)
+            _credit_amount = d.pop("creditAmount", UNSET)
+            credit_amount: Decimal | Unset
+            if _credit_amount is UNSET:
+                credit_amount = UNSET
+            else:
+                credit_amount = to_decimal(_credit_amount)
 
-        _credit_amount = d.pop("creditAmount", UNSET)
-        credit_amount: Decimal | Unset
-        if isinstance(_credit_amount, Unset):
-            credit_amount = UNSET
-        else:
-            credit_amount = to_decimal(_credit_amount)
+            _status = d.pop("status", UNSET)
+            status: InvoiceStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _InvoiceStatus[_status]
 
-        _status = d.pop("status", UNSET)
-        status: InvoiceStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = InvoiceStatus(_status)
+            _exchange_rate = d.pop("exchangeRate", UNSET)
+            exchange_rate: Decimal | Unset
+            if _exchange_rate is UNSET:
+                exchange_rate = UNSET
+            else:
+                exchange_rate = to_decimal(_exchange_rate)
 
-        _exchange_rate = d.pop("exchangeRate", UNSET)
-        exchange_rate: Decimal | Unset
-        if isinstance(_exchange_rate, Unset):
-            exchange_rate = UNSET
-        else:
-            exchange_rate = to_decimal(_exchange_rate)
+            _invoice_line_items = d.pop("invoiceLineItems", UNSET)
+            invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
+            if _invoice_line_items is not UNSET:
+                invoice_line_items = []
+                for invoice_line_items_item_data in _invoice_line_items:
+                    invoice_line_items_item = InvoiceLineItem.from_dict(invoice_line_items_item_data)
 
-        _invoice_line_items = d.pop("invoiceLineItems", UNSET)
-        invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
-        if _invoice_line_items is not UNSET:
-            invoice_line_items = []
-            for invoice_line_items_item_data in _invoice_line_items:
-                invoice_line_items_item = InvoiceLineItem.from_dict(invoice_line_items_item_data)
+                    invoice_line_items.append(invoice_line_items_item)
 
-                invoice_line_items.append(invoice_line_items_item)
+            pay_to_chart_of_account_id = d.pop("payToChartOfAccountId", UNSET)
 
-        pay_to_chart_of_account_id = d.pop("payToChartOfAccountId", UNSET)
+            _payments = d.pop("payments", UNSET)
+            payments: list[InvoicePayment] | Unset = UNSET
+            if _payments is not UNSET:
+                payments = []
+                for payments_item_data in _payments:
+                    payments_item = InvoicePayment.from_dict(payments_item_data)
 
-        _payments = d.pop("payments", UNSET)
-        payments: list[InvoicePayment] | Unset = UNSET
-        if _payments is not UNSET:
-            payments = []
-            for payments_item_data in _payments:
-                payments_item = InvoicePayment.from_dict(payments_item_data)
+                    payments.append(payments_item)
 
-                payments.append(payments_item)
+            _classifications = d.pop("classifications", UNSET)
+            classifications: Classifications | Unset
+            if _classifications is UNSET:
+                classifications = UNSET
+            else:
+                classifications = Classifications.from_dict(_classifications)
 
-        _classifications = d.pop("classifications", UNSET)
-        classifications: Classifications | Unset
-        if isinstance(_classifications, Unset):
-            classifications = UNSET
-        else:
-            classifications = Classifications.from_dict(_classifications)
+            sales_tax_item_id = d.pop("salesTaxItemId", UNSET)
 
-        sales_tax_item_id = d.pop("salesTaxItemId", UNSET)
+            _sales_tax_total = d.pop("salesTaxTotal", UNSET)
+            sales_tax_total: Decimal | Unset
+            if _sales_tax_total is UNSET:
+                sales_tax_total = UNSET
+            else:
+                sales_tax_total = to_decimal(_sales_tax_total)
 
-        _sales_tax_total = d.pop("salesTaxTotal", UNSET)
-        sales_tax_total: Decimal | Unset
-        if isinstance(_sales_tax_total, Unset):
-            sales_tax_total = UNSET
-        else:
-            sales_tax_total = to_decimal(_sales_tax_total)
+            _sales_tax_percentage = d.pop("salesTaxPercentage", UNSET)
+            sales_tax_percentage: Decimal | Unset
+            if _sales_tax_percentage is UNSET:
+                sales_tax_percentage = UNSET
+            else:
+                sales_tax_percentage = to_decimal(_sales_tax_percentage)
 
-        _sales_tax_percentage = d.pop("salesTaxPercentage", UNSET)
-        sales_tax_percentage: Decimal | Unset
-        if isinstance(_sales_tax_percentage, Unset):
-            sales_tax_percentage = UNSET
-        else:
-            sales_tax_percentage = to_decimal(_sales_tax_percentage)
+            enable_card_payment = d.pop("enableCardPayment", UNSET)
 
-        enable_card_payment = d.pop("enableCardPayment", UNSET)
+            _convenience_fee = d.pop("convenienceFee", UNSET)
+            convenience_fee: InvoiceConvenienceFee | Unset
+            if _convenience_fee is UNSET:
+                convenience_fee = UNSET
+            else:
+                convenience_fee = InvoiceConvenienceFee.from_dict(_convenience_fee)
 
-        _convenience_fee = d.pop("convenienceFee", UNSET)
-        convenience_fee: InvoiceConvenienceFee | Unset
-        if isinstance(_convenience_fee, Unset):
-            convenience_fee = UNSET
-        else:
-            convenience_fee = InvoiceConvenienceFee.from_dict(_convenience_fee)
+            invoice_pdf_id = d.pop("invoicePdfId", UNSET)
 
-        invoice_pdf_id = d.pop("invoicePdfId", UNSET)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            invoice = cls(
+                id,
+                archived,
+                invoice_number,
+                invoice_date,
+                due_date,
+                customer_id,
+                total_amount,
+                due_amount,
+                scheduled_amount,
+                credit_amount,
+                status,
+                exchange_rate,
+                invoice_line_items,
+                pay_to_chart_of_account_id,
+                payments,
+                classifications,
+                sales_tax_item_id,
+                sales_tax_total,
+                sales_tax_percentage,
+                enable_card_payment,
+                convenience_fee,
+                invoice_pdf_id,
+                created_time,
+                updated_time,
+            )
 
-        invoice = cls(
-            id=id,
-            archived=archived,
-            invoice_number=invoice_number,
-            invoice_date=invoice_date,
-            due_date=due_date,
-            customer_id=customer_id,
-            total_amount=total_amount,
-            due_amount=due_amount,
-            scheduled_amount=scheduled_amount,
-            credit_amount=credit_amount,
-            status=status,
-            exchange_rate=exchange_rate,
-            invoice_line_items=invoice_line_items,
-            pay_to_chart_of_account_id=pay_to_chart_of_account_id,
-            payments=payments,
-            classifications=classifications,
-            sales_tax_item_id=sales_tax_item_id,
-            sales_tax_total=sales_tax_total,
-            sales_tax_percentage=sales_tax_percentage,
-            enable_card_payment=enable_card_payment,
-            convenience_fee=convenience_fee,
-            invoice_pdf_id=invoice_pdf_id,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        invoice.additional_properties = d
-        return invoice
+            invoice.additional_properties = d
+            return invoice
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -395,3 +392,10 @@ class Invoice:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.classifications import Classifications  # noqa: E402
+from ..models.invoice_convenience_fee import InvoiceConvenienceFee  # noqa: E402
+from ..models.invoice_line_item import InvoiceLineItem  # noqa: E402
+from ..models.invoice_payment import InvoicePayment  # noqa: E402

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="InvoiceConvenienceFee")
 
@@ -39,20 +39,26 @@ class InvoiceConvenienceFee:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _percentage = d.pop("percentage", UNSET)
-        percentage: Decimal | Unset
-        if isinstance(_percentage, Unset):
-            percentage = UNSET
-        else:
-            percentage = to_decimal(_percentage)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _percentage = d.pop("percentage", UNSET)
+            percentage: Decimal | Unset
+            if _percentage is UNSET:
+                percentage = UNSET
+            else:
+                percentage = to_decimal(_percentage)
 
-        invoice_convenience_fee = cls(
-            percentage=percentage,
-        )
+            invoice_convenience_fee = cls(
+                percentage,
+            )
 
-        invoice_convenience_fee.additional_properties = d
-        return invoice_convenience_fee
+            invoice_convenience_fee.additional_properties = d
+            return invoice_convenience_fee
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-if TYPE_CHECKING:
-    from ..models.invoice_email_recipient import InvoiceEmailRecipient
-    from ..models.invoice_email_sender import InvoiceEmailSender
-
+from ..types import DECODE_ERRORS, decode_error
 
 T = TypeVar("T", bound="InvoiceEmail")
 
@@ -46,21 +43,24 @@ class InvoiceEmail:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.invoice_email_recipient import InvoiceEmailRecipient  # noqa: PLC0415
-        from ..models.invoice_email_sender import InvoiceEmailSender  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            recipient = InvoiceEmailRecipient.from_dict(d.pop("recipient"))
 
-        d = dict(src_dict)
-        recipient = InvoiceEmailRecipient.from_dict(d.pop("recipient"))
+            reply_to = InvoiceEmailSender.from_dict(d.pop("replyTo"))
 
-        reply_to = InvoiceEmailSender.from_dict(d.pop("replyTo"))
+            invoice_email = cls(
+                recipient,
+                reply_to,
+            )
 
-        invoice_email = cls(
-            recipient=recipient,
-            reply_to=reply_to,
-        )
-
-        invoice_email.additional_properties = d
-        return invoice_email
+            invoice_email.additional_properties = d
+            return invoice_email
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -77,3 +77,8 @@ class InvoiceEmail:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.invoice_email_recipient import InvoiceEmailRecipient  # noqa: E402
+from ..models.invoice_email_sender import InvoiceEmailSender  # noqa: E402

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.invoice import Invoice
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="InvoicePage")
 
@@ -67,45 +63,49 @@ class InvoicePage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.invoice import Invoice  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
 
-        d = dict(src_dict)
+            def _parse_next_page(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_next_page(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            next_page = _parse_next_page(d.pop("nextPage", UNSET))
 
-        next_page = _parse_next_page(d.pop("nextPage", UNSET))
+            def _parse_prev_page(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_prev_page(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            prev_page = _parse_prev_page(d.pop("prevPage", UNSET))
 
-        prev_page = _parse_prev_page(d.pop("prevPage", UNSET))
+            _results = d.pop("results", UNSET)
+            results: list[Invoice] | Unset = UNSET
+            if _results is not UNSET:
+                results = []
+                for results_item_data in _results:
+                    results_item = Invoice.from_dict(results_item_data)
 
-        _results = d.pop("results", UNSET)
-        results: list[Invoice] | Unset = UNSET
-        if _results is not UNSET:
-            results = []
-            for results_item_data in _results:
-                results_item = Invoice.from_dict(results_item_data)
+                    results.append(results_item)
 
-                results.append(results_item)
+            invoice_page = cls(
+                next_page,
+                prev_page,
+                results,
+            )
 
-        invoice_page = cls(
-            next_page=next_page,
-            prev_page=prev_page,
-            results=results,
-        )
-
-        invoice_page.additional_properties = d
-        return invoice_page
+            invoice_page.additional_properties = d
+            return invoice_page
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -122,3 +122,7 @@ class InvoicePage:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.invoice import Invoice  # noqa: E402

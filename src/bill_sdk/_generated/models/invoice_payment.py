@@ -12,7 +12,10 @@ from attrs import field as _attrs_field
 from bill_sdk._json import to_decimal
 
 from ..models.invoice_payment_status import InvoicePaymentStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_InvoicePaymentStatus = EnumLookup(InvoicePaymentStatus)
+
 
 T = TypeVar("T", bound="InvoicePayment")
 
@@ -63,39 +66,45 @@ class InvoicePayment:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        _status = d.pop("status", UNSET)
-        status: InvoicePaymentStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = InvoicePaymentStatus(_status)
+            _status = d.pop("status", UNSET)
+            status: InvoicePaymentStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _InvoicePaymentStatus[_status]
 
-        _date = d.pop("date", UNSET)
-        date: datetime.date | Unset
-        if isinstance(_date, Unset):
-            date = UNSET
-        else:
-            date = datetime.date.fromisoformat(_date)
+            _date = d.pop("date", UNSET)
+            date: datetime.date | Unset
+            if _date is UNSET:
+                date = UNSET
+            else:
+                date = datetime.date.fromisoformat(_date)
 
-        invoice_payment = cls(
-            id=id,
-            amount=amount,
-            status=status,
-            date=date,
-        )
+            invoice_payment = cls(
+                id,
+                amount,
+                status,
+                date,
+            )
 
-        invoice_payment.additional_properties = d
-        return invoice_payment
+            invoice_payment.additional_properties = d
+            return invoice_payment
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="InvoiceProcessingOptions")
 
@@ -36,15 +36,21 @@ class InvoiceProcessingOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        send_email = d.pop("sendEmail", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            send_email = d.pop("sendEmail", UNSET)
 
-        invoice_processing_options = cls(
-            send_email=send_email,
-        )
+            invoice_processing_options = cls(
+                send_email,
+            )
 
-        invoice_processing_options.additional_properties = d
-        return invoice_processing_options
+            invoice_processing_options.additional_properties = d
+            return invoice_processing_options
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

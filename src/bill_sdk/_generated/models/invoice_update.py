@@ -4,22 +4,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.classifications import Classifications
-    from ..models.invoice_convenience_fee import InvoiceConvenienceFee
-    from ..models.invoice_customer import InvoiceCustomer
-    from ..models.invoice_line_item import InvoiceLineItem
-    from ..models.invoice_processing_options import InvoiceProcessingOptions
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="InvoiceUpdate")
 
@@ -59,9 +51,6 @@ class InvoiceUpdate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.classifications import Classifications  # noqa: PLC0415
-        from ..models.invoice_convenience_fee import InvoiceConvenienceFee  # noqa: PLC0415
-
         customer: dict[str, Any] | Unset = UNSET
         if not isinstance(self.customer, Unset):
             customer = self.customer.to_dict()
@@ -151,130 +140,130 @@ class InvoiceUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.classifications import Classifications  # noqa: PLC0415
-        from ..models.invoice_convenience_fee import InvoiceConvenienceFee  # noqa: PLC0415
-        from ..models.invoice_customer import InvoiceCustomer  # noqa: PLC0415
-        from ..models.invoice_line_item import InvoiceLineItem  # noqa: PLC0415
-        from ..models.invoice_processing_options import InvoiceProcessingOptions  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _customer = d.pop("customer", UNSET)
+            customer: InvoiceCustomer | Unset
+            if _customer is UNSET:
+                customer = UNSET
+            else:
+                customer = InvoiceCustomer.from_dict(_customer)
 
-        d = dict(src_dict)
-        _customer = d.pop("customer", UNSET)
-        customer: InvoiceCustomer | Unset
-        if isinstance(_customer, Unset):
-            customer = UNSET
-        else:
-            customer = InvoiceCustomer.from_dict(_customer)
+            _invoice_line_items = d.pop("invoiceLineItems", UNSET)
+            invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
+            if _invoice_line_items is not UNSET:
+                invoice_line_items = []
+                for invoice_line_items_item_data in _invoice_line_items:
+                    invoice_line_items_item = InvoiceLineItem.from_dict(invoice_line_items_item_data)
 
-        _invoice_line_items = d.pop("invoiceLineItems", UNSET)
-        invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
-        if _invoice_line_items is not UNSET:
-            invoice_line_items = []
-            for invoice_line_items_item_data in _invoice_line_items:
-                invoice_line_items_item = InvoiceLineItem.from_dict(invoice_line_items_item_data)
+                    invoice_line_items.append(invoice_line_items_item)
 
-                invoice_line_items.append(invoice_line_items_item)
+            invoice_number = d.pop("invoiceNumber", UNSET)
 
-        invoice_number = d.pop("invoiceNumber", UNSET)
+            _invoice_date = d.pop("invoiceDate", UNSET)
+            invoice_date: datetime.date | Unset
+            if _invoice_date is UNSET:
+                invoice_date = UNSET
+            else:
+                invoice_date = datetime.date.fromisoformat(_invoice_date)
 
-        _invoice_date = d.pop("invoiceDate", UNSET)
-        invoice_date: datetime.date | Unset
-        if isinstance(_invoice_date, Unset):
-            invoice_date = UNSET
-        else:
-            invoice_date = datetime.date.fromisoformat(_invoice_date)
+            _due_date = d.pop("dueDate", UNSET)
+            due_date: datetime.date | Unset
+            if _due_date is UNSET:
+                due_date = UNSET
+            else:
+                due_date = datetime.date.fromisoformat(_due_date)
 
-        _due_date = d.pop("dueDate", UNSET)
-        due_date: datetime.date | Unset
-        if isinstance(_due_date, Unset):
-            due_date = UNSET
-        else:
-            due_date = datetime.date.fromisoformat(_due_date)
+            _processing_options = d.pop("processingOptions", UNSET)
+            processing_options: InvoiceProcessingOptions | Unset
+            if _processing_options is UNSET:
+                processing_options = UNSET
+            else:
+                processing_options = InvoiceProcessingOptions.from_dict(_processing_options)
 
-        _processing_options = d.pop("processingOptions", UNSET)
-        processing_options: InvoiceProcessingOptions | Unset
-        if isinstance(_processing_options, Unset):
-            processing_options = UNSET
-        else:
-            processing_options = InvoiceProcessingOptions.from_dict(_processing_options)
+            def _parse_pay_to_chart_of_account_id(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_pay_to_chart_of_account_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            pay_to_chart_of_account_id = _parse_pay_to_chart_of_account_id(d.pop("payToChartOfAccountId", UNSET))
 
-        pay_to_chart_of_account_id = _parse_pay_to_chart_of_account_id(d.pop("payToChartOfAccountId", UNSET))
+            def _parse_classifications(data: object) -> Classifications | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    classifications_type_0 = Classifications.from_dict(data)
 
-        def _parse_classifications(data: object) -> Classifications | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                classifications_type_0 = Classifications.from_dict(data)
+                    return classifications_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Classifications | None | Unset, data)
 
-                return classifications_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Classifications | None | Unset, data)
+            classifications = _parse_classifications(d.pop("classifications", UNSET))
 
-        classifications = _parse_classifications(d.pop("classifications", UNSET))
+            _credit_amount = d.pop("creditAmount", UNSET)
+            credit_amount: Decimal | Unset
+            if _credit_amount is UNSET:
+                credit_amount = UNSET
+            else:
+                credit_amount = to_decimal(_credit_amount)
 
-        _credit_amount = d.pop("creditAmount", UNSET)
-        credit_amount: Decimal | Unset
-        if isinstance(_credit_amount, Unset):
-            credit_amount = UNSET
-        else:
-            credit_amount = to_decimal(_credit_amount)
+            def _parse_sales_tax_item_id(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_sales_tax_item_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            sales_tax_item_id = _parse_sales_tax_item_id(d.pop("salesTaxItemId", UNSET))
 
-        sales_tax_item_id = _parse_sales_tax_item_id(d.pop("salesTaxItemId", UNSET))
+            enable_card_payment = d.pop("enableCardPayment", UNSET)
 
-        enable_card_payment = d.pop("enableCardPayment", UNSET)
+            def _parse_convenience_fee(data: object) -> InvoiceConvenienceFee | None | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    convenience_fee_type_0 = InvoiceConvenienceFee.from_dict(data)
 
-        def _parse_convenience_fee(data: object) -> InvoiceConvenienceFee | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                convenience_fee_type_0 = InvoiceConvenienceFee.from_dict(data)
+                    return convenience_fee_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(InvoiceConvenienceFee | None | Unset, data)
 
-                return convenience_fee_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(InvoiceConvenienceFee | None | Unset, data)
+            convenience_fee = _parse_convenience_fee(d.pop("convenienceFee", UNSET))
 
-        convenience_fee = _parse_convenience_fee(d.pop("convenienceFee", UNSET))
+            invoice_update = cls(
+                customer,
+                invoice_line_items,
+                invoice_number,
+                invoice_date,
+                due_date,
+                processing_options,
+                pay_to_chart_of_account_id,
+                classifications,
+                credit_amount,
+                sales_tax_item_id,
+                enable_card_payment,
+                convenience_fee,
+            )
 
-        invoice_update = cls(
-            customer=customer,
-            invoice_line_items=invoice_line_items,
-            invoice_number=invoice_number,
-            invoice_date=invoice_date,
-            due_date=due_date,
-            processing_options=processing_options,
-            pay_to_chart_of_account_id=pay_to_chart_of_account_id,
-            classifications=classifications,
-            credit_amount=credit_amount,
-            sales_tax_item_id=sales_tax_item_id,
-            enable_card_payment=enable_card_payment,
-            convenience_fee=convenience_fee,
-        )
-
-        invoice_update.additional_properties = d
-        return invoice_update
+            invoice_update.additional_properties = d
+            return invoice_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -291,3 +280,11 @@ class InvoiceUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.classifications import Classifications  # noqa: E402
+from ..models.invoice_convenience_fee import InvoiceConvenienceFee  # noqa: E402
+from ..models.invoice_customer import InvoiceCustomer  # noqa: E402
+from ..models.invoice_line_item import InvoiceLineItem  # noqa: E402
+from ..models.invoice_processing_options import InvoiceProcessingOptions  # noqa: E402

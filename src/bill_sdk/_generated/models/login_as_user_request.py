@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="LoginAsUserRequest")
 
@@ -56,24 +56,30 @@ class LoginAsUserRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        organization_id = d.pop("organizationId")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            organization_id = d.pop("organizationId")
 
-        user_id = d.pop("userId")
+            user_id = d.pop("userId")
 
-        remember_me_id = d.pop("rememberMeId", UNSET)
+            remember_me_id = d.pop("rememberMeId", UNSET)
 
-        device = d.pop("device", UNSET)
+            device = d.pop("device", UNSET)
 
-        login_as_user_request = cls(
-            organization_id=organization_id,
-            user_id=user_id,
-            remember_me_id=remember_me_id,
-            device=device,
-        )
+            login_as_user_request = cls(
+                organization_id,
+                user_id,
+                remember_me_id,
+                device,
+            )
 
-        login_as_user_request.additional_properties = d
-        return login_as_user_request
+            login_as_user_request.additional_properties = d
+            return login_as_user_request
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="LoginRequest")
 
@@ -73,33 +73,39 @@ class LoginRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        username = d.pop("username")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            username = d.pop("username")
 
-        organization_id = d.pop("organizationId")
+            organization_id = d.pop("organizationId")
 
-        dev_key = d.pop("devKey")
+            dev_key = d.pop("devKey")
 
-        password = d.pop("password", UNSET)
+            password = d.pop("password", UNSET)
 
-        console_api_token = d.pop("consoleApiToken", UNSET)
+            console_api_token = d.pop("consoleApiToken", UNSET)
 
-        remember_me_id = d.pop("rememberMeId", UNSET)
+            remember_me_id = d.pop("rememberMeId", UNSET)
 
-        device = d.pop("device", UNSET)
+            device = d.pop("device", UNSET)
 
-        login_request = cls(
-            username=username,
-            organization_id=organization_id,
-            dev_key=dev_key,
-            password=password,
-            console_api_token=console_api_token,
-            remember_me_id=remember_me_id,
-            device=device,
-        )
+            login_request = cls(
+                username,
+                organization_id,
+                dev_key,
+                password,
+                console_api_token,
+                remember_me_id,
+                device,
+            )
 
-        login_request.additional_properties = d
-        return login_request
+            login_request.additional_properties = d
+            return login_request
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="MfaChallenge")
 
@@ -36,15 +36,21 @@ class MfaChallenge:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        challenge_id = d.pop("challengeId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            challenge_id = d.pop("challengeId", UNSET)
 
-        mfa_challenge = cls(
-            challenge_id=challenge_id,
-        )
+            mfa_challenge = cls(
+                challenge_id,
+            )
 
-        mfa_challenge.additional_properties = d
-        return mfa_challenge
+            mfa_challenge.additional_properties = d
+            return mfa_challenge
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="MfaChallengeCreate")
 
@@ -40,21 +40,27 @@ class MfaChallengeCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
 
-        def _parse_use_backup(data: object) -> bool | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | str | Unset, data)
+            def _parse_use_backup(data: object) -> bool | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                return cast(bool | str | Unset, data)
 
-        use_backup = _parse_use_backup(d.pop("useBackup", UNSET))
+            use_backup = _parse_use_backup(d.pop("useBackup", UNSET))
 
-        mfa_challenge_create = cls(
-            use_backup=use_backup,
-        )
+            mfa_challenge_create = cls(
+                use_backup,
+            )
 
-        mfa_challenge_create.additional_properties = d
-        return mfa_challenge_create
+            mfa_challenge_create.additional_properties = d
+            return mfa_challenge_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="MfaChallengeValidation")
 
@@ -61,27 +61,33 @@ class MfaChallengeValidation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        challenge_id = d.pop("challengeId")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            challenge_id = d.pop("challengeId")
 
-        token = d.pop("token")
+            token = d.pop("token")
 
-        device = d.pop("device", UNSET)
+            device = d.pop("device", UNSET)
 
-        machine_name = d.pop("machineName", UNSET)
+            machine_name = d.pop("machineName", UNSET)
 
-        remember_me = d.pop("rememberMe", UNSET)
+            remember_me = d.pop("rememberMe", UNSET)
 
-        mfa_challenge_validation = cls(
-            challenge_id=challenge_id,
-            token=token,
-            device=device,
-            machine_name=machine_name,
-            remember_me=remember_me,
-        )
+            mfa_challenge_validation = cls(
+                challenge_id,
+                token,
+                device,
+                machine_name,
+                remember_me,
+            )
 
-        mfa_challenge_validation.additional_properties = d
-        return mfa_challenge_validation
+            mfa_challenge_validation.additional_properties = d
+            return mfa_challenge_validation
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.phone_type import PhoneType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_PhoneType = EnumLookup(PhoneType)
+
 
 T = TypeVar("T", bound="MfaPhone")
 
@@ -51,26 +54,32 @@ class MfaPhone:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _type_ = d.pop("type", UNSET)
-        type_: PhoneType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = PhoneType(_type_)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _type_ = d.pop("type", UNSET)
+            type_: PhoneType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _PhoneType[_type_]
 
-        last4digits = d.pop("last4digits", UNSET)
+            last4digits = d.pop("last4digits", UNSET)
 
-        primary = d.pop("primary", UNSET)
+            primary = d.pop("primary", UNSET)
 
-        mfa_phone = cls(
-            type_=type_,
-            last4digits=last4digits,
-            primary=primary,
-        )
+            mfa_phone = cls(
+                type_,
+                last4digits,
+                primary,
+            )
 
-        mfa_phone.additional_properties = d
-        return mfa_phone
+            mfa_phone.additional_properties = d
+            return mfa_phone
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

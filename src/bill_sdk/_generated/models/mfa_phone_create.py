@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.mfa_phone_type import MfaPhoneType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_MfaPhoneType = EnumLookup(MfaPhoneType)
+
 
 T = TypeVar("T", bound="MfaPhoneCreate")
 
@@ -50,21 +53,27 @@ class MfaPhoneCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        phone = d.pop("phone")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            phone = d.pop("phone")
 
-        type_ = MfaPhoneType(d.pop("type"))
+            type_ = _MfaPhoneType[d.pop("type")]
 
-        primary = d.pop("primary", UNSET)
+            primary = d.pop("primary", UNSET)
 
-        mfa_phone_create = cls(
-            phone=phone,
-            type_=type_,
-            primary=primary,
-        )
+            mfa_phone_create = cls(
+                phone,
+                type_,
+                primary,
+            )
 
-        mfa_phone_create.additional_properties = d
-        return mfa_phone_create
+            mfa_phone_create.additional_properties = d
+            return mfa_phone_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.mfa_phone import MfaPhone
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="MfaPhoneList")
 
@@ -45,24 +41,28 @@ class MfaPhoneList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.mfa_phone import MfaPhone  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _results = d.pop("results", UNSET)
+            results: list[MfaPhone] | Unset = UNSET
+            if _results is not UNSET:
+                results = []
+                for results_item_data in _results:
+                    results_item = MfaPhone.from_dict(results_item_data)
 
-        d = dict(src_dict)
-        _results = d.pop("results", UNSET)
-        results: list[MfaPhone] | Unset = UNSET
-        if _results is not UNSET:
-            results = []
-            for results_item_data in _results:
-                results_item = MfaPhone.from_dict(results_item_data)
+                    results.append(results_item)
 
-                results.append(results_item)
+            mfa_phone_list = cls(
+                results,
+            )
 
-        mfa_phone_list = cls(
-            results=results,
-        )
-
-        mfa_phone_list.additional_properties = d
-        return mfa_phone_list
+            mfa_phone_list.additional_properties = d
+            return mfa_phone_list
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -79,3 +79,7 @@ class MfaPhoneList:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.mfa_phone import MfaPhone  # noqa: E402

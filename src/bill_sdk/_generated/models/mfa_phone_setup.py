@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="MfaPhoneSetup")
 
@@ -36,15 +36,21 @@ class MfaPhoneSetup:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        setup_id = d.pop("setupId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            setup_id = d.pop("setupId", UNSET)
 
-        mfa_phone_setup = cls(
-            setup_id=setup_id,
-        )
+            mfa_phone_setup = cls(
+                setup_id,
+            )
 
-        mfa_phone_setup.additional_properties = d
-        return mfa_phone_setup
+            mfa_phone_setup.additional_properties = d
+            return mfa_phone_setup
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

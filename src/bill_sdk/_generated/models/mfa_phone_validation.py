@@ -8,6 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.mfa_phone_type import MfaPhoneType
+from ..types import DECODE_ERRORS, EnumLookup, decode_error
+
+_MfaPhoneType = EnumLookup(MfaPhoneType)
+
 
 T = TypeVar("T", bound="MfaPhoneValidation")
 
@@ -48,21 +52,27 @@ class MfaPhoneValidation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        setup_id = d.pop("setupId")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            setup_id = d.pop("setupId")
 
-        type_ = MfaPhoneType(d.pop("type"))
+            type_ = _MfaPhoneType[d.pop("type")]
 
-        token = d.pop("token")
+            token = d.pop("token")
 
-        mfa_phone_validation = cls(
-            setup_id=setup_id,
-            type_=type_,
-            token=token,
-        )
+            mfa_phone_validation = cls(
+                setup_id,
+                type_,
+                token,
+            )
 
-        mfa_phone_validation.additional_properties = d
-        return mfa_phone_validation
+            mfa_phone_validation.additional_properties = d
+            return mfa_phone_validation
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

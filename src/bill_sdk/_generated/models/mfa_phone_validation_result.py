@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.mfa_phone_validation_status import MfaPhoneValidationStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_MfaPhoneValidationStatus = EnumLookup(MfaPhoneValidationStatus)
+
 
 T = TypeVar("T", bound="MfaPhoneValidationResult")
 
@@ -39,20 +42,26 @@ class MfaPhoneValidationResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _status = d.pop("status", UNSET)
-        status: MfaPhoneValidationStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = MfaPhoneValidationStatus(_status)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _status = d.pop("status", UNSET)
+            status: MfaPhoneValidationStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _MfaPhoneValidationStatus[_status]
 
-        mfa_phone_validation_result = cls(
-            status=status,
-        )
+            mfa_phone_validation_result = cls(
+                status,
+            )
 
-        mfa_phone_validation_result.additional_properties = d
-        return mfa_phone_validation_result
+            mfa_phone_validation_result.additional_properties = d
+            return mfa_phone_validation_result
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

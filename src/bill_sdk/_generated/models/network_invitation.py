@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.network_status import NetworkStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_NetworkStatus = EnumLookup(NetworkStatus)
+
 
 T = TypeVar("T", bound="NetworkInvitation")
 
@@ -51,26 +54,32 @@ class NetworkInvitation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        network_id = d.pop("networkId", UNSET)
+            network_id = d.pop("networkId", UNSET)
 
-        _status = d.pop("status", UNSET)
-        status: NetworkStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = NetworkStatus(_status)
+            _status = d.pop("status", UNSET)
+            status: NetworkStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _NetworkStatus[_status]
 
-        network_invitation = cls(
-            id=id,
-            network_id=network_id,
-            status=status,
-        )
+            network_invitation = cls(
+                id,
+                network_id,
+                status,
+            )
 
-        network_invitation.additional_properties = d
-        return network_invitation
+            network_invitation.additional_properties = d
+            return network_invitation
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

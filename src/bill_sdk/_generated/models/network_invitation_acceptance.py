@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.network_invitation_type import NetworkInvitationType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_NetworkInvitationType = EnumLookup(NetworkInvitationType)
+
 
 T = TypeVar("T", bound="NetworkInvitationAcceptance")
 
@@ -65,38 +68,44 @@ class NetworkInvitationAcceptance:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        network_id = d.pop("networkId")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            network_id = d.pop("networkId")
 
-        type_ = NetworkInvitationType(d.pop("type"))
+            type_ = _NetworkInvitationType[d.pop("type")]
 
-        def _parse_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            def _parse_id(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        id = _parse_id(d.pop("id", UNSET))
+            id = _parse_id(d.pop("id", UNSET))
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            def _parse_name(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        name = _parse_name(d.pop("name", UNSET))
+            name = _parse_name(d.pop("name", UNSET))
 
-        network_invitation_acceptance = cls(
-            network_id=network_id,
-            type_=type_,
-            id=id,
-            name=name,
-        )
+            network_invitation_acceptance = cls(
+                network_id,
+                type_,
+                id,
+                name,
+            )
 
-        network_invitation_acceptance.additional_properties = d
-        return network_invitation_acceptance
+            network_invitation_acceptance.additional_properties = d
+            return network_invitation_acceptance
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.network_type import NetworkType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.rpps_information import RppsInformation
+_NetworkType = EnumLookup(NetworkType)
 
 
 T = TypeVar("T", bound="NetworkInvitationCreate")
@@ -33,8 +32,6 @@ class NetworkInvitationCreate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.rpps_information import RppsInformation  # noqa: PLC0415
-
         network_id = self.network_id
 
         network_type = str(self.network_type)
@@ -62,38 +59,42 @@ class NetworkInvitationCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.rpps_information import RppsInformation  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            network_id = d.pop("networkId")
 
-        d = dict(src_dict)
-        network_id = d.pop("networkId")
+            network_type = _NetworkType[d.pop("networkType")]
 
-        network_type = NetworkType(d.pop("networkType"))
+            def _parse_rpps_information(data: object) -> None | RppsInformation | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    rpps_information_type_0 = RppsInformation.from_dict(data)
 
-        def _parse_rpps_information(data: object) -> None | RppsInformation | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                rpps_information_type_0 = RppsInformation.from_dict(data)
+                    return rpps_information_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(None | RppsInformation | Unset, data)
 
-                return rpps_information_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | RppsInformation | Unset, data)
+            rpps_information = _parse_rpps_information(d.pop("rppsInformation", UNSET))
 
-        rpps_information = _parse_rpps_information(d.pop("rppsInformation", UNSET))
+            network_invitation_create = cls(
+                network_id,
+                network_type,
+                rpps_information,
+            )
 
-        network_invitation_create = cls(
-            network_id=network_id,
-            network_type=network_type,
-            rpps_information=rpps_information,
-        )
-
-        network_invitation_create.additional_properties = d
-        return network_invitation_create
+            network_invitation_create.additional_properties = d
+            return network_invitation_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -110,3 +111,7 @@ class NetworkInvitationCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.rpps_information import RppsInformation  # noqa: E402

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.network_organization_type import NetworkOrganizationType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.address import Address
-    from ..models.network_organization_manager import NetworkOrganizationManager
+_NetworkOrganizationType = EnumLookup(NetworkOrganizationType)
 
 
 T = TypeVar("T", bound="NetworkOrganization")
@@ -75,47 +73,50 @@ class NetworkOrganization:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.network_organization_manager import NetworkOrganizationManager  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            name = d.pop("name", UNSET)
 
-        name = d.pop("name", UNSET)
+            _type_ = d.pop("type", UNSET)
+            type_: NetworkOrganizationType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _NetworkOrganizationType[_type_]
 
-        _type_ = d.pop("type", UNSET)
-        type_: NetworkOrganizationType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = NetworkOrganizationType(_type_)
+            _addresses = d.pop("addresses", UNSET)
+            addresses: list[Address] | Unset = UNSET
+            if _addresses is not UNSET:
+                addresses = []
+                for addresses_item_data in _addresses:
+                    addresses_item = Address.from_dict(addresses_item_data)
 
-        _addresses = d.pop("addresses", UNSET)
-        addresses: list[Address] | Unset = UNSET
-        if _addresses is not UNSET:
-            addresses = []
-            for addresses_item_data in _addresses:
-                addresses_item = Address.from_dict(addresses_item_data)
+                    addresses.append(addresses_item)
 
-                addresses.append(addresses_item)
+            _managed_by = d.pop("managedBy", UNSET)
+            managed_by: NetworkOrganizationManager | Unset
+            if _managed_by is UNSET:
+                managed_by = UNSET
+            else:
+                managed_by = NetworkOrganizationManager.from_dict(_managed_by)
 
-        _managed_by = d.pop("managedBy", UNSET)
-        managed_by: NetworkOrganizationManager | Unset
-        if isinstance(_managed_by, Unset):
-            managed_by = UNSET
-        else:
-            managed_by = NetworkOrganizationManager.from_dict(_managed_by)
+            network_organization = cls(
+                id,
+                name,
+                type_,
+                addresses,
+                managed_by,
+            )
 
-        network_organization = cls(
-            id=id,
-            name=name,
-            type_=type_,
-            addresses=addresses,
-            managed_by=managed_by,
-        )
-
-        network_organization.additional_properties = d
-        return network_organization
+            network_organization.additional_properties = d
+            return network_organization
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -132,3 +133,8 @@ class NetworkOrganization:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.address import Address  # noqa: E402
+from ..models.network_organization_manager import NetworkOrganizationManager  # noqa: E402

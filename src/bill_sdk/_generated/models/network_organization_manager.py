@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="NetworkOrganizationManager")
 
@@ -48,21 +48,27 @@ class NetworkOrganizationManager:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        email = d.pop("email", UNSET)
+            email = d.pop("email", UNSET)
 
-        email_domain = d.pop("emailDomain", UNSET)
+            email_domain = d.pop("emailDomain", UNSET)
 
-        network_organization_manager = cls(
-            name=name,
-            email=email,
-            email_domain=email_domain,
-        )
+            network_organization_manager = cls(
+                name,
+                email,
+                email_domain,
+            )
 
-        network_organization_manager.additional_properties = d
-        return network_organization_manager
+            network_organization_manager.additional_properties = d
+            return network_organization_manager
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,12 +11,11 @@ from attrs import field as _attrs_field
 from ..models.business_category import BusinessCategory
 from ..models.organization_account_type import OrganizationAccountType
 from ..models.tax_id_type import TaxIdType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.address import Address
-    from ..models.organization_company_owner import OrganizationCompanyOwner
-    from ..models.organization_processing_options import OrganizationProcessingOptions
+_BusinessCategory = EnumLookup(BusinessCategory)
+_OrganizationAccountType = EnumLookup(OrganizationAccountType)
+_TaxIdType = EnumLookup(TaxIdType)
 
 
 T = TypeVar("T", bound="Organization")
@@ -160,111 +159,111 @@ class Organization:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.organization_company_owner import OrganizationCompanyOwner  # noqa: PLC0415
-        from ..models.organization_processing_options import (
-            OrganizationProcessingOptions,  # noqa: PLC0415
-        )
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            name = d.pop("name", UNSET)
 
-        name = d.pop("name", UNSET)
+            _address = d.pop("address", UNSET)
+            address: Address | Unset
+            if _address is UNSET:
+                address = UNSET
+            else:
+                address = Address.from_dict(_address)
 
-        _address = d.pop("address", UNSET)
-        address: Address | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
-        else:
-            address = Address.from_dict(_address)
+            _mailing_address = d.pop("mailingAddress", UNSET)
+            mailing_address: Address | Unset
+            if _mailing_address is UNSET:
+                mailing_address = UNSET
+            else:
+                mailing_address = Address.from_dict(_mailing_address)
 
-        _mailing_address = d.pop("mailingAddress", UNSET)
-        mailing_address: Address | Unset
-        if isinstance(_mailing_address, Unset):
-            mailing_address = UNSET
-        else:
-            mailing_address = Address.from_dict(_mailing_address)
+            phone = d.pop("phone", UNSET)
 
-        phone = d.pop("phone", UNSET)
+            _company_owner = d.pop("companyOwner", UNSET)
+            company_owner: OrganizationCompanyOwner | Unset
+            if _company_owner is UNSET:
+                company_owner = UNSET
+            else:
+                company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
 
-        _company_owner = d.pop("companyOwner", UNSET)
-        company_owner: OrganizationCompanyOwner | Unset
-        if isinstance(_company_owner, Unset):
-            company_owner = UNSET
-        else:
-            company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
+            tax_id = d.pop("taxId", UNSET)
 
-        tax_id = d.pop("taxId", UNSET)
+            _tax_id_type = d.pop("taxIdType", UNSET)
+            tax_id_type: TaxIdType | Unset
+            if _tax_id_type is UNSET:
+                tax_id_type = UNSET
+            else:
+                tax_id_type = _TaxIdType[_tax_id_type]
 
-        _tax_id_type = d.pop("taxIdType", UNSET)
-        tax_id_type: TaxIdType | Unset
-        if isinstance(_tax_id_type, Unset):
-            tax_id_type = UNSET
-        else:
-            tax_id_type = TaxIdType(_tax_id_type)
+            industry = d.pop("industry", UNSET)
 
-        industry = d.pop("industry", UNSET)
+            _business_category = d.pop("businessCategory", UNSET)
+            business_category: BusinessCategory | Unset
+            if _business_category is UNSET:
+                business_category = UNSET
+            else:
+                business_category = _BusinessCategory[_business_category]
 
-        _business_category = d.pop("businessCategory", UNSET)
-        business_category: BusinessCategory | Unset
-        if isinstance(_business_category, Unset):
-            business_category = UNSET
-        else:
-            business_category = BusinessCategory(_business_category)
+            _account_type = d.pop("accountType", UNSET)
+            account_type: OrganizationAccountType | Unset
+            if _account_type is UNSET:
+                account_type = UNSET
+            else:
+                account_type = _OrganizationAccountType[_account_type]
 
-        _account_type = d.pop("accountType", UNSET)
-        account_type: OrganizationAccountType | Unset
-        if isinstance(_account_type, Unset):
-            account_type = UNSET
-        else:
-            account_type = OrganizationAccountType(_account_type)
+            _processing_options = d.pop("processingOptions", UNSET)
+            processing_options: OrganizationProcessingOptions | Unset
+            if _processing_options is UNSET:
+                processing_options = UNSET
+            else:
+                processing_options = OrganizationProcessingOptions.from_dict(_processing_options)
 
-        _processing_options = d.pop("processingOptions", UNSET)
-        processing_options: OrganizationProcessingOptions | Unset
-        if isinstance(_processing_options, Unset):
-            processing_options = UNSET
-        else:
-            processing_options = OrganizationProcessingOptions.from_dict(_processing_options)
+            partner_name = d.pop("partnerName", UNSET)
 
-        partner_name = d.pop("partnerName", UNSET)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            organization = cls(
+                id,
+                archived,
+                name,
+                address,
+                mailing_address,
+                phone,
+                company_owner,
+                tax_id,
+                tax_id_type,
+                industry,
+                business_category,
+                account_type,
+                processing_options,
+                partner_name,
+                created_time,
+                updated_time,
+            )
 
-        organization = cls(
-            id=id,
-            archived=archived,
-            name=name,
-            address=address,
-            mailing_address=mailing_address,
-            phone=phone,
-            company_owner=company_owner,
-            tax_id=tax_id,
-            tax_id_type=tax_id_type,
-            industry=industry,
-            business_category=business_category,
-            account_type=account_type,
-            processing_options=processing_options,
-            partner_name=partner_name,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        organization.additional_properties = d
-        return organization
+            organization.additional_properties = d
+            return organization
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -281,3 +280,9 @@ class Organization:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.address import Address  # noqa: E402
+from ..models.organization_company_owner import OrganizationCompanyOwner  # noqa: E402
+from ..models.organization_processing_options import OrganizationProcessingOptions  # noqa: E402

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="OrganizationCompanyOwner")
 
@@ -45,23 +45,29 @@ class OrganizationCompanyOwner:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        _date_of_birth = d.pop("dateOfBirth", UNSET)
-        date_of_birth: datetime.date | Unset
-        if isinstance(_date_of_birth, Unset):
-            date_of_birth = UNSET
-        else:
-            date_of_birth = datetime.date.fromisoformat(_date_of_birth)
+            _date_of_birth = d.pop("dateOfBirth", UNSET)
+            date_of_birth: datetime.date | Unset
+            if _date_of_birth is UNSET:
+                date_of_birth = UNSET
+            else:
+                date_of_birth = datetime.date.fromisoformat(_date_of_birth)
 
-        organization_company_owner = cls(
-            name=name,
-            date_of_birth=date_of_birth,
-        )
+            organization_company_owner = cls(
+                name,
+                date_of_birth,
+            )
 
-        organization_company_owner.additional_properties = d
-        return organization_company_owner
+            organization_company_owner.additional_properties = d
+            return organization_company_owner
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

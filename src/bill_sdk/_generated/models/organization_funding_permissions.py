@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.card_funding_permissions import CardFundingPermissions
-    from ..models.wallet_funding_permissions import WalletFundingPermissions
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="OrganizationFundingPermissions")
 
@@ -51,31 +46,34 @@ class OrganizationFundingPermissions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card_funding_permissions import CardFundingPermissions  # noqa: PLC0415
-        from ..models.wallet_funding_permissions import WalletFundingPermissions  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _card = d.pop("card", UNSET)
+            card: CardFundingPermissions | Unset
+            if _card is UNSET:
+                card = UNSET
+            else:
+                card = CardFundingPermissions.from_dict(_card)
 
-        d = dict(src_dict)
-        _card = d.pop("card", UNSET)
-        card: CardFundingPermissions | Unset
-        if isinstance(_card, Unset):
-            card = UNSET
-        else:
-            card = CardFundingPermissions.from_dict(_card)
+            _wallet = d.pop("wallet", UNSET)
+            wallet: WalletFundingPermissions | Unset
+            if _wallet is UNSET:
+                wallet = UNSET
+            else:
+                wallet = WalletFundingPermissions.from_dict(_wallet)
 
-        _wallet = d.pop("wallet", UNSET)
-        wallet: WalletFundingPermissions | Unset
-        if isinstance(_wallet, Unset):
-            wallet = UNSET
-        else:
-            wallet = WalletFundingPermissions.from_dict(_wallet)
+            organization_funding_permissions = cls(
+                card,
+                wallet,
+            )
 
-        organization_funding_permissions = cls(
-            card=card,
-            wallet=wallet,
-        )
-
-        organization_funding_permissions.additional_properties = d
-        return organization_funding_permissions
+            organization_funding_permissions.additional_properties = d
+            return organization_funding_permissions
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -92,3 +90,8 @@ class OrganizationFundingPermissions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.card_funding_permissions import CardFundingPermissions  # noqa: E402
+from ..models.wallet_funding_permissions import WalletFundingPermissions  # noqa: E402

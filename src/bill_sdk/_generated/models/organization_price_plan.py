@@ -3,18 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.price_plan_term import PricePlanTerm
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="OrganizationPricePlan")
 
@@ -78,44 +74,48 @@ class OrganizationPricePlan:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.price_plan_term import PricePlanTerm  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            name = d.pop("name", UNSET)
 
-        name = d.pop("name", UNSET)
+            _monthly_price = d.pop("monthlyPrice", UNSET)
+            monthly_price: Decimal | Unset
+            if _monthly_price is UNSET:
+                monthly_price = UNSET
+            else:
+                monthly_price = to_decimal(_monthly_price)
 
-        _monthly_price = d.pop("monthlyPrice", UNSET)
-        monthly_price: Decimal | Unset
-        if isinstance(_monthly_price, Unset):
-            monthly_price = UNSET
-        else:
-            monthly_price = to_decimal(_monthly_price)
+            allow_trial = d.pop("allowTrial", UNSET)
 
-        allow_trial = d.pop("allowTrial", UNSET)
+            price_varies_per_user = d.pop("priceVariesPerUser", UNSET)
 
-        price_varies_per_user = d.pop("priceVariesPerUser", UNSET)
+            _plan_terms = d.pop("planTerms", UNSET)
+            plan_terms: list[PricePlanTerm] | Unset = UNSET
+            if _plan_terms is not UNSET:
+                plan_terms = []
+                for plan_terms_item_data in _plan_terms:
+                    plan_terms_item = PricePlanTerm.from_dict(plan_terms_item_data)
 
-        _plan_terms = d.pop("planTerms", UNSET)
-        plan_terms: list[PricePlanTerm] | Unset = UNSET
-        if _plan_terms is not UNSET:
-            plan_terms = []
-            for plan_terms_item_data in _plan_terms:
-                plan_terms_item = PricePlanTerm.from_dict(plan_terms_item_data)
+                    plan_terms.append(plan_terms_item)
 
-                plan_terms.append(plan_terms_item)
+            organization_price_plan = cls(
+                id,
+                name,
+                monthly_price,
+                allow_trial,
+                price_varies_per_user,
+                plan_terms,
+            )
 
-        organization_price_plan = cls(
-            id=id,
-            name=name,
-            monthly_price=monthly_price,
-            allow_trial=allow_trial,
-            price_varies_per_user=price_varies_per_user,
-            plan_terms=plan_terms,
-        )
-
-        organization_price_plan.additional_properties = d
-        return organization_price_plan
+            organization_price_plan.additional_properties = d
+            return organization_price_plan
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -132,3 +132,7 @@ class OrganizationPricePlan:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.price_plan_term import PricePlanTerm  # noqa: E402

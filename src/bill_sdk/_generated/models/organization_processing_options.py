@@ -7,7 +7,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="OrganizationProcessingOptions")
 
@@ -53,29 +53,35 @@ class OrganizationProcessingOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
 
-        def _parse_mailing_address_same_as_physical(data: object) -> bool | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | str | Unset, data)
+            def _parse_mailing_address_same_as_physical(data: object) -> bool | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                return cast(bool | str | Unset, data)
 
-        mailing_address_same_as_physical = _parse_mailing_address_same_as_physical(
-            d.pop("mailingAddressSameAsPhysical", UNSET)
-        )
+            mailing_address_same_as_physical = _parse_mailing_address_same_as_physical(
+                d.pop("mailingAddressSameAsPhysical", UNSET)
+            )
 
-        individual_transfer_out = d.pop("individualTransferOut", UNSET)
+            individual_transfer_out = d.pop("individualTransferOut", UNSET)
 
-        individual_transfer_in = d.pop("individualTransferIn", UNSET)
+            individual_transfer_in = d.pop("individualTransferIn", UNSET)
 
-        organization_processing_options = cls(
-            mailing_address_same_as_physical=mailing_address_same_as_physical,
-            individual_transfer_out=individual_transfer_out,
-            individual_transfer_in=individual_transfer_in,
-        )
+            organization_processing_options = cls(
+                mailing_address_same_as_physical,
+                individual_transfer_out,
+                individual_transfer_in,
+            )
 
-        organization_processing_options.additional_properties = d
-        return organization_processing_options
+            organization_processing_options.additional_properties = d
+            return organization_processing_options
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -10,12 +10,11 @@ from attrs import field as _attrs_field
 from ..models.business_category import BusinessCategory
 from ..models.organization_account_type import OrganizationAccountType
 from ..models.tax_id_type import TaxIdType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.address import Address
-    from ..models.organization_company_owner import OrganizationCompanyOwner
-    from ..models.organization_processing_options import OrganizationProcessingOptions
+_BusinessCategory = EnumLookup(BusinessCategory)
+_OrganizationAccountType = EnumLookup(OrganizationAccountType)
+_TaxIdType = EnumLookup(TaxIdType)
 
 
 T = TypeVar("T", bound="OrganizationUpdate")
@@ -133,103 +132,103 @@ class OrganizationUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.organization_company_owner import OrganizationCompanyOwner  # noqa: PLC0415
-        from ..models.organization_processing_options import (
-            OrganizationProcessingOptions,  # noqa: PLC0415
-        )
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+            _address = d.pop("address", UNSET)
+            address: Address | Unset
+            if _address is UNSET:
+                address = UNSET
+            else:
+                address = Address.from_dict(_address)
 
-        _address = d.pop("address", UNSET)
-        address: Address | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
-        else:
-            address = Address.from_dict(_address)
+            _mailing_address = d.pop("mailingAddress", UNSET)
+            mailing_address: Address | Unset
+            if _mailing_address is UNSET:
+                mailing_address = UNSET
+            else:
+                mailing_address = Address.from_dict(_mailing_address)
 
-        _mailing_address = d.pop("mailingAddress", UNSET)
-        mailing_address: Address | Unset
-        if isinstance(_mailing_address, Unset):
-            mailing_address = UNSET
-        else:
-            mailing_address = Address.from_dict(_mailing_address)
+            phone = d.pop("phone", UNSET)
 
-        phone = d.pop("phone", UNSET)
+            _company_owner = d.pop("companyOwner", UNSET)
+            company_owner: OrganizationCompanyOwner | Unset
+            if _company_owner is UNSET:
+                company_owner = UNSET
+            else:
+                company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
 
-        _company_owner = d.pop("companyOwner", UNSET)
-        company_owner: OrganizationCompanyOwner | Unset
-        if isinstance(_company_owner, Unset):
-            company_owner = UNSET
-        else:
-            company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
+            def _parse_tax_id(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_tax_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            tax_id = _parse_tax_id(d.pop("taxId", UNSET))
 
-        tax_id = _parse_tax_id(d.pop("taxId", UNSET))
+            def _parse_tax_id_type(data: object) -> None | TaxIdType | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, str):
+                        raise TypeError()
+                    tax_id_type_type_0 = _TaxIdType[data]
 
-        def _parse_tax_id_type(data: object) -> None | TaxIdType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                tax_id_type_type_0 = TaxIdType(data)
+                    return tax_id_type_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(None | TaxIdType | Unset, data)
 
-                return tax_id_type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaxIdType | Unset, data)
+            tax_id_type = _parse_tax_id_type(d.pop("taxIdType", UNSET))
 
-        tax_id_type = _parse_tax_id_type(d.pop("taxIdType", UNSET))
+            industry = d.pop("industry", UNSET)
 
-        industry = d.pop("industry", UNSET)
+            _business_category = d.pop("businessCategory", UNSET)
+            business_category: BusinessCategory | Unset
+            if _business_category is UNSET:
+                business_category = UNSET
+            else:
+                business_category = _BusinessCategory[_business_category]
 
-        _business_category = d.pop("businessCategory", UNSET)
-        business_category: BusinessCategory | Unset
-        if isinstance(_business_category, Unset):
-            business_category = UNSET
-        else:
-            business_category = BusinessCategory(_business_category)
+            _account_type = d.pop("accountType", UNSET)
+            account_type: OrganizationAccountType | Unset
+            if _account_type is UNSET:
+                account_type = UNSET
+            else:
+                account_type = _OrganizationAccountType[_account_type]
 
-        _account_type = d.pop("accountType", UNSET)
-        account_type: OrganizationAccountType | Unset
-        if isinstance(_account_type, Unset):
-            account_type = UNSET
-        else:
-            account_type = OrganizationAccountType(_account_type)
+            _processing_options = d.pop("processingOptions", UNSET)
+            processing_options: OrganizationProcessingOptions | Unset
+            if _processing_options is UNSET:
+                processing_options = UNSET
+            else:
+                processing_options = OrganizationProcessingOptions.from_dict(_processing_options)
 
-        _processing_options = d.pop("processingOptions", UNSET)
-        processing_options: OrganizationProcessingOptions | Unset
-        if isinstance(_processing_options, Unset):
-            processing_options = UNSET
-        else:
-            processing_options = OrganizationProcessingOptions.from_dict(_processing_options)
+            organization_update = cls(
+                name,
+                address,
+                mailing_address,
+                phone,
+                company_owner,
+                tax_id,
+                tax_id_type,
+                industry,
+                business_category,
+                account_type,
+                processing_options,
+            )
 
-        organization_update = cls(
-            name=name,
-            address=address,
-            mailing_address=mailing_address,
-            phone=phone,
-            company_owner=company_owner,
-            tax_id=tax_id,
-            tax_id_type=tax_id_type,
-            industry=industry,
-            business_category=business_category,
-            account_type=account_type,
-            processing_options=processing_options,
-        )
-
-        organization_update.additional_properties = d
-        return organization_update
+            organization_update.additional_properties = d
+            return organization_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -246,3 +245,9 @@ class OrganizationUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.address import Address  # noqa: E402
+from ..models.organization_company_owner import OrganizationCompanyOwner  # noqa: E402
+from ..models.organization_processing_options import OrganizationProcessingOptions  # noqa: E402

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import DECODE_ERRORS, decode_error
+
 T = TypeVar("T", bound="PartnerLoginRequest")
 
 
@@ -46,21 +48,27 @@ class PartnerLoginRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        username = d.pop("username")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            username = d.pop("username")
 
-        password = d.pop("password")
+            password = d.pop("password")
 
-        app_key = d.pop("appKey")
+            app_key = d.pop("appKey")
 
-        partner_login_request = cls(
-            username=username,
-            password=password,
-            app_key=app_key,
-        )
+            partner_login_request = cls(
+                username,
+                password,
+                app_key,
+            )
 
-        partner_login_request.additional_properties = d
-        return partner_login_request
+            partner_login_request.additional_properties = d
+            return partner_login_request
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="PartnerOrganizationAddressInput")
 
@@ -65,30 +65,36 @@ class PartnerOrganizationAddressInput:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        line1 = d.pop("line1")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            line1 = d.pop("line1")
 
-        city = d.pop("city")
+            city = d.pop("city")
 
-        zip_or_postal_code = d.pop("zipOrPostalCode")
+            zip_or_postal_code = d.pop("zipOrPostalCode")
 
-        country = d.pop("country")
+            country = d.pop("country")
 
-        line2 = d.pop("line2", UNSET)
+            line2 = d.pop("line2", UNSET)
 
-        state_or_province = d.pop("stateOrProvince", UNSET)
+            state_or_province = d.pop("stateOrProvince", UNSET)
 
-        partner_organization_address_input = cls(
-            line1=line1,
-            city=city,
-            zip_or_postal_code=zip_or_postal_code,
-            country=country,
-            line2=line2,
-            state_or_province=state_or_province,
-        )
+            partner_organization_address_input = cls(
+                line1,
+                city,
+                zip_or_postal_code,
+                country,
+                line2,
+                state_or_province,
+            )
 
-        partner_organization_address_input.additional_properties = d
-        return partner_organization_address_input
+            partner_organization_address_input.additional_properties = d
+            return partner_organization_address_input
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

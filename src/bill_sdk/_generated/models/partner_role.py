@@ -9,7 +9,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.user_role_type import UserRoleType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_UserRoleType = EnumLookup(UserRoleType)
+
 
 T = TypeVar("T", bound="PartnerRole")
 
@@ -68,42 +71,48 @@ class PartnerRole:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        _type_ = d.pop("type", UNSET)
-        type_: UserRoleType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = UserRoleType(_type_)
+            _type_ = d.pop("type", UNSET)
+            type_: UserRoleType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _UserRoleType[_type_]
 
-        description = d.pop("description", UNSET)
+            description = d.pop("description", UNSET)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        partner_role = cls(
-            id=id,
-            type_=type_,
-            description=description,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
+            partner_role = cls(
+                id,
+                type_,
+                description,
+                created_time,
+                updated_time,
+            )
 
-        partner_role.additional_properties = d
-        return partner_role
+            partner_role.additional_properties = d
+            return partner_role
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

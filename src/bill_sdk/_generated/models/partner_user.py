@@ -3,16 +3,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.user_role import UserRole
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="PartnerUser")
 
@@ -89,53 +85,57 @@ class PartnerUser:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user_role import UserRole  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            first_name = d.pop("firstName", UNSET)
 
-        first_name = d.pop("firstName", UNSET)
+            last_name = d.pop("lastName", UNSET)
 
-        last_name = d.pop("lastName", UNSET)
+            email = d.pop("email", UNSET)
 
-        email = d.pop("email", UNSET)
+            _role = d.pop("role", UNSET)
+            role: UserRole | Unset
+            if _role is UNSET:
+                role = UNSET
+            else:
+                role = UserRole.from_dict(_role)
 
-        _role = d.pop("role", UNSET)
-        role: UserRole | Unset
-        if isinstance(_role, Unset):
-            role = UNSET
-        else:
-            role = UserRole.from_dict(_role)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            partner_user = cls(
+                id,
+                archived,
+                first_name,
+                last_name,
+                email,
+                role,
+                created_time,
+                updated_time,
+            )
 
-        partner_user = cls(
-            id=id,
-            archived=archived,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            role=role,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        partner_user.additional_properties = d
-        return partner_user
+            partner_user.additional_properties = d
+            return partner_user
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -152,3 +152,7 @@ class PartnerUser:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.user_role import UserRole  # noqa: E402

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="PartnerUserCreate")
 
@@ -65,30 +65,36 @@ class PartnerUserCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        first_name = d.pop("firstName")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            first_name = d.pop("firstName")
 
-        email = d.pop("email")
+            email = d.pop("email")
 
-        username = d.pop("username")
+            username = d.pop("username")
 
-        accept_terms_of_service = d.pop("acceptTermsOfService")
+            accept_terms_of_service = d.pop("acceptTermsOfService")
 
-        last_name = d.pop("lastName", UNSET)
+            last_name = d.pop("lastName", UNSET)
 
-        role_id = d.pop("roleId", UNSET)
+            role_id = d.pop("roleId", UNSET)
 
-        partner_user_create = cls(
-            first_name=first_name,
-            email=email,
-            username=username,
-            accept_terms_of_service=accept_terms_of_service,
-            last_name=last_name,
-            role_id=role_id,
-        )
+            partner_user_create = cls(
+                first_name,
+                email,
+                username,
+                accept_terms_of_service,
+                last_name,
+                role_id,
+            )
 
-        partner_user_create.additional_properties = d
-        return partner_user_create
+            partner_user_create.additional_properties = d
+            return partner_user_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -15,15 +15,12 @@ from ..models.disbursement_status import DisbursementStatus
 from ..models.pay_by_type import PayByType
 from ..models.payment_single_status import PaymentSingleStatus
 from ..models.payment_status import PaymentStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.bill_payment import BillPayment
-    from ..models.disbursement_info import DisbursementInfo
-    from ..models.payment_funding_account import PaymentFundingAccount
-    from ..models.payment_processing_options import PaymentProcessingOptions
-    from ..models.payment_purpose import PaymentPurpose
-    from ..models.payment_void_info import PaymentVoidInfo
+_DisbursementStatus = EnumLookup(DisbursementStatus)
+_PayByType = EnumLookup(PayByType)
+_PaymentSingleStatus = EnumLookup(PaymentSingleStatus)
+_PaymentStatus = EnumLookup(PaymentStatus)
 
 
 T = TypeVar("T", bound="Payment")
@@ -252,187 +249,186 @@ class Payment:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bill_payment import BillPayment  # noqa: PLC0415
-        from ..models.disbursement_info import DisbursementInfo  # noqa: PLC0415
-        from ..models.payment_funding_account import PaymentFundingAccount  # noqa: PLC0415
-        from ..models.payment_processing_options import PaymentProcessingOptions  # noqa: PLC0415
-        from ..models.payment_purpose import PaymentPurpose  # noqa: PLC0415
-        from ..models.payment_void_info import PaymentVoidInfo  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+            vendor_id = d.pop("vendorId", UNSET)
 
-        vendor_id = d.pop("vendorId", UNSET)
+            vendor_name = d.pop("vendorName", UNSET)
 
-        vendor_name = d.pop("vendorName", UNSET)
+            bill_id = d.pop("billId", UNSET)
 
-        bill_id = d.pop("billId", UNSET)
+            _bill_payments = d.pop("billPayments", UNSET)
+            bill_payments: list[BillPayment] | Unset = UNSET
+            if _bill_payments is not UNSET:
+                bill_payments = []
+                for bill_payments_item_data in _bill_payments:
+                    bill_payments_item = BillPayment.from_dict(bill_payments_item_data)
 
-        _bill_payments = d.pop("billPayments", UNSET)
-        bill_payments: list[BillPayment] | Unset = UNSET
-        if _bill_payments is not UNSET:
-            bill_payments = []
-            for bill_payments_item_data in _bill_payments:
-                bill_payments_item = BillPayment.from_dict(bill_payments_item_data)
+                    bill_payments.append(bill_payments_item)
 
-                bill_payments.append(bill_payments_item)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            _process_date = d.pop("processDate", UNSET)
+            process_date: datetime.date | Unset
+            if _process_date is UNSET:
+                process_date = UNSET
+            else:
+                process_date = datetime.date.fromisoformat(_process_date)
 
-        _process_date = d.pop("processDate", UNSET)
-        process_date: datetime.date | Unset
-        if isinstance(_process_date, Unset):
-            process_date = UNSET
-        else:
-            process_date = datetime.date.fromisoformat(_process_date)
+            _funding_account = d.pop("fundingAccount", UNSET)
+            funding_account: PaymentFundingAccount | Unset
+            if _funding_account is UNSET:
+                funding_account = UNSET
+            else:
+                funding_account = PaymentFundingAccount.from_dict(_funding_account)
 
-        _funding_account = d.pop("fundingAccount", UNSET)
-        funding_account: PaymentFundingAccount | Unset
-        if isinstance(_funding_account, Unset):
-            funding_account = UNSET
-        else:
-            funding_account = PaymentFundingAccount.from_dict(_funding_account)
+            _processing_options = d.pop("processingOptions", UNSET)
+            processing_options: PaymentProcessingOptions | Unset
+            if _processing_options is UNSET:
+                processing_options = UNSET
+            else:
+                processing_options = PaymentProcessingOptions.from_dict(_processing_options)
 
-        _processing_options = d.pop("processingOptions", UNSET)
-        processing_options: PaymentProcessingOptions | Unset
-        if isinstance(_processing_options, Unset):
-            processing_options = UNSET
-        else:
-            processing_options = PaymentProcessingOptions.from_dict(_processing_options)
+            transaction_number = d.pop("transactionNumber", UNSET)
 
-        transaction_number = d.pop("transactionNumber", UNSET)
+            confirmation_number = d.pop("confirmationNumber", UNSET)
 
-        confirmation_number = d.pop("confirmationNumber", UNSET)
+            _status = d.pop("status", UNSET)
+            status: PaymentStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _PaymentStatus[_status]
 
-        _status = d.pop("status", UNSET)
-        status: PaymentStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = PaymentStatus(_status)
+            _single_status = d.pop("singleStatus", UNSET)
+            single_status: PaymentSingleStatus | Unset
+            if _single_status is UNSET:
+                single_status = UNSET
+            else:
+                single_status = _PaymentSingleStatus[_single_status]
 
-        _single_status = d.pop("singleStatus", UNSET)
-        single_status: PaymentSingleStatus | Unset
-        if isinstance(_single_status, Unset):
-            single_status = UNSET
-        else:
-            single_status = PaymentSingleStatus(_single_status)
+            _exchange_rate = d.pop("exchangeRate", UNSET)
+            exchange_rate: Decimal | Unset
+            if _exchange_rate is UNSET:
+                exchange_rate = UNSET
+            else:
+                exchange_rate = to_decimal(_exchange_rate)
 
-        _exchange_rate = d.pop("exchangeRate", UNSET)
-        exchange_rate: Decimal | Unset
-        if isinstance(_exchange_rate, Unset):
-            exchange_rate = UNSET
-        else:
-            exchange_rate = to_decimal(_exchange_rate)
+            _funding_amount = d.pop("fundingAmount", UNSET)
+            funding_amount: Decimal | Unset
+            if _funding_amount is UNSET:
+                funding_amount = UNSET
+            else:
+                funding_amount = to_decimal(_funding_amount)
 
-        _funding_amount = d.pop("fundingAmount", UNSET)
-        funding_amount: Decimal | Unset
-        if isinstance(_funding_amount, Unset):
-            funding_amount = UNSET
-        else:
-            funding_amount = to_decimal(_funding_amount)
+            online_payment = d.pop("onlinePayment", UNSET)
 
-        online_payment = d.pop("onlinePayment", UNSET)
+            _disbursement_type = d.pop("disbursementType", UNSET)
+            disbursement_type: PayByType | Unset
+            if _disbursement_type is UNSET:
+                disbursement_type = UNSET
+            else:
+                disbursement_type = _PayByType[_disbursement_type]
 
-        _disbursement_type = d.pop("disbursementType", UNSET)
-        disbursement_type: PayByType | Unset
-        if isinstance(_disbursement_type, Unset):
-            disbursement_type = UNSET
-        else:
-            disbursement_type = PayByType(_disbursement_type)
+            _disbursement_status = d.pop("disbursementStatus", UNSET)
+            disbursement_status: DisbursementStatus | Unset
+            if _disbursement_status is UNSET:
+                disbursement_status = UNSET
+            else:
+                disbursement_status = _DisbursementStatus[_disbursement_status]
 
-        _disbursement_status = d.pop("disbursementStatus", UNSET)
-        disbursement_status: DisbursementStatus | Unset
-        if isinstance(_disbursement_status, Unset):
-            disbursement_status = UNSET
-        else:
-            disbursement_status = DisbursementStatus(_disbursement_status)
+            _disbursement_info = d.pop("disbursementInfo", UNSET)
+            disbursement_info: DisbursementInfo | Unset
+            if _disbursement_info is UNSET:
+                disbursement_info = UNSET
+            else:
+                disbursement_info = DisbursementInfo.from_dict(_disbursement_info)
 
-        _disbursement_info = d.pop("disbursementInfo", UNSET)
-        disbursement_info: DisbursementInfo | Unset
-        if isinstance(_disbursement_info, Unset):
-            disbursement_info = UNSET
-        else:
-            disbursement_info = DisbursementInfo.from_dict(_disbursement_info)
+            remittance_email = d.pop("remittanceEmail", UNSET)
 
-        remittance_email = d.pop("remittanceEmail", UNSET)
+            _void_info = d.pop("voidInfo", UNSET)
+            void_info: list[PaymentVoidInfo] | Unset = UNSET
+            if _void_info is not UNSET:
+                void_info = []
+                for void_info_item_data in _void_info:
+                    void_info_item = PaymentVoidInfo.from_dict(void_info_item_data)
 
-        _void_info = d.pop("voidInfo", UNSET)
-        void_info: list[PaymentVoidInfo] | Unset = UNSET
-        if _void_info is not UNSET:
-            void_info = []
-            for void_info_item_data in _void_info:
-                void_info_item = PaymentVoidInfo.from_dict(void_info_item_data)
+                    void_info.append(void_info_item)
 
-                void_info.append(void_info_item)
+            _payment_purpose = d.pop("paymentPurpose", UNSET)
+            payment_purpose: PaymentPurpose | Unset
+            if _payment_purpose is UNSET:
+                payment_purpose = UNSET
+            else:
+                payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
 
-        _payment_purpose = d.pop("paymentPurpose", UNSET)
-        payment_purpose: PaymentPurpose | Unset
-        if isinstance(_payment_purpose, Unset):
-            payment_purpose = UNSET
-        else:
-            payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
+            card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
 
-        card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
+            cancel_request_submitted = d.pop("cancelRequestSubmitted", UNSET)
 
-        cancel_request_submitted = d.pop("cancelRequestSubmitted", UNSET)
+            created_by = d.pop("createdBy", UNSET)
 
-        created_by = d.pop("createdBy", UNSET)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            payment = cls(
+                id,
+                amount,
+                vendor_id,
+                vendor_name,
+                bill_id,
+                bill_payments,
+                description,
+                process_date,
+                funding_account,
+                processing_options,
+                transaction_number,
+                confirmation_number,
+                status,
+                single_status,
+                exchange_rate,
+                funding_amount,
+                online_payment,
+                disbursement_type,
+                disbursement_status,
+                disbursement_info,
+                remittance_email,
+                void_info,
+                payment_purpose,
+                card_funding_purpose,
+                cancel_request_submitted,
+                created_by,
+                created_time,
+                updated_time,
+            )
 
-        payment = cls(
-            id=id,
-            amount=amount,
-            vendor_id=vendor_id,
-            vendor_name=vendor_name,
-            bill_id=bill_id,
-            bill_payments=bill_payments,
-            description=description,
-            process_date=process_date,
-            funding_account=funding_account,
-            processing_options=processing_options,
-            transaction_number=transaction_number,
-            confirmation_number=confirmation_number,
-            status=status,
-            single_status=single_status,
-            exchange_rate=exchange_rate,
-            funding_amount=funding_amount,
-            online_payment=online_payment,
-            disbursement_type=disbursement_type,
-            disbursement_status=disbursement_status,
-            disbursement_info=disbursement_info,
-            remittance_email=remittance_email,
-            void_info=void_info,
-            payment_purpose=payment_purpose,
-            card_funding_purpose=card_funding_purpose,
-            cancel_request_submitted=cancel_request_submitted,
-            created_by=created_by,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        payment.additional_properties = d
-        return payment
+            payment.additional_properties = d
+            return payment
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -449,3 +445,12 @@ class Payment:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.bill_payment import BillPayment  # noqa: E402
+from ..models.disbursement_info import DisbursementInfo  # noqa: E402
+from ..models.payment_funding_account import PaymentFundingAccount  # noqa: E402
+from ..models.payment_processing_options import PaymentProcessingOptions  # noqa: E402
+from ..models.payment_purpose import PaymentPurpose  # noqa: E402
+from ..models.payment_void_info import PaymentVoidInfo  # noqa: E402

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.check_image_link import CheckImageLink
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="PaymentCheckImage")
 
@@ -46,24 +42,28 @@ class PaymentCheckImage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.check_image_link import CheckImageLink  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _results = d.pop("results", UNSET)
+            results: list[CheckImageLink] | Unset = UNSET
+            if _results is not UNSET:
+                results = []
+                for results_item_data in _results:
+                    results_item = CheckImageLink.from_dict(results_item_data)
 
-        d = dict(src_dict)
-        _results = d.pop("results", UNSET)
-        results: list[CheckImageLink] | Unset = UNSET
-        if _results is not UNSET:
-            results = []
-            for results_item_data in _results:
-                results_item = CheckImageLink.from_dict(results_item_data)
+                    results.append(results_item)
 
-                results.append(results_item)
+            payment_check_image = cls(
+                results,
+            )
 
-        payment_check_image = cls(
-            results=results,
-        )
-
-        payment_check_image.additional_properties = d
-        return payment_check_image
+            payment_check_image.additional_properties = d
+            return payment_check_image
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -80,3 +80,7 @@ class PaymentCheckImage:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.check_image_link import CheckImageLink  # noqa: E402

@@ -4,20 +4,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.payment_funding_account import PaymentFundingAccount
-    from ..models.payment_processing_options import PaymentProcessingOptions
-    from ..models.payment_purpose import PaymentPurpose
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="PaymentCreate")
 
@@ -108,56 +102,58 @@ class PaymentCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_funding_account import PaymentFundingAccount  # noqa: PLC0415
-        from ..models.payment_processing_options import PaymentProcessingOptions  # noqa: PLC0415
-        from ..models.payment_purpose import PaymentPurpose  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            amount = to_decimal(d.pop("amount"))
 
-        d = dict(src_dict)
-        amount = to_decimal(d.pop("amount"))
+            funding_account = PaymentFundingAccount.from_dict(d.pop("fundingAccount"))
 
-        funding_account = PaymentFundingAccount.from_dict(d.pop("fundingAccount"))
+            processing_options = PaymentProcessingOptions.from_dict(d.pop("processingOptions"))
 
-        processing_options = PaymentProcessingOptions.from_dict(d.pop("processingOptions"))
+            vendor_id = d.pop("vendorId", UNSET)
 
-        vendor_id = d.pop("vendorId", UNSET)
+            bill_id = d.pop("billId", UNSET)
 
-        bill_id = d.pop("billId", UNSET)
+            _process_date = d.pop("processDate", UNSET)
+            process_date: datetime.date | Unset
+            if _process_date is UNSET:
+                process_date = UNSET
+            else:
+                process_date = datetime.date.fromisoformat(_process_date)
 
-        _process_date = d.pop("processDate", UNSET)
-        process_date: datetime.date | Unset
-        if isinstance(_process_date, Unset):
-            process_date = UNSET
-        else:
-            process_date = datetime.date.fromisoformat(_process_date)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            transaction_number = d.pop("transactionNumber", UNSET)
 
-        transaction_number = d.pop("transactionNumber", UNSET)
+            card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
 
-        card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
+            _payment_purpose = d.pop("paymentPurpose", UNSET)
+            payment_purpose: PaymentPurpose | Unset
+            if _payment_purpose is UNSET:
+                payment_purpose = UNSET
+            else:
+                payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
 
-        _payment_purpose = d.pop("paymentPurpose", UNSET)
-        payment_purpose: PaymentPurpose | Unset
-        if isinstance(_payment_purpose, Unset):
-            payment_purpose = UNSET
-        else:
-            payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
+            payment_create = cls(
+                amount,
+                funding_account,
+                processing_options,
+                vendor_id,
+                bill_id,
+                process_date,
+                description,
+                transaction_number,
+                card_funding_purpose,
+                payment_purpose,
+            )
 
-        payment_create = cls(
-            amount=amount,
-            funding_account=funding_account,
-            processing_options=processing_options,
-            vendor_id=vendor_id,
-            bill_id=bill_id,
-            process_date=process_date,
-            description=description,
-            transaction_number=transaction_number,
-            card_funding_purpose=card_funding_purpose,
-            payment_purpose=payment_purpose,
-        )
-
-        payment_create.additional_properties = d
-        return payment_create
+            payment_create.additional_properties = d
+            return payment_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -174,3 +170,9 @@ class PaymentCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.payment_funding_account import PaymentFundingAccount  # noqa: E402
+from ..models.payment_processing_options import PaymentProcessingOptions  # noqa: E402
+from ..models.payment_purpose import PaymentPurpose  # noqa: E402

@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.funding_account_type import FundingAccountType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_FundingAccountType = EnumLookup(FundingAccountType)
+
 
 T = TypeVar("T", bound="PaymentFundingAccount")
 
@@ -45,23 +48,29 @@ class PaymentFundingAccount:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _type_ = d.pop("type", UNSET)
-        type_: FundingAccountType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = FundingAccountType(_type_)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _type_ = d.pop("type", UNSET)
+            type_: FundingAccountType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _FundingAccountType[_type_]
 
-        id = d.pop("id", UNSET)
+            id = d.pop("id", UNSET)
 
-        payment_funding_account = cls(
-            type_=type_,
-            id=id,
-        )
+            payment_funding_account = cls(
+                type_,
+                id,
+            )
 
-        payment_funding_account.additional_properties = d
-        return payment_funding_account
+            payment_funding_account.additional_properties = d
+            return payment_funding_account
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

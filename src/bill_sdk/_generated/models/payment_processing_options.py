@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.check_delivery_type import CheckDeliveryType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_CheckDeliveryType = EnumLookup(CheckDeliveryType)
+
 
 T = TypeVar("T", bound="PaymentProcessingOptions")
 
@@ -51,26 +54,32 @@ class PaymentProcessingOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        create_bill = d.pop("createBill", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            create_bill = d.pop("createBill", UNSET)
 
-        request_pay_faster = d.pop("requestPayFaster", UNSET)
+            request_pay_faster = d.pop("requestPayFaster", UNSET)
 
-        _request_check_delivery_type = d.pop("requestCheckDeliveryType", UNSET)
-        request_check_delivery_type: CheckDeliveryType | Unset
-        if isinstance(_request_check_delivery_type, Unset):
-            request_check_delivery_type = UNSET
-        else:
-            request_check_delivery_type = CheckDeliveryType(_request_check_delivery_type)
+            _request_check_delivery_type = d.pop("requestCheckDeliveryType", UNSET)
+            request_check_delivery_type: CheckDeliveryType | Unset
+            if _request_check_delivery_type is UNSET:
+                request_check_delivery_type = UNSET
+            else:
+                request_check_delivery_type = _CheckDeliveryType[_request_check_delivery_type]
 
-        payment_processing_options = cls(
-            create_bill=create_bill,
-            request_pay_faster=request_pay_faster,
-            request_check_delivery_type=request_check_delivery_type,
-        )
+            payment_processing_options = cls(
+                create_bill,
+                request_pay_faster,
+                request_check_delivery_type,
+            )
 
-        payment_processing_options.additional_properties = d
-        return payment_processing_options
+            payment_processing_options.additional_properties = d
+            return payment_processing_options
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

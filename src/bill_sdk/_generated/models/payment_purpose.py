@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.payment_purpose_code import PaymentPurposeCode
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="PaymentPurpose")
 
@@ -48,25 +44,29 @@ class PaymentPurpose:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_purpose_code import PaymentPurposeCode  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            text = d.pop("text", UNSET)
 
-        d = dict(src_dict)
-        text = d.pop("text", UNSET)
+            _code = d.pop("code", UNSET)
+            code: PaymentPurposeCode | Unset
+            if _code is UNSET:
+                code = UNSET
+            else:
+                code = PaymentPurposeCode.from_dict(_code)
 
-        _code = d.pop("code", UNSET)
-        code: PaymentPurposeCode | Unset
-        if isinstance(_code, Unset):
-            code = UNSET
-        else:
-            code = PaymentPurposeCode.from_dict(_code)
+            payment_purpose = cls(
+                text,
+                code,
+            )
 
-        payment_purpose = cls(
-            text=text,
-            code=code,
-        )
-
-        payment_purpose.additional_properties = d
-        return payment_purpose
+            payment_purpose.additional_properties = d
+            return payment_purpose
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -83,3 +83,7 @@ class PaymentPurpose:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.payment_purpose_code import PaymentPurposeCode  # noqa: E402

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="PaymentPurposeCode")
 
@@ -42,18 +42,24 @@ class PaymentPurposeCode:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        value = d.pop("value", UNSET)
+            value = d.pop("value", UNSET)
 
-        payment_purpose_code = cls(
-            name=name,
-            value=value,
-        )
+            payment_purpose_code = cls(
+                name,
+                value,
+            )
 
-        payment_purpose_code.additional_properties = d
-        return payment_purpose_code
+            payment_purpose_code.additional_properties = d
+            return payment_purpose_code
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

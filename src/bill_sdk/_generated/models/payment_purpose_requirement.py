@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.payment_purpose_type import PaymentPurposeType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.payment_purpose_code import PaymentPurposeCode
+_PaymentPurposeType = EnumLookup(PaymentPurposeType)
 
 
 T = TypeVar("T", bound="PaymentPurposeRequirement")
@@ -60,35 +59,39 @@ class PaymentPurposeRequirement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_purpose_code import PaymentPurposeCode  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            required = d.pop("required", UNSET)
 
-        d = dict(src_dict)
-        required = d.pop("required", UNSET)
+            _type_ = d.pop("type", UNSET)
+            type_: PaymentPurposeType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _PaymentPurposeType[_type_]
 
-        _type_ = d.pop("type", UNSET)
-        type_: PaymentPurposeType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = PaymentPurposeType(_type_)
+            _codes = d.pop("codes", UNSET)
+            codes: list[PaymentPurposeCode] | Unset = UNSET
+            if _codes is not UNSET:
+                codes = []
+                for codes_item_data in _codes:
+                    codes_item = PaymentPurposeCode.from_dict(codes_item_data)
 
-        _codes = d.pop("codes", UNSET)
-        codes: list[PaymentPurposeCode] | Unset = UNSET
-        if _codes is not UNSET:
-            codes = []
-            for codes_item_data in _codes:
-                codes_item = PaymentPurposeCode.from_dict(codes_item_data)
+                    codes.append(codes_item)
 
-                codes.append(codes_item)
+            payment_purpose_requirement = cls(
+                required,
+                type_,
+                codes,
+            )
 
-        payment_purpose_requirement = cls(
-            required=required,
-            type_=type_,
-            codes=codes,
-        )
-
-        payment_purpose_requirement.additional_properties = d
-        return payment_purpose_requirement
+            payment_purpose_requirement.additional_properties = d
+            return payment_purpose_requirement
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -105,3 +108,7 @@ class PaymentPurposeRequirement:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.payment_purpose_code import PaymentPurposeCode  # noqa: E402

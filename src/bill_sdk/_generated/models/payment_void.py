@@ -8,6 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.payment_void_type import PaymentVoidType
+from ..types import DECODE_ERRORS, EnumLookup, decode_error
+
+_PaymentVoidType = EnumLookup(PaymentVoidType)
+
 
 T = TypeVar("T", bound="PaymentVoid")
 
@@ -43,18 +47,24 @@ class PaymentVoid:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        type_ = PaymentVoidType(d.pop("type"))
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            type_ = _PaymentVoidType[d.pop("type")]
 
-        reason = d.pop("reason")
+            reason = d.pop("reason")
 
-        payment_void = cls(
-            type_=type_,
-            reason=reason,
-        )
+            payment_void = cls(
+                type_,
+                reason,
+            )
 
-        payment_void.additional_properties = d
-        return payment_void
+            payment_void.additional_properties = d
+            return payment_void
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

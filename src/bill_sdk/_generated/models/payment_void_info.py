@@ -10,7 +10,11 @@ from attrs import field as _attrs_field
 
 from ..models.payment_void_status import PaymentVoidStatus
 from ..models.payment_void_type import PaymentVoidType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_PaymentVoidStatus = EnumLookup(PaymentVoidStatus)
+_PaymentVoidType = EnumLookup(PaymentVoidType)
+
 
 T = TypeVar("T", bound="PaymentVoidInfo")
 
@@ -83,53 +87,59 @@ class PaymentVoidInfo:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        requested_by = d.pop("requestedBy", UNSET)
+            requested_by = d.pop("requestedBy", UNSET)
 
-        _type_ = d.pop("type", UNSET)
-        type_: PaymentVoidType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = PaymentVoidType(_type_)
+            _type_ = d.pop("type", UNSET)
+            type_: PaymentVoidType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _PaymentVoidType[_type_]
 
-        _status = d.pop("status", UNSET)
-        status: PaymentVoidStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = PaymentVoidStatus(_status)
+            _status = d.pop("status", UNSET)
+            status: PaymentVoidStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _PaymentVoidStatus[_status]
 
-        reason = d.pop("reason", UNSET)
+            reason = d.pop("reason", UNSET)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        payment_void_info = cls(
-            id=id,
-            requested_by=requested_by,
-            type_=type_,
-            status=status,
-            reason=reason,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
+            payment_void_info = cls(
+                id,
+                requested_by,
+                type_,
+                status,
+                reason,
+                created_time,
+                updated_time,
+            )
 
-        payment_void_info.additional_properties = d
-        return payment_void_info
+            payment_void_info.additional_properties = d
+            return payment_void_info
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="PricePlanTerm")
 
@@ -64,42 +64,48 @@ class PricePlanTerm:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        type_ = d.pop("type", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            type_ = d.pop("type", UNSET)
 
-        name = d.pop("name", UNSET)
+            name = d.pop("name", UNSET)
 
-        _tier = d.pop("tier", UNSET)
-        tier: Decimal | Unset
-        if isinstance(_tier, Unset):
-            tier = UNSET
-        else:
-            tier = to_decimal(_tier)
+            _tier = d.pop("tier", UNSET)
+            tier: Decimal | Unset
+            if _tier is UNSET:
+                tier = UNSET
+            else:
+                tier = to_decimal(_tier)
 
-        _quantity = d.pop("quantity", UNSET)
-        quantity: Decimal | Unset
-        if isinstance(_quantity, Unset):
-            quantity = UNSET
-        else:
-            quantity = to_decimal(_quantity)
+            _quantity = d.pop("quantity", UNSET)
+            quantity: Decimal | Unset
+            if _quantity is UNSET:
+                quantity = UNSET
+            else:
+                quantity = to_decimal(_quantity)
 
-        _price = d.pop("price", UNSET)
-        price: Decimal | Unset
-        if isinstance(_price, Unset):
-            price = UNSET
-        else:
-            price = to_decimal(_price)
+            _price = d.pop("price", UNSET)
+            price: Decimal | Unset
+            if _price is UNSET:
+                price = UNSET
+            else:
+                price = to_decimal(_price)
 
-        price_plan_term = cls(
-            type_=type_,
-            name=name,
-            tier=tier,
-            quantity=quantity,
-            price=price,
-        )
+            price_plan_term = cls(
+                type_,
+                name,
+                tier,
+                quantity,
+                price,
+            )
 
-        price_plan_term.additional_properties = d
-        return price_plan_term
+            price_plan_term.additional_properties = d
+            return price_plan_term
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -13,10 +13,10 @@ from bill_sdk._json import to_decimal
 
 from ..models.receivable_payment_status import ReceivablePaymentStatus
 from ..models.receivable_payment_type import ReceivablePaymentType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.receivable_payment_invoice import ReceivablePaymentInvoice
+_ReceivablePaymentStatus = EnumLookup(ReceivablePaymentStatus)
+_ReceivablePaymentType = EnumLookup(ReceivablePaymentType)
 
 
 T = TypeVar("T", bound="ReceivablePayment")
@@ -105,73 +105,77 @@ class ReceivablePayment:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.receivable_payment_invoice import ReceivablePaymentInvoice  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            customer_id = d.pop("customerId", UNSET)
 
-        customer_id = d.pop("customerId", UNSET)
+            _payment_type = d.pop("paymentType", UNSET)
+            payment_type: ReceivablePaymentType | Unset
+            if _payment_type is UNSET:
+                payment_type = UNSET
+            else:
+                payment_type = _ReceivablePaymentType[_payment_type]
 
-        _payment_type = d.pop("paymentType", UNSET)
-        payment_type: ReceivablePaymentType | Unset
-        if isinstance(_payment_type, Unset):
-            payment_type = UNSET
-        else:
-            payment_type = ReceivablePaymentType(_payment_type)
+            _payment_date = d.pop("paymentDate", UNSET)
+            payment_date: datetime.date | Unset
+            if _payment_date is UNSET:
+                payment_date = UNSET
+            else:
+                payment_date = datetime.date.fromisoformat(_payment_date)
 
-        _payment_date = d.pop("paymentDate", UNSET)
-        payment_date: datetime.date | Unset
-        if isinstance(_payment_date, Unset):
-            payment_date = UNSET
-        else:
-            payment_date = datetime.date.fromisoformat(_payment_date)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+            _unapplied_amount = d.pop("unappliedAmount", UNSET)
+            unapplied_amount: Decimal | Unset
+            if _unapplied_amount is UNSET:
+                unapplied_amount = UNSET
+            else:
+                unapplied_amount = to_decimal(_unapplied_amount)
 
-        _unapplied_amount = d.pop("unappliedAmount", UNSET)
-        unapplied_amount: Decimal | Unset
-        if isinstance(_unapplied_amount, Unset):
-            unapplied_amount = UNSET
-        else:
-            unapplied_amount = to_decimal(_unapplied_amount)
+            _status = d.pop("status", UNSET)
+            status: ReceivablePaymentStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _ReceivablePaymentStatus[_status]
 
-        _status = d.pop("status", UNSET)
-        status: ReceivablePaymentStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = ReceivablePaymentStatus(_status)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            _invoices = d.pop("invoices", UNSET)
+            invoices: list[ReceivablePaymentInvoice] | Unset = UNSET
+            if _invoices is not UNSET:
+                invoices = []
+                for invoices_item_data in _invoices:
+                    invoices_item = ReceivablePaymentInvoice.from_dict(invoices_item_data)
 
-        _invoices = d.pop("invoices", UNSET)
-        invoices: list[ReceivablePaymentInvoice] | Unset = UNSET
-        if _invoices is not UNSET:
-            invoices = []
-            for invoices_item_data in _invoices:
-                invoices_item = ReceivablePaymentInvoice.from_dict(invoices_item_data)
+                    invoices.append(invoices_item)
 
-                invoices.append(invoices_item)
+            receivable_payment = cls(
+                id,
+                customer_id,
+                payment_type,
+                payment_date,
+                amount,
+                unapplied_amount,
+                status,
+                description,
+                invoices,
+            )
 
-        receivable_payment = cls(
-            id=id,
-            customer_id=customer_id,
-            payment_type=payment_type,
-            payment_date=payment_date,
-            amount=amount,
-            unapplied_amount=unapplied_amount,
-            status=status,
-            description=description,
-            invoices=invoices,
-        )
-
-        receivable_payment.additional_properties = d
-        return receivable_payment
+            receivable_payment.additional_properties = d
+            return receivable_payment
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -188,3 +192,7 @@ class ReceivablePayment:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.receivable_payment_invoice import ReceivablePaymentInvoice  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -12,10 +12,9 @@ from attrs import field as _attrs_field
 from bill_sdk._json import to_decimal
 
 from ..models.receivable_payment_type import ReceivablePaymentType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.receivable_payment_invoice_amount import ReceivablePaymentInvoiceAmount
+_ReceivablePaymentType = EnumLookup(ReceivablePaymentType)
 
 
 T = TypeVar("T", bound="ReceivablePaymentCreate")
@@ -79,50 +78,52 @@ class ReceivablePaymentCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.receivable_payment_invoice_amount import (
-            ReceivablePaymentInvoiceAmount,  # noqa: PLC0415
-        )
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            payment_date = datetime.date.fromisoformat(d.pop("paymentDate"))
 
-        d = dict(src_dict)
-        payment_date = datetime.date.fromisoformat(d.pop("paymentDate"))
+            payment_type = _ReceivablePaymentType[d.pop("paymentType")]
 
-        payment_type = ReceivablePaymentType(d.pop("paymentType"))
+            def _parse_amount(data: object) -> Decimal | str:
+                try:
+                    if not isinstance(data, Decimal | int | float):
+                        raise TypeError()
+                    amount_type_0 = to_decimal(data)
 
-        def _parse_amount(data: object) -> Decimal | str:
-            try:
-                if not isinstance(data, Decimal | int | float):
-                    raise TypeError()
-                amount_type_0 = to_decimal(data)
+                    return amount_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Decimal | str, data)
 
-                return amount_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Decimal | str, data)
+            amount = _parse_amount(d.pop("amount"))
 
-        amount = _parse_amount(d.pop("amount"))
+            invoices = []
+            _invoices = d.pop("invoices")
+            for invoices_item_data in _invoices:
+                invoices_item = ReceivablePaymentInvoiceAmount.from_dict(invoices_item_data)
 
-        invoices = []
-        _invoices = d.pop("invoices")
-        for invoices_item_data in _invoices:
-            invoices_item = ReceivablePaymentInvoiceAmount.from_dict(invoices_item_data)
+                invoices.append(invoices_item)
 
-            invoices.append(invoices_item)
+            customer_id = d.pop("customerId", UNSET)
 
-        customer_id = d.pop("customerId", UNSET)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            receivable_payment_create = cls(
+                payment_date,
+                payment_type,
+                amount,
+                invoices,
+                customer_id,
+                description,
+            )
 
-        receivable_payment_create = cls(
-            payment_date=payment_date,
-            payment_type=payment_type,
-            amount=amount,
-            invoices=invoices,
-            customer_id=customer_id,
-            description=description,
-        )
-
-        receivable_payment_create.additional_properties = d
-        return receivable_payment_create
+            receivable_payment_create.additional_properties = d
+            return receivable_payment_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -139,3 +140,7 @@ class ReceivablePaymentCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.receivable_payment_invoice_amount import ReceivablePaymentInvoiceAmount  # noqa: E402

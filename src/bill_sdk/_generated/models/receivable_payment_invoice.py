@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.invoice_payment import InvoicePayment
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="ReceivablePaymentInvoice")
 
@@ -51,27 +47,31 @@ class ReceivablePaymentInvoice:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.invoice_payment import InvoicePayment  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            _payments = d.pop("payments", UNSET)
+            payments: list[InvoicePayment] | Unset = UNSET
+            if _payments is not UNSET:
+                payments = []
+                for payments_item_data in _payments:
+                    payments_item = InvoicePayment.from_dict(payments_item_data)
 
-        _payments = d.pop("payments", UNSET)
-        payments: list[InvoicePayment] | Unset = UNSET
-        if _payments is not UNSET:
-            payments = []
-            for payments_item_data in _payments:
-                payments_item = InvoicePayment.from_dict(payments_item_data)
+                    payments.append(payments_item)
 
-                payments.append(payments_item)
+            receivable_payment_invoice = cls(
+                id,
+                payments,
+            )
 
-        receivable_payment_invoice = cls(
-            id=id,
-            payments=payments,
-        )
-
-        receivable_payment_invoice.additional_properties = d
-        return receivable_payment_invoice
+            receivable_payment_invoice.additional_properties = d
+            return receivable_payment_invoice
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -88,3 +88,7 @@ class ReceivablePaymentInvoice:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.invoice_payment import InvoicePayment  # noqa: E402

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
+from ..types import DECODE_ERRORS, decode_error
+
 T = TypeVar("T", bound="ReceivablePaymentInvoiceAmount")
 
 
@@ -45,29 +47,35 @@ class ReceivablePaymentInvoiceAmount:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id")
 
-        def _parse_amount(data: object) -> Decimal | str:
-            try:
-                if not isinstance(data, Decimal | int | float):
-                    raise TypeError()
-                amount_type_0 = to_decimal(data)
+            def _parse_amount(data: object) -> Decimal | str:
+                try:
+                    if not isinstance(data, Decimal | int | float):
+                        raise TypeError()
+                    amount_type_0 = to_decimal(data)
 
-                return amount_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Decimal | str, data)
+                    return amount_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Decimal | str, data)
 
-        amount = _parse_amount(d.pop("amount"))
+            amount = _parse_amount(d.pop("amount"))
 
-        receivable_payment_invoice_amount = cls(
-            id=id,
-            amount=amount,
-        )
+            receivable_payment_invoice_amount = cls(
+                id,
+                amount,
+            )
 
-        receivable_payment_invoice_amount.additional_properties = d
-        return receivable_payment_invoice_amount
+            receivable_payment_invoice_amount.additional_properties = d
+            return receivable_payment_invoice_amount
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,21 +3,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.recurring_bill_line_item import RecurringBillLineItem
-    from ..models.recurring_bill_payment_information import (
-        RecurringBillPaymentInformation,
-    )
-    from ..models.recurring_bill_processing_options import RecurringBillProcessingOptions
-    from ..models.recurring_bill_schedule import RecurringBillSchedule
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="RecurringBill")
 
@@ -117,83 +108,82 @@ class RecurringBill:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.recurring_bill_line_item import RecurringBillLineItem  # noqa: PLC0415
-        from ..models.recurring_bill_payment_information import (
-            RecurringBillPaymentInformation,  # noqa: PLC0415
-        )
-        from ..models.recurring_bill_processing_options import (
-            RecurringBillProcessingOptions,  # noqa: PLC0415
-        )
-        from ..models.recurring_bill_schedule import RecurringBillSchedule  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            vendor_id = d.pop("vendorId", UNSET)
 
-        vendor_id = d.pop("vendorId", UNSET)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            _schedule = d.pop("schedule", UNSET)
+            schedule: RecurringBillSchedule | Unset
+            if _schedule is UNSET:
+                schedule = UNSET
+            else:
+                schedule = RecurringBillSchedule.from_dict(_schedule)
 
-        _schedule = d.pop("schedule", UNSET)
-        schedule: RecurringBillSchedule | Unset
-        if isinstance(_schedule, Unset):
-            schedule = UNSET
-        else:
-            schedule = RecurringBillSchedule.from_dict(_schedule)
+            _recurring_bill_line_items = d.pop("recurringBillLineItems", UNSET)
+            recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
+            if _recurring_bill_line_items is not UNSET:
+                recurring_bill_line_items = []
+                for recurring_bill_line_items_item_data in _recurring_bill_line_items:
+                    recurring_bill_line_items_item = RecurringBillLineItem.from_dict(
+                        recurring_bill_line_items_item_data
+                    )
 
-        _recurring_bill_line_items = d.pop("recurringBillLineItems", UNSET)
-        recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
-        if _recurring_bill_line_items is not UNSET:
-            recurring_bill_line_items = []
-            for recurring_bill_line_items_item_data in _recurring_bill_line_items:
-                recurring_bill_line_items_item = RecurringBillLineItem.from_dict(recurring_bill_line_items_item_data)
+                    recurring_bill_line_items.append(recurring_bill_line_items_item)
 
-                recurring_bill_line_items.append(recurring_bill_line_items_item)
+            _processing_options = d.pop("processingOptions", UNSET)
+            processing_options: RecurringBillProcessingOptions | Unset
+            if _processing_options is UNSET:
+                processing_options = UNSET
+            else:
+                processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
 
-        _processing_options = d.pop("processingOptions", UNSET)
-        processing_options: RecurringBillProcessingOptions | Unset
-        if isinstance(_processing_options, Unset):
-            processing_options = UNSET
-        else:
-            processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
+            _payment_information = d.pop("paymentInformation", UNSET)
+            payment_information: RecurringBillPaymentInformation | Unset
+            if _payment_information is UNSET:
+                payment_information = UNSET
+            else:
+                payment_information = RecurringBillPaymentInformation.from_dict(_payment_information)
 
-        _payment_information = d.pop("paymentInformation", UNSET)
-        payment_information: RecurringBillPaymentInformation | Unset
-        if isinstance(_payment_information, Unset):
-            payment_information = UNSET
-        else:
-            payment_information = RecurringBillPaymentInformation.from_dict(_payment_information)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            recurring_bill = cls(
+                id,
+                archived,
+                vendor_id,
+                description,
+                schedule,
+                recurring_bill_line_items,
+                processing_options,
+                payment_information,
+                created_time,
+                updated_time,
+            )
 
-        recurring_bill = cls(
-            id=id,
-            archived=archived,
-            vendor_id=vendor_id,
-            description=description,
-            schedule=schedule,
-            recurring_bill_line_items=recurring_bill_line_items,
-            processing_options=processing_options,
-            payment_information=payment_information,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        recurring_bill.additional_properties = d
-        return recurring_bill
+            recurring_bill.additional_properties = d
+            return recurring_bill
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -210,3 +200,10 @@ class RecurringBill:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.recurring_bill_line_item import RecurringBillLineItem  # noqa: E402
+from ..models.recurring_bill_payment_information import RecurringBillPaymentInformation  # noqa: E402
+from ..models.recurring_bill_processing_options import RecurringBillProcessingOptions  # noqa: E402
+from ..models.recurring_bill_schedule import RecurringBillSchedule  # noqa: E402

@@ -2,21 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.recurring_bill_line_item import RecurringBillLineItem
-    from ..models.recurring_bill_payment_information import (
-        RecurringBillPaymentInformation,
-    )
-    from ..models.recurring_bill_processing_options import RecurringBillProcessingOptions
-    from ..models.recurring_bill_schedule import RecurringBillSchedule
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="RecurringBillCreate")
 
@@ -85,54 +76,51 @@ class RecurringBillCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.recurring_bill_line_item import RecurringBillLineItem  # noqa: PLC0415
-        from ..models.recurring_bill_payment_information import (
-            RecurringBillPaymentInformation,  # noqa: PLC0415
-        )
-        from ..models.recurring_bill_processing_options import (
-            RecurringBillProcessingOptions,  # noqa: PLC0415
-        )
-        from ..models.recurring_bill_schedule import RecurringBillSchedule  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            vendor_id = d.pop("vendorId")
 
-        d = dict(src_dict)
-        vendor_id = d.pop("vendorId")
+            schedule = RecurringBillSchedule.from_dict(d.pop("schedule"))
 
-        schedule = RecurringBillSchedule.from_dict(d.pop("schedule"))
+            recurring_bill_line_items = []
+            _recurring_bill_line_items = d.pop("recurringBillLineItems")
+            for recurring_bill_line_items_item_data in _recurring_bill_line_items:
+                recurring_bill_line_items_item = RecurringBillLineItem.from_dict(recurring_bill_line_items_item_data)
 
-        recurring_bill_line_items = []
-        _recurring_bill_line_items = d.pop("recurringBillLineItems")
-        for recurring_bill_line_items_item_data in _recurring_bill_line_items:
-            recurring_bill_line_items_item = RecurringBillLineItem.from_dict(recurring_bill_line_items_item_data)
+                recurring_bill_line_items.append(recurring_bill_line_items_item)
 
-            recurring_bill_line_items.append(recurring_bill_line_items_item)
+            description = d.pop("description", UNSET)
 
-        description = d.pop("description", UNSET)
+            _processing_options = d.pop("processingOptions", UNSET)
+            processing_options: RecurringBillProcessingOptions | Unset
+            if _processing_options is UNSET:
+                processing_options = UNSET
+            else:
+                processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
 
-        _processing_options = d.pop("processingOptions", UNSET)
-        processing_options: RecurringBillProcessingOptions | Unset
-        if isinstance(_processing_options, Unset):
-            processing_options = UNSET
-        else:
-            processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
+            _payment_information = d.pop("paymentInformation", UNSET)
+            payment_information: RecurringBillPaymentInformation | Unset
+            if _payment_information is UNSET:
+                payment_information = UNSET
+            else:
+                payment_information = RecurringBillPaymentInformation.from_dict(_payment_information)
 
-        _payment_information = d.pop("paymentInformation", UNSET)
-        payment_information: RecurringBillPaymentInformation | Unset
-        if isinstance(_payment_information, Unset):
-            payment_information = UNSET
-        else:
-            payment_information = RecurringBillPaymentInformation.from_dict(_payment_information)
+            recurring_bill_create = cls(
+                vendor_id,
+                schedule,
+                recurring_bill_line_items,
+                description,
+                processing_options,
+                payment_information,
+            )
 
-        recurring_bill_create = cls(
-            vendor_id=vendor_id,
-            schedule=schedule,
-            recurring_bill_line_items=recurring_bill_line_items,
-            description=description,
-            processing_options=processing_options,
-            payment_information=payment_information,
-        )
-
-        recurring_bill_create.additional_properties = d
-        return recurring_bill_create
+            recurring_bill_create.additional_properties = d
+            return recurring_bill_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -149,3 +137,10 @@ class RecurringBillCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.recurring_bill_line_item import RecurringBillLineItem  # noqa: E402
+from ..models.recurring_bill_payment_information import RecurringBillPaymentInformation  # noqa: E402
+from ..models.recurring_bill_processing_options import RecurringBillProcessingOptions  # noqa: E402
+from ..models.recurring_bill_schedule import RecurringBillSchedule  # noqa: E402

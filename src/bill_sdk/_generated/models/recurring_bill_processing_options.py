@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="RecurringBillProcessingOptions")
 
@@ -37,15 +37,21 @@ class RecurringBillProcessingOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        auto_payment = d.pop("autoPayment", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            auto_payment = d.pop("autoPayment", UNSET)
 
-        recurring_bill_processing_options = cls(
-            auto_payment=auto_payment,
-        )
+            recurring_bill_processing_options = cls(
+                auto_payment,
+            )
 
-        recurring_bill_processing_options.additional_properties = d
-        return recurring_bill_processing_options
+            recurring_bill_processing_options.additional_properties = d
+            return recurring_bill_processing_options
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,7 +9,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.recurrence_period import RecurrencePeriod
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_RecurrencePeriod = EnumLookup(RecurrencePeriod)
+
 
 T = TypeVar("T", bound="RecurringBillSchedule")
 
@@ -69,42 +72,48 @@ class RecurringBillSchedule:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _period = d.pop("period", UNSET)
-        period: RecurrencePeriod | Unset
-        if isinstance(_period, Unset):
-            period = UNSET
-        else:
-            period = RecurrencePeriod(_period)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _period = d.pop("period", UNSET)
+            period: RecurrencePeriod | Unset
+            if _period is UNSET:
+                period = UNSET
+            else:
+                period = _RecurrencePeriod[_period]
 
-        frequency = d.pop("frequency", UNSET)
+            frequency = d.pop("frequency", UNSET)
 
-        _next_due_date = d.pop("nextDueDate", UNSET)
-        next_due_date: datetime.date | Unset
-        if isinstance(_next_due_date, Unset):
-            next_due_date = UNSET
-        else:
-            next_due_date = datetime.date.fromisoformat(_next_due_date)
+            _next_due_date = d.pop("nextDueDate", UNSET)
+            next_due_date: datetime.date | Unset
+            if _next_due_date is UNSET:
+                next_due_date = UNSET
+            else:
+                next_due_date = datetime.date.fromisoformat(_next_due_date)
 
-        _end_date = d.pop("endDate", UNSET)
-        end_date: datetime.date | Unset
-        if isinstance(_end_date, Unset):
-            end_date = UNSET
-        else:
-            end_date = datetime.date.fromisoformat(_end_date)
+            _end_date = d.pop("endDate", UNSET)
+            end_date: datetime.date | Unset
+            if _end_date is UNSET:
+                end_date = UNSET
+            else:
+                end_date = datetime.date.fromisoformat(_end_date)
 
-        days_in_advance = d.pop("daysInAdvance", UNSET)
+            days_in_advance = d.pop("daysInAdvance", UNSET)
 
-        recurring_bill_schedule = cls(
-            period=period,
-            frequency=frequency,
-            next_due_date=next_due_date,
-            end_date=end_date,
-            days_in_advance=days_in_advance,
-        )
+            recurring_bill_schedule = cls(
+                period,
+                frequency,
+                next_due_date,
+                end_date,
+                days_in_advance,
+            )
 
-        recurring_bill_schedule.additional_properties = d
-        return recurring_bill_schedule
+            recurring_bill_schedule.additional_properties = d
+            return recurring_bill_schedule
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,21 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.recurring_bill_line_item import RecurringBillLineItem
-    from ..models.recurring_bill_payment_information import (
-        RecurringBillPaymentInformation,
-    )
-    from ..models.recurring_bill_processing_options import RecurringBillProcessingOptions
-    from ..models.recurring_bill_schedule import RecurringBillSchedule
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="RecurringBillUpdate")
 
@@ -44,10 +35,6 @@ class RecurringBillUpdate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.recurring_bill_payment_information import (
-            RecurringBillPaymentInformation,  # noqa: PLC0415
-        )
-
         vendor_id = self.vendor_id
 
         description: None | str | Unset
@@ -99,78 +86,77 @@ class RecurringBillUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.recurring_bill_line_item import RecurringBillLineItem  # noqa: PLC0415
-        from ..models.recurring_bill_payment_information import (
-            RecurringBillPaymentInformation,  # noqa: PLC0415
-        )
-        from ..models.recurring_bill_processing_options import (
-            RecurringBillProcessingOptions,  # noqa: PLC0415
-        )
-        from ..models.recurring_bill_schedule import RecurringBillSchedule  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            vendor_id = d.pop("vendorId", UNSET)
 
-        d = dict(src_dict)
-        vendor_id = d.pop("vendorId", UNSET)
+            def _parse_description(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            description = _parse_description(d.pop("description", UNSET))
 
-        description = _parse_description(d.pop("description", UNSET))
+            _schedule = d.pop("schedule", UNSET)
+            schedule: RecurringBillSchedule | Unset
+            if _schedule is UNSET:
+                schedule = UNSET
+            else:
+                schedule = RecurringBillSchedule.from_dict(_schedule)
 
-        _schedule = d.pop("schedule", UNSET)
-        schedule: RecurringBillSchedule | Unset
-        if isinstance(_schedule, Unset):
-            schedule = UNSET
-        else:
-            schedule = RecurringBillSchedule.from_dict(_schedule)
+            _recurring_bill_line_items = d.pop("recurringBillLineItems", UNSET)
+            recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
+            if _recurring_bill_line_items is not UNSET:
+                recurring_bill_line_items = []
+                for recurring_bill_line_items_item_data in _recurring_bill_line_items:
+                    recurring_bill_line_items_item = RecurringBillLineItem.from_dict(
+                        recurring_bill_line_items_item_data
+                    )
 
-        _recurring_bill_line_items = d.pop("recurringBillLineItems", UNSET)
-        recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
-        if _recurring_bill_line_items is not UNSET:
-            recurring_bill_line_items = []
-            for recurring_bill_line_items_item_data in _recurring_bill_line_items:
-                recurring_bill_line_items_item = RecurringBillLineItem.from_dict(recurring_bill_line_items_item_data)
+                    recurring_bill_line_items.append(recurring_bill_line_items_item)
 
-                recurring_bill_line_items.append(recurring_bill_line_items_item)
+            _processing_options = d.pop("processingOptions", UNSET)
+            processing_options: RecurringBillProcessingOptions | Unset
+            if _processing_options is UNSET:
+                processing_options = UNSET
+            else:
+                processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
 
-        _processing_options = d.pop("processingOptions", UNSET)
-        processing_options: RecurringBillProcessingOptions | Unset
-        if isinstance(_processing_options, Unset):
-            processing_options = UNSET
-        else:
-            processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
+            def _parse_payment_information(data: object) -> None | RecurringBillPaymentInformation | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    payment_information_type_0 = RecurringBillPaymentInformation.from_dict(data)
 
-        def _parse_payment_information(data: object) -> None | RecurringBillPaymentInformation | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                payment_information_type_0 = RecurringBillPaymentInformation.from_dict(data)
+                    return payment_information_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(None | RecurringBillPaymentInformation | Unset, data)
 
-                return payment_information_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | RecurringBillPaymentInformation | Unset, data)
+            payment_information = _parse_payment_information(d.pop("paymentInformation", UNSET))
 
-        payment_information = _parse_payment_information(d.pop("paymentInformation", UNSET))
+            recurring_bill_update = cls(
+                vendor_id,
+                description,
+                schedule,
+                recurring_bill_line_items,
+                processing_options,
+                payment_information,
+            )
 
-        recurring_bill_update = cls(
-            vendor_id=vendor_id,
-            description=description,
-            schedule=schedule,
-            recurring_bill_line_items=recurring_bill_line_items,
-            processing_options=processing_options,
-            payment_information=payment_information,
-        )
-
-        recurring_bill_update.additional_properties = d
-        return recurring_bill_update
+            recurring_bill_update.additional_properties = d
+            return recurring_bill_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -187,3 +173,10 @@ class RecurringBillUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.recurring_bill_line_item import RecurringBillLineItem  # noqa: E402
+from ..models.recurring_bill_payment_information import RecurringBillPaymentInformation  # noqa: E402
+from ..models.recurring_bill_processing_options import RecurringBillProcessingOptions  # noqa: E402
+from ..models.recurring_bill_schedule import RecurringBillSchedule  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -14,12 +14,11 @@ from bill_sdk._json import to_decimal
 from ..models.reimbursement_fulfillment_type import ReimbursementFulfillmentType
 from ..models.reimbursement_status import ReimbursementStatus
 from ..models.reimbursement_type import ReimbursementType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.assigned_custom_field import AssignedCustomField
-    from ..models.reimbursement_status_change import ReimbursementStatusChange
-    from ..models.spend_receipt import SpendReceipt
+_ReimbursementFulfillmentType = EnumLookup(ReimbursementFulfillmentType)
+_ReimbursementStatus = EnumLookup(ReimbursementStatus)
+_ReimbursementType = EnumLookup(ReimbursementType)
 
 
 T = TypeVar("T", bound="Reimbursement")
@@ -204,158 +203,160 @@ class Reimbursement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.assigned_custom_field import AssignedCustomField  # noqa: PLC0415
-        from ..models.reimbursement_status_change import ReimbursementStatusChange  # noqa: PLC0415
-        from ..models.spend_receipt import SpendReceipt  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            uuid = d.pop("uuid", UNSET)
 
-        uuid = d.pop("uuid", UNSET)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+            def _parse_fulfillment_type(data: object) -> None | ReimbursementFulfillmentType | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, str):
+                        raise TypeError()
+                    fulfillment_type_type_0 = _ReimbursementFulfillmentType[data]
 
-        def _parse_fulfillment_type(data: object) -> None | ReimbursementFulfillmentType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                fulfillment_type_type_0 = ReimbursementFulfillmentType(data)
+                    return fulfillment_type_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(None | ReimbursementFulfillmentType | Unset, data)
 
-                return fulfillment_type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ReimbursementFulfillmentType | Unset, data)
+            fulfillment_type = _parse_fulfillment_type(d.pop("fulfillmentType", UNSET))
 
-        fulfillment_type = _parse_fulfillment_type(d.pop("fulfillmentType", UNSET))
+            _fund_request_amount = d.pop("fundRequestAmount", UNSET)
+            fund_request_amount: Decimal | Unset
+            if _fund_request_amount is UNSET:
+                fund_request_amount = UNSET
+            else:
+                fund_request_amount = to_decimal(_fund_request_amount)
 
-        _fund_request_amount = d.pop("fundRequestAmount", UNSET)
-        fund_request_amount: Decimal | Unset
-        if isinstance(_fund_request_amount, Unset):
-            fund_request_amount = UNSET
-        else:
-            fund_request_amount = to_decimal(_fund_request_amount)
+            _fund_request_budget_amount = d.pop("fundRequestBudgetAmount", UNSET)
+            fund_request_budget_amount: Decimal | Unset
+            if _fund_request_budget_amount is UNSET:
+                fund_request_budget_amount = UNSET
+            else:
+                fund_request_budget_amount = to_decimal(_fund_request_budget_amount)
 
-        _fund_request_budget_amount = d.pop("fundRequestBudgetAmount", UNSET)
-        fund_request_budget_amount: Decimal | Unset
-        if isinstance(_fund_request_budget_amount, Unset):
-            fund_request_budget_amount = UNSET
-        else:
-            fund_request_budget_amount = to_decimal(_fund_request_budget_amount)
+            merchant_name = d.pop("merchantName", UNSET)
 
-        merchant_name = d.pop("merchantName", UNSET)
+            note = d.pop("note", UNSET)
 
-        note = d.pop("note", UNSET)
+            _submitted_time = d.pop("submittedTime", UNSET)
+            submitted_time: datetime.datetime | Unset
+            if _submitted_time is UNSET:
+                submitted_time = UNSET
+            else:
+                submitted_time = datetime.datetime.fromisoformat(_submitted_time)
 
-        _submitted_time = d.pop("submittedTime", UNSET)
-        submitted_time: datetime.datetime | Unset
-        if isinstance(_submitted_time, Unset):
-            submitted_time = UNSET
-        else:
-            submitted_time = datetime.datetime.fromisoformat(_submitted_time)
+            _occurred_date = d.pop("occurredDate", UNSET)
+            occurred_date: datetime.date | Unset
+            if _occurred_date is UNSET:
+                occurred_date = UNSET
+            else:
+                occurred_date = datetime.date.fromisoformat(_occurred_date)
 
-        _occurred_date = d.pop("occurredDate", UNSET)
-        occurred_date: datetime.date | Unset
-        if isinstance(_occurred_date, Unset):
-            occurred_date = UNSET
-        else:
-            occurred_date = datetime.date.fromisoformat(_occurred_date)
+            retired = d.pop("retired", UNSET)
 
-        retired = d.pop("retired", UNSET)
+            _status = d.pop("status", UNSET)
+            status: ReimbursementStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _ReimbursementStatus[_status]
 
-        _status = d.pop("status", UNSET)
-        status: ReimbursementStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = ReimbursementStatus(_status)
+            _type_ = d.pop("type", UNSET)
+            type_: ReimbursementType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _ReimbursementType[_type_]
 
-        _type_ = d.pop("type", UNSET)
-        type_: ReimbursementType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = ReimbursementType(_type_)
+            batch_id = d.pop("batchId", UNSET)
 
-        batch_id = d.pop("batchId", UNSET)
+            _batch_amount = d.pop("batchAmount", UNSET)
+            batch_amount: Decimal | Unset
+            if _batch_amount is UNSET:
+                batch_amount = UNSET
+            else:
+                batch_amount = to_decimal(_batch_amount)
 
-        _batch_amount = d.pop("batchAmount", UNSET)
-        batch_amount: Decimal | Unset
-        if isinstance(_batch_amount, Unset):
-            batch_amount = UNSET
-        else:
-            batch_amount = to_decimal(_batch_amount)
+            _status_history = d.pop("statusHistory", UNSET)
+            status_history: list[ReimbursementStatusChange] | Unset = UNSET
+            if _status_history is not UNSET:
+                status_history = []
+                for status_history_item_data in _status_history:
+                    status_history_item = ReimbursementStatusChange.from_dict(status_history_item_data)
 
-        _status_history = d.pop("statusHistory", UNSET)
-        status_history: list[ReimbursementStatusChange] | Unset = UNSET
-        if _status_history is not UNSET:
-            status_history = []
-            for status_history_item_data in _status_history:
-                status_history_item = ReimbursementStatusChange.from_dict(status_history_item_data)
+                    status_history.append(status_history_item)
 
-                status_history.append(status_history_item)
+            budget_id = d.pop("budgetId", UNSET)
 
-        budget_id = d.pop("budgetId", UNSET)
+            budget_uuid = d.pop("budgetUuid", UNSET)
 
-        budget_uuid = d.pop("budgetUuid", UNSET)
+            user_id = d.pop("userId", UNSET)
 
-        user_id = d.pop("userId", UNSET)
+            user_uuid = d.pop("userUuid", UNSET)
 
-        user_uuid = d.pop("userUuid", UNSET)
+            _receipts = d.pop("receipts", UNSET)
+            receipts: list[SpendReceipt] | Unset = UNSET
+            if _receipts is not UNSET:
+                receipts = []
+                for receipts_item_data in _receipts:
+                    receipts_item = SpendReceipt.from_dict(receipts_item_data)
 
-        _receipts = d.pop("receipts", UNSET)
-        receipts: list[SpendReceipt] | Unset = UNSET
-        if _receipts is not UNSET:
-            receipts = []
-            for receipts_item_data in _receipts:
-                receipts_item = SpendReceipt.from_dict(receipts_item_data)
+                    receipts.append(receipts_item)
 
-                receipts.append(receipts_item)
+            _custom_fields = d.pop("customFields", UNSET)
+            custom_fields: list[AssignedCustomField] | Unset = UNSET
+            if _custom_fields is not UNSET:
+                custom_fields = []
+                for custom_fields_item_data in _custom_fields:
+                    custom_fields_item = AssignedCustomField.from_dict(custom_fields_item_data)
 
-        _custom_fields = d.pop("customFields", UNSET)
-        custom_fields: list[AssignedCustomField] | Unset = UNSET
-        if _custom_fields is not UNSET:
-            custom_fields = []
-            for custom_fields_item_data in _custom_fields:
-                custom_fields_item = AssignedCustomField.from_dict(custom_fields_item_data)
+                    custom_fields.append(custom_fields_item)
 
-                custom_fields.append(custom_fields_item)
+            reimbursement = cls(
+                id,
+                uuid,
+                amount,
+                fulfillment_type,
+                fund_request_amount,
+                fund_request_budget_amount,
+                merchant_name,
+                note,
+                submitted_time,
+                occurred_date,
+                retired,
+                status,
+                type_,
+                batch_id,
+                batch_amount,
+                status_history,
+                budget_id,
+                budget_uuid,
+                user_id,
+                user_uuid,
+                receipts,
+                custom_fields,
+            )
 
-        reimbursement = cls(
-            id=id,
-            uuid=uuid,
-            amount=amount,
-            fulfillment_type=fulfillment_type,
-            fund_request_amount=fund_request_amount,
-            fund_request_budget_amount=fund_request_budget_amount,
-            merchant_name=merchant_name,
-            note=note,
-            submitted_time=submitted_time,
-            occurred_date=occurred_date,
-            retired=retired,
-            status=status,
-            type_=type_,
-            batch_id=batch_id,
-            batch_amount=batch_amount,
-            status_history=status_history,
-            budget_id=budget_id,
-            budget_uuid=budget_uuid,
-            user_id=user_id,
-            user_uuid=user_uuid,
-            receipts=receipts,
-            custom_fields=custom_fields,
-        )
-
-        reimbursement.additional_properties = d
-        return reimbursement
+            reimbursement.additional_properties = d
+            return reimbursement
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -372,3 +373,9 @@ class Reimbursement:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.assigned_custom_field import AssignedCustomField  # noqa: E402
+from ..models.reimbursement_status_change import ReimbursementStatusChange  # noqa: E402
+from ..models.spend_receipt import SpendReceipt  # noqa: E402

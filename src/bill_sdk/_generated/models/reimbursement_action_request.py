@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.reimbursement_action import ReimbursementAction
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_ReimbursementAction = EnumLookup(ReimbursementAction)
+
 
 T = TypeVar("T", bound="ReimbursementActionRequest")
 
@@ -45,18 +48,24 @@ class ReimbursementActionRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        action = ReimbursementAction(d.pop("action"))
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            action = _ReimbursementAction[d.pop("action")]
 
-        note = d.pop("note", UNSET)
+            note = d.pop("note", UNSET)
 
-        reimbursement_action_request = cls(
-            action=action,
-            note=note,
-        )
+            reimbursement_action_request = cls(
+                action,
+                note,
+            )
 
-        reimbursement_action_request.additional_properties = d
-        return reimbursement_action_request
+            reimbursement_action_request.additional_properties = d
+            return reimbursement_action_request
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

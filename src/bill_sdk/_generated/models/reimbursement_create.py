@@ -4,19 +4,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.custom_field_selection import CustomFieldSelection
-    from ..models.spend_receipt_input import SpendReceiptInput
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="ReimbursementCreate")
 
@@ -91,51 +86,54 @@ class ReimbursementCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.custom_field_selection import CustomFieldSelection  # noqa: PLC0415
-        from ..models.spend_receipt_input import SpendReceiptInput  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            user_id = d.pop("userId")
 
-        d = dict(src_dict)
-        user_id = d.pop("userId")
+            budget_id = d.pop("budgetId")
 
-        budget_id = d.pop("budgetId")
+            amount = to_decimal(d.pop("amount"))
 
-        amount = to_decimal(d.pop("amount"))
+            note = d.pop("note")
 
-        note = d.pop("note")
+            merchant_name = d.pop("merchantName")
 
-        merchant_name = d.pop("merchantName")
+            occurred_date = datetime.date.fromisoformat(d.pop("occurredDate"))
 
-        occurred_date = datetime.date.fromisoformat(d.pop("occurredDate"))
+            receipts = []
+            _receipts = d.pop("receipts")
+            for receipts_item_data in _receipts:
+                receipts_item = SpendReceiptInput.from_dict(receipts_item_data)
 
-        receipts = []
-        _receipts = d.pop("receipts")
-        for receipts_item_data in _receipts:
-            receipts_item = SpendReceiptInput.from_dict(receipts_item_data)
+                receipts.append(receipts_item)
 
-            receipts.append(receipts_item)
+            _custom_fields = d.pop("customFields", UNSET)
+            custom_fields: list[CustomFieldSelection] | Unset = UNSET
+            if _custom_fields is not UNSET:
+                custom_fields = []
+                for custom_fields_item_data in _custom_fields:
+                    custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
 
-        _custom_fields = d.pop("customFields", UNSET)
-        custom_fields: list[CustomFieldSelection] | Unset = UNSET
-        if _custom_fields is not UNSET:
-            custom_fields = []
-            for custom_fields_item_data in _custom_fields:
-                custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
+                    custom_fields.append(custom_fields_item)
 
-                custom_fields.append(custom_fields_item)
+            reimbursement_create = cls(
+                user_id,
+                budget_id,
+                amount,
+                note,
+                merchant_name,
+                occurred_date,
+                receipts,
+                custom_fields,
+            )
 
-        reimbursement_create = cls(
-            user_id=user_id,
-            budget_id=budget_id,
-            amount=amount,
-            note=note,
-            merchant_name=merchant_name,
-            occurred_date=occurred_date,
-            receipts=receipts,
-            custom_fields=custom_fields,
-        )
-
-        reimbursement_create.additional_properties = d
-        return reimbursement_create
+            reimbursement_create.additional_properties = d
+            return reimbursement_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -152,3 +150,8 @@ class ReimbursementCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.custom_field_selection import CustomFieldSelection  # noqa: E402
+from ..models.spend_receipt_input import SpendReceiptInput  # noqa: E402

@@ -10,7 +10,11 @@ from attrs import field as _attrs_field
 
 from ..models.reimbursement_actor_role import ReimbursementActorRole
 from ..models.reimbursement_status import ReimbursementStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_ReimbursementActorRole = EnumLookup(ReimbursementActorRole)
+_ReimbursementStatus = EnumLookup(ReimbursementStatus)
+
 
 T = TypeVar("T", bound="ReimbursementStatusChange")
 
@@ -70,42 +74,48 @@ class ReimbursementStatusChange:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        actor_id = d.pop("actorId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            actor_id = d.pop("actorId", UNSET)
 
-        _actor_role = d.pop("actorRole", UNSET)
-        actor_role: ReimbursementActorRole | Unset
-        if isinstance(_actor_role, Unset):
-            actor_role = UNSET
-        else:
-            actor_role = ReimbursementActorRole(_actor_role)
+            _actor_role = d.pop("actorRole", UNSET)
+            actor_role: ReimbursementActorRole | Unset
+            if _actor_role is UNSET:
+                actor_role = UNSET
+            else:
+                actor_role = _ReimbursementActorRole[_actor_role]
 
-        _occurred_time = d.pop("occurredTime", UNSET)
-        occurred_time: datetime.datetime | Unset
-        if isinstance(_occurred_time, Unset):
-            occurred_time = UNSET
-        else:
-            occurred_time = datetime.datetime.fromisoformat(_occurred_time)
+            _occurred_time = d.pop("occurredTime", UNSET)
+            occurred_time: datetime.datetime | Unset
+            if _occurred_time is UNSET:
+                occurred_time = UNSET
+            else:
+                occurred_time = datetime.datetime.fromisoformat(_occurred_time)
 
-        note = d.pop("note", UNSET)
+            note = d.pop("note", UNSET)
 
-        _status = d.pop("status", UNSET)
-        status: ReimbursementStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = ReimbursementStatus(_status)
+            _status = d.pop("status", UNSET)
+            status: ReimbursementStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _ReimbursementStatus[_status]
 
-        reimbursement_status_change = cls(
-            actor_id=actor_id,
-            actor_role=actor_role,
-            occurred_time=occurred_time,
-            note=note,
-            status=status,
-        )
+            reimbursement_status_change = cls(
+                actor_id,
+                actor_role,
+                occurred_time,
+                note,
+                status,
+            )
 
-        reimbursement_status_change.additional_properties = d
-        return reimbursement_status_change
+            reimbursement_status_change.additional_properties = d
+            return reimbursement_status_change
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

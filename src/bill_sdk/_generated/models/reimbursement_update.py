@@ -4,18 +4,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.custom_field_selection import CustomFieldSelection
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="ReimbursementUpdate")
 
@@ -87,52 +83,56 @@ class ReimbursementUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.custom_field_selection import CustomFieldSelection  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            user_id = d.pop("userId", UNSET)
 
-        d = dict(src_dict)
-        user_id = d.pop("userId", UNSET)
+            budget_id = d.pop("budgetId", UNSET)
 
-        budget_id = d.pop("budgetId", UNSET)
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
 
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
+            note = d.pop("note", UNSET)
 
-        note = d.pop("note", UNSET)
+            merchant_name = d.pop("merchantName", UNSET)
 
-        merchant_name = d.pop("merchantName", UNSET)
+            _occurred_date = d.pop("occurredDate", UNSET)
+            occurred_date: datetime.date | Unset
+            if _occurred_date is UNSET:
+                occurred_date = UNSET
+            else:
+                occurred_date = datetime.date.fromisoformat(_occurred_date)
 
-        _occurred_date = d.pop("occurredDate", UNSET)
-        occurred_date: datetime.date | Unset
-        if isinstance(_occurred_date, Unset):
-            occurred_date = UNSET
-        else:
-            occurred_date = datetime.date.fromisoformat(_occurred_date)
+            _custom_fields = d.pop("customFields", UNSET)
+            custom_fields: list[CustomFieldSelection] | Unset = UNSET
+            if _custom_fields is not UNSET:
+                custom_fields = []
+                for custom_fields_item_data in _custom_fields:
+                    custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
 
-        _custom_fields = d.pop("customFields", UNSET)
-        custom_fields: list[CustomFieldSelection] | Unset = UNSET
-        if _custom_fields is not UNSET:
-            custom_fields = []
-            for custom_fields_item_data in _custom_fields:
-                custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
+                    custom_fields.append(custom_fields_item)
 
-                custom_fields.append(custom_fields_item)
+            reimbursement_update = cls(
+                user_id,
+                budget_id,
+                amount,
+                note,
+                merchant_name,
+                occurred_date,
+                custom_fields,
+            )
 
-        reimbursement_update = cls(
-            user_id=user_id,
-            budget_id=budget_id,
-            amount=amount,
-            note=note,
-            merchant_name=merchant_name,
-            occurred_date=occurred_date,
-            custom_fields=custom_fields,
-        )
-
-        reimbursement_update.additional_properties = d
-        return reimbursement_update
+            reimbursement_update.additional_properties = d
+            return reimbursement_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -149,3 +149,7 @@ class ReimbursementUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.custom_field_selection import CustomFieldSelection  # noqa: E402

@@ -11,7 +11,11 @@ from ..models.risk_verification_decision import RiskVerificationDecision
 from ..models.risk_verification_processing_status import (
     RiskVerificationProcessingStatus,
 )
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_RiskVerificationDecision = EnumLookup(RiskVerificationDecision)
+_RiskVerificationProcessingStatus = EnumLookup(RiskVerificationProcessingStatus)
+
 
 T = TypeVar("T", bound="RiskVerification")
 
@@ -59,31 +63,37 @@ class RiskVerification:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _processing_status = d.pop("processingStatus", UNSET)
-        processing_status: RiskVerificationProcessingStatus | Unset
-        if isinstance(_processing_status, Unset):
-            processing_status = UNSET
-        else:
-            processing_status = RiskVerificationProcessingStatus(_processing_status)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _processing_status = d.pop("processingStatus", UNSET)
+            processing_status: RiskVerificationProcessingStatus | Unset
+            if _processing_status is UNSET:
+                processing_status = UNSET
+            else:
+                processing_status = _RiskVerificationProcessingStatus[_processing_status]
 
-        _decision = d.pop("decision", UNSET)
-        decision: RiskVerificationDecision | Unset
-        if isinstance(_decision, Unset):
-            decision = UNSET
-        else:
-            decision = RiskVerificationDecision(_decision)
+            _decision = d.pop("decision", UNSET)
+            decision: RiskVerificationDecision | Unset
+            if _decision is UNSET:
+                decision = UNSET
+            else:
+                decision = _RiskVerificationDecision[_decision]
 
-        reference_id = d.pop("referenceId", UNSET)
+            reference_id = d.pop("referenceId", UNSET)
 
-        risk_verification = cls(
-            processing_status=processing_status,
-            decision=decision,
-            reference_id=reference_id,
-        )
+            risk_verification = cls(
+                processing_status,
+                decision,
+                reference_id,
+            )
 
-        risk_verification.additional_properties = d
-        return risk_verification
+            risk_verification.additional_properties = d
+            return risk_verification
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.phone_type import PhoneType
+from ..types import DECODE_ERRORS, EnumLookup, decode_error
+
+_PhoneType = EnumLookup(PhoneType)
+
 
 T = TypeVar("T", bound="RiskVerificationPhoneCreate")
 
@@ -43,18 +47,24 @@ class RiskVerificationPhoneCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        phone_number = d.pop("phoneNumber")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            phone_number = d.pop("phoneNumber")
 
-        phone_type = PhoneType(d.pop("phoneType"))
+            phone_type = _PhoneType[d.pop("phoneType")]
 
-        risk_verification_phone_create = cls(
-            phone_number=phone_number,
-            phone_type=phone_type,
-        )
+            risk_verification_phone_create = cls(
+                phone_number,
+                phone_type,
+            )
 
-        risk_verification_phone_create.additional_properties = d
-        return risk_verification_phone_create
+            risk_verification_phone_create.additional_properties = d
+            return risk_verification_phone_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

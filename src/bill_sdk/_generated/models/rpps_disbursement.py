@@ -8,7 +8,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="RppsDisbursement")
 
@@ -67,44 +67,50 @@ class RppsDisbursement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _sent_date = d.pop("sentDate", UNSET)
-        sent_date: datetime.date | Unset
-        if isinstance(_sent_date, Unset):
-            sent_date = UNSET
-        else:
-            sent_date = datetime.date.fromisoformat(_sent_date)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _sent_date = d.pop("sentDate", UNSET)
+            sent_date: datetime.date | Unset
+            if _sent_date is UNSET:
+                sent_date = UNSET
+            else:
+                sent_date = datetime.date.fromisoformat(_sent_date)
 
-        _arrives_by_date = d.pop("arrivesByDate", UNSET)
-        arrives_by_date: datetime.date | Unset
-        if isinstance(_arrives_by_date, Unset):
-            arrives_by_date = UNSET
-        else:
-            arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
+            _arrives_by_date = d.pop("arrivesByDate", UNSET)
+            arrives_by_date: datetime.date | Unset
+            if _arrives_by_date is UNSET:
+                arrives_by_date = UNSET
+            else:
+                arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-        def _parse_trace_number(data: object) -> int | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            return cast(int | str | Unset, data)
+            def _parse_trace_number(data: object) -> int | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                return cast(int | str | Unset, data)
 
-        trace_number = _parse_trace_number(d.pop("traceNumber", UNSET))
+            trace_number = _parse_trace_number(d.pop("traceNumber", UNSET))
 
-        def _parse_batch_number(data: object) -> int | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            return cast(int | str | Unset, data)
+            def _parse_batch_number(data: object) -> int | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                return cast(int | str | Unset, data)
 
-        batch_number = _parse_batch_number(d.pop("batchNumber", UNSET))
+            batch_number = _parse_batch_number(d.pop("batchNumber", UNSET))
 
-        rpps_disbursement = cls(
-            sent_date=sent_date,
-            arrives_by_date=arrives_by_date,
-            trace_number=trace_number,
-            batch_number=batch_number,
-        )
+            rpps_disbursement = cls(
+                sent_date,
+                arrives_by_date,
+                trace_number,
+                batch_number,
+            )
 
-        rpps_disbursement.additional_properties = d
-        return rpps_disbursement
+            rpps_disbursement.additional_properties = d
+            return rpps_disbursement
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.mfa_status import MfaStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_MfaStatus = EnumLookup(MfaStatus)
+
 
 T = TypeVar("T", bound="SessionDetail")
 
@@ -57,29 +60,35 @@ class SessionDetail:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        organization_id = d.pop("organizationId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            organization_id = d.pop("organizationId", UNSET)
 
-        user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", UNSET)
 
-        _mfa_status = d.pop("mfaStatus", UNSET)
-        mfa_status: MfaStatus | Unset
-        if isinstance(_mfa_status, Unset):
-            mfa_status = UNSET
-        else:
-            mfa_status = MfaStatus(_mfa_status)
+            _mfa_status = d.pop("mfaStatus", UNSET)
+            mfa_status: MfaStatus | Unset
+            if _mfa_status is UNSET:
+                mfa_status = UNSET
+            else:
+                mfa_status = _MfaStatus[_mfa_status]
 
-        mfa_bypass = d.pop("mfaBypass", UNSET)
+            mfa_bypass = d.pop("mfaBypass", UNSET)
 
-        session_detail = cls(
-            organization_id=organization_id,
-            user_id=user_id,
-            mfa_status=mfa_status,
-            mfa_bypass=mfa_bypass,
-        )
+            session_detail = cls(
+                organization_id,
+                user_id,
+                mfa_status,
+                mfa_bypass,
+            )
 
-        session_detail.additional_properties = d
-        return session_detail
+            session_detail.additional_properties = d
+            return session_detail
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="SpendReceipt")
 
@@ -48,21 +48,27 @@ class SpendReceipt:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        filename = d.pop("filename", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            filename = d.pop("filename", UNSET)
 
-        url = d.pop("url", UNSET)
+            url = d.pop("url", UNSET)
 
-        uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", UNSET)
 
-        spend_receipt = cls(
-            filename=filename,
-            url=url,
-            uuid=uuid,
-        )
+            spend_receipt = cls(
+                filename,
+                url,
+                uuid,
+            )
 
-        spend_receipt.additional_properties = d
-        return spend_receipt
+            spend_receipt.additional_properties = d
+            return spend_receipt
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

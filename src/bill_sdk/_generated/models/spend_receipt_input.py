@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import DECODE_ERRORS, decode_error
+
 T = TypeVar("T", bound="SpendReceiptInput")
 
 
@@ -41,18 +43,24 @@ class SpendReceiptInput:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        url = d.pop("url")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            url = d.pop("url")
 
-        filename = d.pop("filename")
+            filename = d.pop("filename")
 
-        spend_receipt_input = cls(
-            url=url,
-            filename=filename,
-        )
+            spend_receipt_input = cls(
+                url,
+                filename,
+            )
 
-        spend_receipt_input.additional_properties = d
-        return spend_receipt_input
+            spend_receipt_input.additional_properties = d
+            return spend_receipt_input
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,7 +9,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.spend_user_role import SpendUserRole
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_SpendUserRole = EnumLookup(SpendUserRole)
+
 
 T = TypeVar("T", bound="SpendUser")
 
@@ -109,58 +112,64 @@ class SpendUser:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", UNSET)
 
-        first_name = d.pop("firstName", UNSET)
+            first_name = d.pop("firstName", UNSET)
 
-        last_name = d.pop("lastName", UNSET)
+            last_name = d.pop("lastName", UNSET)
 
-        email = d.pop("email", UNSET)
+            email = d.pop("email", UNSET)
 
-        receipt_email = d.pop("receiptEmail", UNSET)
+            receipt_email = d.pop("receiptEmail", UNSET)
 
-        retired = d.pop("retired", UNSET)
+            retired = d.pop("retired", UNSET)
 
-        use_company_mailing_address = d.pop("useCompanyMailingAddress", UNSET)
+            use_company_mailing_address = d.pop("useCompanyMailingAddress", UNSET)
 
-        sms_opt_in = d.pop("smsOptIn", UNSET)
+            sms_opt_in = d.pop("smsOptIn", UNSET)
 
-        has_date_of_birth = d.pop("hasDateOfBirth", UNSET)
+            has_date_of_birth = d.pop("hasDateOfBirth", UNSET)
 
-        _role = d.pop("role", UNSET)
-        role: SpendUserRole | Unset
-        if isinstance(_role, Unset):
-            role = UNSET
-        else:
-            role = SpendUserRole(_role)
+            _role = d.pop("role", UNSET)
+            role: SpendUserRole | Unset
+            if _role is UNSET:
+                role = UNSET
+            else:
+                role = _SpendUserRole[_role]
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        spend_user = cls(
-            id=id,
-            uuid=uuid,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            receipt_email=receipt_email,
-            retired=retired,
-            use_company_mailing_address=use_company_mailing_address,
-            sms_opt_in=sms_opt_in,
-            has_date_of_birth=has_date_of_birth,
-            role=role,
-            created_time=created_time,
-        )
+            spend_user = cls(
+                id,
+                uuid,
+                first_name,
+                last_name,
+                email,
+                receipt_email,
+                retired,
+                use_company_mailing_address,
+                sms_opt_in,
+                has_date_of_birth,
+                role,
+                created_time,
+            )
 
-        spend_user.additional_properties = d
-        return spend_user
+            spend_user.additional_properties = d
+            return spend_user
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,7 +9,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.spend_user_role import SpendUserRole
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_SpendUserRole = EnumLookup(SpendUserRole)
+
 
 T = TypeVar("T", bound="SpendUserUpdate")
 
@@ -67,37 +70,43 @@ class SpendUserUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        first_name = d.pop("firstName", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            first_name = d.pop("firstName", UNSET)
 
-        last_name = d.pop("lastName", UNSET)
+            last_name = d.pop("lastName", UNSET)
 
-        email = d.pop("email", UNSET)
+            email = d.pop("email", UNSET)
 
-        _role = d.pop("role", UNSET)
-        role: SpendUserRole | Unset
-        if isinstance(_role, Unset):
-            role = UNSET
-        else:
-            role = SpendUserRole(_role)
+            _role = d.pop("role", UNSET)
+            role: SpendUserRole | Unset
+            if _role is UNSET:
+                role = UNSET
+            else:
+                role = _SpendUserRole[_role]
 
-        _date_of_birth = d.pop("dateOfBirth", UNSET)
-        date_of_birth: datetime.date | Unset
-        if isinstance(_date_of_birth, Unset):
-            date_of_birth = UNSET
-        else:
-            date_of_birth = datetime.date.fromisoformat(_date_of_birth)
+            _date_of_birth = d.pop("dateOfBirth", UNSET)
+            date_of_birth: datetime.date | Unset
+            if _date_of_birth is UNSET:
+                date_of_birth = UNSET
+            else:
+                date_of_birth = datetime.date.fromisoformat(_date_of_birth)
 
-        spend_user_update = cls(
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            role=role,
-            date_of_birth=date_of_birth,
-        )
+            spend_user_update = cls(
+                first_name,
+                last_name,
+                email,
+                role,
+                date_of_birth,
+            )
 
-        spend_user_update.additional_properties = d
-        return spend_user_update
+            spend_user_update.additional_properties = d
+            return spend_user_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

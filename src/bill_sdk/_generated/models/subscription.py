@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.subscription_event import SubscriptionEvent
-    from ..models.subscription_status import SubscriptionStatus
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="Subscription")
 
@@ -103,64 +98,67 @@ class Subscription:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.subscription_event import SubscriptionEvent  # noqa: PLC0415
-        from ..models.subscription_status import SubscriptionStatus  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            name = d.pop("name", UNSET)
 
-        name = d.pop("name", UNSET)
+            organization_id = d.pop("organizationId", UNSET)
 
-        organization_id = d.pop("organizationId", UNSET)
+            _status = d.pop("status", UNSET)
+            status: SubscriptionStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = SubscriptionStatus.from_dict(_status)
 
-        _status = d.pop("status", UNSET)
-        status: SubscriptionStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = SubscriptionStatus.from_dict(_status)
+            _events = d.pop("events", UNSET)
+            events: list[SubscriptionEvent] | Unset = UNSET
+            if _events is not UNSET:
+                events = []
+                for events_item_data in _events:
+                    events_item = SubscriptionEvent.from_dict(events_item_data)
 
-        _events = d.pop("events", UNSET)
-        events: list[SubscriptionEvent] | Unset = UNSET
-        if _events is not UNSET:
-            events = []
-            for events_item_data in _events:
-                events_item = SubscriptionEvent.from_dict(events_item_data)
+                    events.append(events_item)
 
-                events.append(events_item)
+            notification_url = d.pop("notificationUrl", UNSET)
 
-        notification_url = d.pop("notificationUrl", UNSET)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            security_key = d.pop("securityKey", UNSET)
 
-        security_key = d.pop("securityKey", UNSET)
+            subscription = cls(
+                id,
+                name,
+                organization_id,
+                status,
+                events,
+                notification_url,
+                created_time,
+                updated_time,
+                security_key,
+            )
 
-        subscription = cls(
-            id=id,
-            name=name,
-            organization_id=organization_id,
-            status=status,
-            events=events,
-            notification_url=notification_url,
-            created_time=created_time,
-            updated_time=updated_time,
-            security_key=security_key,
-        )
-
-        subscription.additional_properties = d
-        return subscription
+            subscription.additional_properties = d
+            return subscription
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -177,3 +175,8 @@ class Subscription:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.subscription_event import SubscriptionEvent  # noqa: E402
+from ..models.subscription_status import SubscriptionStatus  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-if TYPE_CHECKING:
-    from ..models.subscription_event_input import SubscriptionEventInput
-    from ..models.subscription_status_input import SubscriptionStatusInput
-
+from ..types import DECODE_ERRORS, decode_error
 
 T = TypeVar("T", bound="SubscriptionCreate")
 
@@ -59,32 +56,35 @@ class SubscriptionCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.subscription_event_input import SubscriptionEventInput  # noqa: PLC0415
-        from ..models.subscription_status_input import SubscriptionStatusInput  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name")
 
-        d = dict(src_dict)
-        name = d.pop("name")
+            status = SubscriptionStatusInput.from_dict(d.pop("status"))
 
-        status = SubscriptionStatusInput.from_dict(d.pop("status"))
+            events = []
+            _events = d.pop("events")
+            for events_item_data in _events:
+                events_item = SubscriptionEventInput.from_dict(events_item_data)
 
-        events = []
-        _events = d.pop("events")
-        for events_item_data in _events:
-            events_item = SubscriptionEventInput.from_dict(events_item_data)
+                events.append(events_item)
 
-            events.append(events_item)
+            notification_url = d.pop("notificationUrl")
 
-        notification_url = d.pop("notificationUrl")
+            subscription_create = cls(
+                name,
+                status,
+                events,
+                notification_url,
+            )
 
-        subscription_create = cls(
-            name=name,
-            status=status,
-            events=events,
-            notification_url=notification_url,
-        )
-
-        subscription_create.additional_properties = d
-        return subscription_create
+            subscription_create.additional_properties = d
+            return subscription_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -101,3 +101,8 @@ class SubscriptionCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.subscription_event_input import SubscriptionEventInput  # noqa: E402
+from ..models.subscription_status_input import SubscriptionStatusInput  # noqa: E402

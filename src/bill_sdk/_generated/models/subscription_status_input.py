@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import DECODE_ERRORS, decode_error
+
 T = TypeVar("T", bound="SubscriptionStatusInput")
 
 
@@ -36,15 +38,21 @@ class SubscriptionStatusInput:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        enabled = d.pop("enabled")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            enabled = d.pop("enabled")
 
-        subscription_status_input = cls(
-            enabled=enabled,
-        )
+            subscription_status_input = cls(
+                enabled,
+            )
 
-        subscription_status_input.additional_properties = d
-        return subscription_status_input
+            subscription_status_input.additional_properties = d
+            return subscription_status_input
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

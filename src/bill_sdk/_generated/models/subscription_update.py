@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.subscription_event_input import SubscriptionEventInput
-    from ..models.subscription_status_input import SubscriptionStatusInput
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="SubscriptionUpdate")
 
@@ -66,39 +61,42 @@ class SubscriptionUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.subscription_event_input import SubscriptionEventInput  # noqa: PLC0415
-        from ..models.subscription_status_input import SubscriptionStatusInput  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+            _status = d.pop("status", UNSET)
+            status: SubscriptionStatusInput | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = SubscriptionStatusInput.from_dict(_status)
 
-        _status = d.pop("status", UNSET)
-        status: SubscriptionStatusInput | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = SubscriptionStatusInput.from_dict(_status)
+            _events = d.pop("events", UNSET)
+            events: list[SubscriptionEventInput] | Unset = UNSET
+            if _events is not UNSET:
+                events = []
+                for events_item_data in _events:
+                    events_item = SubscriptionEventInput.from_dict(events_item_data)
 
-        _events = d.pop("events", UNSET)
-        events: list[SubscriptionEventInput] | Unset = UNSET
-        if _events is not UNSET:
-            events = []
-            for events_item_data in _events:
-                events_item = SubscriptionEventInput.from_dict(events_item_data)
+                    events.append(events_item)
 
-                events.append(events_item)
+            notification_url = d.pop("notificationUrl", UNSET)
 
-        notification_url = d.pop("notificationUrl", UNSET)
+            subscription_update = cls(
+                name,
+                status,
+                events,
+                notification_url,
+            )
 
-        subscription_update = cls(
-            name=name,
-            status=status,
-            events=events,
-            notification_url=notification_url,
-        )
-
-        subscription_update.additional_properties = d
-        return subscription_update
+            subscription_update.additional_properties = d
+            return subscription_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -115,3 +113,8 @@ class SubscriptionUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.subscription_event_input import SubscriptionEventInput  # noqa: E402
+from ..models.subscription_status_input import SubscriptionStatusInput  # noqa: E402

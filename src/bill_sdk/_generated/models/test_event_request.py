@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.test_event_sample import TestEventSample
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="TestEventRequest")
 
@@ -137,100 +133,104 @@ class TestEventRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.test_event_sample import TestEventSample  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            event_type = d.pop("eventType", UNSET)
 
-        d = dict(src_dict)
-        event_type = d.pop("eventType", UNSET)
+            version = d.pop("version", UNSET)
 
-        version = d.pop("version", UNSET)
+            _vendor = d.pop("vendor", UNSET)
+            vendor: TestEventSample | Unset
+            if _vendor is UNSET:
+                vendor = UNSET
+            else:
+                vendor = TestEventSample.from_dict(_vendor)
 
-        _vendor = d.pop("vendor", UNSET)
-        vendor: TestEventSample | Unset
-        if isinstance(_vendor, Unset):
-            vendor = UNSET
-        else:
-            vendor = TestEventSample.from_dict(_vendor)
+            _bill = d.pop("bill", UNSET)
+            bill: TestEventSample | Unset
+            if _bill is UNSET:
+                bill = UNSET
+            else:
+                bill = TestEventSample.from_dict(_bill)
 
-        _bill = d.pop("bill", UNSET)
-        bill: TestEventSample | Unset
-        if isinstance(_bill, Unset):
-            bill = UNSET
-        else:
-            bill = TestEventSample.from_dict(_bill)
+            _bank_account = d.pop("bank-account", UNSET)
+            bank_account: TestEventSample | Unset
+            if _bank_account is UNSET:
+                bank_account = UNSET
+            else:
+                bank_account = TestEventSample.from_dict(_bank_account)
 
-        _bank_account = d.pop("bank-account", UNSET)
-        bank_account: TestEventSample | Unset
-        if isinstance(_bank_account, Unset):
-            bank_account = UNSET
-        else:
-            bank_account = TestEventSample.from_dict(_bank_account)
+            _card_account = d.pop("card-account", UNSET)
+            card_account: TestEventSample | Unset
+            if _card_account is UNSET:
+                card_account = UNSET
+            else:
+                card_account = TestEventSample.from_dict(_card_account)
 
-        _card_account = d.pop("card-account", UNSET)
-        card_account: TestEventSample | Unset
-        if isinstance(_card_account, Unset):
-            card_account = UNSET
-        else:
-            card_account = TestEventSample.from_dict(_card_account)
+            _payment = d.pop("payment", UNSET)
+            payment: TestEventSample | Unset
+            if _payment is UNSET:
+                payment = UNSET
+            else:
+                payment = TestEventSample.from_dict(_payment)
 
-        _payment = d.pop("payment", UNSET)
-        payment: TestEventSample | Unset
-        if isinstance(_payment, Unset):
-            payment = UNSET
-        else:
-            payment = TestEventSample.from_dict(_payment)
+            _risk_verification = d.pop("risk-verification", UNSET)
+            risk_verification: TestEventSample | Unset
+            if _risk_verification is UNSET:
+                risk_verification = UNSET
+            else:
+                risk_verification = TestEventSample.from_dict(_risk_verification)
 
-        _risk_verification = d.pop("risk-verification", UNSET)
-        risk_verification: TestEventSample | Unset
-        if isinstance(_risk_verification, Unset):
-            risk_verification = UNSET
-        else:
-            risk_verification = TestEventSample.from_dict(_risk_verification)
+            _invoice = d.pop("invoice", UNSET)
+            invoice: TestEventSample | Unset
+            if _invoice is UNSET:
+                invoice = UNSET
+            else:
+                invoice = TestEventSample.from_dict(_invoice)
 
-        _invoice = d.pop("invoice", UNSET)
-        invoice: TestEventSample | Unset
-        if isinstance(_invoice, Unset):
-            invoice = UNSET
-        else:
-            invoice = TestEventSample.from_dict(_invoice)
+            _transaction = d.pop("transaction", UNSET)
+            transaction: TestEventSample | Unset
+            if _transaction is UNSET:
+                transaction = UNSET
+            else:
+                transaction = TestEventSample.from_dict(_transaction)
 
-        _transaction = d.pop("transaction", UNSET)
-        transaction: TestEventSample | Unset
-        if isinstance(_transaction, Unset):
-            transaction = UNSET
-        else:
-            transaction = TestEventSample.from_dict(_transaction)
+            _three_ds_challenge = d.pop("threeDsChallenge", UNSET)
+            three_ds_challenge: TestEventSample | Unset
+            if _three_ds_challenge is UNSET:
+                three_ds_challenge = UNSET
+            else:
+                three_ds_challenge = TestEventSample.from_dict(_three_ds_challenge)
 
-        _three_ds_challenge = d.pop("threeDsChallenge", UNSET)
-        three_ds_challenge: TestEventSample | Unset
-        if isinstance(_three_ds_challenge, Unset):
-            three_ds_challenge = UNSET
-        else:
-            three_ds_challenge = TestEventSample.from_dict(_three_ds_challenge)
+            _reimbursement = d.pop("reimbursement", UNSET)
+            reimbursement: TestEventSample | Unset
+            if _reimbursement is UNSET:
+                reimbursement = UNSET
+            else:
+                reimbursement = TestEventSample.from_dict(_reimbursement)
 
-        _reimbursement = d.pop("reimbursement", UNSET)
-        reimbursement: TestEventSample | Unset
-        if isinstance(_reimbursement, Unset):
-            reimbursement = UNSET
-        else:
-            reimbursement = TestEventSample.from_dict(_reimbursement)
+            test_event_request = cls(
+                event_type,
+                version,
+                vendor,
+                bill,
+                bank_account,
+                card_account,
+                payment,
+                risk_verification,
+                invoice,
+                transaction,
+                three_ds_challenge,
+                reimbursement,
+            )
 
-        test_event_request = cls(
-            event_type=event_type,
-            version=version,
-            vendor=vendor,
-            bill=bill,
-            bank_account=bank_account,
-            card_account=card_account,
-            payment=payment,
-            risk_verification=risk_verification,
-            invoice=invoice,
-            transaction=transaction,
-            three_ds_challenge=three_ds_challenge,
-            reimbursement=reimbursement,
-        )
-
-        test_event_request.additional_properties = d
-        return test_event_request
+            test_event_request.additional_properties = d
+            return test_event_request
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -247,3 +247,7 @@ class TestEventRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.test_event_sample import TestEventSample  # noqa: E402

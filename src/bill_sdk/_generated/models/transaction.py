@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -17,16 +17,14 @@ from ..models.transaction_network import TransactionNetwork
 from ..models.transaction_receipt_status import TransactionReceiptStatus
 from ..models.transaction_receipt_sync_status import TransactionReceiptSyncStatus
 from ..models.transaction_type import TransactionType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.assigned_custom_field import AssignedCustomField
-    from ..models.spend_receipt import SpendReceipt
-    from ..models.transaction_accounting_sync import TransactionAccountingSync
-    from ..models.transaction_currency_data import TransactionCurrencyData
-    from ..models.transaction_merchant_location import TransactionMerchantLocation
-    from ..models.transaction_review import TransactionReview
-    from ..models.transaction_reviewer import TransactionReviewer
+_CardType = EnumLookup(CardType)
+_TransactionDisputeStatus = EnumLookup(TransactionDisputeStatus)
+_TransactionNetwork = EnumLookup(TransactionNetwork)
+_TransactionReceiptStatus = EnumLookup(TransactionReceiptStatus)
+_TransactionReceiptSyncStatus = EnumLookup(TransactionReceiptSyncStatus)
+_TransactionType = EnumLookup(TransactionType)
 
 
 T = TypeVar("T", bound="Transaction")
@@ -457,345 +455,347 @@ class Transaction:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.assigned_custom_field import AssignedCustomField  # noqa: PLC0415
-        from ..models.spend_receipt import SpendReceipt  # noqa: PLC0415
-        from ..models.transaction_accounting_sync import TransactionAccountingSync  # noqa: PLC0415
-        from ..models.transaction_currency_data import TransactionCurrencyData  # noqa: PLC0415
-        from ..models.transaction_merchant_location import TransactionMerchantLocation  # noqa: PLC0415
-        from ..models.transaction_review import TransactionReview  # noqa: PLC0415
-        from ..models.transaction_reviewer import TransactionReviewer  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            uuid = d.pop("uuid", UNSET)
 
-        uuid = d.pop("uuid", UNSET)
+            child_transaction_ids = cast(list[str], d.pop("childTransactionIds", UNSET))
 
-        child_transaction_ids = cast(list[str], d.pop("childTransactionIds", UNSET))
+            child_transaction_uuids = cast(list[str], d.pop("childTransactionUuids", UNSET))
 
-        child_transaction_uuids = cast(list[str], d.pop("childTransactionUuids", UNSET))
+            is_locked = d.pop("isLocked", UNSET)
 
-        is_locked = d.pop("isLocked", UNSET)
+            is_reconciled = d.pop("isReconciled", UNSET)
 
-        is_reconciled = d.pop("isReconciled", UNSET)
+            _transaction_type = d.pop("transactionType", UNSET)
+            transaction_type: TransactionType | Unset
+            if _transaction_type is UNSET:
+                transaction_type = UNSET
+            else:
+                transaction_type = _TransactionType[_transaction_type]
 
-        _transaction_type = d.pop("transactionType", UNSET)
-        transaction_type: TransactionType | Unset
-        if isinstance(_transaction_type, Unset):
-            transaction_type = UNSET
-        else:
-            transaction_type = TransactionType(_transaction_type)
+            def _parse_parent_transaction_id(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_parent_transaction_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            parent_transaction_id = _parse_parent_transaction_id(d.pop("parentTransactionId", UNSET))
 
-        parent_transaction_id = _parse_parent_transaction_id(d.pop("parentTransactionId", UNSET))
+            def _parse_parent_transaction_uuid(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_parent_transaction_uuid(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            parent_transaction_uuid = _parse_parent_transaction_uuid(d.pop("parentTransactionUuid", UNSET))
 
-        parent_transaction_uuid = _parse_parent_transaction_uuid(d.pop("parentTransactionUuid", UNSET))
+            user_id = d.pop("userId", UNSET)
 
-        user_id = d.pop("userId", UNSET)
+            user_uuid = d.pop("userUuid", UNSET)
 
-        user_uuid = d.pop("userUuid", UNSET)
+            user_name = d.pop("userName", UNSET)
 
-        user_name = d.pop("userName", UNSET)
+            raw_merchant_name = d.pop("rawMerchantName", UNSET)
 
-        raw_merchant_name = d.pop("rawMerchantName", UNSET)
+            merchant_name = d.pop("merchantName", UNSET)
 
-        merchant_name = d.pop("merchantName", UNSET)
+            budget_id = d.pop("budgetId", UNSET)
 
-        budget_id = d.pop("budgetId", UNSET)
+            budget_uuid = d.pop("budgetUuid", UNSET)
 
-        budget_uuid = d.pop("budgetUuid", UNSET)
+            budget_name = d.pop("budgetName", UNSET)
 
-        budget_name = d.pop("budgetName", UNSET)
+            def _parse_parent_budget_uuid(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_parent_budget_uuid(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            parent_budget_uuid = _parse_parent_budget_uuid(d.pop("parentBudgetUuid", UNSET))
 
-        parent_budget_uuid = _parse_parent_budget_uuid(d.pop("parentBudgetUuid", UNSET))
-
-        def _parse_original_auth_transaction_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        original_auth_transaction_id = _parse_original_auth_transaction_id(d.pop("originalAuthTransactionId", UNSET))
-
-        def _parse_original_auth_transaction_uuid(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        original_auth_transaction_uuid = _parse_original_auth_transaction_uuid(
-            d.pop("originalAuthTransactionUuid", UNSET)
-        )
-
-        is_credit = d.pop("isCredit", UNSET)
-
-        _currency_data = d.pop("currencyData", UNSET)
-        currency_data: TransactionCurrencyData | Unset
-        if isinstance(_currency_data, Unset):
-            currency_data = UNSET
-        else:
-            currency_data = TransactionCurrencyData.from_dict(_currency_data)
-
-        receipt_required = d.pop("receiptRequired", UNSET)
-
-        review_required = d.pop("reviewRequired", UNSET)
-
-        _occurred_time = d.pop("occurredTime", UNSET)
-        occurred_time: datetime.datetime | Unset
-        if isinstance(_occurred_time, Unset):
-            occurred_time = UNSET
-        else:
-            occurred_time = datetime.datetime.fromisoformat(_occurred_time)
-
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
-
-        _authorized_time = d.pop("authorizedTime", UNSET)
-        authorized_time: datetime.datetime | Unset
-        if isinstance(_authorized_time, Unset):
-            authorized_time = UNSET
-        else:
-            authorized_time = datetime.datetime.fromisoformat(_authorized_time)
-
-        complete = d.pop("complete", UNSET)
-
-        points_awarded = d.pop("pointsAwarded", UNSET)
-
-        _custom_fields = d.pop("customFields", UNSET)
-        custom_fields: list[AssignedCustomField] | Unset = UNSET
-        if _custom_fields is not UNSET:
-            custom_fields = []
-            for custom_fields_item_data in _custom_fields:
-                custom_fields_item = AssignedCustomField.from_dict(custom_fields_item_data)
-
-                custom_fields.append(custom_fields_item)
-
-        _receipts = d.pop("receipts", UNSET)
-        receipts: list[SpendReceipt] | Unset = UNSET
-        if _receipts is not UNSET:
-            receipts = []
-            for receipts_item_data in _receipts:
-                receipts_item = SpendReceipt.from_dict(receipts_item_data)
-
-                receipts.append(receipts_item)
-
-        _network = d.pop("network", UNSET)
-        network: TransactionNetwork | Unset
-        if isinstance(_network, Unset):
-            network = UNSET
-        else:
-            network = TransactionNetwork(_network)
-
-        is_parent = d.pop("isParent", UNSET)
-
-        _reviews = d.pop("reviews", UNSET)
-        reviews: list[TransactionReview] | Unset = UNSET
-        if _reviews is not UNSET:
-            reviews = []
-            for reviews_item_data in _reviews:
-                reviews_item = TransactionReview.from_dict(reviews_item_data)
-
-                reviews.append(reviews_item)
-
-        _amount = d.pop("amount", UNSET)
-        amount: Decimal | Unset
-        if isinstance(_amount, Unset):
-            amount = UNSET
-        else:
-            amount = to_decimal(_amount)
-
-        _transacted_amount = d.pop("transactedAmount", UNSET)
-        transacted_amount: Decimal | Unset
-        if isinstance(_transacted_amount, Unset):
-            transacted_amount = UNSET
-        else:
-            transacted_amount = to_decimal(_transacted_amount)
-
-        _fees = d.pop("fees", UNSET)
-        fees: Decimal | Unset
-        if isinstance(_fees, Unset):
-            fees = UNSET
-        else:
-            fees = to_decimal(_fees)
-
-        _foreign_exchange_fee = d.pop("foreignExchangeFee", UNSET)
-        foreign_exchange_fee: Decimal | Unset
-        if isinstance(_foreign_exchange_fee, Unset):
-            foreign_exchange_fee = UNSET
-        else:
-            foreign_exchange_fee = to_decimal(_foreign_exchange_fee)
-
-        _receipt_status = d.pop("receiptStatus", UNSET)
-        receipt_status: TransactionReceiptStatus | Unset
-        if isinstance(_receipt_status, Unset):
-            receipt_status = UNSET
-        else:
-            receipt_status = TransactionReceiptStatus(_receipt_status)
-
-        matched_clear_transaction_id = d.pop("matchedClearTransactionId", UNSET)
-
-        matched_clear_transaction_uuid = d.pop("matchedClearTransactionUuid", UNSET)
-
-        _accounting_integration_transactions = d.pop("accountingIntegrationTransactions", UNSET)
-        accounting_integration_transactions: list[TransactionAccountingSync] | Unset = UNSET
-        if _accounting_integration_transactions is not UNSET:
-            accounting_integration_transactions = []
-            for accounting_integration_transactions_item_data in _accounting_integration_transactions:
-                accounting_integration_transactions_item = TransactionAccountingSync.from_dict(
-                    accounting_integration_transactions_item_data
-                )
-
-                accounting_integration_transactions.append(accounting_integration_transactions_item)
-
-        _reviewers = d.pop("reviewers", UNSET)
-        reviewers: list[TransactionReviewer] | Unset = UNSET
-        if _reviewers is not UNSET:
-            reviewers = []
-            for reviewers_item_data in _reviewers:
-                reviewers_item = TransactionReviewer.from_dict(reviewers_item_data)
-
-                reviewers.append(reviewers_item)
-
-        card_id = d.pop("cardId", UNSET)
-
-        card_uuid = d.pop("cardUuid", UNSET)
-
-        card_last_four = d.pop("cardLastFour", UNSET)
-
-        _card_type = d.pop("cardType", UNSET)
-        card_type: CardType | Unset
-        if isinstance(_card_type, Unset):
-            card_type = UNSET
-        else:
-            card_type = CardType(_card_type)
-
-        _receipt_sync_status = d.pop("receiptSyncStatus", UNSET)
-        receipt_sync_status: TransactionReceiptSyncStatus | Unset
-        if isinstance(_receipt_sync_status, Unset):
-            receipt_sync_status = UNSET
-        else:
-            receipt_sync_status = TransactionReceiptSyncStatus(_receipt_sync_status)
-
-        merchant_category_code = d.pop("merchantCategoryCode", UNSET)
-
-        def _parse_decline_reason(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        decline_reason = _parse_decline_reason(d.pop("declineReason", UNSET))
-
-        def _parse_decline_internal_reason_code(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        decline_internal_reason_code = _parse_decline_internal_reason_code(d.pop("declineInternalReasonCode", UNSET))
-
-        card_present = d.pop("cardPresent", UNSET)
-
-        _merchant_location = d.pop("merchantLocation", UNSET)
-        merchant_location: TransactionMerchantLocation | Unset
-        if isinstance(_merchant_location, Unset):
-            merchant_location = UNSET
-        else:
-            merchant_location = TransactionMerchantLocation.from_dict(_merchant_location)
-
-        _dispute_status = d.pop("disputeStatus", UNSET)
-        dispute_status: TransactionDisputeStatus | Unset
-        if isinstance(_dispute_status, Unset):
-            dispute_status = UNSET
-        else:
-            dispute_status = TransactionDisputeStatus(_dispute_status)
-
-        transaction = cls(
-            id=id,
-            uuid=uuid,
-            child_transaction_ids=child_transaction_ids,
-            child_transaction_uuids=child_transaction_uuids,
-            is_locked=is_locked,
-            is_reconciled=is_reconciled,
-            transaction_type=transaction_type,
-            parent_transaction_id=parent_transaction_id,
-            parent_transaction_uuid=parent_transaction_uuid,
-            user_id=user_id,
-            user_uuid=user_uuid,
-            user_name=user_name,
-            raw_merchant_name=raw_merchant_name,
-            merchant_name=merchant_name,
-            budget_id=budget_id,
-            budget_uuid=budget_uuid,
-            budget_name=budget_name,
-            parent_budget_uuid=parent_budget_uuid,
-            original_auth_transaction_id=original_auth_transaction_id,
-            original_auth_transaction_uuid=original_auth_transaction_uuid,
-            is_credit=is_credit,
-            currency_data=currency_data,
-            receipt_required=receipt_required,
-            review_required=review_required,
-            occurred_time=occurred_time,
-            updated_time=updated_time,
-            authorized_time=authorized_time,
-            complete=complete,
-            points_awarded=points_awarded,
-            custom_fields=custom_fields,
-            receipts=receipts,
-            network=network,
-            is_parent=is_parent,
-            reviews=reviews,
-            amount=amount,
-            transacted_amount=transacted_amount,
-            fees=fees,
-            foreign_exchange_fee=foreign_exchange_fee,
-            receipt_status=receipt_status,
-            matched_clear_transaction_id=matched_clear_transaction_id,
-            matched_clear_transaction_uuid=matched_clear_transaction_uuid,
-            accounting_integration_transactions=accounting_integration_transactions,
-            reviewers=reviewers,
-            card_id=card_id,
-            card_uuid=card_uuid,
-            card_last_four=card_last_four,
-            card_type=card_type,
-            receipt_sync_status=receipt_sync_status,
-            merchant_category_code=merchant_category_code,
-            decline_reason=decline_reason,
-            decline_internal_reason_code=decline_internal_reason_code,
-            card_present=card_present,
-            merchant_location=merchant_location,
-            dispute_status=dispute_status,
-        )
-
-        transaction.additional_properties = d
-        return transaction
+            def _parse_original_auth_transaction_id(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
+
+            original_auth_transaction_id = _parse_original_auth_transaction_id(
+                d.pop("originalAuthTransactionId", UNSET)
+            )
+
+            def _parse_original_auth_transaction_uuid(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
+
+            original_auth_transaction_uuid = _parse_original_auth_transaction_uuid(
+                d.pop("originalAuthTransactionUuid", UNSET)
+            )
+
+            is_credit = d.pop("isCredit", UNSET)
+
+            _currency_data = d.pop("currencyData", UNSET)
+            currency_data: TransactionCurrencyData | Unset
+            if _currency_data is UNSET:
+                currency_data = UNSET
+            else:
+                currency_data = TransactionCurrencyData.from_dict(_currency_data)
+
+            receipt_required = d.pop("receiptRequired", UNSET)
+
+            review_required = d.pop("reviewRequired", UNSET)
+
+            _occurred_time = d.pop("occurredTime", UNSET)
+            occurred_time: datetime.datetime | Unset
+            if _occurred_time is UNSET:
+                occurred_time = UNSET
+            else:
+                occurred_time = datetime.datetime.fromisoformat(_occurred_time)
+
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
+
+            _authorized_time = d.pop("authorizedTime", UNSET)
+            authorized_time: datetime.datetime | Unset
+            if _authorized_time is UNSET:
+                authorized_time = UNSET
+            else:
+                authorized_time = datetime.datetime.fromisoformat(_authorized_time)
+
+            complete = d.pop("complete", UNSET)
+
+            points_awarded = d.pop("pointsAwarded", UNSET)
+
+            _custom_fields = d.pop("customFields", UNSET)
+            custom_fields: list[AssignedCustomField] | Unset = UNSET
+            if _custom_fields is not UNSET:
+                custom_fields = []
+                for custom_fields_item_data in _custom_fields:
+                    custom_fields_item = AssignedCustomField.from_dict(custom_fields_item_data)
+
+                    custom_fields.append(custom_fields_item)
+
+            _receipts = d.pop("receipts", UNSET)
+            receipts: list[SpendReceipt] | Unset = UNSET
+            if _receipts is not UNSET:
+                receipts = []
+                for receipts_item_data in _receipts:
+                    receipts_item = SpendReceipt.from_dict(receipts_item_data)
+
+                    receipts.append(receipts_item)
+
+            _network = d.pop("network", UNSET)
+            network: TransactionNetwork | Unset
+            if _network is UNSET:
+                network = UNSET
+            else:
+                network = _TransactionNetwork[_network]
+
+            is_parent = d.pop("isParent", UNSET)
+
+            _reviews = d.pop("reviews", UNSET)
+            reviews: list[TransactionReview] | Unset = UNSET
+            if _reviews is not UNSET:
+                reviews = []
+                for reviews_item_data in _reviews:
+                    reviews_item = TransactionReview.from_dict(reviews_item_data)
+
+                    reviews.append(reviews_item)
+
+            _amount = d.pop("amount", UNSET)
+            amount: Decimal | Unset
+            if _amount is UNSET:
+                amount = UNSET
+            else:
+                amount = to_decimal(_amount)
+
+            _transacted_amount = d.pop("transactedAmount", UNSET)
+            transacted_amount: Decimal | Unset
+            if _transacted_amount is UNSET:
+                transacted_amount = UNSET
+            else:
+                transacted_amount = to_decimal(_transacted_amount)
+
+            _fees = d.pop("fees", UNSET)
+            fees: Decimal | Unset
+            if _fees is UNSET:
+                fees = UNSET
+            else:
+                fees = to_decimal(_fees)
+
+            _foreign_exchange_fee = d.pop("foreignExchangeFee", UNSET)
+            foreign_exchange_fee: Decimal | Unset
+            if _foreign_exchange_fee is UNSET:
+                foreign_exchange_fee = UNSET
+            else:
+                foreign_exchange_fee = to_decimal(_foreign_exchange_fee)
+
+            _receipt_status = d.pop("receiptStatus", UNSET)
+            receipt_status: TransactionReceiptStatus | Unset
+            if _receipt_status is UNSET:
+                receipt_status = UNSET
+            else:
+                receipt_status = _TransactionReceiptStatus[_receipt_status]
+
+            matched_clear_transaction_id = d.pop("matchedClearTransactionId", UNSET)
+
+            matched_clear_transaction_uuid = d.pop("matchedClearTransactionUuid", UNSET)
+
+            _accounting_integration_transactions = d.pop("accountingIntegrationTransactions", UNSET)
+            accounting_integration_transactions: list[TransactionAccountingSync] | Unset = UNSET
+            if _accounting_integration_transactions is not UNSET:
+                accounting_integration_transactions = []
+                for accounting_integration_transactions_item_data in _accounting_integration_transactions:
+                    accounting_integration_transactions_item = TransactionAccountingSync.from_dict(
+                        accounting_integration_transactions_item_data
+                    )
+
+                    accounting_integration_transactions.append(accounting_integration_transactions_item)
+
+            _reviewers = d.pop("reviewers", UNSET)
+            reviewers: list[TransactionReviewer] | Unset = UNSET
+            if _reviewers is not UNSET:
+                reviewers = []
+                for reviewers_item_data in _reviewers:
+                    reviewers_item = TransactionReviewer.from_dict(reviewers_item_data)
+
+                    reviewers.append(reviewers_item)
+
+            card_id = d.pop("cardId", UNSET)
+
+            card_uuid = d.pop("cardUuid", UNSET)
+
+            card_last_four = d.pop("cardLastFour", UNSET)
+
+            _card_type = d.pop("cardType", UNSET)
+            card_type: CardType | Unset
+            if _card_type is UNSET:
+                card_type = UNSET
+            else:
+                card_type = _CardType[_card_type]
+
+            _receipt_sync_status = d.pop("receiptSyncStatus", UNSET)
+            receipt_sync_status: TransactionReceiptSyncStatus | Unset
+            if _receipt_sync_status is UNSET:
+                receipt_sync_status = UNSET
+            else:
+                receipt_sync_status = _TransactionReceiptSyncStatus[_receipt_sync_status]
+
+            merchant_category_code = d.pop("merchantCategoryCode", UNSET)
+
+            def _parse_decline_reason(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
+
+            decline_reason = _parse_decline_reason(d.pop("declineReason", UNSET))
+
+            def _parse_decline_internal_reason_code(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
+
+            decline_internal_reason_code = _parse_decline_internal_reason_code(
+                d.pop("declineInternalReasonCode", UNSET)
+            )
+
+            card_present = d.pop("cardPresent", UNSET)
+
+            _merchant_location = d.pop("merchantLocation", UNSET)
+            merchant_location: TransactionMerchantLocation | Unset
+            if _merchant_location is UNSET:
+                merchant_location = UNSET
+            else:
+                merchant_location = TransactionMerchantLocation.from_dict(_merchant_location)
+
+            _dispute_status = d.pop("disputeStatus", UNSET)
+            dispute_status: TransactionDisputeStatus | Unset
+            if _dispute_status is UNSET:
+                dispute_status = UNSET
+            else:
+                dispute_status = _TransactionDisputeStatus[_dispute_status]
+
+            transaction = cls(
+                id,
+                uuid,
+                child_transaction_ids,
+                child_transaction_uuids,
+                is_locked,
+                is_reconciled,
+                transaction_type,
+                parent_transaction_id,
+                parent_transaction_uuid,
+                user_id,
+                user_uuid,
+                user_name,
+                raw_merchant_name,
+                merchant_name,
+                budget_id,
+                budget_uuid,
+                budget_name,
+                parent_budget_uuid,
+                original_auth_transaction_id,
+                original_auth_transaction_uuid,
+                is_credit,
+                currency_data,
+                receipt_required,
+                review_required,
+                occurred_time,
+                updated_time,
+                authorized_time,
+                complete,
+                points_awarded,
+                custom_fields,
+                receipts,
+                network,
+                is_parent,
+                reviews,
+                amount,
+                transacted_amount,
+                fees,
+                foreign_exchange_fee,
+                receipt_status,
+                matched_clear_transaction_id,
+                matched_clear_transaction_uuid,
+                accounting_integration_transactions,
+                reviewers,
+                card_id,
+                card_uuid,
+                card_last_four,
+                card_type,
+                receipt_sync_status,
+                merchant_category_code,
+                decline_reason,
+                decline_internal_reason_code,
+                card_present,
+                merchant_location,
+                dispute_status,
+            )
+
+            transaction.additional_properties = d
+            return transaction
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -812,3 +812,13 @@ class Transaction:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.assigned_custom_field import AssignedCustomField  # noqa: E402
+from ..models.spend_receipt import SpendReceipt  # noqa: E402
+from ..models.transaction_accounting_sync import TransactionAccountingSync  # noqa: E402
+from ..models.transaction_currency_data import TransactionCurrencyData  # noqa: E402
+from ..models.transaction_merchant_location import TransactionMerchantLocation  # noqa: E402
+from ..models.transaction_review import TransactionReview  # noqa: E402
+from ..models.transaction_reviewer import TransactionReviewer  # noqa: E402

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="TransactionAccountingSync")
 
@@ -78,36 +78,42 @@ class TransactionAccountingSync:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        billable = d.pop("billable", UNSET)
+            billable = d.pop("billable", UNSET)
 
-        integration_tx_id = d.pop("integrationTxId", UNSET)
+            integration_tx_id = d.pop("integrationTxId", UNSET)
 
-        sync_status = d.pop("syncStatus", UNSET)
+            sync_status = d.pop("syncStatus", UNSET)
 
-        sync_message = d.pop("syncMessage", UNSET)
+            sync_message = d.pop("syncMessage", UNSET)
 
-        integration_type = d.pop("integrationType", UNSET)
+            integration_type = d.pop("integrationType", UNSET)
 
-        integration_id = d.pop("integrationId", UNSET)
+            integration_id = d.pop("integrationId", UNSET)
 
-        sync_request_id = d.pop("syncRequestId", UNSET)
+            sync_request_id = d.pop("syncRequestId", UNSET)
 
-        transaction_accounting_sync = cls(
-            id=id,
-            billable=billable,
-            integration_tx_id=integration_tx_id,
-            sync_status=sync_status,
-            sync_message=sync_message,
-            integration_type=integration_type,
-            integration_id=integration_id,
-            sync_request_id=sync_request_id,
-        )
+            transaction_accounting_sync = cls(
+                id,
+                billable,
+                integration_tx_id,
+                sync_status,
+                sync_message,
+                integration_type,
+                integration_id,
+                sync_request_id,
+            )
 
-        transaction_accounting_sync.additional_properties = d
-        return transaction_accounting_sync
+            transaction_accounting_sync.additional_properties = d
+            return transaction_accounting_sync
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="TransactionCurrencyData")
 
@@ -63,32 +63,38 @@ class TransactionCurrencyData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _exchange_rate = d.pop("exchangeRate", UNSET)
-        exchange_rate: Decimal | Unset
-        if isinstance(_exchange_rate, Unset):
-            exchange_rate = UNSET
-        else:
-            exchange_rate = to_decimal(_exchange_rate)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _exchange_rate = d.pop("exchangeRate", UNSET)
+            exchange_rate: Decimal | Unset
+            if _exchange_rate is UNSET:
+                exchange_rate = UNSET
+            else:
+                exchange_rate = to_decimal(_exchange_rate)
 
-        exponent = d.pop("exponent", UNSET)
+            exponent = d.pop("exponent", UNSET)
 
-        original_currency_amount = d.pop("originalCurrencyAmount", UNSET)
+            original_currency_amount = d.pop("originalCurrencyAmount", UNSET)
 
-        original_currency_code = d.pop("originalCurrencyCode", UNSET)
+            original_currency_code = d.pop("originalCurrencyCode", UNSET)
 
-        symbol = d.pop("symbol", UNSET)
+            symbol = d.pop("symbol", UNSET)
 
-        transaction_currency_data = cls(
-            exchange_rate=exchange_rate,
-            exponent=exponent,
-            original_currency_amount=original_currency_amount,
-            original_currency_code=original_currency_code,
-            symbol=symbol,
-        )
+            transaction_currency_data = cls(
+                exchange_rate,
+                exponent,
+                original_currency_amount,
+                original_currency_code,
+                symbol,
+            )
 
-        transaction_currency_data.additional_properties = d
-        return transaction_currency_data
+            transaction_currency_data.additional_properties = d
+            return transaction_currency_data
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.assigned_custom_field import AssignedCustomField
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="TransactionCustomFieldList")
 
@@ -45,24 +41,28 @@ class TransactionCustomFieldList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.assigned_custom_field import AssignedCustomField  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _results = d.pop("results", UNSET)
+            results: list[AssignedCustomField] | Unset = UNSET
+            if _results is not UNSET:
+                results = []
+                for results_item_data in _results:
+                    results_item = AssignedCustomField.from_dict(results_item_data)
 
-        d = dict(src_dict)
-        _results = d.pop("results", UNSET)
-        results: list[AssignedCustomField] | Unset = UNSET
-        if _results is not UNSET:
-            results = []
-            for results_item_data in _results:
-                results_item = AssignedCustomField.from_dict(results_item_data)
+                    results.append(results_item)
 
-                results.append(results_item)
+            transaction_custom_field_list = cls(
+                results,
+            )
 
-        transaction_custom_field_list = cls(
-            results=results,
-        )
-
-        transaction_custom_field_list.additional_properties = d
-        return transaction_custom_field_list
+            transaction_custom_field_list.additional_properties = d
+            return transaction_custom_field_list
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -79,3 +79,7 @@ class TransactionCustomFieldList:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.assigned_custom_field import AssignedCustomField  # noqa: E402

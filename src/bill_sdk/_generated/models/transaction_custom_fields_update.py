@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-if TYPE_CHECKING:
-    from ..models.custom_field_selection import CustomFieldSelection
-
+from ..types import DECODE_ERRORS, decode_error
 
 T = TypeVar("T", bound="TransactionCustomFieldsUpdate")
 
@@ -43,22 +41,26 @@ class TransactionCustomFieldsUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.custom_field_selection import CustomFieldSelection  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            custom_fields = []
+            _custom_fields = d.pop("customFields")
+            for custom_fields_item_data in _custom_fields:
+                custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
 
-        d = dict(src_dict)
-        custom_fields = []
-        _custom_fields = d.pop("customFields")
-        for custom_fields_item_data in _custom_fields:
-            custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
+                custom_fields.append(custom_fields_item)
 
-            custom_fields.append(custom_fields_item)
+            transaction_custom_fields_update = cls(
+                custom_fields,
+            )
 
-        transaction_custom_fields_update = cls(
-            custom_fields=custom_fields,
-        )
-
-        transaction_custom_fields_update.additional_properties = d
-        return transaction_custom_fields_update
+            transaction_custom_fields_update.additional_properties = d
+            return transaction_custom_fields_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -75,3 +77,7 @@ class TransactionCustomFieldsUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.custom_field_selection import CustomFieldSelection  # noqa: E402

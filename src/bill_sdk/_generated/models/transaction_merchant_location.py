@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="TransactionMerchantLocation")
 
@@ -54,24 +54,30 @@ class TransactionMerchantLocation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        city = d.pop("city", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            city = d.pop("city", UNSET)
 
-        state = d.pop("state", UNSET)
+            state = d.pop("state", UNSET)
 
-        postal_code = d.pop("postalCode", UNSET)
+            postal_code = d.pop("postalCode", UNSET)
 
-        country = d.pop("country", UNSET)
+            country = d.pop("country", UNSET)
 
-        transaction_merchant_location = cls(
-            city=city,
-            state=state,
-            postal_code=postal_code,
-            country=country,
-        )
+            transaction_merchant_location = cls(
+                city,
+                state,
+                postal_code,
+                country,
+            )
 
-        transaction_merchant_location.additional_properties = d
-        return transaction_merchant_location
+            transaction_merchant_location.additional_properties = d
+            return transaction_merchant_location
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="TransactionReview")
 
@@ -77,43 +77,49 @@ class TransactionReview:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        is_approved = d.pop("isApproved", UNSET)
+            is_approved = d.pop("isApproved", UNSET)
 
-        note = d.pop("note", UNSET)
+            note = d.pop("note", UNSET)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _deleted_time = d.pop("deletedTime", UNSET)
-        deleted_time: datetime.datetime | Unset
-        if isinstance(_deleted_time, Unset):
-            deleted_time = UNSET
-        else:
-            deleted_time = datetime.datetime.fromisoformat(_deleted_time)
+            _deleted_time = d.pop("deletedTime", UNSET)
+            deleted_time: datetime.datetime | Unset
+            if _deleted_time is UNSET:
+                deleted_time = UNSET
+            else:
+                deleted_time = datetime.datetime.fromisoformat(_deleted_time)
 
-        reviewer_id = d.pop("reviewerId", UNSET)
+            reviewer_id = d.pop("reviewerId", UNSET)
 
-        reviewer_uuid = d.pop("reviewerUuid", UNSET)
+            reviewer_uuid = d.pop("reviewerUuid", UNSET)
 
-        transaction_review = cls(
-            id=id,
-            is_approved=is_approved,
-            note=note,
-            created_time=created_time,
-            deleted_time=deleted_time,
-            reviewer_id=reviewer_id,
-            reviewer_uuid=reviewer_uuid,
-        )
+            transaction_review = cls(
+                id,
+                is_approved,
+                note,
+                created_time,
+                deleted_time,
+                reviewer_id,
+                reviewer_uuid,
+            )
 
-        transaction_review.additional_properties = d
-        return transaction_review
+            transaction_review.additional_properties = d
+            return transaction_review
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,7 +10,11 @@ from attrs import field as _attrs_field
 
 from ..models.transaction_approver_type import TransactionApproverType
 from ..models.transaction_review_status import TransactionReviewStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_TransactionApproverType = EnumLookup(TransactionApproverType)
+_TransactionReviewStatus = EnumLookup(TransactionReviewStatus)
+
 
 T = TypeVar("T", bound="TransactionReviewer")
 
@@ -75,45 +79,51 @@ class TransactionReviewer:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _approver_type = d.pop("approverType", UNSET)
-        approver_type: TransactionApproverType | Unset
-        if isinstance(_approver_type, Unset):
-            approver_type = UNSET
-        else:
-            approver_type = TransactionApproverType(_approver_type)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _approver_type = d.pop("approverType", UNSET)
+            approver_type: TransactionApproverType | Unset
+            if _approver_type is UNSET:
+                approver_type = UNSET
+            else:
+                approver_type = _TransactionApproverType[_approver_type]
 
-        _reviewed_time = d.pop("reviewedTime", UNSET)
-        reviewed_time: datetime.datetime | Unset
-        if isinstance(_reviewed_time, Unset):
-            reviewed_time = UNSET
-        else:
-            reviewed_time = datetime.datetime.fromisoformat(_reviewed_time)
+            _reviewed_time = d.pop("reviewedTime", UNSET)
+            reviewed_time: datetime.datetime | Unset
+            if _reviewed_time is UNSET:
+                reviewed_time = UNSET
+            else:
+                reviewed_time = datetime.datetime.fromisoformat(_reviewed_time)
 
-        _status = d.pop("status", UNSET)
-        status: TransactionReviewStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = TransactionReviewStatus(_status)
+            _status = d.pop("status", UNSET)
+            status: TransactionReviewStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _TransactionReviewStatus[_status]
 
-        user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", UNSET)
 
-        user_uuid = d.pop("userUuid", UNSET)
+            user_uuid = d.pop("userUuid", UNSET)
 
-        user_name = d.pop("userName", UNSET)
+            user_name = d.pop("userName", UNSET)
 
-        transaction_reviewer = cls(
-            approver_type=approver_type,
-            reviewed_time=reviewed_time,
-            status=status,
-            user_id=user_id,
-            user_uuid=user_uuid,
-            user_name=user_name,
-        )
+            transaction_reviewer = cls(
+                approver_type,
+                reviewed_time,
+                status,
+                user_id,
+                user_uuid,
+                user_name,
+            )
 
-        transaction_reviewer.additional_properties = d
-        return transaction_reviewer
+            transaction_reviewer.additional_properties = d
+            return transaction_reviewer
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import DECODE_ERRORS, decode_error
+
 T = TypeVar("T", bound="TransactionUpdate")
 
 
@@ -36,15 +38,21 @@ class TransactionUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        budget_id = d.pop("budgetId")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            budget_id = d.pop("budgetId")
 
-        transaction_update = cls(
-            budget_id=budget_id,
-        )
+            transaction_update = cls(
+                budget_id,
+            )
 
-        transaction_update.additional_properties = d
-        return transaction_update
+            transaction_update.additional_properties = d
+            return transaction_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import DECODE_ERRORS, decode_error
+
 T = TypeVar("T", bound="UserCreate")
 
 
@@ -56,27 +58,33 @@ class UserCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        first_name = d.pop("firstName")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            first_name = d.pop("firstName")
 
-        last_name = d.pop("lastName")
+            last_name = d.pop("lastName")
 
-        email = d.pop("email")
+            email = d.pop("email")
 
-        role_id = d.pop("roleId")
+            role_id = d.pop("roleId")
 
-        accept_terms_of_service = d.pop("acceptTermsOfService")
+            accept_terms_of_service = d.pop("acceptTermsOfService")
 
-        user_create = cls(
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            role_id=role_id,
-            accept_terms_of_service=accept_terms_of_service,
-        )
+            user_create = cls(
+                first_name,
+                last_name,
+                email,
+                role_id,
+                accept_terms_of_service,
+            )
 
-        user_create.additional_properties = d
-        return user_create
+            user_create.additional_properties = d
+            return user_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.user_role_type import UserRoleType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_UserRoleType = EnumLookup(UserRoleType)
+
 
 T = TypeVar("T", bound="UserRole")
 
@@ -51,26 +54,32 @@ class UserRole:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        _type_ = d.pop("type", UNSET)
-        type_: UserRoleType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = UserRoleType(_type_)
+            _type_ = d.pop("type", UNSET)
+            type_: UserRoleType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _UserRoleType[_type_]
 
-        description = d.pop("description", UNSET)
+            description = d.pop("description", UNSET)
 
-        user_role = cls(
-            id=id,
-            type_=type_,
-            description=description,
-        )
+            user_role = cls(
+                id,
+                type_,
+                description,
+            )
 
-        user_role.additional_properties = d
-        return user_role
+            user_role.additional_properties = d
+            return user_role
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="UserUpdate")
 
@@ -54,24 +54,30 @@ class UserUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        first_name = d.pop("firstName", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            first_name = d.pop("firstName", UNSET)
 
-        last_name = d.pop("lastName", UNSET)
+            last_name = d.pop("lastName", UNSET)
 
-        email = d.pop("email", UNSET)
+            email = d.pop("email", UNSET)
 
-        role_id = d.pop("roleId", UNSET)
+            role_id = d.pop("roleId", UNSET)
 
-        user_update = cls(
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            role_id=role_id,
-        )
+            user_update = cls(
+                first_name,
+                last_name,
+                email,
+                role_id,
+            )
 
-        user_update.additional_properties = d
-        return user_update
+            user_update.additional_properties = d
+            return user_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,14 +11,11 @@ from attrs import field as _attrs_field
 from ..models.account_type import AccountType
 from ..models.network_status import NetworkStatus
 from ..models.vendor_bank_account_status import VendorBankAccountStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.address import Address
-    from ..models.balance import Balance
-    from ..models.vendor_additional_info import VendorAdditionalInfo
-    from ..models.vendor_auto_pay import VendorAutoPay
-    from ..models.vendor_payment_information import VendorPaymentInformation
+_AccountType = EnumLookup(AccountType)
+_NetworkStatus = EnumLookup(NetworkStatus)
+_VendorBankAccountStatus = EnumLookup(VendorBankAccountStatus)
 
 
 T = TypeVar("T", bound="Vendor")
@@ -192,131 +189,131 @@ class Vendor:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.balance import Balance  # noqa: PLC0415
-        from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: PLC0415
-        from ..models.vendor_auto_pay import VendorAutoPay  # noqa: PLC0415
-        from ..models.vendor_payment_information import VendorPaymentInformation  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            id = d.pop("id", UNSET)
 
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+            archived = d.pop("archived", UNSET)
 
-        archived = d.pop("archived", UNSET)
+            name = d.pop("name", UNSET)
 
-        name = d.pop("name", UNSET)
+            short_name = d.pop("shortName", UNSET)
 
-        short_name = d.pop("shortName", UNSET)
+            account_number = d.pop("accountNumber", UNSET)
 
-        account_number = d.pop("accountNumber", UNSET)
+            _account_type = d.pop("accountType", UNSET)
+            account_type: AccountType | Unset
+            if _account_type is UNSET:
+                account_type = UNSET
+            else:
+                account_type = _AccountType[_account_type]
 
-        _account_type = d.pop("accountType", UNSET)
-        account_type: AccountType | Unset
-        if isinstance(_account_type, Unset):
-            account_type = UNSET
-        else:
-            account_type = AccountType(_account_type)
+            email = d.pop("email", UNSET)
 
-        email = d.pop("email", UNSET)
+            phone = d.pop("phone", UNSET)
 
-        phone = d.pop("phone", UNSET)
+            _address = d.pop("address", UNSET)
+            address: Address | Unset
+            if _address is UNSET:
+                address = UNSET
+            else:
+                address = Address.from_dict(_address)
 
-        _address = d.pop("address", UNSET)
-        address: Address | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
-        else:
-            address = Address.from_dict(_address)
+            _payment_information = d.pop("paymentInformation", UNSET)
+            payment_information: VendorPaymentInformation | Unset
+            if _payment_information is UNSET:
+                payment_information = UNSET
+            else:
+                payment_information = VendorPaymentInformation.from_dict(_payment_information)
 
-        _payment_information = d.pop("paymentInformation", UNSET)
-        payment_information: VendorPaymentInformation | Unset
-        if isinstance(_payment_information, Unset):
-            payment_information = UNSET
-        else:
-            payment_information = VendorPaymentInformation.from_dict(_payment_information)
+            _additional_info = d.pop("additionalInfo", UNSET)
+            additional_info: VendorAdditionalInfo | Unset
+            if _additional_info is UNSET:
+                additional_info = UNSET
+            else:
+                additional_info = VendorAdditionalInfo.from_dict(_additional_info)
 
-        _additional_info = d.pop("additionalInfo", UNSET)
-        additional_info: VendorAdditionalInfo | Unset
-        if isinstance(_additional_info, Unset):
-            additional_info = UNSET
-        else:
-            additional_info = VendorAdditionalInfo.from_dict(_additional_info)
+            bill_currency = d.pop("billCurrency", UNSET)
 
-        bill_currency = d.pop("billCurrency", UNSET)
+            _auto_pay = d.pop("autoPay", UNSET)
+            auto_pay: VendorAutoPay | Unset
+            if _auto_pay is UNSET:
+                auto_pay = UNSET
+            else:
+                auto_pay = VendorAutoPay.from_dict(_auto_pay)
 
-        _auto_pay = d.pop("autoPay", UNSET)
-        auto_pay: VendorAutoPay | Unset
-        if isinstance(_auto_pay, Unset):
-            auto_pay = UNSET
-        else:
-            auto_pay = VendorAutoPay.from_dict(_auto_pay)
+            _balance = d.pop("balance", UNSET)
+            balance: Balance | Unset
+            if _balance is UNSET:
+                balance = UNSET
+            else:
+                balance = Balance.from_dict(_balance)
 
-        _balance = d.pop("balance", UNSET)
-        balance: Balance | Unset
-        if isinstance(_balance, Unset):
-            balance = UNSET
-        else:
-            balance = Balance.from_dict(_balance)
+            _bank_account_status = d.pop("bankAccountStatus", UNSET)
+            bank_account_status: VendorBankAccountStatus | Unset
+            if _bank_account_status is UNSET:
+                bank_account_status = UNSET
+            else:
+                bank_account_status = _VendorBankAccountStatus[_bank_account_status]
 
-        _bank_account_status = d.pop("bankAccountStatus", UNSET)
-        bank_account_status: VendorBankAccountStatus | Unset
-        if isinstance(_bank_account_status, Unset):
-            bank_account_status = UNSET
-        else:
-            bank_account_status = VendorBankAccountStatus(_bank_account_status)
+            _network_status = d.pop("networkStatus", UNSET)
+            network_status: NetworkStatus | Unset
+            if _network_status is UNSET:
+                network_status = UNSET
+            else:
+                network_status = _NetworkStatus[_network_status]
 
-        _network_status = d.pop("networkStatus", UNSET)
-        network_status: NetworkStatus | Unset
-        if isinstance(_network_status, Unset):
-            network_status = UNSET
-        else:
-            network_status = NetworkStatus(_network_status)
+            rpps_id = d.pop("rppsId", UNSET)
 
-        rpps_id = d.pop("rppsId", UNSET)
+            payment_network_id = d.pop("paymentNetworkId", UNSET)
 
-        payment_network_id = d.pop("paymentNetworkId", UNSET)
+            recurring_payments = d.pop("recurringPayments", UNSET)
 
-        recurring_payments = d.pop("recurringPayments", UNSET)
+            _created_time = d.pop("createdTime", UNSET)
+            created_time: datetime.datetime | Unset
+            if _created_time is UNSET:
+                created_time = UNSET
+            else:
+                created_time = datetime.datetime.fromisoformat(_created_time)
 
-        _created_time = d.pop("createdTime", UNSET)
-        created_time: datetime.datetime | Unset
-        if isinstance(_created_time, Unset):
-            created_time = UNSET
-        else:
-            created_time = datetime.datetime.fromisoformat(_created_time)
+            _updated_time = d.pop("updatedTime", UNSET)
+            updated_time: datetime.datetime | Unset
+            if _updated_time is UNSET:
+                updated_time = UNSET
+            else:
+                updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-        _updated_time = d.pop("updatedTime", UNSET)
-        updated_time: datetime.datetime | Unset
-        if isinstance(_updated_time, Unset):
-            updated_time = UNSET
-        else:
-            updated_time = datetime.datetime.fromisoformat(_updated_time)
+            vendor = cls(
+                id,
+                archived,
+                name,
+                short_name,
+                account_number,
+                account_type,
+                email,
+                phone,
+                address,
+                payment_information,
+                additional_info,
+                bill_currency,
+                auto_pay,
+                balance,
+                bank_account_status,
+                network_status,
+                rpps_id,
+                payment_network_id,
+                recurring_payments,
+                created_time,
+                updated_time,
+            )
 
-        vendor = cls(
-            id=id,
-            archived=archived,
-            name=name,
-            short_name=short_name,
-            account_number=account_number,
-            account_type=account_type,
-            email=email,
-            phone=phone,
-            address=address,
-            payment_information=payment_information,
-            additional_info=additional_info,
-            bill_currency=bill_currency,
-            auto_pay=auto_pay,
-            balance=balance,
-            bank_account_status=bank_account_status,
-            network_status=network_status,
-            rpps_id=rpps_id,
-            payment_network_id=payment_network_id,
-            recurring_payments=recurring_payments,
-            created_time=created_time,
-            updated_time=updated_time,
-        )
-
-        vendor.additional_properties = d
-        return vendor
+            vendor.additional_properties = d
+            return vendor
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -333,3 +330,11 @@ class Vendor:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.address import Address  # noqa: E402
+from ..models.balance import Balance  # noqa: E402
+from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: E402
+from ..models.vendor_auto_pay import VendorAutoPay  # noqa: E402
+from ..models.vendor_payment_information import VendorPaymentInformation  # noqa: E402

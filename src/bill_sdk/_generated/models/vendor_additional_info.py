@@ -8,7 +8,10 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.tax_id_type import TaxIdType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_TaxIdType = EnumLookup(TaxIdType)
+
 
 T = TypeVar("T", bound="VendorAdditionalInfo")
 
@@ -75,38 +78,44 @@ class VendorAdditionalInfo:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        tax_id = d.pop("taxId", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            tax_id = d.pop("taxId", UNSET)
 
-        _tax_id_type = d.pop("taxIdType", UNSET)
-        tax_id_type: TaxIdType | Unset
-        if isinstance(_tax_id_type, Unset):
-            tax_id_type = UNSET
-        else:
-            tax_id_type = TaxIdType(_tax_id_type)
+            _tax_id_type = d.pop("taxIdType", UNSET)
+            tax_id_type: TaxIdType | Unset
+            if _tax_id_type is UNSET:
+                tax_id_type = UNSET
+            else:
+                tax_id_type = _TaxIdType[_tax_id_type]
 
-        track1099 = d.pop("track1099", UNSET)
+            track1099 = d.pop("track1099", UNSET)
 
-        lead_time_in_days = d.pop("leadTimeInDays", UNSET)
+            lead_time_in_days = d.pop("leadTimeInDays", UNSET)
 
-        combine_payments = d.pop("combinePayments", UNSET)
+            combine_payments = d.pop("combinePayments", UNSET)
 
-        payment_term_id = d.pop("paymentTermId", UNSET)
+            payment_term_id = d.pop("paymentTermId", UNSET)
 
-        company_name = d.pop("companyName", UNSET)
+            company_name = d.pop("companyName", UNSET)
 
-        vendor_additional_info = cls(
-            tax_id=tax_id,
-            tax_id_type=tax_id_type,
-            track1099=track1099,
-            lead_time_in_days=lead_time_in_days,
-            combine_payments=combine_payments,
-            payment_term_id=payment_term_id,
-            company_name=company_name,
-        )
+            vendor_additional_info = cls(
+                tax_id,
+                tax_id_type,
+                track1099,
+                lead_time_in_days,
+                combine_payments,
+                payment_term_id,
+                company_name,
+            )
 
-        vendor_additional_info.additional_properties = d
-        return vendor_additional_info
+            vendor_additional_info.additional_properties = d
+            return vendor_additional_info
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.audit_trail_field import AuditTrailField
-    from ..models.audit_trail_user import AuditTrailUser
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="VendorAuditTrailEntry")
 
@@ -69,40 +64,43 @@ class VendorAuditTrailEntry:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audit_trail_field import AuditTrailField  # noqa: PLC0415
-        from ..models.audit_trail_user import AuditTrailUser  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            source = d.pop("source", UNSET)
 
-        d = dict(src_dict)
-        source = d.pop("source", UNSET)
+            type_ = d.pop("type", UNSET)
 
-        type_ = d.pop("type", UNSET)
+            created_time = d.pop("createdTime", UNSET)
 
-        created_time = d.pop("createdTime", UNSET)
+            _user = d.pop("user", UNSET)
+            user: AuditTrailUser | Unset
+            if _user is UNSET:
+                user = UNSET
+            else:
+                user = AuditTrailUser.from_dict(_user)
 
-        _user = d.pop("user", UNSET)
-        user: AuditTrailUser | Unset
-        if isinstance(_user, Unset):
-            user = UNSET
-        else:
-            user = AuditTrailUser.from_dict(_user)
+            _field = d.pop("field", UNSET)
+            field: AuditTrailField | Unset
+            if _field is UNSET:
+                field = UNSET
+            else:
+                field = AuditTrailField.from_dict(_field)
 
-        _field = d.pop("field", UNSET)
-        field: AuditTrailField | Unset
-        if isinstance(_field, Unset):
-            field = UNSET
-        else:
-            field = AuditTrailField.from_dict(_field)
+            vendor_audit_trail_entry = cls(
+                source,
+                type_,
+                created_time,
+                user,
+                field,
+            )
 
-        vendor_audit_trail_entry = cls(
-            source=source,
-            type_=type_,
-            created_time=created_time,
-            user=user,
-            field=field,
-        )
-
-        vendor_audit_trail_entry.additional_properties = d
-        return vendor_audit_trail_entry
+            vendor_audit_trail_entry.additional_properties = d
+            return vendor_audit_trail_entry
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -119,3 +117,8 @@ class VendorAuditTrailEntry:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.audit_trail_field import AuditTrailField  # noqa: E402
+from ..models.audit_trail_user import AuditTrailUser  # noqa: E402

@@ -10,7 +10,7 @@ from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="VendorAutoPay")
 
@@ -64,32 +64,38 @@ class VendorAutoPay:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            enabled = d.pop("enabled", UNSET)
 
-        bank_account_id = d.pop("bankAccountId", UNSET)
+            bank_account_id = d.pop("bankAccountId", UNSET)
 
-        _max_amount = d.pop("maxAmount", UNSET)
-        max_amount: Decimal | Unset
-        if isinstance(_max_amount, Unset):
-            max_amount = UNSET
-        else:
-            max_amount = to_decimal(_max_amount)
+            _max_amount = d.pop("maxAmount", UNSET)
+            max_amount: Decimal | Unset
+            if _max_amount is UNSET:
+                max_amount = UNSET
+            else:
+                max_amount = to_decimal(_max_amount)
 
-        days_before_due_date = d.pop("daysBeforeDueDate", UNSET)
+            days_before_due_date = d.pop("daysBeforeDueDate", UNSET)
 
-        created_by = d.pop("createdBy", UNSET)
+            created_by = d.pop("createdBy", UNSET)
 
-        vendor_auto_pay = cls(
-            enabled=enabled,
-            bank_account_id=bank_account_id,
-            max_amount=max_amount,
-            days_before_due_date=days_before_due_date,
-            created_by=created_by,
-        )
+            vendor_auto_pay = cls(
+                enabled,
+                bank_account_id,
+                max_amount,
+                days_before_due_date,
+                created_by,
+            )
 
-        vendor_auto_pay.additional_properties = d
-        return vendor_auto_pay
+            vendor_auto_pay.additional_properties = d
+            return vendor_auto_pay
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,7 +9,11 @@ from attrs import field as _attrs_field
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
+_BankAccountType = EnumLookup(BankAccountType)
+
 
 T = TypeVar("T", bound="VendorBankAccount")
 
@@ -78,43 +82,49 @@ class VendorBankAccount:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name_on_account = d.pop("nameOnAccount", UNSET)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name_on_account = d.pop("nameOnAccount", UNSET)
 
-        account_number = d.pop("accountNumber", UNSET)
+            account_number = d.pop("accountNumber", UNSET)
 
-        routing_number = d.pop("routingNumber", UNSET)
+            routing_number = d.pop("routingNumber", UNSET)
 
-        _type_ = d.pop("type", UNSET)
-        type_: BankAccountType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = BankAccountType(_type_)
+            _type_ = d.pop("type", UNSET)
+            type_: BankAccountType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _BankAccountType[_type_]
 
-        _owner_type = d.pop("ownerType", UNSET)
-        owner_type: BankAccountOwnerType | Unset
-        if isinstance(_owner_type, Unset):
-            owner_type = UNSET
-        else:
-            owner_type = BankAccountOwnerType(_owner_type)
+            _owner_type = d.pop("ownerType", UNSET)
+            owner_type: BankAccountOwnerType | Unset
+            if _owner_type is UNSET:
+                owner_type = UNSET
+            else:
+                owner_type = _BankAccountOwnerType[_owner_type]
 
-        payment_currency = d.pop("paymentCurrency", UNSET)
+            payment_currency = d.pop("paymentCurrency", UNSET)
 
-        status = d.pop("status", UNSET)
+            status = d.pop("status", UNSET)
 
-        vendor_bank_account = cls(
-            name_on_account=name_on_account,
-            account_number=account_number,
-            routing_number=routing_number,
-            type_=type_,
-            owner_type=owner_type,
-            payment_currency=payment_currency,
-            status=status,
-        )
+            vendor_bank_account = cls(
+                name_on_account,
+                account_number,
+                routing_number,
+                type_,
+                owner_type,
+                payment_currency,
+                status,
+            )
 
-        vendor_bank_account.additional_properties = d
-        return vendor_bank_account
+            vendor_bank_account.additional_properties = d
+            return vendor_bank_account
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

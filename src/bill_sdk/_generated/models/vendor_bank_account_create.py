@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.regulatory_field import RegulatoryField
+_BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
+_BankAccountType = EnumLookup(BankAccountType)
 
 
 T = TypeVar("T", bound="VendorBankAccountCreate")
@@ -90,52 +90,56 @@ class VendorBankAccountCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.regulatory_field import RegulatoryField  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            account_number = d.pop("accountNumber")
 
-        d = dict(src_dict)
-        account_number = d.pop("accountNumber")
+            name_on_account = d.pop("nameOnAccount", UNSET)
 
-        name_on_account = d.pop("nameOnAccount", UNSET)
+            routing_number = d.pop("routingNumber", UNSET)
 
-        routing_number = d.pop("routingNumber", UNSET)
+            _type_ = d.pop("type", UNSET)
+            type_: BankAccountType | Unset
+            if _type_ is UNSET:
+                type_ = UNSET
+            else:
+                type_ = _BankAccountType[_type_]
 
-        _type_ = d.pop("type", UNSET)
-        type_: BankAccountType | Unset
-        if isinstance(_type_, Unset):
-            type_ = UNSET
-        else:
-            type_ = BankAccountType(_type_)
+            _owner_type = d.pop("ownerType", UNSET)
+            owner_type: BankAccountOwnerType | Unset
+            if _owner_type is UNSET:
+                owner_type = UNSET
+            else:
+                owner_type = _BankAccountOwnerType[_owner_type]
 
-        _owner_type = d.pop("ownerType", UNSET)
-        owner_type: BankAccountOwnerType | Unset
-        if isinstance(_owner_type, Unset):
-            owner_type = UNSET
-        else:
-            owner_type = BankAccountOwnerType(_owner_type)
+            payment_currency = d.pop("paymentCurrency", UNSET)
 
-        payment_currency = d.pop("paymentCurrency", UNSET)
+            _regulatory_fields = d.pop("regulatoryFields", UNSET)
+            regulatory_fields: list[RegulatoryField] | Unset = UNSET
+            if _regulatory_fields is not UNSET:
+                regulatory_fields = []
+                for regulatory_fields_item_data in _regulatory_fields:
+                    regulatory_fields_item = RegulatoryField.from_dict(regulatory_fields_item_data)
 
-        _regulatory_fields = d.pop("regulatoryFields", UNSET)
-        regulatory_fields: list[RegulatoryField] | Unset = UNSET
-        if _regulatory_fields is not UNSET:
-            regulatory_fields = []
-            for regulatory_fields_item_data in _regulatory_fields:
-                regulatory_fields_item = RegulatoryField.from_dict(regulatory_fields_item_data)
+                    regulatory_fields.append(regulatory_fields_item)
 
-                regulatory_fields.append(regulatory_fields_item)
+            vendor_bank_account_create = cls(
+                account_number,
+                name_on_account,
+                routing_number,
+                type_,
+                owner_type,
+                payment_currency,
+                regulatory_fields,
+            )
 
-        vendor_bank_account_create = cls(
-            account_number=account_number,
-            name_on_account=name_on_account,
-            routing_number=routing_number,
-            type_=type_,
-            owner_type=owner_type,
-            payment_currency=payment_currency,
-            regulatory_fields=regulatory_fields,
-        )
-
-        vendor_bank_account_create.additional_properties = d
-        return vendor_bank_account_create
+            vendor_bank_account_create.additional_properties = d
+            return vendor_bank_account_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -152,3 +156,7 @@ class VendorBankAccountCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.regulatory_field import RegulatoryField  # noqa: E402

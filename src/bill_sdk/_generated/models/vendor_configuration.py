@@ -2,18 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.international_payments_configuration import (
-        InternationalPaymentsConfiguration,
-    )
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="VendorConfiguration")
 
@@ -45,24 +39,26 @@ class VendorConfiguration:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.international_payments_configuration import (
-            InternationalPaymentsConfiguration,  # noqa: PLC0415
-        )
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _international_payments = d.pop("internationalPayments", UNSET)
+            international_payments: InternationalPaymentsConfiguration | Unset
+            if _international_payments is UNSET:
+                international_payments = UNSET
+            else:
+                international_payments = InternationalPaymentsConfiguration.from_dict(_international_payments)
 
-        d = dict(src_dict)
-        _international_payments = d.pop("internationalPayments", UNSET)
-        international_payments: InternationalPaymentsConfiguration | Unset
-        if isinstance(_international_payments, Unset):
-            international_payments = UNSET
-        else:
-            international_payments = InternationalPaymentsConfiguration.from_dict(_international_payments)
+            vendor_configuration = cls(
+                international_payments,
+            )
 
-        vendor_configuration = cls(
-            international_payments=international_payments,
-        )
-
-        vendor_configuration.additional_properties = d
-        return vendor_configuration
+            vendor_configuration.additional_properties = d
+            return vendor_configuration
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -79,3 +75,9 @@ class VendorConfiguration:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.international_payments_configuration import (
+    InternationalPaymentsConfiguration,  # noqa: E402
+)

@@ -2,19 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.account_type import AccountType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.address import Address
-    from ..models.vendor_additional_info import VendorAdditionalInfo
-    from ..models.vendor_auto_pay import VendorAutoPay
-    from ..models.vendor_payment_information import VendorPaymentInformation
+_AccountType = EnumLookup(AccountType)
 
 
 T = TypeVar("T", bound="VendorCreate")
@@ -118,70 +114,71 @@ class VendorCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: PLC0415
-        from ..models.vendor_auto_pay import VendorAutoPay  # noqa: PLC0415
-        from ..models.vendor_payment_information import VendorPaymentInformation  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name")
 
-        d = dict(src_dict)
-        name = d.pop("name")
+            address = Address.from_dict(d.pop("address"))
 
-        address = Address.from_dict(d.pop("address"))
+            short_name = d.pop("shortName", UNSET)
 
-        short_name = d.pop("shortName", UNSET)
+            account_number = d.pop("accountNumber", UNSET)
 
-        account_number = d.pop("accountNumber", UNSET)
+            _account_type = d.pop("accountType", UNSET)
+            account_type: AccountType | Unset
+            if _account_type is UNSET:
+                account_type = UNSET
+            else:
+                account_type = _AccountType[_account_type]
 
-        _account_type = d.pop("accountType", UNSET)
-        account_type: AccountType | Unset
-        if isinstance(_account_type, Unset):
-            account_type = UNSET
-        else:
-            account_type = AccountType(_account_type)
+            email = d.pop("email", UNSET)
 
-        email = d.pop("email", UNSET)
+            phone = d.pop("phone", UNSET)
 
-        phone = d.pop("phone", UNSET)
+            _payment_information = d.pop("paymentInformation", UNSET)
+            payment_information: VendorPaymentInformation | Unset
+            if _payment_information is UNSET:
+                payment_information = UNSET
+            else:
+                payment_information = VendorPaymentInformation.from_dict(_payment_information)
 
-        _payment_information = d.pop("paymentInformation", UNSET)
-        payment_information: VendorPaymentInformation | Unset
-        if isinstance(_payment_information, Unset):
-            payment_information = UNSET
-        else:
-            payment_information = VendorPaymentInformation.from_dict(_payment_information)
+            _additional_info = d.pop("additionalInfo", UNSET)
+            additional_info: VendorAdditionalInfo | Unset
+            if _additional_info is UNSET:
+                additional_info = UNSET
+            else:
+                additional_info = VendorAdditionalInfo.from_dict(_additional_info)
 
-        _additional_info = d.pop("additionalInfo", UNSET)
-        additional_info: VendorAdditionalInfo | Unset
-        if isinstance(_additional_info, Unset):
-            additional_info = UNSET
-        else:
-            additional_info = VendorAdditionalInfo.from_dict(_additional_info)
+            bill_currency = d.pop("billCurrency", UNSET)
 
-        bill_currency = d.pop("billCurrency", UNSET)
+            _auto_pay = d.pop("autoPay", UNSET)
+            auto_pay: VendorAutoPay | Unset
+            if _auto_pay is UNSET:
+                auto_pay = UNSET
+            else:
+                auto_pay = VendorAutoPay.from_dict(_auto_pay)
 
-        _auto_pay = d.pop("autoPay", UNSET)
-        auto_pay: VendorAutoPay | Unset
-        if isinstance(_auto_pay, Unset):
-            auto_pay = UNSET
-        else:
-            auto_pay = VendorAutoPay.from_dict(_auto_pay)
+            vendor_create = cls(
+                name,
+                address,
+                short_name,
+                account_number,
+                account_type,
+                email,
+                phone,
+                payment_information,
+                additional_info,
+                bill_currency,
+                auto_pay,
+            )
 
-        vendor_create = cls(
-            name=name,
-            address=address,
-            short_name=short_name,
-            account_number=account_number,
-            account_type=account_type,
-            email=email,
-            phone=phone,
-            payment_information=payment_information,
-            additional_info=additional_info,
-            bill_currency=bill_currency,
-            auto_pay=auto_pay,
-        )
-
-        vendor_create.additional_properties = d
-        return vendor_create
+            vendor_create.additional_properties = d
+            return vendor_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -198,3 +195,10 @@ class VendorCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.address import Address  # noqa: E402
+from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: E402
+from ..models.vendor_auto_pay import VendorAutoPay  # noqa: E402
+from ..models.vendor_payment_information import VendorPaymentInformation  # noqa: E402

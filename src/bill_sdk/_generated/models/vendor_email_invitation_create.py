@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import DECODE_ERRORS, decode_error
+
 T = TypeVar("T", bound="VendorEmailInvitationCreate")
 
 
@@ -36,15 +38,21 @@ class VendorEmailInvitationCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        email = d.pop("email")
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            email = d.pop("email")
 
-        vendor_email_invitation_create = cls(
-            email=email,
-        )
+            vendor_email_invitation_create = cls(
+                email,
+            )
 
-        vendor_email_invitation_create.additional_properties = d
-        return vendor_email_invitation_create
+            vendor_email_invitation_create.additional_properties = d
+            return vendor_email_invitation_create
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

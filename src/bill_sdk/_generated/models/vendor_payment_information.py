@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.pay_by_sub_type import PayBySubType
 from ..models.pay_by_type import PayByType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.payment_purpose import PaymentPurpose
-    from ..models.vendor_bank_account import VendorBankAccount
-    from ..models.vendor_virtual_card import VendorVirtualCard
+_PayBySubType = EnumLookup(PayBySubType)
+_PayByType = EnumLookup(PayByType)
 
 
 T = TypeVar("T", bound="VendorPaymentInformation")
@@ -99,65 +97,67 @@ class VendorPaymentInformation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.payment_purpose import PaymentPurpose  # noqa: PLC0415
-        from ..models.vendor_bank_account import VendorBankAccount  # noqa: PLC0415
-        from ..models.vendor_virtual_card import VendorVirtualCard  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            payee_name = d.pop("payeeName", UNSET)
 
-        d = dict(src_dict)
-        payee_name = d.pop("payeeName", UNSET)
+            email = d.pop("email", UNSET)
 
-        email = d.pop("email", UNSET)
+            _bank_account = d.pop("bankAccount", UNSET)
+            bank_account: VendorBankAccount | Unset
+            if _bank_account is UNSET:
+                bank_account = UNSET
+            else:
+                bank_account = VendorBankAccount.from_dict(_bank_account)
 
-        _bank_account = d.pop("bankAccount", UNSET)
-        bank_account: VendorBankAccount | Unset
-        if isinstance(_bank_account, Unset):
-            bank_account = UNSET
-        else:
-            bank_account = VendorBankAccount.from_dict(_bank_account)
+            _payment_purpose = d.pop("paymentPurpose", UNSET)
+            payment_purpose: PaymentPurpose | Unset
+            if _payment_purpose is UNSET:
+                payment_purpose = UNSET
+            else:
+                payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
 
-        _payment_purpose = d.pop("paymentPurpose", UNSET)
-        payment_purpose: PaymentPurpose | Unset
-        if isinstance(_payment_purpose, Unset):
-            payment_purpose = UNSET
-        else:
-            payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
+            _pay_by_type = d.pop("payByType", UNSET)
+            pay_by_type: PayByType | Unset
+            if _pay_by_type is UNSET:
+                pay_by_type = UNSET
+            else:
+                pay_by_type = _PayByType[_pay_by_type]
 
-        _pay_by_type = d.pop("payByType", UNSET)
-        pay_by_type: PayByType | Unset
-        if isinstance(_pay_by_type, Unset):
-            pay_by_type = UNSET
-        else:
-            pay_by_type = PayByType(_pay_by_type)
+            _pay_by_sub_type = d.pop("payBySubType", UNSET)
+            pay_by_sub_type: PayBySubType | Unset
+            if _pay_by_sub_type is UNSET:
+                pay_by_sub_type = UNSET
+            else:
+                pay_by_sub_type = _PayBySubType[_pay_by_sub_type]
 
-        _pay_by_sub_type = d.pop("payBySubType", UNSET)
-        pay_by_sub_type: PayBySubType | Unset
-        if isinstance(_pay_by_sub_type, Unset):
-            pay_by_sub_type = UNSET
-        else:
-            pay_by_sub_type = PayBySubType(_pay_by_sub_type)
+            _virtual_card = d.pop("virtualCard", UNSET)
+            virtual_card: VendorVirtualCard | Unset
+            if _virtual_card is UNSET:
+                virtual_card = UNSET
+            else:
+                virtual_card = VendorVirtualCard.from_dict(_virtual_card)
 
-        _virtual_card = d.pop("virtualCard", UNSET)
-        virtual_card: VendorVirtualCard | Unset
-        if isinstance(_virtual_card, Unset):
-            virtual_card = UNSET
-        else:
-            virtual_card = VendorVirtualCard.from_dict(_virtual_card)
+            last_payment_date = d.pop("lastPaymentDate", UNSET)
 
-        last_payment_date = d.pop("lastPaymentDate", UNSET)
+            vendor_payment_information = cls(
+                payee_name,
+                email,
+                bank_account,
+                payment_purpose,
+                pay_by_type,
+                pay_by_sub_type,
+                virtual_card,
+                last_payment_date,
+            )
 
-        vendor_payment_information = cls(
-            payee_name=payee_name,
-            email=email,
-            bank_account=bank_account,
-            payment_purpose=payment_purpose,
-            pay_by_type=pay_by_type,
-            pay_by_sub_type=pay_by_sub_type,
-            virtual_card=virtual_card,
-            last_payment_date=last_payment_date,
-        )
-
-        vendor_payment_information.additional_properties = d
-        return vendor_payment_information
+            vendor_payment_information.additional_properties = d
+            return vendor_payment_information
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -174,3 +174,9 @@ class VendorPaymentInformation:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.payment_purpose import PaymentPurpose  # noqa: E402
+from ..models.vendor_bank_account import VendorBankAccount  # noqa: E402
+from ..models.vendor_virtual_card import VendorVirtualCard  # noqa: E402

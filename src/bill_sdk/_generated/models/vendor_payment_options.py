@@ -3,18 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
 
-from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.funding_options import FundingOptions
-
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="VendorPaymentOptions")
 
@@ -61,41 +57,45 @@ class VendorPaymentOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.funding_options import FundingOptions  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            vendor_id = d.pop("vendorId", UNSET)
 
-        d = dict(src_dict)
-        vendor_id = d.pop("vendorId", UNSET)
+            def _parse_amount(data: object) -> Decimal | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, Decimal | int | float):
+                        raise TypeError()
+                    amount_type_0 = to_decimal(data)
 
-        def _parse_amount(data: object) -> Decimal | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, Decimal | int | float):
-                    raise TypeError()
-                amount_type_0 = to_decimal(data)
+                    return amount_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(Decimal | str | Unset, data)
 
-                return amount_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(Decimal | str | Unset, data)
+            amount = _parse_amount(d.pop("amount", UNSET))
 
-        amount = _parse_amount(d.pop("amount", UNSET))
+            _funding_options = d.pop("fundingOptions", UNSET)
+            funding_options: FundingOptions | Unset
+            if _funding_options is UNSET:
+                funding_options = UNSET
+            else:
+                funding_options = FundingOptions.from_dict(_funding_options)
 
-        _funding_options = d.pop("fundingOptions", UNSET)
-        funding_options: FundingOptions | Unset
-        if isinstance(_funding_options, Unset):
-            funding_options = UNSET
-        else:
-            funding_options = FundingOptions.from_dict(_funding_options)
+            vendor_payment_options = cls(
+                vendor_id,
+                amount,
+                funding_options,
+            )
 
-        vendor_payment_options = cls(
-            vendor_id=vendor_id,
-            amount=amount,
-            funding_options=funding_options,
-        )
-
-        vendor_payment_options.additional_properties = d
-        return vendor_payment_options
+            vendor_payment_options.additional_properties = d
+            return vendor_payment_options
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -112,3 +112,7 @@ class VendorPaymentOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.funding_options import FundingOptions  # noqa: E402

@@ -2,19 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.account_type import AccountType
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
 
-if TYPE_CHECKING:
-    from ..models.address import Address
-    from ..models.vendor_additional_info import VendorAdditionalInfo
-    from ..models.vendor_auto_pay import VendorAutoPay
-    from ..models.vendor_payment_information import VendorPaymentInformation
+_AccountType = EnumLookup(AccountType)
 
 
 T = TypeVar("T", bound="VendorUpdate")
@@ -56,8 +52,6 @@ class VendorUpdate:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: PLC0415
-
         name = self.name
 
         short_name: None | str | Unset
@@ -140,113 +134,114 @@ class VendorUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: PLC0415
-        from ..models.vendor_auto_pay import VendorAutoPay  # noqa: PLC0415
-        from ..models.vendor_payment_information import VendorPaymentInformation  # noqa: PLC0415
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            name = d.pop("name", UNSET)
 
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
+            def _parse_short_name(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_short_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            short_name = _parse_short_name(d.pop("shortName", UNSET))
 
-        short_name = _parse_short_name(d.pop("shortName", UNSET))
+            def _parse_account_number(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_account_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            account_number = _parse_account_number(d.pop("accountNumber", UNSET))
 
-        account_number = _parse_account_number(d.pop("accountNumber", UNSET))
+            _account_type = d.pop("accountType", UNSET)
+            account_type: AccountType | Unset
+            if _account_type is UNSET:
+                account_type = UNSET
+            else:
+                account_type = _AccountType[_account_type]
 
-        _account_type = d.pop("accountType", UNSET)
-        account_type: AccountType | Unset
-        if isinstance(_account_type, Unset):
-            account_type = UNSET
-        else:
-            account_type = AccountType(_account_type)
+            def _parse_email(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_email(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            email = _parse_email(d.pop("email", UNSET))
 
-        email = _parse_email(d.pop("email", UNSET))
+            def _parse_phone(data: object) -> None | str | Unset:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                return cast(None | str | Unset, data)
 
-        def _parse_phone(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            phone = _parse_phone(d.pop("phone", UNSET))
 
-        phone = _parse_phone(d.pop("phone", UNSET))
+            _address = d.pop("address", UNSET)
+            address: Address | Unset
+            if _address is UNSET:
+                address = UNSET
+            else:
+                address = Address.from_dict(_address)
 
-        _address = d.pop("address", UNSET)
-        address: Address | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
-        else:
-            address = Address.from_dict(_address)
+            _payment_information = d.pop("paymentInformation", UNSET)
+            payment_information: VendorPaymentInformation | Unset
+            if _payment_information is UNSET:
+                payment_information = UNSET
+            else:
+                payment_information = VendorPaymentInformation.from_dict(_payment_information)
 
-        _payment_information = d.pop("paymentInformation", UNSET)
-        payment_information: VendorPaymentInformation | Unset
-        if isinstance(_payment_information, Unset):
-            payment_information = UNSET
-        else:
-            payment_information = VendorPaymentInformation.from_dict(_payment_information)
+            def _parse_additional_info(data: object) -> None | Unset | VendorAdditionalInfo:
+                if data is None:
+                    return data
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    additional_info_type_0 = VendorAdditionalInfo.from_dict(data)
 
-        def _parse_additional_info(data: object) -> None | Unset | VendorAdditionalInfo:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                additional_info_type_0 = VendorAdditionalInfo.from_dict(data)
+                    return additional_info_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(None | Unset | VendorAdditionalInfo, data)
 
-                return additional_info_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | VendorAdditionalInfo, data)
+            additional_info = _parse_additional_info(d.pop("additionalInfo", UNSET))
 
-        additional_info = _parse_additional_info(d.pop("additionalInfo", UNSET))
+            bill_currency = d.pop("billCurrency", UNSET)
 
-        bill_currency = d.pop("billCurrency", UNSET)
+            _auto_pay = d.pop("autoPay", UNSET)
+            auto_pay: VendorAutoPay | Unset
+            if _auto_pay is UNSET:
+                auto_pay = UNSET
+            else:
+                auto_pay = VendorAutoPay.from_dict(_auto_pay)
 
-        _auto_pay = d.pop("autoPay", UNSET)
-        auto_pay: VendorAutoPay | Unset
-        if isinstance(_auto_pay, Unset):
-            auto_pay = UNSET
-        else:
-            auto_pay = VendorAutoPay.from_dict(_auto_pay)
+            vendor_update = cls(
+                name,
+                short_name,
+                account_number,
+                account_type,
+                email,
+                phone,
+                address,
+                payment_information,
+                additional_info,
+                bill_currency,
+                auto_pay,
+            )
 
-        vendor_update = cls(
-            name=name,
-            short_name=short_name,
-            account_number=account_number,
-            account_type=account_type,
-            email=email,
-            phone=phone,
-            address=address,
-            payment_information=payment_information,
-            additional_info=additional_info,
-            bill_currency=bill_currency,
-            auto_pay=auto_pay,
-        )
-
-        vendor_update.additional_properties = d
-        return vendor_update
+            vendor_update.additional_properties = d
+            return vendor_update
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:
@@ -263,3 +258,10 @@ class VendorUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
+from ..models.address import Address  # noqa: E402
+from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: E402
+from ..models.vendor_auto_pay import VendorAutoPay  # noqa: E402
+from ..models.vendor_payment_information import VendorPaymentInformation  # noqa: E402

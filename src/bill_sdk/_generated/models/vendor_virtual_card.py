@@ -10,7 +10,11 @@ from attrs import field as _attrs_field
 
 from ..models.pay_by_type import PayByType
 from ..models.virtual_card_status import VirtualCardStatus
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+
+_PayByType = EnumLookup(PayByType)
+_VirtualCardStatus = EnumLookup(VirtualCardStatus)
+
 
 T = TypeVar("T", bound="VendorVirtualCard")
 
@@ -72,47 +76,53 @@ class VendorVirtualCard:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _status = d.pop("status", UNSET)
-        status: VirtualCardStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = VirtualCardStatus(_status)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _status = d.pop("status", UNSET)
+            status: VirtualCardStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = _VirtualCardStatus[_status]
 
-        remit_email = d.pop("remitEmail", UNSET)
+            remit_email = d.pop("remitEmail", UNSET)
 
-        _enroll_date = d.pop("enrollDate", UNSET)
-        enroll_date: datetime.datetime | Unset
-        if isinstance(_enroll_date, Unset):
-            enroll_date = UNSET
-        else:
-            enroll_date = datetime.datetime.fromisoformat(_enroll_date)
+            _enroll_date = d.pop("enrollDate", UNSET)
+            enroll_date: datetime.datetime | Unset
+            if _enroll_date is UNSET:
+                enroll_date = UNSET
+            else:
+                enroll_date = datetime.datetime.fromisoformat(_enroll_date)
 
-        _decline_date = d.pop("declineDate", UNSET)
-        decline_date: datetime.datetime | Unset
-        if isinstance(_decline_date, Unset):
-            decline_date = UNSET
-        else:
-            decline_date = datetime.datetime.fromisoformat(_decline_date)
+            _decline_date = d.pop("declineDate", UNSET)
+            decline_date: datetime.datetime | Unset
+            if _decline_date is UNSET:
+                decline_date = UNSET
+            else:
+                decline_date = datetime.datetime.fromisoformat(_decline_date)
 
-        _alternate_pay_by_type = d.pop("alternatePayByType", UNSET)
-        alternate_pay_by_type: PayByType | Unset
-        if isinstance(_alternate_pay_by_type, Unset):
-            alternate_pay_by_type = UNSET
-        else:
-            alternate_pay_by_type = PayByType(_alternate_pay_by_type)
+            _alternate_pay_by_type = d.pop("alternatePayByType", UNSET)
+            alternate_pay_by_type: PayByType | Unset
+            if _alternate_pay_by_type is UNSET:
+                alternate_pay_by_type = UNSET
+            else:
+                alternate_pay_by_type = _PayByType[_alternate_pay_by_type]
 
-        vendor_virtual_card = cls(
-            status=status,
-            remit_email=remit_email,
-            enroll_date=enroll_date,
-            decline_date=decline_date,
-            alternate_pay_by_type=alternate_pay_by_type,
-        )
+            vendor_virtual_card = cls(
+                status,
+                remit_email,
+                enroll_date,
+                decline_date,
+                alternate_pay_by_type,
+            )
 
-        vendor_virtual_card.additional_properties = d
-        return vendor_virtual_card
+            vendor_virtual_card.additional_properties = d
+            return vendor_virtual_card
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
 T = TypeVar("T", bound="VirtualCardDisbursement")
 
@@ -53,31 +53,37 @@ class VirtualCardDisbursement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _arrives_by_date = d.pop("arrivesByDate", UNSET)
-        arrives_by_date: datetime.date | Unset
-        if isinstance(_arrives_by_date, Unset):
-            arrives_by_date = UNSET
-        else:
-            arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
+        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        try:
+            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
+                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
+            d = dict(src_dict)
+            _arrives_by_date = d.pop("arrivesByDate", UNSET)
+            arrives_by_date: datetime.date | Unset
+            if _arrives_by_date is UNSET:
+                arrives_by_date = UNSET
+            else:
+                arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-        _valid_until = d.pop("validUntil", UNSET)
-        valid_until: datetime.date | Unset
-        if isinstance(_valid_until, Unset):
-            valid_until = UNSET
-        else:
-            valid_until = datetime.date.fromisoformat(_valid_until)
+            _valid_until = d.pop("validUntil", UNSET)
+            valid_until: datetime.date | Unset
+            if _valid_until is UNSET:
+                valid_until = UNSET
+            else:
+                valid_until = datetime.date.fromisoformat(_valid_until)
 
-        last_4_card_number = d.pop("last4CardNumber", UNSET)
+            last_4_card_number = d.pop("last4CardNumber", UNSET)
 
-        virtual_card_disbursement = cls(
-            arrives_by_date=arrives_by_date,
-            valid_until=valid_until,
-            last_4_card_number=last_4_card_number,
-        )
+            virtual_card_disbursement = cls(
+                arrives_by_date,
+                valid_until,
+                last_4_card_number,
+            )
 
-        virtual_card_disbursement.additional_properties = d
-        return virtual_card_disbursement
+            virtual_card_disbursement.additional_properties = d
+            return virtual_card_disbursement
+        except DECODE_ERRORS as exc:
+            raise decode_error(cls.__name__, exc) from exc
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,7 +7,15 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.document import Document
-from ...types import UNSET, File, Operation, RequestOptions, Sender, Unset
+from ...types import (
+    UNSET,
+    File,
+    Operation,
+    RequestOptions,
+    Sender,
+    Unset,
+    parse_response,
+)
 
 OPERATION = Operation(
     operation_id="uploadInvoiceAttachment",
@@ -79,4 +87,4 @@ async def asyncio(
         replace_invoice_pdf=replace_invoice_pdf,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

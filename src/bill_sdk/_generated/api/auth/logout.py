@@ -3,7 +3,7 @@ from typing import Any
 
 import httpx
 
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="logout",
@@ -41,4 +41,4 @@ async def asyncio(
     """
     kwargs = _get_kwargs()
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -7,7 +7,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.customer import Customer
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="archiveCustomer",
@@ -54,4 +54,4 @@ async def asyncio(
         customer_id=customer_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -6,7 +6,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.document_upload_status import DocumentUploadStatus
-from ...types import UNSET, Operation, RequestOptions, Sender
+from ...types import UNSET, Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="getDocumentUploadStatus",
@@ -66,4 +66,4 @@ async def asyncio(
         ids=ids,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -7,7 +7,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.document import Document
-from ...types import UNSET, File, Operation, RequestOptions, Sender
+from ...types import UNSET, File, Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="uploadBillDocument",
@@ -75,4 +75,4 @@ async def asyncio(
         name=name,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

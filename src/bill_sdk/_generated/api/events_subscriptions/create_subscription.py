@@ -9,7 +9,7 @@ from bill_sdk._json import loads_json
 
 from ...models.subscription import Subscription
 from ...models.subscription_create import SubscriptionCreate
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="createSubscription",
@@ -65,4 +65,4 @@ async def asyncio(
         idempotency_key=idempotency_key,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -9,7 +9,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.subscription_security_key import SubscriptionSecurityKey
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="createSubscriptionSecurityKey",
@@ -64,4 +64,4 @@ async def asyncio(
         idempotency_key=idempotency_key,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

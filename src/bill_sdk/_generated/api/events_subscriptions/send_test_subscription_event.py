@@ -8,7 +8,7 @@ from bill_sdk._json import loads_json
 
 from ...models.event_notification import EventNotification
 from ...models.test_event_request import TestEventRequest
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="sendTestSubscriptionEvent",
@@ -63,4 +63,4 @@ async def asyncio(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -7,7 +7,7 @@ from bill_sdk._json import loads_json
 
 from ...models.bank_account import BankAccount
 from ...models.bank_account_create import BankAccountCreate
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="createBankAccount",
@@ -58,4 +58,4 @@ async def asyncio(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

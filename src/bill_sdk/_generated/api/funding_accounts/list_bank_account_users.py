@@ -6,7 +6,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.bank_account_user_page import BankAccountUserPage
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
 
 OPERATION = Operation(
     operation_id="listBankAccountUsers",
@@ -79,4 +79,4 @@ async def asyncio(
         current_user=current_user,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -7,7 +7,7 @@ from bill_sdk._json import loads_json
 
 from ...models.card_account_list import CardAccountList
 from ...models.card_user_status import CardUserStatus
-from ...types import UNSET, Operation, RequestOptions, Sender
+from ...types import UNSET, Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="listCardAccounts",
@@ -62,4 +62,4 @@ async def asyncio(
         card_user_status=card_user_status,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

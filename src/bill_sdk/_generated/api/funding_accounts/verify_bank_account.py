@@ -8,7 +8,7 @@ from bill_sdk._json import loads_json
 
 from ...models.bank_account_verification import BankAccountVerification
 from ...models.bank_account_verification_result import BankAccountVerificationResult
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="verifyBankAccount",
@@ -64,4 +64,4 @@ async def asyncio(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -4,7 +4,7 @@ from typing import Any
 import httpx
 
 from ...models.network_invitation_acceptance import NetworkInvitationAcceptance
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="acceptNetworkInvitation",
@@ -51,4 +51,4 @@ async def asyncio(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

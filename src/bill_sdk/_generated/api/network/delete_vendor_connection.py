@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="deleteVendorConnection",
@@ -50,4 +50,4 @@ async def asyncio(
         vendor_id=vendor_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -5,7 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from ...models.network_invitation_create import NetworkInvitationCreate
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="inviteCustomer",
@@ -60,4 +60,4 @@ async def asyncio(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -7,7 +7,7 @@ from bill_sdk._json import loads_json
 
 from ...models.network_search_result import NetworkSearchResult
 from ...models.network_search_scope import NetworkSearchScope
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
 
 OPERATION = Operation(
     operation_id="searchNetwork",
@@ -81,4 +81,4 @@ async def asyncio(
         account_number=account_number,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

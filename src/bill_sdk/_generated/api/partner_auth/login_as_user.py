@@ -7,7 +7,7 @@ from bill_sdk._json import loads_json
 
 from ...models.login_as_user_request import LoginAsUserRequest
 from ...models.login_as_user_response import LoginAsUserResponse
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="loginAsUser",
@@ -57,4 +57,4 @@ async def asyncio(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -7,7 +7,7 @@ import httpx
 from ...models.add_partner_risk_verification_phone_request import (
     AddPartnerRiskVerificationPhoneRequest,
 )
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
 
 OPERATION = Operation(
     operation_id="addPartnerRiskVerificationPhone",
@@ -65,4 +65,4 @@ async def asyncio(
         organization_id=organization_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -7,7 +7,7 @@ from bill_sdk._json import loads_json
 
 from ...models.partner_user import PartnerUser
 from ...models.partner_user_create import PartnerUserCreate
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
 
 OPERATION = Operation(
     operation_id="createPartnerUser",
@@ -62,4 +62,4 @@ async def asyncio(
         organization_id=organization_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

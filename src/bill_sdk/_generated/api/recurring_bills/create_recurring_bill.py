@@ -7,7 +7,7 @@ from bill_sdk._json import loads_json
 
 from ...models.recurring_bill import RecurringBill
 from ...models.recurring_bill_create import RecurringBillCreate
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="createRecurringBill",
@@ -56,4 +56,4 @@ async def asyncio(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -6,7 +6,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.recurring_bill_page import RecurringBillPage
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
 
 OPERATION = Operation(
     operation_id="listRecurringBills",
@@ -74,4 +74,4 @@ async def asyncio(
         page=page,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -7,7 +7,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.vendor_audit_trail_entry import VendorAuditTrailEntry
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
 
 OPERATION = Operation(
     operation_id="getVendorAuditTrail",
@@ -82,4 +82,4 @@ async def asyncio(
         max=max,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -6,7 +6,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.risk_verification_phone import RiskVerificationPhone
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="getRiskVerificationPhone",
@@ -46,4 +46,4 @@ async def asyncio(
     """
     kwargs = _get_kwargs()
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

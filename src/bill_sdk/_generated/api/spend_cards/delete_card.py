@@ -5,7 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from ...models.card_delete_reason import CardDeleteReason
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
 
 OPERATION = Operation(
     operation_id="deleteCard",
@@ -66,4 +66,4 @@ async def asyncio(
         reason=reason,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

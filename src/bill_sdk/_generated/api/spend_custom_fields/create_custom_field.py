@@ -7,7 +7,7 @@ from bill_sdk._json import loads_json
 
 from ...models.custom_field import CustomField
 from ...models.custom_field_create import CustomFieldCreate
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="createCustomField",
@@ -56,4 +56,4 @@ async def asyncio(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

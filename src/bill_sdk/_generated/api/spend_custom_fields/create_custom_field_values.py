@@ -8,7 +8,7 @@ from bill_sdk._json import loads_json
 
 from ...models.custom_field_value import CustomFieldValue
 from ...models.custom_field_values_create import CustomFieldValuesCreate
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="createCustomFieldValues",
@@ -62,4 +62,4 @@ async def asyncio(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

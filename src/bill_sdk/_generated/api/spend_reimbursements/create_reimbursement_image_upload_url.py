@@ -6,7 +6,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.reimbursement_image_upload_url import ReimbursementImageUploadUrl
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="createReimbursementImageUploadUrl",
@@ -48,4 +48,4 @@ async def asyncio(
     """
     kwargs = _get_kwargs()
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

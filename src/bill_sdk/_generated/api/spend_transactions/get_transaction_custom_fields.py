@@ -7,7 +7,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.transaction_custom_field_list import TransactionCustomFieldList
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
 
 OPERATION = Operation(
     operation_id="getTransactionCustomFields",
@@ -66,4 +66,4 @@ async def asyncio(
         filters=filters,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

@@ -6,7 +6,7 @@ import httpx
 from bill_sdk._json import loads_json
 
 from ...models.transaction_page import TransactionPage
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset
+from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
 
 OPERATION = Operation(
     operation_id="listTransactions",
@@ -91,4 +91,4 @@ async def asyncio(
         include_receipts=include_receipts,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

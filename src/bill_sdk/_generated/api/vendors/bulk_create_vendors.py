@@ -7,7 +7,7 @@ from bill_sdk._json import loads_json
 
 from ...models.bulk_vendor_result import BulkVendorResult
 from ...models.vendor_create import VendorCreate
-from ...types import Operation, RequestOptions, Sender
+from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="bulkCreateVendors",
@@ -60,4 +60,4 @@ async def asyncio(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)

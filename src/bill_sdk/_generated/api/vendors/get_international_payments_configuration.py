@@ -9,7 +9,7 @@ from ...models.account_type import AccountType
 from ...models.international_payments_configuration import (
     InternationalPaymentsConfiguration,
 )
-from ...types import UNSET, Operation, RequestOptions, Sender
+from ...types import UNSET, Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="getInternationalPaymentsConfiguration",
@@ -75,4 +75,4 @@ async def asyncio(
         account_type=account_type,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
-    return _parse_response(response)
+    return parse_response(OPERATION, response, _parse_response)
