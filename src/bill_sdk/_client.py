@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -108,6 +109,8 @@ class AsyncBill(Resources):
         )
         if max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
+        if http_client is None:
+            _require_tls(self.base_url)
         self._owns_http = http_client is None
         # trust_env=False: proxy/TLS settings from the environment must not silently change where money moves;
         # TLS verification stays on unless the caller passes their own http_client.
@@ -308,6 +311,32 @@ def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
             env_var="BILL_ENVIRONMENT",
         )
     return ENVIRONMENTS[name]
+
+
+def _require_tls(base_url: str) -> None:
+    """Credentials and payment data go over HTTPS; plain HTTP only to this machine (FakeBill, a local proxy).
+
+    An environment variable (BILL_BASE_URL) must not be able to send them in clear text. A caller who needs
+    something else passes their own ``http_client``, which is an explicit decision in code.
+    """
+    url = httpx.URL(base_url)
+    if url.scheme == "https":
+        return
+    host = url.host.strip("[]").lower()
+    if url.scheme == "http" and (host == "localhost" or _is_loopback(host)):
+        return
+    raise ConfigurationError(
+        f"BILL base URL must use https:// (got {url.scheme}://{url.host}); plain http is accepted only for a "
+        "loopback address such as a local FakeBill",
+        env_var="BILL_BASE_URL",
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _session_from(payload: Any) -> Session:

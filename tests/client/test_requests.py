@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from bill_sdk import AsyncBill, File, ServerError, where
+from bill_sdk.errors import ConfigurationError
 from bill_sdk.models import (
     Bill,
     BudgetCreate,
@@ -156,6 +157,20 @@ def test_base_url_and_environment_selection() -> None:
     assert AsyncBill(env={}).base_url == BASE
     assert AsyncBill(env={"BILL_ENVIRONMENT": "production"}).base_url == "https://gateway.prod.bill.com"
     assert AsyncBill(env={"BILL_BASE_URL": "http://127.0.0.1:8765/connect"}).base_url == "http://127.0.0.1:8765"
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://gateway.prod.bill.com", "http://10.0.0.5:8080/connect", "ftp://gateway.stage.bill.com"]
+)
+def test_a_base_url_from_the_environment_cannot_turn_tls_off(base_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="must use https://") as caught:
+        AsyncBill(env={"BILL_BASE_URL": base_url})
+    assert caught.value.env_var == "BILL_BASE_URL"
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:8765", "http://localhost:8765", "http://[::1]:8765"])
+def test_plain_http_is_accepted_for_loopback_only(base_url: str) -> None:
+    assert AsyncBill(base_url=base_url, env={}).base_url == base_url
 
 
 async def test_default_timeout_is_set_and_overridable_per_call(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
