@@ -17,7 +17,7 @@ from ._generated import Resources
 from ._generated.types import Operation
 from ._json import dumps_json, loads_json
 from ._transport import RequestSender, RetryPolicy
-from .errors import AuthenticationError, BillError, ConfigurationError, error_from_response
+from .errors import ArgumentError, AuthenticationError, BillError, ConfigurationError, error_from_response
 
 ENVIRONMENTS = {
     "sandbox": "https://gateway.stage.bill.com",
@@ -191,6 +191,60 @@ class AsyncBill(Resources):
         child._client = child._make_sender()
         self._children.append(child)
         return child
+
+    # ------------------------------------------------------------------ MFA
+    async def request_mfa_code(self) -> str:
+        """Ask BILL to text a six-digit code to the user's MFA phone; returns the challenge id.
+
+        BILL allows 5 such calls per minute. Then :meth:`trust_session` with the code the user received.
+        """
+        from .models import MfaChallengeCreate
+
+        challenge = await self.mfa.create_challenge(body=MfaChallengeCreate(use_backup=False))
+        if not isinstance(challenge.challenge_id, str):
+            raise BillError("BILL's MFA challenge answer has no challengeId")
+        return challenge.challenge_id
+
+    async def trust_session(
+        self, challenge_id: str, code: str, *, device: str, machine_name: str | None = None, remember: bool = True
+    ) -> str | None:
+        """Prove an MFA code: the current session becomes MFA-trusted (payments, bank accounts need it).
+
+        With ``remember`` (the default) BILL returns a ``rememberMeId`` valid for 30 days: this client signs in
+        trusted from now on, and passing it with the same ``device`` to a new client (``remember_me_id=``,
+        ``BILL_REMEMBER_ME_ID``) does too. It is a credential: store it like a password. Returns it (or None).
+        """
+        from .models import MfaChallengeValidation
+
+        if not code.strip():
+            raise ArgumentError("the MFA code is empty")
+        body = MfaChallengeValidation(
+            challenge_id=challenge_id, token=code.strip(), device=device, remember_me=remember
+        )
+        if machine_name is not None:
+            body.machine_name = machine_name
+        result = await self.mfa.validate_challenge(body=body)
+        self._mark_trusted()
+        remember_me_id = result.remember_me_id if isinstance(result.remember_me_id, str) else None
+        if remember_me_id:
+            self.credentials = evolve(self.credentials, remember_me_id=remember_me_id, device=device)
+        return remember_me_id
+
+    async def step_up(self) -> bool:
+        """Make the current session MFA-trusted with the remembered device (``remember_me_id`` + ``device``)."""
+        from .models import MfaStepUp
+
+        body = MfaStepUp(remember_me_id=self._require("remember_me_id"), device=self._require("device"))
+        result = await self.mfa.step_up_session(body=body)
+        trusted = result.trusted is not False  # BILL answers 2xx only when the step-up worked
+        if trusted:
+            self._mark_trusted()
+        return trusted
+
+    def _mark_trusted(self) -> None:
+        session = self._org_sessions.session
+        if session is not None and not session.trusted:
+            self._org_sessions.adopt(evolve(session, trusted=True))
 
     def _login_as_user_again(self, organization_id: str, user_id: str) -> Any:
         async def login() -> Session:

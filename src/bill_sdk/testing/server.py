@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import uvicorn
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bill_sdk.testing.fake import FakeBill
 
 STARTUP_TIMEOUT = 10.0
+Lifespan = Literal["auto", "on", "off"]
 
 
 class ServerURL(str):
@@ -65,7 +66,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(app: Any, log_level: str = "warning", lifespan: str = "off") -> _Server:
+def _server(app: Any, log_level: str = "warning", lifespan: Lifespan = "off") -> _Server:
     config = uvicorn.Config(
         app, lifespan=lifespan, log_level=log_level, access_log=False, timeout_graceful_shutdown=1, loop="asyncio"
     )
@@ -73,7 +74,7 @@ def _server(app: Any, log_level: str = "warning", lifespan: str = "off") -> _Ser
 
 
 @contextlib.contextmanager
-def serve_app(app: Any, *, port: int = 0, host: str = "127.0.0.1", lifespan: str = "auto") -> Iterator[str]:
+def serve_app(app: Any, *, port: int = 0, host: str = "127.0.0.1", lifespan: Lifespan = "auto") -> Iterator[str]:
     """Run any ASGI app (a webhook receiver, a FastAPI service) under uvicorn in a thread; yields its origin URL.
 
     The app's lifespan runs (``lifespan="auto"``), so startup hooks such as ``bill_sdk.fastapi.bill_lifespan``
