@@ -191,3 +191,23 @@ async def test_lost_answer_then_retry_with_the_same_idempotency_key(
         "/v3/subscriptions", headers=other, json={**body, "notificationUrl": "https://hooks.example/two"}
     )
     assert created.status_code == 200 and len(fake_bill.state.list("subscriptions")) == 2
+
+
+@pytest.mark.fake_bill(seed=7)
+async def test_a_fault_with_a_probability_fires_on_that_share_of_requests_repeatably(
+    client: httpx.AsyncClient, fake_bill: FakeBill, org: dict[str, str]
+) -> None:
+    fault = fake_bill.faults.add("/v3/vendors", method="GET", kind="server_error", count=None, probability=0.25)
+    statuses = [(await client.get("/v3/vendors", headers=org)).status_code for _ in range(400)]
+    assert fault.hits == statuses.count(500)
+    assert 60 <= fault.hits <= 140  # 100 expected; far outside means the probability is ignored
+    assert set(statuses) == {200, 500}
+
+    again = FakeBill(seed=7)
+    with pytest.raises(ValueError, match="probability"):
+        again.faults.add(kind="server_error", probability=0)
+    repeat = again.faults.add("/v3/vendors", method="GET", kind="server_error", count=None, probability=0.25)
+    headers = again.headers()
+    async with httpx.AsyncClient(transport=again.transport(), base_url="http://fakebill/connect") as other:
+        statuses_again = [(await other.get("/v3/vendors", headers=headers)).status_code for _ in range(400)]
+    assert statuses_again == statuses and repeat.hits == fault.hits  # same seed, same faults

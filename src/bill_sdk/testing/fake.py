@@ -82,7 +82,7 @@ class FakeBill:
             for collection, functions in hooks.items():
                 self.engine.hooks.setdefault(collection, []).extend(functions)
         self.handlers = {**auth.HANDLERS, **payments.HANDLERS, **documents.HANDLERS, **webhooks.HANDLERS}
-        self.faults = Faults()
+        self.faults = Faults(random.Random(seed))
         self.limits = Limits(
             clock,
             max_concurrent=max_concurrent_per_org,

@@ -2,10 +2,12 @@
 
     fake.faults.add("/connect/v3/vendors*", kind="concurrency_limit", count=2)
     fake.faults.add("*", method="POST", kind="drop_after")
+    fake.faults.add(re.compile(r"^/connect/v3/vendors"), kind="server_error", count=None, probability=0.05)
 
 A fault matches a request when `path_pattern` (fnmatch glob, or a compiled regex searched) matches the path as
 sent (``/connect/v3/vendors``), the spec path (``/v3/vendors``), the spec template (``/v3/vendors/{vendorId}``)
-or the operationId; and `method` (if given) matches. It fires `count` times (None: until removed). Latency
+or the operationId; and `method` (if given) matches. It fires `count` times (None: until removed), each
+matching request with `probability` (drawn from FakeBill's seeded random generator, so runs repeat). Latency
 faults delay a request and let it continue; of the other kinds the first matching one decides the answer.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import random
 import re
 import threading
 from dataclasses import dataclass, field
@@ -46,6 +49,7 @@ class Fault:
     retry_after: float | None = None
     body: str | bytes | None = None
     content_type: str = "text/html"
+    probability: float = 1.0
     hits: int = 0
     paths: list[str] = field(default_factory=list)  # request paths it fired on
 
@@ -94,9 +98,10 @@ def _seconds(value: float) -> str:
 class Faults:
     """The fault list of one FakeBill (thread-safe: a server thread and the test thread share it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rng: random.Random | None = None) -> None:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self._rng = rng or random.Random()
 
     def add(
         self,
@@ -112,7 +117,10 @@ class Faults:
         retry_after: float | None = None,
         body: str | bytes | None = None,
         content_type: str = "text/html",
+        probability: float = 1.0,
     ) -> Fault:
+        if not 0.0 < probability <= 1.0:
+            raise ValueError(f"probability must be in (0, 1], got {probability}")
         fault = Fault(
             FaultKind(kind),
             path_pattern,
@@ -125,6 +133,7 @@ class Faults:
             retry_after,
             body,
             content_type,
+            probability,
         )
         with self._lock:
             self._faults.append(fault)
@@ -154,6 +163,8 @@ class Faults:
         with self._lock:
             for fault in self._faults:
                 if fault.exhausted or not fault.matches(method, candidates):
+                    continue
+                if fault.probability < 1.0 and self._rng.random() >= fault.probability:
                     continue
                 if fault.kind is FaultKind.LATENCY:
                     delays.append(fault)
