@@ -106,6 +106,13 @@ class SpecFilters:
     def pagination(self, endpoint: Any) -> str | None:
         return self.spec_operation(endpoint).get("x-pagination")
 
+    def page_limit(self, endpoint: Any) -> int:
+        """The largest `max` a list operation accepts (its schema's maximum; 100 when the spec sets none)."""
+        for param in self._params(self.spec_operation(endpoint)):
+            if param.get("name") == "max" and param.get("in") == "query":
+                return int(param.get("schema", {}).get("maximum", 100))
+        return 100
+
     def _class(self, schema_name: str) -> Class:
         return Class.from_string(string=schema_name, config=self.config)
 
@@ -166,6 +173,7 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
         "sdk_method",
         "is_idempotent",
         "pagination",
+        "page_limit",
         "page_item_class",
         "page_item_import",
         "resource_path",

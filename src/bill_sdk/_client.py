@@ -165,15 +165,7 @@ class AsyncBill(Resources):
         The child shares this client's connection pool and concurrency limit; it needs a dev key for the
         org-level calls that follow (``BILL_DEV_KEY``).
         """
-        partner = await self._partner_sessions.current()
-        body: dict[str, Any] = {"organizationId": organization_id, "userId": user_id}
-        if self.credentials.remember_me_id and self.credentials.device:
-            body.update(rememberMeId=self.credentials.remember_me_id, device=self.credentials.device)
-        payload = await self._post_login(
-            "/v3/partner/login-as-user",
-            body,
-            headers={"appKey": self._require("app_key"), "sessionId": partner.session_id},
-        )
+        session = await self._login_as(organization_id, user_id)
         child = AsyncBill.__new__(AsyncBill)
         child.credentials = evolve(self.credentials, organization_id=organization_id)
         child.base_url = self.base_url
@@ -182,8 +174,8 @@ class AsyncBill(Resources):
         child._limiter = self._limiter
         child._timeout = self._timeout
         child._retry = self._retry
-        child._org_sessions = SessionManager(child._login_as_user_again(organization_id, user_id))
-        child._org_sessions.adopt(_session_from(payload))
+        child._org_sessions = SessionManager(lambda: self._login_as(organization_id, user_id))
+        child._org_sessions.adopt(session)
         child._partner_sessions = self._partner_sessions
         child._children = []
         child._is_child = True
@@ -246,17 +238,23 @@ class AsyncBill(Resources):
         if session is not None and not session.trusted:
             self._org_sessions.adopt(evolve(session, trusted=True))
 
-    def _login_as_user_again(self, organization_id: str, user_id: str) -> Any:
-        async def login() -> Session:
-            partner = await self._partner_sessions.current()
-            payload = await self._post_login(
-                "/v3/partner/login-as-user",
-                {"organizationId": organization_id, "userId": user_id},
-                headers={"appKey": self._require("app_key"), "sessionId": partner.session_id},
-            )
-            return _session_from(payload)
-
-        return login
+    async def _login_as(self, organization_id: str, user_id: str) -> Session:
+        """An org session for a partner's user (the first one, and each renewal after BDC_1109)."""
+        partner = await self._partner_sessions.current()
+        body: dict[str, Any] = {"organizationId": organization_id, "userId": user_id}
+        if self.credentials.remember_me_id and self.credentials.device:  # renewals stay MFA-trusted
+            body.update(rememberMeId=self.credentials.remember_me_id, device=self.credentials.device)
+        payload = await self._post_login(
+            "/v3/partner/login-as-user",
+            body,
+            headers={"appKey": self._require("app_key"), "sessionId": partner.session_id},
+        )
+        session = _session_from(payload)
+        return evolve(
+            session,
+            organization_id=session.organization_id or organization_id,
+            user_id=session.user_id or user_id,
+        )
 
     async def _login(self) -> Session:
         c = self.credentials

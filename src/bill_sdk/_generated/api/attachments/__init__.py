@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk.errors import ArgumentError
 
 from ...types import UNSET, Sender, Unset, request_options
 
@@ -65,7 +66,9 @@ class AttachmentsResource:
     ) -> AsyncIterator[CustomerAttachmentPage]:
         """Every page of ``list_customer_attachments``, fetched one at a time as you iterate (page cursor)."""
         if not 1 <= page_size <= 100:
-            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+            raise ArgumentError(
+                f"page_size must be between 1 and 100 (BILL's limit for list_customer_attachments), got {page_size}"
+            )
 
         async def fetch(cursor: str | None) -> CustomerAttachmentPage:
             return await self.list_customer_attachments(
@@ -161,7 +164,9 @@ class AttachmentsResource:
     ) -> AsyncIterator[CustomerAttachmentPage]:
         """Every page of ``list_invoice_attachments``, fetched one at a time as you iterate (page cursor)."""
         if not 1 <= page_size <= 100:
-            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+            raise ArgumentError(
+                f"page_size must be between 1 and 100 (BILL's limit for list_invoice_attachments), got {page_size}"
+            )
 
         async def fetch(cursor: str | None) -> CustomerAttachmentPage:
             return await self.list_invoice_attachments(
@@ -259,7 +264,9 @@ class AttachmentsResource:
     ) -> AsyncIterator[CustomerAttachmentPage]:
         """Every page of ``list_vendor_attachments``, fetched one at a time as you iterate (page cursor)."""
         if not 1 <= page_size <= 100:
-            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+            raise ArgumentError(
+                f"page_size must be between 1 and 100 (BILL's limit for list_vendor_attachments), got {page_size}"
+            )
 
         async def fetch(cursor: str | None) -> CustomerAttachmentPage:
             return await self.list_vendor_attachments(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk.errors import ArgumentError
 
 from ...types import UNSET, Sender, Unset, request_options
 
@@ -100,7 +101,9 @@ class FundingAccountsResource:
     ) -> AsyncIterator[BankAccountPage]:
         """Every page of ``list_bank_accounts``, fetched one at a time as you iterate (page cursor)."""
         if not 1 <= page_size <= 100:
-            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+            raise ArgumentError(
+                f"page_size must be between 1 and 100 (BILL's limit for list_bank_accounts), got {page_size}"
+            )
 
         async def fetch(cursor: str | None) -> BankAccountPage:
             return await self.list_bank_accounts(
@@ -201,7 +204,9 @@ class FundingAccountsResource:
     ) -> AsyncIterator[BankAccountUserPage]:
         """Every page of ``list_bank_account_users``, fetched one at a time as you iterate (page cursor)."""
         if not 1 <= page_size <= 100:
-            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+            raise ArgumentError(
+                f"page_size must be between 1 and 100 (BILL's limit for list_bank_account_users), got {page_size}"
+            )
 
         async def fetch(cursor: str | None) -> BankAccountUserPage:
             return await self.list_bank_account_users(
@@ -416,7 +421,9 @@ class FundingAccountsResource:
     ) -> AsyncIterator[CardAccountUserPage]:
         """Every page of ``list_card_account_users``, fetched one at a time as you iterate (page cursor)."""
         if not 1 <= page_size <= 100:
-            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+            raise ArgumentError(
+                f"page_size must be between 1 and 100 (BILL's limit for list_card_account_users), got {page_size}"
+            )
 
         async def fetch(cursor: str | None) -> CardAccountUserPage:
             return await self.list_card_account_users(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk.errors import ArgumentError
 
 from ...types import UNSET, Sender, Unset, request_options
 

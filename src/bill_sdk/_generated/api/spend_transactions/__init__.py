@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk.errors import ArgumentError
 
 from ...types import UNSET, Sender, Unset, request_options
 
@@ -167,7 +168,9 @@ class SpendTransactionsResource:
     ) -> AsyncIterator[CustomFieldValuePage]:
         """Every page of ``list_custom_field_values``, fetched one at a time as you iterate (spend cursor)."""
         if not 1 <= page_size <= 100:
-            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+            raise ArgumentError(
+                f"page_size must be between 1 and 100 (BILL's limit for list_custom_field_values), got {page_size}"
+            )
 
         async def fetch(cursor: str | None) -> CustomFieldValuePage:
             return await self.list_custom_field_values(
@@ -245,14 +248,14 @@ class SpendTransactionsResource:
         filters: str | Unset = UNSET,
         show_custom_field_ids: str | Unset = UNSET,
         include_receipts: bool | Unset = UNSET,
-        page_size: int = 100,
+        page_size: int = 50,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
     ) -> AsyncIterator[TransactionPage]:
         """Every page of ``list``, fetched one at a time as you iterate (spend cursor)."""
-        if not 1 <= page_size <= 100:
-            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+        if not 1 <= page_size <= 50:
+            raise ArgumentError(f"page_size must be between 1 and 50 (BILL's limit for list), got {page_size}")
 
         async def fetch(cursor: str | None) -> TransactionPage:
             return await self.list(
@@ -276,7 +279,7 @@ class SpendTransactionsResource:
         filters: str | Unset = UNSET,
         show_custom_field_ids: str | Unset = UNSET,
         include_receipts: bool | Unset = UNSET,
-        page_size: int = 100,
+        page_size: int = 50,
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk.errors import ArgumentError
 
 from ...types import UNSET, Sender, Unset, request_options
 
@@ -173,7 +174,7 @@ class SpendUsersResource:
     ) -> AsyncIterator[SpendUserPage]:
         """Every page of ``list``, fetched one at a time as you iterate (spend cursor)."""
         if not 1 <= page_size <= 100:
-            raise ValueError(f"page_size must be between 1 and 100 (BILL's limit), got {page_size}")
+            raise ArgumentError(f"page_size must be between 1 and 100 (BILL's limit for list), got {page_size}")
 
         async def fetch(cursor: str | None) -> SpendUserPage:
             return await self.list(
