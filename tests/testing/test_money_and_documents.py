@@ -144,3 +144,21 @@ async def test_document_upload_status_moves_to_uploaded(
     assert no_bill.status_code == 404
     no_bytes = await client.post(f"/v3/documents/bills/{bill['id']}", headers=org, params={"name": "x.pdf"})
     assert no_bytes.status_code == 400
+
+
+async def test_amounts_keep_every_digit_on_the_wire(
+    client: httpx.AsyncClient, fake_bill: FakeBill, org: dict[str, str]
+) -> None:
+    vendor = fake_bill.state.put("vendors", {"name": "Big Ticket Co"})
+    lines = [{"amount": Decimal("123456789012345678.91")}, {"amount": Decimal("0.01")}, {"amount": Decimal("250.00")}]
+    body = fake_bill.example("createBill", vendorId=vendor["id"], dueDate="2025-03-01", billLineItems=lines)
+    from bill_sdk._json import dumps_json
+
+    response = await client.post(
+        "/v3/bills", headers={**org, "Content-Type": "application/json"}, content=dumps_json(body)
+    )
+    assert response.status_code == 201, response.text
+    # Beyond what a float holds (21 significant digits) and with trailing zeros: exactly the digits summed.
+    assert b"123456789012345678.91" in response.content  # a line, digit for digit
+    assert b"123456789012345928.92" in response.content  # 123456789012345678.91 + 0.01 + 250.00
+    assert b'"amount":250.00' in response.content  # a line keeps its trailing zeros

@@ -1,4 +1,4 @@
-"""JSON in and out: request floats parse as Decimal (exact money arithmetic); Decimals go out as numbers."""
+"""JSON in and out: numbers parse as Decimal (exact money arithmetic) and go out with exactly their digits."""
 
 from __future__ import annotations
 
@@ -6,21 +6,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from bill_sdk._json import dumps_json
+
 
 def loads(raw: bytes | str) -> Any:
     return json.loads(raw, parse_float=Decimal)
 
 
-def plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and abs(value) < 10**15 else float(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
 def dumps(value: Any) -> bytes:
-    """Minified UTF-8 JSON, as BILL sends it."""
-    return json.dumps(plain(value), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Minified JSON, as BILL sends it; a Decimal keeps its digits (``250.00`` stays ``250.00``)."""
+    return dumps_json(value)
