@@ -106,6 +106,15 @@ class SpecFilters:
     def pagination(self, endpoint: Any) -> str | None:
         return self.spec_operation(endpoint).get("x-pagination")
 
+    def param_bounds(self, endpoint: Any) -> dict[str, tuple[int | None, int | None]]:
+        """Query parameter name -> (minimum, maximum) for integer parameters the spec bounds (e.g. max 1..100)."""
+        bounds = {}
+        for param in self._params(self.spec_operation(endpoint)):
+            schema = param.get("schema", {})
+            if param.get("in") == "query" and ("minimum" in schema or "maximum" in schema):
+                bounds[param["name"]] = (schema.get("minimum"), schema.get("maximum"))
+        return bounds
+
     def page_limit(self, endpoint: Any) -> int:
         """The largest `max` a list operation accepts (its schema's maximum; 100 when the spec sets none)."""
         for param in self._params(self.spec_operation(endpoint)):
@@ -174,6 +183,7 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
         "is_idempotent",
         "pagination",
         "page_limit",
+        "param_bounds",
         "page_item_class",
         "page_item_import",
         "resource_path",

@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from bill_sdk import (
+    ArgumentError,
     AsyncBill,
     AuthenticationError,
     ConfigurationError,
@@ -301,3 +302,34 @@ def test_works_under_asyncio_and_trio(anyio_backend: str) -> None:
                 return ",".join(results)  # type: ignore[arg-type]
 
     assert anyio.run(main, backend=anyio_backend) == ",".join(["0091"] * 5)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda bill: bill.vendors.list(max=0), "max must be between 1 and 100 (BILL's limit), got 0"),
+        (lambda bill: bill.vendors.list(max=101), "max must be between 1 and 100"),
+        (lambda bill: bill.spend.transactions.list(max=60), "max must be between 1 and 50"),
+        (lambda bill: bill.vendors.get(""), "vendor_id must not be empty"),
+        (lambda bill: bill.vendors.archive("  "), "vendor_id must not be empty"),
+        (
+            lambda bill: bill.vendors.create(body={"name": "Acme"}),
+            "body must be a bill_sdk.models.VendorCreate, got dict",
+        ),
+        (
+            lambda bill: bill.vendors.bulk_create(body=[{"name": "Acme"}]),
+            "body must be a list of bill_sdk.models.VendorCreate",
+        ),
+    ],
+)
+async def test_invalid_arguments_fail_before_anything_is_sent(
+    bill: AsyncBill,
+    bill_mock: respx.MockRouter,
+    call,
+    message: str,  # type: ignore[no-untyped-def]
+) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        await call(bill)
+    assert message in str(caught.value)
+    assert isinstance(caught.value, ValueError)  # ArgumentError is also a ValueError
+    assert not bill_mock.calls  # not even a login

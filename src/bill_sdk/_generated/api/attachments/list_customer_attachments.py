@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.customer_attachment_page import CustomerAttachmentPage
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
@@ -25,6 +26,11 @@ def _get_kwargs(
     max: int | Unset = UNSET,
     page: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not str(customer_id).strip():
+        raise ArgumentError("customer_id must not be empty")
+    if not isinstance(max, Unset) and not (1 <= max <= 100):
+        raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

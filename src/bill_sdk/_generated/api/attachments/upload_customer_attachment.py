@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.document import Document
 from ...types import UNSET, File, Operation, RequestOptions, Sender, parse_response
@@ -25,6 +26,9 @@ def _get_kwargs(
     body: File,
     name: str,
 ) -> dict[str, Any]:
+    if not str(customer_id).strip():
+        raise ArgumentError("customer_id must not be empty")
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

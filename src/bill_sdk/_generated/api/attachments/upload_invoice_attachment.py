@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.document import Document
 from ...types import (
@@ -34,6 +35,9 @@ def _get_kwargs(
     name: str,
     replace_invoice_pdf: bool | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not str(invoice_id).strip():
+        raise ArgumentError("invoice_id must not be empty")
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.bill import Bill
 from ...models.bill_create import BillCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: list[BillCreate],
 ) -> dict[str, Any]:
+    if not isinstance(body, list) or not all(isinstance(item, BillCreate) for item in body):
+        raise ArgumentError("body must be a list of bill_sdk.models.BillCreate")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.bill import Bill
 from ...models.bill_replace import BillReplace
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: BillReplace,
 ) -> dict[str, Any]:
+    if not str(bill_id).strip():
+        raise ArgumentError("bill_id must not be empty")
+    if not isinstance(body, BillReplace):
+        raise ArgumentError(f"body must be a bill_sdk.models.BillReplace, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

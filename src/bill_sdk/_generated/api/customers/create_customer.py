@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.customer import Customer
 from ...models.customer_create import CustomerCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: CustomerCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, CustomerCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.CustomerCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

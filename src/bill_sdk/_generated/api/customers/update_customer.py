@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.customer import Customer
 from ...models.customer_update import CustomerUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: CustomerUpdate,
 ) -> dict[str, Any]:
+    if not str(customer_id).strip():
+        raise ArgumentError("customer_id must not be empty")
+    if not isinstance(body, CustomerUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.CustomerUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -22,6 +22,7 @@ def _get_kwargs(
     *,
     ids: str,
 ) -> dict[str, Any]:
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

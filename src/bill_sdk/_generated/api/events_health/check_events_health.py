@@ -19,6 +19,7 @@ OPERATION = Operation(
 
 
 def _get_kwargs() -> dict[str, Any]:
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

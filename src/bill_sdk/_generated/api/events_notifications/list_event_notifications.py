@@ -6,6 +6,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.event_notification_page import EventNotificationPage
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
@@ -29,6 +30,11 @@ def _get_kwargs(
     max: int | Unset = UNSET,
     page: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not str(subscription_id).strip():
+        raise ArgumentError("subscription_id must not be empty")
+    if not isinstance(max, Unset) and not (1 <= max <= 100):
+        raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.event_notification import EventNotification
 from ...types import Operation, RequestOptions, Sender, parse_response
@@ -23,6 +24,11 @@ def _get_kwargs(
     subscription_id: str,
     event_id: str,
 ) -> dict[str, Any]:
+    if not str(subscription_id).strip():
+        raise ArgumentError("subscription_id must not be empty")
+    if not str(event_id).strip():
+        raise ArgumentError("event_id must not be empty")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

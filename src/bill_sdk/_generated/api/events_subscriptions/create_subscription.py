@@ -6,6 +6,7 @@ from uuid import UUID
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.subscription import Subscription
 from ...models.subscription_create import SubscriptionCreate
@@ -26,6 +27,9 @@ def _get_kwargs(
     body: SubscriptionCreate,
     idempotency_key: str | UUID | None = None,
 ) -> dict[str, Any]:
+    if not isinstance(body, SubscriptionCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.SubscriptionCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
     # BILL caches the first response for a key for 24 hours: one key per call, reused by every retry of it.
     headers["X-Idempotent-Key"] = str(idempotency_key) if idempotency_key is not None else str(uuid.uuid4())

@@ -7,6 +7,7 @@ from uuid import UUID
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.subscription_security_key import SubscriptionSecurityKey
 from ...types import Operation, RequestOptions, Sender, parse_response
@@ -26,6 +27,9 @@ def _get_kwargs(
     *,
     idempotency_key: str | UUID | None = None,
 ) -> dict[str, Any]:
+    if not str(subscription_id).strip():
+        raise ArgumentError("subscription_id must not be empty")
+
     headers: dict[str, str] = {}
     # BILL caches the first response for a key for 24 hours: one key per call, reused by every retry of it.
     headers["X-Idempotent-Key"] = str(idempotency_key) if idempotency_key is not None else str(uuid.uuid4())

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.subscription import Subscription
 from ...models.subscription_create import SubscriptionCreate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: SubscriptionCreate,
 ) -> dict[str, Any]:
+    if not str(subscription_id).strip():
+        raise ArgumentError("subscription_id must not be empty")
+    if not isinstance(body, SubscriptionCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.SubscriptionCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.event_notification import EventNotification
 from ...models.test_event_request import TestEventRequest
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: TestEventRequest,
 ) -> dict[str, Any]:
+    if not str(subscription_id).strip():
+        raise ArgumentError("subscription_id must not be empty")
+    if not isinstance(body, TestEventRequest):
+        raise ArgumentError(f"body must be a bill_sdk.models.TestEventRequest, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.bank_account import BankAccount
 from ...models.bank_account_create import BankAccountCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: BankAccountCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, BankAccountCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.BankAccountCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

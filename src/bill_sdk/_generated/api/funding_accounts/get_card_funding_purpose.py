@@ -23,6 +23,7 @@ def _get_kwargs(
     vendor_id: str,
     brand: str,
 ) -> dict[str, Any]:
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.bank_account_page import BankAccountPage
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
@@ -25,6 +26,9 @@ def _get_kwargs(
     filters: str | Unset = UNSET,
     page: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not isinstance(max, Unset) and not (1 <= max <= 100):
+        raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

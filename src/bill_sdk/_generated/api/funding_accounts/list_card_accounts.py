@@ -23,6 +23,7 @@ def _get_kwargs(
     *,
     card_user_status: CardUserStatus,
 ) -> dict[str, Any]:
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.bank_account import BankAccount
 from ...models.bank_account_update import BankAccountUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: BankAccountUpdate,
 ) -> dict[str, Any]:
+    if not str(bank_account_id).strip():
+        raise ArgumentError("bank_account_id must not be empty")
+    if not isinstance(body, BankAccountUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.BankAccountUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.receivable_payment import ReceivablePayment
 from ...models.receivable_payment_create import ReceivablePaymentCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: ReceivablePaymentCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, ReceivablePaymentCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.ReceivablePaymentCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.invoice import Invoice
 from ...models.invoice_create import InvoiceCreate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: InvoiceCreate,
 ) -> dict[str, Any]:
+    if not str(invoice_id).strip():
+        raise ArgumentError("invoice_id must not be empty")
+    if not isinstance(body, InvoiceCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.InvoiceCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

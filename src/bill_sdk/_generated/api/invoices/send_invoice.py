@@ -4,6 +4,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bill_sdk.errors import ArgumentError
+
 from ...models.invoice_email import InvoiceEmail
 from ...types import Operation, RequestOptions, Sender, parse_response
 
@@ -22,6 +24,11 @@ def _get_kwargs(
     *,
     body: InvoiceEmail,
 ) -> dict[str, Any]:
+    if not str(invoice_id).strip():
+        raise ArgumentError("invoice_id must not be empty")
+    if not isinstance(body, InvoiceEmail):
+        raise ArgumentError(f"body must be a bill_sdk.models.InvoiceEmail, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

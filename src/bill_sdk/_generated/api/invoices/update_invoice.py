@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.invoice import Invoice
 from ...models.invoice_update import InvoiceUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: InvoiceUpdate,
 ) -> dict[str, Any]:
+    if not str(invoice_id).strip():
+        raise ArgumentError("invoice_id must not be empty")
+    if not isinstance(body, InvoiceUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.InvoiceUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

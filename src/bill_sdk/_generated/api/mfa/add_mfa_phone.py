@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.mfa_phone_create import MfaPhoneCreate
 from ...models.mfa_phone_setup import MfaPhoneSetup
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: MfaPhoneCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, MfaPhoneCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.MfaPhoneCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.mfa_challenge import MfaChallenge
 from ...models.mfa_challenge_create import MfaChallengeCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: MfaChallengeCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, MfaChallengeCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.MfaChallengeCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

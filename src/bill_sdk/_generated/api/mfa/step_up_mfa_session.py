@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.mfa_step_up import MfaStepUp
 from ...models.mfa_step_up_result import MfaStepUpResult
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: MfaStepUp,
 ) -> dict[str, Any]:
+    if not isinstance(body, MfaStepUp):
+        raise ArgumentError(f"body must be a bill_sdk.models.MfaStepUp, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

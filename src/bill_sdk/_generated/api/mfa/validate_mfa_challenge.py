@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.mfa_challenge_validation import MfaChallengeValidation
 from ...models.mfa_challenge_validation_result import MfaChallengeValidationResult
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: MfaChallengeValidation,
 ) -> dict[str, Any]:
+    if not isinstance(body, MfaChallengeValidation):
+        raise ArgumentError(f"body must be a bill_sdk.models.MfaChallengeValidation, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.mfa_phone_validation import MfaPhoneValidation
 from ...models.mfa_phone_validation_result import MfaPhoneValidationResult
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: MfaPhoneValidation,
 ) -> dict[str, Any]:
+    if not isinstance(body, MfaPhoneValidation):
+        raise ArgumentError(f"body must be a bill_sdk.models.MfaPhoneValidation, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -3,6 +3,8 @@ from typing import Any
 
 import httpx
 
+from bill_sdk.errors import ArgumentError
+
 from ...models.network_invitation_acceptance import NetworkInvitationAcceptance
 from ...types import Operation, RequestOptions, Sender, parse_response
 
@@ -20,6 +22,9 @@ def _get_kwargs(
     *,
     body: NetworkInvitationAcceptance,
 ) -> dict[str, Any]:
+    if not isinstance(body, NetworkInvitationAcceptance):
+        raise ArgumentError(f"body must be a bill_sdk.models.NetworkInvitationAcceptance, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

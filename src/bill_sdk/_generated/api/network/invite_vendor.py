@@ -4,6 +4,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bill_sdk.errors import ArgumentError
+
 from ...models.network_invitation_create import NetworkInvitationCreate
 from ...types import Operation, RequestOptions, Sender, parse_response
 
@@ -22,6 +24,11 @@ def _get_kwargs(
     *,
     body: NetworkInvitationCreate,
 ) -> dict[str, Any]:
+    if not str(vendor_id).strip():
+        raise ArgumentError("vendor_id must not be empty")
+    if not isinstance(body, NetworkInvitationCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.NetworkInvitationCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -26,6 +26,7 @@ def _get_kwargs(
     zip_or_postal_code: str | Unset = UNSET,
     account_number: str | Unset = UNSET,
 ) -> dict[str, Any]:
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

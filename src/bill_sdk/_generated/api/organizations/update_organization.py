@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.organization import Organization
 from ...models.organization_update import OrganizationUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: OrganizationUpdate,
 ) -> dict[str, Any]:
+    if not str(organization_id).strip():
+        raise ArgumentError("organization_id must not be empty")
+    if not isinstance(body, OrganizationUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.OrganizationUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

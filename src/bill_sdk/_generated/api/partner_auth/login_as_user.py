@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.login_as_user_request import LoginAsUserRequest
 from ...models.login_as_user_response import LoginAsUserResponse
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: LoginAsUserRequest,
 ) -> dict[str, Any]:
+    if not isinstance(body, LoginAsUserRequest):
+        raise ArgumentError(f"body must be a bill_sdk.models.LoginAsUserRequest, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.partner_login_request import PartnerLoginRequest
 from ...models.partner_login_response import PartnerLoginResponse
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: PartnerLoginRequest,
 ) -> dict[str, Any]:
+    if not isinstance(body, PartnerLoginRequest):
+        raise ArgumentError(f"body must be a bill_sdk.models.PartnerLoginRequest, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.partner_organization import PartnerOrganization
 from ...models.partner_organization_create import PartnerOrganizationCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: PartnerOrganizationCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, PartnerOrganizationCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.PartnerOrganizationCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bill_sdk.errors import ArgumentError
+
 from ...models.add_partner_risk_verification_phone_request import (
     AddPartnerRiskVerificationPhoneRequest,
 )
@@ -25,6 +27,13 @@ def _get_kwargs(
     body: AddPartnerRiskVerificationPhoneRequest,
     organization_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not str(user_id).strip():
+        raise ArgumentError("user_id must not be empty")
+    if not isinstance(body, AddPartnerRiskVerificationPhoneRequest):
+        raise ArgumentError(
+            f"body must be a bill_sdk.models.AddPartnerRiskVerificationPhoneRequest, got {type(body).__name__}"
+        )
+
     headers: dict[str, str] = {}
     if not isinstance(organization_id, Unset):
         headers["organizationId"] = organization_id

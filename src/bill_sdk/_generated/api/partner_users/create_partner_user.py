@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.partner_user import PartnerUser
 from ...models.partner_user_create import PartnerUserCreate
@@ -24,6 +25,9 @@ def _get_kwargs(
     body: PartnerUserCreate,
     organization_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not isinstance(body, PartnerUserCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.PartnerUserCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
     if not isinstance(organization_id, Unset):
         headers["organizationId"] = organization_id

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.partner_user_page import PartnerUserPage
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
@@ -26,6 +27,9 @@ def _get_kwargs(
     page: str | Unset = UNSET,
     organization_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not isinstance(max, Unset) and not (1 <= max <= 100):
+        raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
+
     headers: dict[str, str] = {}
     if not isinstance(organization_id, Unset):
         headers["organizationId"] = organization_id

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.partner_user import PartnerUser
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
@@ -24,6 +25,9 @@ def _get_kwargs(
     *,
     organization_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not str(user_id).strip():
+        raise ArgumentError("user_id must not be empty")
+
     headers: dict[str, str] = {}
     if not isinstance(organization_id, Unset):
         headers["organizationId"] = organization_id

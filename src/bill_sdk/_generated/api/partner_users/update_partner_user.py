@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.partner_user import PartnerUser
 from ...models.user_update import UserUpdate
@@ -26,6 +27,11 @@ def _get_kwargs(
     body: UserUpdate,
     organization_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not str(user_id).strip():
+        raise ArgumentError("user_id must not be empty")
+    if not isinstance(body, UserUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.UserUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
     if not isinstance(organization_id, Unset):
         headers["organizationId"] = organization_id

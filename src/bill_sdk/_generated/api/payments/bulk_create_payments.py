@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.bulk_payment_create import BulkPaymentCreate
 from ...models.bulk_payment_result import BulkPaymentResult
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: BulkPaymentCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, BulkPaymentCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.BulkPaymentCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.payment import Payment
 from ...models.payment_create import PaymentCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: PaymentCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, PaymentCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.PaymentCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -24,6 +24,7 @@ def _get_kwargs(
     vendor_id: str,
     amount: Decimal,
 ) -> dict[str, Any]:
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

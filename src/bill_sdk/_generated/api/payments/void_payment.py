@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.payment import Payment
 from ...models.payment_void import PaymentVoid
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: PaymentVoid,
 ) -> dict[str, Any]:
+    if not str(payment_id).strip():
+        raise ArgumentError("payment_id must not be empty")
+    if not isinstance(body, PaymentVoid):
+        raise ArgumentError(f"body must be a bill_sdk.models.PaymentVoid, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

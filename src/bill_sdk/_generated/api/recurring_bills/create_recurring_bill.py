@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.recurring_bill import RecurringBill
 from ...models.recurring_bill_create import RecurringBillCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: RecurringBillCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, RecurringBillCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.RecurringBillCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

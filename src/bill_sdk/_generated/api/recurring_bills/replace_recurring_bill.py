@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.recurring_bill import RecurringBill
 from ...models.recurring_bill_create import RecurringBillCreate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: RecurringBillCreate,
 ) -> dict[str, Any]:
+    if not str(recurring_bill_id).strip():
+        raise ArgumentError("recurring_bill_id must not be empty")
+    if not isinstance(body, RecurringBillCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.RecurringBillCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.vendor_audit_trail_entry import VendorAuditTrailEntry
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
@@ -26,6 +27,13 @@ def _get_kwargs(
     start: int | Unset = UNSET,
     max: int | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not str(vendor_id).strip():
+        raise ArgumentError("vendor_id must not be empty")
+    if not isinstance(start, Unset) and not (0 <= start):
+        raise ArgumentError(f"start must be at least 0 (BILL's limit), got {start!r}")
+    if not isinstance(max, Unset) and not (1 <= max <= 100):
+        raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

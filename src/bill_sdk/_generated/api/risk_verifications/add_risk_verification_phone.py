@@ -3,6 +3,8 @@ from typing import Any
 
 import httpx
 
+from bill_sdk.errors import ArgumentError
+
 from ...models.risk_verification_phone_create import RiskVerificationPhoneCreate
 from ...types import Operation, RequestOptions, Sender, parse_response
 
@@ -20,6 +22,9 @@ def _get_kwargs(
     *,
     body: RiskVerificationPhoneCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, RiskVerificationPhoneCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.RiskVerificationPhoneCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.budget_members_bulk_upsert import BudgetMembersBulkUpsert
 from ...models.spend_request_status import SpendRequestStatus
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: BudgetMembersBulkUpsert,
 ) -> dict[str, Any]:
+    if not str(budget_id).strip():
+        raise ArgumentError("budget_id must not be empty")
+    if not isinstance(body, BudgetMembersBulkUpsert):
+        raise ArgumentError(f"body must be a bill_sdk.models.BudgetMembersBulkUpsert, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.budget import Budget
 from ...models.budget_create import BudgetCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: BudgetCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, BudgetCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.BudgetCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

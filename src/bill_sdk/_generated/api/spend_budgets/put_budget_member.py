@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.budget_member import BudgetMember
 from ...models.budget_member_upsert import BudgetMemberUpsert
@@ -26,6 +27,13 @@ def _get_kwargs(
     *,
     body: BudgetMemberUpsert,
 ) -> dict[str, Any]:
+    if not str(budget_id).strip():
+        raise ArgumentError("budget_id must not be empty")
+    if not str(user_id).strip():
+        raise ArgumentError("user_id must not be empty")
+    if not isinstance(body, BudgetMemberUpsert):
+        raise ArgumentError(f"body must be a bill_sdk.models.BudgetMemberUpsert, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.budget import Budget
 from ...models.budget_update import BudgetUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: BudgetUpdate,
 ) -> dict[str, Any]:
+    if not str(budget_id).strip():
+        raise ArgumentError("budget_id must not be empty")
+    if not isinstance(body, BudgetUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.BudgetUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

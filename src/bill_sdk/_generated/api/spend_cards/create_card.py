@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.card import Card
 from ...models.card_create import CardCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: CardCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, CardCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.CardCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bill_sdk.errors import ArgumentError
+
 from ...models.card_delete_reason import CardDeleteReason
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
 
@@ -22,6 +24,9 @@ def _get_kwargs(
     *,
     reason: CardDeleteReason | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not str(card_id).strip():
+        raise ArgumentError("card_id must not be empty")
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.card import Card
 from ...types import Operation, RequestOptions, Sender, parse_response
@@ -22,6 +23,9 @@ OPERATION = Operation(
 def _get_kwargs(
     card_id: str,
 ) -> dict[str, Any]:
+    if not str(card_id).strip():
+        raise ArgumentError("card_id must not be empty")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

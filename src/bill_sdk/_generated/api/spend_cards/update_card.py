@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.card import Card
 from ...models.card_update import CardUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: CardUpdate,
 ) -> dict[str, Any]:
+    if not str(card_id).strip():
+        raise ArgumentError("card_id must not be empty")
+    if not isinstance(body, CardUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.CardUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

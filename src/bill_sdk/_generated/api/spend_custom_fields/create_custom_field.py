@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.custom_field import CustomField
 from ...models.custom_field_create import CustomFieldCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: CustomFieldCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, CustomFieldCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.CustomFieldCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.custom_field_value import CustomFieldValue
 from ...models.custom_field_values_create import CustomFieldValuesCreate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: CustomFieldValuesCreate,
 ) -> dict[str, Any]:
+    if not str(custom_field_id).strip():
+        raise ArgumentError("custom_field_id must not be empty")
+    if not isinstance(body, CustomFieldValuesCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.CustomFieldValuesCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

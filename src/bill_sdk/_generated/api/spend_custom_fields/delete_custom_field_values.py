@@ -4,6 +4,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bill_sdk.errors import ArgumentError
+
 from ...models.custom_field_values_delete import CustomFieldValuesDelete
 from ...types import Operation, RequestOptions, Sender, parse_response
 
@@ -22,6 +24,11 @@ def _get_kwargs(
     *,
     body: CustomFieldValuesDelete,
 ) -> dict[str, Any]:
+    if not str(custom_field_id).strip():
+        raise ArgumentError("custom_field_id must not be empty")
+    if not isinstance(body, CustomFieldValuesDelete):
+        raise ArgumentError(f"body must be a bill_sdk.models.CustomFieldValuesDelete, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.custom_field_value import CustomFieldValue
 from ...types import Operation, RequestOptions, Sender, parse_response
@@ -23,6 +24,11 @@ def _get_kwargs(
     custom_field_id: str,
     custom_field_value_id: str,
 ) -> dict[str, Any]:
+    if not str(custom_field_id).strip():
+        raise ArgumentError("custom_field_id must not be empty")
+    if not str(custom_field_value_id).strip():
+        raise ArgumentError("custom_field_value_id must not be empty")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.custom_field_value_page import CustomFieldValuePage
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
@@ -27,6 +28,11 @@ def _get_kwargs(
     prev_page: str | Unset = UNSET,
     filters: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not str(custom_field_id).strip():
+        raise ArgumentError("custom_field_id must not be empty")
+    if not isinstance(max, Unset) and not (1 <= max <= 100):
+        raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.reimbursement import Reimbursement
 from ...models.reimbursement_create import ReimbursementCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: ReimbursementCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, ReimbursementCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.ReimbursementCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

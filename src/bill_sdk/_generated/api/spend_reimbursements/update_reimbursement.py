@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.reimbursement import Reimbursement
 from ...models.reimbursement_update import ReimbursementUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: ReimbursementUpdate,
 ) -> dict[str, Any]:
+    if not str(reimbursement_id).strip():
+        raise ArgumentError("reimbursement_id must not be empty")
+    if not isinstance(body, ReimbursementUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.ReimbursementUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

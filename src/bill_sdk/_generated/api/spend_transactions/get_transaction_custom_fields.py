@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.transaction_custom_field_list import TransactionCustomFieldList
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
@@ -24,6 +25,9 @@ def _get_kwargs(
     *,
     filters: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not str(transaction_id).strip():
+        raise ArgumentError("transaction_id must not be empty")
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

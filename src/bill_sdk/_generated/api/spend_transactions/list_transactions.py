@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.transaction_page import TransactionPage
 from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
@@ -28,6 +29,9 @@ def _get_kwargs(
     show_custom_field_ids: str | Unset = UNSET,
     include_receipts: bool | Unset = UNSET,
 ) -> dict[str, Any]:
+    if not isinstance(max, Unset) and not (1 <= max <= 50):
+        raise ArgumentError(f"max must be between 1 and 50 (BILL's limit), got {max!r}")
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.transaction import Transaction
 from ...models.transaction_update import TransactionUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: TransactionUpdate,
 ) -> dict[str, Any]:
+    if not str(transaction_id).strip():
+        raise ArgumentError("transaction_id must not be empty")
+    if not isinstance(body, TransactionUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.TransactionUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.spend_request_status import SpendRequestStatus
 from ...models.transaction_custom_fields_update import TransactionCustomFieldsUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: TransactionCustomFieldsUpdate,
 ) -> dict[str, Any]:
+    if not str(transaction_id).strip():
+        raise ArgumentError("transaction_id must not be empty")
+    if not isinstance(body, TransactionCustomFieldsUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.TransactionCustomFieldsUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.spend_user import SpendUser
 from ...models.spend_user_create import SpendUserCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: SpendUserCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, SpendUserCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.SpendUserCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

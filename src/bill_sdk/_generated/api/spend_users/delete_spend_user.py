@@ -4,6 +4,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bill_sdk.errors import ArgumentError
+
 from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
@@ -19,6 +21,9 @@ OPERATION = Operation(
 def _get_kwargs(
     user_id: str,
 ) -> dict[str, Any]:
+    if not str(user_id).strip():
+        raise ArgumentError("user_id must not be empty")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.spend_user import SpendUser
 from ...models.spend_user_update import SpendUserUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: SpendUserUpdate,
 ) -> dict[str, Any]:
+    if not str(user_id).strip():
+        raise ArgumentError("user_id must not be empty")
+    if not isinstance(body, SpendUserUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.SpendUserUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

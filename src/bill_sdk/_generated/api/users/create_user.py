@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.user import User
 from ...models.user_create import UserCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: UserCreate,
 ) -> dict[str, Any]:
+    if not isinstance(body, UserCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.UserCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.user import User
 from ...models.user_update import UserUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: UserUpdate,
 ) -> dict[str, Any]:
+    if not str(user_id).strip():
+        raise ArgumentError("user_id must not be empty")
+    if not isinstance(body, UserUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.UserUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.bulk_vendor_result import BulkVendorResult
 from ...models.vendor_create import VendorCreate
@@ -23,6 +24,9 @@ def _get_kwargs(
     *,
     body: list[VendorCreate],
 ) -> dict[str, Any]:
+    if not isinstance(body, list) or not all(isinstance(item, VendorCreate) for item in body):
+        raise ArgumentError("body must be a list of bill_sdk.models.VendorCreate")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

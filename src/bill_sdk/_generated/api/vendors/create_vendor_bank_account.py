@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.vendor_bank_account import VendorBankAccount
 from ...models.vendor_bank_account_create import VendorBankAccountCreate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: VendorBankAccountCreate,
 ) -> dict[str, Any]:
+    if not str(vendor_id).strip():
+        raise ArgumentError("vendor_id must not be empty")
+    if not isinstance(body, VendorBankAccountCreate):
+        raise ArgumentError(f"body must be a bill_sdk.models.VendorBankAccountCreate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {

@@ -27,6 +27,7 @@ def _get_kwargs(
     bill_currency: str,
     account_type: AccountType,
 ) -> dict[str, Any]:
+
     headers: dict[str, str] = {}
 
     params: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk.errors import ArgumentError
 
 from ...models.vendor import Vendor
 from ...models.vendor_update import VendorUpdate
@@ -25,6 +26,11 @@ def _get_kwargs(
     *,
     body: VendorUpdate,
 ) -> dict[str, Any]:
+    if not str(vendor_id).strip():
+        raise ArgumentError("vendor_id must not be empty")
+    if not isinstance(body, VendorUpdate):
+        raise ArgumentError(f"body must be a bill_sdk.models.VendorUpdate, got {type(body).__name__}")
+
     headers: dict[str, str] = {}
 
     _kwargs: dict[str, Any] = {
