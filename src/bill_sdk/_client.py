@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
+import re
+import ssl
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
 import anyio
+import certifi
 import httpx
 from attrs import define, evolve
 
@@ -16,8 +20,16 @@ from ._auth import HeaderAuth, Session, SessionAuth, SessionManager
 from ._generated import Resources
 from ._generated.types import Operation
 from ._json import dumps_json, loads_json
-from ._transport import RequestSender, RetryPolicy
-from .errors import ArgumentError, AuthenticationError, BillError, ConfigurationError, error_from_response
+from ._transport import NOT_SENT, RequestSender, RetryPolicy
+from .errors import (
+    ArgumentError,
+    AuthenticationError,
+    BillError,
+    ConfigurationError,
+    ResponseDecodeError,
+    ServerError,
+    error_from_response,
+)
 
 ENVIRONMENTS = {
     "sandbox": "https://gateway.stage.bill.com",
@@ -26,6 +38,7 @@ ENVIRONMENTS = {
 # Connect, Partner and Spend live under /connect; Connect Events paths carry their own /connect-events prefix.
 CONNECT_PREFIX = "/connect"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+logger = logging.getLogger("bill_sdk")
 DEFAULT_MAX_CONCURRENCY = 3  # BILL: 3 concurrent requests per developer key per organization (BDC_1322)
 ENV_VARS = {
     "dev_key": "BILL_DEV_KEY",
@@ -114,7 +127,9 @@ class AsyncBill(Resources):
         self._owns_http = http_client is None
         # trust_env=False: proxy/TLS settings from the environment must not silently change where money moves;
         # TLS verification stays on unless the caller passes their own http_client.
-        self._http = http_client or httpx.AsyncClient(trust_env=False, limits=httpx.Limits(max_connections=100))
+        self._http = http_client or httpx.AsyncClient(
+            verify=_tls_context(), trust_env=False, limits=httpx.Limits(max_connections=100)
+        )
         self._limiter = anyio.CapacityLimiter(max_concurrency)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
@@ -142,9 +157,11 @@ class AsyncBill(Resources):
         for child in self._children:
             await child.aclose()
         with anyio.CancelScope(shield=True):
-            await self._logout()
-            if self._owns_http and not self._is_child:
-                await self._http.aclose()
+            try:
+                await self._logout()
+            finally:
+                if self._owns_http and not self._is_child:
+                    await self._http.aclose()
 
     def __repr__(self) -> str:
         return f"AsyncBill(base_url={self.base_url!r}, credentials={self.credentials!r})"
@@ -281,14 +298,23 @@ class AsyncBill(Resources):
         # (BILL allows 200 logins per hour; a failing login must surface, not loop).
         url = self.base_url + CONNECT_PREFIX + path
         request_headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
+        operation_id = LOGIN_OPERATIONS[path]
         try:
             response = await self._http.post(
                 url, content=dumps_json(body), headers=request_headers, timeout=self._timeout
             )
         except httpx.HTTPError as exc:
-            raise AuthenticationError(status_code=0, method="POST", path=path, operation_id="login") from exc
+            # Not a verdict on the credentials (a TLS failure, a refused connection): a typed transport error
+            # that the caller's retry budget may spend, and that is not remembered as "wrong credentials".
+            failure = RequestSender.transport_error(
+                "POST", path, operation_id, exc, sent=not isinstance(exc, NOT_SENT), during="signing in"
+            )
+            failure.during_login = True
+            raise failure from exc
         if not response.is_success:
-            error = error_from_response(response, operation_id=path.rsplit("/", 1)[-1], secrets=self._secrets())
+            error = error_from_response(response, operation_id=operation_id, secrets=self._secrets())
+            if isinstance(error, ServerError):
+                error.during_login = True
             if response.status_code in (400, 401, 403) and not isinstance(error, AuthenticationError):
                 raise AuthenticationError(
                     status_code=error.status_code,
@@ -299,7 +325,12 @@ class AsyncBill(Resources):
                     operation_id=error.operation_id,
                 )
             raise error
-        return loads_json(response.content)
+        try:
+            return loads_json(response.content)
+        except ValueError as exc:
+            raise ResponseDecodeError("login answer", "not JSON").for_call(
+                status_code=response.status_code, method="POST", path=path, operation_id=operation_id
+            ) from exc
 
     async def _logout(self) -> None:
         session = self._org_sessions.forget()
@@ -311,8 +342,8 @@ class AsyncBill(Resources):
                 headers={"devKey": self.credentials.dev_key, "sessionId": session.session_id},
                 timeout=httpx.Timeout(5.0),
             )
-        except (httpx.HTTPError, RuntimeError):
-            pass  # the session expires by itself after 35 idle minutes
+        except Exception:  # best effort, whatever went wrong: the session expires by itself after 35 idle minutes
+            logger.debug("logout failed; the session will expire on its own", exc_info=False)
 
     # ------------------------------------------------------------------ plumbing
     def _require(self, name: str) -> str:
@@ -365,6 +396,14 @@ def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
     return ENVIRONMENTS[name]
 
 
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,4096}")
+LOGIN_OPERATIONS = {
+    "/v3/login": "login",
+    "/v3/partner/login": "partnerLogin",
+    "/v3/partner/login-as-user": "loginAsUser",
+}
+
+
 def _require_tls(base_url: str) -> None:
     """Credentials and payment data go over HTTPS; plain HTTP only to this machine (FakeBill, a local proxy).
 
@@ -384,6 +423,17 @@ def _require_tls(base_url: str) -> None:
     )
 
 
+def _tls_context() -> ssl.SSLContext:
+    """Certificate and host-name verification against certifi's CAs, and nothing from the environment:
+    no SSL_CERT_FILE/SSL_CERT_DIR trust store, and no SSLKEYLOGFILE (which would write the TLS session
+    secrets, and so every credential and session id, to a file)."""
+    # Not ssl.create_default_context(): it opens SSLKEYLOGFILE as soon as it is called.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_verify_locations(cafile=certifi.where())
+    return context
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -393,7 +443,10 @@ def _is_loopback(host: str) -> bool:
 
 def _session_from(payload: Any) -> Session:
     if not isinstance(payload, dict) or not isinstance(payload.get("sessionId"), str):
-        raise BillError("BILL's login answer has no sessionId")
+        raise ResponseDecodeError("login answer", "no sessionId")
+    if not _HEADER_SAFE.fullmatch(payload["sessionId"]):
+        # It goes into a header on every call; refuse it here rather than fail each request obscurely.
+        raise ResponseDecodeError("login answer", "a sessionId that cannot be sent as a header (not visible ASCII)")
     return Session(
         session_id=payload["sessionId"],
         organization_id=payload.get("organizationId"),

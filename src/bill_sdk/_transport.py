@@ -29,10 +29,12 @@ from ._json import dumps_json
 from .errors import (
     APIError,
     BillConnectionError,
+    BillError,
     BillTimeoutError,
     OutcomeUnknownError,
     RateLimitError,
     ServerError,
+    TransportError,
     error_from_response,
 )
 
@@ -137,6 +139,18 @@ class RequestSender:
                     attempt += 1
                     continue
                 raise self._transport_error(operation, exc, sent=False) from exc
+            except httpx.LocalProtocolError as exc:
+                # The request could not even be written (e.g. a header value httpx refuses): not sent, and
+                # sending it again would fail the same way.
+                raise self._transport_error(operation, exc, sent=False) from exc
+            except BillError as exc:
+                # Signing in failed on the way (a refused connection, a 5xx from the login endpoint): this
+                # request itself was not sent, so it may be retried whatever the operation.
+                if exc.during_login and attempt < max_retries:
+                    await self._wait(operation, attempt, None, f"{type(exc).__name__} while signing in")
+                    attempt += 1
+                    continue
+                raise
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 if not operation.idempotent:
                     raise OutcomeUnknownError(
@@ -149,6 +163,15 @@ class RequestSender:
                     await self._wait(operation, attempt, None, type(exc).__name__)
                     attempt += 1
                     continue
+                raise self._transport_error(operation, exc, sent=True) from exc
+            except httpx.HTTPError as exc:  # e.g. a body that cannot be decoded: BILL answered, nobody can read it
+                if not operation.idempotent:
+                    raise OutcomeUnknownError(
+                        method=operation.method,
+                        path=operation.path,
+                        operation_id=operation.operation_id,
+                        reason=f"{type(exc).__name__} reading BILL's answer",
+                    ) from exc
                 raise self._transport_error(operation, exc, sent=True) from exc
             elapsed = time.perf_counter() - started
             logger.debug(
@@ -194,14 +217,18 @@ class RequestSender:
         )
         await anyio.sleep(delay)
 
+    @classmethod
+    def _transport_error(cls, operation: Operation, exc: Exception, *, sent: bool) -> TransportError:
+        return cls.transport_error(operation.method, operation.path, operation.operation_id, exc, sent=sent)
+
     @staticmethod
-    def _transport_error(operation: Operation, exc: Exception, *, sent: bool) -> Exception:
-        cls = BillTimeoutError if isinstance(exc, httpx.TimeoutException) else BillConnectionError
-        what = "timed out" if cls is BillTimeoutError else "connection failed"
+    def transport_error(
+        method: str, path: str, operation_id: str | None, exc: Exception, *, sent: bool, during: str | None = None
+    ) -> TransportError:
+        """The typed error for an httpx failure: BillTimeoutError or BillConnectionError."""
+        kind = BillTimeoutError if isinstance(exc, httpx.TimeoutException) else BillConnectionError
+        what = "timed out" if kind is BillTimeoutError else "connection failed"
+        if during:
+            what = f"{what} {during}"
         detail = "" if sent else " before the request was sent"
-        return cls(
-            f"{what}{detail} ({type(exc).__name__})",
-            method=operation.method,
-            path=operation.path,
-            operation_id=operation.operation_id,
-        )
+        return kind(f"{what}{detail} ({type(exc).__name__})", method=method, path=path, operation_id=operation_id)

@@ -217,6 +217,10 @@ def _path_only(path: str) -> str:
 class BillError(Exception):
     """Base class of every exception bill_sdk raises on purpose."""
 
+    #: True when the failure happened while signing in, before the request itself was sent (so any
+    #: operation, a create-payment included, may be retried).
+    during_login: bool = False
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments, which the default
         # BaseException pickling (cls(*args)) cannot replay; task queues and
@@ -278,7 +282,10 @@ class APIError(BillError):
 
     def _summary(self) -> str:
         head = " ".join(part for part in (str(self.status_code), self.method, self.path) if part)
-        body = "; ".join(_describe(d) for d in self.details) or "(no error details in the response)"
+        shown = self.details[:MAX_DETAILS_SHOWN]
+        body = "; ".join(_describe(d) for d in shown) or "(no error details in the response)"
+        if len(self.details) > len(shown):
+            body += f"; and {len(self.details) - len(shown)} more (see .details)"
         text = f"{head} {body}"
         if self.retry_after is not None:
             text += f" (retry after {self.retry_after:g} s)"
@@ -291,9 +298,12 @@ class APIError(BillError):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(status_code={self.status_code}, method={self.method!r}, "
-            f"path={self.path!r}, codes={self.codes!r}, request_id={self.request_id!r}, "
+            f"path={self.path!r}, codes={_truncate(repr(self.codes), 200)}, request_id={self.request_id!r}, "
             f"operation_id={self.operation_id!r})"
         )
+
+
+MAX_DETAILS_SHOWN = 10  # in the message; .details keeps every item
 
 
 def _describe(detail: ErrorDetail) -> str:
@@ -542,7 +552,7 @@ def _request_id(headers: Mapping[str, str]) -> str | None:
     for name in _REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value and value.strip():
-            return value.strip()
+            return _truncate(value.strip(), 100)
     return None
 
 

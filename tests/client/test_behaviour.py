@@ -13,6 +13,7 @@ from bill_sdk import (
     ArgumentError,
     AsyncBill,
     AuthenticationError,
+    BillConnectionError,
     ConfigurationError,
     MFARequiredError,
     OutcomeUnknownError,
@@ -333,3 +334,34 @@ async def test_invalid_arguments_fail_before_anything_is_sent(
     assert message in str(caught.value)
     assert isinstance(caught.value, ValueError)  # ArgumentError is also a ValueError
     assert not bill_mock.calls  # not even a login
+
+
+async def test_a_transient_login_failure_is_retried_even_before_a_create_payment(bill_mock: respx.MockRouter) -> None:
+    bill_mock["login"].mock(
+        side_effect=[
+            respx.MockResponse(503, text="<html>maintenance</html>"),
+            respx.MockResponse(200, json={"sessionId": SESSION, "organizationId": "00801ORG"}),
+        ]
+    )
+    created = bill_mock.post("/connect/v3/payments").respond(200, json={"id": "stp1", "amount": 125.50})
+    async with AsyncBill(**CREDENTIALS, env={}) as bill:
+        bill._retry.base_delay = 0.001
+        payment = await bill.payments.create(body=payment_body())
+    assert payment.id == "stp1"
+    assert bill_mock["login"].call_count == 2  # the payment itself had not been sent: retrying the login is safe
+    assert created.call_count == 1
+
+
+async def test_a_refused_connection_at_login_is_a_connection_error_not_wrong_credentials(
+    bill_mock: respx.MockRouter,
+) -> None:
+    bill_mock["login"].mock(side_effect=httpx.ConnectError("refused"))
+    async with AsyncBill(**CREDENTIALS, env={}, max_retries=1) as bill:
+        bill._retry.base_delay = 0.001
+        with pytest.raises(BillConnectionError, match="signing in"):
+            await bill.vendors.get("00901A")
+        assert bill_mock["login"].call_count == 2
+        # Not remembered as "wrong credentials": once BILL is reachable, the same client signs in.
+        bill_mock["login"].mock(side_effect=None, return_value=respx.MockResponse(200, json={"sessionId": SESSION}))
+        bill_mock.get("/connect/v3/vendors/00901A").respond(200, json={"id": "00901A"})
+        assert (await bill.vendors.get("00901A")).id == "00901A"

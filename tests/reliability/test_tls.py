@@ -287,12 +287,6 @@ async def test_a_failed_handshake_at_login_is_a_typed_error_and_sends_no_credent
 
 @pytest.mark.integration
 @needs_openssl
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG src/bill_sdk/_client.py AsyncBill._post_login: any httpx.HTTPError during login (TLS failure, "
-    "connection refused, DNS, timeout) is raised as AuthenticationError(status_code=0) instead of "
-    "BillConnectionError/BillTimeoutError, so a certificate problem reads as wrong credentials",
-)
 async def test_a_failed_handshake_at_login_is_a_connection_error_not_an_authentication_error(
     certificates: dict[str, tuple[Path, Path]],
 ) -> None:
@@ -316,12 +310,6 @@ async def test_a_failed_handshake_at_login_is_a_connection_error_not_an_authenti
 
 @pytest.mark.integration
 @needs_openssl
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG src/bill_sdk/_auth.py SessionManager._login_unless_changed caches every AuthenticationError in "
-    "_failure ('wrong credentials stay wrong'), and _client.py _post_login turns a transport failure into one: "
-    "a single TLS/connection failure at login makes every later call of that client fail without trying again",
-)
 async def test_a_transient_tls_failure_at_login_does_not_poison_the_client(
     certificates: dict[str, tuple[Path, Path]],
 ) -> None:
@@ -354,13 +342,6 @@ async def test_a_transient_tls_failure_at_login_does_not_poison_the_client(
 
 @pytest.mark.integration
 @needs_openssl
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING src/bill_sdk/_client.py: the client's own TLS context comes from ssl.create_default_context "
-    "(via httpx), which honours SSLKEYLOGFILE even with trust_env=False: an environment variable makes the SDK "
-    "write TLS session secrets (so credentials, session ids and bank data can be decrypted from a capture); "
-    "suggest building the context in AsyncBill (certifi CAs) with keylog_filename = None",
-)
 async def test_sslkeylogfile_does_not_make_the_client_write_tls_secrets(
     certificates: dict[str, tuple[Path, Path]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
