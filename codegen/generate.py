@@ -115,6 +115,12 @@ class SpecFilters:
                 bounds[param["name"]] = (schema.get("minimum"), schema.get("maximum"))
         return bounds
 
+    def is_secret(self, schema_name: str, property_name: str) -> bool:
+        """True when the spec marks the property `x-secret` (the model masks it in repr)."""
+        schema = self.doc["components"]["schemas"].get(schema_name, {})
+        parts = [schema, *(self._deref(part) for part in schema.get("allOf", []))]
+        return any(bool(part.get("properties", {}).get(property_name, {}).get("x-secret")) for part in parts)
+
     def page_limit(self, endpoint: Any) -> int:
         """The largest `max` a list operation accepts (its schema's maximum; 100 when the spec sets none)."""
         for param in self._params(self.spec_operation(endpoint)):
@@ -183,6 +189,7 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
         "is_idempotent",
         "pagination",
         "page_limit",
+        "is_secret",
         "param_bounds",
         "page_item_class",
         "page_item_import",

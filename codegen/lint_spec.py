@@ -18,6 +18,8 @@ Rules:
   pagination   `x-pagination` in {page, spend, forward}, only on GET operations whose 2xx schema has `results`
   idempotent   `x-idempotent` only on POST
   nullable-enum  no inline enum that also allows null (use anyOf: [{$ref: Enum}, {type: "null"}])
+  secrets      every property named like a credential (password, devKey, appKey, apiToken, sessionId,
+               securityKey, rememberMeId) carries `x-secret: true`, so its model never prints it
   refs         every local `$ref` resolves
   orphans      every component schema is reachable from paths/parameters/responses/request bodies
   required-ops every operation in the shared required-operations.json exists (when that file is available)
@@ -285,6 +287,23 @@ def _check_nullable_enums(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
+SECRET_PROPERTY_NAMES = frozenset(
+    {"password", "devKey", "appKey", "apiToken", "sessionId", "securityKey", "rememberMeId"}
+)
+
+
+def _check_secrets(doc: dict[str, Any]) -> list[str]:
+    problems = []
+    for where, node in iter_schema_nodes(doc):
+        properties = node.get("properties")
+        if not isinstance(properties, dict):
+            continue
+        for name, schema in properties.items():
+            if name in SECRET_PROPERTY_NAMES and not (isinstance(schema, dict) and schema.get("x-secret") is True):
+                problems.append(f"secrets: {where}/properties/{name}: a credential without x-secret: true")
+    return problems
+
+
 def _check_refs(doc: dict[str, Any]) -> list[str]:
     problems = []
     for where, ref in iter_refs(doc):
@@ -335,6 +354,7 @@ def lint(doc: dict[str, Any], required: list[dict[str, Any]] | bool | None = Tru
     problems = _check_validity(doc)
     problems += _check_operations(doc)
     problems += _check_nullable_enums(doc)
+    problems += _check_secrets(doc)
     problems += _check_refs(doc)
     problems += _check_orphans(doc)
     if required:

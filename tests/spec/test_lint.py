@@ -380,3 +380,11 @@ def test_main_prints_one_line_per_problem(tmp_path: Path, capsys: pytest.Capture
     assert lines == lint_spec.lint(copy.deepcopy(doc))
     assert any(line.startswith("orphans:") for line in lines)
     assert any(line.startswith("sdk-method:") for line in lines)
+
+
+def test_a_credential_property_without_x_secret() -> None:
+    doc = minimal_doc()
+    doc["components"]["schemas"]["Vendor"]["properties"]["sessionId"] = {"type": "string"}
+    assert_caught(doc, "secrets", "/components/schemas/Vendor/properties/sessionId")
+    doc["components"]["schemas"]["Vendor"]["properties"]["sessionId"]["x-secret"] = True
+    assert problems(doc) == []

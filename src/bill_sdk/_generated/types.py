@@ -117,6 +117,13 @@ class EnumLookup(dict[Any, E]):
         return self.enum(value)
 
 
+def mask_secret(value: object) -> str:
+    """repr() of a property the spec marks x-secret: whether it is set, never its value."""
+    if isinstance(value, Unset) or value is None:
+        return repr(value)
+    return "'***'"
+
+
 # What a malformed document raises inside a model's from_dict; turned into bill_sdk.errors.ResponseDecodeError.
 DECODE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
 
@@ -173,5 +180,6 @@ __all__ = [
     "Sender",
     "Unset",
     "decode_error",
+    "mask_secret",
     "parse_response",
 ]

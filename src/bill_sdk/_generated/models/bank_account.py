@@ -11,7 +11,7 @@ from attrs import field as _attrs_field
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
 from ..models.funding_account_status import FundingAccountStatus
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error, mask_secret
 
 _BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
 _BankAccountType = EnumLookup(BankAccountType)
@@ -51,7 +51,7 @@ class BankAccount:
     name_on_account: str | Unset = UNSET
     bank_name: str | Unset = UNSET
     routing_number: str | Unset = UNSET
-    account_number: str | Unset = UNSET
+    account_number: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
     type_: BankAccountType | Unset = UNSET
     owner_type: BankAccountOwnerType | Unset = UNSET
     access_to_admins: bool | Unset = UNSET

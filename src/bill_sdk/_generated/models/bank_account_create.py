@@ -9,7 +9,7 @@ from attrs import field as _attrs_field
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error, mask_secret
 
 _BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
 _BankAccountType = EnumLookup(BankAccountType)
@@ -35,7 +35,7 @@ class BankAccountCreate:
 
     name_on_account: str
     routing_number: str
-    account_number: str
+    account_number: str = _attrs_field(repr=mask_secret)
     type_: BankAccountType
     owner_type: BankAccountOwnerType
     bank_name: str

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error, mask_secret
 
 T = TypeVar("T", bound="LoginAsUserRequest")
 
@@ -26,7 +26,7 @@ class LoginAsUserRequest:
 
     organization_id: str
     user_id: str
-    remember_me_id: str | Unset = UNSET
+    remember_me_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
     device: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

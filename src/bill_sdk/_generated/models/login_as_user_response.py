@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error, mask_secret
 
 T = TypeVar("T", bound="LoginAsUserResponse")
 
@@ -21,7 +21,7 @@ class LoginAsUserResponse:
         trusted (bool | Unset): Whether the session is MFA-trusted.
     """
 
-    session_id: str | Unset = UNSET
+    session_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
     trusted: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

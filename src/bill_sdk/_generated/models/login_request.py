@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error, mask_secret
 
 T = TypeVar("T", bound="LoginRequest")
 
@@ -29,10 +29,10 @@ class LoginRequest:
 
     username: str
     organization_id: str
-    dev_key: str
-    password: str | Unset = UNSET
+    dev_key: str = _attrs_field(repr=mask_secret)
+    password: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
     console_api_token: str | Unset = UNSET
-    remember_me_id: str | Unset = UNSET
+    remember_me_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
     device: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

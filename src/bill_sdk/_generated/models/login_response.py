@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error, mask_secret
 
 T = TypeVar("T", bound="LoginResponse")
 
@@ -23,7 +23,7 @@ class LoginResponse:
         trusted (bool | Unset): True when the session is MFA-trusted.
     """
 
-    session_id: str | Unset = UNSET
+    session_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
     organization_id: str | Unset = UNSET
     user_id: str | Unset = UNSET
     trusted: bool | Unset = UNSET

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error, mask_secret
 
 T = TypeVar("T", bound="MfaChallengeValidation")
 
@@ -25,7 +25,7 @@ class MfaChallengeValidation:
     """
 
     challenge_id: str
-    token: str
+    token: str = _attrs_field(repr=mask_secret)
     device: str | Unset = UNSET
     machine_name: str | Unset = UNSET
     remember_me: bool | Unset = UNSET

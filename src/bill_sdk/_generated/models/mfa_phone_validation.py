@@ -8,7 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.mfa_phone_type import MfaPhoneType
-from ..types import DECODE_ERRORS, EnumLookup, decode_error
+from ..types import DECODE_ERRORS, EnumLookup, decode_error, mask_secret
 
 _MfaPhoneType = EnumLookup(MfaPhoneType)
 
@@ -28,7 +28,7 @@ class MfaPhoneValidation:
 
     setup_id: str
     type_: MfaPhoneType
-    token: str
+    token: str = _attrs_field(repr=mask_secret)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import DECODE_ERRORS, decode_error
+from ..types import DECODE_ERRORS, decode_error, mask_secret
 
 T = TypeVar("T", bound="PartnerLoginRequest")
 
@@ -23,8 +23,8 @@ class PartnerLoginRequest:
     """
 
     username: str
-    password: str
-    app_key: str
+    password: str = _attrs_field(repr=mask_secret)
+    app_key: str = _attrs_field(repr=mask_secret)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

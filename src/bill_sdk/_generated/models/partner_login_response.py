@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
+from ..types import DECODE_ERRORS, UNSET, Unset, decode_error, mask_secret
 
 T = TypeVar("T", bound="PartnerLoginResponse")
 
@@ -20,7 +20,7 @@ class PartnerLoginResponse:
         session_id (str | Unset):
     """
 
-    session_id: str | Unset = UNSET
+    session_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from attrs import field as _attrs_field
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error, mask_secret
 
 _BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
 _BankAccountType = EnumLookup(BankAccountType)
@@ -33,7 +33,7 @@ class VendorBankAccount:
     """
 
     name_on_account: str | Unset = UNSET
-    account_number: str | Unset = UNSET
+    account_number: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
     routing_number: str | Unset = UNSET
     type_: BankAccountType | Unset = UNSET
     owner_type: BankAccountOwnerType | Unset = UNSET
