@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from bill_sdk.testing import jsonio
@@ -33,7 +31,6 @@ if TYPE_CHECKING:
 
 RAW_SEND = "bill_sdk.testing.raw_send"
 log = logging.getLogger("bill_sdk.testing")
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Public prefix -> spec prefix. `/connect` serves the `/v3/...` paths, `/connect-events` the events paths.
 MOUNTS = (("/connect-events/v3", "/connect-events/v3"), ("/connect/v3", "/v3"))
 
@@ -181,6 +178,9 @@ class Pipeline:
         if op.body_required and (body is None if declared_json else not raw.strip()):
             raise missing("body")
         if declared_json and body is not None:
+            beyond = jsonio.out_of_range(body)
+            if beyond:
+                raise ApiError(400, "BDC_1124", f"Invalid field datatype: {beyond}")
             fake.validators.check_body(op, body)
         route = fake.catalog.route(op)
         return Call(fake, op, route, path_params, params, query, request.headers, body, raw, principal)
@@ -237,12 +237,15 @@ async def _drop(request: Request) -> Response:
 def create_app(fake: FakeBill) -> Any:
     """The Starlette app serving `fake`, wrapped so the server's own `send` stays reachable for drops."""
     pipeline = Pipeline(fake)
-    inner = Starlette(routes=[Route("/{path:path}", pipeline.dispatch, methods=ALL_METHODS)])
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope[RAW_SEND] = send
-        await inner(scope, receive, send)
+        # Every HTTP request goes to the pipeline, whatever its path (no router: a router's own 404 page is
+        # not BILL's error array, and path patterns stop at characters such as an encoded newline).
+        if scope["type"] != "http":
+            return
+        scope[RAW_SEND] = send
+        response = await pipeline.dispatch(Request(scope, receive))
+        await response(scope, receive, send)
 
     app.fake = fake  # type: ignore[attr-defined]
     return app

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from bill_sdk.testing import auth, documents, payments, webhooks
+from bill_sdk.testing import auth, documents, payments, spend, webhooks
 from bill_sdk.testing.app import FakeBillTransport, RequestRecord, ResponseViolation, create_app
 from bill_sdk.testing.auth import Auth, Credentials
 from bill_sdk.testing.classify import Catalog
@@ -78,7 +78,7 @@ class FakeBill:
         self.state = State(organization_id, rng=random.Random(seed))
         self.auth = Auth(self, self.credentials, clock, session_idle_seconds)
         self.engine = Engine(self, self.catalog)
-        for hooks in (payments.HOOKS, webhooks.HOOKS):
+        for hooks in (payments.HOOKS, spend.HOOKS, webhooks.HOOKS):
             for collection, functions in hooks.items():
                 self.engine.hooks.setdefault(collection, []).extend(functions)
         self.handlers = {**auth.HANDLERS, **payments.HANDLERS, **documents.HANDLERS, **webhooks.HANDLERS}

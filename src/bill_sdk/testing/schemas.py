@@ -121,6 +121,15 @@ class SchemaTools:
                 values.append(None)
         return values if found else None
 
+    def allows_null(self, schema: Any) -> bool:
+        schema = self.resolve(schema)
+        if not isinstance(schema, dict):
+            return True
+        branches = self.branches(schema)
+        if branches and not self.types(schema):
+            return any(self.allows_null(branch) for branch in branches)
+        return self.matches_type(None, schema)
+
     def matches_type(self, value: Any, schema: Any) -> bool:
         types = self.types(schema)
         if not types:
@@ -162,6 +171,8 @@ class SchemaTools:
             out: dict[str, Any] = {}
             for key, item in value.items():
                 if key in props:
+                    if item is None and not self.allows_null(props[key]):
+                        continue  # a request may send null (e.g. "use the default"); the answer leaves it out
                     out[key] = self.shape(item, props[key])
                 elif isinstance(extra, dict):
                     out[key] = self.shape(item, extra)
