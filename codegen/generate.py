@@ -123,10 +123,8 @@ class SpecFilters:
 
     def page_limit(self, endpoint: Any) -> int:
         """The largest `max` a list operation accepts (its schema's maximum; 100 when the spec sets none)."""
-        for param in self._params(self.spec_operation(endpoint)):
-            if param.get("name") == "max" and param.get("in") == "query":
-                return int(param.get("schema", {}).get("maximum", 100))
-        return 100
+        _low, high = self.param_bounds(endpoint).get("max", (None, None))
+        return 100 if high is None else int(high)
 
     def _class(self, schema_name: str) -> Class:
         return Class.from_string(string=schema_name, config=self.config)

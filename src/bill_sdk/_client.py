@@ -31,6 +31,8 @@ from .errors import (
     error_from_response,
 )
 
+logger = logging.getLogger("bill_sdk")
+
 ENVIRONMENTS = {
     "sandbox": "https://gateway.stage.bill.com",
     "production": "https://gateway.prod.bill.com",
@@ -38,7 +40,6 @@ ENVIRONMENTS = {
 # Connect, Partner and Spend live under /connect; Connect Events paths carry their own /connect-events prefix.
 CONNECT_PREFIX = "/connect"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-logger = logging.getLogger("bill_sdk")
 DEFAULT_MAX_CONCURRENCY = 3  # BILL: 3 concurrent requests per developer key per organization (BDC_1322)
 ENV_VARS = {
     "dev_key": "BILL_DEV_KEY",
@@ -343,7 +344,7 @@ class AsyncBill(Resources):
                 timeout=httpx.Timeout(5.0),
             )
         except Exception:  # best effort, whatever went wrong: the session expires by itself after 35 idle minutes
-            logger.debug("logout failed; the session will expire on its own", exc_info=False)
+            logger.debug("logout failed; the session will expire on its own")
 
     # ------------------------------------------------------------------ plumbing
     def _require(self, name: str) -> str:

@@ -153,12 +153,7 @@ class RequestSender:
                 raise
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 if not operation.idempotent:
-                    raise OutcomeUnknownError(
-                        method=operation.method,
-                        path=operation.path,
-                        operation_id=operation.operation_id,
-                        reason=f"{type(exc).__name__} after the request was sent",
-                    ) from exc
+                    raise _outcome_unknown(operation, f"{type(exc).__name__} after the request was sent") from exc
                 if attempt < max_retries:
                     await self._wait(operation, attempt, None, type(exc).__name__)
                     attempt += 1
@@ -166,12 +161,7 @@ class RequestSender:
                 raise self._transport_error(operation, exc, sent=True) from exc
             except httpx.HTTPError as exc:  # e.g. a body that cannot be decoded: BILL answered, nobody can read it
                 if not operation.idempotent:
-                    raise OutcomeUnknownError(
-                        method=operation.method,
-                        path=operation.path,
-                        operation_id=operation.operation_id,
-                        reason=f"{type(exc).__name__} reading BILL's answer",
-                    ) from exc
+                    raise _outcome_unknown(operation, f"{type(exc).__name__} reading BILL's answer") from exc
                 raise self._transport_error(operation, exc, sent=True) from exc
             elapsed = time.perf_counter() - started
             logger.debug(
@@ -193,12 +183,7 @@ class RequestSender:
                     attempt += 1
                     continue
                 if isinstance(error, ServerError) and not operation.idempotent:
-                    raise OutcomeUnknownError(
-                        method=operation.method,
-                        path=operation.path,
-                        operation_id=operation.operation_id,
-                        reason=f"BILL answered {error.status_code}",
-                    ) from error
+                    raise _outcome_unknown(operation, f"BILL answered {error.status_code}") from error
             raise error
 
     def _retry_after_ok(self, error: APIError) -> bool:
@@ -232,3 +217,9 @@ class RequestSender:
             what = f"{what} {during}"
         detail = "" if sent else " before the request was sent"
         return kind(f"{what}{detail} ({type(exc).__name__})", method=method, path=path, operation_id=operation_id)
+
+
+def _outcome_unknown(operation: Operation, reason: str) -> OutcomeUnknownError:
+    return OutcomeUnknownError(
+        method=operation.method, path=operation.path, operation_id=operation.operation_id, reason=reason
+    )

@@ -425,12 +425,10 @@ class ResponseDecodeError(BillError):
 
     def for_call(self, *, status_code: int, method: str, path: str, operation_id: str | None) -> ResponseDecodeError:
         """Add which call answered, so the message says whether BILL did the work."""
-        self.status_code, self.method, self.path, self.operation_id = (
-            status_code,
-            method,
-            _path_only(path),
-            operation_id,
-        )
+        self.status_code = status_code
+        self.method = method
+        self.path = _path_only(path)
+        self.operation_id = operation_id
         done = (
             " BILL accepted the request, so it was done: look the object up instead of repeating the call."
             if 200 <= status_code < 300

@@ -13,6 +13,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from attrs import define
 
+from bill_sdk.errors import ResponseDecodeError
+
 if TYPE_CHECKING:
     import httpx
 
@@ -128,36 +130,25 @@ def mask_secret(value: object) -> str:
 DECODE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
 
 
-def decode_error(model: str, exc: BaseException) -> Exception:
-    from bill_sdk.errors import ResponseDecodeError
-
-    if isinstance(exc, ResponseDecodeError):
-        return exc
-    return ResponseDecodeError.from_exception(model, exc)
+def decode_error(model: str, exc: BaseException) -> ResponseDecodeError:
+    """The typed error for what went wrong building `model` (a ResponseDecodeError from deeper passes through)."""
+    return exc if isinstance(exc, ResponseDecodeError) else ResponseDecodeError.from_exception(model, exc)
 
 
 def parse_response(operation: Operation, response: httpx.Response, parse: Callable[[httpx.Response], T]) -> T:
     """Run an endpoint's parser; a body of the wrong shape raises ResponseDecodeError naming the call."""
-    from bill_sdk.errors import ResponseDecodeError
-
     try:
         return parse(response)
-    except ResponseDecodeError as exc:
-        exc.for_call(
+    except (ResponseDecodeError, *DECODE_ERRORS) as exc:
+        error = decode_error("response body", exc).for_call(
             status_code=response.status_code,
             method=operation.method,
             path=operation.path,
             operation_id=operation.operation_id,
         )
-        raise
-    except DECODE_ERRORS as exc:
-        error = ResponseDecodeError.from_exception("response body", exc)
-        raise error.for_call(
-            status_code=response.status_code,
-            method=operation.method,
-            path=operation.path,
-            operation_id=operation.operation_id,
-        ) from exc
+        if error is exc:
+            raise
+        raise error from exc
 
 
 def request_options(
