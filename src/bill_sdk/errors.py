@@ -248,6 +248,26 @@ class ArgumentError(BillError, ValueError):
     """Raised when a call is given arguments BILL cannot accept, before anything is sent."""
 
 
+class ClientStateError(BillError, RuntimeError):
+    """Raised, before anything is sent, when a client is used where it cannot work.
+
+    A client belongs to the event loop (and thread) it first ran in; it cannot be used after ``aclose()`` (or
+    after its parent partner client was closed). Create one client per event loop instead of sharing one.
+    """
+
+
+class PaginationError(BillError):
+    """Raised when BILL's pages do not move forward (a repeated cursor, a cursor cycle, a page with a cursor but
+    no ``results``, too many empty pages, or pages that only repeat items already yielded).
+
+    Iteration stops instead of looping forever or silently returning a truncated list.
+    """
+
+    def __init__(self, message: str, *, operation_id: str | None = None) -> None:
+        self.operation_id = operation_id
+        super().__init__(f"{message}{_operation_suffix(operation_id)}")
+
+
 class APIError(BillError):
     """Raised when BILL answers with an error status that no subclass describes better."""
 
