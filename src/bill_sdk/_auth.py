@@ -1,4 +1,4 @@
-"""Authentication as httpx.Auth flows: which headers each BILL family needs, and sessions that renew themselves.
+"""Authentication: which headers each BILL family needs, and sessions that renew themselves.
 
 - Connect (org): ``devKey`` + ``sessionId``; the session comes from ``POST /v3/login`` (or a partner's
   login-as-user) and expires after 35 idle minutes, after which BILL answers ``BDC_1109``.
@@ -6,23 +6,30 @@
 - Spend & Expense: ``apiToken`` only.
 - Connect Events: any one of the three sets.
 
-A session is obtained lazily on the first call that needs it, shared by every concurrent call, and renewed at
-most once per expiry: when twenty calls see BDC_1109 together, one logs in again and all replay (single
-flight). BILL allows 200 logins per developer key per hour, so a failed login is remembered and re-raised
-rather than retried on every call.
+A :class:`Signer` is what the request path (``_transport``) asks for headers. ``prepare()`` signs in if needed
+*before* the request takes a concurrency slot (a stalled login must not hold a slot that the login itself, or
+a Spend call, needs) and returns an ``httpx.Auth`` that only adds headers. When BILL answers BDC_1109 the
+request path calls ``renew()`` and replays the request once.
+
+A session is obtained lazily, shared by every concurrent call, and renewed at most once per expiry: when twenty
+calls see BDC_1109 together, one logs in again and all replay (single flight). Logins go through the same
+request path as every other call (slot, deadline, retries). BILL allows 200 logins per developer key per hour,
+so wrong credentials are remembered and raised again (as a fresh exception each time) instead of retried;
+nothing else is remembered: rate limits, 5xx, a gateway's HTML page or a network failure at login are ordinary
+retryable errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Any
+import copy
+from collections.abc import Awaitable, Callable, Generator
+from typing import Protocol
 
 import anyio
 import httpx
 from attrs import define, field
 
-from ._json import loads_json
-from .errors import AuthenticationError, BillError
+from .errors import APIError, AuthenticationError, BillError, is_credential_error
 
 SESSION_EXPIRED = "BDC_1109"
 
@@ -43,15 +50,18 @@ class Session:
 LoginFunction = Callable[[], Awaitable[Session]]
 
 
-@define(eq=False)
+@define(eq=False, repr=False)
 class SessionManager:
     """Holds the current session of one identity and logs in again only when a session is stale."""
 
     login: LoginFunction
     _session: Session | None = field(default=None, init=False)
-    _failure: BillError | None = field(default=None, init=False)
+    _failure: AuthenticationError | None = field(default=None, init=False)
     _lock: anyio.Lock = field(factory=anyio.Lock, init=False)
     login_count: int = field(default=0, init=False)
+
+    def __repr__(self) -> str:
+        return f"SessionManager(session={self._session!r}, login_count={self.login_count})"
 
     @property
     def session(self) -> Session | None:
@@ -81,62 +91,103 @@ class SessionManager:
             if self._session is not None and self._session is not stale:
                 return self._session  # another call already logged in while we waited
             if self._failure is not None:
-                raise self._failure
+                # A fresh exception each time: re-raising one object would grow its traceback on every call.
+                raise copy.copy(self._failure).with_traceback(None)
             self._session = None
             self.login_count += 1
             try:
                 self._session = await self.login()
-            except AuthenticationError as exc:
-                # Wrong credentials stay wrong: do not spend BILL's 200 logins/hour finding out again.
-                self._failure = exc
+            except APIError as exc:
+                # Wrong credentials stay wrong: do not spend BILL's 200 logins/hour finding out again. Only
+                # BILL's own credential codes count; a gateway's 401/403 page or a rate limit is not a verdict.
+                if isinstance(exc, AuthenticationError) and is_credential_error(exc):
+                    self._failure = copy.copy(exc).with_traceback(None)
                 raise
             return self._session
 
 
-def is_session_expired(response: httpx.Response) -> bool:
-    """True for BILL's "Session is invalid. Please log in." (BDC_1109), whatever the HTTP status."""
-    if response.is_success or response.status_code >= 500:
-        return False
-    try:
-        payload: Any = loads_json(response.content)
-    except ValueError:
-        return False
-    items = payload if isinstance(payload, list) else [payload]
-    return any(isinstance(item, dict) and item.get("code") == SESSION_EXPIRED for item in items)
+class HeaderAuth(httpx.Auth):
+    """Fixed headers on a request. ``repr`` names the headers, never their values."""
+
+    def __init__(self, headers: dict[str, str], session: Session | None = None) -> None:
+        self._headers = headers
+        self.session = session
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self._headers)
+        yield request
+
+    def __repr__(self) -> str:
+        return f"HeaderAuth(headers={sorted(self._headers)})"
 
 
-class SessionAuth(httpx.Auth):
-    """Adds a key header + ``sessionId``; on BDC_1109 renews the session once and replays the request."""
+class Signer(Protocol):
+    """What the request path asks for credentials: headers to send, and a renewal after BDC_1109."""
+
+    @property
+    def renewable(self) -> bool: ...
+
+    async def prepare(self) -> HeaderAuth: ...
+
+    async def renew(self, stale: HeaderAuth) -> None: ...
+
+
+class TokenSigner:
+    """Spend & Expense: a fixed ``apiToken`` header, no session."""
+
+    renewable = False
+
+    def __init__(self, header: str, token: str) -> None:
+        self._auth = HeaderAuth({header: token})
+
+    async def prepare(self) -> HeaderAuth:
+        return self._auth
+
+    async def renew(self, stale: HeaderAuth) -> None:  # pragma: no cover - not renewable
+        raise BillError("an API token cannot be renewed")
+
+    def __repr__(self) -> str:
+        return "TokenSigner()"
+
+
+class SessionSigner:
+    """A key header + ``sessionId`` from a :class:`SessionManager` (signing in on first use)."""
+
+    renewable = True
 
     def __init__(self, key_header: str, key: str, sessions: SessionManager) -> None:
         self._key_header = key_header
         self._key = key
         self._sessions = sessions
 
-    def _apply(self, request: httpx.Request, session: Session) -> None:
-        request.headers[self._key_header] = self._key
-        request.headers["sessionId"] = session.session_id
+    def _auth(self, session: Session) -> HeaderAuth:
+        return HeaderAuth({self._key_header: self._key, "sessionId": session.session_id}, session)
 
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        session = await self._sessions.current()
-        self._apply(request, session)
-        response = yield request
-        await response.aread()
-        if is_session_expired(response):
-            session = await self._sessions.renew(stale=session)
-            self._apply(request, session)
-            yield request
+    async def prepare(self) -> HeaderAuth:
+        return self._auth(await self._sessions.current())
 
-    def sync_auth_flow(self, request: httpx.Request) -> Any:
-        raise RuntimeError("bill_sdk is async-only: use it with httpx.AsyncClient")
+    async def renew(self, stale: HeaderAuth) -> None:
+        if stale.session is not None:
+            await self._sessions.renew(stale=stale.session)
+
+    def __repr__(self) -> str:
+        return f"SessionSigner({self._key_header})"
 
 
-class HeaderAuth(httpx.Auth):
-    """Fixed headers (the Spend & Expense ``apiToken``)."""
+class FixedSessionSigner(SessionSigner):
+    """One given session, never a login (signing out must not sign in first)."""
 
-    def __init__(self, headers: dict[str, str]) -> None:
-        self._headers = headers
+    renewable = False
 
-    def auth_flow(self, request: httpx.Request) -> Any:
-        request.headers.update(self._headers)
-        yield request
+    def __init__(self, key_header: str, key: str, session: Session) -> None:
+        self._key_header = key_header
+        self._key = key
+        self._session = session
+
+    async def prepare(self) -> HeaderAuth:
+        return self._auth(self._session)
+
+
+def is_session_expired(error: APIError) -> bool:
+    """True for BILL's "Session is invalid. Please log in." (BDC_1109), whatever the HTTP status."""
+    return SESSION_EXPIRED in error.codes and error.status_code < 500

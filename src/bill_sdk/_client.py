@@ -16,20 +16,11 @@ import certifi
 import httpx
 from attrs import define, evolve
 
-from ._auth import HeaderAuth, Session, SessionAuth, SessionManager
+from ._auth import FixedSessionSigner, Session, SessionManager, SessionSigner, Signer, TokenSigner
 from ._generated import Resources
-from ._generated.types import Operation
-from ._json import dumps_json, loads_json
-from ._transport import NOT_SENT, RequestSender, RetryPolicy
-from .errors import (
-    ArgumentError,
-    AuthenticationError,
-    BillError,
-    ConfigurationError,
-    ResponseDecodeError,
-    ServerError,
-    error_from_response,
-)
+from ._generated.types import Operation, RequestOptions, Unset
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Lifecycle, RequestSender, RetryPolicy
+from .errors import MAX_ERROR_BODY_BYTES, ArgumentError, BillError, ConfigurationError, ResponseDecodeError
 
 logger = logging.getLogger("bill_sdk")
 
@@ -39,7 +30,6 @@ ENVIRONMENTS = {
 }
 # Connect, Partner and Spend live under /connect; Connect Events paths carry their own /connect-events prefix.
 CONNECT_PREFIX = "/connect"
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 DEFAULT_MAX_CONCURRENCY = 3  # BILL: 3 concurrent requests per developer key per organization (BDC_1322)
 ENV_VARS = {
     "dev_key": "BILL_DEV_KEY",
@@ -85,6 +75,10 @@ class AsyncBill(Resources):
     Credentials come from the arguments or the ``BILL_*`` environment variables. Which are needed depends on
     what you call: Connect AP/AR needs dev key, username, password and organization id; Partner calls need app
     key, username and password; Spend & Expense needs an API token; Connect Events uses whichever is set.
+
+    ``timeout`` is the deadline of a whole call in seconds (waiting for a slot, signing in, every attempt and
+    backoff, reading the body); ``None`` means no deadline. An ``httpx.Timeout`` is accepted too: its largest
+    value becomes the deadline. A client belongs to the event loop it is first used in.
     """
 
     def __init__(
@@ -104,6 +98,7 @@ class AsyncBill(Resources):
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         env: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if env is None else env
@@ -123,6 +118,8 @@ class AsyncBill(Resources):
         )
         if max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1")
+        if max_response_bytes < MAX_ERROR_BODY_BYTES:
+            raise ConfigurationError(f"max_response_bytes must be at least {MAX_ERROR_BODY_BYTES}")
         if http_client is None:
             _require_tls(self.base_url)
         self._owns_http = http_client is None
@@ -132,14 +129,25 @@ class AsyncBill(Resources):
             verify=_tls_context(), trust_env=False, limits=httpx.Limits(max_connections=100)
         )
         self._limiter = anyio.CapacityLimiter(max_concurrency)
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._lifecycle = Lifecycle()
+        self._timeout = _deadline(timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
+        self._max_response_bytes = max_response_bytes
         self._org_sessions = SessionManager(self._login)
         self._partner_sessions = SessionManager(self._partner_login)
         self._children: list[AsyncBill] = []
-        self._is_child = False
-        self._closed = False
-        self._client = self._make_sender()
+        self._parent: AsyncBill | None = None
+        self._sender = self._client = self._make_sender()
+
+    def _copy(self, **changes: Any) -> AsyncBill:
+        """A client sharing this one's pool, limiter, retry policy and partner session, with `changes` applied
+        (the one way to derive a client: login-as-user children are built here)."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update({k: v for k, v in self.__dict__.items() if k in _SHARED_STATE})
+        clone.__dict__.update(changes)
+        clone._children = []
+        clone._sender = clone._client = clone._make_sender()
+        return clone
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> AsyncBill:
@@ -151,17 +159,28 @@ class AsyncBill(Resources):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Sign out of sessions this client opened and close its connections (a shared pool stays open)."""
-        if self._closed:
+        """Sign out of sessions this client opened and close its connections (a shared pool stays open).
+
+        Bounded: signing out gets a few seconds, then the pool is closed anyway; a caller's cancel scope or
+        timeout around ``aclose()`` cuts the sign-out short and still closes the pool.
+        """
+        if self._lifecycle.closed and not self._children and self._org_sessions.session is None:
             return
-        self._closed = True
-        for child in self._children:
-            await child.aclose()
-        with anyio.CancelScope(shield=True):
-            try:
+        self._lifecycle.close()
+        if self._parent is not None and self in self._parent._children:
+            self._parent._children.remove(self)
+        try:
+            if self._lifecycle.on_own_loop():
+                for child in list(self._children):
+                    await child.aclose()
                 await self._logout()
-            finally:
-                if self._owns_http and not self._is_child:
+            else:
+                logger.warning("AsyncBill closed from another event loop: not signing out (sessions expire)")
+        finally:
+            self._children.clear()
+            self._org_sessions.forget()
+            if self._owns_http and self._parent is None and self._lifecycle.on_own_loop():
+                with anyio.CancelScope(shield=True, deadline=anyio.current_time() + POOL_CLOSE_SECONDS):
                     await self._http.aclose()
 
     def __repr__(self) -> str:
@@ -181,24 +200,19 @@ class AsyncBill(Resources):
         """As a partner, act inside a child organization: returns a client scoped to that org's session.
 
         The child shares this client's connection pool and concurrency limit; it needs a dev key for the
-        org-level calls that follow (``BILL_DEV_KEY``).
+        org-level calls that follow (``BILL_DEV_KEY``). When the partner session has expired too (36 idle
+        minutes), signing the child in again renews the partner session first.
         """
+        self._lifecycle.check()
         session = await self._login_as(organization_id, user_id)
-        child = AsyncBill.__new__(AsyncBill)
-        child.credentials = evolve(self.credentials, organization_id=organization_id)
-        child.base_url = self.base_url
-        child._owns_http = False
-        child._http = self._http
-        child._limiter = self._limiter
-        child._timeout = self._timeout
-        child._retry = self._retry
-        child._org_sessions = SessionManager(lambda: self._login_as(organization_id, user_id))
+        child = self._copy(
+            credentials=evolve(self.credentials, organization_id=organization_id),
+            _owns_http=False,
+            _lifecycle=self._lifecycle.child(),
+            _org_sessions=SessionManager(lambda: self._login_as(organization_id, user_id)),
+            _parent=self,
+        )
         child._org_sessions.adopt(session)
-        child._partner_sessions = self._partner_sessions
-        child._children = []
-        child._is_child = True
-        child._closed = False
-        child._client = child._make_sender()
         self._children.append(child)
         return child
 
@@ -256,94 +270,60 @@ class AsyncBill(Resources):
         if session is not None and not session.trusted:
             self._org_sessions.adopt(evolve(session, trusted=True))
 
-    async def _login_as(self, organization_id: str, user_id: str) -> Session:
-        """An org session for a partner's user (the first one, and each renewal after BDC_1109)."""
-        partner = await self._partner_sessions.current()
-        body: dict[str, Any] = {"organizationId": organization_id, "userId": user_id}
-        if self.credentials.remember_me_id and self.credentials.device:  # renewals stay MFA-trusted
-            body.update(rememberMeId=self.credentials.remember_me_id, device=self.credentials.device)
-        payload = await self._post_login(
-            "/v3/partner/login-as-user",
-            body,
-            headers={"appKey": self._require("app_key"), "sessionId": partner.session_id},
+    # ------------------------------------------------------------------ signing in and out
+    # Each goes through the generated operation and so through the one request path (slot, deadline, retries,
+    # logging). Credentials travel only inside models whose repr masks them, never as local strings or dicts.
+    async def _login(self) -> Session:
+        from .models import LoginRequest
+
+        body = LoginRequest(
+            username=self._require("username"),
+            organization_id=self._require("organization_id"),
+            dev_key=self._require("dev_key"),
+            password=self._require("password"),
         )
-        session = _session_from(payload)
+        if self.credentials.remember_me_id and self.credentials.device:
+            body.remember_me_id, body.device = self.credentials.remember_me_id, self.credentials.device
+        return _session_from(await self.auth.login(body=body))
+
+    async def _partner_login(self) -> Session:
+        from .models import PartnerLoginRequest
+
+        body = PartnerLoginRequest(
+            username=self._require("username"), password=self._require("password"), app_key=self._require("app_key")
+        )
+        return _session_from(await self.partner.auth.login(body=body))
+
+    async def _login_as(self, organization_id: str, user_id: str) -> Session:
+        """An org session for a partner's user (the first one, and each renewal after BDC_1109); an expired
+        partner session is renewed on the way by the request path, like any partner call's."""
+        from .models import LoginAsUserRequest
+
+        body = LoginAsUserRequest(organization_id=organization_id, user_id=user_id)
+        if self.credentials.remember_me_id and self.credentials.device:  # renewals stay MFA-trusted
+            body.remember_me_id, body.device = self.credentials.remember_me_id, self.credentials.device
+        session = _session_from(await self.partner.auth.login_as_user(body=body))
         return evolve(
             session,
             organization_id=session.organization_id or organization_id,
             user_id=session.user_id or user_id,
         )
 
-    async def _login(self) -> Session:
-        c = self.credentials
-        body: dict[str, Any] = {
-            "username": self._require("username"),
-            "password": self._require("password"),
-            "organizationId": self._require("organization_id"),
-            "devKey": self._require("dev_key"),
-        }
-        if c.remember_me_id and c.device:
-            body.update(rememberMeId=c.remember_me_id, device=c.device)
-        return _session_from(await self._post_login("/v3/login", body))
-
-    async def _partner_login(self) -> Session:
-        body = {
-            "username": self._require("username"),
-            "password": self._require("password"),
-            "appKey": self._require("app_key"),
-        }
-        return _session_from(await self._post_login("/v3/partner/login", body))
-
-    async def _post_login(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
-        # Called from inside an auth flow that already holds a concurrency slot: no slot, no retry here
-        # (BILL allows 200 logins per hour; a failing login must surface, not loop).
-        url = self.base_url + CONNECT_PREFIX + path
-        request_headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
-        operation_id = LOGIN_OPERATIONS[path]
-        try:
-            response = await self._http.post(
-                url, content=dumps_json(body), headers=request_headers, timeout=self._timeout
-            )
-        except httpx.HTTPError as exc:
-            # Not a verdict on the credentials (a TLS failure, a refused connection): a typed transport error
-            # that the caller's retry budget may spend, and that is not remembered as "wrong credentials".
-            failure = RequestSender.transport_error(
-                "POST", path, operation_id, exc, sent=not isinstance(exc, NOT_SENT), during="signing in"
-            )
-            failure.during_login = True
-            raise failure from exc
-        if not response.is_success:
-            error = error_from_response(response, operation_id=operation_id, secrets=self._secrets())
-            if isinstance(error, ServerError):
-                error.during_login = True
-            if response.status_code in (400, 401, 403) and not isinstance(error, AuthenticationError):
-                raise AuthenticationError(
-                    status_code=error.status_code,
-                    details=error.details,
-                    method=error.method,
-                    path=error.path,
-                    request_id=error.request_id,
-                    operation_id=error.operation_id,
-                )
-            raise error
-        try:
-            return loads_json(response.content)
-        except ValueError as exc:
-            raise ResponseDecodeError("login answer", "not JSON").for_call(
-                status_code=response.status_code, method="POST", path=path, operation_id=operation_id
-            ) from exc
-
     async def _logout(self) -> None:
-        session = self._org_sessions.forget()
+        session = self._org_sessions.session
         if session is None or not self.credentials.dev_key:
             return
+        from ._generated.api.auth import logout
+
         try:
-            await self._http.post(
-                self.base_url + CONNECT_PREFIX + "/v3/logout",
-                headers={"devKey": self.credentials.dev_key, "sessionId": session.session_id},
-                timeout=httpx.Timeout(5.0),
+            await self._sender.send(
+                logout.OPERATION,
+                url="/v3/logout",
+                options=RequestOptions(timeout=LOGOUT_SECONDS, max_retries=0),
+                signer=FixedSessionSigner("devKey", self.credentials.dev_key, session),
+                closing=True,
             )
-        except Exception:  # best effort, whatever went wrong: the session expires by itself after 35 idle minutes
+        except BillError:  # best effort: the session expires by itself after 35 idle minutes
             logger.debug("logout failed; the session will expire on its own")
 
     # ------------------------------------------------------------------ plumbing
@@ -360,26 +340,58 @@ class AsyncBill(Resources):
     def _base_for(self, operation: Operation) -> str:
         return self.base_url if operation.family == "events" else self.base_url + CONNECT_PREFIX
 
-    def _auth_for(self, operation: Operation) -> httpx.Auth | None:
+    def _signer_for(self, operation: Operation) -> Signer | None:
         if not operation.authenticated:
             return None
         c = self.credentials
         if operation.family == "spend" or (operation.family == "events" and not c.dev_key and not c.app_key):
-            return HeaderAuth({"apiToken": self._require("api_token")})
+            return TokenSigner("apiToken", self._require("api_token"))
         if operation.family == "partner" or (operation.family == "events" and not c.dev_key):
-            return SessionAuth("appKey", self._require("app_key"), self._partner_sessions)
-        return SessionAuth("devKey", self._require("dev_key"), self._org_sessions)
+            return SessionSigner("appKey", self._require("app_key"), self._partner_sessions)
+        return SessionSigner("devKey", self._require("dev_key"), self._org_sessions)
 
     def _make_sender(self) -> RequestSender:
         return RequestSender(
             http=self._http,
             base_url=self._base_for,
-            auth=self._auth_for,
+            signer=self._signer_for,
             limiter=self._limiter,
+            lifecycle=self._lifecycle,
             retry=self._retry,
             timeout=self._timeout,
             secrets=self._secrets,
+            max_response_bytes=self._max_response_bytes,
         )
+
+
+# What a derived client (_copy) shares with the client it comes from; everything else is its own.
+_SHARED_STATE = frozenset(
+    {
+        "credentials",
+        "base_url",
+        "_owns_http",
+        "_http",
+        "_limiter",
+        "_lifecycle",
+        "_timeout",
+        "_retry",
+        "_max_response_bytes",
+        "_org_sessions",
+        "_partner_sessions",
+        "_parent",
+    }
+)
+LOGOUT_SECONDS = 5.0
+POOL_CLOSE_SECONDS = 2.0
+
+
+def _deadline(timeout: float | httpx.Timeout | None) -> float | None:
+    if isinstance(timeout, httpx.Timeout):
+        values = [v for v in timeout.as_dict().values() if v is not None]
+        return max(values) if values else None
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
+        raise ConfigurationError(f"timeout must be a positive number of seconds or None, got {type(timeout).__name__}")
+    return None if timeout is None else float(timeout)
 
 
 def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
@@ -398,11 +410,6 @@ def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
 
 
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,4096}")
-LOGIN_OPERATIONS = {
-    "/v3/login": "login",
-    "/v3/partner/login": "partnerLogin",
-    "/v3/partner/login-as-user": "loginAsUser",
-}
 
 
 def _require_tls(base_url: str) -> None:
@@ -442,15 +449,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _session_from(payload: Any) -> Session:
-    if not isinstance(payload, dict) or not isinstance(payload.get("sessionId"), str):
+def _session_from(answer: Any) -> Session:
+    """The session of a login, partner login or login-as-user answer (generated models)."""
+    session_id = getattr(answer, "session_id", None)
+    if not isinstance(session_id, str):
         raise ResponseDecodeError("login answer", "no sessionId")
-    if not _HEADER_SAFE.fullmatch(payload["sessionId"]):
+    if not _HEADER_SAFE.fullmatch(session_id):
         # It goes into a header on every call; refuse it here rather than fail each request obscurely.
         raise ResponseDecodeError("login answer", "a sessionId that cannot be sent as a header (not visible ASCII)")
     return Session(
-        session_id=payload["sessionId"],
-        organization_id=payload.get("organizationId"),
-        user_id=payload.get("userId"),
-        trusted=bool(payload.get("trusted", False)),
+        session_id=session_id,
+        organization_id=_text(getattr(answer, "organization_id", None)),
+        user_id=_text(getattr(answer, "user_id", None)),
+        trusted=getattr(answer, "trusted", None) is True,
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and not isinstance(value, Unset) else None

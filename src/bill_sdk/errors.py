@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -39,27 +40,31 @@ __all__ = [
     "BillConnectionError",
     "BillError",
     "BillTimeoutError",
+    "ClientStateError",
     "ConfigurationError",
     "ConflictError",
     "ErrorDetail",
     "MFARequiredError",
     "NotFoundError",
     "OutcomeUnknownError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "ResponseDecodeError",
     "ServerError",
     "SessionExpiredError",
     "TransportError",
     "ValidationError",
     "error_from_response",
+    "is_credential_error",
     "parse_error_details",
     "redact",
 ]
 
 # Error bodies from BILL are a few hundred bytes; anything far larger is a
 # gateway page or garbage and is not worth parsing as JSON.
-_MAX_PARSED_BODY = 256 * 1024
+MAX_ERROR_BODY_BYTES = 256 * 1024  # also all of an error body the request path reads
 _SNIPPET_CHARS = 300
 _FIELD_CHARS = 2000
 _KNOWN_FIELDS = (
@@ -109,7 +114,7 @@ def parse_error_details(content: bytes) -> tuple[ErrorDetail, ...]:
     """
     if not content or not content.strip():
         return ()
-    if len(content) > _MAX_PARSED_BODY:
+    if len(content) > MAX_ERROR_BODY_BYTES:
         return (_snippet_detail(content),)
     try:
         payload = json.loads(content.decode("utf-8-sig"))
@@ -377,6 +382,14 @@ class ServerError(APIError):
     """Raised on any 5xx, including non-IANA statuses such as 520 from the gateway."""
 
 
+class RedirectError(APIError):
+    """Raised when the answer is a redirect (3xx). BILL's API never redirects, so the SDK does not follow one:
+    a redirect means the base URL points somewhere else (a proxy, a login page, a moved host). ``location``
+    is the host the answer pointed to."""
+
+    location: str | None = None
+
+
 class TransportError(BillError):
     """Raised when no HTTP response came back from BILL for a request safe to repeat."""
 
@@ -548,7 +561,9 @@ def error_from_response(
     except RuntimeError:  # a Response built by hand has no request
         method, path = "", ""
     cls = _classify(response.status_code, (d.code for d in details if d.code))
-    return cls(
+    if 300 <= response.status_code < 400:
+        cls = RedirectError
+    error = cls(
         status_code=response.status_code,
         details=details,
         method=method,
@@ -557,6 +572,29 @@ def error_from_response(
         operation_id=operation_id,
         retry_after=_parse_retry_after(response.headers.get("retry-after")),
     )
+    if isinstance(error, RedirectError):
+        error.location = _location_host(response.headers.get("location"))
+        error.args = (
+            f"{error.args[0]} — a redirect to {error.location or 'an unnamed location'}, not followed: BILL's API "
+            "does not redirect, so check the base URL (a proxy or a moved host answered)",
+        )
+    return error
+
+
+def is_credential_error(error: APIError) -> bool:
+    """True when BILL itself said the credentials are wrong (one of its credential codes), the only failure
+    worth remembering at login; a gateway's bare 401/403 or a rate limit is not such a verdict."""
+    return bool(_AUTH_CODES.intersection(code.strip().upper() for code in error.codes))
+
+
+def _location_host(location: str | None) -> str | None:
+    if not location:
+        return None
+    try:
+        host = urlsplit(location).hostname
+    except ValueError:
+        return None
+    return _truncate(host, 100) if host else None
 
 
 def _api_path(url_path: str) -> str:

@@ -358,8 +358,9 @@ async def test_a_refused_connection_at_login_is_a_connection_error_not_wrong_cre
     bill_mock["login"].mock(side_effect=httpx.ConnectError("refused"))
     async with AsyncBill(**CREDENTIALS, env={}, max_retries=1) as bill:
         bill._retry.base_delay = 0.001
-        with pytest.raises(BillConnectionError, match="signing in"):
+        with pytest.raises(BillConnectionError, match=r"POST /v3/login \(login\)") as caught:
             await bill.vendors.get("00901A")
+        assert caught.value.during_login
         assert bill_mock["login"].call_count == 2
         # Not remembered as "wrong credentials": once BILL is reachable, the same client signs in.
         bill_mock["login"].mock(side_effect=None, return_value=respx.MockResponse(200, json={"sessionId": SESSION}))

@@ -59,7 +59,7 @@ async def test_login_as_user_gives_an_org_client_that_shares_pool_and_limit(part
     # Closing the partner closes the child: its org session is logged out, the shared pool is closed once.
     logouts = [c.request.headers["sessionId"] for c in partner_mock["logout"].calls]
     assert logouts == [CHILD_SESSION]
-    assert child._closed and partner._http.is_closed
+    assert child._lifecycle.closed and partner._http.is_closed
 
 
 async def test_an_expired_child_session_is_renewed_with_login_as_user_again(partner_mock: respx.MockRouter) -> None:

@@ -16,7 +16,7 @@ OPERATION = Operation(
     path="/v3/login",
     family="connect",
     authenticated=False,
-    idempotent=False,
+    idempotent=True,
 )
 
 
@@ -32,7 +32,7 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "url": "/v3/login",
     }
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body
 
     _kwargs["headers"] = headers
     return _kwargs

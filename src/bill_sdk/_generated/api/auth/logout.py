@@ -11,7 +11,7 @@ OPERATION = Operation(
     path="/v3/logout",
     family="connect",
     authenticated=True,
-    idempotent=False,
+    idempotent=True,
 )
 
 

@@ -37,7 +37,7 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "url": "/connect-events/v3/subscriptions",
     }
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body
 
     _kwargs["headers"] = headers
     return _kwargs

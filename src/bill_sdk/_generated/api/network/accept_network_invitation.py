@@ -30,7 +30,7 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "url": "/v3/network/invitation/accept",
     }
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body
 
     _kwargs["headers"] = headers
     return _kwargs

@@ -16,7 +16,7 @@ OPERATION = Operation(
     path="/v3/partner/login-as-user",
     family="partner",
     authenticated=True,
-    idempotent=False,
+    idempotent=True,
 )
 
 
@@ -32,7 +32,7 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "url": "/v3/partner/login-as-user",
     }
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body
 
     _kwargs["headers"] = headers
     return _kwargs

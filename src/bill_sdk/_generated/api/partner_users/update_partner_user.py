@@ -41,7 +41,7 @@ def _get_kwargs(
             user_id=quote(str(user_id), safe=""),
         ),
     }
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body
 
     _kwargs["headers"] = headers
     return _kwargs

@@ -32,7 +32,7 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "url": "/v3/spend/budgets",
     }
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body
 
     _kwargs["headers"] = headers
     return _kwargs

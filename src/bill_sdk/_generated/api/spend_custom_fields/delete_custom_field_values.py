@@ -36,7 +36,7 @@ def _get_kwargs(
             custom_field_id=quote(str(custom_field_id), safe=""),
         ),
     }
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body
 
     _kwargs["headers"] = headers
     return _kwargs

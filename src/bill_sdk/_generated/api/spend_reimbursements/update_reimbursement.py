@@ -38,7 +38,7 @@ def _get_kwargs(
             reimbursement_id=quote(str(reimbursement_id), safe=""),
         ),
     }
-    _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body
 
     _kwargs["headers"] = headers
     return _kwargs
