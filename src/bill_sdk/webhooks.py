@@ -143,8 +143,6 @@ def _normalize_keys(keys: object) -> tuple[bytes, ...]:
     """Every configured key as bytes, checked: the one place keys are turned into HMAC keys."""
     if isinstance(keys, _KEY_TYPES):
         return (_key_bytes(keys),)
-    if isinstance(keys, _KeyRing):
-        return keys.keys
     if not isinstance(keys, Iterable) or isinstance(keys, dict):
         raise ConfigurationError(
             f"webhook security keys are a {type(keys).__name__}; expected a key (str, bytes, bytearray or "

@@ -205,6 +205,22 @@ async def test_a_duplicate_refused_while_the_first_delivery_ran_is_handled_when_
     assert work.runs == ["evt-1", "evt-1"] and work.done == ["evt-1"]
 
 
+async def test_a_delivery_cancelled_while_its_work_ran_runs_again_when_resent() -> None:
+    work = Work()
+    work.proceed = asyncio.Event()
+    async with client_for(verifier_app(work)) as client:
+        body = notification()
+        first = asyncio.create_task(deliver(client, body))
+        await work.started.wait()
+        first.cancel()  # e.g. the server shutting down mid-request
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        work.proceed.set()
+        again = await deliver(client, body)
+    assert again.status_code == 200 and again.json() == {"received": True, "duplicate": False}
+    assert work.runs == ["evt-1", "evt-1"] and work.done == ["evt-1"]
+
+
 async def test_a_completed_event_redelivered_gets_200_and_does_not_run_again() -> None:
     work = Work()
     async with client_for(verifier_app(work)) as client:
