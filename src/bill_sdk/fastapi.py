@@ -187,17 +187,8 @@ class WebhookVerifier:
         return f"WebhookVerifier(keys={keys!r}, dedupe={self.dedupe!r}, max_body_bytes={self.max_body_bytes})"
 
     async def __call__(self, request: Request) -> AsyncIterator[DeliveredEvent]:
-        body = await _read_body(request, self.max_body_bytes)
-        keys = _normalize_keys(self._keys()) if callable(self._keys) else self._keys.keys
-        try:
-            _verify(body, request.headers.get(SIGNATURE_HEADER), keys)
-        except WebhookSignatureError as exc:
-            # Same answer for every signature failure: no hints for a forger.
-            raise HTTPException(status_code=401, detail="invalid webhook signature") from exc
-        try:
-            event = parse_event(body)
-        except WebhookPayloadError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        # Verified in another frame, so no local here (seen by error reporters while the route runs) holds a key.
+        event = await self._verified_event(request)
         if self.dedupe is None:
             yield DeliveredEvent(event=event)
             return
@@ -219,6 +210,19 @@ class WebhookVerifier:
                 await self.dedupe.release(event.event_id)
             raise
         await self.dedupe.complete(event.event_id)
+
+    async def _verified_event(self, request: Request) -> WebhookEvent:
+        body = await _read_body(request, self.max_body_bytes)
+        keys = _normalize_keys(self._keys()) if callable(self._keys) else self._keys.keys
+        try:
+            _verify(body, request.headers.get(SIGNATURE_HEADER), keys)
+        except WebhookSignatureError:
+            # Same answer for every signature failure: no hints for a forger (and no chained frames holding keys).
+            raise HTTPException(status_code=401, detail="invalid webhook signature") from None
+        try:
+            return parse_event(body)
+        except WebhookPayloadError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
