@@ -118,7 +118,7 @@ def create_app(
     """The service. Defaults: ``AsyncBill()`` from ``BILL_*`` and keys from ``BILL_WEBHOOK_KEYS``.
 
     ``webhook_keys`` may be a callable returning the current keys, to rotate without a restart.
-    ``on_event(event)`` is called once per new event, after BILL got its 200.
+    ``on_event(event)`` is called once per new event, after BILL got its 200 (again on a re-send if it raised).
     """
     # One AsyncBill for the whole app, opened at startup and closed at shutdown: its session is reused by
     # every request (BILL allows 200 logins per hour per developer key).
@@ -127,17 +127,20 @@ def create_app(
 
     # BILL counts a delivery as failed without HTTP 200 within 10 s and sends it again (after 2, 4, 8, 16 s).
     # webhook_router answers as soon as the signature is checked and then runs the handler as a background
-    # task, so slow work never delays the 200. A redelivered eventId gets 200 without running the handler
-    # again (the in-memory dedupe store is per process: pass dedupe= a shared store, e.g. Redis SET NX, when
-    # several workers receive events). Writing the route yourself looks like this:
+    # task, so slow work never delays the 200. An eventId counts as handled only once the handler returned:
+    # a redelivery of a handled event gets 200 without running it again, one arriving while the handler still
+    # runs gets 409 (BILL retries it), and after a handler raised, a re-send runs it again. (Pass
+    # acknowledge="after_handler" to answer only after the handler, so BILL's own retries cover a failure.)
+    # The in-memory dedupe store is per process: pass dedupe= a shared DedupeStore (claim / complete /
+    # release, e.g. on Redis) when several workers receive events. Writing the route yourself looks like this:
     #
-    #     verifier = WebhookVerifier(keys)      # 401 for a bad signature, 400 for a body that is no event
+    #     verifier = WebhookVerifier(keys)      # 413 / 401 / 400 / 409 as webhook_router answers
     #
     #     @app.post("/bill/webhooks")
     #     async def receive(delivered: Annotated[DeliveredEvent, Depends(verifier)], tasks: BackgroundTasks):
     #         if not delivered.duplicate:
-    #             tasks.add_task(handle, delivered.event)   # runs after the response is sent
-    #         return {"received": True}
+    #             tasks.add_task(handle, delivered.event)   # runs after the response is sent; if it (or this
+    #         return {"received": True}                     # route) raises, the event is not marked handled
     app.include_router(
         webhook_router(
             WEBHOOK_PATH,

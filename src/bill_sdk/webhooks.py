@@ -14,32 +14,36 @@ What BILL does (Connect Events docs, cross-cutting §7):
   POST body can be a JSON string holding JSON is unclear, so both are accepted.
 * A delivery without HTTP 200 within 10 s is retried (2, 4, 8, 16 s), and
   events can be re-sent by hand, so the same ``eventId`` can arrive more than
-  once: :class:`DedupeStore` lets a receiver do the work only once.
+  once: :class:`DedupeStore` lets a receiver do the work once, counting an
+  event as handled only after its work succeeded.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import hashlib
 import hmac
 import importlib
-import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import attrs
 
+from bill_sdk._json import JSONDecodeError, loads_json
 from bill_sdk.errors import ArgumentError, BillError, ConfigurationError
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "ClaimOutcome",
     "DedupeStore",
     "InMemoryDedupeStore",
     "WebhookError",
     "WebhookEvent",
+    "WebhookKey",
     "WebhookKeys",
     "WebhookPayloadError",
     "WebhookSignatureError",
@@ -51,8 +55,11 @@ __all__ = [
 
 SIGNATURE_HEADER = "x-bill-sha-signature"
 
-WebhookKeys = str | bytes | Sequence[str | bytes]
-"""One security key, or several while a rotation is in progress."""
+WebhookKey = str | bytes | bytearray | memoryview
+"""One security key: BILL's ``securityKey`` string (its UTF-8 bytes are the HMAC key), or those bytes."""
+
+WebhookKeys = WebhookKey | Sequence[WebhookKey]
+"""One security key, or several while a rotation is in progress (every one listed is accepted)."""
 
 _DIGEST_SIZE = hashlib.sha256().digest_size
 
@@ -72,7 +79,7 @@ class WebhookPayloadError(WebhookError):
 # --------------------------------------------------------------------------- signature
 
 
-def sign(body: bytes, key: str | bytes) -> str:
+def sign(body: bytes, key: WebhookKey) -> str:
     """Return the ``x-bill-sha-signature`` value BILL would send for ``body``."""
     return base64.b64encode(_digest(body, _key_bytes(key))).decode("ascii")
 
@@ -81,10 +88,15 @@ def verify_signature(body: bytes, signature: str | None, keys: WebhookKeys) -> N
     """Check ``signature`` against the raw ``body``; raise :class:`WebhookSignatureError` if bad.
 
     Every key in ``keys`` is tried, so the old and the new key both work while
-    a ``securityKey`` rotation is rolled out. An empty key is a configuration
-    error (it would let anyone sign), not a signature failure.
+    a ``securityKey`` rotation is rolled out. A key may be ``str`` (its UTF-8
+    bytes), ``bytes``, ``bytearray`` or ``memoryview``: the same key in any form.
+    No key, an empty key (it would let anyone sign) or a key of another type is
+    a :class:`ConfigurationError` naming its position, not a signature failure.
     """
-    key_list = _key_list(keys)
+    _verify(body, signature, _normalize_keys(keys))
+
+
+def _verify(body: bytes, signature: str | None, keys: Sequence[bytes]) -> None:
     if signature is None or not signature.strip():
         raise WebhookSignatureError(f"missing {SIGNATURE_HEADER} header")
     try:
@@ -95,7 +107,7 @@ def verify_signature(body: bytes, signature: str | None, keys: WebhookKeys) -> N
         raise WebhookSignatureError(f"{SIGNATURE_HEADER} has the wrong length for HMAC-SHA256")
     # Compare against every key without stopping early, so timing does not
     # reveal which key (if any) matched.
-    matches = [hmac.compare_digest(received, _digest(body, key)) for key in key_list]
+    matches = [hmac.compare_digest(received, _digest(body, key)) for key in keys]
     if not any(matches):
         raise WebhookSignatureError("webhook signature does not match any configured key")
 
@@ -104,19 +116,54 @@ def _digest(body: bytes, key: bytes) -> bytes:
     return hmac.new(key, body, hashlib.sha256).digest()
 
 
-def _key_bytes(key: str | bytes) -> bytes:
-    # BILL hands out the securityKey as a string; its UTF-8 bytes are the HMAC key.
-    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+_KEY_TYPES = (str, bytes, bytearray, memoryview)
+
+
+def _key_bytes(key: object, position: int | None = None) -> bytes:
+    """One key as HMAC key bytes; errors name the key's position and type, never its value."""
+    where = "webhook security key" if position is None else f"webhook security key at position {position}"
+    if isinstance(key, str):
+        # BILL hands out the securityKey as a string; its UTF-8 bytes are the HMAC key.
+        try:
+            raw = key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigurationError(f"{where} is not valid Unicode text") from None
+    elif isinstance(key, bytes | bytearray):
+        raw = bytes(key)
+    elif isinstance(key, memoryview):
+        raw = key.tobytes()
+    else:
+        raise ConfigurationError(f"{where} is a {type(key).__name__}; expected str, bytes, bytearray or memoryview")
     if not raw:
-        raise ConfigurationError("empty webhook security key")
+        raise ConfigurationError(f"{where} is empty (an empty key would let anyone sign)")
     return raw
 
 
-def _key_list(keys: WebhookKeys) -> list[bytes]:
-    items = [keys] if isinstance(keys, (str, bytes)) else list(keys)
+def _normalize_keys(keys: object) -> tuple[bytes, ...]:
+    """Every configured key as bytes, checked: the one place keys are turned into HMAC keys."""
+    if isinstance(keys, _KEY_TYPES):
+        return (_key_bytes(keys),)
+    if not isinstance(keys, Iterable) or isinstance(keys, dict):
+        raise ConfigurationError(
+            f"webhook security keys are a {type(keys).__name__}; expected a key (str, bytes, bytearray or "
+            "memoryview) or a list of keys"
+        )
+    items = tuple(_key_bytes(key, position) for position, key in enumerate(keys))
     if not items:
         raise ConfigurationError("no webhook security key configured")
-    return [_key_bytes(k) for k in items]
+    return items
+
+
+class _KeyRing:
+    """Checked keys, kept out of reprs (they are secrets): ``repr`` tells only how many there are."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: WebhookKeys) -> None:
+        self.keys = _normalize_keys(keys)
+
+    def __repr__(self) -> str:
+        return f"<{len(self.keys)} webhook security key{'s' if len(self.keys) != 1 else ''}>"
 
 
 # --------------------------------------------------------------------------- events
@@ -175,7 +222,8 @@ def _model_for(entity_type: str) -> Any | None:
 def parse_event(body: bytes | str) -> WebhookEvent:
     """Parse a notification body; raise :class:`WebhookPayloadError` if it is not one.
 
-    Unknown event types parse too (BILL's catalog grows); their entity is
+    Every non-integer number is a :class:`decimal.Decimal` with the digits BILL
+    sent (``100.10`` stays ``Decimal("100.10")``). Unknown event types parse too (BILL's catalog grows); their entity is
     found as described in the module docstring, else left empty.
     """
     payload = _load_json(body)
@@ -212,12 +260,14 @@ def construct_event(body: bytes, signature: str | None, keys: WebhookKeys) -> We
 
 
 def _load_json(body: bytes | str) -> Any:
+    # The SDK's exact-decimal loader: 100.10 stays Decimal("100.10"), a 16-digit amount keeps every digit.
     try:
-        text = body.decode("utf-8") if isinstance(body, bytes) else body
-        return json.loads(text)
+        text = bytes(body).decode("utf-8") if not isinstance(body, str) else body
     except UnicodeDecodeError:
         raise WebhookPayloadError("webhook body is not UTF-8") from None
-    except (ValueError, RecursionError):
+    try:
+        return loads_json(text)
+    except JSONDecodeError:
         raise WebhookPayloadError("webhook body is not valid JSON") from None
 
 
@@ -251,66 +301,141 @@ def _optional_text(value: object) -> str | None:
 # --------------------------------------------------------------------------- dedupe
 
 
-class DedupeStore(Protocol):
-    """Remembers which event ids were already handled, so redeliveries are skipped."""
+class ClaimOutcome(enum.StrEnum):
+    """What :meth:`DedupeStore.claim` found; a store may return these or their string values."""
 
-    async def claim(self, event_id: str) -> bool:
-        """Return True the first time ``event_id`` is claimed, False afterwards."""
+    CLAIMED = "claimed"
+    """The event was neither completed nor claimed: the caller now holds a claim and must do the work."""
+    IN_PROGRESS = "in_progress"
+    """Another delivery holds an unexpired claim: its work may still fail, so this one must not be answered 200."""
+    COMPLETED = "completed"
+    """The work for the event already succeeded: answer 200 and do nothing."""
+
+
+class DedupeStore(Protocol):
+    """Which eventIds are being handled or were handled, so each event's work runs once and is never lost.
+
+    An eventId is in one of three states: *new*, *claimed* (a delivery is doing
+    its work) or *completed* (the work succeeded). A receiver calls ``claim``
+    when a verified delivery arrives; if it got the claim it does the work,
+    then calls ``complete`` on success or ``release`` on failure. A claim
+    expires after the store's *claim TTL*, so a delivery that never finished
+    (the process died) does not block the event forever; choose a claim TTL
+    longer than the work takes. A completion is remembered for the store's
+    *retention* period (and may be dropped earlier only to bound the store's
+    size); after that a re-send of the event runs again.
+
+    The receivers in :mod:`bill_sdk.fastapi` answer ``IN_PROGRESS`` with 409
+    (BILL retries it) and ``COMPLETED`` with 200. To share one store between
+    processes, implement the three methods on a shared database, e.g. Redis:
+    ``claim`` = ``SET evt:<id> claimed NX PX <claim TTL>`` (if that fails,
+    ``GET`` tells ``completed`` from ``claimed``), ``complete`` = ``SET evt:<id>
+    completed PX <retention>``, ``release`` = delete the key only while it still
+    holds ``claimed`` (a small Lua script). On a SQL table keyed by eventId:
+    ``claim`` is an ``INSERT ... ON CONFLICT DO UPDATE ... WHERE state = 'claimed'
+    AND claim_expires_at < now()`` whose row count says whether it won.
+    """
+
+    async def claim(self, event_id: str) -> ClaimOutcome:
+        """Atomically take a claim on ``event_id`` if it is neither completed nor claimed.
+
+        Returns ``COMPLETED`` if the event was completed within the retention
+        period, ``IN_PROGRESS`` if another claim on it has not expired yet, and
+        otherwise records a claim that expires after the claim TTL and returns
+        ``CLAIMED``. Of concurrent calls for one event (in any process sharing
+        the store) at most one gets ``CLAIMED``.
+        """
+        ...
+
+    async def complete(self, event_id: str) -> None:
+        """Mark ``event_id`` handled (its work succeeded) and drop its claim.
+
+        Later claims return ``COMPLETED`` for at least the retention period,
+        unless the store must drop old completions to stay within its size.
+        """
         ...
 
     async def release(self, event_id: str) -> None:
-        """Forget ``event_id`` (its handler failed), so a later delivery is handled again."""
+        """Drop the claim on ``event_id`` (its work failed), so the next delivery of it runs.
+
+        Never forgets a completion; releasing an event that is not claimed does nothing.
+        """
         ...
 
 
 class InMemoryDedupeStore:
     """A per-process :class:`DedupeStore`, bounded in size and age.
 
-    Entries expire after ``ttl_seconds`` (default 7 days: BILL's automatic
-    retries end within a minute; a manual re-send after that is intentional)
-    and the oldest are dropped beyond ``max_entries``. The methods never await
-    while touching state, so they are safe under asyncio and trio alike. Use a
-    shared store (e.g. Redis ``SET NX``) when several processes receive events.
+    A claim expires after ``claim_ttl_seconds`` (default 15 minutes: longer
+    than any handler should run, so a slow one is not run twice at once). A
+    completion is remembered for ``retention_seconds`` (default 7 days: BILL's
+    automatic retries end within minutes; a manual re-send after that is
+    intentional), and at most ``max_entries`` completions (and as many claims)
+    are kept, the oldest dropped first. The methods never await while touching
+    state, so they are atomic under asyncio and trio alike. ``clock`` (seconds,
+    monotonic) is injectable for tests. Use a shared store when several
+    processes receive events (see :class:`DedupeStore`).
     """
 
     def __init__(
         self,
         max_entries: int = 100_000,
-        ttl_seconds: float = 7 * 24 * 3600,
+        retention_seconds: float = 7 * 24 * 3600,
         *,
+        claim_ttl_seconds: float = 15 * 60,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_entries < 1:
             raise ArgumentError("max_entries must be at least 1")
-        if ttl_seconds <= 0:
-            raise ArgumentError("ttl_seconds must be positive")
+        if retention_seconds <= 0:
+            raise ArgumentError("retention_seconds must be positive")
+        if claim_ttl_seconds <= 0:
+            raise ArgumentError("claim_ttl_seconds must be positive")
         self._max_entries = max_entries
-        self._ttl = ttl_seconds
+        self._retention = retention_seconds
+        self._claim_ttl = claim_ttl_seconds
         self._clock = clock
-        self._expiry: OrderedDict[str, float] = OrderedDict()  # oldest claim first
+        # eventId -> when the entry expires; both in expiry order (one TTL each, appended in time order).
+        self._claims: OrderedDict[str, float] = OrderedDict()
+        self._completed: OrderedDict[str, float] = OrderedDict()
 
-    async def claim(self, event_id: str) -> bool:
-        """Return True the first time ``event_id`` is claimed (within the TTL), False afterwards."""
+    async def claim(self, event_id: str) -> ClaimOutcome:
+        """``COMPLETED``, ``IN_PROGRESS``, or a new claim (``CLAIMED``); see :meth:`DedupeStore.claim`."""
         now = self._clock()
-        self._drop_expired(now)
-        if event_id in self._expiry:
-            return False
-        self._expiry[event_id] = now + self._ttl
-        while len(self._expiry) > self._max_entries:
-            self._expiry.popitem(last=False)
-        return True
+        _drop_expired(self._completed, now)
+        _drop_expired(self._claims, now)
+        if event_id in self._completed:
+            return ClaimOutcome.COMPLETED
+        if event_id in self._claims:
+            return ClaimOutcome.IN_PROGRESS
+        self._claims[event_id] = now + self._claim_ttl
+        while len(self._claims) > self._max_entries:
+            self._claims.popitem(last=False)
+        return ClaimOutcome.CLAIMED
+
+    async def complete(self, event_id: str) -> None:
+        """Remember ``event_id`` as handled for the retention period; drops its claim."""
+        self._claims.pop(event_id, None)
+        self._completed.pop(event_id, None)
+        self._completed[event_id] = self._clock() + self._retention
+        while len(self._completed) > self._max_entries:
+            self._completed.popitem(last=False)
 
     async def release(self, event_id: str) -> None:
-        """Forget ``event_id`` so the next delivery of it is handled again."""
-        self._expiry.pop(event_id, None)
+        """Drop the claim on ``event_id`` so the next delivery of it runs; a completion stays."""
+        self._claims.pop(event_id, None)
 
     def __len__(self) -> int:
-        return len(self._expiry)
+        return len(self._claims) + len(self._completed)
 
-    def _drop_expired(self, now: float) -> None:
-        # Claims are appended in time order with one TTL, so expired ones are at the front.
-        while self._expiry:
-            oldest_id, expires_at = next(iter(self._expiry.items()))
-            if expires_at > now:
-                break
-            del self._expiry[oldest_id]
+    def __repr__(self) -> str:
+        return f"InMemoryDedupeStore(claimed={len(self._claims)}, completed={len(self._completed)})"
+
+
+def _drop_expired(entries: OrderedDict[str, float], now: float) -> None:
+    # Entries are appended in time order with one TTL, so expired ones are at the front.
+    while entries:
+        oldest_id, expires_at = next(iter(entries.items()))
+        if expires_at > now:
+            break
+        del entries[oldest_id]

@@ -61,8 +61,14 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[WebhookEvent] = []
+        self.attempts: list[str] = []
+        self.failures_left = 0  # the next this many calls raise, as a handler whose database is down would
 
     async def __call__(self, event: WebhookEvent) -> None:
+        self.attempts.append(event.event_id)
+        if self.failures_left:
+            self.failures_left -= 1
+            raise RuntimeError("database down")
         self.events.append(event)
 
     async def wait_for(self, count: int) -> list[WebhookEvent]:
@@ -238,6 +244,26 @@ async def test_a_redelivered_event_gets_200_but_is_handled_once(stack: Stack) ->
     later = await stack.create_vendor("Later Vendor")
     events = await stack.recorder.wait_for(2)
     assert [e.entity["id"] for e in events] == [vendor.id, later.id]
+
+
+async def test_an_event_whose_handler_failed_is_handled_when_bill_resends_it(stack: Stack) -> None:
+    subscription_id, key = await stack.subscribe()
+    stack.keys.append(key)
+    stack.recorder.failures_left = 1
+    vendor = await stack.create_vendor("Flaky Handler Vendor")
+    first = await stack.delivery_for(vendor)
+    await wait_until(lambda: stack.recorder.attempts == [first.event_id], "first handler attempt")
+    assert stack.recorder.events == []  # BILL got its 200, the handler raised afterwards
+
+    await stack.bill.events.notifications.resend(subscription_id, first.event_id)
+
+    (event,) = await stack.recorder.wait_for(1)
+    assert event.event_id == first.event_id and event.entity["id"] == vendor.id
+    assert stack.recorder.attempts == [first.event_id, first.event_id]
+    # Handled now: a further re-send is a duplicate and does not run the handler again.
+    replay = await stack.post(first.body, first.signature)
+    assert replay.status_code == 200 and replay.json() == {"received": True, "duplicate": True}
+    assert stack.recorder.attempts == [first.event_id, first.event_id]
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import json
 from typing import Annotated, Any, ClassVar, Self
 
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 import bill_sdk._client
@@ -213,6 +213,30 @@ def test_verifier_dependency_returns_the_event_and_a_duplicate_marker() -> None:
         {"id": "evt-1", "duplicate": True},
     )
     assert post(client, body, sign(body, OLD_KEY))[0] == 401
+
+
+def test_the_route_can_still_read_the_raw_body_after_the_verifier() -> None:
+    verifier = WebhookVerifier(KEY)
+    app = FastAPI()
+
+    @app.post(PATH)
+    async def receive(delivered: Annotated[DeliveredEvent, Depends(verifier)], request: Request) -> dict[str, Any]:
+        return {"same": await request.body() == notification(), "id": delivered.event.event_id}
+
+    body = notification()
+    assert post(TestClient(app), body, sign(body, KEY)) == (200, {"same": True, "id": "evt-1"})
+
+
+def test_verifier_repr_shows_no_key() -> None:
+    verifier = WebhookVerifier([OLD_KEY, KEY], max_body_bytes=1000)
+    assert KEY not in repr(verifier) and OLD_KEY not in repr(verifier)
+    assert "2 webhook security keys" in repr(verifier)
+    assert "max_body_bytes=1000" in repr(verifier)
+
+
+def test_router_refuses_an_unknown_acknowledge_mode() -> None:
+    with pytest.raises(ConfigurationError, match="acknowledge"):
+        webhook_router(PATH, KEY, lambda e: None, acknowledge="later")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- lifespan

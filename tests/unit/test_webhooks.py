@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from bill_sdk.errors import ArgumentError, BillError, ConfigurationError
 from bill_sdk.webhooks import (
     SIGNATURE_HEADER,
+    ClaimOutcome,
     InMemoryDedupeStore,
     WebhookError,
     WebhookEvent,
@@ -385,9 +386,17 @@ class FakeClock:
 @pytest.mark.asyncio
 async def test_an_event_id_is_claimed_only_once() -> None:
     store = InMemoryDedupeStore()
-    assert await store.claim("e1") is True
-    assert await store.claim("e1") is False
-    assert await store.claim("e2") is True
+    assert await store.claim("e1") is ClaimOutcome.CLAIMED
+    assert await store.claim("e1") is ClaimOutcome.IN_PROGRESS
+    assert await store.claim("e2") is ClaimOutcome.CLAIMED
+
+
+@pytest.mark.asyncio
+async def test_a_completed_event_id_is_reported_completed() -> None:
+    store = InMemoryDedupeStore()
+    await store.claim("e1")
+    await store.complete("e1")
+    assert await store.claim("e1") is ClaimOutcome.COMPLETED
 
 
 @pytest.mark.asyncio
@@ -395,19 +404,31 @@ async def test_released_event_id_can_be_claimed_again() -> None:
     store = InMemoryDedupeStore()
     await store.claim("e1")
     await store.release("e1")
-    assert await store.claim("e1") is True
+    assert await store.claim("e1") is ClaimOutcome.CLAIMED
     await store.release("never-claimed")  # no error
 
 
 @pytest.mark.asyncio
-async def test_claims_expire_after_the_ttl() -> None:
+async def test_claims_expire_after_the_claim_ttl() -> None:
     clock = FakeClock()
-    store = InMemoryDedupeStore(ttl_seconds=60, clock=clock)
+    store = InMemoryDedupeStore(claim_ttl_seconds=60, clock=clock)
     await store.claim("e1")
     clock.now += 59
-    assert await store.claim("e1") is False
+    assert await store.claim("e1") is ClaimOutcome.IN_PROGRESS
     clock.now += 2
-    assert await store.claim("e1") is True
+    assert await store.claim("e1") is ClaimOutcome.CLAIMED
+
+
+@pytest.mark.asyncio
+async def test_completions_expire_after_the_retention_period() -> None:
+    clock = FakeClock()
+    store = InMemoryDedupeStore(retention_seconds=600, claim_ttl_seconds=60, clock=clock)
+    await store.claim("e1")
+    await store.complete("e1")
+    clock.now += 599
+    assert await store.claim("e1") is ClaimOutcome.COMPLETED
+    clock.now += 2
+    assert await store.claim("e1") is ClaimOutcome.CLAIMED
 
 
 @pytest.mark.asyncio
@@ -416,20 +437,24 @@ async def test_store_is_bounded_and_forgets_the_oldest_first() -> None:
     for event_id in ("e1", "e2", "e3"):
         await store.claim(event_id)
     assert len(store) == 2
-    assert await store.claim("e3") is False
-    assert await store.claim("e1") is True
+    assert await store.claim("e3") is ClaimOutcome.IN_PROGRESS
+    assert await store.claim("e1") is ClaimOutcome.CLAIMED
+    for event_id in ("e1", "e2", "e3"):
+        await store.complete(event_id)
+    assert await store.claim("e3") is ClaimOutcome.COMPLETED
+    assert await store.claim("e1") is ClaimOutcome.CLAIMED
 
 
 @pytest.mark.asyncio
 async def test_concurrent_deliveries_of_one_event_get_exactly_one_claim() -> None:
     store = InMemoryDedupeStore()
     results = await asyncio.gather(*(store.claim("same") for _ in range(50)))
-    assert results.count(True) == 1
+    assert results.count(ClaimOutcome.CLAIMED) == 1
 
 
 def test_store_works_under_trio() -> None:
     store = InMemoryDedupeStore()
-    results: list[bool] = []
+    results: list[ClaimOutcome] = []
 
     async def deliver() -> None:
         results.append(await store.claim("same"))
@@ -440,11 +465,25 @@ def test_store_works_under_trio() -> None:
                 nursery.start_soon(deliver)
 
     trio.run(main)
-    assert results.count(True) == 1
+    assert results.count(ClaimOutcome.CLAIMED) == 1
     assert len(results) == 20
 
 
-@pytest.mark.parametrize("kwargs", [{"max_entries": 0}, {"ttl_seconds": 0}, {"ttl_seconds": -1}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_entries": 0},
+        {"retention_seconds": 0},
+        {"retention_seconds": -1},
+        {"claim_ttl_seconds": 0},
+        {"claim_ttl_seconds": -1},
+    ],
+)
 def test_store_rejects_meaningless_limits(kwargs: dict[str, float]) -> None:
     with pytest.raises(ArgumentError):
         InMemoryDedupeStore(**kwargs)  # type: ignore[arg-type]
+
+
+def test_claim_outcomes_are_their_string_values() -> None:
+    # A store backed by Redis or SQL may return the plain strings.
+    assert [ClaimOutcome(v) for v in ("claimed", "in_progress", "completed")] == list(ClaimOutcome)
