@@ -4,7 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import path_segment
+from bill_sdk._runtime import check_request_body, path_segment
 from bill_sdk.errors import ArgumentError
 
 from ...models.bank_account import BankAccount
@@ -29,6 +29,7 @@ def _get_kwargs(
     bank_account_id_segment = path_segment("bank_account_id", bank_account_id)
     if not isinstance(body, BankAccountUpdate):
         raise ArgumentError(f"body must be a bill_sdk.models.BankAccountUpdate, got {type(body).__name__}")
+    check_request_body(body)
 
     headers: dict[str, str] = {}
 

@@ -3,7 +3,7 @@ from typing import Any
 
 import httpx
 
-from bill_sdk._runtime import path_segment
+from bill_sdk._runtime import check_request_body, path_segment
 from bill_sdk.errors import ArgumentError
 
 from ...models.network_invitation_create import NetworkInvitationCreate
@@ -27,6 +27,7 @@ def _get_kwargs(
     customer_id_segment = path_segment("customer_id", customer_id)
     if not isinstance(body, NetworkInvitationCreate):
         raise ArgumentError(f"body must be a bill_sdk.models.NetworkInvitationCreate, got {type(body).__name__}")
+    check_request_body(body)
 
     headers: dict[str, str] = {}
 

@@ -3,7 +3,7 @@ from typing import Any
 
 import httpx
 
-from bill_sdk._runtime import path_segment
+from bill_sdk._runtime import check_request_body, path_segment
 from bill_sdk.errors import ArgumentError
 
 from ...models.add_partner_risk_verification_phone_request import (
@@ -32,6 +32,7 @@ def _get_kwargs(
         raise ArgumentError(
             f"body must be a bill_sdk.models.AddPartnerRiskVerificationPhoneRequest, got {type(body).__name__}"
         )
+    check_request_body(body)
 
     headers: dict[str, str] = {}
     if not isinstance(organization_id, Unset):

@@ -4,7 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import path_segment
+from bill_sdk._runtime import check_request_body, path_segment
 from bill_sdk.errors import ArgumentError
 
 from ...models.partner_user import PartnerUser
@@ -30,6 +30,7 @@ def _get_kwargs(
     user_id_segment = path_segment("user_id", user_id)
     if not isinstance(body, UserUpdate):
         raise ArgumentError(f"body must be a bill_sdk.models.UserUpdate, got {type(body).__name__}")
+    check_request_body(body)
 
     headers: dict[str, str] = {}
     if not isinstance(organization_id, Unset):

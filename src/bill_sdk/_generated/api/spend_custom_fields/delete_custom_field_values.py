@@ -3,7 +3,7 @@ from typing import Any
 
 import httpx
 
-from bill_sdk._runtime import path_segment
+from bill_sdk._runtime import check_request_body, path_segment
 from bill_sdk.errors import ArgumentError
 
 from ...models.custom_field_values_delete import CustomFieldValuesDelete
@@ -27,6 +27,7 @@ def _get_kwargs(
     custom_field_id_segment = path_segment("custom_field_id", custom_field_id)
     if not isinstance(body, CustomFieldValuesDelete):
         raise ArgumentError(f"body must be a bill_sdk.models.CustomFieldValuesDelete, got {type(body).__name__}")
+    check_request_body(body)
 
     headers: dict[str, str] = {}
 
