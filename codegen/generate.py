@@ -121,6 +121,37 @@ class SpecFilters:
         parts = [schema, *(self._deref(part) for part in schema.get("allOf", []))]
         return any(bool(part.get("properties", {}).get(property_name, {}).get("x-secret")) for part in parts)
 
+    def number_fields(self, model: Any) -> dict[str, tuple[str, bool]]:
+        """Python name -> (limits, BILL takes a string too) for the number properties of a model.
+
+        The limits are names from bill_sdk._runtime: ``MONEY`` for `format: decimal` properties (BILL's amounts),
+        ``NUMBER`` for other numbers and for properties marked `x-sdk-number: number` (unit prices). Checked by
+        ``check_request_body`` when a request is built; responses are never checked.
+        """
+        found: dict[str, tuple[str, bool]] = {}
+        schema = self._schemas_by_class().get(model.class_info.name)
+        for prop in model.required_properties + model.optional_properties:
+            if not _is_number_property(prop):
+                continue
+            if schema is None:
+                raise ValueError(f"{model.class_info.name}.{prop.name}: a number in an inline schema; give it a name")
+            raw = self._property(schema, prop.name)
+            types = raw.get("type") if isinstance(raw.get("type"), list) else [raw.get("type")]
+            money = raw.get("format") == "decimal" and raw.get("x-sdk-number") != "number"
+            found[prop.python_name] = ("MONEY" if money else "NUMBER", "string" in types)
+        return found
+
+    def _schemas_by_class(self) -> dict[str, dict[str, Any]]:
+        if not hasattr(self, "_by_class"):
+            schemas = self.doc["components"]["schemas"]
+            self._by_class = {str(self._class(name).name): schema for name, schema in schemas.items()}
+        return self._by_class
+
+    def _property(self, schema: dict[str, Any], name: str) -> dict[str, Any]:
+        if name in schema.get("properties", {}):
+            return dict(schema["properties"][name])
+        return self._all_of_property(schema, name)
+
     def page_limit(self, endpoint: Any) -> int:
         """The largest `max` a list operation accepts (its schema's maximum; 100 when the spec sets none)."""
         _low, high = self.param_bounds(endpoint).get("max", (None, None))
@@ -178,6 +209,13 @@ class SpecFilters:
         return params
 
 
+def _is_number_property(prop: Any) -> bool:
+    if isinstance(prop, FloatProperty):
+        return True
+    inner = getattr(prop, "inner_properties", None)
+    return bool(inner) and any(isinstance(p, FloatProperty) for p in inner)
+
+
 def _install_filters(doc: dict[str, Any], config: Config) -> None:
     filters = SpecFilters(doc, config)
     for name in (
@@ -188,6 +226,7 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
         "pagination",
         "page_limit",
         "is_secret",
+        "number_fields",
         "param_bounds",
         "page_item_class",
         "page_item_import",

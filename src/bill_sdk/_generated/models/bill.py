@@ -4,12 +4,13 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
+from bill_sdk._runtime import MONEY, NumberLimits
 
 from ..models.bill_approval_status import BillApprovalStatus
 from ..models.bill_payment_status import BillPaymentStatus
@@ -81,6 +82,16 @@ class Bill:
     created_time: datetime.datetime | Unset = UNSET
     updated_time: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
+    _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
+        "amount": (MONEY, False),
+        "funding_amount": (MONEY, False),
+        "paid_amount": (MONEY, False),
+        "due_amount": (MONEY, False),
+        "scheduled_amount": (MONEY, False),
+        "credit_amount": (MONEY, False),
+        "exchange_rate": (MONEY, False),
+    }
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id

@@ -4,12 +4,18 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import (
+    Any,
+    ClassVar,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
+from bill_sdk._runtime import MONEY, NumberLimits
 
 from ..models.budget_recurring_interval import BudgetRecurringInterval
 from ..models.budget_share_funds import BudgetShareFunds
@@ -76,6 +82,12 @@ class Budget:
     limitless_goal: Decimal | Unset = UNSET
     current_period: BudgetCurrentPeriod | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
+    _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
+        "max_tx_size": (MONEY, False),
+        "recurring_limit": (MONEY, False),
+        "limitless_goal": (MONEY, False),
+    }
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id

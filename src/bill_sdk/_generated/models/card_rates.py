@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
+from bill_sdk._runtime import MONEY, NumberLimits
 
 from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
@@ -27,6 +28,11 @@ class CardRates:
     credit_card_rate: Decimal | Unset = UNSET
     debit_card_rate: Decimal | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
+    _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
+        "credit_card_rate": (MONEY, False),
+        "debit_card_rate": (MONEY, False),
+    }
 
     def to_dict(self) -> dict[str, Any]:
         credit_card_rate = self.credit_card_rate

@@ -4,12 +4,18 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import (
+    Any,
+    ClassVar,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
+from bill_sdk._runtime import MONEY, NumberLimits
 
 from ..models.custom_field_type import CustomFieldType
 from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
@@ -61,6 +67,10 @@ class CustomField:
     required_budget_ids: list[str] | Unset = UNSET
     required_budget_uuids: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
+    _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
+        "minimum_amount_for_requirement": (MONEY, False),
+    }
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id

@@ -4,12 +4,13 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
+from bill_sdk._runtime import MONEY, NumberLimits
 
 from ..models.receivable_payment_status import ReceivablePaymentStatus
 from ..models.receivable_payment_type import ReceivablePaymentType
@@ -48,6 +49,11 @@ class ReceivablePayment:
     description: str | Unset = UNSET
     invoices: list[ReceivablePaymentInvoice] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
+    _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
+        "amount": (MONEY, False),
+        "unapplied_amount": (MONEY, False),
+    }
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id

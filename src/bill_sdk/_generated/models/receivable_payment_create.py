@@ -4,12 +4,18 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import (
+    Any,
+    ClassVar,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
+from bill_sdk._runtime import MONEY, NumberLimits
 
 from ..models.receivable_payment_type import ReceivablePaymentType
 from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
@@ -41,6 +47,10 @@ class ReceivablePaymentCreate:
     customer_id: str | Unset = UNSET
     description: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
+    _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
+        "amount": (MONEY, True),
+    }
 
     def to_dict(self) -> dict[str, Any]:
         payment_date = self.payment_date.isoformat()

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
+from bill_sdk._runtime import MONEY, NUMBER, NumberLimits
 
 from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
 
@@ -35,6 +36,11 @@ class RecurringBillLineItem:
     description: str | Unset = UNSET
     classifications: Classifications | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
+    _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
+        "amount": (MONEY, False),
+        "quantity": (NUMBER, False),
+    }
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id

@@ -4,12 +4,18 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import (
+    Any,
+    ClassVar,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
+from bill_sdk._runtime import MONEY, NumberLimits
 
 from ..models.reimbursement_fulfillment_type import ReimbursementFulfillmentType
 from ..models.reimbursement_status import ReimbursementStatus
@@ -76,6 +82,13 @@ class Reimbursement:
     receipts: list[SpendReceipt] | Unset = UNSET
     custom_fields: list[AssignedCustomField] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
+    _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
+        "amount": (MONEY, False),
+        "fund_request_amount": (MONEY, False),
+        "fund_request_budget_amount": (MONEY, False),
+        "batch_amount": (MONEY, False),
+    }
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id

@@ -6,6 +6,7 @@ from uuid import UUID
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk._runtime import check_request_body
 from bill_sdk.errors import ArgumentError
 
 from ...models.subscription import Subscription
@@ -29,6 +30,7 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     if not isinstance(body, SubscriptionCreate):
         raise ArgumentError(f"body must be a bill_sdk.models.SubscriptionCreate, got {type(body).__name__}")
+    check_request_body(body)
 
     headers: dict[str, str] = {}
     # BILL caches the first response for a key for 24 hours: one key per call, reused by every retry of it.

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk._runtime import check_request_body
 from bill_sdk.errors import ArgumentError
 
 from ...models.mfa_phone_create import MfaPhoneCreate
@@ -26,6 +27,7 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     if not isinstance(body, MfaPhoneCreate):
         raise ArgumentError(f"body must be a bill_sdk.models.MfaPhoneCreate, got {type(body).__name__}")
+    check_request_body(body)
 
     headers: dict[str, str] = {}
 

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk._runtime import check_request_body
 from bill_sdk.errors import ArgumentError
 
 from ...models.mfa_challenge_validation import MfaChallengeValidation
@@ -26,6 +27,7 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     if not isinstance(body, MfaChallengeValidation):
         raise ArgumentError(f"body must be a bill_sdk.models.MfaChallengeValidation, got {type(body).__name__}")
+    check_request_body(body)
 
     headers: dict[str, str] = {}
 

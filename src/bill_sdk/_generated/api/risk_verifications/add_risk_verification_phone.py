@@ -3,6 +3,7 @@ from typing import Any
 
 import httpx
 
+from bill_sdk._runtime import check_request_body
 from bill_sdk.errors import ArgumentError
 
 from ...models.risk_verification_phone_create import RiskVerificationPhoneCreate
@@ -24,6 +25,7 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     if not isinstance(body, RiskVerificationPhoneCreate):
         raise ArgumentError(f"body must be a bill_sdk.models.RiskVerificationPhoneCreate, got {type(body).__name__}")
+    check_request_body(body)
 
     headers: dict[str, str] = {}
 

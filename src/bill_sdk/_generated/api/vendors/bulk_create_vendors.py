@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk._runtime import check_request_body
 from bill_sdk.errors import ArgumentError
 
 from ...models.bulk_vendor_result import BulkVendorResult
@@ -26,6 +27,7 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     if not isinstance(body, list) or not all(isinstance(item, VendorCreate) for item in body):
         raise ArgumentError("body must be a list of bill_sdk.models.VendorCreate")
+    check_request_body(body)
 
     headers: dict[str, str] = {}
 

@@ -1,0 +1,180 @@
+"""The hand-written half of the generated code's contract: checks every generated endpoint runs before sending.
+
+Generated modules call into this module; it imports only the standard library, ``bill_sdk.errors`` and the
+generated ``types`` module (no httpx), so importing it stays cheap. Everything here raises :class:`bill_sdk.errors.ArgumentError`
+before a request is built, and never echoes a large value back in a message.
+
+* :func:`path_segment` turns an id into exactly one URL path segment, or refuses it.
+* :func:`check_request_body` refuses a request body holding a number BILL cannot take exactly (a float, NaN,
+  ±Infinity, too many digits). Generated models list their number fields in ``_number_fields`` (field name ->
+  (:data:`MONEY` or :data:`NUMBER`, whether BILL also takes a string)): fields marked ``format: decimal`` in
+  the spec are money unless marked ``x-sdk-number: number``; other numbers are :data:`NUMBER`. The limits
+  below are the only place those bounds are written down.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from decimal import Decimal
+from typing import Any, NamedTuple
+from urllib.parse import quote, unquote
+
+from bill_sdk._generated.types import Unset
+from bill_sdk.errors import ArgumentError
+
+__all__ = ["MONEY", "NUMBER", "NumberLimits", "check_request_body", "path_segment"]
+
+# --------------------------------------------------------------------------- path parameters
+
+# BILL's ids are 20 characters (``00901ABCDEFGHIJKLMNO``), Spend's uuids 36. 1,000 leaves room for any id scheme
+# BILL may add, and an ASCII id that long is at most 3,000 bytes percent-encoded: the request line stays under
+# the 8 KB that common servers and proxies accept. Anything longer is not an id (a document pasted by mistake).
+MAX_ID_LENGTH = 1000
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def _short(value: object) -> str:
+    """A repr short enough for an error message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def path_segment(name: str, value: object) -> str:
+    """``value`` percent-encoded as one path segment, or ArgumentError naming the parameter ``name``.
+
+    ``quote(value, safe="")`` encodes ``/``, ``?``, ``#``, ``%`` and every non-ASCII character, so the only ids
+    that could still change the path are the dot segments ``.`` and ``..``, which httpx (RFC 3986) removes
+    together with the segment before them. Refused as well, because no BILL id looks like them and a server or
+    proxy may decode or normalize once more: anything that percent-decodes (up to twice) or NFKC-normalizes to a
+    dot segment (``%2e%2e``, full-width ``．．``), empty or whitespace-only ids, control characters (also
+    percent-encoded ones such as ``%00``), lone surrogates (not encodable as UTF-8), ids over
+    :data:`MAX_ID_LENGTH` characters, and anything that is not a ``str`` (BILL's ids are strings; ``int`` and
+    ``bool`` are refused too, rather than guessed at).
+    """
+    if not isinstance(value, str):
+        raise ArgumentError(f"{name} must be a str (BILL ids are strings), got {type(value).__name__}")
+    if len(value) > MAX_ID_LENGTH:
+        raise ArgumentError(
+            f"{name} is {len(value):,} characters long; BILL ids are far shorter (at most {MAX_ID_LENGTH:,} accepted)"
+        )
+    if not value.strip():
+        raise ArgumentError(f"{name} must not be empty or blank")
+    decoded = unquote(unquote(value)) if "%" in value else value
+    for char in value if decoded is value else value + decoded:
+        category = unicodedata.category(char)
+        if category == "Cc":
+            raise ArgumentError(f"{name} must not contain control characters, got {_short(value)}")
+        if category == "Cs":
+            raise ArgumentError(f"{name} must not contain lone surrogates (not UTF-8), got {_short(value)}")
+    if any(unicodedata.normalize("NFKC", form).strip() in _DOT_SEGMENTS for form in (value, decoded)):
+        raise ArgumentError(f"{name} {_short(value)} would change the request path (a '.' or '..' segment)")
+    return quote(value, safe="")
+
+
+# --------------------------------------------------------------------------- numbers in request bodies
+
+
+class NumberLimits(NamedTuple):
+    """What a number field of a request body may hold; the magnitude bound is exclusive."""
+
+    kind: str
+    places: int
+    largest: int
+
+
+# BILL does not publish the precision of its number fields (developer.bill.com shows amounts as JSON numbers with
+# two decimals, e.g. 228.99). International bills and payments are in the vendor's local currency, and ISO 4217
+# currencies use up to three decimals (BHD, KWD, OMR, TND...): three places never refuses a real amount. 10**15
+# is above any real amount in any currency (a USD 1 billion payment is about 2.5 * 10**13 VND), so anything
+# larger is a bug, not a payment; it also keeps every amount within 18 significant digits.
+MONEY = NumberLimits("an amount", places=3, largest=10**15)
+# Quantities, percentages and unit prices (`x-sdk-number: number` in the spec) may need more places; nine places
+# and the same magnitude keep them within the 24 digits FakeBill (bill_sdk.testing) accepts.
+NUMBER = NumberLimits("a number", places=9, largest=10**15)
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
+_MAX_DEPTH = 64
+
+
+def check_number(value: object, label: str, limits: NumberLimits, *, text_ok: bool = False) -> None:
+    """Refuse a value of a number field that BILL cannot take exactly; ``label`` names it (``Model.field ...``)."""
+    if isinstance(value, bool):
+        raise ArgumentError(f"{label} must be {limits.kind}, got {value!r}")
+    if isinstance(value, float):
+        raise ArgumentError(
+            f"{label} must be a decimal.Decimal or int, got the float {_short(value)}: a float cannot hold "
+            f"{limits.kind} exactly; use a Decimal made from a string, e.g. Decimal('12.50')"
+            if math.isfinite(value)
+            else f"{label} must be a finite decimal.Decimal or int, got the float {value!r}"
+        )
+    if isinstance(value, int):
+        if -limits.largest < value < limits.largest:
+            return
+        raise ArgumentError(f"{label} is out of range: {limits.kind} must be below {limits.largest:.0e} in size")
+    if isinstance(value, str):
+        if text_ok and len(value) <= 40 and _PLAIN_DECIMAL.fullmatch(value):
+            value = Decimal(value)
+        else:
+            expected = (
+                "a plain decimal string such as '12.50', a Decimal or an int" if text_ok else "a Decimal or an int"
+            )
+            raise ArgumentError(f"{label} must be {expected}, got the str {_short(value)}")
+    if not isinstance(value, Decimal):
+        raise ArgumentError(f"{label} must be {limits.kind} (a Decimal or an int), got {type(value).__name__}")
+    if not value.is_finite():
+        raise ArgumentError(f"{label} must be a finite number, got {_short(value)}")
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    written = -exponent if exponent < 0 else 0
+    significant = len(digits)
+    while written and significant > 1 and digits[significant - 1] == 0:  # trailing zeros do not count
+        significant -= 1
+        written -= 1
+    if written > limits.places or exponent < -limits.places - 30:
+        raise ArgumentError(
+            f"{label} has more than {limits.places} decimal places: {_short(value)} (round it, e.g. with "
+            f"Decimal.quantize)"
+        )
+    if value and value.adjusted() >= len(str(limits.largest)) - 1:  # adjusted(): the exponent of the first digit
+        raise ArgumentError(f"{label} is out of range: {limits.kind} must be below {limits.largest:.0e} in size")
+
+
+def check_request_body(body: object) -> None:
+    """Refuse a request body (a generated model, a list of them, or plain JSON values) holding a bad number.
+
+    Runs when the request is built, so values assigned after construction are checked too; BILL's responses are
+    never checked. A model's number fields get their own limits; a float anywhere else (say in
+    ``additional_properties``) is refused as well, and any other Decimal must fit :data:`NUMBER`.
+    """
+    _check(body, "body", None, 0)
+
+
+def _check(value: object, where: str, label: str | None, depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        raise ArgumentError(f"{where}: the request body is nested too deeply")
+    number_fields: dict[str, Any] | None = getattr(type(value), "_number_fields", None)
+    fields = getattr(type(value), "__attrs_attrs__", None)
+    if fields is not None:
+        owner = type(value).__name__
+        for field in fields:
+            item = getattr(value, field.name)
+            if item is None or isinstance(item, Unset):
+                continue
+            rule = number_fields.get(field.name) if number_fields else None
+            if field.name == "additional_properties":
+                for key, extra in item.items():
+                    _check(extra, f"{where}[{key!r}]", f"{owner}[{key!r}]", depth + 1)
+            elif rule is not None:
+                limits, text_ok = rule
+                check_number(item, f"{owner}.{field.name} (at {where}.{field.name})", limits, text_ok=text_ok)
+            else:
+                _check(item, f"{where}.{field.name}", f"{owner}.{field.name}", depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check(item, f"{where}[{key!r}]", None, depth + 1)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check(item, f"{where}[{index}]", None, depth + 1)
+    elif isinstance(value, float | Decimal) and not isinstance(value, bool):
+        check_number(value, f"{label} (at {where})" if label else where, NUMBER)
