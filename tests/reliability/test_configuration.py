@@ -239,6 +239,7 @@ PRECEDENCE = [
         for name, var in ENV_VARS.items()
     ],
     *[(f"{var} when {name} is not given", {}, {var: f"variable-{name}"}, name, f"variable-{name}") for name, var in ENV_VARS.items()],
+    ("dev_key over a BILL_DEV_KEY that would be refused", {"dev_key": "argument-dev_key"}, {"BILL_DEV_KEY": "bad\n"}, "dev_key", "argument-dev_key"),
     ("environment over BILL_ENVIRONMENT", {"environment": "sandbox"}, {"BILL_ENVIRONMENT": "production"}, "base_url", SANDBOX),
     ("environment over BILL_ENVIRONMENT (2)", {"environment": "production"}, {"BILL_ENVIRONMENT": "sandbox"}, "base_url", PRODUCTION),
     ("base_url over BILL_BASE_URL", {"base_url": "http://127.0.0.1:1111"}, {"BILL_BASE_URL": "http://127.0.0.1:2222"}, "base_url", "http://127.0.0.1:1111"),
@@ -261,7 +262,7 @@ PRECEDENCE = [
 def test_explicit_arguments_beat_the_environment(
     arguments: dict[str, str], environment: dict[str, str], read: str, expected: str
 ) -> None:
-    bill = AsyncBill(**arguments, env=environment)  # type: ignore[arg-type]
+    bill = AsyncBill(**arguments, env=environment)
     actual = bill.base_url if read == "base_url" else getattr(bill.credentials, read)
     assert actual == expected
 
@@ -275,7 +276,8 @@ DISAGREEING = [
 
 
 @pytest.mark.parametrize(
-    ("arguments", "environment", "named", "argument", "env_var"), [pytest.param(*row[1:], id=row[0]) for row in DISAGREEING]
+    ("arguments", "environment", "named", "argument", "env_var"),
+    [pytest.param(*row[1:], id=row[0]) for row in DISAGREEING],
 )
 def test_an_environment_and_a_base_url_from_one_source_must_agree(
     arguments: dict[str, str], environment: dict[str, str], named: list[str], argument: str | None, env_var: str | None
@@ -315,6 +317,14 @@ def test_a_bad_destination_is_a_configuration_error_naming_where_it_came_from(
     assert_clean(error)
 
 
+def test_an_unknown_environment_is_echoed_only_when_it_looks_like_a_mistyped_name() -> None:
+    assert "'staging'" in str(refused(environment="staging"))
+    token_pasted_there = f"tok{MARK}"
+    error = refused(env={"BILL_ENVIRONMENT": token_pasted_there})
+    assert "unknown BILL environment" in str(error)
+    assert_clean(error)
+
+
 # --------------------------------------------------------------------------- item 14: no secret in frame locals
 
 
@@ -348,7 +358,10 @@ CONSTRUCTION_FAILURES = {
     "a bad credential in os.environ": ({}, True),
     "a credential of the wrong type": ({**SECRETS, "dev_key": SECRETS["dev_key"].encode()}, True),
     "an unknown environment": ({**SECRETS, "environment": "staging"}, True),
-    "a base URL carrying a password": ({**SECRETS, "base_url": f"https://u:SECRET-{MARK}@gateway.stage.bill.com"}, True),
+    "a base URL carrying a password": (
+        {**SECRETS, "base_url": f"https://u:SECRET-{MARK}@gateway.stage.bill.com"},
+        True,
+    ),
     "a plain-http base URL": ({**SECRETS, "base_url": "http://gateway.prod.bill.com"}, True),
     "environment and base_url disagreeing": ({**SECRETS, "environment": "production", "base_url": SANDBOX}, True),
     "max_concurrency below one": ({**SECRETS, "max_concurrency": 0}, True),
