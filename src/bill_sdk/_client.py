@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import re
@@ -14,9 +13,12 @@ from typing import Any, Literal
 import anyio
 import certifi
 import httpx
-from attrs import define, evolve
+from attrs import evolve
 
 from ._auth import FixedSessionSigner, Session, SessionManager, SessionSigner, Signer, TokenSigner
+from ._config import CONNECT_PREFIX, ENV_VARS, Given, load
+from ._config import ENVIRONMENTS as ENVIRONMENTS  # configuration lives in _config; re-exported names
+from ._config import Credentials as Credentials
 from ._generated import Resources
 from ._generated.types import Operation, RequestOptions, Unset
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Lifecycle, RequestSender, RetryPolicy
@@ -24,49 +26,7 @@ from .errors import MAX_ERROR_BODY_BYTES, ArgumentError, BillError, Configuratio
 
 logger = logging.getLogger("bill_sdk")
 
-ENVIRONMENTS = {
-    "sandbox": "https://gateway.stage.bill.com",
-    "production": "https://gateway.prod.bill.com",
-}
-# Connect, Partner and Spend live under /connect; Connect Events paths carry their own /connect-events prefix.
-CONNECT_PREFIX = "/connect"
 DEFAULT_MAX_CONCURRENCY = 3  # BILL: 3 concurrent requests per developer key per organization (BDC_1322)
-ENV_VARS = {
-    "dev_key": "BILL_DEV_KEY",
-    "username": "BILL_USERNAME",
-    "password": "BILL_PASSWORD",
-    "organization_id": "BILL_ORGANIZATION_ID",
-    "api_token": "BILL_API_TOKEN",
-    "app_key": "BILL_APP_KEY",
-    "remember_me_id": "BILL_REMEMBER_ME_ID",
-    "device": "BILL_DEVICE",
-}
-
-
-@define(frozen=True, repr=False)
-class Credentials:
-    """What the client signs in with. ``repr`` names which values are set, never the values."""
-
-    dev_key: str | None = None
-    username: str | None = None
-    password: str | None = None
-    organization_id: str | None = None
-    api_token: str | None = None
-    app_key: str | None = None
-    remember_me_id: str | None = None
-    device: str | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str], **given: str | None) -> Credentials:
-        values = {name: given.get(name) or env.get(var) or None for name, var in ENV_VARS.items()}
-        return cls(**values)
-
-    def secrets(self) -> tuple[str | None, ...]:
-        return (self.dev_key, self.password, self.api_token, self.app_key, self.remember_me_id)
-
-    def __repr__(self) -> str:
-        set_fields = [name for name in ENV_VARS if getattr(self, name)]
-        return f"Credentials(set={set_fields})"
 
 
 class AsyncBill(Resources):
@@ -101,27 +61,35 @@ class AsyncBill(Resources):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        env = os.environ if env is None else env
-        self.credentials = Credentials.from_env(
-            env,
-            dev_key=dev_key,
-            username=username,
-            password=password,
-            organization_id=organization_id,
-            api_token=api_token,
-            app_key=app_key,
-            remember_me_id=remember_me_id,
-            device=device,
+        # Error trackers record the locals of every frame a failure passes through: the parameters holding
+        # credentials go into `given` (its repr shows no value) and are deleted before anything can fail.
+        given = Given(
+            {
+                "dev_key": dev_key,
+                "username": username,
+                "password": password,
+                "organization_id": organization_id,
+                "api_token": api_token,
+                "app_key": app_key,
+                "remember_me_id": remember_me_id,
+                "device": device,
+                "environment": environment,
+                "base_url": base_url,
+            },
+            os.environ if env is None else env,
         )
-        self.base_url = _resolve_base_url(
-            base_url or env.get("BILL_BASE_URL"), environment or env.get("BILL_ENVIRONMENT")
-        )
+        del dev_key, username, password, organization_id, api_token, app_key, remember_me_id, device
+        del environment, base_url, env
+        config = load(given, require_tls=http_client is None)  # ConfigurationError, naming no value
+        del given
+        self.credentials = config.credentials
+        self.base_url = config.base_url
         if max_concurrency < 1:
-            raise ConfigurationError("max_concurrency must be at least 1")
+            raise ConfigurationError("max_concurrency must be at least 1", argument="max_concurrency")
         if max_response_bytes < MAX_ERROR_BODY_BYTES:
-            raise ConfigurationError(f"max_response_bytes must be at least {MAX_ERROR_BODY_BYTES}")
-        if http_client is None:
-            _require_tls(self.base_url)
+            raise ConfigurationError(
+                f"max_response_bytes must be at least {MAX_ERROR_BODY_BYTES}", argument="max_response_bytes"
+            )
         self._owns_http = http_client is None
         # trust_env=False: proxy/TLS settings from the environment must not silently change where money moves;
         # TLS verification stays on unless the caller passes their own http_client.
@@ -184,7 +152,9 @@ class AsyncBill(Resources):
                     await self._http.aclose()
 
     def __repr__(self) -> str:
-        return f"AsyncBill(base_url={self.base_url!r}, credentials={self.credentials!r})"
+        # getattr: a half-built client is shown too, in the locals of a traceback through __init__
+        base_url, credentials = getattr(self, "base_url", None), getattr(self, "credentials", None)
+        return f"AsyncBill(base_url={base_url!r}, credentials={credentials!r})"
 
     # ------------------------------------------------------------------ sessions
     @property
@@ -394,41 +364,7 @@ def _deadline(timeout: float | httpx.Timeout | None) -> float | None:
     return None if timeout is None else float(timeout)
 
 
-def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
-    if base_url:
-        base = base_url.rstrip("/")
-        if base.endswith(CONNECT_PREFIX):  # accept BILL's documented ".../connect" form too
-            base = base[: -len(CONNECT_PREFIX)]
-        return base
-    name = (environment or "sandbox").lower()
-    if name not in ENVIRONMENTS:
-        raise ConfigurationError(
-            f"unknown BILL environment {name!r}: use one of {sorted(ENVIRONMENTS)} or set BILL_BASE_URL",
-            env_var="BILL_ENVIRONMENT",
-        )
-    return ENVIRONMENTS[name]
-
-
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,4096}")
-
-
-def _require_tls(base_url: str) -> None:
-    """Credentials and payment data go over HTTPS; plain HTTP only to this machine (FakeBill, a local proxy).
-
-    An environment variable (BILL_BASE_URL) must not be able to send them in clear text. A caller who needs
-    something else passes their own ``http_client``, which is an explicit decision in code.
-    """
-    url = httpx.URL(base_url)
-    if url.scheme == "https":
-        return
-    host = url.host.strip("[]").lower()
-    if url.scheme == "http" and (host == "localhost" or _is_loopback(host)):
-        return
-    raise ConfigurationError(
-        f"BILL base URL must use https:// (got {url.scheme}://{url.host}); plain http is accepted only for a "
-        "loopback address such as a local FakeBill",
-        env_var="BILL_BASE_URL",
-    )
 
 
 def _tls_context() -> ssl.SSLContext:
@@ -440,13 +376,6 @@ def _tls_context() -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_verify_locations(cafile=certifi.where())
     return context
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _session_from(answer: Any) -> Session:

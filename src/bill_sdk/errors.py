@@ -234,10 +234,18 @@ class BillError(Exception):
 
 
 class ConfigurationError(BillError):
-    """Raised when the client configuration is missing or invalid (e.g. no dev key)."""
+    """Raised when the client configuration is missing or invalid (e.g. no dev key).
 
-    def __init__(self, message: str, *, env_var: str | None = None) -> None:
+    ``argument`` names the ``AsyncBill`` argument a bad value came from, ``env_var`` the environment variable (for
+    a missing value: the variable that would supply it). The message says what is wrong, never the value.
+    """
+
+    env_var: str | None = None
+    argument: str | None = None
+
+    def __init__(self, message: str, *, env_var: str | None = None, argument: str | None = None) -> None:
         self.env_var = env_var
+        self.argument = argument
         super().__init__(message)
 
     @classmethod
