@@ -38,7 +38,9 @@ class AsyncBill(Resources):
 
     ``timeout`` is the deadline of a whole call in seconds (waiting for a slot, signing in, every attempt and
     backoff, reading the body); ``None`` means no deadline. An ``httpx.Timeout`` is accepted too: its largest
-    value becomes the deadline. A client belongs to the event loop it is first used in.
+    value becomes the deadline. ``attempt_timeout`` bounds one attempt's waits for data (so a stuck GET is
+    retried within the deadline); by default an attempt may use whatever is left of the deadline. A client
+    belongs to the event loop it is first used in.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class AsyncBill(Resources):
         base_url: str | None = None,
         http_client: httpx.AsyncClient | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        attempt_timeout: float | None = None,
         max_retries: int = 2,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
@@ -99,6 +102,7 @@ class AsyncBill(Resources):
         self._limiter = anyio.CapacityLimiter(max_concurrency)
         self._lifecycle = Lifecycle()
         self._timeout = _deadline(timeout)
+        self._attempt_timeout = None if attempt_timeout is None else _deadline(attempt_timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
         self._max_response_bytes = max_response_bytes
         self._org_sessions = SessionManager(self._login)
@@ -329,6 +333,7 @@ class AsyncBill(Resources):
             lifecycle=self._lifecycle,
             retry=self._retry,
             timeout=self._timeout,
+            attempt_timeout=self._attempt_timeout,
             secrets=self._secrets,
             max_response_bytes=self._max_response_bytes,
         )
@@ -344,6 +349,7 @@ _SHARED_STATE = frozenset(
         "_limiter",
         "_lifecycle",
         "_timeout",
+        "_attempt_timeout",
         "_retry",
         "_max_response_bytes",
         "_org_sessions",
@@ -360,7 +366,9 @@ def _deadline(timeout: float | httpx.Timeout | None) -> float | None:
         values = [v for v in timeout.as_dict().values() if v is not None]
         return max(values) if values else None
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
-        raise ConfigurationError(f"timeout must be a positive number of seconds or None, got {type(timeout).__name__}")
+        raise ConfigurationError(
+            f"a timeout must be a positive number of seconds or None, got {type(timeout).__name__}", argument="timeout"
+        )
     return None if timeout is None else float(timeout)
 
 

@@ -191,6 +191,7 @@ class RequestSender:
         retry: RetryPolicy,
         timeout: float | None,
         secrets: Callable[[], Iterable[str | None]],
+        attempt_timeout: float | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -201,6 +202,7 @@ class RequestSender:
         self._lifecycle = lifecycle
         self._retry = retry
         self._timeout = timeout
+        self._attempt_timeout = attempt_timeout
         self._secrets = secrets
         self._max_response_bytes = max_response_bytes
         self._headers = dict(headers or {})
@@ -356,7 +358,7 @@ class RequestSender:
             call.in_flight = True
             started = time.perf_counter()
             try:
-                request.extensions["timeout"] = self._attempt_timeout(deadline)
+                request.extensions["timeout"] = self._phase_timeouts(deadline)
                 response = await self._http.send(request, auth=auth, stream=True, follow_redirects=False)
                 try:
                     await self._read(response, operation)
@@ -425,11 +427,14 @@ class RequestSender:
         # What httpx's own aread() stores; the parsers read response.content.
         response._content = b"".join(chunks)
 
-    def _attempt_timeout(self, deadline: float | None) -> dict[str, float | None]:
-        if deadline is None:
-            return {"connect": CONNECT_TIMEOUT, "read": None, "write": None, "pool": None}
-        left = max(deadline - anyio.current_time(), 0.001)
-        return {"connect": min(CONNECT_TIMEOUT, left), "read": left, "write": left, "pool": left}
+    def _phase_timeouts(self, deadline: float | None) -> dict[str, float | None]:
+        """httpx's per-phase timeouts for one attempt: the attempt's own bound, never past the call's deadline."""
+        wait = self._attempt_timeout
+        if deadline is not None:
+            left = max(deadline - anyio.current_time(), 0.001)
+            wait = left if wait is None else min(wait, left)
+        connect = CONNECT_TIMEOUT if wait is None else min(CONNECT_TIMEOUT, wait)
+        return {"connect": connect, "read": wait, "write": wait, "pool": wait}
 
     def _retry_after_ok(self, error: APIError, deadline: float | None) -> bool:
         if error.retry_after is None:

@@ -480,7 +480,7 @@ async def test_partner_login_as_user_child_client(bill_server_client: AsyncBill,
     child_session = child.session.session_id
     assert fake.auth.live_session(child_session) is not None
     await bill.aclose()
-    assert child._closed
+    assert child._lifecycle.closed
     assert fake.auth.live_session(child_session) is None  # the child signed out when the parent closed
     assert len(fake.calls("partnerLogin")) == 1 and len(fake.calls("loginAsUser")) == 1
 

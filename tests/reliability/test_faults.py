@@ -285,7 +285,9 @@ async def test_a_thousand_mixed_calls_survive(scenario: Scenario, reliability_re
     fake = FakeBill(seed=11, clock=lambda: time.monotonic() + skew[0])
     rng = random.Random(11)
     wire = Wire(refuse=scenario.probability if scenario.refuse_connections else 0.0, rng=random.Random(12))
-    timeout = TIMEOUT if scenario.fault.get("kind") == "latency" else 10.0
+    # In the read-timeout scenario each attempt may wait TIMEOUT for data; the call's deadline leaves room for
+    # the retries of idempotent calls.
+    attempt_timeout = TIMEOUT if scenario.fault.get("kind") == "latency" else None
     c = fake.credentials
     with fake.serve() as url:
         async with (
@@ -297,7 +299,8 @@ async def test_a_thousand_mixed_calls_survive(scenario: Scenario, reliability_re
                 organization_id=c.organization_id,
                 base_url=str(url),
                 http_client=http,
-                timeout=timeout,
+                timeout=30.0,
+                attempt_timeout=attempt_timeout,
                 max_retries=6,
                 env={},
             ) as bill,
