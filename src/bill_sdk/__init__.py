@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ._client import AsyncBill, Credentials
     from ._filters import Filter, Sort, asc, desc, sort_by, where
     from ._generated import models
-    from ._generated.types import UNSET, File, RequestOptions, Unset
+    from ._runtime import UNSET, File, RequestOptions, Unset
     from .errors import (
         APIError,
         ArgumentError,
@@ -51,10 +51,10 @@ _EXPORTS = {
     "desc": "._filters",
     "sort_by": "._filters",
     "where": "._filters",
-    "UNSET": "._generated.types",
-    "Unset": "._generated.types",
-    "File": "._generated.types",
-    "RequestOptions": "._generated.types",
+    "UNSET": "._runtime",
+    "Unset": "._runtime",
+    "File": "._runtime",
+    "RequestOptions": "._runtime",
     **{
         name: ".errors"
         for name in (

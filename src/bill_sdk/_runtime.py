@@ -1,8 +1,14 @@
-"""The hand-written half of the generated code's contract: checks every generated endpoint runs before sending.
+"""The runtime contract of the generated code, written by hand: what every generated endpoint function, model
+and resource calls, and the checks each endpoint runs before sending.
 
-Generated modules call into this module; it imports only the standard library, ``bill_sdk.errors`` and the
-generated ``types`` module (no httpx), so importing it stays cheap. Everything here raises :class:`bill_sdk.errors.ArgumentError`
-before a request is built, and never echoes a large value back in a message.
+The runtime (:class:`bill_sdk.AsyncBill`) implements :class:`Sender`; every generated endpoint function hands it
+an :class:`Operation` (what BILL family, auth and retry rules apply) and the request parts. Models use
+:data:`UNSET`, :class:`LenientStrEnum`, :class:`EnumLookup`, :func:`mask_secret` and :func:`decode_error`.
+``_generated/types.py`` only re-exports these names (the generator always writes that module). A change here is
+a change to the contract with the templates in ``codegen/templates``.
+
+Checks, all raising :class:`bill_sdk.errors.ArgumentError` before a request is built, and never echoing a large
+value back in a message:
 
 * :func:`path_segment` turns an id into exactly one URL path segment, or refuses it.
 * :func:`check_request_body` refuses a request body holding a number BILL cannot take exactly (a float, NaN,
@@ -10,6 +16,8 @@ before a request is built, and never echoes a large value back in a message.
   (:data:`MONEY` or :data:`NUMBER`, whether BILL also takes a string)): fields marked ``format: decimal`` in
   the spec are money unless marked ``x-sdk-number: number``; other numbers are :data:`NUMBER`. The limits
   below are the only place those bounds are written down.
+
+It imports only the standard library, attrs and ``bill_sdk.errors`` (no httpx at run time), so it stays cheap.
 """
 
 from __future__ import annotations
@@ -17,14 +25,182 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, NamedTuple
+from enum import StrEnum
+from typing import IO, TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
 from urllib.parse import quote, unquote
 
-from bill_sdk._generated.types import Unset
-from bill_sdk.errors import ArgumentError
+from attrs import define
 
-__all__ = ["MONEY", "NUMBER", "NumberLimits", "check_request_body", "path_segment"]
+from bill_sdk.errors import ArgumentError, ResponseDecodeError
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "DECODE_ERRORS",
+    "MONEY",
+    "NUMBER",
+    "UNSET",
+    "EnumLookup",
+    "File",
+    "FileContent",
+    "LenientStrEnum",
+    "NumberLimits",
+    "Operation",
+    "RequestOptions",
+    "Sender",
+    "Unset",
+    "check_request_body",
+    "decode_error",
+    "mask_secret",
+    "parse_response",
+    "path_segment",
+    "request_options",
+]
+
+
+# --------------------------------------------------------------------------- the contract
+class Unset:
+    """Marker for "not given": omitted from the request, unlike None which is sent as JSON null."""
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Unset = Unset()
+T = TypeVar("T")
+
+FileContent = IO[bytes] | bytes
+
+
+@define
+class File:
+    """Raw bytes uploaded as a request body (BILL uploads are not multipart); a file object is read once."""
+
+    payload: FileContent
+    file_name: str | None = None
+    mime_type: str | None = None
+
+    def read(self) -> bytes:
+        if isinstance(self.payload, bytes | bytearray | memoryview):
+            return bytes(self.payload)
+        return self.payload.read()
+
+
+@define(frozen=True, slots=True)
+class Operation:
+    """What the runtime needs to know about one spec operation, fixed at generation time."""
+
+    operation_id: str
+    method: str
+    path: str
+    family: Literal["connect", "partner", "events", "spend"]
+    authenticated: bool
+    idempotent: bool
+
+
+@define(frozen=True, slots=True)
+class RequestOptions:
+    """Per-call overrides: timeout in seconds (None = no timeout), extra headers, retry budget."""
+
+    timeout: float | Unset | None = UNSET
+    extra_headers: Mapping[str, str] | None = None
+    max_retries: int | None = None
+
+
+class Sender(Protocol):
+    """Sends one operation and returns its successful (2xx) response; raises bill_sdk.errors.BillError."""
+
+    async def send(
+        self,
+        operation: Operation,
+        *,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        options: RequestOptions | None = None,
+    ) -> httpx.Response: ...
+
+
+class LenientStrEnum(StrEnum):
+    """A string enum that keeps values BILL adds later instead of failing the whole response.
+
+    An unknown value becomes a pseudo-member whose value is the raw string, so it survives to_dict().
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return member
+
+
+E = TypeVar("E", bound=LenientStrEnum)
+
+
+class EnumLookup(dict[Any, E]):
+    """Value -> member of one enum, for parsing: a C-level dict hit for known values, the enum (which keeps
+    unknown strings as pseudo-members and refuses non-strings) for the rest. Models hold one per enum."""
+
+    __slots__ = ("enum",)
+
+    def __init__(self, enum: type[E]) -> None:
+        super().__init__(enum._value2member_map_)
+        self.enum = enum
+
+    def __missing__(self, value: Any) -> E:
+        return self.enum(value)
+
+
+def mask_secret(value: object) -> str:
+    """repr() of a property the spec marks x-secret: whether it is set, never its value."""
+    if isinstance(value, Unset) or value is None:
+        return repr(value)
+    return "'***'"
+
+
+# What a malformed document raises inside a model's from_dict; turned into bill_sdk.errors.ResponseDecodeError.
+DECODE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
+
+
+def decode_error(model: str, exc: BaseException) -> ResponseDecodeError:
+    """The typed error for what went wrong building `model` (a ResponseDecodeError from deeper passes through)."""
+    return exc if isinstance(exc, ResponseDecodeError) else ResponseDecodeError.from_exception(model, exc)
+
+
+def parse_response(operation: Operation, response: httpx.Response, parse: Callable[[httpx.Response], T]) -> T:
+    """Run an endpoint's parser; a body of the wrong shape raises ResponseDecodeError naming the call."""
+    try:
+        return parse(response)
+    except (ResponseDecodeError, *DECODE_ERRORS) as exc:
+        error = decode_error("response body", exc).for_call(
+            status_code=response.status_code,
+            method=operation.method,
+            path=operation.path,
+            operation_id=operation.operation_id,
+        )
+        if error is exc:
+            raise
+        raise error from exc
+
+
+def request_options(
+    timeout: float | Unset | None, extra_headers: Mapping[str, str] | None, max_retries: int | None
+) -> RequestOptions | None:
+    if isinstance(timeout, Unset) and extra_headers is None and max_retries is None:
+        return None
+    return RequestOptions(timeout=timeout, extra_headers=extra_headers, max_retries=max_retries)
+
 
 # --------------------------------------------------------------------------- path parameters
 

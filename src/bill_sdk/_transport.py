@@ -41,8 +41,8 @@ import anyio.lowlevel
 import httpx
 
 from ._auth import HeaderAuth, Signer, is_session_expired
-from ._generated.types import Operation, RequestOptions, Unset
 from ._json import dumps_json
+from ._runtime import Operation, RequestOptions, Unset
 from .errors import (
     MAX_ERROR_BODY_BYTES,
     APIError,

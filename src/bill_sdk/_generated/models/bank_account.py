@@ -11,10 +11,19 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    EnumLookup,
+    Unset,
+    decode_error,
+    mask_secret,
+)
+
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
 from ..models.funding_account_status import FundingAccountStatus
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error, mask_secret
+from ..types import UNSET, Unset
 
 _BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
 _BankAccountType = EnumLookup(BankAccountType)

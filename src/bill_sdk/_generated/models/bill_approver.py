@@ -4,16 +4,28 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import (
+    Any,
+    ClassVar,
+    TypeVar,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
-from bill_sdk._runtime import NUMBER, NumberLimits
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    NUMBER,
+    UNSET,
+    EnumLookup,
+    NumberLimits,
+    Unset,
+    decode_error,
+)
 
 from ..models.bill_approver_status import BillApproverStatus
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _BillApproverStatus = EnumLookup(BillApproverStatus)
 

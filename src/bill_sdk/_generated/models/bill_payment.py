@@ -3,15 +3,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import (
+    Any,
+    ClassVar,
+    TypeVar,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
-from bill_sdk._runtime import MONEY, NumberLimits
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    MONEY,
+    UNSET,
+    NumberLimits,
+    Unset,
+    decode_error,
+)
 
-from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BillPayment")
 

@@ -9,10 +9,18 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
-from bill_sdk._runtime import MONEY, NumberLimits
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    MONEY,
+    UNSET,
+    EnumLookup,
+    NumberLimits,
+    Unset,
+    decode_error,
+)
 
 from ..models.budget_member_role import BudgetMemberRole
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _BudgetMemberRole = EnumLookup(BudgetMemberRole)
 

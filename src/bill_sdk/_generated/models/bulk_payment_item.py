@@ -9,9 +9,16 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
-from bill_sdk._runtime import MONEY, NumberLimits
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    MONEY,
+    UNSET,
+    NumberLimits,
+    Unset,
+    decode_error,
+)
 
-from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkPaymentItem")
 

@@ -15,12 +15,20 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
-from bill_sdk._runtime import MONEY, NumberLimits
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    MONEY,
+    UNSET,
+    EnumLookup,
+    NumberLimits,
+    Unset,
+    decode_error,
+)
 
 from ..models.card_deleted_reason import CardDeletedReason
 from ..models.card_status import CardStatus
 from ..models.card_type import CardType
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _CardDeletedReason = EnumLookup(CardDeletedReason)
 _CardStatus = EnumLookup(CardStatus)

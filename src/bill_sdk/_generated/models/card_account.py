@@ -11,9 +11,17 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    EnumLookup,
+    Unset,
+    decode_error,
+)
+
 from ..models.card_account_type import CardAccountType
 from ..models.funding_account_status import FundingAccountStatus
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _CardAccountType = EnumLookup(CardAccountType)
 _FundingAccountStatus = EnumLookup(FundingAccountStatus)

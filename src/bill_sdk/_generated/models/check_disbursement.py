@@ -12,7 +12,14 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import DECODE_ERRORS, UNSET, Unset, decode_error
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    Unset,
+    decode_error,
+)
+
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CheckDisbursement")
 

@@ -4,16 +4,29 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import (
+    Any,
+    ClassVar,
+    TypeVar,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
-from bill_sdk._runtime import MONEY, NUMBER, NumberLimits
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    MONEY,
+    NUMBER,
+    UNSET,
+    EnumLookup,
+    NumberLimits,
+    Unset,
+    decode_error,
+)
 
 from ..models.invoice_status import InvoiceStatus
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _InvoiceStatus = EnumLookup(InvoiceStatus)
 

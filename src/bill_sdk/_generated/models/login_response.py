@@ -7,7 +7,15 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import DECODE_ERRORS, UNSET, Unset, decode_error, mask_secret
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    Unset,
+    decode_error,
+    mask_secret,
+)
+
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LoginResponse")
 

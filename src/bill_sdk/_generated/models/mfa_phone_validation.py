@@ -7,8 +7,14 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    EnumLookup,
+    decode_error,
+    mask_secret,
+)
+
 from ..models.mfa_phone_type import MfaPhoneType
-from ..types import DECODE_ERRORS, EnumLookup, decode_error, mask_secret
 
 _MfaPhoneType = EnumLookup(MfaPhoneType)
 

@@ -10,8 +10,16 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    EnumLookup,
+    Unset,
+    decode_error,
+)
+
 from ..models.network_organization_type import NetworkOrganizationType
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _NetworkOrganizationType = EnumLookup(NetworkOrganizationType)
 

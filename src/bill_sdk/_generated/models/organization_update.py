@@ -11,10 +11,18 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    EnumLookup,
+    Unset,
+    decode_error,
+)
+
 from ..models.business_category import BusinessCategory
 from ..models.organization_account_type import OrganizationAccountType
 from ..models.tax_id_type import TaxIdType
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _BusinessCategory = EnumLookup(BusinessCategory)
 _OrganizationAccountType = EnumLookup(OrganizationAccountType)

@@ -7,8 +7,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    EnumLookup,
+    decode_error,
+)
+
 from ..models.payment_void_type import PaymentVoidType
-from ..types import DECODE_ERRORS, EnumLookup, decode_error
 
 _PaymentVoidType = EnumLookup(PaymentVoidType)
 

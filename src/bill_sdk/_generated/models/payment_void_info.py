@@ -11,9 +11,17 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    EnumLookup,
+    Unset,
+    decode_error,
+)
+
 from ..models.payment_void_status import PaymentVoidStatus
 from ..models.payment_void_type import PaymentVoidType
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _PaymentVoidStatus = EnumLookup(PaymentVoidStatus)
 _PaymentVoidType = EnumLookup(PaymentVoidType)

@@ -14,9 +14,12 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
-from bill_sdk._runtime import MONEY, NumberLimits
-
-from ..types import DECODE_ERRORS, decode_error
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    MONEY,
+    NumberLimits,
+    decode_error,
+)
 
 T = TypeVar("T", bound="ReceivablePaymentInvoiceAmount")
 

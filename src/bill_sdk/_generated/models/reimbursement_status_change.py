@@ -11,9 +11,17 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    EnumLookup,
+    Unset,
+    decode_error,
+)
+
 from ..models.reimbursement_actor_role import ReimbursementActorRole
 from ..models.reimbursement_status import ReimbursementStatus
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _ReimbursementActorRole = EnumLookup(ReimbursementActorRole)
 _ReimbursementStatus = EnumLookup(ReimbursementStatus)

@@ -7,11 +7,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    EnumLookup,
+    Unset,
+    decode_error,
+)
+
 from ..models.risk_verification_decision import RiskVerificationDecision
 from ..models.risk_verification_processing_status import (
     RiskVerificationProcessingStatus,
 )
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _RiskVerificationDecision = EnumLookup(RiskVerificationDecision)
 _RiskVerificationProcessingStatus = EnumLookup(RiskVerificationProcessingStatus)

@@ -7,7 +7,10 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import DECODE_ERRORS, decode_error
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    decode_error,
+)
 
 T = TypeVar("T", bound="SubscriptionStatusInput")
 

@@ -15,7 +15,15 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from bill_sdk._json import to_decimal
-from bill_sdk._runtime import MONEY, NumberLimits
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    MONEY,
+    UNSET,
+    EnumLookup,
+    NumberLimits,
+    Unset,
+    decode_error,
+)
 
 from ..models.card_type import CardType
 from ..models.transaction_dispute_status import TransactionDisputeStatus
@@ -23,7 +31,7 @@ from ..models.transaction_network import TransactionNetwork
 from ..models.transaction_receipt_status import TransactionReceiptStatus
 from ..models.transaction_receipt_sync_status import TransactionReceiptSyncStatus
 from ..models.transaction_type import TransactionType
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _CardType = EnumLookup(CardType)
 _TransactionDisputeStatus = EnumLookup(TransactionDisputeStatus)

@@ -11,9 +11,17 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    EnumLookup,
+    Unset,
+    decode_error,
+)
+
 from ..models.transaction_approver_type import TransactionApproverType
 from ..models.transaction_review_status import TransactionReviewStatus
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _TransactionApproverType = EnumLookup(TransactionApproverType)
 _TransactionReviewStatus = EnumLookup(TransactionReviewStatus)

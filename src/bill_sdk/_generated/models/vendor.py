@@ -11,10 +11,18 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    EnumLookup,
+    Unset,
+    decode_error,
+)
+
 from ..models.account_type import AccountType
 from ..models.network_status import NetworkStatus
 from ..models.vendor_bank_account_status import VendorBankAccountStatus
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _AccountType = EnumLookup(AccountType)
 _NetworkStatus = EnumLookup(NetworkStatus)

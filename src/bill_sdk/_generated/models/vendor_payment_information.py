@@ -10,9 +10,17 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from bill_sdk._runtime import (
+    DECODE_ERRORS,
+    UNSET,
+    EnumLookup,
+    Unset,
+    decode_error,
+)
+
 from ..models.pay_by_sub_type import PayBySubType
 from ..models.pay_by_type import PayByType
-from ..types import DECODE_ERRORS, UNSET, EnumLookup, Unset, decode_error
+from ..types import UNSET, Unset
 
 _PayBySubType = EnumLookup(PayBySubType)
 _PayByType = EnumLookup(PayByType)

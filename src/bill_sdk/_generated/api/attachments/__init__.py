@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from io import BytesIO
     from typing import cast
 
+    from bill_sdk._runtime import File
+
     from ...models.customer_attachment_page import CustomerAttachmentPage
     from ...models.document import Document
     from ...models.error_item import ErrorItem
-    from ...types import File
 
 
 class AttachmentsResource:

@@ -4,11 +4,19 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import path_segment
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RequestOptions,
+    Sender,
+    Unset,
+    parse_response,
+    path_segment,
+)
 from bill_sdk.errors import ArgumentError
 
 from ...models.customer_attachment_page import CustomerAttachmentPage
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
+from ...types import UNSET, Unset
 
 OPERATION = Operation(
     operation_id="listCustomerAttachments",

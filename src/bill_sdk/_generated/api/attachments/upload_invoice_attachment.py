@@ -4,18 +4,18 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import path_segment
-
-from ...models.document import Document
-from ...types import (
+from bill_sdk._runtime import (
     UNSET,
-    File,
     Operation,
     RequestOptions,
     Sender,
     Unset,
     parse_response,
+    path_segment,
 )
+
+from ...models.document import Document
+from ...types import UNSET, File, Unset
 
 OPERATION = Operation(
     operation_id="uploadInvoiceAttachment",

@@ -4,10 +4,17 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import path_segment
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RequestOptions,
+    Sender,
+    parse_response,
+    path_segment,
+)
 
 from ...models.document import Document
-from ...types import UNSET, File, Operation, RequestOptions, Sender, parse_response
+from ...types import File
 
 OPERATION = Operation(
     operation_id="uploadVendorAttachment",

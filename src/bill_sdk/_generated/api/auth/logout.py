@@ -3,7 +3,7 @@ from typing import Any
 
 import httpx
 
-from ...types import Operation, RequestOptions, Sender, parse_response
+from bill_sdk._runtime import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="logout",

@@ -9,19 +9,19 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.customer import Customer
     from ...models.customer_create import CustomerCreate
     from ...models.customer_page import CustomerPage
     from ...models.customer_update import CustomerUpdate
     from ...models.error_item import ErrorItem
-    from ...types import File
 
 
 class CustomersResource:

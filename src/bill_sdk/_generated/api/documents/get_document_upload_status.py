@@ -4,9 +4,9 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk._runtime import UNSET, Operation, RequestOptions, Sender, parse_response
 
 from ...models.document_upload_status import DocumentUploadStatus
-from ...types import UNSET, Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="getDocumentUploadStatus",

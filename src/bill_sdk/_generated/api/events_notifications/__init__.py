@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     import datetime
     from typing import cast
 
+    from bill_sdk._runtime import File
+
     from ...models.error_item import ErrorItem
     from ...models.event_notification import EventNotification
     from ...models.event_notification_page import EventNotificationPage
-    from ...types import File
 
 
 class EventsNotificationsResource:

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
     from uuid import UUID
+
+    from bill_sdk._runtime import File
 
     from ...models.error_item import ErrorItem
     from ...models.event_notification import EventNotification
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from ...models.subscription_security_key import SubscriptionSecurityKey
     from ...models.subscription_update import SubscriptionUpdate
     from ...models.test_event_request import TestEventRequest
-    from ...types import File
 
 
 class EventsSubscriptionsResource:

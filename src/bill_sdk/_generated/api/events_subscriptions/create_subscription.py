@@ -6,12 +6,17 @@ from uuid import UUID
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import check_request_body
+from bill_sdk._runtime import (
+    Operation,
+    RequestOptions,
+    Sender,
+    check_request_body,
+    parse_response,
+)
 from bill_sdk.errors import ArgumentError
 
 from ...models.subscription import Subscription
 from ...models.subscription_create import SubscriptionCreate
-from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="createSubscription",

@@ -6,10 +6,15 @@ from uuid import UUID
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import path_segment
+from bill_sdk._runtime import (
+    Operation,
+    RequestOptions,
+    Sender,
+    parse_response,
+    path_segment,
+)
 
 from ...models.subscription_security_key import SubscriptionSecurityKey
-from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="createSubscriptionSecurityKey",

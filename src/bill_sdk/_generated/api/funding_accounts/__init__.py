@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.ap_card import ApCard
     from ...models.bank_account import BankAccount
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from ...models.card_user_status import CardUserStatus
     from ...models.error_item import ErrorItem
     from ...models.funding_account_permissions import FundingAccountPermissions
-    from ...types import File
 
 
 class FundingAccountsResource:

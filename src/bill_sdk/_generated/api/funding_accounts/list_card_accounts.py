@@ -4,10 +4,10 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk._runtime import UNSET, Operation, RequestOptions, Sender, parse_response
 
 from ...models.card_account_list import CardAccountList
 from ...models.card_user_status import CardUserStatus
-from ...types import UNSET, Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="listCardAccounts",

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.error_item import ErrorItem
     from ...models.invoice import Invoice
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from ...models.invoice_update import InvoiceUpdate
     from ...models.receivable_payment import ReceivablePayment
     from ...models.receivable_payment_create import ReceivablePaymentCreate
-    from ...types import File
 
 
 class InvoicesResource:

@@ -3,11 +3,17 @@ from typing import Any
 
 import httpx
 
-from bill_sdk._runtime import check_request_body, path_segment
+from bill_sdk._runtime import (
+    Operation,
+    RequestOptions,
+    Sender,
+    check_request_body,
+    parse_response,
+    path_segment,
+)
 from bill_sdk.errors import ArgumentError
 
 from ...models.invoice_email import InvoiceEmail
-from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="sendInvoice",

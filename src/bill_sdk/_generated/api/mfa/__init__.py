@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.error_item import ErrorItem
     from ...models.mfa_challenge import MfaChallenge
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from ...models.mfa_phone_validation_result import MfaPhoneValidationResult
     from ...models.mfa_step_up import MfaStepUp
     from ...models.mfa_step_up_result import MfaStepUpResult
-    from ...types import File
 
 
 class MfaResource:

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.error_item import ErrorItem
     from ...models.network_invitation import NetworkInvitation
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from ...models.network_search_result import NetworkSearchResult
     from ...models.network_search_scope import NetworkSearchScope
     from ...models.vendor_email_invitation_create import VendorEmailInvitationCreate
-    from ...types import File
 
 
 class NetworkResource:

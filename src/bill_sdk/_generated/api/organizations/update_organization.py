@@ -4,12 +4,18 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import check_request_body, path_segment
+from bill_sdk._runtime import (
+    Operation,
+    RequestOptions,
+    Sender,
+    check_request_body,
+    parse_response,
+    path_segment,
+)
 from bill_sdk.errors import ArgumentError
 
 from ...models.organization import Organization
 from ...models.organization_update import OrganizationUpdate
-from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="updateOrganization",

@@ -9,19 +9,19 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.error_item import ErrorItem
     from ...models.login_as_user_request import LoginAsUserRequest
     from ...models.login_as_user_response import LoginAsUserResponse
     from ...models.partner_login_request import PartnerLoginRequest
     from ...models.partner_login_response import PartnerLoginResponse
-    from ...types import File
 
 
 class PartnerAuthResource:

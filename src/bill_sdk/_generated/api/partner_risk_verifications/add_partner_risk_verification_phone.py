@@ -3,13 +3,22 @@ from typing import Any
 
 import httpx
 
-from bill_sdk._runtime import check_request_body, path_segment
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RequestOptions,
+    Sender,
+    Unset,
+    check_request_body,
+    parse_response,
+    path_segment,
+)
 from bill_sdk.errors import ArgumentError
 
 from ...models.add_partner_risk_verification_phone_request import (
     AddPartnerRiskVerificationPhoneRequest,
 )
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
+from ...types import UNSET, Unset
 
 OPERATION = Operation(
     operation_id="addPartnerRiskVerificationPhone",

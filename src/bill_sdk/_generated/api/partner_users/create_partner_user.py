@@ -4,12 +4,20 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import check_request_body
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RequestOptions,
+    Sender,
+    Unset,
+    check_request_body,
+    parse_response,
+)
 from bill_sdk.errors import ArgumentError
 
 from ...models.partner_user import PartnerUser
 from ...models.partner_user_create import PartnerUserCreate
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
+from ...types import UNSET, Unset
 
 OPERATION = Operation(
     operation_id="createPartnerUser",

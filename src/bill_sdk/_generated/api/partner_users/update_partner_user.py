@@ -4,12 +4,21 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import check_request_body, path_segment
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RequestOptions,
+    Sender,
+    Unset,
+    check_request_body,
+    parse_response,
+    path_segment,
+)
 from bill_sdk.errors import ArgumentError
 
 from ...models.partner_user import PartnerUser
 from ...models.user_update import UserUpdate
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
+from ...types import UNSET, Unset
 
 OPERATION = Operation(
     operation_id="updatePartnerUser",

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from decimal import Decimal
     from typing import cast
 
     from bill_sdk._json import to_decimal
+    from bill_sdk._runtime import File
 
     from ...models.bulk_payment_create import BulkPaymentCreate
     from ...models.bulk_payment_result import BulkPaymentResult
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from ...models.payment_page import PaymentPage
     from ...models.payment_void import PaymentVoid
     from ...models.vendor_payment_options import VendorPaymentOptions
-    from ...types import File
 
 
 class PaymentsResource:

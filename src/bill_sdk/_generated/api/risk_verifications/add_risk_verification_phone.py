@@ -3,11 +3,16 @@ from typing import Any
 
 import httpx
 
-from bill_sdk._runtime import check_request_body
+from bill_sdk._runtime import (
+    Operation,
+    RequestOptions,
+    Sender,
+    check_request_body,
+    parse_response,
+)
 from bill_sdk.errors import ArgumentError
 
 from ...models.risk_verification_phone_create import RiskVerificationPhoneCreate
-from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="addRiskVerificationPhone",

@@ -4,9 +4,9 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk._runtime import Operation, RequestOptions, Sender, parse_response
 
 from ...models.risk_verification import RiskVerification
-from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="initiateRiskVerification",

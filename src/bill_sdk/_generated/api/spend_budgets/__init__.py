@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.budget import Budget
     from ...models.budget_create import BudgetCreate
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from ...models.budget_update import BudgetUpdate
     from ...models.error_item import ErrorItem
     from ...models.spend_request_status import SpendRequestStatus
-    from ...types import File
 
 
 class SpendBudgetsResource:

@@ -3,9 +3,13 @@ from typing import Any
 
 import httpx
 
-from bill_sdk._runtime import path_segment
-
-from ...types import Operation, RequestOptions, Sender, parse_response
+from bill_sdk._runtime import (
+    Operation,
+    RequestOptions,
+    Sender,
+    parse_response,
+    path_segment,
+)
 
 OPERATION = Operation(
     operation_id="deleteBudgetMember",

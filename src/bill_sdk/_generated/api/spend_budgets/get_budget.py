@@ -4,10 +4,15 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import path_segment
+from bill_sdk._runtime import (
+    Operation,
+    RequestOptions,
+    Sender,
+    parse_response,
+    path_segment,
+)
 
 from ...models.budget import Budget
-from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="getBudget",

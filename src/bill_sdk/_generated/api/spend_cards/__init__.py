@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.card import Card
     from ...models.card_create import CardCreate
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from ...models.card_pan_jwt import CardPanJwt
     from ...models.card_update import CardUpdate
     from ...models.error_item import ErrorItem
-    from ...types import File
 
 
 class SpendCardsResource:

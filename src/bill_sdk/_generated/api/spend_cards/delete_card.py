@@ -3,10 +3,18 @@ from typing import Any
 
 import httpx
 
-from bill_sdk._runtime import path_segment
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RequestOptions,
+    Sender,
+    Unset,
+    parse_response,
+    path_segment,
+)
 
 from ...models.card_delete_reason import CardDeleteReason
-from ...types import UNSET, Operation, RequestOptions, Sender, Unset, parse_response
+from ...types import UNSET, Unset
 
 OPERATION = Operation(
     operation_id="deleteCard",

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.custom_field import CustomField
     from ...models.custom_field_create import CustomFieldCreate
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from ...models.custom_field_values_create import CustomFieldValuesCreate
     from ...models.custom_field_values_delete import CustomFieldValuesDelete
     from ...models.error_item import ErrorItem
-    from ...types import File
 
 
 class SpendCustomFieldsResource:

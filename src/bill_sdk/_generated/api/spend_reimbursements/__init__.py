@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.error_item import ErrorItem
     from ...models.reimbursement import Reimbursement
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from ...models.reimbursement_image_upload_url import ReimbursementImageUploadUrl
     from ...models.reimbursement_page import ReimbursementPage
     from ...models.reimbursement_update import ReimbursementUpdate
-    from ...types import File
 
 
 class SpendReimbursementsResource:

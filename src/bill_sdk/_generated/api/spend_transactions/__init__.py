@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.custom_field_value import CustomFieldValue
     from ...models.custom_field_value_page import CustomFieldValuePage
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from ...models.transaction_custom_fields_update import TransactionCustomFieldsUpdate
     from ...models.transaction_page import TransactionPage
     from ...models.transaction_update import TransactionUpdate
-    from ...types import File
 
 
 class SpendTransactionsResource:

@@ -9,19 +9,19 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.error_item import ErrorItem
     from ...models.user import User
     from ...models.user_create import UserCreate
     from ...models.user_page import UserPage
     from ...models.user_update import UserUpdate
-    from ...types import File
 
 
 class UsersResource:

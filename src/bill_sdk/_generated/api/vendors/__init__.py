@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from bill_sdk._pagination import iterate_items, iterate_pages
+from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
-
-from ...types import UNSET, Sender, Unset, request_options
 
 if TYPE_CHECKING:
     from typing import cast
+
+    from bill_sdk._runtime import File
 
     from ...models.account_type import AccountType
     from ...models.bulk_vendor_result import BulkVendorResult
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from ...models.vendor_create import VendorCreate
     from ...models.vendor_page import VendorPage
     from ...models.vendor_update import VendorUpdate
-    from ...types import File
 
 
 class VendorsResource:

@@ -4,12 +4,17 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import check_request_body
+from bill_sdk._runtime import (
+    Operation,
+    RequestOptions,
+    Sender,
+    check_request_body,
+    parse_response,
+)
 from bill_sdk.errors import ArgumentError
 
 from ...models.bulk_vendor_result import BulkVendorResult
 from ...models.vendor_create import VendorCreate
-from ...types import Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="bulkCreateVendors",

@@ -4,12 +4,12 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
+from bill_sdk._runtime import UNSET, Operation, RequestOptions, Sender, parse_response
 
 from ...models.account_type import AccountType
 from ...models.international_payments_configuration import (
     InternationalPaymentsConfiguration,
 )
-from ...types import UNSET, Operation, RequestOptions, Sender, parse_response
 
 OPERATION = Operation(
     operation_id="getInternationalPaymentsConfiguration",
