@@ -181,6 +181,19 @@ def test_resources_singletons_are_one_per_parent(state: State, catalog: Catalog)
         resources.delete_singleton(ORG, "vendors/bank-account", {"vendorId": "v1"})
 
 
+def test_resources_search_filters_sorts_and_hides_archived(state: State, catalog: Catalog) -> None:
+    resources = Resources(state, catalog, Outbox())
+    for name, archived in (("b", False), ("a", False), ("c", True)):
+        record = resources.create(WHO, "vendors", {"name": name})
+        record.data["archived"] = archived
+    assert [v["name"] for v in resources.search(ORG, "vendors", {}, sort="name:desc")] == ["b", "a"]
+    assert [v["name"] for v in resources.search(ORG, "vendors", {}, filters="archived:eq:true")] == ["c"]
+    assert [v["name"] for v in resources.search(ORG, "vendors", {}, equals={"name": "a"})] == ["a"]
+    with pytest.raises(ApiError) as unknown:
+        resources.search(ORG, "vendors", {}, filters="noSuchField:eq:1")
+    assert error_code(unknown) == (400, "BDC_1130")
+
+
 # -- ledger ------------------------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from bill_sdk.testing import listing
 from bill_sdk.testing.bdc import not_found
 from bill_sdk.testing.catalog import Catalog
 from bill_sdk.testing.outbox import Change, Outbox
@@ -72,6 +73,42 @@ class Resources:
         if found is None or any(found[1].parents.get(k, v) != v for k, v in parents.items()):
             raise not_found(f"{id_param or 'id'} {record_id}")
         return found
+
+    def find(self, scope: str, collection: str, record_id: str) -> tuple[str, Record] | None:
+        return self.state.find(scope, collection, record_id)
+
+    def search(
+        self,
+        scope: str,
+        collection: str,
+        parents: Mapping[str, str],
+        *,
+        filters: str | None = None,
+        sort: str | None = None,
+        equals: Mapping[str, Any] = NOTHING,
+    ) -> list[dict[str, Any]]:
+        """The objects a list returns, in order: BILL ``filters`` and ``sort`` (400 when malformed or naming
+        an unknown field), archived ones only when a filter names ``archived``, `equals` fields where present."""
+        items = [r.data for r in self.state.records(scope, collection, parents)]
+        known = self._field_checker(collection, items)
+        conditions = listing.parse_filters(filters, known)
+        ordering = listing.parse_sort(sort, known)
+        if not any(c.field == "archived" for c in conditions):
+            items = [d for d in items if not d.get("archived")]
+        for name, wanted in equals.items():  # declared equality filters such as `entityId`
+            items = [d for d in items if name not in d or d[name] == wanted]
+        return listing.apply(items, conditions, ordering)
+
+    def _field_checker(self, collection: str, items: list[dict[str, Any]]) -> Callable[[str], bool]:
+        schema = self.catalog.resource_schema(collection)
+        props = self.tools.properties(schema) if schema is not None else None
+        present = {k for d in items for k in d}
+
+        def known(field: str) -> bool:
+            top = field.split(".", 1)[0]
+            return props is None or top in props or top in present or top == "archived"
+
+        return known
 
     # -- changes -------------------------------------------------------------------------------------
 
@@ -141,6 +178,47 @@ class Resources:
             self.run_hooks(who, collection, data, "created")
         self.state.add(who.scope, collection, data, parents=parents, record_id=record_id)
         return data
+
+    def replace_or_create(
+        self,
+        who: Principal,
+        collection: str,
+        record_id: str,
+        body: Any,
+        *,
+        id_param: str | None,
+        parents: Mapping[str, str],
+        family: str,
+        defaults: Mapping[str, Any] = NOTHING,
+    ) -> dict[str, Any]:
+        """PUT: replace the object; one that does not exist is created only under a parent (else 404)."""
+        found = self.state.find(who.scope, collection, record_id)
+        if found is not None:
+            return self.replace(who, found[0], found[1], body)
+        if not parents:
+            raise not_found(f"{id_param} {record_id}")
+        self.check_parents(who.scope, parents, family)
+        return self.put_new(who, collection, record_id, body, id_param=id_param, parents=parents, defaults=defaults)
+
+    def upsert(
+        self,
+        who: Principal,
+        collection: str,
+        record_id: str,
+        body: Any,
+        *,
+        id_param: str | None,
+        parents: Mapping[str, str],
+        defaults: Mapping[str, Any] = NOTHING,
+    ) -> dict[str, Any]:
+        """POST to ``.../{id}``: update the object the path names, or create it with that id (no hooks)."""
+        found = self.state.find(who.scope, collection, record_id)
+        if found is not None:
+            return self.merge(found[1], body)
+        return self.put_new(
+            who, collection, record_id, body,
+            id_param=id_param, parents=parents, defaults=defaults, overwrite_id_param=True, hooks=False,
+        )  # fmt: skip
 
     def merge(self, record: Record, body: Any) -> dict[str, Any]:
         """Update without hooks or notification (upserts, singletons)."""

@@ -42,7 +42,6 @@ class _Search:
 class ResourceHandlers:
     def __init__(self, resources: Resources, catalog: Catalog, answers: Answers) -> None:
         self.resources = resources
-        self.state = resources.state
         self.catalog = catalog
         self.tools = catalog.tools
         self.answers = answers
@@ -95,18 +94,11 @@ class ResourceHandlers:
 
     async def _list(self, call: Call) -> Reply:
         self.check_parents(call)
-        collection, op = call.route.collection, call.op
-        items = [r.data for r in self.state.records(call.scope, collection, call.parents())]
-        search = self._search(call)
-        known = self._field_checker(collection, items)
-        conditions = listing.parse_filters(search.filters, known)
-        ordering = listing.parse_sort(search.sort, known)
-        if not any(c.field == "archived" for c in conditions):
-            items = [d for d in items if not d.get("archived")]
-        for name, wanted in query_defaults(call).items():  # declared equality filters such as `entityId`
-            items = [d for d in items if name not in d or d[name] == wanted]
-        result = listing.apply(items, conditions, ordering)
-
+        op, search = call.op, self._search(call)
+        result = self.resources.search(
+            call.scope, call.route.collection, call.parents(),
+            filters=search.filters, sort=search.sort, equals=query_defaults(call),
+        )  # fmt: skip
         schema = op.response_schema()
         types = self.tools.types(schema) if schema is not None else set()
         if "array" in types and "object" not in types:
@@ -136,17 +128,6 @@ class ResourceHandlers:
         if mode in ("page", "spend") and offset > 0:
             envelope["prevPage"] = cursor(max(0, offset - size))
         return envelope
-
-    def _field_checker(self, collection: str, items: list[dict[str, Any]]) -> Callable[[str], bool]:
-        schema = self.catalog.resource_schema(collection)
-        props = self.tools.properties(schema) if schema is not None else None
-        present = {k for d in items for k in d}
-
-        def known(field: str) -> bool:
-            top = field.split(".", 1)[0]
-            return props is None or top in props or top in present or top == "archived"
-
-        return known
 
     # -- objects -------------------------------------------------------------------------------------
 
@@ -181,16 +162,9 @@ class ResourceHandlers:
 
     async def _replace(self, call: Call) -> Reply:
         route = call.route
-        found = self.state.find(call.scope, route.collection, call.item_id or "")
-        if found is not None:
-            collection, record = found
-            return self.respond(call, self.resources.replace(call.principal, collection, record, call.json_object()))
-        if not call.parents():
-            raise not_found(f"{route.id_param} {call.item_id}")
-        self.check_parents(call)
-        data = self.resources.put_new(
+        data = self.resources.replace_or_create(
             call.principal, route.collection, call.item_id or "", call.body,
-            id_param=route.id_param, parents=call.parents(), defaults=query_defaults(call),
+            id_param=route.id_param, parents=call.parents(), family=call.op.family, defaults=query_defaults(call),
         )  # fmt: skip
         return self.respond(call, data)
 
@@ -208,14 +182,10 @@ class ResourceHandlers:
 
     async def _upsert(self, call: Call) -> Reply:
         self.check_parents(call)
-        route, item_id = call.route, call.item_id or ""
-        found = self.state.find(call.scope, route.collection, item_id)
-        if found is not None:
-            return self.respond(call, self.resources.merge(found[1], call.json_object()))
-        data = self.resources.put_new(
-            call.principal, route.collection, item_id, call.json_object(),
+        route = call.route
+        data = self.resources.upsert(
+            call.principal, route.collection, call.item_id or "", call.json_object(),
             id_param=route.id_param, parents=call.parents(), defaults=query_defaults(call),
-            overwrite_id_param=True, hooks=False,
         )  # fmt: skip
         return self.respond(call, data)
 
@@ -247,7 +217,7 @@ class ResourceHandlers:
         overlay: dict[str, Any] = dict(call.parents())
         if route.item_collection and route.item_param:
             item_id = call.path_params.get(route.item_param, "")
-            found = self.state.find(call.scope, route.item_collection, item_id)
+            found = self.resources.find(call.scope, route.item_collection, item_id)
             if found is None and route.item_collection in self.catalog.creatable:
                 raise not_found(f"{route.item_param} {item_id}")
             schema = call.op.response_schema()
