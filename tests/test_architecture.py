@@ -15,6 +15,7 @@ in failure messages.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,15 +56,15 @@ class Edge:
         return f"{self.source} -> {self.target} (line {self.line}{', TYPE_CHECKING' if self.type_only else ''})"
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
+def module_name(path: Path, src: Path) -> str:
+    parts = list(path.relative_to(src).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def modules() -> dict[str, Path]:
-    return {module_name(p): p for p in sorted((SRC / ROOT_PACKAGE).rglob("*.py"))}
+def modules(src: Path) -> dict[str, Path]:
+    return {module_name(p, src): p for p in sorted((src / ROOT_PACKAGE).rglob("*.py"))}
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -111,7 +112,12 @@ def edges_of(name: str, path: Path, known: set[str]) -> Iterator[Edge]:
 
 
 def import_graph() -> dict[str, list[Edge]]:
-    found = modules()
+    return _graph(SRC)
+
+
+@functools.lru_cache(maxsize=4)
+def _graph(src: Path) -> dict[str, list[Edge]]:
+    found = modules(src)
     known = set(found)
     return {name: [e for e in edges_of(name, path, known) if (e.source, e.target) not in ALLOWED_EDGES]
             for name, path in found.items()}  # fmt: skip
