@@ -2,7 +2,7 @@
 
     from bill_sdk.testing import FakeBill
 
-    fake = FakeBill()
+    fake = FakeBill()                  # or FakeBill(organization_id=..., seed=7), FakeBill(FakeBillConfig(...))
     async with httpx.AsyncClient(transport=fake.transport(), base_url="http://fakebill/connect") as client:
         ...
     with fake.serve() as url:          # uvicorn on 127.0.0.1, free port

@@ -1,4 +1,4 @@
-"""Classify every spec operation by method and path shape into what the generic engine does with it.
+"""The catalog: every spec operation classified by method and path shape into what the generic handlers do.
 
 Rules (segments are the path after ``/v3``; ``{x}`` is a parameter):
 

@@ -109,7 +109,7 @@ class FakeBill:
     def _build_services(self, config: FakeBillConfig) -> None:
         schemes = (self.spec.doc.get("components") or {}).get("securitySchemes") or {}
         self.state = State(self.credentials.organization_id, rng=random.Random(config.seed))
-        self.auth = Sessions(
+        self.auth = Sessions(  # `auth`: the public name of the sessions service
             self.credentials,
             self.state,
             security_schemes=schemes,
@@ -117,7 +117,8 @@ class FakeBill:
             idle_seconds=config.sessions.idle_seconds,
         )
         self.outbox = Outbox()
-        self.engine = self.resources = Resources(self.state, self.catalog, self.outbox)
+        self.resources = Resources(self.state, self.catalog, self.outbox)
+        self.engine = self.resources  # its name before the split (tests read fake.engine.tools)
         self.vocabulary = Vocabulary(self.catalog, self.spec_gaps)
         self.ledger = Ledger(
             self.state,
