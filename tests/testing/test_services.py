@@ -333,6 +333,16 @@ async def test_webhooks_disable_a_subscription_after_the_last_retry(state: State
     assert subscription.data["status"] == {"enabled": False}
 
 
+def test_webhooks_test_events_default_to_the_subscriptions_first_type(state: State) -> None:
+    webhooks = Webhooks(state, lambda c, d: d)
+    subscription = state.add(ORG, "subscriptions", {"id": "s1", "events": [{"type": "vendor.updated"}]})
+    event = webhooks.record_test_event(ORG, subscription, {"id": "00901V", "name": "Acme"}, ORG)
+    body = json.loads(event.meta["body"])
+    assert body["metadata"]["eventType"] == "vendor.updated" and body["vendor"] == {"id": "00901V", "name": "Acme"}
+    spend = webhooks.record_test_event(ORG, subscription, {"eventType": "spend.three-ds-challenge.created"}, ORG)
+    assert "threeDsChallenge" in json.loads(spend.meta["body"]) and event.data["entityId"] == "00901V"
+
+
 # -- limits, faults, idempotency -----------------------------------------------------------------------------
 
 

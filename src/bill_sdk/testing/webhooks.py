@@ -25,7 +25,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,6 +184,21 @@ class Webhooks:
             "updatedTime": now,
         }
         return state.add(sub_scope, EVENTS, data, parents={"subscriptionId": subscription.id}, meta={"body": body})
+
+    def record_test_event(
+        self, scope: str, subscription: Record, fields: Mapping[str, Any], organization_id: str
+    ) -> Record:
+        """A test event for `subscription`: ``eventType`` (default: its first event type), ``version``, and the
+        entity as ``fields[<entity key>]`` (default: the other fields)."""
+        default_type = next(iter(sorted(event_types(subscription.data.get("events")))), "bill.updated")
+        event_type = str(fields.get("eventType") or default_type)
+        key = entity_key(event_type)
+        payload = fields.get(key)
+        if payload is None:
+            payload = {k: v for k, v in fields.items() if k not in ("eventType", "version")} or {}
+        entity_id = str(payload.get("id", "")) if isinstance(payload, dict) else ""
+        version = str(fields.get("version") or "1")
+        return self.record_event(scope, subscription, event_type, key, payload, organization_id, entity_id, version)
 
     # -- delivering ----------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from bill_sdk.testing.handlers.resources import query_defaults
 from bill_sdk.testing.reply import Reply
 from bill_sdk.testing.state import Record
 from bill_sdk.testing.subscriptions import Subscriptions, organization_of
-from bill_sdk.testing.webhooks import CATALOG, Webhooks, entity_key, event_types
+from bill_sdk.testing.webhooks import CATALOG, Webhooks
 
 
 class WebhookHandlers:
@@ -46,18 +46,8 @@ class WebhookHandlers:
 
     async def send_test_event(self, call: Call) -> Reply:
         subscription = self._subscription(call)
-        body = call.json_object()
-        default_type = next(iter(sorted(event_types(subscription.data.get("events")))), "bill.updated")
-        event_type = str(body.get("eventType") or default_type)
-        key = entity_key(event_type)
-        payload = body.get(key)
-        if payload is None:
-            payload = {k: v for k, v in body.items() if k not in ("eventType", "version")} or {}
-        entity_id = str(payload.get("id", "")) if isinstance(payload, dict) else ""
-        event = self.webhooks.record_event(
-            call.scope, subscription, event_type, key, payload, organization_of(call.principal) or call.scope,
-            entity_id, str(body.get("version") or "1"),
-        )  # fmt: skip
+        organization = organization_of(call.principal) or call.scope
+        event = self.webhooks.record_test_event(call.scope, subscription, call.json_object(), organization)
         await self.webhooks.deliver(subscription, event)
         return self.answers.respond(call.op, event.data)
 
