@@ -99,8 +99,6 @@ class FakeBill:
         self.checks = dataclasses.replace(config.checks)  # this fake's own (mutable) copy
         self.spec_gaps = SpecGaps()
         self.journal = Journal()
-        self.requests: list[RequestRecord] = self.journal.requests
-        self.response_violations: list[ResponseViolation] = self.journal.violations
         self._build_services(config)
         self.handlers = self._build_handlers()
         self._app: Any = None
@@ -159,7 +157,25 @@ class FakeBill:
             **WebhookHandlers(self.subscriptions, self.webhooks, answers).routes(),
         }
 
-    # -- settings that take effect when changed ------------------------------------------------------
+    # -- what tests read (and may reset), and settings that take effect when changed -----------------
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request served, in order (no header values)."""
+        return self.journal.requests
+
+    @requests.setter
+    def requests(self, value: list[RequestRecord]) -> None:
+        self.journal.requests = value
+
+    @property
+    def response_violations(self) -> list[ResponseViolation]:
+        """Responses the spec does not allow (raised, or only logged with ``raise_on_response_violation=False``)."""
+        return self.journal.violations
+
+    @response_violations.setter
+    def response_violations(self, value: list[ResponseViolation]) -> None:
+        self.journal.violations = value
 
     @property
     def login_count(self) -> int:
