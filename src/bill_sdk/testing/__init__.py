@@ -2,7 +2,7 @@
 
     from bill_sdk.testing import FakeBill
 
-    fake = FakeBill()
+    fake = FakeBill()                  # or FakeBill(organization_id=..., seed=7), FakeBill(FakeBillConfig(...))
     async with httpx.AsyncClient(transport=fake.transport(), base_url="http://fakebill/connect") as client:
         ...
     with fake.serve() as url:          # uvicorn on 127.0.0.1, free port
@@ -26,10 +26,16 @@ from bill_sdk.testing.app import (
     ResponseViolation,
     ResponseViolationError,
 )
-from bill_sdk.testing.auth import Credentials
-from bill_sdk.testing.fake import FakeBill
+from bill_sdk.testing.config import (
+    Credentials,
+    FakeBillConfig,
+    LimitConfig,
+    ResponseChecks,
+    SessionConfig,
+    WebhookConfig,
+)
+from bill_sdk.testing.fake import FakeBill, ServerURL
 from bill_sdk.testing.faults import Fault, FaultKind
-from bill_sdk.testing.server import ServerURL
 from bill_sdk.testing.webhooks import SIGNATURE_HEADER, Delivery, sign
 
 __all__ = [
@@ -38,12 +44,17 @@ __all__ = [
     "Credentials",
     "Delivery",
     "FakeBill",
+    "FakeBillConfig",
     "FakeBillTransport",
     "Fault",
     "FaultKind",
+    "LimitConfig",
     "RequestRecord",
+    "ResponseChecks",
     "ResponseViolation",
     "ResponseViolationError",
     "ServerURL",
+    "SessionConfig",
+    "WebhookConfig",
     "sign",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bill_sdk.testing.config import FakeBillConfig, LimitConfig, ResponseChecks, SessionConfig
 from bill_sdk.testing.fake import FakeBill
 from bill_sdk.testing.server import run_forever
 
@@ -21,12 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
 
-    fake = FakeBill(
-        max_concurrent_per_org=args.max_concurrent_per_org,
-        require_trusted_session_for_payments=args.require_trusted_payments,
-        session_idle_seconds=args.session_idle_seconds,
-        raise_on_response_violation=False,
+    config = FakeBillConfig(
+        sessions=SessionConfig(
+            idle_seconds=args.session_idle_seconds, require_trusted_for_payments=args.require_trusted_payments
+        ),
+        limits=LimitConfig(max_concurrent_per_org=args.max_concurrent_per_org),
+        checks=ResponseChecks(raise_on_response_violation=False),
     )
+    fake = FakeBill(config)
     origin = f"http://{args.host}:{args.port}"
     print("FakeBill - a fake BILL v3 API (no BILL account, no network)")
     print(f"  Connect, Partner, Spend base URL: {origin}/connect")
@@ -36,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {name:<15} {value}")
     print("  Response violations are logged, not raised. Ctrl-C stops.")
     sys.stdout.flush()
-    run_forever(fake, port=args.port, host=args.host, log_level=args.log_level)
+    run_forever(fake.app, port=args.port, host=args.host, log_level=args.log_level)
     return 0
 
 

@@ -2,7 +2,9 @@
 
 Each request goes through: route (spec) -> authenticate -> in-flight accounting and limits -> idempotency key
 -> injected faults -> parameter and body validation -> handler (specific by operationId, else the generic
-engine) -> response validation -> send. Every request is logged in ``fake.requests`` (no header values).
+handlers) -> response validation -> send. Every request is logged in ``fake.requests`` (no header values).
+
+The pipeline gets the services it uses (:class:`Pipeline`'s keyword arguments); ``FakeBill`` wires them.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from starlette.requests import Request
@@ -21,13 +24,16 @@ from starlette.types import Receive, Scope, Send
 
 from bill_sdk.testing import jsonio
 from bill_sdk.testing.bdc import ApiError, api_not_supported, missing, session_invalid
-from bill_sdk.testing.calls import NO_BODY, Call, Reply
-from bill_sdk.testing.faults import FaultKind
-from bill_sdk.testing.idempotency import Claim
-
-if TYPE_CHECKING:
-    from bill_sdk.testing.fake import FakeBill
-    from bill_sdk.testing.spec import Operation
+from bill_sdk.testing.catalog import Catalog
+from bill_sdk.testing.config import ResponseChecks
+from bill_sdk.testing.faults import Fault, FaultKind, Faults
+from bill_sdk.testing.handlers.call import Call, Handler
+from bill_sdk.testing.idempotency import Claim, IdempotencyStore
+from bill_sdk.testing.limits import Limits
+from bill_sdk.testing.reply import NO_BODY, Reply
+from bill_sdk.testing.sessions import Principal, Sessions
+from bill_sdk.testing.spec import Operation, Spec
+from bill_sdk.testing.validation import Validators
 
 RAW_SEND = "bill_sdk.testing.raw_send"
 log = logging.getLogger("bill_sdk.testing")
@@ -87,48 +93,78 @@ def spec_path_for(path: str) -> str:
     raise api_not_supported(path)
 
 
+@dataclass
+class Journal:
+    """What the app records for tests: every request, every response the spec does not allow."""
+
+    requests: list[RequestRecord] = field(default_factory=list)
+    violations: list[ResponseViolation] = field(default_factory=list)
+
+
 class Pipeline:
-    def __init__(self, fake: FakeBill) -> None:
-        self.fake = fake
+    def __init__(
+        self,
+        *,
+        spec: Spec,
+        catalog: Catalog,
+        validators: Validators,
+        sessions: Sessions,
+        limits: Limits,
+        idempotency: IdempotencyStore,
+        faults: Faults,
+        handlers: Mapping[str, Handler],
+        fallback: Handler,
+        checks: ResponseChecks,
+        journal: Journal,
+    ) -> None:
+        self.spec = spec
+        self.catalog = catalog
+        self.validators = validators
+        self.sessions = sessions
+        self.limits = limits
+        self.idempotency = idempotency
+        self.faults = faults
+        self.handlers = handlers
+        self.fallback = fallback
+        self.checks = checks
+        self.journal = journal
 
     async def dispatch(self, request: Request) -> Response:
-        fake = self.fake
         started = time.perf_counter()
         record = RequestRecord(request.method, request.url.path)
         op: Operation | None = None
         try:
             try:
                 spec_path = spec_path_for(request.url.path)
-                op, path_params = fake.spec.match(request.method, spec_path)
+                op, path_params = self.spec.match(request.method, spec_path)
                 record.operation_id = op.operation_id
                 reply = await self._handle(request, op, path_params, spec_path, record)
             except ApiError as error:
                 reply = Reply(error.status, error.items, error.headers)
         except _Drop:
             record.duration = time.perf_counter() - started
-            fake.requests.append(record)
+            self.journal.requests.append(record)
             return await _drop(request)
         record.status = reply.status
         record.duration = time.perf_counter() - started
-        fake.requests.append(record)
+        self.journal.requests.append(record)
         return self._render(request, op, reply, record)
 
     async def _handle(
         self, request: Request, op: Operation, path_params: dict[str, str], spec_path: str, record: RequestRecord
     ) -> Reply:
-        fake = self.fake
         raw = await request.body()
-        principal = fake.auth.authenticate(op, request.headers)
+        principal = self.sessions.authenticate(op, request.headers)
         org = principal.org_key
         record.organization_id = org
-        fake.limits.enter(org)
+        self.limits.enter(org)
         try:
-            claimed = fake.idempotency.begin(principal.scope, op, spec_path, request.headers)
+            claimed = self.idempotency.begin(principal.scope, op, spec_path, request.headers)
             if isinstance(claimed, Reply):
                 return claimed
             reply: Reply | None = None
             try:
-                delays, fault = fake.faults.take(
+                delays, fault = self.faults.take(
                     request.method, (request.url.path, spec_path, op.path, op.operation_id)
                 )
                 for delay in delays:
@@ -137,36 +173,44 @@ class Pipeline:
                 drop_after = False
                 if fault is not None:
                     record.fault = fault.kind.value
-                    if fault.kind is FaultKind.DROP_BEFORE:
-                        raise _Drop
-                    if fault.kind is FaultKind.DROP_AFTER:
-                        drop_after = True
-                    elif fault.kind is FaultKind.SESSION_EXPIRED:
-                        if principal.session is not None:
-                            fake.auth.expire(principal.session.id)
-                        raise session_invalid()
-                    elif fault.body is not None:
-                        content = fault.body.encode() if isinstance(fault.body, str) else fault.body
-                        headers = {"content-type": fault.content_type, **fault.error().headers}
-                        return Reply(fault.status or 500, content, headers, validate=False)
-                    else:
-                        raise fault.error()
+                    early = self._fault_reply(fault, principal)
+                    if early is not None:
+                        return early
+                    drop_after = True
                 call = self._call(request, op, path_params, raw, principal)
-                handler = fake.handlers.get(op.operation_id)
-                reply = await (handler(call) if handler is not None else fake.engine.handle(call))
+                handler = self.handlers.get(op.operation_id, self.fallback)
+                reply = await handler(call)
                 if drop_after:
                     raise _Drop
                 return reply
             finally:
                 if isinstance(claimed, Claim):
-                    fake.idempotency.finish(claimed, reply)
+                    self.idempotency.finish(claimed, reply)
         finally:
-            fake.limits.leave(org)
+            self.limits.leave(org)
 
-    def _call(self, request: Request, op: Operation, path_params: dict[str, str], raw: bytes, principal: Any) -> Call:
-        fake = self.fake
+    def _fault_reply(self, fault: Fault, principal: Principal) -> Reply | None:
+        """The answer a decisive fault gives instead of the handler's (raises); None: DROP_AFTER, handle first."""
+        if fault.kind is FaultKind.DROP_BEFORE:
+            raise _Drop
+        if fault.kind is FaultKind.DROP_AFTER:
+            return None
+        if fault.kind is FaultKind.SESSION_EXPIRED:
+            if principal.session is not None:
+                self.sessions.expire(principal.session.id)
+            raise session_invalid()
+        if fault.body is not None:
+            content = fault.body.encode() if isinstance(fault.body, str) else fault.body
+            headers = {"content-type": fault.content_type, **fault.error().headers}
+            return Reply(fault.status or 500, content, headers, validate=False)
+        raise fault.error()
+
+    def _call(
+        self, request: Request, op: Operation, path_params: dict[str, str], raw: bytes, principal: Principal
+    ) -> Call:
+        """Read the request: parameters and body checked against the spec (raises BILL's 400 array)."""
         query = dict(request.query_params)
-        params = fake.validators.check_params(op, {"path": path_params, "query": query, "header": request.headers})
+        params = self.validators.check_params(op, {"path": path_params, "query": query, "header": request.headers})
         body: Any = None
         declared_json = op.body_content_type is not None and "json" in op.body_content_type
         if raw.strip() and (declared_json or op.body_content_type is None):
@@ -181,12 +225,11 @@ class Pipeline:
             beyond = jsonio.out_of_range(body)
             if beyond:
                 raise ApiError(400, "BDC_1124", f"Invalid field datatype: {beyond}")
-            fake.validators.check_body(op, body)
-        route = fake.catalog.route(op)
-        return Call(fake, op, route, path_params, params, query, request.headers, body, raw, principal)
+            self.validators.check_body(op, body)
+        route = self.catalog.route(op)
+        return Call(op, route, path_params, params, query, request.headers, body, raw, principal)
 
     def _render(self, request: Request, op: Operation | None, reply: Reply, record: RequestRecord) -> Response:
-        fake = self.fake
         headers = {"x-request-id": "fake-" + uuid.uuid4().hex[:16], **reply.headers}
         if reply.body is NO_BODY:
             content, parsed, has_body = b"", None, False
@@ -196,14 +239,14 @@ class Pipeline:
             content = jsonio.dumps(reply.body)
             parsed, has_body = jsonio.loads(content), True
             headers.setdefault("content-type", "application/json")
-        if fake.validate_responses and reply.validate:
-            problems = fake.validators.check_response(op, reply.status, parsed, has_body)
+        if self.checks.validate_responses and reply.validate:
+            problems = self.validators.check_response(op, reply.status, parsed, has_body)
             if problems:
                 violation = ResponseViolation(
                     request.method, request.url.path, record.operation_id, reply.status, problems, parsed
                 )
-                fake.response_violations.append(violation)
-                if not fake.raise_on_response_violation:
+                self.journal.violations.append(violation)
+                if not self.checks.raise_on_response_violation:
                     log.warning("response violates the spec: %s", violation)
                 elif _socket_transport(request) is None:
                     record.status = 500
@@ -234,9 +277,8 @@ async def _drop(request: Request) -> Response:
     raise ConnectionDropped("FakeBill dropped the connection (fault injection)")
 
 
-def create_app(fake: FakeBill) -> Any:
-    """The Starlette app serving `fake`, wrapped so the server's own `send` stays reachable for drops."""
-    pipeline = Pipeline(fake)
+def create_app(pipeline: Pipeline) -> Any:
+    """The ASGI app serving `pipeline`, wrapped so the server's own `send` stays reachable for drops."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         # Every HTTP request goes to the pipeline, whatever its path (no router: a router's own 404 page is
@@ -247,7 +289,6 @@ def create_app(fake: FakeBill) -> Any:
         response = await pipeline.dispatch(Request(scope, receive))
         await response(scope, receive, send)
 
-    app.fake = fake  # type: ignore[attr-defined]
     return app
 
 

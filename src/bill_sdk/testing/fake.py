@@ -1,27 +1,49 @@
-"""FakeBill: an embedded, stateful, spec-validated fake of the BILL v3 API."""
+"""FakeBill: an embedded, stateful, spec-validated fake of the BILL v3 API.
+
+:class:`FakeBill` is the one place that builds the parts and wires them together, one way down:
+
+    app (HTTP pipeline) -> handlers/ -> services (sessions, resources, ledger, documents, subscriptions,
+    webhooks, outbox, state, catalog, limits, faults, idempotency) -> spec, schemas, validation helpers
+"""
 
 from __future__ import annotations
 
 import contextlib
-import os
+import dataclasses
 import random
-import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Unpack
 
 import httpx
 
-from bill_sdk.testing import auth, documents, payments, spend, webhooks
-from bill_sdk.testing.app import FakeBillTransport, RequestRecord, ResponseViolation, create_app
-from bill_sdk.testing.auth import Auth, Credentials
-from bill_sdk.testing.classify import Catalog
-from bill_sdk.testing.engine import Engine
+from bill_sdk.testing import server
+from bill_sdk.testing.app import FakeBillTransport, Journal, Pipeline, RequestRecord, ResponseViolation, create_app
+from bill_sdk.testing.catalog import Catalog
+from bill_sdk.testing.config import Credentials, FakeBillConfig, FakeBillOptions
+from bill_sdk.testing.documents import Documents
 from bill_sdk.testing.faults import Faults
+from bill_sdk.testing.handlers import (
+    Answers,
+    AuthHandlers,
+    DocumentHandlers,
+    Handler,
+    PaymentHandlers,
+    ResourceHandlers,
+    WebhookHandlers,
+)
 from bill_sdk.testing.idempotency import IdempotencyStore
+from bill_sdk.testing.ledger import Ledger
 from bill_sdk.testing.limits import Limits
+from bill_sdk.testing.organizations import Organizations
+from bill_sdk.testing.outbox import Outbox
+from bill_sdk.testing.resources import Resources
+from bill_sdk.testing.sessions import Sessions
 from bill_sdk.testing.spec import Spec, load_spec
+from bill_sdk.testing.spend import Spend
 from bill_sdk.testing.state import State
+from bill_sdk.testing.subscriptions import Subscriptions
 from bill_sdk.testing.validation import Validators
+from bill_sdk.testing.vocabulary import SpecGaps, Vocabulary
 from bill_sdk.testing.webhooks import Webhooks
 
 
@@ -31,92 +53,170 @@ def _shared(spec: Spec) -> tuple[Catalog, Validators]:
     return spec.cache["fakebill"]  # type: ignore[no-any-return]
 
 
+class ServerURL(str):
+    """The server origin (``http://127.0.0.1:PORT``) with the two BILL base URLs and the fake.
+
+    Use ``url.connect_url`` (Connect, Partner, Spend) and ``url.events_url`` (Connect Events) as SDK base URLs.
+    """
+
+    fake: FakeBill
+    port: int
+
+    def __new__(cls, origin: str, fake: FakeBill, port: int) -> ServerURL:
+        self = super().__new__(cls, origin)
+        self.fake = fake
+        self.port = port
+        return self
+
+    @property
+    def url(self) -> str:
+        return str(self)
+
+    @property
+    def connect_url(self) -> str:
+        return f"{self}/connect"
+
+    @property
+    def events_url(self) -> str:
+        return f"{self}/connect-events"
+
+
 class FakeBill:
     """A fake BILL: in-memory state, credentials, an ASGI app, and what tests need to look inside.
 
+    Configure it with a :class:`~.config.FakeBillConfig` and/or flat keywords (:class:`~.config.FakeBillOptions`:
+    ``organization_id=...``, ``max_concurrent_per_org=3``, ``webhook_transport=...``, ``seed=7``, ...).
     Serve it in process with ``httpx.AsyncClient(transport=fake.transport(), base_url="http://fake/connect")``,
     or over loopback with ``with fake.serve() as url:`` (``url.connect_url``, ``url.events_url``).
     """
 
-    def __init__(
-        self,
-        *,
-        dev_key: str = "fake-dev-key",
-        username: str = "fakeuser",
-        password: str = "fake-password",
-        organization_id: str = "00801FAKEORG",
-        user_id: str = "00601FAKEUSER",
-        app_key: str = "fake-app-key",
-        api_token: str = "fake-api-token",
-        mfa_code: str = "123456",
-        clock: Callable[[], float] = time.monotonic,
-        session_idle_seconds: float = 35 * 60,
-        validate_responses: bool = True,
-        raise_on_response_violation: bool = True,
-        require_trusted_session_for_payments: bool = False,
-        require_https_webhooks: bool = False,
-        max_concurrent_per_org: int | None = None,
-        concurrency_limit_status: int = 429,
-        hourly_request_limit: int | None = None,
-        webhook_transport: httpx.AsyncBaseTransport | None = None,
-        webhook_retry_delays: Sequence[float] = (2, 4, 8, 16),
-        webhook_timeout: float = 10.0,
-        spec: str | os.PathLike[str] | dict[str, Any] | None = None,
-        seed: int | None = None,
-    ) -> None:
-        self.spec = load_spec(spec)
+    def __init__(self, config: FakeBillConfig | None = None, **options: Unpack[FakeBillOptions]) -> None:
+        self.config = config = (config or FakeBillConfig()).with_options(**options)
+        self.spec = load_spec(config.spec)
         self.catalog, self.validators = _shared(self.spec)
-        self.credentials = Credentials(
-            dev_key, username, password, organization_id, user_id, app_key, api_token, mfa_code
-        )
-        self.clock = clock
-        self.validate_responses = validate_responses
-        self.raise_on_response_violation = raise_on_response_violation
-        self.require_trusted_session_for_payments = require_trusted_session_for_payments
-        self.require_https_webhooks = require_https_webhooks
-
-        self.state = State(organization_id, rng=random.Random(seed))
-        self.auth = Auth(self, self.credentials, clock, session_idle_seconds)
-        self.engine = Engine(self, self.catalog)
-        for hooks in (payments.HOOKS, spend.HOOKS, webhooks.HOOKS):
-            for collection, functions in hooks.items():
-                self.engine.hooks.setdefault(collection, []).extend(functions)
-        self.handlers = {**auth.HANDLERS, **payments.HANDLERS, **documents.HANDLERS, **webhooks.HANDLERS}
-        self.faults = Faults(random.Random(seed))
-        self.limits = Limits(
-            clock,
-            max_concurrent=max_concurrent_per_org,
-            concurrency_status=concurrency_limit_status,
-            hourly_limit=hourly_request_limit,
-        )
-        self.idempotency = IdempotencyStore(clock)
-        self.webhooks = Webhooks(
-            self, transport=webhook_transport, retry_delays=webhook_retry_delays, timeout=webhook_timeout
-        )
-
-        self.requests: list[RequestRecord] = []
-        self.response_violations: list[ResponseViolation] = []
-        self.spec_gaps: list[str] = []
-        self.login_count = 0
+        self.credentials: Credentials = config.credentials
+        self.clock = config.sessions.clock
+        self.checks = dataclasses.replace(config.checks)  # this fake's own (mutable) copy
+        self.spec_gaps = SpecGaps()
+        self.journal = Journal()
+        self._build_services(config)
+        self.handlers = self._build_handlers()
         self._app: Any = None
-        self._seed_organization()
+        self.organizations.seed(self.credentials)
 
-    def _seed_organization(self) -> None:
-        creds = self.credentials
-        self.state.put(
-            "organizations",
-            {"id": creds.organization_id, "name": "FakeBill Organization", "organizationName": "FakeBill Organization"},
+    def _build_services(self, config: FakeBillConfig) -> None:
+        schemes = (self.spec.doc.get("components") or {}).get("securitySchemes") or {}
+        self.state = State(self.credentials.organization_id, rng=random.Random(config.seed))
+        self.auth = Sessions(  # `auth`: the public name of the sessions service
+            self.credentials,
+            self.state,
+            security_schemes=schemes,
+            clock=self.clock,
+            idle_seconds=config.sessions.idle_seconds,
         )
-        self.state.put(
-            "users",
-            {
-                "id": creds.user_id,
-                "username": creds.username,
-                "firstName": "Fake",
-                "lastName": "User",
-                "email": "fakeuser@example.com",
-            },
+        self.outbox = Outbox()
+        self.resources = Resources(self.state, self.catalog, self.outbox)
+        self.engine = self.resources  # its name before the split (tests read fake.engine.tools)
+        self.vocabulary = Vocabulary(self.catalog, self.spec_gaps)
+        self.ledger = Ledger(
+            self.state,
+            self.resources,
+            self.vocabulary,
+            require_trusted_session=config.sessions.require_trusted_for_payments,
         )
+        self.documents = Documents(self.state)
+        self.organizations = Organizations(self.state)
+        self.subscriptions = Subscriptions(self.state, self.resources, require_https=config.webhooks.require_https)
+        for hooks in (self.ledger, self.organizations, Spend(self.state), self.subscriptions):
+            self.resources.add_hooks(hooks.hooks())
+        self.webhooks = Webhooks(
+            self.state,
+            self.catalog.present,
+            transport=config.webhooks.transport,
+            retry_delays=config.webhooks.retry_delays,
+            timeout=config.webhooks.timeout,
+        )
+        self.outbox.subscribe(self.webhooks.notify)
+        self.faults = Faults(random.Random(config.seed))
+        limits = config.limits
+        self.limits = Limits(
+            self.clock,
+            max_concurrent=limits.max_concurrent_per_org,
+            concurrency_status=limits.concurrency_status,
+            hourly_limit=limits.hourly_request_limit,
+        )
+        self.idempotency = IdempotencyStore(self.clock)
+
+    def _build_handlers(self) -> dict[str, Handler]:
+        answers = Answers(self.catalog.tools)
+        self._resource_handlers = ResourceHandlers(self.resources, self.catalog, answers)
+        return {
+            **AuthHandlers(self.auth, answers).routes(),
+            **PaymentHandlers(self.ledger, self.vocabulary, answers).routes(),
+            **DocumentHandlers(self.documents, self.resources, self.vocabulary, answers).routes(),
+            **WebhookHandlers(self.subscriptions, self.webhooks, answers).routes(),
+        }
+
+    # -- what tests read (and may reset), and settings that take effect when changed -----------------
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request served, in order (no header values)."""
+        return self.journal.requests
+
+    @requests.setter
+    def requests(self, value: list[RequestRecord]) -> None:
+        self.journal.requests = value
+
+    @property
+    def response_violations(self) -> list[ResponseViolation]:
+        """Responses the spec does not allow (raised, or only logged with ``raise_on_response_violation=False``)."""
+        return self.journal.violations
+
+    @response_violations.setter
+    def response_violations(self, value: list[ResponseViolation]) -> None:
+        self.journal.violations = value
+
+    @property
+    def login_count(self) -> int:
+        """Successful logins (org, partner, login-as-user) so far."""
+        return self.auth.login_count
+
+    @login_count.setter
+    def login_count(self, value: int) -> None:
+        self.auth.login_count = value
+
+    @property
+    def validate_responses(self) -> bool:
+        return self.checks.validate_responses
+
+    @validate_responses.setter
+    def validate_responses(self, value: bool) -> None:
+        self.checks.validate_responses = value
+
+    @property
+    def raise_on_response_violation(self) -> bool:
+        return self.checks.raise_on_response_violation
+
+    @raise_on_response_violation.setter
+    def raise_on_response_violation(self, value: bool) -> None:
+        self.checks.raise_on_response_violation = value
+
+    @property
+    def require_trusted_session_for_payments(self) -> bool:
+        return self.ledger.require_trusted_session
+
+    @require_trusted_session_for_payments.setter
+    def require_trusted_session_for_payments(self, value: bool) -> None:
+        self.ledger.require_trusted_session = value
+
+    @property
+    def require_https_webhooks(self) -> bool:
+        return self.subscriptions.require_https
+
+    @require_https_webhooks.setter
+    def require_https_webhooks(self, value: bool) -> None:
+        self.subscriptions.require_https = value
 
     # -- serving -------------------------------------------------------------------------------------
 
@@ -124,24 +224,38 @@ class FakeBill:
     def app(self) -> Any:
         """The ASGI app (Starlette)."""
         if self._app is None:
-            self._app = create_app(self)
+            pipeline = Pipeline(
+                spec=self.spec,
+                catalog=self.catalog,
+                validators=self.validators,
+                sessions=self.auth,
+                limits=self.limits,
+                idempotency=self.idempotency,
+                faults=self.faults,
+                handlers=self.handlers,
+                fallback=self._resource_handlers.handle,
+                checks=self.checks,
+                journal=self.journal,
+            )
+            self._app = create_app(pipeline)
+            self._app.fake = self
         return self._app
 
     def transport(self) -> httpx.ASGITransport:
         """An in-process transport: ``httpx.AsyncClient(transport=fake.transport(), base_url=...)``."""
         return FakeBillTransport(app=self.app)
 
-    def serve(self, port: int = 0, host: str = "127.0.0.1") -> contextlib.AbstractContextManager[Any]:
+    @contextlib.contextmanager
+    def serve(self, port: int = 0, host: str = "127.0.0.1") -> Iterator[ServerURL]:
         """Run uvicorn in a thread; yields the origin URL (a ``str`` with ``.connect_url``, ``.events_url``, ``.fake``)."""
-        from bill_sdk.testing.server import serve_in_thread
+        with server.serve_app(self.app, port=port, host=host, lifespan="off") as origin:
+            yield ServerURL(origin, self, int(origin.rsplit(":", 1)[1]))
 
-        return serve_in_thread(self, port=port, host=host)
-
-    def serve_async(self, port: int = 0, host: str = "127.0.0.1") -> contextlib.AbstractAsyncContextManager[Any]:
+    @contextlib.asynccontextmanager
+    async def serve_async(self, port: int = 0, host: str = "127.0.0.1") -> AsyncIterator[ServerURL]:
         """Run uvicorn as a task of the running event loop; ``async with fake.serve_async() as url:``."""
-        from bill_sdk.testing.server import serve_in_loop
-
-        return serve_in_loop(self, port=port, host=host)
+        async with server.serve_app_in_loop(self.app, port=port, host=host) as (origin, actual):
+            yield ServerURL(origin, self, actual)
 
     # -- shortcuts for tests -------------------------------------------------------------------------
 
@@ -188,11 +302,12 @@ class FakeBill:
         op = self.spec.by_id[operation_id]
         if op.body_schema is None:
             return dict(fields)
-        body = self.engine.tools.synthesize(op.body_schema, required_only=True)
+        tools = self.catalog.tools
+        body = tools.synthesize(op.body_schema, required_only=True)
         if isinstance(body, dict):
             body.update(fields)
         elif isinstance(body, list):
-            item = self.engine.tools.synthesize(self.engine.tools.items(op.body_schema), required_only=True)
+            item = tools.synthesize(tools.items(op.body_schema), required_only=True)
             body = [{**item, **fields}] if isinstance(item, dict) else [item]
         return body
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bill_sdk.testing.bdc import ApiError, invalid_value, missing
-from bill_sdk.testing.calls import Reply
+from bill_sdk.testing.reply import Reply
 from bill_sdk.testing.spec import Operation
 
 TTL_SECONDS = 24 * 3600

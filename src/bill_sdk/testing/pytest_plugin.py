@@ -2,7 +2,7 @@
 
 * ``fake_bill``: a fresh :class:`FakeBill` for in-process use (``fake_bill.transport()``).
 * ``fake_bill_server``: a fresh FakeBill served by uvicorn on a free loopback port; yields a
-  :class:`~bill_sdk.testing.server.ServerURL` (``.url``, ``.connect_url``, ``.events_url``, ``.fake``).
+  :class:`~bill_sdk.testing.fake.ServerURL` (``.url``, ``.connect_url``, ``.events_url``, ``.fake``).
 * ``bill_client``: an :class:`~bill_sdk.AsyncBill` talking to ``fake_bill`` in process (no sockets; its
   ``base_url`` is ``http://fakebill``), with every FakeBill credential: Connect, Partner, Spend and Connect
   Events calls all work, signing in lazily on first use.
@@ -30,8 +30,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     pytest_asyncio = None  # type: ignore[assignment]
 
-from bill_sdk.testing.fake import FakeBill
-from bill_sdk.testing.server import ServerURL
+from bill_sdk.testing.fake import FakeBill, ServerURL
 
 if TYPE_CHECKING:
     from bill_sdk import AsyncBill

@@ -3,7 +3,7 @@
 * :meth:`SchemaTools.shape` keeps only what a response schema declares (BILL never sends fields its schema
   lacks), recursing through objects and arrays. Values are never converted: a type mismatch stays visible to
   response validation.
-* :meth:`SchemaTools.synthesize` builds a schema-valid value for operations the generic engine cannot serve.
+* :meth:`SchemaTools.synthesize` builds a schema-valid value for operations the generic handlers cannot serve.
 """
 
 from __future__ import annotations

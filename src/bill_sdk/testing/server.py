@@ -1,4 +1,5 @@
-"""Serving a FakeBill over loopback with uvicorn: in a background thread, or as a task of the running loop."""
+"""Serving an ASGI app (a FakeBill's, a webhook receiver) over loopback with uvicorn: in a background thread,
+or as a task of the running loop. ``FakeBill.serve()`` / ``serve_async()`` wrap these with a ``ServerURL``."""
 
 from __future__ import annotations
 
@@ -8,43 +9,12 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import uvicorn
 
-if TYPE_CHECKING:
-    from bill_sdk.testing.fake import FakeBill
-
 STARTUP_TIMEOUT = 10.0
 Lifespan = Literal["auto", "on", "off"]
-
-
-class ServerURL(str):
-    """The server origin (``http://127.0.0.1:PORT``) with the two BILL base URLs and the fake.
-
-    Use ``url.connect_url`` (Connect, Partner, Spend) and ``url.events_url`` (Connect Events) as SDK base URLs.
-    """
-
-    fake: FakeBill
-    port: int
-
-    def __new__(cls, origin: str, fake: FakeBill, port: int) -> ServerURL:
-        self = super().__new__(cls, origin)
-        self.fake = fake
-        self.port = port
-        return self
-
-    @property
-    def url(self) -> str:
-        return str(self)
-
-    @property
-    def connect_url(self) -> str:
-        return f"{self}/connect"
-
-    @property
-    def events_url(self) -> str:
-        return f"{self}/connect-events"
 
 
 class _Server(uvicorn.Server):
@@ -98,16 +68,11 @@ def serve_app(app: Any, *, port: int = 0, host: str = "127.0.0.1", lifespan: Lif
         sock.close()
 
 
-@contextlib.contextmanager
-def serve_in_thread(fake: FakeBill, *, port: int = 0, host: str = "127.0.0.1") -> Iterator[ServerURL]:
-    with serve_app(fake.app, port=port, host=host, lifespan="off") as origin:
-        yield ServerURL(origin, fake, int(origin.rsplit(":", 1)[1]))
-
-
 @contextlib.asynccontextmanager
-async def serve_in_loop(fake: FakeBill, *, port: int = 0, host: str = "127.0.0.1") -> AsyncIterator[ServerURL]:
+async def serve_app_in_loop(app: Any, *, port: int = 0, host: str = "127.0.0.1") -> AsyncIterator[tuple[str, int]]:
+    """Run `app` under uvicorn as a task of the running loop; yields its origin URL and port."""
     sock = _bind(host, port)
-    server = _server(fake.app)
+    server = _server(app)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while not server.started:
@@ -119,7 +84,7 @@ async def serve_in_loop(fake: FakeBill, *, port: int = 0, host: str = "127.0.0.1
         await asyncio.sleep(0.005)
     actual = sock.getsockname()[1]
     try:
-        yield ServerURL(f"http://{host}:{actual}", fake, actual)
+        yield f"http://{host}:{actual}", actual
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
@@ -127,7 +92,7 @@ async def serve_in_loop(fake: FakeBill, *, port: int = 0, host: str = "127.0.0.1
         sock.close()
 
 
-def run_forever(fake: FakeBill, *, port: int, host: str = "127.0.0.1", log_level: str = "info") -> None:
-    """Serve in the foreground until interrupted (``python -m bill_sdk.testing serve``)."""
-    config = uvicorn.Config(fake.app, host=host, port=port, lifespan="off", log_level=log_level, loop="asyncio")
+def run_forever(app: Any, *, port: int, host: str = "127.0.0.1", log_level: str = "info") -> None:
+    """Serve `app` in the foreground until interrupted (``python -m bill_sdk.testing serve``)."""
+    config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level=log_level, loop="asyncio")
     uvicorn.Server(config).run()

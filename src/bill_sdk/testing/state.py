@@ -71,7 +71,7 @@ class State:
         prefix = ID_PREFIXES.get(collection) or ID_PREFIXES.get(first) or ID_PREFIXES.get(last) or _short_prefix(last)
         return prefix + "01" + "".join(self._rng.choices(_ID_CHARS, k=15))
 
-    # -- internal API (engine) -----------------------------------------------------------------------
+    # -- internal API (services) ---------------------------------------------------------------------
 
     def _collection(self, scope: str, collection: str) -> dict[str, Record]:
         return self._scopes.setdefault(scope, {}).setdefault(collection, {})

@@ -8,6 +8,8 @@ whose ``events`` include ``<entity>.<action>`` gets a POST to its ``notification
   "version": "1"}, "<entity>": {...the object as the API shows it...}}``
 * header ``x-bill-sha-signature``: base64(HMAC-SHA256(securityKey as UTF-8, raw body bytes)).
 
+:class:`Webhooks` reads the :class:`~.outbox.Outbox` the resource service publishes changes to; its HTTP
+handlers are ``handlers/webhooks.py`` and subscriptions are kept by :class:`~.subscriptions.Subscriptions`.
 Delivery runs in a background task (the API answer never waits for it) through ``httpx.AsyncClient``; tests
 inject a transport (``FakeBill(webhook_transport=...)``) or a client (``fake.webhooks.client``). A delivery
 that does not get HTTP 200 within ``timeout`` is retried after each of ``retry_delays`` (BILL: 2, 4, 8, 16 s);
@@ -21,29 +23,22 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 import httpx
 
 from bill_sdk.testing import jsonio
-from bill_sdk.testing.bdc import ApiError
-from bill_sdk.testing.calls import Call, Reply
+from bill_sdk.testing.outbox import Change
 from bill_sdk.testing.schemas import now_iso
-from bill_sdk.testing.state import PARTNER_SCOPE, Record
-
-if TYPE_CHECKING:
-    from bill_sdk.testing.fake import FakeBill
+from bill_sdk.testing.state import PARTNER_SCOPE, Record, State
 
 SIGNATURE_HEADER = "x-bill-sha-signature"
 SUBSCRIPTIONS = "subscriptions"
 EVENTS = "events/subscription"
-MAX_SUBSCRIPTIONS = 10
 # Collections whose changes are notified, and the payload key of their events.
 ENTITIES = {"vendors": "vendor", "bills": "bill", "payments": "payment", "invoices": "invoice", "customers": "customer"}
 # BILL's event catalog (cross-cutting facts §7). FakeBill also emits customer.* and payment.created etc.;
@@ -94,16 +89,24 @@ class Delivery:
         return json.loads(self.body)
 
 
+# present(collection, data): an object as the API shows it (the webhook payload)
+Presenter = Callable[[str, dict[str, Any]], Any]
+
+
 class Webhooks:
+    """Event history and signed deliveries: reads changes (:meth:`notify`), writes events into `state`."""
+
     def __init__(
         self,
-        fake: FakeBill,
+        state: State,
+        present: Presenter,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         retry_delays: Sequence[float] = (2, 4, 8, 16),
         timeout: float = 10.0,
     ) -> None:
-        self.fake = fake
+        self.state = state
+        self.present = present
         self.transport = transport
         self.client: httpx.AsyncClient | None = None  # used as is (not closed) when set
         self.retry_delays = tuple(retry_delays)
@@ -114,19 +117,20 @@ class Webhooks:
 
     # -- emitting ------------------------------------------------------------------------------------
 
-    def emit(self, scope: str, collection: str, action: str, data: dict[str, Any]) -> None:
-        """Notify subscribers of a change (called by the engine after every create/update/archive/restore)."""
-        entity = ENTITIES.get(collection)
+    def notify(self, change: Change) -> None:
+        """Notify the subscribers of a change (an outbox reader: every create/update/archive/restore)."""
+        entity = ENTITIES.get(change.collection)
         if entity is None:
             return
-        event_type = f"{entity}.{action}"
-        payload = self.fake.engine.present(collection, data)
-        for sub_scope, record in self._subscribers(scope, event_type):
-            event = self.record_event(sub_scope, record, event_type, entity, payload, scope, str(data.get("id", "")))
+        event_type = f"{entity}.{change.action}"
+        payload = self.present(change.collection, change.data)
+        entity_id = str(change.data.get("id", ""))
+        for sub_scope, record in self._subscribers(change.scope, event_type):
+            event = self.record_event(sub_scope, record, event_type, entity, payload, change.scope, entity_id)
             self._spawn(self._deliver_with_retries(sub_scope, record, event))
 
     def _subscribers(self, scope: str, event_type: str) -> list[tuple[str, Record]]:
-        state = self.fake.state
+        state = self.state
         scopes = [scope]
         if scope in state.partner_orgs:
             scopes.append(PARTNER_SCOPE)
@@ -136,7 +140,7 @@ class Webhooks:
                 status = record.data.get("status")
                 if isinstance(status, dict) and status.get("enabled") is False:
                     continue
-                if event_type in _event_types(record.data.get("events")):
+                if event_type in event_types(record.data.get("events")):
                     out.append((sub_scope, record))
         return out
 
@@ -151,7 +155,7 @@ class Webhooks:
         entity_id: str = "",
         version: str = "1",
     ) -> Record:
-        state = self.fake.state
+        state = self.state
         event_id = state.new_id(EVENTS)
         org = organization_id if organization_id != PARTNER_SCOPE else (subscription.data.get("organizationId") or "")
         body = jsonio.dumps(
@@ -180,6 +184,21 @@ class Webhooks:
             "updatedTime": now,
         }
         return state.add(sub_scope, EVENTS, data, parents={"subscriptionId": subscription.id}, meta={"body": body})
+
+    def record_test_event(
+        self, scope: str, subscription: Record, fields: Mapping[str, Any], organization_id: str
+    ) -> Record:
+        """A test event for `subscription`: ``eventType`` (default: its first event type), ``version``, and the
+        entity as ``fields[<entity key>]`` (default: the other fields)."""
+        default_type = next(iter(sorted(event_types(subscription.data.get("events")))), "bill.updated")
+        event_type = str(fields.get("eventType") or default_type)
+        key = entity_key(event_type)
+        payload = fields.get(key)
+        if payload is None:
+            payload = {k: v for k, v in fields.items() if k not in ("eventType", "version")} or {}
+        entity_id = str(payload.get("id", "")) if isinstance(payload, dict) else ""
+        version = str(fields.get("version") or "1")
+        return self.record_event(scope, subscription, event_type, key, payload, organization_id, entity_id, version)
 
     # -- delivering ----------------------------------------------------------------------------------
 
@@ -290,7 +309,8 @@ class Webhooks:
                 pass
 
 
-def _event_types(events: Any) -> set[str]:
+def event_types(events: Any) -> set[str]:
+    """The event types a subscription's ``events`` name (strings, or objects with a type/name)."""
     out = set()
     for item in events or []:
         if isinstance(item, str):
@@ -301,92 +321,3 @@ def _event_types(events: Any) -> set[str]:
                     out.add(item[key])
                     break
     return out
-
-
-# -- operations ------------------------------------------------------------------------------------------
-
-
-def _org_of(call: Call) -> str:
-    return call.scope if call.scope != PARTNER_SCOPE else ""
-
-
-async def create_subscription(call: Call) -> Reply:
-    fake = call.fake
-    body = dict(call.body) if isinstance(call.body, dict) else {}
-    body.pop("securityKey", None)
-    url = str(body.get("notificationUrl", ""))
-    parts = urlsplit(url)
-    allowed = ("https",) if fake.require_https_webhooks else ("https", "http")
-    if parts.scheme not in allowed or not parts.netloc:
-        raise ApiError(400, "BDC_1119", f"Invalid field,value: notificationUrl,{url}")
-    existing = fake.state.records(call.scope, SUBSCRIPTIONS)
-    if len(existing) >= MAX_SUBSCRIPTIONS:
-        raise ApiError(400, "BDC_1119", f"At most {MAX_SUBSCRIPTIONS} subscriptions are allowed per organization.")
-    wanted = _event_types(body.get("events"))
-    for record in existing:
-        if record.data.get("notificationUrl") == url and _event_types(record.data.get("events")) == wanted:
-            raise ApiError(400, "BDC_1119", "A subscription with the same events and notificationUrl exists.")
-    if isinstance(body.get("status"), dict):
-        body["status"] = {"enabled": True, **body["status"]}
-    if _org_of(call):
-        body.setdefault("organizationId", _org_of(call))
-    record = fake.engine.create(call, body, SUBSCRIPTIONS)
-    key = secrets.token_urlsafe(32)
-    record.meta["security_key"] = key
-    return fake.engine.respond(call, {**record.data, "securityKey": key})
-
-
-def hide_security_key(call: Call, data: dict[str, Any], action: str) -> None:
-    """Subscriptions never keep a client-sent securityKey in what GET/list show."""
-    data.pop("securityKey", None)
-
-
-async def rotate_security_key(call: Call) -> Reply:
-    _, record = call.fake.engine.require(call, SUBSCRIPTIONS, call.path_params.get("subscriptionId"))
-    key = secrets.token_urlsafe(32)
-    record.meta["security_key"] = key
-    return call.fake.engine.respond(call, {"securityKey": key})
-
-
-async def send_test_event(call: Call) -> Reply:
-    fake = call.fake
-    _, subscription = fake.engine.require(call, SUBSCRIPTIONS, call.path_params.get("subscriptionId"))
-    body = call.body if isinstance(call.body, dict) else {}
-    event_type = str(
-        body.get("eventType") or next(iter(sorted(_event_types(subscription.data.get("events")))), "bill.updated")
-    )
-    key = entity_key(event_type)
-    payload = body.get(key)
-    if payload is None:
-        payload = {k: v for k, v in body.items() if k not in ("eventType", "version")} or {}
-    entity_id = str(payload.get("id", "")) if isinstance(payload, dict) else ""
-    event = fake.webhooks.record_event(
-        call.scope, subscription, event_type, key, payload, _org_of(call) or call.scope, entity_id,
-        str(body.get("version") or "1"),
-    )  # fmt: skip
-    await fake.webhooks.deliver(subscription, event)
-    return fake.engine.respond(call, event.data)
-
-
-async def resend_event(call: Call) -> Reply:
-    fake = call.fake
-    _, subscription = fake.engine.require(call, SUBSCRIPTIONS, call.path_params.get("subscriptionId"))
-    event = fake.state.record(call.scope, EVENTS, call.path_params.get("eventId", ""))
-    if event is None or event.parents.get("subscriptionId") != subscription.id:
-        raise ApiError(404, "BDC_1120", f"No data found: eventId {call.path_params.get('eventId')}")
-    await fake.webhooks.deliver(subscription, event)
-    return fake.engine.respond(call, event.data)
-
-
-async def event_catalog(call: Call) -> Reply:
-    return call.fake.engine.respond(call, [{"type": name, "versions": ["1"]} for name in CATALOG])
-
-
-HANDLERS = {
-    "createSubscription": create_subscription,
-    "createSubscriptionSecurityKey": rotate_security_key,
-    "sendTestSubscriptionEvent": send_test_event,
-    "resendEventNotification": resend_event,
-    "getEventCatalog": event_catalog,
-}
-HOOKS = {SUBSCRIPTIONS: [hide_security_key]}

@@ -1,37 +1,19 @@
-"""What a handler gets (:class:`Call`) and gives back (:class:`Reply`)."""
+"""What a handler gets: :class:`Call`, the request as read and validated by the app (no services in it)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-if TYPE_CHECKING:
-    from bill_sdk.testing.auth import Principal
-    from bill_sdk.testing.classify import Route
-    from bill_sdk.testing.fake import FakeBill
-    from bill_sdk.testing.spec import Operation
-
-
-class _NoBody:
-    def __repr__(self) -> str:
-        return "NO_BODY"
-
-
-NO_BODY: Any = _NoBody()
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any = NO_BODY  # JSON-able value, bytes (sent as is), or NO_BODY
-    headers: dict[str, str] = field(default_factory=dict)
-    validate: bool = True  # False for deliberately off-spec bodies (fault injection)
+from bill_sdk.testing.catalog import Route
+from bill_sdk.testing.reply import Reply
+from bill_sdk.testing.sessions import Principal
+from bill_sdk.testing.spec import Operation
 
 
 @dataclass
 class Call:
-    fake: FakeBill
     op: Operation
     route: Route
     path_params: dict[str, str]
@@ -55,3 +37,10 @@ class Call:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def json_object(self) -> dict[str, Any]:
+        """The body when it is a JSON object, else ``{}``."""
+        return self.body if isinstance(self.body, dict) else {}
+
+
+Handler = Callable[[Call], Awaitable[Reply]]

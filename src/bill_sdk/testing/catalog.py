@@ -1,4 +1,4 @@
-"""Classify every spec operation by method and path shape into what the generic engine does with it.
+"""The catalog: every spec operation classified by method and path shape into what the generic handlers do.
 
 Rules (segments are the path after ``/v3``; ``{x}`` is a parameter):
 
@@ -17,6 +17,7 @@ Collections are named by the literal segments (``attachments/vendors``); partner
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,11 @@ class Catalog:
     def resource_schema(self, collection: str) -> Any:
         """The schema of one object of `collection` (from its GET, CREATE or LIST), or None."""
         return self._resource_schemas.get(collection)
+
+    def present(self, collection: str, data: dict[str, Any]) -> dict[str, Any]:
+        """An object as BILL shows it (webhook payloads): shaped by the collection's resource schema."""
+        schema = self.resource_schema(collection)
+        return self.tools.shape(data, schema) if schema is not None else copy.deepcopy(data)
 
     def pagination(self, op: Operation) -> str | None:
         if op.pagination:

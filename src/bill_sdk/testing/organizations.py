@@ -1,0 +1,42 @@
+"""Organizations and users: the fake's own (seeded), and the child organizations a partner creates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bill_sdk.testing.resources import Hook
+from bill_sdk.testing.sessions import Credentials, Principal
+from bill_sdk.testing.state import State
+
+ORGANIZATION_NAME = "FakeBill Organization"
+
+
+class Organizations:
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def seed(self, credentials: Credentials) -> None:
+        """The organization and user the credentials sign in as."""
+        self.state.put(
+            "organizations",
+            {"id": credentials.organization_id, "name": ORGANIZATION_NAME, "organizationName": ORGANIZATION_NAME},
+        )
+        self.state.put(
+            "users",
+            {
+                "id": credentials.user_id,
+                "username": credentials.username,
+                "firstName": "Fake",
+                "lastName": "User",
+                "email": "fakeuser@example.com",
+            },
+        )
+
+    def hooks(self) -> dict[str, list[Hook]]:
+        return {"organizations": [self.organization_hook]}
+
+    def organization_hook(self, who: Principal, data: dict[str, Any], action: str) -> None:
+        """A partner-created organization becomes a scope of its own that login-as-user can enter."""
+        if action == "created" and who.kind == "partner":
+            self.state.partner_orgs.add(data["id"])
+            self.state.add(data["id"], "organizations", data, record_id=data["id"])
