@@ -26,6 +26,7 @@ import httpx
 
 from ._generated.types import Operation, RequestOptions, Unset
 from ._json import dumps_json
+from ._pagination import note_operation
 from .errors import (
     APIError,
     BillConnectionError,
@@ -107,6 +108,7 @@ class RequestSender:
         content: bytes | None = None,
         options: RequestOptions | None = None,
     ) -> httpx.Response:
+        note_operation(operation.operation_id)  # names the operation in a PaginationError while a page is fetched
         request_headers = {"Accept": "application/json", **self._headers, **(headers or {})}
         if json is not None:
             content = dumps_json(json)

@@ -43,6 +43,7 @@ from bill_sdk.errors import (
     APIError,
     BillError,
     ErrorDetail,
+    PaginationError,
     ResponseDecodeError,
     error_from_response,
     parse_error_details,
@@ -487,8 +488,9 @@ def test_the_deep_array_body_says_the_payment_was_done() -> None:
     assert "BILL accepted the request, so it was done" in str(error)
 
 
-async def test_a_cursor_loop_in_hostile_pages_ends() -> None:
-    """A server that hands back a cursor it already gave (A -> B -> A) must not make iteration loop forever."""
+async def test_a_cursor_loop_in_hostile_pages_ends_with_a_pagination_error() -> None:
+    """A server that hands back a cursor it already gave (A -> B -> A) must not make iteration loop forever, nor
+    end it as if the listing were complete (tests/reliability/test_pagination_safety.py has the other cases)."""
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         router.post("/connect/v3/login").respond(200, json=LOGIN_ANSWER)
         router.post("/connect/v3/logout").respond(200, json={})
@@ -499,8 +501,11 @@ async def test_a_cursor_loop_in_hostile_pages_ends() -> None:
             return httpx.Response(200, json={"results": [{"id": f"00901{cursor!r}"}], "nextPage": nxt})
 
         route = router.get("/connect/v3/vendors").mock(side_effect=page)
+        vendors: list[Any] = []
         async with AsyncBill(**CREDENTIALS, env={}) as bill:
-            vendors = [v async for v in bill.vendors.iter()]
+            with pytest.raises(PaginationError, match=r"cursor cycle.*\(listVendors\)"):
+                async for vendor in bill.vendors.iter():
+                    vendors.append(vendor)
     assert len(vendors) == route.call_count == 3
 
 
