@@ -8,7 +8,12 @@ Hypothesis profiles (issue #12: ``make test`` gives the same verdict on every ru
   ``print_blob`` so a failure prints ``@reproduce_failure`` to replay it.
 * ``explore`` (``make fuzz``): random seeds and ten times the examples (tests that set ``max_examples`` scale it
   with ``examples()`` in their module), failures kept in the local ``.hypothesis/`` database and replayed first
-  on the next run. Select it with ``--hypothesis-profile=explore`` or ``HYPOTHESIS_PROFILE=explore``.
+  on the next run. Select it with ``--hypothesis-profile=explore`` or ``HYPOTHESIS_PROFILE=explore``; replay a
+  seed a failure printed with ``--hypothesis-profile=explore --hypothesis-seed=N`` (under ``ci`` the fixed
+  derandomized seed wins over ``--hypothesis-seed``).
+
+Under ``ci`` the examples drawn depend only on the test and on the modules imported before it (Hypothesis also
+draws strings from constants in the SDK's source), so the same command gives the same examples on every run.
 """
 
 from __future__ import annotations
