@@ -1,8 +1,9 @@
 """Pagination never loops forever and never truncates silently (issue #12 item 8).
 
 BILL's pages are served here by respx through the public client (``AsyncBill(...).vendors.iter()`` / ``.pages()``,
-a Spend list and a Connect Events list). Whatever the server does with its cursors, iteration either yields every
-item or raises a typed ``PaginationError`` naming the operation:
+a Spend list and a Connect Events list), and by any server of a few cursors drawn by Hypothesis. Whatever the
+server does with its cursors, iteration either yields every item or raises a typed ``PaginationError`` naming the
+operation:
 
 * a cursor already seen (the same one again, or a cycle of two) raises instead of looping or stopping early;
 * a page with a cursor but no ``results`` raises (a page with neither is an empty last page);
@@ -25,6 +26,8 @@ import anyio
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bill_sdk import AsyncBill
 from bill_sdk._pagination import MAX_EMPTY_PAGES, iterate_items, iterate_pages
@@ -457,3 +460,44 @@ async def test_a_hundred_thousand_items_cost_a_bounded_set_of_id_hashes() -> Non
         tracemalloc.stop()
     assert count == page_count * size
     assert peak < 16 * 1024 * 1024, peak
+
+
+# --------------------------------------------------------------------------- any server: a property
+
+CURSORS = ["a", "b", "c", "d", "e"]
+ITEM_IDS = ["1", "2", "3", "4", "5", "6"]
+server_pages = st.dictionaries(
+    st.sampled_from([None, *CURSORS]),
+    st.tuples(st.none() | st.lists(st.sampled_from(ITEM_IDS), max_size=3), st.none() | st.sampled_from(CURSORS)),
+)
+
+
+@given(pages=server_pages, max_empty=st.integers(min_value=0, max_value=3))
+def test_any_server_gives_every_item_or_a_pagination_error_within_bounded_requests(
+    pages: dict[str | None, tuple[list[str] | None, str | None]], max_empty: int
+) -> None:
+    """Whatever a server answers for each cursor (a missing cursor is an empty last page), iteration sends at most
+    one request per distinct cursor, and either yields every item of the walk from the first page to a page without
+    a cursor, or raises PaginationError; a walk that runs into a cursor it already followed always raises."""
+    requests: list[str | None] = []
+
+    async def fetch(cursor: str | None) -> FakePage:
+        requests.append(cursor)
+        if len(requests) > GUARD:
+            raise Runaway(f"more than {GUARD} page requests")
+        results, next_page = pages.get(cursor, ([], None))
+        return FakePage(None if results is None else [Item(i) for i in results], next_page)
+
+    walk: list[str | None] = [None]  # the cursors a faithful client follows, until no cursor or a repeat
+    while (nxt := pages.get(walk[-1], ([], None))[1]) is not None and nxt not in walk:
+        walk.append(nxt)
+    cycles = nxt is not None
+
+    got, error = anyio.run(collect, iterate_items(iterate_pages(fetch, max_empty_pages=max_empty, operation_id="op")))
+    assert len(requests) <= len(walk)
+    assert requests == walk[: len(requests)]
+    if error is None:
+        assert not cycles
+        assert [item.id for item in got] == [i for c in walk for i in (pages.get(c, ([], None))[0] or [])]
+    else:
+        assert isinstance(error, PaginationError) and error.operation_id == "op", repr(error)
