@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
-from .errors import PaginationError
+from .errors import ArgumentError, PaginationError
 
 T_co = TypeVar("T_co", covariant=True)
 P = TypeVar("P", bound="Page[Any]")
@@ -69,7 +69,7 @@ def iterate_pages(
     `operation_id` names the operation in errors; by default it is the one `fetch` sent.
     """
     if max_empty_pages < 0:
-        raise ValueError(f"max_empty_pages must be 0 or more, got {max_empty_pages}")
+        raise ArgumentError(f"max_empty_pages must be 0 or more, got {max_empty_pages}")
     return _iterate_pages(fetch, operation_id, max_empty_pages)
 
 

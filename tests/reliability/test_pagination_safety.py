@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from bill_sdk import AsyncBill
 from bill_sdk._pagination import MAX_EMPTY_PAGES, iterate_items, iterate_pages
-from bill_sdk.errors import BillError, PaginationError, ResponseDecodeError
+from bill_sdk.errors import ArgumentError, BillError, PaginationError, ResponseDecodeError
 
 BASE = "https://gateway.stage.bill.com"
 CREDENTIALS = {
@@ -430,7 +430,7 @@ async def test_the_bound_on_empty_pages_is_configurable() -> None:
 
 
 def test_a_negative_bound_is_refused() -> None:
-    with pytest.raises(ValueError, match="max_empty_pages"):
+    with pytest.raises(ArgumentError, match="max_empty_pages"):
         iterate_pages(fake_fetch([]), max_empty_pages=-1)
 
 
