@@ -209,6 +209,7 @@ def request_options(
 # the 8 KB that common servers and proxies accept. Anything longer is not an id (a document pasted by mistake).
 MAX_ID_LENGTH = 1000
 _DOT_SEGMENTS = frozenset({".", ".."})
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,%d}" % MAX_ID_LENGTH)  # noqa: UP031 - the bound is a constant
 
 
 def _short(value: object) -> str:
@@ -229,6 +230,8 @@ def path_segment(name: str, value: object) -> str:
     :data:`MAX_ID_LENGTH` characters, and anything that is not a ``str`` (BILL's ids are strings; ``int`` and
     ``bool`` are refused too, rather than guessed at).
     """
+    if type(value) is str and _PLAIN_ID.fullmatch(value):
+        return value  # every BILL id: letters, digits, '-' and '_' need no quoting and cannot be a dot segment
     if not isinstance(value, str):
         raise ArgumentError(f"{name} must be a str (BILL ids are strings), got {type(value).__name__}")
     if len(value) > MAX_ID_LENGTH:
