@@ -1,7 +1,7 @@
 """Merge the parts of spec/ into the one OpenAPI document the generator, FakeBill and the tests read.
 
-The root is spec/openapi.yaml; each part (connect, partner, events, spend, common) contributes `paths` and
-`components/schemas`. All `$ref`s already point into the merged document, so merging is a dictionary union
+The root is spec/openapi.yaml; each part (common, connect, partner, events, spend, then any other `*.yaml` in
+spec/, e.g. one per API area) contributes `paths` and `components/schemas`. All `$ref`s already point into the merged document, so merging is a dictionary union
 that refuses duplicate keys (a duplicate would silently hide one definition).
 """
 
@@ -17,7 +17,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = Path(os.environ.get("BILL_SPEC_DIR") or ROOT / "spec")  # override only to try a spec copy
-PARTS = ("common", "connect", "partner", "events", "spend")
+FAMILY_PARTS = ("common", "connect", "partner", "events", "spend")
+
+
+def parts(spec_dir: Path = SPEC_DIR) -> list[str]:
+    """The family parts first (their order fixes the bundle's), then every other `*.yaml` part, sorted."""
+    others = sorted(p.stem for p in spec_dir.glob("*.yaml") if p.stem not in (*FAMILY_PARTS, "openapi"))
+    return [*FAMILY_PARTS, *others]
 BUNDLE = ROOT / "src" / "bill_sdk" / "_spec" / "bill-v3.json"
 
 
@@ -29,7 +35,7 @@ def load_bundle(spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
     root: dict[str, Any] = yaml.safe_load((spec_dir / "openapi.yaml").read_text())
     root.setdefault("paths", {})
     schemas = root.setdefault("components", {}).setdefault("schemas", {})
-    for part in PARTS:
+    for part in parts(spec_dir):
         doc = yaml.safe_load((spec_dir / f"{part}.yaml").read_text()) or {}
         extra = set(doc) - {"paths", "components"}
         if extra:
