@@ -236,7 +236,9 @@ _CLAUSE = re.compile(r"([^:]*):([^:]*):(.*)", re.DOTALL)
 
 def _split_top_level(text: str) -> list[str]:
     """Split on commas outside double quotes (BILL quotes values that contain a comma)."""
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in text:
         if char == '"':
             quoted = not quoted
