@@ -107,7 +107,8 @@ class SpecFilters:
         return self.spec_operation(endpoint).get("x-pagination")
 
     def query_fields(self, endpoint: Any) -> dict[str, Any]:
-        """The operation's `x-filterable` (field -> operators) and `x-sortable` (fields), None where absent.
+        """The operation's `x-filterable` (field -> operators), `x-sortable` (fields) and `x-sort-max-fields`,
+        None where absent.
 
         The generated `_get_kwargs` checks `filters` / `sort` against them before anything is sent
         (bill_sdk._filters.check_filters / check_sort); absent means BILL documents no list and nothing is checked.
@@ -119,6 +120,7 @@ class SpecFilters:
             "operation": op["operationId"],
             "filterable": None if filterable is None else {k: tuple(v) for k, v in filterable.items()},
             "sortable": None if sortable is None else tuple(sortable),
+            "sort_max_fields": op.get("x-sort-max-fields"),
         }
 
     def param_bounds(self, endpoint: Any) -> dict[str, tuple[int | None, int | None]]:

@@ -19,7 +19,8 @@ Rules:
   idempotent   `x-idempotent` only on POST
   query-fields `x-filterable` (field -> non-empty list of distinct operators among eq ne gt gte lt lte in nin sw)
                only on operations with a `filters` query parameter, `x-sortable` (non-empty list of distinct
-               fields) only on operations with a `sort` parameter; field names are plain or dotted names
+               fields) only on operations with a `sort` parameter; field names are plain or dotted names;
+               `x-sort-max-fields` a positive integer, only next to `x-sortable`
   nullable-enum  no inline enum that also allows null (use anyOf: [{$ref: Enum}, {type: "null"}])
   secrets      every property named like a credential (password, devKey, appKey, apiToken, sessionId,
                securityKey, rememberMeId) carries `x-secret: true`, so its model never prints it
@@ -290,7 +291,7 @@ def _check_query_fields(doc: dict[str, Any]) -> list[str]:
     """`x-filterable` / `x-sortable`: what the generated list methods check filters and sort against."""
     problems = []
     for path, method, op in iter_operations(doc):
-        if "x-filterable" not in op and "x-sortable" not in op:
+        if "x-filterable" not in op and "x-sortable" not in op and "x-sort-max-fields" not in op:
             continue
         label = f"{method.upper()} {path} ({op.get('operationId')})"
         params = _query_parameter_names(doc, doc["paths"][path], op)
@@ -326,6 +327,12 @@ def _check_query_fields(doc: dict[str, Any]) -> list[str]:
                         problems.append(f"query-fields: {label}: x-sortable {field!r} is not a field name")
                 for twice in sorted({f for f in sortable if isinstance(f, str) and sortable.count(f) > 1}):
                     problems.append(f"query-fields: {label}: x-sortable {twice!r} listed twice")
+        if "x-sort-max-fields" in op:
+            most = op["x-sort-max-fields"]
+            if "x-sortable" not in op:
+                problems.append(f"query-fields: {label}: x-sort-max-fields without x-sortable")
+            if not isinstance(most, int) or isinstance(most, bool) or most < 1:
+                problems.append(f"query-fields: {label}: x-sort-max-fields {most!r} is not a positive integer")
     return problems
 
 

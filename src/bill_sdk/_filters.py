@@ -271,9 +271,13 @@ def check_filters(operation: str, filters: str, allowed: Mapping[str, Collection
             )
 
 
-def check_sort(operation: str, sort: str, allowed: Collection[str]) -> None:
-    """Refuse a ``sort`` expression (built or raw) on a field ``operation`` cannot sort by (the spec's ``x-sortable``)."""
-    for clause in str(sort).split(","):
+def check_sort(operation: str, sort: str, allowed: Collection[str], max_fields: int | None = None) -> None:
+    """Refuse a ``sort`` expression (built or raw) on a field ``operation`` cannot sort by (the spec's ``x-sortable``),
+    or with more fields than it takes (``x-sort-max-fields``: Spend lists sort by one field)."""
+    clauses = str(sort).split(",")
+    if max_fields is not None and len(clauses) > max_fields:
+        raise ArgumentError(f"{operation} sorts by at most {max_fields} field(s), got {len(clauses)}: {sort!r}")
+    for clause in clauses:
         field, _, direction = clause.strip().partition(":")
         if field not in allowed:
             raise ArgumentError(f"{operation} cannot sort by {field!r}; sortable fields: {', '.join(sorted(allowed))}")

@@ -68,3 +68,18 @@ def test_malformed_sortable(sortable: Any, fragment: str) -> None:
 def test_extension_without_its_parameter() -> None:
     assert_caught(doc_with(filterable={"name": ["eq"]}, params=[SORT]), "query-fields", "no `filters` parameter")
     assert_caught(doc_with(sortable=["name"], params=[FILTERS]), "query-fields", "no `sort` parameter")
+
+
+@pytest.mark.parametrize(("most", "fragment"), [(0, "positive integer"), ("1", "positive integer"), (True, "positive")])
+def test_malformed_sort_max_fields(most: Any, fragment: str) -> None:
+    doc = doc_with(sortable=["name"])
+    doc["paths"]["/v3/vendors"]["get"]["x-sort-max-fields"] = most
+    assert_caught(doc, "query-fields", fragment)
+
+
+def test_sort_max_fields_needs_sortable() -> None:
+    doc = doc_with()
+    doc["paths"]["/v3/vendors"]["get"]["x-sort-max-fields"] = 1
+    assert_caught(doc, "query-fields", "without x-sortable")
+    doc["paths"]["/v3/vendors"]["get"]["x-sortable"] = ["name"]
+    assert problems(doc) == []

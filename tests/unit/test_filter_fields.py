@@ -109,3 +109,18 @@ async def test_a_documented_field_is_sent(router: respx.MockRouter) -> None:
     async with AsyncBill(dev_key="k", username="u", password="p", organization_id="00801X", env={}) as bill:
         await bill.vendors.list(filters=where("name").sw("Acme"), sort=desc("createdTime"))
     assert httpx.URL(str(route.calls.last.request.url)).params["filters"] == "name:sw:Acme"
+
+
+def test_spend_lists_take_one_sort_field() -> None:
+    check_sort("listBudgets", desc("spent"), ("name", "spent"), max_fields=1)
+    with pytest.raises(ArgumentError, match="at most 1 field"):
+        check_sort("listBudgets", sort_by(desc("spent"), asc("name")), ("name", "spent"), max_fields=1)
+    ops = _list_operations()
+    assert ops["listBudgets"]["x-sort-max-fields"] == 1 and "x-sort-max-fields" not in ops["listVendors"]
+
+
+async def test_spend_list_refuses_two_sort_fields_before_sending(router: respx.MockRouter) -> None:
+    async with AsyncBill(api_token="t", env={}) as bill:
+        with pytest.raises(ArgumentError, match="at most 1 field"):
+            await bill.spend.budgets.list(sort=sort_by(desc("spent"), asc("name")))
+    assert router.calls.call_count == 0

@@ -41,7 +41,7 @@ def _get_kwargs(
     if isinstance(filters, str):
         check_filters("listBudgetMembers", filters, {"retired": ("eq",)})
     if isinstance(sort, str):
-        check_sort("listBudgetMembers", sort, ("name", "spent"))
+        check_sort("listBudgetMembers", sort, ("name", "spent"), max_fields=1)
     budget_id_segment = path_segment("budget_id", budget_id)
     if not isinstance(max, Unset) and not (1 <= max <= 100):
         raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")

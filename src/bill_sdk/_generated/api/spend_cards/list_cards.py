@@ -49,7 +49,7 @@ def _get_kwargs(
             },
         )
     if isinstance(sort, str):
-        check_sort("listCards", sort, ("name", "lastFour", "status"))
+        check_sort("listCards", sort, ("name", "lastFour", "status"), max_fields=1)
     if not isinstance(max, Unset) and not (1 <= max <= 100):
         raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
 

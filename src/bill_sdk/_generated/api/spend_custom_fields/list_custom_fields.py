@@ -39,7 +39,7 @@ def _get_kwargs(
     if isinstance(filters, str):
         check_filters("listCustomFields", filters, {"name": ("eq", "sw"), "retired": ("eq",)})
     if isinstance(sort, str):
-        check_sort("listCustomFields", sort, ("name", "createdTime"))
+        check_sort("listCustomFields", sort, ("name", "createdTime"), max_fields=1)
     if not isinstance(max, Unset) and not (1 <= max <= 100):
         raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
 

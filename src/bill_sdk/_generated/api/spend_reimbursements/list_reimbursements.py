@@ -55,6 +55,7 @@ def _get_kwargs(
             "listReimbursements",
             sort,
             ("submittedTime", "status", "amount", "receiptAddedTime", "fulfillmentType", "batchId", "batchAmount"),
+            max_fields=1,
         )
     if not isinstance(max, Unset) and not (1 <= max <= 100):
         raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")

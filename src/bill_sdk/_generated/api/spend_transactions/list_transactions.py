@@ -39,7 +39,7 @@ def _get_kwargs(
     include_receipts: bool | Unset = UNSET,
 ) -> dict[str, Any]:
     if isinstance(sort, str):
-        check_sort("listTransactions", sort, ("amount", "merchantName", "occurredTime"))
+        check_sort("listTransactions", sort, ("amount", "merchantName", "occurredTime"), max_fields=1)
     if not isinstance(max, Unset) and not (1 <= max <= 50):
         raise ArgumentError(f"max must be between 1 and 50 (BILL's limit), got {max!r}")
 
