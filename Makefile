@@ -6,10 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint typecheck spec drift pytest fuzz generate bench clean
 
-$(STAMP): pyproject.toml codegen/requirements.txt
+$(STAMP): pyproject.toml codegen/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r codegen/requirements.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r codegen/requirements.txt -r requirements-dev.txt -e '.[testing,fastapi]'
 	touch $@
 
 demo: $(STAMP)

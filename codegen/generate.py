@@ -106,6 +106,23 @@ class SpecFilters:
     def pagination(self, endpoint: Any) -> str | None:
         return self.spec_operation(endpoint).get("x-pagination")
 
+    def query_fields(self, endpoint: Any) -> dict[str, Any]:
+        """The operation's `x-filterable` (field -> operators), `x-sortable` (fields) and `x-sort-max-fields`,
+        None where absent.
+
+        The generated `_get_kwargs` checks `filters` / `sort` against them before anything is sent
+        (bill_sdk._filters.check_filters / check_sort); absent means BILL documents no list and nothing is checked.
+        """
+        op = self.spec_operation(endpoint)
+        filterable = op.get("x-filterable")
+        sortable = op.get("x-sortable")
+        return {
+            "operation": op["operationId"],
+            "filterable": None if filterable is None else {k: tuple(v) for k, v in filterable.items()},
+            "sortable": None if sortable is None else tuple(sortable),
+            "sort_max_fields": op.get("x-sort-max-fields"),
+        }
+
     def param_bounds(self, endpoint: Any) -> dict[str, tuple[int | None, int | None]]:
         """Query parameter name -> (minimum, maximum) for integer parameters the spec bounds (e.g. max 1..100)."""
         bounds = {}
@@ -228,6 +245,7 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
         "is_secret",
         "number_fields",
         "param_bounds",
+        "query_fields",
         "page_item_class",
         "page_item_import",
         "resource_path",

@@ -17,6 +17,10 @@ Rules:
   sdk-method   `x-sdk-method` present, a Python identifier, not a keyword, unique within its tag
   pagination   `x-pagination` in {page, spend, forward}, only on GET operations whose 2xx schema has `results`
   idempotent   `x-idempotent` only on POST
+  query-fields `x-filterable` (field -> non-empty list of distinct operators among eq ne gt gte lt lte in nin sw)
+               only on operations with a `filters` query parameter, `x-sortable` (non-empty list of distinct
+               fields) only on operations with a `sort` parameter; field names are plain or dotted names;
+               `x-sort-max-fields` a positive integer, only next to `x-sortable`
   nullable-enum  no inline enum that also allows null (use anyOf: [{$ref: Enum}, {type: "null"}])
   secrets      every property named like a credential (password, devKey, appKey, apiToken, sessionId,
                securityKey, rememberMeId) carries `x-secret: true`, so its model never prints it
@@ -30,6 +34,7 @@ from __future__ import annotations
 import json
 import keyword
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +47,8 @@ PAGINATION_KINDS = {"page", "spend", "forward"}
 UNAUTHENTICATED = {"login", "partnerLogin", "checkHealth", "checkEventsHealth"}
 ERROR_REF = "#/components/responses/Error"
 EVENTS_PREFIX = "/connect-events"
+FILTER_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "sw")
+FIELD_NAME = re.compile(r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*")
 
 
 def shared_dir() -> Path:
@@ -271,6 +278,64 @@ def _check_operations(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _query_parameter_names(doc: dict[str, Any], path_item: dict[str, Any], op: dict[str, Any]) -> set[str]:
+    names = set()
+    for param in [*(path_item.get("parameters") or []), *(op.get("parameters") or [])]:
+        param = deref(doc, param) if isinstance(param, dict) and "$ref" in param else param
+        if isinstance(param, dict) and param.get("in") == "query":
+            names.add(str(param.get("name")))
+    return names
+
+
+def _check_query_fields(doc: dict[str, Any]) -> list[str]:
+    """`x-filterable` / `x-sortable`: what the generated list methods check filters and sort against."""
+    problems = []
+    for path, method, op in iter_operations(doc):
+        if "x-filterable" not in op and "x-sortable" not in op and "x-sort-max-fields" not in op:
+            continue
+        label = f"{method.upper()} {path} ({op.get('operationId')})"
+        params = _query_parameter_names(doc, doc["paths"][path], op)
+        if "x-filterable" in op:
+            filterable = op["x-filterable"]
+            if "filters" not in params:
+                problems.append(f"query-fields: {label}: x-filterable but no `filters` parameter")
+            if not isinstance(filterable, dict):
+                problems.append(f"query-fields: {label}: x-filterable must be a mapping of field to operators")
+            elif not filterable:
+                problems.append(f"query-fields: {label}: x-filterable is empty (leave it out instead)")
+            else:
+                for field, ops in filterable.items():
+                    where = f"query-fields: {label}: x-filterable {field!r}"
+                    if not isinstance(field, str) or not FIELD_NAME.fullmatch(field):
+                        problems.append(f"{where} is not a field name")
+                    if not isinstance(ops, list) or not ops:
+                        problems.append(f"{where} needs a non-empty list of operators")
+                        continue
+                    for bad in [o for o in ops if o not in FILTER_OPERATORS]:
+                        problems.append(f"{where}: operator {bad!r} is not one of {', '.join(FILTER_OPERATORS)}")
+                    for twice in sorted({o for o in ops if isinstance(o, str) and ops.count(o) > 1}):
+                        problems.append(f"{where}: operator {twice!r} listed twice")
+        if "x-sortable" in op:
+            sortable = op["x-sortable"]
+            if "sort" not in params:
+                problems.append(f"query-fields: {label}: x-sortable but no `sort` parameter")
+            if not isinstance(sortable, list) or not sortable:
+                problems.append(f"query-fields: {label}: x-sortable needs a non-empty list of fields")
+            else:
+                for field in sortable:
+                    if not isinstance(field, str) or not FIELD_NAME.fullmatch(field):
+                        problems.append(f"query-fields: {label}: x-sortable {field!r} is not a field name")
+                for twice in sorted({f for f in sortable if isinstance(f, str) and sortable.count(f) > 1}):
+                    problems.append(f"query-fields: {label}: x-sortable {twice!r} listed twice")
+        if "x-sort-max-fields" in op:
+            most = op["x-sort-max-fields"]
+            if "x-sortable" not in op:
+                problems.append(f"query-fields: {label}: x-sort-max-fields without x-sortable")
+            if not isinstance(most, int) or isinstance(most, bool) or most < 1:
+                problems.append(f"query-fields: {label}: x-sort-max-fields {most!r} is not a positive integer")
+    return problems
+
+
 def _check_nullable_enums(doc: dict[str, Any]) -> list[str]:
     problems = []
     for where, node in iter_schema_nodes(doc):
@@ -353,6 +418,7 @@ def lint(doc: dict[str, Any], required: list[dict[str, Any]] | bool | None = Tru
         required = load_required_operations()
     problems = _check_validity(doc)
     problems += _check_operations(doc)
+    problems += _check_query_fields(doc)
     problems += _check_nullable_enums(doc)
     problems += _check_secrets(doc)
     problems += _check_refs(doc)

@@ -9,8 +9,15 @@ BILL's syntax (search operations guide):
 * ``sort={field}:{asc|desc},...`` applied left to right.
 
 BILL has no escape for a double quote inside a value, so such values are
-refused here rather than silently producing a different filter. Which fields
-and operators are allowed is per entity and is left to BILL to check.
+refused here rather than silently producing a different filter.
+
+Which fields and operators a list accepts is per operation: the spec lists them
+(``x-filterable``: field -> operators, ``x-sortable``: fields) where BILL's docs
+do, and the generated list/iter/pages methods call :func:`check_filters` and
+:func:`check_sort` before sending, so ``where("nmae")`` fails with an
+:class:`ArgumentError` naming the valid fields instead of BILL's 400. Raw
+strings are parsed and checked the same way. An operation BILL documents no
+field list for has no extension, and nothing is checked there.
 
 :class:`Filter` and :class:`Sort` are ``str`` subclasses: anything that takes a
 filter string takes a built one, and hand-written strings keep working::
@@ -22,7 +29,7 @@ filter string takes a built one, and hand-written strings keep working::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -31,7 +38,7 @@ import attrs
 
 from bill_sdk.errors import ArgumentError
 
-__all__ = ["FieldRef", "Filter", "Sort", "all_of", "asc", "desc", "sort_by", "where"]
+__all__ = ["FieldRef", "Filter", "Sort", "all_of", "asc", "check_filters", "check_sort", "desc", "sort_by", "where"]
 
 # Plain and nested field names (``address.city``); anything else would break
 # the ``field:op:value`` syntax or smuggle a second clause in.
@@ -219,3 +226,60 @@ def _render_datetime(value: datetime) -> str:
         raise ArgumentError("naive datetime in a filter: give it a time zone (e.g. tzinfo=datetime.UTC)")
     utc = value.astimezone(UTC)
     return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------- per-operation field checks
+
+# One clause of a filter: field, operator, then the value (which may itself contain ':' when quoted).
+_CLAUSE = re.compile(r"([^:]*):([^:]*):(.*)", re.DOTALL)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas outside double quotes (BILL quotes values that contain a comma)."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def check_filters(operation: str, filters: str, allowed: Mapping[str, Collection[str]]) -> None:
+    """Refuse a ``filters`` expression (built or raw) that uses a field or operator ``operation`` does not take.
+
+    ``allowed`` maps each filterable field to its operators (the spec's ``x-filterable``).
+    """
+    for clause in _split_top_level(str(filters)):
+        match = _CLAUSE.fullmatch(clause.strip())
+        if match is None:
+            raise ArgumentError(f"{operation}: filter clause {clause!r} is not field:op:value")
+        field, op = match.group(1), match.group(2)
+        if field not in allowed:
+            raise ArgumentError(
+                f"{operation} cannot filter on {field!r}; filterable fields: {', '.join(sorted(allowed))}"
+            )
+        if op not in allowed[field]:
+            raise ArgumentError(
+                f"{operation} cannot filter {field!r} with {op!r}; operators for {field}: {', '.join(allowed[field])}"
+            )
+
+
+def check_sort(operation: str, sort: str, allowed: Collection[str], max_fields: int | None = None) -> None:
+    """Refuse a ``sort`` expression (built or raw) on a field ``operation`` cannot sort by (the spec's ``x-sortable``),
+    or with more fields than it takes (``x-sort-max-fields``: Spend lists sort by one field)."""
+    clauses = str(sort).split(",")
+    if max_fields is not None and len(clauses) > max_fields:
+        raise ArgumentError(f"{operation} sorts by at most {max_fields} field(s), got {len(clauses)}: {sort!r}")
+    for clause in clauses:
+        field, _, direction = clause.strip().partition(":")
+        if field not in allowed:
+            raise ArgumentError(f"{operation} cannot sort by {field!r}; sortable fields: {', '.join(sorted(allowed))}")
+        if direction not in ("asc", "desc"):
+            raise ArgumentError(f"{operation}: sort {clause!r} needs a direction, asc or desc (field:asc)")

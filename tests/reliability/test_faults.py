@@ -215,8 +215,11 @@ class Workload:
         )
 
         async def find() -> bool:
-            page = await self.bill.bills.list(filters=where("invoice.invoiceNumber").eq(number))
-            return bool(page.results)
+            # BILL filters bills by vendorId, not by invoice number: look through the vendor's bills.
+            async for found in self.bill.bills.iter(filters=where("vendorId").eq(body.vendor_id)):
+                if getattr(found.invoice, "invoice_number", None) == number:
+                    return True
+            return False
 
         await self.create_once("bill", number, lambda: self.bill.bills.create(body=body), find)
 

@@ -86,7 +86,7 @@ def test_command_line_server() -> None:
         proc.terminate()
         output, _ = proc.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/connect" in output
-    assert "devKey" in output and "fake-dev-key" in output and "apiToken" in output
+    assert "export BILL_DEV_KEY=fake-dev-key" in output and "export BILL_API_TOKEN=fake-api-token" in output
 
 
 def test_pytest_plugin_as_users_enable_it(tmp_path: Path) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bill_sdk.testing.config import FakeBillConfig, LimitConfig, ResponseChecks, SessionConfig
+from bill_sdk.testing.config import Credentials, FakeBillConfig, LimitConfig, ResponseChecks, SessionConfig
 from bill_sdk.testing.fake import FakeBill
 from bill_sdk.testing.server import run_forever
+
+PARTNER_ORGANIZATION_ID = "00801FAKECHILD"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     config = FakeBillConfig(
+        credentials=Credentials(partner_organization_id=PARTNER_ORGANIZATION_ID),
         sessions=SessionConfig(
             idle_seconds=args.session_idle_seconds, require_trusted_for_payments=args.require_trusted_payments
         ),
@@ -31,13 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     fake = FakeBill(config)
     origin = f"http://{args.host}:{args.port}"
-    print("FakeBill - a fake BILL v3 API (no BILL account, no network)")
-    print(f"  Connect, Partner, Spend base URL: {origin}/connect")
-    print(f"  Connect Events base URL:          {origin}/connect-events")
-    print("  Credentials:")
-    for name, value in fake.credentials.describe().items():
-        print(f"    {name:<15} {value}")
-    print("  Response violations are logged, not raised. Ctrl-C stops.")
+    creds = fake.credentials
+    print("# FakeBill - a fake BILL v3 API (no BILL account, no network). Paste these lines into your shell:")
+    for name, value in creds.environment(origin).items():
+        print(f"export {name}={value}")
+    print(f"# Connect, Partner and Spend live under {origin}/connect, Connect Events under {origin}/connect-events.")
+    print(f"# MFA code: {creds.mfa_code}. The partner (BILL_APP_KEY) manages organization")
+    print(f"# {creds.partner_organization_id} with user {creds.partner_user_id}, for login_as_user;")
+    print(f"# BILL_USER_ID signs into {creds.organization_id} the same way.")
+    print("# Response violations are logged, not raised. Ctrl-C stops.")
     sys.stdout.flush()
     run_forever(fake.app, port=args.port, host=args.host, log_level=args.log_level)
     return 0

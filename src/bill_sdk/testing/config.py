@@ -31,17 +31,44 @@ class Credentials:
     app_key: str = "fake-app-key"
     api_token: str = "fake-api-token"
     mfa_code: str = "123456"
+    # When set: a child organization the partner already manages, with one user (partner_user_id), so
+    # listing partner organizations and login_as_user work without creating one first.
+    partner_organization_id: str | None = None
+    partner_user_id: str = "00601FAKECHILDUSER"
 
     def describe(self) -> dict[str, str]:
-        return {
+        described = {
             "devKey": self.dev_key,
             "username": self.username,
             "password": self.password,
             "organizationId": self.organization_id,
+            "userId": self.user_id,
             "appKey": self.app_key,
             "apiToken": self.api_token,
             "mfaCode": self.mfa_code,
         }
+        if self.partner_organization_id:
+            described["partnerOrganizationId"] = self.partner_organization_id
+            described["partnerUserId"] = self.partner_user_id
+        return described
+
+    def environment(self, base_url: str) -> dict[str, str]:
+        """``BILL_*`` variables that point the SDK at a FakeBill served at ``base_url`` (``BILL_USER_ID`` and the
+        partner ids are for your own calls such as ``login_as_user``; the SDK does not read them)."""
+        env = {
+            "BILL_BASE_URL": base_url,
+            "BILL_DEV_KEY": self.dev_key,
+            "BILL_USERNAME": self.username,
+            "BILL_PASSWORD": self.password,
+            "BILL_ORGANIZATION_ID": self.organization_id,
+            "BILL_USER_ID": self.user_id,
+            "BILL_APP_KEY": self.app_key,
+            "BILL_API_TOKEN": self.api_token,
+        }
+        if self.partner_organization_id:
+            env["BILL_PARTNER_ORGANIZATION_ID"] = self.partner_organization_id
+            env["BILL_PARTNER_USER_ID"] = self.partner_user_id
+        return env
 
 
 @dataclass(frozen=True)
@@ -118,6 +145,8 @@ class FakeBillOptions(TypedDict, total=False):
     app_key: str
     api_token: str
     mfa_code: str
+    partner_organization_id: str | None
+    partner_user_id: str
     clock: Callable[[], float]
     session_idle_seconds: float
     require_trusted_session_for_payments: bool

@@ -6,9 +6,10 @@ from typing import Any
 
 from bill_sdk.testing.resources import Hook
 from bill_sdk.testing.sessions import Credentials, Principal
-from bill_sdk.testing.state import State
+from bill_sdk.testing.state import PARTNER_SCOPE, State
 
 ORGANIZATION_NAME = "FakeBill Organization"
+PARTNER_ORGANIZATION_NAME = "FakeBill Partner Child"
 
 
 class Organizations:
@@ -30,6 +31,21 @@ class Organizations:
                 "lastName": "User",
                 "email": "fakeuser@example.com",
             },
+        )
+        if credentials.partner_organization_id:
+            self.seed_partner_organization(credentials.partner_organization_id, credentials.partner_user_id)
+
+    def seed_partner_organization(self, organization_id: str, user_id: str) -> None:
+        """A child organization as if the partner had created it (listed, enterable), with one user."""
+        org = self.state.put(
+            "organizations", {"id": organization_id, "name": PARTNER_ORGANIZATION_NAME}, org=PARTNER_SCOPE
+        )
+        self.state.partner_orgs.add(organization_id)
+        self.state.add(organization_id, "organizations", org, record_id=organization_id)
+        self.state.put(
+            "users",
+            {"id": user_id, "firstName": "Child", "lastName": "User", "email": "child@example.com"},
+            org=organization_id,
         )
 
     def hooks(self) -> dict[str, list[Hook]]:

@@ -3,6 +3,7 @@ from typing import Any
 
 import httpx
 
+from bill_sdk._filters import check_filters, check_sort
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
@@ -34,6 +35,32 @@ def _get_kwargs(
     filters: str | Unset = UNSET,
     page: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if isinstance(filters, str):
+        check_filters(
+            "listBills",
+            filters,
+            {
+                "id": ("eq", "ne", "in"),
+                "archived": ("eq", "ne"),
+                "vendorId": ("eq", "in"),
+                "dueDate": ("gt", "gte", "lt", "lte"),
+                "paymentStatus": ("eq", "ne", "in"),
+                "createdTime": ("gt", "gte", "lt", "lte"),
+                "updatedTime": ("gt", "gte", "lt", "lte"),
+                "payFromChartOfAccountId": ("eq", "ne", "in"),
+                "classifications.chartOfAccountId": ("eq", "ne", "in"),
+                "classifications.accountingClassId": ("eq", "ne", "in"),
+                "classifications.departmentId": ("eq", "ne", "in"),
+                "classifications.locationId": ("eq", "ne", "in"),
+                "classifications.itemId": ("eq", "ne", "in"),
+            },
+        )
+    if isinstance(sort, str):
+        check_sort(
+            "listBills",
+            sort,
+            ("archived", "fundingAmount", "exchangeRate", "description", "dueDate", "createdTime", "updatedTime"),
+        )
     if not isinstance(max, Unset) and not (1 <= max <= 100):
         raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
 

@@ -3,6 +3,7 @@ from typing import Any
 
 import httpx
 
+from bill_sdk._filters import check_filters, check_sort
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
@@ -34,6 +35,39 @@ def _get_kwargs(
     filters: str | Unset = UNSET,
     page: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if isinstance(filters, str):
+        check_filters(
+            "listCustomers",
+            filters,
+            {
+                "id": ("eq", "ne", "in"),
+                "archived": ("eq", "ne"),
+                "name": ("eq", "sw"),
+                "accountType": ("eq", "ne", "in", "nin"),
+                "address.country": ("eq", "ne"),
+                "invoiceCurrency": ("eq", "ne", "in", "nin"),
+                "paymentStatus": ("eq", "ne", "in", "nin"),
+                "createdTime": ("gt", "gte", "lt", "lte"),
+                "updatedTime": ("gt", "gte", "lt", "lte"),
+            },
+        )
+    if isinstance(sort, str):
+        check_sort(
+            "listCustomers",
+            sort,
+            (
+                "archived",
+                "name",
+                "companyName",
+                "email",
+                "phone",
+                "fax",
+                "description",
+                "invoiceCurrency",
+                "createdTime",
+                "updatedTime",
+            ),
+        )
     if not isinstance(max, Unset) and not (1 <= max <= 100):
         raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
 

@@ -3,6 +3,7 @@ from typing import Any
 
 import httpx
 
+from bill_sdk._filters import check_filters, check_sort
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
@@ -37,6 +38,10 @@ def _get_kwargs(
     sort: str | Unset = UNSET,
     filters: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if isinstance(filters, str):
+        check_filters("listBudgetMembers", filters, {"retired": ("eq",)})
+    if isinstance(sort, str):
+        check_sort("listBudgetMembers", sort, ("name", "spent"), max_fields=1)
     budget_id_segment = path_segment("budget_id", budget_id)
     if not isinstance(max, Unset) and not (1 <= max <= 100):
         raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")

@@ -3,6 +3,7 @@ from typing import Any
 
 import httpx
 
+from bill_sdk._filters import check_filters, check_sort
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
@@ -35,6 +36,20 @@ def _get_kwargs(
     sort: str | Unset = UNSET,
     filters: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if isinstance(filters, str):
+        check_filters(
+            "listBudgets",
+            filters,
+            {
+                "isBudgetGroup": ("eq",),
+                "budgetIds": ("eq", "in"),
+                "parentBudgetId": ("eq",),
+                "name": ("eq", "sw"),
+                "retired": ("eq",),
+            },
+        )
+    if isinstance(sort, str):
+        check_sort("listBudgets", sort, ("name", "assigned", "limit", "spent"), max_fields=1)
     if not isinstance(max, Unset) and not (1 <= max <= 100):
         raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
 

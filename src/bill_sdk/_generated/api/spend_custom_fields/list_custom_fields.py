@@ -3,6 +3,7 @@ from typing import Any
 
 import httpx
 
+from bill_sdk._filters import check_filters, check_sort
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
@@ -35,6 +36,10 @@ def _get_kwargs(
     sort: str | Unset = UNSET,
     filters: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if isinstance(filters, str):
+        check_filters("listCustomFields", filters, {"name": ("eq", "sw"), "retired": ("eq",)})
+    if isinstance(sort, str):
+        check_sort("listCustomFields", sort, ("name", "createdTime"), max_fields=1)
     if not isinstance(max, Unset) and not (1 <= max <= 100):
         raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
 

@@ -3,6 +3,7 @@ from typing import Any
 
 import httpx
 
+from bill_sdk._filters import check_filters
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
@@ -32,6 +33,8 @@ def _get_kwargs(
     *,
     filters: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if isinstance(filters, str):
+        check_filters("getTransactionCustomFields", filters, {"customFieldIds": ("eq", "in")})
     transaction_id_segment = path_segment("transaction_id", transaction_id)
 
     headers: dict[str, str] = {}

@@ -3,6 +3,7 @@ from typing import Any
 
 import httpx
 
+from bill_sdk._filters import check_sort
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
@@ -37,6 +38,8 @@ def _get_kwargs(
     show_custom_field_ids: str | Unset = UNSET,
     include_receipts: bool | Unset = UNSET,
 ) -> dict[str, Any]:
+    if isinstance(sort, str):
+        check_sort("listTransactions", sort, ("amount", "merchantName", "occurredTime"), max_fields=1)
     if not isinstance(max, Unset) and not (1 <= max <= 50):
         raise ArgumentError(f"max must be between 1 and 50 (BILL's limit), got {max!r}")
 

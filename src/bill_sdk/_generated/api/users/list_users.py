@@ -3,6 +3,7 @@ from typing import Any
 
 import httpx
 
+from bill_sdk._filters import check_sort
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
@@ -34,6 +35,8 @@ def _get_kwargs(
     filters: str | Unset = UNSET,
     page: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    if isinstance(sort, str):
+        check_sort("listUsers", sort, ("archived", "firstName", "lastName", "createdTime", "updatedTime"))
     if not isinstance(max, Unset) and not (1 <= max <= 100):
         raise ArgumentError(f"max must be between 1 and 100 (BILL's limit), got {max!r}")
 
