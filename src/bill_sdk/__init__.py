@@ -4,7 +4,10 @@
         async for vendor in bill.vendors.iter(filters=where("archived").eq(False)):
             ...
 
-Everything is imported on first use (PEP 562), so ``import bill_sdk`` stays cheap.
+Everything is imported on first use (PEP 562), so ``import bill_sdk`` stays cheap. The public surface is written
+three times because three readers need it: the ``TYPE_CHECKING`` imports (type checkers and editors), ``_EXPORTS``
+(the lazy loader) and ``__all__`` (``import *`` and mypy's re-export rule, which needs a literal list);
+tests/unit/test_public_surface.py checks that they agree and that every error class is exported.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
         PaginationError,
         PermissionDeniedError,
         RateLimitError,
+        RedirectError,
         ResponseDecodeError,
         ServerError,
         SessionExpiredError,
@@ -73,6 +77,7 @@ _EXPORTS = {
             "PaginationError",
             "PermissionDeniedError",
             "RateLimitError",
+            "RedirectError",
             "ResponseDecodeError",
             "ServerError",
             "SessionExpiredError",
@@ -119,6 +124,7 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RequestOptions",
     "ResponseDecodeError",
     "ServerError",
