@@ -1,8 +1,21 @@
-"""Suite-wide: the reliability summary printed at the end of a run (counts from tests/reliability)."""
+"""Suite-wide: FakeBill's pytest plugin (its fixtures, as users get them) and the reliability summary printed at
+the end of a run (counts from tests/reliability)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+try:
+    import bill_sdk.testing  # noqa: F401
+except ImportError:  # running from a checkout without an installed package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+# Registered once for the whole suite (pytest only honours `pytest_plugins` in the top-level conftest): the
+# fake_bill, fake_bill_server, bill_client and bill_server_client fixtures and the fake_bill marker.
+pytest_plugins = ["bill_sdk.testing.pytest_plugin"]
 
 _REPORT: list[str] = []
 

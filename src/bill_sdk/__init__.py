@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from ._client import AsyncBill, Credentials
     from ._filters import Filter, Sort, asc, desc, sort_by, where
-    from ._generated import models
+    from . import models
     from ._runtime import UNSET, File, RequestOptions, Unset
     from .errors import (
         APIError,
@@ -89,8 +89,8 @@ _EXPORTS = {
 
 
 def __getattr__(name: str) -> Any:
-    if name == "models":
-        value: Any = import_module("._generated.models", __name__)
+    if name == "models":  # the submodule (bill_sdk/models.py), the same object `import bill_sdk.models` binds
+        value: Any = import_module(".models", __name__)
     elif name in _EXPORTS:
         value = getattr(import_module(_EXPORTS[name], __name__), name)
     else:

@@ -28,7 +28,6 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
 import attrs
@@ -39,6 +38,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bill_sdk import AsyncBill, models
+from bill_sdk._spec import load_bundled, schema_properties
 from bill_sdk.errors import (
     APIError,
     BillError,
@@ -56,8 +56,9 @@ from bill_sdk.webhooks import (
     sign,
     verify_signature,
 )
+from tests.bodies import payment
 
-SPEC = json.loads(resources.files("bill_sdk").joinpath("_spec/bill-v3.json").read_text())
+SPEC = load_bundled()
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 MODEL_NAMES = sorted(name for name in models.__all__ if hasattr(getattr(models, name), "from_dict"))
 REPRESENTATIVE = [
@@ -79,19 +80,9 @@ SETTINGS = {"deadline": None, "database": None, "suppress_health_check": list(He
 # --------------------------------------------------------------------------- schema helpers
 
 
-def resolve(schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
 def properties(schema: dict[str, Any]) -> dict[str, Any]:
     """The properties of an object schema, allOf parts merged."""
-    schema = resolve(schema)
-    props = dict(schema.get("properties", {}))
-    for part in schema.get("allOf", []):
-        props.update(properties(part))
-    return props
+    return schema_properties(SPEC, schema) or {}
 
 
 ALL_KEYS = sorted({key for schema in SCHEMAS.values() for key in properties(schema)})
@@ -370,14 +361,7 @@ VALID_PAYMENT = json.dumps(
 
 
 def payment_body() -> Any:
-    from bill_sdk.models import FundingAccountType, PaymentCreate, PaymentFundingAccount, PaymentProcessingOptions
-
-    return PaymentCreate(
-        bill_id="00n01AAAA",
-        amount=Decimal("125.50"),
-        funding_account=PaymentFundingAccount(type_=FundingAccountType.BANK_ACCOUNT, id="bac01AAAA"),
-        processing_options=PaymentProcessingOptions(),
-    )
+    return payment("00n01AAAA", "125.50", "bac01AAAA")
 
 
 # name -> (method, respx path, call, model, idempotent)

@@ -32,7 +32,8 @@ def type_checking_imports() -> dict[str, str]:
             for child in node.body:
                 assert isinstance(child, ast.ImportFrom), ast.dump(child)
                 for alias in child.names:
-                    found[alias.asname or alias.name] = "." * child.level + (child.module or "")
+                    module = "." * child.level + (child.module or "")
+                    found[alias.asname or alias.name] = module if child.module else module + alias.name
     return found
 
 
@@ -54,7 +55,7 @@ def test_the_lazy_map_and_the_type_checking_imports_agree_on_the_module() -> Non
 def test_every_public_name_resolves_to_its_definition(name: str) -> None:
     value = getattr(bill_sdk, name)
     if name in MODULE_ATTRIBUTES:
-        assert value is importlib.import_module(f"bill_sdk._generated.{name}")
+        assert value is importlib.import_module(f"bill_sdk.{name}")
     else:
         module = importlib.import_module(bill_sdk._EXPORTS[name], "bill_sdk")
         assert value is getattr(module, name)
