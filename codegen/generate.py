@@ -93,6 +93,12 @@ strings.RESERVED_WORDS.discard("max")
 # Patch 3 (checked on 0.29.1): `openapi_python_client.TEMPLATE_FILTERS`, the dict of Jinja filters the
 # generator installs into its template environment when generate() builds a project, gets our spec filters
 # (_install_filters below).
+#
+# Read, not patched (also checked on 0.29.1; a change shows up as a failing generation or --check): the spec
+# filters key endpoints by `endpoint.path.get_untrusted_value()` and `endpoint.method`, name model classes with
+# `Class.from_string(string=..., config=...)` and read `model.class_info.name`, `model.required_properties`,
+# `model.optional_properties`, `prop.inner_properties` and `prop.python_name`; generate_into() builds the
+# configuration with `Config.from_sources(ConfigFile, MetaType.NONE, path, encoding, overwrite=, output_path=)`.
 
 
 # --------------------------------------------------------------------------- template filters

@@ -2,6 +2,9 @@
 
 Cursors are opaque base64 (URL-safe) JSON holding the offset, page size, filters and sort, so a client that
 passes back only ``page`` (Connect, forward) or ``nextPage``/``prevPage`` (Spend) gets the same search.
+
+The filter syntax is read here independently of :mod:`bill_sdk._filters` (which writes it) on purpose: what the
+SDK sends is checked against a second reading of BILL's rules, not against itself.
 """
 
 from __future__ import annotations
