@@ -1,4 +1,6 @@
-"""Reading JSON Schemas of the spec: resolving, projecting a value onto a schema, synthesizing a value.
+"""Reading JSON Schemas of the spec: projecting a value onto a schema, synthesizing a value.
+
+``$ref`` resolution and ``allOf`` merging are the spec toolkit's (:mod:`bill_sdk._spec`), shared with codegen.
 
 * :meth:`SchemaTools.shape` keeps only what a response schema declares (BILL never sends fields its schema
   lacks), recursing through objects and arrays. Values are never converted: a type mismatch stays visible to
