@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck spec drift pytest generate bench clean
+.PHONY: demo test lint typecheck spec drift pytest fuzz generate bench clean
 
 $(STAMP): pyproject.toml codegen/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ drift: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Property tests (the `hypothesis` marker) with random seeds and ten times the examples; `make test` runs them
+# derandomized (profiles in tests/conftest.py). A failure prints the seed and a @reproduce_failure blob, and is
+# replayed first by the next `make fuzz` from .hypothesis/.
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -m hypothesis --hypothesis-profile=explore
 
 generate: $(STAMP)
 	$(BIN)/python codegen/generate.py

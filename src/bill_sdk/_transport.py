@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import threading
 import time
@@ -233,11 +234,9 @@ class RequestSender:
         request = self._build(operation, url, params, headers, json, content, options)
         if signer is None:
             signer = self._signer(operation)
-        if timeout is None:
-            return await self._attempts(operation, request, signer, call, max_retries, None)
-        deadline = anyio.current_time() + timeout
+        deadline = None if timeout is None else anyio.current_time() + timeout
         try:
-            with anyio.CancelScope(deadline=deadline):
+            with anyio.CancelScope(deadline=math.inf if deadline is None else deadline):
                 return await self._attempts(operation, request, signer, call, max_retries, deadline)
         except anyio.get_cancelled_exc_class():
             if call.in_flight and not operation.idempotent:
@@ -249,10 +248,10 @@ class RequestSender:
         else:
             # Only reached when the deadline's cancel scope ended the attempts.
             if (call.in_flight or call.maybe_applied) and not operation.idempotent:
-                error = _outcome_unknown(operation, f"the {timeout:g} s deadline passed after the request was sent")
+                error = _outcome_unknown(operation, f"the {timeout or 0:g} s deadline passed after the request was sent")
             else:
                 error = BillTimeoutError(
-                    f"the {timeout:g} s deadline passed {call.phase}",
+                    f"the {timeout or 0:g} s deadline passed {call.phase}",
                     method=operation.method,
                     path=operation.path,
                     operation_id=operation.operation_id,
@@ -300,7 +299,7 @@ class RequestSender:
             if retry is not None:
                 if attempt >= max_retries or (deadline is not None and anyio.current_time() >= deadline):
                     raise retry.error
-                await self._wait(operation, attempt, None, retry.why, call)
+                await self._wait(operation, attempt, None, retry.why, call, retry.error, deadline)
                 attempt += 1
                 continue
             if response.is_success:
@@ -327,7 +326,7 @@ class RequestSender:
                     if isinstance(error, ServerError):
                         call.maybe_applied = True
                     why = f"{error.status_code} {','.join(error.codes)}".strip()
-                    await self._wait(operation, attempt, error.retry_after, why, call)
+                    await self._wait(operation, attempt, error.retry_after, why, call, error, deadline)
                     attempt += 1
                     continue
                 if isinstance(error, ServerError) and not operation.idempotent:
@@ -443,8 +442,19 @@ class RequestSender:
             return False
         return deadline is None or anyio.current_time() + error.retry_after < deadline
 
-    async def _wait(self, operation: Operation, attempt: int, retry_after: float | None, why: str, call: _Call) -> None:
+    async def _wait(
+        self,
+        operation: Operation,
+        attempt: int,
+        retry_after: float | None,
+        why: str,
+        call: _Call,
+        error: BillError,
+        deadline: float | None,
+    ) -> None:
         delay = self._retry.delay(attempt, retry_after)
+        if deadline is not None and anyio.current_time() + delay >= deadline:
+            raise error  # the retry could not happen in time: the real failure says more than a deadline would
         call.phase = "while waiting to retry"
         logger.info(
             "retrying %s %s (%s) in %.2f s after %s (retry %d)",

@@ -17,6 +17,7 @@ from bill_sdk import (
     ConfigurationError,
     MFARequiredError,
     OutcomeUnknownError,
+    PaginationError,
     RateLimitError,
     SessionExpiredError,
     ValidationError,
@@ -255,12 +256,14 @@ async def test_spend_pagination_sends_the_cursor_as_next_page(bill_mock: respx.M
     assert "page" not in route.calls.last.request.url.params
 
 
-async def test_pagination_stops_on_an_empty_page_that_still_has_a_cursor(
+async def test_pagination_follows_an_empty_page_with_a_cursor_and_refuses_the_same_cursor_again(
     bill: AsyncBill, bill_mock: respx.MockRouter
 ) -> None:
+    # An empty page with a cursor is followed (BILL sends those); the same cursor again would loop forever.
     route = bill_mock.get("/connect/v3/bills").respond(200, json={"results": [], "nextPage": "again"})
-    assert [b async for b in bill.bills.iter()] == []
-    assert route.call_count == 1
+    with pytest.raises(PaginationError, match=r"returned the cursor it was fetched with.*\(listBills\)"):
+        [b async for b in bill.bills.iter()]
+    assert route.call_count == 2
 
 
 def test_page_size_outside_bills_limit_fails_early(bill: AsyncBill) -> None:

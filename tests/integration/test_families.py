@@ -86,8 +86,8 @@ def client_for(server: ServerURL, **overrides: Any) -> AsyncBill:
 
 async def new_vendor(bill: AsyncBill, name: str = "Happy Music Supplies") -> str:
     vendor = await bill.vendors.create(
-        body=VendorCreate(
-            name=name,
+        body=bodies.vendor(
+            name,
             email="ap@happymusic.example",
             address=Address(line1="123 Main Street", city="San Jose", zip_or_postal_code="95002", country="US"),
         )

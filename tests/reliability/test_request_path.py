@@ -114,6 +114,31 @@ async def test_caller_cancellation_after_a_create_was_sent_is_outcome_unknown_no
                 await bill.payments.create(body=bodies.payment())
 
 
+async def test_caller_cancellation_of_a_sent_create_is_outcome_unknown_without_a_deadline_too() -> None:
+    async def handler(request: RawRequest, reply: Reply) -> None:
+        if not await login_or(request, reply):
+            await reply.stall(seconds=5)
+
+    async with HostileServer(handler) as server, client(server, timeout=None) as bill:
+        with pytest.raises(OutcomeUnknownError, match="cancelled"):
+            async with asyncio.timeout(0.5):
+                await bill.payments.create(body=bodies.payment())
+
+
+async def test_a_backoff_that_would_pass_the_deadline_raises_the_real_error_at_once() -> None:
+    async def handler(request: RawRequest, reply: Reply) -> None:
+        if not await login_or(request, reply):
+            await reply.respond(503, [{"code": "X", "message": "busy"}])
+
+    async with HostileServer(handler) as server, client(server) as bill:
+        bill._retry.base_delay = bill._retry.max_delay = 30.0
+        bill._retry.delay = lambda attempt, retry_after: 30.0  # type: ignore[method-assign]
+        started = time.monotonic()
+        with pytest.raises(ServerError):
+            await bill.vendors.get("00901A", timeout=2.0)
+        assert time.monotonic() - started < 1.5
+
+
 async def test_caller_cancellation_of_a_read_stays_a_cancellation() -> None:
     async def handler(request: RawRequest, reply: Reply) -> None:
         if not await login_or(request, reply):

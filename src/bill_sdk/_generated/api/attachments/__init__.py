@@ -80,7 +80,7 @@ class AttachmentsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listCustomerAttachments")
 
     def iter_customer_attachments(
         self,
@@ -178,7 +178,7 @@ class AttachmentsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listInvoiceAttachments")
 
     def iter_invoice_attachments(
         self,
@@ -278,7 +278,7 @@ class AttachmentsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listVendorAttachments")
 
     def iter_vendor_attachments(
         self,

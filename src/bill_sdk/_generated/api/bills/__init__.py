@@ -233,7 +233,7 @@ class BillsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listBills")
 
     def iter(
         self,

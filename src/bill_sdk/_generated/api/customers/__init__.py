@@ -185,7 +185,7 @@ class CustomersResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listCustomers")
 
     def iter(
         self,

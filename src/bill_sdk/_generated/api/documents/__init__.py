@@ -81,7 +81,7 @@ class DocumentsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listBillDocuments")
 
     def iter_bill_documents(
         self,

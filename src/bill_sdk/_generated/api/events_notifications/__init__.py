@@ -115,7 +115,7 @@ class EventsNotificationsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listEventNotifications")
 
     def iter(
         self,

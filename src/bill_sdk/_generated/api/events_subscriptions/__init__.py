@@ -242,7 +242,7 @@ class EventsSubscriptionsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listSubscriptions")
 
     def iter(
         self,

@@ -116,7 +116,7 @@ class FundingAccountsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listBankAccounts")
 
     def iter_bank_accounts(
         self,
@@ -220,7 +220,7 @@ class FundingAccountsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listBankAccountUsers")
 
     def iter_bank_account_users(
         self,
@@ -437,7 +437,7 @@ class FundingAccountsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listCardAccountUsers")
 
     def iter_card_account_users(
         self,

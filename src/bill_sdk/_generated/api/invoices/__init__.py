@@ -261,7 +261,7 @@ class InvoicesResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listInvoices")
 
     def iter(
         self,

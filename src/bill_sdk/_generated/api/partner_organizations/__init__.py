@@ -105,7 +105,7 @@ class PartnerOrganizationsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listPartnerOrganizations")
 
     def iter(
         self,

@@ -108,7 +108,7 @@ class PartnerRolesResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listPartnerRoles")
 
     def iter(
         self,

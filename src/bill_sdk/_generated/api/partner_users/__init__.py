@@ -205,7 +205,7 @@ class PartnerUsersResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listPartnerUsers")
 
     def iter(
         self,

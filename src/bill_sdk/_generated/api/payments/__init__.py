@@ -248,7 +248,7 @@ class PaymentsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listPayments")
 
     def iter(
         self,

@@ -210,7 +210,7 @@ class RecurringBillsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listRecurringBills")
 
     def iter(
         self,

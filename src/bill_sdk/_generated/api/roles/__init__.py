@@ -101,7 +101,7 @@ class RolesResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listRoles")
 
     def iter(
         self,

@@ -181,7 +181,7 @@ class SpendBudgetsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listBudgetMembers")
 
     def iter_members(
         self,
@@ -357,7 +357,7 @@ class SpendBudgetsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listBudgets")
 
     def iter(
         self,

@@ -199,7 +199,7 @@ class SpendCardsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listCards")
 
     def iter(
         self,

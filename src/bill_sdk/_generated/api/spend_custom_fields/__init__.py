@@ -175,7 +175,7 @@ class SpendCustomFieldsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listCustomFieldValues")
 
     def iter_values(
         self,
@@ -322,7 +322,7 @@ class SpendCustomFieldsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listCustomFields")
 
     def iter(
         self,

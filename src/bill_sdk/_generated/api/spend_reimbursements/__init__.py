@@ -219,7 +219,7 @@ class SpendReimbursementsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listReimbursements")
 
     def iter(
         self,

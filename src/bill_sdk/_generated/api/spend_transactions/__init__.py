@@ -183,7 +183,7 @@ class SpendTransactionsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listTransactionCustomFieldValues")
 
     def iter_custom_field_values(
         self,
@@ -270,7 +270,7 @@ class SpendTransactionsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listTransactions")
 
     def iter(
         self,

@@ -186,7 +186,7 @@ class SpendUsersResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listSpendUsers")
 
     def iter(
         self,

@@ -186,7 +186,7 @@ class UsersResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listUsers")
 
     def iter(
         self,

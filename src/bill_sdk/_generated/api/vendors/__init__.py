@@ -329,7 +329,7 @@ class VendorsResource:
                 max_retries=max_retries,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, operation_id="listVendors")
 
     def iter(
         self,
