@@ -1,64 +1,44 @@
 """Merge the parts of spec/ into the one OpenAPI document the generator, FakeBill and the tests read.
 
 The root is spec/openapi.yaml; each part (common, connect, partner, events, spend, then any other `*.yaml` in
-spec/, e.g. one per API area) contributes `paths` and `components/schemas`. All `$ref`s already point into the merged document, so merging is a dictionary union
-that refuses duplicate keys (a duplicate would silently hide one definition).
+spec/, e.g. one per API area) contributes `paths` and `components/schemas` (merging: ``bill_sdk._spec.bundle``). Writes src/bill_sdk/_spec/bill-v3.json unless told
+otherwise; `make generate` runs this as its first step.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bill_sdk._spec import BundleError, bundle, dump
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = Path(os.environ.get("BILL_SPEC_DIR") or ROOT / "spec")  # override only to try a spec copy
-FAMILY_PARTS = ("common", "connect", "partner", "events", "spend")
-
-
-def parts(spec_dir: Path = SPEC_DIR) -> list[str]:
-    """The family parts first (their order fixes the bundle's), then every other `*.yaml` part, sorted."""
-    others = sorted(p.stem for p in spec_dir.glob("*.yaml") if p.stem not in (*FAMILY_PARTS, "openapi"))
-    return [*FAMILY_PARTS, *others]
 BUNDLE = ROOT / "src" / "bill_sdk" / "_spec" / "bill-v3.json"
 
-
-class BundleError(Exception):
-    """A part of the spec cannot be merged."""
+__all__ = ["BUNDLE", "SPEC_DIR", "BundleError", "dump", "load_bundle", "main"]
 
 
 def load_bundle(spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
-    root: dict[str, Any] = yaml.safe_load((spec_dir / "openapi.yaml").read_text())
-    root.setdefault("paths", {})
-    schemas = root.setdefault("components", {}).setdefault("schemas", {})
-    for part in parts(spec_dir):
-        doc = yaml.safe_load((spec_dir / f"{part}.yaml").read_text()) or {}
-        extra = set(doc) - {"paths", "components"}
-        if extra:
-            raise BundleError(f"{part}.yaml: only `paths` and `components` may appear, found {sorted(extra)}")
-        for path, item in (doc.get("paths") or {}).items():
-            if path in root["paths"]:
-                raise BundleError(f"{part}.yaml: path {path} is defined twice")
-            root["paths"][path] = item
-        for name, schema in ((doc.get("components") or {}).get("schemas") or {}).items():
-            if name in schemas:
-                raise BundleError(f"{part}.yaml: schema {name} is defined twice")
-            schemas[name] = schema
-    return root
+    """The bundled document of this checkout's spec/ (or `spec_dir`)."""
+    return bundle(spec_dir)
 
 
-def dump(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
-
-
-def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else BUNDLE
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(dump(load_bundle()))
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "output", nargs="?", type=Path, default=BUNDLE, help=f"where to write the bundle (default: {BUNDLE})"
+    )
+    parser.add_argument("--spec-dir", type=Path, default=SPEC_DIR, help=f"the spec parts (default: {SPEC_DIR})")
+    args = parser.parse_args(argv)
+    try:
+        text = dump(bundle(args.spec_dir))
+    except BundleError as exc:
+        parser.exit(1, f"bundle: {exc}\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
     return 0
 
 

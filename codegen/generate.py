@@ -5,10 +5,16 @@ our templates, format the output with the pinned ruff and an explicit rule set, 
 with the result. `--check` does the same into a temporary folder and fails when anything (content, a new file, a
 removed file) differs from what is committed: the drift check of `make test`.
 
-The generator is driven through its Python API rather than its CLI for two reasons, both confined to this file:
+The generator is driven through its Python API rather than its CLI; the internals it patches are listed under
+"generator patches" below, each checked against openapi-python-client GENERATOR_VERSION (the pin in
+requirements.txt): generation refuses to run on another version, and tests/spec/test_generator_patches.py fails
+when a patched behaviour changes. The patches exist because
 - templates get a few filters that read the raw spec (`x-sdk-method`, `x-pagination`, ...), which the
   generator does not pass to templates itself;
-- `type: number` becomes `decimal.Decimal` instead of `float` (BILL's amounts must stay exact).
+- `type: number` becomes `decimal.Decimal` instead of `float` (BILL's amounts must stay exact);
+- BILL's page-size parameter `max` keeps its name.
+The spec facts behind the filters (family, idempotency, parameter bounds, `$ref`s) come from `bill_sdk._spec`,
+the toolkit FakeBill and the tests read too.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import filecmp
-import json
+import importlib.metadata
 import keyword
 import re
 import shutil
@@ -32,6 +38,8 @@ from openapi_python_client.config import Config, ConfigFile, MetaType
 from openapi_python_client.parser.properties.float import FloatProperty
 from openapi_python_client.parser.properties.schemas import Class
 
+from bill_sdk._spec import SpecOperation, deref, load_document, read_operations, schema_name, split_tag
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bundle import BUNDLE, dump, load_bundle
 
@@ -40,11 +48,31 @@ CODEGEN = ROOT / "codegen"
 TARGET = ROOT / "src" / "bill_sdk" / "_generated"
 # The rules ruff applies to generated code; fixed so that a new ruff default cannot change the output.
 RUFF_RULES = "E4,E7,E9,F,I"
-METHODS = ("get", "put", "post", "delete", "patch")
-FAMILY_PREFIXES = ("partner", "events", "spend")
 
 
-# --------------------------------------------------------------------------- decimal money
+# --------------------------------------------------------------------------- generator patches
+# Every patch below reaches into openapi-python-client internals that are not a public API. Each was checked
+# against GENERATOR_VERSION; check_generator_version() refuses any other version, and
+# tests/spec/test_generator_patches.py generates a tiny spec to prove each patched behaviour still holds.
+GENERATOR_VERSION = "0.29.1"
+
+
+def check_generator_version() -> None:
+    """Stop with a clear message when the installed generator is not the version the patches were checked on."""
+    installed = importlib.metadata.version("openapi-python-client")
+    if installed != GENERATOR_VERSION:
+        raise SystemExit(
+            f"openapi-python-client {installed} is installed, but codegen/generate.py patches its internals as of "
+            f"{GENERATOR_VERSION} (see codegen/requirements.txt). Install that version "
+            f"(pip install -r codegen/requirements.txt), or re-check every patch in codegen/generate.py against "
+            f"{installed}, update GENERATOR_VERSION and the pin, and run tests/spec/test_generator_patches.py."
+        )
+
+
+# Patch 1 (checked on 0.29.1): `type: number` is `decimal.Decimal`, not `float`. FloatProperty (module
+# parser/properties/float.py) names its Python type in the class attributes `_type_string` and
+# `_json_type_string`, and `get_imports()` lists the imports a model module needs for it; the property
+# templates (codegen/templates/property_templates/float_property.py.jinja) convert with to_decimal.
 def _decimal_imports(self: FloatProperty, *, prefix: str) -> set[str]:
     imports = _float_imports(self, prefix=prefix)
     imports.update({"from decimal import Decimal", "from bill_sdk._json import to_decimal"})
@@ -56,9 +84,21 @@ FloatProperty._type_string = "Decimal"  # type: ignore[misc]
 FloatProperty._json_type_string = "Decimal"  # type: ignore[misc]
 FloatProperty.get_imports = _decimal_imports  # type: ignore[method-assign]
 
-# BILL's page size parameter is `max`; users write `bill.vendors.list(max=50)`, not `max_=50`. Shadowing the
-# builtin inside generated functions is harmless: the templates never call max().
+# Patch 2 (checked on 0.29.1): `strings.RESERVED_WORDS` is the set of names the generator renames with a
+# trailing underscore (it includes builtins such as `max`). BILL's page size parameter is `max`; users write
+# `bill.vendors.list(max=50)`, not `max_=50`. Shadowing the builtin inside generated functions is harmless: the
+# templates never call max().
 strings.RESERVED_WORDS.discard("max")
+
+# Patch 3 (checked on 0.29.1): `openapi_python_client.TEMPLATE_FILTERS`, the dict of Jinja filters the
+# generator installs into its template environment when generate() builds a project, gets our spec filters
+# (_install_filters below).
+#
+# Read, not patched (also checked on 0.29.1; a change shows up as a failing generation or --check): the spec
+# filters key endpoints by `endpoint.path.get_untrusted_value()` and `endpoint.method`, name model classes with
+# `Class.from_string(string=..., config=...)` and read `model.class_info.name`, `model.required_properties`,
+# `model.optional_properties`, `prop.inner_properties` and `prop.python_name`; generate_into() builds the
+# configuration with `Config.from_sources(ConfigFile, MetaType.NONE, path, encoding, overwrite=, output_path=)`.
 
 
 # --------------------------------------------------------------------------- template filters
@@ -73,21 +113,19 @@ class SpecFilters:
     def __init__(self, doc: dict[str, Any], config: Config) -> None:
         self.doc = doc
         self.config = config
-        self.ops: dict[tuple[str, str], dict[str, Any]] = {}
-        for path, item in doc["paths"].items():
-            for method in METHODS:
-                if method in item:
-                    self.ops[(_path_shape(path), method)] = item[method]
+        self.facts: dict[tuple[str, str], SpecOperation] = {
+            (_path_shape(op.path), op.method.lower()): op for op in read_operations(doc)
+        }
         self.tags = {t["name"].replace("-", "_"): t for t in doc.get("tags", [])}
 
+    def _facts(self, endpoint: Any) -> SpecOperation:
+        return self.facts[(_path_shape(endpoint.path.get_untrusted_value()), endpoint.method)]
+
     def spec_operation(self, endpoint: Any) -> dict[str, Any]:
-        return self.ops[(_path_shape(endpoint.path.get_untrusted_value()), endpoint.method)]
+        return self._facts(endpoint).raw
 
     def spec_path(self, endpoint: Any) -> str:
-        for path, item in self.doc["paths"].items():
-            if item.get(endpoint.method) is self.spec_operation(endpoint):
-                return str(path)
-        raise KeyError(endpoint.name)
+        return self._facts(endpoint).path
 
     def sdk_method(self, endpoint: Any) -> str:
         name = str(self.spec_operation(endpoint)["x-sdk-method"])
@@ -96,12 +134,7 @@ class SpecFilters:
         return name
 
     def is_idempotent(self, endpoint: Any) -> bool:
-        op = self.spec_operation(endpoint)
-        if endpoint.method in ("get", "put", "delete"):
-            return True
-        if any(p.get("name") == "X-Idempotent-Key" for p in self._params(op)):
-            return True
-        return bool(op.get("x-idempotent", False))
+        return self._facts(endpoint).idempotent
 
     def pagination(self, endpoint: Any) -> str | None:
         return self.spec_operation(endpoint).get("x-pagination")
@@ -125,17 +158,12 @@ class SpecFilters:
 
     def param_bounds(self, endpoint: Any) -> dict[str, tuple[int | None, int | None]]:
         """Query parameter name -> (minimum, maximum) for integer parameters the spec bounds (e.g. max 1..100)."""
-        bounds = {}
-        for param in self._params(self.spec_operation(endpoint)):
-            schema = param.get("schema", {})
-            if param.get("in") == "query" and ("minimum" in schema or "maximum" in schema):
-                bounds[param["name"]] = (schema.get("minimum"), schema.get("maximum"))
-        return bounds
+        return self._facts(endpoint).param_bounds()
 
     def is_secret(self, schema_name: str, property_name: str) -> bool:
         """True when the spec marks the property `x-secret` (the model masks it in repr)."""
         schema = self.doc["components"]["schemas"].get(schema_name, {})
-        parts = [schema, *(self._deref(part) for part in schema.get("allOf", []))]
+        parts = [schema, *(deref(self.doc, part) for part in schema.get("allOf", []))]
         return any(bool(part.get("properties", {}).get(property_name, {}).get("x-secret")) for part in parts)
 
     def number_fields(self, model: Any) -> dict[str, tuple[str, bool]]:
@@ -181,9 +209,9 @@ class SpecFilters:
         op = self.spec_operation(endpoint)
         for status, response in op["responses"].items():
             if status.startswith("2"):
-                page = self._deref(response["content"]["application/json"]["schema"])
+                page = deref(self.doc, response["content"]["application/json"]["schema"])
                 results = page.get("properties", {}).get("results") or self._all_of_property(page, "results")
-                return str(results["items"]["$ref"].split("/")[-1])
+                return schema_name(results["items"]["$ref"])
         raise ValueError(f"{op['operationId']}: x-pagination without a 2xx page schema")
 
     def page_item_class(self, endpoint: Any) -> str:
@@ -194,10 +222,9 @@ class SpecFilters:
         return f"from ...models.{cls.module_name} import {cls.name}"
 
     def resource_path(self, tag: str) -> tuple[str, str]:
-        for family in FAMILY_PREFIXES:
-            if tag.startswith(family + "_"):
-                return family, tag[len(family) + 1 :]
-        return "", tag
+        """(namespace, resource) of a Python tag name: ``partner_users`` -> (partner, users); Connect's: ""."""
+        family, rest = split_tag(tag)
+        return ("", tag) if family == "connect" else (family, rest)
 
     def resource_class(self, tag: str) -> str:
         return "".join(part.capitalize() for part in tag.split("_")) + "Resource"
@@ -205,25 +232,12 @@ class SpecFilters:
     def tag_description(self, tag: str) -> str:
         return str(self.tags.get(tag, {}).get("description", tag))
 
-    def _deref(self, schema: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in schema:
-            schema = self.doc["components"]["schemas"][schema["$ref"].split("/")[-1]]
-        return schema
-
     def _all_of_property(self, schema: dict[str, Any], name: str) -> dict[str, Any]:
         for part in schema.get("allOf", []):
-            found = self._deref(part).get("properties", {}).get(name)
+            found = deref(self.doc, part).get("properties", {}).get(name)
             if found:
                 return dict(found)
         raise KeyError(name)
-
-    def _params(self, op: dict[str, Any]) -> list[dict[str, Any]]:
-        params = []
-        for p in op.get("parameters", []):
-            if "$ref" in p:
-                p = self.doc["components"]["parameters"][p["$ref"].split("/")[-1]]
-            params.append(p)
-        return params
 
 
 def _is_number_property(prop: Any) -> bool:
@@ -256,9 +270,10 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
 
 
 # --------------------------------------------------------------------------- generation
-def generate_into(out_dir: Path) -> Path:
-    """Write the bundle and the generated package under out_dir; return the package folder."""
-    doc = load_bundle()
+def generate_into(out_dir: Path, doc: dict[str, Any] | None = None) -> Path:
+    """Write the bundle (of spec/, or `doc`) and the generated package under out_dir; return the package folder."""
+    check_generator_version()
+    doc = load_bundle() if doc is None else doc
     bundle_path = out_dir / "bill-v3.json"
     bundle_path.write_text(dump(doc))
     config = Config.from_sources(
@@ -331,7 +346,7 @@ def main() -> int:
         BUNDLE.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out / "bill-v3.json", BUNDLE)
     count = sum(1 for _ in TARGET.rglob("*.py"))
-    ops = sum(1 for item in json.loads(BUNDLE.read_text())["paths"].values() for m in METHODS if m in item)
+    ops = sum(1 for _ in read_operations(load_document(BUNDLE)))
     print(f"generated {count} modules for {ops} operations into {TARGET.relative_to(ROOT)}")
     return 0
 

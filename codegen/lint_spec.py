@@ -1,7 +1,7 @@
 """Check the bundled OpenAPI document against the conventions stated in spec/openapi.yaml.
 
-Usage: `python codegen/lint_spec.py [bundle.json]` (without an argument the parts in spec/ are bundled first).
-Prints one line per problem and exits 1 when there is any; exits 0 silently otherwise.
+Usage: `python codegen/lint_spec.py [bundle.json]` (without an argument the parts in spec/ are bundled first;
+`--help` for the options). Prints one line per problem and exits 1 when there is any; exits 0 silently otherwise.
 
 `lint(doc)` returns the same problems as a list of strings, so tests can run the rules on small documents.
 
@@ -31,6 +31,7 @@ Rules:
 
 from __future__ import annotations
 
+import argparse
 import json
 import keyword
 import os
@@ -40,13 +41,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bill_sdk._spec import (
+    EVENTS_PREFIX,
+    FAMILIES,
+    deref,
+    family_of_tag,
+    iter_raw_operations,
+    iter_refs,
+    property_schema,
+    resolve_pointer,
+    spec_path,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-FAMILIES = {"connect", "partner", "events", "spend"}
 PAGINATION_KINDS = {"page", "spend", "forward"}
 UNAUTHENTICATED = {"login", "partnerLogin", "checkHealth", "checkEventsHealth"}
 ERROR_REF = "#/components/responses/Error"
-EVENTS_PREFIX = "/connect-events"
 FILTER_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "sw")
 FIELD_NAME = re.compile(r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*")
 
@@ -76,95 +86,30 @@ def required_keys(required: list[dict[str, Any]]) -> set[tuple[str, str]]:
     The list names `GET /v3/health` once per family (two operations, on two bases) and
     `GET /v3/spend/reimbursements` twice (one operation); a set of keys handles both.
     """
-    keys = set()
-    for entry in required:
-        path = entry["path"]
-        if entry["api"] == "events":
-            path = EVENTS_PREFIX + path
-        keys.add((entry["method"].upper(), path))
-    return keys
+    return {(entry["method"].upper(), spec_path(entry["api"], entry["path"])) for entry in required}
 
 
-def family_for_tag(tag: str) -> str:
-    for prefix in ("partner", "events", "spend"):
-        if tag.startswith(prefix + "-"):
-            return prefix
-    return "connect"
+def _deref(doc: dict[str, Any], node: Any) -> Any:
+    """`node` with its `$ref`s followed; {} when one points nowhere (the `refs` rule reports it)."""
+    try:
+        return deref(doc, node)
+    except KeyError:
+        return {}
 
 
-def iter_operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for path, item in (doc.get("paths") or {}).items():
-        if not isinstance(item, dict):
-            continue
-        for method in HTTP_METHODS:
-            op = item.get(method)
-            if isinstance(op, dict):
-                yield path, method, op
-
-
-def resolve_pointer(doc: Any, ref: str) -> Any:
-    """Follow a local `#/a/b` reference; raise KeyError when it points nowhere."""
-    if not ref.startswith("#"):
-        raise KeyError(f"not a local reference: {ref}")
-    node = doc
-    pointer = ref[1:]
-    if not pointer:
-        return node
-    for raw in pointer.lstrip("/").split("/"):
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise KeyError(ref)
-    return node
-
-
-def iter_refs(node: Any, where: str = "#") -> Iterator[tuple[str, str]]:
-    """(location, target) of every `$ref` below node."""
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            yield where, ref
-        for key, value in node.items():
-            yield from iter_refs(value, f"{where}/{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from iter_refs(value, f"{where}/{index}")
-
-
-def deref(doc: dict[str, Any], node: Any, depth: int = 0) -> Any:
-    while isinstance(node, dict) and "$ref" in node and depth < 50:
-        try:
-            node = resolve_pointer(doc, node["$ref"])
-        except KeyError:
-            return {}
-        depth += 1
-    return node
-
-
-def schema_has_property(doc: dict[str, Any], schema: Any, name: str, depth: int = 0) -> bool:
+def schema_has_property(doc: dict[str, Any], schema: Any, name: str) -> bool:
     """Whether a schema (following $ref and allOf/anyOf/oneOf) declares property `name`."""
-    if depth > 20:
+    try:
+        return property_schema(doc, schema, name) is not None
+    except KeyError:  # a dangling $ref on the way (the `refs` rule reports it)
         return False
-    schema = deref(doc, schema)
-    if not isinstance(schema, dict):
-        return False
-    if name in (schema.get("properties") or {}):
-        return True
-    for key in ("allOf", "anyOf", "oneOf"):
-        for sub in schema.get(key) or []:
-            if schema_has_property(doc, sub, name, depth + 1):
-                return True
-    return False
 
 
 def success_schemas(doc: dict[str, Any], op: dict[str, Any]) -> Iterator[Any]:
     for code, response in (op.get("responses") or {}).items():
         if not str(code).startswith("2"):
             continue
-        response = deref(doc, response)
+        response = _deref(doc, response)
         for media in ((response or {}).get("content") or {}).values():
             if isinstance(media, dict) and "schema" in media:
                 yield media["schema"]
@@ -202,7 +147,7 @@ def _check_operations(doc: dict[str, Any]) -> list[str]:
     declared_tags = {t.get("name") for t in doc.get("tags") or [] if isinstance(t, dict)}
     seen_ids: dict[str, str] = {}
     methods_by_tag: dict[tuple[str, str], str] = {}
-    for path, method, op in iter_operations(doc):
+    for path, method, op in iter_raw_operations(doc):
         name = f"{method.upper()} {path}"
         op_id = op.get("operationId")
         label = f"{name} ({op_id})" if op_id else name
@@ -225,9 +170,9 @@ def _check_operations(doc: dict[str, Any]) -> list[str]:
         family = op.get("x-bill-family")
         if family not in FAMILIES:
             problems.append(f"family: {label}: x-bill-family {family!r} is not one of {sorted(FAMILIES)}")
-        elif tag is not None and family_for_tag(tag) != family:
+        elif tag is not None and family_of_tag(tag) != family:
             problems.append(
-                f"family: {label}: tag {tag!r} implies family {family_for_tag(tag)!r} but x-bill-family is {family!r}"
+                f"family: {label}: tag {tag!r} implies family {family_of_tag(tag)!r} but x-bill-family is {family!r}"
             )
         is_events_path = path.startswith(EVENTS_PREFIX + "/")
         if family == "events" and not is_events_path:
@@ -290,7 +235,7 @@ def _query_parameter_names(doc: dict[str, Any], path_item: dict[str, Any], op: d
 def _check_query_fields(doc: dict[str, Any]) -> list[str]:
     """`x-filterable` / `x-sortable`: what the generated list methods check filters and sort against."""
     problems = []
-    for path, method, op in iter_operations(doc):
+    for path, method, op in iter_raw_operations(doc):
         if "x-filterable" not in op and "x-sortable" not in op and "x-sort-max-fields" not in op:
             continue
         label = f"{method.upper()} {path} ({op.get('operationId')})"
@@ -401,7 +346,7 @@ def _check_orphans(doc: dict[str, Any]) -> list[str]:
 
 
 def _check_required_operations(doc: dict[str, Any], required: list[dict[str, Any]]) -> list[str]:
-    present = {(method.upper(), path) for path, method, _ in iter_operations(doc)}
+    present = {(method.upper(), path) for path, method, _ in iter_raw_operations(doc)}
     return [
         f"required-ops: {method} {path} is required but missing"
         for method, path in sorted(required_keys(required) - present)
@@ -429,9 +374,11 @@ def lint(doc: dict[str, Any], required: list[dict[str, Any]] | bool | None = Tru
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv:
-        doc = json.loads(Path(argv[0]).read_text())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bundle", nargs="?", type=Path, help="a bundled document (default: bundle spec/ first)")
+    args = parser.parse_args(argv)
+    if args.bundle is not None:
+        doc = json.loads(args.bundle.read_text())
     else:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from bundle import load_bundle

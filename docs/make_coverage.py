@@ -6,20 +6,17 @@ really get. Run by `make generate`; needs ../shared/bill-api/required-operations
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
 import sys
 from pathlib import Path
 
+from bill_sdk._spec import load_bundled, spec_path, split_tag
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("BILL_SHARED_DIR") or ROOT.parent / "shared") / "bill-api"
-BUNDLE = ROOT / "src" / "bill_sdk" / "_spec" / "bill-v3.json"
-FAMILY_NAMESPACE = {"partner": "partner.", "events": "events.", "spend": "spend."}
-
-
-def spec_path(family: str, path: str) -> str:
-    return "/connect-events" + path if family == "events" else path
 
 
 def sdk_call(tag: str, method: str) -> str:
@@ -28,22 +25,31 @@ def sdk_call(tag: str, method: str) -> str:
     cls = next(v for k, v in vars(module).items() if k.endswith("Resource"))
     if not callable(getattr(cls, method, None)):
         raise SystemExit(f"{cls.__name__} has no method {method}")
-    family, _, name = tag.partition("-")
-    if family in FAMILY_NAMESPACE and name:
-        return f"bill.{family}.{name.replace('-', '_')}.{method}()"
-    return f"bill.{tag.replace('-', '_')}.{method}()"
+    family, name = split_tag(tag)
+    namespace = "" if family == "connect" else f"{family}."
+    return f"bill.{namespace}{name.replace('-', '_')}.{method}()"
 
 
-def main() -> int:
-    required_file = SHARED / "required-operations.json"
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--required",
+        type=Path,
+        default=SHARED / "required-operations.json",
+        help="BILL's list of required operations (default: %(default)s; skipped when absent)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=ROOT / "docs" / "coverage.md", help="where to write (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    required_file: Path = args.required
     if not required_file.exists():
         print(f"skipped: {required_file} not found", file=sys.stderr)
         return 0
-    doc = json.loads(BUNDLE.read_text())
+    doc = load_bundled()
     rows = []
     for req in json.loads(required_file.read_text()):
-        family = "spend" if req["path"].startswith("/v3/spend/") else req["api"]
-        op = doc["paths"][spec_path(family, req["path"])][req["method"].lower()]
+        op = doc["paths"][spec_path(req["api"], req["path"])][req["method"].lower()]
         call = sdk_call(op["tags"][0], op["x-sdk-method"])
         rows.append(
             f"| {req['api']} | `{req['method']} {req['path']}` | {req['title']} | `{op['operationId']}` | `{call}` |"
@@ -61,8 +67,8 @@ def main() -> int:
             "",
         ]
     )
-    (ROOT / "docs" / "coverage.md").write_text(text)
-    print(f"wrote docs/coverage.md ({len(rows)} operations)")
+    args.output.write_text(text)
+    print(f"wrote {args.output} ({len(rows)} operations)")
     return 0
 
 

@@ -1,4 +1,7 @@
-"""Suite-wide: Hypothesis profiles, and the reliability summary printed at the end of a run.
+"""Suite-wide: FakeBill's pytest plugin, Hypothesis profiles, and the reliability summary printed at the end of a run.
+
+FakeBill's pytest plugin (its fixtures and marker, as users get them) is registered here once for the whole suite:
+pytest only honours ``pytest_plugins`` in the top-level conftest.
 
 Hypothesis profiles (issue #12: ``make test`` gives the same verdict on every run):
 
@@ -19,9 +22,19 @@ draws strings from constants in the SDK's source), so the same command gives the
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+try:
+    import bill_sdk.testing  # noqa: F401
+except ImportError:  # running from a checkout without an installed package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+# The fake_bill, fake_bill_server, bill_client and bill_server_client fixtures and the fake_bill marker.
+pytest_plugins = ["bill_sdk.testing.pytest_plugin"]
 
 CI_EXAMPLES = 100  # Hypothesis' default
 settings.register_profile(

@@ -214,6 +214,26 @@ def test_the_sdk_does_not_import_fakebill() -> None:
     assert not wrong, "SDK modules importing bill_sdk.testing:\n" + "\n".join(wrong)
 
 
+SPEC_TOOLKIT = f"{ROOT_PACKAGE}._spec"
+
+
+def _in_spec_toolkit(name: str) -> bool:
+    return name == SPEC_TOOLKIT or name.startswith(SPEC_TOOLKIT + ".")
+
+
+def test_the_sdk_never_reads_the_spec_at_run_time() -> None:
+    """bill_sdk._spec serves codegen, FakeBill and the tests; the client works from the generated code alone."""
+    wrong = [str(e) for name, edges in import_graph().items()
+             if layer_of(name) is None and not _in_spec_toolkit(name) for e in edges if _in_spec_toolkit(e.target)]  # fmt: skip
+    assert not wrong, "SDK modules importing the spec toolkit:\n" + "\n".join(wrong)
+
+
+def test_the_spec_toolkit_imports_nothing_else_of_the_package() -> None:
+    wrong = [str(e) for name, edges in import_graph().items() if _in_spec_toolkit(name) for e in edges
+             if not _in_spec_toolkit(e.target)]  # fmt: skip
+    assert not wrong, "bill_sdk._spec importing other parts of bill_sdk:\n" + "\n".join(wrong)
+
+
 # -- the checker itself -------------------------------------------------------------------------------------
 
 

@@ -4,7 +4,10 @@
         async for vendor in bill.vendors.iter(filters=where("archived").eq(False)):
             ...
 
-Everything is imported on first use (PEP 562), so ``import bill_sdk`` stays cheap.
+Everything is imported on first use (PEP 562), so ``import bill_sdk`` stays cheap. The public surface is written
+three times because three readers need it: the ``TYPE_CHECKING`` imports (type checkers and editors), ``_EXPORTS``
+(the lazy loader) and ``__all__`` (``import *`` and mypy's re-export rule, which needs a literal list);
+tests/unit/test_public_surface.py checks that they agree and that every error class is exported.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from . import models
     from ._client import AsyncBill, Credentials
     from ._filters import Filter, Sort, asc, desc, sort_by, where
-    from ._generated import models
     from ._runtime import UNSET, File, RequestOptions, Unset
     from .errors import (
         APIError,
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
         PaginationError,
         PermissionDeniedError,
         RateLimitError,
+        RedirectError,
         ResponseDecodeError,
         ServerError,
         SessionExpiredError,
@@ -73,6 +77,7 @@ _EXPORTS = {
             "PaginationError",
             "PermissionDeniedError",
             "RateLimitError",
+            "RedirectError",
             "ResponseDecodeError",
             "ServerError",
             "SessionExpiredError",
@@ -84,8 +89,8 @@ _EXPORTS = {
 
 
 def __getattr__(name: str) -> Any:
-    if name == "models":
-        value: Any = import_module("._generated.models", __name__)
+    if name == "models":  # the submodule (bill_sdk/models.py), the same object `import bill_sdk.models` binds
+        value: Any = import_module(".models", __name__)
     elif name in _EXPORTS:
         value = getattr(import_module(_EXPORTS[name], __name__), name)
     else:
@@ -119,6 +124,7 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RequestOptions",
     "ResponseDecodeError",
     "ServerError",

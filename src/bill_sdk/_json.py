@@ -23,7 +23,7 @@ def loads_json(content: bytes | str) -> Any:
     try:
         return json.loads(content, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise JSONDecodeError(f"response body is not valid JSON: {exc}") from None
+        raise JSONDecodeError(f"not valid JSON: {exc}") from None
 
 
 def to_decimal(value: Any) -> Decimal:

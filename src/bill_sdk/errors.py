@@ -19,7 +19,6 @@ stays cheap.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -29,6 +28,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import attrs
+
+from ._json import loads_json
 
 if TYPE_CHECKING:
     import httpx
@@ -117,8 +118,8 @@ def parse_error_details(content: bytes) -> tuple[ErrorDetail, ...]:
     if len(content) > MAX_ERROR_BODY_BYTES:
         return (_snippet_detail(content),)
     try:
-        payload = json.loads(content.decode("utf-8-sig"))
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        payload = loads_json(content.decode("utf-8-sig"))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return (_snippet_detail(content),)
     return _details_from_json(payload, content)
 

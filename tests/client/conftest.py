@@ -36,23 +36,3 @@ async def bill(bill_mock: respx.MockRouter) -> AsyncIterator[AsyncBill]:
     async with AsyncBill(**CREDENTIALS, env={}, max_retries=2) as client:
         client._retry.base_delay = 0.001  # keep backoff short in tests; the policy itself is tested separately
         yield client
-
-
-def payment_body():  # type: ignore[no-untyped-def]
-    """A create-payment body with BILL's required fields."""
-    from decimal import Decimal
-
-    from bill_sdk.models import FundingAccountType, PaymentCreate, PaymentFundingAccount, PaymentProcessingOptions
-
-    return PaymentCreate(
-        bill_id="00n1",
-        amount=Decimal("125.50"),
-        funding_account=PaymentFundingAccount(type_=FundingAccountType.BANK_ACCOUNT, id="bac1"),
-        processing_options=PaymentProcessingOptions(),
-    )
-
-
-def vendor_body(name: str = "Happy Music"):  # type: ignore[no-untyped-def]
-    from bill_sdk.models import Address, VendorCreate
-
-    return VendorCreate(name=name, address=Address(line1="1 Main St", city="San Jose", country="US"))

@@ -22,8 +22,9 @@ from bill_sdk import (
     SessionExpiredError,
     ValidationError,
 )
+from tests import bodies
 
-from .conftest import CREDENTIALS, SESSION, payment_body, vendor_body
+from .conftest import CREDENTIALS, SESSION
 
 EXPIRED = [
     {
@@ -113,7 +114,7 @@ async def test_untrusted_session_raises_mfa_required_without_retry_or_relogin(
         403, json=[{"code": "BDC_1361", "message": "Untrusted session."}]
     )
     with pytest.raises(MFARequiredError) as info:
-        await bill.payments.create(body=payment_body())
+        await bill.payments.create(body=bodies.payment())
     assert "MFA" in str(info.value)
     assert route.call_count == 1 and bill_mock["login"].call_count == 1
 
@@ -160,7 +161,7 @@ async def test_create_payment_is_never_resent_after_a_read_timeout(
 ) -> None:
     route = bill_mock.post("/connect/v3/payments").mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(OutcomeUnknownError) as info:
-        await bill.payments.create(body=payment_body())
+        await bill.payments.create(body=bodies.payment())
     assert route.call_count == 1
     assert "not re-sent" in str(info.value) and info.value.operation_id == "createPayment"
 
@@ -168,14 +169,14 @@ async def test_create_payment_is_never_resent_after_a_read_timeout(
 async def test_create_payment_is_never_resent_after_a_5xx(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
     route = bill_mock.post("/connect/v3/payments").respond(502)
     with pytest.raises(OutcomeUnknownError):
-        await bill.payments.create(body=payment_body())
+        await bill.payments.create(body=bodies.payment())
     assert route.call_count == 1
 
 
 async def test_create_is_not_retried_on_rate_limit(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
     route = bill_mock.post("/connect/v3/vendors").respond(429, json=[{"code": "BDC_1322"}])
     with pytest.raises(RateLimitError):
-        await bill.vendors.create(body=vendor_body())
+        await bill.vendors.create(body=bodies.vendor())
     assert route.call_count == 1
 
 
@@ -184,7 +185,7 @@ async def test_connection_refused_before_sending_is_retried_even_for_payments(
 ) -> None:
     route = bill_mock.post("/connect/v3/payments")
     route.side_effect = [httpx.ConnectError("refused"), httpx.Response(201, json={"id": "stp1"})]
-    payment = await bill.payments.create(body=payment_body())
+    payment = await bill.payments.create(body=bodies.payment())
     assert payment.id == "stp1" and route.call_count == 2
 
 
@@ -197,7 +198,7 @@ async def test_validation_error_lists_every_message(bill: AsyncBill, bill_mock: 
         ],
     )
     with pytest.raises(ValidationError) as info:
-        await bill.vendors.create(body=vendor_body(""))
+        await bill.vendors.create(body=bodies.vendor(""))
     assert "name" in str(info.value) and "email" in str(info.value)
     assert info.value.codes == ("BDC_1117", "BDC_1119")
     assert info.value.method == "POST" and info.value.path == "/v3/vendors"
@@ -349,7 +350,7 @@ async def test_a_transient_login_failure_is_retried_even_before_a_create_payment
     created = bill_mock.post("/connect/v3/payments").respond(200, json={"id": "stp1", "amount": 125.50})
     async with AsyncBill(**CREDENTIALS, env={}) as bill:
         bill._retry.base_delay = 0.001
-        payment = await bill.payments.create(body=payment_body())
+        payment = await bill.payments.create(body=bodies.payment())
     assert payment.id == "stp1"
     assert bill_mock["login"].call_count == 2  # the payment itself had not been sent: retrying the login is safe
     assert created.call_count == 1

@@ -8,18 +8,17 @@ attribute (the generated from_dict builds objects positionally, for speed) fails
 from __future__ import annotations
 
 import itertools
-import json
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
 import pytest
 import respx
 
 from bill_sdk import AsyncBill, models
+from bill_sdk._spec import deref, load_bundled
 from bill_sdk.errors import BillError, ResponseDecodeError
 
-SPEC = json.loads(resources.files("bill_sdk").joinpath("_spec/bill-v3.json").read_text())
+SPEC = load_bundled()
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 OBJECT_MODELS = sorted(
     name
@@ -35,13 +34,8 @@ class Synthesizer:
         self.counter = itertools.count(1)
         self.nulls = nulls
 
-    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in schema:
-            schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[-1]]
-        return schema
-
     def value(self, schema: dict[str, Any], path: str, depth: int = 0) -> Any:
-        schema = self.resolve(schema)
+        schema = deref(SPEC, schema)
         if "allOf" in schema:
             merged: dict[str, Any] = {}
             for part in schema["allOf"]:
@@ -159,11 +153,11 @@ def test_an_unknown_enum_string_is_kept_not_refused() -> None:
 async def test_a_create_whose_answer_cannot_be_read_says_the_work_was_done(
     bill: AsyncBill, bill_mock: respx.MockRouter
 ) -> None:
-    from tests.client.conftest import payment_body
+    from tests import bodies
 
     route = bill_mock.post("/connect/v3/payments").respond(200, content=b"<html>gateway</html>")
     with pytest.raises(ResponseDecodeError) as caught:
-        await bill.payments.create(body=payment_body())
+        await bill.payments.create(body=bodies.payment())
     error = caught.value
     assert route.call_count == 1
     assert (error.status_code, error.method, error.path, error.operation_id) == (

@@ -20,8 +20,9 @@ from bill_sdk.models import (
     SubscriptionStatusInput,
     VendorUpdate,
 )
+from tests import bodies
 
-from .conftest import BASE, CREDENTIALS, SESSION, vendor_body
+from .conftest import BASE, CREDENTIALS, SESSION
 
 
 async def test_connect_list_sends_query_and_session_headers(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
@@ -38,7 +39,7 @@ async def test_connect_list_sends_query_and_session_headers(bill: AsyncBill, bil
 
 async def test_connect_create_sends_json_body(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
     route = bill_mock.post("/connect/v3/vendors").respond(201, json={"id": "00902", "name": "Happy Music"})
-    body = vendor_body()
+    body = bodies.vendor()
     body.email = "a@b.example"
     vendor = await bill.vendors.create(body=body)
     request = route.calls.last.request

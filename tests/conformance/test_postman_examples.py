@@ -20,7 +20,6 @@ import copy
 import json
 import os
 import re
-import sys
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -30,6 +29,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from bill_sdk._spec import bundle, iter_raw_operations, pointer_escape, resolve_pointer
+from bill_sdk._spec import follow as follow_refs
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ["BILL_SHARED_DIR"]) if os.environ.get("BILL_SHARED_DIR") else REPO / ".." / "shared"
@@ -42,8 +44,6 @@ pytestmark = pytest.mark.skipif(
     reason=f"BILL reference data not found at {BILL_API} (set BILL_SHARED_DIR to the directory holding bill-api/)",
 )
 
-sys.path.insert(0, str(REPO / "codegen"))
-from bundle import load_bundle  # noqa: E402
 
 DOC_URI = "urn:bill-sdk:bill-v3"
 EVENTS_PREFIX = "/connect-events"
@@ -143,7 +143,7 @@ CORRECTED_EXAMPLES: dict[str, dict[str, Any]] = {
 
 @cache
 def bundled() -> dict[str, Any]:
-    return load_bundle()
+    return bundle(REPO / "spec")
 
 
 @cache
@@ -153,7 +153,7 @@ def registry() -> Registry:
 
 
 def pointer(*parts: str) -> str:
-    return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+    return "#/" + "/".join(pointer_escape(p) for p in parts)
 
 
 def validator_for(location: str) -> Draft202012Validator:
@@ -163,21 +163,8 @@ def validator_for(location: str) -> Draft202012Validator:
 
 def follow(location: str) -> tuple[str, Any]:
     """Resolve a chain of `$ref`s starting at a pointer; return the final pointer and node."""
-    node = resolve(location)
-    seen = set()
-    while isinstance(node, dict) and "$ref" in node and node["$ref"] not in seen:
-        seen.add(node["$ref"])
-        location = node["$ref"]
-        node = resolve(location)
-    return location, node
-
-
-def resolve(location: str) -> Any:
-    node: Any = bundled()
-    for raw in location.removeprefix("#/").split("/"):
-        key = raw.replace("~1", "/").replace("~0", "~")
-        node = node[int(key)] if isinstance(node, list) else node[key]
-    return node
+    node, target = follow_refs(bundled(), resolve_pointer(bundled(), location))
+    return ("#" + target if target is not None else location), node
 
 
 def spec_key(method: str, path: str) -> tuple[str, str]:
@@ -187,12 +174,7 @@ def spec_key(method: str, path: str) -> tuple[str, str]:
 
 @cache
 def spec_operations() -> dict[tuple[str, str], tuple[str, str, dict[str, Any]]]:
-    ops = {}
-    for path, item in bundled()["paths"].items():
-        for method in METHODS:
-            if method in item:
-                ops[spec_key(method, path)] = (path, method, item[method])
-    return ops
+    return {spec_key(method, path): (path, method, op) for path, method, op in iter_raw_operations(bundled())}
 
 
 @cache

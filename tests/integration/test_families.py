@@ -21,19 +21,12 @@ from bill_sdk.errors import ConfigurationError, MFARequiredError, NotFoundError,
 from bill_sdk.models import (
     AccountType,
     Address,
-    BankAccountCreate,
-    BankAccountOwnerType,
-    BankAccountType,
-    BillCreate,
-    BillInvoice,
-    BillLineItem,
     BillPaymentStatus,
     Budget,
     BudgetCreate,
     BudgetRecurringInterval,
     CustomerCreate,
     DocumentUploadState,
-    FundingAccountType,
     InvoiceCreate,
     InvoiceCustomer,
     InvoiceLineItem,
@@ -47,8 +40,6 @@ from bill_sdk.models import (
     PartnerOrganizationCreate,
     PartnerUserCreate,
     PaymentCreate,
-    PaymentFundingAccount,
-    PaymentProcessingOptions,
     ReceivablePaymentCreate,
     ReceivablePaymentInvoiceAmount,
     ReceivablePaymentType,
@@ -68,6 +59,7 @@ from bill_sdk.models import (
     VendorUpdate,
 )
 from bill_sdk.testing import FakeBill, FakeBillTransport, ServerURL
+from tests import bodies
 
 pytestmark = pytest.mark.integration
 
@@ -94,8 +86,8 @@ def client_for(server: ServerURL, **overrides: Any) -> AsyncBill:
 
 async def new_vendor(bill: AsyncBill, name: str = "Happy Music Supplies") -> str:
     vendor = await bill.vendors.create(
-        body=VendorCreate(
-            name=name,
+        body=bodies.vendor(
+            name,
             email="ap@happymusic.example",
             address=Address(line1="123 Main Street", city="San Jose", zip_or_postal_code="95002", country="US"),
         )
@@ -106,12 +98,7 @@ async def new_vendor(bill: AsyncBill, name: str = "Happy Music Supplies") -> str
 
 async def new_bill(bill: AsyncBill, vendor_id: str, amount: str, number: str) -> str:
     created = await bill.bills.create(
-        body=BillCreate(
-            vendor_id=vendor_id,
-            due_date=TODAY + datetime.timedelta(days=30),
-            invoice=BillInvoice(invoice_number=number, invoice_date=TODAY),
-            bill_line_items=[BillLineItem(amount=Decimal(amount), description=f"{number} line")],
-        )
+        body=bodies.bill(vendor_id, amount, number, today=TODAY, description=f"{number} line")
     )
     assert isinstance(created.id, str) and created.id.startswith("00n")
     return created.id
@@ -119,27 +106,14 @@ async def new_bill(bill: AsyncBill, vendor_id: str, amount: str, number: str) ->
 
 async def new_bank_account(bill: AsyncBill) -> str:
     account = await bill.funding_accounts.create_bank_account(
-        body=BankAccountCreate(
-            name_on_account="FakeBill Organization",
-            routing_number="074000010",
-            account_number="111222333",
-            type_=BankAccountType.CHECKING,
-            owner_type=BankAccountOwnerType.BUSINESS,
-            bank_name="Demo Bank",
-        )
+        body=bodies.bank_account("FakeBill Organization", "111222333", "Demo Bank")
     )
     assert isinstance(account.id, str)
     return account.id
 
 
 def payment_for(bill_id: str, amount: str, account_id: str) -> PaymentCreate:
-    return PaymentCreate(
-        bill_id=bill_id,
-        amount=Decimal(amount),
-        funding_account=PaymentFundingAccount(type_=FundingAccountType.BANK_ACCOUNT, id=account_id),
-        processing_options=PaymentProcessingOptions(),
-        process_date=TODAY,
-    )
+    return bodies.payment(bill_id, amount, account_id, process_date=TODAY)
 
 
 def subscription_body(n: int, url: str = "https://hooks.example.com/bill") -> SubscriptionCreate:

@@ -24,7 +24,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import anyio
@@ -33,21 +32,10 @@ import pytest
 
 from bill_sdk import AsyncBill, BillError, OutcomeUnknownError, where
 from bill_sdk.models import (
-    Address,
-    BankAccountCreate,
-    BankAccountOwnerType,
-    BankAccountType,
-    BillCreate,
-    BillInvoice,
-    BillLineItem,
-    FundingAccountType,
-    PaymentCreate,
-    PaymentFundingAccount,
-    PaymentProcessingOptions,
-    VendorCreate,
     VendorUpdate,
 )
 from bill_sdk.testing import FakeBill
+from tests import bodies
 
 pytestmark = pytest.mark.integration
 
@@ -197,7 +185,7 @@ class Workload:
 
     async def create_vendor(self, rng: random.Random, n: int) -> None:
         name = f"Workload Vendor {n:04d}"
-        body = VendorCreate(name=name, address=Address(line1="1 Main St", city="San Jose", country="US"))
+        body = bodies.vendor(name)
 
         async def find() -> bool:
             page = await self.bill.vendors.list(filters=where("name").eq(name))
@@ -207,12 +195,7 @@ class Workload:
 
     async def create_bill(self, rng: random.Random, n: int) -> None:
         number = f"WL-{n:04d}"
-        body = BillCreate(
-            vendor_id=rng.choice(self.vendors),
-            due_date=TODAY + datetime.timedelta(days=30),
-            invoice=BillInvoice(invoice_number=number, invoice_date=TODAY),
-            bill_line_items=[BillLineItem(amount=Decimal(f"{n}.25"), description="workload")],
-        )
+        body = bodies.bill(rng.choice(self.vendors), f"{n}.25", number, today=TODAY, description="workload")
 
         async def find() -> bool:
             # BILL filters bills by vendorId, not by invoice number: look through the vendor's bills.
@@ -225,13 +208,7 @@ class Workload:
 
     async def create_payment(self, rng: random.Random, n: int) -> None:
         target = self.bills_to_pay.pop()
-        body = PaymentCreate(
-            bill_id=target.id,
-            amount=target.amount,
-            funding_account=PaymentFundingAccount(type_=FundingAccountType.BANK_ACCOUNT, id=self.bank_account),
-            processing_options=PaymentProcessingOptions(),
-            process_date=TODAY,
-        )
+        body = bodies.payment(target.id, target.amount, self.bank_account, process_date=TODAY)
 
         async def find() -> bool:
             page = await self.bill.payments.list(filters=where("billId").eq(target.id))
@@ -258,26 +235,14 @@ def plan(rng: random.Random, payments: int) -> Iterator[tuple[str, int]]:
 async def seed(bill: AsyncBill) -> tuple[list[str], list[Any], str]:
     vendors = []
     for i in range(20):
-        body = VendorCreate(name=f"Seed Vendor {i:02d}", address=Address(line1="1 Main St", city="SF", country="US"))
+        body = bodies.vendor(f"Seed Vendor {i:02d}", address=bodies.main_street(city="SF"))
         vendors.append(str((await bill.vendors.create(body=body)).id))
     bills = []
     for i in range(60):
-        body = BillCreate(
-            vendor_id=vendors[i % len(vendors)],
-            due_date=TODAY + datetime.timedelta(days=30),
-            invoice=BillInvoice(invoice_number=f"SEED-{i:03d}", invoice_date=TODAY),
-            bill_line_items=[BillLineItem(amount=Decimal(f"{100 + i}.10"))],
-        )
+        body = bodies.bill(vendors[i % len(vendors)], f"{100 + i}.10", f"SEED-{i:03d}", today=TODAY)
         bills.append(await bill.bills.create(body=body))
     account = await bill.funding_accounts.create_bank_account(
-        body=BankAccountCreate(
-            name_on_account="Workload Org",
-            routing_number="074000010",
-            account_number="000111222333",
-            type_=BankAccountType.CHECKING,
-            owner_type=BankAccountOwnerType.BUSINESS,
-            bank_name="Loopback Bank",
-        )
+        body=bodies.bank_account("Workload Org", "000111222333", "Loopback Bank")
     )
     return vendors, bills, str(account.id)
 

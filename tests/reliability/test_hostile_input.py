@@ -40,6 +40,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bill_sdk import AsyncBill, models
+from bill_sdk._spec import load_bundled, schema_properties
 from bill_sdk.errors import (
     APIError,
     BillError,
@@ -58,8 +59,9 @@ from bill_sdk.webhooks import (
     sign,
     verify_signature,
 )
+from tests.bodies import payment
 
-SPEC = json.loads(resources.files("bill_sdk").joinpath("_spec/bill-v3.json").read_text())
+SPEC = load_bundled()
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 MODEL_NAMES = sorted(name for name in models.__all__ if hasattr(getattr(models, name), "from_dict"))
 REPRESENTATIVE = [
@@ -95,19 +97,9 @@ SECRET_MARKER = "Zq7LEAKCHECKx9W"
 # --------------------------------------------------------------------------- schema helpers
 
 
-def resolve(schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
 def properties(schema: dict[str, Any]) -> dict[str, Any]:
     """The properties of an object schema, allOf parts merged."""
-    schema = resolve(schema)
-    props = dict(schema.get("properties", {}))
-    for part in schema.get("allOf", []):
-        props.update(properties(part))
-    return props
+    return schema_properties(SPEC, schema) or {}
 
 
 ALL_KEYS = sorted({key for schema in SCHEMAS.values() for key in properties(schema)})
@@ -386,14 +378,7 @@ VALID_PAYMENT = json.dumps(
 
 
 def payment_body() -> Any:
-    from bill_sdk.models import FundingAccountType, PaymentCreate, PaymentFundingAccount, PaymentProcessingOptions
-
-    return PaymentCreate(
-        bill_id="00n01AAAA",
-        amount=Decimal("125.50"),
-        funding_account=PaymentFundingAccount(type_=FundingAccountType.BANK_ACCOUNT, id="bac01AAAA"),
-        processing_options=PaymentProcessingOptions(),
-    )
+    return payment("00n01AAAA", "125.50", "bac01AAAA")
 
 
 # name -> (method, respx path, call, model, idempotent)

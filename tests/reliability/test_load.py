@@ -15,8 +15,9 @@ import anyio
 import pytest
 
 from bill_sdk import AsyncBill
-from bill_sdk.models import Address, VendorCreate
+from bill_sdk.models import Address
 from bill_sdk.testing import FakeBill
+from tests import bodies
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +52,7 @@ async def test_ten_thousand_calls_from_fifty_tasks_leave_nothing_behind(reliabil
         warnings.simplefilter("always")
         bill = client_for(fake, str(url))
         vendors = [
-            str((await bill.vendors.create(body=VendorCreate(name=f"Load {i}", address=Address(country="US")))).id)
+            str((await bill.vendors.create(body=bodies.vendor(f"Load {i}", address=Address(country="US")))).id)
             for i in range(10)
         ]
         tasks_before = len(asyncio.all_tasks())
@@ -102,7 +103,7 @@ async def test_cancelling_tasks_mid_request_leaves_the_client_usable() -> None:
     fake = FakeBill(seed=4)
     with fake.serve() as url:
         async with client_for(fake, str(url)) as bill:
-            vendor = await bill.vendors.create(body=VendorCreate(name="Slow", address=Address(country="US")))
+            vendor = await bill.vendors.create(body=bodies.vendor("Slow", address=Address(country="US")))
             slow = fake.faults.add("/v3/vendors/{vendorId}", method="GET", kind="latency", seconds=1.0, count=20)
 
             with anyio.move_on_after(0.3) as scope:
@@ -152,7 +153,7 @@ def test_a_thousand_calls_under_trio_and_asyncio(anyio_backend: str) -> None:
         async def main() -> int:
             done = 0
             async with client_for(fake, str(url)) as bill:
-                vendor = await bill.vendors.create(body=VendorCreate(name="Either", address=Address(country="US")))
+                vendor = await bill.vendors.create(body=bodies.vendor("Either", address=Address(country="US")))
 
                 async def worker() -> None:
                     nonlocal done

@@ -184,8 +184,7 @@ def test_good_numbers_pass(module: Any, body_cls: type, body_is_list: bool, rout
 
 def test_good_amounts_are_sent_with_exactly_their_digits() -> None:
     from bill_sdk._generated.api.payments import create_payment
-
-    from ..client.conftest import payment_body
+    from tests import bodies
 
     for value, text in [
         (Decimal("125.50"), "125.50"),
@@ -193,7 +192,7 @@ def test_good_amounts_are_sent_with_exactly_their_digits() -> None:
         (7, "7"),
         (Decimal("1E+2"), "100"),
     ]:
-        body = payment_body()
+        body = bodies.payment()
         body.amount = value
         kwargs = _get_kwargs(create_payment, body)
         assert f'"amount":{text},' in dumps_json(kwargs["json"].to_dict()).decode()  # the runtime encodes the model
@@ -228,10 +227,9 @@ def test_amounts_take_three_places_and_unit_prices_more() -> None:
 
 def test_a_value_assigned_after_construction_is_checked_too() -> None:
     from bill_sdk._generated.api.payments import create_payment
+    from tests import bodies
 
-    from ..client.conftest import payment_body
-
-    body = payment_body()
+    body = bodies.payment()
     _get_kwargs(create_payment, body)  # fine as built
     body.amount = Decimal("NaN")
     with pytest.raises(ArgumentError, match=r"PaymentCreate\.amount"):
@@ -261,10 +259,9 @@ def test_a_numeric_string_is_refused_where_bill_takes_only_numbers() -> None:
 
 def test_a_float_in_an_unknown_field_is_refused_too() -> None:
     from bill_sdk._generated.api.payments import create_payment
+    from tests import bodies
 
-    from ..client.conftest import payment_body
-
-    body = payment_body()
+    body = bodies.payment()
     body["surcharge"] = 0.5
     with pytest.raises(ArgumentError, match=r"PaymentCreate\['surcharge'\]"):
         _get_kwargs(create_payment, body)
@@ -282,7 +279,7 @@ def test_responses_are_parsed_leniently() -> None:
 
 @pytest.mark.parametrize(("label", "value"), BAD_MONEY[:13])
 async def test_through_the_client_bad_money_sends_nothing(label: str, value: Any) -> None:
-    from ..client.conftest import payment_body
+    from tests import bodies
 
     with respx.mock(base_url="https://gateway.stage.bill.com", assert_all_called=False) as router:
         router.post("/connect/v3/login").respond(200, json={"sessionId": "s", "organizationId": "008X"})
@@ -290,7 +287,7 @@ async def test_through_the_client_bad_money_sends_nothing(label: str, value: Any
         async with AsyncBill(
             dev_key="dk", username="u@example.com", password="pw", organization_id="008X", env={}
         ) as b:
-            body = payment_body()
+            body = bodies.payment()
             body.amount = value
             with pytest.raises(ArgumentError, match=r"PaymentCreate\.amount"):
                 await b.payments.create(body=body)

@@ -23,7 +23,7 @@ from bill_sdk import (
     ServerError,
 )
 from bill_sdk.errors import APIError
-from tests.client.conftest import payment_body
+from tests import bodies
 
 from .hostile import CREDENTIALS, LOGIN, HostileServer, RawRequest, Reply
 
@@ -65,7 +65,7 @@ async def test_a_create_whose_answer_trickles_past_the_deadline_is_outcome_unkno
 
     async with HostileServer(handler) as server, client(server) as bill:
         with pytest.raises(OutcomeUnknownError, match="deadline"):
-            await bill.payments.create(body=payment_body(), timeout=1.0)
+            await bill.payments.create(body=bodies.payment(), timeout=1.0)
         assert server.paths().count("/connect/v3/payments") == 1
 
 
@@ -83,7 +83,7 @@ async def test_the_deadline_covers_waiting_for_a_concurrency_slot() -> None:
             await asyncio.sleep(0.01)
         started = time.monotonic()
         with pytest.raises(BillTimeoutError, match="before the request was sent"):
-            await bill.payments.create(body=payment_body(), timeout=0.5)
+            await bill.payments.create(body=bodies.payment(), timeout=0.5)
         assert time.monotonic() - started < 3.0
         assert "/connect/v3/payments" not in server.paths()
         release.set()
@@ -111,7 +111,7 @@ async def test_caller_cancellation_after_a_create_was_sent_is_outcome_unknown_no
     async with HostileServer(handler) as server, client(server) as bill:
         with pytest.raises(OutcomeUnknownError, match="cancelled"):
             async with asyncio.timeout(0.5):
-                await bill.payments.create(body=payment_body())
+                await bill.payments.create(body=bodies.payment())
 
 
 async def test_caller_cancellation_of_a_sent_create_is_outcome_unknown_without_a_deadline_too() -> None:
@@ -122,7 +122,7 @@ async def test_caller_cancellation_of_a_sent_create_is_outcome_unknown_without_a
     async with HostileServer(handler) as server, client(server, timeout=None) as bill:
         with pytest.raises(OutcomeUnknownError, match="cancelled"):
             async with asyncio.timeout(0.5):
-                await bill.payments.create(body=payment_body())
+                await bill.payments.create(body=bodies.payment())
 
 
 async def test_a_backoff_that_would_pass_the_deadline_raises_the_real_error_at_once() -> None:
@@ -265,7 +265,7 @@ async def test_a_2xx_with_a_corrupt_gzip_body_is_a_decode_error_that_says_the_wo
 
     async with HostileServer(handler) as server, client(server) as bill:
         with pytest.raises(ResponseDecodeError, match="was done"):
-            await bill.payments.create(body=payment_body())
+            await bill.payments.create(body=bodies.payment())
         with pytest.raises(ResponseDecodeError) as caught:
             await bill.vendors.get("00901A")
         assert "connection failed" not in str(caught.value)
@@ -354,7 +354,7 @@ def test_a_client_used_from_a_second_event_loop_refuses_before_sending() -> None
         router.get("/connect/v3/vendors").respond(200, json={"results": [], "nextPage": None})
         asyncio.run(bill.vendors.list())
         with pytest.raises(ClientStateError, match="event loop"):
-            asyncio.run(bill.payments.create(body=payment_body()))
+            asyncio.run(bill.payments.create(body=bodies.payment()))
         assert create.call_count == 0
 
 
@@ -370,7 +370,7 @@ def test_a_client_used_from_another_thread_refuses_before_sending() -> None:
 
         def other_thread() -> None:
             try:
-                asyncio.run(bill.payments.create(body=payment_body()))
+                asyncio.run(bill.payments.create(body=bodies.payment()))
             except BaseException as exc:
                 errors.append(exc)
 

@@ -17,7 +17,6 @@ what hypothesis happens to generate. A newly found bug is listed in KNOWN_FAILUR
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
 
 import httpx
@@ -33,9 +32,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from bill_sdk._spec import load_bundled
 from bill_sdk.testing import FakeBill
 
-SPEC: dict[str, Any] = json.loads(resources.files("bill_sdk").joinpath("_spec/bill-v3.json").read_text())
+SPEC: dict[str, Any] = load_bundled()
 FAMILY = {
     (method.upper(), path): operation["x-bill-family"]
     for path, item in SPEC["paths"].items()

@@ -28,7 +28,6 @@ import logging
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -44,27 +43,21 @@ from bill_sdk.errors import (
     ValidationError,
 )
 from bill_sdk.models import (
-    Address,
-    BankAccountCreate,
     BankAccountOwnerType,
     BankAccountType,
-    FundingAccountType,
     LoginAsUserRequest,
     LoginRequest,
     MfaChallengeCreate,
     MfaChallengeValidation,
     PartnerLoginRequest,
-    PaymentCreate,
-    PaymentFundingAccount,
-    PaymentProcessingOptions,
     SubscriptionCreate,
     SubscriptionEventInput,
     SubscriptionStatusInput,
     VendorBankAccountCreate,
-    VendorCreate,
 )
 from bill_sdk.testing import FakeBill
 from bill_sdk.testing.server import serve_app
+from tests import bodies
 
 pytestmark = pytest.mark.integration
 
@@ -223,22 +216,10 @@ async def scenario(
         unpaid = [b async for b in bill.bills.iter() if b.due_amount]
         bill_id = unpaid[0].id
         funding_account = await bill.funding_accounts.create_bank_account(
-            body=BankAccountCreate(
-                name_on_account="Secrets Org",
-                routing_number="074000010",
-                account_number=FUNDING_ACCOUNT_NUMBER,
-                type_=BankAccountType.CHECKING,
-                owner_type=BankAccountOwnerType.BUSINESS,
-                bank_name="Demo Bank",
-            )
+            body=bodies.bank_account("Secrets Org", FUNDING_ACCOUNT_NUMBER, "Demo Bank")
         )
         fake.faults.add("/connect/v3/payments", method="POST", kind="drop_after", count=1)
-        payment = PaymentCreate(
-            bill_id=str(bill_id),
-            amount=Decimal("0.01"),
-            funding_account=PaymentFundingAccount(type_=FundingAccountType.BANK_ACCOUNT, id=str(funding_account.id)),
-            processing_options=PaymentProcessingOptions(),
-        )
+        payment = bodies.payment(str(bill_id), "0.01", str(funding_account.id))
         await expect(transcript, "dropped create", OutcomeUnknownError, bill.payments.create(body=payment))
 
         # BILL echoes request values in validation messages: here the dev key and the session id.
@@ -246,7 +227,7 @@ async def scenario(
         fake.faults.add(
             "/connect/v3/vendors", method="POST", kind="error", status=400, code="BDC_1119", message=message
         )
-        vendor = VendorCreate(name="Echo", address=Address(line1="1 Main St", city="San Jose", country="US"))
+        vendor = bodies.vendor("Echo")
         await expect(transcript, "echoed validation", ValidationError, bill.vendors.create(body=vendor))
         # A validation error FakeBill finds itself: a wrong MFA token.
         wrong_token = MfaChallengeValidation(

@@ -13,7 +13,7 @@ import respx
 
 from bill_sdk import AsyncBill, AuthenticationError, BillError
 from bill_sdk.testing import FakeBill
-from tests.client.conftest import payment_body
+from tests import bodies
 
 from .hostile import CREDENTIALS, SECRETS, HostileServer, RawRequest, Reply
 
@@ -127,7 +127,7 @@ async def test_a_rate_limited_login_is_retried_like_any_call() -> None:
         created = router.post("/connect/v3/payments").respond(200, json={"id": "stp1"})
         async with AsyncBill(env={}, **CREDENTIALS) as bill:
             bill._retry.base_delay = 0.001
-            assert (await bill.payments.create(body=payment_body())).id == "stp1"
+            assert (await bill.payments.create(body=bodies.payment())).id == "stp1"
         assert created.call_count == 1
 
 
@@ -234,7 +234,7 @@ async def test_a_failed_call_leaves_no_credential_or_session_in_traceback_locals
     ):
         errors = [
             await _failure_of(lambda: bill.vendors.get("00901A", timeout=0.5)),
-            await _failure_of(lambda: bill.payments.create(body=payment_body(), timeout=0.5)),
+            await _failure_of(lambda: bill.payments.create(body=bodies.payment(), timeout=0.5)),
             await _failure_of(lambda: bill.spend.budgets.list(timeout=0.5)),
         ]
     for error in errors:

@@ -1,32 +1,17 @@
-"""Shared fixtures for the FakeBill tests: plain httpx clients against FakeBill (the SDK client comes later)."""
+"""Shared fixtures for the FakeBill tests: plain httpx clients against FakeBill (``fake_bill`` and the SDK clients
+come from the plugin, registered in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
 
-try:
-    import bill_sdk.testing  # noqa: F401
-except ImportError:  # running from a checkout without an installed package
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-
 from bill_sdk.testing import FakeBill
-from bill_sdk.testing import pytest_plugin as _plugin
-
-# The plugin's fixtures (users enable them with `pytest_plugins`, which only a top-level conftest may set).
-fake_bill = _plugin.fake_bill
-fake_bill_server = _plugin.fake_bill_server
 
 ORIGIN = "http://fakebill"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "fake_bill(**options): keyword arguments for the FakeBill of fake_bill fixtures")
 
 
 @pytest_asyncio.fixture

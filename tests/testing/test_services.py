@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bill_sdk.testing.bdc import ApiError
+from bill_sdk.testing.bdc import ErrorReply
 from bill_sdk.testing.catalog import Catalog, Kind
-from bill_sdk.testing.config import Credentials, FakeBillConfig, LimitConfig
+from bill_sdk.testing.config import FakeBillConfig, FakeCredentials, LimitConfig
 from bill_sdk.testing.documents import Documents
 from bill_sdk.testing.faults import FaultKind, Faults
 from bill_sdk.testing.handlers import Answers, AuthHandlers, Call
@@ -24,12 +24,12 @@ from bill_sdk.testing.organizations import Organizations
 from bill_sdk.testing.outbox import Change, Outbox
 from bill_sdk.testing.reply import Reply
 from bill_sdk.testing.resources import Resources
-from bill_sdk.testing.sessions import Principal, Session, Sessions
+from bill_sdk.testing.sessions import IssuedSession, Principal, Sessions
 from bill_sdk.testing.spec import Spec, load_spec
 from bill_sdk.testing.state import PARTNER_SCOPE, State
 from bill_sdk.testing.subscriptions import Subscriptions
 from bill_sdk.testing.vocabulary import SpecGaps, Vocabulary
-from bill_sdk.testing.webhooks import SIGNATURE_HEADER, Webhooks, sign
+from bill_sdk.testing.webhooks import DELIVERY_SIGNATURE_HEADER, Webhooks, delivery_signature
 
 ORG = "00801TESTORG"
 WHO = Principal("org", ORG)
@@ -58,7 +58,7 @@ class Clock:
         return self.now
 
 
-def error_code(excinfo: pytest.ExceptionInfo[ApiError]) -> tuple[int, str]:
+def error_code(excinfo: pytest.ExceptionInfo[ErrorReply]) -> tuple[int, str]:
     return excinfo.value.status, excinfo.value.code
 
 
@@ -89,7 +89,7 @@ def test_outbox_hands_each_change_to_every_reader_in_order() -> None:
 
 def sessions_for(state: State, clock: Clock, spec: Spec) -> Sessions:
     schemes = spec.doc["components"]["securitySchemes"]
-    return Sessions(Credentials(organization_id=ORG), state, security_schemes=schemes, clock=clock, idle_seconds=60)
+    return Sessions(FakeCredentials(organization_id=ORG), state, security_schemes=schemes, clock=clock, idle_seconds=60)
 
 
 def test_sessions_login_expiry_and_authentication(state: State, spec: Spec) -> None:
@@ -99,7 +99,7 @@ def test_sessions_login_expiry_and_authentication(state: State, spec: Spec) -> N
     body = {"devKey": creds.dev_key, "username": "FAKEUSER", "password": creds.password, "organizationId": ORG}
     session = sessions.login(body)
     assert (session.kind, session.organization_id, session.trusted, sessions.login_count) == ("org", ORG, False, 1)
-    with pytest.raises(ApiError) as bad:
+    with pytest.raises(ErrorReply) as bad:
         sessions.login({**body, "password": "wrong"})
     assert error_code(bad) == (401, "BDC_1101") and sessions.login_count == 1
 
@@ -109,7 +109,7 @@ def test_sessions_login_expiry_and_authentication(state: State, spec: Spec) -> N
     clock.now += 59  # sliding: each use restarts the idle time
     sessions.authenticate(list_vendors, {"devKey": creds.dev_key, "sessionId": session.id})
     clock.now += 61
-    with pytest.raises(ApiError) as expired:
+    with pytest.raises(ErrorReply) as expired:
         sessions.authenticate(list_vendors, {"devKey": creds.dev_key, "sessionId": session.id})
     assert error_code(expired) == (401, "BDC_1109")
     assert sessions.authenticate(spec.by_id["login"], {}).kind == "anonymous"
@@ -119,7 +119,7 @@ def test_sessions_partner_scopes_and_login_as_user(state: State, spec: Spec) -> 
     sessions = sessions_for(state, Clock(), spec)
     creds = sessions.credentials
     partner = sessions.partner_login({"appKey": creds.app_key, "username": creds.username, "password": creds.password})
-    with pytest.raises(ApiError) as unknown:
+    with pytest.raises(ErrorReply) as unknown:
         sessions.login_as_user({"organizationId": "00801CHILD", "userId": "00601X"})
     assert error_code(unknown) == (400, "BDC_1123")
     state.partner_orgs.add("00801CHILD")
@@ -135,7 +135,7 @@ def test_sessions_mfa_trusts_and_remembers_a_device(state: State, spec: Spec) ->
     sessions = sessions_for(state, Clock(), spec)
     session = sessions.new_session("org", ORG, "u")
     challenge = sessions.open_challenge(session)
-    with pytest.raises(ApiError):
+    with pytest.raises(ErrorReply):
         sessions.validate_challenge(session, challenge, "000000", remember=True, device="d")
     remember_me_id = sessions.validate_challenge(session, challenge, "123456", remember=True, device="d")
     assert session.trusted and remember_me_id and sessions.remembered_device(remember_me_id, "d")
@@ -164,10 +164,10 @@ def test_resources_store_hook_and_publish(state: State, catalog: Catalog) -> Non
         (ORG, "vendors", "archived"),
     ]
     assert resources.require(ORG, "vendors", record.id, {}) == ("vendors", record)
-    with pytest.raises(ApiError) as missing:
+    with pytest.raises(ErrorReply) as missing:
         resources.require(ORG, "vendors", "00901NOPE", {}, "vendorId")
     assert error_code(missing) == (404, "BDC_1120") and "vendorId 00901NOPE" in missing.value.message
-    with pytest.raises(ApiError):
+    with pytest.raises(ErrorReply):
         resources.check_parents(ORG, {"vendorId": "00901NOPE"}, "connect")
 
 
@@ -177,7 +177,7 @@ def test_resources_singletons_are_one_per_parent(state: State, catalog: Catalog)
     merged = resources.put_singleton(ORG, "vendors/bank-account", {"vendorId": "v1"}, {"b": 2}, merge=True)
     assert merged["id"] == first["id"] and merged["a"] == 1 and merged["b"] == 2
     assert resources.delete_singleton(ORG, "vendors/bank-account", {"vendorId": "v1"})["b"] == 2
-    with pytest.raises(ApiError):
+    with pytest.raises(ErrorReply):
         resources.delete_singleton(ORG, "vendors/bank-account", {"vendorId": "v1"})
 
 
@@ -189,7 +189,7 @@ def test_resources_search_filters_sorts_and_hides_archived(state: State, catalog
     assert [v["name"] for v in resources.search(ORG, "vendors", {}, sort="name:desc")] == ["b", "a"]
     assert [v["name"] for v in resources.search(ORG, "vendors", {}, filters="archived:eq:true")] == ["c"]
     assert [v["name"] for v in resources.search(ORG, "vendors", {}, equals={"name": "a"})] == ["a"]
-    with pytest.raises(ApiError) as unknown:
+    with pytest.raises(ErrorReply) as unknown:
         resources.search(ORG, "vendors", {}, filters="noSuchField:eq:1")
     assert error_code(unknown) == (400, "BDC_1130")
 
@@ -217,7 +217,7 @@ def test_ledger_bill_amounts_and_payments(state: State, catalog: Catalog) -> Non
     ledger.pay_bills(WHO, [{"billId": bill["id"]}], bulk=False)  # no amount: what is due
     assert (bill["dueAmount"], bill["paymentStatus"]) == (Decimal(0), "PAID")
     assert [(c.collection, c.action) for c in changes][-2:] == [("payments", "created"), ("bills", "updated")]
-    with pytest.raises(ApiError) as overpaid:
+    with pytest.raises(ErrorReply) as overpaid:
         ledger.pay_bills(WHO, [{"billId": bill["id"], "amount": 1}], bulk=False)
     assert error_code(overpaid) == (400, "BDC_1119")
 
@@ -225,7 +225,7 @@ def test_ledger_bill_amounts_and_payments(state: State, catalog: Catalog) -> Non
 def test_ledger_checks_every_bulk_payment_before_paying_any(state: State, catalog: Catalog) -> None:
     ledger, resources, _ = ledger_for(state, catalog)
     bill = resources.create(WHO, "bills", {"vendorId": "v1", "amount": 5}).data
-    with pytest.raises(ApiError) as bad:
+    with pytest.raises(ErrorReply) as bad:
         ledger.pay_bills(WHO, [{"billId": bill["id"], "amount": 5}, {"billId": "00n01NOPE"}], bulk=True)
     assert error_code(bad) == (404, "BDC_1120")
     assert bill["dueAmount"] == 5 and state.list("payments") == []
@@ -233,8 +233,8 @@ def test_ledger_checks_every_bulk_payment_before_paying_any(state: State, catalo
 
 def test_ledger_untrusted_sessions_may_not_pay_when_required(state: State, catalog: Catalog) -> None:
     ledger, _, _ = ledger_for(state, catalog, trusted=True)
-    untrusted = Principal("org", ORG, Session("s", "org", ORG, "u", False, 0.0))
-    with pytest.raises(ApiError) as refused:
+    untrusted = Principal("org", ORG, IssuedSession("s", "org", ORG, "u", False, 0.0))
+    with pytest.raises(ErrorReply) as refused:
         ledger.pay_bills(untrusted, [{"billId": "x"}], bulk=False)
     assert error_code(refused) == (403, "BDC_1361")
 
@@ -287,9 +287,9 @@ def test_subscriptions_check_urls_duplicates_and_hide_keys(state: State, catalog
     record, key = subscriptions.create(WHO, body)
     assert key and record.meta["security_key"] == key and "securityKey" not in record.data
     assert record.data["organizationId"] == ORG
-    with pytest.raises(ApiError):
+    with pytest.raises(ErrorReply):
         subscriptions.create(WHO, body)  # same URL and events
-    with pytest.raises(ApiError):
+    with pytest.raises(ErrorReply):
         subscriptions.create(WHO, {**body, "notificationUrl": "http://hooks.example/b"})  # https required
     assert subscriptions.rotate_key(record) != key
 
@@ -313,7 +313,7 @@ async def test_webhooks_read_the_outbox_and_deliver_signed_events(state: State) 
     outbox.publish(Change(ORG, "roles", "created", {"id": "r"}))  # not an entity with events
     await webhooks.drain()
     (request,) = got
-    assert request.headers[SIGNATURE_HEADER] == sign(request.content, "k")
+    assert request.headers[DELIVERY_SIGNATURE_HEADER] == delivery_signature(request.content, "k")
     assert json.loads(request.content)["vendor"] == {"id": "00901V"}
     assert [d.ok for d in webhooks.deliveries] == [True]
     assert [r.data["eventType"] for r in state.records(ORG, "events/subscription")] == ["vendor.created"]
@@ -350,13 +350,13 @@ def test_limits_count_in_flight_and_refuse_over_the_limit() -> None:
     clock = Clock()
     limits = Limits(clock, max_concurrent=1, hourly_limit=2)
     limits.enter(ORG)
-    with pytest.raises(ApiError) as busy:
+    with pytest.raises(ErrorReply) as busy:
         limits.enter(ORG)
     assert error_code(busy) == (429, "BDC_1322")
     limits.leave(ORG)
     limits.enter(ORG)
     limits.leave(ORG)
-    with pytest.raises(ApiError) as hourly:
+    with pytest.raises(ErrorReply) as hourly:
         limits.enter(ORG)
     assert error_code(hourly) == (429, "BDC_1144") and limits.peak_in_flight == {ORG: 1}
     clock.now += 3600
@@ -381,7 +381,7 @@ def test_idempotency_replays_success_and_releases_failures(spec: Spec) -> None:
     key = {"X-Idempotent-Key": "9f1c2b8e-6b1d-4c1e-9a7a-0f2f3b4c5d6e"}
     claim = store.begin(ORG, op, op.path, key)
     assert isinstance(claim, Claim)
-    with pytest.raises(ApiError):  # the first is still running
+    with pytest.raises(ErrorReply):  # the first is still running
         store.begin(ORG, op, op.path, key)
     store.finish(claim, Reply(500))
     claim = store.begin(ORG, op, op.path, key)
@@ -397,7 +397,7 @@ def test_idempotency_replays_success_and_releases_failures(spec: Spec) -> None:
 
 def test_organizations_seed_and_partner_children(state: State) -> None:
     organizations = Organizations(state)
-    organizations.seed(Credentials(organization_id=ORG, user_id="00601ME"))
+    organizations.seed(FakeCredentials(organization_id=ORG, user_id="00601ME"))
     assert [o["id"] for o in state.list("organizations")] == [ORG] and state.get("users", "00601ME")
     child: dict[str, Any] = {"id": "00801CHILD", "name": "Child"}
     organizations.organization_hook(Principal("partner", PARTNER_SCOPE), child, "created")
@@ -410,7 +410,7 @@ def test_config_flat_options_set_group_fields() -> None:
     config = FakeBillConfig(limits=LimitConfig(concurrency_status=503)).with_options(
         organization_id="00801MINE", max_concurrent_per_org=3, webhook_timeout=1.0, seed=7
     )
-    assert config.credentials == Credentials(organization_id="00801MINE")
+    assert config.credentials == FakeCredentials(organization_id="00801MINE")
     assert config.limits == LimitConfig(max_concurrent_per_org=3, concurrency_status=503)
     assert (config.webhooks.timeout, config.seed) == (1.0, 7)
     with pytest.raises(TypeError, match="no_such_option"):

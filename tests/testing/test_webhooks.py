@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bill_sdk.testing import SIGNATURE_HEADER, FakeBill
+from bill_sdk.testing import DELIVERY_SIGNATURE_HEADER, FakeBill
 from bill_sdk.testing.server import serve_app
 
 
@@ -125,7 +125,7 @@ async def test_signed_notification_reaches_a_local_receiver(
 
     assert len(hook.got) == 1
     headers, body = hook.got[0]
-    assert verify(body, headers[SIGNATURE_HEADER], sub["securityKey"])
+    assert verify(body, headers[DELIVERY_SIGNATURE_HEADER], sub["securityKey"])
     payload = json.loads(body)
     metadata = payload["metadata"]
     assert metadata["eventType"] == "vendor.created" and metadata["version"] == "1"
@@ -147,8 +147,8 @@ async def test_signed_notification_reaches_a_local_receiver(
     assert len(hook.got) == 2
     headers, body = hook.got[1]
     assert json.loads(body)["metadata"]["eventType"] == "vendor.updated"
-    assert verify(body, headers[SIGNATURE_HEADER], new_key) and not verify(
-        body, headers[SIGNATURE_HEADER], sub["securityKey"]
+    assert verify(body, headers[DELIVERY_SIGNATURE_HEADER], new_key) and not verify(
+        body, headers[DELIVERY_SIGNATURE_HEADER], sub["securityKey"]
     )
 
     history = await events.get(f"/v3/events/subscription/{sub['id']}", headers=org, params={"max": 1})
@@ -188,7 +188,7 @@ async def test_test_event_and_injected_transport(helpers) -> None:
     assert len(seen) == 1
     request = seen[0]
     assert str(request.url) == "https://receiver.test/x"
-    assert verify(request.content, request.headers[SIGNATURE_HEADER], sub["securityKey"])
+    assert verify(request.content, request.headers[DELIVERY_SIGNATURE_HEADER], sub["securityKey"])
     sent = json.loads(request.content)
     assert sent["bill"] == {"id": "00n01TEST", "amount": 12.5} and sent["metadata"]["eventType"] == "bill.updated"
     fake.assert_no_violations()
@@ -255,5 +255,5 @@ def test_notifications_from_a_served_fake(fake_bill_server, receiver: tuple[Rece
     fake.webhooks.drain_sync()
     assert len(hook.got) == 1
     headers, body = hook.got[0]
-    assert verify(body, headers[SIGNATURE_HEADER], sub["securityKey"])
+    assert verify(body, headers[DELIVERY_SIGNATURE_HEADER], sub["securityKey"])
     assert json.loads(body)["bill"]["amount"] == 7

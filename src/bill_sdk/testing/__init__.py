@@ -27,8 +27,8 @@ from bill_sdk.testing.app import (
     ResponseViolationError,
 )
 from bill_sdk.testing.config import (
-    Credentials,
     FakeBillConfig,
+    FakeCredentials,
     LimitConfig,
     ResponseChecks,
     SessionConfig,
@@ -36,16 +36,16 @@ from bill_sdk.testing.config import (
 )
 from bill_sdk.testing.fake import FakeBill, ServerURL
 from bill_sdk.testing.faults import Fault, FaultKind
-from bill_sdk.testing.webhooks import SIGNATURE_HEADER, Delivery, sign
+from bill_sdk.testing.webhooks import DELIVERY_SIGNATURE_HEADER, Delivery, delivery_signature
 
 __all__ = [
-    "SIGNATURE_HEADER",
+    "DELIVERY_SIGNATURE_HEADER",
     "ConnectionDropped",
-    "Credentials",
     "Delivery",
     "FakeBill",
     "FakeBillConfig",
     "FakeBillTransport",
+    "FakeCredentials",
     "Fault",
     "FaultKind",
     "LimitConfig",
@@ -56,5 +56,5 @@ __all__ = [
     "ServerURL",
     "SessionConfig",
     "WebhookConfig",
-    "sign",
+    "delivery_signature",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bill_sdk.testing.config import Credentials, FakeBillConfig, LimitConfig, ResponseChecks, SessionConfig
+from bill_sdk.testing.config import FakeBillConfig, FakeCredentials, LimitConfig, ResponseChecks, SessionConfig
 from bill_sdk.testing.fake import FakeBill
 from bill_sdk.testing.server import run_forever
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     config = FakeBillConfig(
-        credentials=Credentials(partner_organization_id=PARTNER_ORGANIZATION_ID),
+        credentials=FakeCredentials(partner_organization_id=PARTNER_ORGANIZATION_ID),
         sessions=SessionConfig(
             idle_seconds=args.session_idle_seconds, require_trusted_for_payments=args.require_trusted_payments
         ),

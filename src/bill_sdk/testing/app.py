@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from bill_sdk._json import dumps_json, loads_json
 from bill_sdk.testing import jsonio
-from bill_sdk.testing.bdc import ApiError, api_not_supported, missing, session_invalid
+from bill_sdk.testing.bdc import ErrorReply, api_not_supported, missing, session_invalid
 from bill_sdk.testing.catalog import Catalog
 from bill_sdk.testing.config import ResponseChecks
 from bill_sdk.testing.faults import Fault, FaultKind, Faults
@@ -32,7 +33,7 @@ from bill_sdk.testing.idempotency import Claim, IdempotencyStore
 from bill_sdk.testing.limits import Limits
 from bill_sdk.testing.reply import NO_BODY, Reply
 from bill_sdk.testing.sessions import Principal, Sessions
-from bill_sdk.testing.spec import Operation, Spec
+from bill_sdk.testing.spec import Spec, SpecOperation
 from bill_sdk.testing.validation import Validators
 
 RAW_SEND = "bill_sdk.testing.raw_send"
@@ -132,14 +133,14 @@ class Pipeline:
     async def dispatch(self, request: Request) -> Response:
         started = time.perf_counter()
         record = RequestRecord(request.method, request.url.path)
-        op: Operation | None = None
+        op: SpecOperation | None = None
         try:
             try:
                 spec_path = spec_path_for(request.url.path)
                 op, path_params = self.spec.match(request.method, spec_path)
                 record.operation_id = op.operation_id
                 reply = await self._handle(request, op, path_params, spec_path, record)
-            except ApiError as error:
+            except ErrorReply as error:
                 reply = Reply(error.status, error.items, error.headers)
         except _Drop:
             record.duration = time.perf_counter() - started
@@ -151,7 +152,7 @@ class Pipeline:
         return self._render(request, op, reply, record)
 
     async def _handle(
-        self, request: Request, op: Operation, path_params: dict[str, str], spec_path: str, record: RequestRecord
+        self, request: Request, op: SpecOperation, path_params: dict[str, str], spec_path: str, record: RequestRecord
     ) -> Reply:
         raw = await request.body()
         principal = self.sessions.authenticate(op, request.headers)
@@ -206,7 +207,7 @@ class Pipeline:
         raise fault.error()
 
     def _call(
-        self, request: Request, op: Operation, path_params: dict[str, str], raw: bytes, principal: Principal
+        self, request: Request, op: SpecOperation, path_params: dict[str, str], raw: bytes, principal: Principal
     ) -> Call:
         """Read the request: parameters and body checked against the spec (raises BILL's 400 array)."""
         query = dict(request.query_params)
@@ -215,29 +216,29 @@ class Pipeline:
         declared_json = op.body_content_type is not None and "json" in op.body_content_type
         if raw.strip() and (declared_json or op.body_content_type is None):
             try:
-                body = jsonio.loads(raw)
+                body = loads_json(raw)
             except ValueError:
                 if declared_json:  # a body nobody asked for is ignored, like BILL does
-                    raise ApiError(400, "BDC_1122", "Error Parsing Json Object. Please check your request.") from None
+                    raise ErrorReply(400, "BDC_1122", "Error Parsing Json Object. Please check your request.") from None
         if op.body_required and (body is None if declared_json else not raw.strip()):
             raise missing("body")
         if declared_json and body is not None:
             beyond = jsonio.out_of_range(body)
             if beyond:
-                raise ApiError(400, "BDC_1124", f"Invalid field datatype: {beyond}")
+                raise ErrorReply(400, "BDC_1124", f"Invalid field datatype: {beyond}")
             self.validators.check_body(op, body)
         route = self.catalog.route(op)
         return Call(op, route, path_params, params, query, request.headers, body, raw, principal)
 
-    def _render(self, request: Request, op: Operation | None, reply: Reply, record: RequestRecord) -> Response:
+    def _render(self, request: Request, op: SpecOperation | None, reply: Reply, record: RequestRecord) -> Response:
         headers = {"x-request-id": "fake-" + uuid.uuid4().hex[:16], **reply.headers}
         if reply.body is NO_BODY:
             content, parsed, has_body = b"", None, False
         elif isinstance(reply.body, bytes | bytearray):
             content, parsed, has_body = bytes(reply.body), None, True
         else:
-            content = jsonio.dumps(reply.body)
-            parsed, has_body = jsonio.loads(content), True
+            content = dumps_json(reply.body)
+            parsed, has_body = loads_json(content), True
             headers.setdefault("content-type", "application/json")
         if self.checks.validate_responses and reply.validate:
             problems = self.validators.check_response(op, reply.status, parsed, has_body)

@@ -1,6 +1,6 @@
 """BILL's error bodies: a JSON array of ``{timestamp, code, severity, category, message}`` items.
 
-Handlers raise :class:`ApiError`; the app turns it into the HTTP status and the BDC array.
+Handlers raise :class:`ErrorReply`; the app turns it into the HTTP status and the BDC array.
 Messages follow BILL's published wording (cross-cutting facts §4).
 """
 
@@ -31,8 +31,11 @@ def error_item(code: str, message: str, category: str = "REQUEST", severity: str
     }
 
 
-class ApiError(Exception):
-    """An error answer: HTTP ``status`` with BILL's error array as the body."""
+class ErrorReply(Exception):
+    """An error answer: HTTP ``status`` with BILL's error array as the body.
+
+    What FakeBill *sends*; the SDK's :class:`bill_sdk.errors.APIError` is what a client *raises* on receiving one.
+    """
 
     def __init__(
         self,
@@ -52,7 +55,7 @@ class ApiError(Exception):
         self.items = list(items) if items else [error_item(code, message, category)]
 
     @classmethod
-    def many(cls, status: int, items: Sequence[dict[str, Any]]) -> ApiError:
+    def many(cls, status: int, items: Sequence[dict[str, Any]]) -> ErrorReply:
         first = items[0]
         return cls(status, first["code"], first["message"], items=items)
 
@@ -60,21 +63,21 @@ class ApiError(Exception):
 # Shorthands for the errors FakeBill gives most often.
 
 
-def not_found(what: str = "") -> ApiError:
-    return ApiError(404, "BDC_1120", f"No data found{': ' + what if what else ''}")
+def not_found(what: str = "") -> ErrorReply:
+    return ErrorReply(404, "BDC_1120", f"No data found{': ' + what if what else ''}")
 
 
-def api_not_supported(path: str) -> ApiError:
-    return ApiError(404, "BDC_1121", f"API not supported: {path}")
+def api_not_supported(path: str) -> ErrorReply:
+    return ErrorReply(404, "BDC_1121", f"API not supported: {path}")
 
 
-def missing(field: str) -> ApiError:
-    return ApiError(400, "BDC_1108", f"Missing parameter value for parameter: {field}")
+def missing(field: str) -> ErrorReply:
+    return ErrorReply(400, "BDC_1108", f"Missing parameter value for parameter: {field}")
 
 
-def invalid_value(field: str, value: object) -> ApiError:
-    return ApiError(400, "BDC_1129", f"Invalid parameter value for parameter,value: {field},{value}")
+def invalid_value(field: str, value: object) -> ErrorReply:
+    return ErrorReply(400, "BDC_1129", f"Invalid parameter value for parameter,value: {field},{value}")
 
 
-def session_invalid() -> ApiError:
-    return ApiError(401, "BDC_1109", SESSION_INVALID, category="DOWNSTREAM")
+def session_invalid() -> ErrorReply:
+    return ErrorReply(401, "BDC_1109", SESSION_INVALID, category="DOWNSTREAM")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bill_sdk.testing.schemas import SchemaTools
-from bill_sdk.testing.spec import Operation, Spec
+from bill_sdk.testing.spec import Spec, SpecOperation
 
 
 class Kind(enum.Enum):
@@ -67,13 +67,13 @@ class Catalog:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.tools = SchemaTools(spec.doc)
-        self._by_path: dict[str, dict[str, Operation]] = {}
+        self._by_path: dict[str, dict[str, SpecOperation]] = {}
         for op in spec.operations:
             self._by_path.setdefault(op.path, {})[op.method] = op
         self.routes: dict[str, Route] = {op.operation_id: self._classify(op) for op in spec.operations}
         self.creatable: set[str] = set()
         self._param_collections: dict[str, set[str]] = {}
-        resource_ops: dict[str, list[Operation]] = {}
+        resource_ops: dict[str, list[SpecOperation]] = {}
         for op in spec.operations:
             route = self.routes[op.operation_id]
             if route.kind in (Kind.CREATE, Kind.BULK_CREATE, Kind.UPSERT):
@@ -96,7 +96,7 @@ class Catalog:
         candidates = spend if family == "spend" else (candidates - spend)
         return next(iter(candidates)) if len(candidates) == 1 else None
 
-    def route(self, op: Operation) -> Route:
+    def route(self, op: SpecOperation) -> Route:
         return self.routes[op.operation_id]
 
     def resource_schema(self, collection: str) -> Any:
@@ -108,7 +108,7 @@ class Catalog:
         schema = self.resource_schema(collection)
         return self.tools.shape(data, schema) if schema is not None else copy.deepcopy(data)
 
-    def pagination(self, op: Operation) -> str | None:
+    def pagination(self, op: SpecOperation) -> str | None:
         if op.pagination:
             return op.pagination
         if op.param("nextPage", "query"):
@@ -119,13 +119,13 @@ class Catalog:
 
     # -- classification ------------------------------------------------------------------------------
 
-    def collection_of(self, op: Operation, segments: tuple[str, ...]) -> str:
+    def collection_of(self, op: SpecOperation, segments: tuple[str, ...]) -> str:
         literals = [s for s in segments if not _is_param(s)]
         if op.family == "partner" and literals[:1] == ["partner"]:
             literals = literals[1:]
         return "/".join(literals)
 
-    def is_list(self, op: Operation) -> bool:
+    def is_list(self, op: SpecOperation) -> bool:
         if op.method != "GET":
             return False
         if op.pagination or op.param("max", "query") or op.param("page", "query"):
@@ -138,7 +138,7 @@ class Catalog:
         props = self.tools.properties(schema) or {}
         return "results" in props
 
-    def _classify(self, op: Operation) -> Route:
+    def _classify(self, op: SpecOperation) -> Route:
         segs = op.segments
         if not segs:
             return Route(Kind.ACTION, "")
@@ -183,7 +183,7 @@ class Catalog:
             return Route(kind, collection, parent_params=params)
         return self._action(op, segs, collection, params)
 
-    def _action(self, op: Operation, segs: tuple[str, ...], collection: str, params: tuple[str, ...]) -> Route:
+    def _action(self, op: SpecOperation, segs: tuple[str, ...], collection: str, params: tuple[str, ...]) -> Route:
         # `/x/{id}/verb...`: the object the action is about, if `/x/{id}` is an item path.
         for cut in range(len(segs) - 1, 0, -1):
             if _is_param(segs[cut - 1]):
@@ -200,7 +200,7 @@ class Catalog:
                 break
         return Route(Kind.ACTION, collection, parent_params=params)
 
-    def _find_resource_schema(self, ops: list[Operation]) -> Any:
+    def _find_resource_schema(self, ops: list[SpecOperation]) -> Any:
         order = (Kind.GET, Kind.CREATE, Kind.UPDATE, Kind.REPLACE, Kind.LIST)
         for kind in order:
             for op in ops:

@@ -1,6 +1,6 @@
 """FakeBill's configuration: five small groups, each read by the part it configures.
 
-    FakeBill(FakeBillConfig(credentials=Credentials(organization_id="00801MINE"), limits=LimitConfig(3)))
+    FakeBill(FakeBillConfig(credentials=FakeCredentials(organization_id="00801MINE"), limits=LimitConfig(3)))
     FakeBill(organization_id="00801MINE", max_concurrent_per_org=3)       # the same, as flat keywords
 
 The flat keywords (:class:`FakeBillOptions`, e.g. in ``@pytest.mark.fake_bill(...)``) are applied over the
@@ -20,8 +20,12 @@ import httpx
 
 
 @dataclass(frozen=True)
-class Credentials:
-    """What FakeBill accepts (and ``describe()`` prints): one organization, one user, one partner app."""
+class FakeCredentials:
+    """What FakeBill accepts (and ``describe()`` prints): one organization, one user, one partner app.
+
+    Not the SDK's :class:`bill_sdk.Credentials` (what a client sends): these are the values the fake checks those
+    against, plus what only the server knows (``user_id``, the MFA code).
+    """
 
     dev_key: str = "fake-dev-key"
     username: str = "fakeuser"
@@ -109,7 +113,7 @@ class ResponseChecks:
 
 @dataclass(frozen=True)
 class FakeBillConfig:
-    credentials: Credentials = field(default_factory=Credentials)
+    credentials: FakeCredentials = field(default_factory=FakeCredentials)
     sessions: SessionConfig = field(default_factory=SessionConfig)
     limits: LimitConfig = field(default_factory=LimitConfig)
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
@@ -165,7 +169,7 @@ class FakeBillOptions(TypedDict, total=False):
 
 # flat option -> (group of FakeBillConfig, or "" for its own field; field name)
 OPTIONS: dict[str, tuple[str, str]] = {
-    **{name: ("credentials", name) for name in (f.name for f in dataclasses.fields(Credentials))},
+    **{name: ("credentials", name) for name in (f.name for f in dataclasses.fields(FakeCredentials))},
     "clock": ("sessions", "clock"),
     "session_idle_seconds": ("sessions", "idle_seconds"),
     "require_trusted_session_for_payments": ("sessions", "require_trusted_for_payments"),

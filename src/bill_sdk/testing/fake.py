@@ -19,7 +19,7 @@ import httpx
 from bill_sdk.testing import server
 from bill_sdk.testing.app import FakeBillTransport, Journal, Pipeline, RequestRecord, ResponseViolation, create_app
 from bill_sdk.testing.catalog import Catalog
-from bill_sdk.testing.config import Credentials, FakeBillConfig, FakeBillOptions
+from bill_sdk.testing.config import FakeBillConfig, FakeBillOptions, FakeCredentials
 from bill_sdk.testing.documents import Documents
 from bill_sdk.testing.faults import Faults
 from bill_sdk.testing.handlers import (
@@ -94,7 +94,7 @@ class FakeBill:
         self.config = config = (config or FakeBillConfig()).with_options(**options)
         self.spec = load_spec(config.spec)
         self.catalog, self.validators = _shared(self.spec)
-        self.credentials: Credentials = config.credentials
+        self.credentials: FakeCredentials = config.credentials
         self.clock = config.sessions.clock
         self.checks = dataclasses.replace(config.checks)  # this fake's own (mutable) copy
         self.spec_gaps = SpecGaps()

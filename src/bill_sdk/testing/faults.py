@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from bill_sdk.testing.bdc import CONCURRENCY_LIMIT, HOURLY_LIMIT, ApiError
+from bill_sdk.testing.bdc import CONCURRENCY_LIMIT, HOURLY_LIMIT, ErrorReply
 
 
 class FaultKind(enum.StrEnum):
@@ -68,7 +68,7 @@ class Fault:
             return any(self.path_pattern.search(c) for c in candidates)
         return any(fnmatch.fnmatchcase(c, self.path_pattern) for c in candidates)
 
-    def error(self) -> ApiError:
+    def error(self) -> ErrorReply:
         """The answer of an error-kind fault."""
         kind = self.kind
         headers: dict[str, str] = {}
@@ -86,7 +86,7 @@ class Fault:
         if self.retry_after is not None:
             headers["Retry-After"] = _seconds(self.retry_after)
         category = "SERVER" if (self.status or status) >= 500 else "REQUEST"
-        return ApiError(
+        return ErrorReply(
             self.status or status, self.code or code, self.message or message, category=category, headers=headers
         )
 

@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bill_sdk.testing.bdc import ApiError, invalid_value, missing
+from bill_sdk.testing.bdc import ErrorReply, invalid_value, missing
 from bill_sdk.testing.reply import Reply
-from bill_sdk.testing.spec import Operation
+from bill_sdk.testing.spec import SpecOperation
 
 TTL_SECONDS = 24 * 3600
 
@@ -45,7 +45,7 @@ class IdempotencyStore:
         self.clock = clock
         self._entries: dict[tuple[str, str, str, str], _Entry] = {}
 
-    def begin(self, scope: str, op: Operation, path: str, headers: Mapping[str, str]) -> Claim | Reply | None:
+    def begin(self, scope: str, op: SpecOperation, path: str, headers: Mapping[str, str]) -> Claim | Reply | None:
         """None: not an idempotent operation. Reply: answer with it (replay). Claim: go ahead, then finish()."""
         param = op.idempotency_param
         if param is None:
@@ -62,7 +62,7 @@ class IdempotencyStore:
             entry = None
         if entry is not None:
             if entry.reply is None:
-                raise ApiError(429, "BDC_1322", f"A request with this {param.name} is still in progress.")
+                raise ErrorReply(429, "BDC_1322", f"A request with this {param.name} is still in progress.")
             return copy.deepcopy(entry.reply)
         self._entries[slot] = _Entry(None, self.clock())
         return Claim(slot)

@@ -1,22 +1,13 @@
-"""JSON in and out: numbers parse as Decimal (exact money arithmetic) and go out with exactly their digits."""
+"""The numbers FakeBill accepts in a JSON body.
+
+FakeBill reads and writes JSON with the SDK's codec, :mod:`bill_sdk._json` (numbers parse as Decimal and go out
+with exactly their digits, minified as BILL sends it): the codec is not what FakeBill checks the SDK on.
+"""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
-
-from bill_sdk._json import dumps_json
-
-
-def loads(raw: bytes | str) -> Any:
-    return json.loads(raw, parse_float=Decimal)
-
-
-def dumps(value: Any) -> bytes:
-    """Minified JSON, as BILL sends it; a Decimal keeps its digits (``250.00`` stays ``250.00``)."""
-    return dumps_json(value)
-
 
 # BILL's amounts are far below this; a number beyond it (1e5000 is valid JSON) is refused like BILL refuses a
 # value of the wrong type, rather than stored and echoed with thousands of digits.

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bill_sdk.testing.bdc import ApiError, missing, not_found
+from bill_sdk.testing.bdc import ErrorReply, missing, not_found
 from bill_sdk.testing.resources import Hook, Resources
 from bill_sdk.testing.schemas import now_iso
 from bill_sdk.testing.sessions import Principal
@@ -35,9 +35,9 @@ def money(value: Any, field: str) -> Decimal:
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise ApiError(400, "BDC_1124", f"Invalid field datatype: {field}") from None
+        raise ErrorReply(400, "BDC_1124", f"Invalid field datatype: {field}") from None
     if not number.is_finite():
-        raise ApiError(400, "BDC_1124", f"Invalid field datatype: {field}")
+        raise ErrorReply(400, "BDC_1124", f"Invalid field datatype: {field}")
     return number
 
 
@@ -106,7 +106,7 @@ class Ledger:
         if not self.require_trusted_session:
             return
         if who.session is None or not who.session.trusted:
-            raise ApiError(403, "BDC_1361", "Untrusted session.", category="DOWNSTREAM")
+            raise ErrorReply(403, "BDC_1361", "Untrusted session.", category="DOWNSTREAM")
 
     def pay_bills(self, who: Principal, bodies: Sequence[dict[str, Any]], *, bulk: bool) -> list[dict[str, Any]]:
         """Check every payment first (nothing changes when one is wrong), then make them; the payments made."""
@@ -134,11 +134,11 @@ class Ledger:
                 raise not_found(f"billId {bill_id}")
             bill = found[1].data
             if body.get("vendorId") and bill.get("vendorId") and body["vendorId"] != bill["vendorId"]:
-                raise ApiError(400, "BDC_1119", f"Invalid field,value: {where}vendorId,{body['vendorId']}")
+                raise ErrorReply(400, "BDC_1119", f"Invalid field,value: {where}vendorId,{body['vendorId']}")
             due = money(bill.get("dueAmount", bill.get("amount", 0)) or 0, "dueAmount")
             paying = due if amount is None else money(amount, f"{prefix}amount")
             if paying < 0 or paying > due or (paying == 0 and not where):
-                raise ApiError(400, "BDC_1119", f"Invalid field,value: {prefix}amount,{paying}")
+                raise ErrorReply(400, "BDC_1119", f"Invalid field,value: {prefix}amount,{paying}")
             out.append((bill, paying))
         return out
 
@@ -146,7 +146,7 @@ class Ledger:
         """createBill: true - BILL makes the bill the payment pays."""
         amount = money(body.get("amount"), "amount")
         if amount <= 0:
-            raise ApiError(400, "BDC_1119", f"Invalid field,value: amount,{amount}")
+            raise ErrorReply(400, "BDC_1119", f"Invalid field,value: amount,{amount}")
         due_date = body.get("processDate") or date.today().isoformat()
         bill = {
             "vendorId": body["vendorId"],
@@ -233,6 +233,6 @@ class Ledger:
             due = _due(found[1].data, "totalAmount")
             amount = due if entry.get("amount") is None else money(entry["amount"], f"invoices[{i}].amount")
             if amount <= 0:
-                raise ApiError(400, "BDC_1119", f"Invalid field,value: invoices[{i}].amount,{amount}")
+                raise ErrorReply(400, "BDC_1119", f"Invalid field,value: invoices[{i}].amount,{amount}")
             planned.append((found[1].data, amount))
         return planned

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from bill_sdk.testing.bdc import CONCURRENCY_LIMIT, HOURLY_LIMIT, ApiError
+from bill_sdk.testing.bdc import CONCURRENCY_LIMIT, HOURLY_LIMIT, ErrorReply
 
 
 class Limits:
@@ -38,13 +38,13 @@ class Limits:
         with self._lock:
             current = self.in_flight.get(org, 0)
             if self.max_concurrent is not None and current >= self.max_concurrent:
-                raise ApiError(self.concurrency_status, "BDC_1322", CONCURRENCY_LIMIT)
+                raise ErrorReply(self.concurrency_status, "BDC_1322", CONCURRENCY_LIMIT)
             if self.hourly_limit is not None:
                 hour = int(self.clock() // 3600)
                 seen_hour, count = self._hour.get(org, (hour, 0))
                 count = count if seen_hour == hour else 0
                 if count >= self.hourly_limit:
-                    raise ApiError(self.hourly_status, "BDC_1144", HOURLY_LIMIT)
+                    raise ErrorReply(self.hourly_status, "BDC_1144", HOURLY_LIMIT)
                 self._hour[org] = (hour, count + 1)
             self.in_flight[org] = current + 1
             self.peak_in_flight[org] = max(self.peak_in_flight.get(org, 0), current + 1)

@@ -2,6 +2,9 @@
 
 Cursors are opaque base64 (URL-safe) JSON holding the offset, page size, filters and sort, so a client that
 passes back only ``page`` (Connect, forward) or ``nextPage``/``prevPage`` (Spend) gets the same search.
+
+The filter syntax is read here independently of :mod:`bill_sdk._filters` (which writes it) on purpose: what the
+SDK sends is checked against a second reading of BILL's rules, not against itself.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bill_sdk.testing.bdc import ApiError, invalid_value
+from bill_sdk.testing.bdc import ErrorReply, invalid_value
 from bill_sdk.testing.schemas import parse_time
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "sw")
@@ -90,9 +93,9 @@ def parse_filters(text: str | None, known_fields: Callable[[str], bool]) -> list
             raise invalid_value("filters", clause)
         field, op, raw = pieces[0].strip(), pieces[1].strip().lower(), pieces[2]
         if op not in OPERATORS:
-            raise ApiError(400, "BDC_1131", f"Invalid list filter operator: {pieces[1]}")
+            raise ErrorReply(400, "BDC_1131", f"Invalid list filter operator: {pieces[1]}")
         if not known_fields(field):
-            raise ApiError(400, "BDC_1130", f"Invalid list filter field: {field}")
+            raise ErrorReply(400, "BDC_1130", f"Invalid list filter field: {field}")
         values = tuple(_unquote(v) for v in _split(_unquote(raw))) if op in ("in", "nin") else (_unquote(raw),)
         out.append(Condition(field, op, values))
     return out
@@ -109,7 +112,7 @@ def parse_sort(text: str | None, known_fields: Callable[[str], bool]) -> list[tu
         if not field.strip() or order not in ("asc", "desc"):
             raise invalid_value("sort", clause)
         if not known_fields(field.strip()):
-            raise ApiError(400, "BDC_1130", f"Invalid list filter field: {field.strip()}")
+            raise ErrorReply(400, "BDC_1130", f"Invalid list filter field: {field.strip()}")
         out.append((field.strip(), order == "desc"))
     return out
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bill_sdk.testing.config import FakeCredentials
 from bill_sdk.testing.resources import Hook
-from bill_sdk.testing.sessions import Credentials, Principal
+from bill_sdk.testing.sessions import Principal
 from bill_sdk.testing.state import PARTNER_SCOPE, State
 
 ORGANIZATION_NAME = "FakeBill Organization"
@@ -16,7 +17,7 @@ class Organizations:
     def __init__(self, state: State) -> None:
         self.state = state
 
-    def seed(self, credentials: Credentials) -> None:
+    def seed(self, credentials: FakeCredentials) -> None:
         """The organization and user the credentials sign in as."""
         self.state.put(
             "organizations",

@@ -1,4 +1,6 @@
-"""Reading JSON Schemas of the spec: resolving, projecting a value onto a schema, synthesizing a value.
+"""Reading JSON Schemas of the spec: projecting a value onto a schema, synthesizing a value.
+
+``$ref`` resolution and ``allOf`` merging are the spec toolkit's (:mod:`bill_sdk._spec`), shared with codegen.
 
 * :meth:`SchemaTools.shape` keeps only what a response schema declares (BILL never sends fields its schema
   lacks), recursing through objects and arrays. Values are never converted: a type mismatch stays visible to
@@ -16,6 +18,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from bill_sdk._spec import property_schema, resolve_schema, schema_branches, schema_parts, schema_properties
 from bill_sdk.testing.bdc import timestamp
 
 _NUMERIC_TYPES = ("number", "integer")
@@ -25,40 +28,18 @@ class SchemaTools:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
 
-    # -- resolution ----------------------------------------------------------------------------------
+    # -- resolution (bill_sdk._spec) ------------------------------------------------------------------
 
     def resolve(self, schema: Any) -> Any:
-        seen = 0
-        while isinstance(schema, dict) and "$ref" in schema and seen < 32:
-            ref = schema["$ref"]
-            if not ref.startswith("#/"):
-                return schema
-            target: Any = self.doc
-            for part in ref[2:].split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            # Sibling keywords next to $ref (OpenAPI 3.1 allows them) are folded in.
-            extra = {k: v for k, v in schema.items() if k != "$ref"}
-            schema = {**target, **extra} if extra else target
-            seen += 1
-        return schema
+        return resolve_schema(self.doc, schema)
 
     def _parts(self, schema: Any) -> list[dict[str, Any]]:
         """The schema and every `allOf` part, resolved, flattened."""
-        schema = self.resolve(schema)
-        if not isinstance(schema, dict):
-            return []
-        out = [schema]
-        for part in schema.get("allOf") or []:
-            out.extend(self._parts(part))
-        return out
+        return schema_parts(self.doc, schema)
 
     def properties(self, schema: Any) -> dict[str, Any] | None:
         """Declared properties (merged over `allOf`), or None if no part declares any (an open object)."""
-        props: dict[str, Any] | None = None
-        for part in self._parts(schema):
-            if "properties" in part:
-                props = {**(props or {}), **part["properties"]}
-        return props
+        return schema_properties(self.doc, schema)
 
     def required(self, schema: Any) -> set[str]:
         out: set[str] = set()
@@ -87,21 +68,10 @@ class SchemaTools:
         return None
 
     def branches(self, schema: Any) -> list[Any]:
-        for part in self._parts(schema):
-            for key in ("anyOf", "oneOf"):
-                if part.get(key):
-                    return list(part[key])
-        return []
+        return schema_branches(self.doc, schema)
 
     def property_schema(self, schema: Any, name: str) -> Any:
-        props = self.properties(schema) or {}
-        if name in props:
-            return props[name]
-        for branch in self.branches(schema):
-            found = self.property_schema(branch, name)
-            if found is not None:
-                return found
-        return None
+        return property_schema(self.doc, schema, name)
 
     def enum(self, schema: Any) -> list[Any] | None:
         """Allowed values of an enum schema (looking through `anyOf [enum, null]`), or None if not an enum."""

@@ -17,17 +17,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bill_sdk.testing.bdc import ApiError, missing, session_invalid
-from bill_sdk.testing.config import Credentials
-from bill_sdk.testing.spec import Operation
+from bill_sdk.testing.bdc import ErrorReply, missing, session_invalid
+from bill_sdk.testing.config import FakeCredentials
+from bill_sdk.testing.spec import SpecOperation
 from bill_sdk.testing.state import PARTNER_SCOPE, State
 
 REMEMBER_ME_SECONDS = 30 * 24 * 3600
-__all__ = ["Credentials", "Principal", "Session", "Sessions"]
+__all__ = ["IssuedSession", "Principal", "Sessions"]
 
 
 @dataclass
-class Session:
+class IssuedSession:
+    """A session FakeBill handed out (the SDK's own record of the one it holds is ``bill_sdk._auth.Session``)."""
+
     id: str
     kind: str  # "org" | "partner"
     organization_id: str | None
@@ -42,7 +44,7 @@ class Principal:
 
     kind: str
     scope: str  # state scope: an organization id or PARTNER_SCOPE
-    session: Session | None = None
+    session: IssuedSession | None = None
 
     @property
     def org_key(self) -> str:
@@ -50,8 +52,8 @@ class Principal:
         return self.scope
 
 
-def _invalid_key(what: str) -> ApiError:
-    return ApiError(401, "BDC_1102", f"{what} is invalid.", category="DOWNSTREAM")
+def _invalid_key(what: str) -> ErrorReply:
+    return ErrorReply(401, "BDC_1102", f"{what} is invalid.", category="DOWNSTREAM")
 
 
 class Sessions:
@@ -63,7 +65,7 @@ class Sessions:
 
     def __init__(
         self,
-        credentials: Credentials,
+        credentials: FakeCredentials,
         state: State,
         *,
         security_schemes: Mapping[str, Any] | None = None,
@@ -75,7 +77,7 @@ class Sessions:
         self.security_schemes = dict(security_schemes or {})
         self.clock = clock
         self.idle_seconds = idle_seconds
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[str, IssuedSession] = {}
         self.remembered: dict[str, tuple[str | None, float]] = {}  # rememberMeId -> (device, issued at)
         self.challenges: dict[str, str] = {}  # challengeId -> sessionId
         self.login_count = 0
@@ -84,12 +86,12 @@ class Sessions:
 
     def new_session(
         self, kind: str, organization_id: str | None, user_id: str | None, trusted: bool = False
-    ) -> Session:
-        session = Session(secrets.token_urlsafe(24), kind, organization_id, user_id, trusted, self.clock())
+    ) -> IssuedSession:
+        session = IssuedSession(secrets.token_urlsafe(24), kind, organization_id, user_id, trusted, self.clock())
         self.sessions[session.id] = session
         return session
 
-    def live_session(self, session_id: str | None) -> Session | None:
+    def live_session(self, session_id: str | None) -> IssuedSession | None:
         session = self.sessions.get(session_id or "")
         if session is None:
             return None
@@ -122,24 +124,24 @@ class Sessions:
     def _check_user(self, username: Any, password: Any) -> None:
         creds = self.credentials
         if str(username).lower() != creds.username.lower() or password != creds.password:
-            raise ApiError(
+            raise ErrorReply(
                 401, "BDC_1101", "User name and/or password do not match our records.", category="DOWNSTREAM"
             )
 
-    def login(self, body: Mapping[str, Any]) -> Session:
+    def login(self, body: Mapping[str, Any]) -> IssuedSession:
         """``POST /v3/login``: check devKey, user and organization; trusted when the device is remembered."""
         creds = self.credentials
         if body.get("devKey") != creds.dev_key:
             raise _invalid_key("Developer key")
         self._check_user(body.get("username", ""), body.get("password"))
         if body.get("organizationId") != creds.organization_id:
-            raise ApiError(400, "BDC_1123", f"Invalid organization id: {body.get('organizationId')}")
+            raise ErrorReply(400, "BDC_1123", f"Invalid organization id: {body.get('organizationId')}")
         trusted = self.remembered_device(body.get("rememberMeId"), body.get("device"))
         session = self.new_session("org", creds.organization_id, creds.user_id, trusted)
         self.login_count += 1
         return session
 
-    def partner_login(self, body: Mapping[str, Any]) -> Session:
+    def partner_login(self, body: Mapping[str, Any]) -> IssuedSession:
         if body.get("appKey") != self.credentials.app_key:
             raise _invalid_key("Application key")
         self._check_user(body.get("username", ""), body.get("password"))
@@ -147,15 +149,15 @@ class Sessions:
         self.login_count += 1
         return session
 
-    def login_as_user(self, body: Mapping[str, Any]) -> Session:
+    def login_as_user(self, body: Mapping[str, Any]) -> IssuedSession:
         """A partner enters one of its organizations as one of its users."""
         creds = self.credentials
         org, user = str(body.get("organizationId", "")), str(body.get("userId", ""))
         if not self.is_organization(org):
-            raise ApiError(400, "BDC_1123", f"Invalid organization id: {org}")
+            raise ErrorReply(400, "BDC_1123", f"Invalid organization id: {org}")
         own_user = org == creds.organization_id and user == creds.user_id
         if not own_user and not self.state.record(org, "users", user):
-            raise ApiError(400, "BDC_1111", f"No active user for: {user}")
+            raise ErrorReply(400, "BDC_1111", f"No active user for: {user}")
         trusted = self.remembered_device(body.get("rememberMeId"), body.get("device"))
         session = self.new_session("org", org, user, trusted)
         self.login_count += 1
@@ -163,19 +165,19 @@ class Sessions:
 
     # -- MFA -----------------------------------------------------------------------------------------
 
-    def open_challenge(self, session: Session | None) -> str:
+    def open_challenge(self, session: IssuedSession | None) -> str:
         challenge_id = "mfa" + secrets.token_hex(8)
         self.challenges[challenge_id] = session.id if session else ""
         return challenge_id
 
     def validate_challenge(
-        self, session: Session | None, challenge_id: Any, token: Any, *, remember: bool, device: Any
+        self, session: IssuedSession | None, challenge_id: Any, token: Any, *, remember: bool, device: Any
     ) -> str | None:
         """Check the MFA code; trust `session`; return a new rememberMeId when `remember`."""
         if challenge_id is not None and challenge_id not in self.challenges:
-            raise ApiError(400, "BDC_1119", f"Invalid field,value: challengeId,{challenge_id}")
+            raise ErrorReply(400, "BDC_1119", f"Invalid field,value: challengeId,{challenge_id}")
         if str(token) != self.credentials.mfa_code:
-            raise ApiError(400, "BDC_1119", "Invalid field,value: token")
+            raise ErrorReply(400, "BDC_1119", "Invalid field,value: token")
         self.challenges.pop(str(challenge_id), None)
         if session is not None:
             session.trusted = True
@@ -185,7 +187,7 @@ class Sessions:
         self.remembered[remember_me_id] = (device, self.clock())
         return remember_me_id
 
-    def step_up(self, session: Session | None, remember_me_id: Any, device: Any, token: Any) -> bool:
+    def step_up(self, session: IssuedSession | None, remember_me_id: Any, device: Any, token: Any) -> bool:
         """Trust `session` with a remembered device (or the MFA code as `token`); whether it is trusted now."""
         trusted = self.remembered_device(remember_me_id, device) or str(token) == self.credentials.mfa_code
         if trusted and session is not None:
@@ -197,7 +199,7 @@ class Sessions:
     def _header(self, scheme: str) -> str:
         return str((self.security_schemes.get(scheme) or {}).get("name", scheme))
 
-    def authenticate(self, op: Operation, headers: Mapping[str, str]) -> Principal:
+    def authenticate(self, op: SpecOperation, headers: Mapping[str, str]) -> Principal:
         """Who sends a request for `op` with these headers (raises BILL's 401/400 when nobody valid)."""
         default = Principal("anonymous", self.credentials.organization_id)
         security = op.security or []
@@ -210,7 +212,7 @@ class Sessions:
                 raise missing(absent)
             if absent == self._header("sessionId"):
                 raise session_invalid()
-            raise ApiError(401, "BDC_1102", f"Missing credentials: {absent}", category="DOWNSTREAM")
+            raise ErrorReply(401, "BDC_1102", f"Missing credentials: {absent}", category="DOWNSTREAM")
         values = {name: headers.get(self._header(name), "") for name in chosen}
         creds = self.credentials
         if "devKey" in values and values["devKey"] != creds.dev_key:
@@ -226,7 +228,7 @@ class Sessions:
             return default
         return self._session_principal(op, values, headers)
 
-    def _session_principal(self, op: Operation, values: Mapping[str, str], headers: Mapping[str, str]) -> Principal:
+    def _session_principal(self, op: SpecOperation, values: Mapping[str, str], headers: Mapping[str, str]) -> Principal:
         session = self.live_session(values["sessionId"])
         wanted = "partner" if "appKey" in values else "org"
         if session is None or session.kind != wanted:
@@ -237,6 +239,6 @@ class Sessions:
         org = headers.get("organizationId")
         if org and op.family == "partner":
             if not self.is_organization(org):
-                raise ApiError(400, "BDC_1123", f"Invalid organization id: {org}")
+                raise ErrorReply(400, "BDC_1123", f"Invalid organization id: {org}")
             return Principal("partner", org, session)
         return Principal("partner", PARTNER_SCOPE, session)

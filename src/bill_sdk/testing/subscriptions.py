@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from bill_sdk.testing.bdc import ApiError
+from bill_sdk.testing.bdc import ErrorReply
 from bill_sdk.testing.resources import NOTHING, Hook, Resources
 from bill_sdk.testing.sessions import Principal
 from bill_sdk.testing.state import PARTNER_SCOPE, Record, State
@@ -50,14 +50,16 @@ class Subscriptions:
         parts = urlsplit(url)
         allowed = ("https",) if self.require_https else ("https", "http")
         if parts.scheme not in allowed or not parts.netloc:
-            raise ApiError(400, "BDC_1119", f"Invalid field,value: notificationUrl,{url}")
+            raise ErrorReply(400, "BDC_1119", f"Invalid field,value: notificationUrl,{url}")
         existing = self.state.records(who.scope, SUBSCRIPTIONS)
         if len(existing) >= MAX_SUBSCRIPTIONS:
-            raise ApiError(400, "BDC_1119", f"At most {MAX_SUBSCRIPTIONS} subscriptions are allowed per organization.")
+            raise ErrorReply(
+                400, "BDC_1119", f"At most {MAX_SUBSCRIPTIONS} subscriptions are allowed per organization."
+            )
         wanted = event_types(body.get("events"))
         for record in existing:
             if record.data.get("notificationUrl") == url and event_types(record.data.get("events")) == wanted:
-                raise ApiError(400, "BDC_1119", "A subscription with the same events and notificationUrl exists.")
+                raise ErrorReply(400, "BDC_1119", "A subscription with the same events and notificationUrl exists.")
         if isinstance(body.get("status"), dict):
             body["status"] = {"enabled": True, **body["status"]}
         if organization_of(who):

@@ -26,9 +26,9 @@ from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from bill_sdk.testing.bdc import ApiError, error_item
+from bill_sdk.testing.bdc import ErrorReply, error_item
 from bill_sdk.testing.schemas import SchemaTools
-from bill_sdk.testing.spec import Operation, Param, Spec, ref_pointer
+from bill_sdk.testing.spec import Parameter, Spec, SpecOperation, ref_pointer
 
 _DOC_URI = "urn:bill-v3"
 _MAX_ITEMS = 10
@@ -92,10 +92,10 @@ class Validators:
 
     # -- requests ------------------------------------------------------------------------------------
 
-    def check_params(self, op: Operation, values: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    def check_params(self, op: SpecOperation, values: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
         """Validate and convert path/query/header parameters; `values` maps location -> name -> raw string.
 
-        Returns the converted values of declared parameters as ``{name: value}``; raises ApiError 400.
+        Returns the converted values of declared parameters as ``{name: value}``; raises ErrorReply 400.
         """
         items: list[dict[str, Any]] = []
         out: dict[str, Any] = {}
@@ -116,10 +116,10 @@ class Validators:
                 continue
             out[param.name] = converted
         if items:
-            raise ApiError.many(400, items[:_MAX_ITEMS])
+            raise ErrorReply.many(400, items[:_MAX_ITEMS])
         return out
 
-    def _convert(self, param: Param, raw: str) -> tuple[Any, bool]:
+    def _convert(self, param: Parameter, raw: str) -> tuple[Any, bool]:
         types = self._tools.types(param.schema) if param.schema else set()
         try:
             if "integer" in types and "string" not in types:
@@ -136,7 +136,7 @@ class Validators:
             return raw, False
         return raw, True
 
-    def check_body(self, op: Operation, body: Any) -> None:
+    def check_body(self, op: SpecOperation, body: Any) -> None:
         if op.body_pointer is None:
             return
         errors = self.errors(op.body_pointer, body)
@@ -145,11 +145,11 @@ class Validators:
             for error in _leaves(errors):
                 item = _request_item(error)
                 items.setdefault((item["code"], item["message"]), item)
-            raise ApiError.many(400, list(items.values())[:_MAX_ITEMS])
+            raise ErrorReply.many(400, list(items.values())[:_MAX_ITEMS])
 
     # -- responses -----------------------------------------------------------------------------------
 
-    def check_response(self, op: Operation | None, status: int, body: Any, has_body: bool) -> list[str]:
+    def check_response(self, op: SpecOperation | None, status: int, body: Any, has_body: bool) -> list[str]:
         """Problems of one response against the operation's declared responses (empty list: conforms)."""
         if op is None:
             return self._check_error_list(status, body) if has_body else []

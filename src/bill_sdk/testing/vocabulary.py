@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bill_sdk.testing.catalog import Catalog
-from bill_sdk.testing.spec import Operation
+from bill_sdk.testing.spec import SpecOperation
 
 
 class SpecGaps(list[str]):
@@ -41,7 +41,7 @@ class Vocabulary:
         self.gaps.note(f"{collection}.{field}: the spec's enum {allowed} lacks {wanted[0]!r}")
         return None
 
-    def response_allows(self, op: Operation, field: str, value: Any) -> bool:
+    def response_allows(self, op: SpecOperation, field: str, value: Any) -> bool:
         """Whether the response schema's enum for top-level `field` allows `value` (gap noted if not)."""
         if value is None:
             return True
@@ -51,7 +51,7 @@ class Vocabulary:
         self.gaps.note(f"{op.operation_id} response {field}: the spec's enum {allowed} lacks {value!r}")
         return False
 
-    def item_value(self, op: Operation, field: str, wanted: tuple[str, ...]) -> str | None:
+    def item_value(self, op: SpecOperation, field: str, wanted: tuple[str, ...]) -> str | None:
         """The first of `wanted` an array response's items allow for `field` (gap noted if not the first)."""
         schema = op.response_schema()
         item = self.tools.items(schema) if schema is not None else None

@@ -22,7 +22,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,12 +30,15 @@ from typing import Any
 
 import httpx
 
-from bill_sdk.testing import jsonio
+from bill_sdk._json import dumps_json, loads_json
 from bill_sdk.testing.outbox import Change
 from bill_sdk.testing.schemas import now_iso
 from bill_sdk.testing.state import PARTNER_SCOPE, Record, State
 
-SIGNATURE_HEADER = "x-bill-sha-signature"
+# Independent of bill_sdk.webhooks on purpose: FakeBill signs deliveries the way BILL documents it, so the SDK's
+# SIGNATURE_HEADER / sign() / verify_signature() are checked against a second implementation, not against
+# themselves. Named apart from the SDK's so that a reader never takes one for the other.
+DELIVERY_SIGNATURE_HEADER = "x-bill-sha-signature"
 SUBSCRIPTIONS = "subscriptions"
 EVENTS = "events/subscription"
 # Collections whose changes are notified, and the payload key of their events.
@@ -53,7 +55,8 @@ CATALOG = (
 )  # fmt: skip
 
 
-def sign(body: bytes, security_key: str) -> str:
+def delivery_signature(body: bytes, security_key: str) -> str:
+    """The header value BILL sends: base64(HMAC-SHA256(securityKey as UTF-8, body)) (independent, see above)."""
     return base64.b64encode(hmac.new(security_key.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
 
 
@@ -86,7 +89,7 @@ class Delivery:
         return self.status_code == 200
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        return loads_json(self.body)
 
 
 # present(collection, data): an object as the API shows it (the webhook payload)
@@ -158,7 +161,7 @@ class Webhooks:
         state = self.state
         event_id = state.new_id(EVENTS)
         org = organization_id if organization_id != PARTNER_SCOPE else (subscription.data.get("organizationId") or "")
-        body = jsonio.dumps(
+        body = dumps_json(
             {
                 "metadata": {
                     "eventId": event_id,
@@ -221,8 +224,8 @@ class Webhooks:
         """POST one notification now; record and return the attempt."""
         body: bytes = event.meta.get("body") or str(event.data.get("payload") or "{}").encode("utf-8")
         url = str(subscription.data.get("notificationUrl", ""))
-        signature = sign(body, subscription.meta.get("security_key", ""))
-        headers = {"content-type": "application/json", SIGNATURE_HEADER: signature}
+        signature = delivery_signature(body, subscription.meta.get("security_key", ""))
+        headers = {"content-type": "application/json", DELIVERY_SIGNATURE_HEADER: signature}
         status_code: int | None = None
         error: str | None = None
         try:

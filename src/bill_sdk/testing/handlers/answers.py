@@ -6,14 +6,14 @@ from typing import Any
 
 from bill_sdk.testing.reply import Reply
 from bill_sdk.testing.schemas import SchemaTools
-from bill_sdk.testing.spec import Operation
+from bill_sdk.testing.spec import SpecOperation
 
 
 class Answers:
     def __init__(self, tools: SchemaTools) -> None:
         self.tools = tools
 
-    def respond(self, op: Operation, data: Any, status: int | None = None) -> Reply:
+    def respond(self, op: SpecOperation, data: Any, status: int | None = None) -> Reply:
         """Shape `data` by the operation's response schema for `status` (default: its success status)."""
         status = status or op.success_status
         key = op.response_key(status)
@@ -32,7 +32,7 @@ class Answers:
                 value[name] = self.tools.synthesize(props[name], name, depth=1)
         return value
 
-    def synthesize(self, op: Operation, overlay: dict[str, Any] | None = None) -> Reply:
+    def synthesize(self, op: SpecOperation, overlay: dict[str, Any] | None = None) -> Reply:
         """A value synthesized from the response schema, with `overlay`'s declared fields on top."""
         status = op.success_status
         key = op.response_key(status)
@@ -44,7 +44,7 @@ class Answers:
             value.update(self.tools.shape(overlay, schema))
         return Reply(status, value)
 
-    def respond_many(self, op: Operation, created: list[dict[str, Any]]) -> Reply:
+    def respond_many(self, op: SpecOperation, created: list[dict[str, Any]]) -> Reply:
         """Answer a bulk call: an array, or an object wrapping an array of itself (``Vendor.vendors``)."""
         schema = op.response_schema()
         if schema is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bill_sdk.testing.handlers.answers import Answers
 from bill_sdk.testing.handlers.call import Call, Handler
 from bill_sdk.testing.reply import Reply
-from bill_sdk.testing.sessions import Session, Sessions
+from bill_sdk.testing.sessions import IssuedSession, Sessions
 
 
 class AuthHandlers:
@@ -25,7 +25,7 @@ class AuthHandlers:
             "stepUpMfaSession": self.mfa_step_up,
         }
 
-    def _signed_in(self, call: Call, session: Session) -> Reply:
+    def _signed_in(self, call: Call, session: IssuedSession) -> Reply:
         data = {
             "sessionId": session.id,
             "organizationId": session.organization_id,

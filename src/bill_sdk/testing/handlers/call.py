@@ -9,12 +9,12 @@ from typing import Any
 from bill_sdk.testing.catalog import Route
 from bill_sdk.testing.reply import Reply
 from bill_sdk.testing.sessions import Principal
-from bill_sdk.testing.spec import Operation
+from bill_sdk.testing.spec import SpecOperation
 
 
 @dataclass
 class Call:
-    op: Operation
+    op: SpecOperation
     route: Route
     path_params: dict[str, str]
     params: dict[str, Any]  # declared parameters, converted to their schema types

@@ -5,7 +5,7 @@ Each reads the call, asks :class:`~..subscriptions.Subscriptions` or :class:`~..
 
 from __future__ import annotations
 
-from bill_sdk.testing.bdc import ApiError
+from bill_sdk.testing.bdc import ErrorReply
 from bill_sdk.testing.handlers.answers import Answers
 from bill_sdk.testing.handlers.call import Call, Handler
 from bill_sdk.testing.handlers.resources import query_defaults
@@ -56,7 +56,7 @@ class WebhookHandlers:
         event_id = call.path_params.get("eventId", "")
         event = self.subscriptions.event(call.principal, subscription, event_id)
         if event is None:
-            raise ApiError(404, "BDC_1120", f"No data found: eventId {call.path_params.get('eventId')}")
+            raise ErrorReply(404, "BDC_1120", f"No data found: eventId {call.path_params.get('eventId')}")
         await self.webhooks.deliver(subscription, event)
         return self.answers.respond(call.op, event.data)
 
