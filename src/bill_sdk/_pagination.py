@@ -16,7 +16,7 @@ P = TypeVar("P", bound="Page[Any]")
 
 
 class Page(Protocol[T_co]):
-    """What a generated page model offers: its items and the cursor to the next page (or UNSET)."""
+    """What a generated page model offers: its items and the cursor to the next page (None on the last)."""
 
     @property
     def results(self) -> Sequence[T_co] | Any: ...

@@ -56,3 +56,17 @@ def vendor_body(name: str = "Happy Music"):  # type: ignore[no-untyped-def]
     from bill_sdk.models import Address, VendorCreate
 
     return VendorCreate(name=name, address=Address(line1="1 Main St", city="San Jose", country="US"))
+
+
+# What BILL always returns on an object (the `required` fields of the response schemas: id, archived, name,
+# vendorId, createdTime, ...); spread into a mocked response, `{**OBJ, "id": "0091"}`, so the model parses.
+# Keys a schema does not declare land in additional_properties.
+OBJ = {
+    "archived": False,
+    "name": "Happy Music",
+    "vendorId": "00901V",
+    "customerId": "0cu01C",
+    "uuid": "0e0b9f0e-0000-4000-8000-000000000001",
+    "createdTime": "2024-01-02T03:04:05.000+00:00",
+    "updatedTime": "2024-01-02T03:04:05.000+00:00",
+}

@@ -73,6 +73,13 @@ REPRESENTATIVE = [
     "ErrorItem",
 ]
 MAX_MESSAGE = 1000  # a ResponseDecodeError's text: model name, call and a reason truncated to 200 characters
+# What BILL always sends on a vendor (the `required` fields of the Vendor schema).
+VENDOR_REQUIRED = {
+    "archived": False,
+    "name": "Acme",
+    "createdTime": "2024-01-02T03:04:05Z",
+    "updatedTime": "2024-01-02T03:04:05Z",
+}
 SETTINGS = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck)}
 
 
@@ -496,7 +503,9 @@ async def test_a_cursor_loop_in_hostile_pages_ends() -> None:
         def page(request: httpx.Request) -> httpx.Response:
             cursor = request.url.params.get("page")
             nxt = {"": "A\r\nB", "A\r\nB": "ç" * 3000}.get(cursor or "", "A\r\nB")
-            return httpx.Response(200, json={"results": [{"id": f"00901{cursor!r}"}], "nextPage": nxt})
+            return httpx.Response(
+                200, json={"results": [{**VENDOR_REQUIRED, "id": f"00901{cursor!r}"}], "nextPage": nxt}
+            )
 
         route = router.get("/connect/v3/vendors").mock(side_effect=page)
         async with AsyncBill(**CREDENTIALS, env={}) as bill:
