@@ -44,7 +44,7 @@ class Budget:
 
     Attributes:
         id (str): Legacy id (deprecated; prefer uuid).
-        uuid (str):
+        uuid (str | None):
         name (str | None):
         description (str | None):
         retired (bool | None): True once the budget was deleted.
@@ -70,7 +70,7 @@ class Budget:
     """
 
     id: str
-    uuid: str
+    uuid: str | None = None
     name: str | None = None
     description: str | None = None
     retired: bool | None = None
@@ -102,16 +102,15 @@ class Budget:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "id": id,
-                "uuid": uuid,
             }
         )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
         if self.name is not None:
             field_dict["name"] = self.name
         if self.description is not None:
@@ -167,7 +166,7 @@ class Budget:
             d = dict(src_dict)
             id = d.pop("id")
 
-            uuid = d.pop("uuid")
+            uuid = d.pop("uuid", None)
 
             name = d.pop("name", None)
 

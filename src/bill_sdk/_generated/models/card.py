@@ -47,7 +47,7 @@ class Card:
 
         Attributes:
             id (str):
-            uuid (str):
+            uuid (str | None):
             name (str | None):
             user_id (str | None):
             user_uuid (str | None):
@@ -68,7 +68,7 @@ class Card:
     """
 
     id: str
-    uuid: str
+    uuid: str | None = None
     name: str | None = None
     user_id: str | None = None
     user_uuid: str | None = None
@@ -95,16 +95,15 @@ class Card:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "id": id,
-                "uuid": uuid,
             }
         )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
         if self.name is not None:
             field_dict["name"] = self.name
         if self.user_id is not None:
@@ -154,7 +153,7 @@ class Card:
             d = dict(src_dict)
             id = d.pop("id")
 
-            uuid = d.pop("uuid")
+            uuid = d.pop("uuid", None)
 
             name = d.pop("name", None)
 

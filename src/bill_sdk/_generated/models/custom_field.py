@@ -42,7 +42,7 @@ class CustomField:
 
     Attributes:
         id (str):
-        uuid (str):
+        uuid (str | None):
         name (str | None):
         description (None | str):
         type_ (CustomFieldType | None): Kind of custom field; NOTE holds free text. BILL may add values.
@@ -60,7 +60,7 @@ class CustomField:
     """
 
     id: str
-    uuid: str
+    uuid: str | None = None
     name: str | None = None
     description: None | str = None
     type_: CustomFieldType | None = None
@@ -84,16 +84,15 @@ class CustomField:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "id": id,
-                "uuid": uuid,
             }
         )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
         if self.name is not None:
             field_dict["name"] = self.name
 
@@ -137,7 +136,7 @@ class CustomField:
             d = dict(src_dict)
             id = d.pop("id")
 
-            uuid = d.pop("uuid")
+            uuid = d.pop("uuid", None)
 
             name = d.pop("name", None)
 

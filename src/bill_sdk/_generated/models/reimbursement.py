@@ -46,7 +46,7 @@ class Reimbursement:
 
     Attributes:
         id (str):
-        uuid (str):
+        uuid (str | None):
         amount (Decimal | None):
         fulfillment_type (None | ReimbursementFulfillmentType): How the money is paid out; null until decided.
         fund_request_amount (Decimal | None):
@@ -70,7 +70,7 @@ class Reimbursement:
     """
 
     id: str
-    uuid: str
+    uuid: str | None = None
     amount: Decimal | None = None
     fulfillment_type: None | ReimbursementFulfillmentType = None
     fund_request_amount: Decimal | None = None
@@ -103,16 +103,15 @@ class Reimbursement:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "id": id,
-                "uuid": uuid,
             }
         )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
         if self.amount is not None:
             field_dict["amount"] = self.amount
 
@@ -179,7 +178,7 @@ class Reimbursement:
             d = dict(src_dict)
             id = d.pop("id")
 
-            uuid = d.pop("uuid")
+            uuid = d.pop("uuid", None)
 
             _amount = d.pop("amount", None)
             amount: Decimal | None = None

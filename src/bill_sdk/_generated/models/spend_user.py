@@ -36,7 +36,7 @@ class SpendUser:
 
     Attributes:
         id (str):
-        uuid (str):
+        uuid (str | None):
         first_name (str | None):
         last_name (str | None):
         email (str | None):
@@ -51,7 +51,7 @@ class SpendUser:
     """
 
     id: str
-    uuid: str
+    uuid: str | None = None
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
@@ -67,16 +67,15 @@ class SpendUser:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "id": id,
-                "uuid": uuid,
             }
         )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
         if self.first_name is not None:
             field_dict["firstName"] = self.first_name
         if self.last_name is not None:
@@ -109,7 +108,7 @@ class SpendUser:
             d = dict(src_dict)
             id = d.pop("id")
 
-            uuid = d.pop("uuid")
+            uuid = d.pop("uuid", None)
 
             first_name = d.pop("firstName", None)
 

@@ -53,7 +53,7 @@ class Transaction:
 
         Attributes:
             id (str):
-            uuid (str):
+            uuid (str | None):
             child_transaction_ids (list[str] | None):
             child_transaction_uuids (list[str] | None):
             is_locked (bool | None): Locked transactions refuse custom-field changes.
@@ -111,7 +111,7 @@ class Transaction:
     """
 
     id: str
-    uuid: str
+    uuid: str | None = None
     child_transaction_ids: list[str] | None = None
     child_transaction_uuids: list[str] | None = None
     is_locked: bool | None = None
@@ -176,16 +176,15 @@ class Transaction:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "id": id,
-                "uuid": uuid,
             }
         )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
         if self.child_transaction_ids is not None:
             field_dict["childTransactionIds"] = self.child_transaction_ids
 
@@ -324,7 +323,7 @@ class Transaction:
             d = dict(src_dict)
             id = d.pop("id")
 
-            uuid = d.pop("uuid")
+            uuid = d.pop("uuid", None)
 
             _child_transaction_ids = d.pop("childTransactionIds", None)
             child_transaction_ids: list[str] | None = None
