@@ -228,6 +228,8 @@ def request_options(
 # the 8 KB that common servers and proxies accept. Anything longer is not an id (a document pasted by mistake).
 MAX_ID_LENGTH = 1000
 _DOT_SEGMENTS = frozenset({".", ".."})
+# What str() makes of a value that was never there; no BILL id looks like these.
+_MISSING_TEXTS = frozenset({UNSET_TEXT, "UNSET", "None"})
 
 
 def _short(value: object) -> str:
@@ -245,13 +247,14 @@ def path_segment(name: str, value: object) -> str:
     proxy may decode or normalize once more: anything that percent-decodes (up to twice) or NFKC-normalizes to a
     dot segment (``%2e%2e``, full-width ``．．``), empty or whitespace-only ids, control characters (also
     percent-encoded ones such as ``%00``), lone surrogates (not encodable as UTF-8), ids over
-    :data:`MAX_ID_LENGTH` characters, and anything that is not a ``str`` (BILL's ids are strings; ``int`` and
+    :data:`MAX_ID_LENGTH` characters, the text of a missing value (``'None'``, ``'<UNSET>'``: an id that was never
+    set, passed through ``str()``), and anything that is not a ``str`` (BILL's ids are strings; ``int`` and
     ``bool`` are refused too, rather than guessed at).
     """
     if not isinstance(value, str):
         raise ArgumentError(f"{name} must be a str (BILL ids are strings), got {type(value).__name__}")
-    if value == UNSET_TEXT:
-        raise ArgumentError(f"{name} is str(UNSET): the id was never set")
+    if value in _MISSING_TEXTS:
+        raise ArgumentError(f"{name} is {value!r}, the text of a missing value (str(None) or str(UNSET)), not an id")
     if len(value) > MAX_ID_LENGTH:
         raise ArgumentError(
             f"{name} is {len(value):,} characters long; BILL ids are far shorter (at most {MAX_ID_LENGTH:,} accepted)"

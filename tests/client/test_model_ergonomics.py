@@ -70,8 +70,19 @@ def test_unset_does_not_stringify_to_a_plausible_id() -> None:
     assert str(UNSET) not in ("UNSET", "", "None")
     with pytest.raises(ArgumentError):
         path_segment("vendorId", UNSET)
-    with pytest.raises(ArgumentError, match="UNSET"):
+    with pytest.raises(ArgumentError, match="missing value"):
         path_segment("vendorId", str(UNSET))
+    with pytest.raises(ArgumentError, match="missing value"):
+        path_segment("vendorId", str(None))
+
+
+def test_always_present_fields_type_check_as_plain_values() -> None:
+    # mypy --strict checks this file: these annotations fail type checking if the fields were `T | None`.
+    page = VendorPage.from_dict({"results": [VENDOR_FULL]})
+    names: list[str] = [v.name for v in page.results]
+    vendor_id: str = page.results[0].id
+    created: datetime.datetime = page.results[0].created_time
+    assert (names, vendor_id, created.year) == (["Happy Music"], "00901X", 2024)
 
 
 def test_a_float_amount_is_refused_at_construction() -> None:
