@@ -3,7 +3,10 @@ and resource calls, and the checks each endpoint runs before sending.
 
 The runtime (:class:`bill_sdk.AsyncBill`) implements :class:`Sender`; every generated endpoint function hands it
 an :class:`Operation` (what BILL family, auth and retry rules apply) and the request parts. Models use
-:data:`UNSET`, :class:`LenientStrEnum`, :class:`EnumLookup`, :func:`mask_secret` and :func:`decode_error`.
+:data:`UNSET`, :class:`LenientStrEnum`, :class:`EnumLookup`, :func:`mask_secret`, :func:`decode_error`,
+:func:`model_repr`, :func:`model_to_json` and :func:`model_from_json`; models used in request bodies also the
+validators :func:`expect`, :func:`expect_model`, :func:`expect_enum`, :func:`expect_number` and the number
+converters (:func:`number_arg` & co.), which run at construction only (``from_dict`` bypasses ``__init__``).
 ``_generated/types.py`` only re-exports these names (the generator always writes that module). A change here is
 a change to the contract with the templates in ``codegen/templates``.
 
