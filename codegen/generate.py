@@ -32,13 +32,26 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import attrs
 import openapi_python_client
 from openapi_python_client import strings
 from openapi_python_client.config import Config, ConfigFile, MetaType
+from openapi_python_client.parser.properties import (
+    BooleanProperty,
+    DateProperty,
+    DateTimeProperty,
+    EnumProperty,
+    IntProperty,
+    ListProperty,
+    ModelProperty,
+    NoneProperty,
+    StringProperty,
+    UnionProperty,
+)
 from openapi_python_client.parser.properties.float import FloatProperty
 from openapi_python_client.parser.properties.schemas import Class
 
-from bill_sdk._spec import SpecOperation, deref, load_document, read_operations, schema_name, split_tag
+from bill_sdk._spec import HTTP_METHODS, SpecOperation, deref, load_document, read_operations, schema_name, split_tag
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bundle import BUNDLE, dump, load_bundle
@@ -239,6 +252,165 @@ class SpecFilters:
                 return dict(found)
         raise KeyError(name)
 
+    # ----------------------------------------------------------------------- model roles and field kinds
+    # A model is a *request* model when its schema is reachable only from request bodies, a *response* model
+    # when reachable only from 2xx response bodies (or from nothing: error items), *shared* when both.
+    # Field kinds (what an optional field holds when it was not given):
+    #   required   plain `T` (request: the caller must give it; response: BILL always sends it, `required` in
+    #              the spec with an x-evidence note; a missing one is a ResponseDecodeError naming it)
+    #   none       `T | None = None`: left out of to_dict() when None, or written as null when the spec allows
+    #              null (response and shared models only). Every optional field of response and shared models,
+    #              and every non-nullable optional field of request models.
+    #   clearable  `T | None | Unset = UNSET`: nullable fields of request models (PATCH clears them): UNSET is
+    #              left out, None is sent as JSON null.
+    # Request and shared models get attrs validators (bill_sdk._runtime.expect*); response models none.
+
+    def _usage(self) -> dict[str, set[str]]:
+        if not hasattr(self, "_used_in"):
+            schemas = self.doc["components"]["schemas"]
+            used: dict[str, set[str]] = {}
+
+            def mark(node: Any, role: str) -> None:
+                if isinstance(node, dict):
+                    ref = node.get("$ref", "")
+                    if ref.startswith("#/components/schemas/"):
+                        name = ref.split("/")[-1]
+                        if role not in used.setdefault(name, set()):
+                            used[name].add(role)
+                            mark(schemas[name], role)
+                    for value in node.values():
+                        mark(value, role)
+                elif isinstance(node, list):
+                    for value in node:
+                        mark(value, role)
+
+            for item in self.doc["paths"].values():
+                for method in HTTP_METHODS:
+                    op = item.get(method)
+                    if op is None:
+                        continue
+                    mark(op.get("requestBody", {}), "request")
+                    for status, response in op.get("responses", {}).items():
+                        if status.startswith("2"):
+                            mark(response, "response")
+            self._used_in = {str(self._class(name).name): roles for name, roles in used.items()}
+        return self._used_in
+
+    def model_role(self, model: Any) -> str:
+        """request | response | shared (see above)."""
+        roles = self._usage().get(model.class_info.name, {"response"})
+        return "shared" if len(roles) == 2 else next(iter(roles))
+
+    def field_kind(self, model: Any, prop: Any) -> str:
+        """required | none | clearable (see above)."""
+        if prop.required:
+            return "required"
+        if _is_nullable(prop) and self.model_role(model) != "response":
+            if self.model_role(model) == "shared":
+                raise ValueError(
+                    f"{model.class_info.name}.{prop.name}: a nullable field in a schema used by both requests and "
+                    "responses; split the schema so that requests can tell 'not set' from null"
+                )
+            return "clearable"
+        return "none"
+
+    def field_type(self, model: Any, prop: Any) -> str:
+        """The annotation of a model attribute."""
+        kind = self.field_kind(model, prop)
+        if kind != "none":
+            return str(prop.get_type_string().as_unembedded_code())
+        base = str(prop.get_type_string(no_optional=True).as_unembedded_code())
+        return base if _is_nullable(prop) else f"{base} | None"
+
+    def field_doc(self, model: Any, prop: Any) -> str:
+        description = strings.safe_for_docstring(prop.description or "")
+        return f"{prop.python_name} ({self.field_type(model, prop)}): {description}".rstrip()
+
+    def declare_field(self, model: Any, prop: Any) -> str:
+        """The attrs declaration of one field: annotation, default, validator/converter, secret masking."""
+        kind = self.field_kind(model, prop)
+        args = []
+        if prop.default is not None:
+            args.append(f"default={prop.default.python_code.as_unembedded_code()}")
+        elif kind == "none":
+            args.append("default=None")
+        elif kind == "clearable":
+            args.append("default=UNSET")
+        if self.model_role(model) != "response":
+            args.extend(self._checks(model, prop, kind))
+        if self.is_secret(model.class_info.name, prop.name):
+            args.append("repr=mask_secret")
+        declaration = f"{prop.python_name}: {self.field_type(model, prop)}"
+        if not args:
+            return declaration
+        if args == ["default=None"] or args == ["default=UNSET"]:
+            return f"{declaration} = {args[0].split('=', 1)[1]}"
+        return f"{declaration} = _attrs_field({', '.join(args)})"
+
+    def _checks(self, model: Any, prop: Any, kind: str) -> list[str]:
+        flags = ""
+        if kind != "required" or _is_nullable(prop):
+            flags += ", optional=True"
+        if kind == "clearable":
+            flags += ", clearable=True"
+        if _is_number_property(prop):
+            converter = {"required": "number_arg", "none": "optional_number_arg", "clearable": "clearable_number_arg"}
+            if _is_nullable(prop) and kind == "required":
+                converter["required"] = "optional_number_arg"
+            return [f"converter={converter[kind]}", f"validator=expect_number({flags[2:]})"]
+        target = prop
+        if isinstance(prop, ListProperty):
+            target = prop.inner_property
+            flags += ", many=True"
+        if isinstance(target, UnionProperty):
+            inner = [p for p in target.inner_properties if not isinstance(p, NoneProperty)]
+            if len(inner) != 1:
+                return []
+            target = inner[0]
+        check = _check_call(target, flags)
+        return [f"validator={check}"] if check else []
+
+    def is_nullable_property(self, prop: Any) -> bool:
+        return _is_nullable(prop)
+
+    def as_required(self, prop: Any) -> Any:
+        """The same property marked required (its templates then skip the UNSET branches)."""
+        return attrs.evolve(prop, required=True)
+
+    def model_imports(self, model: Any) -> list[str]:
+        """Names from bill_sdk._runtime the model's field declarations use."""
+        names = set()
+        for prop in model.required_properties + model.optional_properties:
+            declaration = self.declare_field(model, prop)
+            names.update(
+                re.findall(r"\b(expect(?:_model|_enum|_number)?|(?:optional_|clearable_)?number_arg)\(?", declaration)
+            )
+        return sorted(names)
+
+
+def _is_nullable(prop: Any) -> bool:
+    return isinstance(prop, UnionProperty) and any(isinstance(p, NoneProperty) for p in prop.inner_properties)
+
+
+_SCALARS: dict[type, str] = {
+    StringProperty: "str",
+    BooleanProperty: "bool",
+    IntProperty: "int",
+    DateProperty: "datetime.date",
+    DateTimeProperty: "datetime.datetime",
+}
+
+
+def _check_call(prop: Any, flags: str) -> str | None:
+    """The validator expression for one (non-list, non-union) property, or None when nothing is checked."""
+    if type(prop) in _SCALARS:
+        return f"expect({_SCALARS[type(prop)]}{flags})"
+    if isinstance(prop, ModelProperty):
+        return f'expect_model("{prop.class_info.name}"{flags})'
+    if isinstance(prop, EnumProperty):
+        return f"expect_enum({prop.class_info.name}{flags})"
+    return None
+
 
 def _is_number_property(prop: Any) -> bool:
     if isinstance(prop, FloatProperty):
@@ -265,6 +437,14 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
         "resource_path",
         "resource_class",
         "tag_description",
+        "model_role",
+        "field_kind",
+        "field_type",
+        "field_doc",
+        "declare_field",
+        "as_required",
+        "is_nullable_property",
+        "model_imports",
     ):
         openapi_python_client.TEMPLATE_FILTERS[name] = getattr(filters, name)
 

@@ -45,7 +45,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel
 
-from bill_sdk import AsyncBill, Unset
+from bill_sdk import AsyncBill
 from bill_sdk.errors import ConfigurationError
 from bill_sdk.fastapi import KeySource, bill_lifespan, get_bill, webhook_router
 from bill_sdk.models import Vendor
@@ -69,12 +69,8 @@ class VendorSummary(BaseModel):
 
 
 def summarize(vendor: Vendor) -> VendorSummary:
-    balance = None if isinstance(vendor.balance, Unset) else vendor.balance.amount
-    return VendorSummary(
-        id=str(vendor.id),
-        name=None if isinstance(vendor.name, Unset) else vendor.name,
-        balance=None if isinstance(balance, Unset) else balance,
-    )
+    # id and name are always there; a balance BILL left out is None
+    return VendorSummary(id=vendor.id, name=vendor.name, balance=vendor.balance.amount if vendor.balance else None)
 
 
 router = APIRouter()
@@ -86,8 +82,7 @@ async def list_vendors(
     limit: Annotated[int, Query(ge=1, le=100, description="at most this many vendors (BILL's page size)")] = 20,
 ) -> list[VendorSummary]:
     page = await bill.vendors.list(max=limit)
-    vendors = [] if isinstance(page.results, Unset) else page.results
-    return [summarize(vendor) for vendor in vendors]
+    return [summarize(vendor) for vendor in page.results]
 
 
 # --------------------------------------------------------------------------- webhooks

@@ -99,7 +99,9 @@ async def flow(
                 notification_url=receiver_url,
             )
         )
-        keys.append(str(sub.security_key))
+        if sub.security_key is None:  # BILL sends it once, in this answer
+            raise RuntimeError("createSubscription answered without a securityKey")
+        keys.append(sub.security_key)
         state["subscription"] = sub.id
         return f"subscription {sub.id}; security key received once, kept for verification"
 
@@ -198,11 +200,11 @@ async def flow(
                 payment_date=today,
                 payment_type=ReceivablePaymentType.CHECK,
                 amount=Decimal("37.50"),
-                invoices=[ReceivablePaymentInvoiceAmount(id=str(inv.id), amount=Decimal("37.50"))],
+                invoices=[ReceivablePaymentInvoiceAmount(id=inv.id, amount=Decimal("37.50"))],
                 customer_id=state["customer"],
             )
         )
-        after = await bill.invoices.get(str(inv.id))
+        after = await bill.invoices.get(inv.id)
         return f"invoice {inv.id}; AR payment {received_payment.id}; invoice status {after.status}"
 
     async def budgets() -> str:

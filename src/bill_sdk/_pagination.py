@@ -36,7 +36,7 @@ MAX_EMPTY_PAGES = 10
 
 
 class Page(Protocol[T_co]):
-    """What a generated page model offers: its items and the cursor to the next page (or UNSET)."""
+    """What a generated page model offers: its items and the cursor to the next page (None on the last)."""
 
     @property
     def results(self) -> Sequence[T_co] | Any: ...

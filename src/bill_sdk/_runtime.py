@@ -3,7 +3,10 @@ and resource calls, and the checks each endpoint runs before sending.
 
 The runtime (:class:`bill_sdk.AsyncBill`) implements :class:`Sender`; every generated endpoint function hands it
 an :class:`Operation` (what BILL family, auth and retry rules apply) and the request parts. Models use
-:data:`UNSET`, :class:`LenientStrEnum`, :class:`EnumLookup`, :func:`mask_secret` and :func:`decode_error`.
+:data:`UNSET`, :class:`LenientStrEnum`, :class:`EnumLookup`, :func:`mask_secret`, :func:`decode_error`,
+:func:`model_repr`, :func:`model_to_json` and :func:`model_from_json`; models used in request bodies also the
+validators :func:`expect`, :func:`expect_model`, :func:`expect_enum`, :func:`expect_number` and the number
+converters (:func:`number_arg` & co.), which run at construction only (``from_dict`` bypasses ``__init__``).
 ``_generated/types.py`` only re-exports these names (the generator always writes that module). A change here is
 a change to the contract with the templates in ``codegen/templates``.
 
@@ -54,7 +57,15 @@ __all__ = [
     "Unset",
     "check_request_body",
     "decode_error",
+    "expect",
+    "expect_enum",
+    "expect_model",
+    "expect_number",
     "mask_secret",
+    "model_from_json",
+    "model_repr",
+    "model_to_json",
+    "number_arg",
     "parse_response",
     "path_segment",
     "request_options",
@@ -63,13 +74,24 @@ __all__ = [
 
 # --------------------------------------------------------------------------- the contract
 class Unset:
-    """Marker for "not given": omitted from the request, unlike None which is sent as JSON null."""
+    """Marker for "not given" in a request: omitted from the body, unlike None which is sent as JSON null.
+
+    Only request fields BILL lets you clear (nullable fields of PATCH bodies) and per-call options use it; a
+    response never holds it. ``str(UNSET)`` is ``'<UNSET>'``, which :func:`path_segment` refuses, so an id that
+    was never set cannot silently become part of a later call.
+    """
 
     def __bool__(self) -> Literal[False]:
         return False
 
     def __repr__(self) -> str:
         return "UNSET"
+
+    def __str__(self) -> str:
+        return UNSET_TEXT
+
+
+UNSET_TEXT = "<UNSET>"
 
 
 UNSET: Unset = Unset()
@@ -210,6 +232,8 @@ def request_options(
 MAX_ID_LENGTH = 1000
 _DOT_SEGMENTS = frozenset({".", ".."})
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,%d}" % MAX_ID_LENGTH)  # noqa: UP031 - the bound is a constant
+# What str() makes of a value that was never there; no BILL id looks like these.
+_MISSING_TEXTS = frozenset({UNSET_TEXT, "UNSET", "None"})
 
 
 def _short(value: object) -> str:
@@ -227,13 +251,16 @@ def path_segment(name: str, value: object) -> str:
     proxy may decode or normalize once more: anything that percent-decodes (up to twice) or NFKC-normalizes to a
     dot segment (``%2e%2e``, full-width ``．．``), empty or whitespace-only ids, control characters (also
     percent-encoded ones such as ``%00``), lone surrogates (not encodable as UTF-8), ids over
-    :data:`MAX_ID_LENGTH` characters, and anything that is not a ``str`` (BILL's ids are strings; ``int`` and
+    :data:`MAX_ID_LENGTH` characters, the text of a missing value (``'None'``, ``'<UNSET>'``: an id that was never
+    set, passed through ``str()``), and anything that is not a ``str`` (BILL's ids are strings; ``int`` and
     ``bool`` are refused too, rather than guessed at).
     """
-    if type(value) is str and _PLAIN_ID.fullmatch(value):
+    if type(value) is str and _PLAIN_ID.fullmatch(value) and value not in _MISSING_TEXTS:
         return value  # every BILL id: letters, digits, '-' and '_' need no quoting and cannot be a dot segment
     if not isinstance(value, str):
         raise ArgumentError(f"{name} must be a str (BILL ids are strings), got {type(value).__name__}")
+    if value in _MISSING_TEXTS:
+        raise ArgumentError(f"{name} is {value!r}, the text of a missing value (str(None) or str(UNSET)), not an id")
     if len(value) > MAX_ID_LENGTH:
         raise ArgumentError(
             f"{name} is {len(value):,} characters long; BILL ids are far shorter (at most {MAX_ID_LENGTH:,} accepted)"
@@ -357,3 +384,178 @@ def _check(value: object, where: str, label: str | None, depth: int) -> None:
             _check(item, f"{where}[{index}]", None, depth + 1)
     elif isinstance(value, float | Decimal) and not isinstance(value, bool):
         check_number(value, f"{label} (at {where})" if label else where, NUMBER)
+
+
+# --------------------------------------------------------------------------- request models: checks at construction
+# Generated models used in request bodies declare one of these as each field's attrs validator (and, for number
+# fields, ``number_arg`` & co. as converter). They run when a user constructs a model, never in ``from_dict``
+# (which builds objects without calling ``__init__``), so BILL's responses stay lenient and parsing stays fast.
+# Values assigned to attributes later are not checked here; numbers still are, by check_request_body at send time.
+# Wrong types raise TypeError, wrong values (an unknown enum value, a float or malformed amount) ArgumentError;
+# both messages name the model and field (``VendorCreate.name``).
+
+Validator = Callable[[Any, Any, Any], None]
+
+
+def _label(instance: object, attribute: Any) -> str:
+    return f"{type(instance).__name__}.{attribute.name}"
+
+
+def _article(name: str) -> str:
+    return ("an " if name[:1].upper() in "AEIOU" else "a ") + name
+
+
+def _got(value: object) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _field_check(
+    check: Callable[[Any, object, str], None], *, optional: bool, clearable: bool, many: bool, what: str
+) -> Validator:
+    def validate(instance: Any, attribute: Any, value: Any) -> None:
+        if value is None and optional:
+            return
+        if clearable and value is UNSET:
+            return
+        label = _label(instance, attribute)
+        if many:
+            if not isinstance(value, list | tuple):
+                raise TypeError(f"{label} must be a list of {what}, got {_got(value)}")
+            for index, item in enumerate(value):
+                check(instance, item, f"{label}[{index}]")
+        else:
+            check(instance, value, label)
+
+    return validate
+
+
+def expect(kind: type, *, optional: bool = False, clearable: bool = False, many: bool = False) -> Validator:
+    """A validator refusing anything but an instance of ``kind`` (str, bool, int, datetime.date, ...).
+
+    ``optional``: None is accepted (the field is left out); ``clearable``: UNSET is accepted too (None is sent as
+    null); ``many``: a list of ``kind``. ``int`` refuses bool; ``datetime.date`` refuses datetime (BILL wants a day).
+    """
+    import datetime
+
+    name = f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ == "datetime" else kind.__qualname__
+    expected = _article(name)
+
+    def check(_instance: object, value: object, label: str) -> None:
+        if (
+            not isinstance(value, kind)
+            or (kind is int and isinstance(value, bool))
+            or (kind is datetime.date and isinstance(value, datetime.datetime))
+        ):
+            raise TypeError(f"{label} must be {expected}, got {_got(value)}")
+
+    return _field_check(check, optional=optional, clearable=clearable, many=many, what=name)
+
+
+def expect_model(name: str, *, optional: bool = False, clearable: bool = False, many: bool = False) -> Validator:
+    """A validator refusing anything but an instance of the generated model ``name`` (looked up when it runs, so
+    models referring to each other need no import order)."""
+    import sys
+
+    expected = _article(name)
+
+    def check(instance: object, value: object, label: str) -> None:
+        cls = sys.modules[type(instance).__module__].__dict__[name]
+        if not isinstance(value, cls):
+            raise TypeError(f"{label} must be {expected}, got {_got(value)}")
+
+    return _field_check(check, optional=optional, clearable=clearable, many=many, what=name)
+
+
+def expect_enum(
+    enum: type[LenientStrEnum], *, optional: bool = False, clearable: bool = False, many: bool = False
+) -> Validator:
+    """A validator accepting only the known members of ``enum`` (or their string values).
+
+    Parsing keeps values BILL adds later as pseudo-members (``AccountType("BUSINES")`` works); a request refuses
+    them, so a typo fails here instead of at BILL. To send a value this SDK does not know yet, set it as an extra
+    key: ``body["accountType"] = "NEW_VALUE"``.
+    """
+    known = enum._value2member_map_
+    listed = ", ".join(sorted(str(v) for v in known))
+
+    def check(_instance: object, value: object, label: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"{label} must be {_article(enum.__name__)}, got {_got(value)}")
+        if value not in known:
+            raise ArgumentError(f"{label} {_short(str(value))} is not a known {enum.__name__} (one of {listed})")
+
+    return _field_check(check, optional=optional, clearable=clearable, many=many, what=enum.__name__)
+
+
+def expect_number(*, optional: bool = False, clearable: bool = False) -> Validator:
+    """A validator for a number field listed in the model's ``_number_fields``: :func:`check_number` at
+    construction (floats, bools, NaN, too many places or digits are refused)."""
+
+    def validate(instance: Any, attribute: Any, value: Any) -> None:
+        if (value is None and optional) or (clearable and value is UNSET):
+            return
+        limits, text_ok = type(instance)._number_fields[attribute.name]
+        check_number(value, _label(instance, attribute), limits, text_ok=text_ok)
+
+    return validate
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, str) and len(value) <= 40 and _PLAIN_DECIMAL.fullmatch(value):
+        return Decimal(value)
+    return value
+
+
+def number_arg(value: Decimal | int | str) -> Any:
+    """Converter of a required number field: a plain decimal string ('12.50') becomes a Decimal; anything else
+    is left for :func:`expect_number` to accept or refuse (a float is refused there, naming the field)."""
+    return _number(value)
+
+
+def optional_number_arg(value: Decimal | int | str | None) -> Any:
+    """Converter of an optional number field (None: left out); see :func:`number_arg`."""
+    return _number(value)
+
+
+def clearable_number_arg(value: Decimal | int | str | Unset | None) -> Any:
+    """Converter of a number field BILL lets you clear (UNSET: left out, None: sent as null); see :func:`number_arg`."""
+    return _number(value)
+
+
+# --------------------------------------------------------------------------- every model: repr and JSON
+
+
+def model_repr(model: Any) -> str:
+    """``Model(field=value, ...)`` with only the fields that are set (neither UNSET nor a None default); fields
+    the spec marks x-secret print as '***'."""
+    parts = []
+    for field in type(model).__attrs_attrs__:
+        value = getattr(model, field.name)
+        if field.name == "additional_properties":
+            if value:
+                parts.append(f"additional_properties={value!r}")
+            continue
+        if value is UNSET or (value is None and field.default is None):
+            continue
+        shown = field.repr(value) if callable(field.repr) else repr(value)
+        parts.append(f"{field.name}={shown}")
+    return f"{type(model).__name__}({', '.join(parts)})"
+
+
+def model_to_json(model: Any) -> str:
+    """``model.to_dict()`` as compact JSON text; decimals keep exactly their digits."""
+    from bill_sdk._json import dumps_json
+
+    return dumps_json(model.to_dict()).decode("ascii")
+
+
+def model_from_json(cls: type[T], data: str | bytes) -> T:
+    """Parse JSON text (exact decimals) into ``cls``; anything malformed raises ResponseDecodeError."""
+    from bill_sdk._json import JSONDecodeError, loads_json
+
+    try:
+        document = loads_json(data)
+    except JSONDecodeError as exc:
+        raise ResponseDecodeError(cls.__name__, str(exc)) from None
+    result: T = cls.from_dict(document)  # type: ignore[attr-defined]
+    return result

@@ -36,3 +36,17 @@ async def bill(bill_mock: respx.MockRouter) -> AsyncIterator[AsyncBill]:
     async with AsyncBill(**CREDENTIALS, env={}, max_retries=2) as client:
         client._retry.base_delay = 0.001  # keep backoff short in tests; the policy itself is tested separately
         yield client
+
+
+# What BILL always returns on an object (the `required` fields of the response schemas: id, archived, name,
+# vendorId, createdTime, ...); spread into a mocked response, `{**OBJ, "id": "0091"}`, so the model parses.
+# Keys a schema does not declare land in additional_properties.
+OBJ = {
+    "archived": False,
+    "name": "Happy Music",
+    "vendorId": "00901V",
+    "customerId": "0cu01C",
+    "uuid": "0e0b9f0e-0000-4000-8000-000000000001",
+    "createdTime": "2024-01-02T03:04:05.000+00:00",
+    "updatedTime": "2024-01-02T03:04:05.000+00:00",
+}

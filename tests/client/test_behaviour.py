@@ -24,7 +24,7 @@ from bill_sdk import (
 )
 from tests import bodies
 
-from .conftest import CREDENTIALS, SESSION
+from .conftest import CREDENTIALS, OBJ, SESSION
 
 EXPIRED = [
     {
@@ -37,7 +37,7 @@ EXPIRED = [
 
 
 async def test_login_is_lazy_and_reused(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
-    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={"id": "0091"})
+    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={**OBJ, "id": "0091"})
     assert not bill_mock["login"].called
     for _ in range(3):
         await bill.vendors.get("0091")
@@ -45,7 +45,7 @@ async def test_login_is_lazy_and_reused(bill: AsyncBill, bill_mock: respx.MockRo
 
 
 async def test_close_logs_out_when_the_client_logged_in(bill_mock: respx.MockRouter) -> None:
-    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={"id": "0091"})
+    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={**OBJ, "id": "0091"})
     async with AsyncBill(**CREDENTIALS, env={}) as bill:
         await bill.vendors.get("0091")
     assert bill_mock["logout"].call_count == 1
@@ -67,7 +67,7 @@ async def test_expired_session_relogins_once_for_twenty_concurrent_calls(
     def vendor(request: httpx.Request) -> httpx.Response:
         if request.headers["sessionId"] == "s-old":
             return httpx.Response(401, json=EXPIRED)
-        return httpx.Response(200, json={"id": "0091"})
+        return httpx.Response(200, json={**OBJ, "id": "0091"})
 
     bill_mock.get("/connect/v3/vendors/0091").mock(side_effect=vendor)
     await bill.vendors.get("0091")  # first login: s-old ... expired -> s-new
@@ -132,7 +132,7 @@ async def test_get_is_retried_after_503_with_retry_after(bill: AsyncBill, bill_m
     route = bill_mock.get("/connect/v3/vendors/0091")
     route.side_effect = [
         httpx.Response(503, headers={"Retry-After": "0"}, json=[{"code": "BDC_1001"}]),
-        httpx.Response(200, json={"id": "0091"}),
+        httpx.Response(200, json={**OBJ, "id": "0091"}),
     ]
     assert (await bill.vendors.get("0091")).id == "0091"
     assert route.call_count == 2
@@ -143,7 +143,7 @@ async def test_limit_codes_are_retried_for_safe_requests(bill: AsyncBill, bill_m
     route.side_effect = [
         httpx.Response(400, json=[{"code": "BDC_1322", "message": "Max number of concurrent requests"}]),
         httpx.Response(429, json=[{"code": "BDC_1144"}]),
-        httpx.Response(200, json={"id": "0091", "archived": True}),
+        httpx.Response(200, json={**OBJ, "id": "0091", "archived": True}),
     ]
     assert (await bill.vendors.archive("0091")).archived is True
     assert route.call_count == 3
@@ -184,7 +184,7 @@ async def test_connection_refused_before_sending_is_retried_even_for_payments(
     bill: AsyncBill, bill_mock: respx.MockRouter
 ) -> None:
     route = bill_mock.post("/connect/v3/payments")
-    route.side_effect = [httpx.ConnectError("refused"), httpx.Response(201, json={"id": "stp1"})]
+    route.side_effect = [httpx.ConnectError("refused"), httpx.Response(201, json={**OBJ, "id": "stp1"})]
     payment = await bill.payments.create(body=bodies.payment())
     assert payment.id == "stp1" and route.call_count == 2
 
@@ -214,7 +214,7 @@ async def test_concurrency_limit_holds_under_fifty_concurrent_calls(bill_mock: r
         peak = max(peak, in_flight)
         await anyio.sleep(0.01)
         in_flight -= 1
-        return httpx.Response(200, json={"id": "0091"})
+        return httpx.Response(200, json={**OBJ, "id": "0091"})
 
     bill_mock.get("/connect/v3/vendors/0091").mock(side_effect=slow)
     async with AsyncBill(**CREDENTIALS, env={}) as bill, anyio.create_task_group() as tg:
@@ -227,9 +227,9 @@ async def test_connect_pagination_follows_page_cursor_across_three_pages(
     bill: AsyncBill, bill_mock: respx.MockRouter
 ) -> None:
     pages = {
-        None: {"results": [{"id": "1"}, {"id": "2"}], "nextPage": "c1"},
-        "c1": {"results": [{"id": "3"}], "nextPage": "c2", "prevPage": "c0"},
-        "c2": {"results": [{"id": "4"}], "prevPage": "c1"},
+        None: {"results": [{**OBJ, "id": "1"}, {**OBJ, "id": "2"}], "nextPage": "c1"},
+        "c1": {"results": [{**OBJ, "id": "3"}], "nextPage": "c2", "prevPage": "c0"},
+        "c2": {"results": [{**OBJ, "id": "4"}], "prevPage": "c1"},
     }
     route = bill_mock.get("/connect/v3/vendors").mock(
         side_effect=lambda r: httpx.Response(200, json=pages[r.url.params.get("page")])
@@ -242,9 +242,9 @@ async def test_connect_pagination_follows_page_cursor_across_three_pages(
 
 async def test_spend_pagination_sends_the_cursor_as_next_page(bill_mock: respx.MockRouter) -> None:
     pages = {
-        None: {"results": [{"id": "b1"}], "nextPage": "n1"},
-        "n1": {"results": [{"id": "b2"}], "nextPage": "n2"},
-        "n2": {"results": [{"id": "b3"}], "nextPage": "n3"},
+        None: {"results": [{**OBJ, "id": "b1"}], "nextPage": "n1"},
+        "n1": {"results": [{**OBJ, "id": "b2"}], "nextPage": "n2"},
+        "n2": {"results": [{**OBJ, "id": "b3"}], "nextPage": "n3"},
         "n3": {"results": []},
     }
     route = bill_mock.get("/connect/v3/spend/budgets").mock(
@@ -294,7 +294,7 @@ def test_works_under_asyncio_and_trio(anyio_backend: str) -> None:
         with respx.mock(base_url="https://gateway.stage.bill.com") as router:
             router.post("/connect/v3/login").respond(200, json={"sessionId": "s"})
             router.post("/connect/v3/logout").respond(200, json={})
-            router.get("/connect/v3/vendors/0091").respond(200, json={"id": "0091"})
+            router.get("/connect/v3/vendors/0091").respond(200, json={**OBJ, "id": "0091"})
             async with AsyncBill(**CREDENTIALS, env={}) as bill:
                 results = []
                 async with anyio.create_task_group() as tg:
@@ -347,7 +347,7 @@ async def test_a_transient_login_failure_is_retried_even_before_a_create_payment
             respx.MockResponse(200, json={"sessionId": SESSION, "organizationId": "00801ORG"}),
         ]
     )
-    created = bill_mock.post("/connect/v3/payments").respond(200, json={"id": "stp1", "amount": 125.50})
+    created = bill_mock.post("/connect/v3/payments").respond(200, json={**OBJ, "id": "stp1", "amount": 125.50})
     async with AsyncBill(**CREDENTIALS, env={}) as bill:
         bill._retry.base_delay = 0.001
         payment = await bill.payments.create(body=bodies.payment())
@@ -368,5 +368,5 @@ async def test_a_refused_connection_at_login_is_a_connection_error_not_wrong_cre
         assert bill_mock["login"].call_count == 2
         # Not remembered as "wrong credentials": once BILL is reachable, the same client signs in.
         bill_mock["login"].mock(side_effect=None, return_value=respx.MockResponse(200, json={"sessionId": SESSION}))
-        bill_mock.get("/connect/v3/vendors/00901A").respond(200, json={"id": "00901A"})
+        bill_mock.get("/connect/v3/vendors/00901A").respond(200, json={**OBJ, "id": "00901A"})
         assert (await bill.vendors.get("00901A")).id == "00901A"

@@ -22,11 +22,13 @@ from bill_sdk.models import (
 )
 from tests import bodies
 
-from .conftest import BASE, CREDENTIALS, SESSION
+from .conftest import BASE, CREDENTIALS, OBJ, SESSION
 
 
 async def test_connect_list_sends_query_and_session_headers(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
-    route = bill_mock.get("/connect/v3/vendors").respond(200, json={"results": [{"id": "00901", "name": "Acme"}]})
+    route = bill_mock.get("/connect/v3/vendors").respond(
+        200, json={"results": [{**OBJ, "id": "00901", "name": "Acme"}]}
+    )
     page = await bill.vendors.list(max=50, filters=where("name").eq("Acme"), sort="name:asc")
     request = route.calls.last.request
     assert request.url.params["max"] == "50"
@@ -38,7 +40,7 @@ async def test_connect_list_sends_query_and_session_headers(bill: AsyncBill, bil
 
 
 async def test_connect_create_sends_json_body(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
-    route = bill_mock.post("/connect/v3/vendors").respond(201, json={"id": "00902", "name": "Happy Music"})
+    route = bill_mock.post("/connect/v3/vendors").respond(201, json={**OBJ, "id": "00902", "name": "Happy Music"})
     body = bodies.vendor()
     body.email = "a@b.example"
     vendor = await bill.vendors.create(body=body)
@@ -54,13 +56,15 @@ async def test_connect_create_sends_json_body(bill: AsyncBill, bill_mock: respx.
 
 
 async def test_archive_is_a_post_on_the_object_path(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
-    route = bill_mock.post("/connect/v3/bills/00n01/archive").respond(200, json={"id": "00n01", "archived": True})
+    route = bill_mock.post("/connect/v3/bills/00n01/archive").respond(
+        200, json={**OBJ, "id": "00n01", "archived": True}
+    )
     archived = await bill.bills.archive("00n01")
     assert route.called and isinstance(archived, Bill) and archived.archived is True
 
 
 async def test_spend_uses_api_token_only_and_no_login(bill_mock: respx.MockRouter) -> None:
-    route = bill_mock.post("/connect/v3/spend/budgets").respond(200, json={"id": "b1", "name": "Travel"})
+    route = bill_mock.post("/connect/v3/spend/budgets").respond(200, json={**OBJ, "id": "b1", "name": "Travel"})
     async with AsyncBill(api_token=CREDENTIALS["api_token"], env={}) as bill:
         budget = await bill.spend.budgets.create(
             body=BudgetCreate(name="Travel", owners=["u1"], recurring_interval=BudgetRecurringInterval.MONTHLY)
@@ -74,7 +78,7 @@ async def test_spend_uses_api_token_only_and_no_login(bill_mock: respx.MockRoute
 
 async def test_events_use_their_own_base_and_an_idempotency_key(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
     route = bill_mock.post("/connect-events/v3/subscriptions").respond(
-        200, json={"id": "sub1", "name": "bills", "notificationUrl": "https://h.example/x", "securityKey": "k"}
+        200, json={**OBJ, "id": "sub1", "name": "bills", "notificationUrl": "https://h.example/x", "securityKey": "k"}
     )
     sub = await bill.events.subscriptions.create(
         body=SubscriptionCreate(
@@ -105,7 +109,7 @@ async def test_partner_calls_use_app_key_and_partner_session(bill_mock: respx.Mo
 async def test_upload_sends_raw_bytes_from_a_file_object(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
     import io
 
-    route = bill_mock.post("/connect/v3/attachments/vendors/00901").respond(200, json={"id": "att1"})
+    route = bill_mock.post("/connect/v3/attachments/vendors/00901").respond(200, json={**OBJ, "id": "att1"})
     await bill.attachments.upload_vendor_attachment("00901", body=File(payload=io.BytesIO(b"%PDF-1.4")), name="w9.pdf")
     request = route.calls.last.request
     assert request.content == b"%PDF-1.4"
@@ -114,7 +118,10 @@ async def test_upload_sends_raw_bytes_from_a_file_object(bill: AsyncBill, bill_m
 
 
 async def test_money_round_trips_without_float(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
-    body = b'{"id":"00n1","amount":1234567.89,"billLineItems":[{"amount":0.07},{"amount":19.99}]}'
+    body = b'{"id":"00n1","archived":false,"vendorId":"00901V","createdTime":"2024-01-02T03:04:05Z",'
+    body += (
+        b'"updatedTime":"2024-01-02T03:04:05Z","amount":1234567.89,"billLineItems":[{"amount":0.07},{"amount":19.99}]}'
+    )
     bill_mock.get("/connect/v3/bills/00n1").respond(200, content=body, headers={"content-type": "application/json"})
     got = await bill.bills.get("00n1")
     assert got.amount == Decimal("1234567.89") and isinstance(got.amount, Decimal)
@@ -132,7 +139,7 @@ async def test_unknown_enum_value_and_unknown_field_survive_a_round_trip(
     bill: AsyncBill, bill_mock: respx.MockRouter
 ) -> None:
     bill_mock.get("/connect/v3/vendors/009x").respond(
-        200, json={"id": "009x", "accountType": "GOVERNMENT", "brandNewField": {"a": 1}}
+        200, json={**OBJ, "id": "009x", "accountType": "GOVERNMENT", "brandNewField": {"a": 1}}
     )
     vendor = await bill.vendors.get("009x")
     assert vendor.account_type == "GOVERNMENT"
@@ -179,7 +186,7 @@ async def test_default_timeout_is_set_and_overridable_per_call(bill: AsyncBill, 
 
     def record(request: httpx.Request) -> httpx.Response:
         seen.append(request.extensions["timeout"])
-        return httpx.Response(200, json={"id": "0091"})
+        return httpx.Response(200, json={**OBJ, "id": "0091"})
 
     bill_mock.get("/connect/v3/vendors/0091").mock(side_effect=record)
     await bill.vendors.get("0091")

@@ -11,7 +11,7 @@ import respx
 from bill_sdk import AsyncBill
 from bill_sdk.errors import ArgumentError, ConfigurationError
 
-from .conftest import CREDENTIALS, SESSION
+from .conftest import CREDENTIALS, OBJ, SESSION
 
 PARTNER_SESSION = "partner-session-SECRET-6"
 CHILD_SESSION = "child-session-SECRET-7"
@@ -20,7 +20,7 @@ EXPIRED = [{"code": "BDC_1109", "message": "Session is invalid.  Please log in."
 
 
 def page(*ids: str) -> dict[str, object]:
-    return {"results": [{"id": i} for i in ids]}
+    return {"results": [{**OBJ, "id": i} for i in ids]}
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ async def test_login_as_user_gives_an_org_client_that_shares_pool_and_limit(part
 
 async def test_an_expired_child_session_is_renewed_with_login_as_user_again(partner_mock: respx.MockRouter) -> None:
     partner_mock.get("/connect/v3/vendors/00901A").mock(
-        side_effect=[respx.MockResponse(401, json=EXPIRED), respx.MockResponse(200, json={"id": "00901A"})]
+        side_effect=[respx.MockResponse(401, json=EXPIRED), respx.MockResponse(200, json={**OBJ, "id": "00901A"})]
     )
     async with AsyncBill(**CREDENTIALS, env={}) as partner:
         child = await partner.login_as_user("00801CHILD", "00601USER")
@@ -89,7 +89,7 @@ async def test_children_of_one_partner_share_its_concurrency_limit(partner_mock:
 
         return respond
 
-    partner_mock.get("/connect/v3/vendors/00901A").mock(side_effect=slow({"id": "00901A"}))
+    partner_mock.get("/connect/v3/vendors/00901A").mock(side_effect=slow({**OBJ, "id": "00901A"}))
     partner_mock.get("/connect/v3/partner/organizations").mock(side_effect=slow(page()))
     async with AsyncBill(**CREDENTIALS, env={}, max_concurrency=2) as partner:
         child = await partner.login_as_user("00801CHILD", "00601USER")
@@ -144,7 +144,7 @@ async def test_mfa_challenge_then_validate_makes_this_and_later_sessions_trusted
 
     # The next login (after expiry) presents the remembered device, so it is trusted from the start.
     mfa_mock.get("/connect/v3/vendors/00901A").mock(
-        side_effect=[respx.MockResponse(401, json=EXPIRED), respx.MockResponse(200, json={"id": "00901A"})]
+        side_effect=[respx.MockResponse(401, json=EXPIRED), respx.MockResponse(200, json={**OBJ, "id": "00901A"})]
     )
     await bill.vendors.get("00901A")
     relogin = json.loads(mfa_mock["login"].calls.last.request.content)

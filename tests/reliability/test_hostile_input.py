@@ -94,6 +94,15 @@ def examples(n: int) -> int:
 SECRET_MARKER = "Zq7LEAKCHECKx9W"
 
 
+# What BILL always sends on a vendor (the `required` fields of the Vendor schema).
+VENDOR_REQUIRED = {
+    "archived": False,
+    "name": "Acme",
+    "createdTime": "2024-01-02T03:04:05Z",
+    "updatedTime": "2024-01-02T03:04:05Z",
+}
+
+
 # --------------------------------------------------------------------------- schema helpers
 
 
@@ -498,7 +507,9 @@ async def test_a_cursor_loop_in_hostile_pages_ends_with_a_pagination_error() -> 
         def page(request: httpx.Request) -> httpx.Response:
             cursor = request.url.params.get("page")
             nxt = {"": "A\r\nB", "A\r\nB": "ç" * 3000}.get(cursor or "", "A\r\nB")
-            return httpx.Response(200, json={"results": [{"id": f"00901{cursor!r}"}], "nextPage": nxt})
+            return httpx.Response(
+                200, json={"results": [{**VENDOR_REQUIRED, "id": f"00901{cursor!r}"}], "nextPage": nxt}
+            )
 
         route = router.get("/connect/v3/vendors").mock(side_effect=page)
         vendors: list[Any] = []

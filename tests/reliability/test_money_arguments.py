@@ -198,13 +198,20 @@ def test_good_amounts_are_sent_with_exactly_their_digits() -> None:
         assert f'"amount":{text},' in dumps_json(kwargs["json"].to_dict()).decode()  # the runtime encodes the model
 
 
+def _float_line() -> models.BillLineItem:
+    """A line given a float after construction (construction itself refuses it): what send time must catch."""
+    line = models.BillLineItem()
+    line.amount = 0.1 + 0.2  # type: ignore[assignment]
+    return line
+
+
 def test_a_float_is_refused_with_a_message_saying_what_to_use() -> None:
     from bill_sdk._generated.api.bills import create_bill
 
     body = models.BillCreate(
         vendor_id="009abc",
         due_date=__import__("datetime").date(2026, 1, 31),
-        bill_line_items=[models.BillLineItem(amount=0.1 + 0.2)],  # type: ignore[arg-type]
+        bill_line_items=[_float_line()],
         invoice=models.BillInvoice(invoice_number="1", invoice_date=__import__("datetime").date(2026, 1, 1)),
     )
     with pytest.raises(ArgumentError) as caught:
@@ -254,7 +261,9 @@ def test_a_numeric_string_is_refused_where_bill_takes_only_numbers() -> None:
     from bill_sdk._runtime import check_request_body
 
     with pytest.raises(ArgumentError, match=r"BillLineItem\.amount .*must be a Decimal or an int, got the str '12.50'"):
-        check_request_body(models.BillLineItem(amount="12.50"))  # type: ignore[arg-type]
+        line = models.BillLineItem()
+        line.amount = "12.50"  # type: ignore[assignment]  # assigned later: construction would convert it
+        check_request_body(line)
 
 
 def test_a_float_in_an_unknown_field_is_refused_too() -> None:
@@ -267,9 +276,18 @@ def test_a_float_in_an_unknown_field_is_refused_too() -> None:
         _get_kwargs(create_payment, body)
 
 
+BILL_REQUIRED = {
+    "id": "00n1",
+    "archived": False,
+    "vendorId": "009abc",
+    "createdTime": "2026-01-02T03:04:05Z",
+    "updatedTime": "2026-01-02T03:04:05Z",
+}
+
+
 def test_responses_are_parsed_leniently() -> None:
     # BILL's own numbers are never refused on the way in, whatever their digits.
-    bill = models.Bill.from_dict({"id": "00n1", "amount": Decimal("0.123456789"), "exchangeRate": Decimal("1E+30")})
+    bill = models.Bill.from_dict({**BILL_REQUIRED, "amount": Decimal("0.123456789"), "exchangeRate": Decimal("1E+30")})
     assert bill.amount == Decimal("0.123456789")
     assert bill.exchange_rate == Decimal("1E+30")
 
@@ -305,7 +323,7 @@ async def test_through_the_client_a_float_line_amount_sends_nothing() -> None:
             body = models.BillCreate(
                 vendor_id="009abc",
                 due_date=datetime.date(2026, 1, 31),
-                bill_line_items=[models.BillLineItem(amount=Decimal("10.00")), models.BillLineItem(amount=0.1 + 0.2)],  # type: ignore[arg-type]
+                bill_line_items=[models.BillLineItem(amount=Decimal("10.00")), _float_line()],
                 invoice=models.BillInvoice(invoice_number="1", invoice_date=datetime.date(2026, 1, 1)),
             )
             with pytest.raises(ArgumentError, match=r"BillLineItem\.amount.*bill_line_items\[1\]"):

@@ -24,6 +24,7 @@ from bill_sdk import (
 )
 from bill_sdk.errors import APIError
 from tests import bodies
+from tests.client.conftest import OBJ
 
 from .hostile import CREDENTIALS, LOGIN, HostileServer, RawRequest, Reply
 
@@ -75,7 +76,7 @@ async def test_the_deadline_covers_waiting_for_a_concurrency_slot() -> None:
     async def handler(request: RawRequest, reply: Reply) -> None:
         if not await login_or(request, reply):
             await reply.stall(release, seconds=10)
-            await reply.respond(200, {"id": "00901A"})
+            await reply.respond(200, {**OBJ, "id": "00901A"})
 
     async with HostileServer(handler) as server, client(server, max_concurrency=1) as bill:
         first = asyncio.create_task(bill.vendors.get("00901A"))
@@ -166,7 +167,7 @@ async def test_a_stalled_login_blocks_neither_spend_calls_nor_the_concurrency_sl
         elif request.path.startswith("/connect/v3/spend"):
             await reply.respond(200, {"results": [], "nextPage": None})
         else:
-            await reply.respond(200, {"id": "00901A"} if "vendors" in request.path else {})
+            await reply.respond(200, {**OBJ, "id": "00901A"} if "vendors" in request.path else {})
 
     # BILL's 3 slots; the login request itself holds one while it is out, the three calls waiting for it none.
     async with HostileServer(handler) as server, client(server, max_concurrency=3) as bill:
@@ -188,7 +189,7 @@ async def test_aclose_is_bounded_when_logout_never_answers() -> None:
         if request.path.endswith("/v3/logout"):
             await reply.trickle(200, chunks=200, interval=0.1)  # 20 s of trickle
         elif not await login_or(request, reply):
-            await reply.respond(200, {"id": "00901A"})
+            await reply.respond(200, {**OBJ, "id": "00901A"})
 
     async with HostileServer(handler) as server:
         bill = client(server)
@@ -204,7 +205,7 @@ async def test_aclose_honours_the_callers_cancel_scope() -> None:
         if request.path.endswith("/v3/logout"):
             await reply.stall(seconds=20)
         elif not await login_or(request, reply):
-            await reply.respond(200, {"id": "00901A"})
+            await reply.respond(200, {**OBJ, "id": "00901A"})
 
     async with HostileServer(handler) as server:
         bill = client(server)
@@ -349,7 +350,7 @@ def _mocked_login(router: respx.MockRouter) -> None:
 def test_a_client_used_from_a_second_event_loop_refuses_before_sending() -> None:
     with respx.mock(base_url="https://gateway.stage.bill.com", assert_all_called=False) as router:
         _mocked_login(router)
-        create = router.post("/connect/v3/payments").respond(200, json={"id": "stp1"})
+        create = router.post("/connect/v3/payments").respond(200, json={**OBJ, "id": "stp1"})
         bill = AsyncBill(env={}, **CREDENTIALS)
         router.get("/connect/v3/vendors").respond(200, json={"results": [], "nextPage": None})
         asyncio.run(bill.vendors.list())
@@ -362,7 +363,7 @@ def test_a_client_used_from_another_thread_refuses_before_sending() -> None:
     with respx.mock(base_url="https://gateway.stage.bill.com", assert_all_called=False) as router:
         _mocked_login(router)
         router.get("/connect/v3/vendors").respond(200, json={"results": [], "nextPage": None})
-        create = router.post("/connect/v3/payments").respond(200, json={"id": "stp1"})
+        create = router.post("/connect/v3/payments").respond(200, json={**OBJ, "id": "stp1"})
         bill = AsyncBill(env={}, **CREDENTIALS)
         loop = asyncio.new_event_loop()
         loop.run_until_complete(bill.vendors.list())

@@ -14,6 +14,7 @@ import respx
 from bill_sdk import AsyncBill, AuthenticationError, BillError
 from bill_sdk.testing import FakeBill
 from tests import bodies
+from tests.client.conftest import OBJ
 
 from .hostile import CREDENTIALS, SECRETS, HostileServer, RawRequest, Reply
 
@@ -106,7 +107,7 @@ async def test_a_login_refused_for_a_reason_other_than_credentials_is_not_rememb
             side_effect=[first_answer, respx.MockResponse(200, json={"sessionId": ORG_SESSION})]
         )
         router.post("/connect/v3/logout").respond(200, json={})
-        router.get("/connect/v3/vendors/00901A").respond(200, json={"id": "00901A"})
+        router.get("/connect/v3/vendors/00901A").respond(200, json={**OBJ, "id": "00901A"})
         async with AsyncBill(env={}, max_retries=0, **CREDENTIALS) as bill:
             with pytest.raises(BillError) as caught:
                 await bill.vendors.get("00901A")
@@ -124,7 +125,7 @@ async def test_a_rate_limited_login_is_retried_like_any_call() -> None:
             ]
         )
         router.post("/connect/v3/logout").respond(200, json={})
-        created = router.post("/connect/v3/payments").respond(200, json={"id": "stp1"})
+        created = router.post("/connect/v3/payments").respond(200, json={**OBJ, "id": "stp1"})
         async with AsyncBill(env={}, **CREDENTIALS) as bill:
             bill._retry.base_delay = 0.001
             assert (await bill.payments.create(body=bodies.payment())).id == "stp1"

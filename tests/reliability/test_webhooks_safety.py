@@ -46,7 +46,10 @@ def notification(event_id: str = "evt-1", *, amount: str = "100.10", extra: byte
         f'"metadata":{{"eventId":"{event_id}","subscriptionId":"sub-1","organizationId":"00801ABC",'
         '"eventType":"bill.created","version":"1"}'
     )
-    entity = f'"bill":{{"id":"00n01","vendorId":"00901","amount":{amount},"dueAmount":{amount}}}'
+    entity = (
+        f'"bill":{{"id":"00n01","archived":false,"vendorId":"00901","amount":{amount},"dueAmount":{amount},'
+        '"createdTime":"2026-01-02T03:04:05Z","updatedTime":"2026-01-02T03:04:05Z"}'
+    )
     return f"{{{metadata},{entity}}}".encode() + extra
 
 

@@ -10,48 +10,42 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="AchDisbursement")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class AchDisbursement:
     """A payment sent by ACH transfer.
 
     Attributes:
-        sent_date (datetime.date | Unset):
-        arrives_by_date (datetime.date | Unset):
+        sent_date (datetime.date | None):
+        arrives_by_date (datetime.date | None):
     """
 
-    sent_date: datetime.date | Unset = UNSET
-    arrives_by_date: datetime.date | Unset = UNSET
+    sent_date: datetime.date | None = None
+    arrives_by_date: datetime.date | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        sent_date: str | Unset = UNSET
-        if not isinstance(self.sent_date, Unset):
-            sent_date = self.sent_date.isoformat()
-
-        arrives_by_date: str | Unset = UNSET
-        if not isinstance(self.arrives_by_date, Unset):
-            arrives_by_date = self.arrives_by_date.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if sent_date is not UNSET:
-            field_dict["sentDate"] = sent_date
-        if arrives_by_date is not UNSET:
-            field_dict["arrivesByDate"] = arrives_by_date
+        if self.sent_date is not None:
+            field_dict["sentDate"] = self.sent_date.isoformat()
+        if self.arrives_by_date is not None:
+            field_dict["arrivesByDate"] = self.arrives_by_date.isoformat()
 
         return field_dict
 
@@ -62,29 +56,36 @@ class AchDisbursement:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _sent_date = d.pop("sentDate", UNSET)
-            sent_date: datetime.date | Unset
-            if _sent_date is UNSET:
-                sent_date = UNSET
-            else:
+            _sent_date = d.pop("sentDate", None)
+            sent_date: datetime.date | None = None
+            if _sent_date is not None:
                 sent_date = datetime.date.fromisoformat(_sent_date)
 
-            _arrives_by_date = d.pop("arrivesByDate", UNSET)
-            arrives_by_date: datetime.date | Unset
-            if _arrives_by_date is UNSET:
-                arrives_by_date = UNSET
-            else:
+            _arrives_by_date = d.pop("arrivesByDate", None)
+            arrives_by_date: datetime.date | None = None
+            if _arrives_by_date is not None:
                 arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-            ach_disbursement = cls(
-                sent_date,
-                arrives_by_date,
-            )
+            ach_disbursement = _new_object(cls)
+            ach_disbursement.sent_date = sent_date
+            ach_disbursement.arrives_by_date = arrives_by_date
 
             ach_disbursement.additional_properties = d
             return ach_disbursement
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,75 +6,64 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="Address")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Address:
     """Postal address of a vendor, customer, organization or BILL network member. Every field is optional here; BILL needs
     line1, city, zipOrPostalCode and country before it can mail a check or send a network invitation.
 
         Attributes:
-            line1 (str | Unset): First street line.
-            line2 (str | Unset): Second street line (suite, floor).
-            city (str | Unset):
-            state_or_province (str | Unset): State or province abbreviation, for example CA.
-            zip_or_postal_code (str | Unset):
-            country (str | Unset): Two-letter ISO 3166-1 alpha-2 country code, for example US.
-            country_name (str | Unset): Country name BILL derives from `country`.
+            line1 (str | None): First street line.
+            line2 (str | None): Second street line (suite, floor).
+            city (str | None):
+            state_or_province (str | None): State or province abbreviation, for example CA.
+            zip_or_postal_code (str | None):
+            country (str | None): Two-letter ISO 3166-1 alpha-2 country code, for example US.
+            country_name (str | None): Country name BILL derives from `country`.
     """
 
-    line1: str | Unset = UNSET
-    line2: str | Unset = UNSET
-    city: str | Unset = UNSET
-    state_or_province: str | Unset = UNSET
-    zip_or_postal_code: str | Unset = UNSET
-    country: str | Unset = UNSET
-    country_name: str | Unset = UNSET
+    line1: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    line2: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    city: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    state_or_province: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    zip_or_postal_code: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    country: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    country_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        line1 = self.line1
-
-        line2 = self.line2
-
-        city = self.city
-
-        state_or_province = self.state_or_province
-
-        zip_or_postal_code = self.zip_or_postal_code
-
-        country = self.country
-
-        country_name = self.country_name
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if line1 is not UNSET:
-            field_dict["line1"] = line1
-        if line2 is not UNSET:
-            field_dict["line2"] = line2
-        if city is not UNSET:
-            field_dict["city"] = city
-        if state_or_province is not UNSET:
-            field_dict["stateOrProvince"] = state_or_province
-        if zip_or_postal_code is not UNSET:
-            field_dict["zipOrPostalCode"] = zip_or_postal_code
-        if country is not UNSET:
-            field_dict["country"] = country
-        if country_name is not UNSET:
-            field_dict["countryName"] = country_name
+        if self.line1 is not None:
+            field_dict["line1"] = self.line1
+        if self.line2 is not None:
+            field_dict["line2"] = self.line2
+        if self.city is not None:
+            field_dict["city"] = self.city
+        if self.state_or_province is not None:
+            field_dict["stateOrProvince"] = self.state_or_province
+        if self.zip_or_postal_code is not None:
+            field_dict["zipOrPostalCode"] = self.zip_or_postal_code
+        if self.country is not None:
+            field_dict["country"] = self.country
+        if self.country_name is not None:
+            field_dict["countryName"] = self.country_name
 
         return field_dict
 
@@ -85,34 +74,45 @@ class Address:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            line1 = d.pop("line1", UNSET)
+            line1 = d.pop("line1", None)
 
-            line2 = d.pop("line2", UNSET)
+            line2 = d.pop("line2", None)
 
-            city = d.pop("city", UNSET)
+            city = d.pop("city", None)
 
-            state_or_province = d.pop("stateOrProvince", UNSET)
+            state_or_province = d.pop("stateOrProvince", None)
 
-            zip_or_postal_code = d.pop("zipOrPostalCode", UNSET)
+            zip_or_postal_code = d.pop("zipOrPostalCode", None)
 
-            country = d.pop("country", UNSET)
+            country = d.pop("country", None)
 
-            country_name = d.pop("countryName", UNSET)
+            country_name = d.pop("countryName", None)
 
-            address = cls(
-                line1,
-                line2,
-                city,
-                state_or_province,
-                zip_or_postal_code,
-                country,
-                country_name,
-            )
+            address = _new_object(cls)
+            address.line1 = line1
+            address.line2 = line2
+            address.city = city
+            address.state_or_province = state_or_province
+            address.zip_or_postal_code = zip_or_postal_code
+            address.country = country
+            address.country_name = country_name
 
             address.additional_properties = d
             return address
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

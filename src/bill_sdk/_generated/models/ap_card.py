@@ -12,48 +12,50 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.ap_card_status import ApCardStatus
-from ..types import UNSET, Unset
 
 _ApCardStatus = EnumLookup(ApCardStatus)
 
 
 T = TypeVar("T", bound="ApCard")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ApCard:
     """A BILL AP card (virtual card) that can fund payments as fundingAccount type AP_CARD.
 
     Attributes:
-        id (str | Unset):
-        status (ApCardStatus | Unset): State of an AP card.
-        name_on_account (str | Unset):
-        balance (Decimal | Unset):
-        limit (Decimal | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        id (str | None):
+        status (ApCardStatus | None): State of an AP card.
+        name_on_account (str | None):
+        balance (Decimal | None):
+        limit (Decimal | None):
+        created_time (datetime.datetime | None):
+        updated_time (datetime.datetime | None):
     """
 
-    id: str | Unset = UNSET
-    status: ApCardStatus | Unset = UNSET
-    name_on_account: str | Unset = UNSET
-    balance: Decimal | Unset = UNSET
-    limit: Decimal | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str | None = None
+    status: ApCardStatus | None = None
+    name_on_account: str | None = None
+    balance: Decimal | None = None
+    limit: Decimal | None = None
+    created_time: datetime.datetime | None = None
+    updated_time: datetime.datetime | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -62,43 +64,24 @@ class ApCard:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        name_on_account = self.name_on_account
-
-        balance = self.balance
-
-        limit = self.limit
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if status is not UNSET:
-            field_dict["status"] = status
-        if name_on_account is not UNSET:
-            field_dict["nameOnAccount"] = name_on_account
-        if balance is not UNSET:
-            field_dict["balance"] = balance
-        if limit is not UNSET:
-            field_dict["limit"] = limit
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.name_on_account is not None:
+            field_dict["nameOnAccount"] = self.name_on_account
+        if self.balance is not None:
+            field_dict["balance"] = self.balance
+        if self.limit is not None:
+            field_dict["limit"] = self.limit
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.updated_time is not None:
+            field_dict["updatedTime"] = self.updated_time.isoformat()
 
         return field_dict
 
@@ -109,59 +92,60 @@ class ApCard:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            _status = d.pop("status", UNSET)
-            status: ApCardStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: ApCardStatus | None = None
+            if _status is not None:
                 status = _ApCardStatus[_status]
 
-            name_on_account = d.pop("nameOnAccount", UNSET)
+            name_on_account = d.pop("nameOnAccount", None)
 
-            _balance = d.pop("balance", UNSET)
-            balance: Decimal | Unset
-            if _balance is UNSET:
-                balance = UNSET
-            else:
+            _balance = d.pop("balance", None)
+            balance: Decimal | None = None
+            if _balance is not None:
                 balance = to_decimal(_balance)
 
-            _limit = d.pop("limit", UNSET)
-            limit: Decimal | Unset
-            if _limit is UNSET:
-                limit = UNSET
-            else:
+            _limit = d.pop("limit", None)
+            limit: Decimal | None = None
+            if _limit is not None:
                 limit = to_decimal(_limit)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
+            _updated_time = d.pop("updatedTime", None)
+            updated_time: datetime.datetime | None = None
+            if _updated_time is not None:
                 updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-            ap_card = cls(
-                id,
-                status,
-                name_on_account,
-                balance,
-                limit,
-                created_time,
-                updated_time,
-            )
+            ap_card = _new_object(cls)
+            ap_card.id = id
+            ap_card.status = status
+            ap_card.name_on_account = name_on_account
+            ap_card.balance = balance
+            ap_card.limit = limit
+            ap_card.created_time = created_time
+            ap_card.updated_time = updated_time
 
             ap_card.additional_properties = d
             return ap_card
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,33 +7,39 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    expect,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="AppliedVendorCredit")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class AppliedVendorCredit:
     """A vendor credit and the part of it applied to a bill or a bill payment.
 
     Attributes:
-        id (str | Unset): Vendor credit id (begins with vcr).
-        amount (Decimal | Unset):
+        id (str | None): Vendor credit id (begins with vcr).
+        amount (Decimal | None):
     """
 
-    id: str | Unset = UNSET
-    amount: Decimal | Unset = UNSET
+    id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    amount: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -41,17 +47,14 @@ class AppliedVendorCredit:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        amount = self.amount
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if amount is not UNSET:
-            field_dict["amount"] = amount
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
 
         return field_dict
 
@@ -62,24 +65,33 @@ class AppliedVendorCredit:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            applied_vendor_credit = cls(
-                id,
-                amount,
-            )
+            applied_vendor_credit = _new_object(cls)
+            applied_vendor_credit.id = id
+            applied_vendor_credit.amount = amount
 
             applied_vendor_credit.additional_properties = d
             return applied_vendor_credit
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

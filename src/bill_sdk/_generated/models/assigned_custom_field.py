@@ -9,73 +9,61 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="AssignedCustomField")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class AssignedCustomField:
     """A custom field as it applies to one transaction or reimbursement, with the values chosen.
 
     Attributes:
-        id (str | Unset):
-        uuid (str | Unset):
-        name (str | Unset):
-        note (str | Unset): Free text, for custom fields of type NOTE.
-        is_required (bool | Unset):
-        selected_values (list[CustomFieldValue] | Unset):
+        id (str | None):
+        uuid (str | None):
+        name (str | None):
+        note (str | None): Free text, for custom fields of type NOTE.
+        is_required (bool | None):
+        selected_values (list[CustomFieldValue] | None):
     """
 
-    id: str | Unset = UNSET
-    uuid: str | Unset = UNSET
-    name: str | Unset = UNSET
-    note: str | Unset = UNSET
-    is_required: bool | Unset = UNSET
-    selected_values: list[CustomFieldValue] | Unset = UNSET
+    id: str | None = None
+    uuid: str | None = None
+    name: str | None = None
+    note: str | None = None
+    is_required: bool | None = None
+    selected_values: list[CustomFieldValue] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        uuid = self.uuid
-
-        name = self.name
-
-        note = self.note
-
-        is_required = self.is_required
-
-        selected_values: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.selected_values, Unset):
-            selected_values = []
-            for selected_values_item_data in self.selected_values:
-                selected_values_item = selected_values_item_data.to_dict()
-                selected_values.append(selected_values_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if uuid is not UNSET:
-            field_dict["uuid"] = uuid
-        if name is not UNSET:
-            field_dict["name"] = name
-        if note is not UNSET:
-            field_dict["note"] = note
-        if is_required is not UNSET:
-            field_dict["isRequired"] = is_required
-        if selected_values is not UNSET:
-            field_dict["selectedValues"] = selected_values
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.note is not None:
+            field_dict["note"] = self.note
+        if self.is_required is not None:
+            field_dict["isRequired"] = self.is_required
+        if self.selected_values is not None:
+            field_dict["selectedValues"] = []
+            for selected_values_item_data in self.selected_values:
+                selected_values_item = selected_values_item_data.to_dict()
+                field_dict["selectedValues"].append(selected_values_item)
 
         return field_dict
 
@@ -86,38 +74,50 @@ class AssignedCustomField:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            note = d.pop("note", UNSET)
+            note = d.pop("note", None)
 
-            is_required = d.pop("isRequired", UNSET)
+            is_required = d.pop("isRequired", None)
 
-            _selected_values = d.pop("selectedValues", UNSET)
-            selected_values: list[CustomFieldValue] | Unset = UNSET
-            if _selected_values is not UNSET:
+            _selected_values = d.pop("selectedValues", None)
+            selected_values: list[CustomFieldValue] | None = None
+            if _selected_values is not None:
                 selected_values = []
+                _selected_values = _selected_values
                 for selected_values_item_data in _selected_values:
                     selected_values_item = CustomFieldValue.from_dict(selected_values_item_data)
 
                     selected_values.append(selected_values_item)
 
-            assigned_custom_field = cls(
-                id,
-                uuid,
-                name,
-                note,
-                is_required,
-                selected_values,
-            )
+            assigned_custom_field = _new_object(cls)
+            assigned_custom_field.id = id
+            assigned_custom_field.uuid = uuid
+            assigned_custom_field.name = name
+            assigned_custom_field.note = note
+            assigned_custom_field.is_required = is_required
+            assigned_custom_field.selected_values = selected_values
 
             assigned_custom_field.additional_properties = d
             return assigned_custom_field
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,46 +9,42 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="AuditTrailField")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class AuditTrailField:
     """The changed field and its values; empty for a creation.
 
     Attributes:
-        name (str | Unset):
-        value (AuditTrailFieldValue | Unset): Value of a field before and after a change.
+        name (str | None):
+        value (AuditTrailFieldValue | None): Value of a field before and after a change.
     """
 
-    name: str | Unset = UNSET
-    value: AuditTrailFieldValue | Unset = UNSET
+    name: str | None = None
+    value: AuditTrailFieldValue | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        value: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.value, Unset):
-            value = self.value.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if value is not UNSET:
-            field_dict["value"] = value
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.value is not None:
+            field_dict["value"] = self.value.to_dict()
 
         return field_dict
 
@@ -59,24 +55,33 @@ class AuditTrailField:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            _value = d.pop("value", UNSET)
-            value: AuditTrailFieldValue | Unset
-            if _value is UNSET:
-                value = UNSET
-            else:
+            _value = d.pop("value", None)
+            value: AuditTrailFieldValue | None = None
+            if _value is not None:
                 value = AuditTrailFieldValue.from_dict(_value)
 
-            audit_trail_field = cls(
-                name,
-                value,
-            )
+            audit_trail_field = _new_object(cls)
+            audit_trail_field.name = name
+            audit_trail_field.value = value
 
             audit_trail_field.additional_properties = d
             return audit_trail_field
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,44 +6,42 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="AuditTrailFieldValue")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class AuditTrailFieldValue:
     """Value of a field before and after a change.
 
     Attributes:
-        previous (str | Unset):
-        current (str | Unset):
+        previous (str | None):
+        current (str | None):
     """
 
-    previous: str | Unset = UNSET
-    current: str | Unset = UNSET
+    previous: str | None = None
+    current: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        previous = self.previous
-
-        current = self.current
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if previous is not UNSET:
-            field_dict["previous"] = previous
-        if current is not UNSET:
-            field_dict["current"] = current
+        if self.previous is not None:
+            field_dict["previous"] = self.previous
+        if self.current is not None:
+            field_dict["current"] = self.current
 
         return field_dict
 
@@ -54,19 +52,30 @@ class AuditTrailFieldValue:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            previous = d.pop("previous", UNSET)
+            previous = d.pop("previous", None)
 
-            current = d.pop("current", UNSET)
+            current = d.pop("current", None)
 
-            audit_trail_field_value = cls(
-                previous,
-                current,
-            )
+            audit_trail_field_value = _new_object(cls)
+            audit_trail_field_value.previous = previous
+            audit_trail_field_value.current = current
 
             audit_trail_field_value.additional_properties = d
             return audit_trail_field_value
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

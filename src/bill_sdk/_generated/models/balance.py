@@ -12,33 +12,34 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="Balance")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Balance:
     """Amount outstanding with a vendor or customer, maintained by BILL.
 
     Attributes:
-        amount (Decimal | Unset):
-        last_updated_date (datetime.datetime | Unset):
+        amount (Decimal | None):
+        last_updated_date (datetime.datetime | None):
     """
 
-    amount: Decimal | Unset = UNSET
-    last_updated_date: datetime.datetime | Unset = UNSET
+    amount: Decimal | None = None
+    last_updated_date: datetime.datetime | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -46,19 +47,14 @@ class Balance:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
-        last_updated_date: str | Unset = UNSET
-        if not isinstance(self.last_updated_date, Unset):
-            last_updated_date = self.last_updated_date.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if last_updated_date is not UNSET:
-            field_dict["lastUpdatedDate"] = last_updated_date
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.last_updated_date is not None:
+            field_dict["lastUpdatedDate"] = self.last_updated_date.isoformat()
 
         return field_dict
 
@@ -69,29 +65,36 @@ class Balance:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            _last_updated_date = d.pop("lastUpdatedDate", UNSET)
-            last_updated_date: datetime.datetime | Unset
-            if _last_updated_date is UNSET:
-                last_updated_date = UNSET
-            else:
+            _last_updated_date = d.pop("lastUpdatedDate", None)
+            last_updated_date: datetime.datetime | None = None
+            if _last_updated_date is not None:
                 last_updated_date = datetime.datetime.fromisoformat(_last_updated_date)
 
-            balance = cls(
-                amount,
-                last_updated_date,
-            )
+            balance = _new_object(cls)
+            balance.amount = amount
+            balance.last_updated_date = last_updated_date
 
             balance.additional_properties = d
             return balance
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

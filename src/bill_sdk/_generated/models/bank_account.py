@@ -10,20 +10,21 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
 from ..models.funding_account_status import FundingAccountStatus
-from ..types import UNSET, Unset
 
 _BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
 _BankAccountType = EnumLookup(BankAccountType)
@@ -31,47 +32,48 @@ _FundingAccountStatus = EnumLookup(FundingAccountStatus)
 
 
 T = TypeVar("T", bound="BankAccount")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BankAccount:
     """A bank account of the organization used to pay and receive money (id begins with bac).
 
     Attributes:
-        id (str | Unset):
-        archived (bool | Unset):
-        status (FundingAccountStatus | Unset): Verification state of a bank or card account; new bank accounts start
+        id (str):
+        archived (bool):
+        created_time (datetime.datetime):
+        updated_time (datetime.datetime):
+        status (FundingAccountStatus | None): Verification state of a bank or card account; new bank accounts start
             PENDING.
-        name_on_account (str | Unset):
-        bank_name (str | Unset): Nickname of the account.
-        routing_number (str | Unset):
-        account_number (str | Unset): Masked in responses.
-        type_ (BankAccountType | Unset): Kind of bank account.
-        owner_type (BankAccountOwnerType | Unset): Whether a bank account belongs to a business or a person.
-        access_to_admins (bool | Unset):
-        default (BankAccountDefault | Unset): Whether the account is the default for paying bills and for receiving
+        name_on_account (str | None):
+        bank_name (str | None): Nickname of the account.
+        routing_number (str | None):
+        account_number (str | None): Masked in responses.
+        type_ (BankAccountType | None): Kind of bank account.
+        owner_type (BankAccountOwnerType | None): Whether a bank account belongs to a business or a person.
+        access_to_admins (bool | None):
+        default (BankAccountDefault | None): Whether the account is the default for paying bills and for receiving
             payments.
-        chart_of_account_id (str | Unset):
-        created_by (str | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        chart_of_account_id (str | None):
+        created_by (str | None):
     """
 
-    id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    status: FundingAccountStatus | Unset = UNSET
-    name_on_account: str | Unset = UNSET
-    bank_name: str | Unset = UNSET
-    routing_number: str | Unset = UNSET
-    account_number: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
-    type_: BankAccountType | Unset = UNSET
-    owner_type: BankAccountOwnerType | Unset = UNSET
-    access_to_admins: bool | Unset = UNSET
-    default: BankAccountDefault | Unset = UNSET
-    chart_of_account_id: str | Unset = UNSET
-    created_by: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    archived: bool
+    created_time: datetime.datetime
+    updated_time: datetime.datetime
+    status: FundingAccountStatus | None = None
+    name_on_account: str | None = None
+    bank_name: str | None = None
+    routing_number: str | None = None
+    account_number: str | None = _attrs_field(default=None, repr=mask_secret)
+    type_: BankAccountType | None = None
+    owner_type: BankAccountOwnerType | None = None
+    access_to_admins: bool | None = None
+    default: BankAccountDefault | None = None
+    chart_of_account_id: str | None = None
+    created_by: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,77 +81,42 @@ class BankAccount:
 
         archived = self.archived
 
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
+        created_time = self.created_time.isoformat()
 
-        name_on_account = self.name_on_account
-
-        bank_name = self.bank_name
-
-        routing_number = self.routing_number
-
-        account_number = self.account_number
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        owner_type: str | Unset = UNSET
-        if not isinstance(self.owner_type, Unset):
-            owner_type = str(self.owner_type)
-
-        access_to_admins = self.access_to_admins
-
-        default: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.default, Unset):
-            default = self.default.to_dict()
-
-        chart_of_account_id = self.chart_of_account_id
-
-        created_by = self.created_by
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
+        updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if status is not UNSET:
-            field_dict["status"] = status
-        if name_on_account is not UNSET:
-            field_dict["nameOnAccount"] = name_on_account
-        if bank_name is not UNSET:
-            field_dict["bankName"] = bank_name
-        if routing_number is not UNSET:
-            field_dict["routingNumber"] = routing_number
-        if account_number is not UNSET:
-            field_dict["accountNumber"] = account_number
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if owner_type is not UNSET:
-            field_dict["ownerType"] = owner_type
-        if access_to_admins is not UNSET:
-            field_dict["accessToAdmins"] = access_to_admins
-        if default is not UNSET:
-            field_dict["default"] = default
-        if chart_of_account_id is not UNSET:
-            field_dict["chartOfAccountId"] = chart_of_account_id
-        if created_by is not UNSET:
-            field_dict["createdBy"] = created_by
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+                "archived": archived,
+                "createdTime": created_time,
+                "updatedTime": updated_time,
+            }
+        )
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.name_on_account is not None:
+            field_dict["nameOnAccount"] = self.name_on_account
+        if self.bank_name is not None:
+            field_dict["bankName"] = self.bank_name
+        if self.routing_number is not None:
+            field_dict["routingNumber"] = self.routing_number
+        if self.account_number is not None:
+            field_dict["accountNumber"] = self.account_number
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.owner_type is not None:
+            field_dict["ownerType"] = str(self.owner_type)
+        if self.access_to_admins is not None:
+            field_dict["accessToAdmins"] = self.access_to_admins
+        if self.default is not None:
+            field_dict["default"] = self.default.to_dict()
+        if self.chart_of_account_id is not None:
+            field_dict["chartOfAccountId"] = self.chart_of_account_id
+        if self.created_by is not None:
+            field_dict["createdBy"] = self.created_by
 
         return field_dict
 
@@ -160,88 +127,81 @@ class BankAccount:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived")
 
-            _status = d.pop("status", UNSET)
-            status: FundingAccountStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
+
+            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+
+            _status = d.pop("status", None)
+            status: FundingAccountStatus | None = None
+            if _status is not None:
                 status = _FundingAccountStatus[_status]
 
-            name_on_account = d.pop("nameOnAccount", UNSET)
+            name_on_account = d.pop("nameOnAccount", None)
 
-            bank_name = d.pop("bankName", UNSET)
+            bank_name = d.pop("bankName", None)
 
-            routing_number = d.pop("routingNumber", UNSET)
+            routing_number = d.pop("routingNumber", None)
 
-            account_number = d.pop("accountNumber", UNSET)
+            account_number = d.pop("accountNumber", None)
 
-            _type_ = d.pop("type", UNSET)
-            type_: BankAccountType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: BankAccountType | None = None
+            if _type_ is not None:
                 type_ = _BankAccountType[_type_]
 
-            _owner_type = d.pop("ownerType", UNSET)
-            owner_type: BankAccountOwnerType | Unset
-            if _owner_type is UNSET:
-                owner_type = UNSET
-            else:
+            _owner_type = d.pop("ownerType", None)
+            owner_type: BankAccountOwnerType | None = None
+            if _owner_type is not None:
                 owner_type = _BankAccountOwnerType[_owner_type]
 
-            access_to_admins = d.pop("accessToAdmins", UNSET)
+            access_to_admins = d.pop("accessToAdmins", None)
 
-            _default = d.pop("default", UNSET)
-            default: BankAccountDefault | Unset
-            if _default is UNSET:
-                default = UNSET
-            else:
+            _default = d.pop("default", None)
+            default: BankAccountDefault | None = None
+            if _default is not None:
                 default = BankAccountDefault.from_dict(_default)
 
-            chart_of_account_id = d.pop("chartOfAccountId", UNSET)
+            chart_of_account_id = d.pop("chartOfAccountId", None)
 
-            created_by = d.pop("createdBy", UNSET)
+            created_by = d.pop("createdBy", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
-                created_time = datetime.datetime.fromisoformat(_created_time)
-
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
-
-            bank_account = cls(
-                id,
-                archived,
-                status,
-                name_on_account,
-                bank_name,
-                routing_number,
-                account_number,
-                type_,
-                owner_type,
-                access_to_admins,
-                default,
-                chart_of_account_id,
-                created_by,
-                created_time,
-                updated_time,
-            )
+            bank_account = _new_object(cls)
+            bank_account.id = id
+            bank_account.archived = archived
+            bank_account.created_time = created_time
+            bank_account.updated_time = updated_time
+            bank_account.status = status
+            bank_account.name_on_account = name_on_account
+            bank_account.bank_name = bank_name
+            bank_account.routing_number = routing_number
+            bank_account.account_number = account_number
+            bank_account.type_ = type_
+            bank_account.owner_type = owner_type
+            bank_account.access_to_admins = access_to_admins
+            bank_account.default = default
+            bank_account.chart_of_account_id = chart_of_account_id
+            bank_account.created_by = created_by
 
             bank_account.additional_properties = d
             return bank_account
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

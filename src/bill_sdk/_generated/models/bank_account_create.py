@@ -6,28 +6,32 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
-from ..types import UNSET, Unset
 
 _BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
 _BankAccountType = EnumLookup(BankAccountType)
 
 
 T = TypeVar("T", bound="BankAccountCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BankAccountCreate:
     """A new bank account; BILL sends a micro-deposit to verify it.
 
@@ -38,18 +42,18 @@ class BankAccountCreate:
         type_ (BankAccountType): Kind of bank account.
         owner_type (BankAccountOwnerType): Whether a bank account belongs to a business or a person.
         bank_name (str): Nickname of the account.
-        access_to_admins (bool | Unset): Give every administrator access.
-        chart_of_account_id (str | Unset):
+        access_to_admins (bool | None): Give every administrator access.
+        chart_of_account_id (str | None):
     """
 
-    name_on_account: str
-    routing_number: str
-    account_number: str = _attrs_field(repr=mask_secret)
-    type_: BankAccountType
-    owner_type: BankAccountOwnerType
-    bank_name: str
-    access_to_admins: bool | Unset = UNSET
-    chart_of_account_id: str | Unset = UNSET
+    name_on_account: str = _attrs_field(validator=expect(str))
+    routing_number: str = _attrs_field(validator=expect(str))
+    account_number: str = _attrs_field(validator=expect(str), repr=mask_secret)
+    type_: BankAccountType = _attrs_field(validator=expect_enum(BankAccountType))
+    owner_type: BankAccountOwnerType = _attrs_field(validator=expect_enum(BankAccountOwnerType))
+    bank_name: str = _attrs_field(validator=expect(str))
+    access_to_admins: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    chart_of_account_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,10 +69,6 @@ class BankAccountCreate:
 
         bank_name = self.bank_name
 
-        access_to_admins = self.access_to_admins
-
-        chart_of_account_id = self.chart_of_account_id
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -81,10 +81,10 @@ class BankAccountCreate:
                 "bankName": bank_name,
             }
         )
-        if access_to_admins is not UNSET:
-            field_dict["accessToAdmins"] = access_to_admins
-        if chart_of_account_id is not UNSET:
-            field_dict["chartOfAccountId"] = chart_of_account_id
+        if self.access_to_admins is not None:
+            field_dict["accessToAdmins"] = self.access_to_admins
+        if self.chart_of_account_id is not None:
+            field_dict["chartOfAccountId"] = self.chart_of_account_id
 
         return field_dict
 
@@ -107,25 +107,36 @@ class BankAccountCreate:
 
             bank_name = d.pop("bankName")
 
-            access_to_admins = d.pop("accessToAdmins", UNSET)
+            access_to_admins = d.pop("accessToAdmins", None)
 
-            chart_of_account_id = d.pop("chartOfAccountId", UNSET)
+            chart_of_account_id = d.pop("chartOfAccountId", None)
 
-            bank_account_create = cls(
-                name_on_account,
-                routing_number,
-                account_number,
-                type_,
-                owner_type,
-                bank_name,
-                access_to_admins,
-                chart_of_account_id,
-            )
+            bank_account_create = _new_object(cls)
+            bank_account_create.name_on_account = name_on_account
+            bank_account_create.routing_number = routing_number
+            bank_account_create.account_number = account_number
+            bank_account_create.type_ = type_
+            bank_account_create.owner_type = owner_type
+            bank_account_create.bank_name = bank_name
+            bank_account_create.access_to_admins = access_to_admins
+            bank_account_create.chart_of_account_id = chart_of_account_id
 
             bank_account_create.additional_properties = d
             return bank_account_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

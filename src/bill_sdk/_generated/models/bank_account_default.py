@@ -6,44 +6,43 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BankAccountDefault")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BankAccountDefault:
     """Whether the account is the default for paying bills and for receiving payments.
 
     Attributes:
-        payables (bool | Unset):
-        receivables (bool | Unset):
+        payables (bool | None):
+        receivables (bool | None):
     """
 
-    payables: bool | Unset = UNSET
-    receivables: bool | Unset = UNSET
+    payables: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    receivables: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        payables = self.payables
-
-        receivables = self.receivables
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if payables is not UNSET:
-            field_dict["payables"] = payables
-        if receivables is not UNSET:
-            field_dict["receivables"] = receivables
+        if self.payables is not None:
+            field_dict["payables"] = self.payables
+        if self.receivables is not None:
+            field_dict["receivables"] = self.receivables
 
         return field_dict
 
@@ -54,19 +53,30 @@ class BankAccountDefault:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            payables = d.pop("payables", UNSET)
+            payables = d.pop("payables", None)
 
-            receivables = d.pop("receivables", UNSET)
+            receivables = d.pop("receivables", None)
 
-            bank_account_default = cls(
-                payables,
-                receivables,
-            )
+            bank_account_default = _new_object(cls)
+            bank_account_default.payables = payables
+            bank_account_default.receivables = receivables
 
             bank_account_default.additional_properties = d
             return bank_account_default
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,6 +10,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
@@ -17,6 +18,12 @@ from bill_sdk._runtime import (
     EnumLookup,
     Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
@@ -26,46 +33,39 @@ _BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
 
 
 T = TypeVar("T", bound="BankAccountUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BankAccountUpdate:
     """Changes to a verified bank account (PATCH). Routing number, account number and type cannot change; add a new account
     instead.
 
         Attributes:
-            name_on_account (str | Unset):
-            owner_type (BankAccountOwnerType | Unset): Whether a bank account belongs to a business or a person.
-            bank_name (str | Unset):
-            access_to_admins (bool | Unset):
-            default (BankAccountDefault | Unset): Whether the account is the default for paying bills and for receiving
+            name_on_account (str | None):
+            owner_type (BankAccountOwnerType | None): Whether a bank account belongs to a business or a person.
+            bank_name (str | None):
+            access_to_admins (bool | None):
+            default (BankAccountDefault | None): Whether the account is the default for paying bills and for receiving
                 payments.
             chart_of_account_id (None | str | Unset):
     """
 
-    name_on_account: str | Unset = UNSET
-    owner_type: BankAccountOwnerType | Unset = UNSET
-    bank_name: str | Unset = UNSET
-    access_to_admins: bool | Unset = UNSET
-    default: BankAccountDefault | Unset = UNSET
-    chart_of_account_id: None | str | Unset = UNSET
+    name_on_account: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    owner_type: BankAccountOwnerType | None = _attrs_field(
+        default=None, validator=expect_enum(BankAccountOwnerType, optional=True)
+    )
+    bank_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    access_to_admins: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    default: BankAccountDefault | None = _attrs_field(
+        default=None, validator=expect_model("BankAccountDefault", optional=True)
+    )
+    chart_of_account_id: None | str | Unset = _attrs_field(
+        default=UNSET, validator=expect(str, optional=True, clearable=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name_on_account = self.name_on_account
-
-        owner_type: str | Unset = UNSET
-        if not isinstance(self.owner_type, Unset):
-            owner_type = str(self.owner_type)
-
-        bank_name = self.bank_name
-
-        access_to_admins = self.access_to_admins
-
-        default: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.default, Unset):
-            default = self.default.to_dict()
-
         chart_of_account_id: None | str | Unset
         if isinstance(self.chart_of_account_id, Unset):
             chart_of_account_id = UNSET
@@ -75,16 +75,16 @@ class BankAccountUpdate:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name_on_account is not UNSET:
-            field_dict["nameOnAccount"] = name_on_account
-        if owner_type is not UNSET:
-            field_dict["ownerType"] = owner_type
-        if bank_name is not UNSET:
-            field_dict["bankName"] = bank_name
-        if access_to_admins is not UNSET:
-            field_dict["accessToAdmins"] = access_to_admins
-        if default is not UNSET:
-            field_dict["default"] = default
+        if self.name_on_account is not None:
+            field_dict["nameOnAccount"] = self.name_on_account
+        if self.owner_type is not None:
+            field_dict["ownerType"] = str(self.owner_type)
+        if self.bank_name is not None:
+            field_dict["bankName"] = self.bank_name
+        if self.access_to_admins is not None:
+            field_dict["accessToAdmins"] = self.access_to_admins
+        if self.default is not None:
+            field_dict["default"] = self.default.to_dict()
         if chart_of_account_id is not UNSET:
             field_dict["chartOfAccountId"] = chart_of_account_id
 
@@ -97,24 +97,20 @@ class BankAccountUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name_on_account = d.pop("nameOnAccount", UNSET)
+            name_on_account = d.pop("nameOnAccount", None)
 
-            _owner_type = d.pop("ownerType", UNSET)
-            owner_type: BankAccountOwnerType | Unset
-            if _owner_type is UNSET:
-                owner_type = UNSET
-            else:
+            _owner_type = d.pop("ownerType", None)
+            owner_type: BankAccountOwnerType | None = None
+            if _owner_type is not None:
                 owner_type = _BankAccountOwnerType[_owner_type]
 
-            bank_name = d.pop("bankName", UNSET)
+            bank_name = d.pop("bankName", None)
 
-            access_to_admins = d.pop("accessToAdmins", UNSET)
+            access_to_admins = d.pop("accessToAdmins", None)
 
-            _default = d.pop("default", UNSET)
-            default: BankAccountDefault | Unset
-            if _default is UNSET:
-                default = UNSET
-            else:
+            _default = d.pop("default", None)
+            default: BankAccountDefault | None = None
+            if _default is not None:
                 default = BankAccountDefault.from_dict(_default)
 
             def _parse_chart_of_account_id(data: object) -> None | str | Unset:
@@ -126,19 +122,30 @@ class BankAccountUpdate:
 
             chart_of_account_id = _parse_chart_of_account_id(d.pop("chartOfAccountId", UNSET))
 
-            bank_account_update = cls(
-                name_on_account,
-                owner_type,
-                bank_name,
-                access_to_admins,
-                default,
-                chart_of_account_id,
-            )
+            bank_account_update = _new_object(cls)
+            bank_account_update.name_on_account = name_on_account
+            bank_account_update.owner_type = owner_type
+            bank_account_update.bank_name = bank_name
+            bank_account_update.access_to_admins = access_to_admins
+            bank_account_update.default = default
+            bank_account_update.chart_of_account_id = chart_of_account_id
 
             bank_account_update.additional_properties = d
             return bank_account_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,88 +10,71 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.funding_account_user_verification_status import (
     FundingAccountUserVerificationStatus,
 )
-from ..types import UNSET, Unset
 
 _FundingAccountUserVerificationStatus = EnumLookup(FundingAccountUserVerificationStatus)
 
 
 T = TypeVar("T", bound="BankAccountUser")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BankAccountUser:
     """A user's access to an organization bank account (id begins with bau).
 
     Attributes:
-        id (str | Unset):
-        bank_account_id (str | Unset):
-        user_id (str | Unset):
-        archived (bool | Unset):
-        verification_status (FundingAccountUserVerificationStatus | Unset): Identity verification of a user of a funding
+        id (str | None):
+        bank_account_id (str | None):
+        user_id (str | None):
+        archived (bool | None):
+        verification_status (FundingAccountUserVerificationStatus | None): Identity verification of a user of a funding
             account; NOMINATED means still pending, and the user cannot pay until VERIFIED.
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        created_time (datetime.datetime | None):
+        updated_time (datetime.datetime | None):
     """
 
-    id: str | Unset = UNSET
-    bank_account_id: str | Unset = UNSET
-    user_id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    verification_status: FundingAccountUserVerificationStatus | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str | None = None
+    bank_account_id: str | None = None
+    user_id: str | None = None
+    archived: bool | None = None
+    verification_status: FundingAccountUserVerificationStatus | None = None
+    created_time: datetime.datetime | None = None
+    updated_time: datetime.datetime | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        bank_account_id = self.bank_account_id
-
-        user_id = self.user_id
-
-        archived = self.archived
-
-        verification_status: str | Unset = UNSET
-        if not isinstance(self.verification_status, Unset):
-            verification_status = str(self.verification_status)
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if bank_account_id is not UNSET:
-            field_dict["bankAccountId"] = bank_account_id
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if verification_status is not UNSET:
-            field_dict["verificationStatus"] = verification_status
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.bank_account_id is not None:
+            field_dict["bankAccountId"] = self.bank_account_id
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.archived is not None:
+            field_dict["archived"] = self.archived
+        if self.verification_status is not None:
+            field_dict["verificationStatus"] = str(self.verification_status)
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.updated_time is not None:
+            field_dict["updatedTime"] = self.updated_time.isoformat()
 
         return field_dict
 
@@ -102,49 +85,54 @@ class BankAccountUser:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            bank_account_id = d.pop("bankAccountId", UNSET)
+            bank_account_id = d.pop("bankAccountId", None)
 
-            user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", None)
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived", None)
 
-            _verification_status = d.pop("verificationStatus", UNSET)
-            verification_status: FundingAccountUserVerificationStatus | Unset
-            if _verification_status is UNSET:
-                verification_status = UNSET
-            else:
+            _verification_status = d.pop("verificationStatus", None)
+            verification_status: FundingAccountUserVerificationStatus | None = None
+            if _verification_status is not None:
                 verification_status = _FundingAccountUserVerificationStatus[_verification_status]
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
+            _updated_time = d.pop("updatedTime", None)
+            updated_time: datetime.datetime | None = None
+            if _updated_time is not None:
                 updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-            bank_account_user = cls(
-                id,
-                bank_account_id,
-                user_id,
-                archived,
-                verification_status,
-                created_time,
-                updated_time,
-            )
+            bank_account_user = _new_object(cls)
+            bank_account_user.id = id
+            bank_account_user.bank_account_id = bank_account_id
+            bank_account_user.user_id = user_id
+            bank_account_user.archived = archived
+            bank_account_user.verification_status = verification_status
+            bank_account_user.created_time = created_time
+            bank_account_user.updated_time = updated_time
 
             bank_account_user.additional_properties = d
             return bank_account_user
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
@@ -14,12 +15,18 @@ from bill_sdk._runtime import (
     MONEY,
     NumberLimits,
     decode_error,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    number_arg,
 )
 
 T = TypeVar("T", bound="BankAccountVerification")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BankAccountVerification:
     """Amount of the micro-deposit BILL sent to the account.
 
@@ -27,7 +34,7 @@ class BankAccountVerification:
         deposit_amount (Decimal): In the sandbox use 0.50. Three wrong attempts make the account unusable.
     """
 
-    deposit_amount: Decimal
+    deposit_amount: Decimal = _attrs_field(converter=number_arg, validator=expect_number())
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -56,14 +63,25 @@ class BankAccountVerification:
             d = dict(src_dict)
             deposit_amount = to_decimal(d.pop("depositAmount"))
 
-            bank_account_verification = cls(
-                deposit_amount,
-            )
+            bank_account_verification = _new_object(cls)
+            bank_account_verification.deposit_amount = deposit_amount
 
             bank_account_verification.additional_properties = d
             return bank_account_verification
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,45 +13,46 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BankFundingOption")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BankFundingOption:
     """A bank account that can (or cannot, see reason) fund the payment.
 
     Attributes:
-        id (str | Unset):
-        name (str | Unset):
-        available (bool | Unset):
-        reason (str | Unset): Why the option is unavailable.
-        conditions (list[str] | Unset):
-        process_date (datetime.date | Unset):
-        delivery_date (datetime.date | Unset):
-        fee (Decimal | Unset):
+        id (str | None):
+        name (str | None):
+        available (bool | None):
+        reason (str | None): Why the option is unavailable.
+        conditions (list[str] | None):
+        process_date (datetime.date | None):
+        delivery_date (datetime.date | None):
+        fee (Decimal | None):
     """
 
-    id: str | Unset = UNSET
-    name: str | Unset = UNSET
-    available: bool | Unset = UNSET
-    reason: str | Unset = UNSET
-    conditions: list[str] | Unset = UNSET
-    process_date: datetime.date | Unset = UNSET
-    delivery_date: datetime.date | Unset = UNSET
-    fee: Decimal | Unset = UNSET
+    id: str | None = None
+    name: str | None = None
+    available: bool | None = None
+    reason: str | None = None
+    conditions: list[str] | None = None
+    process_date: datetime.date | None = None
+    delivery_date: datetime.date | None = None
+    fee: Decimal | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -59,47 +60,27 @@ class BankFundingOption:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        name = self.name
-
-        available = self.available
-
-        reason = self.reason
-
-        conditions: list[str] | Unset = UNSET
-        if not isinstance(self.conditions, Unset):
-            conditions = self.conditions
-
-        process_date: str | Unset = UNSET
-        if not isinstance(self.process_date, Unset):
-            process_date = self.process_date.isoformat()
-
-        delivery_date: str | Unset = UNSET
-        if not isinstance(self.delivery_date, Unset):
-            delivery_date = self.delivery_date.isoformat()
-
-        fee = self.fee
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if available is not UNSET:
-            field_dict["available"] = available
-        if reason is not UNSET:
-            field_dict["reason"] = reason
-        if conditions is not UNSET:
-            field_dict["conditions"] = conditions
-        if process_date is not UNSET:
-            field_dict["processDate"] = process_date
-        if delivery_date is not UNSET:
-            field_dict["deliveryDate"] = delivery_date
-        if fee is not UNSET:
-            field_dict["fee"] = fee
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.available is not None:
+            field_dict["available"] = self.available
+        if self.reason is not None:
+            field_dict["reason"] = self.reason
+        if self.conditions is not None:
+            field_dict["conditions"] = self.conditions
+
+        if self.process_date is not None:
+            field_dict["processDate"] = self.process_date.isoformat()
+        if self.delivery_date is not None:
+            field_dict["deliveryDate"] = self.delivery_date.isoformat()
+        if self.fee is not None:
+            field_dict["fee"] = self.fee
 
         return field_dict
 
@@ -110,52 +91,60 @@ class BankFundingOption:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            available = d.pop("available", UNSET)
+            available = d.pop("available", None)
 
-            reason = d.pop("reason", UNSET)
+            reason = d.pop("reason", None)
 
-            conditions = cast(list[str], d.pop("conditions", UNSET))
+            _conditions = d.pop("conditions", None)
+            conditions: list[str] | None = None
+            if _conditions is not None:
+                conditions = cast(list[str], _conditions)
 
-            _process_date = d.pop("processDate", UNSET)
-            process_date: datetime.date | Unset
-            if _process_date is UNSET:
-                process_date = UNSET
-            else:
+            _process_date = d.pop("processDate", None)
+            process_date: datetime.date | None = None
+            if _process_date is not None:
                 process_date = datetime.date.fromisoformat(_process_date)
 
-            _delivery_date = d.pop("deliveryDate", UNSET)
-            delivery_date: datetime.date | Unset
-            if _delivery_date is UNSET:
-                delivery_date = UNSET
-            else:
+            _delivery_date = d.pop("deliveryDate", None)
+            delivery_date: datetime.date | None = None
+            if _delivery_date is not None:
                 delivery_date = datetime.date.fromisoformat(_delivery_date)
 
-            _fee = d.pop("fee", UNSET)
-            fee: Decimal | Unset
-            if _fee is UNSET:
-                fee = UNSET
-            else:
+            _fee = d.pop("fee", None)
+            fee: Decimal | None = None
+            if _fee is not None:
                 fee = to_decimal(_fee)
 
-            bank_funding_option = cls(
-                id,
-                name,
-                available,
-                reason,
-                conditions,
-                process_date,
-                delivery_date,
-                fee,
-            )
+            bank_funding_option = _new_object(cls)
+            bank_funding_option.id = id
+            bank_funding_option.name = name
+            bank_funding_option.available = available
+            bank_funding_option.reason = reason
+            bank_funding_option.conditions = conditions
+            bank_funding_option.process_date = process_date
+            bank_funding_option.delivery_date = delivery_date
+            bank_funding_option.fee = fee
 
             bank_funding_option.additional_properties = d
             return bank_funding_option
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

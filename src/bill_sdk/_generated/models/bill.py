@@ -12,87 +12,89 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.bill_approval_status import BillApprovalStatus
 from ..models.bill_payment_status import BillPaymentStatus
-from ..types import UNSET, Unset
 
 _BillApprovalStatus = EnumLookup(BillApprovalStatus)
 _BillPaymentStatus = EnumLookup(BillPaymentStatus)
 
 
 T = TypeVar("T", bound="Bill")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Bill:
     """A bill the organization owes a vendor (id begins with 00n).
 
     Attributes:
-        id (str | Unset):
-        archived (bool | Unset):
-        vendor_id (str | Unset):
-        vendor_name (str | Unset):
-        amount (Decimal | Unset): Bill total in USD.
-        funding_amount (Decimal | Unset):
-        paid_amount (Decimal | Unset): Cleared payments plus applied credits.
-        due_amount (Decimal | Unset):
-        scheduled_amount (Decimal | Unset):
-        credit_amount (Decimal | Unset):
-        exchange_rate (Decimal | Unset): Rate used for a non-USD bill; the rate at payment time can differ.
-        description (str | Unset):
-        due_date (datetime.date | Unset):
-        invoice (BillInvoice | Unset): The vendor's invoice the bill records.
-        bill_line_items (list[BillLineItem] | Unset):
-        pay_from_chart_of_account_id (str | Unset):
-        classifications (Classifications | Unset): General-ledger classifications (ids of accounting objects). Bills
+        id (str):
+        archived (bool):
+        vendor_id (str):
+        created_time (datetime.datetime):
+        updated_time (datetime.datetime):
+        vendor_name (str | None):
+        amount (Decimal | None): Bill total in USD.
+        funding_amount (Decimal | None):
+        paid_amount (Decimal | None): Cleared payments plus applied credits.
+        due_amount (Decimal | None):
+        scheduled_amount (Decimal | None):
+        credit_amount (Decimal | None):
+        exchange_rate (Decimal | None): Rate used for a non-USD bill; the rate at payment time can differ.
+        description (str | None):
+        due_date (datetime.date | None):
+        invoice (BillInvoice | None): The vendor's invoice the bill records.
+        bill_line_items (list[BillLineItem] | None):
+        pay_from_chart_of_account_id (str | None):
+        classifications (Classifications | None): General-ledger classifications (ids of accounting objects). Bills
             carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
             jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
-        purchase_order_number (str | Unset):
-        payment_status (BillPaymentStatus | Unset): How far a bill has been paid; new bills are UNPAID.
-        approval_status (BillApprovalStatus | Unset): Approval state of a bill; pay a bill only once its approvals are
+        purchase_order_number (str | None):
+        payment_status (BillPaymentStatus | None): How far a bill has been paid; new bills are UNPAID.
+        approval_status (BillApprovalStatus | None): Approval state of a bill; pay a bill only once its approvals are
             complete.
-        approvers (list[BillApprover] | Unset): Approval chain; present only when an approval policy applies.
-        created_by (str | Unset): User who created the bill (begins with 006).
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        approvers (list[BillApprover] | None): Approval chain; present only when an approval policy applies.
+        created_by (str | None): User who created the bill (begins with 006).
     """
 
-    id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    vendor_id: str | Unset = UNSET
-    vendor_name: str | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    funding_amount: Decimal | Unset = UNSET
-    paid_amount: Decimal | Unset = UNSET
-    due_amount: Decimal | Unset = UNSET
-    scheduled_amount: Decimal | Unset = UNSET
-    credit_amount: Decimal | Unset = UNSET
-    exchange_rate: Decimal | Unset = UNSET
-    description: str | Unset = UNSET
-    due_date: datetime.date | Unset = UNSET
-    invoice: BillInvoice | Unset = UNSET
-    bill_line_items: list[BillLineItem] | Unset = UNSET
-    pay_from_chart_of_account_id: str | Unset = UNSET
-    classifications: Classifications | Unset = UNSET
-    purchase_order_number: str | Unset = UNSET
-    payment_status: BillPaymentStatus | Unset = UNSET
-    approval_status: BillApprovalStatus | Unset = UNSET
-    approvers: list[BillApprover] | Unset = UNSET
-    created_by: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    archived: bool
+    vendor_id: str
+    created_time: datetime.datetime
+    updated_time: datetime.datetime
+    vendor_name: str | None = None
+    amount: Decimal | None = None
+    funding_amount: Decimal | None = None
+    paid_amount: Decimal | None = None
+    due_amount: Decimal | None = None
+    scheduled_amount: Decimal | None = None
+    credit_amount: Decimal | None = None
+    exchange_rate: Decimal | None = None
+    description: str | None = None
+    due_date: datetime.date | None = None
+    invoice: BillInvoice | None = None
+    bill_line_items: list[BillLineItem] | None = None
+    pay_from_chart_of_account_id: str | None = None
+    classifications: Classifications | None = None
+    purchase_order_number: str | None = None
+    payment_status: BillPaymentStatus | None = None
+    approval_status: BillApprovalStatus | None = None
+    approvers: list[BillApprover] | None = None
+    created_by: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -112,123 +114,67 @@ class Bill:
 
         vendor_id = self.vendor_id
 
-        vendor_name = self.vendor_name
+        created_time = self.created_time.isoformat()
 
-        amount = self.amount
-
-        funding_amount = self.funding_amount
-
-        paid_amount = self.paid_amount
-
-        due_amount = self.due_amount
-
-        scheduled_amount = self.scheduled_amount
-
-        credit_amount = self.credit_amount
-
-        exchange_rate = self.exchange_rate
-
-        description = self.description
-
-        due_date: str | Unset = UNSET
-        if not isinstance(self.due_date, Unset):
-            due_date = self.due_date.isoformat()
-
-        invoice: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.invoice, Unset):
-            invoice = self.invoice.to_dict()
-
-        bill_line_items: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.bill_line_items, Unset):
-            bill_line_items = []
-            for bill_line_items_item_data in self.bill_line_items:
-                bill_line_items_item = bill_line_items_item_data.to_dict()
-                bill_line_items.append(bill_line_items_item)
-
-        pay_from_chart_of_account_id = self.pay_from_chart_of_account_id
-
-        classifications: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.classifications, Unset):
-            classifications = self.classifications.to_dict()
-
-        purchase_order_number = self.purchase_order_number
-
-        payment_status: str | Unset = UNSET
-        if not isinstance(self.payment_status, Unset):
-            payment_status = str(self.payment_status)
-
-        approval_status: str | Unset = UNSET
-        if not isinstance(self.approval_status, Unset):
-            approval_status = str(self.approval_status)
-
-        approvers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.approvers, Unset):
-            approvers = []
-            for approvers_item_data in self.approvers:
-                approvers_item = approvers_item_data.to_dict()
-                approvers.append(approvers_item)
-
-        created_by = self.created_by
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
+        updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if vendor_id is not UNSET:
-            field_dict["vendorId"] = vendor_id
-        if vendor_name is not UNSET:
-            field_dict["vendorName"] = vendor_name
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if funding_amount is not UNSET:
-            field_dict["fundingAmount"] = funding_amount
-        if paid_amount is not UNSET:
-            field_dict["paidAmount"] = paid_amount
-        if due_amount is not UNSET:
-            field_dict["dueAmount"] = due_amount
-        if scheduled_amount is not UNSET:
-            field_dict["scheduledAmount"] = scheduled_amount
-        if credit_amount is not UNSET:
-            field_dict["creditAmount"] = credit_amount
-        if exchange_rate is not UNSET:
-            field_dict["exchangeRate"] = exchange_rate
-        if description is not UNSET:
-            field_dict["description"] = description
-        if due_date is not UNSET:
-            field_dict["dueDate"] = due_date
-        if invoice is not UNSET:
-            field_dict["invoice"] = invoice
-        if bill_line_items is not UNSET:
-            field_dict["billLineItems"] = bill_line_items
-        if pay_from_chart_of_account_id is not UNSET:
-            field_dict["payFromChartOfAccountId"] = pay_from_chart_of_account_id
-        if classifications is not UNSET:
-            field_dict["classifications"] = classifications
-        if purchase_order_number is not UNSET:
-            field_dict["purchaseOrderNumber"] = purchase_order_number
-        if payment_status is not UNSET:
-            field_dict["paymentStatus"] = payment_status
-        if approval_status is not UNSET:
-            field_dict["approvalStatus"] = approval_status
-        if approvers is not UNSET:
-            field_dict["approvers"] = approvers
-        if created_by is not UNSET:
-            field_dict["createdBy"] = created_by
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+                "archived": archived,
+                "vendorId": vendor_id,
+                "createdTime": created_time,
+                "updatedTime": updated_time,
+            }
+        )
+        if self.vendor_name is not None:
+            field_dict["vendorName"] = self.vendor_name
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.funding_amount is not None:
+            field_dict["fundingAmount"] = self.funding_amount
+        if self.paid_amount is not None:
+            field_dict["paidAmount"] = self.paid_amount
+        if self.due_amount is not None:
+            field_dict["dueAmount"] = self.due_amount
+        if self.scheduled_amount is not None:
+            field_dict["scheduledAmount"] = self.scheduled_amount
+        if self.credit_amount is not None:
+            field_dict["creditAmount"] = self.credit_amount
+        if self.exchange_rate is not None:
+            field_dict["exchangeRate"] = self.exchange_rate
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.due_date is not None:
+            field_dict["dueDate"] = self.due_date.isoformat()
+        if self.invoice is not None:
+            field_dict["invoice"] = self.invoice.to_dict()
+        if self.bill_line_items is not None:
+            field_dict["billLineItems"] = []
+            for bill_line_items_item_data in self.bill_line_items:
+                bill_line_items_item = bill_line_items_item_data.to_dict()
+                field_dict["billLineItems"].append(bill_line_items_item)
+
+        if self.pay_from_chart_of_account_id is not None:
+            field_dict["payFromChartOfAccountId"] = self.pay_from_chart_of_account_id
+        if self.classifications is not None:
+            field_dict["classifications"] = self.classifications.to_dict()
+        if self.purchase_order_number is not None:
+            field_dict["purchaseOrderNumber"] = self.purchase_order_number
+        if self.payment_status is not None:
+            field_dict["paymentStatus"] = str(self.payment_status)
+        if self.approval_status is not None:
+            field_dict["approvalStatus"] = str(self.approval_status)
+        if self.approvers is not None:
+            field_dict["approvers"] = []
+            for approvers_item_data in self.approvers:
+                approvers_item = approvers_item_data.to_dict()
+                field_dict["approvers"].append(approvers_item)
+
+        if self.created_by is not None:
+            field_dict["createdBy"] = self.created_by
 
         return field_dict
 
@@ -239,169 +185,148 @@ class Bill:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived")
 
-            vendor_id = d.pop("vendorId", UNSET)
+            vendor_id = d.pop("vendorId")
 
-            vendor_name = d.pop("vendorName", UNSET)
+            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+
+            vendor_name = d.pop("vendorName", None)
+
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            _funding_amount = d.pop("fundingAmount", UNSET)
-            funding_amount: Decimal | Unset
-            if _funding_amount is UNSET:
-                funding_amount = UNSET
-            else:
+            _funding_amount = d.pop("fundingAmount", None)
+            funding_amount: Decimal | None = None
+            if _funding_amount is not None:
                 funding_amount = to_decimal(_funding_amount)
 
-            _paid_amount = d.pop("paidAmount", UNSET)
-            paid_amount: Decimal | Unset
-            if _paid_amount is UNSET:
-                paid_amount = UNSET
-            else:
+            _paid_amount = d.pop("paidAmount", None)
+            paid_amount: Decimal | None = None
+            if _paid_amount is not None:
                 paid_amount = to_decimal(_paid_amount)
 
-            _due_amount = d.pop("dueAmount", UNSET)
-            due_amount: Decimal | Unset
-            if _due_amount is UNSET:
-                due_amount = UNSET
-            else:
+            _due_amount = d.pop("dueAmount", None)
+            due_amount: Decimal | None = None
+            if _due_amount is not None:
                 due_amount = to_decimal(_due_amount)
 
-            _scheduled_amount = d.pop("scheduledAmount", UNSET)
-            scheduled_amount: Decimal | Unset
-            if _scheduled_amount is UNSET:
-                scheduled_amount = UNSET
-            else:
+            _scheduled_amount = d.pop("scheduledAmount", None)
+            scheduled_amount: Decimal | None = None
+            if _scheduled_amount is not None:
                 scheduled_amount = to_decimal(_scheduled_amount)
 
-            _credit_amount = d.pop("creditAmount", UNSET)
-            credit_amount: Decimal | Unset
-            if _credit_amount is UNSET:
-                credit_amount = UNSET
-            else:
+            _credit_amount = d.pop("creditAmount", None)
+            credit_amount: Decimal | None = None
+            if _credit_amount is not None:
                 credit_amount = to_decimal(_credit_amount)
 
-            _exchange_rate = d.pop("exchangeRate", UNSET)
-            exchange_rate: Decimal | Unset
-            if _exchange_rate is UNSET:
-                exchange_rate = UNSET
-            else:
+            _exchange_rate = d.pop("exchangeRate", None)
+            exchange_rate: Decimal | None = None
+            if _exchange_rate is not None:
                 exchange_rate = to_decimal(_exchange_rate)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            _due_date = d.pop("dueDate", UNSET)
-            due_date: datetime.date | Unset
-            if _due_date is UNSET:
-                due_date = UNSET
-            else:
+            _due_date = d.pop("dueDate", None)
+            due_date: datetime.date | None = None
+            if _due_date is not None:
                 due_date = datetime.date.fromisoformat(_due_date)
 
-            _invoice = d.pop("invoice", UNSET)
-            invoice: BillInvoice | Unset
-            if _invoice is UNSET:
-                invoice = UNSET
-            else:
+            _invoice = d.pop("invoice", None)
+            invoice: BillInvoice | None = None
+            if _invoice is not None:
                 invoice = BillInvoice.from_dict(_invoice)
 
-            _bill_line_items = d.pop("billLineItems", UNSET)
-            bill_line_items: list[BillLineItem] | Unset = UNSET
-            if _bill_line_items is not UNSET:
+            _bill_line_items = d.pop("billLineItems", None)
+            bill_line_items: list[BillLineItem] | None = None
+            if _bill_line_items is not None:
                 bill_line_items = []
+                _bill_line_items = _bill_line_items
                 for bill_line_items_item_data in _bill_line_items:
                     bill_line_items_item = BillLineItem.from_dict(bill_line_items_item_data)
 
                     bill_line_items.append(bill_line_items_item)
 
-            pay_from_chart_of_account_id = d.pop("payFromChartOfAccountId", UNSET)
+            pay_from_chart_of_account_id = d.pop("payFromChartOfAccountId", None)
 
-            _classifications = d.pop("classifications", UNSET)
-            classifications: Classifications | Unset
-            if _classifications is UNSET:
-                classifications = UNSET
-            else:
+            _classifications = d.pop("classifications", None)
+            classifications: Classifications | None = None
+            if _classifications is not None:
                 classifications = Classifications.from_dict(_classifications)
 
-            purchase_order_number = d.pop("purchaseOrderNumber", UNSET)
+            purchase_order_number = d.pop("purchaseOrderNumber", None)
 
-            _payment_status = d.pop("paymentStatus", UNSET)
-            payment_status: BillPaymentStatus | Unset
-            if _payment_status is UNSET:
-                payment_status = UNSET
-            else:
+            _payment_status = d.pop("paymentStatus", None)
+            payment_status: BillPaymentStatus | None = None
+            if _payment_status is not None:
                 payment_status = _BillPaymentStatus[_payment_status]
 
-            _approval_status = d.pop("approvalStatus", UNSET)
-            approval_status: BillApprovalStatus | Unset
-            if _approval_status is UNSET:
-                approval_status = UNSET
-            else:
+            _approval_status = d.pop("approvalStatus", None)
+            approval_status: BillApprovalStatus | None = None
+            if _approval_status is not None:
                 approval_status = _BillApprovalStatus[_approval_status]
 
-            _approvers = d.pop("approvers", UNSET)
-            approvers: list[BillApprover] | Unset = UNSET
-            if _approvers is not UNSET:
+            _approvers = d.pop("approvers", None)
+            approvers: list[BillApprover] | None = None
+            if _approvers is not None:
                 approvers = []
+                _approvers = _approvers
                 for approvers_item_data in _approvers:
                     approvers_item = BillApprover.from_dict(approvers_item_data)
 
                     approvers.append(approvers_item)
 
-            created_by = d.pop("createdBy", UNSET)
+            created_by = d.pop("createdBy", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
-                created_time = datetime.datetime.fromisoformat(_created_time)
-
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
-
-            bill = cls(
-                id,
-                archived,
-                vendor_id,
-                vendor_name,
-                amount,
-                funding_amount,
-                paid_amount,
-                due_amount,
-                scheduled_amount,
-                credit_amount,
-                exchange_rate,
-                description,
-                due_date,
-                invoice,
-                bill_line_items,
-                pay_from_chart_of_account_id,
-                classifications,
-                purchase_order_number,
-                payment_status,
-                approval_status,
-                approvers,
-                created_by,
-                created_time,
-                updated_time,
-            )
+            bill = _new_object(cls)
+            bill.id = id
+            bill.archived = archived
+            bill.vendor_id = vendor_id
+            bill.created_time = created_time
+            bill.updated_time = updated_time
+            bill.vendor_name = vendor_name
+            bill.amount = amount
+            bill.funding_amount = funding_amount
+            bill.paid_amount = paid_amount
+            bill.due_amount = due_amount
+            bill.scheduled_amount = scheduled_amount
+            bill.credit_amount = credit_amount
+            bill.exchange_rate = exchange_rate
+            bill.description = description
+            bill.due_date = due_date
+            bill.invoice = invoice
+            bill.bill_line_items = bill_line_items
+            bill.pay_from_chart_of_account_id = pay_from_chart_of_account_id
+            bill.classifications = classifications
+            bill.purchase_order_number = purchase_order_number
+            bill.payment_status = payment_status
+            bill.approval_status = approval_status
+            bill.approvers = approvers
+            bill.created_by = created_by
 
             bill.additional_properties = d
             return bill
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

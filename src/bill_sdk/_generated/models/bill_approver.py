@@ -12,42 +12,44 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     NUMBER,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.bill_approver_status import BillApproverStatus
-from ..types import UNSET, Unset
 
 _BillApproverStatus = EnumLookup(BillApproverStatus)
 
 
 T = TypeVar("T", bound="BillApprover")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BillApprover:
     """One approver in a bill's approval chain.
 
     Attributes:
-        user_id (str | Unset):
-        status (BillApproverStatus | Unset): Where one approver stands on a bill.
-        approver_order (Decimal | Unset): Position in the chain, starting at 0 (documented as an integer).
-        status_changed_time (datetime.datetime | Unset):
+        user_id (str | None):
+        status (BillApproverStatus | None): Where one approver stands on a bill.
+        approver_order (Decimal | None): Position in the chain, starting at 0 (documented as an integer).
+        status_changed_time (datetime.datetime | None):
     """
 
-    user_id: str | Unset = UNSET
-    status: BillApproverStatus | Unset = UNSET
-    approver_order: Decimal | Unset = UNSET
-    status_changed_time: datetime.datetime | Unset = UNSET
+    user_id: str | None = None
+    status: BillApproverStatus | None = None
+    approver_order: Decimal | None = None
+    status_changed_time: datetime.datetime | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -55,29 +57,18 @@ class BillApprover:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        user_id = self.user_id
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        approver_order = self.approver_order
-
-        status_changed_time: str | Unset = UNSET
-        if not isinstance(self.status_changed_time, Unset):
-            status_changed_time = self.status_changed_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if status is not UNSET:
-            field_dict["status"] = status
-        if approver_order is not UNSET:
-            field_dict["approverOrder"] = approver_order
-        if status_changed_time is not UNSET:
-            field_dict["statusChangedTime"] = status_changed_time
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.approver_order is not None:
+            field_dict["approverOrder"] = self.approver_order
+        if self.status_changed_time is not None:
+            field_dict["statusChangedTime"] = self.status_changed_time.isoformat()
 
         return field_dict
 
@@ -88,40 +79,45 @@ class BillApprover:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", None)
 
-            _status = d.pop("status", UNSET)
-            status: BillApproverStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: BillApproverStatus | None = None
+            if _status is not None:
                 status = _BillApproverStatus[_status]
 
-            _approver_order = d.pop("approverOrder", UNSET)
-            approver_order: Decimal | Unset
-            if _approver_order is UNSET:
-                approver_order = UNSET
-            else:
+            _approver_order = d.pop("approverOrder", None)
+            approver_order: Decimal | None = None
+            if _approver_order is not None:
                 approver_order = to_decimal(_approver_order)
 
-            _status_changed_time = d.pop("statusChangedTime", UNSET)
-            status_changed_time: datetime.datetime | Unset
-            if _status_changed_time is UNSET:
-                status_changed_time = UNSET
-            else:
+            _status_changed_time = d.pop("statusChangedTime", None)
+            status_changed_time: datetime.datetime | None = None
+            if _status_changed_time is not None:
                 status_changed_time = datetime.datetime.fromisoformat(_status_changed_time)
 
-            bill_approver = cls(
-                user_id,
-                status,
-                approver_order,
-                status_changed_time,
-            )
+            bill_approver = _new_object(cls)
+            bill_approver.user_id = user_id
+            bill_approver.status = status
+            bill_approver.approver_order = approver_order
+            bill_approver.status_changed_time = status_changed_time
 
             bill_approver.additional_properties = d
             return bill_approver
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

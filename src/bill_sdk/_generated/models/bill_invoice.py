@@ -10,46 +10,43 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BillInvoice")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BillInvoice:
     """The vendor's invoice the bill records.
 
     Attributes:
-        invoice_number (str | Unset):
-        invoice_date (datetime.date | Unset):
+        invoice_number (str | None):
+        invoice_date (datetime.date | None):
     """
 
-    invoice_number: str | Unset = UNSET
-    invoice_date: datetime.date | Unset = UNSET
+    invoice_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    invoice_date: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        invoice_number = self.invoice_number
-
-        invoice_date: str | Unset = UNSET
-        if not isinstance(self.invoice_date, Unset):
-            invoice_date = self.invoice_date.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if invoice_number is not UNSET:
-            field_dict["invoiceNumber"] = invoice_number
-        if invoice_date is not UNSET:
-            field_dict["invoiceDate"] = invoice_date
+        if self.invoice_number is not None:
+            field_dict["invoiceNumber"] = self.invoice_number
+        if self.invoice_date is not None:
+            field_dict["invoiceDate"] = self.invoice_date.isoformat()
 
         return field_dict
 
@@ -60,24 +57,33 @@ class BillInvoice:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            invoice_number = d.pop("invoiceNumber", UNSET)
+            invoice_number = d.pop("invoiceNumber", None)
 
-            _invoice_date = d.pop("invoiceDate", UNSET)
-            invoice_date: datetime.date | Unset
-            if _invoice_date is UNSET:
-                invoice_date = UNSET
-            else:
+            _invoice_date = d.pop("invoiceDate", None)
+            invoice_date: datetime.date | None = None
+            if _invoice_date is not None:
                 invoice_date = datetime.date.fromisoformat(_invoice_date)
 
-            bill_invoice = cls(
-                invoice_number,
-                invoice_date,
-            )
+            bill_invoice = _new_object(cls)
+            bill_invoice.invoice_number = invoice_number
+            bill_invoice.invoice_date = invoice_date
 
             bill_invoice.additional_properties = d
             return bill_invoice
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

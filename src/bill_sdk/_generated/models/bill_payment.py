@@ -11,37 +11,38 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BillPayment")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BillPayment:
     """The part of a payment that pays one bill (id begins with blp).
 
     Attributes:
-        id (str | Unset):
-        bill_id (str | Unset):
-        amount (Decimal | Unset):
-        vendor_credits (list[AppliedVendorCredit] | Unset):
+        id (str | None):
+        bill_id (str | None):
+        amount (Decimal | None):
+        vendor_credits (list[AppliedVendorCredit] | None):
     """
 
-    id: str | Unset = UNSET
-    bill_id: str | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
+    id: str | None = None
+    bill_id: str | None = None
+    amount: Decimal | None = None
+    vendor_credits: list[AppliedVendorCredit] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -49,30 +50,21 @@ class BillPayment:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        bill_id = self.bill_id
-
-        amount = self.amount
-
-        vendor_credits: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vendor_credits, Unset):
-            vendor_credits = []
-            for vendor_credits_item_data in self.vendor_credits:
-                vendor_credits_item = vendor_credits_item_data.to_dict()
-                vendor_credits.append(vendor_credits_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if bill_id is not UNSET:
-            field_dict["billId"] = bill_id
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if vendor_credits is not UNSET:
-            field_dict["vendorCredits"] = vendor_credits
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.bill_id is not None:
+            field_dict["billId"] = self.bill_id
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.vendor_credits is not None:
+            field_dict["vendorCredits"] = []
+            for vendor_credits_item_data in self.vendor_credits:
+                vendor_credits_item = vendor_credits_item_data.to_dict()
+                field_dict["vendorCredits"].append(vendor_credits_item)
 
         return field_dict
 
@@ -83,37 +75,47 @@ class BillPayment:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            bill_id = d.pop("billId", UNSET)
+            bill_id = d.pop("billId", None)
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            _vendor_credits = d.pop("vendorCredits", UNSET)
-            vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
-            if _vendor_credits is not UNSET:
+            _vendor_credits = d.pop("vendorCredits", None)
+            vendor_credits: list[AppliedVendorCredit] | None = None
+            if _vendor_credits is not None:
                 vendor_credits = []
+                _vendor_credits = _vendor_credits
                 for vendor_credits_item_data in _vendor_credits:
                     vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
 
                     vendor_credits.append(vendor_credits_item)
 
-            bill_payment = cls(
-                id,
-                bill_id,
-                amount,
-                vendor_credits,
-            )
+            bill_payment = _new_object(cls)
+            bill_payment.id = id
+            bill_payment.bill_id = bill_id
+            bill_payment.amount = amount
+            bill_payment.vendor_credits = vendor_credits
 
             bill_payment.additional_properties = d
             return bill_payment
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

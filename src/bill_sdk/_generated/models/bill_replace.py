@@ -10,20 +10,23 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BillReplace")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BillReplace:
     """The complete new state of a bill (PUT). Line items with an id are kept and changed, lines without an id are added,
     and existing lines whose id is left out are deleted.
@@ -32,27 +35,31 @@ class BillReplace:
             vendor_id (str):
             due_date (datetime.date):
             bill_line_items (list[BillLineItem]):
-            invoice (BillInvoice | Unset): The vendor's invoice the bill records.
-            description (str | Unset):
-            pay_from_chart_of_account_id (str | Unset):
-            classifications (Classifications | Unset): General-ledger classifications (ids of accounting objects). Bills
+            invoice (BillInvoice | None): The vendor's invoice the bill records.
+            description (str | None):
+            pay_from_chart_of_account_id (str | None):
+            classifications (Classifications | None): General-ledger classifications (ids of accounting objects). Bills
                 carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
                 jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
-            vendor_credits (list[AppliedVendorCredit] | Unset): Credits to keep applied; credits left out are un-applied.
-            purchase_order_number (str | Unset):
-            bill_approvals (bool | Unset):
+            vendor_credits (list[AppliedVendorCredit] | None): Credits to keep applied; credits left out are un-applied.
+            purchase_order_number (str | None):
+            bill_approvals (bool | None):
     """
 
-    vendor_id: str
-    due_date: datetime.date
-    bill_line_items: list[BillLineItem]
-    invoice: BillInvoice | Unset = UNSET
-    description: str | Unset = UNSET
-    pay_from_chart_of_account_id: str | Unset = UNSET
-    classifications: Classifications | Unset = UNSET
-    vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
-    purchase_order_number: str | Unset = UNSET
-    bill_approvals: bool | Unset = UNSET
+    vendor_id: str = _attrs_field(validator=expect(str))
+    due_date: datetime.date = _attrs_field(validator=expect(datetime.date))
+    bill_line_items: list[BillLineItem] = _attrs_field(validator=expect_model("BillLineItem", many=True))
+    invoice: BillInvoice | None = _attrs_field(default=None, validator=expect_model("BillInvoice", optional=True))
+    description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    pay_from_chart_of_account_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    classifications: Classifications | None = _attrs_field(
+        default=None, validator=expect_model("Classifications", optional=True)
+    )
+    vendor_credits: list[AppliedVendorCredit] | None = _attrs_field(
+        default=None, validator=expect_model("AppliedVendorCredit", optional=True, many=True)
+    )
+    purchase_order_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    bill_approvals: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,29 +72,6 @@ class BillReplace:
             bill_line_items_item = bill_line_items_item_data.to_dict()
             bill_line_items.append(bill_line_items_item)
 
-        invoice: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.invoice, Unset):
-            invoice = self.invoice.to_dict()
-
-        description = self.description
-
-        pay_from_chart_of_account_id = self.pay_from_chart_of_account_id
-
-        classifications: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.classifications, Unset):
-            classifications = self.classifications.to_dict()
-
-        vendor_credits: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vendor_credits, Unset):
-            vendor_credits = []
-            for vendor_credits_item_data in self.vendor_credits:
-                vendor_credits_item = vendor_credits_item_data.to_dict()
-                vendor_credits.append(vendor_credits_item)
-
-        purchase_order_number = self.purchase_order_number
-
-        bill_approvals = self.bill_approvals
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -97,20 +81,24 @@ class BillReplace:
                 "billLineItems": bill_line_items,
             }
         )
-        if invoice is not UNSET:
-            field_dict["invoice"] = invoice
-        if description is not UNSET:
-            field_dict["description"] = description
-        if pay_from_chart_of_account_id is not UNSET:
-            field_dict["payFromChartOfAccountId"] = pay_from_chart_of_account_id
-        if classifications is not UNSET:
-            field_dict["classifications"] = classifications
-        if vendor_credits is not UNSET:
-            field_dict["vendorCredits"] = vendor_credits
-        if purchase_order_number is not UNSET:
-            field_dict["purchaseOrderNumber"] = purchase_order_number
-        if bill_approvals is not UNSET:
-            field_dict["billApprovals"] = bill_approvals
+        if self.invoice is not None:
+            field_dict["invoice"] = self.invoice.to_dict()
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.pay_from_chart_of_account_id is not None:
+            field_dict["payFromChartOfAccountId"] = self.pay_from_chart_of_account_id
+        if self.classifications is not None:
+            field_dict["classifications"] = self.classifications.to_dict()
+        if self.vendor_credits is not None:
+            field_dict["vendorCredits"] = []
+            for vendor_credits_item_data in self.vendor_credits:
+                vendor_credits_item = vendor_credits_item_data.to_dict()
+                field_dict["vendorCredits"].append(vendor_credits_item)
+
+        if self.purchase_order_number is not None:
+            field_dict["purchaseOrderNumber"] = self.purchase_order_number
+        if self.bill_approvals is not None:
+            field_dict["billApprovals"] = self.bill_approvals
 
         return field_dict
 
@@ -132,54 +120,62 @@ class BillReplace:
 
                 bill_line_items.append(bill_line_items_item)
 
-            _invoice = d.pop("invoice", UNSET)
-            invoice: BillInvoice | Unset
-            if _invoice is UNSET:
-                invoice = UNSET
-            else:
+            _invoice = d.pop("invoice", None)
+            invoice: BillInvoice | None = None
+            if _invoice is not None:
                 invoice = BillInvoice.from_dict(_invoice)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            pay_from_chart_of_account_id = d.pop("payFromChartOfAccountId", UNSET)
+            pay_from_chart_of_account_id = d.pop("payFromChartOfAccountId", None)
 
-            _classifications = d.pop("classifications", UNSET)
-            classifications: Classifications | Unset
-            if _classifications is UNSET:
-                classifications = UNSET
-            else:
+            _classifications = d.pop("classifications", None)
+            classifications: Classifications | None = None
+            if _classifications is not None:
                 classifications = Classifications.from_dict(_classifications)
 
-            _vendor_credits = d.pop("vendorCredits", UNSET)
-            vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
-            if _vendor_credits is not UNSET:
+            _vendor_credits = d.pop("vendorCredits", None)
+            vendor_credits: list[AppliedVendorCredit] | None = None
+            if _vendor_credits is not None:
                 vendor_credits = []
+                _vendor_credits = _vendor_credits
                 for vendor_credits_item_data in _vendor_credits:
                     vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
 
                     vendor_credits.append(vendor_credits_item)
 
-            purchase_order_number = d.pop("purchaseOrderNumber", UNSET)
+            purchase_order_number = d.pop("purchaseOrderNumber", None)
 
-            bill_approvals = d.pop("billApprovals", UNSET)
+            bill_approvals = d.pop("billApprovals", None)
 
-            bill_replace = cls(
-                vendor_id,
-                due_date,
-                bill_line_items,
-                invoice,
-                description,
-                pay_from_chart_of_account_id,
-                classifications,
-                vendor_credits,
-                purchase_order_number,
-                bill_approvals,
-            )
+            bill_replace = _new_object(cls)
+            bill_replace.vendor_id = vendor_id
+            bill_replace.due_date = due_date
+            bill_replace.bill_line_items = bill_line_items
+            bill_replace.invoice = invoice
+            bill_replace.description = description
+            bill_replace.pay_from_chart_of_account_id = pay_from_chart_of_account_id
+            bill_replace.classifications = classifications
+            bill_replace.vendor_credits = vendor_credits
+            bill_replace.purchase_order_number = purchase_order_number
+            bill_replace.bill_approvals = bill_approvals
 
             bill_replace.additional_properties = d
             return bill_replace
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

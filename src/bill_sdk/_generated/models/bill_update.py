@@ -11,67 +11,67 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     UNSET,
     Unset,
     decode_error,
+    expect,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BillUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BillUpdate:
     """Changes to a bill (PATCH); send only what changes. Line items are addressed by id and keep their ids; use
     replaceBill to add or remove lines.
 
         Attributes:
-            vendor_id (str | Unset):
-            due_date (datetime.date | Unset):
-            bill_line_items (list[BillLineItem] | Unset):
-            invoice (BillInvoice | Unset): The vendor's invoice the bill records.
+            vendor_id (str | None):
+            due_date (datetime.date | None):
+            bill_line_items (list[BillLineItem] | None):
+            invoice (BillInvoice | None): The vendor's invoice the bill records.
             description (None | str | Unset):
             pay_from_chart_of_account_id (None | str | Unset):
             classifications (Classifications | None | Unset):
-            vendor_credits (list[AppliedVendorCredit] | Unset):
+            vendor_credits (list[AppliedVendorCredit] | None):
             purchase_order_number (None | str | Unset):
-            bill_approvals (bool | Unset):
+            bill_approvals (bool | None):
     """
 
-    vendor_id: str | Unset = UNSET
-    due_date: datetime.date | Unset = UNSET
-    bill_line_items: list[BillLineItem] | Unset = UNSET
-    invoice: BillInvoice | Unset = UNSET
-    description: None | str | Unset = UNSET
-    pay_from_chart_of_account_id: None | str | Unset = UNSET
-    classifications: Classifications | None | Unset = UNSET
-    vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
-    purchase_order_number: None | str | Unset = UNSET
-    bill_approvals: bool | Unset = UNSET
+    vendor_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    due_date: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
+    bill_line_items: list[BillLineItem] | None = _attrs_field(
+        default=None, validator=expect_model("BillLineItem", optional=True, many=True)
+    )
+    invoice: BillInvoice | None = _attrs_field(default=None, validator=expect_model("BillInvoice", optional=True))
+    description: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    pay_from_chart_of_account_id: None | str | Unset = _attrs_field(
+        default=UNSET, validator=expect(str, optional=True, clearable=True)
+    )
+    classifications: Classifications | None | Unset = _attrs_field(
+        default=UNSET, validator=expect_model("Classifications", optional=True, clearable=True)
+    )
+    vendor_credits: list[AppliedVendorCredit] | None = _attrs_field(
+        default=None, validator=expect_model("AppliedVendorCredit", optional=True, many=True)
+    )
+    purchase_order_number: None | str | Unset = _attrs_field(
+        default=UNSET, validator=expect(str, optional=True, clearable=True)
+    )
+    bill_approvals: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        vendor_id = self.vendor_id
-
-        due_date: str | Unset = UNSET
-        if not isinstance(self.due_date, Unset):
-            due_date = self.due_date.isoformat()
-
-        bill_line_items: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.bill_line_items, Unset):
-            bill_line_items = []
-            for bill_line_items_item_data in self.bill_line_items:
-                bill_line_items_item = bill_line_items_item_data.to_dict()
-                bill_line_items.append(bill_line_items_item)
-
-        invoice: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.invoice, Unset):
-            invoice = self.invoice.to_dict()
-
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
@@ -92,44 +92,43 @@ class BillUpdate:
         else:
             classifications = self.classifications
 
-        vendor_credits: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vendor_credits, Unset):
-            vendor_credits = []
-            for vendor_credits_item_data in self.vendor_credits:
-                vendor_credits_item = vendor_credits_item_data.to_dict()
-                vendor_credits.append(vendor_credits_item)
-
         purchase_order_number: None | str | Unset
         if isinstance(self.purchase_order_number, Unset):
             purchase_order_number = UNSET
         else:
             purchase_order_number = self.purchase_order_number
 
-        bill_approvals = self.bill_approvals
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if vendor_id is not UNSET:
-            field_dict["vendorId"] = vendor_id
-        if due_date is not UNSET:
-            field_dict["dueDate"] = due_date
-        if bill_line_items is not UNSET:
-            field_dict["billLineItems"] = bill_line_items
-        if invoice is not UNSET:
-            field_dict["invoice"] = invoice
+        if self.vendor_id is not None:
+            field_dict["vendorId"] = self.vendor_id
+        if self.due_date is not None:
+            field_dict["dueDate"] = self.due_date.isoformat()
+        if self.bill_line_items is not None:
+            field_dict["billLineItems"] = []
+            for bill_line_items_item_data in self.bill_line_items:
+                bill_line_items_item = bill_line_items_item_data.to_dict()
+                field_dict["billLineItems"].append(bill_line_items_item)
+
+        if self.invoice is not None:
+            field_dict["invoice"] = self.invoice.to_dict()
         if description is not UNSET:
             field_dict["description"] = description
         if pay_from_chart_of_account_id is not UNSET:
             field_dict["payFromChartOfAccountId"] = pay_from_chart_of_account_id
         if classifications is not UNSET:
             field_dict["classifications"] = classifications
-        if vendor_credits is not UNSET:
-            field_dict["vendorCredits"] = vendor_credits
+        if self.vendor_credits is not None:
+            field_dict["vendorCredits"] = []
+            for vendor_credits_item_data in self.vendor_credits:
+                vendor_credits_item = vendor_credits_item_data.to_dict()
+                field_dict["vendorCredits"].append(vendor_credits_item)
+
         if purchase_order_number is not UNSET:
             field_dict["purchaseOrderNumber"] = purchase_order_number
-        if bill_approvals is not UNSET:
-            field_dict["billApprovals"] = bill_approvals
+        if self.bill_approvals is not None:
+            field_dict["billApprovals"] = self.bill_approvals
 
         return field_dict
 
@@ -140,29 +139,26 @@ class BillUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            vendor_id = d.pop("vendorId", UNSET)
+            vendor_id = d.pop("vendorId", None)
 
-            _due_date = d.pop("dueDate", UNSET)
-            due_date: datetime.date | Unset
-            if _due_date is UNSET:
-                due_date = UNSET
-            else:
+            _due_date = d.pop("dueDate", None)
+            due_date: datetime.date | None = None
+            if _due_date is not None:
                 due_date = datetime.date.fromisoformat(_due_date)
 
-            _bill_line_items = d.pop("billLineItems", UNSET)
-            bill_line_items: list[BillLineItem] | Unset = UNSET
-            if _bill_line_items is not UNSET:
+            _bill_line_items = d.pop("billLineItems", None)
+            bill_line_items: list[BillLineItem] | None = None
+            if _bill_line_items is not None:
                 bill_line_items = []
+                _bill_line_items = _bill_line_items
                 for bill_line_items_item_data in _bill_line_items:
                     bill_line_items_item = BillLineItem.from_dict(bill_line_items_item_data)
 
                     bill_line_items.append(bill_line_items_item)
 
-            _invoice = d.pop("invoice", UNSET)
-            invoice: BillInvoice | Unset
-            if _invoice is UNSET:
-                invoice = UNSET
-            else:
+            _invoice = d.pop("invoice", None)
+            invoice: BillInvoice | None = None
+            if _invoice is not None:
                 invoice = BillInvoice.from_dict(_invoice)
 
             def _parse_description(data: object) -> None | str | Unset:
@@ -200,10 +196,11 @@ class BillUpdate:
 
             classifications = _parse_classifications(d.pop("classifications", UNSET))
 
-            _vendor_credits = d.pop("vendorCredits", UNSET)
-            vendor_credits: list[AppliedVendorCredit] | Unset = UNSET
-            if _vendor_credits is not UNSET:
+            _vendor_credits = d.pop("vendorCredits", None)
+            vendor_credits: list[AppliedVendorCredit] | None = None
+            if _vendor_credits is not None:
                 vendor_credits = []
+                _vendor_credits = _vendor_credits
                 for vendor_credits_item_data in _vendor_credits:
                     vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
 
@@ -218,25 +215,36 @@ class BillUpdate:
 
             purchase_order_number = _parse_purchase_order_number(d.pop("purchaseOrderNumber", UNSET))
 
-            bill_approvals = d.pop("billApprovals", UNSET)
+            bill_approvals = d.pop("billApprovals", None)
 
-            bill_update = cls(
-                vendor_id,
-                due_date,
-                bill_line_items,
-                invoice,
-                description,
-                pay_from_chart_of_account_id,
-                classifications,
-                vendor_credits,
-                purchase_order_number,
-                bill_approvals,
-            )
+            bill_update = _new_object(cls)
+            bill_update.vendor_id = vendor_id
+            bill_update.due_date = due_date
+            bill_update.bill_line_items = bill_line_items
+            bill_update.invoice = invoice
+            bill_update.description = description
+            bill_update.pay_from_chart_of_account_id = pay_from_chart_of_account_id
+            bill_update.classifications = classifications
+            bill_update.vendor_credits = vendor_credits
+            bill_update.purchase_order_number = purchase_order_number
+            bill_update.bill_approvals = bill_approvals
 
             bill_update.additional_properties = d
             return bill_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

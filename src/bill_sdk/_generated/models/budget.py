@@ -13,82 +13,84 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.budget_recurring_interval import BudgetRecurringInterval
 from ..models.budget_share_funds import BudgetShareFunds
-from ..types import UNSET, Unset
 
 _BudgetRecurringInterval = EnumLookup(BudgetRecurringInterval)
 _BudgetShareFunds = EnumLookup(BudgetShareFunds)
 
 
 T = TypeVar("T", bound="Budget")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Budget:
     """A pot of money with a spending limit that resets every interval, shared by its members and cards.
 
     Attributes:
-        id (str | Unset): Legacy id (deprecated; prefer uuid).
-        uuid (str | Unset):
-        name (str | Unset):
-        description (str | Unset):
-        retired (bool | Unset): True once the budget was deleted.
-        start_date (datetime.date | Unset):
-        expiration_date (datetime.date | None | Unset): Day the budget ends; null when it never does.
-        recurring_interval (BudgetRecurringInterval | Unset): How often the budget resets (NONE for a one-time budget).
+        id (str): Legacy id (deprecated; prefer uuid).
+        uuid (str | None):
+        name (str | None):
+        description (str | None):
+        retired (bool | None): True once the budget was deleted.
+        start_date (datetime.date | None):
+        expiration_date (datetime.date | None): Day the budget ends; null when it never does.
+        recurring_interval (BudgetRecurringInterval | None): How often the budget resets (NONE for a one-time budget).
             BILL may add values.
-        timezone (str | Unset): Timezone of the resets, as US/<zone>.
-        auto_add_users (bool | Unset): Every new user joins the budget automatically.
-        receipt_required (bool | Unset):
-        max_tx_size (Decimal | Unset): Larger single transactions are declined.
-        carry_over (bool | Unset): Unspent allocations roll into the next period.
-        default (bool | Unset):
-        parent_budget_id (None | str | Unset):
-        parent_budget_uuid (None | str | Unset):
-        budget_group (bool | Unset): The budget can be the parent of other budgets.
-        share_funds (BudgetShareFunds | Unset): How the budget's funds are shared among owners and members. BILL may add
+        timezone (str | None): Timezone of the resets, as US/<zone>.
+        auto_add_users (bool | None): Every new user joins the budget automatically.
+        receipt_required (bool | None):
+        max_tx_size (Decimal | None): Larger single transactions are declined.
+        carry_over (bool | None): Unspent allocations roll into the next period.
+        default (bool | None):
+        parent_budget_id (None | str):
+        parent_budget_uuid (None | str):
+        budget_group (bool | None): The budget can be the parent of other budgets.
+        share_funds (BudgetShareFunds | None): How the budget's funds are shared among owners and members. BILL may add
             values.
-        recurring_limit (Decimal | Unset): Limit of every future period.
-        limitless_overspend (bool | Unset):
-        limitless_goal (Decimal | Unset):
-        current_period (BudgetCurrentPeriod | Unset): Limits and spending of the budget's running period.
+        recurring_limit (Decimal | None): Limit of every future period.
+        limitless_overspend (bool | None):
+        limitless_goal (Decimal | None):
+        current_period (BudgetCurrentPeriod | None): Limits and spending of the budget's running period.
     """
 
-    id: str | Unset = UNSET
-    uuid: str | Unset = UNSET
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
-    retired: bool | Unset = UNSET
-    start_date: datetime.date | Unset = UNSET
-    expiration_date: datetime.date | None | Unset = UNSET
-    recurring_interval: BudgetRecurringInterval | Unset = UNSET
-    timezone: str | Unset = UNSET
-    auto_add_users: bool | Unset = UNSET
-    receipt_required: bool | Unset = UNSET
-    max_tx_size: Decimal | Unset = UNSET
-    carry_over: bool | Unset = UNSET
-    default: bool | Unset = UNSET
-    parent_budget_id: None | str | Unset = UNSET
-    parent_budget_uuid: None | str | Unset = UNSET
-    budget_group: bool | Unset = UNSET
-    share_funds: BudgetShareFunds | Unset = UNSET
-    recurring_limit: Decimal | Unset = UNSET
-    limitless_overspend: bool | Unset = UNSET
-    limitless_goal: Decimal | Unset = UNSET
-    current_period: BudgetCurrentPeriod | Unset = UNSET
+    id: str
+    uuid: str | None = None
+    name: str | None = None
+    description: str | None = None
+    retired: bool | None = None
+    start_date: datetime.date | None = None
+    expiration_date: datetime.date | None = None
+    recurring_interval: BudgetRecurringInterval | None = None
+    timezone: str | None = None
+    auto_add_users: bool | None = None
+    receipt_required: bool | None = None
+    max_tx_size: Decimal | None = None
+    carry_over: bool | None = None
+    default: bool | None = None
+    parent_budget_id: None | str = None
+    parent_budget_uuid: None | str = None
+    budget_group: bool | None = None
+    share_funds: BudgetShareFunds | None = None
+    recurring_limit: Decimal | None = None
+    limitless_overspend: bool | None = None
+    limitless_goal: Decimal | None = None
+    current_period: BudgetCurrentPeriod | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -100,117 +102,58 @@ class Budget:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
-        name = self.name
-
-        description = self.description
-
-        retired = self.retired
-
-        start_date: str | Unset = UNSET
-        if not isinstance(self.start_date, Unset):
-            start_date = self.start_date.isoformat()
-
-        expiration_date: None | str | Unset
-        if isinstance(self.expiration_date, Unset):
-            expiration_date = UNSET
-        elif isinstance(self.expiration_date, datetime.date):
-            expiration_date = self.expiration_date.isoformat()
-        else:
-            expiration_date = self.expiration_date
-
-        recurring_interval: str | Unset = UNSET
-        if not isinstance(self.recurring_interval, Unset):
-            recurring_interval = str(self.recurring_interval)
-
-        timezone = self.timezone
-
-        auto_add_users = self.auto_add_users
-
-        receipt_required = self.receipt_required
-
-        max_tx_size = self.max_tx_size
-
-        carry_over = self.carry_over
-
-        default = self.default
-
-        parent_budget_id: None | str | Unset
-        if isinstance(self.parent_budget_id, Unset):
-            parent_budget_id = UNSET
-        else:
-            parent_budget_id = self.parent_budget_id
-
-        parent_budget_uuid: None | str | Unset
-        if isinstance(self.parent_budget_uuid, Unset):
-            parent_budget_uuid = UNSET
-        else:
-            parent_budget_uuid = self.parent_budget_uuid
-
-        budget_group = self.budget_group
-
-        share_funds: str | Unset = UNSET
-        if not isinstance(self.share_funds, Unset):
-            share_funds = str(self.share_funds)
-
-        recurring_limit = self.recurring_limit
-
-        limitless_overspend = self.limitless_overspend
-
-        limitless_goal = self.limitless_goal
-
-        current_period: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.current_period, Unset):
-            current_period = self.current_period.to_dict()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if uuid is not UNSET:
-            field_dict["uuid"] = uuid
-        if name is not UNSET:
-            field_dict["name"] = name
-        if description is not UNSET:
-            field_dict["description"] = description
-        if retired is not UNSET:
-            field_dict["retired"] = retired
-        if start_date is not UNSET:
-            field_dict["startDate"] = start_date
-        if expiration_date is not UNSET:
-            field_dict["expirationDate"] = expiration_date
-        if recurring_interval is not UNSET:
-            field_dict["recurringInterval"] = recurring_interval
-        if timezone is not UNSET:
-            field_dict["timezone"] = timezone
-        if auto_add_users is not UNSET:
-            field_dict["autoAddUsers"] = auto_add_users
-        if receipt_required is not UNSET:
-            field_dict["receiptRequired"] = receipt_required
-        if max_tx_size is not UNSET:
-            field_dict["maxTxSize"] = max_tx_size
-        if carry_over is not UNSET:
-            field_dict["carryOver"] = carry_over
-        if default is not UNSET:
-            field_dict["default"] = default
-        if parent_budget_id is not UNSET:
-            field_dict["parentBudgetId"] = parent_budget_id
-        if parent_budget_uuid is not UNSET:
-            field_dict["parentBudgetUuid"] = parent_budget_uuid
-        if budget_group is not UNSET:
-            field_dict["budgetGroup"] = budget_group
-        if share_funds is not UNSET:
-            field_dict["shareFunds"] = share_funds
-        if recurring_limit is not UNSET:
-            field_dict["recurringLimit"] = recurring_limit
-        if limitless_overspend is not UNSET:
-            field_dict["limitlessOverspend"] = limitless_overspend
-        if limitless_goal is not UNSET:
-            field_dict["limitlessGoal"] = limitless_goal
-        if current_period is not UNSET:
-            field_dict["currentPeriod"] = current_period
+        field_dict.update(
+            {
+                "id": id,
+            }
+        )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.retired is not None:
+            field_dict["retired"] = self.retired
+        if self.start_date is not None:
+            field_dict["startDate"] = self.start_date.isoformat()
+
+        if isinstance(self.expiration_date, datetime.date):
+            field_dict["expirationDate"] = self.expiration_date.isoformat()
+        else:
+            field_dict["expirationDate"] = self.expiration_date
+        if self.recurring_interval is not None:
+            field_dict["recurringInterval"] = str(self.recurring_interval)
+        if self.timezone is not None:
+            field_dict["timezone"] = self.timezone
+        if self.auto_add_users is not None:
+            field_dict["autoAddUsers"] = self.auto_add_users
+        if self.receipt_required is not None:
+            field_dict["receiptRequired"] = self.receipt_required
+        if self.max_tx_size is not None:
+            field_dict["maxTxSize"] = self.max_tx_size
+        if self.carry_over is not None:
+            field_dict["carryOver"] = self.carry_over
+        if self.default is not None:
+            field_dict["default"] = self.default
+
+        field_dict["parentBudgetId"] = self.parent_budget_id
+
+        field_dict["parentBudgetUuid"] = self.parent_budget_uuid
+        if self.budget_group is not None:
+            field_dict["budgetGroup"] = self.budget_group
+        if self.share_funds is not None:
+            field_dict["shareFunds"] = str(self.share_funds)
+        if self.recurring_limit is not None:
+            field_dict["recurringLimit"] = self.recurring_limit
+        if self.limitless_overspend is not None:
+            field_dict["limitlessOverspend"] = self.limitless_overspend
+        if self.limitless_goal is not None:
+            field_dict["limitlessGoal"] = self.limitless_goal
+        if self.current_period is not None:
+            field_dict["currentPeriod"] = self.current_period.to_dict()
 
         return field_dict
 
@@ -221,143 +164,146 @@ class Budget:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            retired = d.pop("retired", UNSET)
+            retired = d.pop("retired", None)
 
-            _start_date = d.pop("startDate", UNSET)
-            start_date: datetime.date | Unset
-            if _start_date is UNSET:
-                start_date = UNSET
-            else:
+            _start_date = d.pop("startDate", None)
+            start_date: datetime.date | None = None
+            if _start_date is not None:
                 start_date = datetime.date.fromisoformat(_start_date)
 
-            def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, str):
-                        raise TypeError()
-                    expiration_date_type_0 = datetime.date.fromisoformat(data)
+            _expiration_date = d.pop("expirationDate", None)
+            expiration_date: datetime.date | None = None
+            if _expiration_date is not None:
 
-                    return expiration_date_type_0
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(datetime.date | None | Unset, data)
+                def _parse_expiration_date(data: object) -> datetime.date | None:
+                    if data is None:
+                        return data
+                    try:
+                        if not isinstance(data, str):
+                            raise TypeError()
+                        expiration_date_type_0 = datetime.date.fromisoformat(data)
 
-            expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
+                        return expiration_date_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    return cast(datetime.date | None, data)
 
-            _recurring_interval = d.pop("recurringInterval", UNSET)
-            recurring_interval: BudgetRecurringInterval | Unset
-            if _recurring_interval is UNSET:
-                recurring_interval = UNSET
-            else:
+                expiration_date = _parse_expiration_date(_expiration_date)
+
+            _recurring_interval = d.pop("recurringInterval", None)
+            recurring_interval: BudgetRecurringInterval | None = None
+            if _recurring_interval is not None:
                 recurring_interval = _BudgetRecurringInterval[_recurring_interval]
 
-            timezone = d.pop("timezone", UNSET)
+            timezone = d.pop("timezone", None)
 
-            auto_add_users = d.pop("autoAddUsers", UNSET)
+            auto_add_users = d.pop("autoAddUsers", None)
 
-            receipt_required = d.pop("receiptRequired", UNSET)
+            receipt_required = d.pop("receiptRequired", None)
 
-            _max_tx_size = d.pop("maxTxSize", UNSET)
-            max_tx_size: Decimal | Unset
-            if _max_tx_size is UNSET:
-                max_tx_size = UNSET
-            else:
+            _max_tx_size = d.pop("maxTxSize", None)
+            max_tx_size: Decimal | None = None
+            if _max_tx_size is not None:
                 max_tx_size = to_decimal(_max_tx_size)
 
-            carry_over = d.pop("carryOver", UNSET)
+            carry_over = d.pop("carryOver", None)
 
-            default = d.pop("default", UNSET)
+            default = d.pop("default", None)
 
-            def _parse_parent_budget_id(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+            _parent_budget_id = d.pop("parentBudgetId", None)
+            parent_budget_id: None | str = None
+            if _parent_budget_id is not None:
 
-            parent_budget_id = _parse_parent_budget_id(d.pop("parentBudgetId", UNSET))
+                def _parse_parent_budget_id(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            def _parse_parent_budget_uuid(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+                parent_budget_id = _parse_parent_budget_id(_parent_budget_id)
 
-            parent_budget_uuid = _parse_parent_budget_uuid(d.pop("parentBudgetUuid", UNSET))
+            _parent_budget_uuid = d.pop("parentBudgetUuid", None)
+            parent_budget_uuid: None | str = None
+            if _parent_budget_uuid is not None:
 
-            budget_group = d.pop("budgetGroup", UNSET)
+                def _parse_parent_budget_uuid(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            _share_funds = d.pop("shareFunds", UNSET)
-            share_funds: BudgetShareFunds | Unset
-            if _share_funds is UNSET:
-                share_funds = UNSET
-            else:
+                parent_budget_uuid = _parse_parent_budget_uuid(_parent_budget_uuid)
+
+            budget_group = d.pop("budgetGroup", None)
+
+            _share_funds = d.pop("shareFunds", None)
+            share_funds: BudgetShareFunds | None = None
+            if _share_funds is not None:
                 share_funds = _BudgetShareFunds[_share_funds]
 
-            _recurring_limit = d.pop("recurringLimit", UNSET)
-            recurring_limit: Decimal | Unset
-            if _recurring_limit is UNSET:
-                recurring_limit = UNSET
-            else:
+            _recurring_limit = d.pop("recurringLimit", None)
+            recurring_limit: Decimal | None = None
+            if _recurring_limit is not None:
                 recurring_limit = to_decimal(_recurring_limit)
 
-            limitless_overspend = d.pop("limitlessOverspend", UNSET)
+            limitless_overspend = d.pop("limitlessOverspend", None)
 
-            _limitless_goal = d.pop("limitlessGoal", UNSET)
-            limitless_goal: Decimal | Unset
-            if _limitless_goal is UNSET:
-                limitless_goal = UNSET
-            else:
+            _limitless_goal = d.pop("limitlessGoal", None)
+            limitless_goal: Decimal | None = None
+            if _limitless_goal is not None:
                 limitless_goal = to_decimal(_limitless_goal)
 
-            _current_period = d.pop("currentPeriod", UNSET)
-            current_period: BudgetCurrentPeriod | Unset
-            if _current_period is UNSET:
-                current_period = UNSET
-            else:
+            _current_period = d.pop("currentPeriod", None)
+            current_period: BudgetCurrentPeriod | None = None
+            if _current_period is not None:
                 current_period = BudgetCurrentPeriod.from_dict(_current_period)
 
-            budget = cls(
-                id,
-                uuid,
-                name,
-                description,
-                retired,
-                start_date,
-                expiration_date,
-                recurring_interval,
-                timezone,
-                auto_add_users,
-                receipt_required,
-                max_tx_size,
-                carry_over,
-                default,
-                parent_budget_id,
-                parent_budget_uuid,
-                budget_group,
-                share_funds,
-                recurring_limit,
-                limitless_overspend,
-                limitless_goal,
-                current_period,
-            )
+            budget = _new_object(cls)
+            budget.id = id
+            budget.uuid = uuid
+            budget.name = name
+            budget.description = description
+            budget.retired = retired
+            budget.start_date = start_date
+            budget.expiration_date = expiration_date
+            budget.recurring_interval = recurring_interval
+            budget.timezone = timezone
+            budget.auto_add_users = auto_add_users
+            budget.receipt_required = receipt_required
+            budget.max_tx_size = max_tx_size
+            budget.carry_over = carry_over
+            budget.default = default
+            budget.parent_budget_id = parent_budget_id
+            budget.parent_budget_uuid = parent_budget_uuid
+            budget.budget_group = budget_group
+            budget.share_funds = share_funds
+            budget.recurring_limit = recurring_limit
+            budget.limitless_overspend = limitless_overspend
+            budget.limitless_goal = limitless_goal
+            budget.current_period = current_period
 
             budget.additional_properties = d
             return budget
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

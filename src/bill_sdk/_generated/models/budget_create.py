@@ -13,6 +13,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
@@ -23,6 +24,13 @@ from bill_sdk._runtime import (
     NumberLimits,
     Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
 from ..models.budget_recurring_interval import BudgetRecurringInterval
@@ -34,9 +42,10 @@ _BudgetShareFunds = EnumLookup(BudgetShareFunds)
 
 
 T = TypeVar("T", bound="BudgetCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BudgetCreate:
     """A new budget. `limit` is needed unless limitlessOverspend is set, and `recurringLimit` whenever the budget recurs.
 
@@ -45,48 +54,62 @@ class BudgetCreate:
         owners (list[str]): Ids or uuids of the users who own the budget.
         recurring_interval (BudgetRecurringInterval): How often the budget resets (NONE for a one-time budget). BILL may
             add values.
-        description (str | Unset):
-        members (list[str] | Unset): Ids or uuids of the users who spend from the budget.
-        observers (list[str] | Unset): Ids or uuids of the users who may only watch.
+        description (str | None):
+        members (list[str] | None): Ids or uuids of the users who spend from the budget.
+        observers (list[str] | None): Ids or uuids of the users who may only watch.
         expiration_date (datetime.date | None | Unset): Day the budget ends; null for never.
-        recur_month (int | Unset): Month of the first reset, for QUARTERLY and YEARLY budgets (default this month).
-        timezone (str | Unset): Timezone of the resets as US/<zone>; defaults to the company's billing address.
-        auto_add_users (bool | Unset):
-        receipt_required (bool | Unset):
-        max_tx_size (Decimal | Unset):
-        carry_over (bool | Unset):
-        limitless_overspend (bool | Unset): Not allowed for DAILY or WEEKLY budgets.
-        limit (Decimal | Unset): Limit of the first period.
-        recurring_limit (Decimal | Unset): Limit of every later period.
-        limitless_goal (Decimal | Unset): Only with limitlessOverspend.
-        overspend_buffer (Decimal | Unset): Not for limitless, DAILY or WEEKLY budgets.
-        parent_budget_id (str | Unset):
-        budget_group (bool | Unset):
-        share_funds (BudgetShareFunds | Unset): How the budget's funds are shared among owners and members. BILL may add
+        recur_month (int | None): Month of the first reset, for QUARTERLY and YEARLY budgets (default this month).
+        timezone (str | None): Timezone of the resets as US/<zone>; defaults to the company's billing address.
+        auto_add_users (bool | None):
+        receipt_required (bool | None):
+        max_tx_size (Decimal | None):
+        carry_over (bool | None):
+        limitless_overspend (bool | None): Not allowed for DAILY or WEEKLY budgets.
+        limit (Decimal | None): Limit of the first period.
+        recurring_limit (Decimal | None): Limit of every later period.
+        limitless_goal (Decimal | None): Only with limitlessOverspend.
+        overspend_buffer (Decimal | None): Not for limitless, DAILY or WEEKLY budgets.
+        parent_budget_id (str | None):
+        budget_group (bool | None):
+        share_funds (BudgetShareFunds | None): How the budget's funds are shared among owners and members. BILL may add
             values.
     """
 
-    name: str
-    owners: list[str]
-    recurring_interval: BudgetRecurringInterval
-    description: str | Unset = UNSET
-    members: list[str] | Unset = UNSET
-    observers: list[str] | Unset = UNSET
-    expiration_date: datetime.date | None | Unset = UNSET
-    recur_month: int | Unset = UNSET
-    timezone: str | Unset = UNSET
-    auto_add_users: bool | Unset = UNSET
-    receipt_required: bool | Unset = UNSET
-    max_tx_size: Decimal | Unset = UNSET
-    carry_over: bool | Unset = UNSET
-    limitless_overspend: bool | Unset = UNSET
-    limit: Decimal | Unset = UNSET
-    recurring_limit: Decimal | Unset = UNSET
-    limitless_goal: Decimal | Unset = UNSET
-    overspend_buffer: Decimal | Unset = UNSET
-    parent_budget_id: str | Unset = UNSET
-    budget_group: bool | Unset = UNSET
-    share_funds: BudgetShareFunds | Unset = UNSET
+    name: str = _attrs_field(validator=expect(str))
+    owners: list[str] = _attrs_field(validator=expect(str, many=True))
+    recurring_interval: BudgetRecurringInterval = _attrs_field(validator=expect_enum(BudgetRecurringInterval))
+    description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    members: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
+    observers: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
+    expiration_date: datetime.date | None | Unset = _attrs_field(
+        default=UNSET, validator=expect(datetime.date, optional=True, clearable=True)
+    )
+    recur_month: int | None = _attrs_field(default=None, validator=expect(int, optional=True))
+    timezone: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    auto_add_users: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    receipt_required: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    max_tx_size: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    carry_over: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    limitless_overspend: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    limit: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    recurring_limit: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    limitless_goal: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    overspend_buffer: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    parent_budget_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    budget_group: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    share_funds: BudgetShareFunds | None = _attrs_field(
+        default=None, validator=expect_enum(BudgetShareFunds, optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -104,16 +127,6 @@ class BudgetCreate:
 
         recurring_interval = str(self.recurring_interval)
 
-        description = self.description
-
-        members: list[str] | Unset = UNSET
-        if not isinstance(self.members, Unset):
-            members = self.members
-
-        observers: list[str] | Unset = UNSET
-        if not isinstance(self.observers, Unset):
-            observers = self.observers
-
         expiration_date: None | str | Unset
         if isinstance(self.expiration_date, Unset):
             expiration_date = UNSET
@@ -121,36 +134,6 @@ class BudgetCreate:
             expiration_date = self.expiration_date.isoformat()
         else:
             expiration_date = self.expiration_date
-
-        recur_month = self.recur_month
-
-        timezone = self.timezone
-
-        auto_add_users = self.auto_add_users
-
-        receipt_required = self.receipt_required
-
-        max_tx_size = self.max_tx_size
-
-        carry_over = self.carry_over
-
-        limitless_overspend = self.limitless_overspend
-
-        limit = self.limit
-
-        recurring_limit = self.recurring_limit
-
-        limitless_goal = self.limitless_goal
-
-        overspend_buffer = self.overspend_buffer
-
-        parent_budget_id = self.parent_budget_id
-
-        budget_group = self.budget_group
-
-        share_funds: str | Unset = UNSET
-        if not isinstance(self.share_funds, Unset):
-            share_funds = str(self.share_funds)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -161,42 +144,44 @@ class BudgetCreate:
                 "recurringInterval": recurring_interval,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if members is not UNSET:
-            field_dict["members"] = members
-        if observers is not UNSET:
-            field_dict["observers"] = observers
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.members is not None:
+            field_dict["members"] = self.members
+
+        if self.observers is not None:
+            field_dict["observers"] = self.observers
+
         if expiration_date is not UNSET:
             field_dict["expirationDate"] = expiration_date
-        if recur_month is not UNSET:
-            field_dict["recurMonth"] = recur_month
-        if timezone is not UNSET:
-            field_dict["timezone"] = timezone
-        if auto_add_users is not UNSET:
-            field_dict["autoAddUsers"] = auto_add_users
-        if receipt_required is not UNSET:
-            field_dict["receiptRequired"] = receipt_required
-        if max_tx_size is not UNSET:
-            field_dict["maxTxSize"] = max_tx_size
-        if carry_over is not UNSET:
-            field_dict["carryOver"] = carry_over
-        if limitless_overspend is not UNSET:
-            field_dict["limitlessOverspend"] = limitless_overspend
-        if limit is not UNSET:
-            field_dict["limit"] = limit
-        if recurring_limit is not UNSET:
-            field_dict["recurringLimit"] = recurring_limit
-        if limitless_goal is not UNSET:
-            field_dict["limitlessGoal"] = limitless_goal
-        if overspend_buffer is not UNSET:
-            field_dict["overspendBuffer"] = overspend_buffer
-        if parent_budget_id is not UNSET:
-            field_dict["parentBudgetId"] = parent_budget_id
-        if budget_group is not UNSET:
-            field_dict["budgetGroup"] = budget_group
-        if share_funds is not UNSET:
-            field_dict["shareFunds"] = share_funds
+        if self.recur_month is not None:
+            field_dict["recurMonth"] = self.recur_month
+        if self.timezone is not None:
+            field_dict["timezone"] = self.timezone
+        if self.auto_add_users is not None:
+            field_dict["autoAddUsers"] = self.auto_add_users
+        if self.receipt_required is not None:
+            field_dict["receiptRequired"] = self.receipt_required
+        if self.max_tx_size is not None:
+            field_dict["maxTxSize"] = self.max_tx_size
+        if self.carry_over is not None:
+            field_dict["carryOver"] = self.carry_over
+        if self.limitless_overspend is not None:
+            field_dict["limitlessOverspend"] = self.limitless_overspend
+        if self.limit is not None:
+            field_dict["limit"] = self.limit
+        if self.recurring_limit is not None:
+            field_dict["recurringLimit"] = self.recurring_limit
+        if self.limitless_goal is not None:
+            field_dict["limitlessGoal"] = self.limitless_goal
+        if self.overspend_buffer is not None:
+            field_dict["overspendBuffer"] = self.overspend_buffer
+        if self.parent_budget_id is not None:
+            field_dict["parentBudgetId"] = self.parent_budget_id
+        if self.budget_group is not None:
+            field_dict["budgetGroup"] = self.budget_group
+        if self.share_funds is not None:
+            field_dict["shareFunds"] = str(self.share_funds)
 
         return field_dict
 
@@ -213,11 +198,17 @@ class BudgetCreate:
 
             recurring_interval = _BudgetRecurringInterval[d.pop("recurringInterval")]
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            members = cast(list[str], d.pop("members", UNSET))
+            _members = d.pop("members", None)
+            members: list[str] | None = None
+            if _members is not None:
+                members = cast(list[str], _members)
 
-            observers = cast(list[str], d.pop("observers", UNSET))
+            _observers = d.pop("observers", None)
+            observers: list[str] | None = None
+            if _observers is not None:
+                observers = cast(list[str], _observers)
 
             def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
                 if data is None:
@@ -236,92 +227,91 @@ class BudgetCreate:
 
             expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
-            recur_month = d.pop("recurMonth", UNSET)
+            recur_month = d.pop("recurMonth", None)
 
-            timezone = d.pop("timezone", UNSET)
+            timezone = d.pop("timezone", None)
 
-            auto_add_users = d.pop("autoAddUsers", UNSET)
+            auto_add_users = d.pop("autoAddUsers", None)
 
-            receipt_required = d.pop("receiptRequired", UNSET)
+            receipt_required = d.pop("receiptRequired", None)
 
-            _max_tx_size = d.pop("maxTxSize", UNSET)
-            max_tx_size: Decimal | Unset
-            if _max_tx_size is UNSET:
-                max_tx_size = UNSET
-            else:
+            _max_tx_size = d.pop("maxTxSize", None)
+            max_tx_size: Decimal | None = None
+            if _max_tx_size is not None:
                 max_tx_size = to_decimal(_max_tx_size)
 
-            carry_over = d.pop("carryOver", UNSET)
+            carry_over = d.pop("carryOver", None)
 
-            limitless_overspend = d.pop("limitlessOverspend", UNSET)
+            limitless_overspend = d.pop("limitlessOverspend", None)
 
-            _limit = d.pop("limit", UNSET)
-            limit: Decimal | Unset
-            if _limit is UNSET:
-                limit = UNSET
-            else:
+            _limit = d.pop("limit", None)
+            limit: Decimal | None = None
+            if _limit is not None:
                 limit = to_decimal(_limit)
 
-            _recurring_limit = d.pop("recurringLimit", UNSET)
-            recurring_limit: Decimal | Unset
-            if _recurring_limit is UNSET:
-                recurring_limit = UNSET
-            else:
+            _recurring_limit = d.pop("recurringLimit", None)
+            recurring_limit: Decimal | None = None
+            if _recurring_limit is not None:
                 recurring_limit = to_decimal(_recurring_limit)
 
-            _limitless_goal = d.pop("limitlessGoal", UNSET)
-            limitless_goal: Decimal | Unset
-            if _limitless_goal is UNSET:
-                limitless_goal = UNSET
-            else:
+            _limitless_goal = d.pop("limitlessGoal", None)
+            limitless_goal: Decimal | None = None
+            if _limitless_goal is not None:
                 limitless_goal = to_decimal(_limitless_goal)
 
-            _overspend_buffer = d.pop("overspendBuffer", UNSET)
-            overspend_buffer: Decimal | Unset
-            if _overspend_buffer is UNSET:
-                overspend_buffer = UNSET
-            else:
+            _overspend_buffer = d.pop("overspendBuffer", None)
+            overspend_buffer: Decimal | None = None
+            if _overspend_buffer is not None:
                 overspend_buffer = to_decimal(_overspend_buffer)
 
-            parent_budget_id = d.pop("parentBudgetId", UNSET)
+            parent_budget_id = d.pop("parentBudgetId", None)
 
-            budget_group = d.pop("budgetGroup", UNSET)
+            budget_group = d.pop("budgetGroup", None)
 
-            _share_funds = d.pop("shareFunds", UNSET)
-            share_funds: BudgetShareFunds | Unset
-            if _share_funds is UNSET:
-                share_funds = UNSET
-            else:
+            _share_funds = d.pop("shareFunds", None)
+            share_funds: BudgetShareFunds | None = None
+            if _share_funds is not None:
                 share_funds = _BudgetShareFunds[_share_funds]
 
-            budget_create = cls(
-                name,
-                owners,
-                recurring_interval,
-                description,
-                members,
-                observers,
-                expiration_date,
-                recur_month,
-                timezone,
-                auto_add_users,
-                receipt_required,
-                max_tx_size,
-                carry_over,
-                limitless_overspend,
-                limit,
-                recurring_limit,
-                limitless_goal,
-                overspend_buffer,
-                parent_budget_id,
-                budget_group,
-                share_funds,
-            )
+            budget_create = _new_object(cls)
+            budget_create.name = name
+            budget_create.owners = owners
+            budget_create.recurring_interval = recurring_interval
+            budget_create.description = description
+            budget_create.members = members
+            budget_create.observers = observers
+            budget_create.expiration_date = expiration_date
+            budget_create.recur_month = recur_month
+            budget_create.timezone = timezone
+            budget_create.auto_add_users = auto_add_users
+            budget_create.receipt_required = receipt_required
+            budget_create.max_tx_size = max_tx_size
+            budget_create.carry_over = carry_over
+            budget_create.limitless_overspend = limitless_overspend
+            budget_create.limit = limit
+            budget_create.recurring_limit = recurring_limit
+            budget_create.limitless_goal = limitless_goal
+            budget_create.overspend_buffer = overspend_buffer
+            budget_create.parent_budget_id = parent_budget_id
+            budget_create.budget_group = budget_group
+            budget_create.share_funds = share_funds
 
             budget_create.additional_properties = d
             return budget_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

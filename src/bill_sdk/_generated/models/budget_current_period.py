@@ -12,41 +12,42 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BudgetCurrentPeriod")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BudgetCurrentPeriod:
     """Limits and spending of the budget's running period.
 
     Attributes:
-        start_date (datetime.date | Unset):
-        end_date (datetime.date | Unset):
-        limit (Decimal | Unset):
-        overspend_buffer (Decimal | Unset):
-        assigned (Decimal | Unset): Part of the limit given to members and cards.
-        spent (BudgetSpending | Unset): Money spent in a period, split by settlement state.
+        start_date (datetime.date | None):
+        end_date (datetime.date | None):
+        limit (Decimal | None):
+        overspend_buffer (Decimal | None):
+        assigned (Decimal | None): Part of the limit given to members and cards.
+        spent (BudgetSpending | None): Money spent in a period, split by settlement state.
     """
 
-    start_date: datetime.date | Unset = UNSET
-    end_date: datetime.date | Unset = UNSET
-    limit: Decimal | Unset = UNSET
-    overspend_buffer: Decimal | Unset = UNSET
-    assigned: Decimal | Unset = UNSET
-    spent: BudgetSpending | Unset = UNSET
+    start_date: datetime.date | None = None
+    end_date: datetime.date | None = None
+    limit: Decimal | None = None
+    overspend_buffer: Decimal | None = None
+    assigned: Decimal | None = None
+    spent: BudgetSpending | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -56,39 +57,22 @@ class BudgetCurrentPeriod:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        start_date: str | Unset = UNSET
-        if not isinstance(self.start_date, Unset):
-            start_date = self.start_date.isoformat()
-
-        end_date: str | Unset = UNSET
-        if not isinstance(self.end_date, Unset):
-            end_date = self.end_date.isoformat()
-
-        limit = self.limit
-
-        overspend_buffer = self.overspend_buffer
-
-        assigned = self.assigned
-
-        spent: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.spent, Unset):
-            spent = self.spent.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if start_date is not UNSET:
-            field_dict["startDate"] = start_date
-        if end_date is not UNSET:
-            field_dict["endDate"] = end_date
-        if limit is not UNSET:
-            field_dict["limit"] = limit
-        if overspend_buffer is not UNSET:
-            field_dict["overspendBuffer"] = overspend_buffer
-        if assigned is not UNSET:
-            field_dict["assigned"] = assigned
-        if spent is not UNSET:
-            field_dict["spent"] = spent
+        if self.start_date is not None:
+            field_dict["startDate"] = self.start_date.isoformat()
+        if self.end_date is not None:
+            field_dict["endDate"] = self.end_date.isoformat()
+        if self.limit is not None:
+            field_dict["limit"] = self.limit
+        if self.overspend_buffer is not None:
+            field_dict["overspendBuffer"] = self.overspend_buffer
+        if self.assigned is not None:
+            field_dict["assigned"] = self.assigned
+        if self.spent is not None:
+            field_dict["spent"] = self.spent.to_dict()
 
         return field_dict
 
@@ -99,61 +83,60 @@ class BudgetCurrentPeriod:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _start_date = d.pop("startDate", UNSET)
-            start_date: datetime.date | Unset
-            if _start_date is UNSET:
-                start_date = UNSET
-            else:
+            _start_date = d.pop("startDate", None)
+            start_date: datetime.date | None = None
+            if _start_date is not None:
                 start_date = datetime.date.fromisoformat(_start_date)
 
-            _end_date = d.pop("endDate", UNSET)
-            end_date: datetime.date | Unset
-            if _end_date is UNSET:
-                end_date = UNSET
-            else:
+            _end_date = d.pop("endDate", None)
+            end_date: datetime.date | None = None
+            if _end_date is not None:
                 end_date = datetime.date.fromisoformat(_end_date)
 
-            _limit = d.pop("limit", UNSET)
-            limit: Decimal | Unset
-            if _limit is UNSET:
-                limit = UNSET
-            else:
+            _limit = d.pop("limit", None)
+            limit: Decimal | None = None
+            if _limit is not None:
                 limit = to_decimal(_limit)
 
-            _overspend_buffer = d.pop("overspendBuffer", UNSET)
-            overspend_buffer: Decimal | Unset
-            if _overspend_buffer is UNSET:
-                overspend_buffer = UNSET
-            else:
+            _overspend_buffer = d.pop("overspendBuffer", None)
+            overspend_buffer: Decimal | None = None
+            if _overspend_buffer is not None:
                 overspend_buffer = to_decimal(_overspend_buffer)
 
-            _assigned = d.pop("assigned", UNSET)
-            assigned: Decimal | Unset
-            if _assigned is UNSET:
-                assigned = UNSET
-            else:
+            _assigned = d.pop("assigned", None)
+            assigned: Decimal | None = None
+            if _assigned is not None:
                 assigned = to_decimal(_assigned)
 
-            _spent = d.pop("spent", UNSET)
-            spent: BudgetSpending | Unset
-            if _spent is UNSET:
-                spent = UNSET
-            else:
+            _spent = d.pop("spent", None)
+            spent: BudgetSpending | None = None
+            if _spent is not None:
                 spent = BudgetSpending.from_dict(_spent)
 
-            budget_current_period = cls(
-                start_date,
-                end_date,
-                limit,
-                overspend_buffer,
-                assigned,
-                spent,
-            )
+            budget_current_period = _new_object(cls)
+            budget_current_period.start_date = start_date
+            budget_current_period.end_date = end_date
+            budget_current_period.limit = limit
+            budget_current_period.overspend_buffer = overspend_buffer
+            budget_current_period.assigned = assigned
+            budget_current_period.spent = spent
 
             budget_current_period.additional_properties = d
             return budget_current_period
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,54 +7,56 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.budget_member_role import BudgetMemberRole
-from ..types import UNSET, Unset
 
 _BudgetMemberRole = EnumLookup(BudgetMemberRole)
 
 
 T = TypeVar("T", bound="BudgetMember")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BudgetMember:
     """A user's place in a budget, with their limits and spending.
 
     Attributes:
-        user_id (str | Unset):
-        user_uuid (str | Unset):
-        name (str | Unset):
-        spent (Decimal | Unset):
-        limit (Decimal | Unset): Limit of the current period.
-        recurring_limit (Decimal | Unset): Limit of every future period.
-        recurring (bool | Unset):
-        budget_role (BudgetMemberRole | Unset): What a user may do in a budget. BILL may add values.
-        retired (bool | Unset):
-        share_budget_funds (bool | Unset): The member spends from the budget's shared funds instead of own limits.
+        user_id (str | None):
+        user_uuid (str | None):
+        name (str | None):
+        spent (Decimal | None):
+        limit (Decimal | None): Limit of the current period.
+        recurring_limit (Decimal | None): Limit of every future period.
+        recurring (bool | None):
+        budget_role (BudgetMemberRole | None): What a user may do in a budget. BILL may add values.
+        retired (bool | None):
+        share_budget_funds (bool | None): The member spends from the budget's shared funds instead of own limits.
     """
 
-    user_id: str | Unset = UNSET
-    user_uuid: str | Unset = UNSET
-    name: str | Unset = UNSET
-    spent: Decimal | Unset = UNSET
-    limit: Decimal | Unset = UNSET
-    recurring_limit: Decimal | Unset = UNSET
-    recurring: bool | Unset = UNSET
-    budget_role: BudgetMemberRole | Unset = UNSET
-    retired: bool | Unset = UNSET
-    share_budget_funds: bool | Unset = UNSET
+    user_id: str | None = None
+    user_uuid: str | None = None
+    name: str | None = None
+    spent: Decimal | None = None
+    limit: Decimal | None = None
+    recurring_limit: Decimal | None = None
+    recurring: bool | None = None
+    budget_role: BudgetMemberRole | None = None
+    retired: bool | None = None
+    share_budget_funds: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -64,51 +66,30 @@ class BudgetMember:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        user_id = self.user_id
-
-        user_uuid = self.user_uuid
-
-        name = self.name
-
-        spent = self.spent
-
-        limit = self.limit
-
-        recurring_limit = self.recurring_limit
-
-        recurring = self.recurring
-
-        budget_role: str | Unset = UNSET
-        if not isinstance(self.budget_role, Unset):
-            budget_role = str(self.budget_role)
-
-        retired = self.retired
-
-        share_budget_funds = self.share_budget_funds
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if user_uuid is not UNSET:
-            field_dict["userUuid"] = user_uuid
-        if name is not UNSET:
-            field_dict["name"] = name
-        if spent is not UNSET:
-            field_dict["spent"] = spent
-        if limit is not UNSET:
-            field_dict["limit"] = limit
-        if recurring_limit is not UNSET:
-            field_dict["recurringLimit"] = recurring_limit
-        if recurring is not UNSET:
-            field_dict["recurring"] = recurring
-        if budget_role is not UNSET:
-            field_dict["budgetRole"] = budget_role
-        if retired is not UNSET:
-            field_dict["retired"] = retired
-        if share_budget_funds is not UNSET:
-            field_dict["shareBudgetFunds"] = share_budget_funds
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.user_uuid is not None:
+            field_dict["userUuid"] = self.user_uuid
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.spent is not None:
+            field_dict["spent"] = self.spent
+        if self.limit is not None:
+            field_dict["limit"] = self.limit
+        if self.recurring_limit is not None:
+            field_dict["recurringLimit"] = self.recurring_limit
+        if self.recurring is not None:
+            field_dict["recurring"] = self.recurring
+        if self.budget_role is not None:
+            field_dict["budgetRole"] = str(self.budget_role)
+        if self.retired is not None:
+            field_dict["retired"] = self.retired
+        if self.share_budget_funds is not None:
+            field_dict["shareBudgetFunds"] = self.share_budget_funds
 
         return field_dict
 
@@ -119,63 +100,66 @@ class BudgetMember:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", None)
 
-            user_uuid = d.pop("userUuid", UNSET)
+            user_uuid = d.pop("userUuid", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            _spent = d.pop("spent", UNSET)
-            spent: Decimal | Unset
-            if _spent is UNSET:
-                spent = UNSET
-            else:
+            _spent = d.pop("spent", None)
+            spent: Decimal | None = None
+            if _spent is not None:
                 spent = to_decimal(_spent)
 
-            _limit = d.pop("limit", UNSET)
-            limit: Decimal | Unset
-            if _limit is UNSET:
-                limit = UNSET
-            else:
+            _limit = d.pop("limit", None)
+            limit: Decimal | None = None
+            if _limit is not None:
                 limit = to_decimal(_limit)
 
-            _recurring_limit = d.pop("recurringLimit", UNSET)
-            recurring_limit: Decimal | Unset
-            if _recurring_limit is UNSET:
-                recurring_limit = UNSET
-            else:
+            _recurring_limit = d.pop("recurringLimit", None)
+            recurring_limit: Decimal | None = None
+            if _recurring_limit is not None:
                 recurring_limit = to_decimal(_recurring_limit)
 
-            recurring = d.pop("recurring", UNSET)
+            recurring = d.pop("recurring", None)
 
-            _budget_role = d.pop("budgetRole", UNSET)
-            budget_role: BudgetMemberRole | Unset
-            if _budget_role is UNSET:
-                budget_role = UNSET
-            else:
+            _budget_role = d.pop("budgetRole", None)
+            budget_role: BudgetMemberRole | None = None
+            if _budget_role is not None:
                 budget_role = _BudgetMemberRole[_budget_role]
 
-            retired = d.pop("retired", UNSET)
+            retired = d.pop("retired", None)
 
-            share_budget_funds = d.pop("shareBudgetFunds", UNSET)
+            share_budget_funds = d.pop("shareBudgetFunds", None)
 
-            budget_member = cls(
-                user_id,
-                user_uuid,
-                name,
-                spent,
-                limit,
-                recurring_limit,
-                recurring,
-                budget_role,
-                retired,
-                share_budget_funds,
-            )
+            budget_member = _new_object(cls)
+            budget_member.user_id = user_id
+            budget_member.user_uuid = user_uuid
+            budget_member.name = name
+            budget_member.spent = spent
+            budget_member.limit = limit
+            budget_member.recurring_limit = recurring_limit
+            budget_member.recurring = recurring
+            budget_member.budget_role = budget_role
+            budget_member.retired = retired
+            budget_member.share_budget_funds = share_budget_funds
 
             budget_member.additional_properties = d
             return budget_member
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

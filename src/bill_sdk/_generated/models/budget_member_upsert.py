@@ -7,42 +7,52 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
 from ..models.budget_member_role import BudgetMemberRole
-from ..types import UNSET, Unset
 
 _BudgetMemberRole = EnumLookup(BudgetMemberRole)
 
 
 T = TypeVar("T", bound="BudgetMemberUpsert")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BudgetMemberUpsert:
     """Limits and role of one member. Either give both limits or set shareBudgetFunds, not both.
 
     Attributes:
-        limit (Decimal | Unset): Limit of the current period; needed when shareBudgetFunds is false.
-        recurring_limit (Decimal | Unset): Limit of every future period; needed when shareBudgetFunds is false.
-        role (BudgetMemberRole | Unset): What a user may do in a budget. BILL may add values.
-        share_budget_funds (bool | Unset):
+        limit (Decimal | None): Limit of the current period; needed when shareBudgetFunds is false.
+        recurring_limit (Decimal | None): Limit of every future period; needed when shareBudgetFunds is false.
+        role (BudgetMemberRole | None): What a user may do in a budget. BILL may add values.
+        share_budget_funds (bool | None):
     """
 
-    limit: Decimal | Unset = UNSET
-    recurring_limit: Decimal | Unset = UNSET
-    role: BudgetMemberRole | Unset = UNSET
-    share_budget_funds: bool | Unset = UNSET
+    limit: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    recurring_limit: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    role: BudgetMemberRole | None = _attrs_field(default=None, validator=expect_enum(BudgetMemberRole, optional=True))
+    share_budget_funds: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -51,27 +61,18 @@ class BudgetMemberUpsert:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        limit = self.limit
-
-        recurring_limit = self.recurring_limit
-
-        role: str | Unset = UNSET
-        if not isinstance(self.role, Unset):
-            role = str(self.role)
-
-        share_budget_funds = self.share_budget_funds
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if limit is not UNSET:
-            field_dict["limit"] = limit
-        if recurring_limit is not UNSET:
-            field_dict["recurringLimit"] = recurring_limit
-        if role is not UNSET:
-            field_dict["role"] = role
-        if share_budget_funds is not UNSET:
-            field_dict["shareBudgetFunds"] = share_budget_funds
+        if self.limit is not None:
+            field_dict["limit"] = self.limit
+        if self.recurring_limit is not None:
+            field_dict["recurringLimit"] = self.recurring_limit
+        if self.role is not None:
+            field_dict["role"] = str(self.role)
+        if self.share_budget_funds is not None:
+            field_dict["shareBudgetFunds"] = self.share_budget_funds
 
         return field_dict
 
@@ -82,40 +83,45 @@ class BudgetMemberUpsert:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _limit = d.pop("limit", UNSET)
-            limit: Decimal | Unset
-            if _limit is UNSET:
-                limit = UNSET
-            else:
+            _limit = d.pop("limit", None)
+            limit: Decimal | None = None
+            if _limit is not None:
                 limit = to_decimal(_limit)
 
-            _recurring_limit = d.pop("recurringLimit", UNSET)
-            recurring_limit: Decimal | Unset
-            if _recurring_limit is UNSET:
-                recurring_limit = UNSET
-            else:
+            _recurring_limit = d.pop("recurringLimit", None)
+            recurring_limit: Decimal | None = None
+            if _recurring_limit is not None:
                 recurring_limit = to_decimal(_recurring_limit)
 
-            _role = d.pop("role", UNSET)
-            role: BudgetMemberRole | Unset
-            if _role is UNSET:
-                role = UNSET
-            else:
+            _role = d.pop("role", None)
+            role: BudgetMemberRole | None = None
+            if _role is not None:
                 role = _BudgetMemberRole[_role]
 
-            share_budget_funds = d.pop("shareBudgetFunds", UNSET)
+            share_budget_funds = d.pop("shareBudgetFunds", None)
 
-            budget_member_upsert = cls(
-                limit,
-                recurring_limit,
-                role,
-                share_budget_funds,
-            )
+            budget_member_upsert = _new_object(cls)
+            budget_member_upsert.limit = limit
+            budget_member_upsert.recurring_limit = recurring_limit
+            budget_member_upsert.role = role
+            budget_member_upsert.share_budget_funds = share_budget_funds
 
             budget_member_upsert.additional_properties = d
             return budget_member_upsert
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

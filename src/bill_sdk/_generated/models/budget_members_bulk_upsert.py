@@ -9,16 +9,22 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="BudgetMembersBulkUpsert")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BudgetMembersBulkUpsert:
     """Several members to add or update at once.
 
@@ -26,7 +32,7 @@ class BudgetMembersBulkUpsert:
         members (list[BudgetMemberBulkItem]):
     """
 
-    members: list[BudgetMemberBulkItem]
+    members: list[BudgetMemberBulkItem] = _attrs_field(validator=expect_model("BudgetMemberBulkItem", many=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,14 +65,25 @@ class BudgetMembersBulkUpsert:
 
                 members.append(members_item)
 
-            budget_members_bulk_upsert = cls(
-                members,
-            )
+            budget_members_bulk_upsert = _new_object(cls)
+            budget_members_bulk_upsert.members = members
 
             budget_members_bulk_upsert.additional_properties = d
             return budget_members_bulk_upsert
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,35 +7,36 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BudgetSpending")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BudgetSpending:
     """Money spent in a period, split by settlement state.
 
     Attributes:
-        cleared (Decimal | Unset):
-        pending (Decimal | Unset):
-        total (Decimal | Unset):
+        cleared (Decimal | None):
+        pending (Decimal | None):
+        total (Decimal | None):
     """
 
-    cleared: Decimal | Unset = UNSET
-    pending: Decimal | Unset = UNSET
-    total: Decimal | Unset = UNSET
+    cleared: Decimal | None = None
+    pending: Decimal | None = None
+    total: Decimal | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -45,21 +46,16 @@ class BudgetSpending:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        cleared = self.cleared
-
-        pending = self.pending
-
-        total = self.total
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if cleared is not UNSET:
-            field_dict["cleared"] = cleared
-        if pending is not UNSET:
-            field_dict["pending"] = pending
-        if total is not UNSET:
-            field_dict["total"] = total
+        if self.cleared is not None:
+            field_dict["cleared"] = self.cleared
+        if self.pending is not None:
+            field_dict["pending"] = self.pending
+        if self.total is not None:
+            field_dict["total"] = self.total
 
         return field_dict
 
@@ -70,37 +66,42 @@ class BudgetSpending:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _cleared = d.pop("cleared", UNSET)
-            cleared: Decimal | Unset
-            if _cleared is UNSET:
-                cleared = UNSET
-            else:
+            _cleared = d.pop("cleared", None)
+            cleared: Decimal | None = None
+            if _cleared is not None:
                 cleared = to_decimal(_cleared)
 
-            _pending = d.pop("pending", UNSET)
-            pending: Decimal | Unset
-            if _pending is UNSET:
-                pending = UNSET
-            else:
+            _pending = d.pop("pending", None)
+            pending: Decimal | None = None
+            if _pending is not None:
                 pending = to_decimal(_pending)
 
-            _total = d.pop("total", UNSET)
-            total: Decimal | Unset
-            if _total is UNSET:
-                total = UNSET
-            else:
+            _total = d.pop("total", None)
+            total: Decimal | None = None
+            if _total is not None:
                 total = to_decimal(_total)
 
-            budget_spending = cls(
-                cleared,
-                pending,
-                total,
-            )
+            budget_spending = _new_object(cls)
+            budget_spending.cleared = cleared
+            budget_spending.pending = pending
+            budget_spending.total = total
 
             budget_spending.additional_properties = d
             return budget_spending
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,6 +13,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
@@ -23,6 +24,13 @@ from bill_sdk._runtime import (
     NumberLimits,
     Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
 from ..models.budget_recurring_interval import BudgetRecurringInterval
@@ -34,49 +42,66 @@ _BudgetShareFunds = EnumLookup(BudgetShareFunds)
 
 
 T = TypeVar("T", bound="BudgetUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BudgetUpdate:
     """Fields to change on a budget; anything left out stays as it is.
 
     Attributes:
-        name (str | Unset):
-        description (str | Unset):
+        name (str | None):
+        description (str | None):
         expiration_date (datetime.date | None | Unset): Day the budget ends; null removes the end.
-        recurring_interval (BudgetRecurringInterval | Unset): How often the budget resets (NONE for a one-time budget).
+        recurring_interval (BudgetRecurringInterval | None): How often the budget resets (NONE for a one-time budget).
             BILL may add values.
-        recur_month (int | Unset):
-        timezone (str | Unset):
-        auto_add_users (bool | Unset):
-        receipt_required (bool | Unset):
-        max_tx_size (Decimal | Unset):
-        carry_over (bool | Unset):
-        limitless_overspend (bool | Unset): Cannot be true for DAILY or WEEKLY budgets.
-        limit (Decimal | Unset):
-        limitless_goal (Decimal | Unset):
-        recurring_limit (Decimal | Unset):
-        overspend_buffer (Decimal | Unset):
-        share_funds (BudgetShareFunds | Unset): How the budget's funds are shared among owners and members. BILL may add
+        recur_month (int | None):
+        timezone (str | None):
+        auto_add_users (bool | None):
+        receipt_required (bool | None):
+        max_tx_size (Decimal | None):
+        carry_over (bool | None):
+        limitless_overspend (bool | None): Cannot be true for DAILY or WEEKLY budgets.
+        limit (Decimal | None):
+        limitless_goal (Decimal | None):
+        recurring_limit (Decimal | None):
+        overspend_buffer (Decimal | None):
+        share_funds (BudgetShareFunds | None): How the budget's funds are shared among owners and members. BILL may add
             values.
     """
 
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
-    expiration_date: datetime.date | None | Unset = UNSET
-    recurring_interval: BudgetRecurringInterval | Unset = UNSET
-    recur_month: int | Unset = UNSET
-    timezone: str | Unset = UNSET
-    auto_add_users: bool | Unset = UNSET
-    receipt_required: bool | Unset = UNSET
-    max_tx_size: Decimal | Unset = UNSET
-    carry_over: bool | Unset = UNSET
-    limitless_overspend: bool | Unset = UNSET
-    limit: Decimal | Unset = UNSET
-    limitless_goal: Decimal | Unset = UNSET
-    recurring_limit: Decimal | Unset = UNSET
-    overspend_buffer: Decimal | Unset = UNSET
-    share_funds: BudgetShareFunds | Unset = UNSET
+    name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    expiration_date: datetime.date | None | Unset = _attrs_field(
+        default=UNSET, validator=expect(datetime.date, optional=True, clearable=True)
+    )
+    recurring_interval: BudgetRecurringInterval | None = _attrs_field(
+        default=None, validator=expect_enum(BudgetRecurringInterval, optional=True)
+    )
+    recur_month: int | None = _attrs_field(default=None, validator=expect(int, optional=True))
+    timezone: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    auto_add_users: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    receipt_required: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    max_tx_size: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    carry_over: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    limitless_overspend: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    limit: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    limitless_goal: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    recurring_limit: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    overspend_buffer: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    share_funds: BudgetShareFunds | None = _attrs_field(
+        default=None, validator=expect_enum(BudgetShareFunds, optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -88,10 +113,6 @@ class BudgetUpdate:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        description = self.description
-
         expiration_date: None | str | Unset
         if isinstance(self.expiration_date, Unset):
             expiration_date = UNSET
@@ -100,71 +121,41 @@ class BudgetUpdate:
         else:
             expiration_date = self.expiration_date
 
-        recurring_interval: str | Unset = UNSET
-        if not isinstance(self.recurring_interval, Unset):
-            recurring_interval = str(self.recurring_interval)
-
-        recur_month = self.recur_month
-
-        timezone = self.timezone
-
-        auto_add_users = self.auto_add_users
-
-        receipt_required = self.receipt_required
-
-        max_tx_size = self.max_tx_size
-
-        carry_over = self.carry_over
-
-        limitless_overspend = self.limitless_overspend
-
-        limit = self.limit
-
-        limitless_goal = self.limitless_goal
-
-        recurring_limit = self.recurring_limit
-
-        overspend_buffer = self.overspend_buffer
-
-        share_funds: str | Unset = UNSET
-        if not isinstance(self.share_funds, Unset):
-            share_funds = str(self.share_funds)
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if description is not UNSET:
-            field_dict["description"] = description
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.description is not None:
+            field_dict["description"] = self.description
         if expiration_date is not UNSET:
             field_dict["expirationDate"] = expiration_date
-        if recurring_interval is not UNSET:
-            field_dict["recurringInterval"] = recurring_interval
-        if recur_month is not UNSET:
-            field_dict["recurMonth"] = recur_month
-        if timezone is not UNSET:
-            field_dict["timezone"] = timezone
-        if auto_add_users is not UNSET:
-            field_dict["autoAddUsers"] = auto_add_users
-        if receipt_required is not UNSET:
-            field_dict["receiptRequired"] = receipt_required
-        if max_tx_size is not UNSET:
-            field_dict["maxTxSize"] = max_tx_size
-        if carry_over is not UNSET:
-            field_dict["carryOver"] = carry_over
-        if limitless_overspend is not UNSET:
-            field_dict["limitlessOverspend"] = limitless_overspend
-        if limit is not UNSET:
-            field_dict["limit"] = limit
-        if limitless_goal is not UNSET:
-            field_dict["limitlessGoal"] = limitless_goal
-        if recurring_limit is not UNSET:
-            field_dict["recurringLimit"] = recurring_limit
-        if overspend_buffer is not UNSET:
-            field_dict["overspendBuffer"] = overspend_buffer
-        if share_funds is not UNSET:
-            field_dict["shareFunds"] = share_funds
+        if self.recurring_interval is not None:
+            field_dict["recurringInterval"] = str(self.recurring_interval)
+        if self.recur_month is not None:
+            field_dict["recurMonth"] = self.recur_month
+        if self.timezone is not None:
+            field_dict["timezone"] = self.timezone
+        if self.auto_add_users is not None:
+            field_dict["autoAddUsers"] = self.auto_add_users
+        if self.receipt_required is not None:
+            field_dict["receiptRequired"] = self.receipt_required
+        if self.max_tx_size is not None:
+            field_dict["maxTxSize"] = self.max_tx_size
+        if self.carry_over is not None:
+            field_dict["carryOver"] = self.carry_over
+        if self.limitless_overspend is not None:
+            field_dict["limitlessOverspend"] = self.limitless_overspend
+        if self.limit is not None:
+            field_dict["limit"] = self.limit
+        if self.limitless_goal is not None:
+            field_dict["limitlessGoal"] = self.limitless_goal
+        if self.recurring_limit is not None:
+            field_dict["recurringLimit"] = self.recurring_limit
+        if self.overspend_buffer is not None:
+            field_dict["overspendBuffer"] = self.overspend_buffer
+        if self.share_funds is not None:
+            field_dict["shareFunds"] = str(self.share_funds)
 
         return field_dict
 
@@ -175,9 +166,9 @@ class BudgetUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
             def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
                 if data is None:
@@ -196,90 +187,87 @@ class BudgetUpdate:
 
             expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
 
-            _recurring_interval = d.pop("recurringInterval", UNSET)
-            recurring_interval: BudgetRecurringInterval | Unset
-            if _recurring_interval is UNSET:
-                recurring_interval = UNSET
-            else:
+            _recurring_interval = d.pop("recurringInterval", None)
+            recurring_interval: BudgetRecurringInterval | None = None
+            if _recurring_interval is not None:
                 recurring_interval = _BudgetRecurringInterval[_recurring_interval]
 
-            recur_month = d.pop("recurMonth", UNSET)
+            recur_month = d.pop("recurMonth", None)
 
-            timezone = d.pop("timezone", UNSET)
+            timezone = d.pop("timezone", None)
 
-            auto_add_users = d.pop("autoAddUsers", UNSET)
+            auto_add_users = d.pop("autoAddUsers", None)
 
-            receipt_required = d.pop("receiptRequired", UNSET)
+            receipt_required = d.pop("receiptRequired", None)
 
-            _max_tx_size = d.pop("maxTxSize", UNSET)
-            max_tx_size: Decimal | Unset
-            if _max_tx_size is UNSET:
-                max_tx_size = UNSET
-            else:
+            _max_tx_size = d.pop("maxTxSize", None)
+            max_tx_size: Decimal | None = None
+            if _max_tx_size is not None:
                 max_tx_size = to_decimal(_max_tx_size)
 
-            carry_over = d.pop("carryOver", UNSET)
+            carry_over = d.pop("carryOver", None)
 
-            limitless_overspend = d.pop("limitlessOverspend", UNSET)
+            limitless_overspend = d.pop("limitlessOverspend", None)
 
-            _limit = d.pop("limit", UNSET)
-            limit: Decimal | Unset
-            if _limit is UNSET:
-                limit = UNSET
-            else:
+            _limit = d.pop("limit", None)
+            limit: Decimal | None = None
+            if _limit is not None:
                 limit = to_decimal(_limit)
 
-            _limitless_goal = d.pop("limitlessGoal", UNSET)
-            limitless_goal: Decimal | Unset
-            if _limitless_goal is UNSET:
-                limitless_goal = UNSET
-            else:
+            _limitless_goal = d.pop("limitlessGoal", None)
+            limitless_goal: Decimal | None = None
+            if _limitless_goal is not None:
                 limitless_goal = to_decimal(_limitless_goal)
 
-            _recurring_limit = d.pop("recurringLimit", UNSET)
-            recurring_limit: Decimal | Unset
-            if _recurring_limit is UNSET:
-                recurring_limit = UNSET
-            else:
+            _recurring_limit = d.pop("recurringLimit", None)
+            recurring_limit: Decimal | None = None
+            if _recurring_limit is not None:
                 recurring_limit = to_decimal(_recurring_limit)
 
-            _overspend_buffer = d.pop("overspendBuffer", UNSET)
-            overspend_buffer: Decimal | Unset
-            if _overspend_buffer is UNSET:
-                overspend_buffer = UNSET
-            else:
+            _overspend_buffer = d.pop("overspendBuffer", None)
+            overspend_buffer: Decimal | None = None
+            if _overspend_buffer is not None:
                 overspend_buffer = to_decimal(_overspend_buffer)
 
-            _share_funds = d.pop("shareFunds", UNSET)
-            share_funds: BudgetShareFunds | Unset
-            if _share_funds is UNSET:
-                share_funds = UNSET
-            else:
+            _share_funds = d.pop("shareFunds", None)
+            share_funds: BudgetShareFunds | None = None
+            if _share_funds is not None:
                 share_funds = _BudgetShareFunds[_share_funds]
 
-            budget_update = cls(
-                name,
-                description,
-                expiration_date,
-                recurring_interval,
-                recur_month,
-                timezone,
-                auto_add_users,
-                receipt_required,
-                max_tx_size,
-                carry_over,
-                limitless_overspend,
-                limit,
-                limitless_goal,
-                recurring_limit,
-                overspend_buffer,
-                share_funds,
-            )
+            budget_update = _new_object(cls)
+            budget_update.name = name
+            budget_update.description = description
+            budget_update.expiration_date = expiration_date
+            budget_update.recurring_interval = recurring_interval
+            budget_update.recur_month = recur_month
+            budget_update.timezone = timezone
+            budget_update.auto_add_users = auto_add_users
+            budget_update.receipt_required = receipt_required
+            budget_update.max_tx_size = max_tx_size
+            budget_update.carry_over = carry_over
+            budget_update.limitless_overspend = limitless_overspend
+            budget_update.limit = limit
+            budget_update.limitless_goal = limitless_goal
+            budget_update.recurring_limit = recurring_limit
+            budget_update.overspend_buffer = overspend_buffer
+            budget_update.share_funds = share_funds
 
             budget_update.additional_properties = d
             return budget_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

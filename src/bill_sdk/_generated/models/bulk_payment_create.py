@@ -10,20 +10,23 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BulkPaymentCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BulkPaymentCreate:
     """Payments of up to 50 existing bills in one all-or-nothing request, for one vendor (vendorId set) or several
     (vendorId left out).
@@ -32,22 +35,24 @@ class BulkPaymentCreate:
             funding_account (PaymentFundingAccount): Account a payment is funded from; id is not needed for WALLET (the BILL
                 balance).
             payments (list[BulkPaymentItem]):
-            vendor_id (str | Unset):
-            process_date (datetime.date | Unset):
-            processing_options (PaymentProcessingOptions | Unset): How BILL should process a payment.
-            description (str | Unset):
-            transaction_number (str | Unset):
-            card_funding_purpose (str | Unset):
+            vendor_id (str | None):
+            process_date (datetime.date | None):
+            processing_options (PaymentProcessingOptions | None): How BILL should process a payment.
+            description (str | None):
+            transaction_number (str | None):
+            card_funding_purpose (str | None):
     """
 
-    funding_account: PaymentFundingAccount
-    payments: list[BulkPaymentItem]
-    vendor_id: str | Unset = UNSET
-    process_date: datetime.date | Unset = UNSET
-    processing_options: PaymentProcessingOptions | Unset = UNSET
-    description: str | Unset = UNSET
-    transaction_number: str | Unset = UNSET
-    card_funding_purpose: str | Unset = UNSET
+    funding_account: PaymentFundingAccount = _attrs_field(validator=expect_model("PaymentFundingAccount"))
+    payments: list[BulkPaymentItem] = _attrs_field(validator=expect_model("BulkPaymentItem", many=True))
+    vendor_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    process_date: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
+    processing_options: PaymentProcessingOptions | None = _attrs_field(
+        default=None, validator=expect_model("PaymentProcessingOptions", optional=True)
+    )
+    description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    transaction_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    card_funding_purpose: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,22 +63,6 @@ class BulkPaymentCreate:
             payments_item = payments_item_data.to_dict()
             payments.append(payments_item)
 
-        vendor_id = self.vendor_id
-
-        process_date: str | Unset = UNSET
-        if not isinstance(self.process_date, Unset):
-            process_date = self.process_date.isoformat()
-
-        processing_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.processing_options, Unset):
-            processing_options = self.processing_options.to_dict()
-
-        description = self.description
-
-        transaction_number = self.transaction_number
-
-        card_funding_purpose = self.card_funding_purpose
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -82,18 +71,18 @@ class BulkPaymentCreate:
                 "payments": payments,
             }
         )
-        if vendor_id is not UNSET:
-            field_dict["vendorId"] = vendor_id
-        if process_date is not UNSET:
-            field_dict["processDate"] = process_date
-        if processing_options is not UNSET:
-            field_dict["processingOptions"] = processing_options
-        if description is not UNSET:
-            field_dict["description"] = description
-        if transaction_number is not UNSET:
-            field_dict["transactionNumber"] = transaction_number
-        if card_funding_purpose is not UNSET:
-            field_dict["cardFundingPurpose"] = card_funding_purpose
+        if self.vendor_id is not None:
+            field_dict["vendorId"] = self.vendor_id
+        if self.process_date is not None:
+            field_dict["processDate"] = self.process_date.isoformat()
+        if self.processing_options is not None:
+            field_dict["processingOptions"] = self.processing_options.to_dict()
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.transaction_number is not None:
+            field_dict["transactionNumber"] = self.transaction_number
+        if self.card_funding_purpose is not None:
+            field_dict["cardFundingPurpose"] = self.card_funding_purpose
 
         return field_dict
 
@@ -113,43 +102,50 @@ class BulkPaymentCreate:
 
                 payments.append(payments_item)
 
-            vendor_id = d.pop("vendorId", UNSET)
+            vendor_id = d.pop("vendorId", None)
 
-            _process_date = d.pop("processDate", UNSET)
-            process_date: datetime.date | Unset
-            if _process_date is UNSET:
-                process_date = UNSET
-            else:
+            _process_date = d.pop("processDate", None)
+            process_date: datetime.date | None = None
+            if _process_date is not None:
                 process_date = datetime.date.fromisoformat(_process_date)
 
-            _processing_options = d.pop("processingOptions", UNSET)
-            processing_options: PaymentProcessingOptions | Unset
-            if _processing_options is UNSET:
-                processing_options = UNSET
-            else:
+            _processing_options = d.pop("processingOptions", None)
+            processing_options: PaymentProcessingOptions | None = None
+            if _processing_options is not None:
                 processing_options = PaymentProcessingOptions.from_dict(_processing_options)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            transaction_number = d.pop("transactionNumber", UNSET)
+            transaction_number = d.pop("transactionNumber", None)
 
-            card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
+            card_funding_purpose = d.pop("cardFundingPurpose", None)
 
-            bulk_payment_create = cls(
-                funding_account,
-                payments,
-                vendor_id,
-                process_date,
-                processing_options,
-                description,
-                transaction_number,
-                card_funding_purpose,
-            )
+            bulk_payment_create = _new_object(cls)
+            bulk_payment_create.funding_account = funding_account
+            bulk_payment_create.payments = payments
+            bulk_payment_create.vendor_id = vendor_id
+            bulk_payment_create.process_date = process_date
+            bulk_payment_create.processing_options = processing_options
+            bulk_payment_create.description = description
+            bulk_payment_create.transaction_number = transaction_number
+            bulk_payment_create.card_funding_purpose = card_funding_purpose
 
             bulk_payment_create.additional_properties = d
             return bulk_payment_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

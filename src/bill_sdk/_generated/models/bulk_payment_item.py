@@ -7,33 +7,39 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    expect,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BulkPaymentItem")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BulkPaymentItem:
     """One bill in a bulk payment and the amount paid on it (zero or more).
 
     Attributes:
         bill_id (str):
-        amount (Decimal | Unset):
+        amount (Decimal | None):
     """
 
-    bill_id: str
-    amount: Decimal | Unset = UNSET
+    bill_id: str = _attrs_field(validator=expect(str))
+    amount: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -43,8 +49,6 @@ class BulkPaymentItem:
     def to_dict(self) -> dict[str, Any]:
         bill_id = self.bill_id
 
-        amount = self.amount
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -52,8 +56,8 @@ class BulkPaymentItem:
                 "billId": bill_id,
             }
         )
-        if amount is not UNSET:
-            field_dict["amount"] = amount
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
 
         return field_dict
 
@@ -66,22 +70,31 @@ class BulkPaymentItem:
             d = dict(src_dict)
             bill_id = d.pop("billId")
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            bulk_payment_item = cls(
-                bill_id,
-                amount,
-            )
+            bulk_payment_item = _new_object(cls)
+            bulk_payment_item.bill_id = bill_id
+            bulk_payment_item.amount = amount
 
             bulk_payment_item.additional_properties = d
             return bulk_payment_item
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

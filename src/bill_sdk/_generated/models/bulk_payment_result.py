@@ -9,43 +9,41 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BulkPaymentResult")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BulkPaymentResult:
     """Payments created by a bulk payment; bills of a vendor that combines payments share a payment object.
 
     Attributes:
-        payments (list[Payment] | Unset):
+        payments (list[Payment] | None):
     """
 
-    payments: list[Payment] | Unset = UNSET
+    payments: list[Payment] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        payments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.payments, Unset):
-            payments = []
-            for payments_item_data in self.payments:
-                payments_item = payments_item_data.to_dict()
-                payments.append(payments_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if payments is not UNSET:
-            field_dict["payments"] = payments
+        if self.payments is not None:
+            field_dict["payments"] = []
+            for payments_item_data in self.payments:
+                payments_item = payments_item_data.to_dict()
+                field_dict["payments"].append(payments_item)
 
         return field_dict
 
@@ -56,23 +54,35 @@ class BulkPaymentResult:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _payments = d.pop("payments", UNSET)
-            payments: list[Payment] | Unset = UNSET
-            if _payments is not UNSET:
+            _payments = d.pop("payments", None)
+            payments: list[Payment] | None = None
+            if _payments is not None:
                 payments = []
+                _payments = _payments
                 for payments_item_data in _payments:
                     payments_item = Payment.from_dict(payments_item_data)
 
                     payments.append(payments_item)
 
-            bulk_payment_result = cls(
-                payments,
-            )
+            bulk_payment_result = _new_object(cls)
+            bulk_payment_result.payments = payments
 
             bulk_payment_result.additional_properties = d
             return bulk_payment_result
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

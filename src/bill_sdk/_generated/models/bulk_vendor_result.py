@@ -9,43 +9,41 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="BulkVendorResult")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BulkVendorResult:
     """Vendors created by a bulk create.
 
     Attributes:
-        vendors (list[Vendor] | Unset):
+        vendors (list[Vendor] | None):
     """
 
-    vendors: list[Vendor] | Unset = UNSET
+    vendors: list[Vendor] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        vendors: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vendors, Unset):
-            vendors = []
-            for vendors_item_data in self.vendors:
-                vendors_item = vendors_item_data.to_dict()
-                vendors.append(vendors_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if vendors is not UNSET:
-            field_dict["vendors"] = vendors
+        if self.vendors is not None:
+            field_dict["vendors"] = []
+            for vendors_item_data in self.vendors:
+                vendors_item = vendors_item_data.to_dict()
+                field_dict["vendors"].append(vendors_item)
 
         return field_dict
 
@@ -56,23 +54,35 @@ class BulkVendorResult:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _vendors = d.pop("vendors", UNSET)
-            vendors: list[Vendor] | Unset = UNSET
-            if _vendors is not UNSET:
+            _vendors = d.pop("vendors", None)
+            vendors: list[Vendor] | None = None
+            if _vendors is not None:
                 vendors = []
+                _vendors = _vendors
                 for vendors_item_data in _vendors:
                     vendors_item = Vendor.from_dict(vendors_item_data)
 
                     vendors.append(vendors_item)
 
-            bulk_vendor_result = cls(
-                vendors,
-            )
+            bulk_vendor_result = _new_object(cls)
+            bulk_vendor_result.vendors = vendors
 
             bulk_vendor_result.additional_properties = d
             return bulk_vendor_result
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

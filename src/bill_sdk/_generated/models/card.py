@@ -13,22 +13,23 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.card_deleted_reason import CardDeletedReason
 from ..models.card_status import CardStatus
 from ..models.card_type import CardType
-from ..types import UNSET, Unset
 
 _CardDeletedReason = EnumLookup(CardDeletedReason)
 _CardStatus = EnumLookup(CardStatus)
@@ -36,54 +37,55 @@ _CardType = EnumLookup(CardType)
 
 
 T = TypeVar("T", bound="Card")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Card:
     """A Spend & Expense card. It never includes the full number or CVV. `validThru` is the real card expiry;
     `expirationDate` is the day BILL will close the card.
 
         Attributes:
-            id (str | Unset):
-            uuid (str | Unset):
-            name (str | Unset):
-            user_id (str | Unset):
-            user_uuid (str | Unset):
-            budget_id (str | Unset):
-            budget_uuid (str | Unset):
-            last_four (str | Unset):
-            valid_thru (str | Unset):
-            expiration_date (datetime.date | None | Unset):
-            status (CardStatus | Unset): State of a card. BILL may add values.
-            deleted_reason (CardDeletedReason | Unset): Why a card was closed. BILL may add values.
-            type_ (CardType | Unset): Kind of card. BILL may add values.
-            share_budget_funds (bool | Unset):
-            recurring (bool | Unset): Funds renew every budget period (false for the current period only).
-            recurring_limit (Decimal | None | Unset):
-            current_period (CardCurrentPeriod | Unset): The card's limit and spending in the running budget period.
-            created_time (datetime.datetime | Unset):
-            updated_time (datetime.datetime | Unset):
+            id (str):
+            uuid (str | None):
+            name (str | None):
+            user_id (str | None):
+            user_uuid (str | None):
+            budget_id (str | None):
+            budget_uuid (str | None):
+            last_four (str | None):
+            valid_thru (str | None):
+            expiration_date (datetime.date | None):
+            status (CardStatus | None): State of a card. BILL may add values.
+            deleted_reason (CardDeletedReason | None): Why a card was closed. BILL may add values.
+            type_ (CardType | None): Kind of card. BILL may add values.
+            share_budget_funds (bool | None):
+            recurring (bool | None): Funds renew every budget period (false for the current period only).
+            recurring_limit (Decimal | None):
+            current_period (CardCurrentPeriod | None): The card's limit and spending in the running budget period.
+            created_time (datetime.datetime | None):
+            updated_time (datetime.datetime | None):
     """
 
-    id: str | Unset = UNSET
-    uuid: str | Unset = UNSET
-    name: str | Unset = UNSET
-    user_id: str | Unset = UNSET
-    user_uuid: str | Unset = UNSET
-    budget_id: str | Unset = UNSET
-    budget_uuid: str | Unset = UNSET
-    last_four: str | Unset = UNSET
-    valid_thru: str | Unset = UNSET
-    expiration_date: datetime.date | None | Unset = UNSET
-    status: CardStatus | Unset = UNSET
-    deleted_reason: CardDeletedReason | Unset = UNSET
-    type_: CardType | Unset = UNSET
-    share_budget_funds: bool | Unset = UNSET
-    recurring: bool | Unset = UNSET
-    recurring_limit: Decimal | None | Unset = UNSET
-    current_period: CardCurrentPeriod | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    uuid: str | None = None
+    name: str | None = None
+    user_id: str | None = None
+    user_uuid: str | None = None
+    budget_id: str | None = None
+    budget_uuid: str | None = None
+    last_four: str | None = None
+    valid_thru: str | None = None
+    expiration_date: datetime.date | None = None
+    status: CardStatus | None = None
+    deleted_reason: CardDeletedReason | None = None
+    type_: CardType | None = None
+    share_budget_funds: bool | None = None
+    recurring: bool | None = None
+    recurring_limit: Decimal | None = None
+    current_period: CardCurrentPeriod | None = None
+    created_time: datetime.datetime | None = None
+    updated_time: datetime.datetime | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -93,105 +95,52 @@ class Card:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
-        name = self.name
-
-        user_id = self.user_id
-
-        user_uuid = self.user_uuid
-
-        budget_id = self.budget_id
-
-        budget_uuid = self.budget_uuid
-
-        last_four = self.last_four
-
-        valid_thru = self.valid_thru
-
-        expiration_date: None | str | Unset
-        if isinstance(self.expiration_date, Unset):
-            expiration_date = UNSET
-        elif isinstance(self.expiration_date, datetime.date):
-            expiration_date = self.expiration_date.isoformat()
-        else:
-            expiration_date = self.expiration_date
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        deleted_reason: str | Unset = UNSET
-        if not isinstance(self.deleted_reason, Unset):
-            deleted_reason = str(self.deleted_reason)
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        share_budget_funds = self.share_budget_funds
-
-        recurring = self.recurring
-
-        recurring_limit: Decimal | None | Unset
-        if isinstance(self.recurring_limit, Unset):
-            recurring_limit = UNSET
-        else:
-            recurring_limit = self.recurring_limit
-
-        current_period: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.current_period, Unset):
-            current_period = self.current_period.to_dict()
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if uuid is not UNSET:
-            field_dict["uuid"] = uuid
-        if name is not UNSET:
-            field_dict["name"] = name
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if user_uuid is not UNSET:
-            field_dict["userUuid"] = user_uuid
-        if budget_id is not UNSET:
-            field_dict["budgetId"] = budget_id
-        if budget_uuid is not UNSET:
-            field_dict["budgetUuid"] = budget_uuid
-        if last_four is not UNSET:
-            field_dict["lastFour"] = last_four
-        if valid_thru is not UNSET:
-            field_dict["validThru"] = valid_thru
-        if expiration_date is not UNSET:
-            field_dict["expirationDate"] = expiration_date
-        if status is not UNSET:
-            field_dict["status"] = status
-        if deleted_reason is not UNSET:
-            field_dict["deletedReason"] = deleted_reason
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if share_budget_funds is not UNSET:
-            field_dict["shareBudgetFunds"] = share_budget_funds
-        if recurring is not UNSET:
-            field_dict["recurring"] = recurring
-        if recurring_limit is not UNSET:
-            field_dict["recurringLimit"] = recurring_limit
-        if current_period is not UNSET:
-            field_dict["currentPeriod"] = current_period
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+            }
+        )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.user_uuid is not None:
+            field_dict["userUuid"] = self.user_uuid
+        if self.budget_id is not None:
+            field_dict["budgetId"] = self.budget_id
+        if self.budget_uuid is not None:
+            field_dict["budgetUuid"] = self.budget_uuid
+        if self.last_four is not None:
+            field_dict["lastFour"] = self.last_four
+        if self.valid_thru is not None:
+            field_dict["validThru"] = self.valid_thru
+
+        if isinstance(self.expiration_date, datetime.date):
+            field_dict["expirationDate"] = self.expiration_date.isoformat()
+        else:
+            field_dict["expirationDate"] = self.expiration_date
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.deleted_reason is not None:
+            field_dict["deletedReason"] = str(self.deleted_reason)
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.share_budget_funds is not None:
+            field_dict["shareBudgetFunds"] = self.share_budget_funds
+        if self.recurring is not None:
+            field_dict["recurring"] = self.recurring
+
+        field_dict["recurringLimit"] = self.recurring_limit
+        if self.current_period is not None:
+            field_dict["currentPeriod"] = self.current_period.to_dict()
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.updated_time is not None:
+            field_dict["updatedTime"] = self.updated_time.isoformat()
 
         return field_dict
 
@@ -202,130 +151,133 @@ class Card:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", None)
 
-            user_uuid = d.pop("userUuid", UNSET)
+            user_uuid = d.pop("userUuid", None)
 
-            budget_id = d.pop("budgetId", UNSET)
+            budget_id = d.pop("budgetId", None)
 
-            budget_uuid = d.pop("budgetUuid", UNSET)
+            budget_uuid = d.pop("budgetUuid", None)
 
-            last_four = d.pop("lastFour", UNSET)
+            last_four = d.pop("lastFour", None)
 
-            valid_thru = d.pop("validThru", UNSET)
+            valid_thru = d.pop("validThru", None)
 
-            def _parse_expiration_date(data: object) -> datetime.date | None | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, str):
-                        raise TypeError()
-                    expiration_date_type_0 = datetime.date.fromisoformat(data)
+            _expiration_date = d.pop("expirationDate", None)
+            expiration_date: datetime.date | None = None
+            if _expiration_date is not None:
 
-                    return expiration_date_type_0
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(datetime.date | None | Unset, data)
+                def _parse_expiration_date(data: object) -> datetime.date | None:
+                    if data is None:
+                        return data
+                    try:
+                        if not isinstance(data, str):
+                            raise TypeError()
+                        expiration_date_type_0 = datetime.date.fromisoformat(data)
 
-            expiration_date = _parse_expiration_date(d.pop("expirationDate", UNSET))
+                        return expiration_date_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    return cast(datetime.date | None, data)
 
-            _status = d.pop("status", UNSET)
-            status: CardStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+                expiration_date = _parse_expiration_date(_expiration_date)
+
+            _status = d.pop("status", None)
+            status: CardStatus | None = None
+            if _status is not None:
                 status = _CardStatus[_status]
 
-            _deleted_reason = d.pop("deletedReason", UNSET)
-            deleted_reason: CardDeletedReason | Unset
-            if _deleted_reason is UNSET:
-                deleted_reason = UNSET
-            else:
+            _deleted_reason = d.pop("deletedReason", None)
+            deleted_reason: CardDeletedReason | None = None
+            if _deleted_reason is not None:
                 deleted_reason = _CardDeletedReason[_deleted_reason]
 
-            _type_ = d.pop("type", UNSET)
-            type_: CardType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: CardType | None = None
+            if _type_ is not None:
                 type_ = _CardType[_type_]
 
-            share_budget_funds = d.pop("shareBudgetFunds", UNSET)
+            share_budget_funds = d.pop("shareBudgetFunds", None)
 
-            recurring = d.pop("recurring", UNSET)
+            recurring = d.pop("recurring", None)
 
-            def _parse_recurring_limit(data: object) -> Decimal | None | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, Decimal | int | float):
-                        raise TypeError()
-                    recurring_limit_type_0 = to_decimal(data)
+            _recurring_limit = d.pop("recurringLimit", None)
+            recurring_limit: Decimal | None = None
+            if _recurring_limit is not None:
 
-                    return recurring_limit_type_0
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(Decimal | None | Unset, data)
+                def _parse_recurring_limit(data: object) -> Decimal | None:
+                    if data is None:
+                        return data
+                    try:
+                        if not isinstance(data, Decimal | int | float):
+                            raise TypeError()
+                        recurring_limit_type_0 = to_decimal(data)
 
-            recurring_limit = _parse_recurring_limit(d.pop("recurringLimit", UNSET))
+                        return recurring_limit_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    return cast(Decimal | None, data)
 
-            _current_period = d.pop("currentPeriod", UNSET)
-            current_period: CardCurrentPeriod | Unset
-            if _current_period is UNSET:
-                current_period = UNSET
-            else:
+                recurring_limit = _parse_recurring_limit(_recurring_limit)
+
+            _current_period = d.pop("currentPeriod", None)
+            current_period: CardCurrentPeriod | None = None
+            if _current_period is not None:
                 current_period = CardCurrentPeriod.from_dict(_current_period)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
+            _updated_time = d.pop("updatedTime", None)
+            updated_time: datetime.datetime | None = None
+            if _updated_time is not None:
                 updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-            card = cls(
-                id,
-                uuid,
-                name,
-                user_id,
-                user_uuid,
-                budget_id,
-                budget_uuid,
-                last_four,
-                valid_thru,
-                expiration_date,
-                status,
-                deleted_reason,
-                type_,
-                share_budget_funds,
-                recurring,
-                recurring_limit,
-                current_period,
-                created_time,
-                updated_time,
-            )
+            card = _new_object(cls)
+            card.id = id
+            card.uuid = uuid
+            card.name = name
+            card.user_id = user_id
+            card.user_uuid = user_uuid
+            card.budget_id = budget_id
+            card.budget_uuid = budget_uuid
+            card.last_four = last_four
+            card.valid_thru = valid_thru
+            card.expiration_date = expiration_date
+            card.status = status
+            card.deleted_reason = deleted_reason
+            card.type_ = type_
+            card.share_budget_funds = share_budget_funds
+            card.recurring = recurring
+            card.recurring_limit = recurring_limit
+            card.current_period = current_period
+            card.created_time = created_time
+            card.updated_time = updated_time
 
             card.additional_properties = d
             return card
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,130 +10,98 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.card_account_type import CardAccountType
 from ..models.funding_account_status import FundingAccountStatus
-from ..types import UNSET, Unset
 
 _CardAccountType = EnumLookup(CardAccountType)
 _FundingAccountStatus = EnumLookup(FundingAccountStatus)
 
 
 T = TypeVar("T", bound="CardAccount")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardAccount:
     """A card the organization pays bills with (id begins with cat).
 
     Attributes:
-        id (str | Unset):
-        archived (bool | Unset):
-        name_on_account (str | Unset):
-        issuing_bank_name (str | Unset):
-        brand (str | Unset): Card brand as free text, for example Visa.
-        type_ (CardAccountType | Unset): Kind of card.
-        status (FundingAccountStatus | Unset): Verification state of a bank or card account; new bank accounts start
+        id (str):
+        archived (bool | None):
+        name_on_account (str | None):
+        issuing_bank_name (str | None):
+        brand (str | None): Card brand as free text, for example Visa.
+        type_ (CardAccountType | None): Kind of card.
+        status (FundingAccountStatus | None): Verification state of a bank or card account; new bank accounts start
             PENDING.
-        last4 (str | Unset):
-        expiration (CardExpiration | Unset): Expiry of a card, as strings.
-        default (CardAccountDefault | Unset): The purposes a card account is the default for.
-        created_by (str | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        last4 (str | None):
+        expiration (CardExpiration | None): Expiry of a card, as strings.
+        default (CardAccountDefault | None): The purposes a card account is the default for.
+        created_by (str | None):
+        created_time (datetime.datetime | None):
+        updated_time (datetime.datetime | None):
     """
 
-    id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    name_on_account: str | Unset = UNSET
-    issuing_bank_name: str | Unset = UNSET
-    brand: str | Unset = UNSET
-    type_: CardAccountType | Unset = UNSET
-    status: FundingAccountStatus | Unset = UNSET
-    last4: str | Unset = UNSET
-    expiration: CardExpiration | Unset = UNSET
-    default: CardAccountDefault | Unset = UNSET
-    created_by: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    archived: bool | None = None
+    name_on_account: str | None = None
+    issuing_bank_name: str | None = None
+    brand: str | None = None
+    type_: CardAccountType | None = None
+    status: FundingAccountStatus | None = None
+    last4: str | None = None
+    expiration: CardExpiration | None = None
+    default: CardAccountDefault | None = None
+    created_by: str | None = None
+    created_time: datetime.datetime | None = None
+    updated_time: datetime.datetime | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        archived = self.archived
-
-        name_on_account = self.name_on_account
-
-        issuing_bank_name = self.issuing_bank_name
-
-        brand = self.brand
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        last4 = self.last4
-
-        expiration: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.expiration, Unset):
-            expiration = self.expiration.to_dict()
-
-        default: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.default, Unset):
-            default = self.default.to_dict()
-
-        created_by = self.created_by
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if name_on_account is not UNSET:
-            field_dict["nameOnAccount"] = name_on_account
-        if issuing_bank_name is not UNSET:
-            field_dict["issuingBankName"] = issuing_bank_name
-        if brand is not UNSET:
-            field_dict["brand"] = brand
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if status is not UNSET:
-            field_dict["status"] = status
-        if last4 is not UNSET:
-            field_dict["last4"] = last4
-        if expiration is not UNSET:
-            field_dict["expiration"] = expiration
-        if default is not UNSET:
-            field_dict["default"] = default
-        if created_by is not UNSET:
-            field_dict["createdBy"] = created_by
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+            }
+        )
+        if self.archived is not None:
+            field_dict["archived"] = self.archived
+        if self.name_on_account is not None:
+            field_dict["nameOnAccount"] = self.name_on_account
+        if self.issuing_bank_name is not None:
+            field_dict["issuingBankName"] = self.issuing_bank_name
+        if self.brand is not None:
+            field_dict["brand"] = self.brand
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.last4 is not None:
+            field_dict["last4"] = self.last4
+        if self.expiration is not None:
+            field_dict["expiration"] = self.expiration.to_dict()
+        if self.default is not None:
+            field_dict["default"] = self.default.to_dict()
+        if self.created_by is not None:
+            field_dict["createdBy"] = self.created_by
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.updated_time is not None:
+            field_dict["updatedTime"] = self.updated_time.isoformat()
 
         return field_dict
 
@@ -144,82 +112,81 @@ class CardAccount:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived", None)
 
-            name_on_account = d.pop("nameOnAccount", UNSET)
+            name_on_account = d.pop("nameOnAccount", None)
 
-            issuing_bank_name = d.pop("issuingBankName", UNSET)
+            issuing_bank_name = d.pop("issuingBankName", None)
 
-            brand = d.pop("brand", UNSET)
+            brand = d.pop("brand", None)
 
-            _type_ = d.pop("type", UNSET)
-            type_: CardAccountType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: CardAccountType | None = None
+            if _type_ is not None:
                 type_ = _CardAccountType[_type_]
 
-            _status = d.pop("status", UNSET)
-            status: FundingAccountStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: FundingAccountStatus | None = None
+            if _status is not None:
                 status = _FundingAccountStatus[_status]
 
-            last4 = d.pop("last4", UNSET)
+            last4 = d.pop("last4", None)
 
-            _expiration = d.pop("expiration", UNSET)
-            expiration: CardExpiration | Unset
-            if _expiration is UNSET:
-                expiration = UNSET
-            else:
+            _expiration = d.pop("expiration", None)
+            expiration: CardExpiration | None = None
+            if _expiration is not None:
                 expiration = CardExpiration.from_dict(_expiration)
 
-            _default = d.pop("default", UNSET)
-            default: CardAccountDefault | Unset
-            if _default is UNSET:
-                default = UNSET
-            else:
+            _default = d.pop("default", None)
+            default: CardAccountDefault | None = None
+            if _default is not None:
                 default = CardAccountDefault.from_dict(_default)
 
-            created_by = d.pop("createdBy", UNSET)
+            created_by = d.pop("createdBy", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
+            _updated_time = d.pop("updatedTime", None)
+            updated_time: datetime.datetime | None = None
+            if _updated_time is not None:
                 updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-            card_account = cls(
-                id,
-                archived,
-                name_on_account,
-                issuing_bank_name,
-                brand,
-                type_,
-                status,
-                last4,
-                expiration,
-                default,
-                created_by,
-                created_time,
-                updated_time,
-            )
+            card_account = _new_object(cls)
+            card_account.id = id
+            card_account.archived = archived
+            card_account.name_on_account = name_on_account
+            card_account.issuing_bank_name = issuing_bank_name
+            card_account.brand = brand
+            card_account.type_ = type_
+            card_account.status = status
+            card_account.last4 = last4
+            card_account.expiration = expiration
+            card_account.default = default
+            card_account.created_by = created_by
+            card_account.created_time = created_time
+            card_account.updated_time = updated_time
 
             card_account.additional_properties = d
             return card_account
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,56 +6,50 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CardAccountDefault")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardAccountDefault:
     """The purposes a card account is the default for.
 
     Attributes:
-        payables (bool | Unset):
-        receivables (bool | Unset):
-        funding (bool | Unset):
-        disbursement (bool | Unset):
+        payables (bool | None):
+        receivables (bool | None):
+        funding (bool | None):
+        disbursement (bool | None):
     """
 
-    payables: bool | Unset = UNSET
-    receivables: bool | Unset = UNSET
-    funding: bool | Unset = UNSET
-    disbursement: bool | Unset = UNSET
+    payables: bool | None = None
+    receivables: bool | None = None
+    funding: bool | None = None
+    disbursement: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        payables = self.payables
-
-        receivables = self.receivables
-
-        funding = self.funding
-
-        disbursement = self.disbursement
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if payables is not UNSET:
-            field_dict["payables"] = payables
-        if receivables is not UNSET:
-            field_dict["receivables"] = receivables
-        if funding is not UNSET:
-            field_dict["funding"] = funding
-        if disbursement is not UNSET:
-            field_dict["disbursement"] = disbursement
+        if self.payables is not None:
+            field_dict["payables"] = self.payables
+        if self.receivables is not None:
+            field_dict["receivables"] = self.receivables
+        if self.funding is not None:
+            field_dict["funding"] = self.funding
+        if self.disbursement is not None:
+            field_dict["disbursement"] = self.disbursement
 
         return field_dict
 
@@ -66,25 +60,36 @@ class CardAccountDefault:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            payables = d.pop("payables", UNSET)
+            payables = d.pop("payables", None)
 
-            receivables = d.pop("receivables", UNSET)
+            receivables = d.pop("receivables", None)
 
-            funding = d.pop("funding", UNSET)
+            funding = d.pop("funding", None)
 
-            disbursement = d.pop("disbursement", UNSET)
+            disbursement = d.pop("disbursement", None)
 
-            card_account_default = cls(
-                payables,
-                receivables,
-                funding,
-                disbursement,
-            )
+            card_account_default = _new_object(cls)
+            card_account_default.payables = payables
+            card_account_default.receivables = receivables
+            card_account_default.funding = funding
+            card_account_default.disbursement = disbursement
 
             card_account_default.additional_properties = d
             return card_account_default
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

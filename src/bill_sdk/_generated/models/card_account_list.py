@@ -9,51 +9,45 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CardAccountList")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardAccountList:
     """The organization's card accounts and the fees that apply when paying by card.
 
     Attributes:
-        rates (CardAccountRates | Unset): Card fees of the organization, and a promotion if one is running.
-        cards (list[CardAccount] | Unset):
+        rates (CardAccountRates | None): Card fees of the organization, and a promotion if one is running.
+        cards (list[CardAccount] | None):
     """
 
-    rates: CardAccountRates | Unset = UNSET
-    cards: list[CardAccount] | Unset = UNSET
+    rates: CardAccountRates | None = None
+    cards: list[CardAccount] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        rates: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.rates, Unset):
-            rates = self.rates.to_dict()
-
-        cards: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.cards, Unset):
-            cards = []
-            for cards_item_data in self.cards:
-                cards_item = cards_item_data.to_dict()
-                cards.append(cards_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if rates is not UNSET:
-            field_dict["rates"] = rates
-        if cards is not UNSET:
-            field_dict["cards"] = cards
+        if self.rates is not None:
+            field_dict["rates"] = self.rates.to_dict()
+        if self.cards is not None:
+            field_dict["cards"] = []
+            for cards_item_data in self.cards:
+                cards_item = cards_item_data.to_dict()
+                field_dict["cards"].append(cards_item)
 
         return field_dict
 
@@ -64,31 +58,41 @@ class CardAccountList:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _rates = d.pop("rates", UNSET)
-            rates: CardAccountRates | Unset
-            if _rates is UNSET:
-                rates = UNSET
-            else:
+            _rates = d.pop("rates", None)
+            rates: CardAccountRates | None = None
+            if _rates is not None:
                 rates = CardAccountRates.from_dict(_rates)
 
-            _cards = d.pop("cards", UNSET)
-            cards: list[CardAccount] | Unset = UNSET
-            if _cards is not UNSET:
+            _cards = d.pop("cards", None)
+            cards: list[CardAccount] | None = None
+            if _cards is not None:
                 cards = []
+                _cards = _cards
                 for cards_item_data in _cards:
                     cards_item = CardAccount.from_dict(cards_item_data)
 
                     cards.append(cards_item)
 
-            card_account_list = cls(
-                rates,
-                cards,
-            )
+            card_account_list = _new_object(cls)
+            card_account_list.rates = rates
+            card_account_list.cards = cards
 
             card_account_list.additional_properties = d
             return card_account_list
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

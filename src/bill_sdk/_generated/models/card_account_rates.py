@@ -9,54 +9,46 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CardAccountRates")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardAccountRates:
     """Card fees of the organization, and a promotion if one is running.
 
     Attributes:
-        default_card_account_id (str | Unset):
-        funding (CardRates | Unset): Fee percentages for credit and debit cards.
-        active_promotion (CardPromotion | Unset): Reduced card fee percentages for a period.
+        default_card_account_id (str | None):
+        funding (CardRates | None): Fee percentages for credit and debit cards.
+        active_promotion (CardPromotion | None): Reduced card fee percentages for a period.
     """
 
-    default_card_account_id: str | Unset = UNSET
-    funding: CardRates | Unset = UNSET
-    active_promotion: CardPromotion | Unset = UNSET
+    default_card_account_id: str | None = None
+    funding: CardRates | None = None
+    active_promotion: CardPromotion | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        default_card_account_id = self.default_card_account_id
-
-        funding: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.funding, Unset):
-            funding = self.funding.to_dict()
-
-        active_promotion: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.active_promotion, Unset):
-            active_promotion = self.active_promotion.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if default_card_account_id is not UNSET:
-            field_dict["defaultCardAccountId"] = default_card_account_id
-        if funding is not UNSET:
-            field_dict["funding"] = funding
-        if active_promotion is not UNSET:
-            field_dict["activePromotion"] = active_promotion
+        if self.default_card_account_id is not None:
+            field_dict["defaultCardAccountId"] = self.default_card_account_id
+        if self.funding is not None:
+            field_dict["funding"] = self.funding.to_dict()
+        if self.active_promotion is not None:
+            field_dict["activePromotion"] = self.active_promotion.to_dict()
 
         return field_dict
 
@@ -67,32 +59,39 @@ class CardAccountRates:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            default_card_account_id = d.pop("defaultCardAccountId", UNSET)
+            default_card_account_id = d.pop("defaultCardAccountId", None)
 
-            _funding = d.pop("funding", UNSET)
-            funding: CardRates | Unset
-            if _funding is UNSET:
-                funding = UNSET
-            else:
+            _funding = d.pop("funding", None)
+            funding: CardRates | None = None
+            if _funding is not None:
                 funding = CardRates.from_dict(_funding)
 
-            _active_promotion = d.pop("activePromotion", UNSET)
-            active_promotion: CardPromotion | Unset
-            if _active_promotion is UNSET:
-                active_promotion = UNSET
-            else:
+            _active_promotion = d.pop("activePromotion", None)
+            active_promotion: CardPromotion | None = None
+            if _active_promotion is not None:
                 active_promotion = CardPromotion.from_dict(_active_promotion)
 
-            card_account_rates = cls(
-                default_card_account_id,
-                funding,
-                active_promotion,
-            )
+            card_account_rates = _new_object(cls)
+            card_account_rates.default_card_account_id = default_card_account_id
+            card_account_rates.funding = funding
+            card_account_rates.active_promotion = active_promotion
 
             card_account_rates.additional_properties = d
             return card_account_rates
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,66 +6,59 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.funding_account_user_verification_status import (
     FundingAccountUserVerificationStatus,
 )
-from ..types import UNSET, Unset
 
 _FundingAccountUserVerificationStatus = EnumLookup(FundingAccountUserVerificationStatus)
 
 
 T = TypeVar("T", bound="CardAccountUser")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardAccountUser:
     """A user's access to a card account.
 
     Attributes:
-        card_account_id (str | Unset):
-        user_id (str | Unset):
-        archived (bool | Unset):
-        verification_status (FundingAccountUserVerificationStatus | Unset): Identity verification of a user of a funding
+        card_account_id (str | None):
+        user_id (str | None):
+        archived (bool | None):
+        verification_status (FundingAccountUserVerificationStatus | None): Identity verification of a user of a funding
             account; NOMINATED means still pending, and the user cannot pay until VERIFIED.
     """
 
-    card_account_id: str | Unset = UNSET
-    user_id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    verification_status: FundingAccountUserVerificationStatus | Unset = UNSET
+    card_account_id: str | None = None
+    user_id: str | None = None
+    archived: bool | None = None
+    verification_status: FundingAccountUserVerificationStatus | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        card_account_id = self.card_account_id
-
-        user_id = self.user_id
-
-        archived = self.archived
-
-        verification_status: str | Unset = UNSET
-        if not isinstance(self.verification_status, Unset):
-            verification_status = str(self.verification_status)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if card_account_id is not UNSET:
-            field_dict["cardAccountId"] = card_account_id
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if verification_status is not UNSET:
-            field_dict["verificationStatus"] = verification_status
+        if self.card_account_id is not None:
+            field_dict["cardAccountId"] = self.card_account_id
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.archived is not None:
+            field_dict["archived"] = self.archived
+        if self.verification_status is not None:
+            field_dict["verificationStatus"] = str(self.verification_status)
 
         return field_dict
 
@@ -76,30 +69,39 @@ class CardAccountUser:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            card_account_id = d.pop("cardAccountId", UNSET)
+            card_account_id = d.pop("cardAccountId", None)
 
-            user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", None)
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived", None)
 
-            _verification_status = d.pop("verificationStatus", UNSET)
-            verification_status: FundingAccountUserVerificationStatus | Unset
-            if _verification_status is UNSET:
-                verification_status = UNSET
-            else:
+            _verification_status = d.pop("verificationStatus", None)
+            verification_status: FundingAccountUserVerificationStatus | None = None
+            if _verification_status is not None:
                 verification_status = _FundingAccountUserVerificationStatus[_verification_status]
 
-            card_account_user = cls(
-                card_account_id,
-                user_id,
-                archived,
-                verification_status,
-            )
+            card_account_user = _new_object(cls)
+            card_account_user.card_account_id = card_account_id
+            card_account_user.user_id = user_id
+            card_account_user.archived = archived
+            card_account_user.verification_status = verification_status
 
             card_account_user.additional_properties = d
             return card_account_user
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,6 +13,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
@@ -21,15 +22,22 @@ from bill_sdk._runtime import (
     UNSET,
     NumberLimits,
     Unset,
+    clearable_number_arg,
     decode_error,
+    expect,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CardCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardCreate:
     """A new vendor card.
 
@@ -44,13 +52,21 @@ class CardCreate:
             up.
     """
 
-    name: str
-    user_id: str
-    budget_id: str
-    limit: Decimal | None | Unset = UNSET
-    recurring_limit: Decimal | None | Unset = UNSET
-    expiration_date: datetime.date | None | Unset = UNSET
-    share_budget_funds: bool | None | Unset = UNSET
+    name: str = _attrs_field(validator=expect(str))
+    user_id: str = _attrs_field(validator=expect(str))
+    budget_id: str = _attrs_field(validator=expect(str))
+    limit: Decimal | None | Unset = _attrs_field(
+        default=UNSET, converter=clearable_number_arg, validator=expect_number(optional=True, clearable=True)
+    )
+    recurring_limit: Decimal | None | Unset = _attrs_field(
+        default=UNSET, converter=clearable_number_arg, validator=expect_number(optional=True, clearable=True)
+    )
+    expiration_date: datetime.date | None | Unset = _attrs_field(
+        default=UNSET, validator=expect(datetime.date, optional=True, clearable=True)
+    )
+    share_budget_funds: bool | None | Unset = _attrs_field(
+        default=UNSET, validator=expect(bool, optional=True, clearable=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -184,20 +200,31 @@ class CardCreate:
 
             share_budget_funds = _parse_share_budget_funds(d.pop("shareBudgetFunds", UNSET))
 
-            card_create = cls(
-                name,
-                user_id,
-                budget_id,
-                limit,
-                recurring_limit,
-                expiration_date,
-                share_budget_funds,
-            )
+            card_create = _new_object(cls)
+            card_create.name = name
+            card_create.user_id = user_id
+            card_create.budget_id = budget_id
+            card_create.limit = limit
+            card_create.recurring_limit = recurring_limit
+            card_create.expiration_date = expiration_date
+            card_create.share_budget_funds = share_budget_funds
 
             card_create.additional_properties = d
             return card_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

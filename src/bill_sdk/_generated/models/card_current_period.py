@@ -7,33 +7,34 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CardCurrentPeriod")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardCurrentPeriod:
     """The card's limit and spending in the running budget period.
 
     Attributes:
-        limit (Decimal | Unset):
-        spent (Decimal | Unset):
+        limit (Decimal | None):
+        spent (Decimal | None):
     """
 
-    limit: Decimal | Unset = UNSET
-    spent: Decimal | Unset = UNSET
+    limit: Decimal | None = None
+    spent: Decimal | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -42,17 +43,14 @@ class CardCurrentPeriod:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        limit = self.limit
-
-        spent = self.spent
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if limit is not UNSET:
-            field_dict["limit"] = limit
-        if spent is not UNSET:
-            field_dict["spent"] = spent
+        if self.limit is not None:
+            field_dict["limit"] = self.limit
+        if self.spent is not None:
+            field_dict["spent"] = self.spent
 
         return field_dict
 
@@ -63,29 +61,36 @@ class CardCurrentPeriod:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _limit = d.pop("limit", UNSET)
-            limit: Decimal | Unset
-            if _limit is UNSET:
-                limit = UNSET
-            else:
+            _limit = d.pop("limit", None)
+            limit: Decimal | None = None
+            if _limit is not None:
                 limit = to_decimal(_limit)
 
-            _spent = d.pop("spent", UNSET)
-            spent: Decimal | Unset
-            if _spent is UNSET:
-                spent = UNSET
-            else:
+            _spent = d.pop("spent", None)
+            spent: Decimal | None = None
+            if _spent is not None:
                 spent = to_decimal(_spent)
 
-            card_current_period = cls(
-                limit,
-                spent,
-            )
+            card_current_period = _new_object(cls)
+            card_current_period.limit = limit
+            card_current_period.spent = spent
 
             card_current_period.additional_properties = d
             return card_current_period
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

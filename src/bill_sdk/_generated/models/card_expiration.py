@@ -6,44 +6,42 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CardExpiration")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardExpiration:
     """Expiry of a card, as strings.
 
     Attributes:
-        month (str | Unset): Two digits, for example 12.
-        year (str | Unset): Four digits, for example 2028.
+        month (str | None): Two digits, for example 12.
+        year (str | None): Four digits, for example 2028.
     """
 
-    month: str | Unset = UNSET
-    year: str | Unset = UNSET
+    month: str | None = None
+    year: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        month = self.month
-
-        year = self.year
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if month is not UNSET:
-            field_dict["month"] = month
-        if year is not UNSET:
-            field_dict["year"] = year
+        if self.month is not None:
+            field_dict["month"] = self.month
+        if self.year is not None:
+            field_dict["year"] = self.year
 
         return field_dict
 
@@ -54,19 +52,30 @@ class CardExpiration:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            month = d.pop("month", UNSET)
+            month = d.pop("month", None)
 
-            year = d.pop("year", UNSET)
+            year = d.pop("year", None)
 
-            card_expiration = cls(
-                month,
-                year,
-            )
+            card_expiration = _new_object(cls)
+            card_expiration.month = month
+            card_expiration.year = year
 
             card_expiration.additional_properties = d
             return card_expiration
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

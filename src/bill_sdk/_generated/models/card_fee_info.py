@@ -7,33 +7,34 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CardFeeInfo")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardFeeInfo:
     """Estimated card fee.
 
     Attributes:
-        amount (Decimal | Unset):
-        rate (Decimal | Unset): Percentage, for example 2.9.
+        amount (Decimal | None):
+        rate (Decimal | None): Percentage, for example 2.9.
     """
 
-    amount: Decimal | Unset = UNSET
-    rate: Decimal | Unset = UNSET
+    amount: Decimal | None = None
+    rate: Decimal | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -42,17 +43,14 @@ class CardFeeInfo:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
-        rate = self.rate
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if rate is not UNSET:
-            field_dict["rate"] = rate
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.rate is not None:
+            field_dict["rate"] = self.rate
 
         return field_dict
 
@@ -63,29 +61,36 @@ class CardFeeInfo:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            _rate = d.pop("rate", UNSET)
-            rate: Decimal | Unset
-            if _rate is UNSET:
-                rate = UNSET
-            else:
+            _rate = d.pop("rate", None)
+            rate: Decimal | None = None
+            if _rate is not None:
                 rate = to_decimal(_rate)
 
-            card_fee_info = cls(
-                amount,
-                rate,
-            )
+            card_fee_info = _new_object(cls)
+            card_fee_info.amount = amount
+            card_fee_info.rate = rate
 
             card_fee_info.additional_properties = d
             return card_fee_info
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

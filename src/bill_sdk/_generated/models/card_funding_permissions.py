@@ -6,50 +6,46 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CardFundingPermissions")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardFundingPermissions:
     """Whether the organization may pay by card, and with which cards.
 
     Attributes:
-        pay_by_card (bool | Unset):
-        funding_enabled (bool | Unset):
-        amex_allowed (bool | Unset):
+        pay_by_card (bool | None):
+        funding_enabled (bool | None):
+        amex_allowed (bool | None):
     """
 
-    pay_by_card: bool | Unset = UNSET
-    funding_enabled: bool | Unset = UNSET
-    amex_allowed: bool | Unset = UNSET
+    pay_by_card: bool | None = None
+    funding_enabled: bool | None = None
+    amex_allowed: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        pay_by_card = self.pay_by_card
-
-        funding_enabled = self.funding_enabled
-
-        amex_allowed = self.amex_allowed
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if pay_by_card is not UNSET:
-            field_dict["payByCard"] = pay_by_card
-        if funding_enabled is not UNSET:
-            field_dict["fundingEnabled"] = funding_enabled
-        if amex_allowed is not UNSET:
-            field_dict["amexAllowed"] = amex_allowed
+        if self.pay_by_card is not None:
+            field_dict["payByCard"] = self.pay_by_card
+        if self.funding_enabled is not None:
+            field_dict["fundingEnabled"] = self.funding_enabled
+        if self.amex_allowed is not None:
+            field_dict["amexAllowed"] = self.amex_allowed
 
         return field_dict
 
@@ -60,22 +56,33 @@ class CardFundingPermissions:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            pay_by_card = d.pop("payByCard", UNSET)
+            pay_by_card = d.pop("payByCard", None)
 
-            funding_enabled = d.pop("fundingEnabled", UNSET)
+            funding_enabled = d.pop("fundingEnabled", None)
 
-            amex_allowed = d.pop("amexAllowed", UNSET)
+            amex_allowed = d.pop("amexAllowed", None)
 
-            card_funding_permissions = cls(
-                pay_by_card,
-                funding_enabled,
-                amex_allowed,
-            )
+            card_funding_permissions = _new_object(cls)
+            card_funding_permissions.pay_by_card = pay_by_card
+            card_funding_permissions.funding_enabled = funding_enabled
+            card_funding_permissions.amex_allowed = amex_allowed
 
             card_funding_permissions.additional_properties = d
             return card_funding_permissions
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,46 +10,42 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CardFundingPurposeCategory")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardFundingPurposeCategory:
     """A category of card funding purposes and its sub-categories.
 
     Attributes:
-        category (str | Unset):
-        sub_categories (list[str] | Unset):
+        category (str | None):
+        sub_categories (list[str] | None):
     """
 
-    category: str | Unset = UNSET
-    sub_categories: list[str] | Unset = UNSET
+    category: str | None = None
+    sub_categories: list[str] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        category = self.category
-
-        sub_categories: list[str] | Unset = UNSET
-        if not isinstance(self.sub_categories, Unset):
-            sub_categories = self.sub_categories
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if category is not UNSET:
-            field_dict["category"] = category
-        if sub_categories is not UNSET:
-            field_dict["subCategories"] = sub_categories
+        if self.category is not None:
+            field_dict["category"] = self.category
+        if self.sub_categories is not None:
+            field_dict["subCategories"] = self.sub_categories
 
         return field_dict
 
@@ -60,19 +56,33 @@ class CardFundingPurposeCategory:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            category = d.pop("category", UNSET)
+            category = d.pop("category", None)
 
-            sub_categories = cast(list[str], d.pop("subCategories", UNSET))
+            _sub_categories = d.pop("subCategories", None)
+            sub_categories: list[str] | None = None
+            if _sub_categories is not None:
+                sub_categories = cast(list[str], _sub_categories)
 
-            card_funding_purpose_category = cls(
-                category,
-                sub_categories,
-            )
+            card_funding_purpose_category = _new_object(cls)
+            card_funding_purpose_category.category = category
+            card_funding_purpose_category.sub_categories = sub_categories
 
             card_funding_purpose_category.additional_properties = d
             return card_funding_purpose_category
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

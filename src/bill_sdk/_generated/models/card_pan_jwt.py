@@ -6,39 +6,39 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CardPanJwt")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardPanJwt:
     """Short-lived token that unlocks the card's full number, CVV and expiry at BILL's card-data service.
 
     Attributes:
-        token (str | Unset):
+        token (str | None):
     """
 
-    token: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
+    token: str | None = _attrs_field(default=None, repr=mask_secret)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        token = self.token
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if token is not UNSET:
-            field_dict["token"] = token
+        if self.token is not None:
+            field_dict["token"] = self.token
 
         return field_dict
 
@@ -49,16 +49,27 @@ class CardPanJwt:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            token = d.pop("token", UNSET)
+            token = d.pop("token", None)
 
-            card_pan_jwt = cls(
-                token,
-            )
+            card_pan_jwt = _new_object(cls)
+            card_pan_jwt.token = token
 
             card_pan_jwt.additional_properties = d
             return card_pan_jwt
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

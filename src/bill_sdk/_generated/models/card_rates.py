@@ -7,33 +7,34 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CardRates")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardRates:
     """Fee percentages for credit and debit cards.
 
     Attributes:
-        credit_card_rate (Decimal | Unset):
-        debit_card_rate (Decimal | Unset):
+        credit_card_rate (Decimal | None):
+        debit_card_rate (Decimal | None):
     """
 
-    credit_card_rate: Decimal | Unset = UNSET
-    debit_card_rate: Decimal | Unset = UNSET
+    credit_card_rate: Decimal | None = None
+    debit_card_rate: Decimal | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -42,17 +43,14 @@ class CardRates:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        credit_card_rate = self.credit_card_rate
-
-        debit_card_rate = self.debit_card_rate
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if credit_card_rate is not UNSET:
-            field_dict["creditCardRate"] = credit_card_rate
-        if debit_card_rate is not UNSET:
-            field_dict["debitCardRate"] = debit_card_rate
+        if self.credit_card_rate is not None:
+            field_dict["creditCardRate"] = self.credit_card_rate
+        if self.debit_card_rate is not None:
+            field_dict["debitCardRate"] = self.debit_card_rate
 
         return field_dict
 
@@ -63,29 +61,36 @@ class CardRates:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _credit_card_rate = d.pop("creditCardRate", UNSET)
-            credit_card_rate: Decimal | Unset
-            if _credit_card_rate is UNSET:
-                credit_card_rate = UNSET
-            else:
+            _credit_card_rate = d.pop("creditCardRate", None)
+            credit_card_rate: Decimal | None = None
+            if _credit_card_rate is not None:
                 credit_card_rate = to_decimal(_credit_card_rate)
 
-            _debit_card_rate = d.pop("debitCardRate", UNSET)
-            debit_card_rate: Decimal | Unset
-            if _debit_card_rate is UNSET:
-                debit_card_rate = UNSET
-            else:
+            _debit_card_rate = d.pop("debitCardRate", None)
+            debit_card_rate: Decimal | None = None
+            if _debit_card_rate is not None:
                 debit_card_rate = to_decimal(_debit_card_rate)
 
-            card_rates = cls(
-                credit_card_rate,
-                debit_card_rate,
-            )
+            card_rates = _new_object(cls)
+            card_rates.credit_card_rate = credit_card_rate
+            card_rates.debit_card_rate = debit_card_rate
 
             card_rates.additional_properties = d
             return card_rates
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,6 +13,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
@@ -21,15 +22,22 @@ from bill_sdk._runtime import (
     UNSET,
     NumberLimits,
     Unset,
+    clearable_number_arg,
     decode_error,
+    expect,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CardUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CardUpdate:
     """Fields to change on a card; anything left out stays as it is, an explicit null clears.
 
@@ -43,13 +51,21 @@ class CardUpdate:
         recurring (bool | None | Unset): True renews the funds every period, false funds the current period only.
     """
 
-    name: None | str | Unset = UNSET
-    budget_id: None | str | Unset = UNSET
-    limit: Decimal | None | Unset = UNSET
-    recurring_limit: Decimal | None | Unset = UNSET
-    expiration_date: datetime.date | None | Unset = UNSET
-    share_budget_funds: bool | None | Unset = UNSET
-    recurring: bool | None | Unset = UNSET
+    name: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    budget_id: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    limit: Decimal | None | Unset = _attrs_field(
+        default=UNSET, converter=clearable_number_arg, validator=expect_number(optional=True, clearable=True)
+    )
+    recurring_limit: Decimal | None | Unset = _attrs_field(
+        default=UNSET, converter=clearable_number_arg, validator=expect_number(optional=True, clearable=True)
+    )
+    expiration_date: datetime.date | None | Unset = _attrs_field(
+        default=UNSET, validator=expect(datetime.date, optional=True, clearable=True)
+    )
+    share_budget_funds: bool | None | Unset = _attrs_field(
+        default=UNSET, validator=expect(bool, optional=True, clearable=True)
+    )
+    recurring: bool | None | Unset = _attrs_field(default=UNSET, validator=expect(bool, optional=True, clearable=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -217,20 +233,31 @@ class CardUpdate:
 
             recurring = _parse_recurring(d.pop("recurring", UNSET))
 
-            card_update = cls(
-                name,
-                budget_id,
-                limit,
-                recurring_limit,
-                expiration_date,
-                share_budget_funds,
-                recurring,
-            )
+            card_update = _new_object(cls)
+            card_update.name = name
+            card_update.budget_id = budget_id
+            card_update.limit = limit
+            card_update.recurring_limit = recurring_limit
+            card_update.expiration_date = expiration_date
+            card_update.share_budget_funds = share_budget_funds
+            card_update.recurring = recurring
 
             card_update.additional_properties = d
             return card_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -11,64 +11,50 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CheckDisbursement")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CheckDisbursement:
     """A payment mailed as a check.
 
     Attributes:
-        sent_date (datetime.date | Unset):
-        arrives_by_date (datetime.date | Unset):
-        check_number (int | str | Unset):
-        tracking_information (str | Unset): UPS tracking number of a faster check.
+        sent_date (datetime.date | None):
+        arrives_by_date (datetime.date | None):
+        check_number (int | str | None):
+        tracking_information (str | None): UPS tracking number of a faster check.
     """
 
-    sent_date: datetime.date | Unset = UNSET
-    arrives_by_date: datetime.date | Unset = UNSET
-    check_number: int | str | Unset = UNSET
-    tracking_information: str | Unset = UNSET
+    sent_date: datetime.date | None = None
+    arrives_by_date: datetime.date | None = None
+    check_number: int | str | None = None
+    tracking_information: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        sent_date: str | Unset = UNSET
-        if not isinstance(self.sent_date, Unset):
-            sent_date = self.sent_date.isoformat()
-
-        arrives_by_date: str | Unset = UNSET
-        if not isinstance(self.arrives_by_date, Unset):
-            arrives_by_date = self.arrives_by_date.isoformat()
-
-        check_number: int | str | Unset
-        if isinstance(self.check_number, Unset):
-            check_number = UNSET
-        else:
-            check_number = self.check_number
-
-        tracking_information = self.tracking_information
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if sent_date is not UNSET:
-            field_dict["sentDate"] = sent_date
-        if arrives_by_date is not UNSET:
-            field_dict["arrivesByDate"] = arrives_by_date
-        if check_number is not UNSET:
-            field_dict["checkNumber"] = check_number
-        if tracking_information is not UNSET:
-            field_dict["trackingInformation"] = tracking_information
+        if self.sent_date is not None:
+            field_dict["sentDate"] = self.sent_date.isoformat()
+        if self.arrives_by_date is not None:
+            field_dict["arrivesByDate"] = self.arrives_by_date.isoformat()
+        if self.check_number is not None:
+            field_dict["checkNumber"] = self.check_number
+        if self.tracking_information is not None:
+            field_dict["trackingInformation"] = self.tracking_information
 
         return field_dict
 
@@ -79,40 +65,49 @@ class CheckDisbursement:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _sent_date = d.pop("sentDate", UNSET)
-            sent_date: datetime.date | Unset
-            if _sent_date is UNSET:
-                sent_date = UNSET
-            else:
+            _sent_date = d.pop("sentDate", None)
+            sent_date: datetime.date | None = None
+            if _sent_date is not None:
                 sent_date = datetime.date.fromisoformat(_sent_date)
 
-            _arrives_by_date = d.pop("arrivesByDate", UNSET)
-            arrives_by_date: datetime.date | Unset
-            if _arrives_by_date is UNSET:
-                arrives_by_date = UNSET
-            else:
+            _arrives_by_date = d.pop("arrivesByDate", None)
+            arrives_by_date: datetime.date | None = None
+            if _arrives_by_date is not None:
                 arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-            def _parse_check_number(data: object) -> int | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                return cast(int | str | Unset, data)
+            _check_number = d.pop("checkNumber", None)
+            check_number: int | str | None = None
+            if _check_number is not None:
 
-            check_number = _parse_check_number(d.pop("checkNumber", UNSET))
+                def _parse_check_number(data: object) -> int | str:
+                    return cast(int | str, data)
 
-            tracking_information = d.pop("trackingInformation", UNSET)
+                check_number = _parse_check_number(_check_number)
 
-            check_disbursement = cls(
-                sent_date,
-                arrives_by_date,
-                check_number,
-                tracking_information,
-            )
+            tracking_information = d.pop("trackingInformation", None)
+
+            check_disbursement = _new_object(cls)
+            check_disbursement.sent_date = sent_date
+            check_disbursement.arrives_by_date = arrives_by_date
+            check_disbursement.check_number = check_number
+            check_disbursement.tracking_information = tracking_information
 
             check_disbursement.additional_properties = d
             return check_disbursement
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

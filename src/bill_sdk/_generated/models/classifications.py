@@ -6,82 +6,69 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="Classifications")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Classifications:
     """General-ledger classifications (ids of accounting objects). Bills carry chartOfAccountId, accountingClassId,
     departmentId, locationId and itemId; line items may add employeeId, jobId and (bill lines) customerId; invoices
     carry accountingClassId, departmentId, jobId and locationId.
 
         Attributes:
-            chart_of_account_id (str | Unset): Chart of accounts id (begins with 0ca).
-            accounting_class_id (str | Unset):
-            department_id (str | Unset):
-            employee_id (str | Unset):
-            job_id (str | Unset):
-            location_id (str | Unset):
-            item_id (str | Unset): Item id (begins with 0ii).
-            customer_id (str | Unset): Customer a bill line is billable to.
+            chart_of_account_id (str | None): Chart of accounts id (begins with 0ca).
+            accounting_class_id (str | None):
+            department_id (str | None):
+            employee_id (str | None):
+            job_id (str | None):
+            location_id (str | None):
+            item_id (str | None): Item id (begins with 0ii).
+            customer_id (str | None): Customer a bill line is billable to.
     """
 
-    chart_of_account_id: str | Unset = UNSET
-    accounting_class_id: str | Unset = UNSET
-    department_id: str | Unset = UNSET
-    employee_id: str | Unset = UNSET
-    job_id: str | Unset = UNSET
-    location_id: str | Unset = UNSET
-    item_id: str | Unset = UNSET
-    customer_id: str | Unset = UNSET
+    chart_of_account_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    accounting_class_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    department_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    employee_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    job_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    location_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    item_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    customer_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        chart_of_account_id = self.chart_of_account_id
-
-        accounting_class_id = self.accounting_class_id
-
-        department_id = self.department_id
-
-        employee_id = self.employee_id
-
-        job_id = self.job_id
-
-        location_id = self.location_id
-
-        item_id = self.item_id
-
-        customer_id = self.customer_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if chart_of_account_id is not UNSET:
-            field_dict["chartOfAccountId"] = chart_of_account_id
-        if accounting_class_id is not UNSET:
-            field_dict["accountingClassId"] = accounting_class_id
-        if department_id is not UNSET:
-            field_dict["departmentId"] = department_id
-        if employee_id is not UNSET:
-            field_dict["employeeId"] = employee_id
-        if job_id is not UNSET:
-            field_dict["jobId"] = job_id
-        if location_id is not UNSET:
-            field_dict["locationId"] = location_id
-        if item_id is not UNSET:
-            field_dict["itemId"] = item_id
-        if customer_id is not UNSET:
-            field_dict["customerId"] = customer_id
+        if self.chart_of_account_id is not None:
+            field_dict["chartOfAccountId"] = self.chart_of_account_id
+        if self.accounting_class_id is not None:
+            field_dict["accountingClassId"] = self.accounting_class_id
+        if self.department_id is not None:
+            field_dict["departmentId"] = self.department_id
+        if self.employee_id is not None:
+            field_dict["employeeId"] = self.employee_id
+        if self.job_id is not None:
+            field_dict["jobId"] = self.job_id
+        if self.location_id is not None:
+            field_dict["locationId"] = self.location_id
+        if self.item_id is not None:
+            field_dict["itemId"] = self.item_id
+        if self.customer_id is not None:
+            field_dict["customerId"] = self.customer_id
 
         return field_dict
 
@@ -92,37 +79,48 @@ class Classifications:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            chart_of_account_id = d.pop("chartOfAccountId", UNSET)
+            chart_of_account_id = d.pop("chartOfAccountId", None)
 
-            accounting_class_id = d.pop("accountingClassId", UNSET)
+            accounting_class_id = d.pop("accountingClassId", None)
 
-            department_id = d.pop("departmentId", UNSET)
+            department_id = d.pop("departmentId", None)
 
-            employee_id = d.pop("employeeId", UNSET)
+            employee_id = d.pop("employeeId", None)
 
-            job_id = d.pop("jobId", UNSET)
+            job_id = d.pop("jobId", None)
 
-            location_id = d.pop("locationId", UNSET)
+            location_id = d.pop("locationId", None)
 
-            item_id = d.pop("itemId", UNSET)
+            item_id = d.pop("itemId", None)
 
-            customer_id = d.pop("customerId", UNSET)
+            customer_id = d.pop("customerId", None)
 
-            classifications = cls(
-                chart_of_account_id,
-                accounting_class_id,
-                department_id,
-                employee_id,
-                job_id,
-                location_id,
-                item_id,
-                customer_id,
-            )
+            classifications = _new_object(cls)
+            classifications.chart_of_account_id = chart_of_account_id
+            classifications.accounting_class_id = accounting_class_id
+            classifications.department_id = department_id
+            classifications.employee_id = employee_id
+            classifications.job_id = job_id
+            classifications.location_id = location_id
+            classifications.item_id = item_id
+            classifications.customer_id = customer_id
 
             classifications.additional_properties = d
             return classifications
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,67 +13,68 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.custom_field_type import CustomFieldType
-from ..types import UNSET, Unset
 
 _CustomFieldType = EnumLookup(CustomFieldType)
 
 
 T = TypeVar("T", bound="CustomField")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CustomField:
     """A company-defined field that users fill in on transactions and reimbursements.
 
     Attributes:
-        id (str | Unset):
-        uuid (str | Unset):
-        name (str | Unset):
-        description (None | str | Unset):
-        type_ (CustomFieldType | Unset): Kind of custom field; NOTE holds free text. BILL may add values.
-        multi_select (bool | Unset): More than one value may be chosen.
-        allow_custom_values (bool | Unset): Users may type their own values.
-        minimum_amount_for_requirement (Decimal | None | Unset): Transactions from this amount up must fill the field
-            in.
-        required (bool | Unset): Required in every budget.
-        global_ (bool | Unset): Available in every budget.
-        retired (bool | Unset):
-        created_time (datetime.datetime | Unset):
-        selected_budget_ids (list[str] | Unset):
-        selected_budget_uuids (list[str] | Unset):
-        required_budget_ids (list[str] | Unset):
-        required_budget_uuids (list[str] | Unset):
+        id (str):
+        uuid (str | None):
+        name (str | None):
+        description (None | str):
+        type_ (CustomFieldType | None): Kind of custom field; NOTE holds free text. BILL may add values.
+        multi_select (bool | None): More than one value may be chosen.
+        allow_custom_values (bool | None): Users may type their own values.
+        minimum_amount_for_requirement (Decimal | None): Transactions from this amount up must fill the field in.
+        required (bool | None): Required in every budget.
+        global_ (bool | None): Available in every budget.
+        retired (bool | None):
+        created_time (datetime.datetime | None):
+        selected_budget_ids (list[str] | None):
+        selected_budget_uuids (list[str] | None):
+        required_budget_ids (list[str] | None):
+        required_budget_uuids (list[str] | None):
     """
 
-    id: str | Unset = UNSET
-    uuid: str | Unset = UNSET
-    name: str | Unset = UNSET
-    description: None | str | Unset = UNSET
-    type_: CustomFieldType | Unset = UNSET
-    multi_select: bool | Unset = UNSET
-    allow_custom_values: bool | Unset = UNSET
-    minimum_amount_for_requirement: Decimal | None | Unset = UNSET
-    required: bool | Unset = UNSET
-    global_: bool | Unset = UNSET
-    retired: bool | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    selected_budget_ids: list[str] | Unset = UNSET
-    selected_budget_uuids: list[str] | Unset = UNSET
-    required_budget_ids: list[str] | Unset = UNSET
-    required_budget_uuids: list[str] | Unset = UNSET
+    id: str
+    uuid: str | None = None
+    name: str | None = None
+    description: None | str = None
+    type_: CustomFieldType | None = None
+    multi_select: bool | None = None
+    allow_custom_values: bool | None = None
+    minimum_amount_for_requirement: Decimal | None = None
+    required: bool | None = None
+    global_: bool | None = None
+    retired: bool | None = None
+    created_time: datetime.datetime | None = None
+    selected_budget_ids: list[str] | None = None
+    selected_budget_uuids: list[str] | None = None
+    required_budget_ids: list[str] | None = None
+    required_budget_uuids: list[str] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -83,91 +84,46 @@ class CustomField:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
-        name = self.name
-
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        multi_select = self.multi_select
-
-        allow_custom_values = self.allow_custom_values
-
-        minimum_amount_for_requirement: Decimal | None | Unset
-        if isinstance(self.minimum_amount_for_requirement, Unset):
-            minimum_amount_for_requirement = UNSET
-        else:
-            minimum_amount_for_requirement = self.minimum_amount_for_requirement
-
-        required = self.required
-
-        global_ = self.global_
-
-        retired = self.retired
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        selected_budget_ids: list[str] | Unset = UNSET
-        if not isinstance(self.selected_budget_ids, Unset):
-            selected_budget_ids = self.selected_budget_ids
-
-        selected_budget_uuids: list[str] | Unset = UNSET
-        if not isinstance(self.selected_budget_uuids, Unset):
-            selected_budget_uuids = self.selected_budget_uuids
-
-        required_budget_ids: list[str] | Unset = UNSET
-        if not isinstance(self.required_budget_ids, Unset):
-            required_budget_ids = self.required_budget_ids
-
-        required_budget_uuids: list[str] | Unset = UNSET
-        if not isinstance(self.required_budget_uuids, Unset):
-            required_budget_uuids = self.required_budget_uuids
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if uuid is not UNSET:
-            field_dict["uuid"] = uuid
-        if name is not UNSET:
-            field_dict["name"] = name
-        if description is not UNSET:
-            field_dict["description"] = description
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if multi_select is not UNSET:
-            field_dict["multiSelect"] = multi_select
-        if allow_custom_values is not UNSET:
-            field_dict["allowCustomValues"] = allow_custom_values
-        if minimum_amount_for_requirement is not UNSET:
-            field_dict["minimumAmountForRequirement"] = minimum_amount_for_requirement
-        if required is not UNSET:
-            field_dict["required"] = required
-        if global_ is not UNSET:
-            field_dict["global"] = global_
-        if retired is not UNSET:
-            field_dict["retired"] = retired
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if selected_budget_ids is not UNSET:
-            field_dict["selectedBudgetIds"] = selected_budget_ids
-        if selected_budget_uuids is not UNSET:
-            field_dict["selectedBudgetUuids"] = selected_budget_uuids
-        if required_budget_ids is not UNSET:
-            field_dict["requiredBudgetIds"] = required_budget_ids
-        if required_budget_uuids is not UNSET:
-            field_dict["requiredBudgetUuids"] = required_budget_uuids
+        field_dict.update(
+            {
+                "id": id,
+            }
+        )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
+        if self.name is not None:
+            field_dict["name"] = self.name
+
+        field_dict["description"] = self.description
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.multi_select is not None:
+            field_dict["multiSelect"] = self.multi_select
+        if self.allow_custom_values is not None:
+            field_dict["allowCustomValues"] = self.allow_custom_values
+
+        field_dict["minimumAmountForRequirement"] = self.minimum_amount_for_requirement
+        if self.required is not None:
+            field_dict["required"] = self.required
+        if self.global_ is not None:
+            field_dict["global"] = self.global_
+        if self.retired is not None:
+            field_dict["retired"] = self.retired
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.selected_budget_ids is not None:
+            field_dict["selectedBudgetIds"] = self.selected_budget_ids
+
+        if self.selected_budget_uuids is not None:
+            field_dict["selectedBudgetUuids"] = self.selected_budget_uuids
+
+        if self.required_budget_ids is not None:
+            field_dict["requiredBudgetIds"] = self.required_budget_ids
+
+        if self.required_budget_uuids is not None:
+            field_dict["requiredBudgetUuids"] = self.required_budget_uuids
 
         return field_dict
 
@@ -178,95 +134,116 @@ class CustomField:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            def _parse_description(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+            _description = d.pop("description", None)
+            description: None | str = None
+            if _description is not None:
 
-            description = _parse_description(d.pop("description", UNSET))
+                def _parse_description(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            _type_ = d.pop("type", UNSET)
-            type_: CustomFieldType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+                description = _parse_description(_description)
+
+            _type_ = d.pop("type", None)
+            type_: CustomFieldType | None = None
+            if _type_ is not None:
                 type_ = _CustomFieldType[_type_]
 
-            multi_select = d.pop("multiSelect", UNSET)
+            multi_select = d.pop("multiSelect", None)
 
-            allow_custom_values = d.pop("allowCustomValues", UNSET)
+            allow_custom_values = d.pop("allowCustomValues", None)
 
-            def _parse_minimum_amount_for_requirement(data: object) -> Decimal | None | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, Decimal | int | float):
-                        raise TypeError()
-                    minimum_amount_for_requirement_type_0 = to_decimal(data)
+            _minimum_amount_for_requirement = d.pop("minimumAmountForRequirement", None)
+            minimum_amount_for_requirement: Decimal | None = None
+            if _minimum_amount_for_requirement is not None:
 
-                    return minimum_amount_for_requirement_type_0
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(Decimal | None | Unset, data)
+                def _parse_minimum_amount_for_requirement(data: object) -> Decimal | None:
+                    if data is None:
+                        return data
+                    try:
+                        if not isinstance(data, Decimal | int | float):
+                            raise TypeError()
+                        minimum_amount_for_requirement_type_0 = to_decimal(data)
 
-            minimum_amount_for_requirement = _parse_minimum_amount_for_requirement(
-                d.pop("minimumAmountForRequirement", UNSET)
-            )
+                        return minimum_amount_for_requirement_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    return cast(Decimal | None, data)
 
-            required = d.pop("required", UNSET)
+                minimum_amount_for_requirement = _parse_minimum_amount_for_requirement(_minimum_amount_for_requirement)
 
-            global_ = d.pop("global", UNSET)
+            required = d.pop("required", None)
 
-            retired = d.pop("retired", UNSET)
+            global_ = d.pop("global", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            retired = d.pop("retired", None)
+
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
+            _selected_budget_ids = d.pop("selectedBudgetIds", None)
+            selected_budget_ids: list[str] | None = None
+            if _selected_budget_ids is not None:
+                selected_budget_ids = cast(list[str], _selected_budget_ids)
 
-            selected_budget_uuids = cast(list[str], d.pop("selectedBudgetUuids", UNSET))
+            _selected_budget_uuids = d.pop("selectedBudgetUuids", None)
+            selected_budget_uuids: list[str] | None = None
+            if _selected_budget_uuids is not None:
+                selected_budget_uuids = cast(list[str], _selected_budget_uuids)
 
-            required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
+            _required_budget_ids = d.pop("requiredBudgetIds", None)
+            required_budget_ids: list[str] | None = None
+            if _required_budget_ids is not None:
+                required_budget_ids = cast(list[str], _required_budget_ids)
 
-            required_budget_uuids = cast(list[str], d.pop("requiredBudgetUuids", UNSET))
+            _required_budget_uuids = d.pop("requiredBudgetUuids", None)
+            required_budget_uuids: list[str] | None = None
+            if _required_budget_uuids is not None:
+                required_budget_uuids = cast(list[str], _required_budget_uuids)
 
-            custom_field = cls(
-                id,
-                uuid,
-                name,
-                description,
-                type_,
-                multi_select,
-                allow_custom_values,
-                minimum_amount_for_requirement,
-                required,
-                global_,
-                retired,
-                created_time,
-                selected_budget_ids,
-                selected_budget_uuids,
-                required_budget_ids,
-                required_budget_uuids,
-            )
+            custom_field = _new_object(cls)
+            custom_field.id = id
+            custom_field.uuid = uuid
+            custom_field.name = name
+            custom_field.description = description
+            custom_field.type_ = type_
+            custom_field.multi_select = multi_select
+            custom_field.allow_custom_values = allow_custom_values
+            custom_field.minimum_amount_for_requirement = minimum_amount_for_requirement
+            custom_field.required = required
+            custom_field.global_ = global_
+            custom_field.retired = retired
+            custom_field.created_time = created_time
+            custom_field.selected_budget_ids = selected_budget_ids
+            custom_field.selected_budget_uuids = selected_budget_uuids
+            custom_field.required_budget_ids = required_budget_ids
+            custom_field.required_budget_uuids = required_budget_uuids
 
             custom_field.additional_properties = d
             return custom_field
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

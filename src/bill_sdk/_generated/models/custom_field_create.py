@@ -12,23 +12,27 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    expect,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CustomFieldCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CustomFieldCreate:
     """A new custom field.
 
@@ -36,25 +40,27 @@ class CustomFieldCreate:
         name (str):
         allow_custom_values (bool):
         global_ (bool): When false, give selectedBudgetIds.
-        description (str | Unset):
-        multi_select (bool | Unset):
-        minimum_amount_for_requirement (Decimal | Unset):
-        required (bool | Unset):
-        values (list[str] | Unset): First values to offer.
-        selected_budget_ids (list[str] | Unset): Budgets (ids or uuids) where the field is available.
-        required_budget_ids (list[str] | Unset): Budgets (ids or uuids) where the field must be filled in.
+        description (str | None):
+        multi_select (bool | None):
+        minimum_amount_for_requirement (Decimal | None):
+        required (bool | None):
+        values (list[str] | None): First values to offer.
+        selected_budget_ids (list[str] | None): Budgets (ids or uuids) where the field is available.
+        required_budget_ids (list[str] | None): Budgets (ids or uuids) where the field must be filled in.
     """
 
-    name: str
-    allow_custom_values: bool
-    global_: bool
-    description: str | Unset = UNSET
-    multi_select: bool | Unset = UNSET
-    minimum_amount_for_requirement: Decimal | Unset = UNSET
-    required: bool | Unset = UNSET
-    values: list[str] | Unset = UNSET
-    selected_budget_ids: list[str] | Unset = UNSET
-    required_budget_ids: list[str] | Unset = UNSET
+    name: str = _attrs_field(validator=expect(str))
+    allow_custom_values: bool = _attrs_field(validator=expect(bool))
+    global_: bool = _attrs_field(validator=expect(bool))
+    description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    multi_select: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    minimum_amount_for_requirement: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    required: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    values: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
+    selected_budget_ids: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
+    required_budget_ids: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -68,26 +74,6 @@ class CustomFieldCreate:
 
         global_ = self.global_
 
-        description = self.description
-
-        multi_select = self.multi_select
-
-        minimum_amount_for_requirement = self.minimum_amount_for_requirement
-
-        required = self.required
-
-        values: list[str] | Unset = UNSET
-        if not isinstance(self.values, Unset):
-            values = self.values
-
-        selected_budget_ids: list[str] | Unset = UNSET
-        if not isinstance(self.selected_budget_ids, Unset):
-            selected_budget_ids = self.selected_budget_ids
-
-        required_budget_ids: list[str] | Unset = UNSET
-        if not isinstance(self.required_budget_ids, Unset):
-            required_budget_ids = self.required_budget_ids
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -97,20 +83,22 @@ class CustomFieldCreate:
                 "global": global_,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if multi_select is not UNSET:
-            field_dict["multiSelect"] = multi_select
-        if minimum_amount_for_requirement is not UNSET:
-            field_dict["minimumAmountForRequirement"] = minimum_amount_for_requirement
-        if required is not UNSET:
-            field_dict["required"] = required
-        if values is not UNSET:
-            field_dict["values"] = values
-        if selected_budget_ids is not UNSET:
-            field_dict["selectedBudgetIds"] = selected_budget_ids
-        if required_budget_ids is not UNSET:
-            field_dict["requiredBudgetIds"] = required_budget_ids
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.multi_select is not None:
+            field_dict["multiSelect"] = self.multi_select
+        if self.minimum_amount_for_requirement is not None:
+            field_dict["minimumAmountForRequirement"] = self.minimum_amount_for_requirement
+        if self.required is not None:
+            field_dict["required"] = self.required
+        if self.values is not None:
+            field_dict["values"] = self.values
+
+        if self.selected_budget_ids is not None:
+            field_dict["selectedBudgetIds"] = self.selected_budget_ids
+
+        if self.required_budget_ids is not None:
+            field_dict["requiredBudgetIds"] = self.required_budget_ids
 
         return field_dict
 
@@ -127,42 +115,60 @@ class CustomFieldCreate:
 
             global_ = d.pop("global")
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            multi_select = d.pop("multiSelect", UNSET)
+            multi_select = d.pop("multiSelect", None)
 
-            _minimum_amount_for_requirement = d.pop("minimumAmountForRequirement", UNSET)
-            minimum_amount_for_requirement: Decimal | Unset
-            if _minimum_amount_for_requirement is UNSET:
-                minimum_amount_for_requirement = UNSET
-            else:
+            _minimum_amount_for_requirement = d.pop("minimumAmountForRequirement", None)
+            minimum_amount_for_requirement: Decimal | None = None
+            if _minimum_amount_for_requirement is not None:
                 minimum_amount_for_requirement = to_decimal(_minimum_amount_for_requirement)
 
-            required = d.pop("required", UNSET)
+            required = d.pop("required", None)
 
-            values = cast(list[str], d.pop("values", UNSET))
+            _values = d.pop("values", None)
+            values: list[str] | None = None
+            if _values is not None:
+                values = cast(list[str], _values)
 
-            selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
+            _selected_budget_ids = d.pop("selectedBudgetIds", None)
+            selected_budget_ids: list[str] | None = None
+            if _selected_budget_ids is not None:
+                selected_budget_ids = cast(list[str], _selected_budget_ids)
 
-            required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
+            _required_budget_ids = d.pop("requiredBudgetIds", None)
+            required_budget_ids: list[str] | None = None
+            if _required_budget_ids is not None:
+                required_budget_ids = cast(list[str], _required_budget_ids)
 
-            custom_field_create = cls(
-                name,
-                allow_custom_values,
-                global_,
-                description,
-                multi_select,
-                minimum_amount_for_requirement,
-                required,
-                values,
-                selected_budget_ids,
-                required_budget_ids,
-            )
+            custom_field_create = _new_object(cls)
+            custom_field_create.name = name
+            custom_field_create.allow_custom_values = allow_custom_values
+            custom_field_create.global_ = global_
+            custom_field_create.description = description
+            custom_field_create.multi_select = multi_select
+            custom_field_create.minimum_amount_for_requirement = minimum_amount_for_requirement
+            custom_field_create.required = required
+            custom_field_create.values = values
+            custom_field_create.selected_budget_ids = selected_budget_ids
+            custom_field_create.required_budget_ids = required_budget_ids
 
             custom_field_create.additional_properties = d
             return custom_field_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

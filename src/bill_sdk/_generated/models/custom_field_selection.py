@@ -10,42 +10,38 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CustomFieldSelection")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CustomFieldSelection:
     """Values (or a note) to set for one custom field of a transaction or reimbursement.
 
     Attributes:
         custom_field_id (str): Custom field id or uuid.
-        selected_values (list[str] | Unset): Ids or uuids of the chosen values; an empty list clears the selection.
-        note (str | Unset): Free text, only for custom fields of type NOTE.
+        selected_values (list[str] | None): Ids or uuids of the chosen values; an empty list clears the selection.
+        note (str | None): Free text, only for custom fields of type NOTE.
     """
 
-    custom_field_id: str
-    selected_values: list[str] | Unset = UNSET
-    note: str | Unset = UNSET
+    custom_field_id: str = _attrs_field(validator=expect(str))
+    selected_values: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
+    note: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         custom_field_id = self.custom_field_id
-
-        selected_values: list[str] | Unset = UNSET
-        if not isinstance(self.selected_values, Unset):
-            selected_values = self.selected_values
-
-        note = self.note
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -54,10 +50,11 @@ class CustomFieldSelection:
                 "customFieldId": custom_field_id,
             }
         )
-        if selected_values is not UNSET:
-            field_dict["selectedValues"] = selected_values
-        if note is not UNSET:
-            field_dict["note"] = note
+        if self.selected_values is not None:
+            field_dict["selectedValues"] = self.selected_values
+
+        if self.note is not None:
+            field_dict["note"] = self.note
 
         return field_dict
 
@@ -70,20 +67,34 @@ class CustomFieldSelection:
             d = dict(src_dict)
             custom_field_id = d.pop("customFieldId")
 
-            selected_values = cast(list[str], d.pop("selectedValues", UNSET))
+            _selected_values = d.pop("selectedValues", None)
+            selected_values: list[str] | None = None
+            if _selected_values is not None:
+                selected_values = cast(list[str], _selected_values)
 
-            note = d.pop("note", UNSET)
+            note = d.pop("note", None)
 
-            custom_field_selection = cls(
-                custom_field_id,
-                selected_values,
-                note,
-            )
+            custom_field_selection = _new_object(cls)
+            custom_field_selection.custom_field_id = custom_field_id
+            custom_field_selection.selected_values = selected_values
+            custom_field_selection.note = note
 
             custom_field_selection.additional_properties = d
             return custom_field_selection
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -12,6 +12,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
@@ -20,15 +21,22 @@ from bill_sdk._runtime import (
     UNSET,
     NumberLimits,
     Unset,
+    clearable_number_arg,
     decode_error,
+    expect,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomFieldUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CustomFieldUpdate:
     """Fields to change on a custom field; anything left out stays as it is.
 
@@ -39,18 +47,22 @@ class CustomFieldUpdate:
         minimum_amount_for_requirement (Decimal | None | Unset):
         required (bool | None | Unset):
         global_ (bool | None | Unset):
-        selected_budget_ids (list[str] | Unset):
-        required_budget_ids (list[str] | Unset):
+        selected_budget_ids (list[str] | None):
+        required_budget_ids (list[str] | None):
     """
 
-    name: None | str | Unset = UNSET
-    description: None | str | Unset = UNSET
-    allow_custom_values: bool | None | Unset = UNSET
-    minimum_amount_for_requirement: Decimal | None | Unset = UNSET
-    required: bool | None | Unset = UNSET
-    global_: bool | None | Unset = UNSET
-    selected_budget_ids: list[str] | Unset = UNSET
-    required_budget_ids: list[str] | Unset = UNSET
+    name: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    description: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    allow_custom_values: bool | None | Unset = _attrs_field(
+        default=UNSET, validator=expect(bool, optional=True, clearable=True)
+    )
+    minimum_amount_for_requirement: Decimal | None | Unset = _attrs_field(
+        default=UNSET, converter=clearable_number_arg, validator=expect_number(optional=True, clearable=True)
+    )
+    required: bool | None | Unset = _attrs_field(default=UNSET, validator=expect(bool, optional=True, clearable=True))
+    global_: bool | None | Unset = _attrs_field(default=UNSET, validator=expect(bool, optional=True, clearable=True))
+    selected_budget_ids: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
+    required_budget_ids: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -94,14 +106,6 @@ class CustomFieldUpdate:
         else:
             global_ = self.global_
 
-        selected_budget_ids: list[str] | Unset = UNSET
-        if not isinstance(self.selected_budget_ids, Unset):
-            selected_budget_ids = self.selected_budget_ids
-
-        required_budget_ids: list[str] | Unset = UNSET
-        if not isinstance(self.required_budget_ids, Unset):
-            required_budget_ids = self.required_budget_ids
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
@@ -117,10 +121,11 @@ class CustomFieldUpdate:
             field_dict["required"] = required
         if global_ is not UNSET:
             field_dict["global"] = global_
-        if selected_budget_ids is not UNSET:
-            field_dict["selectedBudgetIds"] = selected_budget_ids
-        if required_budget_ids is not UNSET:
-            field_dict["requiredBudgetIds"] = required_budget_ids
+        if self.selected_budget_ids is not None:
+            field_dict["selectedBudgetIds"] = self.selected_budget_ids
+
+        if self.required_budget_ids is not None:
+            field_dict["requiredBudgetIds"] = self.required_budget_ids
 
         return field_dict
 
@@ -196,25 +201,42 @@ class CustomFieldUpdate:
 
             global_ = _parse_global_(d.pop("global", UNSET))
 
-            selected_budget_ids = cast(list[str], d.pop("selectedBudgetIds", UNSET))
+            _selected_budget_ids = d.pop("selectedBudgetIds", None)
+            selected_budget_ids: list[str] | None = None
+            if _selected_budget_ids is not None:
+                selected_budget_ids = cast(list[str], _selected_budget_ids)
 
-            required_budget_ids = cast(list[str], d.pop("requiredBudgetIds", UNSET))
+            _required_budget_ids = d.pop("requiredBudgetIds", None)
+            required_budget_ids: list[str] | None = None
+            if _required_budget_ids is not None:
+                required_budget_ids = cast(list[str], _required_budget_ids)
 
-            custom_field_update = cls(
-                name,
-                description,
-                allow_custom_values,
-                minimum_amount_for_requirement,
-                required,
-                global_,
-                selected_budget_ids,
-                required_budget_ids,
-            )
+            custom_field_update = _new_object(cls)
+            custom_field_update.name = name
+            custom_field_update.description = description
+            custom_field_update.allow_custom_values = allow_custom_values
+            custom_field_update.minimum_amount_for_requirement = minimum_amount_for_requirement
+            custom_field_update.required = required
+            custom_field_update.global_ = global_
+            custom_field_update.selected_budget_ids = selected_budget_ids
+            custom_field_update.required_budget_ids = required_budget_ids
 
             custom_field_update.additional_properties = d
             return custom_field_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,56 +6,50 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="CustomFieldValue")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CustomFieldValue:
     """One value of a custom field.
 
     Attributes:
-        id (str | Unset):
-        uuid (str | Unset):
-        value (str | Unset):
-        deleted (bool | Unset):
+        id (str | None):
+        uuid (str | None):
+        value (str | None):
+        deleted (bool | None):
     """
 
-    id: str | Unset = UNSET
-    uuid: str | Unset = UNSET
-    value: str | Unset = UNSET
-    deleted: bool | Unset = UNSET
+    id: str | None = None
+    uuid: str | None = None
+    value: str | None = None
+    deleted: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        uuid = self.uuid
-
-        value = self.value
-
-        deleted = self.deleted
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if uuid is not UNSET:
-            field_dict["uuid"] = uuid
-        if value is not UNSET:
-            field_dict["value"] = value
-        if deleted is not UNSET:
-            field_dict["deleted"] = deleted
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
+        if self.value is not None:
+            field_dict["value"] = self.value
+        if self.deleted is not None:
+            field_dict["deleted"] = self.deleted
 
         return field_dict
 
@@ -66,25 +60,36 @@ class CustomFieldValue:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", None)
 
-            value = d.pop("value", UNSET)
+            value = d.pop("value", None)
 
-            deleted = d.pop("deleted", UNSET)
+            deleted = d.pop("deleted", None)
 
-            custom_field_value = cls(
-                id,
-                uuid,
-                value,
-                deleted,
-            )
+            custom_field_value = _new_object(cls)
+            custom_field_value.id = id
+            custom_field_value.uuid = uuid
+            custom_field_value.value = value
+            custom_field_value.deleted = deleted
 
             custom_field_value.additional_properties = d
             return custom_field_value
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

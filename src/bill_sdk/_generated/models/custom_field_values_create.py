@@ -10,16 +10,22 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="CustomFieldValuesCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CustomFieldValuesCreate:
     """Values to add to a custom field.
 
@@ -27,7 +33,7 @@ class CustomFieldValuesCreate:
         values (list[str]):
     """
 
-    values: list[str]
+    values: list[str] = _attrs_field(validator=expect(str, many=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,14 +58,25 @@ class CustomFieldValuesCreate:
             d = dict(src_dict)
             values = cast(list[str], d.pop("values"))
 
-            custom_field_values_create = cls(
-                values,
-            )
+            custom_field_values_create = _new_object(cls)
+            custom_field_values_create.values = values
 
             custom_field_values_create.additional_properties = d
             return custom_field_values_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

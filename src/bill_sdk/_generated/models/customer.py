@@ -10,71 +10,73 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.account_type import AccountType
-from ..types import UNSET, Unset
 
 _AccountType = EnumLookup(AccountType)
 
 
 T = TypeVar("T", bound="Customer")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Customer:
     """A customer the organization invoices (id begins with 0cu).
 
     Attributes:
-        id (str | Unset):
-        archived (bool | Unset):
-        name (str | Unset):
-        company_name (str | Unset):
-        contact (CustomerContact | Unset): Contact person at a customer.
-        email (str | Unset):
-        phone (str | Unset):
-        fax (str | Unset):
-        description (str | Unset):
-        invoice_currency (str | Unset): Three-letter ISO 4217 currency code of the customer's invoices.
-        account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
-        payment_term_id (str | Unset):
-        account_number (str | Unset): Account number printed on the customer's invoices.
-        billing_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+        id (str):
+        archived (bool):
+        name (str):
+        created_time (datetime.datetime):
+        updated_time (datetime.datetime):
+        company_name (str | None):
+        contact (CustomerContact | None): Contact person at a customer.
+        email (str | None):
+        phone (str | None):
+        fax (str | None):
+        description (str | None):
+        invoice_currency (str | None): Three-letter ISO 4217 currency code of the customer's invoices.
+        account_type (AccountType | None): Whether a vendor or customer is a business or a person.
+        payment_term_id (str | None):
+        account_number (str | None): Account number printed on the customer's invoices.
+        billing_address (Address | None): Postal address of a vendor, customer, organization or BILL network member.
             Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
             send a network invitation.
-        shipping_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+        shipping_address (Address | None): Postal address of a vendor, customer, organization or BILL network member.
             Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
             send a network invitation.
-        balance (Balance | Unset): Amount outstanding with a vendor or customer, maintained by BILL.
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        balance (Balance | None): Amount outstanding with a vendor or customer, maintained by BILL.
     """
 
-    id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    name: str | Unset = UNSET
-    company_name: str | Unset = UNSET
-    contact: CustomerContact | Unset = UNSET
-    email: str | Unset = UNSET
-    phone: str | Unset = UNSET
-    fax: str | Unset = UNSET
-    description: str | Unset = UNSET
-    invoice_currency: str | Unset = UNSET
-    account_type: AccountType | Unset = UNSET
-    payment_term_id: str | Unset = UNSET
-    account_number: str | Unset = UNSET
-    billing_address: Address | Unset = UNSET
-    shipping_address: Address | Unset = UNSET
-    balance: Balance | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    archived: bool
+    name: str
+    created_time: datetime.datetime
+    updated_time: datetime.datetime
+    company_name: str | None = None
+    contact: CustomerContact | None = None
+    email: str | None = None
+    phone: str | None = None
+    fax: str | None = None
+    description: str | None = None
+    invoice_currency: str | None = None
+    account_type: AccountType | None = None
+    payment_term_id: str | None = None
+    account_number: str | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    balance: Balance | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,89 +86,47 @@ class Customer:
 
         name = self.name
 
-        company_name = self.company_name
+        created_time = self.created_time.isoformat()
 
-        contact: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.contact, Unset):
-            contact = self.contact.to_dict()
-
-        email = self.email
-
-        phone = self.phone
-
-        fax = self.fax
-
-        description = self.description
-
-        invoice_currency = self.invoice_currency
-
-        account_type: str | Unset = UNSET
-        if not isinstance(self.account_type, Unset):
-            account_type = str(self.account_type)
-
-        payment_term_id = self.payment_term_id
-
-        account_number = self.account_number
-
-        billing_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.billing_address, Unset):
-            billing_address = self.billing_address.to_dict()
-
-        shipping_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.shipping_address, Unset):
-            shipping_address = self.shipping_address.to_dict()
-
-        balance: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.balance, Unset):
-            balance = self.balance.to_dict()
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
+        updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if name is not UNSET:
-            field_dict["name"] = name
-        if company_name is not UNSET:
-            field_dict["companyName"] = company_name
-        if contact is not UNSET:
-            field_dict["contact"] = contact
-        if email is not UNSET:
-            field_dict["email"] = email
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if fax is not UNSET:
-            field_dict["fax"] = fax
-        if description is not UNSET:
-            field_dict["description"] = description
-        if invoice_currency is not UNSET:
-            field_dict["invoiceCurrency"] = invoice_currency
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
-        if payment_term_id is not UNSET:
-            field_dict["paymentTermId"] = payment_term_id
-        if account_number is not UNSET:
-            field_dict["accountNumber"] = account_number
-        if billing_address is not UNSET:
-            field_dict["billingAddress"] = billing_address
-        if shipping_address is not UNSET:
-            field_dict["shippingAddress"] = shipping_address
-        if balance is not UNSET:
-            field_dict["balance"] = balance
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+                "archived": archived,
+                "name": name,
+                "createdTime": created_time,
+                "updatedTime": updated_time,
+            }
+        )
+        if self.company_name is not None:
+            field_dict["companyName"] = self.company_name
+        if self.contact is not None:
+            field_dict["contact"] = self.contact.to_dict()
+        if self.email is not None:
+            field_dict["email"] = self.email
+        if self.phone is not None:
+            field_dict["phone"] = self.phone
+        if self.fax is not None:
+            field_dict["fax"] = self.fax
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.invoice_currency is not None:
+            field_dict["invoiceCurrency"] = self.invoice_currency
+        if self.account_type is not None:
+            field_dict["accountType"] = str(self.account_type)
+        if self.payment_term_id is not None:
+            field_dict["paymentTermId"] = self.payment_term_id
+        if self.account_number is not None:
+            field_dict["accountNumber"] = self.account_number
+        if self.billing_address is not None:
+            field_dict["billingAddress"] = self.billing_address.to_dict()
+        if self.shipping_address is not None:
+            field_dict["shippingAddress"] = self.shipping_address.to_dict()
+        if self.balance is not None:
+            field_dict["balance"] = self.balance.to_dict()
 
         return field_dict
 
@@ -177,102 +137,93 @@ class Customer:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived")
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name")
 
-            company_name = d.pop("companyName", UNSET)
+            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
 
-            _contact = d.pop("contact", UNSET)
-            contact: CustomerContact | Unset
-            if _contact is UNSET:
-                contact = UNSET
-            else:
+            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+
+            company_name = d.pop("companyName", None)
+
+            _contact = d.pop("contact", None)
+            contact: CustomerContact | None = None
+            if _contact is not None:
                 contact = CustomerContact.from_dict(_contact)
 
-            email = d.pop("email", UNSET)
+            email = d.pop("email", None)
 
-            phone = d.pop("phone", UNSET)
+            phone = d.pop("phone", None)
 
-            fax = d.pop("fax", UNSET)
+            fax = d.pop("fax", None)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            invoice_currency = d.pop("invoiceCurrency", UNSET)
+            invoice_currency = d.pop("invoiceCurrency", None)
 
-            _account_type = d.pop("accountType", UNSET)
-            account_type: AccountType | Unset
-            if _account_type is UNSET:
-                account_type = UNSET
-            else:
+            _account_type = d.pop("accountType", None)
+            account_type: AccountType | None = None
+            if _account_type is not None:
                 account_type = _AccountType[_account_type]
 
-            payment_term_id = d.pop("paymentTermId", UNSET)
+            payment_term_id = d.pop("paymentTermId", None)
 
-            account_number = d.pop("accountNumber", UNSET)
+            account_number = d.pop("accountNumber", None)
 
-            _billing_address = d.pop("billingAddress", UNSET)
-            billing_address: Address | Unset
-            if _billing_address is UNSET:
-                billing_address = UNSET
-            else:
+            _billing_address = d.pop("billingAddress", None)
+            billing_address: Address | None = None
+            if _billing_address is not None:
                 billing_address = Address.from_dict(_billing_address)
 
-            _shipping_address = d.pop("shippingAddress", UNSET)
-            shipping_address: Address | Unset
-            if _shipping_address is UNSET:
-                shipping_address = UNSET
-            else:
+            _shipping_address = d.pop("shippingAddress", None)
+            shipping_address: Address | None = None
+            if _shipping_address is not None:
                 shipping_address = Address.from_dict(_shipping_address)
 
-            _balance = d.pop("balance", UNSET)
-            balance: Balance | Unset
-            if _balance is UNSET:
-                balance = UNSET
-            else:
+            _balance = d.pop("balance", None)
+            balance: Balance | None = None
+            if _balance is not None:
                 balance = Balance.from_dict(_balance)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
-                created_time = datetime.datetime.fromisoformat(_created_time)
-
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
-
-            customer = cls(
-                id,
-                archived,
-                name,
-                company_name,
-                contact,
-                email,
-                phone,
-                fax,
-                description,
-                invoice_currency,
-                account_type,
-                payment_term_id,
-                account_number,
-                billing_address,
-                shipping_address,
-                balance,
-                created_time,
-                updated_time,
-            )
+            customer = _new_object(cls)
+            customer.id = id
+            customer.archived = archived
+            customer.name = name
+            customer.created_time = created_time
+            customer.updated_time = updated_time
+            customer.company_name = company_name
+            customer.contact = contact
+            customer.email = email
+            customer.phone = phone
+            customer.fax = fax
+            customer.description = description
+            customer.invoice_currency = invoice_currency
+            customer.account_type = account_type
+            customer.payment_term_id = payment_term_id
+            customer.account_number = account_number
+            customer.billing_address = billing_address
+            customer.shipping_address = shipping_address
+            customer.balance = balance
 
             customer.additional_properties = d
             return customer
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

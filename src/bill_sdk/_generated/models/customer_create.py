@@ -9,97 +9,74 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.account_type import AccountType
-from ..types import UNSET, Unset
 
 _AccountType = EnumLookup(AccountType)
 
 
 T = TypeVar("T", bound="CustomerCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CustomerCreate:
     """A new customer.
 
     Attributes:
         name (str):
         email (str):
-        company_name (str | Unset):
-        contact (CustomerContact | Unset): Contact person at a customer.
-        phone (str | Unset):
-        fax (str | Unset):
-        description (str | Unset):
-        invoice_currency (str | Unset): Three-letter ISO 4217 currency code; required for an international customer.
-        account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
-        payment_term_id (str | Unset): Payment term (days the customer has to pay).
-        account_number (str | Unset):
-        billing_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+        company_name (str | None):
+        contact (CustomerContact | None): Contact person at a customer.
+        phone (str | None):
+        fax (str | None):
+        description (str | None):
+        invoice_currency (str | None): Three-letter ISO 4217 currency code; required for an international customer.
+        account_type (AccountType | None): Whether a vendor or customer is a business or a person.
+        payment_term_id (str | None): Payment term (days the customer has to pay).
+        account_number (str | None):
+        billing_address (Address | None): Postal address of a vendor, customer, organization or BILL network member.
             Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
             send a network invitation.
-        shipping_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+        shipping_address (Address | None): Postal address of a vendor, customer, organization or BILL network member.
             Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
             send a network invitation.
     """
 
-    name: str
-    email: str
-    company_name: str | Unset = UNSET
-    contact: CustomerContact | Unset = UNSET
-    phone: str | Unset = UNSET
-    fax: str | Unset = UNSET
-    description: str | Unset = UNSET
-    invoice_currency: str | Unset = UNSET
-    account_type: AccountType | Unset = UNSET
-    payment_term_id: str | Unset = UNSET
-    account_number: str | Unset = UNSET
-    billing_address: Address | Unset = UNSET
-    shipping_address: Address | Unset = UNSET
+    name: str = _attrs_field(validator=expect(str))
+    email: str = _attrs_field(validator=expect(str))
+    company_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    contact: CustomerContact | None = _attrs_field(
+        default=None, validator=expect_model("CustomerContact", optional=True)
+    )
+    phone: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    fax: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    invoice_currency: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    account_type: AccountType | None = _attrs_field(default=None, validator=expect_enum(AccountType, optional=True))
+    payment_term_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    account_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    billing_address: Address | None = _attrs_field(default=None, validator=expect_model("Address", optional=True))
+    shipping_address: Address | None = _attrs_field(default=None, validator=expect_model("Address", optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
 
         email = self.email
-
-        company_name = self.company_name
-
-        contact: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.contact, Unset):
-            contact = self.contact.to_dict()
-
-        phone = self.phone
-
-        fax = self.fax
-
-        description = self.description
-
-        invoice_currency = self.invoice_currency
-
-        account_type: str | Unset = UNSET
-        if not isinstance(self.account_type, Unset):
-            account_type = str(self.account_type)
-
-        payment_term_id = self.payment_term_id
-
-        account_number = self.account_number
-
-        billing_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.billing_address, Unset):
-            billing_address = self.billing_address.to_dict()
-
-        shipping_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.shipping_address, Unset):
-            shipping_address = self.shipping_address.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -109,28 +86,28 @@ class CustomerCreate:
                 "email": email,
             }
         )
-        if company_name is not UNSET:
-            field_dict["companyName"] = company_name
-        if contact is not UNSET:
-            field_dict["contact"] = contact
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if fax is not UNSET:
-            field_dict["fax"] = fax
-        if description is not UNSET:
-            field_dict["description"] = description
-        if invoice_currency is not UNSET:
-            field_dict["invoiceCurrency"] = invoice_currency
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
-        if payment_term_id is not UNSET:
-            field_dict["paymentTermId"] = payment_term_id
-        if account_number is not UNSET:
-            field_dict["accountNumber"] = account_number
-        if billing_address is not UNSET:
-            field_dict["billingAddress"] = billing_address
-        if shipping_address is not UNSET:
-            field_dict["shippingAddress"] = shipping_address
+        if self.company_name is not None:
+            field_dict["companyName"] = self.company_name
+        if self.contact is not None:
+            field_dict["contact"] = self.contact.to_dict()
+        if self.phone is not None:
+            field_dict["phone"] = self.phone
+        if self.fax is not None:
+            field_dict["fax"] = self.fax
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.invoice_currency is not None:
+            field_dict["invoiceCurrency"] = self.invoice_currency
+        if self.account_type is not None:
+            field_dict["accountType"] = str(self.account_type)
+        if self.payment_term_id is not None:
+            field_dict["paymentTermId"] = self.payment_term_id
+        if self.account_number is not None:
+            field_dict["accountNumber"] = self.account_number
+        if self.billing_address is not None:
+            field_dict["billingAddress"] = self.billing_address.to_dict()
+        if self.shipping_address is not None:
+            field_dict["shippingAddress"] = self.shipping_address.to_dict()
 
         return field_dict
 
@@ -145,68 +122,71 @@ class CustomerCreate:
 
             email = d.pop("email")
 
-            company_name = d.pop("companyName", UNSET)
+            company_name = d.pop("companyName", None)
 
-            _contact = d.pop("contact", UNSET)
-            contact: CustomerContact | Unset
-            if _contact is UNSET:
-                contact = UNSET
-            else:
+            _contact = d.pop("contact", None)
+            contact: CustomerContact | None = None
+            if _contact is not None:
                 contact = CustomerContact.from_dict(_contact)
 
-            phone = d.pop("phone", UNSET)
+            phone = d.pop("phone", None)
 
-            fax = d.pop("fax", UNSET)
+            fax = d.pop("fax", None)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            invoice_currency = d.pop("invoiceCurrency", UNSET)
+            invoice_currency = d.pop("invoiceCurrency", None)
 
-            _account_type = d.pop("accountType", UNSET)
-            account_type: AccountType | Unset
-            if _account_type is UNSET:
-                account_type = UNSET
-            else:
+            _account_type = d.pop("accountType", None)
+            account_type: AccountType | None = None
+            if _account_type is not None:
                 account_type = _AccountType[_account_type]
 
-            payment_term_id = d.pop("paymentTermId", UNSET)
+            payment_term_id = d.pop("paymentTermId", None)
 
-            account_number = d.pop("accountNumber", UNSET)
+            account_number = d.pop("accountNumber", None)
 
-            _billing_address = d.pop("billingAddress", UNSET)
-            billing_address: Address | Unset
-            if _billing_address is UNSET:
-                billing_address = UNSET
-            else:
+            _billing_address = d.pop("billingAddress", None)
+            billing_address: Address | None = None
+            if _billing_address is not None:
                 billing_address = Address.from_dict(_billing_address)
 
-            _shipping_address = d.pop("shippingAddress", UNSET)
-            shipping_address: Address | Unset
-            if _shipping_address is UNSET:
-                shipping_address = UNSET
-            else:
+            _shipping_address = d.pop("shippingAddress", None)
+            shipping_address: Address | None = None
+            if _shipping_address is not None:
                 shipping_address = Address.from_dict(_shipping_address)
 
-            customer_create = cls(
-                name,
-                email,
-                company_name,
-                contact,
-                phone,
-                fax,
-                description,
-                invoice_currency,
-                account_type,
-                payment_term_id,
-                account_number,
-                billing_address,
-                shipping_address,
-            )
+            customer_create = _new_object(cls)
+            customer_create.name = name
+            customer_create.email = email
+            customer_create.company_name = company_name
+            customer_create.contact = contact
+            customer_create.phone = phone
+            customer_create.fax = fax
+            customer_create.description = description
+            customer_create.invoice_currency = invoice_currency
+            customer_create.account_type = account_type
+            customer_create.payment_term_id = payment_term_id
+            customer_create.account_number = account_number
+            customer_create.billing_address = billing_address
+            customer_create.shipping_address = shipping_address
 
             customer_create.additional_properties = d
             return customer_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

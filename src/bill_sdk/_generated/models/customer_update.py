@@ -10,6 +10,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
@@ -17,6 +18,12 @@ from bill_sdk._runtime import (
     EnumLookup,
     Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.account_type import AccountType
@@ -26,50 +33,55 @@ _AccountType = EnumLookup(AccountType)
 
 
 T = TypeVar("T", bound="CustomerUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class CustomerUpdate:
     """Changes to a customer (PATCH); send only what changes.
 
     Attributes:
-        name (str | Unset):
-        email (str | Unset):
+        name (str | None):
+        email (str | None):
         company_name (None | str | Unset):
         contact (CustomerContact | None | Unset):
         phone (None | str | Unset):
         fax (None | str | Unset):
         description (None | str | Unset):
-        invoice_currency (str | Unset): Three-letter ISO 4217 currency code.
-        account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
+        invoice_currency (str | None): Three-letter ISO 4217 currency code.
+        account_type (AccountType | None): Whether a vendor or customer is a business or a person.
         payment_term_id (None | str | Unset):
         account_number (None | str | Unset):
-        billing_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+        billing_address (Address | None): Postal address of a vendor, customer, organization or BILL network member.
             Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
             send a network invitation.
         shipping_address (Address | None | Unset):
     """
 
-    name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    company_name: None | str | Unset = UNSET
-    contact: CustomerContact | None | Unset = UNSET
-    phone: None | str | Unset = UNSET
-    fax: None | str | Unset = UNSET
-    description: None | str | Unset = UNSET
-    invoice_currency: str | Unset = UNSET
-    account_type: AccountType | Unset = UNSET
-    payment_term_id: None | str | Unset = UNSET
-    account_number: None | str | Unset = UNSET
-    billing_address: Address | Unset = UNSET
-    shipping_address: Address | None | Unset = UNSET
+    name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    email: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    company_name: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    contact: CustomerContact | None | Unset = _attrs_field(
+        default=UNSET, validator=expect_model("CustomerContact", optional=True, clearable=True)
+    )
+    phone: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    fax: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    description: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    invoice_currency: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    account_type: AccountType | None = _attrs_field(default=None, validator=expect_enum(AccountType, optional=True))
+    payment_term_id: None | str | Unset = _attrs_field(
+        default=UNSET, validator=expect(str, optional=True, clearable=True)
+    )
+    account_number: None | str | Unset = _attrs_field(
+        default=UNSET, validator=expect(str, optional=True, clearable=True)
+    )
+    billing_address: Address | None = _attrs_field(default=None, validator=expect_model("Address", optional=True))
+    shipping_address: Address | None | Unset = _attrs_field(
+        default=UNSET, validator=expect_model("Address", optional=True, clearable=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        email = self.email
-
         company_name: None | str | Unset
         if isinstance(self.company_name, Unset):
             company_name = UNSET
@@ -102,12 +114,6 @@ class CustomerUpdate:
         else:
             description = self.description
 
-        invoice_currency = self.invoice_currency
-
-        account_type: str | Unset = UNSET
-        if not isinstance(self.account_type, Unset):
-            account_type = str(self.account_type)
-
         payment_term_id: None | str | Unset
         if isinstance(self.payment_term_id, Unset):
             payment_term_id = UNSET
@@ -120,10 +126,6 @@ class CustomerUpdate:
         else:
             account_number = self.account_number
 
-        billing_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.billing_address, Unset):
-            billing_address = self.billing_address.to_dict()
-
         shipping_address: dict[str, Any] | None | Unset
         if isinstance(self.shipping_address, Unset):
             shipping_address = UNSET
@@ -135,10 +137,10 @@ class CustomerUpdate:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if email is not UNSET:
-            field_dict["email"] = email
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.email is not None:
+            field_dict["email"] = self.email
         if company_name is not UNSET:
             field_dict["companyName"] = company_name
         if contact is not UNSET:
@@ -149,16 +151,16 @@ class CustomerUpdate:
             field_dict["fax"] = fax
         if description is not UNSET:
             field_dict["description"] = description
-        if invoice_currency is not UNSET:
-            field_dict["invoiceCurrency"] = invoice_currency
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
+        if self.invoice_currency is not None:
+            field_dict["invoiceCurrency"] = self.invoice_currency
+        if self.account_type is not None:
+            field_dict["accountType"] = str(self.account_type)
         if payment_term_id is not UNSET:
             field_dict["paymentTermId"] = payment_term_id
         if account_number is not UNSET:
             field_dict["accountNumber"] = account_number
-        if billing_address is not UNSET:
-            field_dict["billingAddress"] = billing_address
+        if self.billing_address is not None:
+            field_dict["billingAddress"] = self.billing_address.to_dict()
         if shipping_address is not UNSET:
             field_dict["shippingAddress"] = shipping_address
 
@@ -171,9 +173,9 @@ class CustomerUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            email = d.pop("email", UNSET)
+            email = d.pop("email", None)
 
             def _parse_company_name(data: object) -> None | str | Unset:
                 if data is None:
@@ -228,13 +230,11 @@ class CustomerUpdate:
 
             description = _parse_description(d.pop("description", UNSET))
 
-            invoice_currency = d.pop("invoiceCurrency", UNSET)
+            invoice_currency = d.pop("invoiceCurrency", None)
 
-            _account_type = d.pop("accountType", UNSET)
-            account_type: AccountType | Unset
-            if _account_type is UNSET:
-                account_type = UNSET
-            else:
+            _account_type = d.pop("accountType", None)
+            account_type: AccountType | None = None
+            if _account_type is not None:
                 account_type = _AccountType[_account_type]
 
             def _parse_payment_term_id(data: object) -> None | str | Unset:
@@ -255,11 +255,9 @@ class CustomerUpdate:
 
             account_number = _parse_account_number(d.pop("accountNumber", UNSET))
 
-            _billing_address = d.pop("billingAddress", UNSET)
-            billing_address: Address | Unset
-            if _billing_address is UNSET:
-                billing_address = UNSET
-            else:
+            _billing_address = d.pop("billingAddress", None)
+            billing_address: Address | None = None
+            if _billing_address is not None:
                 billing_address = Address.from_dict(_billing_address)
 
             def _parse_shipping_address(data: object) -> Address | None | Unset:
@@ -279,26 +277,37 @@ class CustomerUpdate:
 
             shipping_address = _parse_shipping_address(d.pop("shippingAddress", UNSET))
 
-            customer_update = cls(
-                name,
-                email,
-                company_name,
-                contact,
-                phone,
-                fax,
-                description,
-                invoice_currency,
-                account_type,
-                payment_term_id,
-                account_number,
-                billing_address,
-                shipping_address,
-            )
+            customer_update = _new_object(cls)
+            customer_update.name = name
+            customer_update.email = email
+            customer_update.company_name = company_name
+            customer_update.contact = contact
+            customer_update.phone = phone
+            customer_update.fax = fax
+            customer_update.description = description
+            customer_update.invoice_currency = invoice_currency
+            customer_update.account_type = account_type
+            customer_update.payment_term_id = payment_term_id
+            customer_update.account_number = account_number
+            customer_update.billing_address = billing_address
+            customer_update.shipping_address = shipping_address
 
             customer_update.additional_properties = d
             return customer_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

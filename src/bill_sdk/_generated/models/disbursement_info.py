@@ -9,87 +9,62 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="DisbursementInfo")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class DisbursementInfo:
     """Delivery details of a payment, one object per disbursement method.
 
     Attributes:
-        is_voidable (bool | Unset):
-        check_disbursement (CheckDisbursement | Unset): A payment mailed as a check.
-        ach_disbursement (AchDisbursement | Unset): A payment sent by ACH transfer.
-        rpps_disbursement (RppsDisbursement | Unset): A payment sent through the verified national vendor (RPPS)
-            network.
-        international_disbursement (InternationalDisbursement | Unset): A payment sent abroad.
-        vcard_disbursement (VirtualCardDisbursement | Unset): A payment made with a virtual card.
-        wallet_disbursement (WalletDisbursement | Unset): A payment made to the vendor's BILL balance.
+        is_voidable (bool | None):
+        check_disbursement (CheckDisbursement | None): A payment mailed as a check.
+        ach_disbursement (AchDisbursement | None): A payment sent by ACH transfer.
+        rpps_disbursement (RppsDisbursement | None): A payment sent through the verified national vendor (RPPS) network.
+        international_disbursement (InternationalDisbursement | None): A payment sent abroad.
+        vcard_disbursement (VirtualCardDisbursement | None): A payment made with a virtual card.
+        wallet_disbursement (WalletDisbursement | None): A payment made to the vendor's BILL balance.
     """
 
-    is_voidable: bool | Unset = UNSET
-    check_disbursement: CheckDisbursement | Unset = UNSET
-    ach_disbursement: AchDisbursement | Unset = UNSET
-    rpps_disbursement: RppsDisbursement | Unset = UNSET
-    international_disbursement: InternationalDisbursement | Unset = UNSET
-    vcard_disbursement: VirtualCardDisbursement | Unset = UNSET
-    wallet_disbursement: WalletDisbursement | Unset = UNSET
+    is_voidable: bool | None = None
+    check_disbursement: CheckDisbursement | None = None
+    ach_disbursement: AchDisbursement | None = None
+    rpps_disbursement: RppsDisbursement | None = None
+    international_disbursement: InternationalDisbursement | None = None
+    vcard_disbursement: VirtualCardDisbursement | None = None
+    wallet_disbursement: WalletDisbursement | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        is_voidable = self.is_voidable
-
-        check_disbursement: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.check_disbursement, Unset):
-            check_disbursement = self.check_disbursement.to_dict()
-
-        ach_disbursement: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.ach_disbursement, Unset):
-            ach_disbursement = self.ach_disbursement.to_dict()
-
-        rpps_disbursement: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.rpps_disbursement, Unset):
-            rpps_disbursement = self.rpps_disbursement.to_dict()
-
-        international_disbursement: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.international_disbursement, Unset):
-            international_disbursement = self.international_disbursement.to_dict()
-
-        vcard_disbursement: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.vcard_disbursement, Unset):
-            vcard_disbursement = self.vcard_disbursement.to_dict()
-
-        wallet_disbursement: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.wallet_disbursement, Unset):
-            wallet_disbursement = self.wallet_disbursement.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if is_voidable is not UNSET:
-            field_dict["isVoidable"] = is_voidable
-        if check_disbursement is not UNSET:
-            field_dict["checkDisbursement"] = check_disbursement
-        if ach_disbursement is not UNSET:
-            field_dict["achDisbursement"] = ach_disbursement
-        if rpps_disbursement is not UNSET:
-            field_dict["rppsDisbursement"] = rpps_disbursement
-        if international_disbursement is not UNSET:
-            field_dict["internationalDisbursement"] = international_disbursement
-        if vcard_disbursement is not UNSET:
-            field_dict["vcardDisbursement"] = vcard_disbursement
-        if wallet_disbursement is not UNSET:
-            field_dict["walletDisbursement"] = wallet_disbursement
+        if self.is_voidable is not None:
+            field_dict["isVoidable"] = self.is_voidable
+        if self.check_disbursement is not None:
+            field_dict["checkDisbursement"] = self.check_disbursement.to_dict()
+        if self.ach_disbursement is not None:
+            field_dict["achDisbursement"] = self.ach_disbursement.to_dict()
+        if self.rpps_disbursement is not None:
+            field_dict["rppsDisbursement"] = self.rpps_disbursement.to_dict()
+        if self.international_disbursement is not None:
+            field_dict["internationalDisbursement"] = self.international_disbursement.to_dict()
+        if self.vcard_disbursement is not None:
+            field_dict["vcardDisbursement"] = self.vcard_disbursement.to_dict()
+        if self.wallet_disbursement is not None:
+            field_dict["walletDisbursement"] = self.wallet_disbursement.to_dict()
 
         return field_dict
 
@@ -100,64 +75,63 @@ class DisbursementInfo:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            is_voidable = d.pop("isVoidable", UNSET)
+            is_voidable = d.pop("isVoidable", None)
 
-            _check_disbursement = d.pop("checkDisbursement", UNSET)
-            check_disbursement: CheckDisbursement | Unset
-            if _check_disbursement is UNSET:
-                check_disbursement = UNSET
-            else:
+            _check_disbursement = d.pop("checkDisbursement", None)
+            check_disbursement: CheckDisbursement | None = None
+            if _check_disbursement is not None:
                 check_disbursement = CheckDisbursement.from_dict(_check_disbursement)
 
-            _ach_disbursement = d.pop("achDisbursement", UNSET)
-            ach_disbursement: AchDisbursement | Unset
-            if _ach_disbursement is UNSET:
-                ach_disbursement = UNSET
-            else:
+            _ach_disbursement = d.pop("achDisbursement", None)
+            ach_disbursement: AchDisbursement | None = None
+            if _ach_disbursement is not None:
                 ach_disbursement = AchDisbursement.from_dict(_ach_disbursement)
 
-            _rpps_disbursement = d.pop("rppsDisbursement", UNSET)
-            rpps_disbursement: RppsDisbursement | Unset
-            if _rpps_disbursement is UNSET:
-                rpps_disbursement = UNSET
-            else:
+            _rpps_disbursement = d.pop("rppsDisbursement", None)
+            rpps_disbursement: RppsDisbursement | None = None
+            if _rpps_disbursement is not None:
                 rpps_disbursement = RppsDisbursement.from_dict(_rpps_disbursement)
 
-            _international_disbursement = d.pop("internationalDisbursement", UNSET)
-            international_disbursement: InternationalDisbursement | Unset
-            if _international_disbursement is UNSET:
-                international_disbursement = UNSET
-            else:
+            _international_disbursement = d.pop("internationalDisbursement", None)
+            international_disbursement: InternationalDisbursement | None = None
+            if _international_disbursement is not None:
                 international_disbursement = InternationalDisbursement.from_dict(_international_disbursement)
 
-            _vcard_disbursement = d.pop("vcardDisbursement", UNSET)
-            vcard_disbursement: VirtualCardDisbursement | Unset
-            if _vcard_disbursement is UNSET:
-                vcard_disbursement = UNSET
-            else:
+            _vcard_disbursement = d.pop("vcardDisbursement", None)
+            vcard_disbursement: VirtualCardDisbursement | None = None
+            if _vcard_disbursement is not None:
                 vcard_disbursement = VirtualCardDisbursement.from_dict(_vcard_disbursement)
 
-            _wallet_disbursement = d.pop("walletDisbursement", UNSET)
-            wallet_disbursement: WalletDisbursement | Unset
-            if _wallet_disbursement is UNSET:
-                wallet_disbursement = UNSET
-            else:
+            _wallet_disbursement = d.pop("walletDisbursement", None)
+            wallet_disbursement: WalletDisbursement | None = None
+            if _wallet_disbursement is not None:
                 wallet_disbursement = WalletDisbursement.from_dict(_wallet_disbursement)
 
-            disbursement_info = cls(
-                is_voidable,
-                check_disbursement,
-                ach_disbursement,
-                rpps_disbursement,
-                international_disbursement,
-                vcard_disbursement,
-                wallet_disbursement,
-            )
+            disbursement_info = _new_object(cls)
+            disbursement_info.is_voidable = is_voidable
+            disbursement_info.check_disbursement = check_disbursement
+            disbursement_info.ach_disbursement = ach_disbursement
+            disbursement_info.rpps_disbursement = rpps_disbursement
+            disbursement_info.international_disbursement = international_disbursement
+            disbursement_info.vcard_disbursement = vcard_disbursement
+            disbursement_info.wallet_disbursement = wallet_disbursement
 
             disbursement_info.additional_properties = d
             return disbursement_info
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,60 +10,55 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="Document")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Document:
     """A file BILL stores: an attachment of a customer, invoice or vendor (id begins with att) or a bill document (id
     begins with 00h; 0du while an upload is still being processed).
 
         Attributes:
-            id (str | Unset):
-            name (str | Unset): File name with its extension.
-            created_time (datetime.datetime | Unset):
-            download_link (str | Unset): URL of the file; fetch it with the sessionId header. Empty until processing has
+            id (str):
+            name (str | None): File name with its extension.
+            created_time (datetime.datetime | None):
+            download_link (str | None): URL of the file; fetch it with the sessionId header. Empty until processing has
                 finished.
     """
 
-    id: str | Unset = UNSET
-    name: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    download_link: str | Unset = UNSET
+    id: str
+    name: str | None = None
+    created_time: datetime.datetime | None = None
+    download_link: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        name = self.name
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        download_link = self.download_link
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if download_link is not UNSET:
-            field_dict["downloadLink"] = download_link
+        field_dict.update(
+            {
+                "id": id,
+            }
+        )
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.download_link is not None:
+            field_dict["downloadLink"] = self.download_link
 
         return field_dict
 
@@ -74,30 +69,39 @@ class Document:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            download_link = d.pop("downloadLink", UNSET)
+            download_link = d.pop("downloadLink", None)
 
-            document = cls(
-                id,
-                name,
-                created_time,
-                download_link,
-            )
+            document = _new_object(cls)
+            document.id = id
+            document.name = name
+            document.created_time = created_time
+            document.download_link = download_link
 
             document.additional_properties = d
             return document
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,58 +6,53 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.document_upload_state import DocumentUploadState
-from ..types import UNSET, Unset
 
 _DocumentUploadState = EnumLookup(DocumentUploadState)
 
 
 T = TypeVar("T", bound="DocumentUploadStatus")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class DocumentUploadStatus:
     """Progress of one asynchronous bill-document upload.
 
     Attributes:
-        upload_id (str | Unset): Temporary id from the upload (begins with 0du).
-        document_id (str | Unset): Id of the finished document (begins with 00h).
-        status (DocumentUploadState | Unset): Stage of a bill-document upload; UPLOADED means the document can be
+        upload_id (str | None): Temporary id from the upload (begins with 0du).
+        document_id (str | None): Id of the finished document (begins with 00h).
+        status (DocumentUploadState | None): Stage of a bill-document upload; UPLOADED means the document can be
             fetched.
     """
 
-    upload_id: str | Unset = UNSET
-    document_id: str | Unset = UNSET
-    status: DocumentUploadState | Unset = UNSET
+    upload_id: str | None = None
+    document_id: str | None = None
+    status: DocumentUploadState | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        upload_id = self.upload_id
-
-        document_id = self.document_id
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if upload_id is not UNSET:
-            field_dict["uploadId"] = upload_id
-        if document_id is not UNSET:
-            field_dict["documentId"] = document_id
-        if status is not UNSET:
-            field_dict["status"] = status
+        if self.upload_id is not None:
+            field_dict["uploadId"] = self.upload_id
+        if self.document_id is not None:
+            field_dict["documentId"] = self.document_id
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
 
         return field_dict
 
@@ -68,27 +63,36 @@ class DocumentUploadStatus:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            upload_id = d.pop("uploadId", UNSET)
+            upload_id = d.pop("uploadId", None)
 
-            document_id = d.pop("documentId", UNSET)
+            document_id = d.pop("documentId", None)
 
-            _status = d.pop("status", UNSET)
-            status: DocumentUploadState | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: DocumentUploadState | None = None
+            if _status is not None:
                 status = _DocumentUploadState[_status]
 
-            document_upload_status = cls(
-                upload_id,
-                document_id,
-                status,
-            )
+            document_upload_status = _new_object(cls)
+            document_upload_status.upload_id = upload_id
+            document_upload_status.document_id = document_id
+            document_upload_status.status = status
 
             document_upload_status.additional_properties = d
             return document_upload_status
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

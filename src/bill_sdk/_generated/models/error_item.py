@@ -9,85 +9,69 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ErrorItem")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ErrorItem:
     """One error. Any field may be missing; parse defensively.
 
     Attributes:
-        timestamp (str | Unset):
-        code (str | Unset): BILL's error code, for example BDC_1109 for an invalid session.
-        severity (str | Unset): ERROR, WARNING or INFORMATION.
-        category (str | Unset): REQUEST, APPLICATION, SERVER or DOWNSTREAM.
-        message (str | Unset):
-        detail (str | Unset):
-        help_ (str | Unset):
-        params (list[ErrorItemParamsItem] | Unset):
+        timestamp (str | None):
+        code (str | None): BILL's error code, for example BDC_1109 for an invalid session.
+        severity (str | None): ERROR, WARNING or INFORMATION.
+        category (str | None): REQUEST, APPLICATION, SERVER or DOWNSTREAM.
+        message (str | None):
+        detail (str | None):
+        help_ (str | None):
+        params (list[ErrorItemParamsItem] | None):
     """
 
-    timestamp: str | Unset = UNSET
-    code: str | Unset = UNSET
-    severity: str | Unset = UNSET
-    category: str | Unset = UNSET
-    message: str | Unset = UNSET
-    detail: str | Unset = UNSET
-    help_: str | Unset = UNSET
-    params: list[ErrorItemParamsItem] | Unset = UNSET
+    timestamp: str | None = None
+    code: str | None = None
+    severity: str | None = None
+    category: str | None = None
+    message: str | None = None
+    detail: str | None = None
+    help_: str | None = None
+    params: list[ErrorItemParamsItem] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        timestamp = self.timestamp
-
-        code = self.code
-
-        severity = self.severity
-
-        category = self.category
-
-        message = self.message
-
-        detail = self.detail
-
-        help_ = self.help_
-
-        params: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.params, Unset):
-            params = []
-            for params_item_data in self.params:
-                params_item = params_item_data.to_dict()
-                params.append(params_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if timestamp is not UNSET:
-            field_dict["timestamp"] = timestamp
-        if code is not UNSET:
-            field_dict["code"] = code
-        if severity is not UNSET:
-            field_dict["severity"] = severity
-        if category is not UNSET:
-            field_dict["category"] = category
-        if message is not UNSET:
-            field_dict["message"] = message
-        if detail is not UNSET:
-            field_dict["detail"] = detail
-        if help_ is not UNSET:
-            field_dict["help"] = help_
-        if params is not UNSET:
-            field_dict["params"] = params
+        if self.timestamp is not None:
+            field_dict["timestamp"] = self.timestamp
+        if self.code is not None:
+            field_dict["code"] = self.code
+        if self.severity is not None:
+            field_dict["severity"] = self.severity
+        if self.category is not None:
+            field_dict["category"] = self.category
+        if self.message is not None:
+            field_dict["message"] = self.message
+        if self.detail is not None:
+            field_dict["detail"] = self.detail
+        if self.help_ is not None:
+            field_dict["help"] = self.help_
+        if self.params is not None:
+            field_dict["params"] = []
+            for params_item_data in self.params:
+                params_item = params_item_data.to_dict()
+                field_dict["params"].append(params_item)
 
         return field_dict
 
@@ -98,44 +82,56 @@ class ErrorItem:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            timestamp = d.pop("timestamp", UNSET)
+            timestamp = d.pop("timestamp", None)
 
-            code = d.pop("code", UNSET)
+            code = d.pop("code", None)
 
-            severity = d.pop("severity", UNSET)
+            severity = d.pop("severity", None)
 
-            category = d.pop("category", UNSET)
+            category = d.pop("category", None)
 
-            message = d.pop("message", UNSET)
+            message = d.pop("message", None)
 
-            detail = d.pop("detail", UNSET)
+            detail = d.pop("detail", None)
 
-            help_ = d.pop("help", UNSET)
+            help_ = d.pop("help", None)
 
-            _params = d.pop("params", UNSET)
-            params: list[ErrorItemParamsItem] | Unset = UNSET
-            if _params is not UNSET:
+            _params = d.pop("params", None)
+            params: list[ErrorItemParamsItem] | None = None
+            if _params is not None:
                 params = []
+                _params = _params
                 for params_item_data in _params:
                     params_item = ErrorItemParamsItem.from_dict(params_item_data)
 
                     params.append(params_item)
 
-            error_item = cls(
-                timestamp,
-                code,
-                severity,
-                category,
-                message,
-                detail,
-                help_,
-                params,
-            )
+            error_item = _new_object(cls)
+            error_item.timestamp = timestamp
+            error_item.code = code
+            error_item.severity = severity
+            error_item.category = category
+            error_item.message = message
+            error_item.detail = detail
+            error_item.help_ = help_
+            error_item.params = params
 
             error_item.additional_properties = d
             return error_item
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,51 +9,45 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ErrorItemParamsItem")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ErrorItemParamsItem:
     """
     Attributes:
-        name (str | Unset):
-        value (str | Unset):
-        additional (ErrorItemParamsItemAdditional | Unset):
+        name (str | None):
+        value (str | None):
+        additional (ErrorItemParamsItemAdditional | None):
     """
 
-    name: str | Unset = UNSET
-    value: str | Unset = UNSET
-    additional: ErrorItemParamsItemAdditional | Unset = UNSET
+    name: str | None = None
+    value: str | None = None
+    additional: ErrorItemParamsItemAdditional | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        value = self.value
-
-        additional: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.additional, Unset):
-            additional = self.additional.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if value is not UNSET:
-            field_dict["value"] = value
-        if additional is not UNSET:
-            field_dict["additional"] = additional
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.value is not None:
+            field_dict["value"] = self.value
+        if self.additional is not None:
+            field_dict["additional"] = self.additional.to_dict()
 
         return field_dict
 
@@ -64,27 +58,36 @@ class ErrorItemParamsItem:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            value = d.pop("value", UNSET)
+            value = d.pop("value", None)
 
-            _additional = d.pop("additional", UNSET)
-            additional: ErrorItemParamsItemAdditional | Unset
-            if _additional is UNSET:
-                additional = UNSET
-            else:
+            _additional = d.pop("additional", None)
+            additional: ErrorItemParamsItemAdditional | None = None
+            if _additional is not None:
                 additional = ErrorItemParamsItemAdditional.from_dict(_additional)
 
-            error_item_params_item = cls(
-                name,
-                value,
-                additional,
-            )
+            error_item_params_item = _new_object(cls)
+            error_item_params_item.name = name
+            error_item_params_item.value = value
+            error_item_params_item.additional = additional
 
             error_item_params_item.additional_properties = d
             return error_item_params_item
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

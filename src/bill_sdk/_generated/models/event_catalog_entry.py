@@ -10,46 +10,42 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="EventCatalogEntry")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class EventCatalogEntry:
     """One subscribable event type and the payload versions offered for it.
 
     Attributes:
-        type_ (str | Unset): Event name such as `bill.created` or `bank-account.updated`.
-        versions (list[str] | Unset): Payload versions of this event (strings such as "1").
+        type_ (str | None): Event name such as `bill.created` or `bank-account.updated`.
+        versions (list[str] | None): Payload versions of this event (strings such as "1").
     """
 
-    type_: str | Unset = UNSET
-    versions: list[str] | Unset = UNSET
+    type_: str | None = None
+    versions: list[str] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_
-
-        versions: list[str] | Unset = UNSET
-        if not isinstance(self.versions, Unset):
-            versions = self.versions
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if versions is not UNSET:
-            field_dict["versions"] = versions
+        if self.type_ is not None:
+            field_dict["type"] = self.type_
+        if self.versions is not None:
+            field_dict["versions"] = self.versions
 
         return field_dict
 
@@ -60,19 +56,33 @@ class EventCatalogEntry:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            type_ = d.pop("type", UNSET)
+            type_ = d.pop("type", None)
 
-            versions = cast(list[str], d.pop("versions", UNSET))
+            _versions = d.pop("versions", None)
+            versions: list[str] | None = None
+            if _versions is not None:
+                versions = cast(list[str], _versions)
 
-            event_catalog_entry = cls(
-                type_,
-                versions,
-            )
+            event_catalog_entry = _new_object(cls)
+            event_catalog_entry.type_ = type_
+            event_catalog_entry.versions = versions
 
             event_catalog_entry.additional_properties = d
             return event_catalog_entry
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,77 +10,63 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="EventNotification")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class EventNotification:
     """One notification BILL sent (or tried to send) for a subscription.
 
     Attributes:
-        id (str | Unset): Notification id; the same value appears as `metadata.eventId` in the payload.
-        type_ (str | Unset): Event name, for example `bill.updated`.
-        version (str | Unset): Payload version.
-        subscription_id (str | Unset):
-        payload (str | Unset): The delivered body as a string of JSON (decode it again to get `metadata` and the entity
+        id (str | None): Notification id; the same value appears as `metadata.eventId` in the payload.
+        type_ (str | None): Event name, for example `bill.updated`.
+        version (str | None): Payload version.
+        subscription_id (str | None):
+        payload (str | None): The delivered body as a string of JSON (decode it again to get `metadata` and the entity
             object).
-        created_time (datetime.datetime | Unset):
-        status_code (int | Unset): HTTP status the notification URL answered with.
+        created_time (datetime.datetime | None):
+        status_code (int | None): HTTP status the notification URL answered with.
     """
 
-    id: str | Unset = UNSET
-    type_: str | Unset = UNSET
-    version: str | Unset = UNSET
-    subscription_id: str | Unset = UNSET
-    payload: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    status_code: int | Unset = UNSET
+    id: str | None = None
+    type_: str | None = None
+    version: str | None = None
+    subscription_id: str | None = None
+    payload: str | None = None
+    created_time: datetime.datetime | None = None
+    status_code: int | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        type_ = self.type_
-
-        version = self.version
-
-        subscription_id = self.subscription_id
-
-        payload = self.payload
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        status_code = self.status_code
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if version is not UNSET:
-            field_dict["version"] = version
-        if subscription_id is not UNSET:
-            field_dict["subscriptionId"] = subscription_id
-        if payload is not UNSET:
-            field_dict["payload"] = payload
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if status_code is not UNSET:
-            field_dict["statusCode"] = status_code
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.type_ is not None:
+            field_dict["type"] = self.type_
+        if self.version is not None:
+            field_dict["version"] = self.version
+        if self.subscription_id is not None:
+            field_dict["subscriptionId"] = self.subscription_id
+        if self.payload is not None:
+            field_dict["payload"] = self.payload
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.status_code is not None:
+            field_dict["statusCode"] = self.status_code
 
         return field_dict
 
@@ -91,39 +77,48 @@ class EventNotification:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            type_ = d.pop("type", UNSET)
+            type_ = d.pop("type", None)
 
-            version = d.pop("version", UNSET)
+            version = d.pop("version", None)
 
-            subscription_id = d.pop("subscriptionId", UNSET)
+            subscription_id = d.pop("subscriptionId", None)
 
-            payload = d.pop("payload", UNSET)
+            payload = d.pop("payload", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            status_code = d.pop("statusCode", UNSET)
+            status_code = d.pop("statusCode", None)
 
-            event_notification = cls(
-                id,
-                type_,
-                version,
-                subscription_id,
-                payload,
-                created_time,
-                status_code,
-            )
+            event_notification = _new_object(cls)
+            event_notification.id = id
+            event_notification.type_ = type_
+            event_notification.version = version
+            event_notification.subscription_id = subscription_id
+            event_notification.payload = payload
+            event_notification.created_time = created_time
+            event_notification.status_code = status_code
 
             event_notification.additional_properties = d
             return event_notification
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

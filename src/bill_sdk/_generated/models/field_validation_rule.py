@@ -6,56 +6,50 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="FieldValidationRule")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class FieldValidationRule:
     """Rule for one field, for example that accountNumber must be an IBAN.
 
     Attributes:
-        name (str | Unset):
-        description (str | Unset):
-        regular_expression (str | Unset):
-        required (bool | Unset):
+        name (str | None):
+        description (str | None):
+        regular_expression (str | None):
+        required (bool | None):
     """
 
-    name: str | Unset = UNSET
-    description: str | Unset = UNSET
-    regular_expression: str | Unset = UNSET
-    required: bool | Unset = UNSET
+    name: str | None = None
+    description: str | None = None
+    regular_expression: str | None = None
+    required: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        description = self.description
-
-        regular_expression = self.regular_expression
-
-        required = self.required
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if description is not UNSET:
-            field_dict["description"] = description
-        if regular_expression is not UNSET:
-            field_dict["regularExpression"] = regular_expression
-        if required is not UNSET:
-            field_dict["required"] = required
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.regular_expression is not None:
+            field_dict["regularExpression"] = self.regular_expression
+        if self.required is not None:
+            field_dict["required"] = self.required
 
         return field_dict
 
@@ -66,25 +60,36 @@ class FieldValidationRule:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            regular_expression = d.pop("regularExpression", UNSET)
+            regular_expression = d.pop("regularExpression", None)
 
-            required = d.pop("required", UNSET)
+            required = d.pop("required", None)
 
-            field_validation_rule = cls(
-                name,
-                description,
-                regular_expression,
-                required,
-            )
+            field_validation_rule = _new_object(cls)
+            field_validation_rule.name = name
+            field_validation_rule.description = description
+            field_validation_rule.regular_expression = regular_expression
+            field_validation_rule.required = required
 
             field_validation_rule.additional_properties = d
             return field_validation_rule
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

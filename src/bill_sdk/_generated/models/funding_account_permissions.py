@@ -9,48 +9,42 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="FundingAccountPermissions")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class FundingAccountPermissions:
     """What the organization and the signed-in user may do with funding accounts.
 
     Attributes:
-        organization (OrganizationFundingPermissions | Unset): Funding features enabled for the organization.
-        user (UserFundingPermissions | Unset): Whether the signed-in user may pay online.
+        organization (OrganizationFundingPermissions | None): Funding features enabled for the organization.
+        user (UserFundingPermissions | None): Whether the signed-in user may pay online.
     """
 
-    organization: OrganizationFundingPermissions | Unset = UNSET
-    user: UserFundingPermissions | Unset = UNSET
+    organization: OrganizationFundingPermissions | None = None
+    user: UserFundingPermissions | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        organization: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.organization, Unset):
-            organization = self.organization.to_dict()
-
-        user: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.user, Unset):
-            user = self.user.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if organization is not UNSET:
-            field_dict["organization"] = organization
-        if user is not UNSET:
-            field_dict["user"] = user
+        if self.organization is not None:
+            field_dict["organization"] = self.organization.to_dict()
+        if self.user is not None:
+            field_dict["user"] = self.user.to_dict()
 
         return field_dict
 
@@ -61,29 +55,36 @@ class FundingAccountPermissions:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _organization = d.pop("organization", UNSET)
-            organization: OrganizationFundingPermissions | Unset
-            if _organization is UNSET:
-                organization = UNSET
-            else:
+            _organization = d.pop("organization", None)
+            organization: OrganizationFundingPermissions | None = None
+            if _organization is not None:
                 organization = OrganizationFundingPermissions.from_dict(_organization)
 
-            _user = d.pop("user", UNSET)
-            user: UserFundingPermissions | Unset
-            if _user is UNSET:
-                user = UNSET
-            else:
+            _user = d.pop("user", None)
+            user: UserFundingPermissions | None = None
+            if _user is not None:
                 user = UserFundingPermissions.from_dict(_user)
 
-            funding_account_permissions = cls(
-                organization,
-                user,
-            )
+            funding_account_permissions = _new_object(cls)
+            funding_account_permissions.organization = organization
+            funding_account_permissions.user = user
 
             funding_account_permissions.additional_properties = d
             return funding_account_permissions
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

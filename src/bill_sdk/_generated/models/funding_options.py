@@ -9,54 +9,49 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="FundingOptions")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class FundingOptions:
     """Funding options grouped by kind.
 
     Attributes:
-        banks (list[BankFundingOption] | Unset):
-        cards (list[CardFundingOption] | Unset):
+        banks (list[BankFundingOption] | None):
+        cards (list[CardFundingOption] | None):
     """
 
-    banks: list[BankFundingOption] | Unset = UNSET
-    cards: list[CardFundingOption] | Unset = UNSET
+    banks: list[BankFundingOption] | None = None
+    cards: list[CardFundingOption] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        banks: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.banks, Unset):
-            banks = []
-            for banks_item_data in self.banks:
-                banks_item = banks_item_data.to_dict()
-                banks.append(banks_item)
-
-        cards: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.cards, Unset):
-            cards = []
-            for cards_item_data in self.cards:
-                cards_item = cards_item_data.to_dict()
-                cards.append(cards_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if banks is not UNSET:
-            field_dict["banks"] = banks
-        if cards is not UNSET:
-            field_dict["cards"] = cards
+        if self.banks is not None:
+            field_dict["banks"] = []
+            for banks_item_data in self.banks:
+                banks_item = banks_item_data.to_dict()
+                field_dict["banks"].append(banks_item)
+
+        if self.cards is not None:
+            field_dict["cards"] = []
+            for cards_item_data in self.cards:
+                cards_item = cards_item_data.to_dict()
+                field_dict["cards"].append(cards_item)
 
         return field_dict
 
@@ -67,33 +62,46 @@ class FundingOptions:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _banks = d.pop("banks", UNSET)
-            banks: list[BankFundingOption] | Unset = UNSET
-            if _banks is not UNSET:
+            _banks = d.pop("banks", None)
+            banks: list[BankFundingOption] | None = None
+            if _banks is not None:
                 banks = []
+                _banks = _banks
                 for banks_item_data in _banks:
                     banks_item = BankFundingOption.from_dict(banks_item_data)
 
                     banks.append(banks_item)
 
-            _cards = d.pop("cards", UNSET)
-            cards: list[CardFundingOption] | Unset = UNSET
-            if _cards is not UNSET:
+            _cards = d.pop("cards", None)
+            cards: list[CardFundingOption] | None = None
+            if _cards is not None:
                 cards = []
+                _cards = _cards
                 for cards_item_data in _cards:
                     cards_item = CardFundingOption.from_dict(cards_item_data)
 
                     cards.append(cards_item)
 
-            funding_options = cls(
-                banks,
-                cards,
-            )
+            funding_options = _new_object(cls)
+            funding_options.banks = banks
+            funding_options.cards = cards
 
             funding_options.additional_properties = d
             return funding_options
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,56 +6,50 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="HealthCheck")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class HealthCheck:
     """Build and deployment details BILL reports when the API answers a health check.
 
     Attributes:
-        app_id (str | Unset):
-        app_env (str | Unset): Environment name (sandbox or production).
-        app_version (str | Unset):
-        bdc_region (str | Unset): BILL data-center region serving the request.
+        app_id (str | None):
+        app_env (str | None): Environment name (sandbox or production).
+        app_version (str | None):
+        bdc_region (str | None): BILL data-center region serving the request.
     """
 
-    app_id: str | Unset = UNSET
-    app_env: str | Unset = UNSET
-    app_version: str | Unset = UNSET
-    bdc_region: str | Unset = UNSET
+    app_id: str | None = None
+    app_env: str | None = None
+    app_version: str | None = None
+    bdc_region: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        app_id = self.app_id
-
-        app_env = self.app_env
-
-        app_version = self.app_version
-
-        bdc_region = self.bdc_region
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if app_id is not UNSET:
-            field_dict["appId"] = app_id
-        if app_env is not UNSET:
-            field_dict["appEnv"] = app_env
-        if app_version is not UNSET:
-            field_dict["appVersion"] = app_version
-        if bdc_region is not UNSET:
-            field_dict["bdcRegion"] = bdc_region
+        if self.app_id is not None:
+            field_dict["appId"] = self.app_id
+        if self.app_env is not None:
+            field_dict["appEnv"] = self.app_env
+        if self.app_version is not None:
+            field_dict["appVersion"] = self.app_version
+        if self.bdc_region is not None:
+            field_dict["bdcRegion"] = self.bdc_region
 
         return field_dict
 
@@ -66,25 +60,36 @@ class HealthCheck:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            app_id = d.pop("appId", UNSET)
+            app_id = d.pop("appId", None)
 
-            app_env = d.pop("appEnv", UNSET)
+            app_env = d.pop("appEnv", None)
 
-            app_version = d.pop("appVersion", UNSET)
+            app_version = d.pop("appVersion", None)
 
-            bdc_region = d.pop("bdcRegion", UNSET)
+            bdc_region = d.pop("bdcRegion", None)
 
-            health_check = cls(
-                app_id,
-                app_env,
-                app_version,
-                bdc_region,
-            )
+            health_check = _new_object(cls)
+            health_check.app_id = app_id
+            health_check.app_env = app_env
+            health_check.app_version = app_version
+            health_check.bdc_region = bdc_region
 
             health_check.additional_properties = d
             return health_check
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -12,43 +12,45 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.pay_by_sub_type import PayBySubType
-from ..types import UNSET, Unset
 
 _PayBySubType = EnumLookup(PayBySubType)
 
 
 T = TypeVar("T", bound="InternationalDisbursement")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InternationalDisbursement:
     """A payment sent abroad.
 
     Attributes:
-        sent_date (datetime.date | Unset):
-        arrives_by_date (datetime.date | Unset):
-        amount (Decimal | Unset): Amount in the vendor's currency.
-        disbursement_sub_type (PayBySubType | Unset): Variant of a payment method, for example a local transfer or a
-            wire for international payments.
+        sent_date (datetime.date | None):
+        arrives_by_date (datetime.date | None):
+        amount (Decimal | None): Amount in the vendor's currency.
+        disbursement_sub_type (PayBySubType | None): Variant of a payment method, for example a local transfer or a wire
+            for international payments.
     """
 
-    sent_date: datetime.date | Unset = UNSET
-    arrives_by_date: datetime.date | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    disbursement_sub_type: PayBySubType | Unset = UNSET
+    sent_date: datetime.date | None = None
+    arrives_by_date: datetime.date | None = None
+    amount: Decimal | None = None
+    disbursement_sub_type: PayBySubType | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -56,31 +58,18 @@ class InternationalDisbursement:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        sent_date: str | Unset = UNSET
-        if not isinstance(self.sent_date, Unset):
-            sent_date = self.sent_date.isoformat()
-
-        arrives_by_date: str | Unset = UNSET
-        if not isinstance(self.arrives_by_date, Unset):
-            arrives_by_date = self.arrives_by_date.isoformat()
-
-        amount = self.amount
-
-        disbursement_sub_type: str | Unset = UNSET
-        if not isinstance(self.disbursement_sub_type, Unset):
-            disbursement_sub_type = str(self.disbursement_sub_type)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if sent_date is not UNSET:
-            field_dict["sentDate"] = sent_date
-        if arrives_by_date is not UNSET:
-            field_dict["arrivesByDate"] = arrives_by_date
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if disbursement_sub_type is not UNSET:
-            field_dict["disbursementSubType"] = disbursement_sub_type
+        if self.sent_date is not None:
+            field_dict["sentDate"] = self.sent_date.isoformat()
+        if self.arrives_by_date is not None:
+            field_dict["arrivesByDate"] = self.arrives_by_date.isoformat()
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.disbursement_sub_type is not None:
+            field_dict["disbursementSubType"] = str(self.disbursement_sub_type)
 
         return field_dict
 
@@ -91,45 +80,48 @@ class InternationalDisbursement:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _sent_date = d.pop("sentDate", UNSET)
-            sent_date: datetime.date | Unset
-            if _sent_date is UNSET:
-                sent_date = UNSET
-            else:
+            _sent_date = d.pop("sentDate", None)
+            sent_date: datetime.date | None = None
+            if _sent_date is not None:
                 sent_date = datetime.date.fromisoformat(_sent_date)
 
-            _arrives_by_date = d.pop("arrivesByDate", UNSET)
-            arrives_by_date: datetime.date | Unset
-            if _arrives_by_date is UNSET:
-                arrives_by_date = UNSET
-            else:
+            _arrives_by_date = d.pop("arrivesByDate", None)
+            arrives_by_date: datetime.date | None = None
+            if _arrives_by_date is not None:
                 arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            _disbursement_sub_type = d.pop("disbursementSubType", UNSET)
-            disbursement_sub_type: PayBySubType | Unset
-            if _disbursement_sub_type is UNSET:
-                disbursement_sub_type = UNSET
-            else:
+            _disbursement_sub_type = d.pop("disbursementSubType", None)
+            disbursement_sub_type: PayBySubType | None = None
+            if _disbursement_sub_type is not None:
                 disbursement_sub_type = _PayBySubType[_disbursement_sub_type]
 
-            international_disbursement = cls(
-                sent_date,
-                arrives_by_date,
-                amount,
-                disbursement_sub_type,
-            )
+            international_disbursement = _new_object(cls)
+            international_disbursement.sent_date = sent_date
+            international_disbursement.arrives_by_date = arrives_by_date
+            international_disbursement.amount = amount
+            international_disbursement.disbursement_sub_type = disbursement_sub_type
 
             international_disbursement.additional_properties = d
             return international_disbursement
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

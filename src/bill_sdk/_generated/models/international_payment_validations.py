@@ -9,43 +9,41 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="InternationalPaymentValidations")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InternationalPaymentValidations:
     """Rules for the bank-account fields of an international vendor.
 
     Attributes:
-        fields (list[FieldValidationRule] | Unset):
+        fields (list[FieldValidationRule] | None):
     """
 
-    fields: list[FieldValidationRule] | Unset = UNSET
+    fields: list[FieldValidationRule] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        fields: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.fields, Unset):
-            fields = []
-            for fields_item_data in self.fields:
-                fields_item = fields_item_data.to_dict()
-                fields.append(fields_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if fields is not UNSET:
-            field_dict["fields"] = fields
+        if self.fields is not None:
+            field_dict["fields"] = []
+            for fields_item_data in self.fields:
+                fields_item = fields_item_data.to_dict()
+                field_dict["fields"].append(fields_item)
 
         return field_dict
 
@@ -56,23 +54,35 @@ class InternationalPaymentValidations:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _fields = d.pop("fields", UNSET)
-            fields: list[FieldValidationRule] | Unset = UNSET
-            if _fields is not UNSET:
+            _fields = d.pop("fields", None)
+            fields: list[FieldValidationRule] | None = None
+            if _fields is not None:
                 fields = []
+                _fields = _fields
                 for fields_item_data in _fields:
                     fields_item = FieldValidationRule.from_dict(fields_item_data)
 
                     fields.append(fields_item)
 
-            international_payment_validations = cls(
-                fields,
-            )
+            international_payment_validations = _new_object(cls)
+            international_payment_validations.fields = fields
 
             international_payment_validations.additional_properties = d
             return international_payment_validations
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

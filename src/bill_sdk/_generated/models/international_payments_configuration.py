@@ -9,49 +9,43 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="InternationalPaymentsConfiguration")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InternationalPaymentsConfiguration:
     """What BILL needs to pay a vendor in a given country and currency.
 
     Attributes:
-        payment_purpose (PaymentPurposeRequirement | Unset): Whether a payment purpose is needed and in what form.
-        validations (InternationalPaymentValidations | Unset): Rules for the bank-account fields of an international
+        payment_purpose (PaymentPurposeRequirement | None): Whether a payment purpose is needed and in what form.
+        validations (InternationalPaymentValidations | None): Rules for the bank-account fields of an international
             vendor.
     """
 
-    payment_purpose: PaymentPurposeRequirement | Unset = UNSET
-    validations: InternationalPaymentValidations | Unset = UNSET
+    payment_purpose: PaymentPurposeRequirement | None = None
+    validations: InternationalPaymentValidations | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        payment_purpose: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_purpose, Unset):
-            payment_purpose = self.payment_purpose.to_dict()
-
-        validations: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.validations, Unset):
-            validations = self.validations.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if payment_purpose is not UNSET:
-            field_dict["paymentPurpose"] = payment_purpose
-        if validations is not UNSET:
-            field_dict["validations"] = validations
+        if self.payment_purpose is not None:
+            field_dict["paymentPurpose"] = self.payment_purpose.to_dict()
+        if self.validations is not None:
+            field_dict["validations"] = self.validations.to_dict()
 
         return field_dict
 
@@ -62,29 +56,36 @@ class InternationalPaymentsConfiguration:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _payment_purpose = d.pop("paymentPurpose", UNSET)
-            payment_purpose: PaymentPurposeRequirement | Unset
-            if _payment_purpose is UNSET:
-                payment_purpose = UNSET
-            else:
+            _payment_purpose = d.pop("paymentPurpose", None)
+            payment_purpose: PaymentPurposeRequirement | None = None
+            if _payment_purpose is not None:
                 payment_purpose = PaymentPurposeRequirement.from_dict(_payment_purpose)
 
-            _validations = d.pop("validations", UNSET)
-            validations: InternationalPaymentValidations | Unset
-            if _validations is UNSET:
-                validations = UNSET
-            else:
+            _validations = d.pop("validations", None)
+            validations: InternationalPaymentValidations | None = None
+            if _validations is not None:
                 validations = InternationalPaymentValidations.from_dict(_validations)
 
-            international_payments_configuration = cls(
-                payment_purpose,
-                validations,
-            )
+            international_payments_configuration = _new_object(cls)
+            international_payments_configuration.payment_purpose = payment_purpose
+            international_payments_configuration.validations = validations
 
             international_payments_configuration.additional_properties = d
             return international_payments_configuration
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

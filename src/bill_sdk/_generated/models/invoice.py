@@ -12,85 +12,87 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
     NUMBER,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.invoice_status import InvoiceStatus
-from ..types import UNSET, Unset
 
 _InvoiceStatus = EnumLookup(InvoiceStatus)
 
 
 T = TypeVar("T", bound="Invoice")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Invoice:
     """An invoice the organization sends a customer (id begins with 00e).
 
     Attributes:
-        id (str | Unset):
-        archived (bool | Unset):
-        invoice_number (str | Unset):
-        invoice_date (datetime.date | Unset):
-        due_date (datetime.date | Unset):
-        customer_id (str | Unset):
-        total_amount (Decimal | Unset):
-        due_amount (Decimal | Unset):
-        scheduled_amount (Decimal | Unset):
-        credit_amount (Decimal | Unset): Customer credit applied to the invoice.
-        status (InvoiceStatus | Unset): How far an invoice has been paid.
-        exchange_rate (Decimal | Unset):
-        invoice_line_items (list[InvoiceLineItem] | Unset):
-        pay_to_chart_of_account_id (str | Unset):
-        payments (list[InvoicePayment] | Unset):
-        classifications (Classifications | Unset): General-ledger classifications (ids of accounting objects). Bills
+        id (str):
+        archived (bool):
+        customer_id (str):
+        created_time (datetime.datetime):
+        updated_time (datetime.datetime):
+        invoice_number (str | None):
+        invoice_date (datetime.date | None):
+        due_date (datetime.date | None):
+        total_amount (Decimal | None):
+        due_amount (Decimal | None):
+        scheduled_amount (Decimal | None):
+        credit_amount (Decimal | None): Customer credit applied to the invoice.
+        status (InvoiceStatus | None): How far an invoice has been paid.
+        exchange_rate (Decimal | None):
+        invoice_line_items (list[InvoiceLineItem] | None):
+        pay_to_chart_of_account_id (str | None):
+        payments (list[InvoicePayment] | None):
+        classifications (Classifications | None): General-ledger classifications (ids of accounting objects). Bills
             carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
             jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
-        sales_tax_item_id (str | Unset):
-        sales_tax_total (Decimal | Unset):
-        sales_tax_percentage (Decimal | Unset):
-        enable_card_payment (bool | Unset):
-        convenience_fee (InvoiceConvenienceFee | Unset): Surcharge on card payments of an invoice.
-        invoice_pdf_id (str | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        sales_tax_item_id (str | None):
+        sales_tax_total (Decimal | None):
+        sales_tax_percentage (Decimal | None):
+        enable_card_payment (bool | None):
+        convenience_fee (InvoiceConvenienceFee | None): Surcharge on card payments of an invoice.
+        invoice_pdf_id (str | None):
     """
 
-    id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    invoice_number: str | Unset = UNSET
-    invoice_date: datetime.date | Unset = UNSET
-    due_date: datetime.date | Unset = UNSET
-    customer_id: str | Unset = UNSET
-    total_amount: Decimal | Unset = UNSET
-    due_amount: Decimal | Unset = UNSET
-    scheduled_amount: Decimal | Unset = UNSET
-    credit_amount: Decimal | Unset = UNSET
-    status: InvoiceStatus | Unset = UNSET
-    exchange_rate: Decimal | Unset = UNSET
-    invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
-    pay_to_chart_of_account_id: str | Unset = UNSET
-    payments: list[InvoicePayment] | Unset = UNSET
-    classifications: Classifications | Unset = UNSET
-    sales_tax_item_id: str | Unset = UNSET
-    sales_tax_total: Decimal | Unset = UNSET
-    sales_tax_percentage: Decimal | Unset = UNSET
-    enable_card_payment: bool | Unset = UNSET
-    convenience_fee: InvoiceConvenienceFee | Unset = UNSET
-    invoice_pdf_id: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    archived: bool
+    customer_id: str
+    created_time: datetime.datetime
+    updated_time: datetime.datetime
+    invoice_number: str | None = None
+    invoice_date: datetime.date | None = None
+    due_date: datetime.date | None = None
+    total_amount: Decimal | None = None
+    due_amount: Decimal | None = None
+    scheduled_amount: Decimal | None = None
+    credit_amount: Decimal | None = None
+    status: InvoiceStatus | None = None
+    exchange_rate: Decimal | None = None
+    invoice_line_items: list[InvoiceLineItem] | None = None
+    pay_to_chart_of_account_id: str | None = None
+    payments: list[InvoicePayment] | None = None
+    classifications: Classifications | None = None
+    sales_tax_item_id: str | None = None
+    sales_tax_total: Decimal | None = None
+    sales_tax_percentage: Decimal | None = None
+    enable_card_payment: bool | None = None
+    convenience_fee: InvoiceConvenienceFee | None = None
+    invoice_pdf_id: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -108,125 +110,69 @@ class Invoice:
 
         archived = self.archived
 
-        invoice_number = self.invoice_number
-
-        invoice_date: str | Unset = UNSET
-        if not isinstance(self.invoice_date, Unset):
-            invoice_date = self.invoice_date.isoformat()
-
-        due_date: str | Unset = UNSET
-        if not isinstance(self.due_date, Unset):
-            due_date = self.due_date.isoformat()
-
         customer_id = self.customer_id
 
-        total_amount = self.total_amount
+        created_time = self.created_time.isoformat()
 
-        due_amount = self.due_amount
-
-        scheduled_amount = self.scheduled_amount
-
-        credit_amount = self.credit_amount
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        exchange_rate = self.exchange_rate
-
-        invoice_line_items: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.invoice_line_items, Unset):
-            invoice_line_items = []
-            for invoice_line_items_item_data in self.invoice_line_items:
-                invoice_line_items_item = invoice_line_items_item_data.to_dict()
-                invoice_line_items.append(invoice_line_items_item)
-
-        pay_to_chart_of_account_id = self.pay_to_chart_of_account_id
-
-        payments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.payments, Unset):
-            payments = []
-            for payments_item_data in self.payments:
-                payments_item = payments_item_data.to_dict()
-                payments.append(payments_item)
-
-        classifications: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.classifications, Unset):
-            classifications = self.classifications.to_dict()
-
-        sales_tax_item_id = self.sales_tax_item_id
-
-        sales_tax_total = self.sales_tax_total
-
-        sales_tax_percentage = self.sales_tax_percentage
-
-        enable_card_payment = self.enable_card_payment
-
-        convenience_fee: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.convenience_fee, Unset):
-            convenience_fee = self.convenience_fee.to_dict()
-
-        invoice_pdf_id = self.invoice_pdf_id
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
+        updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if invoice_number is not UNSET:
-            field_dict["invoiceNumber"] = invoice_number
-        if invoice_date is not UNSET:
-            field_dict["invoiceDate"] = invoice_date
-        if due_date is not UNSET:
-            field_dict["dueDate"] = due_date
-        if customer_id is not UNSET:
-            field_dict["customerId"] = customer_id
-        if total_amount is not UNSET:
-            field_dict["totalAmount"] = total_amount
-        if due_amount is not UNSET:
-            field_dict["dueAmount"] = due_amount
-        if scheduled_amount is not UNSET:
-            field_dict["scheduledAmount"] = scheduled_amount
-        if credit_amount is not UNSET:
-            field_dict["creditAmount"] = credit_amount
-        if status is not UNSET:
-            field_dict["status"] = status
-        if exchange_rate is not UNSET:
-            field_dict["exchangeRate"] = exchange_rate
-        if invoice_line_items is not UNSET:
-            field_dict["invoiceLineItems"] = invoice_line_items
-        if pay_to_chart_of_account_id is not UNSET:
-            field_dict["payToChartOfAccountId"] = pay_to_chart_of_account_id
-        if payments is not UNSET:
-            field_dict["payments"] = payments
-        if classifications is not UNSET:
-            field_dict["classifications"] = classifications
-        if sales_tax_item_id is not UNSET:
-            field_dict["salesTaxItemId"] = sales_tax_item_id
-        if sales_tax_total is not UNSET:
-            field_dict["salesTaxTotal"] = sales_tax_total
-        if sales_tax_percentage is not UNSET:
-            field_dict["salesTaxPercentage"] = sales_tax_percentage
-        if enable_card_payment is not UNSET:
-            field_dict["enableCardPayment"] = enable_card_payment
-        if convenience_fee is not UNSET:
-            field_dict["convenienceFee"] = convenience_fee
-        if invoice_pdf_id is not UNSET:
-            field_dict["invoicePdfId"] = invoice_pdf_id
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+                "archived": archived,
+                "customerId": customer_id,
+                "createdTime": created_time,
+                "updatedTime": updated_time,
+            }
+        )
+        if self.invoice_number is not None:
+            field_dict["invoiceNumber"] = self.invoice_number
+        if self.invoice_date is not None:
+            field_dict["invoiceDate"] = self.invoice_date.isoformat()
+        if self.due_date is not None:
+            field_dict["dueDate"] = self.due_date.isoformat()
+        if self.total_amount is not None:
+            field_dict["totalAmount"] = self.total_amount
+        if self.due_amount is not None:
+            field_dict["dueAmount"] = self.due_amount
+        if self.scheduled_amount is not None:
+            field_dict["scheduledAmount"] = self.scheduled_amount
+        if self.credit_amount is not None:
+            field_dict["creditAmount"] = self.credit_amount
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.exchange_rate is not None:
+            field_dict["exchangeRate"] = self.exchange_rate
+        if self.invoice_line_items is not None:
+            field_dict["invoiceLineItems"] = []
+            for invoice_line_items_item_data in self.invoice_line_items:
+                invoice_line_items_item = invoice_line_items_item_data.to_dict()
+                field_dict["invoiceLineItems"].append(invoice_line_items_item)
+
+        if self.pay_to_chart_of_account_id is not None:
+            field_dict["payToChartOfAccountId"] = self.pay_to_chart_of_account_id
+        if self.payments is not None:
+            field_dict["payments"] = []
+            for payments_item_data in self.payments:
+                payments_item = payments_item_data.to_dict()
+                field_dict["payments"].append(payments_item)
+
+        if self.classifications is not None:
+            field_dict["classifications"] = self.classifications.to_dict()
+        if self.sales_tax_item_id is not None:
+            field_dict["salesTaxItemId"] = self.sales_tax_item_id
+        if self.sales_tax_total is not None:
+            field_dict["salesTaxTotal"] = self.sales_tax_total
+        if self.sales_tax_percentage is not None:
+            field_dict["salesTaxPercentage"] = self.sales_tax_percentage
+        if self.enable_card_payment is not None:
+            field_dict["enableCardPayment"] = self.enable_card_payment
+        if self.convenience_fee is not None:
+            field_dict["convenienceFee"] = self.convenience_fee.to_dict()
+        if self.invoice_pdf_id is not None:
+            field_dict["invoicePdfId"] = self.invoice_pdf_id
 
         return field_dict
 
@@ -237,169 +183,148 @@ class Invoice:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived")
 
-            invoice_number = d.pop("invoiceNumber", UNSET)
+            customer_id = d.pop("customerId")
 
-            _invoice_date = d.pop("invoiceDate", UNSET)
-            invoice_date: datetime.date | Unset
-            if _invoice_date is UNSET:
-                invoice_date = UNSET
-            else:
+            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
+
+            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+
+            invoice_number = d.pop("invoiceNumber", None)
+
+            _invoice_date = d.pop("invoiceDate", None)
+            invoice_date: datetime.date | None = None
+            if _invoice_date is not None:
                 invoice_date = datetime.date.fromisoformat(_invoice_date)
 
-            _due_date = d.pop("dueDate", UNSET)
-            due_date: datetime.date | Unset
-            if _due_date is UNSET:
-                due_date = UNSET
-            else:
+            _due_date = d.pop("dueDate", None)
+            due_date: datetime.date | None = None
+            if _due_date is not None:
                 due_date = datetime.date.fromisoformat(_due_date)
 
-            customer_id = d.pop("customerId", UNSET)
-
-            _total_amount = d.pop("totalAmount", UNSET)
-            total_amount: Decimal | Unset
-            if _total_amount is UNSET:
-                total_amount = UNSET
-            else:
+            _total_amount = d.pop("totalAmount", None)
+            total_amount: Decimal | None = None
+            if _total_amount is not None:
                 total_amount = to_decimal(_total_amount)
 
-            _due_amount = d.pop("dueAmount", UNSET)
-            due_amount: Decimal | Unset
-            if _due_amount is UNSET:
-                due_amount = UNSET
-            else:
+            _due_amount = d.pop("dueAmount", None)
+            due_amount: Decimal | None = None
+            if _due_amount is not None:
                 due_amount = to_decimal(_due_amount)
 
-            _scheduled_amount = d.pop("scheduledAmount", UNSET)
-            scheduled_amount: Decimal | Unset
-            if _scheduled_amount is UNSET:
-                scheduled_amount = UNSET
-            else:
+            _scheduled_amount = d.pop("scheduledAmount", None)
+            scheduled_amount: Decimal | None = None
+            if _scheduled_amount is not None:
                 scheduled_amount = to_decimal(_scheduled_amount)
 
-            _credit_amount = d.pop("creditAmount", UNSET)
-            credit_amount: Decimal | Unset
-            if _credit_amount is UNSET:
-                credit_amount = UNSET
-            else:
+            _credit_amount = d.pop("creditAmount", None)
+            credit_amount: Decimal | None = None
+            if _credit_amount is not None:
                 credit_amount = to_decimal(_credit_amount)
 
-            _status = d.pop("status", UNSET)
-            status: InvoiceStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: InvoiceStatus | None = None
+            if _status is not None:
                 status = _InvoiceStatus[_status]
 
-            _exchange_rate = d.pop("exchangeRate", UNSET)
-            exchange_rate: Decimal | Unset
-            if _exchange_rate is UNSET:
-                exchange_rate = UNSET
-            else:
+            _exchange_rate = d.pop("exchangeRate", None)
+            exchange_rate: Decimal | None = None
+            if _exchange_rate is not None:
                 exchange_rate = to_decimal(_exchange_rate)
 
-            _invoice_line_items = d.pop("invoiceLineItems", UNSET)
-            invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
-            if _invoice_line_items is not UNSET:
+            _invoice_line_items = d.pop("invoiceLineItems", None)
+            invoice_line_items: list[InvoiceLineItem] | None = None
+            if _invoice_line_items is not None:
                 invoice_line_items = []
+                _invoice_line_items = _invoice_line_items
                 for invoice_line_items_item_data in _invoice_line_items:
                     invoice_line_items_item = InvoiceLineItem.from_dict(invoice_line_items_item_data)
 
                     invoice_line_items.append(invoice_line_items_item)
 
-            pay_to_chart_of_account_id = d.pop("payToChartOfAccountId", UNSET)
+            pay_to_chart_of_account_id = d.pop("payToChartOfAccountId", None)
 
-            _payments = d.pop("payments", UNSET)
-            payments: list[InvoicePayment] | Unset = UNSET
-            if _payments is not UNSET:
+            _payments = d.pop("payments", None)
+            payments: list[InvoicePayment] | None = None
+            if _payments is not None:
                 payments = []
+                _payments = _payments
                 for payments_item_data in _payments:
                     payments_item = InvoicePayment.from_dict(payments_item_data)
 
                     payments.append(payments_item)
 
-            _classifications = d.pop("classifications", UNSET)
-            classifications: Classifications | Unset
-            if _classifications is UNSET:
-                classifications = UNSET
-            else:
+            _classifications = d.pop("classifications", None)
+            classifications: Classifications | None = None
+            if _classifications is not None:
                 classifications = Classifications.from_dict(_classifications)
 
-            sales_tax_item_id = d.pop("salesTaxItemId", UNSET)
+            sales_tax_item_id = d.pop("salesTaxItemId", None)
 
-            _sales_tax_total = d.pop("salesTaxTotal", UNSET)
-            sales_tax_total: Decimal | Unset
-            if _sales_tax_total is UNSET:
-                sales_tax_total = UNSET
-            else:
+            _sales_tax_total = d.pop("salesTaxTotal", None)
+            sales_tax_total: Decimal | None = None
+            if _sales_tax_total is not None:
                 sales_tax_total = to_decimal(_sales_tax_total)
 
-            _sales_tax_percentage = d.pop("salesTaxPercentage", UNSET)
-            sales_tax_percentage: Decimal | Unset
-            if _sales_tax_percentage is UNSET:
-                sales_tax_percentage = UNSET
-            else:
+            _sales_tax_percentage = d.pop("salesTaxPercentage", None)
+            sales_tax_percentage: Decimal | None = None
+            if _sales_tax_percentage is not None:
                 sales_tax_percentage = to_decimal(_sales_tax_percentage)
 
-            enable_card_payment = d.pop("enableCardPayment", UNSET)
+            enable_card_payment = d.pop("enableCardPayment", None)
 
-            _convenience_fee = d.pop("convenienceFee", UNSET)
-            convenience_fee: InvoiceConvenienceFee | Unset
-            if _convenience_fee is UNSET:
-                convenience_fee = UNSET
-            else:
+            _convenience_fee = d.pop("convenienceFee", None)
+            convenience_fee: InvoiceConvenienceFee | None = None
+            if _convenience_fee is not None:
                 convenience_fee = InvoiceConvenienceFee.from_dict(_convenience_fee)
 
-            invoice_pdf_id = d.pop("invoicePdfId", UNSET)
+            invoice_pdf_id = d.pop("invoicePdfId", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
-                created_time = datetime.datetime.fromisoformat(_created_time)
-
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
-
-            invoice = cls(
-                id,
-                archived,
-                invoice_number,
-                invoice_date,
-                due_date,
-                customer_id,
-                total_amount,
-                due_amount,
-                scheduled_amount,
-                credit_amount,
-                status,
-                exchange_rate,
-                invoice_line_items,
-                pay_to_chart_of_account_id,
-                payments,
-                classifications,
-                sales_tax_item_id,
-                sales_tax_total,
-                sales_tax_percentage,
-                enable_card_payment,
-                convenience_fee,
-                invoice_pdf_id,
-                created_time,
-                updated_time,
-            )
+            invoice = _new_object(cls)
+            invoice.id = id
+            invoice.archived = archived
+            invoice.customer_id = customer_id
+            invoice.created_time = created_time
+            invoice.updated_time = updated_time
+            invoice.invoice_number = invoice_number
+            invoice.invoice_date = invoice_date
+            invoice.due_date = due_date
+            invoice.total_amount = total_amount
+            invoice.due_amount = due_amount
+            invoice.scheduled_amount = scheduled_amount
+            invoice.credit_amount = credit_amount
+            invoice.status = status
+            invoice.exchange_rate = exchange_rate
+            invoice.invoice_line_items = invoice_line_items
+            invoice.pay_to_chart_of_account_id = pay_to_chart_of_account_id
+            invoice.payments = payments
+            invoice.classifications = classifications
+            invoice.sales_tax_item_id = sales_tax_item_id
+            invoice.sales_tax_total = sales_tax_total
+            invoice.sales_tax_percentage = sales_tax_percentage
+            invoice.enable_card_payment = enable_card_payment
+            invoice.convenience_fee = convenience_fee
+            invoice.invoice_pdf_id = invoice_pdf_id
 
             invoice.additional_properties = d
             return invoice
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,31 +7,36 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     NUMBER,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="InvoiceConvenienceFee")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InvoiceConvenienceFee:
     """Surcharge on card payments of an invoice.
 
     Attributes:
-        percentage (Decimal | Unset):
+        percentage (Decimal | None):
     """
 
-    percentage: Decimal | Unset = UNSET
+    percentage: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -39,13 +44,12 @@ class InvoiceConvenienceFee:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        percentage = self.percentage
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if percentage is not UNSET:
-            field_dict["percentage"] = percentage
+        if self.percentage is not None:
+            field_dict["percentage"] = self.percentage
 
         return field_dict
 
@@ -56,21 +60,30 @@ class InvoiceConvenienceFee:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _percentage = d.pop("percentage", UNSET)
-            percentage: Decimal | Unset
-            if _percentage is UNSET:
-                percentage = UNSET
-            else:
+            _percentage = d.pop("percentage", None)
+            percentage: Decimal | None = None
+            if _percentage is not None:
                 percentage = to_decimal(_percentage)
 
-            invoice_convenience_fee = cls(
-                percentage,
-            )
+            invoice_convenience_fee = _new_object(cls)
+            invoice_convenience_fee.percentage = percentage
 
             invoice_convenience_fee.additional_properties = d
             return invoice_convenience_fee
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

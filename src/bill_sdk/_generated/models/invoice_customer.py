@@ -6,50 +6,47 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="InvoiceCustomer")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InvoiceCustomer:
     """Customer of a new invoice: either the id of an existing customer, or a name and email from which BILL creates one.
 
     Attributes:
-        id (str | Unset): Existing customer (begins with 0cu).
-        name (str | Unset):
-        email (str | Unset):
+        id (str | None): Existing customer (begins with 0cu).
+        name (str | None):
+        email (str | None):
     """
 
-    id: str | Unset = UNSET
-    name: str | Unset = UNSET
-    email: str | Unset = UNSET
+    id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    email: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        name = self.name
-
-        email = self.email
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if email is not UNSET:
-            field_dict["email"] = email
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.email is not None:
+            field_dict["email"] = self.email
 
         return field_dict
 
@@ -60,22 +57,33 @@ class InvoiceCustomer:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            email = d.pop("email", UNSET)
+            email = d.pop("email", None)
 
-            invoice_customer = cls(
-                id,
-                name,
-                email,
-            )
+            invoice_customer = _new_object(cls)
+            invoice_customer.id = id
+            invoice_customer.name = name
+            invoice_customer.email = email
 
             invoice_customer.additional_properties = d
             return invoice_customer
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,16 +9,22 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="InvoiceEmail")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InvoiceEmail:
     """Who receives an invoice by email and who it appears to come from.
 
@@ -27,8 +33,8 @@ class InvoiceEmail:
         reply_to (InvoiceEmailSender): User whose address replies to the invoice email go to.
     """
 
-    recipient: InvoiceEmailRecipient
-    reply_to: InvoiceEmailSender
+    recipient: InvoiceEmailRecipient = _attrs_field(validator=expect_model("InvoiceEmailRecipient"))
+    reply_to: InvoiceEmailSender = _attrs_field(validator=expect_model("InvoiceEmailSender"))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,15 +64,26 @@ class InvoiceEmail:
 
             reply_to = InvoiceEmailSender.from_dict(d.pop("replyTo"))
 
-            invoice_email = cls(
-                recipient,
-                reply_to,
-            )
+            invoice_email = _new_object(cls)
+            invoice_email.recipient = recipient
+            invoice_email.reply_to = reply_to
 
             invoice_email.additional_properties = d
             return invoice_email
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,40 +10,39 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="InvoiceEmailRecipient")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InvoiceEmailRecipient:
     """Addresses an invoice is emailed to.
 
     Attributes:
-        to (list[str] | Unset):
+        to (list[str] | None):
     """
 
-    to: list[str] | Unset = UNSET
+    to: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        to: list[str] | Unset = UNSET
-        if not isinstance(self.to, Unset):
-            to = self.to
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if to is not UNSET:
-            field_dict["to"] = to
+        if self.to is not None:
+            field_dict["to"] = self.to
 
         return field_dict
 
@@ -54,16 +53,30 @@ class InvoiceEmailRecipient:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            to = cast(list[str], d.pop("to", UNSET))
+            _to = d.pop("to", None)
+            to: list[str] | None = None
+            if _to is not None:
+                to = cast(list[str], _to)
 
-            invoice_email_recipient = cls(
-                to,
-            )
+            invoice_email_recipient = _new_object(cls)
+            invoice_email_recipient.to = to
 
             invoice_email_recipient.additional_properties = d
             return invoice_email_recipient
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -12,42 +12,44 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.invoice_payment_status import InvoicePaymentStatus
-from ..types import UNSET, Unset
 
 _InvoicePaymentStatus = EnumLookup(InvoicePaymentStatus)
 
 
 T = TypeVar("T", bound="InvoicePayment")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InvoicePayment:
     """A payment applied to an invoice.
 
     Attributes:
-        id (str | Unset):
-        amount (Decimal | Unset):
-        status (InvoicePaymentStatus | Unset): State of a payment applied to an invoice.
-        date (datetime.date | Unset):
+        id (str | None):
+        amount (Decimal | None):
+        status (InvoicePaymentStatus | None): State of a payment applied to an invoice.
+        date (datetime.date | None):
     """
 
-    id: str | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    status: InvoicePaymentStatus | Unset = UNSET
-    date: datetime.date | Unset = UNSET
+    id: str | None = None
+    amount: Decimal | None = None
+    status: InvoicePaymentStatus | None = None
+    date: datetime.date | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -55,29 +57,18 @@ class InvoicePayment:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        amount = self.amount
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        date: str | Unset = UNSET
-        if not isinstance(self.date, Unset):
-            date = self.date.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if status is not UNSET:
-            field_dict["status"] = status
-        if date is not UNSET:
-            field_dict["date"] = date
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.date is not None:
+            field_dict["date"] = self.date.isoformat()
 
         return field_dict
 
@@ -88,40 +79,45 @@ class InvoicePayment:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            _status = d.pop("status", UNSET)
-            status: InvoicePaymentStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: InvoicePaymentStatus | None = None
+            if _status is not None:
                 status = _InvoicePaymentStatus[_status]
 
-            _date = d.pop("date", UNSET)
-            date: datetime.date | Unset
-            if _date is UNSET:
-                date = UNSET
-            else:
+            _date = d.pop("date", None)
+            date: datetime.date | None = None
+            if _date is not None:
                 date = datetime.date.fromisoformat(_date)
 
-            invoice_payment = cls(
-                id,
-                amount,
-                status,
-                date,
-            )
+            invoice_payment = _new_object(cls)
+            invoice_payment.id = id
+            invoice_payment.amount = amount
+            invoice_payment.status = status
+            invoice_payment.date = date
 
             invoice_payment.additional_properties = d
             return invoice_payment
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,38 +6,39 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="InvoiceProcessingOptions")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InvoiceProcessingOptions:
     """What BILL does with a new invoice.
 
     Attributes:
-        send_email (bool | Unset): Email the invoice to the customer on creation.
+        send_email (bool | None): Email the invoice to the customer on creation.
     """
 
-    send_email: bool | Unset = UNSET
+    send_email: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        send_email = self.send_email
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if send_email is not UNSET:
-            field_dict["sendEmail"] = send_email
+        if self.send_email is not None:
+            field_dict["sendEmail"] = self.send_email
 
         return field_dict
 
@@ -48,16 +49,27 @@ class InvoiceProcessingOptions:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            send_email = d.pop("sendEmail", UNSET)
+            send_email = d.pop("sendEmail", None)
 
-            invoice_processing_options = cls(
-                send_email,
-            )
+            invoice_processing_options = _new_object(cls)
+            invoice_processing_options.send_email = send_email
 
             invoice_processing_options.additional_properties = d
             return invoice_processing_options
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,6 +13,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
@@ -22,45 +23,69 @@ from bill_sdk._runtime import (
     NumberLimits,
     Unset,
     decode_error,
+    expect,
+    expect_model,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="InvoiceUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InvoiceUpdate:
     """Changes to an invoice (PATCH); line items are addressed by id and keep their ids.
 
     Attributes:
-        customer (InvoiceCustomer | Unset): Customer of a new invoice: either the id of an existing customer, or a name
+        customer (InvoiceCustomer | None): Customer of a new invoice: either the id of an existing customer, or a name
             and email from which BILL creates one.
-        invoice_line_items (list[InvoiceLineItem] | Unset):
-        invoice_number (str | Unset):
-        invoice_date (datetime.date | Unset):
-        due_date (datetime.date | Unset):
-        processing_options (InvoiceProcessingOptions | Unset): What BILL does with a new invoice.
+        invoice_line_items (list[InvoiceLineItem] | None):
+        invoice_number (str | None):
+        invoice_date (datetime.date | None):
+        due_date (datetime.date | None):
+        processing_options (InvoiceProcessingOptions | None): What BILL does with a new invoice.
         pay_to_chart_of_account_id (None | str | Unset):
         classifications (Classifications | None | Unset):
-        credit_amount (Decimal | Unset):
+        credit_amount (Decimal | None):
         sales_tax_item_id (None | str | Unset):
-        enable_card_payment (bool | Unset):
+        enable_card_payment (bool | None):
         convenience_fee (InvoiceConvenienceFee | None | Unset):
     """
 
-    customer: InvoiceCustomer | Unset = UNSET
-    invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
-    invoice_number: str | Unset = UNSET
-    invoice_date: datetime.date | Unset = UNSET
-    due_date: datetime.date | Unset = UNSET
-    processing_options: InvoiceProcessingOptions | Unset = UNSET
-    pay_to_chart_of_account_id: None | str | Unset = UNSET
-    classifications: Classifications | None | Unset = UNSET
-    credit_amount: Decimal | Unset = UNSET
-    sales_tax_item_id: None | str | Unset = UNSET
-    enable_card_payment: bool | Unset = UNSET
-    convenience_fee: InvoiceConvenienceFee | None | Unset = UNSET
+    customer: InvoiceCustomer | None = _attrs_field(
+        default=None, validator=expect_model("InvoiceCustomer", optional=True)
+    )
+    invoice_line_items: list[InvoiceLineItem] | None = _attrs_field(
+        default=None, validator=expect_model("InvoiceLineItem", optional=True, many=True)
+    )
+    invoice_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    invoice_date: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
+    due_date: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
+    processing_options: InvoiceProcessingOptions | None = _attrs_field(
+        default=None, validator=expect_model("InvoiceProcessingOptions", optional=True)
+    )
+    pay_to_chart_of_account_id: None | str | Unset = _attrs_field(
+        default=UNSET, validator=expect(str, optional=True, clearable=True)
+    )
+    classifications: Classifications | None | Unset = _attrs_field(
+        default=UNSET, validator=expect_model("Classifications", optional=True, clearable=True)
+    )
+    credit_amount: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    sales_tax_item_id: None | str | Unset = _attrs_field(
+        default=UNSET, validator=expect(str, optional=True, clearable=True)
+    )
+    enable_card_payment: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    convenience_fee: InvoiceConvenienceFee | None | Unset = _attrs_field(
+        default=UNSET, validator=expect_model("InvoiceConvenienceFee", optional=True, clearable=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -68,31 +93,6 @@ class InvoiceUpdate:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        customer: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.customer, Unset):
-            customer = self.customer.to_dict()
-
-        invoice_line_items: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.invoice_line_items, Unset):
-            invoice_line_items = []
-            for invoice_line_items_item_data in self.invoice_line_items:
-                invoice_line_items_item = invoice_line_items_item_data.to_dict()
-                invoice_line_items.append(invoice_line_items_item)
-
-        invoice_number = self.invoice_number
-
-        invoice_date: str | Unset = UNSET
-        if not isinstance(self.invoice_date, Unset):
-            invoice_date = self.invoice_date.isoformat()
-
-        due_date: str | Unset = UNSET
-        if not isinstance(self.due_date, Unset):
-            due_date = self.due_date.isoformat()
-
-        processing_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.processing_options, Unset):
-            processing_options = self.processing_options.to_dict()
-
         pay_to_chart_of_account_id: None | str | Unset
         if isinstance(self.pay_to_chart_of_account_id, Unset):
             pay_to_chart_of_account_id = UNSET
@@ -107,15 +107,11 @@ class InvoiceUpdate:
         else:
             classifications = self.classifications
 
-        credit_amount = self.credit_amount
-
         sales_tax_item_id: None | str | Unset
         if isinstance(self.sales_tax_item_id, Unset):
             sales_tax_item_id = UNSET
         else:
             sales_tax_item_id = self.sales_tax_item_id
-
-        enable_card_payment = self.enable_card_payment
 
         convenience_fee: dict[str, Any] | None | Unset
         if isinstance(self.convenience_fee, Unset):
@@ -128,28 +124,32 @@ class InvoiceUpdate:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if customer is not UNSET:
-            field_dict["customer"] = customer
-        if invoice_line_items is not UNSET:
-            field_dict["invoiceLineItems"] = invoice_line_items
-        if invoice_number is not UNSET:
-            field_dict["invoiceNumber"] = invoice_number
-        if invoice_date is not UNSET:
-            field_dict["invoiceDate"] = invoice_date
-        if due_date is not UNSET:
-            field_dict["dueDate"] = due_date
-        if processing_options is not UNSET:
-            field_dict["processingOptions"] = processing_options
+        if self.customer is not None:
+            field_dict["customer"] = self.customer.to_dict()
+        if self.invoice_line_items is not None:
+            field_dict["invoiceLineItems"] = []
+            for invoice_line_items_item_data in self.invoice_line_items:
+                invoice_line_items_item = invoice_line_items_item_data.to_dict()
+                field_dict["invoiceLineItems"].append(invoice_line_items_item)
+
+        if self.invoice_number is not None:
+            field_dict["invoiceNumber"] = self.invoice_number
+        if self.invoice_date is not None:
+            field_dict["invoiceDate"] = self.invoice_date.isoformat()
+        if self.due_date is not None:
+            field_dict["dueDate"] = self.due_date.isoformat()
+        if self.processing_options is not None:
+            field_dict["processingOptions"] = self.processing_options.to_dict()
         if pay_to_chart_of_account_id is not UNSET:
             field_dict["payToChartOfAccountId"] = pay_to_chart_of_account_id
         if classifications is not UNSET:
             field_dict["classifications"] = classifications
-        if credit_amount is not UNSET:
-            field_dict["creditAmount"] = credit_amount
+        if self.credit_amount is not None:
+            field_dict["creditAmount"] = self.credit_amount
         if sales_tax_item_id is not UNSET:
             field_dict["salesTaxItemId"] = sales_tax_item_id
-        if enable_card_payment is not UNSET:
-            field_dict["enableCardPayment"] = enable_card_payment
+        if self.enable_card_payment is not None:
+            field_dict["enableCardPayment"] = self.enable_card_payment
         if convenience_fee is not UNSET:
             field_dict["convenienceFee"] = convenience_fee
 
@@ -162,43 +162,36 @@ class InvoiceUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _customer = d.pop("customer", UNSET)
-            customer: InvoiceCustomer | Unset
-            if _customer is UNSET:
-                customer = UNSET
-            else:
+            _customer = d.pop("customer", None)
+            customer: InvoiceCustomer | None = None
+            if _customer is not None:
                 customer = InvoiceCustomer.from_dict(_customer)
 
-            _invoice_line_items = d.pop("invoiceLineItems", UNSET)
-            invoice_line_items: list[InvoiceLineItem] | Unset = UNSET
-            if _invoice_line_items is not UNSET:
+            _invoice_line_items = d.pop("invoiceLineItems", None)
+            invoice_line_items: list[InvoiceLineItem] | None = None
+            if _invoice_line_items is not None:
                 invoice_line_items = []
+                _invoice_line_items = _invoice_line_items
                 for invoice_line_items_item_data in _invoice_line_items:
                     invoice_line_items_item = InvoiceLineItem.from_dict(invoice_line_items_item_data)
 
                     invoice_line_items.append(invoice_line_items_item)
 
-            invoice_number = d.pop("invoiceNumber", UNSET)
+            invoice_number = d.pop("invoiceNumber", None)
 
-            _invoice_date = d.pop("invoiceDate", UNSET)
-            invoice_date: datetime.date | Unset
-            if _invoice_date is UNSET:
-                invoice_date = UNSET
-            else:
+            _invoice_date = d.pop("invoiceDate", None)
+            invoice_date: datetime.date | None = None
+            if _invoice_date is not None:
                 invoice_date = datetime.date.fromisoformat(_invoice_date)
 
-            _due_date = d.pop("dueDate", UNSET)
-            due_date: datetime.date | Unset
-            if _due_date is UNSET:
-                due_date = UNSET
-            else:
+            _due_date = d.pop("dueDate", None)
+            due_date: datetime.date | None = None
+            if _due_date is not None:
                 due_date = datetime.date.fromisoformat(_due_date)
 
-            _processing_options = d.pop("processingOptions", UNSET)
-            processing_options: InvoiceProcessingOptions | Unset
-            if _processing_options is UNSET:
-                processing_options = UNSET
-            else:
+            _processing_options = d.pop("processingOptions", None)
+            processing_options: InvoiceProcessingOptions | None = None
+            if _processing_options is not None:
                 processing_options = InvoiceProcessingOptions.from_dict(_processing_options)
 
             def _parse_pay_to_chart_of_account_id(data: object) -> None | str | Unset:
@@ -227,11 +220,9 @@ class InvoiceUpdate:
 
             classifications = _parse_classifications(d.pop("classifications", UNSET))
 
-            _credit_amount = d.pop("creditAmount", UNSET)
-            credit_amount: Decimal | Unset
-            if _credit_amount is UNSET:
-                credit_amount = UNSET
-            else:
+            _credit_amount = d.pop("creditAmount", None)
+            credit_amount: Decimal | None = None
+            if _credit_amount is not None:
                 credit_amount = to_decimal(_credit_amount)
 
             def _parse_sales_tax_item_id(data: object) -> None | str | Unset:
@@ -243,7 +234,7 @@ class InvoiceUpdate:
 
             sales_tax_item_id = _parse_sales_tax_item_id(d.pop("salesTaxItemId", UNSET))
 
-            enable_card_payment = d.pop("enableCardPayment", UNSET)
+            enable_card_payment = d.pop("enableCardPayment", None)
 
             def _parse_convenience_fee(data: object) -> InvoiceConvenienceFee | None | Unset:
                 if data is None:
@@ -262,25 +253,36 @@ class InvoiceUpdate:
 
             convenience_fee = _parse_convenience_fee(d.pop("convenienceFee", UNSET))
 
-            invoice_update = cls(
-                customer,
-                invoice_line_items,
-                invoice_number,
-                invoice_date,
-                due_date,
-                processing_options,
-                pay_to_chart_of_account_id,
-                classifications,
-                credit_amount,
-                sales_tax_item_id,
-                enable_card_payment,
-                convenience_fee,
-            )
+            invoice_update = _new_object(cls)
+            invoice_update.customer = customer
+            invoice_update.invoice_line_items = invoice_line_items
+            invoice_update.invoice_number = invoice_number
+            invoice_update.invoice_date = invoice_date
+            invoice_update.due_date = due_date
+            invoice_update.processing_options = processing_options
+            invoice_update.pay_to_chart_of_account_id = pay_to_chart_of_account_id
+            invoice_update.classifications = classifications
+            invoice_update.credit_amount = credit_amount
+            invoice_update.sales_tax_item_id = sales_tax_item_id
+            invoice_update.enable_card_payment = enable_card_payment
+            invoice_update.convenience_fee = convenience_fee
 
             invoice_update.additional_properties = d
             return invoice_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

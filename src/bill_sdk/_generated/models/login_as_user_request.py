@@ -6,46 +6,44 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="LoginAsUserRequest")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class LoginAsUserRequest:
     """Which child-organization user to act as, optionally with a remembered MFA device.
 
     Attributes:
         organization_id (str): Child organization (id starting 008).
         user_id (str): User of that organization (id starting 006).
-        remember_me_id (str | Unset): MFA id from validating a challenge with rememberMe set (valid 30 days); with
+        remember_me_id (str | None): MFA id from validating a challenge with rememberMe set (valid 30 days); with
             `device` it makes the new session MFA-trusted.
-        device (str | Unset): Nickname of the device the rememberMeId belongs to.
+        device (str | None): Nickname of the device the rememberMeId belongs to.
     """
 
-    organization_id: str
-    user_id: str
-    remember_me_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
-    device: str | Unset = UNSET
+    organization_id: str = _attrs_field(validator=expect(str))
+    user_id: str = _attrs_field(validator=expect(str))
+    remember_me_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True), repr=mask_secret)
+    device: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         organization_id = self.organization_id
 
         user_id = self.user_id
-
-        remember_me_id = self.remember_me_id
-
-        device = self.device
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -55,10 +53,10 @@ class LoginAsUserRequest:
                 "userId": user_id,
             }
         )
-        if remember_me_id is not UNSET:
-            field_dict["rememberMeId"] = remember_me_id
-        if device is not UNSET:
-            field_dict["device"] = device
+        if self.remember_me_id is not None:
+            field_dict["rememberMeId"] = self.remember_me_id
+        if self.device is not None:
+            field_dict["device"] = self.device
 
         return field_dict
 
@@ -73,21 +71,32 @@ class LoginAsUserRequest:
 
             user_id = d.pop("userId")
 
-            remember_me_id = d.pop("rememberMeId", UNSET)
+            remember_me_id = d.pop("rememberMeId", None)
 
-            device = d.pop("device", UNSET)
+            device = d.pop("device", None)
 
-            login_as_user_request = cls(
-                organization_id,
-                user_id,
-                remember_me_id,
-                device,
-            )
+            login_as_user_request = _new_object(cls)
+            login_as_user_request.organization_id = organization_id
+            login_as_user_request.user_id = user_id
+            login_as_user_request.remember_me_id = remember_me_id
+            login_as_user_request.device = device
 
             login_as_user_request.additional_properties = d
             return login_as_user_request
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,21 +6,23 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="LoginRequest")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class LoginRequest:
     """Credentials for opening an organization session.
 
@@ -28,20 +30,20 @@ class LoginRequest:
         username (str): Email address the user signs in with.
         organization_id (str): BILL id of the organization (begins with 008).
         dev_key (str): Developer key; sent in the body for login and as a header afterwards.
-        password (str | Unset): Needed unless consoleApiToken is sent.
-        console_api_token (str | Unset): Accountant Console API token, instead of a password.
-        remember_me_id (str | Unset): MFA id from validateMfaChallenge (valid 30 days); with device it makes the session
+        password (str | None): Needed unless consoleApiToken is sent.
+        console_api_token (str | None): Accountant Console API token, instead of a password.
+        remember_me_id (str | None): MFA id from validateMfaChallenge (valid 30 days); with device it makes the session
             MFA-trusted.
-        device (str | Unset): Nickname of the device the rememberMeId was issued for.
+        device (str | None): Nickname of the device the rememberMeId was issued for.
     """
 
-    username: str
-    organization_id: str
-    dev_key: str = _attrs_field(repr=mask_secret)
-    password: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
-    console_api_token: str | Unset = UNSET
-    remember_me_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
-    device: str | Unset = UNSET
+    username: str = _attrs_field(validator=expect(str))
+    organization_id: str = _attrs_field(validator=expect(str))
+    dev_key: str = _attrs_field(validator=expect(str), repr=mask_secret)
+    password: str | None = _attrs_field(default=None, validator=expect(str, optional=True), repr=mask_secret)
+    console_api_token: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    remember_me_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True), repr=mask_secret)
+    device: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,14 +52,6 @@ class LoginRequest:
         organization_id = self.organization_id
 
         dev_key = self.dev_key
-
-        password = self.password
-
-        console_api_token = self.console_api_token
-
-        remember_me_id = self.remember_me_id
-
-        device = self.device
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -68,14 +62,14 @@ class LoginRequest:
                 "devKey": dev_key,
             }
         )
-        if password is not UNSET:
-            field_dict["password"] = password
-        if console_api_token is not UNSET:
-            field_dict["consoleApiToken"] = console_api_token
-        if remember_me_id is not UNSET:
-            field_dict["rememberMeId"] = remember_me_id
-        if device is not UNSET:
-            field_dict["device"] = device
+        if self.password is not None:
+            field_dict["password"] = self.password
+        if self.console_api_token is not None:
+            field_dict["consoleApiToken"] = self.console_api_token
+        if self.remember_me_id is not None:
+            field_dict["rememberMeId"] = self.remember_me_id
+        if self.device is not None:
+            field_dict["device"] = self.device
 
         return field_dict
 
@@ -92,28 +86,39 @@ class LoginRequest:
 
             dev_key = d.pop("devKey")
 
-            password = d.pop("password", UNSET)
+            password = d.pop("password", None)
 
-            console_api_token = d.pop("consoleApiToken", UNSET)
+            console_api_token = d.pop("consoleApiToken", None)
 
-            remember_me_id = d.pop("rememberMeId", UNSET)
+            remember_me_id = d.pop("rememberMeId", None)
 
-            device = d.pop("device", UNSET)
+            device = d.pop("device", None)
 
-            login_request = cls(
-                username,
-                organization_id,
-                dev_key,
-                password,
-                console_api_token,
-                remember_me_id,
-                device,
-            )
+            login_request = _new_object(cls)
+            login_request.username = username
+            login_request.organization_id = organization_id
+            login_request.dev_key = dev_key
+            login_request.password = password
+            login_request.console_api_token = console_api_token
+            login_request.remember_me_id = remember_me_id
+            login_request.device = device
 
             login_request.additional_properties = d
             return login_request
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,57 +6,51 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="LoginResponse")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class LoginResponse:
     """A new organization session.
 
     Attributes:
-        session_id (str | Unset): Send as the sessionId header on later calls.
-        organization_id (str | Unset):
-        user_id (str | Unset): Signed-in user (begins with 006).
-        trusted (bool | Unset): True when the session is MFA-trusted.
+        session_id (str | None): Send as the sessionId header on later calls.
+        organization_id (str | None):
+        user_id (str | None): Signed-in user (begins with 006).
+        trusted (bool | None): True when the session is MFA-trusted.
     """
 
-    session_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
-    organization_id: str | Unset = UNSET
-    user_id: str | Unset = UNSET
-    trusted: bool | Unset = UNSET
+    session_id: str | None = _attrs_field(default=None, repr=mask_secret)
+    organization_id: str | None = None
+    user_id: str | None = None
+    trusted: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        session_id = self.session_id
-
-        organization_id = self.organization_id
-
-        user_id = self.user_id
-
-        trusted = self.trusted
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if session_id is not UNSET:
-            field_dict["sessionId"] = session_id
-        if organization_id is not UNSET:
-            field_dict["organizationId"] = organization_id
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if trusted is not UNSET:
-            field_dict["trusted"] = trusted
+        if self.session_id is not None:
+            field_dict["sessionId"] = self.session_id
+        if self.organization_id is not None:
+            field_dict["organizationId"] = self.organization_id
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.trusted is not None:
+            field_dict["trusted"] = self.trusted
 
         return field_dict
 
@@ -67,25 +61,36 @@ class LoginResponse:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            session_id = d.pop("sessionId", UNSET)
+            session_id = d.pop("sessionId", None)
 
-            organization_id = d.pop("organizationId", UNSET)
+            organization_id = d.pop("organizationId", None)
 
-            user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", None)
 
-            trusted = d.pop("trusted", UNSET)
+            trusted = d.pop("trusted", None)
 
-            login_response = cls(
-                session_id,
-                organization_id,
-                user_id,
-                trusted,
-            )
+            login_response = _new_object(cls)
+            login_response.session_id = session_id
+            login_response.organization_id = organization_id
+            login_response.user_id = user_id
+            login_response.trusted = trusted
 
             login_response.additional_properties = d
             return login_response
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,42 +10,38 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="MfaChallengeCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class MfaChallengeCreate:
     """Request for a one-time MFA token sent to the user's registered phone.
 
     Attributes:
-        use_backup (bool | str | Unset): Send to a backup phone; BILL now refuses anything but false.
+        use_backup (bool | str | None): Send to a backup phone; BILL now refuses anything but false.
     """
 
-    use_backup: bool | str | Unset = UNSET
+    use_backup: bool | str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        use_backup: bool | str | Unset
-        if isinstance(self.use_backup, Unset):
-            use_backup = UNSET
-        else:
-            use_backup = self.use_backup
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if use_backup is not UNSET:
-            field_dict["useBackup"] = use_backup
+        if self.use_backup is not None:
+            field_dict["useBackup"] = self.use_backup
 
         return field_dict
 
@@ -56,22 +52,34 @@ class MfaChallengeCreate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
+            _use_backup = d.pop("useBackup", None)
+            use_backup: bool | str | None = None
+            if _use_backup is not None:
 
-            def _parse_use_backup(data: object) -> bool | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                return cast(bool | str | Unset, data)
+                def _parse_use_backup(data: object) -> bool | str:
+                    return cast(bool | str, data)
 
-            use_backup = _parse_use_backup(d.pop("useBackup", UNSET))
+                use_backup = _parse_use_backup(_use_backup)
 
-            mfa_challenge_create = cls(
-                use_backup,
-            )
+            mfa_challenge_create = _new_object(cls)
+            mfa_challenge_create.use_backup = use_backup
 
             mfa_challenge_create.additional_properties = d
             return mfa_challenge_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

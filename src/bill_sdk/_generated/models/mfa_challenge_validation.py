@@ -6,49 +6,45 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="MfaChallengeValidation")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class MfaChallengeValidation:
     """The token the user received, proving the MFA challenge.
 
     Attributes:
         challenge_id (str):
         token (str): Six-digit code sent to the phone.
-        device (str | Unset): Device nickname, used with rememberMe.
-        machine_name (str | Unset): Machine nickname, used with rememberMe.
-        remember_me (bool | Unset): Ask for a rememberMeId valid for 30 days.
+        device (str | None): Device nickname, used with rememberMe.
+        machine_name (str | None): Machine nickname, used with rememberMe.
+        remember_me (bool | None): Ask for a rememberMeId valid for 30 days.
     """
 
-    challenge_id: str
-    token: str = _attrs_field(repr=mask_secret)
-    device: str | Unset = UNSET
-    machine_name: str | Unset = UNSET
-    remember_me: bool | Unset = UNSET
+    challenge_id: str = _attrs_field(validator=expect(str))
+    token: str = _attrs_field(validator=expect(str), repr=mask_secret)
+    device: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    machine_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    remember_me: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         challenge_id = self.challenge_id
 
         token = self.token
-
-        device = self.device
-
-        machine_name = self.machine_name
-
-        remember_me = self.remember_me
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -58,12 +54,12 @@ class MfaChallengeValidation:
                 "token": token,
             }
         )
-        if device is not UNSET:
-            field_dict["device"] = device
-        if machine_name is not UNSET:
-            field_dict["machineName"] = machine_name
-        if remember_me is not UNSET:
-            field_dict["rememberMe"] = remember_me
+        if self.device is not None:
+            field_dict["device"] = self.device
+        if self.machine_name is not None:
+            field_dict["machineName"] = self.machine_name
+        if self.remember_me is not None:
+            field_dict["rememberMe"] = self.remember_me
 
         return field_dict
 
@@ -78,24 +74,35 @@ class MfaChallengeValidation:
 
             token = d.pop("token")
 
-            device = d.pop("device", UNSET)
+            device = d.pop("device", None)
 
-            machine_name = d.pop("machineName", UNSET)
+            machine_name = d.pop("machineName", None)
 
-            remember_me = d.pop("rememberMe", UNSET)
+            remember_me = d.pop("rememberMe", None)
 
-            mfa_challenge_validation = cls(
-                challenge_id,
-                token,
-                device,
-                machine_name,
-                remember_me,
-            )
+            mfa_challenge_validation = _new_object(cls)
+            mfa_challenge_validation.challenge_id = challenge_id
+            mfa_challenge_validation.token = token
+            mfa_challenge_validation.device = device
+            mfa_challenge_validation.machine_name = machine_name
+            mfa_challenge_validation.remember_me = remember_me
 
             mfa_challenge_validation.additional_properties = d
             return mfa_challenge_validation
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

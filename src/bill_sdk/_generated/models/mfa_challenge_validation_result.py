@@ -6,39 +6,39 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="MfaChallengeValidationResult")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class MfaChallengeValidationResult:
     """Outcome of a passed MFA challenge; the current session is now MFA-trusted.
 
     Attributes:
-        remember_me_id (str | Unset): Present when rememberMe was true; pass with device to login or stepUpMfaSession.
+        remember_me_id (str | None): Present when rememberMe was true; pass with device to login or stepUpMfaSession.
     """
 
-    remember_me_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
+    remember_me_id: str | None = _attrs_field(default=None, repr=mask_secret)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        remember_me_id = self.remember_me_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if remember_me_id is not UNSET:
-            field_dict["rememberMeId"] = remember_me_id
+        if self.remember_me_id is not None:
+            field_dict["rememberMeId"] = self.remember_me_id
 
         return field_dict
 
@@ -49,16 +49,27 @@ class MfaChallengeValidationResult:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            remember_me_id = d.pop("rememberMeId", UNSET)
+            remember_me_id = d.pop("rememberMeId", None)
 
-            mfa_challenge_validation_result = cls(
-                remember_me_id,
-            )
+            mfa_challenge_validation_result = _new_object(cls)
+            mfa_challenge_validation_result.remember_me_id = remember_me_id
 
             mfa_challenge_validation_result.additional_properties = d
             return mfa_challenge_validation_result
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

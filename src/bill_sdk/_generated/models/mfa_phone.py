@@ -6,57 +6,52 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.phone_type import PhoneType
-from ..types import UNSET, Unset
 
 _PhoneType = EnumLookup(PhoneType)
 
 
 T = TypeVar("T", bound="MfaPhone")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class MfaPhone:
     """One registered MFA phone, shown by its last four digits.
 
     Attributes:
-        type_ (PhoneType | Unset): Kind of phone line (for MFA phones and risk-verification phones).
-        last4digits (str | Unset):
-        primary (bool | Unset):
+        type_ (PhoneType | None): Kind of phone line (for MFA phones and risk-verification phones).
+        last4digits (str | None):
+        primary (bool | None):
     """
 
-    type_: PhoneType | Unset = UNSET
-    last4digits: str | Unset = UNSET
-    primary: bool | Unset = UNSET
+    type_: PhoneType | None = None
+    last4digits: str | None = None
+    primary: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        last4digits = self.last4digits
-
-        primary = self.primary
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if last4digits is not UNSET:
-            field_dict["last4digits"] = last4digits
-        if primary is not UNSET:
-            field_dict["primary"] = primary
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.last4digits is not None:
+            field_dict["last4digits"] = self.last4digits
+        if self.primary is not None:
+            field_dict["primary"] = self.primary
 
         return field_dict
 
@@ -67,27 +62,36 @@ class MfaPhone:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _type_ = d.pop("type", UNSET)
-            type_: PhoneType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: PhoneType | None = None
+            if _type_ is not None:
                 type_ = _PhoneType[_type_]
 
-            last4digits = d.pop("last4digits", UNSET)
+            last4digits = d.pop("last4digits", None)
 
-            primary = d.pop("primary", UNSET)
+            primary = d.pop("primary", None)
 
-            mfa_phone = cls(
-                type_,
-                last4digits,
-                primary,
-            )
+            mfa_phone = _new_object(cls)
+            mfa_phone.type_ = type_
+            mfa_phone.last4digits = last4digits
+            mfa_phone.primary = primary
 
             mfa_phone.additional_properties = d
             return mfa_phone
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,45 +6,47 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.mfa_phone_type import MfaPhoneType
-from ..types import UNSET, Unset
 
 _MfaPhoneType = EnumLookup(MfaPhoneType)
 
 
 T = TypeVar("T", bound="MfaPhoneCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class MfaPhoneCreate:
     """A phone to register for MFA; BILL sends it a token to confirm.
 
     Attributes:
         phone (str):
         type_ (MfaPhoneType): How the MFA token reaches the phone (text message or voice call).
-        primary (bool | Unset): Make it the primary phone; BILL now refuses anything but true.
+        primary (bool | None): Make it the primary phone; BILL now refuses anything but true.
     """
 
-    phone: str
-    type_: MfaPhoneType
-    primary: bool | Unset = UNSET
+    phone: str = _attrs_field(validator=expect(str))
+    type_: MfaPhoneType = _attrs_field(validator=expect_enum(MfaPhoneType))
+    primary: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         phone = self.phone
 
         type_ = str(self.type_)
-
-        primary = self.primary
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -54,8 +56,8 @@ class MfaPhoneCreate:
                 "type": type_,
             }
         )
-        if primary is not UNSET:
-            field_dict["primary"] = primary
+        if self.primary is not None:
+            field_dict["primary"] = self.primary
 
         return field_dict
 
@@ -70,18 +72,29 @@ class MfaPhoneCreate:
 
             type_ = _MfaPhoneType[d.pop("type")]
 
-            primary = d.pop("primary", UNSET)
+            primary = d.pop("primary", None)
 
-            mfa_phone_create = cls(
-                phone,
-                type_,
-                primary,
-            )
+            mfa_phone_create = _new_object(cls)
+            mfa_phone_create.phone = phone
+            mfa_phone_create.type_ = type_
+            mfa_phone_create.primary = primary
 
             mfa_phone_create.additional_properties = d
             return mfa_phone_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

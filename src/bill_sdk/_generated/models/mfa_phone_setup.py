@@ -6,38 +6,38 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="MfaPhoneSetup")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class MfaPhoneSetup:
     """A phone registration waiting for its token.
 
     Attributes:
-        setup_id (str | Unset): Pass to validateMfaPhone with the token.
+        setup_id (str | None): Pass to validateMfaPhone with the token.
     """
 
-    setup_id: str | Unset = UNSET
+    setup_id: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        setup_id = self.setup_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if setup_id is not UNSET:
-            field_dict["setupId"] = setup_id
+        if self.setup_id is not None:
+            field_dict["setupId"] = self.setup_id
 
         return field_dict
 
@@ -48,16 +48,27 @@ class MfaPhoneSetup:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            setup_id = d.pop("setupId", UNSET)
+            setup_id = d.pop("setupId", None)
 
-            mfa_phone_setup = cls(
-                setup_id,
-            )
+            mfa_phone_setup = _new_object(cls)
+            mfa_phone_setup.setup_id = setup_id
 
             mfa_phone_setup.additional_properties = d
             return mfa_phone_setup
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

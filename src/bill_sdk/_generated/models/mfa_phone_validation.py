@@ -6,12 +6,18 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
     decode_error,
+    expect,
+    expect_enum,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.mfa_phone_type import MfaPhoneType
@@ -20,9 +26,10 @@ _MfaPhoneType = EnumLookup(MfaPhoneType)
 
 
 T = TypeVar("T", bound="MfaPhoneValidation")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class MfaPhoneValidation:
     """The token that confirms a phone registration.
 
@@ -32,9 +39,9 @@ class MfaPhoneValidation:
         token (str):
     """
 
-    setup_id: str
-    type_: MfaPhoneType
-    token: str = _attrs_field(repr=mask_secret)
+    setup_id: str = _attrs_field(validator=expect(str))
+    type_: MfaPhoneType = _attrs_field(validator=expect_enum(MfaPhoneType))
+    token: str = _attrs_field(validator=expect(str), repr=mask_secret)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,16 +76,27 @@ class MfaPhoneValidation:
 
             token = d.pop("token")
 
-            mfa_phone_validation = cls(
-                setup_id,
-                type_,
-                token,
-            )
+            mfa_phone_validation = _new_object(cls)
+            mfa_phone_validation.setup_id = setup_id
+            mfa_phone_validation.type_ = type_
+            mfa_phone_validation.token = token
 
             mfa_phone_validation.additional_properties = d
             return mfa_phone_validation
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

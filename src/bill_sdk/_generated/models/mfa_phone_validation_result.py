@@ -6,45 +6,44 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.mfa_phone_validation_status import MfaPhoneValidationStatus
-from ..types import UNSET, Unset
 
 _MfaPhoneValidationStatus = EnumLookup(MfaPhoneValidationStatus)
 
 
 T = TypeVar("T", bound="MfaPhoneValidationResult")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class MfaPhoneValidationResult:
     """Outcome of confirming a phone for MFA.
 
     Attributes:
-        status (MfaPhoneValidationStatus | Unset): Result of a phone confirmation.
+        status (MfaPhoneValidationStatus | None): Result of a phone confirmation.
     """
 
-    status: MfaPhoneValidationStatus | Unset = UNSET
+    status: MfaPhoneValidationStatus | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if status is not UNSET:
-            field_dict["status"] = status
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
 
         return field_dict
 
@@ -55,21 +54,30 @@ class MfaPhoneValidationResult:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _status = d.pop("status", UNSET)
-            status: MfaPhoneValidationStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: MfaPhoneValidationStatus | None = None
+            if _status is not None:
                 status = _MfaPhoneValidationStatus[_status]
 
-            mfa_phone_validation_result = cls(
-                status,
-            )
+            mfa_phone_validation_result = _new_object(cls)
+            mfa_phone_validation_result.status = status
 
             mfa_phone_validation_result.additional_properties = d
             return mfa_phone_validation_result
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

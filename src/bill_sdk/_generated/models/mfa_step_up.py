@@ -6,45 +6,44 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="MfaStepUp")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class MfaStepUp:
     """A remembered MFA device that makes the current session MFA-trusted without a new token.
 
     Attributes:
-        remember_me_id (str | Unset):
-        device (str | Unset):
+        remember_me_id (str | None):
+        device (str | None):
     """
 
-    remember_me_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
-    device: str | Unset = UNSET
+    remember_me_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True), repr=mask_secret)
+    device: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        remember_me_id = self.remember_me_id
-
-        device = self.device
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if remember_me_id is not UNSET:
-            field_dict["rememberMeId"] = remember_me_id
-        if device is not UNSET:
-            field_dict["device"] = device
+        if self.remember_me_id is not None:
+            field_dict["rememberMeId"] = self.remember_me_id
+        if self.device is not None:
+            field_dict["device"] = self.device
 
         return field_dict
 
@@ -55,19 +54,30 @@ class MfaStepUp:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            remember_me_id = d.pop("rememberMeId", UNSET)
+            remember_me_id = d.pop("rememberMeId", None)
 
-            device = d.pop("device", UNSET)
+            device = d.pop("device", None)
 
-            mfa_step_up = cls(
-                remember_me_id,
-                device,
-            )
+            mfa_step_up = _new_object(cls)
+            mfa_step_up.remember_me_id = remember_me_id
+            mfa_step_up.device = device
 
             mfa_step_up.additional_properties = d
             return mfa_step_up
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,57 +6,52 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.network_status import NetworkStatus
-from ..types import UNSET, Unset
 
 _NetworkStatus = EnumLookup(NetworkStatus)
 
 
 T = TypeVar("T", bound="NetworkInvitation")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class NetworkInvitation:
     """State of the connection with a vendor or customer in the BILL network.
 
     Attributes:
-        id (str | Unset):
-        network_id (str | Unset):
-        status (NetworkStatus | Unset): Connection of a vendor or customer with its organization in a network.
+        id (str | None):
+        network_id (str | None):
+        status (NetworkStatus | None): Connection of a vendor or customer with its organization in a network.
     """
 
-    id: str | Unset = UNSET
-    network_id: str | Unset = UNSET
-    status: NetworkStatus | Unset = UNSET
+    id: str | None = None
+    network_id: str | None = None
+    status: NetworkStatus | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        network_id = self.network_id
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if network_id is not UNSET:
-            field_dict["networkId"] = network_id
-        if status is not UNSET:
-            field_dict["status"] = status
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.network_id is not None:
+            field_dict["networkId"] = self.network_id
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
 
         return field_dict
 
@@ -67,27 +62,36 @@ class NetworkInvitation:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            network_id = d.pop("networkId", UNSET)
+            network_id = d.pop("networkId", None)
 
-            _status = d.pop("status", UNSET)
-            status: NetworkStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: NetworkStatus | None = None
+            if _status is not None:
                 status = _NetworkStatus[_status]
 
-            network_invitation = cls(
-                id,
-                network_id,
-                status,
-            )
+            network_invitation = _new_object(cls)
+            network_invitation.id = id
+            network_invitation.network_id = network_id
+            network_invitation.status = status
 
             network_invitation.additional_properties = d
             return network_invitation
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,6 +10,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
@@ -17,6 +18,11 @@ from bill_sdk._runtime import (
     EnumLookup,
     Unset,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.network_invitation_type import NetworkInvitationType
@@ -26,9 +32,10 @@ _NetworkInvitationType = EnumLookup(NetworkInvitationType)
 
 
 T = TypeVar("T", bound="NetworkInvitationAcceptance")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class NetworkInvitationAcceptance:
     """Acceptance of a connection request, linking the sender to an existing vendor or customer (id) or to a new one BILL
     creates (name).
@@ -40,10 +47,10 @@ class NetworkInvitationAcceptance:
             name (None | str | Unset): Name of the record BILL creates; not with id.
     """
 
-    network_id: str
-    type_: NetworkInvitationType
-    id: None | str | Unset = UNSET
-    name: None | str | Unset = UNSET
+    network_id: str = _attrs_field(validator=expect(str))
+    type_: NetworkInvitationType = _attrs_field(validator=expect_enum(NetworkInvitationType))
+    id: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    name: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,17 +114,28 @@ class NetworkInvitationAcceptance:
 
             name = _parse_name(d.pop("name", UNSET))
 
-            network_invitation_acceptance = cls(
-                network_id,
-                type_,
-                id,
-                name,
-            )
+            network_invitation_acceptance = _new_object(cls)
+            network_invitation_acceptance.network_id = network_id
+            network_invitation_acceptance.type_ = type_
+            network_invitation_acceptance.id = id
+            network_invitation_acceptance.name = name
 
             network_invitation_acceptance.additional_properties = d
             return network_invitation_acceptance
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

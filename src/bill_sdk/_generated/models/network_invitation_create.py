@@ -10,6 +10,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
@@ -17,6 +18,12 @@ from bill_sdk._runtime import (
     EnumLookup,
     Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.network_type import NetworkType
@@ -26,9 +33,10 @@ _NetworkType = EnumLookup(NetworkType)
 
 
 T = TypeVar("T", bound="NetworkInvitationCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class NetworkInvitationCreate:
     """A connection request to an organization found with searchNetwork.
 
@@ -38,9 +46,11 @@ class NetworkInvitationCreate:
         rpps_information (None | RppsInformation | Unset):
     """
 
-    network_id: str
-    network_type: NetworkType
-    rpps_information: None | RppsInformation | Unset = UNSET
+    network_id: str = _attrs_field(validator=expect(str))
+    network_type: NetworkType = _attrs_field(validator=expect_enum(NetworkType))
+    rpps_information: None | RppsInformation | Unset = _attrs_field(
+        default=UNSET, validator=expect_model("RppsInformation", optional=True, clearable=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,16 +107,27 @@ class NetworkInvitationCreate:
 
             rpps_information = _parse_rpps_information(d.pop("rppsInformation", UNSET))
 
-            network_invitation_create = cls(
-                network_id,
-                network_type,
-                rpps_information,
-            )
+            network_invitation_create = _new_object(cls)
+            network_invitation_create.network_id = network_id
+            network_invitation_create.network_type = network_type
+            network_invitation_create.rpps_information = rpps_information
 
             network_invitation_create.additional_properties = d
             return network_invitation_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

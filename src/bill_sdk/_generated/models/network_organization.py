@@ -9,76 +9,64 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.network_organization_type import NetworkOrganizationType
-from ..types import UNSET, Unset
 
 _NetworkOrganizationType = EnumLookup(NetworkOrganizationType)
 
 
 T = TypeVar("T", bound="NetworkOrganization")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class NetworkOrganization:
     """An organization in a network; its id is the payment network id (PNI) to invite.
 
     Attributes:
-        id (str | Unset): Payment network id; RPPS ids begin with 0rv.
-        name (str | Unset):
-        type_ (NetworkOrganizationType | Unset): Kind of network organization.
-        addresses (list[Address] | Unset):
-        managed_by (NetworkOrganizationManager | Unset): Who manages a network organization's profile.
+        id (str | None): Payment network id; RPPS ids begin with 0rv.
+        name (str | None):
+        type_ (NetworkOrganizationType | None): Kind of network organization.
+        addresses (list[Address] | None):
+        managed_by (NetworkOrganizationManager | None): Who manages a network organization's profile.
     """
 
-    id: str | Unset = UNSET
-    name: str | Unset = UNSET
-    type_: NetworkOrganizationType | Unset = UNSET
-    addresses: list[Address] | Unset = UNSET
-    managed_by: NetworkOrganizationManager | Unset = UNSET
+    id: str | None = None
+    name: str | None = None
+    type_: NetworkOrganizationType | None = None
+    addresses: list[Address] | None = None
+    managed_by: NetworkOrganizationManager | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        name = self.name
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        addresses: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.addresses, Unset):
-            addresses = []
-            for addresses_item_data in self.addresses:
-                addresses_item = addresses_item_data.to_dict()
-                addresses.append(addresses_item)
-
-        managed_by: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.managed_by, Unset):
-            managed_by = self.managed_by.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if addresses is not UNSET:
-            field_dict["addresses"] = addresses
-        if managed_by is not UNSET:
-            field_dict["managedBy"] = managed_by
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.addresses is not None:
+            field_dict["addresses"] = []
+            for addresses_item_data in self.addresses:
+                addresses_item = addresses_item_data.to_dict()
+                field_dict["addresses"].append(addresses_item)
+
+        if self.managed_by is not None:
+            field_dict["managedBy"] = self.managed_by.to_dict()
 
         return field_dict
 
@@ -89,45 +77,53 @@ class NetworkOrganization:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            _type_ = d.pop("type", UNSET)
-            type_: NetworkOrganizationType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: NetworkOrganizationType | None = None
+            if _type_ is not None:
                 type_ = _NetworkOrganizationType[_type_]
 
-            _addresses = d.pop("addresses", UNSET)
-            addresses: list[Address] | Unset = UNSET
-            if _addresses is not UNSET:
+            _addresses = d.pop("addresses", None)
+            addresses: list[Address] | None = None
+            if _addresses is not None:
                 addresses = []
+                _addresses = _addresses
                 for addresses_item_data in _addresses:
                     addresses_item = Address.from_dict(addresses_item_data)
 
                     addresses.append(addresses_item)
 
-            _managed_by = d.pop("managedBy", UNSET)
-            managed_by: NetworkOrganizationManager | Unset
-            if _managed_by is UNSET:
-                managed_by = UNSET
-            else:
+            _managed_by = d.pop("managedBy", None)
+            managed_by: NetworkOrganizationManager | None = None
+            if _managed_by is not None:
                 managed_by = NetworkOrganizationManager.from_dict(_managed_by)
 
-            network_organization = cls(
-                id,
-                name,
-                type_,
-                addresses,
-                managed_by,
-            )
+            network_organization = _new_object(cls)
+            network_organization.id = id
+            network_organization.name = name
+            network_organization.type_ = type_
+            network_organization.addresses = addresses
+            network_organization.managed_by = managed_by
 
             network_organization.additional_properties = d
             return network_organization
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

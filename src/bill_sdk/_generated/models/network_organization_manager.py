@@ -6,50 +6,46 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="NetworkOrganizationManager")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class NetworkOrganizationManager:
     """Who manages a network organization's profile.
 
     Attributes:
-        name (str | Unset):
-        email (str | Unset):
-        email_domain (str | Unset):
+        name (str | None):
+        email (str | None):
+        email_domain (str | None):
     """
 
-    name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    email_domain: str | Unset = UNSET
+    name: str | None = None
+    email: str | None = None
+    email_domain: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        email = self.email
-
-        email_domain = self.email_domain
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if email is not UNSET:
-            field_dict["email"] = email
-        if email_domain is not UNSET:
-            field_dict["emailDomain"] = email_domain
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.email is not None:
+            field_dict["email"] = self.email
+        if self.email_domain is not None:
+            field_dict["emailDomain"] = self.email_domain
 
         return field_dict
 
@@ -60,22 +56,33 @@ class NetworkOrganizationManager:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            email = d.pop("email", UNSET)
+            email = d.pop("email", None)
 
-            email_domain = d.pop("emailDomain", UNSET)
+            email_domain = d.pop("emailDomain", None)
 
-            network_organization_manager = cls(
-                name,
-                email,
-                email_domain,
-            )
+            network_organization_manager = _new_object(cls)
+            network_organization_manager.name = name
+            network_organization_manager.email = email
+            network_organization_manager.email_domain = email_domain
 
             network_organization_manager.additional_properties = d
             return network_organization_manager
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,43 +9,41 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="NetworkSearchResult")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class NetworkSearchResult:
     """Organizations found in the BILL network or the RPPS network; no match gives an empty list.
 
     Attributes:
-        results (list[NetworkOrganization] | Unset):
+        results (list[NetworkOrganization] | None):
     """
 
-    results: list[NetworkOrganization] | Unset = UNSET
+    results: list[NetworkOrganization] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        results: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.results, Unset):
-            results = []
-            for results_item_data in self.results:
-                results_item = results_item_data.to_dict()
-                results.append(results_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if results is not UNSET:
-            field_dict["results"] = results
+        if self.results is not None:
+            field_dict["results"] = []
+            for results_item_data in self.results:
+                results_item = results_item_data.to_dict()
+                field_dict["results"].append(results_item)
 
         return field_dict
 
@@ -56,23 +54,35 @@ class NetworkSearchResult:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _results = d.pop("results", UNSET)
-            results: list[NetworkOrganization] | Unset = UNSET
-            if _results is not UNSET:
+            _results = d.pop("results", None)
+            results: list[NetworkOrganization] | None = None
+            if _results is not None:
                 results = []
+                _results = _results
                 for results_item_data in _results:
                     results_item = NetworkOrganization.from_dict(results_item_data)
 
                     results.append(results_item)
 
-            network_search_result = cls(
-                results,
-            )
+            network_search_result = _new_object(cls)
+            network_search_result.results = results
 
             network_search_result.additional_properties = d
             return network_search_result
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

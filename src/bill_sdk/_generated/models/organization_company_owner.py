@@ -10,46 +10,43 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="OrganizationCompanyOwner")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class OrganizationCompanyOwner:
     """Person who owns the business; BILL uses it for risk (know-your-business) checks.
 
     Attributes:
-        name (str | Unset): Full name of the owner; leaving it out tends to stall risk verification.
-        date_of_birth (datetime.date | Unset):
+        name (str | None): Full name of the owner; leaving it out tends to stall risk verification.
+        date_of_birth (datetime.date | None):
     """
 
-    name: str | Unset = UNSET
-    date_of_birth: datetime.date | Unset = UNSET
+    name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    date_of_birth: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        date_of_birth: str | Unset = UNSET
-        if not isinstance(self.date_of_birth, Unset):
-            date_of_birth = self.date_of_birth.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if date_of_birth is not UNSET:
-            field_dict["dateOfBirth"] = date_of_birth
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.date_of_birth is not None:
+            field_dict["dateOfBirth"] = self.date_of_birth.isoformat()
 
         return field_dict
 
@@ -60,24 +57,33 @@ class OrganizationCompanyOwner:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            _date_of_birth = d.pop("dateOfBirth", UNSET)
-            date_of_birth: datetime.date | Unset
-            if _date_of_birth is UNSET:
-                date_of_birth = UNSET
-            else:
+            _date_of_birth = d.pop("dateOfBirth", None)
+            date_of_birth: datetime.date | None = None
+            if _date_of_birth is not None:
                 date_of_birth = datetime.date.fromisoformat(_date_of_birth)
 
-            organization_company_owner = cls(
-                name,
-                date_of_birth,
-            )
+            organization_company_owner = _new_object(cls)
+            organization_company_owner.name = name
+            organization_company_owner.date_of_birth = date_of_birth
 
             organization_company_owner.additional_properties = d
             return organization_company_owner
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,48 +9,42 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="OrganizationFundingPermissions")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class OrganizationFundingPermissions:
     """Funding features enabled for the organization.
 
     Attributes:
-        card (CardFundingPermissions | Unset): Whether the organization may pay by card, and with which cards.
-        wallet (WalletFundingPermissions | Unset): Whether the organization may pay from its BILL balance.
+        card (CardFundingPermissions | None): Whether the organization may pay by card, and with which cards.
+        wallet (WalletFundingPermissions | None): Whether the organization may pay from its BILL balance.
     """
 
-    card: CardFundingPermissions | Unset = UNSET
-    wallet: WalletFundingPermissions | Unset = UNSET
+    card: CardFundingPermissions | None = None
+    wallet: WalletFundingPermissions | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        card: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.card, Unset):
-            card = self.card.to_dict()
-
-        wallet: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.wallet, Unset):
-            wallet = self.wallet.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if card is not UNSET:
-            field_dict["card"] = card
-        if wallet is not UNSET:
-            field_dict["wallet"] = wallet
+        if self.card is not None:
+            field_dict["card"] = self.card.to_dict()
+        if self.wallet is not None:
+            field_dict["wallet"] = self.wallet.to_dict()
 
         return field_dict
 
@@ -61,29 +55,36 @@ class OrganizationFundingPermissions:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _card = d.pop("card", UNSET)
-            card: CardFundingPermissions | Unset
-            if _card is UNSET:
-                card = UNSET
-            else:
+            _card = d.pop("card", None)
+            card: CardFundingPermissions | None = None
+            if _card is not None:
                 card = CardFundingPermissions.from_dict(_card)
 
-            _wallet = d.pop("wallet", UNSET)
-            wallet: WalletFundingPermissions | Unset
-            if _wallet is UNSET:
-                wallet = UNSET
-            else:
+            _wallet = d.pop("wallet", None)
+            wallet: WalletFundingPermissions | None = None
+            if _wallet is not None:
                 wallet = WalletFundingPermissions.from_dict(_wallet)
 
-            organization_funding_permissions = cls(
-                card,
-                wallet,
-            )
+            organization_funding_permissions = _new_object(cls)
+            organization_funding_permissions.card = card
+            organization_funding_permissions.wallet = wallet
 
             organization_funding_permissions.additional_properties = d
             return organization_funding_permissions
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

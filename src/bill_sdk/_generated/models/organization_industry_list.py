@@ -10,40 +10,38 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="OrganizationIndustryList")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class OrganizationIndustryList:
     """Industry names accepted in an organization's industry field.
 
     Attributes:
-        results (list[str] | Unset):
+        results (list[str] | None):
     """
 
-    results: list[str] | Unset = UNSET
+    results: list[str] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        results: list[str] | Unset = UNSET
-        if not isinstance(self.results, Unset):
-            results = self.results
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if results is not UNSET:
-            field_dict["results"] = results
+        if self.results is not None:
+            field_dict["results"] = self.results
 
         return field_dict
 
@@ -54,16 +52,30 @@ class OrganizationIndustryList:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            results = cast(list[str], d.pop("results", UNSET))
+            _results = d.pop("results", None)
+            results: list[str] | None = None
+            if _results is not None:
+                results = cast(list[str], _results)
 
-            organization_industry_list = cls(
-                results,
-            )
+            organization_industry_list = _new_object(cls)
+            organization_industry_list.results = results
 
             organization_industry_list.additional_properties = d
             return organization_industry_list
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -11,41 +11,42 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="OrganizationPricePlan")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class OrganizationPricePlan:
     """The BILL subscription plan of the organization.
 
     Attributes:
-        id (str | Unset):
-        name (str | Unset):
-        monthly_price (Decimal | Unset):
-        allow_trial (bool | Unset):
-        price_varies_per_user (bool | Unset):
-        plan_terms (list[PricePlanTerm] | Unset):
+        id (str | None):
+        name (str | None):
+        monthly_price (Decimal | None):
+        allow_trial (bool | None):
+        price_varies_per_user (bool | None):
+        plan_terms (list[PricePlanTerm] | None):
     """
 
-    id: str | Unset = UNSET
-    name: str | Unset = UNSET
-    monthly_price: Decimal | Unset = UNSET
-    allow_trial: bool | Unset = UNSET
-    price_varies_per_user: bool | Unset = UNSET
-    plan_terms: list[PricePlanTerm] | Unset = UNSET
+    id: str | None = None
+    name: str | None = None
+    monthly_price: Decimal | None = None
+    allow_trial: bool | None = None
+    price_varies_per_user: bool | None = None
+    plan_terms: list[PricePlanTerm] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -53,38 +54,25 @@ class OrganizationPricePlan:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        name = self.name
-
-        monthly_price = self.monthly_price
-
-        allow_trial = self.allow_trial
-
-        price_varies_per_user = self.price_varies_per_user
-
-        plan_terms: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.plan_terms, Unset):
-            plan_terms = []
-            for plan_terms_item_data in self.plan_terms:
-                plan_terms_item = plan_terms_item_data.to_dict()
-                plan_terms.append(plan_terms_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if monthly_price is not UNSET:
-            field_dict["monthlyPrice"] = monthly_price
-        if allow_trial is not UNSET:
-            field_dict["allowTrial"] = allow_trial
-        if price_varies_per_user is not UNSET:
-            field_dict["priceVariesPerUser"] = price_varies_per_user
-        if plan_terms is not UNSET:
-            field_dict["planTerms"] = plan_terms
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.monthly_price is not None:
+            field_dict["monthlyPrice"] = self.monthly_price
+        if self.allow_trial is not None:
+            field_dict["allowTrial"] = self.allow_trial
+        if self.price_varies_per_user is not None:
+            field_dict["priceVariesPerUser"] = self.price_varies_per_user
+        if self.plan_terms is not None:
+            field_dict["planTerms"] = []
+            for plan_terms_item_data in self.plan_terms:
+                plan_terms_item = plan_terms_item_data.to_dict()
+                field_dict["planTerms"].append(plan_terms_item)
 
         return field_dict
 
@@ -95,43 +83,53 @@ class OrganizationPricePlan:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            _monthly_price = d.pop("monthlyPrice", UNSET)
-            monthly_price: Decimal | Unset
-            if _monthly_price is UNSET:
-                monthly_price = UNSET
-            else:
+            _monthly_price = d.pop("monthlyPrice", None)
+            monthly_price: Decimal | None = None
+            if _monthly_price is not None:
                 monthly_price = to_decimal(_monthly_price)
 
-            allow_trial = d.pop("allowTrial", UNSET)
+            allow_trial = d.pop("allowTrial", None)
 
-            price_varies_per_user = d.pop("priceVariesPerUser", UNSET)
+            price_varies_per_user = d.pop("priceVariesPerUser", None)
 
-            _plan_terms = d.pop("planTerms", UNSET)
-            plan_terms: list[PricePlanTerm] | Unset = UNSET
-            if _plan_terms is not UNSET:
+            _plan_terms = d.pop("planTerms", None)
+            plan_terms: list[PricePlanTerm] | None = None
+            if _plan_terms is not None:
                 plan_terms = []
+                _plan_terms = _plan_terms
                 for plan_terms_item_data in _plan_terms:
                     plan_terms_item = PricePlanTerm.from_dict(plan_terms_item_data)
 
                     plan_terms.append(plan_terms_item)
 
-            organization_price_plan = cls(
-                id,
-                name,
-                monthly_price,
-                allow_trial,
-                price_varies_per_user,
-                plan_terms,
-            )
+            organization_price_plan = _new_object(cls)
+            organization_price_plan.id = id
+            organization_price_plan.name = name
+            organization_price_plan.monthly_price = monthly_price
+            organization_price_plan.allow_trial = allow_trial
+            organization_price_plan.price_varies_per_user = price_varies_per_user
+            organization_price_plan.plan_terms = plan_terms
 
             organization_price_plan.additional_properties = d
             return organization_price_plan
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,55 +10,48 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="OrganizationProcessingOptions")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class OrganizationProcessingOptions:
     """Switches that change how BILL processes the organization's money movement and mail.
 
     Attributes:
-        mailing_address_same_as_physical (bool | str | Unset): The mailing address is the physical address (true/false;
-            a string form is tolerated).
-        individual_transfer_out (bool | Unset):
-        individual_transfer_in (bool | Unset):
+        mailing_address_same_as_physical (bool | str | None): The mailing address is the physical address (true/false; a
+            string form is tolerated).
+        individual_transfer_out (bool | None):
+        individual_transfer_in (bool | None):
     """
 
-    mailing_address_same_as_physical: bool | str | Unset = UNSET
-    individual_transfer_out: bool | Unset = UNSET
-    individual_transfer_in: bool | Unset = UNSET
+    mailing_address_same_as_physical: bool | str | None = None
+    individual_transfer_out: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    individual_transfer_in: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        mailing_address_same_as_physical: bool | str | Unset
-        if isinstance(self.mailing_address_same_as_physical, Unset):
-            mailing_address_same_as_physical = UNSET
-        else:
-            mailing_address_same_as_physical = self.mailing_address_same_as_physical
-
-        individual_transfer_out = self.individual_transfer_out
-
-        individual_transfer_in = self.individual_transfer_in
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if mailing_address_same_as_physical is not UNSET:
-            field_dict["mailingAddressSameAsPhysical"] = mailing_address_same_as_physical
-        if individual_transfer_out is not UNSET:
-            field_dict["individualTransferOut"] = individual_transfer_out
-        if individual_transfer_in is not UNSET:
-            field_dict["individualTransferIn"] = individual_transfer_in
+        if self.mailing_address_same_as_physical is not None:
+            field_dict["mailingAddressSameAsPhysical"] = self.mailing_address_same_as_physical
+        if self.individual_transfer_out is not None:
+            field_dict["individualTransferOut"] = self.individual_transfer_out
+        if self.individual_transfer_in is not None:
+            field_dict["individualTransferIn"] = self.individual_transfer_in
 
         return field_dict
 
@@ -69,30 +62,42 @@ class OrganizationProcessingOptions:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
+            _mailing_address_same_as_physical = d.pop("mailingAddressSameAsPhysical", None)
+            mailing_address_same_as_physical: bool | str | None = None
+            if _mailing_address_same_as_physical is not None:
 
-            def _parse_mailing_address_same_as_physical(data: object) -> bool | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                return cast(bool | str | Unset, data)
+                def _parse_mailing_address_same_as_physical(data: object) -> bool | str:
+                    return cast(bool | str, data)
 
-            mailing_address_same_as_physical = _parse_mailing_address_same_as_physical(
-                d.pop("mailingAddressSameAsPhysical", UNSET)
-            )
+                mailing_address_same_as_physical = _parse_mailing_address_same_as_physical(
+                    _mailing_address_same_as_physical
+                )
 
-            individual_transfer_out = d.pop("individualTransferOut", UNSET)
+            individual_transfer_out = d.pop("individualTransferOut", None)
 
-            individual_transfer_in = d.pop("individualTransferIn", UNSET)
+            individual_transfer_in = d.pop("individualTransferIn", None)
 
-            organization_processing_options = cls(
-                mailing_address_same_as_physical,
-                individual_transfer_out,
-                individual_transfer_in,
-            )
+            organization_processing_options = _new_object(cls)
+            organization_processing_options.mailing_address_same_as_physical = mailing_address_same_as_physical
+            organization_processing_options.individual_transfer_out = individual_transfer_out
+            organization_processing_options.individual_transfer_in = individual_transfer_in
 
             organization_processing_options.additional_properties = d
             return organization_processing_options
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,6 +10,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
@@ -17,6 +18,12 @@ from bill_sdk._runtime import (
     EnumLookup,
     Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.business_category import BusinessCategory
@@ -30,62 +37,57 @@ _TaxIdType = EnumLookup(TaxIdType)
 
 
 T = TypeVar("T", bound="OrganizationUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class OrganizationUpdate:
     """Changes to the organization (PATCH, administrators only); send only what changes.
 
     Attributes:
-        name (str | Unset):
-        address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member. Every
-            field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
+        name (str | None):
+        address (Address | None): Postal address of a vendor, customer, organization or BILL network member. Every field
+            is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
             network invitation.
-        mailing_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+        mailing_address (Address | None): Postal address of a vendor, customer, organization or BILL network member.
             Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
             send a network invitation.
-        phone (str | Unset):
-        company_owner (OrganizationCompanyOwner | Unset): Person who owns the business; BILL uses it for risk (know-
-            your-business) checks.
+        phone (str | None):
+        company_owner (OrganizationCompanyOwner | None): Person who owns the business; BILL uses it for risk (know-your-
+            business) checks.
         tax_id (None | str | Unset):
         tax_id_type (None | TaxIdType | Unset):
-        industry (str | Unset):
-        business_category (BusinessCategory | Unset): Business structure of an organization.
-        account_type (OrganizationAccountType | Unset): Legal form of an organization as BILL classifies it.
-        processing_options (OrganizationProcessingOptions | Unset): Switches that change how BILL processes the
+        industry (str | None):
+        business_category (BusinessCategory | None): Business structure of an organization.
+        account_type (OrganizationAccountType | None): Legal form of an organization as BILL classifies it.
+        processing_options (OrganizationProcessingOptions | None): Switches that change how BILL processes the
             organization's money movement and mail.
     """
 
-    name: str | Unset = UNSET
-    address: Address | Unset = UNSET
-    mailing_address: Address | Unset = UNSET
-    phone: str | Unset = UNSET
-    company_owner: OrganizationCompanyOwner | Unset = UNSET
-    tax_id: None | str | Unset = UNSET
-    tax_id_type: None | TaxIdType | Unset = UNSET
-    industry: str | Unset = UNSET
-    business_category: BusinessCategory | Unset = UNSET
-    account_type: OrganizationAccountType | Unset = UNSET
-    processing_options: OrganizationProcessingOptions | Unset = UNSET
+    name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    address: Address | None = _attrs_field(default=None, validator=expect_model("Address", optional=True))
+    mailing_address: Address | None = _attrs_field(default=None, validator=expect_model("Address", optional=True))
+    phone: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    company_owner: OrganizationCompanyOwner | None = _attrs_field(
+        default=None, validator=expect_model("OrganizationCompanyOwner", optional=True)
+    )
+    tax_id: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    tax_id_type: None | TaxIdType | Unset = _attrs_field(
+        default=UNSET, validator=expect_enum(TaxIdType, optional=True, clearable=True)
+    )
+    industry: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    business_category: BusinessCategory | None = _attrs_field(
+        default=None, validator=expect_enum(BusinessCategory, optional=True)
+    )
+    account_type: OrganizationAccountType | None = _attrs_field(
+        default=None, validator=expect_enum(OrganizationAccountType, optional=True)
+    )
+    processing_options: OrganizationProcessingOptions | None = _attrs_field(
+        default=None, validator=expect_model("OrganizationProcessingOptions", optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
-
-        mailing_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.mailing_address, Unset):
-            mailing_address = self.mailing_address.to_dict()
-
-        phone = self.phone
-
-        company_owner: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.company_owner, Unset):
-            company_owner = self.company_owner.to_dict()
-
         tax_id: None | str | Unset
         if isinstance(self.tax_id, Unset):
             tax_id = UNSET
@@ -100,45 +102,31 @@ class OrganizationUpdate:
         else:
             tax_id_type = self.tax_id_type
 
-        industry = self.industry
-
-        business_category: str | Unset = UNSET
-        if not isinstance(self.business_category, Unset):
-            business_category = str(self.business_category)
-
-        account_type: str | Unset = UNSET
-        if not isinstance(self.account_type, Unset):
-            account_type = str(self.account_type)
-
-        processing_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.processing_options, Unset):
-            processing_options = self.processing_options.to_dict()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if address is not UNSET:
-            field_dict["address"] = address
-        if mailing_address is not UNSET:
-            field_dict["mailingAddress"] = mailing_address
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if company_owner is not UNSET:
-            field_dict["companyOwner"] = company_owner
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.address is not None:
+            field_dict["address"] = self.address.to_dict()
+        if self.mailing_address is not None:
+            field_dict["mailingAddress"] = self.mailing_address.to_dict()
+        if self.phone is not None:
+            field_dict["phone"] = self.phone
+        if self.company_owner is not None:
+            field_dict["companyOwner"] = self.company_owner.to_dict()
         if tax_id is not UNSET:
             field_dict["taxId"] = tax_id
         if tax_id_type is not UNSET:
             field_dict["taxIdType"] = tax_id_type
-        if industry is not UNSET:
-            field_dict["industry"] = industry
-        if business_category is not UNSET:
-            field_dict["businessCategory"] = business_category
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
-        if processing_options is not UNSET:
-            field_dict["processingOptions"] = processing_options
+        if self.industry is not None:
+            field_dict["industry"] = self.industry
+        if self.business_category is not None:
+            field_dict["businessCategory"] = str(self.business_category)
+        if self.account_type is not None:
+            field_dict["accountType"] = str(self.account_type)
+        if self.processing_options is not None:
+            field_dict["processingOptions"] = self.processing_options.to_dict()
 
         return field_dict
 
@@ -149,29 +137,23 @@ class OrganizationUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            _address = d.pop("address", UNSET)
-            address: Address | Unset
-            if _address is UNSET:
-                address = UNSET
-            else:
+            _address = d.pop("address", None)
+            address: Address | None = None
+            if _address is not None:
                 address = Address.from_dict(_address)
 
-            _mailing_address = d.pop("mailingAddress", UNSET)
-            mailing_address: Address | Unset
-            if _mailing_address is UNSET:
-                mailing_address = UNSET
-            else:
+            _mailing_address = d.pop("mailingAddress", None)
+            mailing_address: Address | None = None
+            if _mailing_address is not None:
                 mailing_address = Address.from_dict(_mailing_address)
 
-            phone = d.pop("phone", UNSET)
+            phone = d.pop("phone", None)
 
-            _company_owner = d.pop("companyOwner", UNSET)
-            company_owner: OrganizationCompanyOwner | Unset
-            if _company_owner is UNSET:
-                company_owner = UNSET
-            else:
+            _company_owner = d.pop("companyOwner", None)
+            company_owner: OrganizationCompanyOwner | None = None
+            if _company_owner is not None:
                 company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
 
             def _parse_tax_id(data: object) -> None | str | Unset:
@@ -200,47 +182,52 @@ class OrganizationUpdate:
 
             tax_id_type = _parse_tax_id_type(d.pop("taxIdType", UNSET))
 
-            industry = d.pop("industry", UNSET)
+            industry = d.pop("industry", None)
 
-            _business_category = d.pop("businessCategory", UNSET)
-            business_category: BusinessCategory | Unset
-            if _business_category is UNSET:
-                business_category = UNSET
-            else:
+            _business_category = d.pop("businessCategory", None)
+            business_category: BusinessCategory | None = None
+            if _business_category is not None:
                 business_category = _BusinessCategory[_business_category]
 
-            _account_type = d.pop("accountType", UNSET)
-            account_type: OrganizationAccountType | Unset
-            if _account_type is UNSET:
-                account_type = UNSET
-            else:
+            _account_type = d.pop("accountType", None)
+            account_type: OrganizationAccountType | None = None
+            if _account_type is not None:
                 account_type = _OrganizationAccountType[_account_type]
 
-            _processing_options = d.pop("processingOptions", UNSET)
-            processing_options: OrganizationProcessingOptions | Unset
-            if _processing_options is UNSET:
-                processing_options = UNSET
-            else:
+            _processing_options = d.pop("processingOptions", None)
+            processing_options: OrganizationProcessingOptions | None = None
+            if _processing_options is not None:
                 processing_options = OrganizationProcessingOptions.from_dict(_processing_options)
 
-            organization_update = cls(
-                name,
-                address,
-                mailing_address,
-                phone,
-                company_owner,
-                tax_id,
-                tax_id_type,
-                industry,
-                business_category,
-                account_type,
-                processing_options,
-            )
+            organization_update = _new_object(cls)
+            organization_update.name = name
+            organization_update.address = address
+            organization_update.mailing_address = mailing_address
+            organization_update.phone = phone
+            organization_update.company_owner = company_owner
+            organization_update.tax_id = tax_id
+            organization_update.tax_id_type = tax_id_type
+            organization_update.industry = industry
+            organization_update.business_category = business_category
+            organization_update.account_type = account_type
+            organization_update.processing_options = processing_options
 
             organization_update.additional_properties = d
             return organization_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

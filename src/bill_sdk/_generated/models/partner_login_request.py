@@ -6,17 +6,23 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="PartnerLoginRequest")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PartnerLoginRequest:
     """Partner credentials.
 
@@ -26,9 +32,9 @@ class PartnerLoginRequest:
         app_key (str): Application key BILL issued to the partner.
     """
 
-    username: str
-    password: str = _attrs_field(repr=mask_secret)
-    app_key: str = _attrs_field(repr=mask_secret)
+    username: str = _attrs_field(validator=expect(str))
+    password: str = _attrs_field(validator=expect(str), repr=mask_secret)
+    app_key: str = _attrs_field(validator=expect(str), repr=mask_secret)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,16 +69,27 @@ class PartnerLoginRequest:
 
             app_key = d.pop("appKey")
 
-            partner_login_request = cls(
-                username,
-                password,
-                app_key,
-            )
+            partner_login_request = _new_object(cls)
+            partner_login_request.username = username
+            partner_login_request.password = password
+            partner_login_request.app_key = app_key
 
             partner_login_request.additional_properties = d
             return partner_login_request
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

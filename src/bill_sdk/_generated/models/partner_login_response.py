@@ -6,39 +6,39 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="PartnerLoginResponse")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PartnerLoginResponse:
     """A partner-level session.
 
     Attributes:
-        session_id (str | Unset):
+        session_id (str | None):
     """
 
-    session_id: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
+    session_id: str | None = _attrs_field(default=None, repr=mask_secret)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        session_id = self.session_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if session_id is not UNSET:
-            field_dict["sessionId"] = session_id
+        if self.session_id is not None:
+            field_dict["sessionId"] = self.session_id
 
         return field_dict
 
@@ -49,16 +49,27 @@ class PartnerLoginResponse:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            session_id = d.pop("sessionId", UNSET)
+            session_id = d.pop("sessionId", None)
 
-            partner_login_response = cls(
-                session_id,
-            )
+            partner_login_response = _new_object(cls)
+            partner_login_response.session_id = session_id
 
             partner_login_response.additional_properties = d
             return partner_login_response
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,19 +10,20 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.business_category import BusinessCategory
 from ..models.organization_account_type import OrganizationAccountType
 from ..models.tax_id_type import TaxIdType
-from ..types import UNSET, Unset
 
 _BusinessCategory = EnumLookup(BusinessCategory)
 _OrganizationAccountType = EnumLookup(OrganizationAccountType)
@@ -30,141 +31,93 @@ _TaxIdType = EnumLookup(TaxIdType)
 
 
 T = TypeVar("T", bound="PartnerOrganization")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PartnerOrganization:
     """A child organization created by the partner.
 
     Attributes:
-        id (str | Unset): Starts with 008.
-        archived (bool | Unset):
-        name (str | Unset):
-        address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member. Every
-            field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
+        id (str | None): Starts with 008.
+        archived (bool | None):
+        name (str | None):
+        address (Address | None): Postal address of a vendor, customer, organization or BILL network member. Every field
+            is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
             network invitation.
-        mailing_address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member.
+        mailing_address (Address | None): Postal address of a vendor, customer, organization or BILL network member.
             Every field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or
             send a network invitation.
-        phone (str | Unset):
-        company_owner (OrganizationCompanyOwner | Unset): Person who owns the business; BILL uses it for risk (know-
-            your-business) checks.
-        tax_id (str | Unset):
-        tax_id_type (TaxIdType | Unset): Kind of tax identification number.
-        industry (str | Unset):
-        business_category (BusinessCategory | Unset): Business structure of an organization.
-        account_type (OrganizationAccountType | Unset): Legal form of an organization as BILL classifies it.
-        processing_options (OrganizationProcessingOptions | Unset): Switches that change how BILL processes the
+        phone (str | None):
+        company_owner (OrganizationCompanyOwner | None): Person who owns the business; BILL uses it for risk (know-your-
+            business) checks.
+        tax_id (str | None):
+        tax_id_type (TaxIdType | None): Kind of tax identification number.
+        industry (str | None):
+        business_category (BusinessCategory | None): Business structure of an organization.
+        account_type (OrganizationAccountType | None): Legal form of an organization as BILL classifies it.
+        processing_options (OrganizationProcessingOptions | None): Switches that change how BILL processes the
             organization's money movement and mail.
-        partner_name (str | Unset): Name of the partner; returned only for some partners.
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        partner_name (str | None): Name of the partner; returned only for some partners.
+        created_time (datetime.datetime | None):
+        updated_time (datetime.datetime | None):
     """
 
-    id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    name: str | Unset = UNSET
-    address: Address | Unset = UNSET
-    mailing_address: Address | Unset = UNSET
-    phone: str | Unset = UNSET
-    company_owner: OrganizationCompanyOwner | Unset = UNSET
-    tax_id: str | Unset = UNSET
-    tax_id_type: TaxIdType | Unset = UNSET
-    industry: str | Unset = UNSET
-    business_category: BusinessCategory | Unset = UNSET
-    account_type: OrganizationAccountType | Unset = UNSET
-    processing_options: OrganizationProcessingOptions | Unset = UNSET
-    partner_name: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str | None = None
+    archived: bool | None = None
+    name: str | None = None
+    address: Address | None = None
+    mailing_address: Address | None = None
+    phone: str | None = None
+    company_owner: OrganizationCompanyOwner | None = None
+    tax_id: str | None = None
+    tax_id_type: TaxIdType | None = None
+    industry: str | None = None
+    business_category: BusinessCategory | None = None
+    account_type: OrganizationAccountType | None = None
+    processing_options: OrganizationProcessingOptions | None = None
+    partner_name: str | None = None
+    created_time: datetime.datetime | None = None
+    updated_time: datetime.datetime | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        archived = self.archived
-
-        name = self.name
-
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
-
-        mailing_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.mailing_address, Unset):
-            mailing_address = self.mailing_address.to_dict()
-
-        phone = self.phone
-
-        company_owner: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.company_owner, Unset):
-            company_owner = self.company_owner.to_dict()
-
-        tax_id = self.tax_id
-
-        tax_id_type: str | Unset = UNSET
-        if not isinstance(self.tax_id_type, Unset):
-            tax_id_type = str(self.tax_id_type)
-
-        industry = self.industry
-
-        business_category: str | Unset = UNSET
-        if not isinstance(self.business_category, Unset):
-            business_category = str(self.business_category)
-
-        account_type: str | Unset = UNSET
-        if not isinstance(self.account_type, Unset):
-            account_type = str(self.account_type)
-
-        processing_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.processing_options, Unset):
-            processing_options = self.processing_options.to_dict()
-
-        partner_name = self.partner_name
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if name is not UNSET:
-            field_dict["name"] = name
-        if address is not UNSET:
-            field_dict["address"] = address
-        if mailing_address is not UNSET:
-            field_dict["mailingAddress"] = mailing_address
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if company_owner is not UNSET:
-            field_dict["companyOwner"] = company_owner
-        if tax_id is not UNSET:
-            field_dict["taxId"] = tax_id
-        if tax_id_type is not UNSET:
-            field_dict["taxIdType"] = tax_id_type
-        if industry is not UNSET:
-            field_dict["industry"] = industry
-        if business_category is not UNSET:
-            field_dict["businessCategory"] = business_category
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
-        if processing_options is not UNSET:
-            field_dict["processingOptions"] = processing_options
-        if partner_name is not UNSET:
-            field_dict["partnerName"] = partner_name
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.archived is not None:
+            field_dict["archived"] = self.archived
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.address is not None:
+            field_dict["address"] = self.address.to_dict()
+        if self.mailing_address is not None:
+            field_dict["mailingAddress"] = self.mailing_address.to_dict()
+        if self.phone is not None:
+            field_dict["phone"] = self.phone
+        if self.company_owner is not None:
+            field_dict["companyOwner"] = self.company_owner.to_dict()
+        if self.tax_id is not None:
+            field_dict["taxId"] = self.tax_id
+        if self.tax_id_type is not None:
+            field_dict["taxIdType"] = str(self.tax_id_type)
+        if self.industry is not None:
+            field_dict["industry"] = self.industry
+        if self.business_category is not None:
+            field_dict["businessCategory"] = str(self.business_category)
+        if self.account_type is not None:
+            field_dict["accountType"] = str(self.account_type)
+        if self.processing_options is not None:
+            field_dict["processingOptions"] = self.processing_options.to_dict()
+        if self.partner_name is not None:
+            field_dict["partnerName"] = self.partner_name
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.updated_time is not None:
+            field_dict["updatedTime"] = self.updated_time.isoformat()
 
         return field_dict
 
@@ -175,106 +128,99 @@ class PartnerOrganization:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            _address = d.pop("address", UNSET)
-            address: Address | Unset
-            if _address is UNSET:
-                address = UNSET
-            else:
+            _address = d.pop("address", None)
+            address: Address | None = None
+            if _address is not None:
                 address = Address.from_dict(_address)
 
-            _mailing_address = d.pop("mailingAddress", UNSET)
-            mailing_address: Address | Unset
-            if _mailing_address is UNSET:
-                mailing_address = UNSET
-            else:
+            _mailing_address = d.pop("mailingAddress", None)
+            mailing_address: Address | None = None
+            if _mailing_address is not None:
                 mailing_address = Address.from_dict(_mailing_address)
 
-            phone = d.pop("phone", UNSET)
+            phone = d.pop("phone", None)
 
-            _company_owner = d.pop("companyOwner", UNSET)
-            company_owner: OrganizationCompanyOwner | Unset
-            if _company_owner is UNSET:
-                company_owner = UNSET
-            else:
+            _company_owner = d.pop("companyOwner", None)
+            company_owner: OrganizationCompanyOwner | None = None
+            if _company_owner is not None:
                 company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
 
-            tax_id = d.pop("taxId", UNSET)
+            tax_id = d.pop("taxId", None)
 
-            _tax_id_type = d.pop("taxIdType", UNSET)
-            tax_id_type: TaxIdType | Unset
-            if _tax_id_type is UNSET:
-                tax_id_type = UNSET
-            else:
+            _tax_id_type = d.pop("taxIdType", None)
+            tax_id_type: TaxIdType | None = None
+            if _tax_id_type is not None:
                 tax_id_type = _TaxIdType[_tax_id_type]
 
-            industry = d.pop("industry", UNSET)
+            industry = d.pop("industry", None)
 
-            _business_category = d.pop("businessCategory", UNSET)
-            business_category: BusinessCategory | Unset
-            if _business_category is UNSET:
-                business_category = UNSET
-            else:
+            _business_category = d.pop("businessCategory", None)
+            business_category: BusinessCategory | None = None
+            if _business_category is not None:
                 business_category = _BusinessCategory[_business_category]
 
-            _account_type = d.pop("accountType", UNSET)
-            account_type: OrganizationAccountType | Unset
-            if _account_type is UNSET:
-                account_type = UNSET
-            else:
+            _account_type = d.pop("accountType", None)
+            account_type: OrganizationAccountType | None = None
+            if _account_type is not None:
                 account_type = _OrganizationAccountType[_account_type]
 
-            _processing_options = d.pop("processingOptions", UNSET)
-            processing_options: OrganizationProcessingOptions | Unset
-            if _processing_options is UNSET:
-                processing_options = UNSET
-            else:
+            _processing_options = d.pop("processingOptions", None)
+            processing_options: OrganizationProcessingOptions | None = None
+            if _processing_options is not None:
                 processing_options = OrganizationProcessingOptions.from_dict(_processing_options)
 
-            partner_name = d.pop("partnerName", UNSET)
+            partner_name = d.pop("partnerName", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
+            _updated_time = d.pop("updatedTime", None)
+            updated_time: datetime.datetime | None = None
+            if _updated_time is not None:
                 updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-            partner_organization = cls(
-                id,
-                archived,
-                name,
-                address,
-                mailing_address,
-                phone,
-                company_owner,
-                tax_id,
-                tax_id_type,
-                industry,
-                business_category,
-                account_type,
-                processing_options,
-                partner_name,
-                created_time,
-                updated_time,
-            )
+            partner_organization = _new_object(cls)
+            partner_organization.id = id
+            partner_organization.archived = archived
+            partner_organization.name = name
+            partner_organization.address = address
+            partner_organization.mailing_address = mailing_address
+            partner_organization.phone = phone
+            partner_organization.company_owner = company_owner
+            partner_organization.tax_id = tax_id
+            partner_organization.tax_id_type = tax_id_type
+            partner_organization.industry = industry
+            partner_organization.business_category = business_category
+            partner_organization.account_type = account_type
+            partner_organization.processing_options = processing_options
+            partner_organization.partner_name = partner_name
+            partner_organization.created_time = created_time
+            partner_organization.updated_time = updated_time
 
             partner_organization.additional_properties = d
             return partner_organization
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

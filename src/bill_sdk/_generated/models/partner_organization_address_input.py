@@ -6,20 +6,22 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="PartnerOrganizationAddressInput")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PartnerOrganizationAddressInput:
     """A postal address given when creating an organization.
 
@@ -28,16 +30,16 @@ class PartnerOrganizationAddressInput:
         city (str):
         zip_or_postal_code (str):
         country (str): Two-letter country code, for example US.
-        line2 (str | Unset):
-        state_or_province (str | Unset):
+        line2 (str | None):
+        state_or_province (str | None):
     """
 
-    line1: str
-    city: str
-    zip_or_postal_code: str
-    country: str
-    line2: str | Unset = UNSET
-    state_or_province: str | Unset = UNSET
+    line1: str = _attrs_field(validator=expect(str))
+    city: str = _attrs_field(validator=expect(str))
+    zip_or_postal_code: str = _attrs_field(validator=expect(str))
+    country: str = _attrs_field(validator=expect(str))
+    line2: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    state_or_province: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,10 +51,6 @@ class PartnerOrganizationAddressInput:
 
         country = self.country
 
-        line2 = self.line2
-
-        state_or_province = self.state_or_province
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -63,10 +61,10 @@ class PartnerOrganizationAddressInput:
                 "country": country,
             }
         )
-        if line2 is not UNSET:
-            field_dict["line2"] = line2
-        if state_or_province is not UNSET:
-            field_dict["stateOrProvince"] = state_or_province
+        if self.line2 is not None:
+            field_dict["line2"] = self.line2
+        if self.state_or_province is not None:
+            field_dict["stateOrProvince"] = self.state_or_province
 
         return field_dict
 
@@ -85,23 +83,34 @@ class PartnerOrganizationAddressInput:
 
             country = d.pop("country")
 
-            line2 = d.pop("line2", UNSET)
+            line2 = d.pop("line2", None)
 
-            state_or_province = d.pop("stateOrProvince", UNSET)
+            state_or_province = d.pop("stateOrProvince", None)
 
-            partner_organization_address_input = cls(
-                line1,
-                city,
-                zip_or_postal_code,
-                country,
-                line2,
-                state_or_province,
-            )
+            partner_organization_address_input = _new_object(cls)
+            partner_organization_address_input.line1 = line1
+            partner_organization_address_input.city = city
+            partner_organization_address_input.zip_or_postal_code = zip_or_postal_code
+            partner_organization_address_input.country = country
+            partner_organization_address_input.line2 = line2
+            partner_organization_address_input.state_or_province = state_or_province
 
             partner_organization_address_input.additional_properties = d
             return partner_organization_address_input
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,19 +9,23 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.business_category import BusinessCategory
 from ..models.organization_account_type import OrganizationAccountType
 from ..models.tax_id_type import TaxIdType
-from ..types import UNSET, Unset
 
 _BusinessCategory = EnumLookup(BusinessCategory)
 _OrganizationAccountType = EnumLookup(OrganizationAccountType)
@@ -29,75 +33,56 @@ _TaxIdType = EnumLookup(TaxIdType)
 
 
 T = TypeVar("T", bound="PartnerOrganizationCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PartnerOrganizationCreate:
     """A new child organization. Setting companyOwner.name avoids problems later in risk verification.
 
     Attributes:
         name (str):
         address (PartnerOrganizationAddressInput): A postal address given when creating an organization.
-        mailing_address (PartnerOrganizationAddressInput | Unset): A postal address given when creating an organization.
-        phone (str | Unset):
-        company_owner (OrganizationCompanyOwner | Unset): Person who owns the business; BILL uses it for risk (know-
-            your-business) checks.
-        tax_id (str | Unset):
-        tax_id_type (TaxIdType | Unset): Kind of tax identification number.
-        industry (str | Unset):
-        business_category (BusinessCategory | Unset): Business structure of an organization.
-        account_type (OrganizationAccountType | Unset): Legal form of an organization as BILL classifies it.
-        processing_options (PartnerOrganizationProcessingOptionsInput | Unset): Processing settings chosen when creating
+        mailing_address (PartnerOrganizationAddressInput | None): A postal address given when creating an organization.
+        phone (str | None):
+        company_owner (OrganizationCompanyOwner | None): Person who owns the business; BILL uses it for risk (know-your-
+            business) checks.
+        tax_id (str | None):
+        tax_id_type (TaxIdType | None): Kind of tax identification number.
+        industry (str | None):
+        business_category (BusinessCategory | None): Business structure of an organization.
+        account_type (OrganizationAccountType | None): Legal form of an organization as BILL classifies it.
+        processing_options (PartnerOrganizationProcessingOptionsInput | None): Processing settings chosen when creating
             an organization.
     """
 
-    name: str
-    address: PartnerOrganizationAddressInput
-    mailing_address: PartnerOrganizationAddressInput | Unset = UNSET
-    phone: str | Unset = UNSET
-    company_owner: OrganizationCompanyOwner | Unset = UNSET
-    tax_id: str | Unset = UNSET
-    tax_id_type: TaxIdType | Unset = UNSET
-    industry: str | Unset = UNSET
-    business_category: BusinessCategory | Unset = UNSET
-    account_type: OrganizationAccountType | Unset = UNSET
-    processing_options: PartnerOrganizationProcessingOptionsInput | Unset = UNSET
+    name: str = _attrs_field(validator=expect(str))
+    address: PartnerOrganizationAddressInput = _attrs_field(validator=expect_model("PartnerOrganizationAddressInput"))
+    mailing_address: PartnerOrganizationAddressInput | None = _attrs_field(
+        default=None, validator=expect_model("PartnerOrganizationAddressInput", optional=True)
+    )
+    phone: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    company_owner: OrganizationCompanyOwner | None = _attrs_field(
+        default=None, validator=expect_model("OrganizationCompanyOwner", optional=True)
+    )
+    tax_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    tax_id_type: TaxIdType | None = _attrs_field(default=None, validator=expect_enum(TaxIdType, optional=True))
+    industry: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    business_category: BusinessCategory | None = _attrs_field(
+        default=None, validator=expect_enum(BusinessCategory, optional=True)
+    )
+    account_type: OrganizationAccountType | None = _attrs_field(
+        default=None, validator=expect_enum(OrganizationAccountType, optional=True)
+    )
+    processing_options: PartnerOrganizationProcessingOptionsInput | None = _attrs_field(
+        default=None, validator=expect_model("PartnerOrganizationProcessingOptionsInput", optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
 
         address = self.address.to_dict()
-
-        mailing_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.mailing_address, Unset):
-            mailing_address = self.mailing_address.to_dict()
-
-        phone = self.phone
-
-        company_owner: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.company_owner, Unset):
-            company_owner = self.company_owner.to_dict()
-
-        tax_id = self.tax_id
-
-        tax_id_type: str | Unset = UNSET
-        if not isinstance(self.tax_id_type, Unset):
-            tax_id_type = str(self.tax_id_type)
-
-        industry = self.industry
-
-        business_category: str | Unset = UNSET
-        if not isinstance(self.business_category, Unset):
-            business_category = str(self.business_category)
-
-        account_type: str | Unset = UNSET
-        if not isinstance(self.account_type, Unset):
-            account_type = str(self.account_type)
-
-        processing_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.processing_options, Unset):
-            processing_options = self.processing_options.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -107,24 +92,24 @@ class PartnerOrganizationCreate:
                 "address": address,
             }
         )
-        if mailing_address is not UNSET:
-            field_dict["mailingAddress"] = mailing_address
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if company_owner is not UNSET:
-            field_dict["companyOwner"] = company_owner
-        if tax_id is not UNSET:
-            field_dict["taxId"] = tax_id
-        if tax_id_type is not UNSET:
-            field_dict["taxIdType"] = tax_id_type
-        if industry is not UNSET:
-            field_dict["industry"] = industry
-        if business_category is not UNSET:
-            field_dict["businessCategory"] = business_category
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
-        if processing_options is not UNSET:
-            field_dict["processingOptions"] = processing_options
+        if self.mailing_address is not None:
+            field_dict["mailingAddress"] = self.mailing_address.to_dict()
+        if self.phone is not None:
+            field_dict["phone"] = self.phone
+        if self.company_owner is not None:
+            field_dict["companyOwner"] = self.company_owner.to_dict()
+        if self.tax_id is not None:
+            field_dict["taxId"] = self.tax_id
+        if self.tax_id_type is not None:
+            field_dict["taxIdType"] = str(self.tax_id_type)
+        if self.industry is not None:
+            field_dict["industry"] = self.industry
+        if self.business_category is not None:
+            field_dict["businessCategory"] = str(self.business_category)
+        if self.account_type is not None:
+            field_dict["accountType"] = str(self.account_type)
+        if self.processing_options is not None:
+            field_dict["processingOptions"] = self.processing_options.to_dict()
 
         return field_dict
 
@@ -139,72 +124,71 @@ class PartnerOrganizationCreate:
 
             address = PartnerOrganizationAddressInput.from_dict(d.pop("address"))
 
-            _mailing_address = d.pop("mailingAddress", UNSET)
-            mailing_address: PartnerOrganizationAddressInput | Unset
-            if _mailing_address is UNSET:
-                mailing_address = UNSET
-            else:
+            _mailing_address = d.pop("mailingAddress", None)
+            mailing_address: PartnerOrganizationAddressInput | None = None
+            if _mailing_address is not None:
                 mailing_address = PartnerOrganizationAddressInput.from_dict(_mailing_address)
 
-            phone = d.pop("phone", UNSET)
+            phone = d.pop("phone", None)
 
-            _company_owner = d.pop("companyOwner", UNSET)
-            company_owner: OrganizationCompanyOwner | Unset
-            if _company_owner is UNSET:
-                company_owner = UNSET
-            else:
+            _company_owner = d.pop("companyOwner", None)
+            company_owner: OrganizationCompanyOwner | None = None
+            if _company_owner is not None:
                 company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
 
-            tax_id = d.pop("taxId", UNSET)
+            tax_id = d.pop("taxId", None)
 
-            _tax_id_type = d.pop("taxIdType", UNSET)
-            tax_id_type: TaxIdType | Unset
-            if _tax_id_type is UNSET:
-                tax_id_type = UNSET
-            else:
+            _tax_id_type = d.pop("taxIdType", None)
+            tax_id_type: TaxIdType | None = None
+            if _tax_id_type is not None:
                 tax_id_type = _TaxIdType[_tax_id_type]
 
-            industry = d.pop("industry", UNSET)
+            industry = d.pop("industry", None)
 
-            _business_category = d.pop("businessCategory", UNSET)
-            business_category: BusinessCategory | Unset
-            if _business_category is UNSET:
-                business_category = UNSET
-            else:
+            _business_category = d.pop("businessCategory", None)
+            business_category: BusinessCategory | None = None
+            if _business_category is not None:
                 business_category = _BusinessCategory[_business_category]
 
-            _account_type = d.pop("accountType", UNSET)
-            account_type: OrganizationAccountType | Unset
-            if _account_type is UNSET:
-                account_type = UNSET
-            else:
+            _account_type = d.pop("accountType", None)
+            account_type: OrganizationAccountType | None = None
+            if _account_type is not None:
                 account_type = _OrganizationAccountType[_account_type]
 
-            _processing_options = d.pop("processingOptions", UNSET)
-            processing_options: PartnerOrganizationProcessingOptionsInput | Unset
-            if _processing_options is UNSET:
-                processing_options = UNSET
-            else:
+            _processing_options = d.pop("processingOptions", None)
+            processing_options: PartnerOrganizationProcessingOptionsInput | None = None
+            if _processing_options is not None:
                 processing_options = PartnerOrganizationProcessingOptionsInput.from_dict(_processing_options)
 
-            partner_organization_create = cls(
-                name,
-                address,
-                mailing_address,
-                phone,
-                company_owner,
-                tax_id,
-                tax_id_type,
-                industry,
-                business_category,
-                account_type,
-                processing_options,
-            )
+            partner_organization_create = _new_object(cls)
+            partner_organization_create.name = name
+            partner_organization_create.address = address
+            partner_organization_create.mailing_address = mailing_address
+            partner_organization_create.phone = phone
+            partner_organization_create.company_owner = company_owner
+            partner_organization_create.tax_id = tax_id
+            partner_organization_create.tax_id_type = tax_id_type
+            partner_organization_create.industry = industry
+            partner_organization_create.business_category = business_category
+            partner_organization_create.account_type = account_type
+            partner_organization_create.processing_options = processing_options
 
             partner_organization_create.additional_properties = d
             return partner_organization_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

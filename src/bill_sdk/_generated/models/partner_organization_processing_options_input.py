@@ -6,39 +6,40 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="PartnerOrganizationProcessingOptionsInput")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PartnerOrganizationProcessingOptionsInput:
     """Processing settings chosen when creating an organization.
 
     Attributes:
-        mailing_address_same_as_physical (bool | Unset): True when the mailing address equals the physical one. (BILL's
+        mailing_address_same_as_physical (bool | None): True when the mailing address equals the physical one. (BILL's
             own sample sends the string "true"; the SDK sends a boolean.)
     """
 
-    mailing_address_same_as_physical: bool | Unset = UNSET
+    mailing_address_same_as_physical: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        mailing_address_same_as_physical = self.mailing_address_same_as_physical
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if mailing_address_same_as_physical is not UNSET:
-            field_dict["mailingAddressSameAsPhysical"] = mailing_address_same_as_physical
+        if self.mailing_address_same_as_physical is not None:
+            field_dict["mailingAddressSameAsPhysical"] = self.mailing_address_same_as_physical
 
         return field_dict
 
@@ -49,16 +50,29 @@ class PartnerOrganizationProcessingOptionsInput:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            mailing_address_same_as_physical = d.pop("mailingAddressSameAsPhysical", UNSET)
+            mailing_address_same_as_physical = d.pop("mailingAddressSameAsPhysical", None)
 
-            partner_organization_processing_options_input = cls(
-                mailing_address_same_as_physical,
+            partner_organization_processing_options_input = _new_object(cls)
+            partner_organization_processing_options_input.mailing_address_same_as_physical = (
+                mailing_address_same_as_physical
             )
 
             partner_organization_processing_options_input.additional_properties = d
             return partner_organization_processing_options_input
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

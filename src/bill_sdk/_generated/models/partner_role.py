@@ -10,73 +10,63 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.user_role_type import UserRoleType
-from ..types import UNSET, Unset
 
 _UserRoleType = EnumLookup(UserRoleType)
 
 
 T = TypeVar("T", bound="PartnerRole")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PartnerRole:
     """A user role of a child organization; users embed it as `role`.
 
     Attributes:
-        id (str | Unset): Starts with 0po.
-        type_ (UserRoleType | Unset): Kind of user role; CUSTOM roles are defined by the organization.
-        description (str | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        id (str): Starts with 0po.
+        type_ (UserRoleType | None): Kind of user role; CUSTOM roles are defined by the organization.
+        description (str | None):
+        created_time (datetime.datetime | None):
+        updated_time (datetime.datetime | None):
     """
 
-    id: str | Unset = UNSET
-    type_: UserRoleType | Unset = UNSET
-    description: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    type_: UserRoleType | None = None
+    description: str | None = None
+    created_time: datetime.datetime | None = None
+    updated_time: datetime.datetime | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        description = self.description
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if description is not UNSET:
-            field_dict["description"] = description
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+            }
+        )
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.updated_time is not None:
+            field_dict["updatedTime"] = self.updated_time.isoformat()
 
         return field_dict
 
@@ -87,43 +77,48 @@ class PartnerRole:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            _type_ = d.pop("type", UNSET)
-            type_: UserRoleType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: UserRoleType | None = None
+            if _type_ is not None:
                 type_ = _UserRoleType[_type_]
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
+            _updated_time = d.pop("updatedTime", None)
+            updated_time: datetime.datetime | None = None
+            if _updated_time is not None:
                 updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-            partner_role = cls(
-                id,
-                type_,
-                description,
-                created_time,
-                updated_time,
-            )
+            partner_role = _new_object(cls)
+            partner_role.id = id
+            partner_role.type_ = type_
+            partner_role.description = description
+            partner_role.created_time = created_time
+            partner_role.updated_time = updated_time
 
             partner_role.additional_properties = d
             return partner_role
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,20 +6,22 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="PartnerUserCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PartnerUserCreate:
     """A new user of a child organization. Without `roleId` the user becomes an administrator.
 
@@ -28,16 +30,16 @@ class PartnerUserCreate:
         email (str):
         username (str): Unique sign-in name, at most 40 characters, case-insensitive; must not be an email address.
         accept_terms_of_service (bool): Must be true.
-        last_name (str | Unset):
-        role_id (str | Unset): Role to give the user (id starting 0po).
+        last_name (str | None):
+        role_id (str | None): Role to give the user (id starting 0po).
     """
 
-    first_name: str
-    email: str
-    username: str
-    accept_terms_of_service: bool
-    last_name: str | Unset = UNSET
-    role_id: str | Unset = UNSET
+    first_name: str = _attrs_field(validator=expect(str))
+    email: str = _attrs_field(validator=expect(str))
+    username: str = _attrs_field(validator=expect(str))
+    accept_terms_of_service: bool = _attrs_field(validator=expect(bool))
+    last_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    role_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,10 +51,6 @@ class PartnerUserCreate:
 
         accept_terms_of_service = self.accept_terms_of_service
 
-        last_name = self.last_name
-
-        role_id = self.role_id
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -63,10 +61,10 @@ class PartnerUserCreate:
                 "acceptTermsOfService": accept_terms_of_service,
             }
         )
-        if last_name is not UNSET:
-            field_dict["lastName"] = last_name
-        if role_id is not UNSET:
-            field_dict["roleId"] = role_id
+        if self.last_name is not None:
+            field_dict["lastName"] = self.last_name
+        if self.role_id is not None:
+            field_dict["roleId"] = self.role_id
 
         return field_dict
 
@@ -85,23 +83,34 @@ class PartnerUserCreate:
 
             accept_terms_of_service = d.pop("acceptTermsOfService")
 
-            last_name = d.pop("lastName", UNSET)
+            last_name = d.pop("lastName", None)
 
-            role_id = d.pop("roleId", UNSET)
+            role_id = d.pop("roleId", None)
 
-            partner_user_create = cls(
-                first_name,
-                email,
-                username,
-                accept_terms_of_service,
-                last_name,
-                role_id,
-            )
+            partner_user_create = _new_object(cls)
+            partner_user_create.first_name = first_name
+            partner_user_create.email = email
+            partner_user_create.username = username
+            partner_user_create.accept_terms_of_service = accept_terms_of_service
+            partner_user_create.last_name = last_name
+            partner_user_create.role_id = role_id
 
             partner_user_create.additional_properties = d
             return partner_user_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -12,23 +12,24 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.disbursement_status import DisbursementStatus
 from ..models.pay_by_type import PayByType
 from ..models.payment_single_status import PaymentSingleStatus
 from ..models.payment_status import PaymentStatus
-from ..types import UNSET, Unset
 
 _DisbursementStatus = EnumLookup(DisbursementStatus)
 _PayByType = EnumLookup(PayByType)
@@ -37,76 +38,77 @@ _PaymentStatus = EnumLookup(PaymentStatus)
 
 
 T = TypeVar("T", bound="Payment")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Payment:
     """A payment of one or more bills to a vendor (id begins with stp); also the answer to cancel and void. singleStatus is
     the single status to watch.
 
         Attributes:
-            id (str | Unset):
-            amount (Decimal | Unset):
-            vendor_id (str | Unset):
-            vendor_name (str | Unset):
-            bill_id (str | Unset): Paid bill; the bill BILL created when createBill was true.
-            bill_payments (list[BillPayment] | Unset):
-            description (str | Unset):
-            process_date (datetime.date | Unset):
-            funding_account (PaymentFundingAccount | Unset): Account a payment is funded from; id is not needed for WALLET
+            id (str):
+            created_time (datetime.datetime):
+            updated_time (datetime.datetime):
+            amount (Decimal | None):
+            vendor_id (str | None):
+            vendor_name (str | None):
+            bill_id (str | None): Paid bill; the bill BILL created when createBill was true.
+            bill_payments (list[BillPayment] | None):
+            description (str | None):
+            process_date (datetime.date | None):
+            funding_account (PaymentFundingAccount | None): Account a payment is funded from; id is not needed for WALLET
                 (the BILL balance).
-            processing_options (PaymentProcessingOptions | Unset): How BILL should process a payment.
-            transaction_number (str | Unset):
-            confirmation_number (str | Unset):
-            status (PaymentStatus | Unset): Processing status of a payment; prefer singleStatus.
-            single_status (PaymentSingleStatus | Unset): Combined status of a payment and its disbursement.
-            exchange_rate (Decimal | Unset):
-            funding_amount (Decimal | Unset):
-            online_payment (bool | Unset): True when BILL moves the money.
-            disbursement_type (PayByType | Unset): Payment method: how a vendor is paid, how a payment was disbursed, or a
+            processing_options (PaymentProcessingOptions | None): How BILL should process a payment.
+            transaction_number (str | None):
+            confirmation_number (str | None):
+            status (PaymentStatus | None): Processing status of a payment; prefer singleStatus.
+            single_status (PaymentSingleStatus | None): Combined status of a payment and its disbursement.
+            exchange_rate (Decimal | None):
+            funding_amount (Decimal | None):
+            online_payment (bool | None): True when BILL moves the money.
+            disbursement_type (PayByType | None): Payment method: how a vendor is paid, how a payment was disbursed, or a
                 virtual card's fallback method.
-            disbursement_status (DisbursementStatus | Unset): State of the money going out to the vendor.
-            disbursement_info (DisbursementInfo | Unset): Delivery details of a payment, one object per disbursement method.
-            remittance_email (str | Unset):
-            void_info (list[PaymentVoidInfo] | Unset):
-            payment_purpose (PaymentPurpose | Unset): Reason for an international payment, as free text or one of the codes
+            disbursement_status (DisbursementStatus | None): State of the money going out to the vendor.
+            disbursement_info (DisbursementInfo | None): Delivery details of a payment, one object per disbursement method.
+            remittance_email (str | None):
+            void_info (list[PaymentVoidInfo] | None):
+            payment_purpose (PaymentPurpose | None): Reason for an international payment, as free text or one of the codes
                 the country requires.
-            card_funding_purpose (str | Unset):
-            cancel_request_submitted (bool | Unset): True once a cancel request was received; the cancellation itself shows
+            card_funding_purpose (str | None):
+            cancel_request_submitted (bool | None): True once a cancel request was received; the cancellation itself shows
                 in status.
-            created_by (str | Unset):
-            created_time (datetime.datetime | Unset):
-            updated_time (datetime.datetime | Unset):
+            created_by (str | None):
     """
 
-    id: str | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    vendor_id: str | Unset = UNSET
-    vendor_name: str | Unset = UNSET
-    bill_id: str | Unset = UNSET
-    bill_payments: list[BillPayment] | Unset = UNSET
-    description: str | Unset = UNSET
-    process_date: datetime.date | Unset = UNSET
-    funding_account: PaymentFundingAccount | Unset = UNSET
-    processing_options: PaymentProcessingOptions | Unset = UNSET
-    transaction_number: str | Unset = UNSET
-    confirmation_number: str | Unset = UNSET
-    status: PaymentStatus | Unset = UNSET
-    single_status: PaymentSingleStatus | Unset = UNSET
-    exchange_rate: Decimal | Unset = UNSET
-    funding_amount: Decimal | Unset = UNSET
-    online_payment: bool | Unset = UNSET
-    disbursement_type: PayByType | Unset = UNSET
-    disbursement_status: DisbursementStatus | Unset = UNSET
-    disbursement_info: DisbursementInfo | Unset = UNSET
-    remittance_email: str | Unset = UNSET
-    void_info: list[PaymentVoidInfo] | Unset = UNSET
-    payment_purpose: PaymentPurpose | Unset = UNSET
-    card_funding_purpose: str | Unset = UNSET
-    cancel_request_submitted: bool | Unset = UNSET
-    created_by: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    created_time: datetime.datetime
+    updated_time: datetime.datetime
+    amount: Decimal | None = None
+    vendor_id: str | None = None
+    vendor_name: str | None = None
+    bill_id: str | None = None
+    bill_payments: list[BillPayment] | None = None
+    description: str | None = None
+    process_date: datetime.date | None = None
+    funding_account: PaymentFundingAccount | None = None
+    processing_options: PaymentProcessingOptions | None = None
+    transaction_number: str | None = None
+    confirmation_number: str | None = None
+    status: PaymentStatus | None = None
+    single_status: PaymentSingleStatus | None = None
+    exchange_rate: Decimal | None = None
+    funding_amount: Decimal | None = None
+    online_payment: bool | None = None
+    disbursement_type: PayByType | None = None
+    disbursement_status: DisbursementStatus | None = None
+    disbursement_info: DisbursementInfo | None = None
+    remittance_email: str | None = None
+    void_info: list[PaymentVoidInfo] | None = None
+    payment_purpose: PaymentPurpose | None = None
+    card_funding_purpose: str | None = None
+    cancel_request_submitted: bool | None = None
+    created_by: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -118,151 +120,77 @@ class Payment:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        amount = self.amount
+        created_time = self.created_time.isoformat()
 
-        vendor_id = self.vendor_id
-
-        vendor_name = self.vendor_name
-
-        bill_id = self.bill_id
-
-        bill_payments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.bill_payments, Unset):
-            bill_payments = []
-            for bill_payments_item_data in self.bill_payments:
-                bill_payments_item = bill_payments_item_data.to_dict()
-                bill_payments.append(bill_payments_item)
-
-        description = self.description
-
-        process_date: str | Unset = UNSET
-        if not isinstance(self.process_date, Unset):
-            process_date = self.process_date.isoformat()
-
-        funding_account: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.funding_account, Unset):
-            funding_account = self.funding_account.to_dict()
-
-        processing_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.processing_options, Unset):
-            processing_options = self.processing_options.to_dict()
-
-        transaction_number = self.transaction_number
-
-        confirmation_number = self.confirmation_number
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        single_status: str | Unset = UNSET
-        if not isinstance(self.single_status, Unset):
-            single_status = str(self.single_status)
-
-        exchange_rate = self.exchange_rate
-
-        funding_amount = self.funding_amount
-
-        online_payment = self.online_payment
-
-        disbursement_type: str | Unset = UNSET
-        if not isinstance(self.disbursement_type, Unset):
-            disbursement_type = str(self.disbursement_type)
-
-        disbursement_status: str | Unset = UNSET
-        if not isinstance(self.disbursement_status, Unset):
-            disbursement_status = str(self.disbursement_status)
-
-        disbursement_info: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.disbursement_info, Unset):
-            disbursement_info = self.disbursement_info.to_dict()
-
-        remittance_email = self.remittance_email
-
-        void_info: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.void_info, Unset):
-            void_info = []
-            for void_info_item_data in self.void_info:
-                void_info_item = void_info_item_data.to_dict()
-                void_info.append(void_info_item)
-
-        payment_purpose: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_purpose, Unset):
-            payment_purpose = self.payment_purpose.to_dict()
-
-        card_funding_purpose = self.card_funding_purpose
-
-        cancel_request_submitted = self.cancel_request_submitted
-
-        created_by = self.created_by
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
+        updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if vendor_id is not UNSET:
-            field_dict["vendorId"] = vendor_id
-        if vendor_name is not UNSET:
-            field_dict["vendorName"] = vendor_name
-        if bill_id is not UNSET:
-            field_dict["billId"] = bill_id
-        if bill_payments is not UNSET:
-            field_dict["billPayments"] = bill_payments
-        if description is not UNSET:
-            field_dict["description"] = description
-        if process_date is not UNSET:
-            field_dict["processDate"] = process_date
-        if funding_account is not UNSET:
-            field_dict["fundingAccount"] = funding_account
-        if processing_options is not UNSET:
-            field_dict["processingOptions"] = processing_options
-        if transaction_number is not UNSET:
-            field_dict["transactionNumber"] = transaction_number
-        if confirmation_number is not UNSET:
-            field_dict["confirmationNumber"] = confirmation_number
-        if status is not UNSET:
-            field_dict["status"] = status
-        if single_status is not UNSET:
-            field_dict["singleStatus"] = single_status
-        if exchange_rate is not UNSET:
-            field_dict["exchangeRate"] = exchange_rate
-        if funding_amount is not UNSET:
-            field_dict["fundingAmount"] = funding_amount
-        if online_payment is not UNSET:
-            field_dict["onlinePayment"] = online_payment
-        if disbursement_type is not UNSET:
-            field_dict["disbursementType"] = disbursement_type
-        if disbursement_status is not UNSET:
-            field_dict["disbursementStatus"] = disbursement_status
-        if disbursement_info is not UNSET:
-            field_dict["disbursementInfo"] = disbursement_info
-        if remittance_email is not UNSET:
-            field_dict["remittanceEmail"] = remittance_email
-        if void_info is not UNSET:
-            field_dict["voidInfo"] = void_info
-        if payment_purpose is not UNSET:
-            field_dict["paymentPurpose"] = payment_purpose
-        if card_funding_purpose is not UNSET:
-            field_dict["cardFundingPurpose"] = card_funding_purpose
-        if cancel_request_submitted is not UNSET:
-            field_dict["cancelRequestSubmitted"] = cancel_request_submitted
-        if created_by is not UNSET:
-            field_dict["createdBy"] = created_by
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+                "createdTime": created_time,
+                "updatedTime": updated_time,
+            }
+        )
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.vendor_id is not None:
+            field_dict["vendorId"] = self.vendor_id
+        if self.vendor_name is not None:
+            field_dict["vendorName"] = self.vendor_name
+        if self.bill_id is not None:
+            field_dict["billId"] = self.bill_id
+        if self.bill_payments is not None:
+            field_dict["billPayments"] = []
+            for bill_payments_item_data in self.bill_payments:
+                bill_payments_item = bill_payments_item_data.to_dict()
+                field_dict["billPayments"].append(bill_payments_item)
+
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.process_date is not None:
+            field_dict["processDate"] = self.process_date.isoformat()
+        if self.funding_account is not None:
+            field_dict["fundingAccount"] = self.funding_account.to_dict()
+        if self.processing_options is not None:
+            field_dict["processingOptions"] = self.processing_options.to_dict()
+        if self.transaction_number is not None:
+            field_dict["transactionNumber"] = self.transaction_number
+        if self.confirmation_number is not None:
+            field_dict["confirmationNumber"] = self.confirmation_number
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.single_status is not None:
+            field_dict["singleStatus"] = str(self.single_status)
+        if self.exchange_rate is not None:
+            field_dict["exchangeRate"] = self.exchange_rate
+        if self.funding_amount is not None:
+            field_dict["fundingAmount"] = self.funding_amount
+        if self.online_payment is not None:
+            field_dict["onlinePayment"] = self.online_payment
+        if self.disbursement_type is not None:
+            field_dict["disbursementType"] = str(self.disbursement_type)
+        if self.disbursement_status is not None:
+            field_dict["disbursementStatus"] = str(self.disbursement_status)
+        if self.disbursement_info is not None:
+            field_dict["disbursementInfo"] = self.disbursement_info.to_dict()
+        if self.remittance_email is not None:
+            field_dict["remittanceEmail"] = self.remittance_email
+        if self.void_info is not None:
+            field_dict["voidInfo"] = []
+            for void_info_item_data in self.void_info:
+                void_info_item = void_info_item_data.to_dict()
+                field_dict["voidInfo"].append(void_info_item)
+
+        if self.payment_purpose is not None:
+            field_dict["paymentPurpose"] = self.payment_purpose.to_dict()
+        if self.card_funding_purpose is not None:
+            field_dict["cardFundingPurpose"] = self.card_funding_purpose
+        if self.cancel_request_submitted is not None:
+            field_dict["cancelRequestSubmitted"] = self.cancel_request_submitted
+        if self.created_by is not None:
+            field_dict["createdBy"] = self.created_by
 
         return field_dict
 
@@ -273,181 +201,160 @@ class Payment:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
+
+            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            vendor_id = d.pop("vendorId", UNSET)
+            vendor_id = d.pop("vendorId", None)
 
-            vendor_name = d.pop("vendorName", UNSET)
+            vendor_name = d.pop("vendorName", None)
 
-            bill_id = d.pop("billId", UNSET)
+            bill_id = d.pop("billId", None)
 
-            _bill_payments = d.pop("billPayments", UNSET)
-            bill_payments: list[BillPayment] | Unset = UNSET
-            if _bill_payments is not UNSET:
+            _bill_payments = d.pop("billPayments", None)
+            bill_payments: list[BillPayment] | None = None
+            if _bill_payments is not None:
                 bill_payments = []
+                _bill_payments = _bill_payments
                 for bill_payments_item_data in _bill_payments:
                     bill_payments_item = BillPayment.from_dict(bill_payments_item_data)
 
                     bill_payments.append(bill_payments_item)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            _process_date = d.pop("processDate", UNSET)
-            process_date: datetime.date | Unset
-            if _process_date is UNSET:
-                process_date = UNSET
-            else:
+            _process_date = d.pop("processDate", None)
+            process_date: datetime.date | None = None
+            if _process_date is not None:
                 process_date = datetime.date.fromisoformat(_process_date)
 
-            _funding_account = d.pop("fundingAccount", UNSET)
-            funding_account: PaymentFundingAccount | Unset
-            if _funding_account is UNSET:
-                funding_account = UNSET
-            else:
+            _funding_account = d.pop("fundingAccount", None)
+            funding_account: PaymentFundingAccount | None = None
+            if _funding_account is not None:
                 funding_account = PaymentFundingAccount.from_dict(_funding_account)
 
-            _processing_options = d.pop("processingOptions", UNSET)
-            processing_options: PaymentProcessingOptions | Unset
-            if _processing_options is UNSET:
-                processing_options = UNSET
-            else:
+            _processing_options = d.pop("processingOptions", None)
+            processing_options: PaymentProcessingOptions | None = None
+            if _processing_options is not None:
                 processing_options = PaymentProcessingOptions.from_dict(_processing_options)
 
-            transaction_number = d.pop("transactionNumber", UNSET)
+            transaction_number = d.pop("transactionNumber", None)
 
-            confirmation_number = d.pop("confirmationNumber", UNSET)
+            confirmation_number = d.pop("confirmationNumber", None)
 
-            _status = d.pop("status", UNSET)
-            status: PaymentStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: PaymentStatus | None = None
+            if _status is not None:
                 status = _PaymentStatus[_status]
 
-            _single_status = d.pop("singleStatus", UNSET)
-            single_status: PaymentSingleStatus | Unset
-            if _single_status is UNSET:
-                single_status = UNSET
-            else:
+            _single_status = d.pop("singleStatus", None)
+            single_status: PaymentSingleStatus | None = None
+            if _single_status is not None:
                 single_status = _PaymentSingleStatus[_single_status]
 
-            _exchange_rate = d.pop("exchangeRate", UNSET)
-            exchange_rate: Decimal | Unset
-            if _exchange_rate is UNSET:
-                exchange_rate = UNSET
-            else:
+            _exchange_rate = d.pop("exchangeRate", None)
+            exchange_rate: Decimal | None = None
+            if _exchange_rate is not None:
                 exchange_rate = to_decimal(_exchange_rate)
 
-            _funding_amount = d.pop("fundingAmount", UNSET)
-            funding_amount: Decimal | Unset
-            if _funding_amount is UNSET:
-                funding_amount = UNSET
-            else:
+            _funding_amount = d.pop("fundingAmount", None)
+            funding_amount: Decimal | None = None
+            if _funding_amount is not None:
                 funding_amount = to_decimal(_funding_amount)
 
-            online_payment = d.pop("onlinePayment", UNSET)
+            online_payment = d.pop("onlinePayment", None)
 
-            _disbursement_type = d.pop("disbursementType", UNSET)
-            disbursement_type: PayByType | Unset
-            if _disbursement_type is UNSET:
-                disbursement_type = UNSET
-            else:
+            _disbursement_type = d.pop("disbursementType", None)
+            disbursement_type: PayByType | None = None
+            if _disbursement_type is not None:
                 disbursement_type = _PayByType[_disbursement_type]
 
-            _disbursement_status = d.pop("disbursementStatus", UNSET)
-            disbursement_status: DisbursementStatus | Unset
-            if _disbursement_status is UNSET:
-                disbursement_status = UNSET
-            else:
+            _disbursement_status = d.pop("disbursementStatus", None)
+            disbursement_status: DisbursementStatus | None = None
+            if _disbursement_status is not None:
                 disbursement_status = _DisbursementStatus[_disbursement_status]
 
-            _disbursement_info = d.pop("disbursementInfo", UNSET)
-            disbursement_info: DisbursementInfo | Unset
-            if _disbursement_info is UNSET:
-                disbursement_info = UNSET
-            else:
+            _disbursement_info = d.pop("disbursementInfo", None)
+            disbursement_info: DisbursementInfo | None = None
+            if _disbursement_info is not None:
                 disbursement_info = DisbursementInfo.from_dict(_disbursement_info)
 
-            remittance_email = d.pop("remittanceEmail", UNSET)
+            remittance_email = d.pop("remittanceEmail", None)
 
-            _void_info = d.pop("voidInfo", UNSET)
-            void_info: list[PaymentVoidInfo] | Unset = UNSET
-            if _void_info is not UNSET:
+            _void_info = d.pop("voidInfo", None)
+            void_info: list[PaymentVoidInfo] | None = None
+            if _void_info is not None:
                 void_info = []
+                _void_info = _void_info
                 for void_info_item_data in _void_info:
                     void_info_item = PaymentVoidInfo.from_dict(void_info_item_data)
 
                     void_info.append(void_info_item)
 
-            _payment_purpose = d.pop("paymentPurpose", UNSET)
-            payment_purpose: PaymentPurpose | Unset
-            if _payment_purpose is UNSET:
-                payment_purpose = UNSET
-            else:
+            _payment_purpose = d.pop("paymentPurpose", None)
+            payment_purpose: PaymentPurpose | None = None
+            if _payment_purpose is not None:
                 payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
 
-            card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
+            card_funding_purpose = d.pop("cardFundingPurpose", None)
 
-            cancel_request_submitted = d.pop("cancelRequestSubmitted", UNSET)
+            cancel_request_submitted = d.pop("cancelRequestSubmitted", None)
 
-            created_by = d.pop("createdBy", UNSET)
+            created_by = d.pop("createdBy", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
-                created_time = datetime.datetime.fromisoformat(_created_time)
-
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
-
-            payment = cls(
-                id,
-                amount,
-                vendor_id,
-                vendor_name,
-                bill_id,
-                bill_payments,
-                description,
-                process_date,
-                funding_account,
-                processing_options,
-                transaction_number,
-                confirmation_number,
-                status,
-                single_status,
-                exchange_rate,
-                funding_amount,
-                online_payment,
-                disbursement_type,
-                disbursement_status,
-                disbursement_info,
-                remittance_email,
-                void_info,
-                payment_purpose,
-                card_funding_purpose,
-                cancel_request_submitted,
-                created_by,
-                created_time,
-                updated_time,
-            )
+            payment = _new_object(cls)
+            payment.id = id
+            payment.created_time = created_time
+            payment.updated_time = updated_time
+            payment.amount = amount
+            payment.vendor_id = vendor_id
+            payment.vendor_name = vendor_name
+            payment.bill_id = bill_id
+            payment.bill_payments = bill_payments
+            payment.description = description
+            payment.process_date = process_date
+            payment.funding_account = funding_account
+            payment.processing_options = processing_options
+            payment.transaction_number = transaction_number
+            payment.confirmation_number = confirmation_number
+            payment.status = status
+            payment.single_status = single_status
+            payment.exchange_rate = exchange_rate
+            payment.funding_amount = funding_amount
+            payment.online_payment = online_payment
+            payment.disbursement_type = disbursement_type
+            payment.disbursement_status = disbursement_status
+            payment.disbursement_info = disbursement_info
+            payment.remittance_email = remittance_email
+            payment.void_info = void_info
+            payment.payment_purpose = payment_purpose
+            payment.card_funding_purpose = card_funding_purpose
+            payment.cancel_request_submitted = cancel_request_submitted
+            payment.created_by = created_by
 
             payment.additional_properties = d
             return payment
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

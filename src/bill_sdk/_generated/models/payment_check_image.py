@@ -9,44 +9,42 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="PaymentCheckImage")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PaymentCheckImage:
     """Links to the images of a cashed check (available once the vendor's bank has processed it); fetch each downloadLink
     with the session to get the image bytes.
 
         Attributes:
-            results (list[CheckImageLink] | Unset):
+            results (list[CheckImageLink] | None):
     """
 
-    results: list[CheckImageLink] | Unset = UNSET
+    results: list[CheckImageLink] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        results: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.results, Unset):
-            results = []
-            for results_item_data in self.results:
-                results_item = results_item_data.to_dict()
-                results.append(results_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if results is not UNSET:
-            field_dict["results"] = results
+        if self.results is not None:
+            field_dict["results"] = []
+            for results_item_data in self.results:
+                results_item = results_item_data.to_dict()
+                field_dict["results"].append(results_item)
 
         return field_dict
 
@@ -57,23 +55,35 @@ class PaymentCheckImage:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _results = d.pop("results", UNSET)
-            results: list[CheckImageLink] | Unset = UNSET
-            if _results is not UNSET:
+            _results = d.pop("results", None)
+            results: list[CheckImageLink] | None = None
+            if _results is not None:
                 results = []
+                _results = _results
                 for results_item_data in _results:
                     results_item = CheckImageLink.from_dict(results_item_data)
 
                     results.append(results_item)
 
-            payment_check_image = cls(
-                results,
-            )
+            payment_check_image = _new_object(cls)
+            payment_check_image.results = results
 
             payment_check_image.additional_properties = d
             return payment_check_image
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -12,23 +12,28 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    expect,
+    expect_model,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    number_arg,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="PaymentCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PaymentCreate:
     """A new payment. Either pay an existing bill (billId, createBill false) or let BILL create the bill (createBill true,
     vendorId set, no billId).
@@ -38,27 +43,29 @@ class PaymentCreate:
             funding_account (PaymentFundingAccount): Account a payment is funded from; id is not needed for WALLET (the BILL
                 balance).
             processing_options (PaymentProcessingOptions): How BILL should process a payment.
-            vendor_id (str | Unset): Must match the bill's vendor; taken from the bill when left out.
-            bill_id (str | Unset): Bill to pay (begins with 00n); leave out when createBill is true.
-            process_date (datetime.date | Unset):
-            description (str | Unset): Printed on the check memo or bank statement.
-            transaction_number (str | Unset): Your reference; BILL makes one up when left out. BILL is not known to reject
+            vendor_id (str | None): Must match the bill's vendor; taken from the bill when left out.
+            bill_id (str | None): Bill to pay (begins with 00n); leave out when createBill is true.
+            process_date (datetime.date | None):
+            description (str | None): Printed on the check memo or bank statement.
+            transaction_number (str | None): Your reference; BILL makes one up when left out. BILL is not known to reject
                 duplicates.
-            card_funding_purpose (str | Unset): Needed for CARD_ACCOUNT funding when BILL cannot tell the vendor's industry.
-            payment_purpose (PaymentPurpose | Unset): Reason for an international payment, as free text or one of the codes
+            card_funding_purpose (str | None): Needed for CARD_ACCOUNT funding when BILL cannot tell the vendor's industry.
+            payment_purpose (PaymentPurpose | None): Reason for an international payment, as free text or one of the codes
                 the country requires.
     """
 
-    amount: Decimal
-    funding_account: PaymentFundingAccount
-    processing_options: PaymentProcessingOptions
-    vendor_id: str | Unset = UNSET
-    bill_id: str | Unset = UNSET
-    process_date: datetime.date | Unset = UNSET
-    description: str | Unset = UNSET
-    transaction_number: str | Unset = UNSET
-    card_funding_purpose: str | Unset = UNSET
-    payment_purpose: PaymentPurpose | Unset = UNSET
+    amount: Decimal = _attrs_field(converter=number_arg, validator=expect_number())
+    funding_account: PaymentFundingAccount = _attrs_field(validator=expect_model("PaymentFundingAccount"))
+    processing_options: PaymentProcessingOptions = _attrs_field(validator=expect_model("PaymentProcessingOptions"))
+    vendor_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    bill_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    process_date: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
+    description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    transaction_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    card_funding_purpose: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    payment_purpose: PaymentPurpose | None = _attrs_field(
+        default=None, validator=expect_model("PaymentPurpose", optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -72,24 +79,6 @@ class PaymentCreate:
 
         processing_options = self.processing_options.to_dict()
 
-        vendor_id = self.vendor_id
-
-        bill_id = self.bill_id
-
-        process_date: str | Unset = UNSET
-        if not isinstance(self.process_date, Unset):
-            process_date = self.process_date.isoformat()
-
-        description = self.description
-
-        transaction_number = self.transaction_number
-
-        card_funding_purpose = self.card_funding_purpose
-
-        payment_purpose: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_purpose, Unset):
-            payment_purpose = self.payment_purpose.to_dict()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -99,20 +88,20 @@ class PaymentCreate:
                 "processingOptions": processing_options,
             }
         )
-        if vendor_id is not UNSET:
-            field_dict["vendorId"] = vendor_id
-        if bill_id is not UNSET:
-            field_dict["billId"] = bill_id
-        if process_date is not UNSET:
-            field_dict["processDate"] = process_date
-        if description is not UNSET:
-            field_dict["description"] = description
-        if transaction_number is not UNSET:
-            field_dict["transactionNumber"] = transaction_number
-        if card_funding_purpose is not UNSET:
-            field_dict["cardFundingPurpose"] = card_funding_purpose
-        if payment_purpose is not UNSET:
-            field_dict["paymentPurpose"] = payment_purpose
+        if self.vendor_id is not None:
+            field_dict["vendorId"] = self.vendor_id
+        if self.bill_id is not None:
+            field_dict["billId"] = self.bill_id
+        if self.process_date is not None:
+            field_dict["processDate"] = self.process_date.isoformat()
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.transaction_number is not None:
+            field_dict["transactionNumber"] = self.transaction_number
+        if self.card_funding_purpose is not None:
+            field_dict["cardFundingPurpose"] = self.card_funding_purpose
+        if self.payment_purpose is not None:
+            field_dict["paymentPurpose"] = self.payment_purpose.to_dict()
 
         return field_dict
 
@@ -129,47 +118,54 @@ class PaymentCreate:
 
             processing_options = PaymentProcessingOptions.from_dict(d.pop("processingOptions"))
 
-            vendor_id = d.pop("vendorId", UNSET)
+            vendor_id = d.pop("vendorId", None)
 
-            bill_id = d.pop("billId", UNSET)
+            bill_id = d.pop("billId", None)
 
-            _process_date = d.pop("processDate", UNSET)
-            process_date: datetime.date | Unset
-            if _process_date is UNSET:
-                process_date = UNSET
-            else:
+            _process_date = d.pop("processDate", None)
+            process_date: datetime.date | None = None
+            if _process_date is not None:
                 process_date = datetime.date.fromisoformat(_process_date)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            transaction_number = d.pop("transactionNumber", UNSET)
+            transaction_number = d.pop("transactionNumber", None)
 
-            card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
+            card_funding_purpose = d.pop("cardFundingPurpose", None)
 
-            _payment_purpose = d.pop("paymentPurpose", UNSET)
-            payment_purpose: PaymentPurpose | Unset
-            if _payment_purpose is UNSET:
-                payment_purpose = UNSET
-            else:
+            _payment_purpose = d.pop("paymentPurpose", None)
+            payment_purpose: PaymentPurpose | None = None
+            if _payment_purpose is not None:
                 payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
 
-            payment_create = cls(
-                amount,
-                funding_account,
-                processing_options,
-                vendor_id,
-                bill_id,
-                process_date,
-                description,
-                transaction_number,
-                card_funding_purpose,
-                payment_purpose,
-            )
+            payment_create = _new_object(cls)
+            payment_create.amount = amount
+            payment_create.funding_account = funding_account
+            payment_create.processing_options = processing_options
+            payment_create.vendor_id = vendor_id
+            payment_create.bill_id = bill_id
+            payment_create.process_date = process_date
+            payment_create.description = description
+            payment_create.transaction_number = transaction_number
+            payment_create.card_funding_purpose = card_funding_purpose
+            payment_create.payment_purpose = payment_purpose
 
             payment_create.additional_properties = d
             return payment_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,51 +6,52 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.funding_account_type import FundingAccountType
-from ..types import UNSET, Unset
 
 _FundingAccountType = EnumLookup(FundingAccountType)
 
 
 T = TypeVar("T", bound="PaymentFundingAccount")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PaymentFundingAccount:
     """Account a payment is funded from; id is not needed for WALLET (the BILL balance).
 
     Attributes:
-        type_ (FundingAccountType | Unset): Kind of account that funds a payment.
-        id (str | Unset): Bank account, card account or AP card id.
+        type_ (FundingAccountType | None): Kind of account that funds a payment.
+        id (str | None): Bank account, card account or AP card id.
     """
 
-    type_: FundingAccountType | Unset = UNSET
-    id: str | Unset = UNSET
+    type_: FundingAccountType | None = _attrs_field(
+        default=None, validator=expect_enum(FundingAccountType, optional=True)
+    )
+    id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        id = self.id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if id is not UNSET:
-            field_dict["id"] = id
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.id is not None:
+            field_dict["id"] = self.id
 
         return field_dict
 
@@ -61,24 +62,33 @@ class PaymentFundingAccount:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _type_ = d.pop("type", UNSET)
-            type_: FundingAccountType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: FundingAccountType | None = None
+            if _type_ is not None:
                 type_ = _FundingAccountType[_type_]
 
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            payment_funding_account = cls(
-                type_,
-                id,
-            )
+            payment_funding_account = _new_object(cls)
+            payment_funding_account.type_ = type_
+            payment_funding_account.id = id
 
             payment_funding_account.additional_properties = d
             return payment_funding_account
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,57 +6,56 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.check_delivery_type import CheckDeliveryType
-from ..types import UNSET, Unset
 
 _CheckDeliveryType = EnumLookup(CheckDeliveryType)
 
 
 T = TypeVar("T", bound="PaymentProcessingOptions")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PaymentProcessingOptions:
     """How BILL should process a payment.
 
     Attributes:
-        create_bill (bool | Unset): Let BILL create the bill being paid (single payments only; do not send billId).
-        request_pay_faster (bool | Unset): Ask for faster delivery (Pay Faster).
-        request_check_delivery_type (CheckDeliveryType | Unset): Delivery speed requested for a faster payment.
+        create_bill (bool | None): Let BILL create the bill being paid (single payments only; do not send billId).
+        request_pay_faster (bool | None): Ask for faster delivery (Pay Faster).
+        request_check_delivery_type (CheckDeliveryType | None): Delivery speed requested for a faster payment.
     """
 
-    create_bill: bool | Unset = UNSET
-    request_pay_faster: bool | Unset = UNSET
-    request_check_delivery_type: CheckDeliveryType | Unset = UNSET
+    create_bill: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    request_pay_faster: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    request_check_delivery_type: CheckDeliveryType | None = _attrs_field(
+        default=None, validator=expect_enum(CheckDeliveryType, optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        create_bill = self.create_bill
-
-        request_pay_faster = self.request_pay_faster
-
-        request_check_delivery_type: str | Unset = UNSET
-        if not isinstance(self.request_check_delivery_type, Unset):
-            request_check_delivery_type = str(self.request_check_delivery_type)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if create_bill is not UNSET:
-            field_dict["createBill"] = create_bill
-        if request_pay_faster is not UNSET:
-            field_dict["requestPayFaster"] = request_pay_faster
-        if request_check_delivery_type is not UNSET:
-            field_dict["requestCheckDeliveryType"] = request_check_delivery_type
+        if self.create_bill is not None:
+            field_dict["createBill"] = self.create_bill
+        if self.request_pay_faster is not None:
+            field_dict["requestPayFaster"] = self.request_pay_faster
+        if self.request_check_delivery_type is not None:
+            field_dict["requestCheckDeliveryType"] = str(self.request_check_delivery_type)
 
         return field_dict
 
@@ -67,27 +66,36 @@ class PaymentProcessingOptions:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            create_bill = d.pop("createBill", UNSET)
+            create_bill = d.pop("createBill", None)
 
-            request_pay_faster = d.pop("requestPayFaster", UNSET)
+            request_pay_faster = d.pop("requestPayFaster", None)
 
-            _request_check_delivery_type = d.pop("requestCheckDeliveryType", UNSET)
-            request_check_delivery_type: CheckDeliveryType | Unset
-            if _request_check_delivery_type is UNSET:
-                request_check_delivery_type = UNSET
-            else:
+            _request_check_delivery_type = d.pop("requestCheckDeliveryType", None)
+            request_check_delivery_type: CheckDeliveryType | None = None
+            if _request_check_delivery_type is not None:
                 request_check_delivery_type = _CheckDeliveryType[_request_check_delivery_type]
 
-            payment_processing_options = cls(
-                create_bill,
-                request_pay_faster,
-                request_check_delivery_type,
-            )
+            payment_processing_options = _new_object(cls)
+            payment_processing_options.create_bill = create_bill
+            payment_processing_options.request_pay_faster = request_pay_faster
+            payment_processing_options.request_check_delivery_type = request_check_delivery_type
 
             payment_processing_options.additional_properties = d
             return payment_processing_options
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

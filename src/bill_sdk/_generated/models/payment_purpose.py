@@ -9,46 +9,46 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="PaymentPurpose")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PaymentPurpose:
     """Reason for an international payment, as free text or one of the codes the country requires.
 
     Attributes:
-        text (str | Unset):
-        code (PaymentPurposeCode | Unset): A payment-purpose code and its label.
+        text (str | None):
+        code (PaymentPurposeCode | None): A payment-purpose code and its label.
     """
 
-    text: str | Unset = UNSET
-    code: PaymentPurposeCode | Unset = UNSET
+    text: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    code: PaymentPurposeCode | None = _attrs_field(
+        default=None, validator=expect_model("PaymentPurposeCode", optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        text = self.text
-
-        code: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.code, Unset):
-            code = self.code.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if text is not UNSET:
-            field_dict["text"] = text
-        if code is not UNSET:
-            field_dict["code"] = code
+        if self.text is not None:
+            field_dict["text"] = self.text
+        if self.code is not None:
+            field_dict["code"] = self.code.to_dict()
 
         return field_dict
 
@@ -59,24 +59,33 @@ class PaymentPurpose:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            text = d.pop("text", UNSET)
+            text = d.pop("text", None)
 
-            _code = d.pop("code", UNSET)
-            code: PaymentPurposeCode | Unset
-            if _code is UNSET:
-                code = UNSET
-            else:
+            _code = d.pop("code", None)
+            code: PaymentPurposeCode | None = None
+            if _code is not None:
                 code = PaymentPurposeCode.from_dict(_code)
 
-            payment_purpose = cls(
-                text,
-                code,
-            )
+            payment_purpose = _new_object(cls)
+            payment_purpose.text = text
+            payment_purpose.code = code
 
             payment_purpose.additional_properties = d
             return payment_purpose
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,44 +6,43 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="PaymentPurposeCode")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PaymentPurposeCode:
     """A payment-purpose code and its label.
 
     Attributes:
-        name (str | Unset):
-        value (str | Unset):
+        name (str | None):
+        value (str | None):
     """
 
-    name: str | Unset = UNSET
-    value: str | Unset = UNSET
+    name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    value: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        value = self.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if value is not UNSET:
-            field_dict["value"] = value
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.value is not None:
+            field_dict["value"] = self.value
 
         return field_dict
 
@@ -54,19 +53,30 @@ class PaymentPurposeCode:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            value = d.pop("value", UNSET)
+            value = d.pop("value", None)
 
-            payment_purpose_code = cls(
-                name,
-                value,
-            )
+            payment_purpose_code = _new_object(cls)
+            payment_purpose_code.name = name
+            payment_purpose_code.value = value
 
             payment_purpose_code.additional_properties = d
             return payment_purpose_code
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

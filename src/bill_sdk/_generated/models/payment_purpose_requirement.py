@@ -9,62 +9,55 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.payment_purpose_type import PaymentPurposeType
-from ..types import UNSET, Unset
 
 _PaymentPurposeType = EnumLookup(PaymentPurposeType)
 
 
 T = TypeVar("T", bound="PaymentPurposeRequirement")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PaymentPurposeRequirement:
     """Whether a payment purpose is needed and in what form.
 
     Attributes:
-        required (bool | Unset):
-        type_ (PaymentPurposeType | Unset): Form of the payment purpose (a code from the list, or free text).
-        codes (list[PaymentPurposeCode] | Unset):
+        required (bool | None):
+        type_ (PaymentPurposeType | None): Form of the payment purpose (a code from the list, or free text).
+        codes (list[PaymentPurposeCode] | None):
     """
 
-    required: bool | Unset = UNSET
-    type_: PaymentPurposeType | Unset = UNSET
-    codes: list[PaymentPurposeCode] | Unset = UNSET
+    required: bool | None = None
+    type_: PaymentPurposeType | None = None
+    codes: list[PaymentPurposeCode] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        required = self.required
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        codes: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.codes, Unset):
-            codes = []
-            for codes_item_data in self.codes:
-                codes_item = codes_item_data.to_dict()
-                codes.append(codes_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if required is not UNSET:
-            field_dict["required"] = required
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if codes is not UNSET:
-            field_dict["codes"] = codes
+        if self.required is not None:
+            field_dict["required"] = self.required
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.codes is not None:
+            field_dict["codes"] = []
+            for codes_item_data in self.codes:
+                codes_item = codes_item_data.to_dict()
+                field_dict["codes"].append(codes_item)
 
         return field_dict
 
@@ -75,34 +68,44 @@ class PaymentPurposeRequirement:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            required = d.pop("required", UNSET)
+            required = d.pop("required", None)
 
-            _type_ = d.pop("type", UNSET)
-            type_: PaymentPurposeType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: PaymentPurposeType | None = None
+            if _type_ is not None:
                 type_ = _PaymentPurposeType[_type_]
 
-            _codes = d.pop("codes", UNSET)
-            codes: list[PaymentPurposeCode] | Unset = UNSET
-            if _codes is not UNSET:
+            _codes = d.pop("codes", None)
+            codes: list[PaymentPurposeCode] | None = None
+            if _codes is not None:
                 codes = []
+                _codes = _codes
                 for codes_item_data in _codes:
                     codes_item = PaymentPurposeCode.from_dict(codes_item_data)
 
                     codes.append(codes_item)
 
-            payment_purpose_requirement = cls(
-                required,
-                type_,
-                codes,
-            )
+            payment_purpose_requirement = _new_object(cls)
+            payment_purpose_requirement.required = required
+            payment_purpose_requirement.type_ = type_
+            payment_purpose_requirement.codes = codes
 
             payment_purpose_requirement.additional_properties = d
             return payment_purpose_requirement
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

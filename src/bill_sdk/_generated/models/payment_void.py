@@ -6,11 +6,17 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.payment_void_type import PaymentVoidType
@@ -19,9 +25,10 @@ _PaymentVoidType = EnumLookup(PaymentVoidType)
 
 
 T = TypeVar("T", bound="PaymentVoid")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PaymentVoid:
     """Request to void a payment that can no longer be canceled.
 
@@ -30,8 +37,8 @@ class PaymentVoid:
         reason (str):
     """
 
-    type_: PaymentVoidType
-    reason: str
+    type_: PaymentVoidType = _attrs_field(validator=expect_enum(PaymentVoidType))
+    reason: str = _attrs_field(validator=expect(str))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,15 +68,26 @@ class PaymentVoid:
 
             reason = d.pop("reason")
 
-            payment_void = cls(
-                type_,
-                reason,
-            )
+            payment_void = _new_object(cls)
+            payment_void.type_ = type_
+            payment_void.reason = reason
 
             payment_void.additional_properties = d
             return payment_void
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

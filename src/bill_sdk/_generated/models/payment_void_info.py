@@ -10,89 +10,70 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.payment_void_status import PaymentVoidStatus
 from ..models.payment_void_type import PaymentVoidType
-from ..types import UNSET, Unset
 
 _PaymentVoidStatus = EnumLookup(PaymentVoidStatus)
 _PaymentVoidType = EnumLookup(PaymentVoidType)
 
 
 T = TypeVar("T", bound="PaymentVoidInfo")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PaymentVoidInfo:
     """A request to void a payment and its outcome.
 
     Attributes:
-        id (str | Unset):
-        requested_by (str | Unset):
-        type_ (PaymentVoidType | Unset): What happens after a void (nothing else, a vendor credit, or a new payment).
-        status (PaymentVoidStatus | Unset): Progress of a void request.
-        reason (str | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        id (str | None):
+        requested_by (str | None):
+        type_ (PaymentVoidType | None): What happens after a void (nothing else, a vendor credit, or a new payment).
+        status (PaymentVoidStatus | None): Progress of a void request.
+        reason (str | None):
+        created_time (datetime.datetime | None):
+        updated_time (datetime.datetime | None):
     """
 
-    id: str | Unset = UNSET
-    requested_by: str | Unset = UNSET
-    type_: PaymentVoidType | Unset = UNSET
-    status: PaymentVoidStatus | Unset = UNSET
-    reason: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str | None = None
+    requested_by: str | None = None
+    type_: PaymentVoidType | None = None
+    status: PaymentVoidStatus | None = None
+    reason: str | None = None
+    created_time: datetime.datetime | None = None
+    updated_time: datetime.datetime | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        requested_by = self.requested_by
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        reason = self.reason
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if requested_by is not UNSET:
-            field_dict["requestedBy"] = requested_by
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if status is not UNSET:
-            field_dict["status"] = status
-        if reason is not UNSET:
-            field_dict["reason"] = reason
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.requested_by is not None:
+            field_dict["requestedBy"] = self.requested_by
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.reason is not None:
+            field_dict["reason"] = self.reason
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.updated_time is not None:
+            field_dict["updatedTime"] = self.updated_time.isoformat()
 
         return field_dict
 
@@ -103,54 +84,57 @@ class PaymentVoidInfo:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            requested_by = d.pop("requestedBy", UNSET)
+            requested_by = d.pop("requestedBy", None)
 
-            _type_ = d.pop("type", UNSET)
-            type_: PaymentVoidType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: PaymentVoidType | None = None
+            if _type_ is not None:
                 type_ = _PaymentVoidType[_type_]
 
-            _status = d.pop("status", UNSET)
-            status: PaymentVoidStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: PaymentVoidStatus | None = None
+            if _status is not None:
                 status = _PaymentVoidStatus[_status]
 
-            reason = d.pop("reason", UNSET)
+            reason = d.pop("reason", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
+            _updated_time = d.pop("updatedTime", None)
+            updated_time: datetime.datetime | None = None
+            if _updated_time is not None:
                 updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-            payment_void_info = cls(
-                id,
-                requested_by,
-                type_,
-                status,
-                reason,
-                created_time,
-                updated_time,
-            )
+            payment_void_info = _new_object(cls)
+            payment_void_info.id = id
+            payment_void_info.requested_by = requested_by
+            payment_void_info.type_ = type_
+            payment_void_info.status = status
+            payment_void_info.reason = reason
+            payment_void_info.created_time = created_time
+            payment_void_info.updated_time = updated_time
 
             payment_void_info.additional_properties = d
             return payment_void_info
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,41 +7,42 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
     NUMBER,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="PricePlanTerm")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class PricePlanTerm:
     """One tier of a per-unit charge: for example tier 1 with quantity 5 and price 10 charges the first five users 10 each,
     and the next tier prices the users after them.
 
         Attributes:
-            type_ (str | Unset):
-            name (str | Unset):
-            tier (Decimal | Unset):
-            quantity (Decimal | Unset):
-            price (Decimal | Unset):
+            type_ (str | None):
+            name (str | None):
+            tier (Decimal | None):
+            quantity (Decimal | None):
+            price (Decimal | None):
     """
 
-    type_: str | Unset = UNSET
-    name: str | Unset = UNSET
-    tier: Decimal | Unset = UNSET
-    quantity: Decimal | Unset = UNSET
-    price: Decimal | Unset = UNSET
+    type_: str | None = None
+    name: str | None = None
+    tier: Decimal | None = None
+    quantity: Decimal | None = None
+    price: Decimal | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -51,29 +52,20 @@ class PricePlanTerm:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_
-
-        name = self.name
-
-        tier = self.tier
-
-        quantity = self.quantity
-
-        price = self.price
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if name is not UNSET:
-            field_dict["name"] = name
-        if tier is not UNSET:
-            field_dict["tier"] = tier
-        if quantity is not UNSET:
-            field_dict["quantity"] = quantity
-        if price is not UNSET:
-            field_dict["price"] = price
+        if self.type_ is not None:
+            field_dict["type"] = self.type_
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.tier is not None:
+            field_dict["tier"] = self.tier
+        if self.quantity is not None:
+            field_dict["quantity"] = self.quantity
+        if self.price is not None:
+            field_dict["price"] = self.price
 
         return field_dict
 
@@ -84,43 +76,48 @@ class PricePlanTerm:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            type_ = d.pop("type", UNSET)
+            type_ = d.pop("type", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            _tier = d.pop("tier", UNSET)
-            tier: Decimal | Unset
-            if _tier is UNSET:
-                tier = UNSET
-            else:
+            _tier = d.pop("tier", None)
+            tier: Decimal | None = None
+            if _tier is not None:
                 tier = to_decimal(_tier)
 
-            _quantity = d.pop("quantity", UNSET)
-            quantity: Decimal | Unset
-            if _quantity is UNSET:
-                quantity = UNSET
-            else:
+            _quantity = d.pop("quantity", None)
+            quantity: Decimal | None = None
+            if _quantity is not None:
                 quantity = to_decimal(_quantity)
 
-            _price = d.pop("price", UNSET)
-            price: Decimal | Unset
-            if _price is UNSET:
-                price = UNSET
-            else:
+            _price = d.pop("price", None)
+            price: Decimal | None = None
+            if _price is not None:
                 price = to_decimal(_price)
 
-            price_plan_term = cls(
-                type_,
-                name,
-                tier,
-                quantity,
-                price,
-            )
+            price_plan_term = _new_object(cls)
+            price_plan_term.type_ = type_
+            price_plan_term.name = name
+            price_plan_term.tier = tier
+            price_plan_term.quantity = quantity
+            price_plan_term.price = price
 
             price_plan_term.additional_properties = d
             return price_plan_term
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -12,54 +12,56 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.receivable_payment_status import ReceivablePaymentStatus
 from ..models.receivable_payment_type import ReceivablePaymentType
-from ..types import UNSET, Unset
 
 _ReceivablePaymentStatus = EnumLookup(ReceivablePaymentStatus)
 _ReceivablePaymentType = EnumLookup(ReceivablePaymentType)
 
 
 T = TypeVar("T", bound="ReceivablePayment")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ReceivablePayment:
     """A customer payment recorded against invoices.
 
     Attributes:
-        id (str | Unset):
-        customer_id (str | Unset):
-        payment_type (ReceivablePaymentType | Unset): How a customer paid.
-        payment_date (datetime.date | Unset):
-        amount (Decimal | Unset):
-        unapplied_amount (Decimal | Unset): Part not applied to invoices (kept as customer credit).
-        status (ReceivablePaymentStatus | Unset): State of a recorded customer payment.
-        description (str | Unset):
-        invoices (list[ReceivablePaymentInvoice] | Unset):
+        id (str | None):
+        customer_id (str | None):
+        payment_type (ReceivablePaymentType | None): How a customer paid.
+        payment_date (datetime.date | None):
+        amount (Decimal | None):
+        unapplied_amount (Decimal | None): Part not applied to invoices (kept as customer credit).
+        status (ReceivablePaymentStatus | None): State of a recorded customer payment.
+        description (str | None):
+        invoices (list[ReceivablePaymentInvoice] | None):
     """
 
-    id: str | Unset = UNSET
-    customer_id: str | Unset = UNSET
-    payment_type: ReceivablePaymentType | Unset = UNSET
-    payment_date: datetime.date | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    unapplied_amount: Decimal | Unset = UNSET
-    status: ReceivablePaymentStatus | Unset = UNSET
-    description: str | Unset = UNSET
-    invoices: list[ReceivablePaymentInvoice] | Unset = UNSET
+    id: str | None = None
+    customer_id: str | None = None
+    payment_type: ReceivablePaymentType | None = None
+    payment_date: datetime.date | None = None
+    amount: Decimal | None = None
+    unapplied_amount: Decimal | None = None
+    status: ReceivablePaymentStatus | None = None
+    description: str | None = None
+    invoices: list[ReceivablePaymentInvoice] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -68,56 +70,31 @@ class ReceivablePayment:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        customer_id = self.customer_id
-
-        payment_type: str | Unset = UNSET
-        if not isinstance(self.payment_type, Unset):
-            payment_type = str(self.payment_type)
-
-        payment_date: str | Unset = UNSET
-        if not isinstance(self.payment_date, Unset):
-            payment_date = self.payment_date.isoformat()
-
-        amount = self.amount
-
-        unapplied_amount = self.unapplied_amount
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        description = self.description
-
-        invoices: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.invoices, Unset):
-            invoices = []
-            for invoices_item_data in self.invoices:
-                invoices_item = invoices_item_data.to_dict()
-                invoices.append(invoices_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if customer_id is not UNSET:
-            field_dict["customerId"] = customer_id
-        if payment_type is not UNSET:
-            field_dict["paymentType"] = payment_type
-        if payment_date is not UNSET:
-            field_dict["paymentDate"] = payment_date
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if unapplied_amount is not UNSET:
-            field_dict["unappliedAmount"] = unapplied_amount
-        if status is not UNSET:
-            field_dict["status"] = status
-        if description is not UNSET:
-            field_dict["description"] = description
-        if invoices is not UNSET:
-            field_dict["invoices"] = invoices
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.customer_id is not None:
+            field_dict["customerId"] = self.customer_id
+        if self.payment_type is not None:
+            field_dict["paymentType"] = str(self.payment_type)
+        if self.payment_date is not None:
+            field_dict["paymentDate"] = self.payment_date.isoformat()
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.unapplied_amount is not None:
+            field_dict["unappliedAmount"] = self.unapplied_amount
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.invoices is not None:
+            field_dict["invoices"] = []
+            for invoices_item_data in self.invoices:
+                invoices_item = invoices_item_data.to_dict()
+                field_dict["invoices"].append(invoices_item)
 
         return field_dict
 
@@ -128,72 +105,74 @@ class ReceivablePayment:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            customer_id = d.pop("customerId", UNSET)
+            customer_id = d.pop("customerId", None)
 
-            _payment_type = d.pop("paymentType", UNSET)
-            payment_type: ReceivablePaymentType | Unset
-            if _payment_type is UNSET:
-                payment_type = UNSET
-            else:
+            _payment_type = d.pop("paymentType", None)
+            payment_type: ReceivablePaymentType | None = None
+            if _payment_type is not None:
                 payment_type = _ReceivablePaymentType[_payment_type]
 
-            _payment_date = d.pop("paymentDate", UNSET)
-            payment_date: datetime.date | Unset
-            if _payment_date is UNSET:
-                payment_date = UNSET
-            else:
+            _payment_date = d.pop("paymentDate", None)
+            payment_date: datetime.date | None = None
+            if _payment_date is not None:
                 payment_date = datetime.date.fromisoformat(_payment_date)
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            _unapplied_amount = d.pop("unappliedAmount", UNSET)
-            unapplied_amount: Decimal | Unset
-            if _unapplied_amount is UNSET:
-                unapplied_amount = UNSET
-            else:
+            _unapplied_amount = d.pop("unappliedAmount", None)
+            unapplied_amount: Decimal | None = None
+            if _unapplied_amount is not None:
                 unapplied_amount = to_decimal(_unapplied_amount)
 
-            _status = d.pop("status", UNSET)
-            status: ReceivablePaymentStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: ReceivablePaymentStatus | None = None
+            if _status is not None:
                 status = _ReceivablePaymentStatus[_status]
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            _invoices = d.pop("invoices", UNSET)
-            invoices: list[ReceivablePaymentInvoice] | Unset = UNSET
-            if _invoices is not UNSET:
+            _invoices = d.pop("invoices", None)
+            invoices: list[ReceivablePaymentInvoice] | None = None
+            if _invoices is not None:
                 invoices = []
+                _invoices = _invoices
                 for invoices_item_data in _invoices:
                     invoices_item = ReceivablePaymentInvoice.from_dict(invoices_item_data)
 
                     invoices.append(invoices_item)
 
-            receivable_payment = cls(
-                id,
-                customer_id,
-                payment_type,
-                payment_date,
-                amount,
-                unapplied_amount,
-                status,
-                description,
-                invoices,
-            )
+            receivable_payment = _new_object(cls)
+            receivable_payment.id = id
+            receivable_payment.customer_id = customer_id
+            receivable_payment.payment_type = payment_type
+            receivable_payment.payment_date = payment_date
+            receivable_payment.amount = amount
+            receivable_payment.unapplied_amount = unapplied_amount
+            receivable_payment.status = status
+            receivable_payment.description = description
+            receivable_payment.invoices = invoices
 
             receivable_payment.additional_properties = d
             return receivable_payment
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

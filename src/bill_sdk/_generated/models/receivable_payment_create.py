@@ -13,28 +13,35 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    number_arg,
 )
 
 from ..models.receivable_payment_type import ReceivablePaymentType
-from ..types import UNSET, Unset
 
 _ReceivablePaymentType = EnumLookup(ReceivablePaymentType)
 
 
 T = TypeVar("T", bound="ReceivablePaymentCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ReceivablePaymentCreate:
     """A customer payment received outside BILL, applied to invoices of that customer; any amount left over becomes a
     customer credit.
@@ -44,16 +51,18 @@ class ReceivablePaymentCreate:
             payment_type (ReceivablePaymentType): How a customer paid.
             amount (Decimal | str):
             invoices (list[ReceivablePaymentInvoiceAmount]):
-            customer_id (str | Unset): Customer who paid (begins with 0cu).
-            description (str | Unset):
+            customer_id (str | None): Customer who paid (begins with 0cu).
+            description (str | None):
     """
 
-    payment_date: datetime.date
-    payment_type: ReceivablePaymentType
-    amount: Decimal | str
-    invoices: list[ReceivablePaymentInvoiceAmount]
-    customer_id: str | Unset = UNSET
-    description: str | Unset = UNSET
+    payment_date: datetime.date = _attrs_field(validator=expect(datetime.date))
+    payment_type: ReceivablePaymentType = _attrs_field(validator=expect_enum(ReceivablePaymentType))
+    amount: Decimal | str = _attrs_field(converter=number_arg, validator=expect_number())
+    invoices: list[ReceivablePaymentInvoiceAmount] = _attrs_field(
+        validator=expect_model("ReceivablePaymentInvoiceAmount", many=True)
+    )
+    customer_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -73,10 +82,6 @@ class ReceivablePaymentCreate:
             invoices_item = invoices_item_data.to_dict()
             invoices.append(invoices_item)
 
-        customer_id = self.customer_id
-
-        description = self.description
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -87,10 +92,10 @@ class ReceivablePaymentCreate:
                 "invoices": invoices,
             }
         )
-        if customer_id is not UNSET:
-            field_dict["customerId"] = customer_id
-        if description is not UNSET:
-            field_dict["description"] = description
+        if self.customer_id is not None:
+            field_dict["customerId"] = self.customer_id
+        if self.description is not None:
+            field_dict["description"] = self.description
 
         return field_dict
 
@@ -125,23 +130,34 @@ class ReceivablePaymentCreate:
 
                 invoices.append(invoices_item)
 
-            customer_id = d.pop("customerId", UNSET)
+            customer_id = d.pop("customerId", None)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            receivable_payment_create = cls(
-                payment_date,
-                payment_type,
-                amount,
-                invoices,
-                customer_id,
-                description,
-            )
+            receivable_payment_create = _new_object(cls)
+            receivable_payment_create.payment_date = payment_date
+            receivable_payment_create.payment_type = payment_type
+            receivable_payment_create.amount = amount
+            receivable_payment_create.invoices = invoices
+            receivable_payment_create.customer_id = customer_id
+            receivable_payment_create.description = description
 
             receivable_payment_create.additional_properties = d
             return receivable_payment_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,49 +9,45 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ReceivablePaymentInvoice")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ReceivablePaymentInvoice:
     """An invoice a recorded payment was applied to, with its payments.
 
     Attributes:
-        id (str | Unset):
-        payments (list[InvoicePayment] | Unset):
+        id (str | None):
+        payments (list[InvoicePayment] | None):
     """
 
-    id: str | Unset = UNSET
-    payments: list[InvoicePayment] | Unset = UNSET
+    id: str | None = None
+    payments: list[InvoicePayment] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        payments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.payments, Unset):
-            payments = []
-            for payments_item_data in self.payments:
-                payments_item = payments_item_data.to_dict()
-                payments.append(payments_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if payments is not UNSET:
-            field_dict["payments"] = payments
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.payments is not None:
+            field_dict["payments"] = []
+            for payments_item_data in self.payments:
+                payments_item = payments_item_data.to_dict()
+                field_dict["payments"].append(payments_item)
 
         return field_dict
 
@@ -62,26 +58,38 @@ class ReceivablePaymentInvoice:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            _payments = d.pop("payments", UNSET)
-            payments: list[InvoicePayment] | Unset = UNSET
-            if _payments is not UNSET:
+            _payments = d.pop("payments", None)
+            payments: list[InvoicePayment] | None = None
+            if _payments is not None:
                 payments = []
+                _payments = _payments
                 for payments_item_data in _payments:
                     payments_item = InvoicePayment.from_dict(payments_item_data)
 
                     payments.append(payments_item)
 
-            receivable_payment_invoice = cls(
-                id,
-                payments,
-            )
+            receivable_payment_invoice = _new_object(cls)
+            receivable_payment_invoice.id = id
+            receivable_payment_invoice.payments = payments
 
             receivable_payment_invoice.additional_properties = d
             return receivable_payment_invoice
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -12,6 +12,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
@@ -19,12 +20,19 @@ from bill_sdk._runtime import (
     MONEY,
     NumberLimits,
     decode_error,
+    expect,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    number_arg,
 )
 
 T = TypeVar("T", bound="ReceivablePaymentInvoiceAmount")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ReceivablePaymentInvoiceAmount:
     """The part of a recorded payment applied to one invoice.
 
@@ -33,8 +41,8 @@ class ReceivablePaymentInvoiceAmount:
         amount (Decimal | str):
     """
 
-    id: str
-    amount: Decimal | str
+    id: str = _attrs_field(validator=expect(str))
+    amount: Decimal | str = _attrs_field(converter=number_arg, validator=expect_number())
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -80,15 +88,26 @@ class ReceivablePaymentInvoiceAmount:
 
             amount = _parse_amount(d.pop("amount"))
 
-            receivable_payment_invoice_amount = cls(
-                id,
-                amount,
-            )
+            receivable_payment_invoice_amount = _new_object(cls)
+            receivable_payment_invoice_amount.id = id
+            receivable_payment_invoice_amount.amount = amount
 
             receivable_payment_invoice_amount.additional_properties = d
             return receivable_payment_invoice_amount
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,48 +10,49 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="RecurringBill")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RecurringBill:
     """A template from which BILL creates bills on a schedule (id begins with btp).
 
     Attributes:
-        id (str | Unset):
-        archived (bool | Unset):
-        vendor_id (str | Unset):
-        description (str | Unset): Text BILL documents as the invoice number of the generated bills.
-        schedule (RecurringBillSchedule | Unset): When bills are generated, for example every 3 MONTHLY periods for a
+        id (str):
+        archived (bool):
+        vendor_id (str):
+        created_time (datetime.datetime):
+        updated_time (datetime.datetime):
+        description (str | None): Text BILL documents as the invoice number of the generated bills.
+        schedule (RecurringBillSchedule | None): When bills are generated, for example every 3 MONTHLY periods for a
             quarterly bill.
-        recurring_bill_line_items (list[RecurringBillLineItem] | Unset):
-        processing_options (RecurringBillProcessingOptions | Unset): Automatic handling of the generated bills.
-        payment_information (RecurringBillPaymentInformation | Unset): Funding used when generated bills are paid
+        recurring_bill_line_items (list[RecurringBillLineItem] | None):
+        processing_options (RecurringBillProcessingOptions | None): Automatic handling of the generated bills.
+        payment_information (RecurringBillPaymentInformation | None): Funding used when generated bills are paid
             automatically.
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
     """
 
-    id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    vendor_id: str | Unset = UNSET
-    description: str | Unset = UNSET
-    schedule: RecurringBillSchedule | Unset = UNSET
-    recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
-    processing_options: RecurringBillProcessingOptions | Unset = UNSET
-    payment_information: RecurringBillPaymentInformation | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    archived: bool
+    vendor_id: str
+    created_time: datetime.datetime
+    updated_time: datetime.datetime
+    description: str | None = None
+    schedule: RecurringBillSchedule | None = None
+    recurring_bill_line_items: list[RecurringBillLineItem] | None = None
+    processing_options: RecurringBillProcessingOptions | None = None
+    payment_information: RecurringBillPaymentInformation | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,58 +62,35 @@ class RecurringBill:
 
         vendor_id = self.vendor_id
 
-        description = self.description
+        created_time = self.created_time.isoformat()
 
-        schedule: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.schedule, Unset):
-            schedule = self.schedule.to_dict()
-
-        recurring_bill_line_items: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.recurring_bill_line_items, Unset):
-            recurring_bill_line_items = []
-            for recurring_bill_line_items_item_data in self.recurring_bill_line_items:
-                recurring_bill_line_items_item = recurring_bill_line_items_item_data.to_dict()
-                recurring_bill_line_items.append(recurring_bill_line_items_item)
-
-        processing_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.processing_options, Unset):
-            processing_options = self.processing_options.to_dict()
-
-        payment_information: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_information, Unset):
-            payment_information = self.payment_information.to_dict()
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
+        updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if vendor_id is not UNSET:
-            field_dict["vendorId"] = vendor_id
-        if description is not UNSET:
-            field_dict["description"] = description
-        if schedule is not UNSET:
-            field_dict["schedule"] = schedule
-        if recurring_bill_line_items is not UNSET:
-            field_dict["recurringBillLineItems"] = recurring_bill_line_items
-        if processing_options is not UNSET:
-            field_dict["processingOptions"] = processing_options
-        if payment_information is not UNSET:
-            field_dict["paymentInformation"] = payment_information
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+                "archived": archived,
+                "vendorId": vendor_id,
+                "createdTime": created_time,
+                "updatedTime": updated_time,
+            }
+        )
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.schedule is not None:
+            field_dict["schedule"] = self.schedule.to_dict()
+        if self.recurring_bill_line_items is not None:
+            field_dict["recurringBillLineItems"] = []
+            for recurring_bill_line_items_item_data in self.recurring_bill_line_items:
+                recurring_bill_line_items_item = recurring_bill_line_items_item_data.to_dict()
+                field_dict["recurringBillLineItems"].append(recurring_bill_line_items_item)
+
+        if self.processing_options is not None:
+            field_dict["processingOptions"] = self.processing_options.to_dict()
+        if self.payment_information is not None:
+            field_dict["paymentInformation"] = self.payment_information.to_dict()
 
         return field_dict
 
@@ -123,25 +101,28 @@ class RecurringBill:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived")
 
-            vendor_id = d.pop("vendorId", UNSET)
+            vendor_id = d.pop("vendorId")
 
-            description = d.pop("description", UNSET)
+            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
 
-            _schedule = d.pop("schedule", UNSET)
-            schedule: RecurringBillSchedule | Unset
-            if _schedule is UNSET:
-                schedule = UNSET
-            else:
+            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+
+            description = d.pop("description", None)
+
+            _schedule = d.pop("schedule", None)
+            schedule: RecurringBillSchedule | None = None
+            if _schedule is not None:
                 schedule = RecurringBillSchedule.from_dict(_schedule)
 
-            _recurring_bill_line_items = d.pop("recurringBillLineItems", UNSET)
-            recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
-            if _recurring_bill_line_items is not UNSET:
+            _recurring_bill_line_items = d.pop("recurringBillLineItems", None)
+            recurring_bill_line_items: list[RecurringBillLineItem] | None = None
+            if _recurring_bill_line_items is not None:
                 recurring_bill_line_items = []
+                _recurring_bill_line_items = _recurring_bill_line_items
                 for recurring_bill_line_items_item_data in _recurring_bill_line_items:
                     recurring_bill_line_items_item = RecurringBillLineItem.from_dict(
                         recurring_bill_line_items_item_data
@@ -149,51 +130,44 @@ class RecurringBill:
 
                     recurring_bill_line_items.append(recurring_bill_line_items_item)
 
-            _processing_options = d.pop("processingOptions", UNSET)
-            processing_options: RecurringBillProcessingOptions | Unset
-            if _processing_options is UNSET:
-                processing_options = UNSET
-            else:
+            _processing_options = d.pop("processingOptions", None)
+            processing_options: RecurringBillProcessingOptions | None = None
+            if _processing_options is not None:
                 processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
 
-            _payment_information = d.pop("paymentInformation", UNSET)
-            payment_information: RecurringBillPaymentInformation | Unset
-            if _payment_information is UNSET:
-                payment_information = UNSET
-            else:
+            _payment_information = d.pop("paymentInformation", None)
+            payment_information: RecurringBillPaymentInformation | None = None
+            if _payment_information is not None:
                 payment_information = RecurringBillPaymentInformation.from_dict(_payment_information)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
-                created_time = datetime.datetime.fromisoformat(_created_time)
-
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
-
-            recurring_bill = cls(
-                id,
-                archived,
-                vendor_id,
-                description,
-                schedule,
-                recurring_bill_line_items,
-                processing_options,
-                payment_information,
-                created_time,
-                updated_time,
-            )
+            recurring_bill = _new_object(cls)
+            recurring_bill.id = id
+            recurring_bill.archived = archived
+            recurring_bill.vendor_id = vendor_id
+            recurring_bill.created_time = created_time
+            recurring_bill.updated_time = updated_time
+            recurring_bill.description = description
+            recurring_bill.schedule = schedule
+            recurring_bill.recurring_bill_line_items = recurring_bill_line_items
+            recurring_bill.processing_options = processing_options
+            recurring_bill.payment_information = payment_information
 
             recurring_bill.additional_properties = d
             return recurring_bill
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

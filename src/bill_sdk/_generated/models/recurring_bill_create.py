@@ -9,20 +9,23 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="RecurringBillCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RecurringBillCreate:
     """A new recurring bill, or (PUT) the complete new state of one: line items without an id are added and existing lines
     whose id is left out are deleted. Every future bill follows the change.
@@ -32,18 +35,24 @@ class RecurringBillCreate:
             schedule (RecurringBillSchedule): When bills are generated, for example every 3 MONTHLY periods for a quarterly
                 bill.
             recurring_bill_line_items (list[RecurringBillLineItem]):
-            description (str | Unset):
-            processing_options (RecurringBillProcessingOptions | Unset): Automatic handling of the generated bills.
-            payment_information (RecurringBillPaymentInformation | Unset): Funding used when generated bills are paid
+            description (str | None):
+            processing_options (RecurringBillProcessingOptions | None): Automatic handling of the generated bills.
+            payment_information (RecurringBillPaymentInformation | None): Funding used when generated bills are paid
                 automatically.
     """
 
-    vendor_id: str
-    schedule: RecurringBillSchedule
-    recurring_bill_line_items: list[RecurringBillLineItem]
-    description: str | Unset = UNSET
-    processing_options: RecurringBillProcessingOptions | Unset = UNSET
-    payment_information: RecurringBillPaymentInformation | Unset = UNSET
+    vendor_id: str = _attrs_field(validator=expect(str))
+    schedule: RecurringBillSchedule = _attrs_field(validator=expect_model("RecurringBillSchedule"))
+    recurring_bill_line_items: list[RecurringBillLineItem] = _attrs_field(
+        validator=expect_model("RecurringBillLineItem", many=True)
+    )
+    description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    processing_options: RecurringBillProcessingOptions | None = _attrs_field(
+        default=None, validator=expect_model("RecurringBillProcessingOptions", optional=True)
+    )
+    payment_information: RecurringBillPaymentInformation | None = _attrs_field(
+        default=None, validator=expect_model("RecurringBillPaymentInformation", optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,16 +65,6 @@ class RecurringBillCreate:
             recurring_bill_line_items_item = recurring_bill_line_items_item_data.to_dict()
             recurring_bill_line_items.append(recurring_bill_line_items_item)
 
-        description = self.description
-
-        processing_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.processing_options, Unset):
-            processing_options = self.processing_options.to_dict()
-
-        payment_information: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_information, Unset):
-            payment_information = self.payment_information.to_dict()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -75,12 +74,12 @@ class RecurringBillCreate:
                 "recurringBillLineItems": recurring_bill_line_items,
             }
         )
-        if description is not UNSET:
-            field_dict["description"] = description
-        if processing_options is not UNSET:
-            field_dict["processingOptions"] = processing_options
-        if payment_information is not UNSET:
-            field_dict["paymentInformation"] = payment_information
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.processing_options is not None:
+            field_dict["processingOptions"] = self.processing_options.to_dict()
+        if self.payment_information is not None:
+            field_dict["paymentInformation"] = self.payment_information.to_dict()
 
         return field_dict
 
@@ -102,35 +101,42 @@ class RecurringBillCreate:
 
                 recurring_bill_line_items.append(recurring_bill_line_items_item)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            _processing_options = d.pop("processingOptions", UNSET)
-            processing_options: RecurringBillProcessingOptions | Unset
-            if _processing_options is UNSET:
-                processing_options = UNSET
-            else:
+            _processing_options = d.pop("processingOptions", None)
+            processing_options: RecurringBillProcessingOptions | None = None
+            if _processing_options is not None:
                 processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
 
-            _payment_information = d.pop("paymentInformation", UNSET)
-            payment_information: RecurringBillPaymentInformation | Unset
-            if _payment_information is UNSET:
-                payment_information = UNSET
-            else:
+            _payment_information = d.pop("paymentInformation", None)
+            payment_information: RecurringBillPaymentInformation | None = None
+            if _payment_information is not None:
                 payment_information = RecurringBillPaymentInformation.from_dict(_payment_information)
 
-            recurring_bill_create = cls(
-                vendor_id,
-                schedule,
-                recurring_bill_line_items,
-                description,
-                processing_options,
-                payment_information,
-            )
+            recurring_bill_create = _new_object(cls)
+            recurring_bill_create.vendor_id = vendor_id
+            recurring_bill_create.schedule = schedule
+            recurring_bill_create.recurring_bill_line_items = recurring_bill_line_items
+            recurring_bill_create.description = description
+            recurring_bill_create.processing_options = processing_options
+            recurring_bill_create.payment_information = payment_information
 
             recurring_bill_create.additional_properties = d
             return recurring_bill_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

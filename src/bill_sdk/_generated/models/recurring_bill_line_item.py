@@ -11,42 +11,53 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
     NUMBER,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    expect,
+    expect_model,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="RecurringBillLineItem")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RecurringBillLineItem:
     """One line of every bill a recurring bill generates.
 
     Attributes:
-        id (str | Unset): Send back on replace or update to keep or change the line.
-        amount (Decimal | Unset):
-        quantity (Decimal | Unset):
-        description (str | Unset):
-        classifications (Classifications | Unset): General-ledger classifications (ids of accounting objects). Bills
+        id (str | None): Send back on replace or update to keep or change the line.
+        amount (Decimal | None):
+        quantity (Decimal | None):
+        description (str | None):
+        classifications (Classifications | None): General-ledger classifications (ids of accounting objects). Bills
             carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
             jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
     """
 
-    id: str | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    quantity: Decimal | Unset = UNSET
-    description: str | Unset = UNSET
-    classifications: Classifications | Unset = UNSET
+    id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    amount: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    quantity: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    classifications: Classifications | None = _attrs_field(
+        default=None, validator=expect_model("Classifications", optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -55,31 +66,20 @@ class RecurringBillLineItem:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        amount = self.amount
-
-        quantity = self.quantity
-
-        description = self.description
-
-        classifications: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.classifications, Unset):
-            classifications = self.classifications.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if quantity is not UNSET:
-            field_dict["quantity"] = quantity
-        if description is not UNSET:
-            field_dict["description"] = description
-        if classifications is not UNSET:
-            field_dict["classifications"] = classifications
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.quantity is not None:
+            field_dict["quantity"] = self.quantity
+        if self.description is not None:
+            field_dict["description"] = self.description
+        if self.classifications is not None:
+            field_dict["classifications"] = self.classifications.to_dict()
 
         return field_dict
 
@@ -90,43 +90,48 @@ class RecurringBillLineItem:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            _quantity = d.pop("quantity", UNSET)
-            quantity: Decimal | Unset
-            if _quantity is UNSET:
-                quantity = UNSET
-            else:
+            _quantity = d.pop("quantity", None)
+            quantity: Decimal | None = None
+            if _quantity is not None:
                 quantity = to_decimal(_quantity)
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            _classifications = d.pop("classifications", UNSET)
-            classifications: Classifications | Unset
-            if _classifications is UNSET:
-                classifications = UNSET
-            else:
+            _classifications = d.pop("classifications", None)
+            classifications: Classifications | None = None
+            if _classifications is not None:
                 classifications = Classifications.from_dict(_classifications)
 
-            recurring_bill_line_item = cls(
-                id,
-                amount,
-                quantity,
-                description,
-                classifications,
-            )
+            recurring_bill_line_item = _new_object(cls)
+            recurring_bill_line_item.id = id
+            recurring_bill_line_item.amount = amount
+            recurring_bill_line_item.quantity = quantity
+            recurring_bill_line_item.description = description
+            recurring_bill_line_item.classifications = classifications
 
             recurring_bill_line_item.additional_properties = d
             return recurring_bill_line_item
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,65 +10,53 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="RecurringBillPage")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RecurringBillPage:
     """One page of recurring bills.
 
     Attributes:
-        next_page (None | str | Unset): Opaque cursor of the next page (Connect: send it as `page`; Spend & Expense: as
+        results (list[RecurringBill]):
+        next_page (None | str): Opaque cursor of the next page (Connect: send it as `page`; Spend & Expense: as
             `nextPage`).
-        prev_page (None | str | Unset): Opaque cursor of the previous page (Connect: `page`; Spend & Expense:
-            `prevPage`).
-        results (list[RecurringBill] | Unset):
+        prev_page (None | str): Opaque cursor of the previous page (Connect: `page`; Spend & Expense: `prevPage`).
     """
 
-    next_page: None | str | Unset = UNSET
-    prev_page: None | str | Unset = UNSET
-    results: list[RecurringBill] | Unset = UNSET
+    results: list[RecurringBill]
+    next_page: None | str = None
+    prev_page: None | str = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        next_page: None | str | Unset
-        if isinstance(self.next_page, Unset):
-            next_page = UNSET
-        else:
-            next_page = self.next_page
-
-        prev_page: None | str | Unset
-        if isinstance(self.prev_page, Unset):
-            prev_page = UNSET
-        else:
-            prev_page = self.prev_page
-
-        results: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.results, Unset):
-            results = []
-            for results_item_data in self.results:
-                results_item = results_item_data.to_dict()
-                results.append(results_item)
+        results = []
+        for results_item_data in self.results:
+            results_item = results_item_data.to_dict()
+            results.append(results_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if next_page is not UNSET:
-            field_dict["nextPage"] = next_page
-        if prev_page is not UNSET:
-            field_dict["prevPage"] = prev_page
-        if results is not UNSET:
-            field_dict["results"] = results
+        field_dict.update(
+            {
+                "results": results,
+            }
+        )
+
+        field_dict["nextPage"] = self.next_page
+
+        field_dict["prevPage"] = self.prev_page
 
         return field_dict
 
@@ -79,44 +67,56 @@ class RecurringBillPage:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
+            results = []
+            _results = d.pop("results")
+            for results_item_data in _results:
+                results_item = RecurringBill.from_dict(results_item_data)
 
-            def _parse_next_page(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+                results.append(results_item)
 
-            next_page = _parse_next_page(d.pop("nextPage", UNSET))
+            _next_page = d.pop("nextPage", None)
+            next_page: None | str = None
+            if _next_page is not None:
 
-            def _parse_prev_page(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+                def _parse_next_page(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            prev_page = _parse_prev_page(d.pop("prevPage", UNSET))
+                next_page = _parse_next_page(_next_page)
 
-            _results = d.pop("results", UNSET)
-            results: list[RecurringBill] | Unset = UNSET
-            if _results is not UNSET:
-                results = []
-                for results_item_data in _results:
-                    results_item = RecurringBill.from_dict(results_item_data)
+            _prev_page = d.pop("prevPage", None)
+            prev_page: None | str = None
+            if _prev_page is not None:
 
-                    results.append(results_item)
+                def _parse_prev_page(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            recurring_bill_page = cls(
-                next_page,
-                prev_page,
-                results,
-            )
+                prev_page = _parse_prev_page(_prev_page)
+
+            recurring_bill_page = _new_object(cls)
+            recurring_bill_page.results = results
+            recurring_bill_page.next_page = next_page
+            recurring_bill_page.prev_page = prev_page
 
             recurring_bill_page.additional_properties = d
             return recurring_bill_page
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,38 +6,39 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="RecurringBillPaymentInformation")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RecurringBillPaymentInformation:
     """Funding used when generated bills are paid automatically.
 
     Attributes:
-        bank_account_id (str | Unset): Organization bank account (begins with bac).
+        bank_account_id (str | None): Organization bank account (begins with bac).
     """
 
-    bank_account_id: str | Unset = UNSET
+    bank_account_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        bank_account_id = self.bank_account_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if bank_account_id is not UNSET:
-            field_dict["bankAccountId"] = bank_account_id
+        if self.bank_account_id is not None:
+            field_dict["bankAccountId"] = self.bank_account_id
 
         return field_dict
 
@@ -48,16 +49,27 @@ class RecurringBillPaymentInformation:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            bank_account_id = d.pop("bankAccountId", UNSET)
+            bank_account_id = d.pop("bankAccountId", None)
 
-            recurring_bill_payment_information = cls(
-                bank_account_id,
-            )
+            recurring_bill_payment_information = _new_object(cls)
+            recurring_bill_payment_information.bank_account_id = bank_account_id
 
             recurring_bill_payment_information.additional_properties = d
             return recurring_bill_payment_information
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

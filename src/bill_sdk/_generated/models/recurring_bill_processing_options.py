@@ -6,39 +6,39 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="RecurringBillProcessingOptions")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RecurringBillProcessingOptions:
     """Automatic handling of the generated bills.
 
     Attributes:
-        auto_payment (bool | Unset): Pay each generated bill automatically; switching it on needs an MFA-trusted
-            session.
+        auto_payment (bool | None): Pay each generated bill automatically; switching it on needs an MFA-trusted session.
     """
 
-    auto_payment: bool | Unset = UNSET
+    auto_payment: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        auto_payment = self.auto_payment
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if auto_payment is not UNSET:
-            field_dict["autoPayment"] = auto_payment
+        if self.auto_payment is not None:
+            field_dict["autoPayment"] = self.auto_payment
 
         return field_dict
 
@@ -49,16 +49,27 @@ class RecurringBillProcessingOptions:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            auto_payment = d.pop("autoPayment", UNSET)
+            auto_payment = d.pop("autoPayment", None)
 
-            recurring_bill_processing_options = cls(
-                auto_payment,
-            )
+            recurring_bill_processing_options = _new_object(cls)
+            recurring_bill_processing_options.auto_payment = auto_payment
 
             recurring_bill_processing_options.additional_properties = d
             return recurring_bill_processing_options
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

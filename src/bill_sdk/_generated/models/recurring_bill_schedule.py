@@ -10,74 +10,63 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.recurrence_period import RecurrencePeriod
-from ..types import UNSET, Unset
 
 _RecurrencePeriod = EnumLookup(RecurrencePeriod)
 
 
 T = TypeVar("T", bound="RecurringBillSchedule")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RecurringBillSchedule:
     """When bills are generated, for example every 3 MONTHLY periods for a quarterly bill.
 
     Attributes:
-        period (RecurrencePeriod | Unset): Unit of a recurring schedule.
-        frequency (int | Unset): Number of periods between two bills.
-        next_due_date (datetime.date | Unset):
-        end_date (datetime.date | Unset):
-        days_in_advance (int | Unset): Days before the due date on which the bill is created; overdue bills are created
+        period (RecurrencePeriod | None): Unit of a recurring schedule.
+        frequency (int | None): Number of periods between two bills.
+        next_due_date (datetime.date | None):
+        end_date (datetime.date | None):
+        days_in_advance (int | None): Days before the due date on which the bill is created; overdue bills are created
             at once.
     """
 
-    period: RecurrencePeriod | Unset = UNSET
-    frequency: int | Unset = UNSET
-    next_due_date: datetime.date | Unset = UNSET
-    end_date: datetime.date | Unset = UNSET
-    days_in_advance: int | Unset = UNSET
+    period: RecurrencePeriod | None = _attrs_field(default=None, validator=expect_enum(RecurrencePeriod, optional=True))
+    frequency: int | None = _attrs_field(default=None, validator=expect(int, optional=True))
+    next_due_date: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
+    end_date: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
+    days_in_advance: int | None = _attrs_field(default=None, validator=expect(int, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        period: str | Unset = UNSET
-        if not isinstance(self.period, Unset):
-            period = str(self.period)
-
-        frequency = self.frequency
-
-        next_due_date: str | Unset = UNSET
-        if not isinstance(self.next_due_date, Unset):
-            next_due_date = self.next_due_date.isoformat()
-
-        end_date: str | Unset = UNSET
-        if not isinstance(self.end_date, Unset):
-            end_date = self.end_date.isoformat()
-
-        days_in_advance = self.days_in_advance
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if period is not UNSET:
-            field_dict["period"] = period
-        if frequency is not UNSET:
-            field_dict["frequency"] = frequency
-        if next_due_date is not UNSET:
-            field_dict["nextDueDate"] = next_due_date
-        if end_date is not UNSET:
-            field_dict["endDate"] = end_date
-        if days_in_advance is not UNSET:
-            field_dict["daysInAdvance"] = days_in_advance
+        if self.period is not None:
+            field_dict["period"] = str(self.period)
+        if self.frequency is not None:
+            field_dict["frequency"] = self.frequency
+        if self.next_due_date is not None:
+            field_dict["nextDueDate"] = self.next_due_date.isoformat()
+        if self.end_date is not None:
+            field_dict["endDate"] = self.end_date.isoformat()
+        if self.days_in_advance is not None:
+            field_dict["daysInAdvance"] = self.days_in_advance
 
         return field_dict
 
@@ -88,43 +77,48 @@ class RecurringBillSchedule:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _period = d.pop("period", UNSET)
-            period: RecurrencePeriod | Unset
-            if _period is UNSET:
-                period = UNSET
-            else:
+            _period = d.pop("period", None)
+            period: RecurrencePeriod | None = None
+            if _period is not None:
                 period = _RecurrencePeriod[_period]
 
-            frequency = d.pop("frequency", UNSET)
+            frequency = d.pop("frequency", None)
 
-            _next_due_date = d.pop("nextDueDate", UNSET)
-            next_due_date: datetime.date | Unset
-            if _next_due_date is UNSET:
-                next_due_date = UNSET
-            else:
+            _next_due_date = d.pop("nextDueDate", None)
+            next_due_date: datetime.date | None = None
+            if _next_due_date is not None:
                 next_due_date = datetime.date.fromisoformat(_next_due_date)
 
-            _end_date = d.pop("endDate", UNSET)
-            end_date: datetime.date | Unset
-            if _end_date is UNSET:
-                end_date = UNSET
-            else:
+            _end_date = d.pop("endDate", None)
+            end_date: datetime.date | None = None
+            if _end_date is not None:
                 end_date = datetime.date.fromisoformat(_end_date)
 
-            days_in_advance = d.pop("daysInAdvance", UNSET)
+            days_in_advance = d.pop("daysInAdvance", None)
 
-            recurring_bill_schedule = cls(
-                period,
-                frequency,
-                next_due_date,
-                end_date,
-                days_in_advance,
-            )
+            recurring_bill_schedule = _new_object(cls)
+            recurring_bill_schedule.period = period
+            recurring_bill_schedule.frequency = frequency
+            recurring_bill_schedule.next_due_date = next_due_date
+            recurring_bill_schedule.end_date = end_date
+            recurring_bill_schedule.days_in_advance = days_in_advance
 
             recurring_bill_schedule.additional_properties = d
             return recurring_bill_schedule
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,64 +10,62 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     UNSET,
     Unset,
     decode_error,
+    expect,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RecurringBillUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RecurringBillUpdate:
     """Changes to a recurring bill (PATCH); line items are addressed by id and keep their ids.
 
     Attributes:
-        vendor_id (str | Unset):
+        vendor_id (str | None):
         description (None | str | Unset):
-        schedule (RecurringBillSchedule | Unset): When bills are generated, for example every 3 MONTHLY periods for a
+        schedule (RecurringBillSchedule | None): When bills are generated, for example every 3 MONTHLY periods for a
             quarterly bill.
-        recurring_bill_line_items (list[RecurringBillLineItem] | Unset):
-        processing_options (RecurringBillProcessingOptions | Unset): Automatic handling of the generated bills.
+        recurring_bill_line_items (list[RecurringBillLineItem] | None):
+        processing_options (RecurringBillProcessingOptions | None): Automatic handling of the generated bills.
         payment_information (None | RecurringBillPaymentInformation | Unset):
     """
 
-    vendor_id: str | Unset = UNSET
-    description: None | str | Unset = UNSET
-    schedule: RecurringBillSchedule | Unset = UNSET
-    recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
-    processing_options: RecurringBillProcessingOptions | Unset = UNSET
-    payment_information: None | RecurringBillPaymentInformation | Unset = UNSET
+    vendor_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    description: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    schedule: RecurringBillSchedule | None = _attrs_field(
+        default=None, validator=expect_model("RecurringBillSchedule", optional=True)
+    )
+    recurring_bill_line_items: list[RecurringBillLineItem] | None = _attrs_field(
+        default=None, validator=expect_model("RecurringBillLineItem", optional=True, many=True)
+    )
+    processing_options: RecurringBillProcessingOptions | None = _attrs_field(
+        default=None, validator=expect_model("RecurringBillProcessingOptions", optional=True)
+    )
+    payment_information: None | RecurringBillPaymentInformation | Unset = _attrs_field(
+        default=UNSET, validator=expect_model("RecurringBillPaymentInformation", optional=True, clearable=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        vendor_id = self.vendor_id
-
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
-
-        schedule: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.schedule, Unset):
-            schedule = self.schedule.to_dict()
-
-        recurring_bill_line_items: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.recurring_bill_line_items, Unset):
-            recurring_bill_line_items = []
-            for recurring_bill_line_items_item_data in self.recurring_bill_line_items:
-                recurring_bill_line_items_item = recurring_bill_line_items_item_data.to_dict()
-                recurring_bill_line_items.append(recurring_bill_line_items_item)
-
-        processing_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.processing_options, Unset):
-            processing_options = self.processing_options.to_dict()
 
         payment_information: dict[str, Any] | None | Unset
         if isinstance(self.payment_information, Unset):
@@ -80,16 +78,20 @@ class RecurringBillUpdate:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if vendor_id is not UNSET:
-            field_dict["vendorId"] = vendor_id
+        if self.vendor_id is not None:
+            field_dict["vendorId"] = self.vendor_id
         if description is not UNSET:
             field_dict["description"] = description
-        if schedule is not UNSET:
-            field_dict["schedule"] = schedule
-        if recurring_bill_line_items is not UNSET:
-            field_dict["recurringBillLineItems"] = recurring_bill_line_items
-        if processing_options is not UNSET:
-            field_dict["processingOptions"] = processing_options
+        if self.schedule is not None:
+            field_dict["schedule"] = self.schedule.to_dict()
+        if self.recurring_bill_line_items is not None:
+            field_dict["recurringBillLineItems"] = []
+            for recurring_bill_line_items_item_data in self.recurring_bill_line_items:
+                recurring_bill_line_items_item = recurring_bill_line_items_item_data.to_dict()
+                field_dict["recurringBillLineItems"].append(recurring_bill_line_items_item)
+
+        if self.processing_options is not None:
+            field_dict["processingOptions"] = self.processing_options.to_dict()
         if payment_information is not UNSET:
             field_dict["paymentInformation"] = payment_information
 
@@ -102,7 +104,7 @@ class RecurringBillUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            vendor_id = d.pop("vendorId", UNSET)
+            vendor_id = d.pop("vendorId", None)
 
             def _parse_description(data: object) -> None | str | Unset:
                 if data is None:
@@ -113,17 +115,16 @@ class RecurringBillUpdate:
 
             description = _parse_description(d.pop("description", UNSET))
 
-            _schedule = d.pop("schedule", UNSET)
-            schedule: RecurringBillSchedule | Unset
-            if _schedule is UNSET:
-                schedule = UNSET
-            else:
+            _schedule = d.pop("schedule", None)
+            schedule: RecurringBillSchedule | None = None
+            if _schedule is not None:
                 schedule = RecurringBillSchedule.from_dict(_schedule)
 
-            _recurring_bill_line_items = d.pop("recurringBillLineItems", UNSET)
-            recurring_bill_line_items: list[RecurringBillLineItem] | Unset = UNSET
-            if _recurring_bill_line_items is not UNSET:
+            _recurring_bill_line_items = d.pop("recurringBillLineItems", None)
+            recurring_bill_line_items: list[RecurringBillLineItem] | None = None
+            if _recurring_bill_line_items is not None:
                 recurring_bill_line_items = []
+                _recurring_bill_line_items = _recurring_bill_line_items
                 for recurring_bill_line_items_item_data in _recurring_bill_line_items:
                     recurring_bill_line_items_item = RecurringBillLineItem.from_dict(
                         recurring_bill_line_items_item_data
@@ -131,11 +132,9 @@ class RecurringBillUpdate:
 
                     recurring_bill_line_items.append(recurring_bill_line_items_item)
 
-            _processing_options = d.pop("processingOptions", UNSET)
-            processing_options: RecurringBillProcessingOptions | Unset
-            if _processing_options is UNSET:
-                processing_options = UNSET
-            else:
+            _processing_options = d.pop("processingOptions", None)
+            processing_options: RecurringBillProcessingOptions | None = None
+            if _processing_options is not None:
                 processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
 
             def _parse_payment_information(data: object) -> None | RecurringBillPaymentInformation | Unset:
@@ -155,19 +154,30 @@ class RecurringBillUpdate:
 
             payment_information = _parse_payment_information(d.pop("paymentInformation", UNSET))
 
-            recurring_bill_update = cls(
-                vendor_id,
-                description,
-                schedule,
-                recurring_bill_line_items,
-                processing_options,
-                payment_information,
-            )
+            recurring_bill_update = _new_object(cls)
+            recurring_bill_update.vendor_id = vendor_id
+            recurring_bill_update.description = description
+            recurring_bill_update.schedule = schedule
+            recurring_bill_update.recurring_bill_line_items = recurring_bill_line_items
+            recurring_bill_update.processing_options = processing_options
+            recurring_bill_update.payment_information = payment_information
 
             recurring_bill_update.additional_properties = d
             return recurring_bill_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

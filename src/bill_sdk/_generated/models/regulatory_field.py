@@ -6,16 +6,22 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="RegulatoryField")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RegulatoryField:
     """A named regulatory value for an international bank account.
 
@@ -24,8 +30,8 @@ class RegulatoryField:
         value (str):
     """
 
-    name: str
-    value: str
+    name: str = _attrs_field(validator=expect(str))
+    value: str = _attrs_field(validator=expect(str))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,15 +61,26 @@ class RegulatoryField:
 
             value = d.pop("value")
 
-            regulatory_field = cls(
-                name,
-                value,
-            )
+            regulatory_field = _new_object(cls)
+            regulatory_field.name = name
+            regulatory_field.value = value
 
             regulatory_field.additional_properties = d
             return regulatory_field
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

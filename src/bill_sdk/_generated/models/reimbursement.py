@@ -13,22 +13,23 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.reimbursement_fulfillment_type import ReimbursementFulfillmentType
 from ..models.reimbursement_status import ReimbursementStatus
 from ..models.reimbursement_type import ReimbursementType
-from ..types import UNSET, Unset
 
 _ReimbursementFulfillmentType = EnumLookup(ReimbursementFulfillmentType)
 _ReimbursementStatus = EnumLookup(ReimbursementStatus)
@@ -36,59 +37,60 @@ _ReimbursementType = EnumLookup(ReimbursementType)
 
 
 T = TypeVar("T", bound="Reimbursement")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Reimbursement:
     """A request to pay a user back for an expense made with their own money.
 
     Attributes:
-        id (str | Unset):
-        uuid (str | Unset):
-        amount (Decimal | Unset):
-        fulfillment_type (None | ReimbursementFulfillmentType | Unset): How the money is paid out; null until decided.
-        fund_request_amount (Decimal | Unset):
-        fund_request_budget_amount (Decimal | Unset):
-        merchant_name (str | Unset):
-        note (str | Unset): Business purpose.
-        submitted_time (datetime.datetime | Unset):
-        occurred_date (datetime.date | Unset): Day the expense was made.
-        retired (bool | Unset):
-        status (ReimbursementStatus | Unset): Where a reimbursement is in its approval and payout. BILL may add values.
-        type_ (ReimbursementType | Unset): Kind of expense. BILL may add values.
-        batch_id (str | Unset):
-        batch_amount (Decimal | Unset):
-        status_history (list[ReimbursementStatusChange] | Unset):
-        budget_id (str | Unset):
-        budget_uuid (str | Unset):
-        user_id (str | Unset):
-        user_uuid (str | Unset):
-        receipts (list[SpendReceipt] | Unset):
-        custom_fields (list[AssignedCustomField] | Unset):
+        id (str):
+        uuid (str | None):
+        amount (Decimal | None):
+        fulfillment_type (None | ReimbursementFulfillmentType): How the money is paid out; null until decided.
+        fund_request_amount (Decimal | None):
+        fund_request_budget_amount (Decimal | None):
+        merchant_name (str | None):
+        note (str | None): Business purpose.
+        submitted_time (datetime.datetime | None):
+        occurred_date (datetime.date | None): Day the expense was made.
+        retired (bool | None):
+        status (ReimbursementStatus | None): Where a reimbursement is in its approval and payout. BILL may add values.
+        type_ (ReimbursementType | None): Kind of expense. BILL may add values.
+        batch_id (str | None):
+        batch_amount (Decimal | None):
+        status_history (list[ReimbursementStatusChange] | None):
+        budget_id (str | None):
+        budget_uuid (str | None):
+        user_id (str | None):
+        user_uuid (str | None):
+        receipts (list[SpendReceipt] | None):
+        custom_fields (list[AssignedCustomField] | None):
     """
 
-    id: str | Unset = UNSET
-    uuid: str | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    fulfillment_type: None | ReimbursementFulfillmentType | Unset = UNSET
-    fund_request_amount: Decimal | Unset = UNSET
-    fund_request_budget_amount: Decimal | Unset = UNSET
-    merchant_name: str | Unset = UNSET
-    note: str | Unset = UNSET
-    submitted_time: datetime.datetime | Unset = UNSET
-    occurred_date: datetime.date | Unset = UNSET
-    retired: bool | Unset = UNSET
-    status: ReimbursementStatus | Unset = UNSET
-    type_: ReimbursementType | Unset = UNSET
-    batch_id: str | Unset = UNSET
-    batch_amount: Decimal | Unset = UNSET
-    status_history: list[ReimbursementStatusChange] | Unset = UNSET
-    budget_id: str | Unset = UNSET
-    budget_uuid: str | Unset = UNSET
-    user_id: str | Unset = UNSET
-    user_uuid: str | Unset = UNSET
-    receipts: list[SpendReceipt] | Unset = UNSET
-    custom_fields: list[AssignedCustomField] | Unset = UNSET
+    id: str
+    uuid: str | None = None
+    amount: Decimal | None = None
+    fulfillment_type: None | ReimbursementFulfillmentType = None
+    fund_request_amount: Decimal | None = None
+    fund_request_budget_amount: Decimal | None = None
+    merchant_name: str | None = None
+    note: str | None = None
+    submitted_time: datetime.datetime | None = None
+    occurred_date: datetime.date | None = None
+    retired: bool | None = None
+    status: ReimbursementStatus | None = None
+    type_: ReimbursementType | None = None
+    batch_id: str | None = None
+    batch_amount: Decimal | None = None
+    status_history: list[ReimbursementStatusChange] | None = None
+    budget_id: str | None = None
+    budget_uuid: str | None = None
+    user_id: str | None = None
+    user_uuid: str | None = None
+    receipts: list[SpendReceipt] | None = None
+    custom_fields: list[AssignedCustomField] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -101,124 +103,69 @@ class Reimbursement:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
-        amount = self.amount
-
-        fulfillment_type: None | str | Unset
-        if isinstance(self.fulfillment_type, Unset):
-            fulfillment_type = UNSET
-        elif isinstance(self.fulfillment_type, ReimbursementFulfillmentType):
-            fulfillment_type = str(self.fulfillment_type)
-        else:
-            fulfillment_type = self.fulfillment_type
-
-        fund_request_amount = self.fund_request_amount
-
-        fund_request_budget_amount = self.fund_request_budget_amount
-
-        merchant_name = self.merchant_name
-
-        note = self.note
-
-        submitted_time: str | Unset = UNSET
-        if not isinstance(self.submitted_time, Unset):
-            submitted_time = self.submitted_time.isoformat()
-
-        occurred_date: str | Unset = UNSET
-        if not isinstance(self.occurred_date, Unset):
-            occurred_date = self.occurred_date.isoformat()
-
-        retired = self.retired
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        batch_id = self.batch_id
-
-        batch_amount = self.batch_amount
-
-        status_history: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.status_history, Unset):
-            status_history = []
-            for status_history_item_data in self.status_history:
-                status_history_item = status_history_item_data.to_dict()
-                status_history.append(status_history_item)
-
-        budget_id = self.budget_id
-
-        budget_uuid = self.budget_uuid
-
-        user_id = self.user_id
-
-        user_uuid = self.user_uuid
-
-        receipts: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.receipts, Unset):
-            receipts = []
-            for receipts_item_data in self.receipts:
-                receipts_item = receipts_item_data.to_dict()
-                receipts.append(receipts_item)
-
-        custom_fields: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.custom_fields, Unset):
-            custom_fields = []
-            for custom_fields_item_data in self.custom_fields:
-                custom_fields_item = custom_fields_item_data.to_dict()
-                custom_fields.append(custom_fields_item)
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if uuid is not UNSET:
-            field_dict["uuid"] = uuid
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if fulfillment_type is not UNSET:
-            field_dict["fulfillmentType"] = fulfillment_type
-        if fund_request_amount is not UNSET:
-            field_dict["fundRequestAmount"] = fund_request_amount
-        if fund_request_budget_amount is not UNSET:
-            field_dict["fundRequestBudgetAmount"] = fund_request_budget_amount
-        if merchant_name is not UNSET:
-            field_dict["merchantName"] = merchant_name
-        if note is not UNSET:
-            field_dict["note"] = note
-        if submitted_time is not UNSET:
-            field_dict["submittedTime"] = submitted_time
-        if occurred_date is not UNSET:
-            field_dict["occurredDate"] = occurred_date
-        if retired is not UNSET:
-            field_dict["retired"] = retired
-        if status is not UNSET:
-            field_dict["status"] = status
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if batch_id is not UNSET:
-            field_dict["batchId"] = batch_id
-        if batch_amount is not UNSET:
-            field_dict["batchAmount"] = batch_amount
-        if status_history is not UNSET:
-            field_dict["statusHistory"] = status_history
-        if budget_id is not UNSET:
-            field_dict["budgetId"] = budget_id
-        if budget_uuid is not UNSET:
-            field_dict["budgetUuid"] = budget_uuid
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if user_uuid is not UNSET:
-            field_dict["userUuid"] = user_uuid
-        if receipts is not UNSET:
-            field_dict["receipts"] = receipts
-        if custom_fields is not UNSET:
-            field_dict["customFields"] = custom_fields
+        field_dict.update(
+            {
+                "id": id,
+            }
+        )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+
+        if isinstance(self.fulfillment_type, ReimbursementFulfillmentType):
+            field_dict["fulfillmentType"] = str(self.fulfillment_type)
+        else:
+            field_dict["fulfillmentType"] = self.fulfillment_type
+        if self.fund_request_amount is not None:
+            field_dict["fundRequestAmount"] = self.fund_request_amount
+        if self.fund_request_budget_amount is not None:
+            field_dict["fundRequestBudgetAmount"] = self.fund_request_budget_amount
+        if self.merchant_name is not None:
+            field_dict["merchantName"] = self.merchant_name
+        if self.note is not None:
+            field_dict["note"] = self.note
+        if self.submitted_time is not None:
+            field_dict["submittedTime"] = self.submitted_time.isoformat()
+        if self.occurred_date is not None:
+            field_dict["occurredDate"] = self.occurred_date.isoformat()
+        if self.retired is not None:
+            field_dict["retired"] = self.retired
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.batch_id is not None:
+            field_dict["batchId"] = self.batch_id
+        if self.batch_amount is not None:
+            field_dict["batchAmount"] = self.batch_amount
+        if self.status_history is not None:
+            field_dict["statusHistory"] = []
+            for status_history_item_data in self.status_history:
+                status_history_item = status_history_item_data.to_dict()
+                field_dict["statusHistory"].append(status_history_item)
+
+        if self.budget_id is not None:
+            field_dict["budgetId"] = self.budget_id
+        if self.budget_uuid is not None:
+            field_dict["budgetUuid"] = self.budget_uuid
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.user_uuid is not None:
+            field_dict["userUuid"] = self.user_uuid
+        if self.receipts is not None:
+            field_dict["receipts"] = []
+            for receipts_item_data in self.receipts:
+                receipts_item = receipts_item_data.to_dict()
+                field_dict["receipts"].append(receipts_item)
+
+        if self.custom_fields is not None:
+            field_dict["customFields"] = []
+            for custom_fields_item_data in self.custom_fields:
+                custom_fields_item = custom_fields_item_data.to_dict()
+                field_dict["customFields"].append(custom_fields_item)
 
         return field_dict
 
@@ -229,155 +176,155 @@ class Reimbursement:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", None)
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            def _parse_fulfillment_type(data: object) -> None | ReimbursementFulfillmentType | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, str):
-                        raise TypeError()
-                    fulfillment_type_type_0 = _ReimbursementFulfillmentType[data]
+            _fulfillment_type = d.pop("fulfillmentType", None)
+            fulfillment_type: None | ReimbursementFulfillmentType = None
+            if _fulfillment_type is not None:
 
-                    return fulfillment_type_type_0
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(None | ReimbursementFulfillmentType | Unset, data)
+                def _parse_fulfillment_type(data: object) -> None | ReimbursementFulfillmentType:
+                    if data is None:
+                        return data
+                    try:
+                        if not isinstance(data, str):
+                            raise TypeError()
+                        fulfillment_type_type_0 = _ReimbursementFulfillmentType[data]
 
-            fulfillment_type = _parse_fulfillment_type(d.pop("fulfillmentType", UNSET))
+                        return fulfillment_type_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    return cast(None | ReimbursementFulfillmentType, data)
 
-            _fund_request_amount = d.pop("fundRequestAmount", UNSET)
-            fund_request_amount: Decimal | Unset
-            if _fund_request_amount is UNSET:
-                fund_request_amount = UNSET
-            else:
+                fulfillment_type = _parse_fulfillment_type(_fulfillment_type)
+
+            _fund_request_amount = d.pop("fundRequestAmount", None)
+            fund_request_amount: Decimal | None = None
+            if _fund_request_amount is not None:
                 fund_request_amount = to_decimal(_fund_request_amount)
 
-            _fund_request_budget_amount = d.pop("fundRequestBudgetAmount", UNSET)
-            fund_request_budget_amount: Decimal | Unset
-            if _fund_request_budget_amount is UNSET:
-                fund_request_budget_amount = UNSET
-            else:
+            _fund_request_budget_amount = d.pop("fundRequestBudgetAmount", None)
+            fund_request_budget_amount: Decimal | None = None
+            if _fund_request_budget_amount is not None:
                 fund_request_budget_amount = to_decimal(_fund_request_budget_amount)
 
-            merchant_name = d.pop("merchantName", UNSET)
+            merchant_name = d.pop("merchantName", None)
 
-            note = d.pop("note", UNSET)
+            note = d.pop("note", None)
 
-            _submitted_time = d.pop("submittedTime", UNSET)
-            submitted_time: datetime.datetime | Unset
-            if _submitted_time is UNSET:
-                submitted_time = UNSET
-            else:
+            _submitted_time = d.pop("submittedTime", None)
+            submitted_time: datetime.datetime | None = None
+            if _submitted_time is not None:
                 submitted_time = datetime.datetime.fromisoformat(_submitted_time)
 
-            _occurred_date = d.pop("occurredDate", UNSET)
-            occurred_date: datetime.date | Unset
-            if _occurred_date is UNSET:
-                occurred_date = UNSET
-            else:
+            _occurred_date = d.pop("occurredDate", None)
+            occurred_date: datetime.date | None = None
+            if _occurred_date is not None:
                 occurred_date = datetime.date.fromisoformat(_occurred_date)
 
-            retired = d.pop("retired", UNSET)
+            retired = d.pop("retired", None)
 
-            _status = d.pop("status", UNSET)
-            status: ReimbursementStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: ReimbursementStatus | None = None
+            if _status is not None:
                 status = _ReimbursementStatus[_status]
 
-            _type_ = d.pop("type", UNSET)
-            type_: ReimbursementType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: ReimbursementType | None = None
+            if _type_ is not None:
                 type_ = _ReimbursementType[_type_]
 
-            batch_id = d.pop("batchId", UNSET)
+            batch_id = d.pop("batchId", None)
 
-            _batch_amount = d.pop("batchAmount", UNSET)
-            batch_amount: Decimal | Unset
-            if _batch_amount is UNSET:
-                batch_amount = UNSET
-            else:
+            _batch_amount = d.pop("batchAmount", None)
+            batch_amount: Decimal | None = None
+            if _batch_amount is not None:
                 batch_amount = to_decimal(_batch_amount)
 
-            _status_history = d.pop("statusHistory", UNSET)
-            status_history: list[ReimbursementStatusChange] | Unset = UNSET
-            if _status_history is not UNSET:
+            _status_history = d.pop("statusHistory", None)
+            status_history: list[ReimbursementStatusChange] | None = None
+            if _status_history is not None:
                 status_history = []
+                _status_history = _status_history
                 for status_history_item_data in _status_history:
                     status_history_item = ReimbursementStatusChange.from_dict(status_history_item_data)
 
                     status_history.append(status_history_item)
 
-            budget_id = d.pop("budgetId", UNSET)
+            budget_id = d.pop("budgetId", None)
 
-            budget_uuid = d.pop("budgetUuid", UNSET)
+            budget_uuid = d.pop("budgetUuid", None)
 
-            user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", None)
 
-            user_uuid = d.pop("userUuid", UNSET)
+            user_uuid = d.pop("userUuid", None)
 
-            _receipts = d.pop("receipts", UNSET)
-            receipts: list[SpendReceipt] | Unset = UNSET
-            if _receipts is not UNSET:
+            _receipts = d.pop("receipts", None)
+            receipts: list[SpendReceipt] | None = None
+            if _receipts is not None:
                 receipts = []
+                _receipts = _receipts
                 for receipts_item_data in _receipts:
                     receipts_item = SpendReceipt.from_dict(receipts_item_data)
 
                     receipts.append(receipts_item)
 
-            _custom_fields = d.pop("customFields", UNSET)
-            custom_fields: list[AssignedCustomField] | Unset = UNSET
-            if _custom_fields is not UNSET:
+            _custom_fields = d.pop("customFields", None)
+            custom_fields: list[AssignedCustomField] | None = None
+            if _custom_fields is not None:
                 custom_fields = []
+                _custom_fields = _custom_fields
                 for custom_fields_item_data in _custom_fields:
                     custom_fields_item = AssignedCustomField.from_dict(custom_fields_item_data)
 
                     custom_fields.append(custom_fields_item)
 
-            reimbursement = cls(
-                id,
-                uuid,
-                amount,
-                fulfillment_type,
-                fund_request_amount,
-                fund_request_budget_amount,
-                merchant_name,
-                note,
-                submitted_time,
-                occurred_date,
-                retired,
-                status,
-                type_,
-                batch_id,
-                batch_amount,
-                status_history,
-                budget_id,
-                budget_uuid,
-                user_id,
-                user_uuid,
-                receipts,
-                custom_fields,
-            )
+            reimbursement = _new_object(cls)
+            reimbursement.id = id
+            reimbursement.uuid = uuid
+            reimbursement.amount = amount
+            reimbursement.fulfillment_type = fulfillment_type
+            reimbursement.fund_request_amount = fund_request_amount
+            reimbursement.fund_request_budget_amount = fund_request_budget_amount
+            reimbursement.merchant_name = merchant_name
+            reimbursement.note = note
+            reimbursement.submitted_time = submitted_time
+            reimbursement.occurred_date = occurred_date
+            reimbursement.retired = retired
+            reimbursement.status = status
+            reimbursement.type_ = type_
+            reimbursement.batch_id = batch_id
+            reimbursement.batch_amount = batch_amount
+            reimbursement.status_history = status_history
+            reimbursement.budget_id = budget_id
+            reimbursement.budget_uuid = budget_uuid
+            reimbursement.user_id = user_id
+            reimbursement.user_uuid = user_uuid
+            reimbursement.receipts = receipts
+            reimbursement.custom_fields = custom_fields
 
             reimbursement.additional_properties = d
             return reimbursement
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,41 +6,43 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.reimbursement_action import ReimbursementAction
-from ..types import UNSET, Unset
 
 _ReimbursementAction = EnumLookup(ReimbursementAction)
 
 
 T = TypeVar("T", bound="ReimbursementActionRequest")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ReimbursementActionRequest:
     """An approval or denial, with an optional note.
 
     Attributes:
         action (ReimbursementAction): Decision on a reimbursement.
-        note (str | Unset):
+        note (str | None):
     """
 
-    action: ReimbursementAction
-    note: str | Unset = UNSET
+    action: ReimbursementAction = _attrs_field(validator=expect_enum(ReimbursementAction))
+    note: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         action = str(self.action)
-
-        note = self.note
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -49,8 +51,8 @@ class ReimbursementActionRequest:
                 "action": action,
             }
         )
-        if note is not UNSET:
-            field_dict["note"] = note
+        if self.note is not None:
+            field_dict["note"] = self.note
 
         return field_dict
 
@@ -63,17 +65,28 @@ class ReimbursementActionRequest:
             d = dict(src_dict)
             action = _ReimbursementAction[d.pop("action")]
 
-            note = d.pop("note", UNSET)
+            note = d.pop("note", None)
 
-            reimbursement_action_request = cls(
-                action,
-                note,
-            )
+            reimbursement_action_request = _new_object(cls)
+            reimbursement_action_request.action = action
+            reimbursement_action_request.note = note
 
             reimbursement_action_request.additional_properties = d
             return reimbursement_action_request
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -12,23 +12,28 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    expect,
+    expect_model,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    number_arg,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ReimbursementCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ReimbursementCreate:
     """A new reimbursement request.
 
@@ -40,17 +45,19 @@ class ReimbursementCreate:
         merchant_name (str):
         occurred_date (datetime.date):
         receipts (list[SpendReceiptInput]):
-        custom_fields (list[CustomFieldSelection] | Unset):
+        custom_fields (list[CustomFieldSelection] | None):
     """
 
-    user_id: str
-    budget_id: str
-    amount: Decimal
-    note: str
-    merchant_name: str
-    occurred_date: datetime.date
-    receipts: list[SpendReceiptInput]
-    custom_fields: list[CustomFieldSelection] | Unset = UNSET
+    user_id: str = _attrs_field(validator=expect(str))
+    budget_id: str = _attrs_field(validator=expect(str))
+    amount: Decimal = _attrs_field(converter=number_arg, validator=expect_number())
+    note: str = _attrs_field(validator=expect(str))
+    merchant_name: str = _attrs_field(validator=expect(str))
+    occurred_date: datetime.date = _attrs_field(validator=expect(datetime.date))
+    receipts: list[SpendReceiptInput] = _attrs_field(validator=expect_model("SpendReceiptInput", many=True))
+    custom_fields: list[CustomFieldSelection] | None = _attrs_field(
+        default=None, validator=expect_model("CustomFieldSelection", optional=True, many=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -75,13 +82,6 @@ class ReimbursementCreate:
             receipts_item = receipts_item_data.to_dict()
             receipts.append(receipts_item)
 
-        custom_fields: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.custom_fields, Unset):
-            custom_fields = []
-            for custom_fields_item_data in self.custom_fields:
-                custom_fields_item = custom_fields_item_data.to_dict()
-                custom_fields.append(custom_fields_item)
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -95,8 +95,11 @@ class ReimbursementCreate:
                 "receipts": receipts,
             }
         )
-        if custom_fields is not UNSET:
-            field_dict["customFields"] = custom_fields
+        if self.custom_fields is not None:
+            field_dict["customFields"] = []
+            for custom_fields_item_data in self.custom_fields:
+                custom_fields_item = custom_fields_item_data.to_dict()
+                field_dict["customFields"].append(custom_fields_item)
 
         return field_dict
 
@@ -126,30 +129,42 @@ class ReimbursementCreate:
 
                 receipts.append(receipts_item)
 
-            _custom_fields = d.pop("customFields", UNSET)
-            custom_fields: list[CustomFieldSelection] | Unset = UNSET
-            if _custom_fields is not UNSET:
+            _custom_fields = d.pop("customFields", None)
+            custom_fields: list[CustomFieldSelection] | None = None
+            if _custom_fields is not None:
                 custom_fields = []
+                _custom_fields = _custom_fields
                 for custom_fields_item_data in _custom_fields:
                     custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
 
                     custom_fields.append(custom_fields_item)
 
-            reimbursement_create = cls(
-                user_id,
-                budget_id,
-                amount,
-                note,
-                merchant_name,
-                occurred_date,
-                receipts,
-                custom_fields,
-            )
+            reimbursement_create = _new_object(cls)
+            reimbursement_create.user_id = user_id
+            reimbursement_create.budget_id = budget_id
+            reimbursement_create.amount = amount
+            reimbursement_create.note = note
+            reimbursement_create.merchant_name = merchant_name
+            reimbursement_create.occurred_date = occurred_date
+            reimbursement_create.receipts = receipts
+            reimbursement_create.custom_fields = custom_fields
 
             reimbursement_create.additional_properties = d
             return reimbursement_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,38 +6,38 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ReimbursementImageUploadUrl")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ReimbursementImageUploadUrl:
     """Where to PUT a receipt image before creating the reimbursement.
 
     Attributes:
-        url (str | Unset):
+        url (str | None):
     """
 
-    url: str | Unset = UNSET
+    url: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        url = self.url
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if url is not UNSET:
-            field_dict["url"] = url
+        if self.url is not None:
+            field_dict["url"] = self.url
 
         return field_dict
 
@@ -48,16 +48,27 @@ class ReimbursementImageUploadUrl:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            url = d.pop("url", UNSET)
+            url = d.pop("url", None)
 
-            reimbursement_image_upload_url = cls(
-                url,
-            )
+            reimbursement_image_upload_url = _new_object(cls)
+            reimbursement_image_upload_url.url = url
 
             reimbursement_image_upload_url.additional_properties = d
             return reimbursement_image_upload_url
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,76 +10,63 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.reimbursement_actor_role import ReimbursementActorRole
 from ..models.reimbursement_status import ReimbursementStatus
-from ..types import UNSET, Unset
 
 _ReimbursementActorRole = EnumLookup(ReimbursementActorRole)
 _ReimbursementStatus = EnumLookup(ReimbursementStatus)
 
 
 T = TypeVar("T", bound="ReimbursementStatusChange")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ReimbursementStatusChange:
     """One step in a reimbursement's history.
 
     Attributes:
-        actor_id (str | Unset):
-        actor_role (ReimbursementActorRole | Unset): Capacity in which someone changed a reimbursement's status. BILL
-            may add values.
-        occurred_time (datetime.datetime | Unset):
-        note (str | Unset):
-        status (ReimbursementStatus | Unset): Where a reimbursement is in its approval and payout. BILL may add values.
+        actor_id (str | None):
+        actor_role (ReimbursementActorRole | None): Capacity in which someone changed a reimbursement's status. BILL may
+            add values.
+        occurred_time (datetime.datetime | None):
+        note (str | None):
+        status (ReimbursementStatus | None): Where a reimbursement is in its approval and payout. BILL may add values.
     """
 
-    actor_id: str | Unset = UNSET
-    actor_role: ReimbursementActorRole | Unset = UNSET
-    occurred_time: datetime.datetime | Unset = UNSET
-    note: str | Unset = UNSET
-    status: ReimbursementStatus | Unset = UNSET
+    actor_id: str | None = None
+    actor_role: ReimbursementActorRole | None = None
+    occurred_time: datetime.datetime | None = None
+    note: str | None = None
+    status: ReimbursementStatus | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        actor_id = self.actor_id
-
-        actor_role: str | Unset = UNSET
-        if not isinstance(self.actor_role, Unset):
-            actor_role = str(self.actor_role)
-
-        occurred_time: str | Unset = UNSET
-        if not isinstance(self.occurred_time, Unset):
-            occurred_time = self.occurred_time.isoformat()
-
-        note = self.note
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if actor_id is not UNSET:
-            field_dict["actorId"] = actor_id
-        if actor_role is not UNSET:
-            field_dict["actorRole"] = actor_role
-        if occurred_time is not UNSET:
-            field_dict["occurredTime"] = occurred_time
-        if note is not UNSET:
-            field_dict["note"] = note
-        if status is not UNSET:
-            field_dict["status"] = status
+        if self.actor_id is not None:
+            field_dict["actorId"] = self.actor_id
+        if self.actor_role is not None:
+            field_dict["actorRole"] = str(self.actor_role)
+        if self.occurred_time is not None:
+            field_dict["occurredTime"] = self.occurred_time.isoformat()
+        if self.note is not None:
+            field_dict["note"] = self.note
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
 
         return field_dict
 
@@ -90,43 +77,48 @@ class ReimbursementStatusChange:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            actor_id = d.pop("actorId", UNSET)
+            actor_id = d.pop("actorId", None)
 
-            _actor_role = d.pop("actorRole", UNSET)
-            actor_role: ReimbursementActorRole | Unset
-            if _actor_role is UNSET:
-                actor_role = UNSET
-            else:
+            _actor_role = d.pop("actorRole", None)
+            actor_role: ReimbursementActorRole | None = None
+            if _actor_role is not None:
                 actor_role = _ReimbursementActorRole[_actor_role]
 
-            _occurred_time = d.pop("occurredTime", UNSET)
-            occurred_time: datetime.datetime | Unset
-            if _occurred_time is UNSET:
-                occurred_time = UNSET
-            else:
+            _occurred_time = d.pop("occurredTime", None)
+            occurred_time: datetime.datetime | None = None
+            if _occurred_time is not None:
                 occurred_time = datetime.datetime.fromisoformat(_occurred_time)
 
-            note = d.pop("note", UNSET)
+            note = d.pop("note", None)
 
-            _status = d.pop("status", UNSET)
-            status: ReimbursementStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: ReimbursementStatus | None = None
+            if _status is not None:
                 status = _ReimbursementStatus[_status]
 
-            reimbursement_status_change = cls(
-                actor_id,
-                actor_role,
-                occurred_time,
-                note,
-                status,
-            )
+            reimbursement_status_change = _new_object(cls)
+            reimbursement_status_change.actor_id = actor_id
+            reimbursement_status_change.actor_role = actor_role
+            reimbursement_status_change.occurred_time = occurred_time
+            reimbursement_status_change.note = note
+            reimbursement_status_change.status = status
 
             reimbursement_status_change.additional_properties = d
             return reimbursement_status_change
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

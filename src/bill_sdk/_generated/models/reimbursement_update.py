@@ -12,43 +12,52 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    expect,
+    expect_model,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ReimbursementUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class ReimbursementUpdate:
     """Fields to change on a reimbursement; anything left out stays as it is.
 
     Attributes:
-        user_id (str | Unset):
-        budget_id (str | Unset):
-        amount (Decimal | Unset):
-        note (str | Unset):
-        merchant_name (str | Unset):
-        occurred_date (datetime.date | Unset):
-        custom_fields (list[CustomFieldSelection] | Unset):
+        user_id (str | None):
+        budget_id (str | None):
+        amount (Decimal | None):
+        note (str | None):
+        merchant_name (str | None):
+        occurred_date (datetime.date | None):
+        custom_fields (list[CustomFieldSelection] | None):
     """
 
-    user_id: str | Unset = UNSET
-    budget_id: str | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    note: str | Unset = UNSET
-    merchant_name: str | Unset = UNSET
-    occurred_date: datetime.date | Unset = UNSET
-    custom_fields: list[CustomFieldSelection] | Unset = UNSET
+    user_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    budget_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    amount: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    note: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    merchant_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    occurred_date: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
+    custom_fields: list[CustomFieldSelection] | None = _attrs_field(
+        default=None, validator=expect_model("CustomFieldSelection", optional=True, many=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -56,44 +65,27 @@ class ReimbursementUpdate:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        user_id = self.user_id
-
-        budget_id = self.budget_id
-
-        amount = self.amount
-
-        note = self.note
-
-        merchant_name = self.merchant_name
-
-        occurred_date: str | Unset = UNSET
-        if not isinstance(self.occurred_date, Unset):
-            occurred_date = self.occurred_date.isoformat()
-
-        custom_fields: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.custom_fields, Unset):
-            custom_fields = []
-            for custom_fields_item_data in self.custom_fields:
-                custom_fields_item = custom_fields_item_data.to_dict()
-                custom_fields.append(custom_fields_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if budget_id is not UNSET:
-            field_dict["budgetId"] = budget_id
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if note is not UNSET:
-            field_dict["note"] = note
-        if merchant_name is not UNSET:
-            field_dict["merchantName"] = merchant_name
-        if occurred_date is not UNSET:
-            field_dict["occurredDate"] = occurred_date
-        if custom_fields is not UNSET:
-            field_dict["customFields"] = custom_fields
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.budget_id is not None:
+            field_dict["budgetId"] = self.budget_id
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.note is not None:
+            field_dict["note"] = self.note
+        if self.merchant_name is not None:
+            field_dict["merchantName"] = self.merchant_name
+        if self.occurred_date is not None:
+            field_dict["occurredDate"] = self.occurred_date.isoformat()
+        if self.custom_fields is not None:
+            field_dict["customFields"] = []
+            for custom_fields_item_data in self.custom_fields:
+                custom_fields_item = custom_fields_item_data.to_dict()
+                field_dict["customFields"].append(custom_fields_item)
 
         return field_dict
 
@@ -104,51 +96,59 @@ class ReimbursementUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", None)
 
-            budget_id = d.pop("budgetId", UNSET)
+            budget_id = d.pop("budgetId", None)
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            note = d.pop("note", UNSET)
+            note = d.pop("note", None)
 
-            merchant_name = d.pop("merchantName", UNSET)
+            merchant_name = d.pop("merchantName", None)
 
-            _occurred_date = d.pop("occurredDate", UNSET)
-            occurred_date: datetime.date | Unset
-            if _occurred_date is UNSET:
-                occurred_date = UNSET
-            else:
+            _occurred_date = d.pop("occurredDate", None)
+            occurred_date: datetime.date | None = None
+            if _occurred_date is not None:
                 occurred_date = datetime.date.fromisoformat(_occurred_date)
 
-            _custom_fields = d.pop("customFields", UNSET)
-            custom_fields: list[CustomFieldSelection] | Unset = UNSET
-            if _custom_fields is not UNSET:
+            _custom_fields = d.pop("customFields", None)
+            custom_fields: list[CustomFieldSelection] | None = None
+            if _custom_fields is not None:
                 custom_fields = []
+                _custom_fields = _custom_fields
                 for custom_fields_item_data in _custom_fields:
                     custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
 
                     custom_fields.append(custom_fields_item)
 
-            reimbursement_update = cls(
-                user_id,
-                budget_id,
-                amount,
-                note,
-                merchant_name,
-                occurred_date,
-                custom_fields,
-            )
+            reimbursement_update = _new_object(cls)
+            reimbursement_update.user_id = user_id
+            reimbursement_update.budget_id = budget_id
+            reimbursement_update.amount = amount
+            reimbursement_update.note = note
+            reimbursement_update.merchant_name = merchant_name
+            reimbursement_update.occurred_date = occurred_date
+            reimbursement_update.custom_fields = custom_fields
 
             reimbursement_update.additional_properties = d
             return reimbursement_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

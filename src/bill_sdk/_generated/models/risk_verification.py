@@ -6,66 +6,59 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.risk_verification_decision import RiskVerificationDecision
 from ..models.risk_verification_processing_status import (
     RiskVerificationProcessingStatus,
 )
-from ..types import UNSET, Unset
 
 _RiskVerificationDecision = EnumLookup(RiskVerificationDecision)
 _RiskVerificationProcessingStatus = EnumLookup(RiskVerificationProcessingStatus)
 
 
 T = TypeVar("T", bound="RiskVerification")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RiskVerification:
     """Result of BILL's know-your-business check of the organization; APPROVE unlocks money movement.
 
     Attributes:
-        processing_status (RiskVerificationProcessingStatus | Unset): Whether BILL is still working on the risk
+        processing_status (RiskVerificationProcessingStatus | None): Whether BILL is still working on the risk
             verification.
-        decision (RiskVerificationDecision | Unset): Risk decision: IN_PROGRESS while checks run, HOLD when BILL needs
+        decision (RiskVerificationDecision | None): Risk decision: IN_PROGRESS while checks run, HOLD when BILL needs
             more information (money movement stops), REVIEW when a manual review happens at the first payment, APPROVE or
             DECLINE when decided.
-        reference_id (str | Unset):
+        reference_id (str | None):
     """
 
-    processing_status: RiskVerificationProcessingStatus | Unset = UNSET
-    decision: RiskVerificationDecision | Unset = UNSET
-    reference_id: str | Unset = UNSET
+    processing_status: RiskVerificationProcessingStatus | None = None
+    decision: RiskVerificationDecision | None = None
+    reference_id: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        processing_status: str | Unset = UNSET
-        if not isinstance(self.processing_status, Unset):
-            processing_status = str(self.processing_status)
-
-        decision: str | Unset = UNSET
-        if not isinstance(self.decision, Unset):
-            decision = str(self.decision)
-
-        reference_id = self.reference_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if processing_status is not UNSET:
-            field_dict["processingStatus"] = processing_status
-        if decision is not UNSET:
-            field_dict["decision"] = decision
-        if reference_id is not UNSET:
-            field_dict["referenceId"] = reference_id
+        if self.processing_status is not None:
+            field_dict["processingStatus"] = str(self.processing_status)
+        if self.decision is not None:
+            field_dict["decision"] = str(self.decision)
+        if self.reference_id is not None:
+            field_dict["referenceId"] = self.reference_id
 
         return field_dict
 
@@ -76,32 +69,39 @@ class RiskVerification:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _processing_status = d.pop("processingStatus", UNSET)
-            processing_status: RiskVerificationProcessingStatus | Unset
-            if _processing_status is UNSET:
-                processing_status = UNSET
-            else:
+            _processing_status = d.pop("processingStatus", None)
+            processing_status: RiskVerificationProcessingStatus | None = None
+            if _processing_status is not None:
                 processing_status = _RiskVerificationProcessingStatus[_processing_status]
 
-            _decision = d.pop("decision", UNSET)
-            decision: RiskVerificationDecision | Unset
-            if _decision is UNSET:
-                decision = UNSET
-            else:
+            _decision = d.pop("decision", None)
+            decision: RiskVerificationDecision | None = None
+            if _decision is not None:
                 decision = _RiskVerificationDecision[_decision]
 
-            reference_id = d.pop("referenceId", UNSET)
+            reference_id = d.pop("referenceId", None)
 
-            risk_verification = cls(
-                processing_status,
-                decision,
-                reference_id,
-            )
+            risk_verification = _new_object(cls)
+            risk_verification.processing_status = processing_status
+            risk_verification.decision = decision
+            risk_verification.reference_id = reference_id
 
             risk_verification.additional_properties = d
             return risk_verification
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

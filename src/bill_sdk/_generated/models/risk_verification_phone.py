@@ -6,38 +6,38 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="RiskVerificationPhone")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RiskVerificationPhone:
     """Whether the signed-in user has a phone for risk verification.
 
     Attributes:
-        has_phone (bool | Unset):
+        has_phone (bool | None):
     """
 
-    has_phone: bool | Unset = UNSET
+    has_phone: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        has_phone = self.has_phone
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if has_phone is not UNSET:
-            field_dict["hasPhone"] = has_phone
+        if self.has_phone is not None:
+            field_dict["hasPhone"] = self.has_phone
 
         return field_dict
 
@@ -48,16 +48,27 @@ class RiskVerificationPhone:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            has_phone = d.pop("hasPhone", UNSET)
+            has_phone = d.pop("hasPhone", None)
 
-            risk_verification_phone = cls(
-                has_phone,
-            )
+            risk_verification_phone = _new_object(cls)
+            risk_verification_phone.has_phone = has_phone
 
             risk_verification_phone.additional_properties = d
             return risk_verification_phone
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,11 +6,17 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.phone_type import PhoneType
@@ -19,9 +25,10 @@ _PhoneType = EnumLookup(PhoneType)
 
 
 T = TypeVar("T", bound="RiskVerificationPhoneCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RiskVerificationPhoneCreate:
     """A phone for the signed-in user, needed before risk verification starts.
 
@@ -30,8 +37,8 @@ class RiskVerificationPhoneCreate:
         phone_type (PhoneType): Kind of phone line (for MFA phones and risk-verification phones).
     """
 
-    phone_number: str
-    phone_type: PhoneType
+    phone_number: str = _attrs_field(validator=expect(str))
+    phone_type: PhoneType = _attrs_field(validator=expect_enum(PhoneType))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,15 +68,26 @@ class RiskVerificationPhoneCreate:
 
             phone_type = _PhoneType[d.pop("phoneType")]
 
-            risk_verification_phone_create = cls(
-                phone_number,
-                phone_type,
-            )
+            risk_verification_phone_create = _new_object(cls)
+            risk_verification_phone_create.phone_number = phone_number
+            risk_verification_phone_create.phone_type = phone_type
 
             risk_verification_phone_create.additional_properties = d
             return risk_verification_phone_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -11,68 +11,50 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="RppsDisbursement")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RppsDisbursement:
     """A payment sent through the verified national vendor (RPPS) network.
 
     Attributes:
-        sent_date (datetime.date | Unset):
-        arrives_by_date (datetime.date | Unset):
-        trace_number (int | str | Unset):
-        batch_number (int | str | Unset):
+        sent_date (datetime.date | None):
+        arrives_by_date (datetime.date | None):
+        trace_number (int | str | None):
+        batch_number (int | str | None):
     """
 
-    sent_date: datetime.date | Unset = UNSET
-    arrives_by_date: datetime.date | Unset = UNSET
-    trace_number: int | str | Unset = UNSET
-    batch_number: int | str | Unset = UNSET
+    sent_date: datetime.date | None = None
+    arrives_by_date: datetime.date | None = None
+    trace_number: int | str | None = None
+    batch_number: int | str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        sent_date: str | Unset = UNSET
-        if not isinstance(self.sent_date, Unset):
-            sent_date = self.sent_date.isoformat()
-
-        arrives_by_date: str | Unset = UNSET
-        if not isinstance(self.arrives_by_date, Unset):
-            arrives_by_date = self.arrives_by_date.isoformat()
-
-        trace_number: int | str | Unset
-        if isinstance(self.trace_number, Unset):
-            trace_number = UNSET
-        else:
-            trace_number = self.trace_number
-
-        batch_number: int | str | Unset
-        if isinstance(self.batch_number, Unset):
-            batch_number = UNSET
-        else:
-            batch_number = self.batch_number
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if sent_date is not UNSET:
-            field_dict["sentDate"] = sent_date
-        if arrives_by_date is not UNSET:
-            field_dict["arrivesByDate"] = arrives_by_date
-        if trace_number is not UNSET:
-            field_dict["traceNumber"] = trace_number
-        if batch_number is not UNSET:
-            field_dict["batchNumber"] = batch_number
+        if self.sent_date is not None:
+            field_dict["sentDate"] = self.sent_date.isoformat()
+        if self.arrives_by_date is not None:
+            field_dict["arrivesByDate"] = self.arrives_by_date.isoformat()
+        if self.trace_number is not None:
+            field_dict["traceNumber"] = self.trace_number
+        if self.batch_number is not None:
+            field_dict["batchNumber"] = self.batch_number
 
         return field_dict
 
@@ -83,45 +65,56 @@ class RppsDisbursement:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _sent_date = d.pop("sentDate", UNSET)
-            sent_date: datetime.date | Unset
-            if _sent_date is UNSET:
-                sent_date = UNSET
-            else:
+            _sent_date = d.pop("sentDate", None)
+            sent_date: datetime.date | None = None
+            if _sent_date is not None:
                 sent_date = datetime.date.fromisoformat(_sent_date)
 
-            _arrives_by_date = d.pop("arrivesByDate", UNSET)
-            arrives_by_date: datetime.date | Unset
-            if _arrives_by_date is UNSET:
-                arrives_by_date = UNSET
-            else:
+            _arrives_by_date = d.pop("arrivesByDate", None)
+            arrives_by_date: datetime.date | None = None
+            if _arrives_by_date is not None:
                 arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-            def _parse_trace_number(data: object) -> int | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                return cast(int | str | Unset, data)
+            _trace_number = d.pop("traceNumber", None)
+            trace_number: int | str | None = None
+            if _trace_number is not None:
 
-            trace_number = _parse_trace_number(d.pop("traceNumber", UNSET))
+                def _parse_trace_number(data: object) -> int | str:
+                    return cast(int | str, data)
 
-            def _parse_batch_number(data: object) -> int | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                return cast(int | str | Unset, data)
+                trace_number = _parse_trace_number(_trace_number)
 
-            batch_number = _parse_batch_number(d.pop("batchNumber", UNSET))
+            _batch_number = d.pop("batchNumber", None)
+            batch_number: int | str | None = None
+            if _batch_number is not None:
 
-            rpps_disbursement = cls(
-                sent_date,
-                arrives_by_date,
-                trace_number,
-                batch_number,
-            )
+                def _parse_batch_number(data: object) -> int | str:
+                    return cast(int | str, data)
+
+                batch_number = _parse_batch_number(_batch_number)
+
+            rpps_disbursement = _new_object(cls)
+            rpps_disbursement.sent_date = sent_date
+            rpps_disbursement.arrives_by_date = arrives_by_date
+            rpps_disbursement.trace_number = trace_number
+            rpps_disbursement.batch_number = batch_number
 
             rpps_disbursement.additional_properties = d
             return rpps_disbursement
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

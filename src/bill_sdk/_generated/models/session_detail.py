@@ -6,63 +6,56 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.mfa_status import MfaStatus
-from ..types import UNSET, Unset
 
 _MfaStatus = EnumLookup(MfaStatus)
 
 
 T = TypeVar("T", bound="SessionDetail")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SessionDetail:
     """Who the current session belongs to and the organization's MFA state.
 
     Attributes:
-        organization_id (str | Unset):
-        user_id (str | Unset):
-        mfa_status (MfaStatus | Unset): Whether MFA is set up for the organization.
-        mfa_bypass (bool | Unset): True when MFA is switched off for the developer key.
+        organization_id (str | None):
+        user_id (str | None):
+        mfa_status (MfaStatus | None): Whether MFA is set up for the organization.
+        mfa_bypass (bool | None): True when MFA is switched off for the developer key.
     """
 
-    organization_id: str | Unset = UNSET
-    user_id: str | Unset = UNSET
-    mfa_status: MfaStatus | Unset = UNSET
-    mfa_bypass: bool | Unset = UNSET
+    organization_id: str | None = None
+    user_id: str | None = None
+    mfa_status: MfaStatus | None = None
+    mfa_bypass: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        organization_id = self.organization_id
-
-        user_id = self.user_id
-
-        mfa_status: str | Unset = UNSET
-        if not isinstance(self.mfa_status, Unset):
-            mfa_status = str(self.mfa_status)
-
-        mfa_bypass = self.mfa_bypass
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if organization_id is not UNSET:
-            field_dict["organizationId"] = organization_id
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if mfa_status is not UNSET:
-            field_dict["mfaStatus"] = mfa_status
-        if mfa_bypass is not UNSET:
-            field_dict["mfaBypass"] = mfa_bypass
+        if self.organization_id is not None:
+            field_dict["organizationId"] = self.organization_id
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.mfa_status is not None:
+            field_dict["mfaStatus"] = str(self.mfa_status)
+        if self.mfa_bypass is not None:
+            field_dict["mfaBypass"] = self.mfa_bypass
 
         return field_dict
 
@@ -73,30 +66,39 @@ class SessionDetail:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            organization_id = d.pop("organizationId", UNSET)
+            organization_id = d.pop("organizationId", None)
 
-            user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", None)
 
-            _mfa_status = d.pop("mfaStatus", UNSET)
-            mfa_status: MfaStatus | Unset
-            if _mfa_status is UNSET:
-                mfa_status = UNSET
-            else:
+            _mfa_status = d.pop("mfaStatus", None)
+            mfa_status: MfaStatus | None = None
+            if _mfa_status is not None:
                 mfa_status = _MfaStatus[_mfa_status]
 
-            mfa_bypass = d.pop("mfaBypass", UNSET)
+            mfa_bypass = d.pop("mfaBypass", None)
 
-            session_detail = cls(
-                organization_id,
-                user_id,
-                mfa_status,
-                mfa_bypass,
-            )
+            session_detail = _new_object(cls)
+            session_detail.organization_id = organization_id
+            session_detail.user_id = user_id
+            session_detail.mfa_status = mfa_status
+            session_detail.mfa_bypass = mfa_bypass
 
             session_detail.additional_properties = d
             return session_detail
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,50 +6,46 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="SpendReceipt")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SpendReceipt:
     """A receipt image attached to a transaction or reimbursement.
 
     Attributes:
-        filename (str | Unset):
-        url (str | Unset):
-        uuid (str | Unset):
+        filename (str | None):
+        url (str | None):
+        uuid (str | None):
     """
 
-    filename: str | Unset = UNSET
-    url: str | Unset = UNSET
-    uuid: str | Unset = UNSET
+    filename: str | None = None
+    url: str | None = None
+    uuid: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        filename = self.filename
-
-        url = self.url
-
-        uuid = self.uuid
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if filename is not UNSET:
-            field_dict["filename"] = filename
-        if url is not UNSET:
-            field_dict["url"] = url
-        if uuid is not UNSET:
-            field_dict["uuid"] = uuid
+        if self.filename is not None:
+            field_dict["filename"] = self.filename
+        if self.url is not None:
+            field_dict["url"] = self.url
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
 
         return field_dict
 
@@ -60,22 +56,33 @@ class SpendReceipt:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            filename = d.pop("filename", UNSET)
+            filename = d.pop("filename", None)
 
-            url = d.pop("url", UNSET)
+            url = d.pop("url", None)
 
-            uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", None)
 
-            spend_receipt = cls(
-                filename,
-                url,
-                uuid,
-            )
+            spend_receipt = _new_object(cls)
+            spend_receipt.filename = filename
+            spend_receipt.url = url
+            spend_receipt.uuid = uuid
 
             spend_receipt.additional_properties = d
             return spend_receipt
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

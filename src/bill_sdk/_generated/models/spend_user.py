@@ -10,114 +10,92 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.spend_user_role import SpendUserRole
-from ..types import UNSET, Unset
 
 _SpendUserRole = EnumLookup(SpendUserRole)
 
 
 T = TypeVar("T", bound="SpendUser")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SpendUser:
     """A person in the Spend & Expense company (not the same as a Connect organization user).
 
     Attributes:
-        id (str | Unset):
-        uuid (str | Unset):
-        first_name (str | Unset):
-        last_name (str | Unset):
-        email (str | Unset):
-        receipt_email (str | Unset): Address the user mails receipts to.
-        retired (bool | Unset):
-        use_company_mailing_address (bool | Unset):
-        sms_opt_in (bool | Unset):
-        has_date_of_birth (bool | Unset):
-        role (SpendUserRole | Unset): What a user may do: ADMIN runs the company (only admins create tokens and decide
-            on reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values.
-        created_time (datetime.datetime | Unset):
+        id (str):
+        uuid (str | None):
+        first_name (str | None):
+        last_name (str | None):
+        email (str | None):
+        receipt_email (str | None): Address the user mails receipts to.
+        retired (bool | None):
+        use_company_mailing_address (bool | None):
+        sms_opt_in (bool | None):
+        has_date_of_birth (bool | None):
+        role (SpendUserRole | None): What a user may do: ADMIN runs the company (only admins create tokens and decide on
+            reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values.
+        created_time (datetime.datetime | None):
     """
 
-    id: str | Unset = UNSET
-    uuid: str | Unset = UNSET
-    first_name: str | Unset = UNSET
-    last_name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    receipt_email: str | Unset = UNSET
-    retired: bool | Unset = UNSET
-    use_company_mailing_address: bool | Unset = UNSET
-    sms_opt_in: bool | Unset = UNSET
-    has_date_of_birth: bool | Unset = UNSET
-    role: SpendUserRole | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
+    id: str
+    uuid: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    receipt_email: str | None = None
+    retired: bool | None = None
+    use_company_mailing_address: bool | None = None
+    sms_opt_in: bool | None = None
+    has_date_of_birth: bool | None = None
+    role: SpendUserRole | None = None
+    created_time: datetime.datetime | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
-        first_name = self.first_name
-
-        last_name = self.last_name
-
-        email = self.email
-
-        receipt_email = self.receipt_email
-
-        retired = self.retired
-
-        use_company_mailing_address = self.use_company_mailing_address
-
-        sms_opt_in = self.sms_opt_in
-
-        has_date_of_birth = self.has_date_of_birth
-
-        role: str | Unset = UNSET
-        if not isinstance(self.role, Unset):
-            role = str(self.role)
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if uuid is not UNSET:
-            field_dict["uuid"] = uuid
-        if first_name is not UNSET:
-            field_dict["firstName"] = first_name
-        if last_name is not UNSET:
-            field_dict["lastName"] = last_name
-        if email is not UNSET:
-            field_dict["email"] = email
-        if receipt_email is not UNSET:
-            field_dict["receiptEmail"] = receipt_email
-        if retired is not UNSET:
-            field_dict["retired"] = retired
-        if use_company_mailing_address is not UNSET:
-            field_dict["useCompanyMailingAddress"] = use_company_mailing_address
-        if sms_opt_in is not UNSET:
-            field_dict["smsOptIn"] = sms_opt_in
-        if has_date_of_birth is not UNSET:
-            field_dict["hasDateOfBirth"] = has_date_of_birth
-        if role is not UNSET:
-            field_dict["role"] = role
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
+        field_dict.update(
+            {
+                "id": id,
+            }
+        )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
+        if self.first_name is not None:
+            field_dict["firstName"] = self.first_name
+        if self.last_name is not None:
+            field_dict["lastName"] = self.last_name
+        if self.email is not None:
+            field_dict["email"] = self.email
+        if self.receipt_email is not None:
+            field_dict["receiptEmail"] = self.receipt_email
+        if self.retired is not None:
+            field_dict["retired"] = self.retired
+        if self.use_company_mailing_address is not None:
+            field_dict["useCompanyMailingAddress"] = self.use_company_mailing_address
+        if self.sms_opt_in is not None:
+            field_dict["smsOptIn"] = self.sms_opt_in
+        if self.has_date_of_birth is not None:
+            field_dict["hasDateOfBirth"] = self.has_date_of_birth
+        if self.role is not None:
+            field_dict["role"] = str(self.role)
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
 
         return field_dict
 
@@ -128,59 +106,66 @@ class SpendUser:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", None)
 
-            first_name = d.pop("firstName", UNSET)
+            first_name = d.pop("firstName", None)
 
-            last_name = d.pop("lastName", UNSET)
+            last_name = d.pop("lastName", None)
 
-            email = d.pop("email", UNSET)
+            email = d.pop("email", None)
 
-            receipt_email = d.pop("receiptEmail", UNSET)
+            receipt_email = d.pop("receiptEmail", None)
 
-            retired = d.pop("retired", UNSET)
+            retired = d.pop("retired", None)
 
-            use_company_mailing_address = d.pop("useCompanyMailingAddress", UNSET)
+            use_company_mailing_address = d.pop("useCompanyMailingAddress", None)
 
-            sms_opt_in = d.pop("smsOptIn", UNSET)
+            sms_opt_in = d.pop("smsOptIn", None)
 
-            has_date_of_birth = d.pop("hasDateOfBirth", UNSET)
+            has_date_of_birth = d.pop("hasDateOfBirth", None)
 
-            _role = d.pop("role", UNSET)
-            role: SpendUserRole | Unset
-            if _role is UNSET:
-                role = UNSET
-            else:
+            _role = d.pop("role", None)
+            role: SpendUserRole | None = None
+            if _role is not None:
                 role = _SpendUserRole[_role]
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            spend_user = cls(
-                id,
-                uuid,
-                first_name,
-                last_name,
-                email,
-                receipt_email,
-                retired,
-                use_company_mailing_address,
-                sms_opt_in,
-                has_date_of_birth,
-                role,
-                created_time,
-            )
+            spend_user = _new_object(cls)
+            spend_user.id = id
+            spend_user.uuid = uuid
+            spend_user.first_name = first_name
+            spend_user.last_name = last_name
+            spend_user.email = email
+            spend_user.receipt_email = receipt_email
+            spend_user.retired = retired
+            spend_user.use_company_mailing_address = use_company_mailing_address
+            spend_user.sms_opt_in = sms_opt_in
+            spend_user.has_date_of_birth = has_date_of_birth
+            spend_user.role = role
+            spend_user.created_time = created_time
 
             spend_user.additional_properties = d
             return spend_user
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

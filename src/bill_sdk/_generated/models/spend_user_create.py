@@ -10,25 +10,29 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.spend_user_role import SpendUserRole
-from ..types import UNSET, Unset
 
 _SpendUserRole = EnumLookup(SpendUserRole)
 
 
 T = TypeVar("T", bound="SpendUserCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SpendUserCreate:
     """A person to invite.
 
@@ -38,14 +42,14 @@ class SpendUserCreate:
         email (str):
         role (SpendUserRole): What a user may do: ADMIN runs the company (only admins create tokens and decide on
             reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values.
-        date_of_birth (datetime.date | Unset):
+        date_of_birth (datetime.date | None):
     """
 
-    first_name: str
-    last_name: str
-    email: str
-    role: SpendUserRole
-    date_of_birth: datetime.date | Unset = UNSET
+    first_name: str = _attrs_field(validator=expect(str))
+    last_name: str = _attrs_field(validator=expect(str))
+    email: str = _attrs_field(validator=expect(str))
+    role: SpendUserRole = _attrs_field(validator=expect_enum(SpendUserRole))
+    date_of_birth: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,10 +61,6 @@ class SpendUserCreate:
 
         role = str(self.role)
 
-        date_of_birth: str | Unset = UNSET
-        if not isinstance(self.date_of_birth, Unset):
-            date_of_birth = self.date_of_birth.isoformat()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -71,8 +71,8 @@ class SpendUserCreate:
                 "role": role,
             }
         )
-        if date_of_birth is not UNSET:
-            field_dict["dateOfBirth"] = date_of_birth
+        if self.date_of_birth is not None:
+            field_dict["dateOfBirth"] = self.date_of_birth.isoformat()
 
         return field_dict
 
@@ -91,25 +91,34 @@ class SpendUserCreate:
 
             role = _SpendUserRole[d.pop("role")]
 
-            _date_of_birth = d.pop("dateOfBirth", UNSET)
-            date_of_birth: datetime.date | Unset
-            if _date_of_birth is UNSET:
-                date_of_birth = UNSET
-            else:
+            _date_of_birth = d.pop("dateOfBirth", None)
+            date_of_birth: datetime.date | None = None
+            if _date_of_birth is not None:
                 date_of_birth = datetime.date.fromisoformat(_date_of_birth)
 
-            spend_user_create = cls(
-                first_name,
-                last_name,
-                email,
-                role,
-                date_of_birth,
-            )
+            spend_user_create = _new_object(cls)
+            spend_user_create.first_name = first_name
+            spend_user_create.last_name = last_name
+            spend_user_create.email = email
+            spend_user_create.role = role
+            spend_user_create.date_of_birth = date_of_birth
 
             spend_user_create.additional_properties = d
             return spend_user_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,72 +10,63 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.spend_user_role import SpendUserRole
-from ..types import UNSET, Unset
 
 _SpendUserRole = EnumLookup(SpendUserRole)
 
 
 T = TypeVar("T", bound="SpendUserUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SpendUserUpdate:
     """Fields to change on a user; anything left out stays as it is.
 
     Attributes:
-        first_name (str | Unset):
-        last_name (str | Unset):
-        email (str | Unset):
-        role (SpendUserRole | Unset): What a user may do: ADMIN runs the company (only admins create tokens and decide
-            on reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values.
-        date_of_birth (datetime.date | Unset):
+        first_name (str | None):
+        last_name (str | None):
+        email (str | None):
+        role (SpendUserRole | None): What a user may do: ADMIN runs the company (only admins create tokens and decide on
+            reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values.
+        date_of_birth (datetime.date | None):
     """
 
-    first_name: str | Unset = UNSET
-    last_name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    role: SpendUserRole | Unset = UNSET
-    date_of_birth: datetime.date | Unset = UNSET
+    first_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    last_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    email: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    role: SpendUserRole | None = _attrs_field(default=None, validator=expect_enum(SpendUserRole, optional=True))
+    date_of_birth: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        first_name = self.first_name
-
-        last_name = self.last_name
-
-        email = self.email
-
-        role: str | Unset = UNSET
-        if not isinstance(self.role, Unset):
-            role = str(self.role)
-
-        date_of_birth: str | Unset = UNSET
-        if not isinstance(self.date_of_birth, Unset):
-            date_of_birth = self.date_of_birth.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if first_name is not UNSET:
-            field_dict["firstName"] = first_name
-        if last_name is not UNSET:
-            field_dict["lastName"] = last_name
-        if email is not UNSET:
-            field_dict["email"] = email
-        if role is not UNSET:
-            field_dict["role"] = role
-        if date_of_birth is not UNSET:
-            field_dict["dateOfBirth"] = date_of_birth
+        if self.first_name is not None:
+            field_dict["firstName"] = self.first_name
+        if self.last_name is not None:
+            field_dict["lastName"] = self.last_name
+        if self.email is not None:
+            field_dict["email"] = self.email
+        if self.role is not None:
+            field_dict["role"] = str(self.role)
+        if self.date_of_birth is not None:
+            field_dict["dateOfBirth"] = self.date_of_birth.isoformat()
 
         return field_dict
 
@@ -86,38 +77,45 @@ class SpendUserUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            first_name = d.pop("firstName", UNSET)
+            first_name = d.pop("firstName", None)
 
-            last_name = d.pop("lastName", UNSET)
+            last_name = d.pop("lastName", None)
 
-            email = d.pop("email", UNSET)
+            email = d.pop("email", None)
 
-            _role = d.pop("role", UNSET)
-            role: SpendUserRole | Unset
-            if _role is UNSET:
-                role = UNSET
-            else:
+            _role = d.pop("role", None)
+            role: SpendUserRole | None = None
+            if _role is not None:
                 role = _SpendUserRole[_role]
 
-            _date_of_birth = d.pop("dateOfBirth", UNSET)
-            date_of_birth: datetime.date | Unset
-            if _date_of_birth is UNSET:
-                date_of_birth = UNSET
-            else:
+            _date_of_birth = d.pop("dateOfBirth", None)
+            date_of_birth: datetime.date | None = None
+            if _date_of_birth is not None:
                 date_of_birth = datetime.date.fromisoformat(_date_of_birth)
 
-            spend_user_update = cls(
-                first_name,
-                last_name,
-                email,
-                role,
-                date_of_birth,
-            )
+            spend_user_update = _new_object(cls)
+            spend_user_update.first_name = first_name
+            spend_user_update.last_name = last_name
+            spend_user_update.email = email
+            spend_user_update.role = role
+            spend_user_update.date_of_birth = date_of_birth
 
             spend_user_update.additional_properties = d
             return spend_user_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,100 +10,77 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="Subscription")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Subscription:
     """A webhook subscription as BILL reports it.
 
     Attributes:
-        id (str | Unset):
-        name (str | Unset):
-        organization_id (str | Unset): Organization the subscription belongs to (a partner subscription receives events
+        id (str | None):
+        name (str | None):
+        organization_id (str | None): Organization the subscription belongs to (a partner subscription receives events
             of every organization the partner created).
-        status (SubscriptionStatus | Unset): Whether BILL currently delivers notifications for the subscription.
-        events (list[SubscriptionEvent] | Unset):
-        notification_url (str | Unset): HTTPS address that receives the notifications.
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
-        security_key (str | Unset): Key for checking the `x-bill-sha-signature` header (base64 HMAC-SHA256 of the body).
+        status (SubscriptionStatus | None): Whether BILL currently delivers notifications for the subscription.
+        events (list[SubscriptionEvent] | None):
+        notification_url (str | None): HTTPS address that receives the notifications.
+        created_time (datetime.datetime | None):
+        updated_time (datetime.datetime | None):
+        security_key (str | None): Key for checking the `x-bill-sha-signature` header (base64 HMAC-SHA256 of the body).
             Present only in the answer to the create call.
     """
 
-    id: str | Unset = UNSET
-    name: str | Unset = UNSET
-    organization_id: str | Unset = UNSET
-    status: SubscriptionStatus | Unset = UNSET
-    events: list[SubscriptionEvent] | Unset = UNSET
-    notification_url: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
-    security_key: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
+    id: str | None = None
+    name: str | None = None
+    organization_id: str | None = None
+    status: SubscriptionStatus | None = None
+    events: list[SubscriptionEvent] | None = None
+    notification_url: str | None = None
+    created_time: datetime.datetime | None = None
+    updated_time: datetime.datetime | None = None
+    security_key: str | None = _attrs_field(default=None, repr=mask_secret)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        name = self.name
-
-        organization_id = self.organization_id
-
-        status: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = self.status.to_dict()
-
-        events: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.events, Unset):
-            events = []
-            for events_item_data in self.events:
-                events_item = events_item_data.to_dict()
-                events.append(events_item)
-
-        notification_url = self.notification_url
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
-
-        security_key = self.security_key
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if organization_id is not UNSET:
-            field_dict["organizationId"] = organization_id
-        if status is not UNSET:
-            field_dict["status"] = status
-        if events is not UNSET:
-            field_dict["events"] = events
-        if notification_url is not UNSET:
-            field_dict["notificationUrl"] = notification_url
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
-        if security_key is not UNSET:
-            field_dict["securityKey"] = security_key
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.organization_id is not None:
+            field_dict["organizationId"] = self.organization_id
+        if self.status is not None:
+            field_dict["status"] = self.status.to_dict()
+        if self.events is not None:
+            field_dict["events"] = []
+            for events_item_data in self.events:
+                events_item = events_item_data.to_dict()
+                field_dict["events"].append(events_item)
+
+        if self.notification_url is not None:
+            field_dict["notificationUrl"] = self.notification_url
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.updated_time is not None:
+            field_dict["updatedTime"] = self.updated_time.isoformat()
+        if self.security_key is not None:
+            field_dict["securityKey"] = self.security_key
 
         return field_dict
 
@@ -114,62 +91,68 @@ class Subscription:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            organization_id = d.pop("organizationId", UNSET)
+            organization_id = d.pop("organizationId", None)
 
-            _status = d.pop("status", UNSET)
-            status: SubscriptionStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: SubscriptionStatus | None = None
+            if _status is not None:
                 status = SubscriptionStatus.from_dict(_status)
 
-            _events = d.pop("events", UNSET)
-            events: list[SubscriptionEvent] | Unset = UNSET
-            if _events is not UNSET:
+            _events = d.pop("events", None)
+            events: list[SubscriptionEvent] | None = None
+            if _events is not None:
                 events = []
+                _events = _events
                 for events_item_data in _events:
                     events_item = SubscriptionEvent.from_dict(events_item_data)
 
                     events.append(events_item)
 
-            notification_url = d.pop("notificationUrl", UNSET)
+            notification_url = d.pop("notificationUrl", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
+            _updated_time = d.pop("updatedTime", None)
+            updated_time: datetime.datetime | None = None
+            if _updated_time is not None:
                 updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-            security_key = d.pop("securityKey", UNSET)
+            security_key = d.pop("securityKey", None)
 
-            subscription = cls(
-                id,
-                name,
-                organization_id,
-                status,
-                events,
-                notification_url,
-                created_time,
-                updated_time,
-                security_key,
-            )
+            subscription = _new_object(cls)
+            subscription.id = id
+            subscription.name = name
+            subscription.organization_id = organization_id
+            subscription.status = status
+            subscription.events = events
+            subscription.notification_url = notification_url
+            subscription.created_time = created_time
+            subscription.updated_time = updated_time
+            subscription.security_key = security_key
 
             subscription.additional_properties = d
             return subscription
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

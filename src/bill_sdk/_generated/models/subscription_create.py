@@ -9,16 +9,23 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="SubscriptionCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SubscriptionCreate:
     """Everything a new subscription needs; also the body of a full replacement.
 
@@ -29,10 +36,10 @@ class SubscriptionCreate:
         notification_url (str): HTTPS address to receive the notifications.
     """
 
-    name: str
-    status: SubscriptionStatusInput
-    events: list[SubscriptionEventInput]
-    notification_url: str
+    name: str = _attrs_field(validator=expect(str))
+    status: SubscriptionStatusInput = _attrs_field(validator=expect_model("SubscriptionStatusInput"))
+    events: list[SubscriptionEventInput] = _attrs_field(validator=expect_model("SubscriptionEventInput", many=True))
+    notification_url: str = _attrs_field(validator=expect(str))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,17 +87,28 @@ class SubscriptionCreate:
 
             notification_url = d.pop("notificationUrl")
 
-            subscription_create = cls(
-                name,
-                status,
-                events,
-                notification_url,
-            )
+            subscription_create = _new_object(cls)
+            subscription_create.name = name
+            subscription_create.status = status
+            subscription_create.events = events
+            subscription_create.notification_url = notification_url
 
             subscription_create.additional_properties = d
             return subscription_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

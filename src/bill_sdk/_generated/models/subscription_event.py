@@ -6,44 +6,42 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="SubscriptionEvent")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SubscriptionEvent:
     """One event type a subscription listens to.
 
     Attributes:
-        type_ (str | Unset): Event name from the catalog.
-        version (str | Unset): Payload version from the catalog.
+        type_ (str | None): Event name from the catalog.
+        version (str | None): Payload version from the catalog.
     """
 
-    type_: str | Unset = UNSET
-    version: str | Unset = UNSET
+    type_: str | None = None
+    version: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_
-
-        version = self.version
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if version is not UNSET:
-            field_dict["version"] = version
+        if self.type_ is not None:
+            field_dict["type"] = self.type_
+        if self.version is not None:
+            field_dict["version"] = self.version
 
         return field_dict
 
@@ -54,19 +52,30 @@ class SubscriptionEvent:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            type_ = d.pop("type", UNSET)
+            type_ = d.pop("type", None)
 
-            version = d.pop("version", UNSET)
+            version = d.pop("version", None)
 
-            subscription_event = cls(
-                type_,
-                version,
-            )
+            subscription_event = _new_object(cls)
+            subscription_event.type_ = type_
+            subscription_event.version = version
 
             subscription_event.additional_properties = d
             return subscription_event
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

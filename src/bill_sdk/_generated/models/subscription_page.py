@@ -10,53 +10,45 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="SubscriptionPage")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SubscriptionPage:
     """One page of webhook subscriptions; only a forward cursor exists.
 
     Attributes:
-        next_page (None | str | Unset): Opaque cursor of the next page; missing or null on the last page.
-        results (list[Subscription] | Unset):
+        next_page (None | str): Opaque cursor of the next page; missing or null on the last page.
+        results (list[Subscription] | None):
     """
 
-    next_page: None | str | Unset = UNSET
-    results: list[Subscription] | Unset = UNSET
+    next_page: None | str = None
+    results: list[Subscription] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        next_page: None | str | Unset
-        if isinstance(self.next_page, Unset):
-            next_page = UNSET
-        else:
-            next_page = self.next_page
-
-        results: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.results, Unset):
-            results = []
-            for results_item_data in self.results:
-                results_item = results_item_data.to_dict()
-                results.append(results_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if next_page is not UNSET:
-            field_dict["nextPage"] = next_page
-        if results is not UNSET:
-            field_dict["results"] = results
+
+        field_dict["nextPage"] = self.next_page
+        if self.results is not None:
+            field_dict["results"] = []
+            for results_item_data in self.results:
+                results_item = results_item_data.to_dict()
+                field_dict["results"].append(results_item)
 
         return field_dict
 
@@ -67,34 +59,47 @@ class SubscriptionPage:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
+            _next_page = d.pop("nextPage", None)
+            next_page: None | str = None
+            if _next_page is not None:
 
-            def _parse_next_page(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+                def _parse_next_page(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            next_page = _parse_next_page(d.pop("nextPage", UNSET))
+                next_page = _parse_next_page(_next_page)
 
-            _results = d.pop("results", UNSET)
-            results: list[Subscription] | Unset = UNSET
-            if _results is not UNSET:
+            _results = d.pop("results", None)
+            results: list[Subscription] | None = None
+            if _results is not None:
                 results = []
+                _results = _results
                 for results_item_data in _results:
                     results_item = Subscription.from_dict(results_item_data)
 
                     results.append(results_item)
 
-            subscription_page = cls(
-                next_page,
-                results,
-            )
+            subscription_page = _new_object(cls)
+            subscription_page.next_page = next_page
+            subscription_page.results = results
 
             subscription_page.additional_properties = d
             return subscription_page
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

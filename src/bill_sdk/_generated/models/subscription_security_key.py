@@ -6,39 +6,39 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="SubscriptionSecurityKey")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SubscriptionSecurityKey:
     """A freshly generated signing key of a subscription, shown only this once.
 
     Attributes:
-        security_key (str | Unset):
+        security_key (str | None):
     """
 
-    security_key: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
+    security_key: str | None = _attrs_field(default=None, repr=mask_secret)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        security_key = self.security_key
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if security_key is not UNSET:
-            field_dict["securityKey"] = security_key
+        if self.security_key is not None:
+            field_dict["securityKey"] = self.security_key
 
         return field_dict
 
@@ -49,16 +49,27 @@ class SubscriptionSecurityKey:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            security_key = d.pop("securityKey", UNSET)
+            security_key = d.pop("securityKey", None)
 
-            subscription_security_key = cls(
-                security_key,
-            )
+            subscription_security_key = _new_object(cls)
+            subscription_security_key.security_key = security_key
 
             subscription_security_key.additional_properties = d
             return subscription_security_key
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

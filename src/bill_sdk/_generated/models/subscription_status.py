@@ -6,38 +6,38 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="SubscriptionStatus")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SubscriptionStatus:
     """Whether BILL currently delivers notifications for the subscription.
 
     Attributes:
-        enabled (bool | Unset): False when switched off, including by BILL itself after deliveries kept failing.
+        enabled (bool | None): False when switched off, including by BILL itself after deliveries kept failing.
     """
 
-    enabled: bool | Unset = UNSET
+    enabled: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        enabled = self.enabled
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if enabled is not UNSET:
-            field_dict["enabled"] = enabled
+        if self.enabled is not None:
+            field_dict["enabled"] = self.enabled
 
         return field_dict
 
@@ -48,16 +48,27 @@ class SubscriptionStatus:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            enabled = d.pop("enabled", UNSET)
+            enabled = d.pop("enabled", None)
 
-            subscription_status = cls(
-                enabled,
-            )
+            subscription_status = _new_object(cls)
+            subscription_status.enabled = enabled
 
             subscription_status.additional_properties = d
             return subscription_status
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

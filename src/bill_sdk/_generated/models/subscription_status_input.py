@@ -6,16 +6,22 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="SubscriptionStatusInput")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SubscriptionStatusInput:
     """Whether the subscription should deliver notifications.
 
@@ -23,7 +29,7 @@ class SubscriptionStatusInput:
         enabled (bool):
     """
 
-    enabled: bool
+    enabled: bool = _attrs_field(validator=expect(bool))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,14 +54,25 @@ class SubscriptionStatusInput:
             d = dict(src_dict)
             enabled = d.pop("enabled")
 
-            subscription_status_input = cls(
-                enabled,
-            )
+            subscription_status_input = _new_object(cls)
+            subscription_status_input.enabled = enabled
 
             subscription_status_input.additional_properties = d
             return subscription_status_input
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

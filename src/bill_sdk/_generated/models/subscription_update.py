@@ -9,63 +9,60 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="SubscriptionUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class SubscriptionUpdate:
     """Fields to change on a subscription; anything left out stays as it is.
 
     Attributes:
-        name (str | Unset):
-        status (SubscriptionStatusInput | Unset): Whether the subscription should deliver notifications.
-        events (list[SubscriptionEventInput] | Unset):
-        notification_url (str | Unset): HTTPS address to receive the notifications.
+        name (str | None):
+        status (SubscriptionStatusInput | None): Whether the subscription should deliver notifications.
+        events (list[SubscriptionEventInput] | None):
+        notification_url (str | None): HTTPS address to receive the notifications.
     """
 
-    name: str | Unset = UNSET
-    status: SubscriptionStatusInput | Unset = UNSET
-    events: list[SubscriptionEventInput] | Unset = UNSET
-    notification_url: str | Unset = UNSET
+    name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    status: SubscriptionStatusInput | None = _attrs_field(
+        default=None, validator=expect_model("SubscriptionStatusInput", optional=True)
+    )
+    events: list[SubscriptionEventInput] | None = _attrs_field(
+        default=None, validator=expect_model("SubscriptionEventInput", optional=True, many=True)
+    )
+    notification_url: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        status: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = self.status.to_dict()
-
-        events: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.events, Unset):
-            events = []
-            for events_item_data in self.events:
-                events_item = events_item_data.to_dict()
-                events.append(events_item)
-
-        notification_url = self.notification_url
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if status is not UNSET:
-            field_dict["status"] = status
-        if events is not UNSET:
-            field_dict["events"] = events
-        if notification_url is not UNSET:
-            field_dict["notificationUrl"] = notification_url
+        if self.name is not None:
+            field_dict["name"] = self.name
+        if self.status is not None:
+            field_dict["status"] = self.status.to_dict()
+        if self.events is not None:
+            field_dict["events"] = []
+            for events_item_data in self.events:
+                events_item = events_item_data.to_dict()
+                field_dict["events"].append(events_item)
+
+        if self.notification_url is not None:
+            field_dict["notificationUrl"] = self.notification_url
 
         return field_dict
 
@@ -76,37 +73,47 @@ class SubscriptionUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
-            _status = d.pop("status", UNSET)
-            status: SubscriptionStatusInput | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: SubscriptionStatusInput | None = None
+            if _status is not None:
                 status = SubscriptionStatusInput.from_dict(_status)
 
-            _events = d.pop("events", UNSET)
-            events: list[SubscriptionEventInput] | Unset = UNSET
-            if _events is not UNSET:
+            _events = d.pop("events", None)
+            events: list[SubscriptionEventInput] | None = None
+            if _events is not None:
                 events = []
+                _events = _events
                 for events_item_data in _events:
                     events_item = SubscriptionEventInput.from_dict(events_item_data)
 
                     events.append(events_item)
 
-            notification_url = d.pop("notificationUrl", UNSET)
+            notification_url = d.pop("notificationUrl", None)
 
-            subscription_update = cls(
-                name,
-                status,
-                events,
-                notification_url,
-            )
+            subscription_update = _new_object(cls)
+            subscription_update.name = name
+            subscription_update.status = status
+            subscription_update.events = events
+            subscription_update.notification_url = notification_url
 
             subscription_update.additional_properties = d
             return subscription_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

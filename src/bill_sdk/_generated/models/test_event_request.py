@@ -9,135 +9,113 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="TestEventRequest")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class TestEventRequest:
     """What the test notification should look like. Every field is optional; an entity object, when given, is used as the
     sample data under its key. Keys are the event prefixes, hyphens included.
 
         Attributes:
-            event_type (str | Unset): Event name to imitate, for example `bill.created`.
-            version (str | Unset): Payload version to imitate.
-            vendor (TestEventSample | Unset): Made-up data for the entity of a test notification (a bill, vendor, Spend &
+            event_type (str | None): Event name to imitate, for example `bill.created`.
+            version (str | None): Payload version to imitate.
+            vendor (TestEventSample | None): Made-up data for the entity of a test notification (a bill, vendor, Spend &
                 Expense transaction, ...); any fields, none checked.
-            bill (TestEventSample | Unset): Made-up data for the entity of a test notification (a bill, vendor, Spend &
+            bill (TestEventSample | None): Made-up data for the entity of a test notification (a bill, vendor, Spend &
                 Expense transaction, ...); any fields, none checked.
-            bank_account (TestEventSample | Unset): Made-up data for the entity of a test notification (a bill, vendor,
-                Spend & Expense transaction, ...); any fields, none checked.
-            card_account (TestEventSample | Unset): Made-up data for the entity of a test notification (a bill, vendor,
-                Spend & Expense transaction, ...); any fields, none checked.
-            payment (TestEventSample | Unset): Made-up data for the entity of a test notification (a bill, vendor, Spend &
-                Expense transaction, ...); any fields, none checked.
-            risk_verification (TestEventSample | Unset): Made-up data for the entity of a test notification (a bill, vendor,
-                Spend & Expense transaction, ...); any fields, none checked.
-            invoice (TestEventSample | Unset): Made-up data for the entity of a test notification (a bill, vendor, Spend &
-                Expense transaction, ...); any fields, none checked.
-            transaction (TestEventSample | Unset): Made-up data for the entity of a test notification (a bill, vendor, Spend
+            bank_account (TestEventSample | None): Made-up data for the entity of a test notification (a bill, vendor, Spend
                 & Expense transaction, ...); any fields, none checked.
-            three_ds_challenge (TestEventSample | Unset): Made-up data for the entity of a test notification (a bill,
-                vendor, Spend & Expense transaction, ...); any fields, none checked.
-            reimbursement (TestEventSample | Unset): Made-up data for the entity of a test notification (a bill, vendor,
+            card_account (TestEventSample | None): Made-up data for the entity of a test notification (a bill, vendor, Spend
+                & Expense transaction, ...); any fields, none checked.
+            payment (TestEventSample | None): Made-up data for the entity of a test notification (a bill, vendor, Spend &
+                Expense transaction, ...); any fields, none checked.
+            risk_verification (TestEventSample | None): Made-up data for the entity of a test notification (a bill, vendor,
+                Spend & Expense transaction, ...); any fields, none checked.
+            invoice (TestEventSample | None): Made-up data for the entity of a test notification (a bill, vendor, Spend &
+                Expense transaction, ...); any fields, none checked.
+            transaction (TestEventSample | None): Made-up data for the entity of a test notification (a bill, vendor, Spend
+                & Expense transaction, ...); any fields, none checked.
+            three_ds_challenge (TestEventSample | None): Made-up data for the entity of a test notification (a bill, vendor,
+                Spend & Expense transaction, ...); any fields, none checked.
+            reimbursement (TestEventSample | None): Made-up data for the entity of a test notification (a bill, vendor,
                 Spend & Expense transaction, ...); any fields, none checked.
     """
 
-    event_type: str | Unset = UNSET
-    version: str | Unset = UNSET
-    vendor: TestEventSample | Unset = UNSET
-    bill: TestEventSample | Unset = UNSET
-    bank_account: TestEventSample | Unset = UNSET
-    card_account: TestEventSample | Unset = UNSET
-    payment: TestEventSample | Unset = UNSET
-    risk_verification: TestEventSample | Unset = UNSET
-    invoice: TestEventSample | Unset = UNSET
-    transaction: TestEventSample | Unset = UNSET
-    three_ds_challenge: TestEventSample | Unset = UNSET
-    reimbursement: TestEventSample | Unset = UNSET
+    event_type: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    version: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    vendor: TestEventSample | None = _attrs_field(
+        default=None, validator=expect_model("TestEventSample", optional=True)
+    )
+    bill: TestEventSample | None = _attrs_field(default=None, validator=expect_model("TestEventSample", optional=True))
+    bank_account: TestEventSample | None = _attrs_field(
+        default=None, validator=expect_model("TestEventSample", optional=True)
+    )
+    card_account: TestEventSample | None = _attrs_field(
+        default=None, validator=expect_model("TestEventSample", optional=True)
+    )
+    payment: TestEventSample | None = _attrs_field(
+        default=None, validator=expect_model("TestEventSample", optional=True)
+    )
+    risk_verification: TestEventSample | None = _attrs_field(
+        default=None, validator=expect_model("TestEventSample", optional=True)
+    )
+    invoice: TestEventSample | None = _attrs_field(
+        default=None, validator=expect_model("TestEventSample", optional=True)
+    )
+    transaction: TestEventSample | None = _attrs_field(
+        default=None, validator=expect_model("TestEventSample", optional=True)
+    )
+    three_ds_challenge: TestEventSample | None = _attrs_field(
+        default=None, validator=expect_model("TestEventSample", optional=True)
+    )
+    reimbursement: TestEventSample | None = _attrs_field(
+        default=None, validator=expect_model("TestEventSample", optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        event_type = self.event_type
-
-        version = self.version
-
-        vendor: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.vendor, Unset):
-            vendor = self.vendor.to_dict()
-
-        bill: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.bill, Unset):
-            bill = self.bill.to_dict()
-
-        bank_account: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.bank_account, Unset):
-            bank_account = self.bank_account.to_dict()
-
-        card_account: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.card_account, Unset):
-            card_account = self.card_account.to_dict()
-
-        payment: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment, Unset):
-            payment = self.payment.to_dict()
-
-        risk_verification: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.risk_verification, Unset):
-            risk_verification = self.risk_verification.to_dict()
-
-        invoice: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.invoice, Unset):
-            invoice = self.invoice.to_dict()
-
-        transaction: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.transaction, Unset):
-            transaction = self.transaction.to_dict()
-
-        three_ds_challenge: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.three_ds_challenge, Unset):
-            three_ds_challenge = self.three_ds_challenge.to_dict()
-
-        reimbursement: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.reimbursement, Unset):
-            reimbursement = self.reimbursement.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if event_type is not UNSET:
-            field_dict["eventType"] = event_type
-        if version is not UNSET:
-            field_dict["version"] = version
-        if vendor is not UNSET:
-            field_dict["vendor"] = vendor
-        if bill is not UNSET:
-            field_dict["bill"] = bill
-        if bank_account is not UNSET:
-            field_dict["bank-account"] = bank_account
-        if card_account is not UNSET:
-            field_dict["card-account"] = card_account
-        if payment is not UNSET:
-            field_dict["payment"] = payment
-        if risk_verification is not UNSET:
-            field_dict["risk-verification"] = risk_verification
-        if invoice is not UNSET:
-            field_dict["invoice"] = invoice
-        if transaction is not UNSET:
-            field_dict["transaction"] = transaction
-        if three_ds_challenge is not UNSET:
-            field_dict["threeDsChallenge"] = three_ds_challenge
-        if reimbursement is not UNSET:
-            field_dict["reimbursement"] = reimbursement
+        if self.event_type is not None:
+            field_dict["eventType"] = self.event_type
+        if self.version is not None:
+            field_dict["version"] = self.version
+        if self.vendor is not None:
+            field_dict["vendor"] = self.vendor.to_dict()
+        if self.bill is not None:
+            field_dict["bill"] = self.bill.to_dict()
+        if self.bank_account is not None:
+            field_dict["bank-account"] = self.bank_account.to_dict()
+        if self.card_account is not None:
+            field_dict["card-account"] = self.card_account.to_dict()
+        if self.payment is not None:
+            field_dict["payment"] = self.payment.to_dict()
+        if self.risk_verification is not None:
+            field_dict["risk-verification"] = self.risk_verification.to_dict()
+        if self.invoice is not None:
+            field_dict["invoice"] = self.invoice.to_dict()
+        if self.transaction is not None:
+            field_dict["transaction"] = self.transaction.to_dict()
+        if self.three_ds_challenge is not None:
+            field_dict["threeDsChallenge"] = self.three_ds_challenge.to_dict()
+        if self.reimbursement is not None:
+            field_dict["reimbursement"] = self.reimbursement.to_dict()
 
         return field_dict
 
@@ -148,99 +126,90 @@ class TestEventRequest:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            event_type = d.pop("eventType", UNSET)
+            event_type = d.pop("eventType", None)
 
-            version = d.pop("version", UNSET)
+            version = d.pop("version", None)
 
-            _vendor = d.pop("vendor", UNSET)
-            vendor: TestEventSample | Unset
-            if _vendor is UNSET:
-                vendor = UNSET
-            else:
+            _vendor = d.pop("vendor", None)
+            vendor: TestEventSample | None = None
+            if _vendor is not None:
                 vendor = TestEventSample.from_dict(_vendor)
 
-            _bill = d.pop("bill", UNSET)
-            bill: TestEventSample | Unset
-            if _bill is UNSET:
-                bill = UNSET
-            else:
+            _bill = d.pop("bill", None)
+            bill: TestEventSample | None = None
+            if _bill is not None:
                 bill = TestEventSample.from_dict(_bill)
 
-            _bank_account = d.pop("bank-account", UNSET)
-            bank_account: TestEventSample | Unset
-            if _bank_account is UNSET:
-                bank_account = UNSET
-            else:
+            _bank_account = d.pop("bank-account", None)
+            bank_account: TestEventSample | None = None
+            if _bank_account is not None:
                 bank_account = TestEventSample.from_dict(_bank_account)
 
-            _card_account = d.pop("card-account", UNSET)
-            card_account: TestEventSample | Unset
-            if _card_account is UNSET:
-                card_account = UNSET
-            else:
+            _card_account = d.pop("card-account", None)
+            card_account: TestEventSample | None = None
+            if _card_account is not None:
                 card_account = TestEventSample.from_dict(_card_account)
 
-            _payment = d.pop("payment", UNSET)
-            payment: TestEventSample | Unset
-            if _payment is UNSET:
-                payment = UNSET
-            else:
+            _payment = d.pop("payment", None)
+            payment: TestEventSample | None = None
+            if _payment is not None:
                 payment = TestEventSample.from_dict(_payment)
 
-            _risk_verification = d.pop("risk-verification", UNSET)
-            risk_verification: TestEventSample | Unset
-            if _risk_verification is UNSET:
-                risk_verification = UNSET
-            else:
+            _risk_verification = d.pop("risk-verification", None)
+            risk_verification: TestEventSample | None = None
+            if _risk_verification is not None:
                 risk_verification = TestEventSample.from_dict(_risk_verification)
 
-            _invoice = d.pop("invoice", UNSET)
-            invoice: TestEventSample | Unset
-            if _invoice is UNSET:
-                invoice = UNSET
-            else:
+            _invoice = d.pop("invoice", None)
+            invoice: TestEventSample | None = None
+            if _invoice is not None:
                 invoice = TestEventSample.from_dict(_invoice)
 
-            _transaction = d.pop("transaction", UNSET)
-            transaction: TestEventSample | Unset
-            if _transaction is UNSET:
-                transaction = UNSET
-            else:
+            _transaction = d.pop("transaction", None)
+            transaction: TestEventSample | None = None
+            if _transaction is not None:
                 transaction = TestEventSample.from_dict(_transaction)
 
-            _three_ds_challenge = d.pop("threeDsChallenge", UNSET)
-            three_ds_challenge: TestEventSample | Unset
-            if _three_ds_challenge is UNSET:
-                three_ds_challenge = UNSET
-            else:
+            _three_ds_challenge = d.pop("threeDsChallenge", None)
+            three_ds_challenge: TestEventSample | None = None
+            if _three_ds_challenge is not None:
                 three_ds_challenge = TestEventSample.from_dict(_three_ds_challenge)
 
-            _reimbursement = d.pop("reimbursement", UNSET)
-            reimbursement: TestEventSample | Unset
-            if _reimbursement is UNSET:
-                reimbursement = UNSET
-            else:
+            _reimbursement = d.pop("reimbursement", None)
+            reimbursement: TestEventSample | None = None
+            if _reimbursement is not None:
                 reimbursement = TestEventSample.from_dict(_reimbursement)
 
-            test_event_request = cls(
-                event_type,
-                version,
-                vendor,
-                bill,
-                bank_account,
-                card_account,
-                payment,
-                risk_verification,
-                invoice,
-                transaction,
-                three_ds_challenge,
-                reimbursement,
-            )
+            test_event_request = _new_object(cls)
+            test_event_request.event_type = event_type
+            test_event_request.version = version
+            test_event_request.vendor = vendor
+            test_event_request.bill = bill
+            test_event_request.bank_account = bank_account
+            test_event_request.card_account = card_account
+            test_event_request.payment = payment
+            test_event_request.risk_verification = risk_verification
+            test_event_request.invoice = invoice
+            test_event_request.transaction = transaction
+            test_event_request.three_ds_challenge = three_ds_challenge
+            test_event_request.reimbursement = reimbursement
 
             test_event_request.additional_properties = d
             return test_event_request
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

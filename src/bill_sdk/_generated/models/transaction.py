@@ -13,16 +13,18 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     EnumLookup,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.card_type import CardType
@@ -31,7 +33,6 @@ from ..models.transaction_network import TransactionNetwork
 from ..models.transaction_receipt_status import TransactionReceiptStatus
 from ..models.transaction_receipt_sync_status import TransactionReceiptSyncStatus
 from ..models.transaction_type import TransactionType
-from ..types import UNSET, Unset
 
 _CardType = EnumLookup(CardType)
 _TransactionDisputeStatus = EnumLookup(TransactionDisputeStatus)
@@ -42,127 +43,127 @@ _TransactionType = EnumLookup(TransactionType)
 
 
 T = TypeVar("T", bound="Transaction")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Transaction:
     """A card transaction. It starts as AUTHORIZATION (or DECLINE) and a new CLEAR transaction appears once money moves,
     pointing back through originalAuthTransactionId. A negative AUTHORIZATION is a reversal, a negative CLEAR a refund.
 
         Attributes:
-            id (str | Unset):
-            uuid (str | Unset):
-            child_transaction_ids (list[str] | Unset):
-            child_transaction_uuids (list[str] | Unset):
-            is_locked (bool | Unset): Locked transactions refuse custom-field changes.
-            is_reconciled (bool | Unset):
-            transaction_type (TransactionType | Unset): Stage of a card transaction. BILL may add values.
-            parent_transaction_id (None | str | Unset): Set on the parts of a split transaction.
-            parent_transaction_uuid (None | str | Unset):
-            user_id (str | Unset):
-            user_uuid (str | Unset):
-            user_name (str | Unset):
-            raw_merchant_name (str | Unset):
-            merchant_name (str | Unset):
-            budget_id (str | Unset):
-            budget_uuid (str | Unset):
-            budget_name (str | Unset):
-            parent_budget_uuid (None | str | Unset):
-            original_auth_transaction_id (None | str | Unset): For a CLEAR transaction, the authorization it settles; null
-                when there was none.
-            original_auth_transaction_uuid (None | str | Unset):
-            is_credit (bool | Unset):
-            currency_data (TransactionCurrencyData | Unset): Original currency of a foreign transaction.
-            receipt_required (bool | Unset):
-            review_required (bool | Unset):
-            occurred_time (datetime.datetime | Unset):
-            updated_time (datetime.datetime | Unset):
-            authorized_time (datetime.datetime | Unset):
-            complete (bool | Unset): Everything the company requires (receipt, custom fields) is filled in.
-            points_awarded (int | Unset):
-            custom_fields (list[AssignedCustomField] | Unset):
-            receipts (list[SpendReceipt] | Unset):
-            network (TransactionNetwork | Unset): Card network that carried the transaction. BILL may add values.
-            is_parent (bool | Unset):
-            reviews (list[TransactionReview] | Unset):
-            amount (Decimal | Unset): Amount in USD; negative for reversals and refunds.
-            transacted_amount (Decimal | Unset):
-            fees (Decimal | Unset): All fees, the foreign exchange fee included.
-            foreign_exchange_fee (Decimal | Unset):
-            receipt_status (TransactionReceiptStatus | Unset): Whether the transaction has its receipt. BILL may add values.
-            matched_clear_transaction_id (str | Unset):
-            matched_clear_transaction_uuid (str | Unset):
-            accounting_integration_transactions (list[TransactionAccountingSync] | Unset):
-            reviewers (list[TransactionReviewer] | Unset):
-            card_id (str | Unset):
-            card_uuid (str | Unset):
-            card_last_four (str | Unset):
-            card_type (CardType | Unset): Kind of card. BILL may add values.
-            receipt_sync_status (TransactionReceiptSyncStatus | Unset): State of copying receipts to the accounting system.
+            id (str):
+            uuid (str | None):
+            child_transaction_ids (list[str] | None):
+            child_transaction_uuids (list[str] | None):
+            is_locked (bool | None): Locked transactions refuse custom-field changes.
+            is_reconciled (bool | None):
+            transaction_type (TransactionType | None): Stage of a card transaction. BILL may add values.
+            parent_transaction_id (None | str): Set on the parts of a split transaction.
+            parent_transaction_uuid (None | str):
+            user_id (str | None):
+            user_uuid (str | None):
+            user_name (str | None):
+            raw_merchant_name (str | None):
+            merchant_name (str | None):
+            budget_id (str | None):
+            budget_uuid (str | None):
+            budget_name (str | None):
+            parent_budget_uuid (None | str):
+            original_auth_transaction_id (None | str): For a CLEAR transaction, the authorization it settles; null when
+                there was none.
+            original_auth_transaction_uuid (None | str):
+            is_credit (bool | None):
+            currency_data (TransactionCurrencyData | None): Original currency of a foreign transaction.
+            receipt_required (bool | None):
+            review_required (bool | None):
+            occurred_time (datetime.datetime | None):
+            updated_time (datetime.datetime | None):
+            authorized_time (datetime.datetime | None):
+            complete (bool | None): Everything the company requires (receipt, custom fields) is filled in.
+            points_awarded (int | None):
+            custom_fields (list[AssignedCustomField] | None):
+            receipts (list[SpendReceipt] | None):
+            network (TransactionNetwork | None): Card network that carried the transaction. BILL may add values.
+            is_parent (bool | None):
+            reviews (list[TransactionReview] | None):
+            amount (Decimal | None): Amount in USD; negative for reversals and refunds.
+            transacted_amount (Decimal | None):
+            fees (Decimal | None): All fees, the foreign exchange fee included.
+            foreign_exchange_fee (Decimal | None):
+            receipt_status (TransactionReceiptStatus | None): Whether the transaction has its receipt. BILL may add values.
+            matched_clear_transaction_id (str | None):
+            matched_clear_transaction_uuid (str | None):
+            accounting_integration_transactions (list[TransactionAccountingSync] | None):
+            reviewers (list[TransactionReviewer] | None):
+            card_id (str | None):
+            card_uuid (str | None):
+            card_last_four (str | None):
+            card_type (CardType | None): Kind of card. BILL may add values.
+            receipt_sync_status (TransactionReceiptSyncStatus | None): State of copying receipts to the accounting system.
                 BILL may add values.
-            merchant_category_code (str | Unset):
-            decline_reason (None | str | Unset):
-            decline_internal_reason_code (None | str | Unset):
-            card_present (bool | Unset):
-            merchant_location (TransactionMerchantLocation | Unset): Where the merchant is.
-            dispute_status (TransactionDisputeStatus | Unset): State of a dispute about the transaction. BILL may add
-                values.
+            merchant_category_code (str | None):
+            decline_reason (None | str):
+            decline_internal_reason_code (None | str):
+            card_present (bool | None):
+            merchant_location (TransactionMerchantLocation | None): Where the merchant is.
+            dispute_status (TransactionDisputeStatus | None): State of a dispute about the transaction. BILL may add values.
     """
 
-    id: str | Unset = UNSET
-    uuid: str | Unset = UNSET
-    child_transaction_ids: list[str] | Unset = UNSET
-    child_transaction_uuids: list[str] | Unset = UNSET
-    is_locked: bool | Unset = UNSET
-    is_reconciled: bool | Unset = UNSET
-    transaction_type: TransactionType | Unset = UNSET
-    parent_transaction_id: None | str | Unset = UNSET
-    parent_transaction_uuid: None | str | Unset = UNSET
-    user_id: str | Unset = UNSET
-    user_uuid: str | Unset = UNSET
-    user_name: str | Unset = UNSET
-    raw_merchant_name: str | Unset = UNSET
-    merchant_name: str | Unset = UNSET
-    budget_id: str | Unset = UNSET
-    budget_uuid: str | Unset = UNSET
-    budget_name: str | Unset = UNSET
-    parent_budget_uuid: None | str | Unset = UNSET
-    original_auth_transaction_id: None | str | Unset = UNSET
-    original_auth_transaction_uuid: None | str | Unset = UNSET
-    is_credit: bool | Unset = UNSET
-    currency_data: TransactionCurrencyData | Unset = UNSET
-    receipt_required: bool | Unset = UNSET
-    review_required: bool | Unset = UNSET
-    occurred_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
-    authorized_time: datetime.datetime | Unset = UNSET
-    complete: bool | Unset = UNSET
-    points_awarded: int | Unset = UNSET
-    custom_fields: list[AssignedCustomField] | Unset = UNSET
-    receipts: list[SpendReceipt] | Unset = UNSET
-    network: TransactionNetwork | Unset = UNSET
-    is_parent: bool | Unset = UNSET
-    reviews: list[TransactionReview] | Unset = UNSET
-    amount: Decimal | Unset = UNSET
-    transacted_amount: Decimal | Unset = UNSET
-    fees: Decimal | Unset = UNSET
-    foreign_exchange_fee: Decimal | Unset = UNSET
-    receipt_status: TransactionReceiptStatus | Unset = UNSET
-    matched_clear_transaction_id: str | Unset = UNSET
-    matched_clear_transaction_uuid: str | Unset = UNSET
-    accounting_integration_transactions: list[TransactionAccountingSync] | Unset = UNSET
-    reviewers: list[TransactionReviewer] | Unset = UNSET
-    card_id: str | Unset = UNSET
-    card_uuid: str | Unset = UNSET
-    card_last_four: str | Unset = UNSET
-    card_type: CardType | Unset = UNSET
-    receipt_sync_status: TransactionReceiptSyncStatus | Unset = UNSET
-    merchant_category_code: str | Unset = UNSET
-    decline_reason: None | str | Unset = UNSET
-    decline_internal_reason_code: None | str | Unset = UNSET
-    card_present: bool | Unset = UNSET
-    merchant_location: TransactionMerchantLocation | Unset = UNSET
-    dispute_status: TransactionDisputeStatus | Unset = UNSET
+    id: str
+    uuid: str | None = None
+    child_transaction_ids: list[str] | None = None
+    child_transaction_uuids: list[str] | None = None
+    is_locked: bool | None = None
+    is_reconciled: bool | None = None
+    transaction_type: TransactionType | None = None
+    parent_transaction_id: None | str = None
+    parent_transaction_uuid: None | str = None
+    user_id: str | None = None
+    user_uuid: str | None = None
+    user_name: str | None = None
+    raw_merchant_name: str | None = None
+    merchant_name: str | None = None
+    budget_id: str | None = None
+    budget_uuid: str | None = None
+    budget_name: str | None = None
+    parent_budget_uuid: None | str = None
+    original_auth_transaction_id: None | str = None
+    original_auth_transaction_uuid: None | str = None
+    is_credit: bool | None = None
+    currency_data: TransactionCurrencyData | None = None
+    receipt_required: bool | None = None
+    review_required: bool | None = None
+    occurred_time: datetime.datetime | None = None
+    updated_time: datetime.datetime | None = None
+    authorized_time: datetime.datetime | None = None
+    complete: bool | None = None
+    points_awarded: int | None = None
+    custom_fields: list[AssignedCustomField] | None = None
+    receipts: list[SpendReceipt] | None = None
+    network: TransactionNetwork | None = None
+    is_parent: bool | None = None
+    reviews: list[TransactionReview] | None = None
+    amount: Decimal | None = None
+    transacted_amount: Decimal | None = None
+    fees: Decimal | None = None
+    foreign_exchange_fee: Decimal | None = None
+    receipt_status: TransactionReceiptStatus | None = None
+    matched_clear_transaction_id: str | None = None
+    matched_clear_transaction_uuid: str | None = None
+    accounting_integration_transactions: list[TransactionAccountingSync] | None = None
+    reviewers: list[TransactionReviewer] | None = None
+    card_id: str | None = None
+    card_uuid: str | None = None
+    card_last_four: str | None = None
+    card_type: CardType | None = None
+    receipt_sync_status: TransactionReceiptSyncStatus | None = None
+    merchant_category_code: str | None = None
+    decline_reason: None | str = None
+    decline_internal_reason_code: None | str = None
+    card_present: bool | None = None
+    merchant_location: TransactionMerchantLocation | None = None
+    dispute_status: TransactionDisputeStatus | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -175,302 +176,141 @@ class Transaction:
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
-        uuid = self.uuid
-
-        child_transaction_ids: list[str] | Unset = UNSET
-        if not isinstance(self.child_transaction_ids, Unset):
-            child_transaction_ids = self.child_transaction_ids
-
-        child_transaction_uuids: list[str] | Unset = UNSET
-        if not isinstance(self.child_transaction_uuids, Unset):
-            child_transaction_uuids = self.child_transaction_uuids
-
-        is_locked = self.is_locked
-
-        is_reconciled = self.is_reconciled
-
-        transaction_type: str | Unset = UNSET
-        if not isinstance(self.transaction_type, Unset):
-            transaction_type = str(self.transaction_type)
-
-        parent_transaction_id: None | str | Unset
-        if isinstance(self.parent_transaction_id, Unset):
-            parent_transaction_id = UNSET
-        else:
-            parent_transaction_id = self.parent_transaction_id
-
-        parent_transaction_uuid: None | str | Unset
-        if isinstance(self.parent_transaction_uuid, Unset):
-            parent_transaction_uuid = UNSET
-        else:
-            parent_transaction_uuid = self.parent_transaction_uuid
-
-        user_id = self.user_id
-
-        user_uuid = self.user_uuid
-
-        user_name = self.user_name
-
-        raw_merchant_name = self.raw_merchant_name
-
-        merchant_name = self.merchant_name
-
-        budget_id = self.budget_id
-
-        budget_uuid = self.budget_uuid
-
-        budget_name = self.budget_name
-
-        parent_budget_uuid: None | str | Unset
-        if isinstance(self.parent_budget_uuid, Unset):
-            parent_budget_uuid = UNSET
-        else:
-            parent_budget_uuid = self.parent_budget_uuid
-
-        original_auth_transaction_id: None | str | Unset
-        if isinstance(self.original_auth_transaction_id, Unset):
-            original_auth_transaction_id = UNSET
-        else:
-            original_auth_transaction_id = self.original_auth_transaction_id
-
-        original_auth_transaction_uuid: None | str | Unset
-        if isinstance(self.original_auth_transaction_uuid, Unset):
-            original_auth_transaction_uuid = UNSET
-        else:
-            original_auth_transaction_uuid = self.original_auth_transaction_uuid
-
-        is_credit = self.is_credit
-
-        currency_data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.currency_data, Unset):
-            currency_data = self.currency_data.to_dict()
-
-        receipt_required = self.receipt_required
-
-        review_required = self.review_required
-
-        occurred_time: str | Unset = UNSET
-        if not isinstance(self.occurred_time, Unset):
-            occurred_time = self.occurred_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
-
-        authorized_time: str | Unset = UNSET
-        if not isinstance(self.authorized_time, Unset):
-            authorized_time = self.authorized_time.isoformat()
-
-        complete = self.complete
-
-        points_awarded = self.points_awarded
-
-        custom_fields: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.custom_fields, Unset):
-            custom_fields = []
-            for custom_fields_item_data in self.custom_fields:
-                custom_fields_item = custom_fields_item_data.to_dict()
-                custom_fields.append(custom_fields_item)
-
-        receipts: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.receipts, Unset):
-            receipts = []
-            for receipts_item_data in self.receipts:
-                receipts_item = receipts_item_data.to_dict()
-                receipts.append(receipts_item)
-
-        network: str | Unset = UNSET
-        if not isinstance(self.network, Unset):
-            network = str(self.network)
-
-        is_parent = self.is_parent
-
-        reviews: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.reviews, Unset):
-            reviews = []
-            for reviews_item_data in self.reviews:
-                reviews_item = reviews_item_data.to_dict()
-                reviews.append(reviews_item)
-
-        amount = self.amount
-
-        transacted_amount = self.transacted_amount
-
-        fees = self.fees
-
-        foreign_exchange_fee = self.foreign_exchange_fee
-
-        receipt_status: str | Unset = UNSET
-        if not isinstance(self.receipt_status, Unset):
-            receipt_status = str(self.receipt_status)
-
-        matched_clear_transaction_id = self.matched_clear_transaction_id
-
-        matched_clear_transaction_uuid = self.matched_clear_transaction_uuid
-
-        accounting_integration_transactions: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.accounting_integration_transactions, Unset):
-            accounting_integration_transactions = []
-            for accounting_integration_transactions_item_data in self.accounting_integration_transactions:
-                accounting_integration_transactions_item = accounting_integration_transactions_item_data.to_dict()
-                accounting_integration_transactions.append(accounting_integration_transactions_item)
-
-        reviewers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.reviewers, Unset):
-            reviewers = []
-            for reviewers_item_data in self.reviewers:
-                reviewers_item = reviewers_item_data.to_dict()
-                reviewers.append(reviewers_item)
-
-        card_id = self.card_id
-
-        card_uuid = self.card_uuid
-
-        card_last_four = self.card_last_four
-
-        card_type: str | Unset = UNSET
-        if not isinstance(self.card_type, Unset):
-            card_type = str(self.card_type)
-
-        receipt_sync_status: str | Unset = UNSET
-        if not isinstance(self.receipt_sync_status, Unset):
-            receipt_sync_status = str(self.receipt_sync_status)
-
-        merchant_category_code = self.merchant_category_code
-
-        decline_reason: None | str | Unset
-        if isinstance(self.decline_reason, Unset):
-            decline_reason = UNSET
-        else:
-            decline_reason = self.decline_reason
-
-        decline_internal_reason_code: None | str | Unset
-        if isinstance(self.decline_internal_reason_code, Unset):
-            decline_internal_reason_code = UNSET
-        else:
-            decline_internal_reason_code = self.decline_internal_reason_code
-
-        card_present = self.card_present
-
-        merchant_location: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.merchant_location, Unset):
-            merchant_location = self.merchant_location.to_dict()
-
-        dispute_status: str | Unset = UNSET
-        if not isinstance(self.dispute_status, Unset):
-            dispute_status = str(self.dispute_status)
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if uuid is not UNSET:
-            field_dict["uuid"] = uuid
-        if child_transaction_ids is not UNSET:
-            field_dict["childTransactionIds"] = child_transaction_ids
-        if child_transaction_uuids is not UNSET:
-            field_dict["childTransactionUuids"] = child_transaction_uuids
-        if is_locked is not UNSET:
-            field_dict["isLocked"] = is_locked
-        if is_reconciled is not UNSET:
-            field_dict["isReconciled"] = is_reconciled
-        if transaction_type is not UNSET:
-            field_dict["transactionType"] = transaction_type
-        if parent_transaction_id is not UNSET:
-            field_dict["parentTransactionId"] = parent_transaction_id
-        if parent_transaction_uuid is not UNSET:
-            field_dict["parentTransactionUuid"] = parent_transaction_uuid
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if user_uuid is not UNSET:
-            field_dict["userUuid"] = user_uuid
-        if user_name is not UNSET:
-            field_dict["userName"] = user_name
-        if raw_merchant_name is not UNSET:
-            field_dict["rawMerchantName"] = raw_merchant_name
-        if merchant_name is not UNSET:
-            field_dict["merchantName"] = merchant_name
-        if budget_id is not UNSET:
-            field_dict["budgetId"] = budget_id
-        if budget_uuid is not UNSET:
-            field_dict["budgetUuid"] = budget_uuid
-        if budget_name is not UNSET:
-            field_dict["budgetName"] = budget_name
-        if parent_budget_uuid is not UNSET:
-            field_dict["parentBudgetUuid"] = parent_budget_uuid
-        if original_auth_transaction_id is not UNSET:
-            field_dict["originalAuthTransactionId"] = original_auth_transaction_id
-        if original_auth_transaction_uuid is not UNSET:
-            field_dict["originalAuthTransactionUuid"] = original_auth_transaction_uuid
-        if is_credit is not UNSET:
-            field_dict["isCredit"] = is_credit
-        if currency_data is not UNSET:
-            field_dict["currencyData"] = currency_data
-        if receipt_required is not UNSET:
-            field_dict["receiptRequired"] = receipt_required
-        if review_required is not UNSET:
-            field_dict["reviewRequired"] = review_required
-        if occurred_time is not UNSET:
-            field_dict["occurredTime"] = occurred_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
-        if authorized_time is not UNSET:
-            field_dict["authorizedTime"] = authorized_time
-        if complete is not UNSET:
-            field_dict["complete"] = complete
-        if points_awarded is not UNSET:
-            field_dict["pointsAwarded"] = points_awarded
-        if custom_fields is not UNSET:
-            field_dict["customFields"] = custom_fields
-        if receipts is not UNSET:
-            field_dict["receipts"] = receipts
-        if network is not UNSET:
-            field_dict["network"] = network
-        if is_parent is not UNSET:
-            field_dict["isParent"] = is_parent
-        if reviews is not UNSET:
-            field_dict["reviews"] = reviews
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if transacted_amount is not UNSET:
-            field_dict["transactedAmount"] = transacted_amount
-        if fees is not UNSET:
-            field_dict["fees"] = fees
-        if foreign_exchange_fee is not UNSET:
-            field_dict["foreignExchangeFee"] = foreign_exchange_fee
-        if receipt_status is not UNSET:
-            field_dict["receiptStatus"] = receipt_status
-        if matched_clear_transaction_id is not UNSET:
-            field_dict["matchedClearTransactionId"] = matched_clear_transaction_id
-        if matched_clear_transaction_uuid is not UNSET:
-            field_dict["matchedClearTransactionUuid"] = matched_clear_transaction_uuid
-        if accounting_integration_transactions is not UNSET:
-            field_dict["accountingIntegrationTransactions"] = accounting_integration_transactions
-        if reviewers is not UNSET:
-            field_dict["reviewers"] = reviewers
-        if card_id is not UNSET:
-            field_dict["cardId"] = card_id
-        if card_uuid is not UNSET:
-            field_dict["cardUuid"] = card_uuid
-        if card_last_four is not UNSET:
-            field_dict["cardLastFour"] = card_last_four
-        if card_type is not UNSET:
-            field_dict["cardType"] = card_type
-        if receipt_sync_status is not UNSET:
-            field_dict["receiptSyncStatus"] = receipt_sync_status
-        if merchant_category_code is not UNSET:
-            field_dict["merchantCategoryCode"] = merchant_category_code
-        if decline_reason is not UNSET:
-            field_dict["declineReason"] = decline_reason
-        if decline_internal_reason_code is not UNSET:
-            field_dict["declineInternalReasonCode"] = decline_internal_reason_code
-        if card_present is not UNSET:
-            field_dict["cardPresent"] = card_present
-        if merchant_location is not UNSET:
-            field_dict["merchantLocation"] = merchant_location
-        if dispute_status is not UNSET:
-            field_dict["disputeStatus"] = dispute_status
+        field_dict.update(
+            {
+                "id": id,
+            }
+        )
+        if self.uuid is not None:
+            field_dict["uuid"] = self.uuid
+        if self.child_transaction_ids is not None:
+            field_dict["childTransactionIds"] = self.child_transaction_ids
+
+        if self.child_transaction_uuids is not None:
+            field_dict["childTransactionUuids"] = self.child_transaction_uuids
+
+        if self.is_locked is not None:
+            field_dict["isLocked"] = self.is_locked
+        if self.is_reconciled is not None:
+            field_dict["isReconciled"] = self.is_reconciled
+        if self.transaction_type is not None:
+            field_dict["transactionType"] = str(self.transaction_type)
+
+        field_dict["parentTransactionId"] = self.parent_transaction_id
+
+        field_dict["parentTransactionUuid"] = self.parent_transaction_uuid
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.user_uuid is not None:
+            field_dict["userUuid"] = self.user_uuid
+        if self.user_name is not None:
+            field_dict["userName"] = self.user_name
+        if self.raw_merchant_name is not None:
+            field_dict["rawMerchantName"] = self.raw_merchant_name
+        if self.merchant_name is not None:
+            field_dict["merchantName"] = self.merchant_name
+        if self.budget_id is not None:
+            field_dict["budgetId"] = self.budget_id
+        if self.budget_uuid is not None:
+            field_dict["budgetUuid"] = self.budget_uuid
+        if self.budget_name is not None:
+            field_dict["budgetName"] = self.budget_name
+
+        field_dict["parentBudgetUuid"] = self.parent_budget_uuid
+
+        field_dict["originalAuthTransactionId"] = self.original_auth_transaction_id
+
+        field_dict["originalAuthTransactionUuid"] = self.original_auth_transaction_uuid
+        if self.is_credit is not None:
+            field_dict["isCredit"] = self.is_credit
+        if self.currency_data is not None:
+            field_dict["currencyData"] = self.currency_data.to_dict()
+        if self.receipt_required is not None:
+            field_dict["receiptRequired"] = self.receipt_required
+        if self.review_required is not None:
+            field_dict["reviewRequired"] = self.review_required
+        if self.occurred_time is not None:
+            field_dict["occurredTime"] = self.occurred_time.isoformat()
+        if self.updated_time is not None:
+            field_dict["updatedTime"] = self.updated_time.isoformat()
+        if self.authorized_time is not None:
+            field_dict["authorizedTime"] = self.authorized_time.isoformat()
+        if self.complete is not None:
+            field_dict["complete"] = self.complete
+        if self.points_awarded is not None:
+            field_dict["pointsAwarded"] = self.points_awarded
+        if self.custom_fields is not None:
+            field_dict["customFields"] = []
+            for custom_fields_item_data in self.custom_fields:
+                custom_fields_item = custom_fields_item_data.to_dict()
+                field_dict["customFields"].append(custom_fields_item)
+
+        if self.receipts is not None:
+            field_dict["receipts"] = []
+            for receipts_item_data in self.receipts:
+                receipts_item = receipts_item_data.to_dict()
+                field_dict["receipts"].append(receipts_item)
+
+        if self.network is not None:
+            field_dict["network"] = str(self.network)
+        if self.is_parent is not None:
+            field_dict["isParent"] = self.is_parent
+        if self.reviews is not None:
+            field_dict["reviews"] = []
+            for reviews_item_data in self.reviews:
+                reviews_item = reviews_item_data.to_dict()
+                field_dict["reviews"].append(reviews_item)
+
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.transacted_amount is not None:
+            field_dict["transactedAmount"] = self.transacted_amount
+        if self.fees is not None:
+            field_dict["fees"] = self.fees
+        if self.foreign_exchange_fee is not None:
+            field_dict["foreignExchangeFee"] = self.foreign_exchange_fee
+        if self.receipt_status is not None:
+            field_dict["receiptStatus"] = str(self.receipt_status)
+        if self.matched_clear_transaction_id is not None:
+            field_dict["matchedClearTransactionId"] = self.matched_clear_transaction_id
+        if self.matched_clear_transaction_uuid is not None:
+            field_dict["matchedClearTransactionUuid"] = self.matched_clear_transaction_uuid
+        if self.accounting_integration_transactions is not None:
+            field_dict["accountingIntegrationTransactions"] = []
+            for accounting_integration_transactions_item_data in self.accounting_integration_transactions:
+                accounting_integration_transactions_item = accounting_integration_transactions_item_data.to_dict()
+                field_dict["accountingIntegrationTransactions"].append(accounting_integration_transactions_item)
+
+        if self.reviewers is not None:
+            field_dict["reviewers"] = []
+            for reviewers_item_data in self.reviewers:
+                reviewers_item = reviewers_item_data.to_dict()
+                field_dict["reviewers"].append(reviewers_item)
+
+        if self.card_id is not None:
+            field_dict["cardId"] = self.card_id
+        if self.card_uuid is not None:
+            field_dict["cardUuid"] = self.card_uuid
+        if self.card_last_four is not None:
+            field_dict["cardLastFour"] = self.card_last_four
+        if self.card_type is not None:
+            field_dict["cardType"] = str(self.card_type)
+        if self.receipt_sync_status is not None:
+            field_dict["receiptSyncStatus"] = str(self.receipt_sync_status)
+        if self.merchant_category_code is not None:
+            field_dict["merchantCategoryCode"] = self.merchant_category_code
+
+        field_dict["declineReason"] = self.decline_reason
+
+        field_dict["declineInternalReasonCode"] = self.decline_internal_reason_code
+        if self.card_present is not None:
+            field_dict["cardPresent"] = self.card_present
+        if self.merchant_location is not None:
+            field_dict["merchantLocation"] = self.merchant_location.to_dict()
+        if self.dispute_status is not None:
+            field_dict["disputeStatus"] = str(self.dispute_status)
 
         return field_dict
 
@@ -481,207 +321,201 @@ class Transaction:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            uuid = d.pop("uuid", UNSET)
+            uuid = d.pop("uuid", None)
 
-            child_transaction_ids = cast(list[str], d.pop("childTransactionIds", UNSET))
+            _child_transaction_ids = d.pop("childTransactionIds", None)
+            child_transaction_ids: list[str] | None = None
+            if _child_transaction_ids is not None:
+                child_transaction_ids = cast(list[str], _child_transaction_ids)
 
-            child_transaction_uuids = cast(list[str], d.pop("childTransactionUuids", UNSET))
+            _child_transaction_uuids = d.pop("childTransactionUuids", None)
+            child_transaction_uuids: list[str] | None = None
+            if _child_transaction_uuids is not None:
+                child_transaction_uuids = cast(list[str], _child_transaction_uuids)
 
-            is_locked = d.pop("isLocked", UNSET)
+            is_locked = d.pop("isLocked", None)
 
-            is_reconciled = d.pop("isReconciled", UNSET)
+            is_reconciled = d.pop("isReconciled", None)
 
-            _transaction_type = d.pop("transactionType", UNSET)
-            transaction_type: TransactionType | Unset
-            if _transaction_type is UNSET:
-                transaction_type = UNSET
-            else:
+            _transaction_type = d.pop("transactionType", None)
+            transaction_type: TransactionType | None = None
+            if _transaction_type is not None:
                 transaction_type = _TransactionType[_transaction_type]
 
-            def _parse_parent_transaction_id(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+            _parent_transaction_id = d.pop("parentTransactionId", None)
+            parent_transaction_id: None | str = None
+            if _parent_transaction_id is not None:
 
-            parent_transaction_id = _parse_parent_transaction_id(d.pop("parentTransactionId", UNSET))
+                def _parse_parent_transaction_id(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            def _parse_parent_transaction_uuid(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+                parent_transaction_id = _parse_parent_transaction_id(_parent_transaction_id)
 
-            parent_transaction_uuid = _parse_parent_transaction_uuid(d.pop("parentTransactionUuid", UNSET))
+            _parent_transaction_uuid = d.pop("parentTransactionUuid", None)
+            parent_transaction_uuid: None | str = None
+            if _parent_transaction_uuid is not None:
 
-            user_id = d.pop("userId", UNSET)
+                def _parse_parent_transaction_uuid(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            user_uuid = d.pop("userUuid", UNSET)
+                parent_transaction_uuid = _parse_parent_transaction_uuid(_parent_transaction_uuid)
 
-            user_name = d.pop("userName", UNSET)
+            user_id = d.pop("userId", None)
 
-            raw_merchant_name = d.pop("rawMerchantName", UNSET)
+            user_uuid = d.pop("userUuid", None)
 
-            merchant_name = d.pop("merchantName", UNSET)
+            user_name = d.pop("userName", None)
 
-            budget_id = d.pop("budgetId", UNSET)
+            raw_merchant_name = d.pop("rawMerchantName", None)
 
-            budget_uuid = d.pop("budgetUuid", UNSET)
+            merchant_name = d.pop("merchantName", None)
 
-            budget_name = d.pop("budgetName", UNSET)
+            budget_id = d.pop("budgetId", None)
 
-            def _parse_parent_budget_uuid(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+            budget_uuid = d.pop("budgetUuid", None)
 
-            parent_budget_uuid = _parse_parent_budget_uuid(d.pop("parentBudgetUuid", UNSET))
+            budget_name = d.pop("budgetName", None)
 
-            def _parse_original_auth_transaction_id(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+            _parent_budget_uuid = d.pop("parentBudgetUuid", None)
+            parent_budget_uuid: None | str = None
+            if _parent_budget_uuid is not None:
 
-            original_auth_transaction_id = _parse_original_auth_transaction_id(
-                d.pop("originalAuthTransactionId", UNSET)
-            )
+                def _parse_parent_budget_uuid(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            def _parse_original_auth_transaction_uuid(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+                parent_budget_uuid = _parse_parent_budget_uuid(_parent_budget_uuid)
 
-            original_auth_transaction_uuid = _parse_original_auth_transaction_uuid(
-                d.pop("originalAuthTransactionUuid", UNSET)
-            )
+            _original_auth_transaction_id = d.pop("originalAuthTransactionId", None)
+            original_auth_transaction_id: None | str = None
+            if _original_auth_transaction_id is not None:
 
-            is_credit = d.pop("isCredit", UNSET)
+                def _parse_original_auth_transaction_id(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            _currency_data = d.pop("currencyData", UNSET)
-            currency_data: TransactionCurrencyData | Unset
-            if _currency_data is UNSET:
-                currency_data = UNSET
-            else:
+                original_auth_transaction_id = _parse_original_auth_transaction_id(_original_auth_transaction_id)
+
+            _original_auth_transaction_uuid = d.pop("originalAuthTransactionUuid", None)
+            original_auth_transaction_uuid: None | str = None
+            if _original_auth_transaction_uuid is not None:
+
+                def _parse_original_auth_transaction_uuid(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
+
+                original_auth_transaction_uuid = _parse_original_auth_transaction_uuid(_original_auth_transaction_uuid)
+
+            is_credit = d.pop("isCredit", None)
+
+            _currency_data = d.pop("currencyData", None)
+            currency_data: TransactionCurrencyData | None = None
+            if _currency_data is not None:
                 currency_data = TransactionCurrencyData.from_dict(_currency_data)
 
-            receipt_required = d.pop("receiptRequired", UNSET)
+            receipt_required = d.pop("receiptRequired", None)
 
-            review_required = d.pop("reviewRequired", UNSET)
+            review_required = d.pop("reviewRequired", None)
 
-            _occurred_time = d.pop("occurredTime", UNSET)
-            occurred_time: datetime.datetime | Unset
-            if _occurred_time is UNSET:
-                occurred_time = UNSET
-            else:
+            _occurred_time = d.pop("occurredTime", None)
+            occurred_time: datetime.datetime | None = None
+            if _occurred_time is not None:
                 occurred_time = datetime.datetime.fromisoformat(_occurred_time)
 
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
+            _updated_time = d.pop("updatedTime", None)
+            updated_time: datetime.datetime | None = None
+            if _updated_time is not None:
                 updated_time = datetime.datetime.fromisoformat(_updated_time)
 
-            _authorized_time = d.pop("authorizedTime", UNSET)
-            authorized_time: datetime.datetime | Unset
-            if _authorized_time is UNSET:
-                authorized_time = UNSET
-            else:
+            _authorized_time = d.pop("authorizedTime", None)
+            authorized_time: datetime.datetime | None = None
+            if _authorized_time is not None:
                 authorized_time = datetime.datetime.fromisoformat(_authorized_time)
 
-            complete = d.pop("complete", UNSET)
+            complete = d.pop("complete", None)
 
-            points_awarded = d.pop("pointsAwarded", UNSET)
+            points_awarded = d.pop("pointsAwarded", None)
 
-            _custom_fields = d.pop("customFields", UNSET)
-            custom_fields: list[AssignedCustomField] | Unset = UNSET
-            if _custom_fields is not UNSET:
+            _custom_fields = d.pop("customFields", None)
+            custom_fields: list[AssignedCustomField] | None = None
+            if _custom_fields is not None:
                 custom_fields = []
+                _custom_fields = _custom_fields
                 for custom_fields_item_data in _custom_fields:
                     custom_fields_item = AssignedCustomField.from_dict(custom_fields_item_data)
 
                     custom_fields.append(custom_fields_item)
 
-            _receipts = d.pop("receipts", UNSET)
-            receipts: list[SpendReceipt] | Unset = UNSET
-            if _receipts is not UNSET:
+            _receipts = d.pop("receipts", None)
+            receipts: list[SpendReceipt] | None = None
+            if _receipts is not None:
                 receipts = []
+                _receipts = _receipts
                 for receipts_item_data in _receipts:
                     receipts_item = SpendReceipt.from_dict(receipts_item_data)
 
                     receipts.append(receipts_item)
 
-            _network = d.pop("network", UNSET)
-            network: TransactionNetwork | Unset
-            if _network is UNSET:
-                network = UNSET
-            else:
+            _network = d.pop("network", None)
+            network: TransactionNetwork | None = None
+            if _network is not None:
                 network = _TransactionNetwork[_network]
 
-            is_parent = d.pop("isParent", UNSET)
+            is_parent = d.pop("isParent", None)
 
-            _reviews = d.pop("reviews", UNSET)
-            reviews: list[TransactionReview] | Unset = UNSET
-            if _reviews is not UNSET:
+            _reviews = d.pop("reviews", None)
+            reviews: list[TransactionReview] | None = None
+            if _reviews is not None:
                 reviews = []
+                _reviews = _reviews
                 for reviews_item_data in _reviews:
                     reviews_item = TransactionReview.from_dict(reviews_item_data)
 
                     reviews.append(reviews_item)
 
-            _amount = d.pop("amount", UNSET)
-            amount: Decimal | Unset
-            if _amount is UNSET:
-                amount = UNSET
-            else:
+            _amount = d.pop("amount", None)
+            amount: Decimal | None = None
+            if _amount is not None:
                 amount = to_decimal(_amount)
 
-            _transacted_amount = d.pop("transactedAmount", UNSET)
-            transacted_amount: Decimal | Unset
-            if _transacted_amount is UNSET:
-                transacted_amount = UNSET
-            else:
+            _transacted_amount = d.pop("transactedAmount", None)
+            transacted_amount: Decimal | None = None
+            if _transacted_amount is not None:
                 transacted_amount = to_decimal(_transacted_amount)
 
-            _fees = d.pop("fees", UNSET)
-            fees: Decimal | Unset
-            if _fees is UNSET:
-                fees = UNSET
-            else:
+            _fees = d.pop("fees", None)
+            fees: Decimal | None = None
+            if _fees is not None:
                 fees = to_decimal(_fees)
 
-            _foreign_exchange_fee = d.pop("foreignExchangeFee", UNSET)
-            foreign_exchange_fee: Decimal | Unset
-            if _foreign_exchange_fee is UNSET:
-                foreign_exchange_fee = UNSET
-            else:
+            _foreign_exchange_fee = d.pop("foreignExchangeFee", None)
+            foreign_exchange_fee: Decimal | None = None
+            if _foreign_exchange_fee is not None:
                 foreign_exchange_fee = to_decimal(_foreign_exchange_fee)
 
-            _receipt_status = d.pop("receiptStatus", UNSET)
-            receipt_status: TransactionReceiptStatus | Unset
-            if _receipt_status is UNSET:
-                receipt_status = UNSET
-            else:
+            _receipt_status = d.pop("receiptStatus", None)
+            receipt_status: TransactionReceiptStatus | None = None
+            if _receipt_status is not None:
                 receipt_status = _TransactionReceiptStatus[_receipt_status]
 
-            matched_clear_transaction_id = d.pop("matchedClearTransactionId", UNSET)
+            matched_clear_transaction_id = d.pop("matchedClearTransactionId", None)
 
-            matched_clear_transaction_uuid = d.pop("matchedClearTransactionUuid", UNSET)
+            matched_clear_transaction_uuid = d.pop("matchedClearTransactionUuid", None)
 
-            _accounting_integration_transactions = d.pop("accountingIntegrationTransactions", UNSET)
-            accounting_integration_transactions: list[TransactionAccountingSync] | Unset = UNSET
-            if _accounting_integration_transactions is not UNSET:
+            _accounting_integration_transactions = d.pop("accountingIntegrationTransactions", None)
+            accounting_integration_transactions: list[TransactionAccountingSync] | None = None
+            if _accounting_integration_transactions is not None:
                 accounting_integration_transactions = []
+                _accounting_integration_transactions = _accounting_integration_transactions
                 for accounting_integration_transactions_item_data in _accounting_integration_transactions:
                     accounting_integration_transactions_item = TransactionAccountingSync.from_dict(
                         accounting_integration_transactions_item_data
@@ -689,134 +523,140 @@ class Transaction:
 
                     accounting_integration_transactions.append(accounting_integration_transactions_item)
 
-            _reviewers = d.pop("reviewers", UNSET)
-            reviewers: list[TransactionReviewer] | Unset = UNSET
-            if _reviewers is not UNSET:
+            _reviewers = d.pop("reviewers", None)
+            reviewers: list[TransactionReviewer] | None = None
+            if _reviewers is not None:
                 reviewers = []
+                _reviewers = _reviewers
                 for reviewers_item_data in _reviewers:
                     reviewers_item = TransactionReviewer.from_dict(reviewers_item_data)
 
                     reviewers.append(reviewers_item)
 
-            card_id = d.pop("cardId", UNSET)
+            card_id = d.pop("cardId", None)
 
-            card_uuid = d.pop("cardUuid", UNSET)
+            card_uuid = d.pop("cardUuid", None)
 
-            card_last_four = d.pop("cardLastFour", UNSET)
+            card_last_four = d.pop("cardLastFour", None)
 
-            _card_type = d.pop("cardType", UNSET)
-            card_type: CardType | Unset
-            if _card_type is UNSET:
-                card_type = UNSET
-            else:
+            _card_type = d.pop("cardType", None)
+            card_type: CardType | None = None
+            if _card_type is not None:
                 card_type = _CardType[_card_type]
 
-            _receipt_sync_status = d.pop("receiptSyncStatus", UNSET)
-            receipt_sync_status: TransactionReceiptSyncStatus | Unset
-            if _receipt_sync_status is UNSET:
-                receipt_sync_status = UNSET
-            else:
+            _receipt_sync_status = d.pop("receiptSyncStatus", None)
+            receipt_sync_status: TransactionReceiptSyncStatus | None = None
+            if _receipt_sync_status is not None:
                 receipt_sync_status = _TransactionReceiptSyncStatus[_receipt_sync_status]
 
-            merchant_category_code = d.pop("merchantCategoryCode", UNSET)
+            merchant_category_code = d.pop("merchantCategoryCode", None)
 
-            def _parse_decline_reason(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+            _decline_reason = d.pop("declineReason", None)
+            decline_reason: None | str = None
+            if _decline_reason is not None:
 
-            decline_reason = _parse_decline_reason(d.pop("declineReason", UNSET))
+                def _parse_decline_reason(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            def _parse_decline_internal_reason_code(data: object) -> None | str | Unset:
-                if data is None:
-                    return data
-                if isinstance(data, Unset):
-                    return data
-                return cast(None | str | Unset, data)
+                decline_reason = _parse_decline_reason(_decline_reason)
 
-            decline_internal_reason_code = _parse_decline_internal_reason_code(
-                d.pop("declineInternalReasonCode", UNSET)
-            )
+            _decline_internal_reason_code = d.pop("declineInternalReasonCode", None)
+            decline_internal_reason_code: None | str = None
+            if _decline_internal_reason_code is not None:
 
-            card_present = d.pop("cardPresent", UNSET)
+                def _parse_decline_internal_reason_code(data: object) -> None | str:
+                    if data is None:
+                        return data
+                    return cast(None | str, data)
 
-            _merchant_location = d.pop("merchantLocation", UNSET)
-            merchant_location: TransactionMerchantLocation | Unset
-            if _merchant_location is UNSET:
-                merchant_location = UNSET
-            else:
+                decline_internal_reason_code = _parse_decline_internal_reason_code(_decline_internal_reason_code)
+
+            card_present = d.pop("cardPresent", None)
+
+            _merchant_location = d.pop("merchantLocation", None)
+            merchant_location: TransactionMerchantLocation | None = None
+            if _merchant_location is not None:
                 merchant_location = TransactionMerchantLocation.from_dict(_merchant_location)
 
-            _dispute_status = d.pop("disputeStatus", UNSET)
-            dispute_status: TransactionDisputeStatus | Unset
-            if _dispute_status is UNSET:
-                dispute_status = UNSET
-            else:
+            _dispute_status = d.pop("disputeStatus", None)
+            dispute_status: TransactionDisputeStatus | None = None
+            if _dispute_status is not None:
                 dispute_status = _TransactionDisputeStatus[_dispute_status]
 
-            transaction = cls(
-                id,
-                uuid,
-                child_transaction_ids,
-                child_transaction_uuids,
-                is_locked,
-                is_reconciled,
-                transaction_type,
-                parent_transaction_id,
-                parent_transaction_uuid,
-                user_id,
-                user_uuid,
-                user_name,
-                raw_merchant_name,
-                merchant_name,
-                budget_id,
-                budget_uuid,
-                budget_name,
-                parent_budget_uuid,
-                original_auth_transaction_id,
-                original_auth_transaction_uuid,
-                is_credit,
-                currency_data,
-                receipt_required,
-                review_required,
-                occurred_time,
-                updated_time,
-                authorized_time,
-                complete,
-                points_awarded,
-                custom_fields,
-                receipts,
-                network,
-                is_parent,
-                reviews,
-                amount,
-                transacted_amount,
-                fees,
-                foreign_exchange_fee,
-                receipt_status,
-                matched_clear_transaction_id,
-                matched_clear_transaction_uuid,
-                accounting_integration_transactions,
-                reviewers,
-                card_id,
-                card_uuid,
-                card_last_four,
-                card_type,
-                receipt_sync_status,
-                merchant_category_code,
-                decline_reason,
-                decline_internal_reason_code,
-                card_present,
-                merchant_location,
-                dispute_status,
-            )
+            transaction = _new_object(cls)
+            transaction.id = id
+            transaction.uuid = uuid
+            transaction.child_transaction_ids = child_transaction_ids
+            transaction.child_transaction_uuids = child_transaction_uuids
+            transaction.is_locked = is_locked
+            transaction.is_reconciled = is_reconciled
+            transaction.transaction_type = transaction_type
+            transaction.parent_transaction_id = parent_transaction_id
+            transaction.parent_transaction_uuid = parent_transaction_uuid
+            transaction.user_id = user_id
+            transaction.user_uuid = user_uuid
+            transaction.user_name = user_name
+            transaction.raw_merchant_name = raw_merchant_name
+            transaction.merchant_name = merchant_name
+            transaction.budget_id = budget_id
+            transaction.budget_uuid = budget_uuid
+            transaction.budget_name = budget_name
+            transaction.parent_budget_uuid = parent_budget_uuid
+            transaction.original_auth_transaction_id = original_auth_transaction_id
+            transaction.original_auth_transaction_uuid = original_auth_transaction_uuid
+            transaction.is_credit = is_credit
+            transaction.currency_data = currency_data
+            transaction.receipt_required = receipt_required
+            transaction.review_required = review_required
+            transaction.occurred_time = occurred_time
+            transaction.updated_time = updated_time
+            transaction.authorized_time = authorized_time
+            transaction.complete = complete
+            transaction.points_awarded = points_awarded
+            transaction.custom_fields = custom_fields
+            transaction.receipts = receipts
+            transaction.network = network
+            transaction.is_parent = is_parent
+            transaction.reviews = reviews
+            transaction.amount = amount
+            transaction.transacted_amount = transacted_amount
+            transaction.fees = fees
+            transaction.foreign_exchange_fee = foreign_exchange_fee
+            transaction.receipt_status = receipt_status
+            transaction.matched_clear_transaction_id = matched_clear_transaction_id
+            transaction.matched_clear_transaction_uuid = matched_clear_transaction_uuid
+            transaction.accounting_integration_transactions = accounting_integration_transactions
+            transaction.reviewers = reviewers
+            transaction.card_id = card_id
+            transaction.card_uuid = card_uuid
+            transaction.card_last_four = card_last_four
+            transaction.card_type = card_type
+            transaction.receipt_sync_status = receipt_sync_status
+            transaction.merchant_category_code = merchant_category_code
+            transaction.decline_reason = decline_reason
+            transaction.decline_internal_reason_code = decline_internal_reason_code
+            transaction.card_present = card_present
+            transaction.merchant_location = merchant_location
+            transaction.dispute_status = dispute_status
 
             transaction.additional_properties = d
             return transaction
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

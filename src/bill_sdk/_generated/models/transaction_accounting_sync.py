@@ -6,80 +6,66 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="TransactionAccountingSync")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class TransactionAccountingSync:
     """How the transaction was exported to a connected accounting system.
 
     Attributes:
-        id (str | Unset):
-        billable (bool | Unset):
-        integration_tx_id (str | Unset):
-        sync_status (str | Unset):
-        sync_message (str | Unset):
-        integration_type (str | Unset):
-        integration_id (str | Unset):
-        sync_request_id (str | Unset):
+        id (str | None):
+        billable (bool | None):
+        integration_tx_id (str | None):
+        sync_status (str | None):
+        sync_message (str | None):
+        integration_type (str | None):
+        integration_id (str | None):
+        sync_request_id (str | None):
     """
 
-    id: str | Unset = UNSET
-    billable: bool | Unset = UNSET
-    integration_tx_id: str | Unset = UNSET
-    sync_status: str | Unset = UNSET
-    sync_message: str | Unset = UNSET
-    integration_type: str | Unset = UNSET
-    integration_id: str | Unset = UNSET
-    sync_request_id: str | Unset = UNSET
+    id: str | None = None
+    billable: bool | None = None
+    integration_tx_id: str | None = None
+    sync_status: str | None = None
+    sync_message: str | None = None
+    integration_type: str | None = None
+    integration_id: str | None = None
+    sync_request_id: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        billable = self.billable
-
-        integration_tx_id = self.integration_tx_id
-
-        sync_status = self.sync_status
-
-        sync_message = self.sync_message
-
-        integration_type = self.integration_type
-
-        integration_id = self.integration_id
-
-        sync_request_id = self.sync_request_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if billable is not UNSET:
-            field_dict["billable"] = billable
-        if integration_tx_id is not UNSET:
-            field_dict["integrationTxId"] = integration_tx_id
-        if sync_status is not UNSET:
-            field_dict["syncStatus"] = sync_status
-        if sync_message is not UNSET:
-            field_dict["syncMessage"] = sync_message
-        if integration_type is not UNSET:
-            field_dict["integrationType"] = integration_type
-        if integration_id is not UNSET:
-            field_dict["integrationId"] = integration_id
-        if sync_request_id is not UNSET:
-            field_dict["syncRequestId"] = sync_request_id
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.billable is not None:
+            field_dict["billable"] = self.billable
+        if self.integration_tx_id is not None:
+            field_dict["integrationTxId"] = self.integration_tx_id
+        if self.sync_status is not None:
+            field_dict["syncStatus"] = self.sync_status
+        if self.sync_message is not None:
+            field_dict["syncMessage"] = self.sync_message
+        if self.integration_type is not None:
+            field_dict["integrationType"] = self.integration_type
+        if self.integration_id is not None:
+            field_dict["integrationId"] = self.integration_id
+        if self.sync_request_id is not None:
+            field_dict["syncRequestId"] = self.sync_request_id
 
         return field_dict
 
@@ -90,37 +76,48 @@ class TransactionAccountingSync:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            billable = d.pop("billable", UNSET)
+            billable = d.pop("billable", None)
 
-            integration_tx_id = d.pop("integrationTxId", UNSET)
+            integration_tx_id = d.pop("integrationTxId", None)
 
-            sync_status = d.pop("syncStatus", UNSET)
+            sync_status = d.pop("syncStatus", None)
 
-            sync_message = d.pop("syncMessage", UNSET)
+            sync_message = d.pop("syncMessage", None)
 
-            integration_type = d.pop("integrationType", UNSET)
+            integration_type = d.pop("integrationType", None)
 
-            integration_id = d.pop("integrationId", UNSET)
+            integration_id = d.pop("integrationId", None)
 
-            sync_request_id = d.pop("syncRequestId", UNSET)
+            sync_request_id = d.pop("syncRequestId", None)
 
-            transaction_accounting_sync = cls(
-                id,
-                billable,
-                integration_tx_id,
-                sync_status,
-                sync_message,
-                integration_type,
-                integration_id,
-                sync_request_id,
-            )
+            transaction_accounting_sync = _new_object(cls)
+            transaction_accounting_sync.id = id
+            transaction_accounting_sync.billable = billable
+            transaction_accounting_sync.integration_tx_id = integration_tx_id
+            transaction_accounting_sync.sync_status = sync_status
+            transaction_accounting_sync.sync_message = sync_message
+            transaction_accounting_sync.integration_type = integration_type
+            transaction_accounting_sync.integration_id = integration_id
+            transaction_accounting_sync.sync_request_id = sync_request_id
 
             transaction_accounting_sync.additional_properties = d
             return transaction_accounting_sync
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

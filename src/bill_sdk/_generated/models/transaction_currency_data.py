@@ -7,39 +7,40 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="TransactionCurrencyData")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class TransactionCurrencyData:
     """Original currency of a foreign transaction.
 
     Attributes:
-        exchange_rate (Decimal | Unset):
-        exponent (int | Unset): Decimal places of the original currency.
-        original_currency_amount (str | Unset): Amount in the original currency, as text.
-        original_currency_code (str | Unset):
-        symbol (str | Unset):
+        exchange_rate (Decimal | None):
+        exponent (int | None): Decimal places of the original currency.
+        original_currency_amount (str | None): Amount in the original currency, as text.
+        original_currency_code (str | None):
+        symbol (str | None):
     """
 
-    exchange_rate: Decimal | Unset = UNSET
-    exponent: int | Unset = UNSET
-    original_currency_amount: str | Unset = UNSET
-    original_currency_code: str | Unset = UNSET
-    symbol: str | Unset = UNSET
+    exchange_rate: Decimal | None = None
+    exponent: int | None = None
+    original_currency_amount: str | None = None
+    original_currency_code: str | None = None
+    symbol: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -47,29 +48,20 @@ class TransactionCurrencyData:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        exchange_rate = self.exchange_rate
-
-        exponent = self.exponent
-
-        original_currency_amount = self.original_currency_amount
-
-        original_currency_code = self.original_currency_code
-
-        symbol = self.symbol
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if exchange_rate is not UNSET:
-            field_dict["exchangeRate"] = exchange_rate
-        if exponent is not UNSET:
-            field_dict["exponent"] = exponent
-        if original_currency_amount is not UNSET:
-            field_dict["originalCurrencyAmount"] = original_currency_amount
-        if original_currency_code is not UNSET:
-            field_dict["originalCurrencyCode"] = original_currency_code
-        if symbol is not UNSET:
-            field_dict["symbol"] = symbol
+        if self.exchange_rate is not None:
+            field_dict["exchangeRate"] = self.exchange_rate
+        if self.exponent is not None:
+            field_dict["exponent"] = self.exponent
+        if self.original_currency_amount is not None:
+            field_dict["originalCurrencyAmount"] = self.original_currency_amount
+        if self.original_currency_code is not None:
+            field_dict["originalCurrencyCode"] = self.original_currency_code
+        if self.symbol is not None:
+            field_dict["symbol"] = self.symbol
 
         return field_dict
 
@@ -80,33 +72,42 @@ class TransactionCurrencyData:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _exchange_rate = d.pop("exchangeRate", UNSET)
-            exchange_rate: Decimal | Unset
-            if _exchange_rate is UNSET:
-                exchange_rate = UNSET
-            else:
+            _exchange_rate = d.pop("exchangeRate", None)
+            exchange_rate: Decimal | None = None
+            if _exchange_rate is not None:
                 exchange_rate = to_decimal(_exchange_rate)
 
-            exponent = d.pop("exponent", UNSET)
+            exponent = d.pop("exponent", None)
 
-            original_currency_amount = d.pop("originalCurrencyAmount", UNSET)
+            original_currency_amount = d.pop("originalCurrencyAmount", None)
 
-            original_currency_code = d.pop("originalCurrencyCode", UNSET)
+            original_currency_code = d.pop("originalCurrencyCode", None)
 
-            symbol = d.pop("symbol", UNSET)
+            symbol = d.pop("symbol", None)
 
-            transaction_currency_data = cls(
-                exchange_rate,
-                exponent,
-                original_currency_amount,
-                original_currency_code,
-                symbol,
-            )
+            transaction_currency_data = _new_object(cls)
+            transaction_currency_data.exchange_rate = exchange_rate
+            transaction_currency_data.exponent = exponent
+            transaction_currency_data.original_currency_amount = original_currency_amount
+            transaction_currency_data.original_currency_code = original_currency_code
+            transaction_currency_data.symbol = symbol
 
             transaction_currency_data.additional_properties = d
             return transaction_currency_data
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

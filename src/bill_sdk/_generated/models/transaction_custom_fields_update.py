@@ -9,16 +9,22 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="TransactionCustomFieldsUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class TransactionCustomFieldsUpdate:
     """Custom-field values to set on a transaction.
 
@@ -26,7 +32,7 @@ class TransactionCustomFieldsUpdate:
         custom_fields (list[CustomFieldSelection]):
     """
 
-    custom_fields: list[CustomFieldSelection]
+    custom_fields: list[CustomFieldSelection] = _attrs_field(validator=expect_model("CustomFieldSelection", many=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,14 +65,25 @@ class TransactionCustomFieldsUpdate:
 
                 custom_fields.append(custom_fields_item)
 
-            transaction_custom_fields_update = cls(
-                custom_fields,
-            )
+            transaction_custom_fields_update = _new_object(cls)
+            transaction_custom_fields_update.custom_fields = custom_fields
 
             transaction_custom_fields_update.additional_properties = d
             return transaction_custom_fields_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

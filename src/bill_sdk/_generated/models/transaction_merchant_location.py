@@ -6,56 +6,50 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="TransactionMerchantLocation")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class TransactionMerchantLocation:
     """Where the merchant is.
 
     Attributes:
-        city (str | Unset):
-        state (str | Unset):
-        postal_code (str | Unset):
-        country (str | Unset):
+        city (str | None):
+        state (str | None):
+        postal_code (str | None):
+        country (str | None):
     """
 
-    city: str | Unset = UNSET
-    state: str | Unset = UNSET
-    postal_code: str | Unset = UNSET
-    country: str | Unset = UNSET
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        city = self.city
-
-        state = self.state
-
-        postal_code = self.postal_code
-
-        country = self.country
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if city is not UNSET:
-            field_dict["city"] = city
-        if state is not UNSET:
-            field_dict["state"] = state
-        if postal_code is not UNSET:
-            field_dict["postalCode"] = postal_code
-        if country is not UNSET:
-            field_dict["country"] = country
+        if self.city is not None:
+            field_dict["city"] = self.city
+        if self.state is not None:
+            field_dict["state"] = self.state
+        if self.postal_code is not None:
+            field_dict["postalCode"] = self.postal_code
+        if self.country is not None:
+            field_dict["country"] = self.country
 
         return field_dict
 
@@ -66,25 +60,36 @@ class TransactionMerchantLocation:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            city = d.pop("city", UNSET)
+            city = d.pop("city", None)
 
-            state = d.pop("state", UNSET)
+            state = d.pop("state", None)
 
-            postal_code = d.pop("postalCode", UNSET)
+            postal_code = d.pop("postalCode", None)
 
-            country = d.pop("country", UNSET)
+            country = d.pop("country", None)
 
-            transaction_merchant_location = cls(
-                city,
-                state,
-                postal_code,
-                country,
-            )
+            transaction_merchant_location = _new_object(cls)
+            transaction_merchant_location.city = city
+            transaction_merchant_location.state = state
+            transaction_merchant_location.postal_code = postal_code
+            transaction_merchant_location.country = country
 
             transaction_merchant_location.additional_properties = d
             return transaction_merchant_location
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

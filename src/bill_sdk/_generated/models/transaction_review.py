@@ -10,78 +10,62 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="TransactionReview")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class TransactionReview:
     """One review of the transaction.
 
     Attributes:
-        id (str | Unset):
-        is_approved (bool | Unset):
-        note (str | Unset):
-        created_time (datetime.datetime | Unset):
-        deleted_time (datetime.datetime | Unset):
-        reviewer_id (str | Unset):
-        reviewer_uuid (str | Unset):
+        id (str | None):
+        is_approved (bool | None):
+        note (str | None):
+        created_time (datetime.datetime | None):
+        deleted_time (datetime.datetime | None):
+        reviewer_id (str | None):
+        reviewer_uuid (str | None):
     """
 
-    id: str | Unset = UNSET
-    is_approved: bool | Unset = UNSET
-    note: str | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    deleted_time: datetime.datetime | Unset = UNSET
-    reviewer_id: str | Unset = UNSET
-    reviewer_uuid: str | Unset = UNSET
+    id: str | None = None
+    is_approved: bool | None = None
+    note: str | None = None
+    created_time: datetime.datetime | None = None
+    deleted_time: datetime.datetime | None = None
+    reviewer_id: str | None = None
+    reviewer_uuid: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        is_approved = self.is_approved
-
-        note = self.note
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        deleted_time: str | Unset = UNSET
-        if not isinstance(self.deleted_time, Unset):
-            deleted_time = self.deleted_time.isoformat()
-
-        reviewer_id = self.reviewer_id
-
-        reviewer_uuid = self.reviewer_uuid
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if is_approved is not UNSET:
-            field_dict["isApproved"] = is_approved
-        if note is not UNSET:
-            field_dict["note"] = note
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if deleted_time is not UNSET:
-            field_dict["deletedTime"] = deleted_time
-        if reviewer_id is not UNSET:
-            field_dict["reviewerId"] = reviewer_id
-        if reviewer_uuid is not UNSET:
-            field_dict["reviewerUuid"] = reviewer_uuid
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.is_approved is not None:
+            field_dict["isApproved"] = self.is_approved
+        if self.note is not None:
+            field_dict["note"] = self.note
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time.isoformat()
+        if self.deleted_time is not None:
+            field_dict["deletedTime"] = self.deleted_time.isoformat()
+        if self.reviewer_id is not None:
+            field_dict["reviewerId"] = self.reviewer_id
+        if self.reviewer_uuid is not None:
+            field_dict["reviewerUuid"] = self.reviewer_uuid
 
         return field_dict
 
@@ -92,44 +76,51 @@ class TransactionReview:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            is_approved = d.pop("isApproved", UNSET)
+            is_approved = d.pop("isApproved", None)
 
-            note = d.pop("note", UNSET)
+            note = d.pop("note", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
+            _created_time = d.pop("createdTime", None)
+            created_time: datetime.datetime | None = None
+            if _created_time is not None:
                 created_time = datetime.datetime.fromisoformat(_created_time)
 
-            _deleted_time = d.pop("deletedTime", UNSET)
-            deleted_time: datetime.datetime | Unset
-            if _deleted_time is UNSET:
-                deleted_time = UNSET
-            else:
+            _deleted_time = d.pop("deletedTime", None)
+            deleted_time: datetime.datetime | None = None
+            if _deleted_time is not None:
                 deleted_time = datetime.datetime.fromisoformat(_deleted_time)
 
-            reviewer_id = d.pop("reviewerId", UNSET)
+            reviewer_id = d.pop("reviewerId", None)
 
-            reviewer_uuid = d.pop("reviewerUuid", UNSET)
+            reviewer_uuid = d.pop("reviewerUuid", None)
 
-            transaction_review = cls(
-                id,
-                is_approved,
-                note,
-                created_time,
-                deleted_time,
-                reviewer_id,
-                reviewer_uuid,
-            )
+            transaction_review = _new_object(cls)
+            transaction_review.id = id
+            transaction_review.is_approved = is_approved
+            transaction_review.note = note
+            transaction_review.created_time = created_time
+            transaction_review.deleted_time = deleted_time
+            transaction_review.reviewer_id = reviewer_id
+            transaction_review.reviewer_uuid = reviewer_uuid
 
             transaction_review.additional_properties = d
             return transaction_review
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,81 +10,66 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.transaction_approver_type import TransactionApproverType
 from ..models.transaction_review_status import TransactionReviewStatus
-from ..types import UNSET, Unset
 
 _TransactionApproverType = EnumLookup(TransactionApproverType)
 _TransactionReviewStatus = EnumLookup(TransactionReviewStatus)
 
 
 T = TypeVar("T", bound="TransactionReviewer")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class TransactionReviewer:
     """Someone who has to (or did) review the transaction.
 
     Attributes:
-        approver_type (TransactionApproverType | Unset): Why a reviewer reviews a transaction. BILL may add values.
-        reviewed_time (datetime.datetime | Unset):
-        status (TransactionReviewStatus | Unset): Outcome of a review so far. BILL may add values.
-        user_id (str | Unset):
-        user_uuid (str | Unset):
-        user_name (str | Unset):
+        approver_type (TransactionApproverType | None): Why a reviewer reviews a transaction. BILL may add values.
+        reviewed_time (datetime.datetime | None):
+        status (TransactionReviewStatus | None): Outcome of a review so far. BILL may add values.
+        user_id (str | None):
+        user_uuid (str | None):
+        user_name (str | None):
     """
 
-    approver_type: TransactionApproverType | Unset = UNSET
-    reviewed_time: datetime.datetime | Unset = UNSET
-    status: TransactionReviewStatus | Unset = UNSET
-    user_id: str | Unset = UNSET
-    user_uuid: str | Unset = UNSET
-    user_name: str | Unset = UNSET
+    approver_type: TransactionApproverType | None = None
+    reviewed_time: datetime.datetime | None = None
+    status: TransactionReviewStatus | None = None
+    user_id: str | None = None
+    user_uuid: str | None = None
+    user_name: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        approver_type: str | Unset = UNSET
-        if not isinstance(self.approver_type, Unset):
-            approver_type = str(self.approver_type)
-
-        reviewed_time: str | Unset = UNSET
-        if not isinstance(self.reviewed_time, Unset):
-            reviewed_time = self.reviewed_time.isoformat()
-
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        user_id = self.user_id
-
-        user_uuid = self.user_uuid
-
-        user_name = self.user_name
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if approver_type is not UNSET:
-            field_dict["approverType"] = approver_type
-        if reviewed_time is not UNSET:
-            field_dict["reviewedTime"] = reviewed_time
-        if status is not UNSET:
-            field_dict["status"] = status
-        if user_id is not UNSET:
-            field_dict["userId"] = user_id
-        if user_uuid is not UNSET:
-            field_dict["userUuid"] = user_uuid
-        if user_name is not UNSET:
-            field_dict["userName"] = user_name
+        if self.approver_type is not None:
+            field_dict["approverType"] = str(self.approver_type)
+        if self.reviewed_time is not None:
+            field_dict["reviewedTime"] = self.reviewed_time.isoformat()
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.user_id is not None:
+            field_dict["userId"] = self.user_id
+        if self.user_uuid is not None:
+            field_dict["userUuid"] = self.user_uuid
+        if self.user_name is not None:
+            field_dict["userName"] = self.user_name
 
         return field_dict
 
@@ -95,46 +80,51 @@ class TransactionReviewer:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _approver_type = d.pop("approverType", UNSET)
-            approver_type: TransactionApproverType | Unset
-            if _approver_type is UNSET:
-                approver_type = UNSET
-            else:
+            _approver_type = d.pop("approverType", None)
+            approver_type: TransactionApproverType | None = None
+            if _approver_type is not None:
                 approver_type = _TransactionApproverType[_approver_type]
 
-            _reviewed_time = d.pop("reviewedTime", UNSET)
-            reviewed_time: datetime.datetime | Unset
-            if _reviewed_time is UNSET:
-                reviewed_time = UNSET
-            else:
+            _reviewed_time = d.pop("reviewedTime", None)
+            reviewed_time: datetime.datetime | None = None
+            if _reviewed_time is not None:
                 reviewed_time = datetime.datetime.fromisoformat(_reviewed_time)
 
-            _status = d.pop("status", UNSET)
-            status: TransactionReviewStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: TransactionReviewStatus | None = None
+            if _status is not None:
                 status = _TransactionReviewStatus[_status]
 
-            user_id = d.pop("userId", UNSET)
+            user_id = d.pop("userId", None)
 
-            user_uuid = d.pop("userUuid", UNSET)
+            user_uuid = d.pop("userUuid", None)
 
-            user_name = d.pop("userName", UNSET)
+            user_name = d.pop("userName", None)
 
-            transaction_reviewer = cls(
-                approver_type,
-                reviewed_time,
-                status,
-                user_id,
-                user_uuid,
-                user_name,
-            )
+            transaction_reviewer = _new_object(cls)
+            transaction_reviewer.approver_type = approver_type
+            transaction_reviewer.reviewed_time = reviewed_time
+            transaction_reviewer.status = status
+            transaction_reviewer.user_id = user_id
+            transaction_reviewer.user_uuid = user_uuid
+            transaction_reviewer.user_name = user_name
 
             transaction_reviewer.additional_properties = d
             return transaction_reviewer
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,16 +6,22 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="TransactionUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class TransactionUpdate:
     """Budget to move a transaction to.
 
@@ -23,7 +29,7 @@ class TransactionUpdate:
         budget_id (str): Budget id or uuid.
     """
 
-    budget_id: str
+    budget_id: str = _attrs_field(validator=expect(str))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,14 +54,25 @@ class TransactionUpdate:
             d = dict(src_dict)
             budget_id = d.pop("budgetId")
 
-            transaction_update = cls(
-                budget_id,
-            )
+            transaction_update = _new_object(cls)
+            transaction_update.budget_id = budget_id
 
             transaction_update.additional_properties = d
             return transaction_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,42 +10,43 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="User")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class User:
     """A user of the organization (id begins with 006).
 
     Attributes:
-        id (str | Unset):
-        archived (bool | Unset):
-        first_name (str | Unset):
-        last_name (str | Unset):
-        email (str | Unset):
-        role (UserRole | Unset): Role a user holds in an organization, as embedded in a user.
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        id (str):
+        archived (bool):
+        created_time (datetime.datetime):
+        updated_time (datetime.datetime):
+        first_name (str | None):
+        last_name (str | None):
+        email (str | None):
+        role (UserRole | None): Role a user holds in an organization, as embedded in a user.
     """
 
-    id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    first_name: str | Unset = UNSET
-    last_name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    role: UserRole | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    archived: bool
+    created_time: datetime.datetime
+    updated_time: datetime.datetime
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    role: UserRole | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,43 +54,28 @@ class User:
 
         archived = self.archived
 
-        first_name = self.first_name
+        created_time = self.created_time.isoformat()
 
-        last_name = self.last_name
-
-        email = self.email
-
-        role: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.role, Unset):
-            role = self.role.to_dict()
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
+        updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if first_name is not UNSET:
-            field_dict["firstName"] = first_name
-        if last_name is not UNSET:
-            field_dict["lastName"] = last_name
-        if email is not UNSET:
-            field_dict["email"] = email
-        if role is not UNSET:
-            field_dict["role"] = role
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+                "archived": archived,
+                "createdTime": created_time,
+                "updatedTime": updated_time,
+            }
+        )
+        if self.first_name is not None:
+            field_dict["firstName"] = self.first_name
+        if self.last_name is not None:
+            field_dict["lastName"] = self.last_name
+        if self.email is not None:
+            field_dict["email"] = self.email
+        if self.role is not None:
+            field_dict["role"] = self.role.to_dict()
 
         return field_dict
 
@@ -100,52 +86,51 @@ class User:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived")
 
-            first_name = d.pop("firstName", UNSET)
+            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
 
-            last_name = d.pop("lastName", UNSET)
+            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
 
-            email = d.pop("email", UNSET)
+            first_name = d.pop("firstName", None)
 
-            _role = d.pop("role", UNSET)
-            role: UserRole | Unset
-            if _role is UNSET:
-                role = UNSET
-            else:
+            last_name = d.pop("lastName", None)
+
+            email = d.pop("email", None)
+
+            _role = d.pop("role", None)
+            role: UserRole | None = None
+            if _role is not None:
                 role = UserRole.from_dict(_role)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
-                created_time = datetime.datetime.fromisoformat(_created_time)
-
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
-
-            user = cls(
-                id,
-                archived,
-                first_name,
-                last_name,
-                email,
-                role,
-                created_time,
-                updated_time,
-            )
+            user = _new_object(cls)
+            user.id = id
+            user.archived = archived
+            user.created_time = created_time
+            user.updated_time = updated_time
+            user.first_name = first_name
+            user.last_name = last_name
+            user.email = email
+            user.role = role
 
             user.additional_properties = d
             return user
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

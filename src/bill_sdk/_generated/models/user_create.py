@@ -6,16 +6,22 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="UserCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class UserCreate:
     """A new user; BILL emails them to finish signing up.
 
@@ -27,11 +33,11 @@ class UserCreate:
         accept_terms_of_service (bool):
     """
 
-    first_name: str
-    last_name: str
-    email: str
-    role_id: str
-    accept_terms_of_service: bool
+    first_name: str = _attrs_field(validator=expect(str))
+    last_name: str = _attrs_field(validator=expect(str))
+    email: str = _attrs_field(validator=expect(str))
+    role_id: str = _attrs_field(validator=expect(str))
+    accept_terms_of_service: bool = _attrs_field(validator=expect(bool))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,18 +82,29 @@ class UserCreate:
 
             accept_terms_of_service = d.pop("acceptTermsOfService")
 
-            user_create = cls(
-                first_name,
-                last_name,
-                email,
-                role_id,
-                accept_terms_of_service,
-            )
+            user_create = _new_object(cls)
+            user_create.first_name = first_name
+            user_create.last_name = last_name
+            user_create.email = email
+            user_create.role_id = role_id
+            user_create.accept_terms_of_service = accept_terms_of_service
 
             user_create.additional_properties = d
             return user_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,57 +6,52 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.user_role_type import UserRoleType
-from ..types import UNSET, Unset
 
 _UserRoleType = EnumLookup(UserRoleType)
 
 
 T = TypeVar("T", bound="UserRole")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class UserRole:
     """Role a user holds in an organization, as embedded in a user.
 
     Attributes:
-        id (str | Unset): BILL id of the role (begins with 0po).
-        type_ (UserRoleType | Unset): Kind of user role; CUSTOM roles are defined by the organization.
-        description (str | Unset):
+        id (str | None): BILL id of the role (begins with 0po).
+        type_ (UserRoleType | None): Kind of user role; CUSTOM roles are defined by the organization.
+        description (str | None):
     """
 
-    id: str | Unset = UNSET
-    type_: UserRoleType | Unset = UNSET
-    description: str | Unset = UNSET
+    id: str | None = None
+    type_: UserRoleType | None = None
+    description: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        description = self.description
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if description is not UNSET:
-            field_dict["description"] = description
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.description is not None:
+            field_dict["description"] = self.description
 
         return field_dict
 
@@ -67,27 +62,36 @@ class UserRole:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id", None)
 
-            _type_ = d.pop("type", UNSET)
-            type_: UserRoleType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: UserRoleType | None = None
+            if _type_ is not None:
                 type_ = _UserRoleType[_type_]
 
-            description = d.pop("description", UNSET)
+            description = d.pop("description", None)
 
-            user_role = cls(
-                id,
-                type_,
-                description,
-            )
+            user_role = _new_object(cls)
+            user_role.id = id
+            user_role.type_ = type_
+            user_role.description = description
 
             user_role.additional_properties = d
             return user_role
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

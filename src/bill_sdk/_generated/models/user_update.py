@@ -6,56 +6,51 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="UserUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class UserUpdate:
     """Changes to a user (PATCH); send only the fields to change.
 
     Attributes:
-        first_name (str | Unset):
-        last_name (str | Unset):
-        email (str | Unset): Only documented as updatable for partner-managed users.
-        role_id (str | Unset): BILL id of the new role (begins with 0po); see listRoles.
+        first_name (str | None):
+        last_name (str | None):
+        email (str | None): Only documented as updatable for partner-managed users.
+        role_id (str | None): BILL id of the new role (begins with 0po); see listRoles.
     """
 
-    first_name: str | Unset = UNSET
-    last_name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    role_id: str | Unset = UNSET
+    first_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    last_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    email: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    role_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        first_name = self.first_name
-
-        last_name = self.last_name
-
-        email = self.email
-
-        role_id = self.role_id
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if first_name is not UNSET:
-            field_dict["firstName"] = first_name
-        if last_name is not UNSET:
-            field_dict["lastName"] = last_name
-        if email is not UNSET:
-            field_dict["email"] = email
-        if role_id is not UNSET:
-            field_dict["roleId"] = role_id
+        if self.first_name is not None:
+            field_dict["firstName"] = self.first_name
+        if self.last_name is not None:
+            field_dict["lastName"] = self.last_name
+        if self.email is not None:
+            field_dict["email"] = self.email
+        if self.role_id is not None:
+            field_dict["roleId"] = self.role_id
 
         return field_dict
 
@@ -66,25 +61,36 @@ class UserUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            first_name = d.pop("firstName", UNSET)
+            first_name = d.pop("firstName", None)
 
-            last_name = d.pop("lastName", UNSET)
+            last_name = d.pop("lastName", None)
 
-            email = d.pop("email", UNSET)
+            email = d.pop("email", None)
 
-            role_id = d.pop("roleId", UNSET)
+            role_id = d.pop("roleId", None)
 
-            user_update = cls(
-                first_name,
-                last_name,
-                email,
-                role_id,
-            )
+            user_update = _new_object(cls)
+            user_update.first_name = first_name
+            user_update.last_name = last_name
+            user_update.email = email
+            user_update.role_id = role_id
 
             user_update.additional_properties = d
             return user_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

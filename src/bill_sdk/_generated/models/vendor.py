@@ -10,19 +10,20 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.account_type import AccountType
 from ..models.network_status import NetworkStatus
 from ..models.vendor_bank_account_status import VendorBankAccountStatus
-from ..types import UNSET, Unset
 
 _AccountType = EnumLookup(AccountType)
 _NetworkStatus = EnumLookup(NetworkStatus)
@@ -30,61 +31,62 @@ _VendorBankAccountStatus = EnumLookup(VendorBankAccountStatus)
 
 
 T = TypeVar("T", bound="Vendor")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class Vendor:
     """A vendor the organization pays (id begins with 009).
 
     Attributes:
-        id (str | Unset):
-        archived (bool | Unset):
-        name (str | Unset):
-        short_name (str | Unset):
-        account_number (str | Unset): Your account number with the vendor; printed on checks and payment records.
-        account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
-        email (str | Unset):
-        phone (str | Unset):
-        address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member. Every
-            field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
+        id (str):
+        archived (bool):
+        name (str):
+        created_time (datetime.datetime):
+        updated_time (datetime.datetime):
+        short_name (str | None):
+        account_number (str | None): Your account number with the vendor; printed on checks and payment records.
+        account_type (AccountType | None): Whether a vendor or customer is a business or a person.
+        email (str | None):
+        phone (str | None):
+        address (Address | None): Postal address of a vendor, customer, organization or BILL network member. Every field
+            is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
             network invitation.
-        payment_information (VendorPaymentInformation | Unset): How the vendor is paid.
-        additional_info (VendorAdditionalInfo | Unset): Tax and payment-term details of a vendor.
-        bill_currency (str | Unset): Three-letter ISO 4217 currency code; USD for US vendors.
-        auto_pay (VendorAutoPay | Unset): Automatic payment of new bills of the vendor; switching it on needs an MFA-
+        payment_information (VendorPaymentInformation | None): How the vendor is paid.
+        additional_info (VendorAdditionalInfo | None): Tax and payment-term details of a vendor.
+        bill_currency (str | None): Three-letter ISO 4217 currency code; USD for US vendors.
+        auto_pay (VendorAutoPay | None): Automatic payment of new bills of the vendor; switching it on needs an MFA-
             trusted session, and failures arrive as autopay.failed events.
-        balance (Balance | Unset): Amount outstanding with a vendor or customer, maintained by BILL.
-        bank_account_status (VendorBankAccountStatus | Unset): Whether BILL has a bank account for the vendor, its own
-            or one linked through the network.
-        network_status (NetworkStatus | Unset): Connection of a vendor or customer with its organization in a network.
-        rpps_id (str | Unset): Verified national vendor the record is connected to (networkStatus CONNECTED_RPPS).
-        payment_network_id (str | Unset): Payment network id of a connected vendor.
-        recurring_payments (bool | Unset):
-        created_time (datetime.datetime | Unset):
-        updated_time (datetime.datetime | Unset):
+        balance (Balance | None): Amount outstanding with a vendor or customer, maintained by BILL.
+        bank_account_status (VendorBankAccountStatus | None): Whether BILL has a bank account for the vendor, its own or
+            one linked through the network.
+        network_status (NetworkStatus | None): Connection of a vendor or customer with its organization in a network.
+        rpps_id (str | None): Verified national vendor the record is connected to (networkStatus CONNECTED_RPPS).
+        payment_network_id (str | None): Payment network id of a connected vendor.
+        recurring_payments (bool | None):
     """
 
-    id: str | Unset = UNSET
-    archived: bool | Unset = UNSET
-    name: str | Unset = UNSET
-    short_name: str | Unset = UNSET
-    account_number: str | Unset = UNSET
-    account_type: AccountType | Unset = UNSET
-    email: str | Unset = UNSET
-    phone: str | Unset = UNSET
-    address: Address | Unset = UNSET
-    payment_information: VendorPaymentInformation | Unset = UNSET
-    additional_info: VendorAdditionalInfo | Unset = UNSET
-    bill_currency: str | Unset = UNSET
-    auto_pay: VendorAutoPay | Unset = UNSET
-    balance: Balance | Unset = UNSET
-    bank_account_status: VendorBankAccountStatus | Unset = UNSET
-    network_status: NetworkStatus | Unset = UNSET
-    rpps_id: str | Unset = UNSET
-    payment_network_id: str | Unset = UNSET
-    recurring_payments: bool | Unset = UNSET
-    created_time: datetime.datetime | Unset = UNSET
-    updated_time: datetime.datetime | Unset = UNSET
+    id: str
+    archived: bool
+    name: str
+    created_time: datetime.datetime
+    updated_time: datetime.datetime
+    short_name: str | None = None
+    account_number: str | None = None
+    account_type: AccountType | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: Address | None = None
+    payment_information: VendorPaymentInformation | None = None
+    additional_info: VendorAdditionalInfo | None = None
+    bill_currency: str | None = None
+    auto_pay: VendorAutoPay | None = None
+    balance: Balance | None = None
+    bank_account_status: VendorBankAccountStatus | None = None
+    network_status: NetworkStatus | None = None
+    rpps_id: str | None = None
+    payment_network_id: str | None = None
+    recurring_payments: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,107 +96,53 @@ class Vendor:
 
         name = self.name
 
-        short_name = self.short_name
+        created_time = self.created_time.isoformat()
 
-        account_number = self.account_number
-
-        account_type: str | Unset = UNSET
-        if not isinstance(self.account_type, Unset):
-            account_type = str(self.account_type)
-
-        email = self.email
-
-        phone = self.phone
-
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
-
-        payment_information: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_information, Unset):
-            payment_information = self.payment_information.to_dict()
-
-        additional_info: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.additional_info, Unset):
-            additional_info = self.additional_info.to_dict()
-
-        bill_currency = self.bill_currency
-
-        auto_pay: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.auto_pay, Unset):
-            auto_pay = self.auto_pay.to_dict()
-
-        balance: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.balance, Unset):
-            balance = self.balance.to_dict()
-
-        bank_account_status: str | Unset = UNSET
-        if not isinstance(self.bank_account_status, Unset):
-            bank_account_status = str(self.bank_account_status)
-
-        network_status: str | Unset = UNSET
-        if not isinstance(self.network_status, Unset):
-            network_status = str(self.network_status)
-
-        rpps_id = self.rpps_id
-
-        payment_network_id = self.payment_network_id
-
-        recurring_payments = self.recurring_payments
-
-        created_time: str | Unset = UNSET
-        if not isinstance(self.created_time, Unset):
-            created_time = self.created_time.isoformat()
-
-        updated_time: str | Unset = UNSET
-        if not isinstance(self.updated_time, Unset):
-            updated_time = self.updated_time.isoformat()
+        updated_time = self.updated_time.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if archived is not UNSET:
-            field_dict["archived"] = archived
-        if name is not UNSET:
-            field_dict["name"] = name
-        if short_name is not UNSET:
-            field_dict["shortName"] = short_name
-        if account_number is not UNSET:
-            field_dict["accountNumber"] = account_number
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
-        if email is not UNSET:
-            field_dict["email"] = email
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if address is not UNSET:
-            field_dict["address"] = address
-        if payment_information is not UNSET:
-            field_dict["paymentInformation"] = payment_information
-        if additional_info is not UNSET:
-            field_dict["additionalInfo"] = additional_info
-        if bill_currency is not UNSET:
-            field_dict["billCurrency"] = bill_currency
-        if auto_pay is not UNSET:
-            field_dict["autoPay"] = auto_pay
-        if balance is not UNSET:
-            field_dict["balance"] = balance
-        if bank_account_status is not UNSET:
-            field_dict["bankAccountStatus"] = bank_account_status
-        if network_status is not UNSET:
-            field_dict["networkStatus"] = network_status
-        if rpps_id is not UNSET:
-            field_dict["rppsId"] = rpps_id
-        if payment_network_id is not UNSET:
-            field_dict["paymentNetworkId"] = payment_network_id
-        if recurring_payments is not UNSET:
-            field_dict["recurringPayments"] = recurring_payments
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if updated_time is not UNSET:
-            field_dict["updatedTime"] = updated_time
+        field_dict.update(
+            {
+                "id": id,
+                "archived": archived,
+                "name": name,
+                "createdTime": created_time,
+                "updatedTime": updated_time,
+            }
+        )
+        if self.short_name is not None:
+            field_dict["shortName"] = self.short_name
+        if self.account_number is not None:
+            field_dict["accountNumber"] = self.account_number
+        if self.account_type is not None:
+            field_dict["accountType"] = str(self.account_type)
+        if self.email is not None:
+            field_dict["email"] = self.email
+        if self.phone is not None:
+            field_dict["phone"] = self.phone
+        if self.address is not None:
+            field_dict["address"] = self.address.to_dict()
+        if self.payment_information is not None:
+            field_dict["paymentInformation"] = self.payment_information.to_dict()
+        if self.additional_info is not None:
+            field_dict["additionalInfo"] = self.additional_info.to_dict()
+        if self.bill_currency is not None:
+            field_dict["billCurrency"] = self.bill_currency
+        if self.auto_pay is not None:
+            field_dict["autoPay"] = self.auto_pay.to_dict()
+        if self.balance is not None:
+            field_dict["balance"] = self.balance.to_dict()
+        if self.bank_account_status is not None:
+            field_dict["bankAccountStatus"] = str(self.bank_account_status)
+        if self.network_status is not None:
+            field_dict["networkStatus"] = str(self.network_status)
+        if self.rpps_id is not None:
+            field_dict["rppsId"] = self.rpps_id
+        if self.payment_network_id is not None:
+            field_dict["paymentNetworkId"] = self.payment_network_id
+        if self.recurring_payments is not None:
+            field_dict["recurringPayments"] = self.recurring_payments
 
         return field_dict
 
@@ -205,126 +153,111 @@ class Vendor:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            id = d.pop("id", UNSET)
+            id = d.pop("id")
 
-            archived = d.pop("archived", UNSET)
+            archived = d.pop("archived")
 
-            name = d.pop("name", UNSET)
+            name = d.pop("name")
 
-            short_name = d.pop("shortName", UNSET)
+            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
 
-            account_number = d.pop("accountNumber", UNSET)
+            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
 
-            _account_type = d.pop("accountType", UNSET)
-            account_type: AccountType | Unset
-            if _account_type is UNSET:
-                account_type = UNSET
-            else:
+            short_name = d.pop("shortName", None)
+
+            account_number = d.pop("accountNumber", None)
+
+            _account_type = d.pop("accountType", None)
+            account_type: AccountType | None = None
+            if _account_type is not None:
                 account_type = _AccountType[_account_type]
 
-            email = d.pop("email", UNSET)
+            email = d.pop("email", None)
 
-            phone = d.pop("phone", UNSET)
+            phone = d.pop("phone", None)
 
-            _address = d.pop("address", UNSET)
-            address: Address | Unset
-            if _address is UNSET:
-                address = UNSET
-            else:
+            _address = d.pop("address", None)
+            address: Address | None = None
+            if _address is not None:
                 address = Address.from_dict(_address)
 
-            _payment_information = d.pop("paymentInformation", UNSET)
-            payment_information: VendorPaymentInformation | Unset
-            if _payment_information is UNSET:
-                payment_information = UNSET
-            else:
+            _payment_information = d.pop("paymentInformation", None)
+            payment_information: VendorPaymentInformation | None = None
+            if _payment_information is not None:
                 payment_information = VendorPaymentInformation.from_dict(_payment_information)
 
-            _additional_info = d.pop("additionalInfo", UNSET)
-            additional_info: VendorAdditionalInfo | Unset
-            if _additional_info is UNSET:
-                additional_info = UNSET
-            else:
+            _additional_info = d.pop("additionalInfo", None)
+            additional_info: VendorAdditionalInfo | None = None
+            if _additional_info is not None:
                 additional_info = VendorAdditionalInfo.from_dict(_additional_info)
 
-            bill_currency = d.pop("billCurrency", UNSET)
+            bill_currency = d.pop("billCurrency", None)
 
-            _auto_pay = d.pop("autoPay", UNSET)
-            auto_pay: VendorAutoPay | Unset
-            if _auto_pay is UNSET:
-                auto_pay = UNSET
-            else:
+            _auto_pay = d.pop("autoPay", None)
+            auto_pay: VendorAutoPay | None = None
+            if _auto_pay is not None:
                 auto_pay = VendorAutoPay.from_dict(_auto_pay)
 
-            _balance = d.pop("balance", UNSET)
-            balance: Balance | Unset
-            if _balance is UNSET:
-                balance = UNSET
-            else:
+            _balance = d.pop("balance", None)
+            balance: Balance | None = None
+            if _balance is not None:
                 balance = Balance.from_dict(_balance)
 
-            _bank_account_status = d.pop("bankAccountStatus", UNSET)
-            bank_account_status: VendorBankAccountStatus | Unset
-            if _bank_account_status is UNSET:
-                bank_account_status = UNSET
-            else:
+            _bank_account_status = d.pop("bankAccountStatus", None)
+            bank_account_status: VendorBankAccountStatus | None = None
+            if _bank_account_status is not None:
                 bank_account_status = _VendorBankAccountStatus[_bank_account_status]
 
-            _network_status = d.pop("networkStatus", UNSET)
-            network_status: NetworkStatus | Unset
-            if _network_status is UNSET:
-                network_status = UNSET
-            else:
+            _network_status = d.pop("networkStatus", None)
+            network_status: NetworkStatus | None = None
+            if _network_status is not None:
                 network_status = _NetworkStatus[_network_status]
 
-            rpps_id = d.pop("rppsId", UNSET)
+            rpps_id = d.pop("rppsId", None)
 
-            payment_network_id = d.pop("paymentNetworkId", UNSET)
+            payment_network_id = d.pop("paymentNetworkId", None)
 
-            recurring_payments = d.pop("recurringPayments", UNSET)
+            recurring_payments = d.pop("recurringPayments", None)
 
-            _created_time = d.pop("createdTime", UNSET)
-            created_time: datetime.datetime | Unset
-            if _created_time is UNSET:
-                created_time = UNSET
-            else:
-                created_time = datetime.datetime.fromisoformat(_created_time)
-
-            _updated_time = d.pop("updatedTime", UNSET)
-            updated_time: datetime.datetime | Unset
-            if _updated_time is UNSET:
-                updated_time = UNSET
-            else:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
-
-            vendor = cls(
-                id,
-                archived,
-                name,
-                short_name,
-                account_number,
-                account_type,
-                email,
-                phone,
-                address,
-                payment_information,
-                additional_info,
-                bill_currency,
-                auto_pay,
-                balance,
-                bank_account_status,
-                network_status,
-                rpps_id,
-                payment_network_id,
-                recurring_payments,
-                created_time,
-                updated_time,
-            )
+            vendor = _new_object(cls)
+            vendor.id = id
+            vendor.archived = archived
+            vendor.name = name
+            vendor.created_time = created_time
+            vendor.updated_time = updated_time
+            vendor.short_name = short_name
+            vendor.account_number = account_number
+            vendor.account_type = account_type
+            vendor.email = email
+            vendor.phone = phone
+            vendor.address = address
+            vendor.payment_information = payment_information
+            vendor.additional_info = additional_info
+            vendor.bill_currency = bill_currency
+            vendor.auto_pay = auto_pay
+            vendor.balance = balance
+            vendor.bank_account_status = bank_account_status
+            vendor.network_status = network_status
+            vendor.rpps_id = rpps_id
+            vendor.payment_network_id = payment_network_id
+            vendor.recurring_payments = recurring_payments
 
             vendor.additional_properties = d
             return vendor
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,81 +6,70 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.tax_id_type import TaxIdType
-from ..types import UNSET, Unset
 
 _TaxIdType = EnumLookup(TaxIdType)
 
 
 T = TypeVar("T", bound="VendorAdditionalInfo")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorAdditionalInfo:
     """Tax and payment-term details of a vendor.
 
     Attributes:
-        tax_id (str | Unset):
-        tax_id_type (TaxIdType | Unset): Kind of tax identification number.
-        track1099 (bool | Unset): Track payments for Form 1099.
-        lead_time_in_days (int | Unset):
-        combine_payments (bool | Unset): Combine several bills into one payment.
-        payment_term_id (str | Unset):
-        company_name (str | Unset):
+        tax_id (str | None):
+        tax_id_type (TaxIdType | None): Kind of tax identification number.
+        track1099 (bool | None): Track payments for Form 1099.
+        lead_time_in_days (int | None):
+        combine_payments (bool | None): Combine several bills into one payment.
+        payment_term_id (str | None):
+        company_name (str | None):
     """
 
-    tax_id: str | Unset = UNSET
-    tax_id_type: TaxIdType | Unset = UNSET
-    track1099: bool | Unset = UNSET
-    lead_time_in_days: int | Unset = UNSET
-    combine_payments: bool | Unset = UNSET
-    payment_term_id: str | Unset = UNSET
-    company_name: str | Unset = UNSET
+    tax_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    tax_id_type: TaxIdType | None = _attrs_field(default=None, validator=expect_enum(TaxIdType, optional=True))
+    track1099: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    lead_time_in_days: int | None = _attrs_field(default=None, validator=expect(int, optional=True))
+    combine_payments: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    payment_term_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    company_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        tax_id = self.tax_id
-
-        tax_id_type: str | Unset = UNSET
-        if not isinstance(self.tax_id_type, Unset):
-            tax_id_type = str(self.tax_id_type)
-
-        track1099 = self.track1099
-
-        lead_time_in_days = self.lead_time_in_days
-
-        combine_payments = self.combine_payments
-
-        payment_term_id = self.payment_term_id
-
-        company_name = self.company_name
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if tax_id is not UNSET:
-            field_dict["taxId"] = tax_id
-        if tax_id_type is not UNSET:
-            field_dict["taxIdType"] = tax_id_type
-        if track1099 is not UNSET:
-            field_dict["track1099"] = track1099
-        if lead_time_in_days is not UNSET:
-            field_dict["leadTimeInDays"] = lead_time_in_days
-        if combine_payments is not UNSET:
-            field_dict["combinePayments"] = combine_payments
-        if payment_term_id is not UNSET:
-            field_dict["paymentTermId"] = payment_term_id
-        if company_name is not UNSET:
-            field_dict["companyName"] = company_name
+        if self.tax_id is not None:
+            field_dict["taxId"] = self.tax_id
+        if self.tax_id_type is not None:
+            field_dict["taxIdType"] = str(self.tax_id_type)
+        if self.track1099 is not None:
+            field_dict["track1099"] = self.track1099
+        if self.lead_time_in_days is not None:
+            field_dict["leadTimeInDays"] = self.lead_time_in_days
+        if self.combine_payments is not None:
+            field_dict["combinePayments"] = self.combine_payments
+        if self.payment_term_id is not None:
+            field_dict["paymentTermId"] = self.payment_term_id
+        if self.company_name is not None:
+            field_dict["companyName"] = self.company_name
 
         return field_dict
 
@@ -91,39 +80,48 @@ class VendorAdditionalInfo:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            tax_id = d.pop("taxId", UNSET)
+            tax_id = d.pop("taxId", None)
 
-            _tax_id_type = d.pop("taxIdType", UNSET)
-            tax_id_type: TaxIdType | Unset
-            if _tax_id_type is UNSET:
-                tax_id_type = UNSET
-            else:
+            _tax_id_type = d.pop("taxIdType", None)
+            tax_id_type: TaxIdType | None = None
+            if _tax_id_type is not None:
                 tax_id_type = _TaxIdType[_tax_id_type]
 
-            track1099 = d.pop("track1099", UNSET)
+            track1099 = d.pop("track1099", None)
 
-            lead_time_in_days = d.pop("leadTimeInDays", UNSET)
+            lead_time_in_days = d.pop("leadTimeInDays", None)
 
-            combine_payments = d.pop("combinePayments", UNSET)
+            combine_payments = d.pop("combinePayments", None)
 
-            payment_term_id = d.pop("paymentTermId", UNSET)
+            payment_term_id = d.pop("paymentTermId", None)
 
-            company_name = d.pop("companyName", UNSET)
+            company_name = d.pop("companyName", None)
 
-            vendor_additional_info = cls(
-                tax_id,
-                tax_id_type,
-                track1099,
-                lead_time_in_days,
-                combine_payments,
-                payment_term_id,
-                company_name,
-            )
+            vendor_additional_info = _new_object(cls)
+            vendor_additional_info.tax_id = tax_id
+            vendor_additional_info.tax_id_type = tax_id_type
+            vendor_additional_info.track1099 = track1099
+            vendor_additional_info.lead_time_in_days = lead_time_in_days
+            vendor_additional_info.combine_payments = combine_payments
+            vendor_additional_info.payment_term_id = payment_term_id
+            vendor_additional_info.company_name = company_name
 
             vendor_additional_info.additional_properties = d
             return vendor_additional_info
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,66 +9,54 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="VendorAuditTrailEntry")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorAuditTrailEntry:
     """One recorded creation or change of a vendor.
 
     Attributes:
-        source (str | Unset): Where the change came from, for example API.
-        type_ (str | Unset): Kind of change; Create and Edit are seen.
-        created_time (str | Unset): When the change happened.
-        user (AuditTrailUser | Unset): User who made a change.
-        field (AuditTrailField | Unset): The changed field and its values; empty for a creation.
+        source (str | None): Where the change came from, for example API.
+        type_ (str | None): Kind of change; Create and Edit are seen.
+        created_time (str | None): When the change happened.
+        user (AuditTrailUser | None): User who made a change.
+        field (AuditTrailField | None): The changed field and its values; empty for a creation.
     """
 
-    source: str | Unset = UNSET
-    type_: str | Unset = UNSET
-    created_time: str | Unset = UNSET
-    user: AuditTrailUser | Unset = UNSET
-    field: AuditTrailField | Unset = UNSET
+    source: str | None = None
+    type_: str | None = None
+    created_time: str | None = None
+    user: AuditTrailUser | None = None
+    field: AuditTrailField | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        source = self.source
-
-        type_ = self.type_
-
-        created_time = self.created_time
-
-        user: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.user, Unset):
-            user = self.user.to_dict()
-
-        field: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.field, Unset):
-            field = self.field.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if source is not UNSET:
-            field_dict["source"] = source
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if created_time is not UNSET:
-            field_dict["createdTime"] = created_time
-        if user is not UNSET:
-            field_dict["user"] = user
-        if field is not UNSET:
-            field_dict["field"] = field
+        if self.source is not None:
+            field_dict["source"] = self.source
+        if self.type_ is not None:
+            field_dict["type"] = self.type_
+        if self.created_time is not None:
+            field_dict["createdTime"] = self.created_time
+        if self.user is not None:
+            field_dict["user"] = self.user.to_dict()
+        if self.field is not None:
+            field_dict["field"] = self.field.to_dict()
 
         return field_dict
 
@@ -79,38 +67,45 @@ class VendorAuditTrailEntry:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            source = d.pop("source", UNSET)
+            source = d.pop("source", None)
 
-            type_ = d.pop("type", UNSET)
+            type_ = d.pop("type", None)
 
-            created_time = d.pop("createdTime", UNSET)
+            created_time = d.pop("createdTime", None)
 
-            _user = d.pop("user", UNSET)
-            user: AuditTrailUser | Unset
-            if _user is UNSET:
-                user = UNSET
-            else:
+            _user = d.pop("user", None)
+            user: AuditTrailUser | None = None
+            if _user is not None:
                 user = AuditTrailUser.from_dict(_user)
 
-            _field = d.pop("field", UNSET)
-            field: AuditTrailField | Unset
-            if _field is UNSET:
-                field = UNSET
-            else:
+            _field = d.pop("field", None)
+            field: AuditTrailField | None = None
+            if _field is not None:
                 field = AuditTrailField.from_dict(_field)
 
-            vendor_audit_trail_entry = cls(
-                source,
-                type_,
-                created_time,
-                user,
-                field,
-            )
+            vendor_audit_trail_entry = _new_object(cls)
+            vendor_audit_trail_entry.source = source
+            vendor_audit_trail_entry.type_ = type_
+            vendor_audit_trail_entry.created_time = created_time
+            vendor_audit_trail_entry.user = user
+            vendor_audit_trail_entry.field = field
 
             vendor_audit_trail_entry.additional_properties = d
             return vendor_audit_trail_entry
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

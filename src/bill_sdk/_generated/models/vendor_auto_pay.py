@@ -7,40 +7,46 @@ from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    expect,
+    expect_number,
+    model_from_json,
+    model_repr,
+    model_to_json,
+    optional_number_arg,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="VendorAutoPay")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorAutoPay:
     """Automatic payment of new bills of the vendor; switching it on needs an MFA-trusted session, and failures arrive as
     autopay.failed events.
 
         Attributes:
-            enabled (bool | Unset):
-            bank_account_id (str | Unset): Organization bank account that pays.
-            max_amount (Decimal | Unset):
-            days_before_due_date (int | Unset):
-            created_by (str | Unset):
+            enabled (bool | None):
+            bank_account_id (str | None): Organization bank account that pays.
+            max_amount (Decimal | None):
+            days_before_due_date (int | None):
+            created_by (str | None):
     """
 
-    enabled: bool | Unset = UNSET
-    bank_account_id: str | Unset = UNSET
-    max_amount: Decimal | Unset = UNSET
-    days_before_due_date: int | Unset = UNSET
-    created_by: str | Unset = UNSET
+    enabled: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
+    bank_account_id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    max_amount: Decimal | None = _attrs_field(
+        default=None, converter=optional_number_arg, validator=expect_number(optional=True)
+    )
+    days_before_due_date: int | None = _attrs_field(default=None, validator=expect(int, optional=True))
+    created_by: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -48,29 +54,20 @@ class VendorAutoPay:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        enabled = self.enabled
-
-        bank_account_id = self.bank_account_id
-
-        max_amount = self.max_amount
-
-        days_before_due_date = self.days_before_due_date
-
-        created_by = self.created_by
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if enabled is not UNSET:
-            field_dict["enabled"] = enabled
-        if bank_account_id is not UNSET:
-            field_dict["bankAccountId"] = bank_account_id
-        if max_amount is not UNSET:
-            field_dict["maxAmount"] = max_amount
-        if days_before_due_date is not UNSET:
-            field_dict["daysBeforeDueDate"] = days_before_due_date
-        if created_by is not UNSET:
-            field_dict["createdBy"] = created_by
+        if self.enabled is not None:
+            field_dict["enabled"] = self.enabled
+        if self.bank_account_id is not None:
+            field_dict["bankAccountId"] = self.bank_account_id
+        if self.max_amount is not None:
+            field_dict["maxAmount"] = self.max_amount
+        if self.days_before_due_date is not None:
+            field_dict["daysBeforeDueDate"] = self.days_before_due_date
+        if self.created_by is not None:
+            field_dict["createdBy"] = self.created_by
 
         return field_dict
 
@@ -81,33 +78,42 @@ class VendorAutoPay:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            enabled = d.pop("enabled", UNSET)
+            enabled = d.pop("enabled", None)
 
-            bank_account_id = d.pop("bankAccountId", UNSET)
+            bank_account_id = d.pop("bankAccountId", None)
 
-            _max_amount = d.pop("maxAmount", UNSET)
-            max_amount: Decimal | Unset
-            if _max_amount is UNSET:
-                max_amount = UNSET
-            else:
+            _max_amount = d.pop("maxAmount", None)
+            max_amount: Decimal | None = None
+            if _max_amount is not None:
                 max_amount = to_decimal(_max_amount)
 
-            days_before_due_date = d.pop("daysBeforeDueDate", UNSET)
+            days_before_due_date = d.pop("daysBeforeDueDate", None)
 
-            created_by = d.pop("createdBy", UNSET)
+            created_by = d.pop("createdBy", None)
 
-            vendor_auto_pay = cls(
-                enabled,
-                bank_account_id,
-                max_amount,
-                days_before_due_date,
-                created_by,
-            )
+            vendor_auto_pay = _new_object(cls)
+            vendor_auto_pay.enabled = enabled
+            vendor_auto_pay.bank_account_id = bank_account_id
+            vendor_auto_pay.max_amount = max_amount
+            vendor_auto_pay.days_before_due_date = days_before_due_date
+            vendor_auto_pay.created_by = created_by
 
             vendor_auto_pay.additional_properties = d
             return vendor_auto_pay
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,86 +6,75 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
-from ..types import UNSET, Unset
 
 _BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
 _BankAccountType = EnumLookup(BankAccountType)
 
 
 T = TypeVar("T", bound="VendorBankAccount")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorBankAccount:
     """The bank account a vendor is paid into (one per vendor).
 
     Attributes:
-        name_on_account (str | Unset):
-        account_number (str | Unset):
-        routing_number (str | Unset): Empty when accountNumber is an IBAN.
-        type_ (BankAccountType | Unset): Kind of bank account.
-        owner_type (BankAccountOwnerType | Unset): Whether a bank account belongs to a business or a person.
-        payment_currency (str | Unset): Three-letter ISO 4217 currency code.
-        status (str | Unset):
+        name_on_account (str | None):
+        account_number (str | None):
+        routing_number (str | None): Empty when accountNumber is an IBAN.
+        type_ (BankAccountType | None): Kind of bank account.
+        owner_type (BankAccountOwnerType | None): Whether a bank account belongs to a business or a person.
+        payment_currency (str | None): Three-letter ISO 4217 currency code.
+        status (str | None):
     """
 
-    name_on_account: str | Unset = UNSET
-    account_number: str | Unset = _attrs_field(default=UNSET, repr=mask_secret)
-    routing_number: str | Unset = UNSET
-    type_: BankAccountType | Unset = UNSET
-    owner_type: BankAccountOwnerType | Unset = UNSET
-    payment_currency: str | Unset = UNSET
-    status: str | Unset = UNSET
+    name_on_account: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    account_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True), repr=mask_secret)
+    routing_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    type_: BankAccountType | None = _attrs_field(default=None, validator=expect_enum(BankAccountType, optional=True))
+    owner_type: BankAccountOwnerType | None = _attrs_field(
+        default=None, validator=expect_enum(BankAccountOwnerType, optional=True)
+    )
+    payment_currency: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    status: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name_on_account = self.name_on_account
-
-        account_number = self.account_number
-
-        routing_number = self.routing_number
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        owner_type: str | Unset = UNSET
-        if not isinstance(self.owner_type, Unset):
-            owner_type = str(self.owner_type)
-
-        payment_currency = self.payment_currency
-
-        status = self.status
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name_on_account is not UNSET:
-            field_dict["nameOnAccount"] = name_on_account
-        if account_number is not UNSET:
-            field_dict["accountNumber"] = account_number
-        if routing_number is not UNSET:
-            field_dict["routingNumber"] = routing_number
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if owner_type is not UNSET:
-            field_dict["ownerType"] = owner_type
-        if payment_currency is not UNSET:
-            field_dict["paymentCurrency"] = payment_currency
-        if status is not UNSET:
-            field_dict["status"] = status
+        if self.name_on_account is not None:
+            field_dict["nameOnAccount"] = self.name_on_account
+        if self.account_number is not None:
+            field_dict["accountNumber"] = self.account_number
+        if self.routing_number is not None:
+            field_dict["routingNumber"] = self.routing_number
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.owner_type is not None:
+            field_dict["ownerType"] = str(self.owner_type)
+        if self.payment_currency is not None:
+            field_dict["paymentCurrency"] = self.payment_currency
+        if self.status is not None:
+            field_dict["status"] = self.status
 
         return field_dict
 
@@ -96,44 +85,51 @@ class VendorBankAccount:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name_on_account = d.pop("nameOnAccount", UNSET)
+            name_on_account = d.pop("nameOnAccount", None)
 
-            account_number = d.pop("accountNumber", UNSET)
+            account_number = d.pop("accountNumber", None)
 
-            routing_number = d.pop("routingNumber", UNSET)
+            routing_number = d.pop("routingNumber", None)
 
-            _type_ = d.pop("type", UNSET)
-            type_: BankAccountType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: BankAccountType | None = None
+            if _type_ is not None:
                 type_ = _BankAccountType[_type_]
 
-            _owner_type = d.pop("ownerType", UNSET)
-            owner_type: BankAccountOwnerType | Unset
-            if _owner_type is UNSET:
-                owner_type = UNSET
-            else:
+            _owner_type = d.pop("ownerType", None)
+            owner_type: BankAccountOwnerType | None = None
+            if _owner_type is not None:
                 owner_type = _BankAccountOwnerType[_owner_type]
 
-            payment_currency = d.pop("paymentCurrency", UNSET)
+            payment_currency = d.pop("paymentCurrency", None)
 
-            status = d.pop("status", UNSET)
+            status = d.pop("status", None)
 
-            vendor_bank_account = cls(
-                name_on_account,
-                account_number,
-                routing_number,
-                type_,
-                owner_type,
-                payment_currency,
-                status,
-            )
+            vendor_bank_account = _new_object(cls)
+            vendor_bank_account.name_on_account = name_on_account
+            vendor_bank_account.account_number = account_number
+            vendor_bank_account.routing_number = routing_number
+            vendor_bank_account.type_ = type_
+            vendor_bank_account.owner_type = owner_type
+            vendor_bank_account.payment_currency = payment_currency
+            vendor_bank_account.status = status
 
             vendor_bank_account.additional_properties = d
             return vendor_bank_account
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

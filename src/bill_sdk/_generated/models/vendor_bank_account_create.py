@@ -9,74 +9,62 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
     mask_secret,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
 from ..models.bank_account_type import BankAccountType
-from ..types import UNSET, Unset
 
 _BankAccountOwnerType = EnumLookup(BankAccountOwnerType)
 _BankAccountType = EnumLookup(BankAccountType)
 
 
 T = TypeVar("T", bound="VendorBankAccountCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorBankAccountCreate:
     """A bank account for a vendor; BILL verifies it once (two business days in production), so a payment needs a
     processDate at least two business days out. To change it, delete it and create a new one.
 
         Attributes:
             account_number (str): Account number or IBAN.
-            name_on_account (str | Unset):
-            routing_number (str | Unset): Leave empty for an IBAN.
-            type_ (BankAccountType | Unset): Kind of bank account.
-            owner_type (BankAccountOwnerType | Unset): Whether a bank account belongs to a business or a person.
-            payment_currency (str | Unset): Three-letter ISO 4217 currency code; needed for electronic payments.
-            regulatory_fields (list[RegulatoryField] | Unset): Country-specific data some international vendors need.
+            name_on_account (str | None):
+            routing_number (str | None): Leave empty for an IBAN.
+            type_ (BankAccountType | None): Kind of bank account.
+            owner_type (BankAccountOwnerType | None): Whether a bank account belongs to a business or a person.
+            payment_currency (str | None): Three-letter ISO 4217 currency code; needed for electronic payments.
+            regulatory_fields (list[RegulatoryField] | None): Country-specific data some international vendors need.
     """
 
-    account_number: str = _attrs_field(repr=mask_secret)
-    name_on_account: str | Unset = UNSET
-    routing_number: str | Unset = UNSET
-    type_: BankAccountType | Unset = UNSET
-    owner_type: BankAccountOwnerType | Unset = UNSET
-    payment_currency: str | Unset = UNSET
-    regulatory_fields: list[RegulatoryField] | Unset = UNSET
+    account_number: str = _attrs_field(validator=expect(str), repr=mask_secret)
+    name_on_account: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    routing_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    type_: BankAccountType | None = _attrs_field(default=None, validator=expect_enum(BankAccountType, optional=True))
+    owner_type: BankAccountOwnerType | None = _attrs_field(
+        default=None, validator=expect_enum(BankAccountOwnerType, optional=True)
+    )
+    payment_currency: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    regulatory_fields: list[RegulatoryField] | None = _attrs_field(
+        default=None, validator=expect_model("RegulatoryField", optional=True, many=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         account_number = self.account_number
-
-        name_on_account = self.name_on_account
-
-        routing_number = self.routing_number
-
-        type_: str | Unset = UNSET
-        if not isinstance(self.type_, Unset):
-            type_ = str(self.type_)
-
-        owner_type: str | Unset = UNSET
-        if not isinstance(self.owner_type, Unset):
-            owner_type = str(self.owner_type)
-
-        payment_currency = self.payment_currency
-
-        regulatory_fields: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.regulatory_fields, Unset):
-            regulatory_fields = []
-            for regulatory_fields_item_data in self.regulatory_fields:
-                regulatory_fields_item = regulatory_fields_item_data.to_dict()
-                regulatory_fields.append(regulatory_fields_item)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -85,18 +73,21 @@ class VendorBankAccountCreate:
                 "accountNumber": account_number,
             }
         )
-        if name_on_account is not UNSET:
-            field_dict["nameOnAccount"] = name_on_account
-        if routing_number is not UNSET:
-            field_dict["routingNumber"] = routing_number
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if owner_type is not UNSET:
-            field_dict["ownerType"] = owner_type
-        if payment_currency is not UNSET:
-            field_dict["paymentCurrency"] = payment_currency
-        if regulatory_fields is not UNSET:
-            field_dict["regulatoryFields"] = regulatory_fields
+        if self.name_on_account is not None:
+            field_dict["nameOnAccount"] = self.name_on_account
+        if self.routing_number is not None:
+            field_dict["routingNumber"] = self.routing_number
+        if self.type_ is not None:
+            field_dict["type"] = str(self.type_)
+        if self.owner_type is not None:
+            field_dict["ownerType"] = str(self.owner_type)
+        if self.payment_currency is not None:
+            field_dict["paymentCurrency"] = self.payment_currency
+        if self.regulatory_fields is not None:
+            field_dict["regulatoryFields"] = []
+            for regulatory_fields_item_data in self.regulatory_fields:
+                regulatory_fields_item = regulatory_fields_item_data.to_dict()
+                field_dict["regulatoryFields"].append(regulatory_fields_item)
 
         return field_dict
 
@@ -109,49 +100,57 @@ class VendorBankAccountCreate:
             d = dict(src_dict)
             account_number = d.pop("accountNumber")
 
-            name_on_account = d.pop("nameOnAccount", UNSET)
+            name_on_account = d.pop("nameOnAccount", None)
 
-            routing_number = d.pop("routingNumber", UNSET)
+            routing_number = d.pop("routingNumber", None)
 
-            _type_ = d.pop("type", UNSET)
-            type_: BankAccountType | Unset
-            if _type_ is UNSET:
-                type_ = UNSET
-            else:
+            _type_ = d.pop("type", None)
+            type_: BankAccountType | None = None
+            if _type_ is not None:
                 type_ = _BankAccountType[_type_]
 
-            _owner_type = d.pop("ownerType", UNSET)
-            owner_type: BankAccountOwnerType | Unset
-            if _owner_type is UNSET:
-                owner_type = UNSET
-            else:
+            _owner_type = d.pop("ownerType", None)
+            owner_type: BankAccountOwnerType | None = None
+            if _owner_type is not None:
                 owner_type = _BankAccountOwnerType[_owner_type]
 
-            payment_currency = d.pop("paymentCurrency", UNSET)
+            payment_currency = d.pop("paymentCurrency", None)
 
-            _regulatory_fields = d.pop("regulatoryFields", UNSET)
-            regulatory_fields: list[RegulatoryField] | Unset = UNSET
-            if _regulatory_fields is not UNSET:
+            _regulatory_fields = d.pop("regulatoryFields", None)
+            regulatory_fields: list[RegulatoryField] | None = None
+            if _regulatory_fields is not None:
                 regulatory_fields = []
+                _regulatory_fields = _regulatory_fields
                 for regulatory_fields_item_data in _regulatory_fields:
                     regulatory_fields_item = RegulatoryField.from_dict(regulatory_fields_item_data)
 
                     regulatory_fields.append(regulatory_fields_item)
 
-            vendor_bank_account_create = cls(
-                account_number,
-                name_on_account,
-                routing_number,
-                type_,
-                owner_type,
-                payment_currency,
-                regulatory_fields,
-            )
+            vendor_bank_account_create = _new_object(cls)
+            vendor_bank_account_create.account_number = account_number
+            vendor_bank_account_create.name_on_account = name_on_account
+            vendor_bank_account_create.routing_number = routing_number
+            vendor_bank_account_create.type_ = type_
+            vendor_bank_account_create.owner_type = owner_type
+            vendor_bank_account_create.payment_currency = payment_currency
+            vendor_bank_account_create.regulatory_fields = regulatory_fields
 
             vendor_bank_account_create.additional_properties = d
             return vendor_bank_account_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

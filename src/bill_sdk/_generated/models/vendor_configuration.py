@@ -9,41 +9,39 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="VendorConfiguration")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorConfiguration:
     """Payment rules that apply to an existing vendor.
 
     Attributes:
-        international_payments (InternationalPaymentsConfiguration | Unset): What BILL needs to pay a vendor in a given
+        international_payments (InternationalPaymentsConfiguration | None): What BILL needs to pay a vendor in a given
             country and currency.
     """
 
-    international_payments: InternationalPaymentsConfiguration | Unset = UNSET
+    international_payments: InternationalPaymentsConfiguration | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        international_payments: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.international_payments, Unset):
-            international_payments = self.international_payments.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if international_payments is not UNSET:
-            field_dict["internationalPayments"] = international_payments
+        if self.international_payments is not None:
+            field_dict["internationalPayments"] = self.international_payments.to_dict()
 
         return field_dict
 
@@ -54,21 +52,30 @@ class VendorConfiguration:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _international_payments = d.pop("internationalPayments", UNSET)
-            international_payments: InternationalPaymentsConfiguration | Unset
-            if _international_payments is UNSET:
-                international_payments = UNSET
-            else:
+            _international_payments = d.pop("internationalPayments", None)
+            international_payments: InternationalPaymentsConfiguration | None = None
+            if _international_payments is not None:
                 international_payments = InternationalPaymentsConfiguration.from_dict(_international_payments)
 
-            vendor_configuration = cls(
-                international_payments,
-            )
+            vendor_configuration = _new_object(cls)
+            vendor_configuration.international_payments = international_payments
 
             vendor_configuration.additional_properties = d
             return vendor_configuration
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,25 +9,30 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.account_type import AccountType
-from ..types import UNSET, Unset
 
 _AccountType = EnumLookup(AccountType)
 
 
 T = TypeVar("T", bound="VendorCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorCreate:
     """A new vendor (POST /v3/vendors, and each element of a bulk create). Paying by check or inviting to the network needs
     address line1, city, zipOrPostalCode, country and paymentInformation.payeeName; electronic payments need
@@ -38,61 +43,39 @@ class VendorCreate:
             address (Address): Postal address of a vendor, customer, organization or BILL network member. Every field is
                 optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a network
                 invitation.
-            short_name (str | Unset):
-            account_number (str | Unset):
-            account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
-            email (str | Unset):
-            phone (str | Unset):
-            payment_information (VendorPaymentInformation | Unset): How the vendor is paid.
-            additional_info (VendorAdditionalInfo | Unset): Tax and payment-term details of a vendor.
-            bill_currency (str | Unset): Three-letter ISO 4217 currency code.
-            auto_pay (VendorAutoPay | Unset): Automatic payment of new bills of the vendor; switching it on needs an MFA-
+            short_name (str | None):
+            account_number (str | None):
+            account_type (AccountType | None): Whether a vendor or customer is a business or a person.
+            email (str | None):
+            phone (str | None):
+            payment_information (VendorPaymentInformation | None): How the vendor is paid.
+            additional_info (VendorAdditionalInfo | None): Tax and payment-term details of a vendor.
+            bill_currency (str | None): Three-letter ISO 4217 currency code.
+            auto_pay (VendorAutoPay | None): Automatic payment of new bills of the vendor; switching it on needs an MFA-
                 trusted session, and failures arrive as autopay.failed events.
     """
 
-    name: str
-    address: Address
-    short_name: str | Unset = UNSET
-    account_number: str | Unset = UNSET
-    account_type: AccountType | Unset = UNSET
-    email: str | Unset = UNSET
-    phone: str | Unset = UNSET
-    payment_information: VendorPaymentInformation | Unset = UNSET
-    additional_info: VendorAdditionalInfo | Unset = UNSET
-    bill_currency: str | Unset = UNSET
-    auto_pay: VendorAutoPay | Unset = UNSET
+    name: str = _attrs_field(validator=expect(str))
+    address: Address = _attrs_field(validator=expect_model("Address"))
+    short_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    account_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    account_type: AccountType | None = _attrs_field(default=None, validator=expect_enum(AccountType, optional=True))
+    email: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    phone: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    payment_information: VendorPaymentInformation | None = _attrs_field(
+        default=None, validator=expect_model("VendorPaymentInformation", optional=True)
+    )
+    additional_info: VendorAdditionalInfo | None = _attrs_field(
+        default=None, validator=expect_model("VendorAdditionalInfo", optional=True)
+    )
+    bill_currency: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    auto_pay: VendorAutoPay | None = _attrs_field(default=None, validator=expect_model("VendorAutoPay", optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
 
         address = self.address.to_dict()
-
-        short_name = self.short_name
-
-        account_number = self.account_number
-
-        account_type: str | Unset = UNSET
-        if not isinstance(self.account_type, Unset):
-            account_type = str(self.account_type)
-
-        email = self.email
-
-        phone = self.phone
-
-        payment_information: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_information, Unset):
-            payment_information = self.payment_information.to_dict()
-
-        additional_info: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.additional_info, Unset):
-            additional_info = self.additional_info.to_dict()
-
-        bill_currency = self.bill_currency
-
-        auto_pay: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.auto_pay, Unset):
-            auto_pay = self.auto_pay.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -102,24 +85,24 @@ class VendorCreate:
                 "address": address,
             }
         )
-        if short_name is not UNSET:
-            field_dict["shortName"] = short_name
-        if account_number is not UNSET:
-            field_dict["accountNumber"] = account_number
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
-        if email is not UNSET:
-            field_dict["email"] = email
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if payment_information is not UNSET:
-            field_dict["paymentInformation"] = payment_information
-        if additional_info is not UNSET:
-            field_dict["additionalInfo"] = additional_info
-        if bill_currency is not UNSET:
-            field_dict["billCurrency"] = bill_currency
-        if auto_pay is not UNSET:
-            field_dict["autoPay"] = auto_pay
+        if self.short_name is not None:
+            field_dict["shortName"] = self.short_name
+        if self.account_number is not None:
+            field_dict["accountNumber"] = self.account_number
+        if self.account_type is not None:
+            field_dict["accountType"] = str(self.account_type)
+        if self.email is not None:
+            field_dict["email"] = self.email
+        if self.phone is not None:
+            field_dict["phone"] = self.phone
+        if self.payment_information is not None:
+            field_dict["paymentInformation"] = self.payment_information.to_dict()
+        if self.additional_info is not None:
+            field_dict["additionalInfo"] = self.additional_info.to_dict()
+        if self.bill_currency is not None:
+            field_dict["billCurrency"] = self.bill_currency
+        if self.auto_pay is not None:
+            field_dict["autoPay"] = self.auto_pay.to_dict()
 
         return field_dict
 
@@ -134,62 +117,65 @@ class VendorCreate:
 
             address = Address.from_dict(d.pop("address"))
 
-            short_name = d.pop("shortName", UNSET)
+            short_name = d.pop("shortName", None)
 
-            account_number = d.pop("accountNumber", UNSET)
+            account_number = d.pop("accountNumber", None)
 
-            _account_type = d.pop("accountType", UNSET)
-            account_type: AccountType | Unset
-            if _account_type is UNSET:
-                account_type = UNSET
-            else:
+            _account_type = d.pop("accountType", None)
+            account_type: AccountType | None = None
+            if _account_type is not None:
                 account_type = _AccountType[_account_type]
 
-            email = d.pop("email", UNSET)
+            email = d.pop("email", None)
 
-            phone = d.pop("phone", UNSET)
+            phone = d.pop("phone", None)
 
-            _payment_information = d.pop("paymentInformation", UNSET)
-            payment_information: VendorPaymentInformation | Unset
-            if _payment_information is UNSET:
-                payment_information = UNSET
-            else:
+            _payment_information = d.pop("paymentInformation", None)
+            payment_information: VendorPaymentInformation | None = None
+            if _payment_information is not None:
                 payment_information = VendorPaymentInformation.from_dict(_payment_information)
 
-            _additional_info = d.pop("additionalInfo", UNSET)
-            additional_info: VendorAdditionalInfo | Unset
-            if _additional_info is UNSET:
-                additional_info = UNSET
-            else:
+            _additional_info = d.pop("additionalInfo", None)
+            additional_info: VendorAdditionalInfo | None = None
+            if _additional_info is not None:
                 additional_info = VendorAdditionalInfo.from_dict(_additional_info)
 
-            bill_currency = d.pop("billCurrency", UNSET)
+            bill_currency = d.pop("billCurrency", None)
 
-            _auto_pay = d.pop("autoPay", UNSET)
-            auto_pay: VendorAutoPay | Unset
-            if _auto_pay is UNSET:
-                auto_pay = UNSET
-            else:
+            _auto_pay = d.pop("autoPay", None)
+            auto_pay: VendorAutoPay | None = None
+            if _auto_pay is not None:
                 auto_pay = VendorAutoPay.from_dict(_auto_pay)
 
-            vendor_create = cls(
-                name,
-                address,
-                short_name,
-                account_number,
-                account_type,
-                email,
-                phone,
-                payment_information,
-                additional_info,
-                bill_currency,
-                auto_pay,
-            )
+            vendor_create = _new_object(cls)
+            vendor_create.name = name
+            vendor_create.address = address
+            vendor_create.short_name = short_name
+            vendor_create.account_number = account_number
+            vendor_create.account_type = account_type
+            vendor_create.email = email
+            vendor_create.phone = phone
+            vendor_create.payment_information = payment_information
+            vendor_create.additional_info = additional_info
+            vendor_create.bill_currency = bill_currency
+            vendor_create.auto_pay = auto_pay
 
             vendor_create.additional_properties = d
             return vendor_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

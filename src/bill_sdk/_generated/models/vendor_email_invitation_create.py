@@ -6,16 +6,22 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     decode_error,
+    expect,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 T = TypeVar("T", bound="VendorEmailInvitationCreate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorEmailInvitationCreate:
     """Email address of a vendor outside the BILL network, invited to join and connect.
 
@@ -23,7 +29,7 @@ class VendorEmailInvitationCreate:
         email (str):
     """
 
-    email: str
+    email: str = _attrs_field(validator=expect(str))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,14 +54,25 @@ class VendorEmailInvitationCreate:
             d = dict(src_dict)
             email = d.pop("email")
 
-            vendor_email_invitation_create = cls(
-                email,
-            )
+            vendor_email_invitation_create = _new_object(cls)
+            vendor_email_invitation_create.email = email
 
             vendor_email_invitation_create.additional_properties = d
             return vendor_email_invitation_create
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

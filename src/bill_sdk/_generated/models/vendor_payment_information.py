@@ -9,100 +9,88 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.pay_by_sub_type import PayBySubType
 from ..models.pay_by_type import PayByType
-from ..types import UNSET, Unset
 
 _PayBySubType = EnumLookup(PayBySubType)
 _PayByType = EnumLookup(PayByType)
 
 
 T = TypeVar("T", bound="VendorPaymentInformation")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorPaymentInformation:
     """How the vendor is paid.
 
     Attributes:
-        payee_name (str | Unset): Name on checks and electronic payments.
-        email (str | Unset):
-        bank_account (VendorBankAccount | Unset): The bank account a vendor is paid into (one per vendor).
-        payment_purpose (PaymentPurpose | Unset): Reason for an international payment, as free text or one of the codes
+        payee_name (str | None): Name on checks and electronic payments.
+        email (str | None):
+        bank_account (VendorBankAccount | None): The bank account a vendor is paid into (one per vendor).
+        payment_purpose (PaymentPurpose | None): Reason for an international payment, as free text or one of the codes
             the country requires.
-        pay_by_type (PayByType | Unset): Payment method: how a vendor is paid, how a payment was disbursed, or a virtual
+        pay_by_type (PayByType | None): Payment method: how a vendor is paid, how a payment was disbursed, or a virtual
             card's fallback method.
-        pay_by_sub_type (PayBySubType | Unset): Variant of a payment method, for example a local transfer or a wire for
+        pay_by_sub_type (PayBySubType | None): Variant of a payment method, for example a local transfer or a wire for
             international payments.
-        virtual_card (VendorVirtualCard | Unset): The vendor's enrolment for virtual card payments.
-        last_payment_date (str | Unset): Date of the last payment.
+        virtual_card (VendorVirtualCard | None): The vendor's enrolment for virtual card payments.
+        last_payment_date (str | None): Date of the last payment.
     """
 
-    payee_name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    bank_account: VendorBankAccount | Unset = UNSET
-    payment_purpose: PaymentPurpose | Unset = UNSET
-    pay_by_type: PayByType | Unset = UNSET
-    pay_by_sub_type: PayBySubType | Unset = UNSET
-    virtual_card: VendorVirtualCard | Unset = UNSET
-    last_payment_date: str | Unset = UNSET
+    payee_name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    email: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    bank_account: VendorBankAccount | None = _attrs_field(
+        default=None, validator=expect_model("VendorBankAccount", optional=True)
+    )
+    payment_purpose: PaymentPurpose | None = _attrs_field(
+        default=None, validator=expect_model("PaymentPurpose", optional=True)
+    )
+    pay_by_type: PayByType | None = _attrs_field(default=None, validator=expect_enum(PayByType, optional=True))
+    pay_by_sub_type: PayBySubType | None = _attrs_field(
+        default=None, validator=expect_enum(PayBySubType, optional=True)
+    )
+    virtual_card: VendorVirtualCard | None = _attrs_field(
+        default=None, validator=expect_model("VendorVirtualCard", optional=True)
+    )
+    last_payment_date: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        payee_name = self.payee_name
-
-        email = self.email
-
-        bank_account: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.bank_account, Unset):
-            bank_account = self.bank_account.to_dict()
-
-        payment_purpose: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_purpose, Unset):
-            payment_purpose = self.payment_purpose.to_dict()
-
-        pay_by_type: str | Unset = UNSET
-        if not isinstance(self.pay_by_type, Unset):
-            pay_by_type = str(self.pay_by_type)
-
-        pay_by_sub_type: str | Unset = UNSET
-        if not isinstance(self.pay_by_sub_type, Unset):
-            pay_by_sub_type = str(self.pay_by_sub_type)
-
-        virtual_card: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.virtual_card, Unset):
-            virtual_card = self.virtual_card.to_dict()
-
-        last_payment_date = self.last_payment_date
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if payee_name is not UNSET:
-            field_dict["payeeName"] = payee_name
-        if email is not UNSET:
-            field_dict["email"] = email
-        if bank_account is not UNSET:
-            field_dict["bankAccount"] = bank_account
-        if payment_purpose is not UNSET:
-            field_dict["paymentPurpose"] = payment_purpose
-        if pay_by_type is not UNSET:
-            field_dict["payByType"] = pay_by_type
-        if pay_by_sub_type is not UNSET:
-            field_dict["payBySubType"] = pay_by_sub_type
-        if virtual_card is not UNSET:
-            field_dict["virtualCard"] = virtual_card
-        if last_payment_date is not UNSET:
-            field_dict["lastPaymentDate"] = last_payment_date
+        if self.payee_name is not None:
+            field_dict["payeeName"] = self.payee_name
+        if self.email is not None:
+            field_dict["email"] = self.email
+        if self.bank_account is not None:
+            field_dict["bankAccount"] = self.bank_account.to_dict()
+        if self.payment_purpose is not None:
+            field_dict["paymentPurpose"] = self.payment_purpose.to_dict()
+        if self.pay_by_type is not None:
+            field_dict["payByType"] = str(self.pay_by_type)
+        if self.pay_by_sub_type is not None:
+            field_dict["payBySubType"] = str(self.pay_by_sub_type)
+        if self.virtual_card is not None:
+            field_dict["virtualCard"] = self.virtual_card.to_dict()
+        if self.last_payment_date is not None:
+            field_dict["lastPaymentDate"] = self.last_payment_date
 
         return field_dict
 
@@ -113,62 +101,63 @@ class VendorPaymentInformation:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            payee_name = d.pop("payeeName", UNSET)
+            payee_name = d.pop("payeeName", None)
 
-            email = d.pop("email", UNSET)
+            email = d.pop("email", None)
 
-            _bank_account = d.pop("bankAccount", UNSET)
-            bank_account: VendorBankAccount | Unset
-            if _bank_account is UNSET:
-                bank_account = UNSET
-            else:
+            _bank_account = d.pop("bankAccount", None)
+            bank_account: VendorBankAccount | None = None
+            if _bank_account is not None:
                 bank_account = VendorBankAccount.from_dict(_bank_account)
 
-            _payment_purpose = d.pop("paymentPurpose", UNSET)
-            payment_purpose: PaymentPurpose | Unset
-            if _payment_purpose is UNSET:
-                payment_purpose = UNSET
-            else:
+            _payment_purpose = d.pop("paymentPurpose", None)
+            payment_purpose: PaymentPurpose | None = None
+            if _payment_purpose is not None:
                 payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
 
-            _pay_by_type = d.pop("payByType", UNSET)
-            pay_by_type: PayByType | Unset
-            if _pay_by_type is UNSET:
-                pay_by_type = UNSET
-            else:
+            _pay_by_type = d.pop("payByType", None)
+            pay_by_type: PayByType | None = None
+            if _pay_by_type is not None:
                 pay_by_type = _PayByType[_pay_by_type]
 
-            _pay_by_sub_type = d.pop("payBySubType", UNSET)
-            pay_by_sub_type: PayBySubType | Unset
-            if _pay_by_sub_type is UNSET:
-                pay_by_sub_type = UNSET
-            else:
+            _pay_by_sub_type = d.pop("payBySubType", None)
+            pay_by_sub_type: PayBySubType | None = None
+            if _pay_by_sub_type is not None:
                 pay_by_sub_type = _PayBySubType[_pay_by_sub_type]
 
-            _virtual_card = d.pop("virtualCard", UNSET)
-            virtual_card: VendorVirtualCard | Unset
-            if _virtual_card is UNSET:
-                virtual_card = UNSET
-            else:
+            _virtual_card = d.pop("virtualCard", None)
+            virtual_card: VendorVirtualCard | None = None
+            if _virtual_card is not None:
                 virtual_card = VendorVirtualCard.from_dict(_virtual_card)
 
-            last_payment_date = d.pop("lastPaymentDate", UNSET)
+            last_payment_date = d.pop("lastPaymentDate", None)
 
-            vendor_payment_information = cls(
-                payee_name,
-                email,
-                bank_account,
-                payment_purpose,
-                pay_by_type,
-                pay_by_sub_type,
-                virtual_card,
-                last_payment_date,
-            )
+            vendor_payment_information = _new_object(cls)
+            vendor_payment_information.payee_name = payee_name
+            vendor_payment_information.email = email
+            vendor_payment_information.bank_account = bank_account
+            vendor_payment_information.payment_purpose = payment_purpose
+            vendor_payment_information.pay_by_type = pay_by_type
+            vendor_payment_information.pay_by_sub_type = pay_by_sub_type
+            vendor_payment_information.virtual_card = virtual_card
+            vendor_payment_information.last_payment_date = last_payment_date
 
             vendor_payment_information.additional_properties = d
             return vendor_payment_information
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

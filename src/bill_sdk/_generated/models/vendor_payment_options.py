@@ -12,35 +12,36 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._json import to_decimal
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
-    UNSET,
     NumberLimits,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="VendorPaymentOptions")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorPaymentOptions:
     """Which funding accounts can pay a vendor a given amount, with delivery dates and fees.
 
     Attributes:
-        vendor_id (str | Unset):
-        amount (Decimal | str | Unset):
-        funding_options (FundingOptions | Unset): Funding options grouped by kind.
+        vendor_id (str | None):
+        amount (Decimal | str | None):
+        funding_options (FundingOptions | None): Funding options grouped by kind.
     """
 
-    vendor_id: str | Unset = UNSET
-    amount: Decimal | str | Unset = UNSET
-    funding_options: FundingOptions | Unset = UNSET
+    vendor_id: str | None = None
+    amount: Decimal | str | None = None
+    funding_options: FundingOptions | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -48,27 +49,16 @@ class VendorPaymentOptions:
     }
 
     def to_dict(self) -> dict[str, Any]:
-        vendor_id = self.vendor_id
-
-        amount: Decimal | str | Unset
-        if isinstance(self.amount, Unset):
-            amount = UNSET
-        else:
-            amount = self.amount
-
-        funding_options: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.funding_options, Unset):
-            funding_options = self.funding_options.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if vendor_id is not UNSET:
-            field_dict["vendorId"] = vendor_id
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if funding_options is not UNSET:
-            field_dict["fundingOptions"] = funding_options
+        if self.vendor_id is not None:
+            field_dict["vendorId"] = self.vendor_id
+        if self.amount is not None:
+            field_dict["amount"] = self.amount
+        if self.funding_options is not None:
+            field_dict["fundingOptions"] = self.funding_options.to_dict()
 
         return field_dict
 
@@ -79,40 +69,51 @@ class VendorPaymentOptions:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            vendor_id = d.pop("vendorId", UNSET)
+            vendor_id = d.pop("vendorId", None)
 
-            def _parse_amount(data: object) -> Decimal | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, Decimal | int | float):
-                        raise TypeError()
-                    amount_type_0 = to_decimal(data)
+            _amount = d.pop("amount", None)
+            amount: Decimal | str | None = None
+            if _amount is not None:
 
-                    return amount_type_0
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(Decimal | str | Unset, data)
+                def _parse_amount(data: object) -> Decimal | str:
+                    try:
+                        if not isinstance(data, Decimal | int | float):
+                            raise TypeError()
+                        amount_type_0 = to_decimal(data)
 
-            amount = _parse_amount(d.pop("amount", UNSET))
+                        return amount_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    return cast(Decimal | str, data)
 
-            _funding_options = d.pop("fundingOptions", UNSET)
-            funding_options: FundingOptions | Unset
-            if _funding_options is UNSET:
-                funding_options = UNSET
-            else:
+                amount = _parse_amount(_amount)
+
+            _funding_options = d.pop("fundingOptions", None)
+            funding_options: FundingOptions | None = None
+            if _funding_options is not None:
                 funding_options = FundingOptions.from_dict(_funding_options)
 
-            vendor_payment_options = cls(
-                vendor_id,
-                amount,
-                funding_options,
-            )
+            vendor_payment_options = _new_object(cls)
+            vendor_payment_options.vendor_id = vendor_id
+            vendor_payment_options.amount = amount
+            vendor_payment_options.funding_options = funding_options
 
             vendor_payment_options.additional_properties = d
             return vendor_payment_options
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

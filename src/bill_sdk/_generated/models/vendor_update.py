@@ -10,6 +10,7 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
@@ -17,6 +18,12 @@ from bill_sdk._runtime import (
     EnumLookup,
     Unset,
     decode_error,
+    expect,
+    expect_enum,
+    expect_model,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.account_type import AccountType
@@ -26,46 +33,51 @@ _AccountType = EnumLookup(AccountType)
 
 
 T = TypeVar("T", bound="VendorUpdate")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorUpdate:
     """Changes to a vendor (PATCH); send only what changes. The vendor's bank account cannot be changed here; use the
     vendor bank-account operations.
 
         Attributes:
-            name (str | Unset):
+            name (str | None):
             short_name (None | str | Unset):
             account_number (None | str | Unset):
-            account_type (AccountType | Unset): Whether a vendor or customer is a business or a person.
+            account_type (AccountType | None): Whether a vendor or customer is a business or a person.
             email (None | str | Unset):
             phone (None | str | Unset):
-            address (Address | Unset): Postal address of a vendor, customer, organization or BILL network member. Every
-                field is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
+            address (Address | None): Postal address of a vendor, customer, organization or BILL network member. Every field
+                is optional here; BILL needs line1, city, zipOrPostalCode and country before it can mail a check or send a
                 network invitation.
-            payment_information (VendorPaymentInformation | Unset): How the vendor is paid.
+            payment_information (VendorPaymentInformation | None): How the vendor is paid.
             additional_info (None | Unset | VendorAdditionalInfo):
-            bill_currency (str | Unset): Three-letter ISO 4217 currency code.
-            auto_pay (VendorAutoPay | Unset): Automatic payment of new bills of the vendor; switching it on needs an MFA-
+            bill_currency (str | None): Three-letter ISO 4217 currency code.
+            auto_pay (VendorAutoPay | None): Automatic payment of new bills of the vendor; switching it on needs an MFA-
                 trusted session, and failures arrive as autopay.failed events.
     """
 
-    name: str | Unset = UNSET
-    short_name: None | str | Unset = UNSET
-    account_number: None | str | Unset = UNSET
-    account_type: AccountType | Unset = UNSET
-    email: None | str | Unset = UNSET
-    phone: None | str | Unset = UNSET
-    address: Address | Unset = UNSET
-    payment_information: VendorPaymentInformation | Unset = UNSET
-    additional_info: None | Unset | VendorAdditionalInfo = UNSET
-    bill_currency: str | Unset = UNSET
-    auto_pay: VendorAutoPay | Unset = UNSET
+    name: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    short_name: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    account_number: None | str | Unset = _attrs_field(
+        default=UNSET, validator=expect(str, optional=True, clearable=True)
+    )
+    account_type: AccountType | None = _attrs_field(default=None, validator=expect_enum(AccountType, optional=True))
+    email: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    phone: None | str | Unset = _attrs_field(default=UNSET, validator=expect(str, optional=True, clearable=True))
+    address: Address | None = _attrs_field(default=None, validator=expect_model("Address", optional=True))
+    payment_information: VendorPaymentInformation | None = _attrs_field(
+        default=None, validator=expect_model("VendorPaymentInformation", optional=True)
+    )
+    additional_info: None | Unset | VendorAdditionalInfo = _attrs_field(
+        default=UNSET, validator=expect_model("VendorAdditionalInfo", optional=True, clearable=True)
+    )
+    bill_currency: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    auto_pay: VendorAutoPay | None = _attrs_field(default=None, validator=expect_model("VendorAutoPay", optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
         short_name: None | str | Unset
         if isinstance(self.short_name, Unset):
             short_name = UNSET
@@ -77,10 +89,6 @@ class VendorUpdate:
             account_number = UNSET
         else:
             account_number = self.account_number
-
-        account_type: str | Unset = UNSET
-        if not isinstance(self.account_type, Unset):
-            account_type = str(self.account_type)
 
         email: None | str | Unset
         if isinstance(self.email, Unset):
@@ -94,14 +102,6 @@ class VendorUpdate:
         else:
             phone = self.phone
 
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
-
-        payment_information: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_information, Unset):
-            payment_information = self.payment_information.to_dict()
-
         additional_info: dict[str, Any] | None | Unset
         if isinstance(self.additional_info, Unset):
             additional_info = UNSET
@@ -110,37 +110,31 @@ class VendorUpdate:
         else:
             additional_info = self.additional_info
 
-        bill_currency = self.bill_currency
-
-        auto_pay: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.auto_pay, Unset):
-            auto_pay = self.auto_pay.to_dict()
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
+        if self.name is not None:
+            field_dict["name"] = self.name
         if short_name is not UNSET:
             field_dict["shortName"] = short_name
         if account_number is not UNSET:
             field_dict["accountNumber"] = account_number
-        if account_type is not UNSET:
-            field_dict["accountType"] = account_type
+        if self.account_type is not None:
+            field_dict["accountType"] = str(self.account_type)
         if email is not UNSET:
             field_dict["email"] = email
         if phone is not UNSET:
             field_dict["phone"] = phone
-        if address is not UNSET:
-            field_dict["address"] = address
-        if payment_information is not UNSET:
-            field_dict["paymentInformation"] = payment_information
+        if self.address is not None:
+            field_dict["address"] = self.address.to_dict()
+        if self.payment_information is not None:
+            field_dict["paymentInformation"] = self.payment_information.to_dict()
         if additional_info is not UNSET:
             field_dict["additionalInfo"] = additional_info
-        if bill_currency is not UNSET:
-            field_dict["billCurrency"] = bill_currency
-        if auto_pay is not UNSET:
-            field_dict["autoPay"] = auto_pay
+        if self.bill_currency is not None:
+            field_dict["billCurrency"] = self.bill_currency
+        if self.auto_pay is not None:
+            field_dict["autoPay"] = self.auto_pay.to_dict()
 
         return field_dict
 
@@ -151,7 +145,7 @@ class VendorUpdate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", UNSET)
+            name = d.pop("name", None)
 
             def _parse_short_name(data: object) -> None | str | Unset:
                 if data is None:
@@ -171,11 +165,9 @@ class VendorUpdate:
 
             account_number = _parse_account_number(d.pop("accountNumber", UNSET))
 
-            _account_type = d.pop("accountType", UNSET)
-            account_type: AccountType | Unset
-            if _account_type is UNSET:
-                account_type = UNSET
-            else:
+            _account_type = d.pop("accountType", None)
+            account_type: AccountType | None = None
+            if _account_type is not None:
                 account_type = _AccountType[_account_type]
 
             def _parse_email(data: object) -> None | str | Unset:
@@ -196,18 +188,14 @@ class VendorUpdate:
 
             phone = _parse_phone(d.pop("phone", UNSET))
 
-            _address = d.pop("address", UNSET)
-            address: Address | Unset
-            if _address is UNSET:
-                address = UNSET
-            else:
+            _address = d.pop("address", None)
+            address: Address | None = None
+            if _address is not None:
                 address = Address.from_dict(_address)
 
-            _payment_information = d.pop("paymentInformation", UNSET)
-            payment_information: VendorPaymentInformation | Unset
-            if _payment_information is UNSET:
-                payment_information = UNSET
-            else:
+            _payment_information = d.pop("paymentInformation", None)
+            payment_information: VendorPaymentInformation | None = None
+            if _payment_information is not None:
                 payment_information = VendorPaymentInformation.from_dict(_payment_information)
 
             def _parse_additional_info(data: object) -> None | Unset | VendorAdditionalInfo:
@@ -227,33 +215,42 @@ class VendorUpdate:
 
             additional_info = _parse_additional_info(d.pop("additionalInfo", UNSET))
 
-            bill_currency = d.pop("billCurrency", UNSET)
+            bill_currency = d.pop("billCurrency", None)
 
-            _auto_pay = d.pop("autoPay", UNSET)
-            auto_pay: VendorAutoPay | Unset
-            if _auto_pay is UNSET:
-                auto_pay = UNSET
-            else:
+            _auto_pay = d.pop("autoPay", None)
+            auto_pay: VendorAutoPay | None = None
+            if _auto_pay is not None:
                 auto_pay = VendorAutoPay.from_dict(_auto_pay)
 
-            vendor_update = cls(
-                name,
-                short_name,
-                account_number,
-                account_type,
-                email,
-                phone,
-                address,
-                payment_information,
-                additional_info,
-                bill_currency,
-                auto_pay,
-            )
+            vendor_update = _new_object(cls)
+            vendor_update.name = name
+            vendor_update.short_name = short_name
+            vendor_update.account_number = account_number
+            vendor_update.account_type = account_type
+            vendor_update.email = email
+            vendor_update.phone = phone
+            vendor_update.address = address
+            vendor_update.payment_information = payment_information
+            vendor_update.additional_info = additional_info
+            vendor_update.bill_currency = bill_currency
+            vendor_update.auto_pay = auto_pay
 
             vendor_update.additional_properties = d
             return vendor_update
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,78 +10,73 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
     EnumLookup,
-    Unset,
     decode_error,
+    expect,
+    expect_enum,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
 from ..models.pay_by_type import PayByType
 from ..models.virtual_card_status import VirtualCardStatus
-from ..types import UNSET, Unset
 
 _PayByType = EnumLookup(PayByType)
 _VirtualCardStatus = EnumLookup(VirtualCardStatus)
 
 
 T = TypeVar("T", bound="VendorVirtualCard")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VendorVirtualCard:
     """The vendor's enrolment for virtual card payments.
 
     Attributes:
-        status (VirtualCardStatus | Unset): Stage of a vendor's virtual card enrolment.
-        remit_email (str | Unset):
-        enroll_date (datetime.datetime | Unset):
-        decline_date (datetime.datetime | Unset):
-        alternate_pay_by_type (PayByType | Unset): Payment method: how a vendor is paid, how a payment was disbursed, or
+        status (VirtualCardStatus | None): Stage of a vendor's virtual card enrolment.
+        remit_email (str | None):
+        enroll_date (datetime.datetime | None):
+        decline_date (datetime.datetime | None):
+        alternate_pay_by_type (PayByType | None): Payment method: how a vendor is paid, how a payment was disbursed, or
             a virtual card's fallback method.
     """
 
-    status: VirtualCardStatus | Unset = UNSET
-    remit_email: str | Unset = UNSET
-    enroll_date: datetime.datetime | Unset = UNSET
-    decline_date: datetime.datetime | Unset = UNSET
-    alternate_pay_by_type: PayByType | Unset = UNSET
+    status: VirtualCardStatus | None = _attrs_field(
+        default=None, validator=expect_enum(VirtualCardStatus, optional=True)
+    )
+    remit_email: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    enroll_date: datetime.datetime | None = _attrs_field(
+        default=None, validator=expect(datetime.datetime, optional=True)
+    )
+    decline_date: datetime.datetime | None = _attrs_field(
+        default=None, validator=expect(datetime.datetime, optional=True)
+    )
+    alternate_pay_by_type: PayByType | None = _attrs_field(
+        default=None, validator=expect_enum(PayByType, optional=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        status: str | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = str(self.status)
-
-        remit_email = self.remit_email
-
-        enroll_date: str | Unset = UNSET
-        if not isinstance(self.enroll_date, Unset):
-            enroll_date = self.enroll_date.isoformat()
-
-        decline_date: str | Unset = UNSET
-        if not isinstance(self.decline_date, Unset):
-            decline_date = self.decline_date.isoformat()
-
-        alternate_pay_by_type: str | Unset = UNSET
-        if not isinstance(self.alternate_pay_by_type, Unset):
-            alternate_pay_by_type = str(self.alternate_pay_by_type)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if status is not UNSET:
-            field_dict["status"] = status
-        if remit_email is not UNSET:
-            field_dict["remitEmail"] = remit_email
-        if enroll_date is not UNSET:
-            field_dict["enrollDate"] = enroll_date
-        if decline_date is not UNSET:
-            field_dict["declineDate"] = decline_date
-        if alternate_pay_by_type is not UNSET:
-            field_dict["alternatePayByType"] = alternate_pay_by_type
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
+        if self.remit_email is not None:
+            field_dict["remitEmail"] = self.remit_email
+        if self.enroll_date is not None:
+            field_dict["enrollDate"] = self.enroll_date.isoformat()
+        if self.decline_date is not None:
+            field_dict["declineDate"] = self.decline_date.isoformat()
+        if self.alternate_pay_by_type is not None:
+            field_dict["alternatePayByType"] = str(self.alternate_pay_by_type)
 
         return field_dict
 
@@ -92,48 +87,51 @@ class VendorVirtualCard:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _status = d.pop("status", UNSET)
-            status: VirtualCardStatus | Unset
-            if _status is UNSET:
-                status = UNSET
-            else:
+            _status = d.pop("status", None)
+            status: VirtualCardStatus | None = None
+            if _status is not None:
                 status = _VirtualCardStatus[_status]
 
-            remit_email = d.pop("remitEmail", UNSET)
+            remit_email = d.pop("remitEmail", None)
 
-            _enroll_date = d.pop("enrollDate", UNSET)
-            enroll_date: datetime.datetime | Unset
-            if _enroll_date is UNSET:
-                enroll_date = UNSET
-            else:
+            _enroll_date = d.pop("enrollDate", None)
+            enroll_date: datetime.datetime | None = None
+            if _enroll_date is not None:
                 enroll_date = datetime.datetime.fromisoformat(_enroll_date)
 
-            _decline_date = d.pop("declineDate", UNSET)
-            decline_date: datetime.datetime | Unset
-            if _decline_date is UNSET:
-                decline_date = UNSET
-            else:
+            _decline_date = d.pop("declineDate", None)
+            decline_date: datetime.datetime | None = None
+            if _decline_date is not None:
                 decline_date = datetime.datetime.fromisoformat(_decline_date)
 
-            _alternate_pay_by_type = d.pop("alternatePayByType", UNSET)
-            alternate_pay_by_type: PayByType | Unset
-            if _alternate_pay_by_type is UNSET:
-                alternate_pay_by_type = UNSET
-            else:
+            _alternate_pay_by_type = d.pop("alternatePayByType", None)
+            alternate_pay_by_type: PayByType | None = None
+            if _alternate_pay_by_type is not None:
                 alternate_pay_by_type = _PayByType[_alternate_pay_by_type]
 
-            vendor_virtual_card = cls(
-                status,
-                remit_email,
-                enroll_date,
-                decline_date,
-                alternate_pay_by_type,
-            )
+            vendor_virtual_card = _new_object(cls)
+            vendor_virtual_card.status = status
+            vendor_virtual_card.remit_email = remit_email
+            vendor_virtual_card.enroll_date = enroll_date
+            vendor_virtual_card.decline_date = decline_date
+            vendor_virtual_card.alternate_pay_by_type = alternate_pay_by_type
 
             vendor_virtual_card.additional_properties = d
             return vendor_virtual_card
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

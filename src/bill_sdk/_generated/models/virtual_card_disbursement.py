@@ -10,54 +10,46 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="VirtualCardDisbursement")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class VirtualCardDisbursement:
     """A payment made with a virtual card.
 
     Attributes:
-        arrives_by_date (datetime.date | Unset):
-        valid_until (datetime.date | Unset):
-        last_4_card_number (str | Unset):
+        arrives_by_date (datetime.date | None):
+        valid_until (datetime.date | None):
+        last_4_card_number (str | None):
     """
 
-    arrives_by_date: datetime.date | Unset = UNSET
-    valid_until: datetime.date | Unset = UNSET
-    last_4_card_number: str | Unset = UNSET
+    arrives_by_date: datetime.date | None = None
+    valid_until: datetime.date | None = None
+    last_4_card_number: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        arrives_by_date: str | Unset = UNSET
-        if not isinstance(self.arrives_by_date, Unset):
-            arrives_by_date = self.arrives_by_date.isoformat()
-
-        valid_until: str | Unset = UNSET
-        if not isinstance(self.valid_until, Unset):
-            valid_until = self.valid_until.isoformat()
-
-        last_4_card_number = self.last_4_card_number
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if arrives_by_date is not UNSET:
-            field_dict["arrivesByDate"] = arrives_by_date
-        if valid_until is not UNSET:
-            field_dict["validUntil"] = valid_until
-        if last_4_card_number is not UNSET:
-            field_dict["last4CardNumber"] = last_4_card_number
+        if self.arrives_by_date is not None:
+            field_dict["arrivesByDate"] = self.arrives_by_date.isoformat()
+        if self.valid_until is not None:
+            field_dict["validUntil"] = self.valid_until.isoformat()
+        if self.last_4_card_number is not None:
+            field_dict["last4CardNumber"] = self.last_4_card_number
 
         return field_dict
 
@@ -68,32 +60,39 @@ class VirtualCardDisbursement:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _arrives_by_date = d.pop("arrivesByDate", UNSET)
-            arrives_by_date: datetime.date | Unset
-            if _arrives_by_date is UNSET:
-                arrives_by_date = UNSET
-            else:
+            _arrives_by_date = d.pop("arrivesByDate", None)
+            arrives_by_date: datetime.date | None = None
+            if _arrives_by_date is not None:
                 arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-            _valid_until = d.pop("validUntil", UNSET)
-            valid_until: datetime.date | Unset
-            if _valid_until is UNSET:
-                valid_until = UNSET
-            else:
+            _valid_until = d.pop("validUntil", None)
+            valid_until: datetime.date | None = None
+            if _valid_until is not None:
                 valid_until = datetime.date.fromisoformat(_valid_until)
 
-            last_4_card_number = d.pop("last4CardNumber", UNSET)
+            last_4_card_number = d.pop("last4CardNumber", None)
 
-            virtual_card_disbursement = cls(
-                arrives_by_date,
-                valid_until,
-                last_4_card_number,
-            )
+            virtual_card_disbursement = _new_object(cls)
+            virtual_card_disbursement.arrives_by_date = arrives_by_date
+            virtual_card_disbursement.valid_until = valid_until
+            virtual_card_disbursement.last_4_card_number = last_4_card_number
 
             virtual_card_disbursement.additional_properties = d
             return virtual_card_disbursement
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -10,40 +10,38 @@ from typing import (
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
-    UNSET,
-    Unset,
     decode_error,
+    model_from_json,
+    model_repr,
+    model_to_json,
 )
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="WalletDisbursement")
+_new_object = object.__new__
 
 
-@_attrs_define
+@_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class WalletDisbursement:
     """A payment made to the vendor's BILL balance.
 
     Attributes:
-        arrives_by_date (datetime.date | Unset):
+        arrives_by_date (datetime.date | None):
     """
 
-    arrives_by_date: datetime.date | Unset = UNSET
+    arrives_by_date: datetime.date | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        arrives_by_date: str | Unset = UNSET
-        if not isinstance(self.arrives_by_date, Unset):
-            arrives_by_date = self.arrives_by_date.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if arrives_by_date is not UNSET:
-            field_dict["arrivesByDate"] = arrives_by_date
+        if self.arrives_by_date is not None:
+            field_dict["arrivesByDate"] = self.arrives_by_date.isoformat()
 
         return field_dict
 
@@ -54,21 +52,30 @@ class WalletDisbursement:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            _arrives_by_date = d.pop("arrivesByDate", UNSET)
-            arrives_by_date: datetime.date | Unset
-            if _arrives_by_date is UNSET:
-                arrives_by_date = UNSET
-            else:
+            _arrives_by_date = d.pop("arrivesByDate", None)
+            arrives_by_date: datetime.date | None = None
+            if _arrives_by_date is not None:
                 arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
 
-            wallet_disbursement = cls(
-                arrives_by_date,
-            )
+            wallet_disbursement = _new_object(cls)
+            wallet_disbursement.arrives_by_date = arrives_by_date
 
             wallet_disbursement.additional_properties = d
             return wallet_disbursement
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
+
+    def __repr__(self) -> str:
+        return model_repr(self)
+
+    def to_json(self) -> str:
+        """to_dict() as compact JSON text; amounts keep exactly their digits (json.dumps cannot write Decimal)."""
+        return model_to_json(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes) -> T:
+        """Parse JSON text with exact decimals; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        return model_from_json(cls, data)
 
     @property
     def additional_keys(self) -> list[str]:
