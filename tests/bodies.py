@@ -10,7 +10,6 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from bill_sdk import UNSET
 from bill_sdk.models import (
     Address,
     BankAccountCreate,
@@ -45,7 +44,7 @@ def bill(
     invoice_number: str,
     *,
     today: datetime.date,
-    description: Any = UNSET,
+    description: str | None = None,
     due_in_days: int = 30,
 ) -> BillCreate:
     """A bill of one line item, invoiced `today` and due `due_in_days` later."""
@@ -74,7 +73,7 @@ def payment(
     amount: str | Decimal = "125.50",
     account_id: str = "bac1",
     *,
-    process_date: datetime.date | Any = UNSET,
+    process_date: datetime.date | None = None,
 ) -> PaymentCreate:
     """A payment of a bill from a bank account, with BILL's required fields."""
     return PaymentCreate(

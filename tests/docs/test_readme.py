@@ -48,7 +48,6 @@ FILE_HEADER = re.compile(r"^# ([\w.-]+\.(?:py|toml))\s*$")
 EXPECTED_TO_FAIL: dict[str, str] = {
     "Pagination, filters, sort#1": "`async for` over `list()` (client work)",
     "Per-call options#1": "`with_options` (client work)",
-    "Models#1": "None for optional fields instead of UNSET (model templates)",
 }
 
 

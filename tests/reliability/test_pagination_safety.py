@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from bill_sdk import AsyncBill
 from bill_sdk._pagination import MAX_EMPTY_PAGES, iterate_items, iterate_pages
 from bill_sdk.errors import ArgumentError, BillError, PaginationError, ResponseDecodeError
+from tests.client.conftest import OBJ
 
 BASE = "https://gateway.stage.bill.com"
 CREDENTIALS = {
@@ -92,7 +93,7 @@ def vendors(router: respx.MockRouter, answer: Callable[[str | None, int], Body])
 
 
 def items(*ids: str) -> list[Body]:
-    return [{"id": i, "name": f"vendor {i}"} for i in ids]
+    return [{**OBJ, "id": i, "name": f"vendor {i}"} for i in ids]
 
 
 async def collect(iterator: AsyncIterator[Any]) -> tuple[list[Any], BaseException | None]:
@@ -198,18 +199,33 @@ async def test_pages_raises_too_after_yielding_the_page_with_the_repeated_cursor
 # --------------------------------------------------------------------------- pages without results
 
 
-async def test_a_page_with_a_cursor_but_no_results_key_raises(bill: AsyncBill, router: respx.MockRouter) -> None:
-    server = vendors(
-        router,
-        by_cursor(
-            {None: {"results": items("1"), "nextPage": "c1"}, "c1": {"nextPage": "c2"}, "c2": {"results": items("3")}}
-        ),
+async def test_a_page_with_a_cursor_but_no_results_key_raises(router: respx.MockRouter) -> None:
+    """Connect Events pages may leave `results` out (BILL's own examples are `{}`), so the page model allows it:
+    pagination refuses a page that has a cursor but no results."""
+    server = Server(
+        "page",
+        by_cursor({None: {"results": [{"id": "s1"}], "nextPage": "c1"}, "c1": {"nextPage": "c2"}, "c2": {}}),
     )
+    router.get("/connect-events/v3/subscriptions").mock(side_effect=server)
+    async with AsyncBill(**CREDENTIALS, env={}) as bill:
+        got, error = await collect(bill.events.subscriptions.iter())
+    assert ids(got) == ["s1"]
+    assert isinstance(error, PaginationError), repr(error)
+    assert error.operation_id == "listSubscriptions"
+    assert "page 2 has a cursor to a next page but no results" in str(error)
+    assert server.calls == 2
+
+
+async def test_a_vendor_page_without_results_is_a_decode_error_naming_the_field(
+    bill: AsyncBill, router: respx.MockRouter
+) -> None:
+    """A vendor page always has `results` (BILL's examples all do), so its absence is a typed decode error naming
+    the field and the operation, never an empty listing."""
+    server = vendors(router, by_cursor({None: {"results": items("1"), "nextPage": "c1"}, "c1": {"nextPage": "c2"}}))
     got, error = await collect(bill.vendors.iter())
     assert ids(got) == ["1"]
-    assert isinstance(error, PaginationError), repr(error)
-    assert error.operation_id == "listVendors"
-    assert "page 2 has a cursor to a next page but no results" in str(error)
+    assert isinstance(error, ResponseDecodeError), repr(error)
+    assert error.operation_id == "listVendors" and "'results'" in str(error)
     assert server.calls == 2
 
 
@@ -226,12 +242,12 @@ async def test_a_page_with_a_cursor_and_null_results_is_a_typed_error(
     assert server.calls == 1
 
 
-async def test_a_last_page_without_results_or_cursor_is_an_empty_last_page(
-    bill: AsyncBill, router: respx.MockRouter
-) -> None:
-    server = vendors(router, by_cursor({None: {"results": items("1"), "nextPage": "c1"}, "c1": {}}))
-    got, error = await collect(bill.vendors.iter())
-    assert (ids(got), error, server.calls) == (["1"], None, 2)
+async def test_a_last_page_without_results_or_cursor_is_an_empty_last_page(router: respx.MockRouter) -> None:
+    server = Server("page", by_cursor({None: {"results": [{"id": "s1"}], "nextPage": "c1"}, "c1": {}}))
+    router.get("/connect-events/v3/subscriptions").mock(side_effect=server)
+    async with AsyncBill(**CREDENTIALS, env={}) as bill:
+        got, error = await collect(bill.events.subscriptions.iter())
+    assert (ids(got), error, server.calls) == (["s1"], None, 2)
 
 
 # --------------------------------------------------------------------------- pages that only repeat items
@@ -287,16 +303,11 @@ async def test_a_page_that_partly_repeats_items_is_followed(bill: AsyncBill, rou
     assert server.calls == 3
 
 
-async def test_items_without_ids_are_not_checked_for_repeats(bill: AsyncBill, router: respx.MockRouter) -> None:
-    same = [{"name": "no id"}]
-    pages = {
-        None: {"results": same, "nextPage": "c1"},
-        "c1": {"results": same, "nextPage": "c2"},
-        "c2": {"results": same},
-    }
-    server = vendors(router, by_cursor(pages))
-    got, error = await collect(bill.vendors.iter())
-    assert (len(got), error, server.calls) == (3, None, 3)
+async def test_items_without_ids_are_not_checked_for_repeats() -> None:
+    same = [FakePage([], None)]  # any object without an `id` attribute
+    pages = [FakePage(same, "c1"), FakePage(same, "c2"), FakePage(same)]
+    got, error = await collect(iterate_items(iterate_pages(fake_fetch(pages))))
+    assert (len(got), error) == (3, None)
 
 
 # --------------------------------------------------------------------------- empty pages
@@ -374,7 +385,7 @@ def test_the_operation_is_named_under_trio_and_while_other_calls_run_between_pag
         with respx.mock(base_url=BASE, assert_all_called=False) as router:
             router.post("/connect/v3/login").respond(200, json={"sessionId": "paging-session"})
             router.post("/connect/v3/logout").respond(200, json={})
-            router.get("/connect/v3/bills/00n1").respond(200, json={"id": "00n1"})
+            router.get("/connect/v3/bills/00n1").respond(200, json={**OBJ, "id": "00n1"})
             pages = {None: {"results": items("1"), "nextPage": "A"}, "A": {"results": items("2"), "nextPage": "A"}}
             router.get("/connect/v3/vendors").mock(side_effect=Server("page", by_cursor(pages)))
             got: list[str] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ def test_a_json_number_becomes_a_decimal(package: Path) -> None:
     model = (package / "models" / "thing.py").read_text()
     assert "from decimal import Decimal" in model
     assert "from bill_sdk._json import to_decimal" in model
-    assert "amount: Decimal | Unset" in model, model
+    assert re.search(r"amount: Decimal\b", model), model
     assert "float" not in model, "a number was typed as float: FloatProperty's patch no longer applies"
 
 
