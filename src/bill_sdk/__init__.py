@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from ._client import AsyncBill, Credentials
     from ._filters import Filter, Sort, asc, desc, sort_by, where
     from ._generated import models
-    from ._runtime import UNSET, File, RequestOptions, Unset
+    from ._pagination import AsyncPaginator
+    from ._runtime import UNSET, File, RawResponse, RequestOptions, Unset, request_id
     from .errors import (
         APIError,
         ArgumentError,
@@ -55,6 +56,9 @@ _EXPORTS = {
     "Unset": "._runtime",
     "File": "._runtime",
     "RequestOptions": "._runtime",
+    "RawResponse": "._runtime",
+    "request_id": "._runtime",
+    "AsyncPaginator": "._pagination",
     **{
         name: ".errors"
         for name in (
@@ -103,6 +107,7 @@ __all__ = [
     "APIError",
     "ArgumentError",
     "AsyncBill",
+    "AsyncPaginator",
     "AuthenticationError",
     "BillConnectionError",
     "BillError",
@@ -119,6 +124,7 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RequestOptions",
     "ResponseDecodeError",
     "ServerError",
@@ -130,6 +136,7 @@ __all__ = [
     "asc",
     "desc",
     "models",
+    "request_id",
     "sort_by",
     "where",
 ]

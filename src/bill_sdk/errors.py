@@ -60,6 +60,7 @@ __all__ = [
     "is_credential_error",
     "parse_error_details",
     "redact",
+    "request_id_from_headers",
 ]
 
 # Error bodies from BILL are a few hundred bytes; anything far larger is a
@@ -576,7 +577,7 @@ def error_from_response(
         details=details,
         method=method,
         path=redact(path, secret_list),
-        request_id=_request_id(response.headers),
+        request_id=request_id_from_headers(response.headers),
         operation_id=operation_id,
         retry_after=_parse_retry_after(response.headers.get("retry-after")),
     )
@@ -612,7 +613,8 @@ def _api_path(url_path: str) -> str:
     return url_path[start:] if start > 0 else url_path
 
 
-def _request_id(headers: Mapping[str, str]) -> str | None:
+def request_id_from_headers(headers: Mapping[str, str]) -> str | None:
+    """BILL's request id in a response's headers (the first of the headers gateways use), or None."""
     for name in _REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value and value.strip():
