@@ -19,13 +19,16 @@ import respx
 
 import bill_sdk
 from bill_sdk import AsyncBill, ConfigurationError, MFARequiredError
-from bill_sdk.testing import FakeBill
+from bill_sdk._logs import StderrHandler
+from bill_sdk.testing import FakeBill, ServerURL
 from bill_sdk.testing import pytest_plugin as _plugin
 
 from .conftest import BASE, CREDENTIALS, SESSION
 
 fake_bill = _plugin.fake_bill
 bill_client = _plugin.bill_client
+fake_bill_server = _plugin.fake_bill_server
+bill_server_client = _plugin.bill_server_client
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -202,6 +205,25 @@ def test_bill_log_info_sends_the_sdk_log_to_stderr_once() -> None:
     assert "bill_sdk" in result.stderr
 
 
+def test_bill_log_adds_one_stderr_handler_however_many_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    logger = logging.getLogger("bill_sdk")
+    monkeypatch.setattr(logger, "handlers", [h for h in logger.handlers if not isinstance(h, StderrHandler)])
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
+    AsyncBill(api_token="t", env={"BILL_LOG": "info"})
+    AsyncBill(api_token="t", env={"BILL_LOG": "DEBUG"})
+    ours = [h for h in logger.handlers if isinstance(h, StderrHandler)]
+    assert len(ours) == 1
+    assert ours[0].level == logging.DEBUG and logger.level == logging.DEBUG
+
+
+def test_an_unknown_bill_log_value_warns_and_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    logger = logging.getLogger("bill_sdk")
+    monkeypatch.setattr(logger, "handlers", [h for h in logger.handlers if not isinstance(h, StderrHandler)])
+    with pytest.warns(RuntimeWarning, match="BILL_LOG is not one of debug, info"):
+        AsyncBill(api_token="t", env={"BILL_LOG": "verbose"})
+    assert not any(isinstance(h, StderrHandler) for h in logger.handlers)
+
+
 async def test_sign_in_again_and_sign_out_are_logged_without_secrets(
     bill_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -248,6 +270,14 @@ async def test_every_missing_connect_setting_is_reported_at_once(bill_mock: resp
     assert "BILL_USERNAME" not in message
     assert info.value.env_vars == ("BILL_DEV_KEY", "BILL_PASSWORD", "BILL_ORGANIZATION_ID")
     assert not bill_mock["login"].called
+
+
+async def test_connect_events_without_any_credential_lists_the_three_ways(bill_mock: respx.MockRouter) -> None:
+    async with AsyncBill(env={}) as bill:
+        with pytest.raises(ConfigurationError) as info:
+            await bill.events.subscriptions.list()
+    for var in ("BILL_API_TOKEN", "BILL_DEV_KEY", "BILL_APP_KEY"):
+        assert var in str(info.value)
 
 
 async def test_every_missing_partner_setting_is_reported_at_once(bill_mock: respx.MockRouter) -> None:
@@ -307,3 +337,16 @@ async def test_in_process_fakebill_client_honours_timeout(bill_client: AsyncBill
         await bill_client.vendors.list(timeout=0.3)
     assert time.perf_counter() - started < 1.5
     assert BASE  # the respx base is unused here: FakeBill answers in process
+
+
+async def test_over_loopback_async_for_over_list_reads_every_vendor_page_by_page(
+    bill_server_client: AsyncBill, fake_bill_server: ServerURL
+) -> None:
+    fake = fake_bill_server.fake
+    for number in range(120):
+        fake.state.put("vendors", {"name": f"Vendor {number:03}"})
+    names = [vendor.name async for vendor in bill_server_client.vendors.list(max=50)]
+    assert sorted(names) == [f"Vendor {number:03}" for number in range(120)]
+    assert [r.operation_id for r in fake.requests].count("listVendors") == 3
+    raw = await bill_server_client.vendors.with_raw_response.list(max=1)
+    assert raw.status_code == 200 and (raw.request_id or "").startswith("fake-")
