@@ -15,13 +15,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from . import models
     from ._client import AsyncBill, Credentials
     from ._filters import Filter, Sort, asc, desc, sort_by, where
-    from ._runtime import UNSET, File, RequestOptions, Unset
+    from ._pagination import AsyncPaginator
+    from ._runtime import UNSET, File, RawResponse, RequestOptions, Unset, request_id
     from .errors import (
         APIError,
         ArgumentError,
@@ -59,6 +60,9 @@ _EXPORTS = {
     "Unset": "._runtime",
     "File": "._runtime",
     "RequestOptions": "._runtime",
+    "RawResponse": "._runtime",
+    "request_id": "._runtime",
+    "AsyncPaginator": "._pagination",
     **{
         name: ".errors"
         for name in (
@@ -108,6 +112,7 @@ __all__ = [
     "APIError",
     "ArgumentError",
     "AsyncBill",
+    "AsyncPaginator",
     "AuthenticationError",
     "BillConnectionError",
     "BillError",
@@ -124,6 +129,7 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RedirectError",
     "RequestOptions",
     "ResponseDecodeError",
@@ -136,6 +142,7 @@ __all__ = [
     "asc",
     "desc",
     "models",
+    "request_id",
     "sort_by",
     "where",
 ]

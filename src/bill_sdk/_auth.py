@@ -22,6 +22,7 @@ retryable errors.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Awaitable, Callable, Generator
 from typing import Protocol
 
@@ -32,6 +33,8 @@ from attrs import define, field
 from .errors import APIError, AuthenticationError, BillError, is_credential_error
 
 SESSION_EXPIRED = "BDC_1109"
+
+logger = logging.getLogger("bill_sdk")
 
 
 @define(frozen=True, repr=False)
@@ -46,6 +49,11 @@ class Session:
     def __repr__(self) -> str:
         return f"Session(organization_id={self.organization_id!r}, user_id={self.user_id!r}, trusted={self.trusted})"
 
+    def describe(self) -> str:
+        """For the log: organization, user and trust; never the session id."""
+        trusted = ", MFA-trusted" if self.trusted else ""
+        return f"organization {self.organization_id or '?'}, user {self.user_id or '?'}{trusted}"
+
 
 LoginFunction = Callable[[], Awaitable[Session]]
 
@@ -55,6 +63,8 @@ class SessionManager:
     """Holds the current session of one identity and logs in again only when a session is stale."""
 
     login: LoginFunction
+    #: What the log calls this identity ("Connect session", "partner session", "login-as-user session").
+    name: str = "session"
     _session: Session | None = field(default=None, init=False)
     _failure: AuthenticationError | None = field(default=None, init=False)
     _lock: anyio.Lock = field(factory=anyio.Lock, init=False)
@@ -95,15 +105,28 @@ class SessionManager:
                 raise copy.copy(self._failure).with_traceback(None)
             self._session = None
             self.login_count += 1
+            if stale is not None:
+                logger.info("BILL no longer accepts the %s (BDC_1109, expired or invalid): signing in again", self.name)
             try:
-                self._session = await self.login()
+                session = await self.login()
             except APIError as exc:
                 # Wrong credentials stay wrong: do not spend BILL's 200 logins/hour finding out again. Only
                 # BILL's own credential codes count; a gateway's 401/403 page or a rate limit is not a verdict.
+                remembered = False
                 if isinstance(exc, AuthenticationError) and is_credential_error(exc):
                     self._failure = copy.copy(exc).with_traceback(None)
+                    remembered = True
+                logger.warning(
+                    "signing in (%s) failed: %s %s%s",
+                    self.name,
+                    exc.status_code,
+                    ",".join(exc.codes) or type(exc).__name__,
+                    " (wrong credentials: not tried again by this client)" if remembered else "",
+                )
                 raise
-            return self._session
+            self._session = session
+            logger.info("signed in%s: %s (%s)", " again" if stale is not None else "", self.name, session.describe())
+            return session
 
 
 class HeaderAuth(httpx.Auth):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import re
 import ssl
+import warnings
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
@@ -20,13 +22,22 @@ from ._config import CONNECT_PREFIX, ENV_VARS, Given, load
 from ._config import ENVIRONMENTS as ENVIRONMENTS  # configuration lives in _config; re-exported names
 from ._config import Credentials as Credentials
 from ._generated import Resources
-from ._runtime import Operation, RequestOptions, Unset
+from ._logs import ENV_VAR as LOG_ENV_VAR
+from ._logs import configure_from_env
+from ._runtime import UNSET, Operation, RequestOptions, Unset
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Lifecycle, RequestSender, RetryPolicy
+from ._version import __version__
 from .errors import MAX_ERROR_BODY_BYTES, ArgumentError, BillError, ConfigurationError, ResponseDecodeError
 
 logger = logging.getLogger("bill_sdk")
 
 DEFAULT_MAX_CONCURRENCY = 3  # BILL: 3 concurrent requests per developer key per organization (BDC_1322)
+USER_AGENT = f"bill-sdk/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+
+# What each family needs, in the order an error lists them. Connect needs the org login settings only where this
+# client signs in itself (a login-as-user child is signed in through its partner).
+ORG_LOGIN_SETTINGS = ("username", "password", "organization_id")
+PARTNER_SETTINGS = ("app_key", "username", "password")
 
 
 class AsyncBill(Resources):
@@ -41,6 +52,11 @@ class AsyncBill(Resources):
     value becomes the deadline. ``attempt_timeout`` bounds one attempt's waits for data (so a stuck GET is
     retried within the deadline); by default an attempt may use whatever is left of the deadline. A client
     belongs to the event loop it is first used in.
+
+    Requests carry ``User-Agent: bill-sdk/<version> python/<version> httpx/<version>`` (unless your own
+    ``http_client`` sets a User-Agent). ``BILL_LOG=info`` or ``debug`` prints the SDK's log on stderr. Close the
+    client (``async with``, or ``await bill.aclose()``) to sign out: one collected with an open session warns
+    (``ResourceWarning``).
     """
 
     def __init__(
@@ -64,6 +80,7 @@ class AsyncBill(Resources):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         env: Mapping[str, str] | None = None,
     ) -> None:
+        configure_from_env((os.environ if env is None else env).get(LOG_ENV_VAR))
         # Error trackers record the locals of every frame a failure passes through: the parameters holding
         # credentials go into `given` (its repr shows no value) and are deleted before anything can fail.
         given = Given(
@@ -105,21 +122,64 @@ class AsyncBill(Resources):
         self._attempt_timeout = None if attempt_timeout is None else _deadline(attempt_timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
         self._max_response_bytes = max_response_bytes
-        self._org_sessions = SessionManager(self._login)
-        self._partner_sessions = SessionManager(self._partner_login)
+        own_agent = http_client is not None and not http_client.headers.get("user-agent", "").startswith(
+            "python-httpx/"
+        )
+        self._headers: dict[str, str] = {} if own_agent else {"User-Agent": USER_AGENT}
+        self._org_sessions = SessionManager(self._login, name="Connect session")
+        self._partner_sessions = SessionManager(self._partner_login, name="partner session")
+        self._org_login_settings = ORG_LOGIN_SETTINGS
         self._children: list[AsyncBill] = []
         self._parent: AsyncBill | None = None
+        self._owns_sessions = True
         self._sender = self._client = self._make_sender()
 
     def _copy(self, **changes: Any) -> AsyncBill:
         """A client sharing this one's pool, limiter, retry policy and partner session, with `changes` applied
-        (the one way to derive a client: login-as-user children are built here)."""
+        (the one way to derive a client: login-as-user children and with_options are built here)."""
         clone = object.__new__(type(self))
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if k in _SHARED_STATE})
-        clone.__dict__.update(changes)
         clone._children = []
+        clone._owns_sessions = True
+        clone.__dict__.update(changes)
         clone._sender = clone._client = clone._make_sender()
         return clone
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | Unset | None = UNSET,
+        attempt_timeout: float | Unset | None = UNSET,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncBill:
+        """A client with other defaults, sharing this one's sessions, connection pool and concurrency limit.
+
+            patient = bill.with_options(timeout=300, max_retries=5)
+            await patient.documents.upload_bill_document(...)
+
+        Options not given stay as they are; ``extra_headers`` are added to every request, on top of this
+        client's. The new client never signs out or closes the pool (closing it only makes it unusable): this
+        client owns those, and closing this client closes the new one too. Nothing is sent.
+        """
+        changes: dict[str, Any] = {
+            "_lifecycle": self._lifecycle.child(),
+            "_owns_http": False,
+            "_owns_sessions": False,
+            "_children": self._children,  # login_as_user children made through it are this client's
+        }
+        if not isinstance(timeout, Unset):
+            changes["_timeout"] = _deadline(timeout)
+        if not isinstance(attempt_timeout, Unset):
+            changes["_attempt_timeout"] = None if attempt_timeout is None else _deadline(attempt_timeout)
+        if max_retries is not None:
+            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+                raise ConfigurationError("max_retries must be an int, 0 or more", argument="max_retries")
+            retry = self._retry
+            changes["_retry"] = RetryPolicy(max_retries, retry.base_delay, retry.max_delay, retry.max_retry_after)
+        if extra_headers:
+            changes["_headers"] = {**self._headers, **extra_headers}
+        return self._copy(**changes)
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> AsyncBill:
@@ -136,6 +196,9 @@ class AsyncBill(Resources):
         Bounded: signing out gets a few seconds, then the pool is closed anyway; a caller's cancel scope or
         timeout around ``aclose()`` cuts the sign-out short and still closes the pool.
         """
+        if not self._owns_sessions:  # a with_options client: its sessions and pool are its origin's
+            self._lifecycle.close()
+            return
         if self._lifecycle.closed and not self._children and self._org_sessions.session is None:
             return
         self._lifecycle.close()
@@ -154,6 +217,23 @@ class AsyncBill(Resources):
             if self._owns_http and self._parent is None and self._lifecycle.on_own_loop():
                 with anyio.CancelScope(shield=True, deadline=anyio.current_time() + POOL_CLOSE_SECONDS):
                     await self._http.aclose()
+
+    def __del__(self) -> None:
+        # Only a client that owns a session it never signed out of; cheap, and safe on a half-built client.
+        if not getattr(self, "_owns_sessions", False) or getattr(self, "_parent", None) is not None:
+            return
+        lifecycle = getattr(self, "_lifecycle", None)
+        if lifecycle is None or lifecycle.closed:
+            return
+        sessions = (getattr(self, "_org_sessions", None), getattr(self, "_partner_sessions", None))
+        if any(manager is not None and manager.session is not None for manager in sessions):
+            warnings.warn(
+                "an AsyncBill client with an open BILL session was garbage collected without aclose(): its session "
+                "stays open until BILL expires it. Use `async with AsyncBill(...) as bill:` or `await bill.aclose()`",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
 
     def __repr__(self) -> str:
         # getattr: a half-built client is shown too, in the locals of a traceback through __init__
@@ -183,7 +263,10 @@ class AsyncBill(Resources):
             credentials=evolve(self.credentials, organization_id=organization_id),
             _owns_http=False,
             _lifecycle=self._lifecycle.child(),
-            _org_sessions=SessionManager(lambda: self._login_as(organization_id, user_id)),
+            _org_sessions=SessionManager(
+                lambda: self._login_as(organization_id, user_id), name="login-as-user session"
+            ),
+            _org_login_settings=(),
             _parent=self,
         )
         child._org_sessions.adopt(session)
@@ -232,6 +315,7 @@ class AsyncBill(Resources):
         """Make the current session MFA-trusted with the remembered device (``remember_me_id`` + ``device``)."""
         from .models import MfaStepUp
 
+        self._require_all(("remember_me_id", "device"), "step_up()")
         body = MfaStepUp(remember_me_id=self._require("remember_me_id"), device=self._require("device"))
         result = await self.mfa.step_up_session(body=body)
         trusted = result.trusted is not False  # BILL answers 2xx only when the step-up worked
@@ -297,8 +381,14 @@ class AsyncBill(Resources):
                 signer=FixedSessionSigner("devKey", self.credentials.dev_key, session),
                 closing=True,
             )
-        except BillError:  # best effort: the session expires by itself after 35 idle minutes
-            logger.debug("logout failed; the session will expire on its own")
+        except BillError as exc:  # best effort: the session expires by itself after 35 idle minutes
+            logger.info(
+                "signing out (%s) failed (%s); the session expires on its own after 35 idle minutes",
+                self._org_sessions.name,
+                type(exc).__name__,
+            )
+        else:
+            logger.info("signed out: %s (%s)", self._org_sessions.name, session.describe())
 
     # ------------------------------------------------------------------ plumbing
     def _require(self, name: str) -> str:
@@ -306,6 +396,13 @@ class AsyncBill(Resources):
         if not value:
             raise ConfigurationError.missing(name.replace("_", " "), ENV_VARS[name])
         return str(value)
+
+    def _require_all(self, names: Iterable[str], purpose: str) -> None:
+        """One ConfigurationError naming every setting of `names` that is missing (nothing is returned: the
+        values stay in `credentials`, not in locals a traceback could show)."""
+        missing = [(name.replace("_", " "), ENV_VARS[name]) for name in names if not getattr(self.credentials, name)]
+        if missing:
+            raise ConfigurationError.missing_settings(missing, purpose)
 
     def _secrets(self) -> Iterable[str | None]:
         sessions = (self._org_sessions.session, self._partner_sessions.session)
@@ -318,10 +415,21 @@ class AsyncBill(Resources):
         if not operation.authenticated:
             return None
         c = self.credentials
+        if operation.family == "events" and not (c.dev_key or c.app_key or c.api_token):
+            raise ConfigurationError(
+                "missing BILL credentials for Connect Events calls: any one of an API token (BILL_API_TOKEN), a "
+                "developer key with username, password and organization id (BILL_DEV_KEY, BILL_USERNAME, "
+                "BILL_PASSWORD, BILL_ORGANIZATION_ID), or a partner app key with username and password "
+                "(BILL_APP_KEY, ...). Pass them to the client or set those environment variables",
+                env_var="BILL_API_TOKEN",
+            )
         if operation.family == "spend" or (operation.family == "events" and not c.dev_key and not c.app_key):
+            self._require_all(("api_token",), "Spend & Expense calls")
             return TokenSigner("apiToken", self._require("api_token"))
         if operation.family == "partner" or (operation.family == "events" and not c.dev_key):
+            self._require_all(PARTNER_SETTINGS, "Partner calls")
             return SessionSigner("appKey", self._require("app_key"), self._partner_sessions)
+        self._require_all(("dev_key", *self._org_login_settings), "Connect AP/AR calls")
         return SessionSigner("devKey", self._require("dev_key"), self._org_sessions)
 
     def _make_sender(self) -> RequestSender:
@@ -336,6 +444,7 @@ class AsyncBill(Resources):
             attempt_timeout=self._attempt_timeout,
             secrets=self._secrets,
             max_response_bytes=self._max_response_bytes,
+            headers=self._headers,
         )
 
 
@@ -352,7 +461,9 @@ _SHARED_STATE = frozenset(
         "_attempt_timeout",
         "_retry",
         "_max_response_bytes",
+        "_headers",
         "_org_sessions",
+        "_org_login_settings",
         "_partner_sessions",
         "_parent",
     }

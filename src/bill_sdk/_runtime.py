@@ -28,15 +28,16 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+import weakref
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import StrEnum
-from typing import IO, TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, Literal, NamedTuple, Protocol, TypeVar
 from urllib.parse import quote, unquote
 
 from attrs import define
 
-from bill_sdk.errors import ArgumentError, ResponseDecodeError
+from bill_sdk.errors import ArgumentError, ResponseDecodeError, request_id_from_headers
 
 if TYPE_CHECKING:
     import httpx
@@ -52,6 +53,7 @@ __all__ = [
     "LenientStrEnum",
     "NumberLimits",
     "Operation",
+    "RawResponse",
     "RequestOptions",
     "Sender",
     "Unset",
@@ -68,6 +70,7 @@ __all__ = [
     "number_arg",
     "parse_response",
     "path_segment",
+    "request_id",
     "request_options",
 ]
 
@@ -201,9 +204,12 @@ def decode_error(model: str, exc: BaseException) -> ResponseDecodeError:
 
 
 def parse_response(operation: Operation, response: httpx.Response, parse: Callable[[httpx.Response], T]) -> T:
-    """Run an endpoint's parser; a body of the wrong shape raises ResponseDecodeError naming the call."""
+    """Run an endpoint's parser; a body of the wrong shape raises ResponseDecodeError naming the call.
+
+    The result remembers BILL's request id when the response carries one (see :func:`request_id`).
+    """
     try:
-        return parse(response)
+        result = parse(response)
     except (ResponseDecodeError, *DECODE_ERRORS) as exc:
         error = decode_error("response body", exc).for_call(
             status_code=response.status_code,
@@ -214,6 +220,87 @@ def parse_response(operation: Operation, response: httpx.Response, parse: Callab
         if error is exc:
             raise
         raise error from exc
+    found = request_id_from_headers(response.headers)
+    if found is not None:
+        _remember_request_id(result, found)
+    return result
+
+
+# id(result) -> (a weak reference to it, BILL's request id). Generated models are slotted attrs classes that
+# cannot take an extra attribute and are not hashable (so no WeakKeyDictionary); an entry goes when its result
+# is freed (CPython runs the callback before the id can be reused).
+_REQUEST_IDS: dict[int, tuple[weakref.ref[Any], str]] = {}
+
+
+def _remember_request_id(result: object, found: str) -> None:
+    key = id(result)
+    try:
+        ref = weakref.ref(result, lambda _ref: _REQUEST_IDS.pop(key, None))
+    except TypeError:  # None, a list, a str: nothing to attach it to (with_raw_response has it)
+        return
+    _REQUEST_IDS[key] = (ref, found)
+
+
+def request_id(result: object) -> str | None:
+    """BILL's request id for the call that returned ``result`` (a model a method returned), if BILL sent one.
+
+    Quote it to BILL support. Results that are not models (``None``, lists) have none: use
+    ``with_raw_response`` for those (``(await bill.vendors.with_raw_response.get(id)).request_id``). A model
+    built by hand, or copied, has none either.
+    """
+    entry = _REQUEST_IDS.get(id(result))
+    if entry is not None and entry[0]() is result:
+        return entry[1]
+    return None
+
+
+class RawResponse(Generic[T]):
+    """A successful call's HTTP response, from ``bill.<resource>.with_raw_response.<method>(...)``.
+
+    ``status_code``, ``headers``, ``request_id`` (BILL's, if sent) and ``http_response`` (the ``httpx.Response``,
+    body already read) describe it; ``parse()`` returns what the plain method would have (parsed once, on first
+    use; a body of the wrong shape raises ``ResponseDecodeError`` then). Errors are raised as by the plain
+    method: a raw response is always a 2xx one.
+    """
+
+    __slots__ = ("_operation", "_parse", "_parsed", "http_response")
+
+    def __init__(self, operation: Operation, response: httpx.Response, parse: Callable[[httpx.Response], T]) -> None:
+        self._operation = operation
+        self._parse = parse
+        self._parsed: tuple[T] | None = None
+        self.http_response = response
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.http_response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        return request_id_from_headers(self.http_response.headers)
+
+    @property
+    def content(self) -> bytes:
+        return self.http_response.content
+
+    @property
+    def operation_id(self) -> str:
+        return self._operation.operation_id
+
+    def parse(self) -> T:
+        if self._parsed is None:
+            self._parsed = (parse_response(self._operation, self.http_response, self._parse),)
+        return self._parsed[0]
+
+    def __repr__(self) -> str:
+        op = self._operation
+        return (
+            f"<RawResponse {self.status_code} {op.method} {op.path} ({op.operation_id}) request_id={self.request_id!r}>"
+        )
 
 
 def request_options(

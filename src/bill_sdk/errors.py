@@ -46,6 +46,7 @@ __all__ = [
     "ConflictError",
     "ErrorDetail",
     "MFARequiredError",
+    "MissingExtraError",
     "NotFoundError",
     "OutcomeUnknownError",
     "PaginationError",
@@ -61,6 +62,7 @@ __all__ = [
     "is_credential_error",
     "parse_error_details",
     "redact",
+    "request_id_from_headers",
 ]
 
 # Error bodies from BILL are a few hundred bytes; anything far larger is a
@@ -243,10 +245,13 @@ class ConfigurationError(BillError):
 
     env_var: str | None = None
     argument: str | None = None
+    #: Every environment variable a missing-settings error names (``env_var`` is the first of them).
+    env_vars: tuple[str, ...] = ()
 
     def __init__(self, message: str, *, env_var: str | None = None, argument: str | None = None) -> None:
         self.env_var = env_var
         self.argument = argument
+        self.env_vars = () if env_var is None else (env_var,)
         super().__init__(message)
 
     @classmethod
@@ -256,6 +261,39 @@ class ConfigurationError(BillError):
             f"missing BILL {setting}: pass it to the client or set the {env_var} environment variable",
             env_var=env_var,
         )
+
+    @classmethod
+    def missing_settings(cls, settings: Iterable[tuple[str, str]], purpose: str) -> ConfigurationError:
+        """One error naming every missing ``(setting, environment variable)`` that ``purpose`` needs."""
+        missing = list(settings)
+        if len(missing) == 1:
+            setting, env_var = missing[0]
+            return cls(
+                f"missing BILL {setting} (needed for {purpose}): pass it to the client or set the {env_var} "
+                "environment variable",
+                env_var=env_var,
+            )
+        listing = ", ".join(f"{setting} ({env_var})" for setting, env_var in missing)
+        error = cls(
+            f"missing BILL settings for {purpose}: {listing}. Pass them to the client (AsyncBill(...)) or set those "
+            "environment variables",
+            env_var=missing[0][1],
+        )
+        error.env_vars = tuple(env_var for _, env_var in missing)
+        return error
+
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """Raised when a part of bill_sdk needs an optional dependency that is not installed; the message gives the
+    ``pip install`` command. It is an ``ImportError`` too."""
+
+    def __init__(self, module: str, extra: str, cause: ImportError) -> None:
+        missing = cause.name or "a dependency"
+        super().__init__(
+            f"{module} needs the {extra!r} extra ({missing} is not installed): pip install 'bill-sdk[{extra}]'"
+        )
+        self.extra = extra
+        self.name = cause.name
 
 
 class ArgumentError(BillError, ValueError):
@@ -361,9 +399,10 @@ class MFARequiredError(APIError):
     """Raised on BDC_1361/BDC_1356: the call needs an MFA-trusted session."""
 
     hint = (
-        "this call needs an MFA-trusted session: sign in with rememberMeId and device "
-        "(rememberMeId comes from POST /v3/mfa/challenge/validate with rememberMe=true "
-        "and lasts 30 days)"
+        "this call needs an MFA-trusted session: challenge_id = await bill.request_mfa_code() (BILL texts a code), "
+        "then remember_me_id = await bill.trust_session(challenge_id, code, device=...); store remember_me_id and "
+        "pass it with the same device (remember_me_id=, device= or BILL_REMEMBER_ME_ID, BILL_DEVICE) so later "
+        "clients sign in trusted for 30 days"
     )
 
 
@@ -577,7 +616,7 @@ def error_from_response(
         details=details,
         method=method,
         path=redact(path, secret_list),
-        request_id=_request_id(response.headers),
+        request_id=request_id_from_headers(response.headers),
         operation_id=operation_id,
         retry_after=_parse_retry_after(response.headers.get("retry-after")),
     )
@@ -613,7 +652,8 @@ def _api_path(url_path: str) -> str:
     return url_path[start:] if start > 0 else url_path
 
 
-def _request_id(headers: Mapping[str, str]) -> str | None:
+def request_id_from_headers(headers: Mapping[str, str]) -> str | None:
+    """BILL's request id in a response's headers (the first of the headers gateways use), or None."""
     for name in _REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value and value.strip():

@@ -30,13 +30,18 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import anyio
 import attrs
-from fastapi import APIRouter, Depends, HTTPException, Request
-from starlette.applications import Starlette
-from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
 
-from bill_sdk.errors import ConfigurationError
+from bill_sdk.errors import ConfigurationError, MissingExtraError
+
+try:
+    from fastapi import APIRouter, Depends, HTTPException, Request
+    from starlette.applications import Starlette
+    from starlette.background import BackgroundTask
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+except ImportError as missing:  # ConfigurationError (and ImportError) with the pip command
+    raise MissingExtraError("bill_sdk.fastapi", "fastapi", missing) from None
+
 from bill_sdk.webhooks import (
     SIGNATURE_HEADER,
     ClaimOutcome,

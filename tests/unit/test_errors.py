@@ -333,7 +333,8 @@ def test_mfa_error_says_a_trusted_session_is_needed_and_how() -> None:
     error = error_from_response(bill_error(403, [item("BDC_1361", "Untrusted session.")]))
     text = str(error)
     assert "MFA-trusted session" in text
-    assert "rememberMeId" in text
+    assert "request_mfa_code()" in text and "trust_session(" in text  # what to call, by name
+    assert "remember_me_id" in text
     assert "device" in text
 
 

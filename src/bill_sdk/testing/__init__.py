@@ -12,12 +12,14 @@ Needs the ``testing`` extra (``pip install bill-sdk[testing]``): starlette, uvic
 pytest users: ``pytest_plugins = ["bill_sdk.testing.pytest_plugin"]`` for the ``fake_bill`` fixtures.
 """
 
+from bill_sdk.errors import MissingExtraError
+
 try:
     import jsonschema  # type: ignore[import-untyped]  # noqa: F401
     import starlette  # noqa: F401
     import uvicorn  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(f"bill_sdk.testing needs the testing extra: pip install 'bill-sdk[testing]' ({exc})") from exc
+except ImportError as missing:  # ConfigurationError (and ImportError) with the pip command
+    raise MissingExtraError("bill_sdk.testing", "testing", missing) from None
 
 from bill_sdk.testing.app import (
     ConnectionDropped,

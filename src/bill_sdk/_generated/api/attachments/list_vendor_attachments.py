@@ -7,6 +7,7 @@ from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     Unset,
@@ -84,3 +85,25 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    vendor_id: str,
+    *,
+    max: int | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CustomerAttachmentPage]:
+    """Get list of vendor attachments: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        max=max,
+        page=page,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -3,7 +3,13 @@ from typing import Any
 
 import httpx
 
-from bill_sdk._runtime import Operation, RequestOptions, Sender, parse_response
+from bill_sdk._runtime import (
+    Operation,
+    RawResponse,
+    RequestOptions,
+    Sender,
+    parse_response,
+)
 
 OPERATION = Operation(
     operation_id="logout",
@@ -43,3 +49,18 @@ async def asyncio(
     kwargs = _get_kwargs()
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Any]:
+    """API logout: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs()
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -4,7 +4,14 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import UNSET, Operation, RequestOptions, Sender, parse_response
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RawResponse,
+    RequestOptions,
+    Sender,
+    parse_response,
+)
 
 from ...models.document_upload_status import DocumentUploadStatus
 
@@ -68,3 +75,21 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    ids: str,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[list[DocumentUploadStatus]]:
+    """Get document upload status: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        ids=ids,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -8,6 +8,7 @@ from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     Unset,
@@ -108,3 +109,31 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    subscription_id: str,
+    *,
+    entity_id: str | Unset = UNSET,
+    created_time_from: datetime.datetime | Unset = UNSET,
+    created_time_to: datetime.datetime | Unset = UNSET,
+    max: int | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[EventNotificationPage]:
+    """Get list of event notifications: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        subscription_id=subscription_id,
+        entity_id=entity_id,
+        created_time_from=created_time_from,
+        created_time_to=created_time_to,
+        max=max,
+        page=page,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

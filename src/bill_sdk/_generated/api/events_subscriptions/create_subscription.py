@@ -8,6 +8,7 @@ import httpx
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     check_request_body,
@@ -77,3 +78,23 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    body: SubscriptionCreate,
+    idempotency_key: str | UUID | None = None,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Subscription]:
+    """Create a subscription: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

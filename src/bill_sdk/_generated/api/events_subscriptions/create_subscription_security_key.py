@@ -8,6 +8,7 @@ import httpx
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     parse_response,
@@ -72,3 +73,23 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    subscription_id: str,
+    *,
+    idempotency_key: str | UUID | None = None,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[SubscriptionSecurityKey]:
+    """Create a security key: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        subscription_id=subscription_id,
+        idempotency_key=idempotency_key,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

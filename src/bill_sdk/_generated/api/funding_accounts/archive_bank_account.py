@@ -6,6 +6,7 @@ import httpx
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     parse_response,
@@ -63,3 +64,21 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    bank_account_id: str,
+    *,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[BankAccount]:
+    """Archive a bank account: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bank_account_id=bank_account_id,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -4,7 +4,14 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import UNSET, Operation, RequestOptions, Sender, parse_response
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RawResponse,
+    RequestOptions,
+    Sender,
+    parse_response,
+)
 
 from ...models.card_funding_purpose_list import CardFundingPurposeList
 
@@ -68,3 +75,23 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    vendor_id: str,
+    brand: str,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CardFundingPurposeList]:
+    """Get card funding purpose: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        brand=brand,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -4,7 +4,14 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import UNSET, Operation, RequestOptions, Sender, parse_response
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RawResponse,
+    RequestOptions,
+    Sender,
+    parse_response,
+)
 
 from ...models.card_account_list import CardAccountList
 from ...models.card_user_status import CardUserStatus
@@ -64,3 +71,21 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    card_user_status: CardUserStatus,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CardAccountList]:
+    """Get list of card accounts: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        card_user_status=card_user_status,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -8,6 +8,7 @@ from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     Unset,
@@ -112,3 +113,27 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    max: int | Unset = UNSET,
+    sort: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[InvoicePage]:
+    """Get list of invoices: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        max=max,
+        sort=sort,
+        filters=filters,
+        page=page,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

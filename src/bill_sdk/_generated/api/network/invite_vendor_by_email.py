@@ -5,6 +5,7 @@ import httpx
 
 from bill_sdk._runtime import (
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     check_request_body,
@@ -72,3 +73,23 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    vendor_id: str,
+    *,
+    body: VendorEmailInvitationCreate,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Any]:
+    """Send connection request to a vendor not in the BILL Network: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        body=body,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -6,6 +6,7 @@ import httpx
 from bill_sdk._runtime import (
     UNSET,
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     Unset,
@@ -84,3 +85,25 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    user_id: str,
+    *,
+    body: AddPartnerRiskVerificationPhoneRequest,
+    organization_id: str | Unset = UNSET,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Any]:
+    """Add phone for risk verification: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        user_id=user_id,
+        body=body,
+        organization_id=organization_id,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -5,7 +5,14 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import UNSET, Operation, RequestOptions, Sender, parse_response
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RawResponse,
+    RequestOptions,
+    Sender,
+    parse_response,
+)
 
 from ...models.vendor_payment_options import VendorPaymentOptions
 
@@ -68,3 +75,23 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    vendor_id: str,
+    amount: Decimal,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[VendorPaymentOptions]:
+    """Get list of vendor payment options: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        amount=amount,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

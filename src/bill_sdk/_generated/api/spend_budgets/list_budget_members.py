@@ -8,6 +8,7 @@ from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     Unset,
@@ -105,3 +106,31 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    budget_id: str,
+    *,
+    max: int | Unset = UNSET,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    sort: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[BudgetMemberPage]:
+    """Get list of budget members: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        budget_id=budget_id,
+        max=max,
+        next_page=next_page,
+        prev_page=prev_page,
+        sort=sort,
+        filters=filters,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -7,6 +7,7 @@ from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     Unset,
@@ -95,3 +96,29 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    transaction_id: str,
+    custom_field_id: str,
+    *,
+    max: int | Unset = UNSET,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CustomFieldValuePage]:
+    """Get list of transaction custom field values: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        transaction_id=transaction_id,
+        custom_field_id=custom_field_id,
+        max=max,
+        next_page=next_page,
+        prev_page=prev_page,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -8,6 +8,7 @@ from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     Unset,
@@ -107,3 +108,33 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    max: int | Unset = UNSET,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    sort: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    show_custom_field_ids: str | Unset = UNSET,
+    include_receipts: bool | Unset = UNSET,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[TransactionPage]:
+    """Get list of transactions: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        max=max,
+        next_page=next_page,
+        prev_page=prev_page,
+        sort=sort,
+        filters=filters,
+        show_custom_field_ids=show_custom_field_ids,
+        include_receipts=include_receipts,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -4,7 +4,13 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import Operation, RequestOptions, Sender, parse_response
+from bill_sdk._runtime import (
+    Operation,
+    RawResponse,
+    RequestOptions,
+    Sender,
+    parse_response,
+)
 
 from ...models.spend_user import SpendUser
 
@@ -49,3 +55,18 @@ async def asyncio(
     kwargs = _get_kwargs()
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[SpendUser]:
+    """Get current user details: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs()
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -8,6 +8,7 @@ from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
     UNSET,
     Operation,
+    RawResponse,
     RequestOptions,
     Sender,
     Unset,
@@ -91,3 +92,27 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    max: int | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[SpendUserPage]:
+    """Get list of users: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        next_page=next_page,
+        prev_page=prev_page,
+        max=max,
+        filters=filters,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

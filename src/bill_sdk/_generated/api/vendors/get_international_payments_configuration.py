@@ -4,7 +4,14 @@ from typing import Any
 import httpx
 
 from bill_sdk._json import loads_json
-from bill_sdk._runtime import UNSET, Operation, RequestOptions, Sender, parse_response
+from bill_sdk._runtime import (
+    UNSET,
+    Operation,
+    RawResponse,
+    RequestOptions,
+    Sender,
+    parse_response,
+)
 
 from ...models.account_type import AccountType
 from ...models.international_payments_configuration import (
@@ -77,3 +84,25 @@ async def asyncio(
     )
     response = await client.send(OPERATION, options=options, **kwargs)
     return parse_response(OPERATION, response, _parse_response)
+
+
+async def asyncio_raw(
+    *,
+    country: str,
+    bill_currency: str,
+    account_type: AccountType,
+    client: Sender,
+    options: RequestOptions | None = None,
+) -> RawResponse[InternationalPaymentsConfiguration]:
+    """Get international payments configuration: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        country=country,
+        bill_currency=bill_currency,
+        account_type=account_type,
+    )
+    response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)

@@ -1,0 +1,61 @@
+"""A user's script written the obvious way, checked by ``mypy --strict`` (tests/typing/test_user_script.py).
+
+No casts and no ``# type: ignore``: every ``assert_type`` line is a type the SDK promises to infer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import assert_type
+
+from bill_sdk import AsyncBill, AsyncPaginator, RawResponse, request_id, where
+from bill_sdk.models import Address, Budget, Vendor, VendorCreate, VendorPage
+
+
+async def main() -> None:
+    async with AsyncBill() as bill:
+        address = Address(line1="1 Main St", city="San Jose", country="US")
+        created = await bill.vendors.create(body=VendorCreate(name="Happy Music Supplies", address=address))
+        assert_type(created, Vendor)
+        print(created.name, request_id(created))
+
+        if created.id:  # a response field may be absent (Unset is falsy)
+            fetched = await bill.vendors.get(created.id)
+            assert_type(fetched, Vendor)
+
+        page = await bill.vendors.list(max=10)  # one page
+        assert_type(page, VendorPage)
+        print(page.next_page)
+
+        assert_type(bill.vendors.list(), AsyncPaginator[VendorPage, Vendor])
+        names: list[str] = []
+        async for vendor in bill.vendors.list(filters=where("archived").eq(False)):  # every vendor, all pages
+            assert_type(vendor, Vendor)
+            if vendor.name:
+                names.append(vendor.name)
+
+        async for each_page in bill.vendors.list(max=50).pages():
+            assert_type(each_page, VendorPage)
+
+        async for budget in bill.spend.budgets.list():
+            assert_type(budget, Budget)
+
+        patient = bill.with_options(timeout=120, max_retries=5, extra_headers={"X-Trace": "nightly-sync"})
+        assert_type(patient, AsyncBill)
+        await patient.vendors.get("00901ABCDEFGHIJKLMNO")
+
+        raw = await bill.vendors.with_raw_response.get("00901ABCDEFGHIJKLMNO")
+        assert_type(raw, RawResponse[Vendor])
+        status: int = raw.status_code
+        content_type: str | None = raw.headers.get("content-type")
+        bill_request_id: str | None = raw.request_id
+        vendor_again = raw.parse()
+        assert_type(vendor_again, Vendor)
+        print(status, content_type, bill_request_id, names)
+
+        raw_page = await bill.vendors.with_raw_response.list(max=10)
+        assert_type(raw_page.parse(), VendorPage)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
