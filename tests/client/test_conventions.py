@@ -23,7 +23,7 @@ from bill_sdk._logs import StderrHandler
 from bill_sdk.testing import FakeBill, ServerURL
 from bill_sdk.testing import pytest_plugin as _plugin
 
-from .conftest import BASE, CREDENTIALS, SESSION
+from .conftest import BASE, CREDENTIALS, OBJ, SESSION
 
 fake_bill = _plugin.fake_bill
 bill_client = _plugin.bill_client
@@ -33,9 +33,9 @@ bill_server_client = _plugin.bill_server_client
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 PAGES = {
-    None: {"results": [{"id": "1"}, {"id": "2"}], "nextPage": "c1"},
-    "c1": {"results": [{"id": "3"}], "nextPage": "c2"},
-    "c2": {"results": [{"id": "4"}]},
+    None: {"results": [{**OBJ, "id": "1"}, {**OBJ, "id": "2"}], "nextPage": "c1"},
+    "c1": {"results": [{**OBJ, "id": "3"}], "nextPage": "c2"},
+    "c2": {"results": [{**OBJ, "id": "4"}]},
 }
 
 
@@ -100,7 +100,7 @@ async def test_iter_and_pages_keep_working(bill: AsyncBill, bill_mock: respx.Moc
 async def test_with_options_shares_the_session_and_applies_its_options(
     bill: AsyncBill, bill_mock: respx.MockRouter
 ) -> None:
-    route = bill_mock.get("/connect/v3/vendors/0091").respond(200, json={"id": "0091"})
+    route = bill_mock.get("/connect/v3/vendors/0091").respond(200, json={**OBJ, "id": "0091"})
     await bill.vendors.get("0091")
     patient = bill.with_options(timeout=120, max_retries=5, extra_headers={"X-Trace": "t-1"})
     await patient.vendors.get("0091")
@@ -122,7 +122,7 @@ async def test_with_options_does_not_retry_when_max_retries_is_zero(
 
 
 async def test_closing_a_with_options_client_keeps_the_original_signed_in(bill_mock: respx.MockRouter) -> None:
-    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={"id": "0091"})
+    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={**OBJ, "id": "0091"})
     async with AsyncBill(**CREDENTIALS, env={}) as bill:
         async with bill.with_options(timeout=5) as quick:
             await quick.vendors.get("0091")
@@ -139,7 +139,7 @@ async def test_with_raw_response_gives_status_headers_request_id_and_parse(
     bill: AsyncBill, bill_mock: respx.MockRouter
 ) -> None:
     bill_mock.get("/connect/v3/vendors/0091").respond(
-        200, json={"id": "0091", "name": "Happy"}, headers={"x-request-id": "req-42", "x-extra": "yes"}
+        200, json={**OBJ, "id": "0091", "name": "Happy"}, headers={"x-request-id": "req-42", "x-extra": "yes"}
     )
     raw = await bill.vendors.with_raw_response.get("0091")
     assert raw.status_code == 200
@@ -157,8 +157,10 @@ async def test_raw_response_of_a_list_is_one_page(bill: AsyncBill, bill_mock: re
 
 
 async def test_successful_results_carry_bills_request_id(bill: AsyncBill, bill_mock: respx.MockRouter) -> None:
-    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={"id": "0091"}, headers={"x-request-id": "req-7"})
-    bill_mock.get("/connect/v3/vendors/0092").respond(200, json={"id": "0092"})
+    bill_mock.get("/connect/v3/vendors/0091").respond(
+        200, json={**OBJ, "id": "0091"}, headers={"x-request-id": "req-7"}
+    )
+    bill_mock.get("/connect/v3/vendors/0092").respond(200, json={**OBJ, "id": "0092"})
     assert bill_sdk.request_id(await bill.vendors.get("0091")) == "req-7"
     assert bill_sdk.request_id(await bill.vendors.get("0092")) is None
 
@@ -174,7 +176,7 @@ async def test_fakebill_results_carry_its_request_id(bill_client: AsyncBill) -> 
 async def test_requests_name_the_sdk_python_and_httpx_in_user_agent(
     bill: AsyncBill, bill_mock: respx.MockRouter
 ) -> None:
-    route = bill_mock.get("/connect/v3/vendors/0091").respond(200, json={"id": "0091"})
+    route = bill_mock.get("/connect/v3/vendors/0091").respond(200, json={**OBJ, "id": "0091"})
     await bill.vendors.get("0091")
     expected = f"bill-sdk/{bill_sdk.__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
     assert route.calls.last.request.headers["User-Agent"] == expected
@@ -230,7 +232,7 @@ async def test_sign_in_again_and_sign_out_are_logged_without_secrets(
     caplog.set_level(logging.INFO, logger="bill_sdk")
     expired = [{"code": "BDC_1109", "message": "Session is invalid.  Please log in."}]
     bill_mock.get("/connect/v3/vendors/0091").mock(
-        side_effect=[httpx.Response(401, json=expired), httpx.Response(200, json={"id": "0091"})]
+        side_effect=[httpx.Response(401, json=expired), httpx.Response(200, json={**OBJ, "id": "0091"})]
     )
     async with AsyncBill(**CREDENTIALS, env={}) as bill:
         await bill.vendors.get("0091")
@@ -252,10 +254,10 @@ async def test_mfa_required_error_names_request_mfa_code_and_trust_session(
     bill_mock.post("/connect/v3/payments").respond(
         403, json=[{"code": "BDC_1361", "message": "This operation requires MFA."}]
     )
-    from .conftest import payment_body
+    from tests import bodies
 
     with pytest.raises(MFARequiredError) as info:
-        await bill.payments.create(body=payment_body())
+        await bill.payments.create(body=bodies.payment())
     assert "request_mfa_code()" in str(info.value)
     assert "trust_session(" in str(info.value)
 
@@ -307,7 +309,7 @@ def test_a_missing_extra_raises_configuration_error_with_the_pip_command(
 
 
 async def test_a_client_left_open_with_a_session_warns_when_collected(bill_mock: respx.MockRouter) -> None:
-    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={"id": "0091"})
+    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={**OBJ, "id": "0091"})
     bill = AsyncBill(**CREDENTIALS, env={})
     await bill.vendors.get("0091")
     with pytest.warns(ResourceWarning, match="aclose"):
@@ -316,7 +318,7 @@ async def test_a_client_left_open_with_a_session_warns_when_collected(bill_mock:
 
 
 async def test_closed_or_unused_clients_do_not_warn(bill_mock: respx.MockRouter) -> None:
-    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={"id": "0091"})
+    bill_mock.get("/connect/v3/vendors/0091").respond(200, json={**OBJ, "id": "0091"})
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
         unused = AsyncBill(**CREDENTIALS, env={})

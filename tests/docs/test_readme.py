@@ -45,10 +45,7 @@ NEEDS_ACCOUNT = "<!-- needs: bill-account -->"
 FILE_HEADER = re.compile(r"^# ([\w.-]+\.(?:py|toml))\s*$")
 
 # block id -> the feature it waits for. Remove an entry when its feature lands (the xfail is strict).
-EXPECTED_TO_FAIL: dict[str, str] = {
-    "Pagination, filters, sort#1": "`async for` over `list()` (client work)",
-    "Per-call options#1": "`with_options` (client work)",
-}
+EXPECTED_TO_FAIL: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
