@@ -20,6 +20,7 @@ from ._config import CONNECT_PREFIX, ENV_VARS, Given, load
 from ._config import ENVIRONMENTS as ENVIRONMENTS  # configuration lives in _config; re-exported names
 from ._config import Credentials as Credentials
 from ._generated import Resources
+from ._limits import ClientLimits, LimitKey, LimitKind, SharedSlots, limit_key
 from ._runtime import Operation, RequestOptions, Unset
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Lifecycle, RequestSender, RetryPolicy
 from .errors import MAX_ERROR_BODY_BYTES, ArgumentError, BillError, ConfigurationError, ResponseDecodeError
@@ -99,7 +100,8 @@ class AsyncBill(Resources):
         self._http = http_client or httpx.AsyncClient(
             verify=_tls_context(), trust_env=False, limits=httpx.Limits(max_connections=100)
         )
-        self._limiter = anyio.CapacityLimiter(max_concurrency)
+        self._max_concurrency = max_concurrency
+        self._fleet: SharedSlots | None = None
         self._lifecycle = Lifecycle()
         self._timeout = _deadline(timeout)
         self._attempt_timeout = None if attempt_timeout is None else _deadline(attempt_timeout)
@@ -173,7 +175,8 @@ class AsyncBill(Resources):
     async def login_as_user(self, organization_id: str, user_id: str) -> AsyncBill:
         """As a partner, act inside a child organization: returns a client scoped to that org's session.
 
-        The child shares this client's connection pool and concurrency limit; it needs a dev key for the
+        The child shares this client's connection pool; its concurrency slots are its organization's (shared
+        with every client of this process for that dev key and organization, see ``_limits``). It needs a dev key for the
         org-level calls that follow (``BILL_DEV_KEY``). When the partner session has expired too (36 idle
         minutes), signing the child in again renews the partner session first.
         """
@@ -324,7 +327,24 @@ class AsyncBill(Resources):
             return SessionSigner("appKey", self._require("app_key"), self._partner_sessions)
         return SessionSigner("devKey", self._require("dev_key"), self._org_sessions)
 
+    def _limit_kind(self, operation: Operation) -> LimitKind:
+        """Whose slots an operation takes: the credential it is signed with (as in _signer_for), see _limits."""
+        c = self.credentials
+        if operation.family == "spend" or (operation.family == "events" and not c.dev_key and not c.app_key):
+            return "spend"
+        if operation.family == "partner" or (operation.family == "events" and not c.dev_key):
+            return "partner"
+        return "org"
+
+    def _limit_key(self, kind: LimitKind) -> LimitKey:
+        c = self.credentials
+        if kind == "org":
+            return limit_key(kind, self.base_url, c.dev_key, c.organization_id)
+        return limit_key(kind, self.base_url, c.app_key if kind == "partner" else c.api_token)
+
     def _make_sender(self) -> RequestSender:
+        # Each client (a login-as-user child too) maps its own credentials to the process-wide shared limiters.
+        self._limiter = ClientLimits(self._limit_kind, self._limit_key, self._max_concurrency, self._fleet)
         return RequestSender(
             http=self._http,
             base_url=self._base_for,
@@ -346,7 +366,8 @@ _SHARED_STATE = frozenset(
         "base_url",
         "_owns_http",
         "_http",
-        "_limiter",
+        "_max_concurrency",
+        "_fleet",
         "_lifecycle",
         "_timeout",
         "_attempt_timeout",
