@@ -19,8 +19,9 @@ from ._auth import FixedSessionSigner, Session, SessionManager, SessionSigner, S
 from ._config import CONNECT_PREFIX, ENV_VARS, Given, load
 from ._config import ENVIRONMENTS as ENVIRONMENTS  # configuration lives in _config; re-exported names
 from ._config import Credentials as Credentials
+from ._fleet import Fleet, FleetOptions, SharedSessions, fleet_from, sessions_for
 from ._generated import Resources
-from ._limits import ClientLimits, LimitKey, LimitKind, SharedSlots, limit_key
+from ._limits import ClientLimits, LimitKey, LimitKind, limit_key
 from ._runtime import Operation, RequestOptions, Unset
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Lifecycle, RequestSender, RetryPolicy
 from .errors import MAX_ERROR_BODY_BYTES, ArgumentError, BillError, ConfigurationError, ResponseDecodeError
@@ -42,6 +43,10 @@ class AsyncBill(Resources):
     value becomes the deadline. ``attempt_timeout`` bounds one attempt's waits for data (so a stuck GET is
     retried within the deadline); by default an attempt may use whatever is left of the deadline. A client
     belongs to the event loop it is first used in.
+
+    ``redis_url`` (or ``BILL_REDIS_URL``; ``pip install bill-sdk[redis]``) shares BILL's concurrency limit, hourly
+    budgets and the session with every worker using the same Redis; ``fleet=FleetOptions(...)`` tunes it
+    (``bill_sdk._fleet`` documents both). Without it, the limits are shared within this process only.
     """
 
     def __init__(
@@ -63,6 +68,8 @@ class AsyncBill(Resources):
         max_retries: int = 2,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        redis_url: str | None = None,
+        fleet: FleetOptions | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         # Error trackers record the locals of every frame a failure passes through: the parameters holding
@@ -83,7 +90,9 @@ class AsyncBill(Resources):
             os.environ if env is None else env,
         )
         del dev_key, username, password, organization_id, api_token, app_key, remember_me_id, device
-        del environment, base_url, env
+        # Fleet mode (BILL's limits and sessions shared through Redis, see _fleet): redis_url / BILL_REDIS_URL.
+        shared = fleet_from(redis_url, fleet, os.environ if env is None else env)
+        del environment, base_url, env, redis_url, fleet
         config = load(given, require_tls=http_client is None)  # ConfigurationError, naming no value
         del given
         self.credentials = config.credentials
@@ -101,14 +110,20 @@ class AsyncBill(Resources):
             verify=_tls_context(), trust_env=False, limits=httpx.Limits(max_connections=100)
         )
         self._max_concurrency = max_concurrency
-        self._fleet: SharedSlots | None = None
+        self._fleet: Fleet | None = shared
         self._lifecycle = Lifecycle()
         self._timeout = _deadline(timeout)
         self._attempt_timeout = None if attempt_timeout is None else _deadline(attempt_timeout)
         self._retry = RetryPolicy(max_retries=max_retries)
         self._max_response_bytes = max_response_bytes
-        self._org_sessions = SessionManager(self._login)
-        self._partner_sessions = SessionManager(self._partner_login)
+        c = self.credentials
+        self._org_sessions = sessions_for(
+            shared, self._login, "org", self.base_url, c.dev_key, c.organization_id, c.username, c.password,
+            c.remember_me_id, c.device,
+        )  # fmt: skip
+        self._partner_sessions = sessions_for(
+            shared, self._partner_login, "partner", self.base_url, c.app_key, c.username, c.password
+        )
         self._children: list[AsyncBill] = []
         self._parent: AsyncBill | None = None
         self._sender = self._client = self._make_sender()
@@ -153,6 +168,8 @@ class AsyncBill(Resources):
         finally:
             self._children.clear()
             self._org_sessions.forget()
+            if self._fleet is not None and self._parent is None and self._lifecycle.on_own_loop():
+                await self._fleet.aclose()
             if self._owns_http and self._parent is None and self._lifecycle.on_own_loop():
                 with anyio.CancelScope(shield=True, deadline=anyio.current_time() + POOL_CLOSE_SECONDS):
                     await self._http.aclose()
@@ -288,8 +305,8 @@ class AsyncBill(Resources):
 
     async def _logout(self) -> None:
         session = self._org_sessions.session
-        if session is None or not self.credentials.dev_key:
-            return
+        if session is None or not self.credentials.dev_key or isinstance(self._org_sessions, SharedSessions):
+            return  # a fleet's shared session is every worker's: it is left to expire, not signed out
         from ._generated.api.auth import logout
 
         try:
