@@ -276,6 +276,7 @@ class Fleet:
             self._redis = redis.asyncio.Redis.from_url(
                 self._url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=False
             )
+        if not self._scripts:
             for name, text in (
                 ("budgets", BUDGETS),
                 ("acquire", ACQUIRE),

@@ -6,7 +6,7 @@ connection (peak kept for tests), and budgets per key and clock hour.
   FakeBill accepts one developer key, so the count is per organization (partner-level calls: ``"partner"``).
 * ``hourly_limit`` (``hourly_request_limit``): requests per key per clock hour before ``BDC_1144``. The key is
   the credential a request is sent with: the developer key (org calls and ``/v3/login``), the app key (partner
-  login and partner calls) or the API token (Spend); a refused request counts too, as at BILL.
+  login and partner calls) or the API token (Spend). A refused request (any limit) spends nothing.
 * ``hourly_login_limit``: logins (``login``, ``partnerLogin``, ``loginAsUser``) per key per clock hour (BILL: 200
   per developer key); beyond it ``BDC_1144`` as well (BILL does not document the code).
 * ``latency``: seconds every request waits (asynchronously) while counted in flight. FakeBill's handlers are
@@ -60,13 +60,15 @@ class Limits:
         `org` is whose concurrency the request uses, `key` whose hourly budgets (the credential's header name).
         """
         with self._lock:
-            self._spend(key, "requests", self.hourly_limit, HOURLY_LIMIT)
-            if operation_id in LOGIN_OPERATIONS:
-                self._spend(key, "logins", self.hourly_login_limit, LOGIN_LIMIT)
             current = self.in_flight.get(org, 0)
             if self.max_concurrent is not None and current >= self.max_concurrent:
                 self.refused[org] = self.refused.get(org, 0) + 1
                 raise ApiError(self.concurrency_status, "BDC_1322", CONCURRENCY_LIMIT)
+            spent = [self._check(key, "requests", self.hourly_limit, HOURLY_LIMIT)]
+            if operation_id in LOGIN_OPERATIONS:
+                spent.append(self._check(key, "logins", self.hourly_login_limit, LOGIN_LIMIT))
+            for budget, hour, count in spent:  # all checked first: a refused request spends nothing
+                self._hour[(key, budget)] = (hour, count + 1)
             self.in_flight[org] = current + 1
             self.peak_in_flight[org] = max(self.peak_in_flight.get(org, 0), current + 1)
 
@@ -85,10 +87,10 @@ class Limits:
             hour, count = self._hour.get((key, budget), (-1, 0))
             return count if hour == int(self.clock() // 3600) else 0
 
-    def _spend(self, key: str, budget: str, limit: int | None, message: str) -> None:
+    def _check(self, key: str, budget: str, limit: int | None, message: str) -> tuple[str, int, int]:
         hour = int(self.clock() // 3600)
         seen_hour, count = self._hour.get((key, budget), (hour, 0))
         count = count if seen_hour == hour else 0
         if limit is not None and count >= limit:
             raise ApiError(self.hourly_status, "BDC_1144", message)
-        self._hour[(key, budget)] = (hour, count + 1)
+        return budget, hour, count
