@@ -68,7 +68,7 @@ def redis_server() -> Iterator[str]:
 async def fleet_overhead(base_url: str, redis_url: str, calls: int = 400, runs: int = 5) -> dict[str, Any]:
     """Median microseconds per sequential ``vendors.get``: in-process limits, fleet mode, and the difference."""
     from bill_sdk import AsyncBill
-    from bill_sdk._fleet import FleetOptions
+    from bill_sdk.fleet import FleetOptions
 
     credentials = {"dev_key": "k", "username": "u", "password": "p", "organization_id": "008x"}
     options = FleetOptions(key_prefix="bench-" + uuid.uuid4().hex[:8])

@@ -57,7 +57,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import anyio
@@ -240,8 +240,6 @@ def check_redis_url(url: str) -> None:
 
 class Fleet:
     """The Redis side of one root client (shared by its login-as-user children): slots, budgets, sessions."""
-
-    shared_sessions: ClassVar[bool] = True
 
     def __init__(self, url: str, options: FleetOptions | None = None) -> None:
         check_redis_url(url)
@@ -586,7 +584,6 @@ class SharedSessions(SessionManager):
 
     fleet: Fleet = field(kw_only=True)
     identity: str = field(kw_only=True)
-    shared: ClassVar[bool] = True
 
     async def _login_unless_changed(self, stale: Session | None) -> Session:
         async with self._lock:

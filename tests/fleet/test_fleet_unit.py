@@ -12,10 +12,11 @@ import pytest
 import respx
 
 from bill_sdk import AsyncBill, AuthenticationError, ConfigurationError, RateLimitError
-from bill_sdk._fleet import Budget, Fleet, FleetOptions, FleetUnavailableError
+from bill_sdk._fleet import Fleet
 from bill_sdk._generated.api.mfa import create_mfa_challenge
 from bill_sdk._generated.api.vendors import get_vendor
 from bill_sdk._limits import limit_key
+from bill_sdk.fleet import Budget, FleetOptions, FleetUnavailableError
 
 BASE = "https://gateway.stage.bill.com"
 CREDENTIALS = {

@@ -16,7 +16,7 @@ from typing import Any
 
 async def main(config: dict[str, Any]) -> None:
     from bill_sdk import AsyncBill, RateLimitError
-    from bill_sdk._fleet import Budget, FleetOptions
+    from bill_sdk.fleet import Budget, FleetOptions
 
     options = None
     if config.get("redis_url"):
