@@ -9,12 +9,13 @@ every process with the same (BILL host, developer key, organization) shares, thr
   of that while the request runs, so a long request keeps its slot and a worker that dies (``kill -9``, OOM)
   loses its slots within ``lease_seconds``; any worker waiting for a slot removes expired leases first. Waiting
   is polling (2-25 ms with jitter); the in-process limiter stays in front, so at most 3 tasks per process poll.
+  A call costs two round trips: one script takes the slot and the budgets, a ``ZREM`` gives the slot back.
 * **Budgets** on BILL's windows, per developer key (partner calls: per app key): 20,000 requests per clock hour,
   200 logins per clock hour (``login``, ``partnerLogin``, ``loginAsUser``), and 5 per minute for the calls that
   send a text message or an email (``login``, ``createMfaChallenge``, ``sendInvoice``, ``inviteCustomer``,
   ``inviteVendor``: BILL's rate-limit page and the spec's descriptions). A window is ``[k*w, (k+1)*w)`` seconds
-  of Redis's Unix time, so 3600 s windows are clock hours. The budgets of one attempt are taken together or not
-  at all, before its slot (a call waiting for the next window holds no slot). When a budget is used up, the call
+  of Redis's Unix time, so 3600 s windows are clock hours. The budgets of one attempt are taken together with its
+  slot or not at all (a call waiting for the next window holds no slot). When a budget is used up, the call
   waits if the window resets within its deadline, else raises :class:`~bill_sdk.RateLimitError` with
   ``retry_after``: the fleet never sends more than the budget. A unit is spent per attempt and not refunded, so
   the fleet errs on the side of sending fewer.
@@ -40,7 +41,7 @@ outage of Redis does not stop payments. ``"fail"`` raises :class:`FleetUnavailab
 
 Why not ``limits``, ``pyrate-limiter`` or ``aiolimiter``: they offer rate limits (moving or fixed windows,
 token or leaky buckets) on the workers' clock, not a counting semaphore with leases, and their windows are not
-aligned on BILL's clock hour; ``aiolimiter`` is in-process only. Three small Lua scripts on redis-py's asyncio
+aligned on BILL's clock hour; ``aiolimiter`` is in-process only. A few small Lua scripts on redis-py's asyncio
 client do exactly BILL's semantics, atomically, on one clock.
 
 trio: redis-py's asyncio client runs on asyncio only; a client with ``redis_url`` used under trio raises
@@ -131,45 +132,37 @@ class FleetUnavailableError(BillConnectionError):
 
 _NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
-# KEYS: one hash per budget; ARGV: limit, window_ms per key. All or nothing; returns 0 or ms until a reset.
-BUDGETS = (
+# KEYS[1]: sorted set of slot leases, KEYS[2..]: one hash per budget ({w: window index, n: count}).
+# ARGV: token, capacity, lease_ms, then limit and window_ms per budget. All or nothing:
+# 1: slot taken and budgets spent; 0: no free slot (nothing spent); -ms: a budget is used up until its reset.
+TAKE = (
     _NOW_MS
     + """
 local wait = 0
-for i, key in ipairs(KEYS) do
-  local limit, window = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+for i = 2, #KEYS do
+  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local w = math.floor(now / window)
-  local seen = redis.call('HMGET', key, 'w', 'n')
+  local seen = redis.call('HMGET', KEYS[i], 'w', 'n')
   local n = 0
   if tonumber(seen[1]) == w then n = tonumber(seen[2]) or 0 end
   if n >= limit then wait = math.max(wait, (w + 1) * window - now) end
 end
-if wait > 0 then return wait end
-for i, key in ipairs(KEYS) do
-  local window = tonumber(ARGV[2 * i])
-  local w = math.floor(now / window)
-  if tonumber(redis.call('HGET', key, 'w')) == w then
-    redis.call('HINCRBY', key, 'n', 1)
-  else
-    redis.call('HSET', key, 'w', w, 'n', 1)
-  end
-  redis.call('PEXPIRE', key, (w + 1) * window - now + 1000)
-end
-return 0
-"""
-)
-
-# KEYS[1]: sorted set of leases; ARGV: token, capacity, lease_ms. 1: taken, 0: full.
-ACQUIRE = (
-    _NOW_MS
-    + """
+if wait > 0 then return -wait end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
-  return 1
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
+for i = 2, #KEYS do
+  local window = tonumber(ARGV[2 * i + 1])
+  local w = math.floor(now / window)
+  if tonumber(redis.call('HGET', KEYS[i], 'w')) == w then
+    redis.call('HINCRBY', KEYS[i], 'n', 1)
+  else
+    redis.call('HSET', KEYS[i], 'w', w, 'n', 1)
+  end
+  redis.call('PEXPIRE', KEYS[i], (w + 1) * window - now + 1000)
 end
-return 0
+return 1
 """
 )
 
@@ -276,8 +269,7 @@ class Fleet:
             )
         if not self._scripts:
             for name, text in (
-                ("budgets", BUDGETS),
-                ("acquire", ACQUIRE),
+                ("take", TAKE),
                 ("renew", RENEW),
                 ("session", SESSION),
                 ("store", STORE),
@@ -344,68 +336,79 @@ class Fleet:
                 wanted.append(("messages", o.text_messages))
         return [(self._key("budget:" + name, key.credential_digest), b) for name, b in wanted if b is not None]
 
-    async def take_budgets(self, key: LimitKey, operation: Operation, deadline: float | None) -> None:
-        budgets = self._budgets_for(key, operation)
-        if not budgets:
-            return
-        keys = [name for name, _ in budgets]
-        args: list[Any] = []
-        for _, budget in budgets:
-            args += [budget.limit, max(1, int(budget.window * 1000))]
-        while True:
-            try:
-                wait_ms = int(await self._run("budgets", keys, args))
-            except _Down:
-                return
-            if wait_ms <= 0:
-                return
-            wait = wait_ms / 1000 + random.uniform(0, 0.05)  # not the whole fleet at the same millisecond
-            if deadline is not None and anyio.current_time() + wait >= deadline:
-                names = [name.split(":")[-2] for name in keys]
-                raise RateLimitError(
-                    status_code=429,
-                    details=(
-                        ErrorDetail(
-                            message=f"the fleet's budget ({', '.join(names)}) for this developer key is used up "
-                            f"until its window resets in {wait:.1f} s, after this call's deadline; not sent"
-                        ),
-                    ),
-                    method=operation.method,
-                    path=operation.path,
-                    operation_id=operation.operation_id,
-                    retry_after=round(wait, 3),
-                )
-            logger.info("bill_sdk fleet: %s waits %.2f s for BILL's next budget window", operation.operation_id, wait)
-            await anyio.sleep(wait)
-
-    # ------------------------------------------------------------------ concurrency slots
+    # ------------------------------------------------------------------ one attempt: budgets and a slot
     @contextlib.asynccontextmanager
-    async def slot(self, key: LimitKey, capacity: int, deadline: float | None) -> AsyncIterator[None]:
+    async def slot(
+        self, key: LimitKey, operation: Operation, capacity: int, deadline: float | None, local: anyio.CapacityLimiter
+    ) -> AsyncIterator[None]:
+        """The budgets and a fleet slot for one attempt, behind this process's limiter `local`.
+
+        One script takes both (one round trip): budgets are spent only with a slot. When a budget is used up the
+        local slot is given back while the call waits for the next window (or raises past its deadline).
+        """
+        budgets = self._budgets_for(key, operation)
         name = self._key("slots", key.digest)
         token = uuid.uuid4().hex
         lease_ms = int(self.options.lease_seconds * 1000)
-        if not await self._acquire(name, token, capacity, lease_ms):
-            yield  # Redis is down: the in-process limiter (already held) is all there is
-            return
-        async with self._renewing(name, token, lease_ms, "renew"):
-            yield
+        keys = [name, *(budget_key for budget_key, _ in budgets)]
+        args: list[Any] = [token, capacity, lease_ms]
+        for _, budget in budgets:
+            args += [budget.limit, max(1, int(budget.window * 1000))]
+        while True:
+            async with local:  # at most `capacity` tasks of this process contend in Redis
+                taken = await self._take(keys, args, token)
+                if taken is None:
+                    yield  # Redis is down: the in-process limiter is all there is
+                    return
+                if taken == 0:
+                    async with self._renewing(name, token, lease_ms, "renew"):
+                        yield
+                    return
+            await self._wait_for_window(taken, [budget_key for budget_key, _ in budgets], operation, deadline)
 
-    async def _acquire(self, name: str, token: str, capacity: int, lease_ms: int) -> bool:
-        """Wait for a lease (the call's deadline cancels the wait); False when Redis is down (fallback)."""
+    async def _take(self, keys: list[str], args: list[Any], token: str) -> float | None:
+        """0: the slot is ours and the budgets spent; > 0: seconds until a used-up budget's window resets (nothing
+        taken); None: Redis is down (fallback). Waits for a free slot (the call's deadline cancels the wait)."""
         pause = 0.002
         try:
-            while not int(await self._run("acquire", [name], [token, capacity, lease_ms])):
+            while True:
+                answer = int(await self._run("take", keys, args))
+                if answer == 1:
+                    return 0
+                if answer < 0:
+                    return -answer / 1000
                 await anyio.sleep(random.uniform(pause / 2, pause))
                 pause = min(pause * 2, 0.025)
         except _Down:
-            return False
+            return None
         except BaseException:
             # Cancelled (deadline, caller) perhaps after Redis granted the lease: give it back rather than let
-            # it block a slot until it expires.
+            # it block a slot until it expires. (The budgets stay spent: the fleet errs on sending fewer.)
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await self._client().zrem(name, token)
+                await self._client().zrem(keys[0], token)
             raise
-        return True
+
+    async def _wait_for_window(
+        self, wait: float, budget_keys: list[str], operation: Operation, deadline: float | None
+    ) -> None:
+        wait += random.uniform(0, 0.05)  # not the whole fleet at the same millisecond
+        if deadline is not None and anyio.current_time() + wait >= deadline:
+            names = [budget_key.split(":")[-2] for budget_key in budget_keys]
+            raise RateLimitError(
+                status_code=429,
+                details=(
+                    ErrorDetail(
+                        message=f"the fleet's budget ({', '.join(names)}) for this key is used up until its window "
+                        f"resets in {wait:.1f} s, after this call's deadline; not sent"
+                    ),
+                ),
+                method=operation.method,
+                path=operation.path,
+                operation_id=operation.operation_id,
+                retry_after=round(wait, 3),
+            )
+        logger.info("bill_sdk fleet: %s waits %.2f s for BILL's next budget window", operation.operation_id, wait)
+        await anyio.sleep(wait)
 
     @contextlib.asynccontextmanager
     async def _renewing(self, name: str, token: str, lease_ms: int, script: str) -> AsyncIterator[None]:

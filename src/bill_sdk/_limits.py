@@ -113,12 +113,11 @@ class SlotSource(Protocol):
 
 
 class SharedSlots(Protocol):
-    """Limits shared beyond this process (``bill_sdk._fleet``): budgets and a slot for one attempt."""
-
-    async def take_budgets(self, key: LimitKey, operation: Operation, deadline: float | None) -> None: ...
+    """Limits shared beyond this process (``bill_sdk._fleet``): the budgets and a slot for one attempt, taken
+    behind this process's limiter `local` (which the implementation holds while it waits for a fleet slot)."""
 
     def slot(
-        self, key: LimitKey, capacity: int, deadline: float | None
+        self, key: LimitKey, operation: Operation, capacity: int, deadline: float | None, local: anyio.CapacityLimiter
     ) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
@@ -162,17 +161,13 @@ class ClientLimits:
     @contextlib.asynccontextmanager
     async def slot(self, operation: Operation, deadline: float | None) -> AsyncIterator[None]:
         key = self.key_for(self._kind_of(operation))
-        fleet = self.fleet
-        if fleet is not None:
-            # Budgets first, outside any slot: a call waiting for the next window must not hold a slot.
-            await fleet.take_budgets(key, operation, deadline)
-        async with self.local_limiter(key):
-            if fleet is None:
+        local = self.local_limiter(key)
+        if self.fleet is None:
+            async with local:
                 yield
-            else:
-                # The local limiter stays in front: at most `capacity` tasks of this process contend in Redis.
-                async with fleet.slot(key, self.capacity, deadline):
-                    yield
+        else:
+            async with self.fleet.slot(key, operation, self.capacity, deadline, local):
+                yield
 
     def __repr__(self) -> str:
         return f"ClientLimits(capacity={self.capacity}, fleet={self.fleet!r})"

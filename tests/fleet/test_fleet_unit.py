@@ -41,21 +41,25 @@ def fake_fleet(**options: object) -> Fleet:
 async def test_the_semaphore_gives_capacity_leases_and_takes_expired_ones_back() -> None:
     fleet = fake_fleet(lease_seconds=0.2)
     name = fleet._key("slots", KEY.digest)
-    assert [await fleet._run("acquire", [name], [f"t{i}", 3, 200]) for i in range(4)] == [1, 1, 1, 0]
+    assert [await fleet._run("take", [name], [f"t{i}", 3, 200]) for i in range(4)] == [1, 1, 1, 0]
     assert await fleet._run("renew", [name], ["t0", 200]) == 1
     await anyio.sleep(0.3)  # t0..t2 expire on Redis's clock
     assert await fleet._run("renew", [name], ["t1", 200]) == 0  # a lost lease is not renewed
-    assert await fleet._run("acquire", [name], ["t9", 3, 200]) == 1
+    assert await fleet._run("take", [name], ["t9", 3, 200]) == 1
 
 
-async def test_budgets_are_all_or_nothing_and_say_when_the_window_resets() -> None:
+async def test_budgets_are_spent_with_a_slot_all_or_nothing_and_say_when_the_window_resets() -> None:
     fleet = fake_fleet()
+    slots = fleet._key("slots", "d")
     requests, messages = fleet._key("budget:requests", "d"), fleet._key("budget:messages", "d")
-    args = [5, 3_600_000, 1, 60_000]
-    assert await fleet._run("budgets", [requests, messages], args) == 0
-    wait = await fleet._run("budgets", [requests, messages], args)
-    assert 0 < wait <= 60_000  # the message budget is used up until the next minute
-    assert await fleet._run("budgets", [requests], [5, 3_600_000]) == 0  # the refused call spent nothing
+    budgets = [5, 3_600_000, 1, 60_000]
+    assert await fleet._run("take", [slots, requests, messages], ["a", 1, 60_000, *budgets]) == 1
+    assert await fleet._run("take", [slots, requests], ["b", 1, 60_000, 5, 3_600_000]) == 0  # no slot: not spent
+    await fleet._redis.zrem(slots, "a")
+    wait = await fleet._run("take", [slots, requests, messages], ["c", 1, 60_000, *budgets])
+    assert -60_000 <= wait < 0  # the message budget is used up until the next minute: nothing taken
+    assert await fleet._redis.zcard(slots) == 0
+    assert await fleet._run("take", [slots, requests], ["d", 1, 60_000, 5, 3_600_000]) == 1
     redis = fleet._redis
     assert int(await redis.hget(requests, "n")) == 2 and 0 < await redis.pttl(requests) <= 3_601_000
 
@@ -192,25 +196,29 @@ async def test_the_text_message_budget_raises_with_retry_after_past_the_deadline
     redis_server: str, prefix: str
 ) -> None:
     fleet = Fleet(redis_server, FleetOptions(key_prefix=prefix, text_messages=Budget(2, 60)))
+    local = anyio.CapacityLimiter(3)
     operation = create_mfa_challenge.OPERATION
     deadline = anyio.current_time() + 1.0
-    await fleet.take_budgets(KEY, operation, deadline)
-    await fleet.take_budgets(KEY, operation, deadline)
+    for _ in range(2):
+        async with fleet.slot(KEY, operation, 3, deadline, local):
+            pass
     with pytest.raises(RateLimitError) as caught:
-        await fleet.take_budgets(KEY, operation, deadline)
+        async with fleet.slot(KEY, operation, 3, deadline, local):
+            pass
     assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 60.1
-    assert "messages" in str(caught.value)
-    await fleet.take_budgets(KEY, get_vendor.OPERATION, deadline)  # other calls are not text messages
+    assert "messages" in str(caught.value) and local.borrowed_tokens == 0  # no slot held while refused
+    async with fleet.slot(KEY, get_vendor.OPERATION, 3, deadline, local):  # other calls are not text messages
+        pass
     await fleet.aclose()
 
 
 async def test_a_lease_is_renewed_while_a_long_request_runs(redis_server: str, prefix: str) -> None:
     fleet = Fleet(redis_server, FleetOptions(key_prefix=prefix, lease_seconds=0.3))
     name = fleet._key("slots", KEY.digest)
-    async with fleet.slot(KEY, 1, None):
+    async with fleet.slot(KEY, get_vendor.OPERATION, 1, None, anyio.CapacityLimiter(1)):
         await anyio.sleep(1.0)  # three leases long
-        assert await fleet._run("acquire", [name], ["other", 1, 300]) == 0  # still ours
-    assert await fleet._run("acquire", [name], ["other", 1, 300]) == 1  # released at once afterwards
+        assert await fleet._run("take", [name], ["other", 1, 300]) == 0  # still ours
+    assert await fleet._run("take", [name], ["other", 1, 300]) == 1  # released at once afterwards
     await fleet.aclose()
 
 
