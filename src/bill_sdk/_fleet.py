@@ -415,21 +415,28 @@ class Fleet:
         """Renew a lease every third of its time while the block runs; release it afterwards (shielded)."""
         import asyncio
 
+        period = lease_ms / 3000
+
         async def renew() -> None:
             while True:
-                await asyncio.sleep(lease_ms / 3000)
                 try:
                     if not int(await self._run(script, [name], [token, lease_ms])):
                         logger.warning("bill_sdk fleet: a lease expired before it was renewed (event loop blocked?)")
                         return
                 except Exception:  # Redis down: the lease will expire on its own
                     return
+                await asyncio.sleep(period)
 
-        renewer = asyncio.get_running_loop().create_task(renew())
+        # Most requests end long before a third of the lease: a timer, not a task, until one is needed.
+        loop = asyncio.get_running_loop()
+        renewer: list[asyncio.Task[None]] = []
+        timer = loop.call_later(period, lambda: renewer.append(loop.create_task(renew())))
         try:
             yield
         finally:
-            renewer.cancel()
+            timer.cancel()
+            for task in renewer:
+                task.cancel()
             if script == "renew" and not self._down:
                 with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                     await self._client().zrem(name, token)
