@@ -21,7 +21,9 @@ from ._auth import FixedSessionSigner, Session, SessionManager, SessionSigner, S
 from ._config import CONNECT_PREFIX, ENV_VARS, Given, load
 from ._config import ENVIRONMENTS as ENVIRONMENTS  # configuration lives in _config; re-exported names
 from ._config import Credentials as Credentials
+from ._fleet import Fleet, FleetOptions, SharedSessions, fleet_from, sessions_for
 from ._generated import Resources
+from ._limits import ClientLimits, LimitKey, LimitKind, limit_key
 from ._logs import ENV_VAR as LOG_ENV_VAR
 from ._logs import configure_from_env
 from ._runtime import UNSET, Operation, RequestOptions, Unset
@@ -57,6 +59,10 @@ class AsyncBill(Resources):
     ``http_client`` sets a User-Agent). ``BILL_LOG=info`` or ``debug`` prints the SDK's log on stderr. Close the
     client (``async with``, or ``await bill.aclose()``) to sign out: one collected with an open session warns
     (``ResourceWarning``).
+
+    ``redis_url`` (or ``BILL_REDIS_URL``; ``pip install bill-sdk[redis]``) shares BILL's concurrency limit, hourly
+    budgets and the session with every worker using the same Redis; ``fleet=FleetOptions(...)`` tunes it
+    (``bill_sdk._fleet`` documents both). Without it, the limits are shared within this process only.
     """
 
     def __init__(
@@ -78,6 +84,8 @@ class AsyncBill(Resources):
         max_retries: int = 2,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        redis_url: str | None = None,
+        fleet: FleetOptions | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         configure_from_env((os.environ if env is None else env).get(LOG_ENV_VAR))
@@ -99,7 +107,9 @@ class AsyncBill(Resources):
             os.environ if env is None else env,
         )
         del dev_key, username, password, organization_id, api_token, app_key, remember_me_id, device
-        del environment, base_url, env
+        # Fleet mode (BILL's limits and sessions shared through Redis, see _fleet): redis_url / BILL_REDIS_URL.
+        shared = fleet_from(redis_url, fleet, os.environ if env is None else env)
+        del environment, base_url, env, redis_url, fleet
         config = load(given, require_tls=http_client is None)  # ConfigurationError, naming no value
         del given
         self.credentials = config.credentials
@@ -116,7 +126,8 @@ class AsyncBill(Resources):
         self._http = http_client or httpx.AsyncClient(
             verify=_tls_context(), trust_env=False, limits=httpx.Limits(max_connections=100)
         )
-        self._limiter = anyio.CapacityLimiter(max_concurrency)
+        self._max_concurrency = max_concurrency
+        self._fleet: Fleet | None = shared
         self._lifecycle = Lifecycle()
         self._timeout = _deadline(timeout)
         self._attempt_timeout = None if attempt_timeout is None else _deadline(attempt_timeout)
@@ -126,8 +137,15 @@ class AsyncBill(Resources):
             "python-httpx/"
         )
         self._headers: dict[str, str] = {} if own_agent else {"User-Agent": USER_AGENT}
-        self._org_sessions = SessionManager(self._login, name="Connect session")
-        self._partner_sessions = SessionManager(self._partner_login, name="partner session")
+        c = self.credentials
+        self._org_sessions = sessions_for(
+            shared, self._login, "org", self.base_url, c.dev_key, c.organization_id, c.username, c.password,
+            c.remember_me_id, c.device, name="Connect session",
+        )  # fmt: skip
+        self._partner_sessions = sessions_for(
+            shared, self._partner_login, "partner", self.base_url, c.app_key, c.username, c.password,
+            name="partner session",
+        )  # fmt: skip
         self._org_login_settings = ORG_LOGIN_SETTINGS
         self._children: list[AsyncBill] = []
         self._parent: AsyncBill | None = None
@@ -214,6 +232,8 @@ class AsyncBill(Resources):
         finally:
             self._children.clear()
             self._org_sessions.forget()
+            if self._fleet is not None and self._parent is None and self._lifecycle.on_own_loop():
+                await self._fleet.aclose()
             if self._owns_http and self._parent is None and self._lifecycle.on_own_loop():
                 with anyio.CancelScope(shield=True, deadline=anyio.current_time() + POOL_CLOSE_SECONDS):
                     await self._http.aclose()
@@ -253,7 +273,8 @@ class AsyncBill(Resources):
     async def login_as_user(self, organization_id: str, user_id: str) -> AsyncBill:
         """As a partner, act inside a child organization: returns a client scoped to that org's session.
 
-        The child shares this client's connection pool and concurrency limit; it needs a dev key for the
+        The child shares this client's connection pool; its concurrency slots are its organization's (shared
+        with every client of this process for that dev key and organization, see ``_limits``). It needs a dev key for the
         org-level calls that follow (``BILL_DEV_KEY``). When the partner session has expired too (36 idle
         minutes), signing the child in again renews the partner session first.
         """
@@ -369,8 +390,8 @@ class AsyncBill(Resources):
 
     async def _logout(self) -> None:
         session = self._org_sessions.session
-        if session is None or not self.credentials.dev_key:
-            return
+        if session is None or not self.credentials.dev_key or isinstance(self._org_sessions, SharedSessions):
+            return  # a fleet's shared session is every worker's: it is left to expire, not signed out
         from ._generated.api.auth import logout
 
         try:
@@ -432,7 +453,24 @@ class AsyncBill(Resources):
         self._require_all(("dev_key", *self._org_login_settings), "Connect AP/AR calls")
         return SessionSigner("devKey", self._require("dev_key"), self._org_sessions)
 
+    def _limit_kind(self, operation: Operation) -> LimitKind:
+        """Whose slots an operation takes: the credential it is signed with (as in _signer_for), see _limits."""
+        c = self.credentials
+        if operation.family == "spend" or (operation.family == "events" and not c.dev_key and not c.app_key):
+            return "spend"
+        if operation.family == "partner" or (operation.family == "events" and not c.dev_key):
+            return "partner"
+        return "org"
+
+    def _limit_key(self, kind: LimitKind) -> LimitKey:
+        c = self.credentials
+        if kind == "org":
+            return limit_key(kind, self.base_url, c.dev_key, c.organization_id)
+        return limit_key(kind, self.base_url, c.app_key if kind == "partner" else c.api_token)
+
     def _make_sender(self) -> RequestSender:
+        # Each client (a login-as-user child too) maps its own credentials to the process-wide shared limiters.
+        self._limiter = ClientLimits(self._limit_kind, self._limit_key, self._max_concurrency, self._fleet)
         return RequestSender(
             http=self._http,
             base_url=self._base_for,
@@ -455,7 +493,8 @@ _SHARED_STATE = frozenset(
         "base_url",
         "_owns_http",
         "_http",
-        "_limiter",
+        "_max_concurrency",
+        "_fleet",
         "_lifecycle",
         "_timeout",
         "_attempt_timeout",

@@ -20,8 +20,9 @@ Bodies: a success body larger than ``max_response_bytes`` (after decompression) 
 rest; of an error body only what the error parser uses is read.
 
 Concurrency: BILL allows 3 requests in flight per developer key and organization (BDC_1322 beyond that); the
-limiter is shared by the client, all its resources and its login-as-user children. Signing in happens before a
-slot is taken, so a slow login never holds one.
+slots are shared by every client and login-as-user child of this process that talks to the same organization,
+and through Redis by a whole fleet (``_limits``, ``_fleet``). Signing in happens before a slot is taken, so a
+slow login never holds one.
 
 Backoff is exponential with full jitter; a ``Retry-After`` header wins when present.
 """
@@ -43,6 +44,7 @@ import httpx
 
 from ._auth import HeaderAuth, Signer, is_session_expired
 from ._json import dumps_json
+from ._limits import SlotSource
 from ._runtime import Operation, RequestOptions, Unset
 from .errors import (
     MAX_ERROR_BODY_BYTES,
@@ -187,7 +189,7 @@ class RequestSender:
         http: httpx.AsyncClient,
         base_url: Callable[[Operation], str],
         signer: Callable[[Operation], Signer | None],
-        limiter: anyio.CapacityLimiter,
+        limiter: SlotSource,
         lifecycle: Lifecycle,
         retry: RetryPolicy,
         timeout: float | None,
@@ -354,7 +356,7 @@ class RequestSender:
                 raise
         call.phase = "while waiting for a concurrency slot, before the request was sent"
         failure: BillError | _Retry | None = None
-        async with self._limiter:
+        async with self._limiter.slot(operation, deadline):
             call.phase = "while the request was out"
             call.in_flight = True
             started = time.perf_counter()

@@ -181,7 +181,7 @@ async def test_a_login_as_user_child_is_a_complete_client() -> None:
             child = await partner.login_as_user("00801CHILD", "00601USER")
             # Every piece of the parent's state exists on the child (resources, public names, are built lazily).
             assert {k for k in vars(partner) if k.startswith("_")} <= set(vars(child))
-            assert child._timeout == 7.0 and child._retry is partner._retry and child._limiter is partner._limiter
+            assert child._timeout == 7.0 and child._retry is partner._retry and child._limiter.capacity == 2
             assert child.credentials.organization_id == "00801CHILD"
             assert child._sender is not partner._sender
 

@@ -158,8 +158,9 @@ class Pipeline:
         principal = self.sessions.authenticate(op, request.headers)
         org = principal.org_key
         record.organization_id = org
-        self.limits.enter(org)
+        self.limits.enter(org, _budget_key(principal, op), op.operation_id)
         try:
+            await self.limits.work()  # the request's time at BILL, counted in flight (limits.latency)
             claimed = self.idempotency.begin(principal.scope, op, spec_path, request.headers)
             if isinstance(claimed, Reply):
                 return claimed
@@ -258,6 +259,15 @@ class Pipeline:
                     text = f"FakeBill response violates the spec: {violation}"
                     return Response(text, 500, headers={"content-type": "text/plain; charset=utf-8"})
         return Response(content, reply.status, headers=headers)
+
+
+def _budget_key(principal: Principal, op: SpecOperation) -> str:
+    """Whose hourly budgets a request spends: the credential it is sent with (logins: the one in their body)."""
+    if principal.kind == "partner" or op.family == "partner":
+        return "appKey"
+    if principal.kind == "spend" or op.family == "spend":
+        return "apiToken"
+    return "devKey"
 
 
 def _socket_transport(request: Request) -> asyncio.BaseTransport | None:

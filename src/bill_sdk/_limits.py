@@ -1,0 +1,173 @@
+"""Whose concurrency slots a call takes: BILL's limits belong to a developer key and organization, not to a client.
+
+BILL allows 3 requests in flight per developer key and organization (``BDC_1322`` beyond that). So the slots are
+not an ``AsyncBill`` object's own: every client and login-as-user child in this process that talks to the same
+**(BILL host, developer key, organization)** takes its slots from one ``anyio.CapacityLimiter``, and a child for
+another organization gets its own. The keys:
+
+==========  ==============================================  ==============================================
+kind        key                                              used by
+==========  ==============================================  ==============================================
+``org``     host, ``devKey``, organization id               Connect AP/AR calls, ``/v3/login``, Connect Events
+                                                            signed with a dev key
+``partner`` host, ``appKey``                                partner-level calls (partner login,
+                                                            login-as-user, ``/v3/partner/...``), Events
+                                                            signed with an app key
+``spend``   host, ``apiToken``                              Spend & Expense, Events signed with a token
+==========  ==============================================  ==============================================
+
+BILL documents the 3-per-organization rule for Connect only; partner-level and Spend calls are not an
+organization's, so they do not take an organization's slots: each gets ``max_concurrency`` of its own per key.
+
+* Keys never hold a secret: the credential goes through BLAKE2b (keyed with a fixed, SDK-specific
+  personalisation) and only the digest is kept. The same digests name the Redis keys of the fleet mode
+  (:mod:`bill_sdk._fleet`), so they must not be reversible to a dev key or token.
+* A ``CapacityLimiter`` belongs to one event loop, so the registry is keyed by the running loop first, weakly:
+  a loop that is gone leaves nothing behind, and clients in two threads' loops never share a limiter (each
+  thread then has its own 3: run one loop per process, or use the Redis fleet mode, to share).
+* Clients configured with another ``max_concurrency`` (a contract with BILL raising the limit, FakeBill
+  benchmarks) share with clients of the same setting only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import weakref
+from collections.abc import AsyncIterator, Callable
+from typing import Literal, Protocol
+
+import anyio
+import anyio.lowlevel
+from attrs import define, field
+
+from ._runtime import Operation
+
+LimitKind = Literal["org", "partner", "spend"]
+_PERSON = b"bill-sdk-limit"  # BLAKE2b personalisation: these digests are this SDK's, not a bare hash
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=16, person=_PERSON)
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(4, "big") + data)  # length-prefixed: ("ab", "c") != ("a", "bc")
+    return h.hexdigest()
+
+
+@define(frozen=True)
+class LimitKey:
+    """Whose slots and budgets a call uses. Holds digests only: ``repr`` and ``str`` are safe to log."""
+
+    kind: LimitKind
+    digest: str  # host + kind + credential (+ organization for "org"): the concurrency key
+    credential_digest: str = field(eq=False)  # host + kind + credential: BILL's hourly budgets are per key
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.digest}"
+
+
+def limit_key(kind: LimitKind, host: str, credential: str | None, organization: str | None = None) -> LimitKey:
+    credential_digest = _digest(kind, host.lower(), credential or "")
+    digest = _digest(credential_digest, organization or "") if kind == "org" else credential_digest
+    return LimitKey(kind, digest, credential_digest)
+
+
+def running_loop() -> object:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # trio (or another anyio backend)
+        return anyio.lowlevel.current_token().native_token
+
+
+class Registry:
+    """One ``CapacityLimiter`` per (event loop, key, capacity) in this process."""
+
+    def __init__(self) -> None:
+        self._by_loop: weakref.WeakKeyDictionary[object, dict[tuple[LimitKey, int], anyio.CapacityLimiter]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def limiter(self, key: LimitKey, capacity: int) -> anyio.CapacityLimiter:
+        loop = running_loop()
+        limiters = self._by_loop.get(loop)
+        if limiters is None:
+            limiters = self._by_loop[loop] = {}
+        limiter = limiters.get((key, capacity))
+        if limiter is None:
+            limiter = limiters[(key, capacity)] = anyio.CapacityLimiter(capacity)
+        return limiter
+
+    def loops(self) -> int:
+        return len(self._by_loop)
+
+
+REGISTRY = Registry()
+
+
+class SlotSource(Protocol):
+    """What the request path asks for a concurrency slot (and, in fleet mode, the budgets) of one attempt."""
+
+    def slot(self, operation: Operation, deadline: float | None) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+
+class SharedSlots(Protocol):
+    """Limits shared beyond this process (``bill_sdk._fleet``): the budgets and a slot for one attempt, taken
+    behind this process's limiter `local` (which the implementation holds while it waits for a fleet slot)."""
+
+    def slot(
+        self, key: LimitKey, operation: Operation, capacity: int, deadline: float | None, local: anyio.CapacityLimiter
+    ) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+
+class ClientLimits:
+    """A client's view of the shared limits: which key each operation uses, and the slot for one attempt.
+
+    ``kind_of`` maps an operation to the credential it is sent with (the same choice as the client's signer);
+    ``key_of`` builds the key of a kind from the client's credentials. Keys are computed once per kind.
+    """
+
+    def __init__(
+        self,
+        kind_of: Callable[[Operation], LimitKind],
+        key_of: Callable[[LimitKind], LimitKey],
+        capacity: int,
+        fleet: SharedSlots | None = None,
+    ) -> None:
+        self._kind_of = kind_of
+        self._key_of = key_of
+        self.capacity = capacity
+        self.fleet = fleet
+        self._keys: dict[str, LimitKey] = {}
+        self._used: dict[LimitKey, anyio.CapacityLimiter] = {}
+
+    def key_for(self, kind: LimitKind) -> LimitKey:
+        key = self._keys.get(kind)
+        if key is None:
+            key = self._keys[kind] = self._key_of(kind)
+        return key
+
+    def local_limiter(self, key: LimitKey) -> anyio.CapacityLimiter:
+        limiter = REGISTRY.limiter(key, self.capacity)
+        self._used[key] = limiter
+        return limiter
+
+    @property
+    def borrowed_tokens(self) -> int:
+        """Slots taken right now, in this process, under the keys this client has used (by any client)."""
+        return sum(int(limiter.borrowed_tokens) for limiter in self._used.values())
+
+    @contextlib.asynccontextmanager
+    async def slot(self, operation: Operation, deadline: float | None) -> AsyncIterator[None]:
+        key = self.key_for(self._kind_of(operation))
+        local = self.local_limiter(key)
+        if self.fleet is None:
+            async with local:
+                yield
+        else:
+            async with self.fleet.slot(key, operation, self.capacity, deadline, local):
+                yield
+
+    def __repr__(self) -> str:
+        return f"ClientLimits(capacity={self.capacity}, fleet={self.fleet!r})"
