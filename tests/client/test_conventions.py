@@ -109,7 +109,10 @@ async def test_with_options_shares_the_session_and_applies_its_options(
     assert "X-Trace" not in route.calls[0].request.headers
     assert patient._timeout == 120 and patient._retry.max_retries == 5
     assert bill._timeout != 120 and bill._retry.max_retries == 2
-    assert patient._limiter is bill._limiter and patient._http is bill._http
+    assert patient._http is bill._http
+    # the same slots: both clients map the organization to one process-wide limiter
+    key = bill._limiter.key_for("org")
+    assert patient._limiter.local_limiter(key) is bill._limiter.local_limiter(key)
 
 
 async def test_with_options_does_not_retry_when_max_retries_is_zero(

@@ -11,6 +11,7 @@ import anyio
 import respx
 
 from bill_sdk import AsyncBill
+from tests.client.conftest import OBJ
 
 from .conftest import CREDENTIALS
 from .test_sessions import PARTNER_SESSION, page
@@ -29,7 +30,7 @@ def _slow(counter: dict[str, int], name: str, body: object) -> object:
 
 async def test_two_clients_for_one_organization_share_three_slots(bill_mock: respx.MockRouter) -> None:
     seen: dict[str, int] = {}
-    bill_mock.get("/connect/v3/vendors/00901A").mock(side_effect=_slow(seen, "org", {"id": "00901A"}))
+    bill_mock.get("/connect/v3/vendors/00901A").mock(side_effect=_slow(seen, "org", {**OBJ, "id": "00901A"}))
     async with (
         AsyncBill(**CREDENTIALS, env={}) as one,
         AsyncBill(**CREDENTIALS, env={}) as two,
@@ -43,7 +44,7 @@ async def test_two_clients_for_one_organization_share_three_slots(bill_mock: res
 
 async def test_clients_for_other_organizations_or_hosts_do_not_share(bill_mock: respx.MockRouter) -> None:
     seen: dict[str, int] = {}
-    bill_mock.get("/connect/v3/vendors/00901A").mock(side_effect=_slow(seen, "org", {"id": "00901A"}))
+    bill_mock.get("/connect/v3/vendors/00901A").mock(side_effect=_slow(seen, "org", {**OBJ, "id": "00901A"}))
     bill_mock.post("/connect/v3/login").mock(
         side_effect=lambda request: respx.MockResponse(200, json={"sessionId": "s-" + request.content.decode()[-12:-2]})
     )
@@ -66,7 +67,7 @@ async def test_login_as_user_children_for_other_organizations_get_their_own_slot
         side_effect=lambda request: respx.MockResponse(200, json={"sessionId": f"child-{next(counter)}"})
     )
     seen: dict[str, int] = {}
-    bill_mock.get("/connect/v3/vendors/00901A").mock(side_effect=_slow(seen, "org", {"id": "00901A"}))
+    bill_mock.get("/connect/v3/vendors/00901A").mock(side_effect=_slow(seen, "org", {**OBJ, "id": "00901A"}))
     bill_mock.get("/connect/v3/partner/organizations").mock(side_effect=_slow(seen, "partner", page()))
     async with AsyncBill(**CREDENTIALS, env={}) as partner:
         a = await partner.login_as_user("00801CHILDA", "00601USER")

@@ -17,6 +17,7 @@ from bill_sdk._generated.api.mfa import create_mfa_challenge
 from bill_sdk._generated.api.vendors import get_vendor
 from bill_sdk._limits import limit_key
 from bill_sdk.fleet import Budget, FleetOptions, FleetUnavailableError
+from tests.client.conftest import OBJ
 
 BASE = "https://gateway.stage.bill.com"
 CREDENTIALS = {
@@ -89,7 +90,7 @@ def bill_mock() -> respx.MockRouter:
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         router.post("/connect/v3/login", name="login").respond(200, json={"sessionId": SESSION})
         router.post("/connect/v3/logout", name="logout").respond(200, json={})
-        router.get("/connect/v3/vendors/00901A", name="vendor").respond(200, json={"id": "00901A"})
+        router.get("/connect/v3/vendors/00901A", name="vendor").respond(200, json={**OBJ, "id": "00901A"})
         yield router
 
 
