@@ -2,7 +2,8 @@
 
 The root is spec/openapi.yaml; each part (common, connect, partner, events, spend, then any other `*.yaml` in
 spec/, e.g. one per API area) contributes `paths` and `components/schemas`. All `$ref`s already point into the merged document, so merging is a dictionary union
-that refuses duplicate keys (a duplicate would silently hide one definition).
+that refuses duplicate keys (a duplicate would silently hide one definition). A path may appear in several parts
+as long as each method of it is defined once (an API area can add `DELETE` to a path whose `GET` lives elsewhere).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def parts(spec_dir: Path = SPEC_DIR) -> list[str]:
     """The family parts first (their order fixes the bundle's), then every other `*.yaml` part, sorted."""
     others = sorted(p.stem for p in spec_dir.glob("*.yaml") if p.stem not in (*FAMILY_PARTS, "openapi"))
     return [*FAMILY_PARTS, *others]
+
+
 BUNDLE = ROOT / "src" / "bill_sdk" / "_spec" / "bill-v3.json"
 
 
@@ -41,9 +44,11 @@ def load_bundle(spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
         if extra:
             raise BundleError(f"{part}.yaml: only `paths` and `components` may appear, found {sorted(extra)}")
         for path, item in (doc.get("paths") or {}).items():
-            if path in root["paths"]:
-                raise BundleError(f"{part}.yaml: path {path} is defined twice")
-            root["paths"][path] = item
+            merged = root["paths"].setdefault(path, {})
+            twice = sorted(set(merged) & set(item))
+            if twice:
+                raise BundleError(f"{part}.yaml: path {path} is defined twice ({', '.join(twice)})")
+            merged.update(item)  # parts may add methods to a path another part has (GET here, DELETE there)
         for name, schema in ((doc.get("components") or {}).get("schemas") or {}).items():
             if name in schemas:
                 raise BundleError(f"{part}.yaml: schema {name} is defined twice")

@@ -14,6 +14,7 @@ The generator is driven through its Python API rather than its CLI for two reaso
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import filecmp
 import json
@@ -41,7 +42,9 @@ TARGET = ROOT / "src" / "bill_sdk" / "_generated"
 # The rules ruff applies to generated code; fixed so that a new ruff default cannot change the output.
 RUFF_RULES = "E4,E7,E9,F,I"
 METHODS = ("get", "put", "post", "delete", "patch")
-FAMILY_PREFIXES = ("partner", "events", "spend")
+# Tag prefixes that become a namespace of AsyncBill: `spend-budgets` -> bill.spend.budgets. The first three are API
+# families (their own base URL or credentials); `classifications` only groups the seven GL classification types.
+FAMILY_PREFIXES = ("partner", "events", "spend", "classifications")
 
 
 # --------------------------------------------------------------------------- decimal money
@@ -194,10 +197,15 @@ class SpecFilters:
         return schema
 
     def _all_of_property(self, schema: dict[str, Any], name: str) -> dict[str, Any]:
+        """A property declared in one of the schema's allOf parts, searched depth-first (parts may nest allOf)."""
         for part in schema.get("allOf", []):
-            found = self._deref(part).get("properties", {}).get(name)
+            part = self._deref(part)
+            found = part.get("properties", {}).get(name)
             if found:
                 return dict(found)
+            if "allOf" in part:
+                with contextlib.suppress(KeyError):
+                    return self._all_of_property(part, name)
         raise KeyError(name)
 
     def _params(self, op: dict[str, Any]) -> list[dict[str, Any]]:
@@ -235,6 +243,7 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
         "tag_description",
     ):
         openapi_python_client.TEMPLATE_FILTERS[name] = getattr(filters, name)
+    openapi_python_client.TEMPLATE_FILTERS["namespaces"] = lambda _: FAMILY_PREFIXES
 
 
 # --------------------------------------------------------------------------- generation

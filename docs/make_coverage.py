@@ -1,7 +1,10 @@
-"""Write docs/coverage.md: every required BILL operation, its operationId and the SDK method that calls it.
+"""Write docs/coverage.md: every operation of the spec, its operationId, the SDK method that calls it and its source.
 
-The SDK method is read from the generated resource classes (not re-derived), so the table shows what users
-really get. Run by `make generate`; needs ../shared/bill-api/required-operations.json beside the checkout.
+The required BILL operations come first (in BILL's order), then every other operation of the spec. The source
+column says where an operation comes from: BILL's required list, BILL's Postman collection, and the docs page
+the spec cites (`externalDocs`). The SDK method is read from the generated resource classes (not re-derived), so
+the table shows what users really get. Run by `make generate`; needs ../shared/bill-api/required-operations.json
+(and the Postman collection) beside the checkout.
 """
 
 from __future__ import annotations
@@ -9,13 +12,22 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("BILL_SHARED_DIR") or ROOT.parent / "shared") / "bill-api"
 BUNDLE = ROOT / "src" / "bill_sdk" / "_spec" / "bill-v3.json"
-FAMILY_NAMESPACE = {"partner": "partner.", "events": "events.", "spend": "spend."}
+COLLECTION = SHARED / "postman" / "bill-v3-api.postman_collection.json"
+FAMILY_NAMESPACE = {
+    "partner": "partner.",
+    "events": "events.",
+    "spend": "spend.",
+    "classifications": "classifications.",
+}
+METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def spec_path(family: str, path: str) -> str:
@@ -34,35 +46,90 @@ def sdk_call(tag: str, method: str) -> str:
     return f"bill.{tag.replace('-', '_')}.{method}()"
 
 
+def _shape(method: str, path: str) -> tuple[str, str]:
+    return method.upper(), re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def collection_titles() -> dict[tuple[str, str], str]:
+    """(METHOD, path shape) -> the request's name in BILL's Postman collection ({} when it is not available)."""
+    if not COLLECTION.exists():
+        return {}
+    found: dict[tuple[str, str], str] = {}
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            if "item" in item:
+                walk(item["item"])
+                continue
+            url = item["request"]["url"]
+            path = "/" + "/".join("{}" if s.startswith(":") else s for s in url.get("path", []))
+            if "{{webhookBaseUrl}}" in url.get("host", []):
+                path = "/connect-events" + path
+            found.setdefault((item["request"]["method"].upper(), path), item["name"])
+
+    walk(json.loads(COLLECTION.read_text())["item"])
+    return found
+
+
+def source(required: bool, in_collection: bool, op: dict[str, Any]) -> str:
+    parts = ["required" if required else "", "collection" if in_collection else ""]
+    url = (op.get("externalDocs") or {}).get("url")
+    parts.append(f"[docs]({url})" if url else "")
+    return ", ".join(p for p in parts if p) or "spec"
+
+
 def main() -> int:
     required_file = SHARED / "required-operations.json"
     if not required_file.exists():
         print(f"skipped: {required_file} not found", file=sys.stderr)
         return 0
     doc = json.loads(BUNDLE.read_text())
+    titles = collection_titles()
     rows = []
+    listed: set[str] = set()
     for req in json.loads(required_file.read_text()):
         family = "spend" if req["path"].startswith("/v3/spend/") else req["api"]
-        op = doc["paths"][spec_path(family, req["path"])][req["method"].lower()]
+        path = spec_path(family, req["path"])
+        op = doc["paths"][path][req["method"].lower()]
+        listed.add(op["operationId"])
         call = sdk_call(op["tags"][0], op["x-sdk-method"])
+        origin = source(True, _shape(req["method"], path) in titles, op)
         rows.append(
-            f"| {req['api']} | `{req['method']} {req['path']}` | {req['title']} | `{op['operationId']}` | `{call}` |"
+            f"| {req['api']} | `{req['method']} {req['path']}` | {req['title']} | `{op['operationId']}` | `{call}` "
+            f"| {origin} |"
         )
+    required_count = len(rows)
+    for path, item in doc["paths"].items():
+        for method in METHODS:
+            op = item.get(method)
+            if op is None or op["operationId"] in listed:
+                continue
+            listed.add(op["operationId"])
+            key = _shape(method, path)
+            call = sdk_call(op["tags"][0], op["x-sdk-method"])
+            title = titles.get(key, op.get("summary", ""))
+            shown = path.removeprefix("/connect-events")
+            rows.append(
+                f"| {op['x-bill-family']} | `{method.upper()} {shown}` | {title} | `{op['operationId']}` | `{call}` "
+                f"| {source(False, key in titles, op)} |"
+            )
     text = "\n".join(
         [
             "# Coverage of the BILL v3 API",
             "",
-            "Generated by `docs/make_coverage.py` (run by `make generate`) from BILL's list of required operations",
-            f"and the generated resources: {len(rows)} required operations, all covered.",
+            "Generated by `docs/make_coverage.py` (run by `make generate`) from BILL's list of required operations,",
+            f"BILL's Postman collection and the generated resources: {len(rows)} operations, the {required_count}",
+            "required ones first. Source: `required` (BILL's reference table of contents), `collection` (BILL's",
+            "Postman collection), `docs` (the page the spec cites).",
             "",
-            "| family | operation | BILL title | operationId | SDK method |",
-            "|---|---|---|---|---|",
+            "| family | operation | BILL title | operationId | SDK method | source |",
+            "|---|---|---|---|---|---|",
             *rows,
             "",
         ]
     )
     (ROOT / "docs" / "coverage.md").write_text(text)
-    print(f"wrote docs/coverage.md ({len(rows)} operations)")
+    print(f"wrote docs/coverage.md ({len(rows)} operations, {required_count} required)")
     return 0
 
 

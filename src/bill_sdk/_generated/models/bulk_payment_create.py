@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import (
     Any,
     TypeVar,
+    cast,
 )
 
 from attrs import define as _attrs_define
@@ -38,6 +39,9 @@ class BulkPaymentCreate:
             description (str | Unset):
             transaction_number (str | Unset):
             card_funding_purpose (str | Unset):
+            exchange_rate_batch_id (int | str | Unset): Id of BILL's exchange-rate batch (an integer in BILL's guide, e.g.
+                35664; a string is accepted too); required on createPayment and bulkCreatePayments when the vendor bill currency
+                is not USD.
     """
 
     funding_account: PaymentFundingAccount
@@ -48,6 +52,7 @@ class BulkPaymentCreate:
     description: str | Unset = UNSET
     transaction_number: str | Unset = UNSET
     card_funding_purpose: str | Unset = UNSET
+    exchange_rate_batch_id: int | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +79,12 @@ class BulkPaymentCreate:
 
         card_funding_purpose = self.card_funding_purpose
 
+        exchange_rate_batch_id: int | str | Unset
+        if isinstance(self.exchange_rate_batch_id, Unset):
+            exchange_rate_batch_id = UNSET
+        else:
+            exchange_rate_batch_id = self.exchange_rate_batch_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -94,6 +105,8 @@ class BulkPaymentCreate:
             field_dict["transactionNumber"] = transaction_number
         if card_funding_purpose is not UNSET:
             field_dict["cardFundingPurpose"] = card_funding_purpose
+        if exchange_rate_batch_id is not UNSET:
+            field_dict["exchangeRateBatchId"] = exchange_rate_batch_id
 
         return field_dict
 
@@ -135,6 +148,13 @@ class BulkPaymentCreate:
 
             card_funding_purpose = d.pop("cardFundingPurpose", UNSET)
 
+            def _parse_exchange_rate_batch_id(data: object) -> int | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                return cast(int | str | Unset, data)
+
+            exchange_rate_batch_id = _parse_exchange_rate_batch_id(d.pop("exchangeRateBatchId", UNSET))
+
             bulk_payment_create = cls(
                 funding_account,
                 payments,
@@ -144,6 +164,7 @@ class BulkPaymentCreate:
                 description,
                 transaction_number,
                 card_funding_purpose,
+                exchange_rate_batch_id,
             )
 
             bulk_payment_create.additional_properties = d

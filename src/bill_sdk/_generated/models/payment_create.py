@@ -8,6 +8,7 @@ from typing import (
     Any,
     ClassVar,
     TypeVar,
+    cast,
 )
 
 from attrs import define as _attrs_define
@@ -47,6 +48,9 @@ class PaymentCreate:
             card_funding_purpose (str | Unset): Needed for CARD_ACCOUNT funding when BILL cannot tell the vendor's industry.
             payment_purpose (PaymentPurpose | Unset): Reason for an international payment, as free text or one of the codes
                 the country requires.
+            exchange_rate_batch_id (int | str | Unset): Id of BILL's exchange-rate batch (an integer in BILL's guide, e.g.
+                35664; a string is accepted too); required on createPayment and bulkCreatePayments when the vendor bill currency
+                is not USD.
     """
 
     amount: Decimal
@@ -59,6 +63,7 @@ class PaymentCreate:
     transaction_number: str | Unset = UNSET
     card_funding_purpose: str | Unset = UNSET
     payment_purpose: PaymentPurpose | Unset = UNSET
+    exchange_rate_batch_id: int | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -90,6 +95,12 @@ class PaymentCreate:
         if not isinstance(self.payment_purpose, Unset):
             payment_purpose = self.payment_purpose.to_dict()
 
+        exchange_rate_batch_id: int | str | Unset
+        if isinstance(self.exchange_rate_batch_id, Unset):
+            exchange_rate_batch_id = UNSET
+        else:
+            exchange_rate_batch_id = self.exchange_rate_batch_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -113,6 +124,8 @@ class PaymentCreate:
             field_dict["cardFundingPurpose"] = card_funding_purpose
         if payment_purpose is not UNSET:
             field_dict["paymentPurpose"] = payment_purpose
+        if exchange_rate_batch_id is not UNSET:
+            field_dict["exchangeRateBatchId"] = exchange_rate_batch_id
 
         return field_dict
 
@@ -153,6 +166,13 @@ class PaymentCreate:
             else:
                 payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
 
+            def _parse_exchange_rate_batch_id(data: object) -> int | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                return cast(int | str | Unset, data)
+
+            exchange_rate_batch_id = _parse_exchange_rate_batch_id(d.pop("exchangeRateBatchId", UNSET))
+
             payment_create = cls(
                 amount,
                 funding_account,
@@ -164,6 +184,7 @@ class PaymentCreate:
                 transaction_number,
                 card_funding_purpose,
                 payment_purpose,
+                exchange_rate_batch_id,
             )
 
             payment_create.additional_properties = d
