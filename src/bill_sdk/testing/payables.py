@@ -132,7 +132,12 @@ class Payables:
     def _apply_credits(self, who: Principal, bill: dict[str, Any]) -> None:
         key = (who.scope, str(bill["id"]))
         before = self.applied.get(key, {})
-        wanted = self._wanted_credits(who.scope, bill, before)
+        try:
+            wanted = self._wanted_credits(who.scope, bill, before)
+        except ApiError:
+            # the resource service has already merged the refused request into the bill: put the credits back
+            bill["vendorCredits"] = [{"id": k, "amount": v} for k, v in before.items()]
+            raise
         if wanted == before and "vendorCredits" not in bill:
             return
         for credit_id in set(before) | set(wanted):
@@ -421,7 +426,7 @@ class Payables:
         bill_payments = []
         for bill, amount, credits in planned:
             if credits:  # apply them as the bill's own vendorCredits (kept on later updates)
-                merged = {str(c["id"]): money(c.get("amount") or 0, "amount") for c in bill.get("vendorCredits") or []}
+                merged = dict(self.applied.get((who.scope, str(bill["id"])), {}))
                 for credit in credits:
                     merged[str(credit["id"])] = merged.get(str(credit["id"]), Decimal(0)) + money(
                         credit.get("amount") or 0, "amount"

@@ -170,8 +170,8 @@ if TYPE_CHECKING:
     from .event_catalog_entry import EventCatalogEntry
     from .event_notification import EventNotification
     from .event_notification_page import EventNotificationPage
-    from .exchange_rate import ExchangeRate
     from .exchange_rate_amount_range import ExchangeRateAmountRange
+    from .exchange_rate_quote import ExchangeRateQuote
     from .field_validation_rule import FieldValidationRule
     from .forward_page_envelope import ForwardPageEnvelope
     from .funding_account_permissions import FundingAccountPermissions
@@ -568,8 +568,8 @@ _MODULES = {
     "EventCatalogEntry": ".event_catalog_entry",
     "EventNotification": ".event_notification",
     "EventNotificationPage": ".event_notification_page",
-    "ExchangeRate": ".exchange_rate",
     "ExchangeRateAmountRange": ".exchange_rate_amount_range",
+    "ExchangeRateQuote": ".exchange_rate_quote",
     "FieldValidationRule": ".field_validation_rule",
     "ForwardPageEnvelope": ".forward_page_envelope",
     "FundingAccountPermissions": ".funding_account_permissions",
@@ -977,8 +977,8 @@ __all__ = (
     "EventCatalogEntry",
     "EventNotification",
     "EventNotificationPage",
-    "ExchangeRate",
     "ExchangeRateAmountRange",
+    "ExchangeRateQuote",
     "FieldValidationRule",
     "ForwardPageEnvelope",
     "FundingAccountPermissions",

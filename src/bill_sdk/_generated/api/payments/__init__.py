@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ...models.bulk_payment_create import BulkPaymentCreate
     from ...models.bulk_payment_result import BulkPaymentResult
     from ...models.error_item import ErrorItem
-    from ...models.exchange_rate import ExchangeRate
+    from ...models.exchange_rate_quote import ExchangeRateQuote
     from ...models.payment import Payment
     from ...models.payment_check_image import PaymentCheckImage
     from ...models.payment_create import PaymentCreate
@@ -207,7 +207,7 @@ class PaymentsResource:
         timeout: float | None | Unset = UNSET,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int | None = None,
-    ) -> ExchangeRate:
+    ) -> ExchangeRateQuote:
         """Get BILL foreign exchange rate
         The current BILL exchange rate and exchange-rate batch id for paying an international vendor a given
         amount in the vendor bill currency. When the vendor bill currency is not USD, createPayment and

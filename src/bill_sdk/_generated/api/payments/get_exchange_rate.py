@@ -14,7 +14,7 @@ from bill_sdk._runtime import (
     parse_response,
 )
 
-from ...models.exchange_rate import ExchangeRate
+from ...models.exchange_rate_quote import ExchangeRateQuote
 from ...types import UNSET, Unset
 
 OPERATION = Operation(
@@ -54,8 +54,8 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(response: httpx.Response) -> ExchangeRate:
-    response_200 = ExchangeRate.from_dict(loads_json(response.content))
+def _parse_response(response: httpx.Response) -> ExchangeRateQuote:
+    response_200 = ExchangeRateQuote.from_dict(loads_json(response.content))
 
     return response_200
 
@@ -67,7 +67,7 @@ async def asyncio(
     base_currency: bool | Unset = UNSET,
     client: Sender,
     options: RequestOptions | None = None,
-) -> ExchangeRate:
+) -> ExchangeRateQuote:
     """Get BILL foreign exchange rate
     The current BILL exchange rate and exchange-rate batch id for paying an international vendor a given
     amount in the vendor bill currency. When the vendor bill currency is not USD, createPayment and

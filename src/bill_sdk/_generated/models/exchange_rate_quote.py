@@ -26,11 +26,11 @@ from bill_sdk._runtime import (
 
 from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="ExchangeRate")
+T = TypeVar("T", bound="ExchangeRateQuote")
 
 
 @_attrs_define
-class ExchangeRate:
+class ExchangeRateQuote:
     """BILL's current exchange rate for paying a vendor an amount in the vendor bill currency, and the batch that holds it
     (pass exchangeRateBatchId to createPayment); the rate expires at expirationTime.
 
@@ -152,7 +152,7 @@ class ExchangeRate:
             else:
                 expiration_time = datetime.datetime.fromisoformat(_expiration_time)
 
-            exchange_rate = cls(
+            exchange_rate_quote = cls(
                 exchange_rate_batch_id,
                 exchange_rate,
                 vendor_id,
@@ -163,8 +163,8 @@ class ExchangeRate:
                 expiration_time,
             )
 
-            exchange_rate.additional_properties = d
-            return exchange_rate
+            exchange_rate_quote.additional_properties = d
+            return exchange_rate_quote
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
 
