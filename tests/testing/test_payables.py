@@ -96,6 +96,31 @@ async def test_delete_attachment_and_the_other_small_operations(client: httpx.As
     org = fake_bill.credentials.organization_id
     statements = await client.get(f"/v3/organizations/{org}/billing-statements", headers=h)
     assert (statements.status_code, statements.json()["results"]) == (200, [])
+    # BILL makes the statements; a test seeds them under the organization
+    seeded = {"id": "0S001STATEMENT1", "amount": 39, "invoiceNumber": "B-1", "paymentStatus": "PAID"}
+    fake_bill.state.put("organizations/billing-statements", seeded, parents={"organizationId": org})
+    listed = (await client.get(f"/v3/organizations/{org}/billing-statements", headers=h)).json()["results"]
+    assert [(s["id"], s["amount"]) for s in listed] == [("0S001STATEMENT1", 39)]
+    one = await client.get(f"/v3/organizations/{org}/billing-statements/0S001STATEMENT1", headers=h)
+    assert (one.status_code, one.json()["invoiceNumber"]) == (200, "B-1")
+
+    # a vendor credit replaced keeps what bills already use of it
+    credit = await _post(
+        client, "/v3/vendor-credits", h, {"vendorId": vendor["id"], "vendorCreditLineItems": [{"amount": 10}]}
+    )
+    await _post(client, "/v3/bills", h, _bill(vendor["id"], 20, vendorCredits=[{"id": credit["id"], "amount": 4}]))
+    replaced = await client.put(
+        f"/v3/vendor-credits/{credit['id']}",
+        headers=h,
+        json={"vendorId": vendor["id"], "vendorCreditLineItems": [{"amount": 12}]},
+    )
+    assert (replaced.json()["amount"], replaced.json()["appliedAmount"]) == (12, 4)
+    too_small = await client.put(
+        f"/v3/vendor-credits/{credit['id']}",
+        headers=h,
+        json={"vendorId": vendor["id"], "vendorCreditLineItems": [{"amount": 3}]},
+    )
+    assert too_small.status_code == 400
 
     partner = fake_bill.headers("partner")
     child = fake_bill.state.put("organizations", {"name": "Child Co"}, org=PARTNER_SCOPE)["id"]

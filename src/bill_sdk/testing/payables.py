@@ -196,21 +196,27 @@ class Payables:
 
     def _move_credit(self, who: Principal, credit_id: str, bill_id: str, delta: Decimal) -> None:
         credit = self._credit(who.scope, credit_id)
-        credit["appliedAmount"] = money(credit.get("appliedAmount") or 0, "appliedAmount") + delta
-        usage = [u for u in credit.get("usage") or [] if u.get("billId") != bill_id or u.get("paymentId")]
-        on_bill = sum(
-            (
-                money(u["amount"], "amount")
-                for u in credit.get("usage") or []
-                if u.get("billId") == bill_id and not u.get("paymentId")
-            ),
-            Decimal(0),
-        )
-        if on_bill + delta > 0:
-            usage.append({"billId": bill_id, "amount": on_bill + delta})
-        credit["usage"] = usage
-        self._credit_status(credit)
+        self._refresh_credit(who.scope, credit, {(who.scope, bill_id): {credit_id: delta}})
         credit["updatedTime"] = now_iso()
+
+    def _refresh_credit(
+        self, scope: str, credit: dict[str, Any], pending: Mapping[tuple[str, str], Mapping[str, Decimal]] | None = None
+    ) -> None:
+        """appliedAmount, usage and status of a credit, from what bills hold of it (plus `pending` changes)."""
+        pending = pending or {}
+        credit_id = str(credit.get("id"))
+        usage = []
+        for key in sorted(set(self.applied) | set(pending)):
+            if key[0] != scope:
+                continue
+            amount = self.applied.get(key, {}).get(credit_id, Decimal(0)) + pending.get(key, {}).get(
+                credit_id, Decimal(0)
+            )
+            if amount > 0:
+                usage.append({"billId": key[1], "amount": amount})
+        credit["usage"] = usage
+        credit["appliedAmount"] = sum((u["amount"] for u in usage), Decimal(0))
+        self._credit_status(credit)
 
     def _credit_status(self, credit: dict[str, Any]) -> None:
         applied = money(credit.get("appliedAmount") or 0, "appliedAmount")
@@ -233,11 +239,9 @@ class Payables:
                     line.setdefault("id", self.state.new_id("vendor-credits/lines"))
                     total += money(line.get("amount") or 0, f"vendorCreditLineItems[{i}].amount")
             data["amount"] = total
-        data.setdefault("appliedAmount", Decimal(0))
-        data.setdefault("usage", [])
+        self._refresh_credit(who.scope, data)  # a replace keeps what bills already use of the credit
         if self._credit_left(data) < 0:
             raise invalid("vendorCreditLineItems", data.get("amount"), "less than what is already applied")
-        self._credit_status(data)
 
     # -- approvals -----------------------------------------------------------------------------------
 
