@@ -205,7 +205,8 @@ class Payables:
         """appliedAmount, usage and status of a credit, from what bills hold of it (plus `pending` changes)."""
         pending = pending or {}
         credit_id = str(credit.get("id"))
-        usage = []
+        usage: list[dict[str, Any]] = []
+        total = Decimal(0)
         for key in sorted(set(self.applied) | set(pending)):
             if key[0] != scope:
                 continue
@@ -214,8 +215,9 @@ class Payables:
             )
             if amount > 0:
                 usage.append({"billId": key[1], "amount": amount})
+                total += amount
         credit["usage"] = usage
-        credit["appliedAmount"] = sum((u["amount"] for u in usage), Decimal(0))
+        credit["appliedAmount"] = total
         self._credit_status(credit)
 
     def _credit_status(self, credit: dict[str, Any]) -> None:
