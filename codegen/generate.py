@@ -20,6 +20,7 @@ the toolkit FakeBill and the tests read too.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import filecmp
 import importlib.metadata
@@ -51,7 +52,7 @@ from openapi_python_client.parser.properties import (
 from openapi_python_client.parser.properties.float import FloatProperty
 from openapi_python_client.parser.properties.schemas import Class
 
-from bill_sdk._spec import HTTP_METHODS, SpecOperation, deref, load_document, read_operations, schema_name, split_tag
+from bill_sdk._spec import HTTP_METHODS, SpecOperation, deref, load_document, read_operations, schema_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bundle import BUNDLE, dump, load_bundle
@@ -61,6 +62,9 @@ CODEGEN = ROOT / "codegen"
 TARGET = ROOT / "src" / "bill_sdk" / "_generated"
 # The rules ruff applies to generated code; fixed so that a new ruff default cannot change the output.
 RUFF_RULES = "E4,E7,E9,F,I"
+# Tag prefixes that become a namespace of AsyncBill: `spend-budgets` -> bill.spend.budgets. The first three are API
+# families (their own base URL or credentials); `classifications` only groups the seven GL classification types.
+FAMILY_PREFIXES = ("partner", "events", "spend", "classifications")
 
 
 # --------------------------------------------------------------------------- generator patches
@@ -236,8 +240,10 @@ class SpecFilters:
 
     def resource_path(self, tag: str) -> tuple[str, str]:
         """(namespace, resource) of a Python tag name: ``partner_users`` -> (partner, users); Connect's: ""."""
-        family, rest = split_tag(tag)
-        return ("", tag) if family == "connect" else (family, rest)
+        for prefix in FAMILY_PREFIXES:
+            if tag.startswith(prefix + "_"):
+                return prefix, tag[len(prefix) + 1 :]
+        return "", tag
 
     def resource_class(self, tag: str) -> str:
         return "".join(part.capitalize() for part in tag.split("_")) + "Resource"
@@ -246,10 +252,15 @@ class SpecFilters:
         return str(self.tags.get(tag, {}).get("description", tag))
 
     def _all_of_property(self, schema: dict[str, Any], name: str) -> dict[str, Any]:
+        """A property declared in one of the schema's allOf parts, searched depth-first (parts may nest allOf)."""
         for part in schema.get("allOf", []):
-            found = deref(self.doc, part).get("properties", {}).get(name)
+            part = deref(self.doc, part)
+            found = part.get("properties", {}).get(name)
             if found:
                 return dict(found)
+            if "allOf" in part:
+                with contextlib.suppress(KeyError):
+                    return self._all_of_property(part, name)
         raise KeyError(name)
 
     # ----------------------------------------------------------------------- model roles and field kinds
@@ -447,6 +458,7 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
         "model_imports",
     ):
         openapi_python_client.TEMPLATE_FILTERS[name] = getattr(filters, name)
+    openapi_python_client.TEMPLATE_FILTERS["namespaces"] = lambda _: FAMILY_PREFIXES
 
 
 # --------------------------------------------------------------------------- generation

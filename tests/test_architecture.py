@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     (
         "services",
         {
-            "catalog", "documents", "faults", "idempotency", "ledger", "limits", "organizations", "outbox",
+            "catalog", "documents", "faults", "idempotency", "ledger", "limits", "organizations", "outbox", "payables",
             "resources", "sessions", "spend", "state", "subscriptions", "vocabulary", "webhooks",
         },
     ),

@@ -12,7 +12,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .api.attachments import AttachmentsResource
     from .api.auth import AuthResource
+    from .api.bill_approvals import BillApprovalsResource
     from .api.bills import BillsResource
+    from .api.classifications_accounting_classes import (
+        ClassificationsAccountingClassesResource,
+    )
+    from .api.classifications_chart_of_accounts import (
+        ClassificationsChartOfAccountsResource,
+    )
+    from .api.classifications_departments import ClassificationsDepartmentsResource
+    from .api.classifications_employees import ClassificationsEmployeesResource
+    from .api.classifications_items import ClassificationsItemsResource
+    from .api.classifications_jobs import ClassificationsJobsResource
+    from .api.classifications_locations import ClassificationsLocationsResource
     from .api.customers import CustomersResource
     from .api.documents import DocumentsResource
     from .api.events_catalog import EventsCatalogResource
@@ -42,6 +54,7 @@ if TYPE_CHECKING:
     from .api.spend_transactions import SpendTransactionsResource
     from .api.spend_users import SpendUsersResource
     from .api.users import UsersResource
+    from .api.vendor_credits import VendorCreditsResource
     from .api.vendors import VendorsResource
     from .types import Sender
 
@@ -157,6 +170,59 @@ class SpendResources:
         return SpendUsersResource(self._client)
 
 
+class ClassificationsResources:
+    """The classifications resources: ``bill.classifications.<resource>``."""
+
+    def __init__(self, client: Sender) -> None:
+        self._client = client
+
+    @cached_property
+    def accounting_classes(self) -> ClassificationsAccountingClassesResource:
+        from .api.classifications_accounting_classes import (
+            ClassificationsAccountingClassesResource,
+        )
+
+        return ClassificationsAccountingClassesResource(self._client)
+
+    @cached_property
+    def chart_of_accounts(self) -> ClassificationsChartOfAccountsResource:
+        from .api.classifications_chart_of_accounts import (
+            ClassificationsChartOfAccountsResource,
+        )
+
+        return ClassificationsChartOfAccountsResource(self._client)
+
+    @cached_property
+    def departments(self) -> ClassificationsDepartmentsResource:
+        from .api.classifications_departments import ClassificationsDepartmentsResource
+
+        return ClassificationsDepartmentsResource(self._client)
+
+    @cached_property
+    def employees(self) -> ClassificationsEmployeesResource:
+        from .api.classifications_employees import ClassificationsEmployeesResource
+
+        return ClassificationsEmployeesResource(self._client)
+
+    @cached_property
+    def items(self) -> ClassificationsItemsResource:
+        from .api.classifications_items import ClassificationsItemsResource
+
+        return ClassificationsItemsResource(self._client)
+
+    @cached_property
+    def jobs(self) -> ClassificationsJobsResource:
+        from .api.classifications_jobs import ClassificationsJobsResource
+
+        return ClassificationsJobsResource(self._client)
+
+    @cached_property
+    def locations(self) -> ClassificationsLocationsResource:
+        from .api.classifications_locations import ClassificationsLocationsResource
+
+        return ClassificationsLocationsResource(self._client)
+
+
 class Resources:
     """Every resource of the BILL API as an attribute, built on first use."""
 
@@ -173,6 +239,12 @@ class Resources:
         from .api.auth import AuthResource
 
         return AuthResource(self._client)
+
+    @cached_property
+    def bill_approvals(self) -> BillApprovalsResource:
+        from .api.bill_approvals import BillApprovalsResource
+
+        return BillApprovalsResource(self._client)
 
     @cached_property
     def bills(self) -> BillsResource:
@@ -265,6 +337,12 @@ class Resources:
         return UsersResource(self._client)
 
     @cached_property
+    def vendor_credits(self) -> VendorCreditsResource:
+        from .api.vendor_credits import VendorCreditsResource
+
+        return VendorCreditsResource(self._client)
+
+    @cached_property
     def vendors(self) -> VendorsResource:
         from .api.vendors import VendorsResource
 
@@ -282,5 +360,9 @@ class Resources:
     def spend(self) -> SpendResources:
         return SpendResources(self._client)
 
+    @cached_property
+    def classifications(self) -> ClassificationsResources:
+        return ClassificationsResources(self._client)
 
-__all__ = ["EventsResources", "PartnerResources", "Resources", "SpendResources"]
+
+__all__ = ["ClassificationsResources", "EventsResources", "PartnerResources", "SpendResources", "Resources"]

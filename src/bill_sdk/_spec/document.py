@@ -55,7 +55,9 @@ def parts(spec_dir: Path) -> list[str]:
 def bundle(spec_dir: Path) -> dict[str, Any]:
     """Merge ``spec_dir/openapi.yaml`` and its parts into one document (needs PyYAML, a dev dependency).
 
-    Merging is a dictionary union that refuses duplicate keys: a duplicate would silently hide one definition.
+    Merging is a dictionary union that refuses duplicate keys: a duplicate would silently hide one definition. A
+    path may appear in several parts as long as each of its methods is defined once (an API area can add
+    ``DELETE`` to a path whose ``GET`` lives in another part).
     """
     import yaml  # only codegen and the tests bundle; FakeBill reads the JSON the package ships
 
@@ -68,9 +70,11 @@ def bundle(spec_dir: Path) -> dict[str, Any]:
         if extra:
             raise BundleError(f"{part}.yaml: only `paths` and `components` may appear, found {sorted(extra)}")
         for path, item in (doc.get("paths") or {}).items():
-            if path in root["paths"]:
-                raise BundleError(f"{part}.yaml: path {path} is defined twice")
-            root["paths"][path] = item
+            merged = root["paths"].setdefault(path, {})
+            twice = sorted(set(merged) & set(item))
+            if twice:
+                raise BundleError(f"{part}.yaml: path {path} is defined twice ({', '.join(twice)})")
+            merged.update(item)  # parts may add methods to a path another part has (GET here, DELETE there)
         for name, schema in ((doc.get("components") or {}).get("schemas") or {}).items():
             if name in schemas:
                 raise BundleError(f"{part}.yaml: schema {name} is defined twice")

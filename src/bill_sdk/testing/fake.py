@@ -27,6 +27,7 @@ from bill_sdk.testing.handlers import (
     AuthHandlers,
     DocumentHandlers,
     Handler,
+    PayablesHandlers,
     PaymentHandlers,
     ResourceHandlers,
     WebhookHandlers,
@@ -36,6 +37,7 @@ from bill_sdk.testing.ledger import Ledger
 from bill_sdk.testing.limits import Limits
 from bill_sdk.testing.organizations import Organizations
 from bill_sdk.testing.outbox import Outbox
+from bill_sdk.testing.payables import Payables
 from bill_sdk.testing.resources import Resources
 from bill_sdk.testing.sessions import Sessions
 from bill_sdk.testing.spec import Spec, load_spec
@@ -127,7 +129,10 @@ class FakeBill:
         self.documents = Documents(self.state)
         self.organizations = Organizations(self.state)
         self.subscriptions = Subscriptions(self.state, self.resources, require_https=config.webhooks.require_https)
-        for hooks in (self.ledger, self.organizations, Spend(self.state), self.subscriptions):
+        self.payables = Payables(self.state, self.resources, self.vocabulary)
+        self.ledger.payment_checks.append(self.payables.check_payment)
+        # the ledger's bill hook first: payables' bill hook works on the amounts it sets
+        for hooks in (self.ledger, self.payables, self.organizations, Spend(self.state), self.subscriptions):
             self.resources.add_hooks(hooks.hooks())
         self.webhooks = Webhooks(
             self.state,
@@ -153,6 +158,7 @@ class FakeBill:
         return {
             **AuthHandlers(self.auth, answers).routes(),
             **PaymentHandlers(self.ledger, self.vocabulary, answers).routes(),
+            **PayablesHandlers(self.payables, self.resources, answers).routes(),
             **DocumentHandlers(self.documents, self.resources, self.vocabulary, answers).routes(),
             **WebhookHandlers(self.subscriptions, self.webhooks, answers).routes(),
         }

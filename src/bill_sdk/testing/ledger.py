@@ -69,6 +69,8 @@ class Ledger:
         self.resources = resources
         self.vocabulary = vocabulary
         self.require_trusted_session = require_trusted_session
+        # check(who, payment body, bills it pays) -> None, or raises ErrorReply; run before any payment is made
+        self.payment_checks: list[Callable[[Principal, dict[str, Any], list[dict[str, Any]]], None]] = []
 
     def hooks(self) -> dict[str, list[Hook]]:
         return {"bills": [self.bill_hook], "invoices": [self.invoice_hook]}
@@ -112,6 +114,9 @@ class Ledger:
         """Check every payment first (nothing changes when one is wrong), then make them; the payments made."""
         self.check_trusted(who)
         planned = [(body, self._allocations(who, body, f"[{i}]." if bulk else "")) for i, body in enumerate(bodies)]
+        for body, allocations in planned:
+            for check in self.payment_checks:
+                check(who, body, [bill for bill, _ in allocations])
         return [self._pay(who, body, allocations) for body, allocations in planned]
 
     def _allocations(self, who: Principal, body: dict[str, Any], where: str) -> Allocations:

@@ -42,6 +42,11 @@ ID_PREFIXES = {
     "documents": "00h",
     "documents/bills": "00h",
     "documents/uploads": "0du",
+    "chart-of-accounts": "0ca",
+    "accounting-classes": "cls",
+    "classifications/items": "0ii",
+    "vendor-credits": "vcr",
+    "funding-accounts/banks/users": "bau",
 }
 UUID_COLLECTIONS = ("subscriptions", "events/subscription")
 _ID_CHARS = string.ascii_uppercase + string.digits

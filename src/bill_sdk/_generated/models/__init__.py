@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .account_type import AccountType
+    from .accounting_class import AccountingClass
+    from .accounting_class_bulk_result import AccountingClassBulkResult
+    from .accounting_class_page import AccountingClassPage
     from .ach_disbursement import AchDisbursement
+    from .action_status import ActionStatus
+    from .action_status_result import ActionStatusResult
     from .add_partner_risk_verification_phone_request import (
         AddPartnerRiskVerificationPhoneRequest,
     )
@@ -27,11 +32,25 @@ if TYPE_CHECKING:
     from .bank_account_type import BankAccountType
     from .bank_account_update import BankAccountUpdate
     from .bank_account_user import BankAccountUser
+    from .bank_account_user_nomination import BankAccountUserNomination
     from .bank_account_user_page import BankAccountUserPage
     from .bank_account_verification import BankAccountVerification
     from .bank_account_verification_result import BankAccountVerificationResult
     from .bank_funding_option import BankFundingOption
     from .bill import Bill
+    from .bill_approval_action import BillApprovalAction
+    from .bill_approval_action_type import BillApprovalActionType
+    from .bill_approval_group_user import BillApprovalGroupUser
+    from .bill_approval_policy import BillApprovalPolicy
+    from .bill_approval_policy_approvers import BillApprovalPolicyApprovers
+    from .bill_approval_policy_create import BillApprovalPolicyCreate
+    from .bill_approval_policy_group import BillApprovalPolicyGroup
+    from .bill_approval_policy_user import BillApprovalPolicyUser
+    from .bill_approval_rule import BillApprovalRule
+    from .bill_approval_rule_create import BillApprovalRuleCreate
+    from .bill_approval_rule_key import BillApprovalRuleKey
+    from .bill_approval_rule_operator import BillApprovalRuleOperator
+    from .bill_approval_rule_value import BillApprovalRuleValue
     from .bill_approval_status import BillApprovalStatus
     from .bill_approver import BillApprover
     from .bill_approver_status import BillApproverStatus
@@ -40,9 +59,18 @@ if TYPE_CHECKING:
     from .bill_line_item import BillLineItem
     from .bill_page import BillPage
     from .bill_payment import BillPayment
+    from .bill_payment_record import BillPaymentRecord
+    from .bill_payment_record_item import BillPaymentRecordItem
     from .bill_payment_status import BillPaymentStatus
     from .bill_replace import BillReplace
     from .bill_update import BillUpdate
+    from .billing_period import BillingPeriod
+    from .billing_statement import BillingStatement
+    from .billing_statement_detail import BillingStatementDetail
+    from .billing_statement_download_link import BillingStatementDownloadLink
+    from .billing_statement_line import BillingStatementLine
+    from .billing_statement_page import BillingStatementPage
+    from .billing_statement_payment_status import BillingStatementPaymentStatus
     from .budget import Budget
     from .budget_create import BudgetCreate
     from .budget_current_period import BudgetCurrentPeriod
@@ -88,9 +116,22 @@ if TYPE_CHECKING:
     from .card_type import CardType
     from .card_update import CardUpdate
     from .card_user_status import CardUserStatus
+    from .chart_of_account import ChartOfAccount
+    from .chart_of_account_account import ChartOfAccountAccount
+    from .chart_of_account_bulk_result import ChartOfAccountBulkResult
+    from .chart_of_account_bulk_update import ChartOfAccountBulkUpdate
+    from .chart_of_account_create import ChartOfAccountCreate
+    from .chart_of_account_fields import ChartOfAccountFields
+    from .chart_of_account_page import ChartOfAccountPage
+    from .chart_of_account_type import ChartOfAccountType
+    from .chart_of_account_update import ChartOfAccountUpdate
     from .check_delivery_type import CheckDeliveryType
     from .check_disbursement import CheckDisbursement
     from .check_image_link import CheckImageLink
+    from .classification_bulk_update import ClassificationBulkUpdate
+    from .classification_create import ClassificationCreate
+    from .classification_record import ClassificationRecord
+    from .classification_update import ClassificationUpdate
     from .classifications import Classifications
     from .custom_field import CustomField
     from .custom_field_create import CustomFieldCreate
@@ -108,17 +149,29 @@ if TYPE_CHECKING:
     from .customer_create import CustomerCreate
     from .customer_page import CustomerPage
     from .customer_update import CustomerUpdate
+    from .department import Department
+    from .department_bulk_result import DepartmentBulkResult
+    from .department_page import DepartmentPage
     from .disbursement_info import DisbursementInfo
     from .disbursement_status import DisbursementStatus
     from .document import Document
     from .document_upload_state import DocumentUploadState
     from .document_upload_status import DocumentUploadStatus
+    from .employee import Employee
+    from .employee_bulk_result import EmployeeBulkResult
+    from .employee_bulk_update import EmployeeBulkUpdate
+    from .employee_create import EmployeeCreate
+    from .employee_fields import EmployeeFields
+    from .employee_page import EmployeePage
+    from .employee_update import EmployeeUpdate
     from .error_item import ErrorItem
     from .error_item_params_item import ErrorItemParamsItem
     from .error_item_params_item_additional import ErrorItemParamsItemAdditional
     from .event_catalog_entry import EventCatalogEntry
     from .event_notification import EventNotification
     from .event_notification_page import EventNotificationPage
+    from .exchange_rate_amount_range import ExchangeRateAmountRange
+    from .exchange_rate_quote import ExchangeRateQuote
     from .field_validation_rule import FieldValidationRule
     from .forward_page_envelope import ForwardPageEnvelope
     from .funding_account_permissions import FundingAccountPermissions
@@ -146,6 +199,20 @@ if TYPE_CHECKING:
     from .invoice_processing_options import InvoiceProcessingOptions
     from .invoice_status import InvoiceStatus
     from .invoice_update import InvoiceUpdate
+    from .item import Item
+    from .item_bulk_result import ItemBulkResult
+    from .item_bulk_update import ItemBulkUpdate
+    from .item_create import ItemCreate
+    from .item_fields import ItemFields
+    from .item_page import ItemPage
+    from .item_type import ItemType
+    from .item_update import ItemUpdate
+    from .job import Job
+    from .job_bulk_result import JobBulkResult
+    from .job_page import JobPage
+    from .location import Location
+    from .location_bulk_result import LocationBulkResult
+    from .location_page import LocationPage
     from .login_as_user_request import LoginAsUserRequest
     from .login_as_user_response import LoginAsUserResponse
     from .login_request import LoginRequest
@@ -165,6 +232,7 @@ if TYPE_CHECKING:
     from .mfa_status import MfaStatus
     from .mfa_step_up import MfaStepUp
     from .mfa_step_up_result import MfaStepUpResult
+    from .named_classification_fields import NamedClassificationFields
     from .network_invitation import NetworkInvitation
     from .network_invitation_acceptance import NetworkInvitationAcceptance
     from .network_invitation_create import NetworkInvitationCreate
@@ -194,6 +262,8 @@ if TYPE_CHECKING:
     from .partner_organization_processing_options_input import (
         PartnerOrganizationProcessingOptionsInput,
     )
+    from .partner_price_plan_type import PartnerPricePlanType
+    from .partner_price_plan_update import PartnerPricePlanUpdate
     from .partner_role import PartnerRole
     from .partner_role_page import PartnerRolePage
     from .partner_user import PartnerUser
@@ -217,6 +287,8 @@ if TYPE_CHECKING:
     from .payment_void_info import PaymentVoidInfo
     from .payment_void_status import PaymentVoidStatus
     from .payment_void_type import PaymentVoidType
+    from .pending_bill_approval import PendingBillApproval
+    from .pending_bill_approval_list import PendingBillApprovalList
     from .phone_type import PhoneType
     from .price_plan_term import PricePlanTerm
     from .receivable_payment import ReceivablePayment
@@ -225,6 +297,7 @@ if TYPE_CHECKING:
     from .receivable_payment_invoice_amount import ReceivablePaymentInvoiceAmount
     from .receivable_payment_status import ReceivablePaymentStatus
     from .receivable_payment_type import ReceivablePaymentType
+    from .recorded_bill_payment import RecordedBillPayment
     from .recurrence_period import RecurrencePeriod
     from .recurring_bill import RecurringBill
     from .recurring_bill_create import RecurringBillCreate
@@ -310,6 +383,16 @@ if TYPE_CHECKING:
     from .vendor_bank_account_status import VendorBankAccountStatus
     from .vendor_configuration import VendorConfiguration
     from .vendor_create import VendorCreate
+    from .vendor_credit import VendorCredit
+    from .vendor_credit_bulk_replace import VendorCreditBulkReplace
+    from .vendor_credit_bulk_result import VendorCreditBulkResult
+    from .vendor_credit_bulk_update import VendorCreditBulkUpdate
+    from .vendor_credit_create import VendorCreditCreate
+    from .vendor_credit_fields import VendorCreditFields
+    from .vendor_credit_line_item import VendorCreditLineItem
+    from .vendor_credit_page import VendorCreditPage
+    from .vendor_credit_status import VendorCreditStatus
+    from .vendor_credit_usage import VendorCreditUsage
     from .vendor_email_invitation_create import VendorEmailInvitationCreate
     from .vendor_page import VendorPage
     from .vendor_payment_information import VendorPaymentInformation
@@ -323,7 +406,12 @@ if TYPE_CHECKING:
 
 _MODULES = {
     "AccountType": ".account_type",
+    "AccountingClass": ".accounting_class",
+    "AccountingClassBulkResult": ".accounting_class_bulk_result",
+    "AccountingClassPage": ".accounting_class_page",
     "AchDisbursement": ".ach_disbursement",
+    "ActionStatus": ".action_status",
+    "ActionStatusResult": ".action_status_result",
     "AddPartnerRiskVerificationPhoneRequest": ".add_partner_risk_verification_phone_request",
     "Address": ".address",
     "ApCard": ".ap_card",
@@ -342,11 +430,25 @@ _MODULES = {
     "BankAccountType": ".bank_account_type",
     "BankAccountUpdate": ".bank_account_update",
     "BankAccountUser": ".bank_account_user",
+    "BankAccountUserNomination": ".bank_account_user_nomination",
     "BankAccountUserPage": ".bank_account_user_page",
     "BankAccountVerification": ".bank_account_verification",
     "BankAccountVerificationResult": ".bank_account_verification_result",
     "BankFundingOption": ".bank_funding_option",
     "Bill": ".bill",
+    "BillApprovalAction": ".bill_approval_action",
+    "BillApprovalActionType": ".bill_approval_action_type",
+    "BillApprovalGroupUser": ".bill_approval_group_user",
+    "BillApprovalPolicy": ".bill_approval_policy",
+    "BillApprovalPolicyApprovers": ".bill_approval_policy_approvers",
+    "BillApprovalPolicyCreate": ".bill_approval_policy_create",
+    "BillApprovalPolicyGroup": ".bill_approval_policy_group",
+    "BillApprovalPolicyUser": ".bill_approval_policy_user",
+    "BillApprovalRule": ".bill_approval_rule",
+    "BillApprovalRuleCreate": ".bill_approval_rule_create",
+    "BillApprovalRuleKey": ".bill_approval_rule_key",
+    "BillApprovalRuleOperator": ".bill_approval_rule_operator",
+    "BillApprovalRuleValue": ".bill_approval_rule_value",
     "BillApprovalStatus": ".bill_approval_status",
     "BillApprover": ".bill_approver",
     "BillApproverStatus": ".bill_approver_status",
@@ -355,9 +457,18 @@ _MODULES = {
     "BillLineItem": ".bill_line_item",
     "BillPage": ".bill_page",
     "BillPayment": ".bill_payment",
+    "BillPaymentRecord": ".bill_payment_record",
+    "BillPaymentRecordItem": ".bill_payment_record_item",
     "BillPaymentStatus": ".bill_payment_status",
     "BillReplace": ".bill_replace",
     "BillUpdate": ".bill_update",
+    "BillingPeriod": ".billing_period",
+    "BillingStatement": ".billing_statement",
+    "BillingStatementDetail": ".billing_statement_detail",
+    "BillingStatementDownloadLink": ".billing_statement_download_link",
+    "BillingStatementLine": ".billing_statement_line",
+    "BillingStatementPage": ".billing_statement_page",
+    "BillingStatementPaymentStatus": ".billing_statement_payment_status",
     "Budget": ".budget",
     "BudgetCreate": ".budget_create",
     "BudgetCurrentPeriod": ".budget_current_period",
@@ -403,9 +514,22 @@ _MODULES = {
     "CardType": ".card_type",
     "CardUpdate": ".card_update",
     "CardUserStatus": ".card_user_status",
+    "ChartOfAccount": ".chart_of_account",
+    "ChartOfAccountAccount": ".chart_of_account_account",
+    "ChartOfAccountBulkResult": ".chart_of_account_bulk_result",
+    "ChartOfAccountBulkUpdate": ".chart_of_account_bulk_update",
+    "ChartOfAccountCreate": ".chart_of_account_create",
+    "ChartOfAccountFields": ".chart_of_account_fields",
+    "ChartOfAccountPage": ".chart_of_account_page",
+    "ChartOfAccountType": ".chart_of_account_type",
+    "ChartOfAccountUpdate": ".chart_of_account_update",
     "CheckDeliveryType": ".check_delivery_type",
     "CheckDisbursement": ".check_disbursement",
     "CheckImageLink": ".check_image_link",
+    "ClassificationBulkUpdate": ".classification_bulk_update",
+    "ClassificationCreate": ".classification_create",
+    "ClassificationRecord": ".classification_record",
+    "ClassificationUpdate": ".classification_update",
     "Classifications": ".classifications",
     "CustomField": ".custom_field",
     "CustomFieldCreate": ".custom_field_create",
@@ -423,17 +547,29 @@ _MODULES = {
     "CustomerCreate": ".customer_create",
     "CustomerPage": ".customer_page",
     "CustomerUpdate": ".customer_update",
+    "Department": ".department",
+    "DepartmentBulkResult": ".department_bulk_result",
+    "DepartmentPage": ".department_page",
     "DisbursementInfo": ".disbursement_info",
     "DisbursementStatus": ".disbursement_status",
     "Document": ".document",
     "DocumentUploadState": ".document_upload_state",
     "DocumentUploadStatus": ".document_upload_status",
+    "Employee": ".employee",
+    "EmployeeBulkResult": ".employee_bulk_result",
+    "EmployeeBulkUpdate": ".employee_bulk_update",
+    "EmployeeCreate": ".employee_create",
+    "EmployeeFields": ".employee_fields",
+    "EmployeePage": ".employee_page",
+    "EmployeeUpdate": ".employee_update",
     "ErrorItem": ".error_item",
     "ErrorItemParamsItem": ".error_item_params_item",
     "ErrorItemParamsItemAdditional": ".error_item_params_item_additional",
     "EventCatalogEntry": ".event_catalog_entry",
     "EventNotification": ".event_notification",
     "EventNotificationPage": ".event_notification_page",
+    "ExchangeRateAmountRange": ".exchange_rate_amount_range",
+    "ExchangeRateQuote": ".exchange_rate_quote",
     "FieldValidationRule": ".field_validation_rule",
     "ForwardPageEnvelope": ".forward_page_envelope",
     "FundingAccountPermissions": ".funding_account_permissions",
@@ -459,6 +595,20 @@ _MODULES = {
     "InvoiceProcessingOptions": ".invoice_processing_options",
     "InvoiceStatus": ".invoice_status",
     "InvoiceUpdate": ".invoice_update",
+    "Item": ".item",
+    "ItemBulkResult": ".item_bulk_result",
+    "ItemBulkUpdate": ".item_bulk_update",
+    "ItemCreate": ".item_create",
+    "ItemFields": ".item_fields",
+    "ItemPage": ".item_page",
+    "ItemType": ".item_type",
+    "ItemUpdate": ".item_update",
+    "Job": ".job",
+    "JobBulkResult": ".job_bulk_result",
+    "JobPage": ".job_page",
+    "Location": ".location",
+    "LocationBulkResult": ".location_bulk_result",
+    "LocationPage": ".location_page",
     "LoginAsUserRequest": ".login_as_user_request",
     "LoginAsUserResponse": ".login_as_user_response",
     "LoginRequest": ".login_request",
@@ -478,6 +628,7 @@ _MODULES = {
     "MfaStatus": ".mfa_status",
     "MfaStepUp": ".mfa_step_up",
     "MfaStepUpResult": ".mfa_step_up_result",
+    "NamedClassificationFields": ".named_classification_fields",
     "NetworkInvitation": ".network_invitation",
     "NetworkInvitationAcceptance": ".network_invitation_acceptance",
     "NetworkInvitationCreate": ".network_invitation_create",
@@ -505,6 +656,8 @@ _MODULES = {
     "PartnerOrganizationCreate": ".partner_organization_create",
     "PartnerOrganizationPage": ".partner_organization_page",
     "PartnerOrganizationProcessingOptionsInput": ".partner_organization_processing_options_input",
+    "PartnerPricePlanType": ".partner_price_plan_type",
+    "PartnerPricePlanUpdate": ".partner_price_plan_update",
     "PartnerRole": ".partner_role",
     "PartnerRolePage": ".partner_role_page",
     "PartnerUser": ".partner_user",
@@ -528,6 +681,8 @@ _MODULES = {
     "PaymentVoidInfo": ".payment_void_info",
     "PaymentVoidStatus": ".payment_void_status",
     "PaymentVoidType": ".payment_void_type",
+    "PendingBillApproval": ".pending_bill_approval",
+    "PendingBillApprovalList": ".pending_bill_approval_list",
     "PhoneType": ".phone_type",
     "PricePlanTerm": ".price_plan_term",
     "ReceivablePayment": ".receivable_payment",
@@ -536,6 +691,7 @@ _MODULES = {
     "ReceivablePaymentInvoiceAmount": ".receivable_payment_invoice_amount",
     "ReceivablePaymentStatus": ".receivable_payment_status",
     "ReceivablePaymentType": ".receivable_payment_type",
+    "RecordedBillPayment": ".recorded_bill_payment",
     "RecurrencePeriod": ".recurrence_period",
     "RecurringBill": ".recurring_bill",
     "RecurringBillCreate": ".recurring_bill_create",
@@ -621,6 +777,16 @@ _MODULES = {
     "VendorBankAccountStatus": ".vendor_bank_account_status",
     "VendorConfiguration": ".vendor_configuration",
     "VendorCreate": ".vendor_create",
+    "VendorCredit": ".vendor_credit",
+    "VendorCreditBulkReplace": ".vendor_credit_bulk_replace",
+    "VendorCreditBulkResult": ".vendor_credit_bulk_result",
+    "VendorCreditBulkUpdate": ".vendor_credit_bulk_update",
+    "VendorCreditCreate": ".vendor_credit_create",
+    "VendorCreditFields": ".vendor_credit_fields",
+    "VendorCreditLineItem": ".vendor_credit_line_item",
+    "VendorCreditPage": ".vendor_credit_page",
+    "VendorCreditStatus": ".vendor_credit_status",
+    "VendorCreditUsage": ".vendor_credit_usage",
     "VendorEmailInvitationCreate": ".vendor_email_invitation_create",
     "VendorPage": ".vendor_page",
     "VendorPaymentInformation": ".vendor_payment_information",
@@ -648,8 +814,13 @@ def __dir__() -> list[str]:
 
 
 __all__ = (
+    "AccountingClass",
+    "AccountingClassBulkResult",
+    "AccountingClassPage",
     "AccountType",
     "AchDisbursement",
+    "ActionStatus",
+    "ActionStatusResult",
     "AddPartnerRiskVerificationPhoneRequest",
     "Address",
     "ApCard",
@@ -668,19 +839,42 @@ __all__ = (
     "BankAccountType",
     "BankAccountUpdate",
     "BankAccountUser",
+    "BankAccountUserNomination",
     "BankAccountUserPage",
     "BankAccountVerification",
     "BankAccountVerificationResult",
     "BankFundingOption",
     "Bill",
+    "BillApprovalAction",
+    "BillApprovalActionType",
+    "BillApprovalGroupUser",
+    "BillApprovalPolicy",
+    "BillApprovalPolicyApprovers",
+    "BillApprovalPolicyCreate",
+    "BillApprovalPolicyGroup",
+    "BillApprovalPolicyUser",
+    "BillApprovalRule",
+    "BillApprovalRuleCreate",
+    "BillApprovalRuleKey",
+    "BillApprovalRuleOperator",
+    "BillApprovalRuleValue",
     "BillApprovalStatus",
     "BillApprover",
     "BillApproverStatus",
     "BillCreate",
+    "BillingPeriod",
+    "BillingStatement",
+    "BillingStatementDetail",
+    "BillingStatementDownloadLink",
+    "BillingStatementLine",
+    "BillingStatementPage",
+    "BillingStatementPaymentStatus",
     "BillInvoice",
     "BillLineItem",
     "BillPage",
     "BillPayment",
+    "BillPaymentRecord",
+    "BillPaymentRecordItem",
     "BillPaymentStatus",
     "BillReplace",
     "BillUpdate",
@@ -729,10 +923,23 @@ __all__ = (
     "CardType",
     "CardUpdate",
     "CardUserStatus",
+    "ChartOfAccount",
+    "ChartOfAccountAccount",
+    "ChartOfAccountBulkResult",
+    "ChartOfAccountBulkUpdate",
+    "ChartOfAccountCreate",
+    "ChartOfAccountFields",
+    "ChartOfAccountPage",
+    "ChartOfAccountType",
+    "ChartOfAccountUpdate",
     "CheckDeliveryType",
     "CheckDisbursement",
     "CheckImageLink",
+    "ClassificationBulkUpdate",
+    "ClassificationCreate",
+    "ClassificationRecord",
     "Classifications",
+    "ClassificationUpdate",
     "Customer",
     "CustomerAttachmentPage",
     "CustomerContact",
@@ -749,17 +956,29 @@ __all__ = (
     "CustomFieldValuePage",
     "CustomFieldValuesCreate",
     "CustomFieldValuesDelete",
+    "Department",
+    "DepartmentBulkResult",
+    "DepartmentPage",
     "DisbursementInfo",
     "DisbursementStatus",
     "Document",
     "DocumentUploadState",
     "DocumentUploadStatus",
+    "Employee",
+    "EmployeeBulkResult",
+    "EmployeeBulkUpdate",
+    "EmployeeCreate",
+    "EmployeeFields",
+    "EmployeePage",
+    "EmployeeUpdate",
     "ErrorItem",
     "ErrorItemParamsItem",
     "ErrorItemParamsItemAdditional",
     "EventCatalogEntry",
     "EventNotification",
     "EventNotificationPage",
+    "ExchangeRateAmountRange",
+    "ExchangeRateQuote",
     "FieldValidationRule",
     "ForwardPageEnvelope",
     "FundingAccountPermissions",
@@ -785,6 +1004,20 @@ __all__ = (
     "InvoiceProcessingOptions",
     "InvoiceStatus",
     "InvoiceUpdate",
+    "Item",
+    "ItemBulkResult",
+    "ItemBulkUpdate",
+    "ItemCreate",
+    "ItemFields",
+    "ItemPage",
+    "ItemType",
+    "ItemUpdate",
+    "Job",
+    "JobBulkResult",
+    "JobPage",
+    "Location",
+    "LocationBulkResult",
+    "LocationPage",
     "LoginAsUserRequest",
     "LoginAsUserResponse",
     "LoginRequest",
@@ -804,6 +1037,7 @@ __all__ = (
     "MfaStatus",
     "MfaStepUp",
     "MfaStepUpResult",
+    "NamedClassificationFields",
     "NetworkInvitation",
     "NetworkInvitationAcceptance",
     "NetworkInvitationCreate",
@@ -831,6 +1065,8 @@ __all__ = (
     "PartnerOrganizationCreate",
     "PartnerOrganizationPage",
     "PartnerOrganizationProcessingOptionsInput",
+    "PartnerPricePlanType",
+    "PartnerPricePlanUpdate",
     "PartnerRole",
     "PartnerRolePage",
     "PartnerUser",
@@ -854,6 +1090,8 @@ __all__ = (
     "PaymentVoidInfo",
     "PaymentVoidStatus",
     "PaymentVoidType",
+    "PendingBillApproval",
+    "PendingBillApprovalList",
     "PhoneType",
     "PricePlanTerm",
     "ReceivablePayment",
@@ -862,6 +1100,7 @@ __all__ = (
     "ReceivablePaymentInvoiceAmount",
     "ReceivablePaymentStatus",
     "ReceivablePaymentType",
+    "RecordedBillPayment",
     "RecurrencePeriod",
     "RecurringBill",
     "RecurringBillCreate",
@@ -947,6 +1186,16 @@ __all__ = (
     "VendorBankAccountStatus",
     "VendorConfiguration",
     "VendorCreate",
+    "VendorCredit",
+    "VendorCreditBulkReplace",
+    "VendorCreditBulkResult",
+    "VendorCreditBulkUpdate",
+    "VendorCreditCreate",
+    "VendorCreditFields",
+    "VendorCreditLineItem",
+    "VendorCreditPage",
+    "VendorCreditStatus",
+    "VendorCreditUsage",
     "VendorEmailInvitationCreate",
     "VendorPage",
     "VendorPaymentInformation",

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import (
     Any,
     TypeVar,
+    cast,
 )
 
 from attrs import define as _attrs_define
@@ -41,6 +42,9 @@ class BulkPaymentCreate:
             description (str | None):
             transaction_number (str | None):
             card_funding_purpose (str | None):
+            exchange_rate_batch_id (int | str | None): Id of BILL's exchange-rate batch (an integer in BILL's guide, e.g.
+                35664; a string is accepted too); required on createPayment and bulkCreatePayments when the vendor bill currency
+                is not USD.
     """
 
     funding_account: PaymentFundingAccount = _attrs_field(validator=expect_model("PaymentFundingAccount"))
@@ -53,6 +57,7 @@ class BulkPaymentCreate:
     description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     transaction_number: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     card_funding_purpose: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    exchange_rate_batch_id: int | str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +88,8 @@ class BulkPaymentCreate:
             field_dict["transactionNumber"] = self.transaction_number
         if self.card_funding_purpose is not None:
             field_dict["cardFundingPurpose"] = self.card_funding_purpose
+        if self.exchange_rate_batch_id is not None:
+            field_dict["exchangeRateBatchId"] = self.exchange_rate_batch_id
 
         return field_dict
 
@@ -120,6 +127,15 @@ class BulkPaymentCreate:
 
             card_funding_purpose = d.pop("cardFundingPurpose", None)
 
+            _exchange_rate_batch_id = d.pop("exchangeRateBatchId", None)
+            exchange_rate_batch_id: int | str | None = None
+            if _exchange_rate_batch_id is not None:
+
+                def _parse_exchange_rate_batch_id(data: object) -> int | str:
+                    return cast(int | str, data)
+
+                exchange_rate_batch_id = _parse_exchange_rate_batch_id(_exchange_rate_batch_id)
+
             bulk_payment_create = _new_object(cls)
             bulk_payment_create.funding_account = funding_account
             bulk_payment_create.payments = payments
@@ -129,6 +145,7 @@ class BulkPaymentCreate:
             bulk_payment_create.description = description
             bulk_payment_create.transaction_number = transaction_number
             bulk_payment_create.card_funding_purpose = card_funding_purpose
+            bulk_payment_create.exchange_rate_batch_id = exchange_rate_batch_id
 
             bulk_payment_create.additional_properties = d
             return bulk_payment_create

@@ -8,6 +8,7 @@ from typing import (
     Any,
     ClassVar,
     TypeVar,
+    cast,
 )
 
 from attrs import define as _attrs_define
@@ -52,6 +53,9 @@ class PaymentCreate:
             card_funding_purpose (str | None): Needed for CARD_ACCOUNT funding when BILL cannot tell the vendor's industry.
             payment_purpose (PaymentPurpose | None): Reason for an international payment, as free text or one of the codes
                 the country requires.
+            exchange_rate_batch_id (int | str | None): Id of BILL's exchange-rate batch (an integer in BILL's guide, e.g.
+                35664; a string is accepted too); required on createPayment and bulkCreatePayments when the vendor bill currency
+                is not USD.
     """
 
     amount: Decimal = _attrs_field(converter=number_arg, validator=expect_number())
@@ -66,6 +70,7 @@ class PaymentCreate:
     payment_purpose: PaymentPurpose | None = _attrs_field(
         default=None, validator=expect_model("PaymentPurpose", optional=True)
     )
+    exchange_rate_batch_id: int | str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
     # Checked by bill_sdk._runtime.check_request_body before this model is sent: (limits, BILL takes a string too).
     _number_fields: ClassVar[dict[str, tuple[NumberLimits, bool]]] = {
@@ -102,6 +107,8 @@ class PaymentCreate:
             field_dict["cardFundingPurpose"] = self.card_funding_purpose
         if self.payment_purpose is not None:
             field_dict["paymentPurpose"] = self.payment_purpose.to_dict()
+        if self.exchange_rate_batch_id is not None:
+            field_dict["exchangeRateBatchId"] = self.exchange_rate_batch_id
 
         return field_dict
 
@@ -138,6 +145,15 @@ class PaymentCreate:
             if _payment_purpose is not None:
                 payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
 
+            _exchange_rate_batch_id = d.pop("exchangeRateBatchId", None)
+            exchange_rate_batch_id: int | str | None = None
+            if _exchange_rate_batch_id is not None:
+
+                def _parse_exchange_rate_batch_id(data: object) -> int | str:
+                    return cast(int | str, data)
+
+                exchange_rate_batch_id = _parse_exchange_rate_batch_id(_exchange_rate_batch_id)
+
             payment_create = _new_object(cls)
             payment_create.amount = amount
             payment_create.funding_account = funding_account
@@ -149,6 +165,7 @@ class PaymentCreate:
             payment_create.transaction_number = transaction_number
             payment_create.card_funding_purpose = card_funding_purpose
             payment_create.payment_purpose = payment_purpose
+            payment_create.exchange_rate_batch_id = exchange_rate_batch_id
 
             payment_create.additional_properties = d
             return payment_create

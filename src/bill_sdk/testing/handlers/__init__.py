@@ -8,6 +8,7 @@ from bill_sdk.testing.handlers.answers import Answers
 from bill_sdk.testing.handlers.auth import AuthHandlers
 from bill_sdk.testing.handlers.call import Call, Handler
 from bill_sdk.testing.handlers.documents import DocumentHandlers
+from bill_sdk.testing.handlers.payables import PayablesHandlers
 from bill_sdk.testing.handlers.payments import PaymentHandlers
 from bill_sdk.testing.handlers.resources import ResourceHandlers
 from bill_sdk.testing.handlers.webhooks import WebhookHandlers
@@ -18,6 +19,7 @@ __all__ = [
     "Call",
     "DocumentHandlers",
     "Handler",
+    "PayablesHandlers",
     "PaymentHandlers",
     "ResourceHandlers",
     "WebhookHandlers",

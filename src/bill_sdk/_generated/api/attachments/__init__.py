@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from bill_sdk._runtime import File, RawResponse
 
+    from ...models.action_status_result import ActionStatusResult
     from ...models.customer_attachment_page import CustomerAttachmentPage
     from ...models.document import Document
     from ...models.error_item import ErrorItem
@@ -375,6 +376,28 @@ class AttachmentsResource:
             options=request_options(timeout, extra_headers, max_retries),
         )
 
+    async def delete(
+        self,
+        attachment_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> ActionStatusResult:
+        """Delete an attachment
+        Deletes an attachment for good: it cannot be restored and no longer appears in attachment lists
+        (https://developer.bill.com/changelog/2025-11-05-new-api-endpoint-for-deleting-attachments).
+
+        ``DELETE /v3/attachments/{attachmentId}`` (operation ``deleteAttachment``).
+        """
+        from .delete_attachment import asyncio as _call
+
+        return await _call(
+            attachment_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
 
 class AttachmentsResourceWithRawResponse:
     """``AttachmentsResource``'s methods answering with a :class:`bill_sdk.RawResponse` (a list: one page)."""
@@ -543,6 +566,26 @@ class AttachmentsResourceWithRawResponse:
         ``GET /v3/attachments/{attachmentId}`` (operation ``getAttachment``).
         """
         from .get_attachment import asyncio_raw as _call
+
+        return await _call(
+            attachment_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def delete(
+        self,
+        attachment_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[ActionStatusResult]:
+        """Delete an attachment, answering with the HTTP response (``.parse()`` for the result).
+
+        ``DELETE /v3/attachments/{attachmentId}`` (operation ``deleteAttachment``).
+        """
+        from .delete_attachment import asyncio_raw as _call
 
         return await _call(
             attachment_id,

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
     from ...models.bill import Bill
     from ...models.bill_create import BillCreate
     from ...models.bill_page import BillPage
+    from ...models.bill_payment_record import BillPaymentRecord
     from ...models.bill_replace import BillReplace
     from ...models.bill_update import BillUpdate
     from ...models.error_item import ErrorItem
+    from ...models.recorded_bill_payment import RecordedBillPayment
 
 
 class BillsResource:
@@ -184,6 +186,32 @@ class BillsResource:
 
         return await _call(
             bill_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def record_payment(
+        self,
+        *,
+        body: BillPaymentRecord,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RecordedBillPayment:
+        """Record AP payment
+        Records a payment made outside BILL (a check written by hand, a wire from another bank) against one
+        or more bills of one vendor; BILL moves no money. Each bill's dueAmount drops by the amount applied
+        to it, and vendor credits can be applied in the same request
+        (https://developer.bill.com/docs/record-ap-payments ;
+        https://developer.bill.com/hc/reference/recordpayment). Repeating it records the payment twice, so
+        the SDK never re-sends it once it may have reached BILL.
+
+        ``POST /v3/bills/record-payment`` (operation ``recordBillPayment``).
+        """
+        from .record_bill_payment import asyncio as _call
+
+        return await _call(
+            body=body,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )
@@ -419,6 +447,26 @@ class BillsResourceWithRawResponse:
 
         return await _call(
             bill_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def record_payment(
+        self,
+        *,
+        body: BillPaymentRecord,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[RecordedBillPayment]:
+        """Record AP payment, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/bills/record-payment`` (operation ``recordBillPayment``).
+        """
+        from .record_bill_payment import asyncio_raw as _call
+
+        return await _call(
+            body=body,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )

@@ -18,12 +18,14 @@ if TYPE_CHECKING:
 
     from bill_sdk._runtime import File, RawResponse
 
+    from ...models.action_status_result import ActionStatusResult
     from ...models.ap_card import ApCard
     from ...models.bank_account import BankAccount
     from ...models.bank_account_create import BankAccountCreate
     from ...models.bank_account_page import BankAccountPage
     from ...models.bank_account_update import BankAccountUpdate
     from ...models.bank_account_user import BankAccountUser
+    from ...models.bank_account_user_nomination import BankAccountUserNomination
     from ...models.bank_account_user_page import BankAccountUserPage
     from ...models.bank_account_verification import BankAccountVerification
     from ...models.bank_account_verification_result import BankAccountVerificationResult
@@ -528,6 +530,52 @@ class FundingAccountsResource:
             options=request_options(timeout, extra_headers, max_retries),
         )
 
+    async def nominate_bank_account_user(
+        self,
+        *,
+        body: BankAccountUserNomination,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> ActionStatusResult:
+        """Nominate a bank account user
+        Lets a user pay from a verified organization bank account: the bank account user becomes NOMINATED
+        and BILL emails the user to sign in and verify their identity, after which they are VERIFIED
+        (https://developer.bill.com/changelog/2025-01-31-new-endpoints-bank-account-users). The bank account
+        must be VERIFIED first. Repeating it sends another email, so the SDK does not re-send it.
+
+        ``POST /v3/funding-accounts/banks/users/nominate`` (operation ``nominateBankAccountUser``).
+        """
+        from .nominate_bank_account_user import asyncio as _call
+
+        return await _call(
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def archive_bank_account_user(
+        self,
+        bank_account_user_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> BankAccountUser:
+        """Archive a bank account user
+        Takes away a user's access to an organization bank account: archived becomes true and
+        verificationStatus UNVERIFIED; the user can no longer pay from that account.
+
+        ``POST /v3/funding-accounts/banks/users/{bankAccountUserId}/archive`` (operation ``archiveBankAccountUser``).
+        """
+        from .archive_bank_account_user import asyncio as _call
+
+        return await _call(
+            bank_account_user_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
 
 class FundingAccountsResourceWithRawResponse:
     """``FundingAccountsResource``'s methods answering with a :class:`bill_sdk.RawResponse` (a list: one page)."""
@@ -817,6 +865,46 @@ class FundingAccountsResourceWithRawResponse:
         from .get_funding_account_permissions import asyncio_raw as _call
 
         return await _call(
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def nominate_bank_account_user(
+        self,
+        *,
+        body: BankAccountUserNomination,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[ActionStatusResult]:
+        """Nominate a bank account user, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/funding-accounts/banks/users/nominate`` (operation ``nominateBankAccountUser``).
+        """
+        from .nominate_bank_account_user import asyncio_raw as _call
+
+        return await _call(
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def archive_bank_account_user(
+        self,
+        bank_account_user_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[BankAccountUser]:
+        """Archive a bank account user, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/funding-accounts/banks/users/{bankAccountUserId}/archive`` (operation ``archiveBankAccountUser``).
+        """
+        from .archive_bank_account_user import asyncio_raw as _call
+
+        return await _call(
+            bank_account_user_id,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )

@@ -14,10 +14,14 @@ from bill_sdk._runtime import UNSET, Sender, Unset, request_options
 from bill_sdk.errors import ArgumentError
 
 if TYPE_CHECKING:
+    import datetime
     from typing import cast
 
     from bill_sdk._runtime import File, RawResponse
 
+    from ...models.billing_statement import BillingStatement
+    from ...models.billing_statement_detail import BillingStatementDetail
+    from ...models.billing_statement_page import BillingStatementPage
     from ...models.error_item import ErrorItem
     from ...models.organization import Organization
     from ...models.organization_industry_list import OrganizationIndustryList
@@ -118,6 +122,122 @@ class OrganizationsResource:
             options=request_options(timeout, extra_headers, max_retries),
         )
 
+    def list_billing_statements(
+        self,
+        organization_id: str,
+        *,
+        max: int | Unset = UNSET,
+        page: str | Unset = UNSET,
+        invoice_date_from: datetime.date | Unset = UNSET,
+        invoice_date_to: datetime.date | Unset = UNSET,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncPaginator[BillingStatementPage, BillingStatement]:
+        """Get list of billing statements
+        BILL's monthly billing statements for the organization (ids begin with 0S0). With invoiceDateFrom
+        and invoiceDateTo the list covers that range; max and page apply only when neither is set
+        (https://developer.bill.com/docs/organization-billing-statements).
+
+        ``GET /v3/organizations/{organizationId}/billing-statements`` (operation ``listBillingStatements``).
+        ``await`` it for one page; ``async for`` over it for every ``BillingStatement`` across pages (page cursor).
+        """
+        from .list_billing_statements import asyncio as _call
+
+        options = request_options(timeout, extra_headers, max_retries)
+        client = self._client
+
+        def fetch(cursor: str | None, size: int | None) -> Awaitable[BillingStatementPage]:
+            return _call(
+                organization_id,
+                max=max if size is None else size,
+                page=page if cursor is None else cursor,
+                invoice_date_from=invoice_date_from,
+                invoice_date_to=invoice_date_to,
+                client=client,
+                options=options,
+            )
+
+        return AsyncPaginator(
+            fetch,
+            page_size=None if isinstance(max, Unset) else max,
+            max_page_size=100,
+            operation_id="listBillingStatements",
+        )
+
+    def pages_billing_statements(
+        self,
+        organization_id: str,
+        *,
+        invoice_date_from: datetime.date | Unset = UNSET,
+        invoice_date_to: datetime.date | Unset = UNSET,
+        page_size: int = 100,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[BillingStatementPage]:
+        """Every page of ``list_billing_statements``, fetched one at a time as you iterate (page cursor)."""
+        if not 1 <= page_size <= 100:
+            raise ArgumentError(
+                f"page_size must be between 1 and 100 (BILL's limit for list_billing_statements), got {page_size}"
+            )
+        return self.list_billing_statements(
+            organization_id,
+            invoice_date_from=invoice_date_from,
+            invoice_date_to=invoice_date_to,
+            max=page_size,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            max_retries=max_retries,
+        ).pages()
+
+    def iter_billing_statements(
+        self,
+        organization_id: str,
+        *,
+        invoice_date_from: datetime.date | Unset = UNSET,
+        invoice_date_to: datetime.date | Unset = UNSET,
+        page_size: int = 100,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[BillingStatement]:
+        """Every item of ``list_billing_statements`` across pages, in constant memory: ``async for x in list_billing_statements(max=page_size, ...)``."""
+        return iterate_items(
+            self.pages_billing_statements(
+                organization_id,
+                invoice_date_from=invoice_date_from,
+                invoice_date_to=invoice_date_to,
+                page_size=page_size,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                max_retries=max_retries,
+            )
+        )
+
+    async def get_billing_statement(
+        self,
+        organization_id: str,
+        billing_statement_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> BillingStatementDetail:
+        """Get billing statement details
+        One billing statement with its lines; download it from downloadLink with the sessionId header.
+
+        ``GET /v3/organizations/{organizationId}/billing-statements/{billingStatementId}`` (operation ``getBillingStatement``).
+        """
+        from .get_billing_statement import asyncio as _call
+
+        return await _call(
+            organization_id,
+            billing_statement_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
 
 class OrganizationsResourceWithRawResponse:
     """``OrganizationsResource``'s methods answering with a :class:`bill_sdk.RawResponse` (a list: one page)."""
@@ -203,6 +323,56 @@ class OrganizationsResourceWithRawResponse:
 
         return await _call(
             organization_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def list_billing_statements(
+        self,
+        organization_id: str,
+        *,
+        max: int | Unset = UNSET,
+        page: str | Unset = UNSET,
+        invoice_date_from: datetime.date | Unset = UNSET,
+        invoice_date_to: datetime.date | Unset = UNSET,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[BillingStatementPage]:
+        """Get list of billing statements, answering with the HTTP response (``.parse()`` for the result).
+
+        ``GET /v3/organizations/{organizationId}/billing-statements`` (operation ``listBillingStatements``).
+        """
+        from .list_billing_statements import asyncio_raw as _call
+
+        return await _call(
+            organization_id,
+            max=max,
+            page=page,
+            invoice_date_from=invoice_date_from,
+            invoice_date_to=invoice_date_to,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def get_billing_statement(
+        self,
+        organization_id: str,
+        billing_statement_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[BillingStatementDetail]:
+        """Get billing statement details, answering with the HTTP response (``.parse()`` for the result).
+
+        ``GET /v3/organizations/{organizationId}/billing-statements/{billingStatementId}`` (operation ``getBillingStatement``).
+        """
+        from .get_billing_statement import asyncio_raw as _call
+
+        return await _call(
+            organization_id,
+            billing_statement_id,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 
     from bill_sdk._runtime import File, RawResponse
 
+    from ...models.action_status_result import ActionStatusResult
     from ...models.error_item import ErrorItem
     from ...models.partner_organization import PartnerOrganization
     from ...models.partner_organization_create import PartnerOrganizationCreate
     from ...models.partner_organization_page import PartnerOrganizationPage
+    from ...models.partner_price_plan_update import PartnerPricePlanUpdate
 
 
 class PartnerOrganizationsResource:
@@ -54,6 +56,31 @@ class PartnerOrganizationsResource:
         from .create_partner_organization import asyncio as _call
 
         return await _call(
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def update_price_plan(
+        self,
+        organization_id: str,
+        *,
+        body: PartnerPricePlanUpdate,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> ActionStatusResult:
+        """Update an organization price plan
+        Moves an organization the partner created to another of the partner's price plans, PricePlan1 to
+        PricePlan5 (https://developer.bill.com/changelog/2025-11-05-new-endpoint-update-org-price-plan ;
+        https://developer.bill.com/hc/reference/updateorgpartnerpriceplan).
+
+        ``PATCH /v3/partner/organizations/{organizationId}/price-plan`` (operation ``updatePartnerOrganizationPricePlan``).
+        """
+        from .update_partner_organization_price_plan import asyncio as _call
+
+        return await _call(
+            organization_id,
             body=body,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
@@ -166,6 +193,28 @@ class PartnerOrganizationsResourceWithRawResponse:
         from .create_partner_organization import asyncio_raw as _call
 
         return await _call(
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def update_price_plan(
+        self,
+        organization_id: str,
+        *,
+        body: PartnerPricePlanUpdate,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[ActionStatusResult]:
+        """Update an organization price plan, answering with the HTTP response (``.parse()`` for the result).
+
+        ``PATCH /v3/partner/organizations/{organizationId}/price-plan`` (operation ``updatePartnerOrganizationPricePlan``).
+        """
+        from .update_partner_organization_price_plan import asyncio_raw as _call
+
+        return await _call(
+            organization_id,
             body=body,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),

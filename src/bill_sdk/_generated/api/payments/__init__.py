@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ...models.bulk_payment_create import BulkPaymentCreate
     from ...models.bulk_payment_result import BulkPaymentResult
     from ...models.error_item import ErrorItem
+    from ...models.exchange_rate_quote import ExchangeRateQuote
     from ...models.payment import Payment
     from ...models.payment_check_image import PaymentCheckImage
     from ...models.payment_create import PaymentCreate
@@ -199,6 +200,36 @@ class PaymentsResource:
         return await _call(
             payment_id,
             body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def get_exchange_rate(
+        self,
+        *,
+        vendor_id: str,
+        amount: Decimal,
+        base_currency: bool | Unset = UNSET,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> ExchangeRateQuote:
+        """Get BILL foreign exchange rate
+        The current BILL exchange rate and exchange-rate batch id for paying an international vendor a given
+        amount in the vendor bill currency. When the vendor bill currency is not USD, createPayment and
+        bulkCreatePayments need the batch id (exchangeRateBatchId) and processDate must be the next US
+        business day, no later than the batch's expiry
+        (https://developer.bill.com/hc/reference/getexchangerate ;
+        https://developer.bill.com/changelog/2026-01-20-payments-api-improvements).
+
+        ``GET /v3/payments/exchange-rate`` (operation ``getExchangeRate``).
+        """
+        from .get_exchange_rate import asyncio as _call
+
+        return await _call(
+            vendor_id=vendor_id,
+            amount=amount,
+            base_currency=base_currency,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )
@@ -434,6 +465,30 @@ class PaymentsResourceWithRawResponse:
         return await _call(
             payment_id,
             body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def get_exchange_rate(
+        self,
+        *,
+        vendor_id: str,
+        amount: Decimal,
+        base_currency: bool | Unset = UNSET,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[ExchangeRateQuote]:
+        """Get BILL foreign exchange rate, answering with the HTTP response (``.parse()`` for the result).
+
+        ``GET /v3/payments/exchange-rate`` (operation ``getExchangeRate``).
+        """
+        from .get_exchange_rate import asyncio_raw as _call
+
+        return await _call(
+            vendor_id=vendor_id,
+            amount=amount,
+            base_currency=base_currency,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )
