@@ -2,7 +2,8 @@
 
 The root is spec/openapi.yaml; each part (common, connect, partner, events, spend, then any other `*.yaml` in
 spec/, e.g. one per API area) contributes `paths` and `components/schemas`. All `$ref`s already point into the merged document, so merging is a dictionary union
-that refuses duplicate keys (a duplicate would silently hide one definition).
+that refuses duplicate keys (a duplicate would silently hide one definition); two parts may add different operations
+(methods) to one path, e.g. `GET` and `POST /v3/payments/exchange-rate`.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ def load_bundle(spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
         if extra:
             raise BundleError(f"{part}.yaml: only `paths` and `components` may appear, found {sorted(extra)}")
         for path, item in (doc.get("paths") or {}).items():
-            if path in root["paths"]:
-                raise BundleError(f"{part}.yaml: path {path} is defined twice")
-            root["paths"][path] = item
+            merged = root["paths"].setdefault(path, {})
+            for key, value in item.items():  # two parts may each add operations (methods) to one path
+                if key in merged:
+                    raise BundleError(f"{part}.yaml: {key} of path {path} is defined twice")
+                merged[key] = value
         for name, schema in ((doc.get("components") or {}).get("schemas") or {}).items():
             if name in schemas:
                 raise BundleError(f"{part}.yaml: schema {name} is defined twice")

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from .api.attachments import AttachmentsResource
     from .api.auth import AuthResource
     from .api.bills import BillsResource
+    from .api.credit_memos import CreditMemosResource
+    from .api.customer_bank_accounts import CustomerBankAccountsResource
     from .api.customers import CustomersResource
     from .api.documents import DocumentsResource
     from .api.events_catalog import EventsCatalogResource
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
     from .api.partner_roles import PartnerRolesResource
     from .api.partner_users import PartnerUsersResource
     from .api.payments import PaymentsResource
+    from .api.receivable_payments import ReceivablePaymentsResource
     from .api.recurring_bills import RecurringBillsResource
+    from .api.recurring_invoices import RecurringInvoicesResource
     from .api.reports import ReportsResource
     from .api.risk_verifications import RiskVerificationsResource
     from .api.roles import RolesResource
@@ -181,6 +185,12 @@ class Resources:
         return BillsResource(self._client)
 
     @cached_property
+    def credit_memos(self) -> CreditMemosResource:
+        from .api.credit_memos import CreditMemosResource
+
+        return CreditMemosResource(self._client)
+
+    @cached_property
     def customers(self) -> CustomersResource:
         from .api.customers import CustomersResource
 
@@ -235,10 +245,22 @@ class Resources:
         return PaymentsResource(self._client)
 
     @cached_property
+    def receivable_payments(self) -> ReceivablePaymentsResource:
+        from .api.receivable_payments import ReceivablePaymentsResource
+
+        return ReceivablePaymentsResource(self._client)
+
+    @cached_property
     def recurring_bills(self) -> RecurringBillsResource:
         from .api.recurring_bills import RecurringBillsResource
 
         return RecurringBillsResource(self._client)
+
+    @cached_property
+    def recurring_invoices(self) -> RecurringInvoicesResource:
+        from .api.recurring_invoices import RecurringInvoicesResource
+
+        return RecurringInvoicesResource(self._client)
 
     @cached_property
     def reports(self) -> ReportsResource:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bill_sdk._runtime import File
 
     from ...models.error_item import ErrorItem
+    from ...models.login_organization_page import LoginOrganizationPage
     from ...models.login_request import LoginRequest
     from ...models.login_response import LoginResponse
     from ...models.session_detail import SessionDetail
@@ -88,6 +89,28 @@ class AuthResource:
         from .logout import asyncio as _call
 
         return await _call(
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def list_organizations(
+        self,
+        *,
+        page: str | Unset = UNSET,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> LoginOrganizationPage:
+        """Get list of login organizations
+        Organizations the current API session can reach, plus their console organizations (a console
+        organization is the parent of a listed one). 100 per page; send nextPage or prevPage back as page.
+
+        ``GET /v3/login/organizations`` (operation ``listLoginOrganizations``).
+        """
+        from .list_login_organizations import asyncio as _call
+
+        return await _call(
+            page=page,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )

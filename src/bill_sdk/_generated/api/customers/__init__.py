@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from bill_sdk._runtime import File
 
     from ...models.customer import Customer
+    from ...models.customer_charge_authorization import CustomerChargeAuthorization
     from ...models.customer_create import CustomerCreate
     from ...models.customer_page import CustomerPage
     from ...models.customer_update import CustomerUpdate
     from ...models.error_item import ErrorItem
+    from ..customer_bank_accounts import CustomerBankAccountsResource
 
 
 class CustomersResource:
@@ -31,6 +33,13 @@ class CustomersResource:
 
     def __init__(self, client: Sender) -> None:
         self._client = client
+
+    @property
+    def bank_accounts(self) -> CustomerBankAccountsResource:
+        """Bank accounts of a customer that the organization charges. (``x-sdk-parent``)"""
+        from ..customer_bank_accounts import CustomerBankAccountsResource
+
+        return CustomerBankAccountsResource(self._client)
 
     async def create(
         self,
@@ -130,6 +139,30 @@ class CustomersResource:
 
         return await _call(
             customer_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def set_charge_authorization(
+        self,
+        customer_id: str,
+        *,
+        body: CustomerChargeAuthorization,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> CustomerChargeAuthorization:
+        """Set charge customer authorization
+        Records whether the organization is authorized to charge the customer's bank account (by default it
+        is not). Setting the same value again changes nothing.
+
+        ``POST /v3/customers/{customerId}/charge-authorization`` (operation ``setCustomerChargeAuthorization``).
+        """
+        from .set_customer_charge_authorization import asyncio as _call
+
+        return await _call(
+            customer_id,
+            body=body,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )

@@ -144,6 +144,49 @@ class SpendCardsResource:
             options=request_options(timeout, extra_headers, max_retries),
         )
 
+    async def freeze(
+        self,
+        card_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> Card:
+        """Freeze a vendor card
+        Blocks new charges on the card (status FROZEN) until it is unfrozen. Freezing a frozen card changes
+        nothing.
+
+        ``POST /v3/spend/cards/{cardId}/freeze`` (operation ``freezeCard``).
+        """
+        from .freeze_card import asyncio as _call
+
+        return await _call(
+            card_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def unfreeze(
+        self,
+        card_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> Card:
+        """Unfreeze a vendor card
+        Lets a frozen card be used again.
+
+        ``POST /v3/spend/cards/{cardId}/unfreeze`` (operation ``unfreezeCard``).
+        """
+        from .unfreeze_card import asyncio as _call
+
+        return await _call(
+            card_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
     async def list(
         self,
         *,
