@@ -1,7 +1,9 @@
-"""Write docs/coverage.md: every required BILL operation, its operationId and the SDK method that calls it.
+"""Write docs/coverage.md: every spec operation, where it comes from, its operationId and the SDK method.
 
-The SDK method is read from the generated resource classes (not re-derived), so the table shows what users
-really get. Run by `make generate`; needs ../shared/bill-api/required-operations.json beside the checkout.
+The required BILL operations come first (in BILL's order), then every other operation of the spec. The source
+column says whether BILL's Postman collection has the operation and names the developer.bill.com page the spec
+cites for it (`externalDocs.url`). The SDK method is read from the generated resource classes (not re-derived),
+so the table shows what users really get. Run by `make generate`; needs ../shared/bill-api beside the checkout.
 """
 
 from __future__ import annotations
@@ -9,29 +11,72 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("BILL_SHARED_DIR") or ROOT.parent / "shared") / "bill-api"
 BUNDLE = ROOT / "src" / "bill_sdk" / "_spec" / "bill-v3.json"
+COLLECTION = SHARED / "postman" / "bill-v3-api.postman_collection.json"
 FAMILY_NAMESPACE = {"partner": "partner.", "events": "events.", "spend": "spend."}
+METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def spec_path(family: str, path: str) -> str:
     return "/connect-events" + path if family == "events" else path
 
 
-def sdk_call(tag: str, method: str) -> str:
+def namespace(tag: str, tags: dict[str, dict[str, Any]]) -> str:
+    """`customers.bank_accounts` for a tag nested with `x-sdk-parent`, `spend.cards` for `spend-cards`, ..."""
+    info = tags.get(tag, {})
+    if info.get("x-sdk-parent"):
+        return f"{namespace(info['x-sdk-parent'], tags)}.{info['x-sdk-name']}"
+    family, _, name = tag.partition("-")
+    if family in FAMILY_NAMESPACE and name:
+        return f"{family}.{name.replace('-', '_')}"
+    return tag.replace("-", "_")
+
+
+def sdk_call(tag: str, method: str, tags: dict[str, dict[str, Any]]) -> str:
     """`bill.<namespace>.<method>`, checked against the generated resource class."""
     module = importlib.import_module(f"bill_sdk._generated.api.{tag.replace('-', '_')}")
     cls = next(v for k, v in vars(module).items() if k.endswith("Resource"))
     if not callable(getattr(cls, method, None)):
         raise SystemExit(f"{cls.__name__} has no method {method}")
-    family, _, name = tag.partition("-")
-    if family in FAMILY_NAMESPACE and name:
-        return f"bill.{family}.{name.replace('-', '_')}.{method}()"
-    return f"bill.{tag.replace('-', '_')}.{method}()"
+    return f"bill.{namespace(tag, tags)}.{method}()"
+
+
+def collection_keys() -> set[tuple[str, str]] | None:
+    """(METHOD, path with parameters blanked) of every request in BILL's Postman collection, if available."""
+    if not COLLECTION.exists():
+        return None
+    keys: set[tuple[str, str]] = set()
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            if "item" in item:
+                walk(item["item"])
+                continue
+            url = item["request"]["url"]
+            path = "/" + "/".join("{}" if s.startswith(":") else s for s in url.get("path", []))
+            if "{{webhookBaseUrl}}" in url.get("host", []):
+                path = "/connect-events" + path
+            keys.add((item["request"]["method"].upper(), path))
+
+    walk(json.loads(COLLECTION.read_text())["item"])
+    return keys
+
+
+def source(method: str, path: str, op: dict[str, Any], collection: set[tuple[str, str]] | None) -> str:
+    found = []
+    if collection is not None and (method.upper(), re.sub(r"\{[^}]*\}", "{}", path)) in collection:
+        found.append("collection")
+    url = (op.get("externalDocs") or {}).get("url")
+    if url:
+        found.append(f"[docs]({url})")
+    return "; ".join(found) or "—"
 
 
 def main() -> int:
@@ -40,23 +85,39 @@ def main() -> int:
         print(f"skipped: {required_file} not found", file=sys.stderr)
         return 0
     doc = json.loads(BUNDLE.read_text())
-    rows = []
+    tags = {t["name"]: t for t in doc.get("tags", [])}
+    collection = collection_keys()
+    ordered: list[tuple[str, str, str, str]] = []  # (family, method, path, BILL title)
     for req in json.loads(required_file.read_text()):
         family = "spend" if req["path"].startswith("/v3/spend/") else req["api"]
-        op = doc["paths"][spec_path(family, req["path"])][req["method"].lower()]
-        call = sdk_call(op["tags"][0], op["x-sdk-method"])
+        ordered.append((req["api"], req["method"], spec_path(family, req["path"]), req["title"]))
+    required = len(ordered)
+    seen = {(m.lower(), p) for _, m, p, _ in ordered}
+    for path, item in doc["paths"].items():
+        for method in METHODS:
+            if method in item and (method, path) not in seen:
+                op = item[method]
+                ordered.append((op["x-bill-family"], method.upper(), path, op.get("summary", "")))
+    rows = []
+    for family, method, path, title in ordered:
+        op = doc["paths"][path][method.lower()]
+        call = sdk_call(op["tags"][0], op["x-sdk-method"], tags)
+        shown = path.removeprefix("/connect-events") if family == "events" else path
         rows.append(
-            f"| {req['api']} | `{req['method']} {req['path']}` | {req['title']} | `{op['operationId']}` | `{call}` |"
+            f"| {family} | `{method} {shown}` | {title} | {source(method, path, op, collection)} "
+            f"| `{op['operationId']}` | `{call}` |"
         )
     text = "\n".join(
         [
             "# Coverage of the BILL v3 API",
             "",
-            "Generated by `docs/make_coverage.py` (run by `make generate`) from BILL's list of required operations",
-            f"and the generated resources: {len(rows)} required operations, all covered.",
+            "Generated by `docs/make_coverage.py` (run by `make generate`) from BILL's list of required operations,",
+            f"the spec and the generated resources: {len(rows)} operations, the {required} required ones first (all",
+            f"covered), then {len(rows) - required} more. Source: `collection` when BILL's Postman collection has the",
+            "operation, `docs` for the developer.bill.com page the spec cites.",
             "",
-            "| family | operation | BILL title | operationId | SDK method |",
-            "|---|---|---|---|---|",
+            "| family | operation | BILL title | source | operationId | SDK method |",
+            "|---|---|---|---|---|---|",
             *rows,
             "",
         ]

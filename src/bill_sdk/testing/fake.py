@@ -31,15 +31,20 @@ from bill_sdk.testing.handlers import (
     ResourceHandlers,
     WebhookHandlers,
 )
+from bill_sdk.testing.handlers.payment_batches import PaymentBatchHandlers
+from bill_sdk.testing.handlers.receivables import ReceivableHandlers
+from bill_sdk.testing.handlers.spend_actions import SpendActionHandlers
 from bill_sdk.testing.idempotency import IdempotencyStore
 from bill_sdk.testing.ledger import Ledger
 from bill_sdk.testing.limits import Limits
 from bill_sdk.testing.organizations import Organizations
 from bill_sdk.testing.outbox import Outbox
+from bill_sdk.testing.receivables import Receivables
 from bill_sdk.testing.resources import Resources
 from bill_sdk.testing.sessions import Sessions
 from bill_sdk.testing.spec import Spec, load_spec
 from bill_sdk.testing.spend import Spend
+from bill_sdk.testing.spend_actions import SpendActions
 from bill_sdk.testing.state import State
 from bill_sdk.testing.subscriptions import Subscriptions
 from bill_sdk.testing.validation import Validators
@@ -129,6 +134,10 @@ class FakeBill:
         self.subscriptions = Subscriptions(self.state, self.resources, require_https=config.webhooks.require_https)
         for hooks in (self.ledger, self.organizations, Spend(self.state), self.subscriptions):
             self.resources.add_hooks(hooks.hooks())
+        # after the ledger's: an invoice's credit is applied once its total is known
+        self.receivables = Receivables(self.state, self.resources, self.vocabulary)
+        self.resources.add_hooks(self.receivables.hooks())
+        self.spend_actions = SpendActions(self.state, self.resources, self.vocabulary)
         self.webhooks = Webhooks(
             self.state,
             self.catalog.present,
@@ -155,6 +164,9 @@ class FakeBill:
             **PaymentHandlers(self.ledger, self.vocabulary, answers).routes(),
             **DocumentHandlers(self.documents, self.resources, self.vocabulary, answers).routes(),
             **WebhookHandlers(self.subscriptions, self.webhooks, answers).routes(),
+            **ReceivableHandlers(self.receivables, self.resources, self._resource_handlers, answers).routes(),
+            **SpendActionHandlers(self.spend_actions, answers).routes(),
+            **PaymentBatchHandlers(self.state, self.ledger, answers).routes(),
         }
 
     # -- what tests read (and may reset), and settings that take effect when changed -----------------

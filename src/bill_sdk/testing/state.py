@@ -42,6 +42,9 @@ ID_PREFIXES = {
     "documents": "00h",
     "documents/bills": "00h",
     "documents/uploads": "0du",
+    "receivable-payments": "0rp",
+    "payments/mass": "bbq",
+    "customers/bank-accounts": "cba",  # FakeBill's assumption: BILL's prefix is not documented
 }
 UUID_COLLECTIONS = ("subscriptions", "events/subscription")
 _ID_CHARS = string.ascii_uppercase + string.digits
