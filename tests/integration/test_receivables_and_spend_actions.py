@@ -39,6 +39,9 @@ from bill_sdk.models import (
     MassPaymentBatchStatus,
     MassPaymentCreate,
     PaymentFundingAccount,
+    ReceivablePaymentCreate,
+    ReceivablePaymentInvoiceAmount,
+    ReceivablePaymentType,
     ReceivedPaymentAccount,
     RecurrencePeriod,
     RecurringInvoiceCreate,
@@ -211,6 +214,22 @@ async def test_charge_authorization_then_customer_bank_account_then_charge(
     assert invoice.due_amount == Decimal("50.00") and invoice.status == InvoiceStatus.PARTIAL_PAYMENT
     assert (await bill.receivable_payments.get(payment.id)).customer_id == customer_id
     assert [p.id async for p in bill.receivable_payments.iter()] == [payment.id]
+
+    recorded = await bill.invoices.record_payment(
+        body=ReceivablePaymentCreate(
+            customer_id=customer_id,
+            payment_date=TODAY,
+            payment_type=ReceivablePaymentType.CHECK,
+            amount=Decimal("50.00"),
+            invoices=[ReceivablePaymentInvoiceAmount(id=invoice_id, amount=Decimal("50.00"))],
+        )
+    )
+    assert (await bill.invoices.get(invoice_id)).status == InvoiceStatus.PAID_IN_FULL
+    listed = {p.id: p async for p in bill.receivable_payments.iter()}  # charged and recorded payments alike
+    assert set(listed) == {payment.id, recorded.id}
+    assert [(i.invoice_id, i.amount) for i in listed[str(recorded.id)].invoice_payments or []] == [
+        (invoice_id, Decimal("50.00"))
+    ]
 
     await bill.customers.bank_accounts.archive(customer_id, account.id)
     with pytest.raises(ValidationError):  # an archived account cannot be charged

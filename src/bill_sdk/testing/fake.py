@@ -159,12 +159,15 @@ class FakeBill:
     def _build_handlers(self) -> dict[str, Handler]:
         answers = Answers(self.catalog.tools)
         self._resource_handlers = ResourceHandlers(self.resources, self.catalog, answers)
+        payments = PaymentHandlers(self.ledger, self.vocabulary, answers)
         return {
             **AuthHandlers(self.auth, answers).routes(),
-            **PaymentHandlers(self.ledger, self.vocabulary, answers).routes(),
+            **payments.routes(),
             **DocumentHandlers(self.documents, self.resources, self.vocabulary, answers).routes(),
             **WebhookHandlers(self.subscriptions, self.webhooks, answers).routes(),
-            **ReceivableHandlers(self.receivables, self.resources, self._resource_handlers, answers).routes(),
+            **ReceivableHandlers(
+                self.receivables, self.resources, self._resource_handlers, answers, payments.record_invoice_payment
+            ).routes(),
             **SpendActionHandlers(self.spend_actions, answers).routes(),
             **PaymentBatchHandlers(self.state, self.ledger, answers).routes(),
         }

@@ -13,7 +13,8 @@
 * ``chargeCustomer`` needs ``authorizedToCharge`` true and ``fundingAccount`` naming an unarchived bank account of
   that customer; otherwise 400 :data:`NOT_AUTHORIZED_CODE` / 400 ``BDC_1119`` (FakeBill's assumptions: BILL's codes
   are not documented). It lowers each invoice's ``dueAmount`` like a recorded payment and stores the received
-  payment (``receivable-payments``), where ``listReceivablePayments`` finds it.
+  payment (``receivable-payments``), where ``listReceivablePayments`` finds it, as it finds payments recorded with
+  ``recordInvoicePayment``.
 """
 
 from __future__ import annotations
@@ -295,6 +296,37 @@ class Receivables:
         self.state.add(who.scope, RECEIVED, payment, record_id=payment_id)
         self.resources.publish(who, RECEIVED, "created", payment)
         return payment
+
+    def mirror_recorded(self, who: Principal, answer: Any) -> None:
+        """A payment recorded with recordInvoicePayment is a received payment too (listReceivablePayments)."""
+        if not isinstance(answer, dict) or not answer.get("id"):
+            return
+        paid_on = answer.get("paymentDate")
+        applied = [
+            {"invoiceId": entry.get("id"), "amount": payment.get("amount"), "paymentDate": paid_on}
+            for entry in answer.get("invoices") or []
+            if isinstance(entry, dict)
+            for payment in entry.get("payments") or []
+            if isinstance(payment, dict)
+        ]
+        now = now_iso()
+        payment = {
+            "id": answer["id"],
+            "customerId": answer.get("customerId"),
+            "amount": answer.get("amount"),
+            "unappliedAmount": answer.get("unappliedAmount"),
+            "description": answer.get("description"),
+            "paymentDate": paid_on,
+            "invoicePayments": applied,
+            "onlinePayment": False,
+            "createdTime": now,
+            "updatedTime": now,
+        }
+        status = self.vocabulary.enum_value(RECEIVED, "status", "PAID")
+        if status:
+            payment["status"] = status
+        payment = {k: v for k, v in payment.items() if v is not None}
+        self.state.add(who.scope, RECEIVED, payment, record_id=str(answer["id"]))
 
     def _planned(self, scope: str, customer_id: str, items: Any) -> list[tuple[dict[str, Any], Decimal]]:
         if not isinstance(items, list) or not items:

@@ -17,12 +17,18 @@ from bill_sdk.testing.state import Record
 
 class ReceivableHandlers:
     def __init__(
-        self, receivables: Receivables, resources: Resources, generic: ResourceHandlers, answers: Answers
+        self,
+        receivables: Receivables,
+        resources: Resources,
+        generic: ResourceHandlers,
+        answers: Answers,
+        record_payment: Handler,
     ) -> None:
         self.receivables = receivables
         self.resources = resources
         self.generic = generic
         self.answers = answers
+        self.record_payment = record_payment  # the ledger's recordInvoicePayment
 
     def routes(self) -> dict[str, Handler]:
         return {
@@ -35,7 +41,15 @@ class ReceivableHandlers:
             "setCustomerChargeAuthorization": self.set_charge_authorization,
             "chargeCustomer": self.charge_customer,
             "getInvoicePaymentLink": self.payment_link,
+            "recordInvoicePayment": self.record_invoice_payment,
         }
+
+    async def record_invoice_payment(self, call: Call) -> Reply:
+        """The ledger records the payment; it is then listed among the received payments too."""
+        reply = await self.record_payment(call)
+        if reply.status < 300:
+            self.receivables.mirror_recorded(call.principal, reply.body)
+        return reply
 
     async def change_invoice(self, call: Call) -> Reply:
         """Refuse more credit than the customer has before anything changes; the hook then applies it."""
