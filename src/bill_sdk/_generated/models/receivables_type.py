@@ -3,10 +3,7 @@ from bill_sdk._runtime import LenientStrEnum
 
 
 class ReceivablesType(LenientStrEnum):
-    ACH = "ACH"
-    BANK_ACCOUNT = "BANK_ACCOUNT"
     CREDIT_CARD = "CREDIT_CARD"
-    UNDEFINED = "UNDEFINED"
     WALLET = "WALLET"
 
     def __str__(self) -> str:
