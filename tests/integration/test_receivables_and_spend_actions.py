@@ -134,6 +134,14 @@ async def test_a_credit_memo_applied_to_an_invoice_lowers_its_amount_due(
     assert (await bill.credit_memos.get(str(credit.id))).status == CreditMemoStatus.FULLY_APPLIED
     assert (await bill.invoices.get(invoice_id)).due_amount == Decimal("55.00")
 
+    replaced = await bill.credit_memos.replace(  # what was applied survives a replace
+        str(credit.id),
+        body=memo(
+            customer_id, "CM-1b", CreditMemoLineItem(description="Returned", quantity=Decimal(1), price=Decimal(45))
+        ),
+    )
+    assert replaced.applied_amount == Decimal("45.00") and replaced.reference_number == "CM-1b"
+
     await bill.invoices.update(invoice_id, body=InvoiceUpdate(credit_amount=Decimal("10.00")))  # credit given back
     released = await bill.credit_memos.get(str(credit.id))
     assert released.applied_amount == Decimal("10.00") and released.status == CreditMemoStatus.PARTIALLY_APPLIED

@@ -73,6 +73,9 @@ class Receivables:
         self.resources = resources
         self.vocabulary = vocabulary
         self.authorized: dict[tuple[str, str], bool] = {}  # (scope, customerId) -> authorizedToCharge
+        # (scope, credit memo id) -> its usage [{invoiceId, amount}]: kept here, so that replacing or updating a
+        # memo cannot lose or forge what was applied; the memo's usage and appliedAmount are copies.
+        self.usage: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def hooks(self) -> dict[str, list[Hook]]:
         return {
@@ -86,9 +89,14 @@ class Receivables:
     def credit_memo_hook(self, who: Principal, data: dict[str, Any], action: str) -> None:
         if "creditMemoLineItems" in data:
             data["amount"] = memo_total(data["creditMemoLineItems"])
-        data.setdefault("appliedAmount", Decimal(0))
-        data.setdefault("usage", [])
-        self._memo_status(data)
+        self._sync(who.scope, data)
+
+    def _sync(self, scope: str, memo: dict[str, Any]) -> None:
+        """The memo's usage, appliedAmount and status from :attr:`usage`."""
+        usage = self.usage.get((scope, str(memo.get("id"))), [])
+        memo["usage"] = [dict(u) for u in usage]
+        memo["appliedAmount"] = sum((u["amount"] for u in usage), Decimal(0))
+        self._memo_status(memo)
 
     def _memo_status(self, memo: dict[str, Any]) -> None:
         applied = money(memo.get("appliedAmount") or 0, "appliedAmount")
@@ -107,10 +115,11 @@ class Receivables:
         """Credit already applied to an invoice (the sum of the memos' usage for it)."""
         return sum(
             (
-                money(use.get("amount") or 0, "usage.amount")
-                for memo in (r.data for r in self.state.records(scope, CREDIT_MEMOS))
-                for use in memo.get("usage") or []
-                if use.get("invoiceId") == invoice_id
+                use["amount"]
+                for (where, _), usage in self.usage.items()
+                if where == scope
+                for use in usage
+                if use["invoiceId"] == invoice_id
             ),
             Decimal(0),
         )
@@ -184,8 +193,7 @@ class Receivables:
             take = min(left, amount)
             if take <= 0:
                 continue
-            memo["appliedAmount"] = money(memo.get("appliedAmount") or 0, "appliedAmount") + take
-            memo.setdefault("usage", []).append({"invoiceId": invoice_id, "amount": take})
+            self.usage.setdefault((who.scope, str(memo["id"])), []).append({"invoiceId": invoice_id, "amount": take})
             amount -= take
             self._changed(who, memo)
 
@@ -196,19 +204,20 @@ class Receivables:
             reverse=True,
         )
         for memo in memos:
-            usage = memo.get("usage") or []
+            key = (who.scope, str(memo.get("id")))
+            usage = self.usage.get(key, [])
+            if amount <= 0 or not any(u["invoiceId"] == invoice_id for u in usage):
+                continue
             for use in reversed(usage):
-                if amount <= 0 or use.get("invoiceId") != invoice_id:
-                    continue
-                give = min(money(use.get("amount") or 0, "usage.amount"), amount)
-                use["amount"] = money(use["amount"], "usage.amount") - give
-                memo["appliedAmount"] = money(memo.get("appliedAmount") or 0, "appliedAmount") - give
-                amount -= give
-            memo["usage"] = [u for u in usage if money(u.get("amount") or 0, "usage.amount") > 0]
+                if amount > 0 and use["invoiceId"] == invoice_id:
+                    give = min(use["amount"], amount)
+                    use["amount"] -= give
+                    amount -= give
+            self.usage[key] = [u for u in usage if u["amount"] > 0]
             self._changed(who, memo)
 
     def _changed(self, who: Principal, memo: dict[str, Any]) -> None:
-        self._memo_status(memo)
+        self._sync(who.scope, memo)
         memo["updatedTime"] = now_iso()
         self.resources.publish(who, CREDIT_MEMOS, "updated", memo)
 
