@@ -245,6 +245,21 @@ class SpecFilters:
                 return prefix, tag[len(prefix) + 1 :]
         return "", tag
 
+    def resource_parent(self, tag: str) -> str:
+        """The tag whose namespace holds this one (`x-sdk-parent`), as a Python name; "" for a top-level tag."""
+        return str(self.tags.get(tag, {}).get("x-sdk-parent", "")).replace("-", "_")
+
+    def resource_children(self, tag: str) -> list[tuple[str, str]]:
+        """(attribute, tag) of the tags nested in this tag's namespace (`x-sdk-parent` + `x-sdk-name`), sorted."""
+        children = []
+        for name, info in self.tags.items():
+            if self.resource_parent(name) == tag:
+                attribute = str(info.get("x-sdk-name") or "")
+                if not attribute.isidentifier() or keyword.iskeyword(attribute):
+                    raise ValueError(f"tag {info['name']}: x-sdk-name {attribute!r} is not a usable Python name")
+                children.append((attribute, name))
+        return sorted(children)
+
     def resource_class(self, tag: str) -> str:
         return "".join(part.capitalize() for part in tag.split("_")) + "Resource"
 
@@ -446,6 +461,8 @@ def _install_filters(doc: dict[str, Any], config: Config) -> None:
         "page_item_class",
         "page_item_import",
         "resource_path",
+        "resource_parent",
+        "resource_children",
         "resource_class",
         "tag_description",
         "model_role",

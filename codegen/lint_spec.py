@@ -8,7 +8,8 @@ Usage: `python codegen/lint_spec.py [bundle.json]` (without an argument the part
 Rules:
   validity     the document is valid OpenAPI (openapi-spec-validator)
   operationId  present and unique
-  tags         exactly one tag per operation, declared in the root `tags`
+  tags         exactly one tag per operation, declared in the root `tags`; a tag's `x-sdk-parent` names a declared
+               tag of the same family, with `x-sdk-name` a Python identifier no method of the parent uses
   family       `x-bill-family` is connect|partner|events|spend and agrees with the tag prefix
                (partner-* partner, events-* events, spend-* spend, anything else connect);
                an operation is in the events family exactly when its path starts with /connect-events/
@@ -281,6 +282,29 @@ def _check_query_fields(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _check_nested_tags(doc: dict[str, Any]) -> list[str]:
+    """`x-sdk-parent` / `x-sdk-name` (a namespace nested in another: `bill.customers.bank_accounts`)."""
+    problems = []
+    tags = {t.get("name"): t for t in doc.get("tags") or [] if isinstance(t, dict)}
+    methods: dict[str, set[str]] = {}
+    for _, _, op in iter_raw_operations(doc):
+        for tag in op.get("tags") or []:
+            methods.setdefault(tag, set()).add(str(op.get("x-sdk-method")))
+    for name, tag in tags.items():
+        parent, attribute = tag.get("x-sdk-parent"), tag.get("x-sdk-name")
+        if parent is None and attribute is None:
+            continue
+        if parent not in tags or tags[parent].get("x-sdk-parent"):
+            problems.append(f"tags: {name}: x-sdk-parent {parent!r} is not a declared top-level tag")
+        elif family_of_tag(parent) != family_of_tag(name):
+            problems.append(f"tags: {name}: x-sdk-parent {parent!r} is in another API family")
+        if not isinstance(attribute, str) or not attribute.isidentifier() or keyword.iskeyword(attribute):
+            problems.append(f"tags: {name}: x-sdk-name {attribute!r} is not a Python identifier")
+        elif attribute in methods.get(str(parent), set()):
+            problems.append(f"tags: {name}: x-sdk-name {attribute!r} is also a method of {parent!r}")
+    return problems
+
+
 def _check_nullable_enums(doc: dict[str, Any]) -> list[str]:
     problems = []
     for where, node in iter_schema_nodes(doc):
@@ -364,6 +388,7 @@ def lint(doc: dict[str, Any], required: list[dict[str, Any]] | bool | None = Tru
     problems = _check_validity(doc)
     problems += _check_operations(doc)
     problems += _check_query_fields(doc)
+    problems += _check_nested_tags(doc)
     problems += _check_nullable_enums(doc)
     problems += _check_secrets(doc)
     problems += _check_refs(doc)

@@ -31,16 +31,24 @@ FAMILY_NAMESPACE = {
 }
 
 
-def sdk_call(tag: str, method: str) -> str:
+def namespace(tag: str, tags: dict[str, dict[str, Any]]) -> str:
+    """`customers.bank_accounts` for a tag nested with `x-sdk-parent`, `spend.cards` for `spend-cards`, ..."""
+    info = tags.get(tag, {})
+    if info.get("x-sdk-parent"):
+        return f"{namespace(info['x-sdk-parent'], tags)}.{info['x-sdk-name']}"
+    family, _, name = tag.partition("-")
+    if family in FAMILY_NAMESPACE and name:
+        return f"{family}.{name.replace('-', '_')}"
+    return tag.replace("-", "_")
+
+
+def sdk_call(tag: str, method: str, tags: dict[str, dict[str, Any]]) -> str:
     """`bill.<namespace>.<method>`, checked against the generated resource class."""
     module = importlib.import_module(f"bill_sdk._generated.api.{tag.replace('-', '_')}")
     cls = next(v for k, v in vars(module).items() if k.endswith("Resource"))
     if not callable(getattr(cls, method, None)):
         raise SystemExit(f"{cls.__name__} has no method {method}")
-    family, _, name = tag.partition("-")
-    if family in FAMILY_NAMESPACE and name:
-        return f"bill.{family}.{name.replace('-', '_')}.{method}()"
-    return f"bill.{tag.replace('-', '_')}.{method}()"
+    return f"bill.{namespace(tag, tags)}.{method}()"
 
 
 def _shape(method: str, path: str) -> tuple[str, str]:
@@ -92,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {required_file} not found", file=sys.stderr)
         return 0
     doc = load_bundled()
+    tags = {t["name"]: t for t in doc.get("tags", [])}
     titles = collection_titles()
     rows = []
     listed: set[str] = set()
@@ -100,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         path = spec_path(family, req["path"])
         op = doc["paths"][path][req["method"].lower()]
         listed.add(op["operationId"])
-        call = sdk_call(op["tags"][0], op["x-sdk-method"])
+        call = sdk_call(op["tags"][0], op["x-sdk-method"], tags)
         origin = source(True, _shape(req["method"], path) in titles, op)
         rows.append(
             f"| {req['api']} | `{req['method']} {req['path']}` | {req['title']} | `{op['operationId']}` | `{call}` "
@@ -114,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             listed.add(op["operationId"])
             key = _shape(method, path)
-            call = sdk_call(op["tags"][0], op["x-sdk-method"])
+            call = sdk_call(op["tags"][0], op["x-sdk-method"], tags)
             title = titles.get(key, op.get("summary", ""))
             shown = path.removeprefix("/connect-events")
             rows.append(

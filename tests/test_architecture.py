@@ -36,7 +36,8 @@ LAYERS: list[tuple[str, set[str]]] = [
         "services",
         {
             "catalog", "documents", "faults", "idempotency", "ledger", "limits", "organizations", "outbox", "payables",
-            "resources", "sessions", "spend", "state", "subscriptions", "vocabulary", "webhooks",
+            "receivables", "resources", "sessions", "spend", "spend_actions", "state", "subscriptions", "vocabulary",
+            "webhooks",
         },
     ),
     ("handlers", {"handlers"}),

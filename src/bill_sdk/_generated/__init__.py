@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from .api.classifications_items import ClassificationsItemsResource
     from .api.classifications_jobs import ClassificationsJobsResource
     from .api.classifications_locations import ClassificationsLocationsResource
+    from .api.credit_memos import CreditMemosResource
+    from .api.customer_bank_accounts import CustomerBankAccountsResource
     from .api.customers import CustomersResource
     from .api.documents import DocumentsResource
     from .api.events_catalog import EventsCatalogResource
@@ -43,7 +45,9 @@ if TYPE_CHECKING:
     from .api.partner_roles import PartnerRolesResource
     from .api.partner_users import PartnerUsersResource
     from .api.payments import PaymentsResource
+    from .api.receivable_payments import ReceivablePaymentsResource
     from .api.recurring_bills import RecurringBillsResource
+    from .api.recurring_invoices import RecurringInvoicesResource
     from .api.reports import ReportsResource
     from .api.risk_verifications import RiskVerificationsResource
     from .api.roles import RolesResource
@@ -253,6 +257,12 @@ class Resources:
         return BillsResource(self._client)
 
     @cached_property
+    def credit_memos(self) -> CreditMemosResource:
+        from .api.credit_memos import CreditMemosResource
+
+        return CreditMemosResource(self._client)
+
+    @cached_property
     def customers(self) -> CustomersResource:
         from .api.customers import CustomersResource
 
@@ -307,10 +317,22 @@ class Resources:
         return PaymentsResource(self._client)
 
     @cached_property
+    def receivable_payments(self) -> ReceivablePaymentsResource:
+        from .api.receivable_payments import ReceivablePaymentsResource
+
+        return ReceivablePaymentsResource(self._client)
+
+    @cached_property
     def recurring_bills(self) -> RecurringBillsResource:
         from .api.recurring_bills import RecurringBillsResource
 
         return RecurringBillsResource(self._client)
+
+    @cached_property
+    def recurring_invoices(self) -> RecurringInvoicesResource:
+        from .api.recurring_invoices import RecurringInvoicesResource
+
+        return RecurringInvoicesResource(self._client)
 
     @cached_property
     def reports(self) -> ReportsResource:

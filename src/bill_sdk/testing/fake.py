@@ -32,16 +32,21 @@ from bill_sdk.testing.handlers import (
     ResourceHandlers,
     WebhookHandlers,
 )
+from bill_sdk.testing.handlers.payment_batches import PaymentBatchHandlers
+from bill_sdk.testing.handlers.receivables import ReceivableHandlers
+from bill_sdk.testing.handlers.spend_actions import SpendActionHandlers
 from bill_sdk.testing.idempotency import IdempotencyStore
 from bill_sdk.testing.ledger import Ledger
 from bill_sdk.testing.limits import Limits
 from bill_sdk.testing.organizations import Organizations
 from bill_sdk.testing.outbox import Outbox
 from bill_sdk.testing.payables import Payables
+from bill_sdk.testing.receivables import Receivables
 from bill_sdk.testing.resources import Resources
 from bill_sdk.testing.sessions import Sessions
 from bill_sdk.testing.spec import Spec, load_spec
 from bill_sdk.testing.spend import Spend
+from bill_sdk.testing.spend_actions import SpendActions
 from bill_sdk.testing.state import State
 from bill_sdk.testing.subscriptions import Subscriptions
 from bill_sdk.testing.validation import Validators
@@ -134,6 +139,10 @@ class FakeBill:
         # the ledger's bill hook first: payables' bill hook works on the amounts it sets
         for hooks in (self.ledger, self.payables, self.organizations, Spend(self.state), self.subscriptions):
             self.resources.add_hooks(hooks.hooks())
+        # after the ledger's: an invoice's credit is applied once its total is known
+        self.receivables = Receivables(self.state, self.resources, self.vocabulary)
+        self.resources.add_hooks(self.receivables.hooks())
+        self.spend_actions = SpendActions(self.state, self.resources, self.vocabulary)
         self.webhooks = Webhooks(
             self.state,
             self.catalog.present,
@@ -155,12 +164,18 @@ class FakeBill:
     def _build_handlers(self) -> dict[str, Handler]:
         answers = Answers(self.catalog.tools)
         self._resource_handlers = ResourceHandlers(self.resources, self.catalog, answers)
+        payments = PaymentHandlers(self.ledger, self.vocabulary, answers)
         return {
             **AuthHandlers(self.auth, answers).routes(),
-            **PaymentHandlers(self.ledger, self.vocabulary, answers).routes(),
+            **payments.routes(),
             **PayablesHandlers(self.payables, self.resources, answers).routes(),
             **DocumentHandlers(self.documents, self.resources, self.vocabulary, answers).routes(),
             **WebhookHandlers(self.subscriptions, self.webhooks, answers).routes(),
+            **ReceivableHandlers(
+                self.receivables, self.resources, self._resource_handlers, answers, payments.record_invoice_payment
+            ).routes(),
+            **SpendActionHandlers(self.spend_actions, answers).routes(),
+            **PaymentBatchHandlers(self.state, self.ledger, answers).routes(),
         }
 
     # -- what tests read (and may reset), and settings that take effect when changed -----------------

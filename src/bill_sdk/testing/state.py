@@ -47,6 +47,9 @@ ID_PREFIXES = {
     "classifications/items": "0ii",
     "vendor-credits": "vcr",
     "funding-accounts/banks/users": "bau",
+    "receivable-payments": "0rp",
+    "payments/mass": "bbq",
+    "customers/bank-accounts": "cba",  # FakeBill's assumption: BILL's prefix is not documented
 }
 UUID_COLLECTIONS = ("subscriptions", "events/subscription")
 _ID_CHARS = string.ascii_uppercase + string.digits

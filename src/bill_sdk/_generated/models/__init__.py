@@ -133,6 +133,16 @@ if TYPE_CHECKING:
     from .classification_record import ClassificationRecord
     from .classification_update import ClassificationUpdate
     from .classifications import Classifications
+    from .credit_memo import CreditMemo
+    from .credit_memo_bulk_replace import CreditMemoBulkReplace
+    from .credit_memo_bulk_result import CreditMemoBulkResult
+    from .credit_memo_bulk_update import CreditMemoBulkUpdate
+    from .credit_memo_create import CreditMemoCreate
+    from .credit_memo_line_item import CreditMemoLineItem
+    from .credit_memo_page import CreditMemoPage
+    from .credit_memo_status import CreditMemoStatus
+    from .credit_memo_update import CreditMemoUpdate
+    from .credit_memo_usage import CreditMemoUsage
     from .custom_field import CustomField
     from .custom_field_create import CustomFieldCreate
     from .custom_field_page import CustomFieldPage
@@ -145,6 +155,13 @@ if TYPE_CHECKING:
     from .custom_field_values_delete import CustomFieldValuesDelete
     from .customer import Customer
     from .customer_attachment_page import CustomerAttachmentPage
+    from .customer_bank_account import CustomerBankAccount
+    from .customer_bank_account_create import CustomerBankAccountCreate
+    from .customer_bank_account_page import CustomerBankAccountPage
+    from .customer_bank_account_update import CustomerBankAccountUpdate
+    from .customer_charge import CustomerCharge
+    from .customer_charge_authorization import CustomerChargeAuthorization
+    from .customer_charge_invoice_payment import CustomerChargeInvoicePayment
     from .customer_contact import CustomerContact
     from .customer_create import CustomerCreate
     from .customer_page import CustomerPage
@@ -171,6 +188,7 @@ if TYPE_CHECKING:
     from .event_notification import EventNotification
     from .event_notification_page import EventNotificationPage
     from .exchange_rate_amount_range import ExchangeRateAmountRange
+    from .exchange_rate_batch import ExchangeRateBatch
     from .exchange_rate_quote import ExchangeRateQuote
     from .field_validation_rule import FieldValidationRule
     from .forward_page_envelope import ForwardPageEnvelope
@@ -195,6 +213,8 @@ if TYPE_CHECKING:
     from .invoice_line_item import InvoiceLineItem
     from .invoice_page import InvoicePage
     from .invoice_payment import InvoicePayment
+    from .invoice_payment_link import InvoicePaymentLink
+    from .invoice_payment_link_request import InvoicePaymentLinkRequest
     from .invoice_payment_status import InvoicePaymentStatus
     from .invoice_processing_options import InvoiceProcessingOptions
     from .invoice_status import InvoiceStatus
@@ -215,8 +235,17 @@ if TYPE_CHECKING:
     from .location_page import LocationPage
     from .login_as_user_request import LoginAsUserRequest
     from .login_as_user_response import LoginAsUserResponse
+    from .login_organization import LoginOrganization
+    from .login_organization_page import LoginOrganizationPage
     from .login_request import LoginRequest
     from .login_response import LoginResponse
+    from .mass_payment_batch import MassPaymentBatch
+    from .mass_payment_batch_status import MassPaymentBatchStatus
+    from .mass_payment_count import MassPaymentCount
+    from .mass_payment_create import MassPaymentCreate
+    from .mass_payment_entry import MassPaymentEntry
+    from .mass_payment_entry_status import MassPaymentEntryStatus
+    from .mass_payment_status import MassPaymentStatus
     from .mfa_challenge import MfaChallenge
     from .mfa_challenge_create import MfaChallengeCreate
     from .mfa_challenge_validation import MfaChallengeValidation
@@ -297,6 +326,11 @@ if TYPE_CHECKING:
     from .receivable_payment_invoice_amount import ReceivablePaymentInvoiceAmount
     from .receivable_payment_status import ReceivablePaymentStatus
     from .receivable_payment_type import ReceivablePaymentType
+    from .receivables_type import ReceivablesType
+    from .received_invoice_payment import ReceivedInvoicePayment
+    from .received_payment import ReceivedPayment
+    from .received_payment_account import ReceivedPaymentAccount
+    from .received_payment_page import ReceivedPaymentPage
     from .recorded_bill_payment import RecordedBillPayment
     from .recurrence_period import RecurrencePeriod
     from .recurring_bill import RecurringBill
@@ -307,6 +341,12 @@ if TYPE_CHECKING:
     from .recurring_bill_processing_options import RecurringBillProcessingOptions
     from .recurring_bill_schedule import RecurringBillSchedule
     from .recurring_bill_update import RecurringBillUpdate
+    from .recurring_invoice import RecurringInvoice
+    from .recurring_invoice_create import RecurringInvoiceCreate
+    from .recurring_invoice_line_item import RecurringInvoiceLineItem
+    from .recurring_invoice_page import RecurringInvoicePage
+    from .recurring_invoice_schedule import RecurringInvoiceSchedule
+    from .recurring_invoice_update import RecurringInvoiceUpdate
     from .regulatory_field import RegulatoryField
     from .reimbursement import Reimbursement
     from .reimbursement_action import ReimbursementAction
@@ -350,6 +390,10 @@ if TYPE_CHECKING:
     from .tax_id_type import TaxIdType
     from .test_event_request import TestEventRequest
     from .test_event_sample import TestEventSample
+    from .three_ds_challenge_action import ThreeDsChallengeAction
+    from .three_ds_challenge_answer import ThreeDsChallengeAnswer
+    from .three_ds_challenge_result import ThreeDsChallengeResult
+    from .three_ds_challenge_status import ThreeDsChallengeStatus
     from .transaction import Transaction
     from .transaction_accounting_sync import TransactionAccountingSync
     from .transaction_approver_type import TransactionApproverType
@@ -360,8 +404,10 @@ if TYPE_CHECKING:
     from .transaction_merchant_location import TransactionMerchantLocation
     from .transaction_network import TransactionNetwork
     from .transaction_page import TransactionPage
+    from .transaction_receipt_input import TransactionReceiptInput
     from .transaction_receipt_status import TransactionReceiptStatus
     from .transaction_receipt_sync_status import TransactionReceiptSyncStatus
+    from .transaction_receipt_upload_url import TransactionReceiptUploadUrl
     from .transaction_review import TransactionReview
     from .transaction_review_status import TransactionReviewStatus
     from .transaction_reviewer import TransactionReviewer
@@ -394,6 +440,9 @@ if TYPE_CHECKING:
     from .vendor_credit_status import VendorCreditStatus
     from .vendor_credit_usage import VendorCreditUsage
     from .vendor_email_invitation_create import VendorEmailInvitationCreate
+    from .vendor_exchange_rate import VendorExchangeRate
+    from .vendor_exchange_rate_query import VendorExchangeRateQuery
+    from .vendor_exchange_rate_range import VendorExchangeRateRange
     from .vendor_page import VendorPage
     from .vendor_payment_information import VendorPaymentInformation
     from .vendor_payment_options import VendorPaymentOptions
@@ -531,6 +580,16 @@ _MODULES = {
     "ClassificationRecord": ".classification_record",
     "ClassificationUpdate": ".classification_update",
     "Classifications": ".classifications",
+    "CreditMemo": ".credit_memo",
+    "CreditMemoBulkReplace": ".credit_memo_bulk_replace",
+    "CreditMemoBulkResult": ".credit_memo_bulk_result",
+    "CreditMemoBulkUpdate": ".credit_memo_bulk_update",
+    "CreditMemoCreate": ".credit_memo_create",
+    "CreditMemoLineItem": ".credit_memo_line_item",
+    "CreditMemoPage": ".credit_memo_page",
+    "CreditMemoStatus": ".credit_memo_status",
+    "CreditMemoUpdate": ".credit_memo_update",
+    "CreditMemoUsage": ".credit_memo_usage",
     "CustomField": ".custom_field",
     "CustomFieldCreate": ".custom_field_create",
     "CustomFieldPage": ".custom_field_page",
@@ -543,6 +602,13 @@ _MODULES = {
     "CustomFieldValuesDelete": ".custom_field_values_delete",
     "Customer": ".customer",
     "CustomerAttachmentPage": ".customer_attachment_page",
+    "CustomerBankAccount": ".customer_bank_account",
+    "CustomerBankAccountCreate": ".customer_bank_account_create",
+    "CustomerBankAccountPage": ".customer_bank_account_page",
+    "CustomerBankAccountUpdate": ".customer_bank_account_update",
+    "CustomerCharge": ".customer_charge",
+    "CustomerChargeAuthorization": ".customer_charge_authorization",
+    "CustomerChargeInvoicePayment": ".customer_charge_invoice_payment",
     "CustomerContact": ".customer_contact",
     "CustomerCreate": ".customer_create",
     "CustomerPage": ".customer_page",
@@ -569,6 +635,7 @@ _MODULES = {
     "EventNotification": ".event_notification",
     "EventNotificationPage": ".event_notification_page",
     "ExchangeRateAmountRange": ".exchange_rate_amount_range",
+    "ExchangeRateBatch": ".exchange_rate_batch",
     "ExchangeRateQuote": ".exchange_rate_quote",
     "FieldValidationRule": ".field_validation_rule",
     "ForwardPageEnvelope": ".forward_page_envelope",
@@ -591,6 +658,8 @@ _MODULES = {
     "InvoiceLineItem": ".invoice_line_item",
     "InvoicePage": ".invoice_page",
     "InvoicePayment": ".invoice_payment",
+    "InvoicePaymentLink": ".invoice_payment_link",
+    "InvoicePaymentLinkRequest": ".invoice_payment_link_request",
     "InvoicePaymentStatus": ".invoice_payment_status",
     "InvoiceProcessingOptions": ".invoice_processing_options",
     "InvoiceStatus": ".invoice_status",
@@ -611,8 +680,17 @@ _MODULES = {
     "LocationPage": ".location_page",
     "LoginAsUserRequest": ".login_as_user_request",
     "LoginAsUserResponse": ".login_as_user_response",
+    "LoginOrganization": ".login_organization",
+    "LoginOrganizationPage": ".login_organization_page",
     "LoginRequest": ".login_request",
     "LoginResponse": ".login_response",
+    "MassPaymentBatch": ".mass_payment_batch",
+    "MassPaymentBatchStatus": ".mass_payment_batch_status",
+    "MassPaymentCount": ".mass_payment_count",
+    "MassPaymentCreate": ".mass_payment_create",
+    "MassPaymentEntry": ".mass_payment_entry",
+    "MassPaymentEntryStatus": ".mass_payment_entry_status",
+    "MassPaymentStatus": ".mass_payment_status",
     "MfaChallenge": ".mfa_challenge",
     "MfaChallengeCreate": ".mfa_challenge_create",
     "MfaChallengeValidation": ".mfa_challenge_validation",
@@ -691,6 +769,11 @@ _MODULES = {
     "ReceivablePaymentInvoiceAmount": ".receivable_payment_invoice_amount",
     "ReceivablePaymentStatus": ".receivable_payment_status",
     "ReceivablePaymentType": ".receivable_payment_type",
+    "ReceivablesType": ".receivables_type",
+    "ReceivedInvoicePayment": ".received_invoice_payment",
+    "ReceivedPayment": ".received_payment",
+    "ReceivedPaymentAccount": ".received_payment_account",
+    "ReceivedPaymentPage": ".received_payment_page",
     "RecordedBillPayment": ".recorded_bill_payment",
     "RecurrencePeriod": ".recurrence_period",
     "RecurringBill": ".recurring_bill",
@@ -701,6 +784,12 @@ _MODULES = {
     "RecurringBillProcessingOptions": ".recurring_bill_processing_options",
     "RecurringBillSchedule": ".recurring_bill_schedule",
     "RecurringBillUpdate": ".recurring_bill_update",
+    "RecurringInvoice": ".recurring_invoice",
+    "RecurringInvoiceCreate": ".recurring_invoice_create",
+    "RecurringInvoiceLineItem": ".recurring_invoice_line_item",
+    "RecurringInvoicePage": ".recurring_invoice_page",
+    "RecurringInvoiceSchedule": ".recurring_invoice_schedule",
+    "RecurringInvoiceUpdate": ".recurring_invoice_update",
     "RegulatoryField": ".regulatory_field",
     "Reimbursement": ".reimbursement",
     "ReimbursementAction": ".reimbursement_action",
@@ -744,6 +833,10 @@ _MODULES = {
     "TaxIdType": ".tax_id_type",
     "TestEventRequest": ".test_event_request",
     "TestEventSample": ".test_event_sample",
+    "ThreeDsChallengeAction": ".three_ds_challenge_action",
+    "ThreeDsChallengeAnswer": ".three_ds_challenge_answer",
+    "ThreeDsChallengeResult": ".three_ds_challenge_result",
+    "ThreeDsChallengeStatus": ".three_ds_challenge_status",
     "Transaction": ".transaction",
     "TransactionAccountingSync": ".transaction_accounting_sync",
     "TransactionApproverType": ".transaction_approver_type",
@@ -754,8 +847,10 @@ _MODULES = {
     "TransactionMerchantLocation": ".transaction_merchant_location",
     "TransactionNetwork": ".transaction_network",
     "TransactionPage": ".transaction_page",
+    "TransactionReceiptInput": ".transaction_receipt_input",
     "TransactionReceiptStatus": ".transaction_receipt_status",
     "TransactionReceiptSyncStatus": ".transaction_receipt_sync_status",
+    "TransactionReceiptUploadUrl": ".transaction_receipt_upload_url",
     "TransactionReview": ".transaction_review",
     "TransactionReviewStatus": ".transaction_review_status",
     "TransactionReviewer": ".transaction_reviewer",
@@ -788,6 +883,9 @@ _MODULES = {
     "VendorCreditStatus": ".vendor_credit_status",
     "VendorCreditUsage": ".vendor_credit_usage",
     "VendorEmailInvitationCreate": ".vendor_email_invitation_create",
+    "VendorExchangeRate": ".vendor_exchange_rate",
+    "VendorExchangeRateQuery": ".vendor_exchange_rate_query",
+    "VendorExchangeRateRange": ".vendor_exchange_rate_range",
     "VendorPage": ".vendor_page",
     "VendorPaymentInformation": ".vendor_payment_information",
     "VendorPaymentOptions": ".vendor_payment_options",
@@ -940,8 +1038,25 @@ __all__ = (
     "ClassificationRecord",
     "Classifications",
     "ClassificationUpdate",
+    "CreditMemo",
+    "CreditMemoBulkReplace",
+    "CreditMemoBulkResult",
+    "CreditMemoBulkUpdate",
+    "CreditMemoCreate",
+    "CreditMemoLineItem",
+    "CreditMemoPage",
+    "CreditMemoStatus",
+    "CreditMemoUpdate",
+    "CreditMemoUsage",
     "Customer",
     "CustomerAttachmentPage",
+    "CustomerBankAccount",
+    "CustomerBankAccountCreate",
+    "CustomerBankAccountPage",
+    "CustomerBankAccountUpdate",
+    "CustomerCharge",
+    "CustomerChargeAuthorization",
+    "CustomerChargeInvoicePayment",
     "CustomerContact",
     "CustomerCreate",
     "CustomerPage",
@@ -978,6 +1093,7 @@ __all__ = (
     "EventNotification",
     "EventNotificationPage",
     "ExchangeRateAmountRange",
+    "ExchangeRateBatch",
     "ExchangeRateQuote",
     "FieldValidationRule",
     "ForwardPageEnvelope",
@@ -1000,6 +1116,8 @@ __all__ = (
     "InvoiceLineItem",
     "InvoicePage",
     "InvoicePayment",
+    "InvoicePaymentLink",
+    "InvoicePaymentLinkRequest",
     "InvoicePaymentStatus",
     "InvoiceProcessingOptions",
     "InvoiceStatus",
@@ -1020,8 +1138,17 @@ __all__ = (
     "LocationPage",
     "LoginAsUserRequest",
     "LoginAsUserResponse",
+    "LoginOrganization",
+    "LoginOrganizationPage",
     "LoginRequest",
     "LoginResponse",
+    "MassPaymentBatch",
+    "MassPaymentBatchStatus",
+    "MassPaymentCount",
+    "MassPaymentCreate",
+    "MassPaymentEntry",
+    "MassPaymentEntryStatus",
+    "MassPaymentStatus",
     "MfaChallenge",
     "MfaChallengeCreate",
     "MfaChallengeValidation",
@@ -1100,6 +1227,11 @@ __all__ = (
     "ReceivablePaymentInvoiceAmount",
     "ReceivablePaymentStatus",
     "ReceivablePaymentType",
+    "ReceivablesType",
+    "ReceivedInvoicePayment",
+    "ReceivedPayment",
+    "ReceivedPaymentAccount",
+    "ReceivedPaymentPage",
     "RecordedBillPayment",
     "RecurrencePeriod",
     "RecurringBill",
@@ -1110,6 +1242,12 @@ __all__ = (
     "RecurringBillProcessingOptions",
     "RecurringBillSchedule",
     "RecurringBillUpdate",
+    "RecurringInvoice",
+    "RecurringInvoiceCreate",
+    "RecurringInvoiceLineItem",
+    "RecurringInvoicePage",
+    "RecurringInvoiceSchedule",
+    "RecurringInvoiceUpdate",
     "RegulatoryField",
     "Reimbursement",
     "ReimbursementAction",
@@ -1153,6 +1291,10 @@ __all__ = (
     "TaxIdType",
     "TestEventRequest",
     "TestEventSample",
+    "ThreeDsChallengeAction",
+    "ThreeDsChallengeAnswer",
+    "ThreeDsChallengeResult",
+    "ThreeDsChallengeStatus",
     "Transaction",
     "TransactionAccountingSync",
     "TransactionApproverType",
@@ -1163,8 +1305,10 @@ __all__ = (
     "TransactionMerchantLocation",
     "TransactionNetwork",
     "TransactionPage",
+    "TransactionReceiptInput",
     "TransactionReceiptStatus",
     "TransactionReceiptSyncStatus",
+    "TransactionReceiptUploadUrl",
     "TransactionReview",
     "TransactionReviewer",
     "TransactionReviewStatus",
@@ -1197,6 +1341,9 @@ __all__ = (
     "VendorCreditStatus",
     "VendorCreditUsage",
     "VendorEmailInvitationCreate",
+    "VendorExchangeRate",
+    "VendorExchangeRateQuery",
+    "VendorExchangeRateRange",
     "VendorPage",
     "VendorPaymentInformation",
     "VendorPaymentOptions",

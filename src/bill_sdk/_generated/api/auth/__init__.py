@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bill_sdk._runtime import File, RawResponse
 
     from ...models.error_item import ErrorItem
+    from ...models.login_organization_page import LoginOrganizationPage
     from ...models.login_request import LoginRequest
     from ...models.login_response import LoginResponse
     from ...models.session_detail import SessionDetail
@@ -98,6 +99,28 @@ class AuthResource:
             options=request_options(timeout, extra_headers, max_retries),
         )
 
+    async def list_organizations(
+        self,
+        *,
+        page: str | Unset = UNSET,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> LoginOrganizationPage:
+        """Get list of login organizations
+        Organizations the current API session can reach, plus their console organizations (a console
+        organization is the parent of a listed one). 100 per page; send nextPage or prevPage back as page.
+
+        ``GET /v3/login/organizations`` (operation ``listLoginOrganizations``).
+        """
+        from .list_login_organizations import asyncio as _call
+
+        return await _call(
+            page=page,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
 
 class AuthResourceWithRawResponse:
     """``AuthResource``'s methods answering with a :class:`bill_sdk.RawResponse` (a list: one page)."""
@@ -159,6 +182,26 @@ class AuthResourceWithRawResponse:
         from .logout import asyncio_raw as _call
 
         return await _call(
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def list_organizations(
+        self,
+        *,
+        page: str | Unset = UNSET,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[LoginOrganizationPage]:
+        """Get list of login organizations, answering with the HTTP response (``.parse()`` for the result).
+
+        ``GET /v3/login/organizations`` (operation ``listLoginOrganizations``).
+        """
+        from .list_login_organizations import asyncio_raw as _call
+
+        return await _call(
+            page=page,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )

@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from bill_sdk._runtime import File, RawResponse
 
     from ...models.customer import Customer
+    from ...models.customer_charge_authorization import CustomerChargeAuthorization
     from ...models.customer_create import CustomerCreate
     from ...models.customer_page import CustomerPage
     from ...models.customer_update import CustomerUpdate
     from ...models.error_item import ErrorItem
+    from ..customer_bank_accounts import CustomerBankAccountsResource
 
 
 class CustomersResource:
@@ -37,6 +39,13 @@ class CustomersResource:
     def with_raw_response(self) -> CustomersResourceWithRawResponse:
         """The same methods, answering with the HTTP response: ``status_code``, ``headers``, ``request_id``, ``parse()``."""
         return CustomersResourceWithRawResponse(self._client)
+
+    @property
+    def bank_accounts(self) -> CustomerBankAccountsResource:
+        """Bank accounts of a customer that the organization charges. (``x-sdk-parent``)"""
+        from ..customer_bank_accounts import CustomerBankAccountsResource
+
+        return CustomerBankAccountsResource(self._client)
 
     async def create(
         self,
@@ -136,6 +145,30 @@ class CustomersResource:
 
         return await _call(
             customer_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def set_charge_authorization(
+        self,
+        customer_id: str,
+        *,
+        body: CustomerChargeAuthorization,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> CustomerChargeAuthorization:
+        """Set charge customer authorization
+        Records whether the organization is authorized to charge the customer's bank account (by default it
+        is not). Setting the same value again changes nothing.
+
+        ``POST /v3/customers/{customerId}/charge-authorization`` (operation ``setCustomerChargeAuthorization``).
+        """
+        from .set_customer_charge_authorization import asyncio as _call
+
+        return await _call(
+            customer_id,
+            body=body,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )
@@ -329,6 +362,28 @@ class CustomersResourceWithRawResponse:
 
         return await _call(
             customer_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def set_charge_authorization(
+        self,
+        customer_id: str,
+        *,
+        body: CustomerChargeAuthorization,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[CustomerChargeAuthorization]:
+        """Set charge customer authorization, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/customers/{customerId}/charge-authorization`` (operation ``setCustomerChargeAuthorization``).
+        """
+        from .set_customer_charge_authorization import asyncio_raw as _call
+
+        return await _call(
+            customer_id,
+            body=body,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )

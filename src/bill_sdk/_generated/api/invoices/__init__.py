@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from ...models.invoice_create import InvoiceCreate
     from ...models.invoice_email import InvoiceEmail
     from ...models.invoice_page import InvoicePage
+    from ...models.invoice_payment_link import InvoicePaymentLink
+    from ...models.invoice_payment_link_request import InvoicePaymentLinkRequest
     from ...models.invoice_update import InvoiceUpdate
     from ...models.receivable_payment import ReceivablePayment
     from ...models.receivable_payment_create import ReceivablePaymentCreate
@@ -212,6 +214,30 @@ class InvoicesResource:
 
         return await _call(
             invoice_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def get_payment_link(
+        self,
+        invoice_id: str,
+        *,
+        body: InvoicePaymentLinkRequest,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> InvoicePaymentLink:
+        """Get invoice payment link
+        A link the customer opens to pay the invoice without a BILL account; returnUrl is where the customer
+        lands afterwards. Asking again only gives a link again.
+
+        ``POST /v3/invoices/{invoiceId}/payment-link`` (operation ``getInvoicePaymentLink``).
+        """
+        from .get_invoice_payment_link import asyncio as _call
+
+        return await _call(
+            invoice_id,
+            body=body,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )
@@ -469,6 +495,28 @@ class InvoicesResourceWithRawResponse:
 
         return await _call(
             invoice_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def get_payment_link(
+        self,
+        invoice_id: str,
+        *,
+        body: InvoicePaymentLinkRequest,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[InvoicePaymentLink]:
+        """Get invoice payment link, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/invoices/{invoiceId}/payment-link`` (operation ``getInvoicePaymentLink``).
+        """
+        from .get_invoice_payment_link import asyncio_raw as _call
+
+        return await _call(
+            invoice_id,
+            body=body,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )

@@ -23,12 +23,17 @@ if TYPE_CHECKING:
     from ...models.bulk_payment_create import BulkPaymentCreate
     from ...models.bulk_payment_result import BulkPaymentResult
     from ...models.error_item import ErrorItem
+    from ...models.exchange_rate_batch import ExchangeRateBatch
     from ...models.exchange_rate_quote import ExchangeRateQuote
+    from ...models.mass_payment_batch import MassPaymentBatch
+    from ...models.mass_payment_create import MassPaymentCreate
+    from ...models.mass_payment_status import MassPaymentStatus
     from ...models.payment import Payment
     from ...models.payment_check_image import PaymentCheckImage
     from ...models.payment_create import PaymentCreate
     from ...models.payment_page import PaymentPage
     from ...models.payment_void import PaymentVoid
+    from ...models.vendor_exchange_rate_query import VendorExchangeRateQuery
     from ...models.vendor_payment_options import VendorPaymentOptions
 
 
@@ -230,6 +235,72 @@ class PaymentsResource:
             vendor_id=vendor_id,
             amount=amount,
             base_currency=base_currency,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def get_exchange_rates(
+        self,
+        *,
+        body: list[VendorExchangeRateQuery],
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> ExchangeRateBatch:
+        """Get BILL exchange rates for multiple vendors
+        Current BILL exchange rates for paying several international vendors, and the exchangeRateBatchId
+        that bulk payments to them need (it expires; ask again for a new one). Asking again only quotes
+        again.
+
+        ``POST /v3/payments/exchange-rate`` (operation ``getExchangeRates``).
+        """
+        from .get_exchange_rates import asyncio as _call
+
+        return await _call(
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def create_mass_payment(
+        self,
+        *,
+        body: MassPaymentCreate,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> MassPaymentBatch:
+        """Create a mass payment
+        Pays up to 2000 existing bills in one request; BILL processes each payment asynchronously (poll
+        get_mass_payment or subscribe to mass-payment.updated). Needs an MFA-trusted session. A payment:
+        never re-sent by the SDK once it may have reached BILL.
+
+        ``POST /v3/payments/mass`` (operation ``createMassPayment``).
+        """
+        from .create_mass_payment import asyncio as _call
+
+        return await _call(
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def get_mass_payment(
+        self,
+        payment_batch_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> MassPaymentStatus:
+        """Get mass payment status
+
+        ``GET /v3/payments/mass/{paymentBatchId}`` (operation ``getMassPayment``).
+        """
+        from .get_mass_payment import asyncio as _call
+
+        return await _call(
+            payment_batch_id,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )
@@ -489,6 +560,66 @@ class PaymentsResourceWithRawResponse:
             vendor_id=vendor_id,
             amount=amount,
             base_currency=base_currency,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def get_exchange_rates(
+        self,
+        *,
+        body: list[VendorExchangeRateQuery],
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[ExchangeRateBatch]:
+        """Get BILL exchange rates for multiple vendors, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/payments/exchange-rate`` (operation ``getExchangeRates``).
+        """
+        from .get_exchange_rates import asyncio_raw as _call
+
+        return await _call(
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def create_mass_payment(
+        self,
+        *,
+        body: MassPaymentCreate,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[MassPaymentBatch]:
+        """Create a mass payment, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/payments/mass`` (operation ``createMassPayment``).
+        """
+        from .create_mass_payment import asyncio_raw as _call
+
+        return await _call(
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def get_mass_payment(
+        self,
+        payment_batch_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[MassPaymentStatus]:
+        """Get mass payment status, answering with the HTTP response (``.parse()`` for the result).
+
+        ``GET /v3/payments/mass/{paymentBatchId}`` (operation ``getMassPayment``).
+        """
+        from .get_mass_payment import asyncio_raw as _call
+
+        return await _call(
+            payment_batch_id,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )

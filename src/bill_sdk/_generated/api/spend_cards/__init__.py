@@ -150,6 +150,49 @@ class SpendCardsResource:
             options=request_options(timeout, extra_headers, max_retries),
         )
 
+    async def freeze(
+        self,
+        card_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> Card:
+        """Freeze a vendor card
+        Blocks new charges on the card (status FROZEN) until it is unfrozen. Freezing a frozen card changes
+        nothing.
+
+        ``POST /v3/spend/cards/{cardId}/freeze`` (operation ``freezeCard``).
+        """
+        from .freeze_card import asyncio as _call
+
+        return await _call(
+            card_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def unfreeze(
+        self,
+        card_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> Card:
+        """Unfreeze a vendor card
+        Lets a frozen card be used again.
+
+        ``POST /v3/spend/cards/{cardId}/unfreeze`` (operation ``unfreezeCard``).
+        """
+        from .unfreeze_card import asyncio as _call
+
+        return await _call(
+            card_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
     def list(
         self,
         *,
@@ -342,6 +385,46 @@ class SpendCardsResourceWithRawResponse:
         ``GET /v3/spend/cards/{cardId}/pan-jwt`` (operation ``getCardPanJwt``).
         """
         from .get_card_pan_jwt import asyncio_raw as _call
+
+        return await _call(
+            card_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def freeze(
+        self,
+        card_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[Card]:
+        """Freeze a vendor card, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/spend/cards/{cardId}/freeze`` (operation ``freezeCard``).
+        """
+        from .freeze_card import asyncio_raw as _call
+
+        return await _call(
+            card_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def unfreeze(
+        self,
+        card_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[Card]:
+        """Unfreeze a vendor card, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/spend/cards/{cardId}/unfreeze`` (operation ``unfreezeCard``).
+        """
+        from .unfreeze_card import asyncio_raw as _call
 
         return await _call(
             card_id,

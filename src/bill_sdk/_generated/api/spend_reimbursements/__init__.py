@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from ...models.reimbursement_image_upload_url import ReimbursementImageUploadUrl
     from ...models.reimbursement_page import ReimbursementPage
     from ...models.reimbursement_update import ReimbursementUpdate
+    from ...models.spend_receipt import SpendReceipt
+    from ...models.spend_receipt_input import SpendReceiptInput
 
 
 class SpendReimbursementsResource:
@@ -165,6 +167,51 @@ class SpendReimbursementsResource:
         return await _call(
             reimbursement_id,
             body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def add_receipt(
+        self,
+        reimbursement_id: str,
+        *,
+        body: SpendReceiptInput,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> SpendReceipt:
+        """Add a reimbursement receipt
+        Attaches a receipt image already PUT to an upload URL (create_image_upload_url).
+
+        ``POST /v3/spend/reimbursements/{reimbursementId}/receipts`` (operation ``addReimbursementReceipt``).
+        """
+        from .add_reimbursement_receipt import asyncio as _call
+
+        return await _call(
+            reimbursement_id,
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def delete_receipt(
+        self,
+        reimbursement_id: str,
+        receipt_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Delete a reimbursement receipt
+
+        ``DELETE /v3/spend/reimbursements/{reimbursementId}/receipts/{receiptId}`` (operation ``deleteReimbursementReceipt``).
+        """
+        from .delete_reimbursement_receipt import asyncio as _call
+
+        return await _call(
+            reimbursement_id,
+            receipt_id,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )
@@ -383,6 +430,50 @@ class SpendReimbursementsResourceWithRawResponse:
         return await _call(
             reimbursement_id,
             body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def add_receipt(
+        self,
+        reimbursement_id: str,
+        *,
+        body: SpendReceiptInput,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[SpendReceipt]:
+        """Add a reimbursement receipt, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/spend/reimbursements/{reimbursementId}/receipts`` (operation ``addReimbursementReceipt``).
+        """
+        from .add_reimbursement_receipt import asyncio_raw as _call
+
+        return await _call(
+            reimbursement_id,
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def delete_receipt(
+        self,
+        reimbursement_id: str,
+        receipt_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[Any]:
+        """Delete a reimbursement receipt, answering with the HTTP response (``.parse()`` for the result).
+
+        ``DELETE /v3/spend/reimbursements/{reimbursementId}/receipts/{receiptId}`` (operation ``deleteReimbursementReceipt``).
+        """
+        from .delete_reimbursement_receipt import asyncio_raw as _call
+
+        return await _call(
+            reimbursement_id,
+            receipt_id,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )

@@ -21,11 +21,16 @@ if TYPE_CHECKING:
     from ...models.custom_field_value import CustomFieldValue
     from ...models.custom_field_value_page import CustomFieldValuePage
     from ...models.error_item import ErrorItem
+    from ...models.spend_receipt import SpendReceipt
     from ...models.spend_request_status import SpendRequestStatus
+    from ...models.three_ds_challenge_answer import ThreeDsChallengeAnswer
+    from ...models.three_ds_challenge_result import ThreeDsChallengeResult
     from ...models.transaction import Transaction
     from ...models.transaction_custom_field_list import TransactionCustomFieldList
     from ...models.transaction_custom_fields_update import TransactionCustomFieldsUpdate
     from ...models.transaction_page import TransactionPage
+    from ...models.transaction_receipt_input import TransactionReceiptInput
+    from ...models.transaction_receipt_upload_url import TransactionReceiptUploadUrl
     from ...models.transaction_update import TransactionUpdate
 
 
@@ -218,6 +223,95 @@ class SpendTransactionsResource:
                 extra_headers=extra_headers,
                 max_retries=max_retries,
             )
+        )
+
+    async def create_receipt_upload_url(
+        self,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> TransactionReceiptUploadUrl:
+        """Create a transaction upload URL
+        A one-off address to PUT a receipt image to (directly, without the apiToken), then attach with
+        add_receipt.
+
+        ``POST /v3/spend/transactions/receipt-upload-url`` (operation ``createTransactionReceiptUploadUrl``).
+        """
+        from .create_transaction_receipt_upload_url import asyncio as _call
+
+        return await _call(
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def answer_3ds_challenge(
+        self,
+        acs_transaction_id: str,
+        *,
+        body: ThreeDsChallengeAnswer,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> ThreeDsChallengeResult:
+        """Accept or reject a transaction
+        Answers a 3-D Secure challenge of a card transaction: ACCEPT lets it through, REJECT declines it.
+        Needs an ADMIN user's API token.
+
+        ``POST /v3/spend/transactions/{acsTransactionId}/3ds-challenge`` (operation ``answerThreeDsChallenge``).
+        """
+        from .answer_three_ds_challenge import asyncio as _call
+
+        return await _call(
+            acs_transaction_id,
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def add_receipt(
+        self,
+        transaction_id: str,
+        *,
+        body: TransactionReceiptInput,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> SpendReceipt:
+        """Add a transaction receipt
+        Attaches a receipt image already PUT to an upload URL (create_receipt_upload_url).
+
+        ``POST /v3/spend/transactions/{transactionId}/receipts`` (operation ``addTransactionReceipt``).
+        """
+        from .add_transaction_receipt import asyncio as _call
+
+        return await _call(
+            transaction_id,
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def delete_receipt(
+        self,
+        transaction_id: str,
+        receipt_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> Any:
+        """Delete a transaction receipt
+
+        ``DELETE /v3/spend/transactions/{transactionId}/receipts/{receiptId}`` (operation ``deleteTransactionReceipt``).
+        """
+        from .delete_transaction_receipt import asyncio as _call
+
+        return await _call(
+            transaction_id,
+            receipt_id,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
         )
 
     def list(
@@ -439,6 +533,90 @@ class SpendTransactionsResourceWithRawResponse:
             max=max,
             next_page=next_page,
             prev_page=prev_page,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def create_receipt_upload_url(
+        self,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[TransactionReceiptUploadUrl]:
+        """Create a transaction upload URL, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/spend/transactions/receipt-upload-url`` (operation ``createTransactionReceiptUploadUrl``).
+        """
+        from .create_transaction_receipt_upload_url import asyncio_raw as _call
+
+        return await _call(
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def answer_3ds_challenge(
+        self,
+        acs_transaction_id: str,
+        *,
+        body: ThreeDsChallengeAnswer,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[ThreeDsChallengeResult]:
+        """Accept or reject a transaction, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/spend/transactions/{acsTransactionId}/3ds-challenge`` (operation ``answerThreeDsChallenge``).
+        """
+        from .answer_three_ds_challenge import asyncio_raw as _call
+
+        return await _call(
+            acs_transaction_id,
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def add_receipt(
+        self,
+        transaction_id: str,
+        *,
+        body: TransactionReceiptInput,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[SpendReceipt]:
+        """Add a transaction receipt, answering with the HTTP response (``.parse()`` for the result).
+
+        ``POST /v3/spend/transactions/{transactionId}/receipts`` (operation ``addTransactionReceipt``).
+        """
+        from .add_transaction_receipt import asyncio_raw as _call
+
+        return await _call(
+            transaction_id,
+            body=body,
+            client=self._client,
+            options=request_options(timeout, extra_headers, max_retries),
+        )
+
+    async def delete_receipt(
+        self,
+        transaction_id: str,
+        receipt_id: str,
+        *,
+        timeout: float | None | Unset = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[Any]:
+        """Delete a transaction receipt, answering with the HTTP response (``.parse()`` for the result).
+
+        ``DELETE /v3/spend/transactions/{transactionId}/receipts/{receiptId}`` (operation ``deleteTransactionReceipt``).
+        """
+        from .delete_transaction_receipt import asyncio_raw as _call
+
+        return await _call(
+            transaction_id,
+            receipt_id,
             client=self._client,
             options=request_options(timeout, extra_headers, max_retries),
         )
