@@ -37,11 +37,13 @@ async def test_every_change_is_stamped_by_the_wall_clock_at_millisecond_precisio
 ) -> None:
     clock = Clock(T0)
     fake_bill.resources.wall_clock = clock
-    created = (await client.post("/v3/vendors", headers=org, json={"name": "Acme"})).json()
+    created = (
+        await client.post("/v3/vendors", headers=org, json=fake_bill.example("createVendor", name="Acme"))
+    ).json()
     assert created["createdTime"] == created["updatedTime"] == "2026-01-02T03:04:05.678+00:00"
     vid = created["id"]
 
-    clock.tick(microseconds=200)  # the same millisecond: BILL's updatedTime cannot tell the two changes apart
+    clock.tick(microseconds=50)  # the same millisecond: BILL's updatedTime cannot tell the two changes apart
     same = (await client.patch(f"/v3/vendors/{vid}", headers=org, json={"email": "a@example.com"})).json()
     assert same["updatedTime"] == "2026-01-02T03:04:05.678+00:00"
 

@@ -1,5 +1,9 @@
 """List searches: ``filters`` (``field:op:value``, comma = AND, quoted values), ``sort`` and page cursors.
 
+Times (``createdTime``, ``updatedTime``, dates, any offset spelling) compare and sort as instants truncated to the
+millisecond, BILL's precision: ``gte``/``lte`` include the bound, ``gt``/``lt`` do not, and a value finer than a
+millisecond falls in its millisecond. A comparison on a ``...Time`` field whose value is no time is refused (400).
+
 Cursors are opaque base64 (URL-safe) JSON holding the offset, page size, filters and sort, so a client that
 passes back only ``page`` (Connect, forward) or ``nextPage``/``prevPage`` (Spend) gets the same search.
 """
@@ -12,6 +16,7 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -93,6 +98,8 @@ def parse_filters(text: str | None, known_fields: Callable[[str], bool]) -> list
             raise ApiError(400, "BDC_1131", f"Invalid list filter operator: {pieces[1]}")
         if not known_fields(field):
             raise ApiError(400, "BDC_1130", f"Invalid list filter field: {field}")
+        if field.endswith("Time") and op in ("gt", "gte", "lt", "lte") and instant_ms(_unquote(raw)) is None:
+            raise invalid_value("filters", clause)
         values = tuple(_unquote(v) for v in _split(_unquote(raw))) if op in ("in", "nin") else (_unquote(raw),)
         out.append(Condition(field, op, values))
     return out
@@ -193,7 +200,7 @@ def _compare(actual: Any, target: str) -> int | None:
             return None
         return (Decimal(str(actual)) > number) - (Decimal(str(actual)) < number)
     if isinstance(actual, str):
-        left, right = parse_time(actual), parse_time(target)
+        left, right = instant_ms(actual), instant_ms(target)
         if left is not None and right is not None:
             return (left > right) - (left < right)
         return (actual > target) - (actual < target)
@@ -211,6 +218,17 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, int | float | Decimal):
         return (1, Decimal(str(value)))
     if isinstance(value, str):
-        moment = parse_time(value)
-        return (2, moment.isoformat()) if moment else (3, value)
+        moment = instant_ms(value)
+        return (2, moment) if moment is not None else (3, value)
     return (4, json.dumps(value, default=str))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def instant_ms(value: str) -> int | None:
+    """Milliseconds since the epoch of a BILL date or date-time (any offset; naive = UTC), or None."""
+    moment = parse_time(value)
+    return None if moment is None else (moment - _EPOCH) // _MS

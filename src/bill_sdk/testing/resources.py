@@ -4,12 +4,17 @@ Objects are stored as sent (minus read-only fields) plus ``id``, ``createdTime``
 ``archived``. Collection hooks (:meth:`Resources.add_hooks`) let specific behaviour (bill amounts, ...) adjust
 an object before it is stored; every create/update/archive/restore is published to the :class:`Outbox`.
 The HTTP side (which operation does what, shaping answers) is ``handlers/resources.py``.
+
+Every change stamps ``updatedTime`` (and a create ``createdTime``) from :attr:`Resources.wall_clock` at BILL's
+millisecond precision: replace it (``fake.resources.wall_clock = lambda: datetime(..., tzinfo=UTC)``) to make
+times deterministic, e.g. two updates in the same millisecond.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -17,7 +22,7 @@ from bill_sdk.testing import listing
 from bill_sdk.testing.bdc import not_found
 from bill_sdk.testing.catalog import Catalog
 from bill_sdk.testing.outbox import Change, Outbox
-from bill_sdk.testing.schemas import SchemaTools, now_iso
+from bill_sdk.testing.schemas import SchemaTools
 from bill_sdk.testing.sessions import Principal
 from bill_sdk.testing.state import Record, State
 
@@ -43,6 +48,12 @@ class Resources:
         self.outbox = outbox
         self.tools: SchemaTools = catalog.tools
         self.hooks: dict[str, list[Hook]] = {}
+        self.wall_clock: Callable[[], datetime] = _utc_now
+
+    def now(self) -> str:
+        """The wall clock's time as BILL writes it: ``2026-12-25T00:00:00.000+00:00`` (milliseconds, UTC)."""
+        moment = self.wall_clock().astimezone(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
 
     def add_hooks(self, hooks: Mapping[str, Iterable[Hook]]) -> None:
         for collection, functions in hooks.items():
@@ -119,7 +130,7 @@ class Resources:
         data = writable(body)
         for name, value in (*defaults.items(), *parents.items()):
             data.setdefault(name, value)
-        now = now_iso()
+        now = self.now()
         data.update(id=self.state.new_id(collection), createdTime=now, updatedTime=now, archived=False)
         return data
 
@@ -140,7 +151,7 @@ class Resources:
 
     def update(self, who: Principal, collection: str, record: Record, body: Any) -> dict[str, Any]:
         record.data.update(writable(body))
-        record.data["updatedTime"] = now_iso()
+        record.data["updatedTime"] = self.now()
         self.run_hooks(who, collection, record.data, "updated")
         self.publish(who, collection, "updated", record.data)
         return record.data
@@ -149,7 +160,7 @@ class Resources:
         kept = {k: record.data[k] for k in READ_ONLY if k in record.data}
         record.data.clear()
         record.data.update(writable(body), **kept)
-        record.data["updatedTime"] = now_iso()
+        record.data["updatedTime"] = self.now()
         self.run_hooks(who, collection, record.data, "replaced")
         self.publish(who, collection, "updated", record.data)
         return record.data
@@ -223,12 +234,12 @@ class Resources:
     def merge(self, record: Record, body: Any) -> dict[str, Any]:
         """Update without hooks or notification (upserts, singletons)."""
         record.data.update(writable(body))
-        record.data["updatedTime"] = now_iso()
+        record.data["updatedTime"] = self.now()
         return record.data
 
     def set_archived(self, who: Principal, collection: str, record: Record, archived: bool) -> dict[str, Any]:
         record.data["archived"] = archived
-        record.data["updatedTime"] = now_iso()
+        record.data["updatedTime"] = self.now()
         self.publish(who, collection, "archived" if archived else "restored", record.data)
         return record.data
 
@@ -253,7 +264,7 @@ class Resources:
         record = self.state.record(scope, collection, rid)
         if record is not None and merge:
             return self.merge(record, body)
-        now = now_iso()
+        now = self.now()
         data = writable(body)
         data.update(parents)
         data.update(id=self.state.new_id(collection), createdTime=now, updatedTime=now)
@@ -267,3 +278,7 @@ class Resources:
         if record is None:
             raise not_found(collection)
         return record.data
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
