@@ -17,6 +17,7 @@ Rules:
   sdk-method   `x-sdk-method` present, a Python identifier, not a keyword, unique within its tag
   pagination   `x-pagination` in {page, spend, forward}, only on GET operations whose 2xx schema has `results`
   idempotent   `x-idempotent` only on POST
+  sync-cursor  `x-sync-cursor` (a field name, or {field, sortable}) only on paged lists that take `filters`
   nullable-enum  no inline enum that also allows null (use anyOf: [{$ref: Enum}, {type: "null"}])
   secrets      every property named like a credential (password, devKey, appKey, apiToken, sessionId,
                securityKey, rememberMeId) carries `x-secret: true`, so its model never prints it
@@ -266,8 +267,33 @@ def _check_operations(doc: dict[str, Any]) -> list[str]:
             elif not any(schema_has_property(doc, s, "results") for s in success_schemas(doc, op)):
                 problems.append(f"pagination: {label}: x-pagination but the 2xx schema has no `results`")
 
+        if "x-sync-cursor" in op:
+            problems.extend(_check_sync_cursor(doc, op, label))
+
         if "x-idempotent" in op and method != "post":
             problems.append(f"idempotent: {label}: x-idempotent only belongs on POST operations")
+    return problems
+
+
+def _check_sync_cursor(doc: dict[str, Any], op: dict[str, Any], label: str) -> list[str]:
+    """`x-sync-cursor` (read by bill_sdk.changes): `updatedTime`, or `{field: updatedTime, sortable: false}`."""
+    cursor = op["x-sync-cursor"]
+    field = cursor.get("field") if isinstance(cursor, dict) else cursor
+    problems = []
+    if not isinstance(field, str) or not field:
+        problems.append(f"sync-cursor: {label}: x-sync-cursor needs a field name, got {cursor!r}")
+    if isinstance(cursor, dict) and (
+        set(cursor) - {"field", "sortable"} or not isinstance(cursor.get("sortable", True), bool)
+    ):
+        problems.append(f"sync-cursor: {label}: x-sync-cursor takes only `field` and a boolean `sortable`")
+    if "x-pagination" not in op:
+        problems.append(f"sync-cursor: {label}: x-sync-cursor only belongs on paged lists (x-pagination)")
+    params = [
+        p if "$ref" not in p else doc["components"]["parameters"].get(p["$ref"].split("/")[-1], {})
+        for p in op.get("parameters", [])
+    ]
+    if not any(p.get("name") == "filters" and p.get("in") == "query" for p in params):
+        problems.append(f"sync-cursor: {label}: x-sync-cursor needs a `filters` query parameter")
     return problems
 
 
