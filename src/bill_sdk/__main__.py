@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return asyncio.run(args.run(args))
+        return int(asyncio.run(args.run(args)))
     except KeyboardInterrupt:
         _say("interrupted: the checkpoint holds every acknowledged batch; run again to resume")
         return EXIT_INTERRUPTED
