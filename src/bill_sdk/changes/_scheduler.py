@@ -9,6 +9,12 @@
         scheduler.hint("bill.updated")               # -> a sync of "bills" in about 2 s
         scheduler.hint("bill.created")               # same burst: still one run
 
+In FastAPI, hand the scheduler's handler to the webhook router and run the scheduler in the app's lifespan::
+
+    scheduler = SyncScheduler(sync)
+    app.include_router(webhook_router("/bill/webhooks", keys=..., handler=scheduler.handler(on_event)))
+    # lifespan: async with scheduler: yield
+
 Runs of one resource never overlap (a checkpoint has one writer): a hint during a run makes one more run
 after it. A failing run is logged and does not stop the scheduler; polling on a timer stays the authority.
 """
@@ -85,6 +91,17 @@ class SyncScheduler:
             slot.running = True
             self._group.start_soon(self._worker, resource, slot)
         return resource
+
+    def handler(self, then: Callable[[Any], Awaitable[Any]] | None = None) -> Callable[[Any], Awaitable[None]]:
+        """A webhook handler (``bill_sdk.fastapi.webhook_router(..., handler=...)``) that hints the event's type,
+        then runs `then(event)` if given."""
+
+        async def on_event(event: Any) -> None:
+            self.hint(str(getattr(event, "event_type", "") or ""))
+            if then is not None:
+                await then(event)
+
+        return on_event
 
     async def _worker(self, resource: str, slot: _Slot) -> None:
         try:
