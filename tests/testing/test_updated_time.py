@@ -118,3 +118,36 @@ async def test_a_time_filter_that_is_no_time_is_refused(
 ) -> None:
     response = await client.get("/v3/vendors", headers=org, params={"filters": "updatedTime:gte:yesterday"})
     assert response.status_code == 400 and helpers.codes(response) == ["BDC_1129"]
+
+
+def test_the_time_index_answers_as_the_full_search_does_even_after_live_changes(fake_bill: FakeBill) -> None:
+    import random
+
+    rng = random.Random(5)
+    org = fake_bill.credentials.organization_id
+    for i in range(300):
+        ms = rng.randint(0, 400)
+        offset = rng.choice(["+00:00", "Z", "+02:00"])
+        hours = 5 if offset == "+02:00" else 3
+        stamp = f"2026-01-02T{hours:02d}:00:00.{ms:03d}{offset}".replace(".400", ".399")
+        fake_bill.state.put("vendors", {"name": f"v{i}", "updatedTime": stamp, "archived": rng.random() < 0.2})
+
+    def both(filters: str, limit: int) -> tuple[list[str], list[str]]:
+        fast = fake_bill.resources.search(org, "vendors", {}, filters=filters, sort="updatedTime:asc", limit=limit)
+        full = fake_bill.resources.search(org, "vendors", {}, filters=filters, sort="updatedTime:asc")
+        return [d["id"] for d in fast[:limit]], [d["id"] for d in full[:limit]]
+
+    for round_ in range(30):
+        lo, hi = sorted(rng.sample(range(400), 2))
+        ops = (rng.choice(["gte", "gt"]), rng.choice(["lte", "lt"]))
+        filters = (
+            f'updatedTime:{ops[0]}:"2026-01-02T03:00:00.{lo:03d}Z",updatedTime:{ops[1]}:"2026-01-02T03:00:00.{hi:03d}Z"'
+        )
+        if round_ % 3 == 0:
+            filters += f",archived:eq:{rng.choice(['true', 'false'])}"
+        fast, full = both(filters, rng.randint(1, 120))
+        assert fast == full, filters
+        victim = rng.choice(fake_bill.state.list("vendors"))  # a live change the index must notice
+        victim["updatedTime"] = f"2026-01-02T03:00:00.{rng.randint(0, 399):03d}Z"
+        if round_ % 5 == 0:
+            fake_bill.state.put("vendors", {"name": "late", "updatedTime": "2026-01-02T03:00:00.200Z"})

@@ -49,6 +49,7 @@ class Resources:
         self.tools: SchemaTools = catalog.tools
         self.hooks: dict[str, list[Hook]] = {}
         self.wall_clock: Callable[[], datetime] = _utc_now
+        self._indexes: dict[Any, listing.TimeIndex] = {}
 
     def now(self) -> str:
         """The wall clock's time as BILL writes it: ``2026-12-25T00:00:00.000+00:00`` (milliseconds, UTC)."""
@@ -97,14 +98,28 @@ class Resources:
         filters: str | None = None,
         sort: str | None = None,
         equals: Mapping[str, Any] = NOTHING,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """The objects a list returns, in order: BILL ``filters`` and ``sort`` (400 when malformed or naming
-        an unknown field), archived ones only when a filter names ``archived``, `equals` fields where present."""
+        an unknown field), archived ones only when a filter names ``archived``, `equals` fields where present.
+        With `limit`, at least the first `limit` of them (more only when that is as cheap)."""
         items = [r.data for r in self.state.records(scope, collection, parents)]
         known = self._field_checker(collection, items)
         conditions = listing.parse_filters(filters, known)
         ordering = listing.parse_sort(sort, known)
-        if not any(c.field == "archived" for c in conditions):
+        with_archived = any(c.field == "archived" for c in conditions)
+
+        def keep(d: dict[str, Any]) -> bool:
+            if not with_archived and d.get("archived"):
+                return False
+            return all(name not in d or d[name] == wanted for name, wanted in equals.items())
+
+        if limit is not None:
+            key = (scope, collection, tuple(sorted(parents.items())))
+            found = listing.indexed_search(self._indexes, key, items, conditions, ordering, keep, limit)
+            if found is not None:
+                return found
+        if not with_archived:
             items = [d for d in items if not d.get("archived")]
         for name, wanted in equals.items():  # declared equality filters such as `entityId`
             items = [d for d in items if name not in d or d[name] == wanted]
@@ -113,11 +128,12 @@ class Resources:
     def _field_checker(self, collection: str, items: list[dict[str, Any]]) -> Callable[[str], bool]:
         schema = self.catalog.resource_schema(collection)
         props = self.tools.properties(schema) if schema is not None else None
-        present = {k for d in items for k in d}
 
         def known(field: str) -> bool:
             top = field.split(".", 1)[0]
-            return props is None or top in props or top in present or top == "archived"
+            if props is None or top in props or top == "archived":
+                return True
+            return any(top in d for d in items)  # only looked at for a field the schema does not name
 
         return known
 
