@@ -168,17 +168,19 @@ def indexed_search(
         return None
     name = sort[0][0]
     bounds = [c for c in conditions if c.field == name and c.op in RANGE_OPS]
-    targets = [instant_ms(c.values[0]) for c in bounds]
-    if not bounds or any(t is None for t in targets):
+    maybe_targets = [instant_ms(c.values[0]) for c in bounds]
+    targets = [t for t in maybe_targets if t is not None]
+    if not bounds or len(targets) != len(bounds):
         return None
     values = [d.get(name) for d in items]
     ids = list(map(id, items))
     index = cache.get(key)
     if index is None or index.values != values or index.ids != ids:
-        instants = [instant_ms(v) if isinstance(v, str) else None for v in values]
-        if any(m is None for m in instants):
+        maybe = [instant_ms(v) if isinstance(v, str) else None for v in values]
+        instants = [m for m in maybe if m is not None]
+        if len(instants) != len(values):
             return None  # a value that is no time: apply()'s ordering rules
-        order = sorted(range(len(items)), key=instants.__getitem__)  # stable: ties keep insertion order
+        order = sorted(range(len(items)), key=lambda i: instants[i])  # stable: ties keep insertion order
         index = cache[key] = TimeIndex(list(items), ids, values, order, [instants[i] for i in order])
     low, high = 0, len(index.order)
     for condition, target in zip(bounds, targets, strict=True):
