@@ -405,42 +405,49 @@ class Changes(Generic[T]):
             await self._save()
 
     async def _keyset(self, position: int | None, hi: int) -> AsyncIterator[Batch[T]]:
-        """Sorted by the cursor: each step asks for ``gte position, lte hi`` from the start again (keyset, not
-        BILL's offset cursor, so records leaving the window while it is read cannot shift one past us)."""
+        """Sorted by the cursor: a stream is read with ``gte position, lte hi`` from the start again each time its
+        page is used up (keyset, not BILL's offset cursor, so records leaving the window while it is read cannot
+        shift one past us). Streams (live, archived) are merged: a step delivers every buffered record up to the
+        smallest last millisecond of the streams that have more, so the delivery stays in cursor order."""
         streams = self._streams()
-        exhausted: dict[int, list[Any]] = {}
+        buffers: list[list[Any]] = [[] for _ in streams]
+        more = [True] * len(streams)
+        fetched = [False] * len(streams)
         while True:
             self._check_acknowledged()
-            collected: list[Any] = []
-            bound, stuck = hi, False
             for index, stream in enumerate(streams):
-                if index in exhausted:
-                    records = exhausted[index] = [
-                        r for r in exhausted[index] if position is None or self._ms(r) >= position
-                    ]
-                    collected += records
+                fetched[index] = False
+                if more[index] and not buffers[index]:
+                    buffers[index], more[index] = await self._first_page(stream, position, hi, sort=True)
+                    fetched[index] = True
+            bound, stuck = hi, False
+            for index in range(len(streams)):
+                if not more[index]:
                     continue
-                records, more = await self._first_page(stream, position, hi, sort=True)
-                collected += records
-                if not more:
-                    exhausted[index] = records
-                    continue
-                first, last = self._ms(records[0]), self._ms(records[-1])
-                if last < bound or (last == bound and first == last):
-                    bound, stuck = last, first == last
-            if stuck:  # a full page of one millisecond: read that millisecond to its end
-                open_streams = [s for i, s in enumerate(streams) if i not in exhausted]
-                collected = [r for r in collected if self._ms(r) < bound] + await self._drain(open_streams, bound)
-                collected += [r for i in exhausted for r in exhausted[i] if self._ms(r) == bound]
-            final = len(exhausted) == len(streams) and not stuck
-            within = [r for r in collected if self._ms(r) <= bound]
+                first, last = self._ms(buffers[index][0]), self._ms(buffers[index][-1])
+                fresh_and_flat = fetched[index] and first == last
+                if last < bound or (last == bound and fresh_and_flat):
+                    bound, stuck = last, fresh_and_flat
+            if stuck:  # a full page of one millisecond: read that millisecond to its end, every stream
+                open_streams = [s for i, s in enumerate(streams) if more[i]]
+                drained = await self._drain(open_streams, bound)
+                for index in range(len(streams)):
+                    if more[index]:
+                        buffers[index] = [r for r in buffers[index] if self._ms(r) < bound]
+                buffers[0] += drained
+            final = not any(more) and not stuck
+            within: list[Any] = []
+            for index in range(len(streams)):
+                keep = [r for r in buffers[index] if self._ms(r) > bound]
+                within += [r for r in buffers[index] if self._ms(r) <= bound]
+                buffers[index] = keep
             batch = self._batch(within, bound, drained=stuck or final, final=final, hi=hi)
             if batch is not None:
                 yield batch
             if final:
                 await self._finish(batch)
                 return
-            position = bound + 1 if stuck else bound
+            position = bound + 1 if stuck else bound  # a stream whose buffer is used up is read again from here
 
     async def _slices(self, position: int | None, hi: int) -> AsyncIterator[Batch[T]]:
         """Filterable but not sortable (Spend transactions): split the window in time until each slice fits in one

@@ -134,6 +134,19 @@ def apply(
     return out
 
 
+def first(items: list[dict[str, Any]], conditions: Sequence[Condition], limit: int) -> list[dict[str, Any]]:
+    """The first `limit` objects (stored order) that every condition accepts."""
+    if not conditions:
+        return items[:limit]
+    found: list[dict[str, Any]] = []
+    for obj in items:
+        if all(c.matches(obj) for c in conditions):
+            found.append(obj)
+            if len(found) >= limit:
+                break
+    return found
+
+
 # -- a time index for big collections -----------------------------------------------------------------
 
 

@@ -123,6 +123,8 @@ class Resources:
             items = [d for d in items if not d.get("archived")]
         for name, wanted in equals.items():  # declared equality filters such as `entityId`
             items = [d for d in items if name not in d or d[name] == wanted]
+        if limit is not None and not ordering:  # stored order: stop once the page (and one more) is found
+            return listing.first(items, conditions, limit)
         return listing.apply(items, conditions, ordering)
 
     def _field_checker(self, collection: str, items: list[dict[str, Any]]) -> Callable[[str], bool]:
