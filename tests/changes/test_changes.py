@@ -186,3 +186,17 @@ async def test_resources_without_a_time_cursor_sync_by_content_hash(
             changed += [r.name for r in batch.records]
             removed += batch.removed
     assert changed == ["B2"] and removed == ["budC"]
+
+
+async def test_a_list_that_ignores_the_sort_is_detected_not_trusted(
+    bill_client: AsyncBill, fake_bill: FakeBill, clock: Clock, who: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(fake_bill, who, clock, [f"v{i}" for i in range(6)])
+    for record in fake_bill.state.records(who.scope, "vendors")[:3]:  # out of insertion order by updatedTime
+        record.data["updatedTime"] = (clock.now + timedelta(milliseconds=10)).isoformat(timespec="milliseconds")
+    clock.tick(100)
+    from bill_sdk.testing import listing
+
+    monkeypatch.setattr(listing, "parse_sort", lambda text, known: [])  # a server that ignores `sort`
+    with pytest.raises(SyncError, match="did not sort"):
+        await run(changes(bill_client, MemoryCheckpoint(), clock, page_size=10))

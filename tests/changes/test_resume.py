@@ -167,3 +167,44 @@ async def test_the_json_store_is_replaced_atomically(tmp_path: Path, monkeypatch
     store.close()
     assert await JsonFileCheckpoint(path).load("vendors") == {"format": 1, "n": 1}
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+async def test_time_slices_resume_at_every_batch_boundary(
+    bill_client: AsyncBill, fake_bill: FakeBill, clock: Clock
+) -> None:
+    """Spend transactions (filterable, not sortable): the same guarantees, slice by slice."""
+    for i in range(30):
+        stamp = (clock.now + timedelta(milliseconds=(i * 5) if i < 24 else 200)).isoformat(timespec="milliseconds")
+        fake_bill.state.put("spend/transactions", {"id": f"tx{i:02d}", "uuid": f"tx{i:02d}", "updatedTime": stamp})
+    clock.tick(1000)
+    every = {f"tx{i:02d}" for i in range(30)}
+
+    def txs(store: CheckpointStore) -> Any:
+        return bill_client.changes(
+            "spend.transactions", checkpoint=store, clock=clock, lag=timedelta(milliseconds=20), page_size=4
+        )
+
+    total = 0
+    async for batch in txs(MemoryCheckpoint()):
+        await batch.commit()
+        total += 1
+    assert total >= 5
+    for crash_at in range(total):
+        store = MemoryCheckpoint()
+        acknowledged: list[str] = []
+        unacknowledged: list[str] = []
+        committed = 0
+        async for batch in txs(store):
+            if committed == crash_at:
+                unacknowledged = [r.id for r in batch.records]
+                break  # dies before acknowledging
+            acknowledged += [r.id for r in batch.records]
+            await batch.commit()
+            committed += 1
+        replayed = []
+        async for batch in txs(store):
+            replayed += [r.id for r in batch.records]
+            await batch.commit()
+        assert set(acknowledged) | set(replayed) == every
+        assert not set(acknowledged) & set(replayed)
+        assert set(unacknowledged) <= set(replayed)

@@ -301,6 +301,14 @@ class Changes(Generic[T]):
         self._count_page()
         results = list(page.results) if isinstance(page.results, Sequence) else []
         more = isinstance(page.next_page, str) and bool(page.next_page) and bool(results)
+        stamps = [self._ms(r) for r in results]
+        if sort and stamps != sorted(stamps):
+            raise SyncError(
+                f"{self.target.name}: BILL did not sort by {self.target.cursor_field}; the spec's x-sync-cursor"
+                " should say `sortable: false`"
+            )
+        if any(m > hi or (lo is not None and m < lo) for m in stamps):
+            raise SyncError(f"{self.target.name}: BILL answered records outside the {self.target.cursor_field} filter")
         return results, more
 
     async def _drain(self, streams: Iterable[Filter | None], at: int) -> list[Any]:
