@@ -200,3 +200,21 @@ async def test_a_list_that_ignores_the_sort_is_detected_not_trusted(
     monkeypatch.setattr(listing, "parse_sort", lambda text, known: [])  # a server that ignores `sort`
     with pytest.raises(SyncError, match="did not sort"):
         await run(changes(bill_client, MemoryCheckpoint(), clock, page_size=10))
+
+
+async def test_a_stuck_archived_stream_does_not_deliver_live_records_past_its_batch(
+    bill_client: AsyncBill, fake_bill: FakeBill, clock: Clock, who: Principal
+) -> None:
+    seed(fake_bill, who, clock, ["early"])
+    for record_id in seed(fake_bill, who, clock, [f"gone{i}" for i in range(5)], step_ms=0):
+        record = fake_bill.state.record(who.scope, "vendors", record_id)
+        record.data["archived"] = True  # archived, all in one millisecond: more than a page of them
+    clock.tick(5)
+    seed(fake_bill, who, clock, ["late"])
+    clock.tick(100)
+    order = []
+    async for batch in changes(bill_client, MemoryCheckpoint(), clock, page_size=3):
+        assert all(r.updated_time <= batch.position for r in batch.records)
+        order += [r.name for r in batch.records]
+        await batch.commit()
+    assert order[0] == "early" and order[-1] == "late" and sorted(order[1:-1]) == [f"gone{i}" for i in range(5)]

@@ -78,7 +78,12 @@ async def test_the_mirror_equals_fakebill_after_syncs_racing_a_writer(
             page_size=rng.choice([2, 3, 5]),
             on_page=write,
         )
+        last_stamp = None
         async for batch in sync:
+            stamps = [r.updated_time for r in batch.records]
+            assert stamps == sorted(stamps) and (last_stamp is None or stamps[0] >= last_stamp)  # cursor order
+            assert batch.position is not None and stamps[-1] <= batch.position  # never past what it acknowledges
+            last_stamp = stamps[-1]
             async with batch:
                 for record in batch.records:  # applied in delivery order, as a database would
                     mirror[record.id] = record

@@ -18,6 +18,7 @@ from ._checkpoints import CheckpointError, CheckpointStore
 from ._targets import SyncTarget, target
 
 T = TypeVar("T")
+Item = tuple[int, str, Any]  # (cursor value in ms, id, record)
 
 FORMAT = 1
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -291,8 +292,8 @@ class Changes(Generic[T]):
 
     async def _first_page(
         self, stream: Filter | None, lo: int | None, hi: int, *, sort: bool
-    ) -> tuple[list[Any], bool]:
-        """One request: the first page of the slice, and whether BILL says there is more."""
+    ) -> tuple[list[Item], bool]:
+        """One request: the first page of the slice as (ms, id, record), and whether BILL says there is more."""
         pages = self._pages(stream, lo, hi, sort=sort)
         try:
             page = await anext(pages)
@@ -301,7 +302,8 @@ class Changes(Generic[T]):
         self._count_page()
         results = list(page.results) if isinstance(page.results, Sequence) else []
         more = isinstance(page.next_page, str) and bool(page.next_page) and bool(results)
-        stamps = [self._ms(r) for r in results]
+        items = [(self._ms(r), record_id(r), r) for r in results]
+        stamps = [item[0] for item in items]
         if sort and stamps != sorted(stamps):
             raise SyncError(
                 f"{self.target.name}: BILL did not sort by {self.target.cursor_field}; the spec's x-sync-cursor"
@@ -309,9 +311,9 @@ class Changes(Generic[T]):
             )
         if any(m > hi or (lo is not None and m < lo) for m in stamps):
             raise SyncError(f"{self.target.name}: BILL answered records outside the {self.target.cursor_field} filter")
-        return results, more
+        return items, more
 
-    async def _drain(self, streams: Iterable[Filter | None], at: int) -> list[Any]:
+    async def _drain(self, streams: Iterable[Filter | None], at: int) -> list[Item]:
         """Every record stamped in one millisecond (more than a page of them). Read with BILL's cursor, again and
         again until a pass finds nothing new: records leaving the slice while it is read can shift a later one
         onto a page already read, and the slice only ever shrinks, so a pass that adds nothing is complete."""
@@ -329,7 +331,7 @@ class Changes(Generic[T]):
                     break
             else:
                 raise SyncError(f"{self.target.name}: the records of {iso_ms(at)} kept changing while read")
-        return list(found.values())
+        return [(at, rid, record) for rid, record in found.items()]
 
     def _count_page(self) -> None:
         self.stats.pages += 1
@@ -372,17 +374,18 @@ class Changes(Generic[T]):
             yield batch
         self._check_acknowledged()
 
-    def _batch(self, records: list[Any], position: int, *, drained: bool, final: bool, hi: int) -> Batch[T] | None:
+    def _batch(self, items: list[Item], position: int, *, drained: bool, final: bool, hi: int) -> Batch[T] | None:
         """Deduplicate by (id, updatedTime), order, and make the batch that moves the position to `position`
         (`drained`: everything at `position` was read, so the position becomes the next millisecond)."""
         fresh = []
-        for record in records:
-            key = (record_id(record), self._ms(record))
-            if key in self._seen:
+        seen = self._seen
+        for item in items:
+            key = (item[1], item[0])
+            if key in seen:
                 self.stats.skipped += 1
                 continue
-            self._seen.add(key)
-            fresh.append((key[1], key[0], record))
+            seen.add(key)
+            fresh.append(item)
         fresh.sort(key=lambda item: (item[0], item[1]))
         after = position + 1 if drained else position
         acked_ids = [] if drained else sorted(k[0] for k in self._seen if k[1] == position)
@@ -418,7 +421,7 @@ class Changes(Generic[T]):
         shift one past us). Streams (live, archived) are merged: a step delivers every buffered record up to the
         smallest last millisecond of the streams that have more, so the delivery stays in cursor order."""
         streams = self._streams()
-        buffers: list[list[Any]] = [[] for _ in streams]
+        buffers: list[list[Item]] = [[] for _ in streams]
         more = [True] * len(streams)
         fetched = [False] * len(streams)
         while True:
@@ -432,7 +435,7 @@ class Changes(Generic[T]):
             for index in range(len(streams)):
                 if not more[index]:
                     continue
-                first, last = self._ms(buffers[index][0]), self._ms(buffers[index][-1])
+                first, last = buffers[index][0][0], buffers[index][-1][0]
                 fresh_and_flat = fetched[index] and first == last
                 if last < bound or (last == bound and fresh_and_flat):
                     bound, stuck = last, fresh_and_flat
@@ -441,14 +444,19 @@ class Changes(Generic[T]):
                 drained = await self._drain(open_streams, bound)
                 for index in range(len(streams)):
                     if more[index]:
-                        buffers[index] = [r for r in buffers[index] if self._ms(r) < bound]
-                buffers[0] += drained
+                        buffers[index] = [item for item in buffers[index] if item[0] < bound]
+            else:
+                drained = []
             final = not any(more) and not stuck
-            within: list[Any] = []
+            within: list[Item] = drained
             for index in range(len(streams)):
-                keep = [r for r in buffers[index] if self._ms(r) > bound]
-                within += [r for r in buffers[index] if self._ms(r) <= bound]
-                buffers[index] = keep
+                buffer = buffers[index]
+                if buffer and buffer[-1][0] <= bound:  # sorted: all of it
+                    within += buffer
+                    buffers[index] = []
+                else:
+                    within += [item for item in buffer if item[0] <= bound]
+                    buffers[index] = [item for item in buffer if item[0] > bound]
             batch = self._batch(within, bound, drained=stuck or final, final=final, hi=hi)
             if batch is not None:
                 yield batch
@@ -466,7 +474,7 @@ class Changes(Generic[T]):
         while stack:
             self._check_acknowledged()
             lo, top = stack.pop()
-            collected: list[Any] = []
+            collected: list[Item] = []
             full = False
             for stream in streams:
                 records, more = await self._first_page(stream, lo, top, sort=False)
