@@ -137,3 +137,30 @@ def test_ctrl_c_leaves_a_checkpoint_the_next_run_resumes(server: ServerURL, tmp_
     ids = [w["id"] for w in after]
     assert set(ids) == {d["id"] for d in server.fake.state.list("vendors")}
     assert len(ids) - len(set(ids)) <= 2  # at most the one batch that was written but not acknowledged
+
+
+def test_the_progress_bar_draws_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+    import io
+
+    from bill_sdk.__main__ import _Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    args = argparse.Namespace(no_progress=False, expect=500)
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with _Progress("sync bills", args) as progress:
+        progress.update(records=120, pages=2)
+        progress.update(records=80, pages=3)
+    drawn = screen.getvalue()
+    assert "sync bills" in drawn and "200/500" in drawn and "3 pages" in drawn
+
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    with _Progress("sync bills", args) as progress:
+        progress.update(records=1, pages=1)
+        progress.done("finished")
+    assert piped.getvalue() == "" and progress.records == 1
