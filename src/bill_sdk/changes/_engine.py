@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ T = TypeVar("T")
 Item = tuple[int, str, Any]  # (cursor value in ms, id, record)
 
 FORMAT = 1
+_ORDER = operator.itemgetter(0, 1)  # (ms, id)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
 DEFAULT_LAG = timedelta(seconds=60)
@@ -61,7 +63,10 @@ def parse_ms(text: str | None) -> int | None:
 
 
 def record_id(record: Any) -> str:
-    found = value_of(record, "id") or value_of(record, "uuid")
+    found = getattr(record, "id", None)
+    if isinstance(found, str) and found:
+        return found
+    found = value_of(record, "uuid")
     if not isinstance(found, str):
         raise SyncError(f"a {type(record).__name__} without an id cannot be synced")
     return found
@@ -309,7 +314,7 @@ class Changes(Generic[T]):
                 f"{self.target.name}: BILL did not sort by {self.target.cursor_field}; the spec's x-sync-cursor"
                 " should say `sortable: false`"
             )
-        if any(m > hi or (lo is not None and m < lo) for m in stamps):
+        if stamps and (max(stamps) > hi or (lo is not None and min(stamps) < lo)):
             raise SyncError(f"{self.target.name}: BILL answered records outside the {self.target.cursor_field} filter")
         return items, more
 
@@ -339,7 +344,7 @@ class Changes(Generic[T]):
             self.on_page(self.stats)
 
     def _ms(self, record: Any) -> int:
-        moment = value_of(record, self._attr or "")
+        moment = getattr(record, self._attr or "", None)  # UNSET and None are no datetime
         if not isinstance(moment, datetime):
             raise SyncError(f"a {type(record).__name__} without {self.target.cursor_field} cannot be synced by it")
         return to_ms(moment)
@@ -386,7 +391,7 @@ class Changes(Generic[T]):
                 continue
             seen.add(key)
             fresh.append(item)
-        fresh.sort(key=lambda item: (item[0], item[1]))
+        fresh.sort(key=_ORDER)
         after = position + 1 if drained else position
         acked_ids = [] if drained else sorted(k[0] for k in self._seen if k[1] == position)
         tail = hi - self.overlap_ms  # the next run reads again from here: remember what it would repeat
