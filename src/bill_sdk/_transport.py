@@ -248,9 +248,7 @@ class RequestSender:
         else:
             # Only reached when the deadline's cancel scope ended the attempts.
             if (call.in_flight or call.maybe_applied) and not operation.idempotent:
-                error = _outcome_unknown(
-                    operation, f"the {timeout or 0:g} s deadline passed after the request was sent"
-                )
+                error = _outcome_unknown(operation, f"the {timeout or 0:g} s deadline passed after the request was sent")
             else:
                 error = BillTimeoutError(
                     f"the {timeout or 0:g} s deadline passed {call.phase}",
