@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFIG, EXIT_CHECKPOINT, EXIT_API, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
@@ -42,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(asyncio.run(args.run(args)))
+    except BrokenPipeError:  # `bill-sdk resources | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         _say("interrupted: the checkpoint holds every acknowledged batch; run again to resume")
         return EXIT_INTERRUPTED
@@ -312,14 +315,5 @@ def _stderr_console() -> Any:
     return Console(file=sys.stderr)
 
 
-def _silence_broken_pipe(stream: IO[str]) -> None:  # pragma: no cover - `bill-sdk resources | head`
-    try:
-        stream.flush()
-    except BrokenPipeError:
-        pass
-
-
 if __name__ == "__main__":
-    code = main()
-    _silence_broken_pipe(sys.stdout)
-    sys.exit(code)
+    sys.exit(main())
