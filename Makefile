@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml codegen/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r codegen/requirements.txt -r requirements-dev.txt -e '.[testing,fastapi,redis]'
+	$(BIN)/python -m pip install --quiet -r codegen/requirements.txt -r requirements-dev.txt -e '.[testing,fastapi,redis,cli]'
 	touch $@
 
 demo: $(STAMP)

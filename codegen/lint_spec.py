@@ -22,6 +22,7 @@ Rules:
                only on operations with a `filters` query parameter, `x-sortable` (non-empty list of distinct
                fields) only on operations with a `sort` parameter; field names are plain or dotted names;
                `x-sort-max-fields` a positive integer, only next to `x-sortable`
+  sync-cursor  `x-sync-cursor` (a field name, or {field, sortable}) only on paged lists that take `filters`
   nullable-enum  no inline enum that also allows null (use anyOf: [{$ref: Enum}, {type: "null"}])
   secrets      every property named like a credential (password, devKey, appKey, apiToken, sessionId,
                securityKey, rememberMeId) carries `x-secret: true`, so its model never prints it
@@ -219,6 +220,9 @@ def _check_operations(doc: dict[str, Any]) -> list[str]:
             elif not any(schema_has_property(doc, s, "results") for s in success_schemas(doc, op)):
                 problems.append(f"pagination: {label}: x-pagination but the 2xx schema has no `results`")
 
+        if "x-sync-cursor" in op:
+            problems.extend(_check_sync_cursor(doc, op, label))
+
         if "x-idempotent" in op and method != "post":
             problems.append(f"idempotent: {label}: x-idempotent only belongs on POST operations")
     return problems
@@ -302,6 +306,28 @@ def _check_nested_tags(doc: dict[str, Any]) -> list[str]:
             problems.append(f"tags: {name}: x-sdk-name {attribute!r} is not a Python identifier")
         elif attribute in methods.get(str(parent), set()):
             problems.append(f"tags: {name}: x-sdk-name {attribute!r} is also a method of {parent!r}")
+    return problems
+
+
+def _check_sync_cursor(doc: dict[str, Any], op: dict[str, Any], label: str) -> list[str]:
+    """`x-sync-cursor` (read by bill_sdk.changes): `updatedTime`, or `{field: updatedTime, sortable: false}`."""
+    cursor = op["x-sync-cursor"]
+    field = cursor.get("field") if isinstance(cursor, dict) else cursor
+    problems = []
+    if not isinstance(field, str) or not field:
+        problems.append(f"sync-cursor: {label}: x-sync-cursor needs a field name, got {cursor!r}")
+    if isinstance(cursor, dict) and (
+        set(cursor) - {"field", "sortable"} or not isinstance(cursor.get("sortable", True), bool)
+    ):
+        problems.append(f"sync-cursor: {label}: x-sync-cursor takes only `field` and a boolean `sortable`")
+    if "x-pagination" not in op:
+        problems.append(f"sync-cursor: {label}: x-sync-cursor only belongs on paged lists (x-pagination)")
+    params = [
+        p if "$ref" not in p else doc["components"]["parameters"].get(p["$ref"].split("/")[-1], {})
+        for p in op.get("parameters", [])
+    ]
+    if not any(p.get("name") == "filters" and p.get("in") == "query" for p in params):
+        problems.append(f"sync-cursor: {label}: x-sync-cursor needs a `filters` query parameter")
     return problems
 
 

@@ -10,7 +10,7 @@ import ssl
 import warnings
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import certifi
@@ -30,6 +30,9 @@ from ._runtime import UNSET, Operation, RequestOptions, Unset
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Lifecycle, RequestSender, RetryPolicy
 from ._version import __version__
 from .errors import MAX_ERROR_BODY_BYTES, ArgumentError, BillError, ConfigurationError, ResponseDecodeError
+
+if TYPE_CHECKING:
+    from .changes import Changes, CheckpointStore
 
 logger = logging.getLogger("bill_sdk")
 
@@ -293,6 +296,14 @@ class AsyncBill(Resources):
         child._org_sessions.adopt(session)
         self._children.append(child)
         return child
+
+    # ------------------------------------------------------------------ incremental sync
+    def changes(self, resource: str, *, checkpoint: CheckpointStore, **options: Any) -> Changes[Any]:
+        """Batches of changed records of `resource` since `checkpoint` (see :mod:`bill_sdk.changes`):
+        ``async for batch in bill.changes("bills", checkpoint=store): ...; await batch.commit()``."""
+        from .changes import Changes
+
+        return Changes(self, resource, checkpoint=checkpoint, **options)
 
     # ------------------------------------------------------------------ MFA
     async def request_mfa_code(self) -> str:

@@ -279,6 +279,23 @@ def test_pagination_without_results() -> None:
     assert_caught(doc, "pagination", "no `results`")
 
 
+def test_sync_cursor_needs_a_paged_list_with_filters() -> None:
+    doc = minimal_doc()
+    vendors = doc["paths"]["/v3/vendors"]
+    vendors["get"]["parameters"] = [{"name": "filters", "in": "query", "schema": {"type": "string"}}]
+    vendors["get"]["x-sync-cursor"] = "updatedTime"
+    assert problems(doc) == []
+    vendors["get"]["x-sync-cursor"] = {"field": "updatedTime", "sortable": False}
+    assert problems(doc) == []
+    vendors["get"]["x-sync-cursor"] = {"field": "updatedTime", "order": "asc"}
+    assert_caught(doc, "sync-cursor", "only `field`")
+    vendors["get"]["x-sync-cursor"] = "updatedTime"
+    del vendors["get"]["parameters"]
+    assert_caught(doc, "sync-cursor", "`filters` query parameter")
+    vendors["post"]["x-sync-cursor"] = "updatedTime"
+    assert_caught(doc, "sync-cursor", "only belongs on paged lists")
+
+
 def test_idempotent_flag_on_get() -> None:
     doc = minimal_doc()
     doc["paths"]["/v3/vendors"]["get"]["x-idempotent"] = True

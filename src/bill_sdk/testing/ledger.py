@@ -17,7 +17,6 @@ from typing import Any
 
 from bill_sdk.testing.bdc import ErrorReply, missing, not_found
 from bill_sdk.testing.resources import Hook, Resources
-from bill_sdk.testing.schemas import now_iso
 from bill_sdk.testing.sessions import Principal
 from bill_sdk.testing.state import State
 from bill_sdk.testing.vocabulary import Vocabulary
@@ -182,7 +181,7 @@ class Ledger:
             new_status = self.vocabulary.enum_value("bills", "paymentStatus", *wanted)
             if new_status:
                 bill["paymentStatus"] = new_status
-            bill["updatedTime"] = now_iso()
+            bill["updatedTime"] = self.resources.now()
             self.resources.publish(who, "bills", "updated", bill)
         return record.data
 
@@ -206,7 +205,7 @@ class Ledger:
             status = self.vocabulary.enum_value("invoices", "status", *(INVOICE_PAID if due <= 0 else INVOICE_PARTIAL))
             if status:
                 invoice["status"] = status
-            invoice["updatedTime"] = now_iso()
+            invoice["updatedTime"] = self.resources.now()
             self.resources.publish(who, "invoices", "updated", invoice)
             answer_invoices.append({"id": invoice["id"], "payments": [entry]})
         answer = {

@@ -1,5 +1,9 @@
 """List searches: ``filters`` (``field:op:value``, comma = AND, quoted values), ``sort`` and page cursors.
 
+Times (``createdTime``, ``updatedTime``, dates, any offset spelling) compare and sort as instants truncated to the
+millisecond, BILL's precision: ``gte``/``lte`` include the bound, ``gt``/``lt`` do not, and a value finer than a
+millisecond falls in its millisecond. A comparison on a ``...Time`` field whose value is no time is refused (400).
+
 Cursors are opaque base64 (URL-safe) JSON holding the offset, page size, filters and sort, so a client that
 passes back only ``page`` (Connect, forward) or ``nextPage``/``prevPage`` (Spend) gets the same search.
 
@@ -11,10 +15,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -96,6 +102,8 @@ def parse_filters(text: str | None, known_fields: Callable[[str], bool]) -> list
             raise ErrorReply(400, "BDC_1131", f"Invalid list filter operator: {pieces[1]}")
         if not known_fields(field):
             raise ErrorReply(400, "BDC_1130", f"Invalid list filter field: {field}")
+        if field.endswith("Time") and op in ("gt", "gte", "lt", "lte") and instant_ms(_unquote(raw)) is None:
+            raise invalid_value("filters", clause)
         values = tuple(_unquote(v) for v in _split(_unquote(raw))) if op in ("in", "nin") else (_unquote(raw),)
         out.append(Condition(field, op, values))
     return out
@@ -127,6 +135,88 @@ def apply(
         present.sort(key=functools.partial(_field_key, field), reverse=descending)
         out = present + absent  # missing values last either way
     return out
+
+
+def first(items: list[dict[str, Any]], conditions: Sequence[Condition], limit: int) -> list[dict[str, Any]]:
+    """The first `limit` objects (stored order) that every condition accepts."""
+    if not conditions:
+        return items[:limit]
+    found: list[dict[str, Any]] = []
+    for obj in items:
+        if all(c.matches(obj) for c in conditions):
+            found.append(obj)
+            if len(found) >= limit:
+                break
+    return found
+
+
+# -- a time index for big collections -----------------------------------------------------------------
+
+
+@dataclass
+class TimeIndex:
+    """The items of one collection ordered by one time field, kept while neither the items nor their values of
+    that field change (checked on every use: tests change live dicts). Lets a sync of 100,000 records page
+    through ``field gte x, field lte y, sort field:asc`` without filtering and sorting everything per page."""
+
+    items: list[dict[str, Any]]
+    ids: list[int]
+    values: list[Any]
+    order: list[int]  # positions in `items`, by (instant, position)
+    instants: list[int]  # the instants of `order`
+
+
+RANGE_OPS = ("gt", "gte", "lt", "lte")
+
+
+def indexed_search(
+    cache: dict[Any, TimeIndex],
+    key: Any,
+    items: list[dict[str, Any]],
+    conditions: Sequence[Condition],
+    sort: Sequence[tuple[str, bool]],
+    keep: Callable[[dict[str, Any]], bool],
+    limit: int,
+) -> list[dict[str, Any]] | None:
+    """The first `limit` objects of :func:`apply` (after `keep`) for a search sorted ascending by one time field it
+    also bounds, from a :class:`TimeIndex`; None when the search is not of that shape (use :func:`apply`)."""
+    if len(sort) != 1 or sort[0][1] or "." in sort[0][0]:
+        return None
+    name = sort[0][0]
+    bounds = [c for c in conditions if c.field == name and c.op in RANGE_OPS]
+    maybe_targets = [instant_ms(c.values[0]) for c in bounds]
+    targets = [t for t in maybe_targets if t is not None]
+    if not bounds or len(targets) != len(bounds):
+        return None
+    values = [d.get(name) for d in items]
+    ids = list(map(id, items))
+    index = cache.get(key)
+    if index is None or index.values != values or index.ids != ids:
+        maybe = [instant_ms(v) if isinstance(v, str) else None for v in values]
+        instants = [m for m in maybe if m is not None]
+        if len(instants) != len(values):
+            return None  # a value that is no time: apply()'s ordering rules
+        order = sorted(range(len(items)), key=lambda i: instants[i])  # stable: ties keep insertion order
+        index = cache[key] = TimeIndex(list(items), ids, values, order, [instants[i] for i in order])
+    low, high = 0, len(index.order)
+    for condition, target in zip(bounds, targets, strict=True):
+        if condition.op == "gte":
+            low = max(low, bisect.bisect_left(index.instants, target))
+        elif condition.op == "gt":
+            low = max(low, bisect.bisect_right(index.instants, target))
+        elif condition.op == "lte":
+            high = min(high, bisect.bisect_right(index.instants, target))
+        else:
+            high = min(high, bisect.bisect_left(index.instants, target))
+    rest = [c for c in conditions if c not in bounds]
+    found: list[dict[str, Any]] = []
+    for position in index.order[low:high]:
+        obj = index.items[position]
+        if keep(obj) and all(c.matches(obj) for c in rest):
+            found.append(obj)
+            if len(found) >= limit:
+                break
+    return found
 
 
 # -- cursors -----------------------------------------------------------------------------------------
@@ -196,7 +286,7 @@ def _compare(actual: Any, target: str) -> int | None:
             return None
         return (Decimal(str(actual)) > number) - (Decimal(str(actual)) < number)
     if isinstance(actual, str):
-        left, right = parse_time(actual), parse_time(target)
+        left, right = instant_ms(actual), instant_ms(target)
         if left is not None and right is not None:
             return (left > right) - (left < right)
         return (actual > target) - (actual < target)
@@ -214,6 +304,17 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, int | float | Decimal):
         return (1, Decimal(str(value)))
     if isinstance(value, str):
-        moment = parse_time(value)
-        return (2, moment.isoformat()) if moment else (3, value)
+        moment = instant_ms(value)
+        return (2, moment) if moment is not None else (3, value)
     return (4, json.dumps(value, default=str))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def instant_ms(value: str) -> int | None:
+    """Milliseconds since the epoch of a BILL date or date-time (any offset; naive = UTC), or None."""
+    moment = parse_time(value)
+    return None if moment is None else (moment - _EPOCH) // _MS

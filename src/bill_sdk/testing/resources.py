@@ -4,12 +4,17 @@ Objects are stored as sent (minus read-only fields) plus ``id``, ``createdTime``
 ``archived``. Collection hooks (:meth:`Resources.add_hooks`) let specific behaviour (bill amounts, ...) adjust
 an object before it is stored; every create/update/archive/restore is published to the :class:`Outbox`.
 The HTTP side (which operation does what, shaping answers) is ``handlers/resources.py``.
+
+Every change stamps ``updatedTime`` (and a create ``createdTime``) from :attr:`Resources.wall_clock` at BILL's
+millisecond precision: replace it (``fake.resources.wall_clock = lambda: datetime(..., tzinfo=UTC)``) to make
+times deterministic, e.g. two updates in the same millisecond.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -17,7 +22,7 @@ from bill_sdk.testing import listing
 from bill_sdk.testing.bdc import not_found
 from bill_sdk.testing.catalog import Catalog
 from bill_sdk.testing.outbox import Change, Outbox
-from bill_sdk.testing.schemas import SchemaTools, now_iso
+from bill_sdk.testing.schemas import SchemaTools
 from bill_sdk.testing.sessions import Principal
 from bill_sdk.testing.state import Record, State
 
@@ -43,6 +48,13 @@ class Resources:
         self.outbox = outbox
         self.tools: SchemaTools = catalog.tools
         self.hooks: dict[str, list[Hook]] = {}
+        self.wall_clock: Callable[[], datetime] = _utc_now
+        self._indexes: dict[Any, listing.TimeIndex] = {}
+
+    def now(self) -> str:
+        """The wall clock's time as BILL writes it: ``2026-12-25T00:00:00.000+00:00`` (milliseconds, UTC)."""
+        moment = self.wall_clock().astimezone(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
 
     def add_hooks(self, hooks: Mapping[str, Iterable[Hook]]) -> None:
         for collection, functions in hooks.items():
@@ -86,27 +98,44 @@ class Resources:
         filters: str | None = None,
         sort: str | None = None,
         equals: Mapping[str, Any] = NOTHING,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """The objects a list returns, in order: BILL ``filters`` and ``sort`` (400 when malformed or naming
-        an unknown field), archived ones only when a filter names ``archived``, `equals` fields where present."""
+        an unknown field), archived ones only when a filter names ``archived``, `equals` fields where present.
+        With `limit`, at least the first `limit` of them (more only when that is as cheap)."""
         items = [r.data for r in self.state.records(scope, collection, parents)]
         known = self._field_checker(collection, items)
         conditions = listing.parse_filters(filters, known)
         ordering = listing.parse_sort(sort, known)
-        if not any(c.field == "archived" for c in conditions):
+        with_archived = any(c.field == "archived" for c in conditions)
+
+        def keep(d: dict[str, Any]) -> bool:
+            if not with_archived and d.get("archived"):
+                return False
+            return all(name not in d or d[name] == wanted for name, wanted in equals.items())
+
+        if limit is not None:
+            key = (scope, collection, tuple(sorted(parents.items())))
+            found = listing.indexed_search(self._indexes, key, items, conditions, ordering, keep, limit)
+            if found is not None:
+                return found
+        if not with_archived:
             items = [d for d in items if not d.get("archived")]
         for name, wanted in equals.items():  # declared equality filters such as `entityId`
             items = [d for d in items if name not in d or d[name] == wanted]
+        if limit is not None and not ordering:  # stored order: stop once the page (and one more) is found
+            return listing.first(items, conditions, limit)
         return listing.apply(items, conditions, ordering)
 
     def _field_checker(self, collection: str, items: list[dict[str, Any]]) -> Callable[[str], bool]:
         schema = self.catalog.resource_schema(collection)
         props = self.tools.properties(schema) if schema is not None else None
-        present = {k for d in items for k in d}
 
         def known(field: str) -> bool:
             top = field.split(".", 1)[0]
-            return props is None or top in props or top in present or top == "archived"
+            if props is None or top in props or top == "archived":
+                return True
+            return any(top in d for d in items)  # only looked at for a field the schema does not name
 
         return known
 
@@ -119,7 +148,7 @@ class Resources:
         data = writable(body)
         for name, value in (*defaults.items(), *parents.items()):
             data.setdefault(name, value)
-        now = now_iso()
+        now = self.now()
         data.update(id=self.state.new_id(collection), createdTime=now, updatedTime=now, archived=False)
         return data
 
@@ -140,7 +169,7 @@ class Resources:
 
     def update(self, who: Principal, collection: str, record: Record, body: Any) -> dict[str, Any]:
         record.data.update(writable(body))
-        record.data["updatedTime"] = now_iso()
+        record.data["updatedTime"] = self.now()
         self.run_hooks(who, collection, record.data, "updated")
         self.publish(who, collection, "updated", record.data)
         return record.data
@@ -149,7 +178,7 @@ class Resources:
         kept = {k: record.data[k] for k in READ_ONLY if k in record.data}
         record.data.clear()
         record.data.update(writable(body), **kept)
-        record.data["updatedTime"] = now_iso()
+        record.data["updatedTime"] = self.now()
         self.run_hooks(who, collection, record.data, "replaced")
         self.publish(who, collection, "updated", record.data)
         return record.data
@@ -223,12 +252,12 @@ class Resources:
     def merge(self, record: Record, body: Any) -> dict[str, Any]:
         """Update without hooks or notification (upserts, singletons)."""
         record.data.update(writable(body))
-        record.data["updatedTime"] = now_iso()
+        record.data["updatedTime"] = self.now()
         return record.data
 
     def set_archived(self, who: Principal, collection: str, record: Record, archived: bool) -> dict[str, Any]:
         record.data["archived"] = archived
-        record.data["updatedTime"] = now_iso()
+        record.data["updatedTime"] = self.now()
         self.publish(who, collection, "archived" if archived else "restored", record.data)
         return record.data
 
@@ -253,7 +282,7 @@ class Resources:
         record = self.state.record(scope, collection, rid)
         if record is not None and merge:
             return self.merge(record, body)
-        now = now_iso()
+        now = self.now()
         data = writable(body)
         data.update(parents)
         data.update(id=self.state.new_id(collection), createdTime=now, updatedTime=now)
@@ -267,3 +296,7 @@ class Resources:
         if record is None:
             raise not_found(collection)
         return record.data
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -95,9 +95,12 @@ class ResourceHandlers:
     async def _list(self, call: Call) -> Reply:
         self.check_parents(call)
         op, search = call.op, self._search(call)
+        paged = self.catalog.pagination(op) is not None
+        offset = search.cursor.offset if search.cursor else 0
         result = self.resources.search(
             call.scope, call.route.collection, call.parents(),
             filters=search.filters, sort=search.sort, equals=query_defaults(call),
+            limit=offset + search.size + 1 if paged else None,  # one more than the page: is there a next page?
         )  # fmt: skip
         schema = op.response_schema()
         types = self.tools.types(schema) if schema is not None else set()

@@ -1,0 +1,553 @@
+"""The sync run: windows, keyset reads, batches and their acknowledgement (see the package docstring)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from bill_sdk._filters import Filter, all_of, asc, where
+from bill_sdk._runtime import UNSET, Unset
+from bill_sdk.errors import ArgumentError, BillError
+
+from ._checkpoints import CheckpointError, CheckpointStore
+from ._targets import SyncTarget, target
+
+T = TypeVar("T")
+Item = tuple[int, str, Any]  # (cursor value in ms, id, record)
+
+FORMAT = 1
+_ORDER = operator.itemgetter(0, 1)  # (ms, id)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MS = timedelta(milliseconds=1)
+DEFAULT_LAG = timedelta(seconds=60)
+DEFAULT_OVERLAP = timedelta(minutes=5)
+MAX_DRAIN_PASSES = 5
+
+
+class SyncError(BillError):
+    """A sync cannot go on: a batch was not acknowledged before the next, or BILL's pages do not settle."""
+
+
+# -- small helpers --------------------------------------------------------------------------------------------
+
+
+def value_of(record: Any, name: str) -> Any:
+    """A model field, or None when it is missing: the one place that knows both ``UNSET`` and ``None``."""
+    value = getattr(record, name, None)
+    return None if value is None or isinstance(value, Unset) else value
+
+
+def to_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch (BILL's precision); a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // MS
+
+
+def from_ms(ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def iso_ms(ms: int | None) -> str | None:
+    return None if ms is None else from_ms(ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_ms(text: str | None) -> int | None:
+    return None if text is None else to_ms(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def record_id(record: Any) -> str:
+    found = getattr(record, "id", None)
+    if isinstance(found, str) and found:
+        return found
+    found = value_of(record, "uuid")
+    if not isinstance(found, str):
+        raise SyncError(f"a {type(record).__name__} without an id cannot be synced")
+    return found
+
+
+def content_hash(record: Any) -> str:
+    """A stable hash of a record's content (full-scan sync)."""
+    data = record.to_dict() if hasattr(record, "to_dict") else record
+    text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- what the caller sees -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """The ``updatedTime`` range one run reads: ``lo`` (None: from the beginning) to ``hi``, both inclusive."""
+
+    lo: datetime | None
+    hi: datetime
+
+
+@dataclass
+class SyncStats:
+    """Counters of the current run (for progress output)."""
+
+    resource: str = ""
+    mode: str = ""
+    pages: int = 0
+    records: int = 0  # delivered in batches
+    skipped: int = 0  # read again across a boundary or the overlap, not delivered twice
+    batches: int = 0
+    window: Window | None = None
+    resumed: bool = False
+
+
+class Batch(Generic[T]):
+    """Changed records in ``updatedTime`` order (full scans: page order), to be acknowledged with :meth:`commit`
+    or by leaving ``async with batch:`` without an exception. Archived records come as records with
+    ``archived=True``; ``removed`` lists ids a full scan no longer finds (deleted, or archived and hidden)."""
+
+    def __init__(
+        self,
+        owner: Changes[T],
+        records: list[T],
+        *,
+        position: int | None,
+        removed: Sequence[str] = (),
+        final: bool = False,
+        acked: dict[str, Any] | None = None,
+    ) -> None:
+        self._owner = owner
+        self.records = records
+        self.removed = list(removed)
+        self.resource = owner.target.name
+        self.window = owner.stats.window
+        self.position = None if position is None else from_ms(position)
+        self.final = final
+        self.committed = False
+        self._position_ms = position
+        self._acked = acked or {}
+
+    def __iter__(self) -> Any:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        return f"Batch({self.resource!r}, {len(self.records)} records, position={self.position}, final={self.final})"
+
+    async def commit(self) -> None:
+        """Acknowledge this batch: the checkpoint moves past it (once; a second call does nothing)."""
+        if not self.committed:
+            await self._owner._acknowledge(self)
+            self.committed = True
+
+    async def __aenter__(self) -> Batch[T]:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            await self.commit()
+
+
+class Changes(Generic[T]):
+    """``async for batch in bill.changes("bills", checkpoint=store): ...`` — see :mod:`bill_sdk.changes`."""
+
+    def __init__(
+        self,
+        client: Any,
+        resource: str,
+        *,
+        checkpoint: CheckpointStore,
+        lag: timedelta = DEFAULT_LAG,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        page_size: int | None = None,
+        clock: Callable[[], datetime] | None = None,
+        organization_id: str | None = None,
+        on_page: Callable[[SyncStats], None] | None = None,
+    ) -> None:
+        self.target: SyncTarget = target(resource)
+        if lag < timedelta(0) or overlap < timedelta(0):
+            raise ArgumentError("lag and overlap must not be negative")
+        self.page_size = page_size or self.target.page_limit
+        if not 1 <= self.page_size <= self.target.page_limit:
+            raise ArgumentError(f"page_size must be between 1 and {self.target.page_limit} for {self.target.name}")
+        self._client = client
+        self._resource = client
+        for part in self.target.attribute_path:
+            self._resource = getattr(self._resource, part)
+        self.checkpoint = checkpoint
+        self.lag_ms = lag // MS
+        self.overlap_ms = overlap // MS
+        self.clock = clock or _utc_now
+        credentials = getattr(client, "credentials", None)
+        self.organization_id = organization_id or getattr(credentials, "organization_id", None)
+        self.on_page = on_page
+        self.stats = SyncStats(resource=self.target.name, mode=self.target.mode)
+        self._state: dict[str, Any] = {}
+        self._pending: Batch[T] | None = None
+        self._attr = self.target.cursor_attribute
+
+    def __aiter__(self) -> AsyncIterator[Batch[T]]:
+        return self._run()
+
+    # -- state ------------------------------------------------------------------------------------------------
+
+    async def _load(self) -> dict[str, Any]:
+        state = await self.checkpoint.load(self.target.name)
+        if state is None:
+            return {
+                "format": FORMAT,
+                "organization_id": self.organization_id,
+                "resource": self.target.name,
+                "mode": self.target.mode,
+                "field": self.target.cursor_field,
+                "completed_to": None,
+                "window": None,
+                "position": None,
+                "acked_ids": [],
+                "acknowledged": 0,
+                "recent": [],
+                "next_recent": [],
+                "hashes": {},
+                "seen": [],
+                "runs": 0,
+            }
+        if state.get("format") != FORMAT:
+            raise CheckpointError(f"checkpoint for {self.target.name} has an unknown format {state.get('format')!r}")
+        theirs = state.get("organization_id")
+        if theirs and self.organization_id and theirs != self.organization_id:
+            raise CheckpointError(
+                f"this checkpoint belongs to organization {theirs}, not {self.organization_id}: use one per organization"
+            )
+        if state.get("resource") != self.target.name or state.get("mode") != self.target.mode:
+            raise CheckpointError(
+                f"this checkpoint is for {state.get('resource')!r} ({state.get('mode')}), not {self.target.name!r}"
+                f" ({self.target.mode}): start a new checkpoint"
+            )
+        if state.get("field") != self.target.cursor_field:
+            raise CheckpointError(f"this checkpoint syncs on {state.get('field')!r}, the spec now says otherwise")
+        state["organization_id"] = theirs or self.organization_id
+        return state
+
+    async def _save(self) -> None:
+        self._state["saved_at"] = iso_ms(to_ms(_utc_now()))
+        await self.checkpoint.save(self.target.name, self._state)
+
+    def _check_acknowledged(self) -> None:
+        if self._pending is not None and not self._pending.committed:
+            raise SyncError("commit() each batch (or use `async with batch:`) before asking for the next one")
+        self._pending = None
+
+    async def _acknowledge(self, batch: Batch[T]) -> None:
+        if batch is not self._pending:
+            raise SyncError("only the latest batch can be acknowledged")
+        state = self._state
+        state["acknowledged"] = int(state.get("acknowledged", 0)) + len(batch.records) + len(batch.removed)
+        state.update(batch._acked)
+        if batch.final:
+            self._complete(state)
+        await self._save()
+
+    def _complete(self, state: dict[str, Any]) -> None:
+        """The run read its whole window: the checkpoint becomes the window's upper bound (never the largest
+        value seen: a record stamped just below it may only now be visible)."""
+        state["runs"] = int(state.get("runs", 0)) + 1
+        if self.target.mode == "cursor":
+            hi = int(state["window"]["hi"])
+            keep_from = hi - self.overlap_ms
+            recent = {tuple(k) for k in state.get("recent", [])} | {tuple(k) for k in state.get("next_recent", [])}
+            state["recent"] = sorted([list(k) for k in recent if k[1] >= keep_from])
+            state["completed_to"] = hi
+        state.update(window=None, position=None, acked_ids=[], next_recent=[], seen=[], acknowledged=0)
+
+    # -- reading ----------------------------------------------------------------------------------------------
+
+    def _streams(self) -> list[Filter | None]:
+        if self.target.has_archived:  # BILL's lists may leave archived records out unless a filter names them
+            return [where("archived").eq(False), where("archived").eq(True)]
+        return [None]
+
+    def _filters(self, stream: Filter | None, lo: int | None, hi: int | None) -> str | Unset:
+        field_name = self.target.cursor_field or ""
+        parts: list[str] = []
+        if lo is not None:
+            parts.append(where(field_name).gte(from_ms(lo)))
+        if hi is not None:
+            parts.append(where(field_name).lte(from_ms(hi)))
+        if stream is not None:
+            parts.append(stream)
+        return all_of(*parts) if parts else UNSET
+
+    def _pages(self, stream: Filter | None, lo: int | None, hi: int | None, *, sort: bool) -> AsyncIterator[Any]:
+        kwargs: dict[str, Any] = {"filters": self._filters(stream, lo, hi), "page_size": self.page_size}
+        if sort and self.target.cursor_field:
+            kwargs["sort"] = asc(self.target.cursor_field)
+        pages: AsyncIterator[Any] = self._resource.pages(**kwargs)
+        return pages
+
+    async def _first_page(
+        self, stream: Filter | None, lo: int | None, hi: int, *, sort: bool
+    ) -> tuple[list[Item], bool]:
+        """One request: the first page of the slice as (ms, id, record), and whether BILL says there is more."""
+        pages = self._pages(stream, lo, hi, sort=sort)
+        try:
+            page = await anext(pages)
+        finally:
+            await pages.aclose()  # type: ignore[attr-defined]
+        self._count_page()
+        results = list(page.results) if isinstance(page.results, Sequence) else []
+        more = isinstance(page.next_page, str) and bool(page.next_page) and bool(results)
+        items = [(self._ms(r), record_id(r), r) for r in results]
+        stamps = [item[0] for item in items]
+        if sort and stamps != sorted(stamps):
+            raise SyncError(
+                f"{self.target.name}: BILL did not sort by {self.target.cursor_field}; the spec's x-sync-cursor"
+                " should say `sortable: false`"
+            )
+        if stamps and (max(stamps) > hi or (lo is not None and min(stamps) < lo)):
+            raise SyncError(f"{self.target.name}: BILL answered records outside the {self.target.cursor_field} filter")
+        return items, more
+
+    async def _drain(self, streams: Iterable[Filter | None], at: int) -> list[Item]:
+        """Every record stamped in one millisecond (more than a page of them). Read with BILL's cursor, again and
+        again until a pass finds nothing new: records leaving the slice while it is read can shift a later one
+        onto a page already read, and the slice only ever shrinks, so a pass that adds nothing is complete."""
+        found: dict[str, Any] = {}
+        for stream in streams:
+            for attempt in range(MAX_DRAIN_PASSES):
+                added = 0
+                async for page in self._pages(stream, at, at, sort=False):
+                    self._count_page()
+                    for record in page.results if isinstance(page.results, Sequence) else ():
+                        if record_id(record) not in found:
+                            found[record_id(record)] = record
+                            added += 1
+                if attempt and not added:
+                    break
+            else:
+                raise SyncError(f"{self.target.name}: the records of {iso_ms(at)} kept changing while read")
+        return [(at, rid, record) for rid, record in found.items()]
+
+    def _count_page(self) -> None:
+        self.stats.pages += 1
+        if self.on_page is not None:
+            self.on_page(self.stats)
+
+    def _ms(self, record: Any) -> int:
+        moment = getattr(record, self._attr or "", None)  # UNSET and None are no datetime
+        if not isinstance(moment, datetime):
+            raise SyncError(f"a {type(record).__name__} without {self.target.cursor_field} cannot be synced by it")
+        return to_ms(moment)
+
+    # -- runs -------------------------------------------------------------------------------------------------
+
+    async def _run(self) -> AsyncIterator[Batch[T]]:
+        self._state = await self._load()
+        if self.target.mode == "scan":
+            async for batch in self._run_scan():
+                yield batch
+            return
+        state = self._state
+        if state["window"] is None:
+            done = state["completed_to"]
+            hi = to_ms(self.clock()) - self.lag_ms
+            if done is not None and hi <= done:
+                return  # the clock has not passed the last window yet: nothing can be complete
+            lo = None if done is None else max(0, done - self.overlap_ms)
+            state.update(window={"lo": lo, "hi": hi}, position=lo, acked_ids=[], acknowledged=0, next_recent=[])
+            await self._save()  # the window is fixed now: a crash resumes this window, not a new one
+        else:
+            self.stats.resumed = True
+        lo, hi = state["window"]["lo"], int(state["window"]["hi"])
+        self.stats.window = Window(None if lo is None else from_ms(lo), from_ms(hi))
+        position = state["position"]
+        seen = {(i, position) for i in state["acked_ids"]} | {tuple(k) for k in state["recent"]}
+        seen |= {tuple(k) for k in state["next_recent"]}
+        self._seen: set[tuple[str, int]] = {(str(k[0]), int(k[1])) for k in seen}
+        reader = self._keyset if self.target.sortable else self._slices
+        async for batch in reader(position, hi):
+            yield batch
+        self._check_acknowledged()
+
+    def _batch(self, items: list[Item], position: int, *, drained: bool, final: bool, hi: int) -> Batch[T] | None:
+        """Deduplicate by (id, updatedTime), order, and make the batch that moves the position to `position`
+        (`drained`: everything at `position` was read, so the position becomes the next millisecond)."""
+        fresh = []
+        seen = self._seen
+        for item in items:
+            key = (item[1], item[0])
+            if key in seen:
+                self.stats.skipped += 1
+                continue
+            seen.add(key)
+            fresh.append(item)
+        fresh.sort(key=_ORDER)
+        after = position + 1 if drained else position
+        acked_ids = [] if drained else sorted(k[0] for k in self._seen if k[1] == position)
+        tail = hi - self.overlap_ms  # the next run reads again from here: remember what it would repeat
+        next_recent = sorted([k[0], k[1]] for k in self._seen if k[1] >= tail)
+        self._seen = {k for k in self._seen if k[1] >= after or k[1] >= tail}  # below the position: never again
+        if not fresh:
+            self._state.update(position=after, acked_ids=acked_ids, next_recent=next_recent)  # nothing to acknowledge
+            return None
+        batch: Batch[T] = Batch(
+            self,
+            [item[2] for item in fresh],
+            position=after,
+            final=final,
+            acked={"position": after, "acked_ids": acked_ids, "next_recent": next_recent},
+        )
+        self.stats.batches += 1
+        self.stats.records += len(fresh)
+        self._pending = batch
+        return batch
+
+    async def _finish(self, last: Batch[T] | None) -> None:
+        """After the window's last batch: that batch's commit completed the run; with no last batch (nothing new
+        at the end) complete it here, once the previous batch is acknowledged."""
+        self._check_acknowledged()
+        if last is None:
+            self._complete(self._state)
+            await self._save()
+
+    async def _keyset(self, position: int | None, hi: int) -> AsyncIterator[Batch[T]]:
+        """Sorted by the cursor: a stream is read with ``gte position, lte hi`` from the start again each time its
+        page is used up (keyset, not BILL's offset cursor, so records leaving the window while it is read cannot
+        shift one past us). Streams (live, archived) are merged: a step delivers every buffered record up to the
+        smallest last millisecond of the streams that have more, so the delivery stays in cursor order."""
+        streams = self._streams()
+        buffers: list[list[Item]] = [[] for _ in streams]
+        more = [True] * len(streams)
+        fetched = [False] * len(streams)
+        while True:
+            self._check_acknowledged()
+            for index, stream in enumerate(streams):
+                fetched[index] = False
+                if more[index] and not buffers[index]:
+                    buffers[index], more[index] = await self._first_page(stream, position, hi, sort=True)
+                    fetched[index] = True
+            bound, stuck = hi, False
+            for index in range(len(streams)):
+                if not more[index]:
+                    continue
+                first, last = buffers[index][0][0], buffers[index][-1][0]
+                fresh_and_flat = fetched[index] and first == last
+                if last < bound or (last == bound and fresh_and_flat):
+                    bound, stuck = last, fresh_and_flat
+            if stuck:  # a full page of one millisecond: read that millisecond to its end, every stream
+                open_streams = [s for i, s in enumerate(streams) if more[i]]
+                drained = await self._drain(open_streams, bound)
+                for index in range(len(streams)):
+                    if more[index]:
+                        buffers[index] = [item for item in buffers[index] if item[0] < bound]
+            else:
+                drained = []
+            final = not any(more) and not stuck
+            within: list[Item] = drained
+            for index in range(len(streams)):
+                buffer = buffers[index]
+                if buffer and buffer[-1][0] <= bound:  # sorted: all of it
+                    within += buffer
+                    buffers[index] = []
+                else:
+                    within += [item for item in buffer if item[0] <= bound]
+                    buffers[index] = [item for item in buffer if item[0] > bound]
+            batch = self._batch(within, bound, drained=stuck or final, final=final, hi=hi)
+            if batch is not None:
+                yield batch
+            if final:
+                await self._finish(batch)
+                return
+            position = bound + 1 if stuck else bound  # a stream whose buffer is used up is read again from here
+
+    async def _slices(self, position: int | None, hi: int) -> AsyncIterator[Batch[T]]:
+        """Filterable but not sortable (Spend transactions): split the window in time until each slice fits in one
+        page (one answer is one consistent read), oldest slice first; a millisecond with more than a page is
+        drained. Each slice's records are delivered sorted by the cursor."""
+        streams = self._streams()
+        stack = [(0 if position is None else position, hi)]
+        while stack:
+            self._check_acknowledged()
+            lo, top = stack.pop()
+            collected: list[Item] = []
+            full = False
+            for stream in streams:
+                records, more = await self._first_page(stream, lo, top, sort=False)
+                if more:
+                    full = True
+                    break
+                collected += records
+            if full and top > lo:
+                middle = (lo + top) // 2
+                stack += [(middle + 1, top), (lo, middle)]
+                continue
+            if full:
+                collected = await self._drain(streams, lo)
+            batch = self._batch(collected, top, drained=True, final=not stack, hi=hi)
+            if batch is not None:
+                yield batch
+            if not stack:
+                await self._finish(batch)
+
+    async def _run_scan(self) -> AsyncIterator[Batch[T]]:
+        """No filterable time field: read everything, deliver what is new or whose content hash changed; at the end
+        ids no longer listed (confirmed by a second listing) are delivered as ``removed``."""
+        state = self._state
+        if state.get("seen"):
+            self.stats.resumed = True
+        hashes: dict[str, str] = dict(state.get("hashes", {}))
+        seen: set[str] = set(state.get("seen", []))
+        async for page in self._resource.pages(page_size=self.page_size):
+            self._check_acknowledged()
+            self._count_page()
+            changed, updates = [], {}
+            for record in page.results if isinstance(page.results, Sequence) else ():
+                rid, digest = record_id(record), content_hash(record)
+                seen.add(rid)
+                if hashes.get(rid) == digest:
+                    self.stats.skipped += 1
+                    continue
+                changed.append(record)
+                updates[rid] = digest
+            hashes.update(updates)
+            if changed:
+                yield self._scan_batch(changed, hashes, seen, removed=[], final=False)
+        self._check_acknowledged()
+        gone = [rid for rid in hashes if rid not in seen]
+        if gone:  # a record skipped by a shifting page is not gone: confirm with a second listing
+            still = {record_id(r) async for r in self._resource.iter(page_size=self.page_size)}
+            gone = [rid for rid in gone if rid not in still]
+        remaining = {rid: digest for rid, digest in hashes.items() if rid not in set(gone)}
+        if gone:
+            yield self._scan_batch([], remaining, seen, removed=gone, final=True)
+            self._check_acknowledged()
+        else:
+            self._state.update(hashes=remaining)
+            self._complete(self._state)
+            await self._save()
+
+    def _scan_batch(
+        self, records: list[Any], hashes: dict[str, str], seen: set[str], *, removed: list[str], final: bool
+    ) -> Batch[T]:
+        batch: Batch[T] = Batch(
+            self,
+            records,
+            position=None,
+            removed=removed,
+            final=final,
+            acked={"hashes": dict(hashes), "seen": sorted(seen)},
+        )
+        self.stats.batches += 1
+        self.stats.records += len(records)
+        self._pending = batch
+        return batch
