@@ -131,8 +131,9 @@ def test_expected_failures_name_real_blocks() -> None:
 
 @pytest.mark.parametrize("block", [_param(b) for b in RUNNABLE])
 async def test_block_runs_against_fakebill(
-    block: Block, fake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    block: Block, fake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # a block may write files (a sync checkpoint)
     for name in [n for n in os.environ if n.startswith("BILL_")]:
         monkeypatch.delenv(name)
     for name, value in fake_env.items():
