@@ -603,6 +603,62 @@ def fmt(value: float | None, unit: str) -> str:
     return f"{value:,.{digits}f} {unit}"
 
 
+def fleet(base_url: str, runs: int) -> list[Row]:
+    """The added cost per call of sharing BILL's limits on Redis (bench/fleet.py), against in-process limits."""
+    sys.path.insert(0, str(BENCH))
+    from fleet import fleet_overhead, redis_server
+
+    with redis_server() as redis_url:
+        result = run_async(fleet_overhead(base_url, redis_url, calls=300, runs=runs))
+    ratios = [f / i for f, i in zip(result["runs"]["fleet"], result["runs"]["in_process"], strict=True)]
+    return [
+        Row(
+            key="fleet",
+            title="sequential `vendors.get` with `redis_url` (fleet limits on a local Redis)",
+            unit="µs/call",
+            sdk=result["fleet_us"],
+            floor=result["in_process_us"],
+            floor_name="the same client with in-process limits",
+            ratio=statistics.median(ratios),
+            ratio_range=(min(ratios), max(ratios)),
+            cause=f"{result['added_us_per_call']:,.0f} µs added per call: 2 Redis round trips (take a slot, release)",
+            runs=result["runs"],
+        )
+    ]
+
+
+def incremental_sync(records: int, runs: int) -> list[Row]:
+    """`bill.changes()` over `records` FakeBill vendors against plain paging of the same (bench/changes.py)."""
+    sys.path.insert(0, str(BENCH))
+    from changes import bench_changes
+
+    result = bench_changes(records, runs=runs)
+    low, high = result["client_cpu_ratio_range"]
+    return [
+        Row(
+            key="sync",
+            title=f"`bill.changes()` over {records:,} records, items per second of the client's own CPU",
+            unit="items/s",
+            sdk=result["sync_items_per_client_cpu_s"],
+            floor=result["plain_items_per_client_cpu_s"],
+            floor_name="plain paging of the same records, same run",
+            ratio=result["client_cpu_ratio"],
+            ratio_range=(low, high),
+            target="≥ 0.9× floor",
+            met=result["client_cpu_ratio"] >= 0.9,
+            cause=f"wall-clock ratio {result['ratio']:.2f}× (FakeBill and the shared CPU dominate wall time)",
+        ),
+        Row(
+            key="sync-memory",
+            title="peak RSS growth of that sync",
+            unit="MB",
+            sdk=result["sync_peak_growth_mb"],
+            target="< 30 MB",
+            met=result["sync_peak_growth_mb"] < 30,
+        ),
+    ]
+
+
 def markdown(rows: list[Row], info: dict[str, Any], total_s: float, stamp: str, load: dict[str, Any]) -> str:
     busiest = max((step.get("loadavg_1m", 0.0) for step in load.values()), default=0.0)
     lines = [
@@ -640,6 +696,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs per figure, the median is reported (default 5)")
     parser.add_argument("--paging-runs", type=int, default=3, help="fresh processes per side for paging (default 3)")
     parser.add_argument("--skip-generate", action="store_true", help="leave out the codegen timing")
+    parser.add_argument(
+        "--sync-records", type=int, default=100_000, help="records for the incremental-sync row (0: leave it out)"
+    )
     args = parser.parse_args()
 
     # Ctrl-C and SIGTERM unwind through the `with bench_server()` below, so the server is always stopped.
@@ -660,6 +719,9 @@ def main() -> int:
         ]
         if not args.skip_generate:
             steps.append(("6 generate --check", lambda: [generate()]))
+        steps.append(("7 fleet (Redis)", lambda: fleet(base_url, args.runs)))
+        if args.sync_records:
+            steps.append(("8 incremental sync", lambda: incremental_sync(args.sync_records, args.paging_runs)))
         for name, step in steps:
             step_started = time.perf_counter()
             print(f"[bench] {name} ...", file=sys.stderr, flush=True)
