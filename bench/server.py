@@ -3,7 +3,8 @@
 Run as ``python bench/server.py``: binds 127.0.0.1 on a free port, prints the port on stdout and serves until its
 stdin closes (so it dies with the benchmark process) or it receives SIGTERM/SIGINT. It is a bare asyncio
 protocol rather than a web framework so that the server's share of each request stays small and constant:
-every answer is a prebuilt byte string, and list pages are one precomputed body with the cursor spliced in.
+every answer is a prebuilt byte string, and list pages are one precomputed body with the page number and cursor
+spliced in.
 
 Routes (everything BILL-like that the benchmarks call):
 - ``POST /connect/v3/login`` and ``POST /connect/v3/logout``
@@ -110,9 +111,12 @@ def _response(body: bytes, status: bytes = b"200 OK") -> bytes:
 
 
 _MARK = "@@CURSOR@@"
-_page_doc = {"results": page_results(), "nextPage": _MARK}
-PAGE_HEAD, PAGE_TAIL = (part.encode() for part in json.dumps(_page_doc, separators=(",", ":")).split(_MARK))
-LAST_PAGE_BODY = _dumps({"results": _page_doc["results"]})
+# Each page holds other vendors (ids carry the page number): the SDK refuses pages that only repeat items already
+# yielded, as a server ignoring its cursor would send.
+_PAGE_MARK = "@@PAGE@@"
+_results = [{**item, "id": f"009{_PAGE_MARK}V{n:04d}"} for n, item in enumerate(page_results(), 1)]
+_PAGE_PARTS = _dumps({"results": _results, "nextPage": _MARK}).split(_PAGE_MARK.encode())
+_LAST_PAGE_PARTS = _dumps({"results": _results}).split(_PAGE_MARK.encode())
 
 LOGIN_RESPONSE = _response(_dumps(LOGIN))
 LOGOUT_RESPONSE = _response(b"{}")
@@ -122,17 +126,15 @@ VENDORS_PATH = b"/connect/v3/vendors"
 
 
 def page_body(number: int) -> bytes:
-    """Page `number` (0-based) of the vendor list: the same 100 vendors, ``nextPage`` = number + 1."""
+    """Page `number` (0-based) of the vendor list: 100 vendors of their own, ``nextPage`` = number + 1."""
+    page = b"%05d" % number
     if number >= PAGES - 1:
-        return LAST_PAGE_BODY
-    return b"%s%d%s" % (PAGE_HEAD, number + 1, PAGE_TAIL)
-
-
-LAST_PAGE_RESPONSE = _response(LAST_PAGE_BODY)
+        return page.join(_LAST_PAGE_PARTS)
+    return page.join(_PAGE_PARTS).replace(_MARK.encode(), b"%d" % (number + 1), 1)
 
 
 def page_response(number: int) -> bytes:
-    return LAST_PAGE_RESPONSE if number >= PAGES - 1 else _response(page_body(number))
+    return _response(page_body(number))
 
 
 def route(method: bytes, target: bytes) -> bytes:
