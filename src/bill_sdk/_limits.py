@@ -35,8 +35,8 @@ import asyncio
 import contextlib
 import hashlib
 import weakref
-from collections.abc import AsyncIterator, Callable
-from typing import Literal, Protocol
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -109,7 +109,7 @@ REGISTRY = Registry()
 class SlotSource(Protocol):
     """What the request path asks for a concurrency slot (and, in fleet mode, the budgets) of one attempt."""
 
-    def slot(self, operation: Operation, deadline: float | None) -> contextlib.AbstractAsyncContextManager[None]: ...
+    def slot(self, operation: Operation, deadline: float | None) -> contextlib.AbstractAsyncContextManager[Any]: ...
 
 
 class SharedSlots(Protocol):
@@ -158,16 +158,12 @@ class ClientLimits:
         """Slots taken right now, in this process, under the keys this client has used (by any client)."""
         return sum(int(limiter.borrowed_tokens) for limiter in self._used.values())
 
-    @contextlib.asynccontextmanager
-    async def slot(self, operation: Operation, deadline: float | None) -> AsyncIterator[None]:
+    def slot(self, operation: Operation, deadline: float | None) -> contextlib.AbstractAsyncContextManager[Any]:
         key = self.key_for(self._kind_of(operation))
         local = self.local_limiter(key)
         if self.fleet is None:
-            async with local:
-                yield
-        else:
-            async with self.fleet.slot(key, operation, self.capacity, deadline, local):
-                yield
+            return local  # the hot path: the process-wide limiter itself, no wrapper per call
+        return self.fleet.slot(key, operation, self.capacity, deadline, local)
 
     def __repr__(self) -> str:
         return f"ClientLimits(capacity={self.capacity}, fleet={self.fleet!r})"
