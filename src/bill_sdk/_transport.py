@@ -29,7 +29,6 @@ Backoff is exponential with full jitter; a ``Retry-After`` header wins when pres
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import random
@@ -44,7 +43,7 @@ import httpx
 
 from ._auth import HeaderAuth, Signer, is_session_expired
 from ._json import dumps_json
-from ._limits import SlotSource
+from ._limits import SlotSource, running_loop
 from ._runtime import Operation, RequestOptions, Unset
 from .errors import (
     MAX_ERROR_BODY_BYTES,
@@ -99,13 +98,6 @@ def is_retryable(error: APIError) -> bool:
     return False
 
 
-def _running_loop() -> object:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # trio (or another anyio backend)
-        return anyio.lowlevel.current_token().native_token
-
-
 class Lifecycle:
     """Where and whether a client may send: the event loop (and thread) it first ran in, until it is closed.
 
@@ -133,7 +125,7 @@ class Lifecycle:
 
     def on_own_loop(self) -> bool:
         root = self._root()
-        return root._loop is None or root._loop is _running_loop()
+        return root._loop is None or root._loop is running_loop()
 
     def check(self, *, closing: bool = False) -> None:
         if not closing and self.closed:
@@ -142,7 +134,7 @@ class Lifecycle:
                 "closed): create a new client"
             )
         root = self._root()
-        loop = _running_loop()
+        loop = running_loop()
         if root._loop is None:
             root._loop, root._thread = loop, threading.get_ident()
         elif root._loop is not loop:
@@ -471,26 +463,23 @@ class RequestSender:
         )
         await anyio.sleep(delay)
 
-    @classmethod
-    def _transport_error(cls, operation: Operation, exc: Exception, *, sent: bool) -> TransportError:
-        return cls.transport_error(operation.method, operation.path, operation.operation_id, exc, sent=sent)
-
     @staticmethod
-    def transport_error(
-        method: str, path: str, operation_id: str | None, exc: Exception, *, sent: bool, during: str | None = None
-    ) -> TransportError:
+    def _transport_error(operation: Operation, exc: Exception, *, sent: bool) -> TransportError:
         """The typed error for an httpx failure: BillTimeoutError or BillConnectionError."""
         kind = BillTimeoutError if isinstance(exc, httpx.TimeoutException) else BillConnectionError
         what = "timed out" if kind is BillTimeoutError else "connection failed"
-        if during:
-            what = f"{what} {during}"
         detail = "" if sent else " before the request was sent"
         reason = type(exc).__name__
         if isinstance(exc, httpx.ConnectError) and str(exc):
             # Why a connection could not be made (refused, DNS, a TLS certificate BILL's host should not have):
             # the one httpx message that names no header or body.
             reason = f"{reason}: {str(exc)[:200]}"
-        return kind(f"{what}{detail} ({reason})", method=method, path=path, operation_id=operation_id)
+        return kind(
+            f"{what}{detail} ({reason})",
+            method=operation.method,
+            path=operation.path,
+            operation_id=operation.operation_id,
+        )
 
 
 def _call_of(response: httpx.Response, operation: Operation) -> dict[str, Any]:
