@@ -1,7 +1,12 @@
 """JSON the way a payments API needs it: every non-integer number is a decimal.Decimal, both ways.
 
 ``json.loads`` would turn ``0.07`` into the float 0.07000000000000000666; BILL's amounts must keep their digits,
-so numbers are parsed with ``parse_float=Decimal`` and written back as JSON numbers with the same digits.
+so numbers are parsed as Decimal and written back as JSON numbers with the same digits.
+
+Decoding uses msgspec's JSON decoder (C, about twice as fast as ``json.loads`` on a BILL page, measured in
+bench/README.md) with every non-integer number handed to Decimal as its text. It is also stricter where
+``json.loads`` is lenient in ways a payments client should not be: ``NaN``/``Infinity``, lone surrogates and
+non-UTF-8 bodies are refused. Integers of any size stay exact ints.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import math
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 _encode_string = json.encoder.encode_basestring_ascii
 
 
@@ -18,11 +25,14 @@ class JSONDecodeError(ValueError):
     """A body that should have been JSON was not."""
 
 
+_decode = msgspec.json.Decoder(float_hook=Decimal).decode
+
+
 def loads_json(content: bytes | str) -> Any:
     """Parse JSON with exact decimals; raises :class:`JSONDecodeError` on anything that is not JSON."""
     try:
-        return json.loads(content, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return _decode(content)
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise JSONDecodeError(f"not valid JSON: {exc}") from None
 
 

@@ -25,6 +25,7 @@ It imports only the standard library, attrs and ``bill_sdk.errors`` (no httpx at
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 import unicodedata
@@ -192,6 +193,38 @@ def mask_secret(value: object) -> str:
     if isinstance(value, Unset) or value is None:
         return repr(value)
     return "'***'"
+
+
+_date_from_text = datetime.date.fromisoformat
+_datetime_from_text = datetime.datetime.fromisoformat
+
+
+def parse_date(field: str, value: Any) -> datetime.date:
+    """A ``format: date`` field of a document. BILL prints some dates as date-times in places (its bill.created
+    webhook has ``"2026-12-15T00:00:00.000Z"`` where the bills API has ``"2026-12-15"``): a date-time gives the
+    calendar date it was written with (no time-zone conversion). Anything else is an error naming the field."""
+    if type(value) is str:
+        try:
+            return _date_from_text(value) if len(value) == 10 else _datetime_from_text(value).date()
+        except ValueError:
+            pass
+    raise ValueError(f"{field}: expected a date (YYYY-MM-DD) or a date-time, got {_shown(value)}")
+
+
+def parse_datetime(field: str, value: Any) -> datetime.datetime:
+    """A ``format: date-time`` field of a document (ISO 8601, ``Z`` or an offset, or a bare date at midnight)."""
+    if type(value) is str:
+        try:
+            return _datetime_from_text(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{field}: expected a date-time (ISO 8601), got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:40] + "...")
+    return type(value).__name__
 
 
 # What a malformed document raises inside a model's from_dict; turned into bill_sdk.errors.ResponseDecodeError.

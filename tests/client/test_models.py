@@ -128,8 +128,8 @@ def test_unknown_fields_survive_and_distinct_values_land_in_their_own_attributes
         ({"accountType": ["BUSINESS"]}, "unhashable"),
         ({"balance": {"amount": "twelve"}}, "not a decimal number"),
         ({"balance": {"amount": True}}, "expected a number"),
-        ({"createdTime": "yesterday"}, "Invalid isoformat"),
-        ({"createdTime": 17}, "TypeError"),
+        ({"createdTime": "yesterday"}, "createdTime: expected a date-time"),
+        ({"createdTime": 17}, "createdTime: expected a date-time (ISO 8601), got int"),
     ],
 )
 def test_malformed_documents_raise_response_decode_error(document: Any, reason: str) -> None:

@@ -24,6 +24,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.ap_card_status import ApCardStatus
@@ -114,12 +115,12 @@ class ApCard:
             _created_time = d.pop("createdTime", None)
             created_time: datetime.datetime | None = None
             if _created_time is not None:
-                created_time = datetime.datetime.fromisoformat(_created_time)
+                created_time = parse_datetime("createdTime", _created_time)
 
             _updated_time = d.pop("updatedTime", None)
             updated_time: datetime.datetime | None = None
             if _updated_time is not None:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
+                updated_time = parse_datetime("updatedTime", _updated_time)
 
             ap_card = _new_object(cls)
             ap_card.id = id

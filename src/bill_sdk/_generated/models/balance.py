@@ -23,6 +23,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 T = TypeVar("T", bound="Balance")
@@ -73,7 +74,7 @@ class Balance:
             _last_updated_date = d.pop("lastUpdatedDate", None)
             last_updated_date: datetime.datetime | None = None
             if _last_updated_date is not None:
-                last_updated_date = datetime.datetime.fromisoformat(_last_updated_date)
+                last_updated_date = parse_datetime("lastUpdatedDate", _last_updated_date)
 
             balance = _new_object(cls)
             balance.amount = amount

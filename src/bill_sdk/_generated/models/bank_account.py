@@ -20,6 +20,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.bank_account_owner_type import BankAccountOwnerType
@@ -131,9 +132,9 @@ class BankAccount:
 
             archived = d.pop("archived")
 
-            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
+            created_time = parse_datetime("createdTime", d.pop("createdTime"))
 
-            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+            updated_time = parse_datetime("updatedTime", d.pop("updatedTime"))
 
             _status = d.pop("status", None)
             status: FundingAccountStatus | None = None

@@ -24,6 +24,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="BankFundingOption")
@@ -107,12 +108,12 @@ class BankFundingOption:
             _process_date = d.pop("processDate", None)
             process_date: datetime.date | None = None
             if _process_date is not None:
-                process_date = datetime.date.fromisoformat(_process_date)
+                process_date = parse_date("processDate", _process_date)
 
             _delivery_date = d.pop("deliveryDate", None)
             delivery_date: datetime.date | None = None
             if _delivery_date is not None:
-                delivery_date = datetime.date.fromisoformat(_delivery_date)
+                delivery_date = parse_date("deliveryDate", _delivery_date)
 
             _fee = d.pop("fee", None)
             fee: Decimal | None = None

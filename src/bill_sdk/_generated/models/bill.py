@@ -24,6 +24,8 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
+    parse_datetime,
 )
 
 from ..models.bill_approval_status import BillApprovalStatus
@@ -191,9 +193,9 @@ class Bill:
 
             vendor_id = d.pop("vendorId")
 
-            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
+            created_time = parse_datetime("createdTime", d.pop("createdTime"))
 
-            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+            updated_time = parse_datetime("updatedTime", d.pop("updatedTime"))
 
             vendor_name = d.pop("vendorName", None)
 
@@ -237,7 +239,7 @@ class Bill:
             _due_date = d.pop("dueDate", None)
             due_date: datetime.date | None = None
             if _due_date is not None:
-                due_date = datetime.date.fromisoformat(_due_date)
+                due_date = parse_date("dueDate", _due_date)
 
             _invoice = d.pop("invoice", None)
             invoice: BillInvoice | None = None

@@ -24,6 +24,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.bill_approver_status import BillApproverStatus
@@ -94,7 +95,7 @@ class BillApprover:
             _status_changed_time = d.pop("statusChangedTime", None)
             status_changed_time: datetime.datetime | None = None
             if _status_changed_time is not None:
-                status_changed_time = datetime.datetime.fromisoformat(_status_changed_time)
+                status_changed_time = parse_datetime("statusChangedTime", _status_changed_time)
 
             bill_approver = _new_object(cls)
             bill_approver.user_id = user_id

@@ -20,6 +20,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="BillCreate")
@@ -112,7 +113,7 @@ class BillCreate:
             d = dict(src_dict)
             vendor_id = d.pop("vendorId")
 
-            due_date = datetime.date.fromisoformat(d.pop("dueDate"))
+            due_date = parse_date("dueDate", d.pop("dueDate"))
 
             bill_line_items = []
             _bill_line_items = d.pop("billLineItems")

@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="BillInvoice")
@@ -62,7 +63,7 @@ class BillInvoice:
             _invoice_date = d.pop("invoiceDate", None)
             invoice_date: datetime.date | None = None
             if _invoice_date is not None:
-                invoice_date = datetime.date.fromisoformat(_invoice_date)
+                invoice_date = parse_date("invoiceDate", _invoice_date)
 
             bill_invoice = _new_object(cls)
             bill_invoice.invoice_number = invoice_number

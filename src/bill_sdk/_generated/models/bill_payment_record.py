@@ -20,6 +20,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="BillPaymentRecord")
@@ -85,7 +86,7 @@ class BillPaymentRecord:
             d = dict(src_dict)
             vendor_id = d.pop("vendorId")
 
-            process_date = datetime.date.fromisoformat(d.pop("processDate"))
+            process_date = parse_date("processDate", d.pop("processDate"))
 
             to_print_check = d.pop("toPrintCheck")
 

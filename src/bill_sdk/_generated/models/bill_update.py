@@ -23,6 +23,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 from ..types import UNSET, Unset
@@ -144,7 +145,7 @@ class BillUpdate:
             _due_date = d.pop("dueDate", None)
             due_date: datetime.date | None = None
             if _due_date is not None:
-                due_date = datetime.date.fromisoformat(_due_date)
+                due_date = parse_date("dueDate", _due_date)
 
             _bill_line_items = d.pop("billLineItems", None)
             bill_line_items: list[BillLineItem] | None = None

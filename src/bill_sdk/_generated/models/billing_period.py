@@ -18,6 +18,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="BillingPeriod")
@@ -59,12 +60,12 @@ class BillingPeriod:
             _start_date = d.pop("startDate", None)
             start_date: datetime.date | None = None
             if _start_date is not None:
-                start_date = datetime.date.fromisoformat(_start_date)
+                start_date = parse_date("startDate", _start_date)
 
             _end_date = d.pop("endDate", None)
             end_date: datetime.date | None = None
             if _end_date is not None:
-                end_date = datetime.date.fromisoformat(_end_date)
+                end_date = parse_date("endDate", _end_date)
 
             billing_period = _new_object(cls)
             billing_period.start_date = start_date

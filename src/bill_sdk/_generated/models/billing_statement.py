@@ -24,6 +24,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 from ..models.billing_statement_payment_status import BillingStatementPaymentStatus
@@ -112,7 +113,7 @@ class BillingStatement:
             _invoice_date = d.pop("invoiceDate", None)
             invoice_date: datetime.date | None = None
             if _invoice_date is not None:
-                invoice_date = datetime.date.fromisoformat(_invoice_date)
+                invoice_date = parse_date("invoiceDate", _invoice_date)
 
             invoice_number = d.pop("invoiceNumber", None)
 
@@ -124,7 +125,7 @@ class BillingStatement:
             _payment_date = d.pop("paymentDate", None)
             payment_date: datetime.date | None = None
             if _payment_date is not None:
-                payment_date = datetime.date.fromisoformat(_payment_date)
+                payment_date = parse_date("paymentDate", _payment_date)
 
             billing_statement = _new_object(cls)
             billing_statement.id = id

@@ -25,6 +25,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 from ..models.budget_recurring_interval import BudgetRecurringInterval
@@ -177,7 +178,7 @@ class Budget:
             _start_date = d.pop("startDate", None)
             start_date: datetime.date | None = None
             if _start_date is not None:
-                start_date = datetime.date.fromisoformat(_start_date)
+                start_date = parse_date("startDate", _start_date)
 
             _expiration_date = d.pop("expirationDate", None)
             expiration_date: datetime.date | None = None
@@ -189,7 +190,7 @@ class Budget:
                     try:
                         if not isinstance(data, str):
                             raise TypeError()
-                        expiration_date_type_0 = datetime.date.fromisoformat(data)
+                        expiration_date_type_0 = parse_date("expirationDate_type_0", data)
 
                         return expiration_date_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):

@@ -23,6 +23,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="BudgetCurrentPeriod")
@@ -86,12 +87,12 @@ class BudgetCurrentPeriod:
             _start_date = d.pop("startDate", None)
             start_date: datetime.date | None = None
             if _start_date is not None:
-                start_date = datetime.date.fromisoformat(_start_date)
+                start_date = parse_date("startDate", _start_date)
 
             _end_date = d.pop("endDate", None)
             end_date: datetime.date | None = None
             if _end_date is not None:
-                end_date = datetime.date.fromisoformat(_end_date)
+                end_date = parse_date("endDate", _end_date)
 
             _limit = d.pop("limit", None)
             limit: Decimal | None = None

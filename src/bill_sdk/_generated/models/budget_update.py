@@ -31,6 +31,7 @@ from bill_sdk._runtime import (
     model_repr,
     model_to_json,
     optional_number_arg,
+    parse_date,
 )
 
 from ..models.budget_recurring_interval import BudgetRecurringInterval
@@ -178,7 +179,7 @@ class BudgetUpdate:
                 try:
                     if not isinstance(data, str):
                         raise TypeError()
-                    expiration_date_type_0 = datetime.date.fromisoformat(data)
+                    expiration_date_type_0 = parse_date("expirationDate_type_0", data)
 
                     return expiration_date_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):

@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="BulkPaymentCreate")
@@ -114,7 +115,7 @@ class BulkPaymentCreate:
             _process_date = d.pop("processDate", None)
             process_date: datetime.date | None = None
             if _process_date is not None:
-                process_date = datetime.date.fromisoformat(_process_date)
+                process_date = parse_date("processDate", _process_date)
 
             _processing_options = d.pop("processingOptions", None)
             processing_options: PaymentProcessingOptions | None = None

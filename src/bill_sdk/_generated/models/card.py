@@ -25,6 +25,8 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
+    parse_datetime,
 )
 
 from ..models.card_deleted_reason import CardDeletedReason
@@ -179,7 +181,7 @@ class Card:
                     try:
                         if not isinstance(data, str):
                             raise TypeError()
-                        expiration_date_type_0 = datetime.date.fromisoformat(data)
+                        expiration_date_type_0 = parse_date("expirationDate_type_0", data)
 
                         return expiration_date_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
@@ -234,12 +236,12 @@ class Card:
             _created_time = d.pop("createdTime", None)
             created_time: datetime.datetime | None = None
             if _created_time is not None:
-                created_time = datetime.datetime.fromisoformat(_created_time)
+                created_time = parse_datetime("createdTime", _created_time)
 
             _updated_time = d.pop("updatedTime", None)
             updated_time: datetime.datetime | None = None
             if _updated_time is not None:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
+                updated_time = parse_datetime("updatedTime", _updated_time)
 
             card = _new_object(cls)
             card.id = id

@@ -29,6 +29,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 from ..types import UNSET, Unset
@@ -182,7 +183,7 @@ class CardCreate:
                 try:
                     if not isinstance(data, str):
                         raise TypeError()
-                    expiration_date_type_0 = datetime.date.fromisoformat(data)
+                    expiration_date_type_0 = parse_date("expirationDate_type_0", data)
 
                     return expiration_date_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):

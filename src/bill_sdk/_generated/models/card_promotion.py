@@ -23,6 +23,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 T = TypeVar("T", bound="CardPromotion")
@@ -77,12 +78,12 @@ class CardPromotion:
             _start_date = d.pop("startDate", None)
             start_date: datetime.datetime | None = None
             if _start_date is not None:
-                start_date = datetime.datetime.fromisoformat(_start_date)
+                start_date = parse_datetime("startDate", _start_date)
 
             _end_date = d.pop("endDate", None)
             end_date: datetime.datetime | None = None
             if _end_date is not None:
-                end_date = datetime.datetime.fromisoformat(_end_date)
+                end_date = parse_datetime("endDate", _end_date)
 
             _credit_card_rate = d.pop("creditCardRate", None)
             credit_card_rate: Decimal | None = None

@@ -25,6 +25,8 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
+    parse_datetime,
 )
 
 from ..models.credit_memo_status import CreditMemoStatus
@@ -165,7 +167,7 @@ class CreditMemo:
             _credit_date = d.pop("creditDate", None)
             credit_date: datetime.date | None = None
             if _credit_date is not None:
-                credit_date = datetime.date.fromisoformat(_credit_date)
+                credit_date = parse_date("creditDate", _credit_date)
 
             description = d.pop("description", None)
 
@@ -228,12 +230,12 @@ class CreditMemo:
             _created_time = d.pop("createdTime", None)
             created_time: datetime.datetime | None = None
             if _created_time is not None:
-                created_time = datetime.datetime.fromisoformat(_created_time)
+                created_time = parse_datetime("createdTime", _created_time)
 
             _updated_time = d.pop("updatedTime", None)
             updated_time: datetime.datetime | None = None
             if _updated_time is not None:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
+                updated_time = parse_datetime("updatedTime", _updated_time)
 
             credit_memo = _new_object(cls)
             credit_memo.id = id

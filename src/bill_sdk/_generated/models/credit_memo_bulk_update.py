@@ -20,6 +20,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="CreditMemoBulkUpdate")
@@ -112,7 +113,7 @@ class CreditMemoBulkUpdate:
             _credit_date = d.pop("creditDate", None)
             credit_date: datetime.date | None = None
             if _credit_date is not None:
-                credit_date = datetime.date.fromisoformat(_credit_date)
+                credit_date = parse_date("creditDate", _credit_date)
 
             description = d.pop("description", None)
 

@@ -20,6 +20,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="CreditMemoCreate")
@@ -106,7 +107,7 @@ class CreditMemoCreate:
 
             reference_number = d.pop("referenceNumber")
 
-            credit_date = datetime.date.fromisoformat(d.pop("creditDate"))
+            credit_date = parse_date("creditDate", d.pop("creditDate"))
 
             credit_memo_line_items = []
             _credit_memo_line_items = d.pop("creditMemoLineItems")

@@ -25,6 +25,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.custom_field_type import CustomFieldType
@@ -188,7 +189,7 @@ class CustomField:
             _created_time = d.pop("createdTime", None)
             created_time: datetime.datetime | None = None
             if _created_time is not None:
-                created_time = datetime.datetime.fromisoformat(_created_time)
+                created_time = parse_datetime("createdTime", _created_time)
 
             _selected_budget_ids = d.pop("selectedBudgetIds", None)
             selected_budget_ids: list[str] | None = None

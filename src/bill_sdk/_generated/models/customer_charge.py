@@ -20,6 +20,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="CustomerCharge")
@@ -98,7 +99,7 @@ class CustomerCharge:
             _payment_date = d.pop("paymentDate", None)
             payment_date: datetime.date | None = None
             if _payment_date is not None:
-                payment_date = datetime.date.fromisoformat(_payment_date)
+                payment_date = parse_date("paymentDate", _payment_date)
 
             customer_charge = _new_object(cls)
             customer_charge.customer_id = customer_id

@@ -24,6 +24,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 T = TypeVar("T", bound="ExchangeRateQuote")
@@ -123,7 +124,7 @@ class ExchangeRateQuote:
             _expiration_time = d.pop("expirationTime", None)
             expiration_time: datetime.datetime | None = None
             if _expiration_time is not None:
-                expiration_time = datetime.datetime.fromisoformat(_expiration_time)
+                expiration_time = parse_datetime("expirationTime", _expiration_time)
 
             exchange_rate_quote = _new_object(cls)
             exchange_rate_quote.exchange_rate_batch_id = exchange_rate_batch_id

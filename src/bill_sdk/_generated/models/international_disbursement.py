@@ -24,6 +24,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 from ..models.pay_by_sub_type import PayBySubType
@@ -83,12 +84,12 @@ class InternationalDisbursement:
             _sent_date = d.pop("sentDate", None)
             sent_date: datetime.date | None = None
             if _sent_date is not None:
-                sent_date = datetime.date.fromisoformat(_sent_date)
+                sent_date = parse_date("sentDate", _sent_date)
 
             _arrives_by_date = d.pop("arrivesByDate", None)
             arrives_by_date: datetime.date | None = None
             if _arrives_by_date is not None:
-                arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
+                arrives_by_date = parse_date("arrivesByDate", _arrives_by_date)
 
             _amount = d.pop("amount", None)
             amount: Decimal | None = None

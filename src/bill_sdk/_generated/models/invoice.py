@@ -25,6 +25,8 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
+    parse_datetime,
 )
 
 from ..models.invoice_status import InvoiceStatus
@@ -189,21 +191,21 @@ class Invoice:
 
             customer_id = d.pop("customerId")
 
-            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
+            created_time = parse_datetime("createdTime", d.pop("createdTime"))
 
-            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+            updated_time = parse_datetime("updatedTime", d.pop("updatedTime"))
 
             invoice_number = d.pop("invoiceNumber", None)
 
             _invoice_date = d.pop("invoiceDate", None)
             invoice_date: datetime.date | None = None
             if _invoice_date is not None:
-                invoice_date = datetime.date.fromisoformat(_invoice_date)
+                invoice_date = parse_date("invoiceDate", _invoice_date)
 
             _due_date = d.pop("dueDate", None)
             due_date: datetime.date | None = None
             if _due_date is not None:
-                due_date = datetime.date.fromisoformat(_due_date)
+                due_date = parse_date("dueDate", _due_date)
 
             _total_amount = d.pop("totalAmount", None)
             total_amount: Decimal | None = None

@@ -24,6 +24,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 from ..models.invoice_payment_status import InvoicePaymentStatus
@@ -94,7 +95,7 @@ class InvoicePayment:
             _date = d.pop("date", None)
             date: datetime.date | None = None
             if _date is not None:
-                date = datetime.date.fromisoformat(_date)
+                date = parse_date("date", _date)
 
             invoice_payment = _new_object(cls)
             invoice_payment.id = id

@@ -30,6 +30,7 @@ from bill_sdk._runtime import (
     model_repr,
     model_to_json,
     optional_number_arg,
+    parse_date,
 )
 
 from ..types import UNSET, Unset
@@ -182,12 +183,12 @@ class InvoiceUpdate:
             _invoice_date = d.pop("invoiceDate", None)
             invoice_date: datetime.date | None = None
             if _invoice_date is not None:
-                invoice_date = datetime.date.fromisoformat(_invoice_date)
+                invoice_date = parse_date("invoiceDate", _invoice_date)
 
             _due_date = d.pop("dueDate", None)
             due_date: datetime.date | None = None
             if _due_date is not None:
-                due_date = datetime.date.fromisoformat(_due_date)
+                due_date = parse_date("dueDate", _due_date)
 
             _processing_options = d.pop("processingOptions", None)
             processing_options: InvoiceProcessingOptions | None = None

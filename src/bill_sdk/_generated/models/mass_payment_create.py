@@ -20,6 +20,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="MassPaymentCreate")
@@ -100,7 +101,7 @@ class MassPaymentCreate:
             _process_date = d.pop("processDate", None)
             process_date: datetime.date | None = None
             if _process_date is not None:
-                process_date = datetime.date.fromisoformat(_process_date)
+                process_date = parse_date("processDate", _process_date)
 
             exchange_rate_batch_id = d.pop("exchangeRateBatchId", None)
 

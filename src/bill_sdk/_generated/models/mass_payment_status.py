@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.mass_payment_batch_status import MassPaymentBatchStatus
@@ -103,7 +104,7 @@ class MassPaymentStatus:
             _updated_time = d.pop("updatedTime", None)
             updated_time: datetime.datetime | None = None
             if _updated_time is not None:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
+                updated_time = parse_datetime("updatedTime", _updated_time)
 
             mass_payment_status = _new_object(cls)
             mass_payment_status.payment_batch_id = payment_batch_id

@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="OrganizationCompanyOwner")
@@ -62,7 +63,7 @@ class OrganizationCompanyOwner:
             _date_of_birth = d.pop("dateOfBirth", None)
             date_of_birth: datetime.date | None = None
             if _date_of_birth is not None:
-                date_of_birth = datetime.date.fromisoformat(_date_of_birth)
+                date_of_birth = parse_date("dateOfBirth", _date_of_birth)
 
             organization_company_owner = _new_object(cls)
             organization_company_owner.name = name

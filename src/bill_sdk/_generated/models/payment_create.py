@@ -28,6 +28,7 @@ from bill_sdk._runtime import (
     model_repr,
     model_to_json,
     number_arg,
+    parse_date,
 )
 
 T = TypeVar("T", bound="PaymentCreate")
@@ -132,7 +133,7 @@ class PaymentCreate:
             _process_date = d.pop("processDate", None)
             process_date: datetime.date | None = None
             if _process_date is not None:
-                process_date = datetime.date.fromisoformat(_process_date)
+                process_date = parse_date("processDate", _process_date)
 
             description = d.pop("description", None)
 

@@ -23,6 +23,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="PendingBillApproval")
@@ -85,7 +86,7 @@ class PendingBillApproval:
             _due_date = d.pop("dueDate", None)
             due_date: datetime.date | None = None
             if _due_date is not None:
-                due_date = datetime.date.fromisoformat(_due_date)
+                due_date = parse_date("dueDate", _due_date)
 
             pending_bill_approval = _new_object(cls)
             pending_bill_approval.bill_id = bill_id

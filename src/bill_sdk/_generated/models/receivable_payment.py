@@ -24,6 +24,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 from ..models.receivable_payment_status import ReceivablePaymentStatus
@@ -117,7 +118,7 @@ class ReceivablePayment:
             _payment_date = d.pop("paymentDate", None)
             payment_date: datetime.date | None = None
             if _payment_date is not None:
-                payment_date = datetime.date.fromisoformat(_payment_date)
+                payment_date = parse_date("paymentDate", _payment_date)
 
             _amount = d.pop("amount", None)
             amount: Decimal | None = None

@@ -30,6 +30,7 @@ from bill_sdk._runtime import (
     model_repr,
     model_to_json,
     number_arg,
+    parse_date,
 )
 
 from ..models.receivable_payment_type import ReceivablePaymentType
@@ -106,7 +107,7 @@ class ReceivablePaymentCreate:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            payment_date = datetime.date.fromisoformat(d.pop("paymentDate"))
+            payment_date = parse_date("paymentDate", d.pop("paymentDate"))
 
             payment_type = _ReceivablePaymentType[d.pop("paymentType")]
 

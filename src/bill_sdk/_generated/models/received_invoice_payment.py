@@ -23,6 +23,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="ReceivedInvoicePayment")
@@ -79,7 +80,7 @@ class ReceivedInvoicePayment:
             _payment_date = d.pop("paymentDate", None)
             payment_date: datetime.date | None = None
             if _payment_date is not None:
-                payment_date = datetime.date.fromisoformat(_payment_date)
+                payment_date = parse_date("paymentDate", _payment_date)
 
             received_invoice_payment = _new_object(cls)
             received_invoice_payment.invoice_id = invoice_id

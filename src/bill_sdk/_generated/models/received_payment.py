@@ -24,6 +24,8 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
+    parse_datetime,
 )
 
 from ..models.receivable_payment_status import ReceivablePaymentStatus
@@ -162,7 +164,7 @@ class ReceivedPayment:
             _payment_date = d.pop("paymentDate", None)
             payment_date: datetime.date | None = None
             if _payment_date is not None:
-                payment_date = datetime.date.fromisoformat(_payment_date)
+                payment_date = parse_date("paymentDate", _payment_date)
 
             reference_number = d.pop("referenceNumber", None)
 
@@ -201,12 +203,12 @@ class ReceivedPayment:
             _created_time = d.pop("createdTime", None)
             created_time: datetime.datetime | None = None
             if _created_time is not None:
-                created_time = datetime.datetime.fromisoformat(_created_time)
+                created_time = parse_datetime("createdTime", _created_time)
 
             _updated_time = d.pop("updatedTime", None)
             updated_time: datetime.datetime | None = None
             if _updated_time is not None:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
+                updated_time = parse_datetime("updatedTime", _updated_time)
 
             received_payment = _new_object(cls)
             received_payment.id = id

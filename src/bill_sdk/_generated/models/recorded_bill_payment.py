@@ -24,6 +24,8 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
+    parse_datetime,
 )
 
 from ..models.disbursement_status import DisbursementStatus
@@ -220,9 +222,9 @@ class RecordedBillPayment:
             d = dict(src_dict)
             id = d.pop("id")
 
-            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
+            created_time = parse_datetime("createdTime", d.pop("createdTime"))
 
-            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+            updated_time = parse_datetime("updatedTime", d.pop("updatedTime"))
 
             _amount = d.pop("amount", None)
             amount: Decimal | None = None
@@ -250,7 +252,7 @@ class RecordedBillPayment:
             _process_date = d.pop("processDate", None)
             process_date: datetime.date | None = None
             if _process_date is not None:
-                process_date = datetime.date.fromisoformat(_process_date)
+                process_date = parse_date("processDate", _process_date)
 
             _funding_account = d.pop("fundingAccount", None)
             funding_account: PaymentFundingAccount | None = None

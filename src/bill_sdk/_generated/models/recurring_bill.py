@@ -18,6 +18,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 T = TypeVar("T", bound="RecurringBill")
@@ -107,9 +108,9 @@ class RecurringBill:
 
             vendor_id = d.pop("vendorId")
 
-            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
+            created_time = parse_datetime("createdTime", d.pop("createdTime"))
 
-            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+            updated_time = parse_datetime("updatedTime", d.pop("updatedTime"))
 
             description = d.pop("description", None)
 

@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 from ..models.recurrence_period import RecurrencePeriod
@@ -86,12 +87,12 @@ class RecurringInvoiceSchedule:
             _next_due_date = d.pop("nextDueDate", None)
             next_due_date: datetime.date | None = None
             if _next_due_date is not None:
-                next_due_date = datetime.date.fromisoformat(_next_due_date)
+                next_due_date = parse_date("nextDueDate", _next_due_date)
 
             _end_date = d.pop("endDate", None)
             end_date: datetime.date | None = None
             if _end_date is not None:
-                end_date = datetime.date.fromisoformat(_end_date)
+                end_date = parse_date("endDate", _end_date)
 
             days_in_advance = d.pop("daysInAdvance", None)
 

@@ -25,6 +25,8 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
+    parse_datetime,
 )
 
 from ..models.reimbursement_fulfillment_type import ReimbursementFulfillmentType
@@ -221,12 +223,12 @@ class Reimbursement:
             _submitted_time = d.pop("submittedTime", None)
             submitted_time: datetime.datetime | None = None
             if _submitted_time is not None:
-                submitted_time = datetime.datetime.fromisoformat(_submitted_time)
+                submitted_time = parse_datetime("submittedTime", _submitted_time)
 
             _occurred_date = d.pop("occurredDate", None)
             occurred_date: datetime.date | None = None
             if _occurred_date is not None:
-                occurred_date = datetime.date.fromisoformat(_occurred_date)
+                occurred_date = parse_date("occurredDate", _occurred_date)
 
             retired = d.pop("retired", None)
 

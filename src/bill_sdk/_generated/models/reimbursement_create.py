@@ -27,6 +27,7 @@ from bill_sdk._runtime import (
     model_repr,
     model_to_json,
     number_arg,
+    parse_date,
 )
 
 T = TypeVar("T", bound="ReimbursementCreate")
@@ -120,7 +121,7 @@ class ReimbursementCreate:
 
             merchant_name = d.pop("merchantName")
 
-            occurred_date = datetime.date.fromisoformat(d.pop("occurredDate"))
+            occurred_date = parse_date("occurredDate", d.pop("occurredDate"))
 
             receipts = []
             _receipts = d.pop("receipts")

@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.reimbursement_actor_role import ReimbursementActorRole
@@ -87,7 +88,7 @@ class ReimbursementStatusChange:
             _occurred_time = d.pop("occurredTime", None)
             occurred_time: datetime.datetime | None = None
             if _occurred_time is not None:
-                occurred_time = datetime.datetime.fromisoformat(_occurred_time)
+                occurred_time = parse_datetime("occurredTime", _occurred_time)
 
             note = d.pop("note", None)
 

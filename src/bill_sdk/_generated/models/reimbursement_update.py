@@ -27,6 +27,7 @@ from bill_sdk._runtime import (
     model_repr,
     model_to_json,
     optional_number_arg,
+    parse_date,
 )
 
 T = TypeVar("T", bound="ReimbursementUpdate")
@@ -112,7 +113,7 @@ class ReimbursementUpdate:
             _occurred_date = d.pop("occurredDate", None)
             occurred_date: datetime.date | None = None
             if _occurred_date is not None:
-                occurred_date = datetime.date.fromisoformat(_occurred_date)
+                occurred_date = parse_date("occurredDate", _occurred_date)
 
             _custom_fields = d.pop("customFields", None)
             custom_fields: list[CustomFieldSelection] | None = None

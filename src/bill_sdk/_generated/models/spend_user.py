@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.spend_user_role import SpendUserRole
@@ -134,7 +135,7 @@ class SpendUser:
             _created_time = d.pop("createdTime", None)
             created_time: datetime.datetime | None = None
             if _created_time is not None:
-                created_time = datetime.datetime.fromisoformat(_created_time)
+                created_time = parse_datetime("createdTime", _created_time)
 
             spend_user = _new_object(cls)
             spend_user.id = id

@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 from ..models.spend_user_role import SpendUserRole
@@ -91,7 +92,7 @@ class SpendUserUpdate:
             _date_of_birth = d.pop("dateOfBirth", None)
             date_of_birth: datetime.date | None = None
             if _date_of_birth is not None:
-                date_of_birth = datetime.date.fromisoformat(_date_of_birth)
+                date_of_birth = parse_date("dateOfBirth", _date_of_birth)
 
             spend_user_update = _new_object(cls)
             spend_user_update.first_name = first_name

@@ -25,6 +25,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.card_type import CardType
@@ -429,17 +430,17 @@ class Transaction:
             _occurred_time = d.pop("occurredTime", None)
             occurred_time: datetime.datetime | None = None
             if _occurred_time is not None:
-                occurred_time = datetime.datetime.fromisoformat(_occurred_time)
+                occurred_time = parse_datetime("occurredTime", _occurred_time)
 
             _updated_time = d.pop("updatedTime", None)
             updated_time: datetime.datetime | None = None
             if _updated_time is not None:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
+                updated_time = parse_datetime("updatedTime", _updated_time)
 
             _authorized_time = d.pop("authorizedTime", None)
             authorized_time: datetime.datetime | None = None
             if _authorized_time is not None:
-                authorized_time = datetime.datetime.fromisoformat(_authorized_time)
+                authorized_time = parse_datetime("authorizedTime", _authorized_time)
 
             complete = d.pop("complete", None)
 

@@ -18,6 +18,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 T = TypeVar("T", bound="TransactionReview")
@@ -85,12 +86,12 @@ class TransactionReview:
             _created_time = d.pop("createdTime", None)
             created_time: datetime.datetime | None = None
             if _created_time is not None:
-                created_time = datetime.datetime.fromisoformat(_created_time)
+                created_time = parse_datetime("createdTime", _created_time)
 
             _deleted_time = d.pop("deletedTime", None)
             deleted_time: datetime.datetime | None = None
             if _deleted_time is not None:
-                deleted_time = datetime.datetime.fromisoformat(_deleted_time)
+                deleted_time = parse_datetime("deletedTime", _deleted_time)
 
             reviewer_id = d.pop("reviewerId", None)
 

@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.transaction_approver_type import TransactionApproverType
@@ -88,7 +89,7 @@ class TransactionReviewer:
             _reviewed_time = d.pop("reviewedTime", None)
             reviewed_time: datetime.datetime | None = None
             if _reviewed_time is not None:
-                reviewed_time = datetime.datetime.fromisoformat(_reviewed_time)
+                reviewed_time = parse_datetime("reviewedTime", _reviewed_time)
 
             _status = d.pop("status", None)
             status: TransactionReviewStatus | None = None

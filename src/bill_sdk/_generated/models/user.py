@@ -18,6 +18,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 T = TypeVar("T", bound="User")
@@ -90,9 +91,9 @@ class User:
 
             archived = d.pop("archived")
 
-            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
+            created_time = parse_datetime("createdTime", d.pop("createdTime"))
 
-            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+            updated_time = parse_datetime("updatedTime", d.pop("updatedTime"))
 
             first_name = d.pop("firstName", None)
 

@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.account_type import AccountType
@@ -159,9 +160,9 @@ class Vendor:
 
             name = d.pop("name")
 
-            created_time = datetime.datetime.fromisoformat(d.pop("createdTime"))
+            created_time = parse_datetime("createdTime", d.pop("createdTime"))
 
-            updated_time = datetime.datetime.fromisoformat(d.pop("updatedTime"))
+            updated_time = parse_datetime("updatedTime", d.pop("updatedTime"))
 
             short_name = d.pop("shortName", None)
 

@@ -24,6 +24,8 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
+    parse_datetime,
 )
 
 from ..models.vendor_credit_status import VendorCreditStatus
@@ -140,7 +142,7 @@ class VendorCredit:
             _credit_date = d.pop("creditDate", None)
             credit_date: datetime.date | None = None
             if _credit_date is not None:
-                credit_date = datetime.date.fromisoformat(_credit_date)
+                credit_date = parse_date("creditDate", _credit_date)
 
             description = d.pop("description", None)
 
@@ -190,12 +192,12 @@ class VendorCredit:
             _created_time = d.pop("createdTime", None)
             created_time: datetime.datetime | None = None
             if _created_time is not None:
-                created_time = datetime.datetime.fromisoformat(_created_time)
+                created_time = parse_datetime("createdTime", _created_time)
 
             _updated_time = d.pop("updatedTime", None)
             updated_time: datetime.datetime | None = None
             if _updated_time is not None:
-                updated_time = datetime.datetime.fromisoformat(_updated_time)
+                updated_time = parse_datetime("updatedTime", _updated_time)
 
             vendor_credit = _new_object(cls)
             vendor_credit.vendor_id = vendor_id

@@ -23,6 +23,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 T = TypeVar("T", bound="VendorExchangeRate")
@@ -100,7 +101,7 @@ class VendorExchangeRate:
             _expiration_time = d.pop("expirationTime", None)
             expiration_time: datetime.datetime | None = None
             if _expiration_time is not None:
-                expiration_time = datetime.datetime.fromisoformat(_expiration_time)
+                expiration_time = parse_datetime("expirationTime", _expiration_time)
 
             vendor_exchange_rate = _new_object(cls)
             vendor_exchange_rate.vendor_id = vendor_id

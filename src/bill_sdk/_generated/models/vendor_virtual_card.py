@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_datetime,
 )
 
 from ..models.pay_by_type import PayByType
@@ -97,12 +98,12 @@ class VendorVirtualCard:
             _enroll_date = d.pop("enrollDate", None)
             enroll_date: datetime.datetime | None = None
             if _enroll_date is not None:
-                enroll_date = datetime.datetime.fromisoformat(_enroll_date)
+                enroll_date = parse_datetime("enrollDate", _enroll_date)
 
             _decline_date = d.pop("declineDate", None)
             decline_date: datetime.datetime | None = None
             if _decline_date is not None:
-                decline_date = datetime.datetime.fromisoformat(_decline_date)
+                decline_date = parse_datetime("declineDate", _decline_date)
 
             _alternate_pay_by_type = d.pop("alternatePayByType", None)
             alternate_pay_by_type: PayByType | None = None

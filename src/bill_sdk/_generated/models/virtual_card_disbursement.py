@@ -18,6 +18,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="VirtualCardDisbursement")
@@ -63,12 +64,12 @@ class VirtualCardDisbursement:
             _arrives_by_date = d.pop("arrivesByDate", None)
             arrives_by_date: datetime.date | None = None
             if _arrives_by_date is not None:
-                arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
+                arrives_by_date = parse_date("arrivesByDate", _arrives_by_date)
 
             _valid_until = d.pop("validUntil", None)
             valid_until: datetime.date | None = None
             if _valid_until is not None:
-                valid_until = datetime.date.fromisoformat(_valid_until)
+                valid_until = parse_date("validUntil", _valid_until)
 
             last_4_card_number = d.pop("last4CardNumber", None)
 

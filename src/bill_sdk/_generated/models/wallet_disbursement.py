@@ -18,6 +18,7 @@ from bill_sdk._runtime import (
     model_from_json,
     model_repr,
     model_to_json,
+    parse_date,
 )
 
 T = TypeVar("T", bound="WalletDisbursement")
@@ -55,7 +56,7 @@ class WalletDisbursement:
             _arrives_by_date = d.pop("arrivesByDate", None)
             arrives_by_date: datetime.date | None = None
             if _arrives_by_date is not None:
-                arrives_by_date = datetime.date.fromisoformat(_arrives_by_date)
+                arrives_by_date = parse_date("arrivesByDate", _arrives_by_date)
 
             wallet_disbursement = _new_object(cls)
             wallet_disbursement.arrives_by_date = arrives_by_date
