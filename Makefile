@@ -45,8 +45,16 @@ generate: $(STAMP)
 	$(BIN)/python codegen/generate.py
 	$(BIN)/python docs/make_coverage.py
 
-bench: $(STAMP)
+# The SDK comparison rows run openai, stripe and httpx2 from an environment of their own, never the test suite's.
+COMPARE := bench/.venv-compare
+$(COMPARE)/.installed-stamp: bench/requirements-compare.txt pyproject.toml
+	test -x $(COMPARE)/bin/python || $(PYTHON) -m venv $(COMPARE)
+	$(COMPARE)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPARE)/bin/python -m pip install --quiet -r bench/requirements-compare.txt -e .
+	touch $@
+
+bench: $(STAMP) $(COMPARE)/.installed-stamp
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .pytest_cache
+	rm -rf $(VENV) $(COMPARE) build dist .mypy_cache .pytest_cache

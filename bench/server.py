@@ -123,6 +123,9 @@ LOGOUT_RESPONSE = _response(b"{}")
 VENDOR_RESPONSE = _response(_dumps(vendor()))
 NOT_FOUND = _response(_dumps([{"code": "BDC_1001", "message": "Not found"}]), b"404 Not Found")
 VENDORS_PATH = b"/connect/v3/vendors"
+# `?max=20`: one 20-vendor page with no nextPage, the page the SDK comparison (compare.py) fetches.
+SMALL_PAGE = 20
+SMALL_PAGE_RESPONSE = _response(_dumps({"results": page_results()[:SMALL_PAGE]}))
 
 
 def page_body(number: int) -> bytes:
@@ -146,6 +149,8 @@ def route(method: bytes, target: bytes) -> bytes:
                 key, _, value = pair.partition(b"=")
                 if key == b"page" and value.isdigit():
                     number = int(value)
+                if key == b"max" and value == b"%d" % SMALL_PAGE:
+                    return SMALL_PAGE_RESPONSE
             return page_response(number)
         if path.startswith(VENDORS_PATH + b"/"):
             return VENDOR_RESPONSE

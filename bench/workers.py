@@ -7,6 +7,9 @@ those packages look uninstalled, to time what a production install (without dev-
 Modes:
 - ``first-call-sdk``: import bill_sdk, create AsyncBill, ``await bill.vendors.get(...)`` (login + GET), timed.
 - ``first-call-raw``: import httpx, create AsyncClient, one GET + json.loads, timed (the floor).
+  Both talk plain HTTP to the bench server and so need no CA bundle; with ``BENCH_TLS=1`` each also builds the
+  verified TLS context an https destination needs (the SDK: a client for BILL's sandbox; the floor:
+  ``AsyncClient()``'s default), which is most of a cold start's cost.
 - ``paging-sdk``: ``async for`` over every vendor of the paged list; items/s and RSS growth.
 - ``paging-raw``: the same pages with httpx + json.loads, following ``nextPage`` (the floor).
 """
@@ -51,6 +54,9 @@ def first_call_sdk(base_url: str) -> dict[str, Any]:
         async with AsyncBill(
             dev_key="k", username="u", password="p", organization_id="008x", base_url=base_url, env={}
         ) as bill:
+            if os.environ.get("BENCH_TLS") == "1":
+                async with AsyncBill(api_token="t", environment="sandbox", env={}):
+                    pass
             marks["client"] = time.perf_counter()
             vendor = await bill.vendors.get(VENDOR_ID)
             marks["call"] = time.perf_counter()
@@ -76,7 +82,8 @@ def first_call_raw(base_url: str) -> dict[str, Any]:
     marks: dict[str, float] = {}
 
     async def main() -> None:
-        async with httpx.AsyncClient(trust_env=False) as client:
+        verify = os.environ.get("BENCH_TLS") == "1"  # False: an unverified context, no CA bundle loaded
+        async with httpx.AsyncClient(trust_env=False, verify=verify) as client:
             marks["client"] = time.perf_counter()
             response = await client.get(f"{base_url}/connect/v3/vendors/{VENDOR_ID}")
             vendor = json.loads(response.content)
@@ -121,7 +128,8 @@ def paging_raw(base_url: str) -> dict[str, Any]:
     import httpx
 
     async def main() -> dict[str, Any]:
-        async with httpx.AsyncClient(trust_env=False) as client:
+        verify = os.environ.get("BENCH_TLS") == "1"  # False: an unverified context, no CA bundle loaded
+        async with httpx.AsyncClient(trust_env=False, verify=verify) as client:
             url = f"{base_url}/connect/v3/vendors"
             json.loads((await client.get(url, params={"max": 100})).content)  # same warm-up as the SDK run
             peak_reset = reset_peak()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import platform
@@ -127,7 +128,7 @@ class AsyncBill(Resources):
         # trust_env=False: proxy/TLS settings from the environment must not silently change where money moves;
         # TLS verification stays on unless the caller passes their own http_client.
         self._http = http_client or httpx.AsyncClient(
-            verify=_tls_context(), trust_env=False, limits=httpx.Limits(max_connections=100)
+            verify=_tls_context(self.base_url), trust_env=False, limits=httpx.Limits(max_connections=100)
         )
         self._max_concurrency = max_concurrency
         self._fleet: Fleet | None = shared
@@ -536,14 +537,28 @@ def _deadline(timeout: float | httpx.Timeout | None) -> float | None:
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,4096}")
 
 
-def _tls_context() -> ssl.SSLContext:
+def _tls_context(base_url: str) -> ssl.SSLContext:
+    """The TLS settings of a client the SDK creates: one verified context per process, built when the first
+    client for an https destination is (loading the CA bundle is most of a cold start's cost), shared after.
+    A plain-HTTP destination (FakeBill on loopback; the configuration allows http only there) gets a context
+    that trusts no certificate at all: it is never used, and if it were, every TLS handshake would fail."""
+    return _trusting_nothing() if httpx.URL(base_url).scheme == "http" else _verified_tls_context()
+
+
+@functools.cache
+def _verified_tls_context() -> ssl.SSLContext:
     """Certificate and host-name verification against certifi's CAs, and nothing from the environment:
     no SSL_CERT_FILE/SSL_CERT_DIR trust store, and no SSLKEYLOGFILE (which would write the TLS session
     secrets, and so every credential and session id, to a file)."""
     # Not ssl.create_default_context(): it opens SSLKEYLOGFILE as soon as it is called.
+    context = _trusting_nothing()
+    context.load_verify_locations(cafile=certifi.where())
+    return context
+
+
+def _trusting_nothing() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_verify_locations(cafile=certifi.where())
     return context
 
 

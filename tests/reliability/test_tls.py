@@ -35,7 +35,7 @@ import httpx
 import pytest
 import uvicorn
 
-from bill_sdk import AsyncBill
+from bill_sdk import AsyncBill, _client
 from bill_sdk.errors import AuthenticationError, BillConnectionError, BillError
 from bill_sdk.testing import FakeBill
 
@@ -109,6 +109,40 @@ async def test_the_environment_is_ignored_even_when_it_points_at_readable_files(
         monkeypatch.setenv(name, str(empty))
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
     async with AsyncBill(api_token="t") as bill:
+        assert_verifying_and_direct(bill)
+
+
+async def test_clients_share_one_verified_context_built_once_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading the CA bundle is most of a cold start: the second client (and every later one) reuses it."""
+    loads: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counting(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args or kwargs)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    _client._verified_tls_context.cache_clear()
+    try:
+        async with AsyncBill(api_token="t", env={}) as first, AsyncBill(api_token="u", env={}) as second:
+            assert pool_of(first)._ssl_context is pool_of(second)._ssl_context
+            assert_verifying_and_direct(second)
+        assert len(loads) == 1
+    finally:
+        _client._verified_tls_context.cache_clear()
+
+
+async def test_a_plain_http_destination_loads_no_trust_store_and_would_refuse_any_tls() -> None:
+    async with AsyncBill(api_token="t", base_url="http://127.0.0.1:9", env={}) as bill:
+        context: ssl.SSLContext = pool_of(bill)._ssl_context
+        assert context.cert_store_stats()["x509_ca"] == 0
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname is True
+
+
+async def test_an_upper_case_https_scheme_still_verifies() -> None:
+    async with AsyncBill(api_token="t", base_url="HTTPS://gateway.stage.bill.com", env={}) as bill:
         assert_verifying_and_direct(bill)
 
 
