@@ -29,7 +29,7 @@ import importlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 import attrs
 
@@ -180,6 +180,22 @@ _MODEL_NAMES = {
 }
 _MODELS_MODULE = "bill_sdk._generated.models"
 
+if TYPE_CHECKING:
+    from bill_sdk._generated.models import (
+        BankAccount,
+        Bill,
+        CardAccount,
+        Invoice,
+        Payment,
+        RiskVerification,
+        Vendor,
+    )
+
+    # What typed_entity() can return: narrow it with isinstance() or match, or ask for one: typed_entity(Bill).
+    WebhookEntity = Bill | Vendor | Payment | Invoice | BankAccount | CardAccount | RiskVerification
+
+M = TypeVar("M")
+
 
 @attrs.frozen
 class WebhookEvent:
@@ -195,10 +211,41 @@ class WebhookEvent:
     entity: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
     raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
-    def typed_entity(self) -> Any:
-        """The entity as a generated model (e.g. ``Bill``), or the raw dict if there is none."""
-        model = _model_for(self.entity_type)
-        return model.from_dict(self.entity) if model is not None else self.entity
+    @overload
+    def typed_entity(self) -> WebhookEntity | dict[str, Any]: ...
+
+    @overload
+    def typed_entity(self, model: type[M]) -> M: ...
+
+    def typed_entity(self, model: type[Any] | None = None) -> Any:
+        """The entity as a generated model, typed.
+
+        ``typed_entity()``: the model for the event's entity (``Bill`` for ``bill.created``, ...; see
+        ``WebhookEntity``), or the raw dict for an entity the SDK has no model for.
+        ``typed_entity(Bill)``: that model, or :class:`WebhookPayloadError` if the event is about something else,
+        so a handler gets the type it expects or a clear error, never an object of another kind.
+        """
+        found = _model_for(self.entity_type)
+        if model is not None and found is not model:
+            wanted = getattr(model, "__name__", repr(model))
+            raise WebhookPayloadError(
+                f"a {self.event_type} event is about a {self.entity_type!r} entity, not a {wanted}"
+            )
+        return found.from_dict(self.entity) if found is not None else self.entity
+
+
+def __getattr__(name: str) -> Any:
+    if name == "WebhookEntity":  # at run time too (isinstance(x, WebhookEntity)); importing it loads the models
+        models = importlib.import_module(_MODELS_MODULE)
+        return (
+            models.Bill
+            | models.Vendor
+            | models.Payment
+            | models.Invoice
+            | models.BankAccount
+            | (models.CardAccount | models.RiskVerification)
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _model_for(entity_type: str) -> Any | None:

@@ -33,7 +33,7 @@ from fastapi import BackgroundTasks, Depends, FastAPI
 from bill_sdk import fastapi as bill_fastapi
 from bill_sdk import webhooks
 from bill_sdk.errors import ConfigurationError
-from bill_sdk.models import Bill
+from bill_sdk.models import Bill, Vendor
 
 KEY = "current-security-key-0123456789"
 OLD_KEY = "previous-security-key-9876543210"
@@ -565,6 +565,23 @@ def test_the_typed_entity_is_the_generated_model_with_exact_amounts() -> None:
     assert isinstance(typed, Bill)
     assert typed.amount == Decimal("1234567890123456.78") and str(typed.amount) == "1234567890123456.78"
     assert typed.to_dict()["amount"] == Decimal("1234567890123456.78")
+
+
+def test_asking_for_the_model_gives_it_typed_or_refuses_another_kind() -> None:
+    event = webhooks.parse_event(notification())
+    bill = event.typed_entity(Bill)
+    assert isinstance(bill, Bill) and bill.vendor_id == "00901"
+    with pytest.raises(
+        webhooks.WebhookPayloadError, match=r"bill.created event is about a 'bill' entity, not a Vendor"
+    ):
+        event.typed_entity(Vendor)
+
+
+def test_webhook_entity_is_the_union_of_the_entity_models_at_run_time_too() -> None:
+    assert isinstance(webhooks.parse_event(notification()).typed_entity(), webhooks.WebhookEntity)
+    assert not isinstance({"id": "x"}, webhooks.WebhookEntity)
+    with pytest.raises(AttributeError):
+        webhooks.NoSuchThing  # noqa: B018
 
 
 async def test_the_handler_receives_exact_amounts() -> None:

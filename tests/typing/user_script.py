@@ -1,15 +1,31 @@
-"""A user's script written the obvious way, checked by ``mypy --strict`` (tests/typing/test_user_script.py).
+"""A user's script written the obvious way, checked by ``mypy --strict`` and by pyright in strict mode
+(tests/typing/test_user_script.py).
 
 No casts and no ``# type: ignore``: every ``assert_type`` line is a type the SDK promises to infer.
 """
 
+# pyright: strict
 from __future__ import annotations
 
 import asyncio
 from typing import assert_type
 
 from bill_sdk import AsyncBill, AsyncPaginator, RawResponse, request_id, where
-from bill_sdk.models import Address, Budget, Vendor, VendorCreate, VendorPage
+from bill_sdk.models import Address, Bill, Budget, Vendor, VendorCreate, VendorPage
+from bill_sdk.webhooks import WebhookEvent, parse_event
+
+
+def on_event(body: bytes) -> None:
+    event = parse_event(body)
+    assert_type(event, WebhookEvent)
+    bill = event.typed_entity(Bill)  # that model, or WebhookPayloadError
+    assert_type(bill, Bill)
+    print(bill.vendor_id, bill.due_date)
+    entity = event.typed_entity()  # the model of the event's entity type
+    if isinstance(entity, Vendor):
+        print(entity.name)
+    elif isinstance(entity, dict):  # an entity the SDK has no model for
+        print(sorted(entity))
 
 
 async def main() -> None:
