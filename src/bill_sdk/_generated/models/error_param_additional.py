@@ -16,12 +16,12 @@ from bill_sdk._runtime import (
     model_to_json,
 )
 
-T = TypeVar("T", bound="ErrorItemParamsItemAdditional")
+T = TypeVar("T", bound="ErrorParamAdditional")
 _new_object = object.__new__
 
 
 @_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
-class ErrorItemParamsItemAdditional:
+class ErrorParamAdditional:
     additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,10 +38,10 @@ class ErrorItemParamsItemAdditional:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            error_item_params_item_additional = _new_object(cls)
+            error_param_additional = _new_object(cls)
 
-            error_item_params_item_additional.additional_properties = d
-            return error_item_params_item_additional
+            error_param_additional.additional_properties = d
+            return error_param_additional
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
 
