@@ -303,9 +303,16 @@ if TYPE_CHECKING:
     from .pay_by_sub_type import PayBySubType
     from .pay_by_type import PayByType
     from .payment import Payment
+    from .payment_billing_type import PaymentBillingType
     from .payment_check_image import PaymentCheckImage
     from .payment_create import PaymentCreate
     from .payment_funding_account import PaymentFundingAccount
+    from .payment_notification_disbursement import PaymentNotificationDisbursement
+    from .payment_notification_disbursement_disbursement_account import (
+        PaymentNotificationDisbursementDisbursementAccount,
+    )
+    from .payment_notification_funding import PaymentNotificationFunding
+    from .payment_notification_vendor import PaymentNotificationVendor
     from .payment_page import PaymentPage
     from .payment_processing_options import PaymentProcessingOptions
     from .payment_purpose import PaymentPurpose
@@ -751,9 +758,14 @@ _MODULES = {
     "PayBySubType": ".pay_by_sub_type",
     "PayByType": ".pay_by_type",
     "Payment": ".payment",
+    "PaymentBillingType": ".payment_billing_type",
     "PaymentCheckImage": ".payment_check_image",
     "PaymentCreate": ".payment_create",
     "PaymentFundingAccount": ".payment_funding_account",
+    "PaymentNotificationDisbursement": ".payment_notification_disbursement",
+    "PaymentNotificationDisbursementDisbursementAccount": ".payment_notification_disbursement_disbursement_account",
+    "PaymentNotificationFunding": ".payment_notification_funding",
+    "PaymentNotificationVendor": ".payment_notification_vendor",
     "PaymentPage": ".payment_page",
     "PaymentProcessingOptions": ".payment_processing_options",
     "PaymentPurpose": ".payment_purpose",
@@ -1214,9 +1226,14 @@ __all__ = (
     "PayBySubType",
     "PayByType",
     "Payment",
+    "PaymentBillingType",
     "PaymentCheckImage",
     "PaymentCreate",
     "PaymentFundingAccount",
+    "PaymentNotificationDisbursement",
+    "PaymentNotificationDisbursementDisbursementAccount",
+    "PaymentNotificationFunding",
+    "PaymentNotificationVendor",
     "PaymentPage",
     "PaymentProcessingOptions",
     "PaymentPurpose",
