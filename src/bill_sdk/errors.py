@@ -108,6 +108,13 @@ class ErrorDetail:
     # Keys BILL may add later, kept as received (JSON values); not part of equality.
     extra: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
+    @property
+    def params(self) -> list[Any] | dict[str, Any] | None:
+        """The item's ``params`` as BILL sent them: a list of ``{name, value}`` items or one object (BILL uses
+        both forms); None when absent or of any other type."""
+        value = self.extra.get("params")
+        return value if isinstance(value, list | dict) else None
+
 
 def parse_error_details(content: bytes) -> tuple[ErrorDetail, ...]:
     """Read BILL's error array from a response body; never raises.

@@ -116,7 +116,7 @@ assert all(name in SCHEMAS for name in REPRESENTATIVE)
 
 
 def field_names(name: str) -> list[str]:
-    """The JSON keys of a model: from the spec, or (inline schemas such as ErrorItemParamsItem) its attributes."""
+    """The JSON keys of a model: from the spec, or (inline schemas such as ErrorParamAdditional) its attributes."""
     if name in SCHEMAS:
         return sorted(properties(SCHEMAS[name]))
     names = [f.name.rstrip("_") for f in attrs.fields(getattr(models, name)) if f.name != "additional_properties"]

@@ -172,6 +172,7 @@ if TYPE_CHECKING:
     from .disbursement_info import DisbursementInfo
     from .disbursement_status import DisbursementStatus
     from .document import Document
+    from .document_scan_status import DocumentScanStatus
     from .document_upload_state import DocumentUploadState
     from .document_upload_status import DocumentUploadStatus
     from .employee import Employee
@@ -182,8 +183,9 @@ if TYPE_CHECKING:
     from .employee_page import EmployeePage
     from .employee_update import EmployeeUpdate
     from .error_item import ErrorItem
-    from .error_item_params_item import ErrorItemParamsItem
-    from .error_item_params_item_additional import ErrorItemParamsItemAdditional
+    from .error_param import ErrorParam
+    from .error_param_additional import ErrorParamAdditional
+    from .error_param_map import ErrorParamMap
     from .event_catalog_entry import EventCatalogEntry
     from .event_notification import EventNotification
     from .event_notification_page import EventNotificationPage
@@ -301,9 +303,16 @@ if TYPE_CHECKING:
     from .pay_by_sub_type import PayBySubType
     from .pay_by_type import PayByType
     from .payment import Payment
+    from .payment_billing_type import PaymentBillingType
     from .payment_check_image import PaymentCheckImage
     from .payment_create import PaymentCreate
     from .payment_funding_account import PaymentFundingAccount
+    from .payment_notification_disbursement import PaymentNotificationDisbursement
+    from .payment_notification_disbursement_disbursement_account import (
+        PaymentNotificationDisbursementDisbursementAccount,
+    )
+    from .payment_notification_funding import PaymentNotificationFunding
+    from .payment_notification_vendor import PaymentNotificationVendor
     from .payment_page import PaymentPage
     from .payment_processing_options import PaymentProcessingOptions
     from .payment_purpose import PaymentPurpose
@@ -375,6 +384,7 @@ if TYPE_CHECKING:
     from .spend_request_status import SpendRequestStatus
     from .spend_user import SpendUser
     from .spend_user_create import SpendUserCreate
+    from .spend_user_create_role import SpendUserCreateRole
     from .spend_user_page import SpendUserPage
     from .spend_user_role import SpendUserRole
     from .spend_user_update import SpendUserUpdate
@@ -411,6 +421,7 @@ if TYPE_CHECKING:
     from .transaction_review import TransactionReview
     from .transaction_review_status import TransactionReviewStatus
     from .transaction_reviewer import TransactionReviewer
+    from .transaction_status import TransactionStatus
     from .transaction_type import TransactionType
     from .transaction_update import TransactionUpdate
     from .user import User
@@ -446,6 +457,7 @@ if TYPE_CHECKING:
     from .vendor_page import VendorPage
     from .vendor_payment_information import VendorPaymentInformation
     from .vendor_payment_options import VendorPaymentOptions
+    from .vendor_transfer_method import VendorTransferMethod
     from .vendor_update import VendorUpdate
     from .vendor_virtual_card import VendorVirtualCard
     from .virtual_card_disbursement import VirtualCardDisbursement
@@ -619,6 +631,7 @@ _MODULES = {
     "DisbursementInfo": ".disbursement_info",
     "DisbursementStatus": ".disbursement_status",
     "Document": ".document",
+    "DocumentScanStatus": ".document_scan_status",
     "DocumentUploadState": ".document_upload_state",
     "DocumentUploadStatus": ".document_upload_status",
     "Employee": ".employee",
@@ -629,8 +642,9 @@ _MODULES = {
     "EmployeePage": ".employee_page",
     "EmployeeUpdate": ".employee_update",
     "ErrorItem": ".error_item",
-    "ErrorItemParamsItem": ".error_item_params_item",
-    "ErrorItemParamsItemAdditional": ".error_item_params_item_additional",
+    "ErrorParam": ".error_param",
+    "ErrorParamAdditional": ".error_param_additional",
+    "ErrorParamMap": ".error_param_map",
     "EventCatalogEntry": ".event_catalog_entry",
     "EventNotification": ".event_notification",
     "EventNotificationPage": ".event_notification_page",
@@ -744,9 +758,14 @@ _MODULES = {
     "PayBySubType": ".pay_by_sub_type",
     "PayByType": ".pay_by_type",
     "Payment": ".payment",
+    "PaymentBillingType": ".payment_billing_type",
     "PaymentCheckImage": ".payment_check_image",
     "PaymentCreate": ".payment_create",
     "PaymentFundingAccount": ".payment_funding_account",
+    "PaymentNotificationDisbursement": ".payment_notification_disbursement",
+    "PaymentNotificationDisbursementDisbursementAccount": ".payment_notification_disbursement_disbursement_account",
+    "PaymentNotificationFunding": ".payment_notification_funding",
+    "PaymentNotificationVendor": ".payment_notification_vendor",
     "PaymentPage": ".payment_page",
     "PaymentProcessingOptions": ".payment_processing_options",
     "PaymentPurpose": ".payment_purpose",
@@ -818,6 +837,7 @@ _MODULES = {
     "SpendRequestStatus": ".spend_request_status",
     "SpendUser": ".spend_user",
     "SpendUserCreate": ".spend_user_create",
+    "SpendUserCreateRole": ".spend_user_create_role",
     "SpendUserPage": ".spend_user_page",
     "SpendUserRole": ".spend_user_role",
     "SpendUserUpdate": ".spend_user_update",
@@ -854,6 +874,7 @@ _MODULES = {
     "TransactionReview": ".transaction_review",
     "TransactionReviewStatus": ".transaction_review_status",
     "TransactionReviewer": ".transaction_reviewer",
+    "TransactionStatus": ".transaction_status",
     "TransactionType": ".transaction_type",
     "TransactionUpdate": ".transaction_update",
     "User": ".user",
@@ -889,6 +910,7 @@ _MODULES = {
     "VendorPage": ".vendor_page",
     "VendorPaymentInformation": ".vendor_payment_information",
     "VendorPaymentOptions": ".vendor_payment_options",
+    "VendorTransferMethod": ".vendor_transfer_method",
     "VendorUpdate": ".vendor_update",
     "VendorVirtualCard": ".vendor_virtual_card",
     "VirtualCardDisbursement": ".virtual_card_disbursement",
@@ -1077,6 +1099,7 @@ __all__ = (
     "DisbursementInfo",
     "DisbursementStatus",
     "Document",
+    "DocumentScanStatus",
     "DocumentUploadState",
     "DocumentUploadStatus",
     "Employee",
@@ -1087,8 +1110,9 @@ __all__ = (
     "EmployeePage",
     "EmployeeUpdate",
     "ErrorItem",
-    "ErrorItemParamsItem",
-    "ErrorItemParamsItemAdditional",
+    "ErrorParam",
+    "ErrorParamAdditional",
+    "ErrorParamMap",
     "EventCatalogEntry",
     "EventNotification",
     "EventNotificationPage",
@@ -1202,9 +1226,14 @@ __all__ = (
     "PayBySubType",
     "PayByType",
     "Payment",
+    "PaymentBillingType",
     "PaymentCheckImage",
     "PaymentCreate",
     "PaymentFundingAccount",
+    "PaymentNotificationDisbursement",
+    "PaymentNotificationDisbursementDisbursementAccount",
+    "PaymentNotificationFunding",
+    "PaymentNotificationVendor",
     "PaymentPage",
     "PaymentProcessingOptions",
     "PaymentPurpose",
@@ -1276,6 +1305,7 @@ __all__ = (
     "SpendRequestStatus",
     "SpendUser",
     "SpendUserCreate",
+    "SpendUserCreateRole",
     "SpendUserPage",
     "SpendUserRole",
     "SpendUserUpdate",
@@ -1312,6 +1342,7 @@ __all__ = (
     "TransactionReview",
     "TransactionReviewer",
     "TransactionReviewStatus",
+    "TransactionStatus",
     "TransactionType",
     "TransactionUpdate",
     "User",
@@ -1347,6 +1378,7 @@ __all__ = (
     "VendorPage",
     "VendorPaymentInformation",
     "VendorPaymentOptions",
+    "VendorTransferMethod",
     "VendorUpdate",
     "VendorVirtualCard",
     "VirtualCardDisbursement",

@@ -29,22 +29,24 @@ _new_object = object.__new__
 
 @_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BillCreate:
-    """A new bill (POST /v3/bills, and each element of a bulk create).
+    """A new bill (POST /v3/bills, and each element of a bulk create). BILL's guide lists vendorId, dueDate, billLineItems
+    (amount, or quantity and price), invoice.invoiceNumber and invoice.invoiceDate as required
+    (https://developer.bill.com/docs/ap-bills, updatedAt 2026-03-24): always send both invoice fields.
 
-    Attributes:
-        vendor_id (str): Vendor owed (begins with 009).
-        due_date (datetime.date):
-        bill_line_items (list[BillLineItem]):
-        invoice (BillInvoice): The vendor's invoice the bill records.
-        description (str | None):
-        pay_from_chart_of_account_id (str | None): Chart of accounts the payment is booked to (0ca...).
-        classifications (Classifications | None): General-ledger classifications (ids of accounting objects). Bills
-            carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
-            jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
-        vendor_credits (list[AppliedVendorCredit] | None): Vendor credits to apply to the bill.
-        purchase_order_number (str | None):
-        bill_approvals (bool | None): Run approval policies; once true it must be sent as true again on replace and
-            update.
+        Attributes:
+            vendor_id (str): Vendor owed (begins with 009).
+            due_date (datetime.date):
+            bill_line_items (list[BillLineItem]):
+            invoice (BillInvoice): The vendor's invoice the bill records.
+            description (str | None):
+            pay_from_chart_of_account_id (str | None): Chart of accounts the payment is booked to (0ca...).
+            classifications (Classifications | None): General-ledger classifications (ids of accounting objects). Bills
+                carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
+                jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
+            vendor_credits (list[AppliedVendorCredit] | None): Vendor credits to apply to the bill.
+            purchase_order_number (str | None):
+            bill_approvals (bool | None): Run approval policies; once true it must be sent as true again on replace and
+                update.
     """
 
     vendor_id: str = _attrs_field(validator=expect(str))

@@ -31,7 +31,9 @@ _new_object = object.__new__
 @_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class BulkPaymentCreate:
     """Payments of up to 50 existing bills in one all-or-nothing request, for one vendor (vendorId set) or several
-    (vendorId left out).
+    (vendorId left out). The 2024 launch entry said 200; the current reference and guide say 50
+    (https://developer.bill.com/reference/createbulkpayment ; https://developer.bill.com/docs/ap-bulk-payments,
+    updatedAt 2026-06-11).
 
         Attributes:
             funding_account (PaymentFundingAccount): Account a payment is funded from; id is not needed for WALLET (the BILL

@@ -39,11 +39,12 @@ class CustomFieldCreate:
     Attributes:
         name (str):
         allow_custom_values (bool):
+        required (bool): Whether a value must be given (BILL's default is false; required in the reference:
+            https://developer.bill.com/reference-link/createcustomfield).
         global_ (bool): When false, give selectedBudgetIds.
         description (str | None):
         multi_select (bool | None):
         minimum_amount_for_requirement (Decimal | None):
-        required (bool | None):
         values (list[str] | None): First values to offer.
         selected_budget_ids (list[str] | None): Budgets (ids or uuids) where the field is available.
         required_budget_ids (list[str] | None): Budgets (ids or uuids) where the field must be filled in.
@@ -51,13 +52,13 @@ class CustomFieldCreate:
 
     name: str = _attrs_field(validator=expect(str))
     allow_custom_values: bool = _attrs_field(validator=expect(bool))
+    required: bool = _attrs_field(validator=expect(bool))
     global_: bool = _attrs_field(validator=expect(bool))
     description: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     multi_select: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     minimum_amount_for_requirement: Decimal | None = _attrs_field(
         default=None, converter=optional_number_arg, validator=expect_number(optional=True)
     )
-    required: bool | None = _attrs_field(default=None, validator=expect(bool, optional=True))
     values: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
     selected_budget_ids: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
     required_budget_ids: list[str] | None = _attrs_field(default=None, validator=expect(str, optional=True, many=True))
@@ -72,6 +73,8 @@ class CustomFieldCreate:
 
         allow_custom_values = self.allow_custom_values
 
+        required = self.required
+
         global_ = self.global_
 
         field_dict: dict[str, Any] = {}
@@ -80,6 +83,7 @@ class CustomFieldCreate:
             {
                 "name": name,
                 "allowCustomValues": allow_custom_values,
+                "required": required,
                 "global": global_,
             }
         )
@@ -89,8 +93,6 @@ class CustomFieldCreate:
             field_dict["multiSelect"] = self.multi_select
         if self.minimum_amount_for_requirement is not None:
             field_dict["minimumAmountForRequirement"] = self.minimum_amount_for_requirement
-        if self.required is not None:
-            field_dict["required"] = self.required
         if self.values is not None:
             field_dict["values"] = self.values
 
@@ -113,6 +115,8 @@ class CustomFieldCreate:
 
             allow_custom_values = d.pop("allowCustomValues")
 
+            required = d.pop("required")
+
             global_ = d.pop("global")
 
             description = d.pop("description", None)
@@ -123,8 +127,6 @@ class CustomFieldCreate:
             minimum_amount_for_requirement: Decimal | None = None
             if _minimum_amount_for_requirement is not None:
                 minimum_amount_for_requirement = to_decimal(_minimum_amount_for_requirement)
-
-            required = d.pop("required", None)
 
             _values = d.pop("values", None)
             values: list[str] | None = None
@@ -144,11 +146,11 @@ class CustomFieldCreate:
             custom_field_create = _new_object(cls)
             custom_field_create.name = name
             custom_field_create.allow_custom_values = allow_custom_values
+            custom_field_create.required = required
             custom_field_create.global_ = global_
             custom_field_create.description = description
             custom_field_create.multi_select = multi_select
             custom_field_create.minimum_amount_for_requirement = minimum_amount_for_requirement
-            custom_field_create.required = required
             custom_field_create.values = values
             custom_field_create.selected_budget_ids = selected_budget_ids
             custom_field_create.required_budget_ids = required_budget_ids

@@ -14,12 +14,18 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    EnumLookup,
     decode_error,
     model_from_json,
     model_repr,
     model_to_json,
     parse_datetime,
 )
+
+from ..models.document_scan_status import DocumentScanStatus
+
+_DocumentScanStatus = EnumLookup(DocumentScanStatus)
+
 
 T = TypeVar("T", bound="Document")
 _new_object = object.__new__
@@ -36,12 +42,18 @@ class Document:
             created_time (datetime.datetime | None):
             download_link (str | None): URL of the file; fetch it with the sessionId header. Empty until processing has
                 finished.
+            scan_status (DocumentScanStatus | None): Virus-scan state of a stored file; INFECTED and REJECTED files should
+                not be downloaded (https://developer.bill.com/changelog/2026-02-18-documents-api-improvements).
+            num_of_pages (int | None): Number of pages of the document (Documents API responses since 2026-02-18:
+                https://developer.bill.com/changelog/2026-02-18-documents-api-improvements).
     """
 
     id: str
     name: str | None = None
     created_time: datetime.datetime | None = None
     download_link: str | None = None
+    scan_status: DocumentScanStatus | None = None
+    num_of_pages: int | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,6 +72,10 @@ class Document:
             field_dict["createdTime"] = self.created_time.isoformat()
         if self.download_link is not None:
             field_dict["downloadLink"] = self.download_link
+        if self.scan_status is not None:
+            field_dict["scanStatus"] = str(self.scan_status)
+        if self.num_of_pages is not None:
+            field_dict["numOfPages"] = self.num_of_pages
 
         return field_dict
 
@@ -81,11 +97,20 @@ class Document:
 
             download_link = d.pop("downloadLink", None)
 
+            _scan_status = d.pop("scanStatus", None)
+            scan_status: DocumentScanStatus | None = None
+            if _scan_status is not None:
+                scan_status = _DocumentScanStatus[_scan_status]
+
+            num_of_pages = d.pop("numOfPages", None)
+
             document = _new_object(cls)
             document.id = id
             document.name = name
             document.created_time = created_time
             document.download_link = download_link
+            document.scan_status = scan_status
+            document.num_of_pages = num_of_pages
 
             document.additional_properties = d
             return document

@@ -35,7 +35,8 @@ class ErrorItem:
         message (str | None):
         detail (str | None):
         help_ (str | None):
-        params (list[ErrorItemParamsItem] | None):
+        params (ErrorParamMap | list[ErrorParam] | None): Values the message refers to. BILL sends them sometimes as a
+            list of {name, value} items and sometimes as one object (keys to values); both are accepted.
     """
 
     timestamp: str | None = None
@@ -45,7 +46,7 @@ class ErrorItem:
     message: str | None = None
     detail: str | None = None
     help_: str | None = None
-    params: list[ErrorItemParamsItem] | None = None
+    params: ErrorParamMap | list[ErrorParam] | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,10 +69,14 @@ class ErrorItem:
         if self.help_ is not None:
             field_dict["help"] = self.help_
         if self.params is not None:
-            field_dict["params"] = []
-            for params_item_data in self.params:
-                params_item = params_item_data.to_dict()
-                field_dict["params"].append(params_item)
+            if isinstance(self.params, list):
+                field_dict["params"] = []
+                for params_type_0_item_data in self.params:
+                    params_type_0_item = params_type_0_item_data.to_dict()
+                    field_dict["params"].append(params_type_0_item)
+
+            else:
+                field_dict["params"] = self.params.to_dict()
 
         return field_dict
 
@@ -97,14 +102,30 @@ class ErrorItem:
             help_ = d.pop("help", None)
 
             _params = d.pop("params", None)
-            params: list[ErrorItemParamsItem] | None = None
+            params: ErrorParamMap | list[ErrorParam] | None = None
             if _params is not None:
-                params = []
-                _params = _params
-                for params_item_data in _params:
-                    params_item = ErrorItemParamsItem.from_dict(params_item_data)
 
-                    params.append(params_item)
+                def _parse_params(data: object) -> ErrorParamMap | list[ErrorParam]:
+                    try:
+                        if not isinstance(data, list):
+                            raise TypeError()
+                        params_type_0 = []
+                        _params_type_0 = data
+                        for params_type_0_item_data in _params_type_0:
+                            params_type_0_item = ErrorParam.from_dict(params_type_0_item_data)
+
+                            params_type_0.append(params_type_0_item)
+
+                        return params_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    params_type_1 = ErrorParamMap.from_dict(data)
+
+                    return params_type_1
+
+                params = _parse_params(_params)
 
             error_item = _new_object(cls)
             error_item.timestamp = timestamp
@@ -151,4 +172,5 @@ class ErrorItem:
 
 
 # Imported after the class so that models referring to each other (cycles included) resolve once, at import.
-from ..models.error_item_params_item import ErrorItemParamsItem  # noqa: E402
+from ..models.error_param import ErrorParam  # noqa: E402
+from ..models.error_param_map import ErrorParamMap  # noqa: E402

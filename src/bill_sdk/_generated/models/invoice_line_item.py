@@ -35,17 +35,18 @@ _new_object = object.__new__
 
 @_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class InvoiceLineItem:
-    """One line of an invoice; its amount is quantity times price unless amount is sent.
+    """One line of an invoice; its amount is quantity times price unless amount is sent. BILL's guide lists quantity among
+    the required fields of a new invoice's lines (https://developer.bill.com/docs/ar-invoices).
 
-    Attributes:
-        id (str | None): Send back on replace or update to keep or change the line.
-        description (str | None):
-        quantity (Decimal | None):
-        price (Decimal | None): Unit price.
-        amount (Decimal | None):
-        classifications (Classifications | None): General-ledger classifications (ids of accounting objects). Bills
-            carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
-            jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
+        Attributes:
+            id (str | None): Send back on replace or update to keep or change the line.
+            description (str | None):
+            quantity (Decimal | None):
+            price (Decimal | None): Unit price.
+            amount (Decimal | None):
+            classifications (Classifications | None): General-ledger classifications (ids of accounting objects). Bills
+                carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
+                jobId and (bill lines) customerId; invoices carry accountingClassId, departmentId, jobId and locationId.
     """
 
     id: str | None = _attrs_field(default=None, validator=expect(str, optional=True))

@@ -29,7 +29,7 @@ class MfaChallengeCreate:
     """Request for a one-time MFA token sent to the user's registered phone.
 
     Attributes:
-        use_backup (bool | str | None): Send to a backup phone; BILL now refuses anything but false.
+        use_backup (bool | str | None): Send to a backup phone; BILL now refuses anything but false (HTTP 400 for true).
     """
 
     use_backup: bool | str | None = None

@@ -35,7 +35,8 @@ class MfaPhoneCreate:
     Attributes:
         phone (str):
         type_ (MfaPhoneType): How the MFA token reaches the phone (text message or voice call).
-        primary (bool | None): Make it the primary phone; BILL now refuses anything but true.
+        primary (bool | None): Make it the primary phone; not required, and BILL now refuses anything but true (false
+            gives HTTP 400; https://developer.bill.com/changelog/2026-04-03-mfa-api-improvements).
     """
 
     phone: str = _attrs_field(validator=expect(str))

@@ -28,7 +28,9 @@ class PartnerUserCreate:
     Attributes:
         first_name (str):
         email (str):
-        username (str): Unique sign-in name, at most 40 characters, case-insensitive; must not be an email address.
+        username (str): Unique sign-in name, at most 40 characters, case-insensitive; must not be an email address or
+            other personal data (https://developer.bill.com/hc/reference/createpartneruser; the page's schema box says
+            1-1000, its text 40, which is followed here).
         accept_terms_of_service (bool): Must be true.
         last_name (str | None):
         role_id (str | None): Role to give the user (id starting 0po).

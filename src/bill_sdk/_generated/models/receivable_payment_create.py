@@ -53,7 +53,7 @@ class ReceivablePaymentCreate:
             amount (Decimal | str):
             invoices (list[ReceivablePaymentInvoiceAmount]):
             customer_id (str | None): Customer who paid (begins with 0cu).
-            description (str | None):
+            description (str | None): At most 4000 characters (https://developer.bill.com/hc/docs/recordinvoice).
     """
 
     payment_date: datetime.date = _attrs_field(validator=expect(datetime.date))

@@ -8,6 +8,7 @@ from typing import (
     Any,
     ClassVar,
     TypeVar,
+    cast,
 )
 
 from attrs import define as _attrs_define
@@ -30,11 +31,13 @@ from bill_sdk._runtime import (
 
 from ..models.disbursement_status import DisbursementStatus
 from ..models.pay_by_type import PayByType
+from ..models.payment_billing_type import PaymentBillingType
 from ..models.payment_single_status import PaymentSingleStatus
 from ..models.payment_status import PaymentStatus
 
 _DisbursementStatus = EnumLookup(DisbursementStatus)
 _PayByType = EnumLookup(PayByType)
+_PaymentBillingType = EnumLookup(PaymentBillingType)
 _PaymentSingleStatus = EnumLookup(PaymentSingleStatus)
 _PaymentStatus = EnumLookup(PaymentStatus)
 
@@ -80,6 +83,18 @@ class RecordedBillPayment:
         cancel_request_submitted (bool | None): True once a cancel request was received; the cancellation itself shows
             in status.
         created_by (str | None):
+        bill_ids (list[str] | None): Bills the payment pays; sent in payment.updated notifications
+            (https://developer.bill.com/docs/payment-webhook-notification-payloads).
+        funding (PaymentNotificationFunding | None): Funding of a payment in a payment.updated notification; the fields
+            depend on type: BANK_ACCOUNT has id, type, name and accountNumber; CARD_ACCOUNT id, type, name and last4; WALLET
+            type; AP_CARD id and type (https://developer.bill.com/docs/payment-webhook-notification-payloads).
+        disbursement (PaymentNotificationDisbursement | None): Disbursement of a payment in a payment.updated
+            notification: before BILL starts processing the payment it holds arrivesByDate and an empty disbursementAccount;
+            more fields appear once money moves (https://developer.bill.com/docs/payment-webhook-notification-payloads).
+        vendor (PaymentNotificationVendor | None): The vendor a payment.updated notification is about.
+        billing_type (PaymentBillingType | None): What created the payment object: BDC (BILL web app or API),
+            BILL_AUTOPAY, NET_SYNC_FROM_ONLINE_PAYMENT, NET_SYNC_FROM_OFFLINE_PAYMENT (payments made outside BILL, synced)
+            or RECURRING_PAYMENT (https://developer.bill.com/changelog/2024-09-16-payment-webhook-improvements).
         to_print_check (bool | None):
         classifications (Classifications | None): General-ledger classifications (ids of accounting objects). Bills
             carry chartOfAccountId, accountingClassId, departmentId, locationId and itemId; line items may add employeeId,
@@ -116,6 +131,11 @@ class RecordedBillPayment:
     card_funding_purpose: str | None = None
     cancel_request_submitted: bool | None = None
     created_by: str | None = None
+    bill_ids: list[str] | None = None
+    funding: PaymentNotificationFunding | None = None
+    disbursement: PaymentNotificationDisbursement | None = None
+    vendor: PaymentNotificationVendor | None = None
+    billing_type: PaymentBillingType | None = None
     to_print_check: bool | None = None
     classifications: Classifications | None = None
     sync_reference: str | None = None
@@ -202,6 +222,17 @@ class RecordedBillPayment:
             field_dict["cancelRequestSubmitted"] = self.cancel_request_submitted
         if self.created_by is not None:
             field_dict["createdBy"] = self.created_by
+        if self.bill_ids is not None:
+            field_dict["billIds"] = self.bill_ids
+
+        if self.funding is not None:
+            field_dict["funding"] = self.funding.to_dict()
+        if self.disbursement is not None:
+            field_dict["disbursement"] = self.disbursement.to_dict()
+        if self.vendor is not None:
+            field_dict["vendor"] = self.vendor.to_dict()
+        if self.billing_type is not None:
+            field_dict["billingType"] = str(self.billing_type)
         if self.to_print_check is not None:
             field_dict["toPrintCheck"] = self.to_print_check
         if self.classifications is not None:
@@ -328,6 +359,31 @@ class RecordedBillPayment:
 
             created_by = d.pop("createdBy", None)
 
+            _bill_ids = d.pop("billIds", None)
+            bill_ids: list[str] | None = None
+            if _bill_ids is not None:
+                bill_ids = cast(list[str], _bill_ids)
+
+            _funding = d.pop("funding", None)
+            funding: PaymentNotificationFunding | None = None
+            if _funding is not None:
+                funding = PaymentNotificationFunding.from_dict(_funding)
+
+            _disbursement = d.pop("disbursement", None)
+            disbursement: PaymentNotificationDisbursement | None = None
+            if _disbursement is not None:
+                disbursement = PaymentNotificationDisbursement.from_dict(_disbursement)
+
+            _vendor = d.pop("vendor", None)
+            vendor: PaymentNotificationVendor | None = None
+            if _vendor is not None:
+                vendor = PaymentNotificationVendor.from_dict(_vendor)
+
+            _billing_type = d.pop("billingType", None)
+            billing_type: PaymentBillingType | None = None
+            if _billing_type is not None:
+                billing_type = _PaymentBillingType[_billing_type]
+
             to_print_check = d.pop("toPrintCheck", None)
 
             _classifications = d.pop("classifications", None)
@@ -368,6 +424,11 @@ class RecordedBillPayment:
             recorded_bill_payment.card_funding_purpose = card_funding_purpose
             recorded_bill_payment.cancel_request_submitted = cancel_request_submitted
             recorded_bill_payment.created_by = created_by
+            recorded_bill_payment.bill_ids = bill_ids
+            recorded_bill_payment.funding = funding
+            recorded_bill_payment.disbursement = disbursement
+            recorded_bill_payment.vendor = vendor
+            recorded_bill_payment.billing_type = billing_type
             recorded_bill_payment.to_print_check = to_print_check
             recorded_bill_payment.classifications = classifications
             recorded_bill_payment.sync_reference = sync_reference
@@ -412,6 +473,9 @@ from ..models.bill_payment import BillPayment  # noqa: E402
 from ..models.classifications import Classifications  # noqa: E402
 from ..models.disbursement_info import DisbursementInfo  # noqa: E402
 from ..models.payment_funding_account import PaymentFundingAccount  # noqa: E402
+from ..models.payment_notification_disbursement import PaymentNotificationDisbursement  # noqa: E402
+from ..models.payment_notification_funding import PaymentNotificationFunding  # noqa: E402
+from ..models.payment_notification_vendor import PaymentNotificationVendor  # noqa: E402
 from ..models.payment_processing_options import PaymentProcessingOptions  # noqa: E402
 from ..models.payment_purpose import PaymentPurpose  # noqa: E402
 from ..models.payment_void_info import PaymentVoidInfo  # noqa: E402

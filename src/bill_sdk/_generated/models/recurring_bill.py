@@ -37,7 +37,9 @@ class RecurringBill:
         updated_time (datetime.datetime):
         description (str | None): Text BILL documents as the invoice number of the generated bills.
         schedule (RecurringBillSchedule | None): When bills are generated, for example every 3 MONTHLY periods for a
-            quarterly bill.
+            quarterly bill. BILL's guide describes the required schedule of a new recurring bill with period, frequency,
+            nextDueDate, endDate and daysInAdvance (https://developer.bill.com/docs/ap-recurring-bills, updatedAt
+            2026-03-24).
         recurring_bill_line_items (list[RecurringBillLineItem] | None):
         processing_options (RecurringBillProcessingOptions | None): Automatic handling of the generated bills.
         payment_information (RecurringBillPaymentInformation | None): Funding used when generated bills are paid

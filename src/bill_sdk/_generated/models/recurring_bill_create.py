@@ -33,9 +33,11 @@ class RecurringBillCreate:
         Attributes:
             vendor_id (str): Vendor billed (begins with 009).
             schedule (RecurringBillSchedule): When bills are generated, for example every 3 MONTHLY periods for a quarterly
-                bill.
+                bill. BILL's guide describes the required schedule of a new recurring bill with period, frequency, nextDueDate,
+                endDate and daysInAdvance (https://developer.bill.com/docs/ap-recurring-bills, updatedAt 2026-03-24).
             recurring_bill_line_items (list[RecurringBillLineItem]):
-            description (str | None):
+            description (str | None): User-generated invoice number of the generated bills, at most 4000 characters
+                (https://developer.bill.com/hc/docs/createrecurringbill).
             processing_options (RecurringBillProcessingOptions | None): Automatic handling of the generated bills.
             payment_information (RecurringBillPaymentInformation | None): Funding used when generated bills are paid
                 automatically.

@@ -35,15 +35,17 @@ _new_object = object.__new__
 
 @_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
 class RecurringBillSchedule:
-    """When bills are generated, for example every 3 MONTHLY periods for a quarterly bill.
+    """When bills are generated, for example every 3 MONTHLY periods for a quarterly bill. BILL's guide describes the
+    required schedule of a new recurring bill with period, frequency, nextDueDate, endDate and daysInAdvance
+    (https://developer.bill.com/docs/ap-recurring-bills, updatedAt 2026-03-24).
 
-    Attributes:
-        period (RecurrencePeriod | None): Unit of a recurring schedule.
-        frequency (int | None): Number of periods between two bills.
-        next_due_date (datetime.date | None):
-        end_date (datetime.date | None):
-        days_in_advance (int | None): Days before the due date on which the bill is created; overdue bills are created
-            at once.
+        Attributes:
+            period (RecurrencePeriod | None): Unit of a recurring schedule.
+            frequency (int | None): Number of periods between two bills.
+            next_due_date (datetime.date | None):
+            end_date (datetime.date | None):
+            days_in_advance (int | None): Days before the due date on which the bill is created; overdue bills are created
+                at once.
     """
 
     period: RecurrencePeriod | None = _attrs_field(default=None, validator=expect_enum(RecurrencePeriod, optional=True))

@@ -47,7 +47,8 @@ class SpendUser:
         sms_opt_in (bool | None):
         has_date_of_birth (bool | None):
         role (SpendUserRole | None): What a user may do: ADMIN runs the company (only admins create tokens and decide on
-            reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values.
+            reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values. FINANCE_ADMIN is seen
+            once in a collection response and is not allowed on create (SpendUserCreateRole).
         created_time (datetime.datetime | None):
     """
 

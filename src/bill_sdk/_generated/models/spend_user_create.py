@@ -24,9 +24,9 @@ from bill_sdk._runtime import (
     parse_date,
 )
 
-from ..models.spend_user_role import SpendUserRole
+from ..models.spend_user_create_role import SpendUserCreateRole
 
-_SpendUserRole = EnumLookup(SpendUserRole)
+_SpendUserCreateRole = EnumLookup(SpendUserCreateRole)
 
 
 T = TypeVar("T", bound="SpendUserCreate")
@@ -41,15 +41,15 @@ class SpendUserCreate:
         first_name (str):
         last_name (str):
         email (str):
-        role (SpendUserRole): What a user may do: ADMIN runs the company (only admins create tokens and decide on
-            reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values.
+        role (SpendUserCreateRole): Role of a new user; BILL allows ADMIN, AUDITOR, BOOKKEEPER and MEMBER on create
+            (https://developer.bill.com/hc/reference/createuser). Responses use SpendUserRole, which also has FINANCE_ADMIN.
         date_of_birth (datetime.date | None):
     """
 
     first_name: str = _attrs_field(validator=expect(str))
     last_name: str = _attrs_field(validator=expect(str))
     email: str = _attrs_field(validator=expect(str))
-    role: SpendUserRole = _attrs_field(validator=expect_enum(SpendUserRole))
+    role: SpendUserCreateRole = _attrs_field(validator=expect_enum(SpendUserCreateRole))
     date_of_birth: datetime.date | None = _attrs_field(default=None, validator=expect(datetime.date, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -90,7 +90,7 @@ class SpendUserCreate:
 
             email = d.pop("email")
 
-            role = _SpendUserRole[d.pop("role")]
+            role = _SpendUserCreateRole[d.pop("role")]
 
             _date_of_birth = d.pop("dateOfBirth", None)
             date_of_birth: datetime.date | None = None

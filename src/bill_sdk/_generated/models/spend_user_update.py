@@ -42,7 +42,8 @@ class SpendUserUpdate:
         last_name (str | None):
         email (str | None):
         role (SpendUserRole | None): What a user may do: ADMIN runs the company (only admins create tokens and decide on
-            reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values.
+            reimbursements), AUDITOR and BOOKKEEPER see activity, MEMBER spends. BILL may add values. FINANCE_ADMIN is seen
+            once in a collection response and is not allowed on create (SpendUserCreateRole).
         date_of_birth (datetime.date | None):
     """
 

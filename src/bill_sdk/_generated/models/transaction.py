@@ -33,6 +33,7 @@ from ..models.transaction_dispute_status import TransactionDisputeStatus
 from ..models.transaction_network import TransactionNetwork
 from ..models.transaction_receipt_status import TransactionReceiptStatus
 from ..models.transaction_receipt_sync_status import TransactionReceiptSyncStatus
+from ..models.transaction_status import TransactionStatus
 from ..models.transaction_type import TransactionType
 
 _CardType = EnumLookup(CardType)
@@ -40,6 +41,7 @@ _TransactionDisputeStatus = EnumLookup(TransactionDisputeStatus)
 _TransactionNetwork = EnumLookup(TransactionNetwork)
 _TransactionReceiptStatus = EnumLookup(TransactionReceiptStatus)
 _TransactionReceiptSyncStatus = EnumLookup(TransactionReceiptSyncStatus)
+_TransactionStatus = EnumLookup(TransactionStatus)
 _TransactionType = EnumLookup(TransactionType)
 
 
@@ -60,6 +62,8 @@ class Transaction:
             is_locked (bool | None): Locked transactions refuse custom-field changes.
             is_reconciled (bool | None):
             transaction_type (TransactionType | None): Stage of a card transaction. BILL may add values.
+            status (TransactionStatus | None): Where a card transaction stands: APPROVED, COMPLETE, DECLINED or DENIED
+                (https://developer.bill.com/changelog/2026-04-17-se-transactions-improvements). BILL may add values.
             parent_transaction_id (None | str): Set on the parts of a split transaction.
             parent_transaction_uuid (None | str):
             user_id (str | None):
@@ -118,6 +122,7 @@ class Transaction:
     is_locked: bool | None = None
     is_reconciled: bool | None = None
     transaction_type: TransactionType | None = None
+    status: TransactionStatus | None = None
     parent_transaction_id: None | str = None
     parent_transaction_uuid: None | str = None
     user_id: str | None = None
@@ -198,6 +203,8 @@ class Transaction:
             field_dict["isReconciled"] = self.is_reconciled
         if self.transaction_type is not None:
             field_dict["transactionType"] = str(self.transaction_type)
+        if self.status is not None:
+            field_dict["status"] = str(self.status)
 
         field_dict["parentTransactionId"] = self.parent_transaction_id
 
@@ -344,6 +351,11 @@ class Transaction:
             transaction_type: TransactionType | None = None
             if _transaction_type is not None:
                 transaction_type = _TransactionType[_transaction_type]
+
+            _status = d.pop("status", None)
+            status: TransactionStatus | None = None
+            if _status is not None:
+                status = _TransactionStatus[_status]
 
             _parent_transaction_id = d.pop("parentTransactionId", None)
             parent_transaction_id: None | str = None
@@ -594,6 +606,7 @@ class Transaction:
             transaction.is_locked = is_locked
             transaction.is_reconciled = is_reconciled
             transaction.transaction_type = transaction_type
+            transaction.status = status
             transaction.parent_transaction_id = parent_transaction_id
             transaction.parent_transaction_uuid = parent_transaction_uuid
             transaction.user_id = user_id

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import (
     Any,
     TypeVar,
+    cast,
 )
 
 from attrs import define as _attrs_define
@@ -25,10 +26,12 @@ from bill_sdk._runtime import (
 from ..models.account_type import AccountType
 from ..models.network_status import NetworkStatus
 from ..models.vendor_bank_account_status import VendorBankAccountStatus
+from ..models.vendor_transfer_method import VendorTransferMethod
 
 _AccountType = EnumLookup(AccountType)
 _NetworkStatus = EnumLookup(NetworkStatus)
 _VendorBankAccountStatus = EnumLookup(VendorBankAccountStatus)
+_VendorTransferMethod = EnumLookup(VendorTransferMethod)
 
 
 T = TypeVar("T", bound="Vendor")
@@ -46,7 +49,9 @@ class Vendor:
         created_time (datetime.datetime):
         updated_time (datetime.datetime):
         short_name (str | None):
-        account_number (str | None): Your account number with the vendor; printed on checks and payment records.
+        account_number (int | str | None): Your account number with the vendor; printed on checks and payment records. A
+            string in BILL's reference; BILL's sample vendor.created notification sends it as a JSON number (987000654,
+            https://developer.bill.com/docs/vendor-created-notification-payloads), so both are accepted.
         account_type (AccountType | None): Whether a vendor or customer is a business or a person.
         email (str | None):
         phone (str | None):
@@ -64,6 +69,9 @@ class Vendor:
         network_status (NetworkStatus | None): Connection of a vendor or customer with its organization in a network.
         rpps_id (str | None): Verified national vendor the record is connected to (networkStatus CONNECTED_RPPS).
         payment_network_id (str | None): Payment network id of a connected vendor.
+        transfer_method (VendorTransferMethod | None): How international payments reach the vendor: LOCAL over the
+            vendor country's domestic network, WIRE as a wire transfer such as SWIFT
+            (https://developer.bill.com/changelog/2026-02-18-vendors-api-improvements).
         recurring_payments (bool | None):
     """
 
@@ -73,7 +81,7 @@ class Vendor:
     created_time: datetime.datetime
     updated_time: datetime.datetime
     short_name: str | None = None
-    account_number: str | None = None
+    account_number: int | str | None = None
     account_type: AccountType | None = None
     email: str | None = None
     phone: str | None = None
@@ -87,6 +95,7 @@ class Vendor:
     network_status: NetworkStatus | None = None
     rpps_id: str | None = None
     payment_network_id: str | None = None
+    transfer_method: VendorTransferMethod | None = None
     recurring_payments: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -142,6 +151,8 @@ class Vendor:
             field_dict["rppsId"] = self.rpps_id
         if self.payment_network_id is not None:
             field_dict["paymentNetworkId"] = self.payment_network_id
+        if self.transfer_method is not None:
+            field_dict["transferMethod"] = str(self.transfer_method)
         if self.recurring_payments is not None:
             field_dict["recurringPayments"] = self.recurring_payments
 
@@ -166,7 +177,14 @@ class Vendor:
 
             short_name = d.pop("shortName", None)
 
-            account_number = d.pop("accountNumber", None)
+            _account_number = d.pop("accountNumber", None)
+            account_number: int | str | None = None
+            if _account_number is not None:
+
+                def _parse_account_number(data: object) -> int | str:
+                    return cast(int | str, data)
+
+                account_number = _parse_account_number(_account_number)
 
             _account_type = d.pop("accountType", None)
             account_type: AccountType | None = None
@@ -218,6 +236,11 @@ class Vendor:
 
             payment_network_id = d.pop("paymentNetworkId", None)
 
+            _transfer_method = d.pop("transferMethod", None)
+            transfer_method: VendorTransferMethod | None = None
+            if _transfer_method is not None:
+                transfer_method = _VendorTransferMethod[_transfer_method]
+
             recurring_payments = d.pop("recurringPayments", None)
 
             vendor = _new_object(cls)
@@ -241,6 +264,7 @@ class Vendor:
             vendor.network_status = network_status
             vendor.rpps_id = rpps_id
             vendor.payment_network_id = payment_network_id
+            vendor.transfer_method = transfer_method
             vendor.recurring_payments = recurring_payments
 
             vendor.additional_properties = d

@@ -42,6 +42,9 @@ class VendorBankAccount:
         type_ (BankAccountType | None): Kind of bank account.
         owner_type (BankAccountOwnerType | None): Whether a bank account belongs to a business or a person.
         payment_currency (str | None): Three-letter ISO 4217 currency code.
+        bank_country (str | None): Country of the vendor's bank (two-letter code), needed for international vendors
+            (https://developer.bill.com/docs/creating-an-international-vendor; its exact place in the body is not shown
+            there).
         status (str | None):
     """
 
@@ -53,6 +56,7 @@ class VendorBankAccount:
         default=None, validator=expect_enum(BankAccountOwnerType, optional=True)
     )
     payment_currency: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    bank_country: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     status: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -73,6 +77,8 @@ class VendorBankAccount:
             field_dict["ownerType"] = str(self.owner_type)
         if self.payment_currency is not None:
             field_dict["paymentCurrency"] = self.payment_currency
+        if self.bank_country is not None:
+            field_dict["bankCountry"] = self.bank_country
         if self.status is not None:
             field_dict["status"] = self.status
 
@@ -103,6 +109,8 @@ class VendorBankAccount:
 
             payment_currency = d.pop("paymentCurrency", None)
 
+            bank_country = d.pop("bankCountry", None)
+
             status = d.pop("status", None)
 
             vendor_bank_account = _new_object(cls)
@@ -112,6 +120,7 @@ class VendorBankAccount:
             vendor_bank_account.type_ = type_
             vendor_bank_account.owner_type = owner_type
             vendor_bank_account.payment_currency = payment_currency
+            vendor_bank_account.bank_country = bank_country
             vendor_bank_account.status = status
 
             vendor_bank_account.additional_properties = d

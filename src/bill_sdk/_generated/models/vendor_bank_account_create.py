@@ -47,6 +47,8 @@ class VendorBankAccountCreate:
             type_ (BankAccountType | None): Kind of bank account.
             owner_type (BankAccountOwnerType | None): Whether a bank account belongs to a business or a person.
             payment_currency (str | None): Three-letter ISO 4217 currency code; needed for electronic payments.
+            bank_country (str | None): Country of the vendor's bank (two-letter code), needed for international vendors
+                (https://developer.bill.com/docs/creating-an-international-vendor).
             regulatory_fields (list[RegulatoryField] | None): Country-specific data some international vendors need.
     """
 
@@ -58,6 +60,7 @@ class VendorBankAccountCreate:
         default=None, validator=expect_enum(BankAccountOwnerType, optional=True)
     )
     payment_currency: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
+    bank_country: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     regulatory_fields: list[RegulatoryField] | None = _attrs_field(
         default=None, validator=expect_model("RegulatoryField", optional=True, many=True)
     )
@@ -83,6 +86,8 @@ class VendorBankAccountCreate:
             field_dict["ownerType"] = str(self.owner_type)
         if self.payment_currency is not None:
             field_dict["paymentCurrency"] = self.payment_currency
+        if self.bank_country is not None:
+            field_dict["bankCountry"] = self.bank_country
         if self.regulatory_fields is not None:
             field_dict["regulatoryFields"] = []
             for regulatory_fields_item_data in self.regulatory_fields:
@@ -116,6 +121,8 @@ class VendorBankAccountCreate:
 
             payment_currency = d.pop("paymentCurrency", None)
 
+            bank_country = d.pop("bankCountry", None)
+
             _regulatory_fields = d.pop("regulatoryFields", None)
             regulatory_fields: list[RegulatoryField] | None = None
             if _regulatory_fields is not None:
@@ -133,6 +140,7 @@ class VendorBankAccountCreate:
             vendor_bank_account_create.type_ = type_
             vendor_bank_account_create.owner_type = owner_type
             vendor_bank_account_create.payment_currency = payment_currency
+            vendor_bank_account_create.bank_country = bank_country
             vendor_bank_account_create.regulatory_fields = regulatory_fields
 
             vendor_bank_account_create.additional_properties = d

@@ -53,6 +53,9 @@ class VendorCreate:
             bill_currency (str | None): Three-letter ISO 4217 currency code.
             auto_pay (VendorAutoPay | None): Automatic payment of new bills of the vendor; switching it on needs an MFA-
                 trusted session, and failures arrive as autopay.failed events.
+            regulatory_fields (list[RegulatoryField] | None): Country-specific data needed for electronic payments to
+                international vendors in some countries (see getInternationalPaymentsConfiguration;
+                https://developer.bill.com/docs/creating-an-international-vendor).
     """
 
     name: str = _attrs_field(validator=expect(str))
@@ -70,6 +73,9 @@ class VendorCreate:
     )
     bill_currency: str | None = _attrs_field(default=None, validator=expect(str, optional=True))
     auto_pay: VendorAutoPay | None = _attrs_field(default=None, validator=expect_model("VendorAutoPay", optional=True))
+    regulatory_fields: list[RegulatoryField] | None = _attrs_field(
+        default=None, validator=expect_model("RegulatoryField", optional=True, many=True)
+    )
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +109,11 @@ class VendorCreate:
             field_dict["billCurrency"] = self.bill_currency
         if self.auto_pay is not None:
             field_dict["autoPay"] = self.auto_pay.to_dict()
+        if self.regulatory_fields is not None:
+            field_dict["regulatoryFields"] = []
+            for regulatory_fields_item_data in self.regulatory_fields:
+                regulatory_fields_item = regulatory_fields_item_data.to_dict()
+                field_dict["regulatoryFields"].append(regulatory_fields_item)
 
         return field_dict
 
@@ -147,6 +158,16 @@ class VendorCreate:
             if _auto_pay is not None:
                 auto_pay = VendorAutoPay.from_dict(_auto_pay)
 
+            _regulatory_fields = d.pop("regulatoryFields", None)
+            regulatory_fields: list[RegulatoryField] | None = None
+            if _regulatory_fields is not None:
+                regulatory_fields = []
+                _regulatory_fields = _regulatory_fields
+                for regulatory_fields_item_data in _regulatory_fields:
+                    regulatory_fields_item = RegulatoryField.from_dict(regulatory_fields_item_data)
+
+                    regulatory_fields.append(regulatory_fields_item)
+
             vendor_create = _new_object(cls)
             vendor_create.name = name
             vendor_create.address = address
@@ -159,6 +180,7 @@ class VendorCreate:
             vendor_create.additional_info = additional_info
             vendor_create.bill_currency = bill_currency
             vendor_create.auto_pay = auto_pay
+            vendor_create.regulatory_fields = regulatory_fields
 
             vendor_create.additional_properties = d
             return vendor_create
@@ -196,6 +218,7 @@ class VendorCreate:
 
 # Imported after the class so that models referring to each other (cycles included) resolve once, at import.
 from ..models.address import Address  # noqa: E402
+from ..models.regulatory_field import RegulatoryField  # noqa: E402
 from ..models.vendor_additional_info import VendorAdditionalInfo  # noqa: E402
 from ..models.vendor_auto_pay import VendorAutoPay  # noqa: E402
 from ..models.vendor_payment_information import VendorPaymentInformation  # noqa: E402

@@ -59,11 +59,12 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> LoginResponse:
     """API login
-    Opens an organization session. BILL allows only 200 logins per developer key per hour (and counts
-    login among the calls limited to 5 per minute), so keep and reuse the session: it expires after 35
-    minutes without any call, each call restarts that clock, and there is no refresh (sign in again, or
-    logout when done). With rememberMeId and device the session is MFA-trusted; otherwise `trusted` is
-    false and stepUpMfaSession can upgrade it.
+    Opens an organization session. BILL allows only 200 logins per developer key per hour
+    (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24; the 5-per-minute limit
+    there is for calls that send a text message, not for login), so keep and reuse the session: it
+    expires after 35 minutes without any call, each call restarts that clock, and there is no refresh
+    (sign in again, or logout when done). With rememberMeId and device the session is MFA-trusted;
+    otherwise `trusted` is false and stepUpMfaSession can upgrade it.
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

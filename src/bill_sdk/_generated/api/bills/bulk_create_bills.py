@@ -68,7 +68,8 @@ async def asyncio(
 ) -> list[Bill]:
     """Create multiple bills
     Creates up to 100 bills, for one or several vendors, in one all-or-nothing request: if any bill
-    fails, none is created.
+    fails, none is created (https://developer.bill.com/reference/createbulkbills.md, updatedAt
+    2026-06-29; older copies said 200).
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

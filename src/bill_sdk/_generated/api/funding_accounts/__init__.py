@@ -298,7 +298,11 @@ class FundingAccountsResource:
         max_retries: int | None = None,
     ) -> BankAccount:
         """Update a bank account
-        Changes a verified bank account, for example to make it the default for paying or receiving.
+        Changes a verified bank account, for example to make it the default for paying or receiving;
+        routingNumber, accountNumber and type cannot change
+        (https://developer.bill.com/hc/reference/updatebankaccount). Unlike creating a bank account it is
+        not among the calls that need an MFA-trusted session
+        (https://developer.bill.com/hc/reference/setup).
 
         ``PATCH /v3/funding-accounts/banks/{bankAccountId}`` (operation ``updateBankAccount``).
         """

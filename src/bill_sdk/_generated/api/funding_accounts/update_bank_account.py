@@ -65,7 +65,11 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> BankAccount:
     """Update a bank account
-    Changes a verified bank account, for example to make it the default for paying or receiving.
+    Changes a verified bank account, for example to make it the default for paying or receiving;
+    routingNumber, accountNumber and type cannot change
+    (https://developer.bill.com/hc/reference/updatebankaccount). Unlike creating a bank account it is
+    not among the calls that need an MFA-trusted session
+    (https://developer.bill.com/hc/reference/setup).
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

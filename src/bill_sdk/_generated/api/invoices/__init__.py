@@ -184,8 +184,9 @@ class InvoicesResource:
         max_retries: int | None = None,
     ) -> Any:
         """Send an invoice
-        Emails an invoice to one or more addresses. Because it sends email, BILL allows only 5 of these
-        calls per minute.
+        Emails an invoice to one or more addresses. BILL's current rate-limit page keeps the 5-per-minute
+        limit for calls that send a text message only; email is not listed
+        (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24).
 
         ``POST /v3/invoices/{invoiceId}/email`` (operation ``sendInvoice``).
         """

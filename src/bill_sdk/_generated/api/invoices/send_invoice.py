@@ -61,8 +61,9 @@ async def asyncio(
     options: RequestOptions | None = None,
 ) -> Any:
     """Send an invoice
-    Emails an invoice to one or more addresses. Because it sends email, BILL allows only 5 of these
-    calls per minute.
+    Emails an invoice to one or more addresses. BILL's current rate-limit page keeps the 5-per-minute
+    limit for calls that send a text message only; email is not listed
+    (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24).
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -55,7 +55,8 @@ class MfaResource:
     ) -> MfaChallenge:
         """Generate MFA challenge
         Sends a six-digit token to the phone registered for MFA; validate it with validateMfaChallenge.
-        Calls that send a text or email are limited to 5 per minute.
+        Calls that send a text message to a user, like this one, are limited to 5 per minute
+        (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24).
 
         ``POST /v3/mfa/challenge`` (operation ``createMfaChallenge``).
         """

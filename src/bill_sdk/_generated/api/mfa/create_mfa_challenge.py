@@ -60,7 +60,8 @@ async def asyncio(
 ) -> MfaChallenge:
     """Generate MFA challenge
     Sends a six-digit token to the phone registered for MFA; validate it with validateMfaChallenge.
-    Calls that send a text or email are limited to 5 per minute.
+    Calls that send a text message to a user, like this one, are limited to 5 per minute
+    (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24).
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

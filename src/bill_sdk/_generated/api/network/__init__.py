@@ -121,8 +121,10 @@ class NetworkResource:
         """Send connection request to a customer
         Sends a connection request to the customer's organization in the BILL network (or RPPS).
         Organizations with automatic connections connect at once; otherwise the request waits for acceptance
-        and expires after 60 days; delete an unanswered request before sending a new one. Because it sends
-        email, BILL allows only 5 of these calls per minute.
+        and expires after 60 days; delete an unanswered request before sending a new one. BILL's current
+        rate-limit page keeps the 5-per-minute limit for calls that send a text message only; invitations
+        are not listed (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24; the older
+        https://developer.bill.com/v3/docs/api-rate-limits listed them).
 
         ``POST /v3/network/invitation/customer/{customerId}`` (operation ``inviteCustomer``).
         """
@@ -188,8 +190,12 @@ class NetworkResource:
         """Send connection request to a vendor
         Sends a connection request to the vendor's organization in the BILL network (or RPPS). Organizations
         with automatic connections connect at once; otherwise the request waits for acceptance and expires
-        after 60 days; delete an unanswered request before sending a new one. Because it sends email, BILL
-        allows only 5 of these calls per minute. In production it needs an MFA-trusted session.
+        after 60 days; delete an unanswered request before sending a new one. BILL's current rate-limit page
+        keeps the 5-per-minute limit for calls that send a text message only; invitations are not listed
+        (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24; the older
+        https://developer.bill.com/v3/docs/api-rate-limits listed them). BILL's list of calls that need an
+        MFA-trusted session does not include invitations (https://developer.bill.com/hc/reference/setup ;
+        https://developer.bill.com/reference/validatechallenge.md, updatedAt 2026-06-29).
 
         ``POST /v3/network/invitation/vendor/{vendorId}`` (operation ``inviteVendor``).
         """
@@ -234,7 +240,9 @@ class NetworkResource:
     ) -> Any:
         """Send connection request to a vendor not in the BILL Network
         Invites a vendor that is not in the BILL network by email; when it signs up and accepts, its
-        organization is linked to the vendor record. The request expires after 60 days.
+        organization is linked to the vendor record. The request expires after 60 days. BILL's 5-per-minute
+        limit is for calls that send a text message; email invitations are not listed
+        (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24).
 
         ``POST /v3/network/invitation/vendor/{vendorId}/email`` (operation ``inviteVendorByEmail``).
         """

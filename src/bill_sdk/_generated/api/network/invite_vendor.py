@@ -63,8 +63,12 @@ async def asyncio(
     """Send connection request to a vendor
     Sends a connection request to the vendor's organization in the BILL network (or RPPS). Organizations
     with automatic connections connect at once; otherwise the request waits for acceptance and expires
-    after 60 days; delete an unanswered request before sending a new one. Because it sends email, BILL
-    allows only 5 of these calls per minute. In production it needs an MFA-trusted session.
+    after 60 days; delete an unanswered request before sending a new one. BILL's current rate-limit page
+    keeps the 5-per-minute limit for calls that send a text message only; invitations are not listed
+    (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24; the older
+    https://developer.bill.com/v3/docs/api-rate-limits listed them). BILL's list of calls that need an
+    MFA-trusted session does not include invitations (https://developer.bill.com/hc/reference/setup ;
+    https://developer.bill.com/reference/validatechallenge.md, updatedAt 2026-06-29).
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

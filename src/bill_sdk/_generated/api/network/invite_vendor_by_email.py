@@ -62,7 +62,9 @@ async def asyncio(
 ) -> Any:
     """Send connection request to a vendor not in the BILL Network
     Invites a vendor that is not in the BILL network by email; when it signs up and accepts, its
-    organization is linked to the vendor record. The request expires after 60 days.
+    organization is linked to the vendor record. The request expires after 60 days. BILL's 5-per-minute
+    limit is for calls that send a text message; email invitations are not listed
+    (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24).
 
     Raises:
         bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.

@@ -5,12 +5,10 @@ import httpx
 
 from bill_sdk._json import loads_json
 from bill_sdk._runtime import (
-    UNSET,
     Operation,
     RawResponse,
     RequestOptions,
     Sender,
-    Unset,
     check_request_body,
     parse_response,
 )
@@ -18,7 +16,6 @@ from bill_sdk.errors import ArgumentError
 
 from ...models.partner_user import PartnerUser
 from ...models.partner_user_create import PartnerUserCreate
-from ...types import UNSET, Unset
 
 OPERATION = Operation(
     operation_id="createPartnerUser",
@@ -33,15 +30,14 @@ OPERATION = Operation(
 def _get_kwargs(
     *,
     body: PartnerUserCreate,
-    organization_id: str | Unset = UNSET,
+    organization_id: str,
 ) -> dict[str, Any]:
     if not isinstance(body, PartnerUserCreate):
         raise ArgumentError(f"body must be a bill_sdk.models.PartnerUserCreate, got {type(body).__name__}")
     check_request_body(body)
 
     headers: dict[str, str] = {}
-    if not isinstance(organization_id, Unset):
-        headers["organizationId"] = organization_id
+    headers["organizationId"] = organization_id
 
     _kwargs: dict[str, Any] = {
         "url": "/v3/partner/users",
@@ -61,7 +57,7 @@ def _parse_response(response: httpx.Response) -> PartnerUser:
 async def asyncio(
     *,
     body: PartnerUserCreate,
-    organization_id: str | Unset = UNSET,
+    organization_id: str,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> PartnerUser:
@@ -83,7 +79,7 @@ async def asyncio(
 async def asyncio_raw(
     *,
     body: PartnerUserCreate,
-    organization_id: str | Unset = UNSET,
+    organization_id: str,
     client: Sender,
     options: RequestOptions | None = None,
 ) -> RawResponse[PartnerUser]:

@@ -16,18 +16,32 @@ from bill_sdk._runtime import (
     model_to_json,
 )
 
-T = TypeVar("T", bound="ErrorItemParamsItemAdditional")
+T = TypeVar("T", bound="PaymentNotificationVendor")
 _new_object = object.__new__
 
 
 @_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
-class ErrorItemParamsItemAdditional:
-    additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
+class PaymentNotificationVendor:
+    """The vendor a payment.updated notification is about.
+
+    Attributes:
+        id (str | None):
+        name (str | None):
+    """
+
+    id: str | None = None
+    name: str | None = None
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update({})
+        if self.id is not None:
+            field_dict["id"] = self.id
+        if self.name is not None:
+            field_dict["name"] = self.name
 
         return field_dict
 
@@ -38,10 +52,16 @@ class ErrorItemParamsItemAdditional:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            error_item_params_item_additional = _new_object(cls)
+            id = d.pop("id", None)
 
-            error_item_params_item_additional.additional_properties = d
-            return error_item_params_item_additional
+            name = d.pop("name", None)
+
+            payment_notification_vendor = _new_object(cls)
+            payment_notification_vendor.id = id
+            payment_notification_vendor.name = name
+
+            payment_notification_vendor.additional_properties = d
+            return payment_notification_vendor
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
 
@@ -61,10 +81,10 @@ class ErrorItemParamsItemAdditional:
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> str:
+    def __getitem__(self, key: str) -> Any:
         return self.additional_properties[key]
 
-    def __setitem__(self, key: str, value: str) -> None:
+    def __setitem__(self, key: str, value: Any) -> None:
         self.additional_properties[key] = value
 
     def __delitem__(self, key: str) -> None:

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import (
-    Any,
-    TypeVar,
-)
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -19,35 +16,18 @@ from bill_sdk._runtime import (
     model_to_json,
 )
 
-T = TypeVar("T", bound="ErrorItemParamsItem")
+T = TypeVar("T", bound="ErrorParamAdditional")
 _new_object = object.__new__
 
 
 @_attrs_define(repr=False, on_setattr=_attrs_setters.NO_OP)
-class ErrorItemParamsItem:
-    """
-    Attributes:
-        name (str | None):
-        value (str | None):
-        additional (ErrorItemParamsItemAdditional | None):
-    """
-
-    name: str | None = None
-    value: str | None = None
-    additional: ErrorItemParamsItemAdditional | None = None
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+class ErrorParamAdditional:
+    additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
-        if self.name is not None:
-            field_dict["name"] = self.name
-        if self.value is not None:
-            field_dict["value"] = self.value
-        if self.additional is not None:
-            field_dict["additional"] = self.additional.to_dict()
 
         return field_dict
 
@@ -58,22 +38,10 @@ class ErrorItemParamsItem:
             if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
                 raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
             d = dict(src_dict)
-            name = d.pop("name", None)
+            error_param_additional = _new_object(cls)
 
-            value = d.pop("value", None)
-
-            _additional = d.pop("additional", None)
-            additional: ErrorItemParamsItemAdditional | None = None
-            if _additional is not None:
-                additional = ErrorItemParamsItemAdditional.from_dict(_additional)
-
-            error_item_params_item = _new_object(cls)
-            error_item_params_item.name = name
-            error_item_params_item.value = value
-            error_item_params_item.additional = additional
-
-            error_item_params_item.additional_properties = d
-            return error_item_params_item
+            error_param_additional.additional_properties = d
+            return error_param_additional
         except DECODE_ERRORS as exc:
             raise decode_error(cls.__name__, exc) from exc
 
@@ -93,10 +61,10 @@ class ErrorItemParamsItem:
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> str:
         return self.additional_properties[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: str) -> None:
         self.additional_properties[key] = value
 
     def __delitem__(self, key: str) -> None:
@@ -104,7 +72,3 @@ class ErrorItemParamsItem:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
-
-
-# Imported after the class so that models referring to each other (cycles included) resolve once, at import.
-from ..models.error_item_params_item_additional import ErrorItemParamsItemAdditional  # noqa: E402
