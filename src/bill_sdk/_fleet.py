@@ -12,8 +12,9 @@ every process with the same (BILL host, developer key, organization) shares, thr
   A call costs two round trips: one script takes the slot and the budgets, a ``ZREM`` gives the slot back.
 * **Budgets** on BILL's windows, per developer key (partner calls: per app key): 20,000 requests per clock hour,
   200 logins per clock hour (``login``, ``partnerLogin``, ``loginAsUser``), and 5 per minute for the calls that
-  send a text message or an email (``login``, ``createMfaChallenge``, ``sendInvoice``, ``inviteCustomer``,
-  ``inviteVendor``: BILL's rate-limit page and the spec's descriptions). A window is ``[k*w, (k+1)*w)`` seconds
+  send a text message to a user (``createMfaChallenge``, ``addMfaPhone``: BILL's current rate-limit page,
+  https://developer.bill.com/docs/api-rate-limits, updated 2026-03-24; an older page also listed login and the
+  email-sending calls, which it no longer does). A window is ``[k*w, (k+1)*w)`` seconds
   of Redis's Unix time, so 3600 s windows are clock hours. The budgets of one attempt are taken together with its
   slot or not at all (a call waiting for the next window holds no slot). When a budget is used up, the call
   waits if the window resets within its deadline, else raises :class:`~bill_sdk.RateLimitError` with
@@ -80,8 +81,8 @@ from .errors import (
 logger = logging.getLogger("bill_sdk")
 
 LOGIN_OPERATIONS = frozenset({"login", "partnerLogin", "loginAsUser"})
-# BILL: "endpoints that send an SMS/email to a user" are limited to 5 per minute (login is one of them).
-MESSAGE_OPERATIONS = frozenset({"login", "createMfaChallenge", "sendInvoice", "inviteCustomer", "inviteVendor"})
+# BILL: "any endpoint that sends a text message to a user is limited to 5 messages per minute" (current page).
+MESSAGE_OPERATIONS = frozenset({"createMfaChallenge", "addMfaPhone"})
 REDIS_RETRY_SECONDS = 5.0  # after a failure, how long the fallback is used before Redis is tried again
 
 

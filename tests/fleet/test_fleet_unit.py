@@ -13,7 +13,9 @@ import respx
 
 from bill_sdk import AsyncBill, AuthenticationError, ConfigurationError, RateLimitError
 from bill_sdk._fleet import Fleet
-from bill_sdk._generated.api.mfa import create_mfa_challenge
+from bill_sdk._generated.api.auth import login
+from bill_sdk._generated.api.invoices import send_invoice
+from bill_sdk._generated.api.mfa import add_mfa_phone, create_mfa_challenge
 from bill_sdk._generated.api.vendors import get_vendor
 from bill_sdk._limits import limit_key
 from bill_sdk.fleet import Budget, FleetOptions, FleetUnavailableError
@@ -191,6 +193,23 @@ async def test_a_client_without_the_cipher_refuses_an_encrypted_session(
                 await other.vendors.get("00901A")
 
     _in_thread(second)
+
+
+async def test_only_calls_that_send_a_text_message_use_the_message_budget(redis_server: str, prefix: str) -> None:
+    """BILL's current rate-limit page: 5 per minute for endpoints that send a text message; login and the
+    email-sending calls (an older page listed them) are not among them."""
+    fleet = Fleet(redis_server, FleetOptions(key_prefix=prefix, text_messages=Budget(1, 60), hourly_logins=None))
+    local = anyio.CapacityLimiter(3)
+    deadline = anyio.current_time() + 2.0  # a budget used up raises at once (its wait is past the deadline)
+    for operation in (login.OPERATION, send_invoice.OPERATION) * 2:
+        async with fleet.slot(KEY, operation, 3, deadline, local):
+            pass
+    async with fleet.slot(KEY, add_mfa_phone.OPERATION, 3, deadline, local):
+        pass
+    with pytest.raises(RateLimitError, match="messages"):
+        async with fleet.slot(KEY, create_mfa_challenge.OPERATION, 3, deadline, local):
+            pass
+    await fleet.aclose()
 
 
 async def test_the_text_message_budget_raises_with_retry_after_past_the_deadline(
