@@ -399,7 +399,7 @@ def parsing(runs: int) -> Row:
         results["floor"],
         "json.loads",
     )
-    row.target, row.met = "≤ 2.5× floor", row.ratio is not None and row.ratio <= 2.5
+    row.target, row.met = "≤ 2.0× floor", row.ratio is not None and row.ratio <= 2.0
     row.detail.update(page_bytes=len(body), parses_per_run=PARSES)
     if not row.met:
 
