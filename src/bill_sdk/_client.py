@@ -8,11 +8,10 @@ import platform
 import re
 import ssl
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import anyio
 import certifi
 import httpx
 from attrs import evolve
@@ -21,18 +20,17 @@ from ._auth import FixedSessionSigner, Session, SessionManager, SessionSigner, S
 from ._config import CONNECT_PREFIX, ENV_VARS, Given, load
 from ._config import ENVIRONMENTS as ENVIRONMENTS  # configuration lives in _config; re-exported names
 from ._config import Credentials as Credentials
-from ._fleet import Fleet, FleetOptions, SharedSessions, fleet_from, sessions_for
+from ._extras import AsyncExtras
+from ._fleet import Fleet, FleetOptions
 from ._generated import Resources
 from ._limits import ClientLimits, LimitKey, LimitKind, limit_key
 from ._logs import ENV_VAR as LOG_ENV_VAR
 from ._logs import configure_from_env
+from ._primitives import AsyncBackend
 from ._runtime import UNSET, Operation, RequestOptions, Unset
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Lifecycle, RequestSender, RetryPolicy
 from ._version import __version__
 from .errors import MAX_ERROR_BODY_BYTES, ArgumentError, BillError, ConfigurationError, ResponseDecodeError
-
-if TYPE_CHECKING:
-    from .changes import Changes, CheckpointStore
 
 logger = logging.getLogger("bill_sdk")
 
@@ -45,7 +43,7 @@ ORG_LOGIN_SETTINGS = ("username", "password", "organization_id")
 PARTNER_SETTINGS = ("app_key", "username", "password")
 
 
-class AsyncBill(Resources):
+class AsyncBill(AsyncExtras, Resources):
     """Async client for the BILL v3 API: ``async with AsyncBill() as bill: await bill.vendors.list()``.
 
     Credentials come from the arguments or the ``BILL_*`` environment variables. Which are needed depends on
@@ -55,8 +53,8 @@ class AsyncBill(Resources):
     ``timeout`` is the deadline of a whole call in seconds (waiting for a slot, signing in, every attempt and
     backoff, reading the body); ``None`` means no deadline. An ``httpx.Timeout`` is accepted too: its largest
     value becomes the deadline. ``attempt_timeout`` bounds one attempt's waits for data (so a stuck GET is
-    retried within the deadline); by default an attempt may use whatever is left of the deadline. A client
-    belongs to the event loop it is first used in.
+    retried within the deadline); by default an attempt may use whatever is left of the deadline. Where a client
+    may be used from (one event loop for the async client, any thread for the sync one): ``_transport.Lifecycle``.
 
     Requests carry ``User-Agent: bill-sdk/<version> python/<version> httpx/<version>`` (unless your own
     ``http_client`` sets a User-Agent). ``BILL_LOG=info`` or ``debug`` prints the SDK's log on stderr. Close the
@@ -65,7 +63,8 @@ class AsyncBill(Resources):
 
     ``redis_url`` (or ``BILL_REDIS_URL``; ``pip install bill-sdk[redis]``) shares BILL's concurrency limit, hourly
     budgets and the session with every worker using the same Redis; ``fleet=FleetOptions(...)`` tunes it
-    (``bill_sdk._fleet`` documents both). Without it, the limits are shared within this process only.
+    (``bill_sdk._fleet`` documents both; the async client's only: the sync one raises ConfigurationError for
+    them). Without it, the limits are shared within this process only.
     """
 
     def __init__(
@@ -111,7 +110,7 @@ class AsyncBill(Resources):
         )
         del dev_key, username, password, organization_id, api_token, app_key, remember_me_id, device
         # Fleet mode (BILL's limits and sessions shared through Redis, see _fleet): redis_url / BILL_REDIS_URL.
-        shared = fleet_from(redis_url, fleet, os.environ if env is None else env)
+        shared = Fleet.configure(redis_url, fleet, os.environ if env is None else env)
         del environment, base_url, env, redis_url, fleet
         config = load(given, require_tls=http_client is None)  # ConfigurationError, naming no value
         del given
@@ -141,11 +140,11 @@ class AsyncBill(Resources):
         )
         self._headers: dict[str, str] = {} if own_agent else {"User-Agent": USER_AGENT}
         c = self.credentials
-        self._org_sessions = sessions_for(
+        self._org_sessions = _sessions(
             shared, self._login, "org", self.base_url, c.dev_key, c.organization_id, c.username, c.password,
             c.remember_me_id, c.device, name="Connect session",
         )  # fmt: skip
-        self._partner_sessions = sessions_for(
+        self._partner_sessions = _sessions(
             shared, self._partner_login, "partner", self.base_url, c.app_key, c.username, c.password,
             name="partner session",
         )  # fmt: skip
@@ -238,7 +237,7 @@ class AsyncBill(Resources):
             if self._fleet is not None and self._parent is None and self._lifecycle.on_own_loop():
                 await self._fleet.aclose()
             if self._owns_http and self._parent is None and self._lifecycle.on_own_loop():
-                with anyio.CancelScope(shield=True, deadline=anyio.current_time() + POOL_CLOSE_SECONDS):
+                with AsyncBackend.shielded(POOL_CLOSE_SECONDS):
                     await self._http.aclose()
 
     def __del__(self) -> None:
@@ -296,14 +295,6 @@ class AsyncBill(Resources):
         child._org_sessions.adopt(session)
         self._children.append(child)
         return child
-
-    # ------------------------------------------------------------------ incremental sync
-    def changes(self, resource: str, *, checkpoint: CheckpointStore, **options: Any) -> Changes[Any]:
-        """Batches of changed records of `resource` since `checkpoint` (see :mod:`bill_sdk.changes`):
-        ``async for batch in bill.changes("bills", checkpoint=store): ...; await batch.commit()``."""
-        from .changes import Changes
-
-        return Changes(self, resource, checkpoint=checkpoint, **options)
 
     # ------------------------------------------------------------------ MFA
     async def request_mfa_code(self) -> str:
@@ -401,7 +392,7 @@ class AsyncBill(Resources):
 
     async def _logout(self) -> None:
         session = self._org_sessions.session
-        if session is None or not self.credentials.dev_key or isinstance(self._org_sessions, SharedSessions):
+        if session is None or not self.credentials.dev_key or self._org_sessions.shared:
             return  # a fleet's shared session is every worker's: it is left to expire, not signed out
         from ._generated.api.auth import logout
 
@@ -481,7 +472,9 @@ class AsyncBill(Resources):
 
     def _make_sender(self) -> RequestSender:
         # Each client (a login-as-user child too) maps its own credentials to the process-wide shared limiters.
-        self._limiter = ClientLimits(self._limit_kind, self._limit_key, self._max_concurrency, self._fleet)
+        self._limiter = ClientLimits(
+            self._limit_kind, self._limit_key, self._max_concurrency, self._fleet, AsyncBackend
+        )
         return RequestSender(
             http=self._http,
             base_url=self._base_for,
@@ -520,6 +513,15 @@ _SHARED_STATE = frozenset(
 )
 LOGOUT_SECONDS = 5.0
 POOL_CLOSE_SECONDS = 2.0
+
+
+def _sessions(
+    fleet: Fleet | None, login: Callable[[], Awaitable[Session]], *identity: str | None, name: str
+) -> SessionManager:
+    """A local SessionManager, or with a fleet one shared through Redis by every worker with that identity."""
+    if fleet is None:
+        return SessionManager(login, name=name)
+    return fleet.sessions(login, name, *identity)
 
 
 def _deadline(timeout: float | httpx.Timeout | None) -> float | None:
