@@ -36,14 +36,13 @@ import contextlib
 import math
 import threading
 import time
+from collections.abc import Coroutine, Generator
 from contextvars import ContextVar
 from types import TracebackType
-from collections.abc import Coroutine, Generator
 from typing import Any, Generic, TypeVar
 
 import anyio
 import anyio.lowlevel
-
 
 PageT = TypeVar("PageT")
 
@@ -66,11 +65,10 @@ class _AsyncDeadlineScope:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:
         self._scope.__exit__(exc_type, exc, tb)
         if self._scope.cancelled_caught:  # (trio's __exit__ returns True without an exception: not a signal)
             raise DeadlinePassed  # the scope cancelled what ran inside it: its own deadline, nobody else's
-        return False
 
 
 class AsyncBackend:
@@ -193,9 +191,8 @@ class _DeadlineScope:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:
         _DEADLINE.reset(self._token)
-        return False
 
 
 class _Process:
