@@ -32,6 +32,7 @@ A wait that the deadline cuts short raises :class:`DeadlinePassed`, which the re
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import threading
@@ -293,31 +294,47 @@ class Lock:
 
 class CapacityLimiter:
     """At most `total_tokens` holders at a time, across threads; ``borrowed_tokens`` is how many hold one now.
-    A wait ends at the current call's deadline (DeadlinePassed)."""
 
-    __slots__ = ("_borrowed", "_condition", "total_tokens")
+    First come, first served (as ``anyio.CapacityLimiter``): a freed slot goes to the thread that has waited
+    longest, so with twenty threads on three slots none waits for ever (a plain semaphore lets a thread lose
+    every race, and its call then outlives its session). A wait ends at the current call's deadline
+    (DeadlinePassed).
+    """
+
+    __slots__ = ("_borrowed", "_lock", "_waiters", "total_tokens")
 
     def __init__(self, total_tokens: int) -> None:
         self.total_tokens = total_tokens
         self._borrowed = 0
-        self._condition = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._waiters: collections.deque[threading.Event] = collections.deque()
 
     @property
     def borrowed_tokens(self) -> int:
         return self._borrowed
 
     def __enter__(self) -> None:
-        with self._condition:
-            while self._borrowed >= self.total_tokens:
-                left = _left()
-                if not self._condition.wait(left) and self._borrowed >= self.total_tokens:
-                    raise DeadlinePassed
-            self._borrowed += 1
+        left = _left()
+        with self._lock:
+            if self._borrowed < self.total_tokens and not self._waiters:
+                self._borrowed += 1
+                return
+            waiter = threading.Event()
+            self._waiters.append(waiter)
+        if waiter.wait(left):
+            return  # the slot was handed over by __exit__ (borrowed_tokens already counts it)
+        with self._lock:
+            if waiter.is_set():
+                return  # handed over just as the wait ended
+            self._waiters.remove(waiter)
+        raise DeadlinePassed
 
     def __exit__(self, *exc_info: object) -> None:
-        with self._condition:
-            self._borrowed -= 1
-            self._condition.notify()
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()  # the slot passes to the longest waiter
+            else:
+                self._borrowed -= 1
 
     def __repr__(self) -> str:
         return f"CapacityLimiter(total_tokens={self.total_tokens}, borrowed_tokens={self._borrowed})"
