@@ -61,7 +61,11 @@ class Twin:
 
     def page(self, listing: Callable[[], Any]) -> Any:
         """The one page a list() call is: awaited (AsyncBill) or `.page` (Bill)."""
-        return self.run(listing) if self.is_async else listing().page
+        return self.run(self.page_call(listing))
+
+    def page_call(self, listing: Callable[[], Any]) -> Callable[[], Any]:
+        """`listing` as a call for :meth:`run` that gives its one page."""
+        return listing if self.is_async else lambda: listing().page
 
     def close(self, bill: Any) -> None:
         self.run(bill.aclose if self.is_async else bill.close)
