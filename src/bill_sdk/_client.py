@@ -44,7 +44,7 @@ PARTNER_SETTINGS = ("app_key", "username", "password")
 
 
 class AsyncBill(AsyncExtras, Resources):
-    """Async client for the BILL v3 API: ``async with AsyncBill() as bill: await bill.vendors.list()``.
+    """Client for the BILL v3 API: ``async with AsyncBill() as bill: await bill.vendors.list()``.
 
     Credentials come from the arguments or the ``BILL_*`` environment variables. Which are needed depends on
     what you call: Connect AP/AR needs dev key, username, password and organization id; Partner calls need app
@@ -109,7 +109,7 @@ class AsyncBill(AsyncExtras, Resources):
             os.environ if env is None else env,
         )
         del dev_key, username, password, organization_id, api_token, app_key, remember_me_id, device
-        # Fleet mode (BILL's limits and sessions shared through Redis, see _fleet): redis_url / BILL_REDIS_URL.
+        # fleet mode (BILL's limits and sessions shared through Redis, see _fleet): redis_url / BILL_REDIS_URL.
         shared = Fleet.configure(redis_url, fleet, os.environ if env is None else env)
         del environment, base_url, env, redis_url, fleet
         config = load(given, require_tls=http_client is None)  # ConfigurationError, naming no value
@@ -250,7 +250,7 @@ class AsyncBill(AsyncExtras, Resources):
         sessions = (getattr(self, "_org_sessions", None), getattr(self, "_partner_sessions", None))
         if any(manager is not None and manager.session is not None for manager in sessions):
             warnings.warn(
-                "an AsyncBill client with an open BILL session was garbage collected without aclose(): its session "
+                "a client (AsyncBill) with an open BILL session was garbage collected without aclose(): its session "
                 "stays open until BILL expires it. Use `async with AsyncBill(...) as bill:` or `await bill.aclose()`",
                 ResourceWarning,
                 stacklevel=2,

@@ -321,8 +321,16 @@ class CapacityLimiter:
                 return
             waiter = threading.Event()
             self._waiters.append(waiter)
-        if waiter.wait(left):
-            return  # the slot was handed over by __exit__ (borrowed_tokens already counts it)
+        try:
+            if waiter.wait(left):
+                return  # the slot was handed over by __exit__ (borrowed_tokens already counts it)
+        except BaseException:  # KeyboardInterrupt in the wait: never leave a slot with a waiter that is gone
+            with self._lock:
+                if waiter.is_set():
+                    self._release()
+                else:
+                    self._waiters.remove(waiter)
+            raise
         with self._lock:
             if waiter.is_set():
                 return  # handed over just as the wait ended
@@ -331,10 +339,13 @@ class CapacityLimiter:
 
     def __exit__(self, *exc_info: object) -> None:
         with self._lock:
-            if self._waiters:
-                self._waiters.popleft().set()  # the slot passes to the longest waiter
-            else:
-                self._borrowed -= 1
+            self._release()
+
+    def _release(self) -> None:
+        if self._waiters:
+            self._waiters.popleft().set()  # the slot passes to the longest waiter
+        else:
+            self._borrowed -= 1
 
     def __repr__(self) -> str:
         return f"CapacityLimiter(total_tokens={self.total_tokens}, borrowed_tokens={self._borrowed})"

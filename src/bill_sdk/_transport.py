@@ -101,11 +101,12 @@ def is_retryable(error: APIError) -> bool:
 
 
 class Lifecycle:
-    """Where and whether a client may send: the event loop (and thread) it first ran in, until it is closed.
+    """Where and whether a client may send: the owner it first ran in (``AsyncBackend.owner()``), until closed.
 
-    An httpx connection pool belongs to one event loop; a request sent from another one fails half-way (after
-    BILL may have applied it) with a bare ``RuntimeError``. So the first call binds the client, and any later
-    call from elsewhere is refused before anything is sent. A login-as-user child shares its parent's pool, so
+    For the sync client (this module's twin) the owner is the process: any thread may call, and only closing
+    matters. For the async client it is the event loop: an httpx connection pool belongs to one event loop; a
+    request sent from another one fails half-way (after BILL may have applied it) with a bare ``RuntimeError``.
+    So the first call binds the client, and any later call from elsewhere is refused before anything is sent. A login-as-user child shares its parent's pool, so
     it shares the binding, and it is closed when its parent is.
     """
 

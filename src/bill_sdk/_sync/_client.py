@@ -46,7 +46,7 @@ PARTNER_SETTINGS = ("app_key", "username", "password")
 
 
 class Bill(Extras, SyncResources):
-    """Async client for the BILL v3 API: ``with Bill() as bill: bill.vendors.list()``.
+    """Client for the BILL v3 API: ``with Bill() as bill: bill.vendors.list()``.
 
     Credentials come from the arguments or the ``BILL_*`` environment variables. Which are needed depends on
     what you call: Connect AP/AR needs dev key, username, password and organization id; Partner calls need app
@@ -111,7 +111,7 @@ class Bill(Extras, SyncResources):
             os.environ if env is None else env,
         )
         del dev_key, username, password, organization_id, api_token, app_key, remember_me_id, device
-        # NoFleet mode (BILL's limits and sessions shared through Redis, see _fleet): redis_url / BILL_REDIS_URL.
+        # fleet mode (BILL's limits and sessions shared through Redis, see _fleet): redis_url / BILL_REDIS_URL.
         shared = NoFleet.configure(redis_url, fleet, os.environ if env is None else env)
         del environment, base_url, env, redis_url, fleet
         config = load(given, require_tls=http_client is None)  # ConfigurationError, naming no value
@@ -252,7 +252,7 @@ class Bill(Extras, SyncResources):
         sessions = (getattr(self, "_org_sessions", None), getattr(self, "_partner_sessions", None))
         if any(manager is not None and manager.session is not None for manager in sessions):
             warnings.warn(
-                "an Bill client with an open BILL session was garbage collected without close(): its session "
+                "a client (Bill) with an open BILL session was garbage collected without close(): its session "
                 "stays open until BILL expires it. Use `with Bill(...) as bill:` or `bill.close()`",
                 ResourceWarning,
                 stacklevel=2,
