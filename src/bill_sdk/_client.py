@@ -44,7 +44,7 @@ PARTNER_SETTINGS = ("app_key", "username", "password")
 
 
 class AsyncBill(AsyncExtras, Resources):
-    """Client for the BILL v3 API: ``async with AsyncBill() as bill: await bill.vendors.list()``.
+    """Client for the BILL v3 API: ``async with AsyncBill() as bill: await bill.vendors.get(vendor_id)``.
 
     Credentials come from the arguments or the ``BILL_*`` environment variables. Which are needed depends on
     what you call: Connect AP/AR needs dev key, username, password and organization id; Partner calls need app

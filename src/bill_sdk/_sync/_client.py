@@ -46,7 +46,7 @@ PARTNER_SETTINGS = ("app_key", "username", "password")
 
 
 class Bill(Extras, SyncResources):
-    """Client for the BILL v3 API: ``with Bill() as bill: bill.vendors.list()``.
+    """Client for the BILL v3 API: ``with Bill() as bill: bill.vendors.get(vendor_id)``.
 
     Credentials come from the arguments or the ``BILL_*`` environment variables. Which are needed depends on
     what you call: Connect AP/AR needs dev key, username, password and organization id; Partner calls need app
