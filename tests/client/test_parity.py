@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
@@ -549,3 +550,12 @@ def test_json_bodies_are_the_same_from_both_clients(twin: Twin, bill, bill_mock:
     route = bill_mock.post("/connect/v3/vendors").respond(201, json={**OBJ, "id": "00901N"})
     twin.run(lambda: bill.vendors.create(body=bodies.vendor("Acme")))
     assert json.loads(route.calls.last.request.content)["name"] == "Acme"
+
+
+def test_a_client_left_open_with_a_session_warns_when_collected(twin: Twin, bill_mock: respx.MockRouter) -> None:
+    vendor(bill_mock)
+    clients = [twin.make(**CREDENTIALS, env={})]
+    twin.run(lambda: clients[0].vendors.get("0091"))
+    with pytest.warns(ResourceWarning, match="aclose" if twin.is_async else r"bill\.close\(\)"):
+        clients.clear()
+        gc.collect()
