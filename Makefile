@@ -31,6 +31,7 @@ spec: $(STAMP)
 
 drift: $(STAMP)
 	$(BIN)/python codegen/generate.py --check
+	$(BIN)/python codegen/unasync.py --check
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
@@ -43,6 +44,7 @@ fuzz: $(STAMP)
 
 generate: $(STAMP)
 	$(BIN)/python codegen/generate.py
+	$(BIN)/python codegen/unasync.py
 	$(BIN)/python docs/make_coverage.py
 
 # The SDK comparison rows run openai, stripe and httpx2 from an environment of their own, never the test suite's.

@@ -9,6 +9,7 @@ answers with prebuilt bytes, and measures
 4. ``async for`` over 100,000 vendors: items/s and peak RSS growth (fresh subprocesses)
 5. cold ``import bill_sdk`` vs ``import httpx``; cold import + first call
 6. wall time of ``codegen/generate.py --check``
+9. sequential ``vendors.get`` and ``vendors.list`` with ``Bill`` (sync) vs raw ``httpx.Client.get`` + ``json.loads``
 
 then writes bench/results.json and bench/results.md and prints the Markdown table. A missed goal gets a short
 cause from profiling: a line sampler compared with the floor (bench/profiling.py), or ``-X importtime``.
@@ -42,7 +43,7 @@ import httpx
 from profiling import compare, compare_async, explain
 from server import PAGE_SIZE, PAGES, VENDOR_ID, page_body
 
-from bill_sdk import AsyncBill
+from bill_sdk import AsyncBill, Bill
 from bill_sdk._client import DEFAULT_MAX_CONCURRENCY
 from bill_sdk._generated.models import VendorPage
 from bill_sdk._json import loads_json
@@ -365,6 +366,69 @@ async def in_process(base_url: str, runs: int) -> list[Row]:
                     (burst(sdk_limited, SMALL_BURST), SMALL_BURST), (burst(raw_limited, SMALL_BURST), SMALL_BURST), 2
                 )
                 row.cause = explain(*captures, "call") + "; " + row.cause
+            rows.append(row)
+    return rows
+
+
+def sync_calls(base_url: str, runs: int) -> list[Row]:
+    """9. Rows 1's sequential calls with ``Bill``, the synchronous client, against raw ``httpx.Client``."""
+    rows: list[Row] = []
+    vendor_url = f"{base_url}/connect/v3/vendors/{VENDOR_ID}"
+    list_url = f"{base_url}/connect/v3/vendors?max=100"
+    limits = httpx.Limits(max_connections=100)  # what Bill uses
+    options = {"dev_key": "k", "username": "u", "password": "p", "organization_id": "008x"}
+    with (
+        Bill(**options, base_url=base_url, env={}) as bill,
+        httpx.Client(trust_env=False, limits=limits, headers=RAW_HEADERS) as raw,
+    ):
+
+        def sdk_get() -> Any:
+            return bill.vendors.get(VENDOR_ID)
+
+        def raw_get() -> Any:
+            return json.loads(raw.get(vendor_url).content)
+
+        def sdk_list() -> Any:
+            return bill.vendors.list(max=100).page
+
+        def raw_list() -> Any:
+            return json.loads(raw.get(list_url).content)
+
+        def repeated_sync(make: Callable[[], Any], calls: int) -> Callable[[], None]:
+            def run() -> None:
+                for _ in range(calls):
+                    make()
+
+            return run
+
+        for make, calls in ((sdk_get, 50), (raw_get, 50), (sdk_list, 5), (raw_list, 5)):
+            repeated_sync(make, calls)()  # warm up: log in, load modules, open connections
+        for key, title, sdk_make, raw_make, calls in (
+            ("sync_get", "sequential `vendors.get`, `Bill` (sync)", sdk_get, raw_get, SEQUENTIAL_GETS),
+            (
+                "sync_list",
+                "sequential `vendors.list` (100 vendors), `Bill` (sync)",
+                sdk_list,
+                raw_list,
+                SEQUENTIAL_LISTS,
+            ),
+        ):
+
+            def per_call(make: Callable[[], Any], n: int = calls) -> Callable[[], float]:
+                def measure() -> float:
+                    started = time.perf_counter()
+                    repeated_sync(make, n)()
+                    return (time.perf_counter() - started) / n * 1e6
+
+                return measure
+
+            results = paired(runs, per_call(sdk_make), per_call(raw_make))
+            row = compared(key, title, "µs/call", results["sdk"], results["floor"], "raw httpx.Client + json.loads")
+            row.target, row.met = "≤ 1.3× floor", row.ratio is not None and row.ratio <= 1.3
+            row.detail["calls_per_run"] = calls
+            if not row.met:
+                n = max(calls // 4, 10)
+                row.cause = explain(*compare((repeated_sync(sdk_make, n), n), (repeated_sync(raw_make, n), n)), "call")
             rows.append(row)
     return rows
 
@@ -771,7 +835,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated step numbers to run (e.g. 1,3; default: all); results files are then left alone",
+        help="comma-separated step numbers to run (e.g. 1,3; default: all); prints the table, writes no results files",
     )
     args = parser.parse_args()
     only = {part.strip() for part in args.only.split(",") if part.strip()}
@@ -797,7 +861,8 @@ def main() -> int:
         steps.append(("7 fleet (Redis)", lambda: fleet(base_url, args.runs)))
         if args.sync_records:
             steps.append(("8 incremental sync", lambda: incremental_sync(args.sync_records, args.paging_runs)))
-        steps.append(("9 SDK comparison", lambda: sdk_comparison(base_url, max(args.runs // 2, 3))))
+        steps.append(("9 sync client calls", lambda: sync_calls(base_url, args.runs)))
+        steps.append(("10 SDK comparison", lambda: sdk_comparison(base_url, max(args.runs // 2, 3))))
         for name, step in steps:
             if only and name.split()[0].split("-")[0] not in only:
                 continue
@@ -819,11 +884,9 @@ def main() -> int:
             {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(row).items()} for row in rows
         ],
     }
-    if only:
-        print(table)
-        return 0
-    (BENCH / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    (BENCH / "results.md").write_text(table)
+    if not only:
+        (BENCH / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        (BENCH / "results.md").write_text(table)
     print(table)
     return 0
 

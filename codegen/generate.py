@@ -12,7 +12,8 @@ when a patched behaviour changes. The patches exist because
 - templates get a few filters that read the raw spec (`x-sdk-method`, `x-pagination`, ...), which the
   generator does not pass to templates itself;
 - `type: number` becomes `decimal.Decimal` instead of `float` (BILL's amounts must stay exact);
-- BILL's page-size parameter `max` keeps its name.
+- BILL's page-size parameter `max` keeps its name;
+- each tag's resource classes are rendered twice, async and sync (`api/<tag>/_sync.py`, for `bill_sdk.Bill`).
 The spec facts behind the filters (family, idempotency, parameter bounds, `$ref`s) come from `bill_sdk._spec`,
 the toolkit FakeBill and the tests read too.
 """
@@ -35,7 +36,7 @@ from typing import Any
 
 import attrs
 import openapi_python_client
-from openapi_python_client import strings
+from openapi_python_client import Project, strings
 from openapi_python_client.config import Config, ConfigFile, MetaType
 from openapi_python_client.parser.properties import (
     BooleanProperty,
@@ -107,10 +108,27 @@ FloatProperty.get_imports = _decimal_imports  # type: ignore[method-assign]
 # templates never call max().
 strings.RESERVED_WORDS.discard("max")
 
+
 # Patch 3 (checked on 0.29.1): `openapi_python_client.TEMPLATE_FILTERS`, the dict of Jinja filters the
 # generator installs into its template environment when generate() builds a project, gets our spec filters
 # (_install_filters below).
 #
+# Patch 4 (checked on 0.29.1): `Project._build_api` writes `api/<tag>/__init__.py` from `endpoint_init.py.jinja`
+# (rendered with `endpoint_collection=`) and one module per endpoint; templates cannot add files. It is wrapped to
+# render the same template a second time with `is_async=False` into `api/<tag>/_sync.py`: Bill's resource classes,
+# one source with AsyncBill's, in a module of their own so that neither client imports the other's tree.
+def _build_api_and_sync_resources(self: Project) -> None:
+    _build_api(self)
+    template = self.env.get_template("endpoint_init.py.jinja")
+    for tag, collection in self.openapi.endpoint_collections_by_tag.items():
+        (self.package_dir / "api" / tag / "_sync.py").write_text(
+            template.render(endpoint_collection=collection, is_async=False), encoding=self.config.file_encoding
+        )
+
+
+_build_api = Project._build_api
+Project._build_api = _build_api_and_sync_resources  # type: ignore[method-assign]
+
 # Read, not patched (also checked on 0.29.1; a change shows up as a failing generation or --check): the spec
 # filters key endpoints by `endpoint.path.get_untrusted_value()` and `endpoint.method`, name model classes with
 # `Class.from_string(string=..., config=...)` and read `model.class_info.name`, `model.required_properties`,

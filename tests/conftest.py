@@ -34,7 +34,10 @@ except ImportError:  # running from a checkout without an installed package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 # The fake_bill, fake_bill_server, bill_client and bill_server_client fixtures and the fake_bill marker.
-pytest_plugins = ["bill_sdk.testing.pytest_plugin"]
+pytest_plugins = [
+    "bill_sdk.testing.pytest_plugin",
+    "tests.twins",
+]  # tests.twins: the `twin` fixture (AsyncBill and Bill)
 
 CI_EXAMPLES = 100  # Hypothesis' default
 settings.register_profile(

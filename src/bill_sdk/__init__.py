@@ -1,7 +1,12 @@
-"""bill-sdk: an async client for the BILL v3 API (AP/AR, Partner, Connect Events, Spend & Expense).
+"""bill-sdk: an async client for the BILL v3 API (AP/AR, Partner, Connect Events, Spend & Expense), and its
+synchronous twin.
 
     async with AsyncBill() as bill:
         async for vendor in bill.vendors.iter(filters=where("archived").eq(False)):
+            ...
+
+    with Bill() as bill:                         # the same API for synchronous code (any thread)
+        for vendor in bill.vendors.list():
             ...
 
 Everything is imported on first use (PEP 562), so ``import bill_sdk`` stays cheap. The public surface is written
@@ -23,6 +28,8 @@ if TYPE_CHECKING:
     from ._filters import Filter, Sort, asc, desc, sort_by, where
     from ._pagination import AsyncPaginator
     from ._runtime import UNSET, File, RawResponse, RequestOptions, Unset, request_id
+    from ._sync._client import Bill
+    from ._sync._pagination import SyncPaginator
     from .errors import (
         APIError,
         ArgumentError,
@@ -64,6 +71,8 @@ _EXPORTS = {
     "RawResponse": "._runtime",
     "request_id": "._runtime",
     "AsyncPaginator": "._pagination",
+    "Bill": "._sync._client",
+    "SyncPaginator": "._sync._pagination",
     **{
         name: ".errors"
         for name in (
@@ -116,6 +125,7 @@ __all__ = [
     "AsyncBill",
     "AsyncPaginator",
     "AuthenticationError",
+    "Bill",
     "BillConnectionError",
     "BillError",
     "BillTimeoutError",
@@ -139,6 +149,7 @@ __all__ = [
     "ServerError",
     "SessionExpiredError",
     "Sort",
+    "SyncPaginator",
     "TransportError",
     "Unset",
     "ValidationError",

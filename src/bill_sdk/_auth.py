@@ -24,12 +24,12 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Awaitable, Callable, Generator
-from typing import Protocol
+from typing import ClassVar, Protocol
 
-import anyio
 import httpx
 from attrs import define, field
 
+from ._primitives import AsyncLock
 from .errors import APIError, AuthenticationError, BillError, is_credential_error
 
 SESSION_EXPIRED = "BDC_1109"
@@ -67,8 +67,10 @@ class SessionManager:
     name: str = "session"
     _session: Session | None = field(default=None, init=False)
     _failure: AuthenticationError | None = field(default=None, init=False)
-    _lock: anyio.Lock = field(factory=anyio.Lock, init=False)
+    _lock: AsyncLock = field(factory=AsyncLock, init=False)
     login_count: int = field(default=0, init=False)
+    #: A session shared beyond this client (a fleet's, in Redis): never signed out by one client.
+    shared: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"SessionManager(session={self._session!r}, login_count={self.login_count})"

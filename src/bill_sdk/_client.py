@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import platform
 import re
-import ssl
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import anyio
-import certifi
 import httpx
 from attrs import evolve
 
@@ -22,18 +18,18 @@ from ._auth import FixedSessionSigner, Session, SessionManager, SessionSigner, S
 from ._config import CONNECT_PREFIX, ENV_VARS, Given, load
 from ._config import ENVIRONMENTS as ENVIRONMENTS  # configuration lives in _config; re-exported names
 from ._config import Credentials as Credentials
-from ._fleet import Fleet, FleetOptions, SharedSessions, fleet_from, sessions_for
+from ._extras import AsyncExtras
+from ._fleet import Fleet, FleetOptions
 from ._generated import Resources
 from ._limits import ClientLimits, LimitKey, LimitKind, limit_key
 from ._logs import ENV_VAR as LOG_ENV_VAR
 from ._logs import configure_from_env
+from ._primitives import AsyncBackend
 from ._runtime import UNSET, Operation, RequestOptions, Unset
+from ._tls import tls_context
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Lifecycle, RequestSender, RetryPolicy
 from ._version import __version__
 from .errors import MAX_ERROR_BODY_BYTES, ArgumentError, BillError, ConfigurationError, ResponseDecodeError
-
-if TYPE_CHECKING:
-    from .changes import Changes, CheckpointStore
 
 logger = logging.getLogger("bill_sdk")
 
@@ -46,8 +42,8 @@ ORG_LOGIN_SETTINGS = ("username", "password", "organization_id")
 PARTNER_SETTINGS = ("app_key", "username", "password")
 
 
-class AsyncBill(Resources):
-    """Async client for the BILL v3 API: ``async with AsyncBill() as bill: await bill.vendors.list()``.
+class AsyncBill(AsyncExtras, Resources):
+    """Client for the BILL v3 API: ``async with AsyncBill() as bill: await bill.vendors.get(vendor_id)``.
 
     Credentials come from the arguments or the ``BILL_*`` environment variables. Which are needed depends on
     what you call: Connect AP/AR needs dev key, username, password and organization id; Partner calls need app
@@ -56,8 +52,8 @@ class AsyncBill(Resources):
     ``timeout`` is the deadline of a whole call in seconds (waiting for a slot, signing in, every attempt and
     backoff, reading the body); ``None`` means no deadline. An ``httpx.Timeout`` is accepted too: its largest
     value becomes the deadline. ``attempt_timeout`` bounds one attempt's waits for data (so a stuck GET is
-    retried within the deadline); by default an attempt may use whatever is left of the deadline. A client
-    belongs to the event loop it is first used in.
+    retried within the deadline); by default an attempt may use whatever is left of the deadline. Where a client
+    may be used from (one event loop for the async client, any thread for the sync one): ``_transport.Lifecycle``.
 
     Requests carry ``User-Agent: bill-sdk/<version> python/<version> httpx/<version>`` (unless your own
     ``http_client`` sets a User-Agent). ``BILL_LOG=info`` or ``debug`` prints the SDK's log on stderr. Close the
@@ -66,7 +62,8 @@ class AsyncBill(Resources):
 
     ``redis_url`` (or ``BILL_REDIS_URL``; ``pip install bill-sdk[redis]``) shares BILL's concurrency limit, hourly
     budgets and the session with every worker using the same Redis; ``fleet=FleetOptions(...)`` tunes it
-    (``bill_sdk._fleet`` documents both). Without it, the limits are shared within this process only.
+    (``bill_sdk._fleet`` documents both; the async client's only: the sync one raises ConfigurationError for
+    them). Without it, the limits are shared within this process only.
     """
 
     def __init__(
@@ -111,8 +108,8 @@ class AsyncBill(Resources):
             os.environ if env is None else env,
         )
         del dev_key, username, password, organization_id, api_token, app_key, remember_me_id, device
-        # Fleet mode (BILL's limits and sessions shared through Redis, see _fleet): redis_url / BILL_REDIS_URL.
-        shared = fleet_from(redis_url, fleet, os.environ if env is None else env)
+        # fleet mode (BILL's limits and sessions shared through Redis, see _fleet): redis_url / BILL_REDIS_URL.
+        shared = Fleet.configure(redis_url, fleet, os.environ if env is None else env)
         del environment, base_url, env, redis_url, fleet
         config = load(given, require_tls=http_client is None)  # ConfigurationError, naming no value
         del given
@@ -128,7 +125,7 @@ class AsyncBill(Resources):
         # trust_env=False: proxy/TLS settings from the environment must not silently change where money moves;
         # TLS verification stays on unless the caller passes their own http_client.
         self._http = http_client or httpx.AsyncClient(
-            verify=_tls_context(self.base_url), trust_env=False, limits=httpx.Limits(max_connections=100)
+            verify=tls_context(self.base_url), trust_env=False, limits=httpx.Limits(max_connections=100)
         )
         self._max_concurrency = max_concurrency
         self._fleet: Fleet | None = shared
@@ -142,11 +139,11 @@ class AsyncBill(Resources):
         )
         self._headers: dict[str, str] = {} if own_agent else {"User-Agent": USER_AGENT}
         c = self.credentials
-        self._org_sessions = sessions_for(
+        self._org_sessions = _sessions(
             shared, self._login, "org", self.base_url, c.dev_key, c.organization_id, c.username, c.password,
             c.remember_me_id, c.device, name="Connect session",
         )  # fmt: skip
-        self._partner_sessions = sessions_for(
+        self._partner_sessions = _sessions(
             shared, self._partner_login, "partner", self.base_url, c.app_key, c.username, c.password,
             name="partner session",
         )  # fmt: skip
@@ -239,7 +236,7 @@ class AsyncBill(Resources):
             if self._fleet is not None and self._parent is None and self._lifecycle.on_own_loop():
                 await self._fleet.aclose()
             if self._owns_http and self._parent is None and self._lifecycle.on_own_loop():
-                with anyio.CancelScope(shield=True, deadline=anyio.current_time() + POOL_CLOSE_SECONDS):
+                with AsyncBackend.shielded(POOL_CLOSE_SECONDS):
                     await self._http.aclose()
 
     def __del__(self) -> None:
@@ -252,7 +249,7 @@ class AsyncBill(Resources):
         sessions = (getattr(self, "_org_sessions", None), getattr(self, "_partner_sessions", None))
         if any(manager is not None and manager.session is not None for manager in sessions):
             warnings.warn(
-                "an AsyncBill client with an open BILL session was garbage collected without aclose(): its session "
+                "a client (AsyncBill) with an open BILL session was garbage collected without aclose(): its session "
                 "stays open until BILL expires it. Use `async with AsyncBill(...) as bill:` or `await bill.aclose()`",
                 ResourceWarning,
                 stacklevel=2,
@@ -297,14 +294,6 @@ class AsyncBill(Resources):
         child._org_sessions.adopt(session)
         self._children.append(child)
         return child
-
-    # ------------------------------------------------------------------ incremental sync
-    def changes(self, resource: str, *, checkpoint: CheckpointStore, **options: Any) -> Changes[Any]:
-        """Batches of changed records of `resource` since `checkpoint` (see :mod:`bill_sdk.changes`):
-        ``async for batch in bill.changes("bills", checkpoint=store): ...; await batch.commit()``."""
-        from .changes import Changes
-
-        return Changes(self, resource, checkpoint=checkpoint, **options)
 
     # ------------------------------------------------------------------ MFA
     async def request_mfa_code(self) -> str:
@@ -402,7 +391,7 @@ class AsyncBill(Resources):
 
     async def _logout(self) -> None:
         session = self._org_sessions.session
-        if session is None or not self.credentials.dev_key or isinstance(self._org_sessions, SharedSessions):
+        if session is None or not self.credentials.dev_key or self._org_sessions.shared:
             return  # a fleet's shared session is every worker's: it is left to expire, not signed out
         from ._generated.api.auth import logout
 
@@ -482,7 +471,9 @@ class AsyncBill(Resources):
 
     def _make_sender(self) -> RequestSender:
         # Each client (a login-as-user child too) maps its own credentials to the process-wide shared limiters.
-        self._limiter = ClientLimits(self._limit_kind, self._limit_key, self._max_concurrency, self._fleet)
+        self._limiter = ClientLimits(
+            self._limit_kind, self._limit_key, self._max_concurrency, self._fleet, AsyncBackend
+        )
         return RequestSender(
             http=self._http,
             base_url=self._base_for,
@@ -523,6 +514,15 @@ LOGOUT_SECONDS = 5.0
 POOL_CLOSE_SECONDS = 2.0
 
 
+def _sessions(
+    fleet: Fleet | None, login: Callable[[], Awaitable[Session]], *identity: str | None, name: str
+) -> SessionManager:
+    """A local SessionManager, or with a fleet one shared through Redis by every worker with that identity."""
+    if fleet is None:
+        return SessionManager(login, name=name)
+    return fleet.sessions(login, name, *identity)
+
+
 def _deadline(timeout: float | httpx.Timeout | None) -> float | None:
     if isinstance(timeout, httpx.Timeout):
         values = [v for v in timeout.as_dict().values() if v is not None]
@@ -535,31 +535,6 @@ def _deadline(timeout: float | httpx.Timeout | None) -> float | None:
 
 
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,4096}")
-
-
-def _tls_context(base_url: str) -> ssl.SSLContext:
-    """The TLS settings of a client the SDK creates: one verified context per process, built when the first
-    client for an https destination is (loading the CA bundle is most of a cold start's cost), shared after.
-    A plain-HTTP destination (FakeBill on loopback; the configuration allows http only there) gets a context
-    that trusts no certificate at all: it is never used, and if it were, every TLS handshake would fail."""
-    return _trusting_nothing() if httpx.URL(base_url).scheme == "http" else _verified_tls_context()
-
-
-@functools.cache
-def _verified_tls_context() -> ssl.SSLContext:
-    """Certificate and host-name verification against certifi's CAs, and nothing from the environment:
-    no SSL_CERT_FILE/SSL_CERT_DIR trust store, and no SSLKEYLOGFILE (which would write the TLS session
-    secrets, and so every credential and session id, to a file)."""
-    # Not ssl.create_default_context(): it opens SSLKEYLOGFILE as soon as it is called.
-    context = _trusting_nothing()
-    context.load_verify_locations(cafile=certifi.where())
-    return context
-
-
-def _trusting_nothing() -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
 
 
 def _session_from(answer: Any) -> Session:

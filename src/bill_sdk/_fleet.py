@@ -59,7 +59,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 import anyio
@@ -245,6 +245,15 @@ class Fleet:
         self._scripts: dict[str, Any] = {}
         self._down_until = 0.0
         self._down = False
+
+    @staticmethod
+    def configure(redis_url: str | None, options: FleetOptions | None, env: Mapping[str, str]) -> Fleet | None:
+        """The client's Fleet from its arguments or BILL_REDIS_URL / BILL_REDIS_FALLBACK (see :func:`fleet_from`)."""
+        return fleet_from(redis_url, options, env)
+
+    def sessions(self, login: Callable[[], Awaitable[Session]], name: str, *identity: str | None) -> SessionManager:
+        """A SessionManager shared through Redis by every worker signing in as `identity`."""
+        return SharedSessions(login, name, fleet=self, identity=self.session_identity(*identity))
 
     def __repr__(self) -> str:
         parts = urlsplit(self._url)
@@ -548,6 +557,34 @@ class Fleet:
         )
 
 
+class NoFleet:
+    """What :class:`bill_sdk.Bill` (sync) has instead of a Fleet: nothing. Fleet mode runs on redis-py's asyncio
+    client, so ``redis_url`` / ``BILL_REDIS_URL`` given to ``Bill`` raise ConfigurationError (use AsyncBill for a
+    fleet); Bill's limits are this process's (every thread of it shares them)."""
+
+    @staticmethod
+    def configure(redis_url: str | None, options: FleetOptions | None, env: Mapping[str, str]) -> NoFleet | None:
+        given = "redis_url" if redis_url is not None else "fleet" if options is not None else None
+        if given is not None or env.get("BILL_REDIS_URL"):
+            raise ConfigurationError(
+                "fleet mode (redis_url, BILL_REDIS_URL, fleet=) is AsyncBill's only: Bill, the synchronous client, "
+                "shares BILL's limits and sessions within this process (all its threads), not through Redis. Use "
+                "AsyncBill for a fleet of workers, or unset BILL_REDIS_URL for Bill",
+                argument=given,
+                env_var=None if given is not None else "BILL_REDIS_URL",
+            )
+        return None
+
+    def sessions(self, login: Any, name: str, *identity: str | None) -> NoReturn:
+        raise AssertionError("Bill has no fleet")  # pragma: no cover - configure() never returns a NoFleet
+
+    def slot(self, *args: Any) -> NoReturn:
+        raise AssertionError("Bill has no fleet")  # pragma: no cover
+
+    def close(self) -> None:  # pragma: no cover
+        pass
+
+
 def sessions_for(
     fleet: Fleet | None, login: Callable[[], Awaitable[Session]], *identity: str | None, name: str = "session"
 ) -> SessionManager:
@@ -597,6 +634,7 @@ class SharedSessions(SessionManager):
 
     fleet: Fleet = field(kw_only=True)
     identity: str = field(kw_only=True)
+    shared: ClassVar[bool] = True
 
     async def _login_unless_changed(self, stale: Session | None) -> Session:
         async with self._lock:

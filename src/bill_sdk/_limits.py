@@ -22,26 +22,28 @@ organization's, so they do not take an organization's slots: each gets ``max_con
 * Keys never hold a secret: the credential goes through BLAKE2b (keyed with a fixed, SDK-specific
   personalisation) and only the digest is kept. The same digests name the Redis keys of the fleet mode
   (:mod:`bill_sdk._fleet`), so they must not be reversible to a dev key or token.
-* A ``CapacityLimiter`` belongs to one event loop, so the registry is keyed by the running loop first, weakly:
-  a loop that is gone leaves nothing behind, and clients in two threads' loops never share a limiter (each
-  thread then has its own 3: run one loop per process, or use the Redis fleet mode, to share).
+* An ``anyio.CapacityLimiter`` belongs to one event loop, so the registry is keyed by the backend's owner first
+  (``_primitives``), weakly: for ``AsyncBill`` the running loop, so a loop that is gone leaves nothing behind,
+  and clients in two threads' loops never share a limiter (each thread then has its own 3: run one loop per
+  process, or use the Redis fleet mode, to share). For ``Bill`` (sync) the owner is the process: every thread
+  and every ``Bill`` of the process takes its slots from one thread-safe limiter per key. ``AsyncBill`` and
+  ``Bill`` in one process do not share slots (an anyio limiter cannot be waited on from a thread).
 * Clients configured with another ``max_concurrency`` (a contract with BILL raising the limit, FakeBill
   benchmarks) share with clients of the same setting only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
-import anyio
-import anyio.lowlevel
 from attrs import define, field
 
+from ._primitives import AsyncBackend, AsyncCapacityLimiter, Backend, CapacityLimiter
 from ._runtime import Operation
 
 LimitKind = Literal["org", "partner", "spend"]
@@ -74,33 +76,34 @@ def limit_key(kind: LimitKind, host: str, credential: str | None, organization: 
     return LimitKey(kind, digest, credential_digest)
 
 
-def running_loop() -> object:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # trio (or another anyio backend)
-        return anyio.lowlevel.current_token().native_token
+Limiter = AsyncCapacityLimiter | CapacityLimiter
+Backends = type[AsyncBackend] | type[Backend]
 
 
 class Registry:
-    """One ``CapacityLimiter`` per (event loop, key, capacity) in this process."""
+    """One limiter per (owner, key, capacity) in this process; the owner is the backend's (see above)."""
 
     def __init__(self) -> None:
-        self._by_loop: weakref.WeakKeyDictionary[object, dict[tuple[LimitKey, int], anyio.CapacityLimiter]] = (
+        self._by_owner: weakref.WeakKeyDictionary[object, dict[tuple[LimitKey, int], Limiter]] = (
             weakref.WeakKeyDictionary()
         )
+        self._lock = threading.Lock()  # only when a limiter is created: Bill's threads may race for the first
 
-    def limiter(self, key: LimitKey, capacity: int) -> anyio.CapacityLimiter:
-        loop = running_loop()
-        limiters = self._by_loop.get(loop)
-        if limiters is None:
-            limiters = self._by_loop[loop] = {}
-        limiter = limiters.get((key, capacity))
+    def limiter(self, key: LimitKey, capacity: int, backend: Backends = AsyncBackend) -> Limiter:
+        owner = backend.owner()
+        limiters = self._by_owner.get(owner)
+        limiter = None if limiters is None else limiters.get((key, capacity))
         if limiter is None:
-            limiter = limiters[(key, capacity)] = anyio.CapacityLimiter(capacity)
+            with self._lock:
+                limiters = self._by_owner.setdefault(owner, {})
+                limiter = limiters.get((key, capacity))
+                if limiter is None:
+                    limiter = limiters[(key, capacity)] = backend.limiter(capacity)
         return limiter
 
     def loops(self) -> int:
-        return len(self._by_loop)
+        """Event loops holding limiters (Bill's process-wide ones are not counted)."""
+        return sum(1 for owner in list(self._by_owner.keys()) if owner is not Backend.owner())
 
 
 REGISTRY = Registry()
@@ -109,7 +112,8 @@ REGISTRY = Registry()
 class SlotSource(Protocol):
     """What the request path asks for a concurrency slot (and, in fleet mode, the budgets) of one attempt."""
 
-    def slot(self, operation: Operation, deadline: float | None) -> contextlib.AbstractAsyncContextManager[Any]: ...
+    def slot(self, operation: Operation, deadline: float | None) -> Any:
+        """An ``async with`` context for AsyncBill, a ``with`` context for Bill."""
 
 
 class SharedSlots(Protocol):
@@ -117,7 +121,7 @@ class SharedSlots(Protocol):
     behind this process's limiter `local` (which the implementation holds while it waits for a fleet slot)."""
 
     def slot(
-        self, key: LimitKey, operation: Operation, capacity: int, deadline: float | None, local: anyio.CapacityLimiter
+        self, key: LimitKey, operation: Operation, capacity: int, deadline: float | None, local: Any
     ) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
@@ -134,13 +138,15 @@ class ClientLimits:
         key_of: Callable[[LimitKind], LimitKey],
         capacity: int,
         fleet: SharedSlots | None = None,
+        backend: Backends = AsyncBackend,
     ) -> None:
         self._kind_of = kind_of
         self._key_of = key_of
         self.capacity = capacity
         self.fleet = fleet
+        self._backend = backend
         self._keys: dict[str, LimitKey] = {}
-        self._used: dict[LimitKey, anyio.CapacityLimiter] = {}
+        self._used: dict[LimitKey, Limiter] = {}
 
     def key_for(self, kind: LimitKind) -> LimitKey:
         key = self._keys.get(kind)
@@ -148,8 +154,8 @@ class ClientLimits:
             key = self._keys[kind] = self._key_of(kind)
         return key
 
-    def local_limiter(self, key: LimitKey) -> anyio.CapacityLimiter:
-        limiter = REGISTRY.limiter(key, self.capacity)
+    def local_limiter(self, key: LimitKey) -> Limiter:
+        limiter = REGISTRY.limiter(key, self.capacity, self._backend)
         self._used[key] = limiter
         return limiter
 
@@ -158,7 +164,7 @@ class ClientLimits:
         """Slots taken right now, in this process, under the keys this client has used (by any client)."""
         return sum(int(limiter.borrowed_tokens) for limiter in self._used.values())
 
-    def slot(self, operation: Operation, deadline: float | None) -> contextlib.AbstractAsyncContextManager[Any]:
+    def slot(self, operation: Operation, deadline: float | None) -> Any:
         key = self.key_for(self._kind_of(operation))
         local = self.local_limiter(key)
         if self.fleet is None:

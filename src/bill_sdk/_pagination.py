@@ -1,4 +1,5 @@
-"""Async iteration over BILL's paged lists, one page in memory at a time.
+"""Iteration over BILL's paged lists, one page in memory at a time (the sync twin, ``bill_sdk._sync._pagination``,
+is made from this module by ``codegen/unasync.py``).
 
 Three cursor styles exist (see spec `x-pagination`): Connect sends the previous response's `nextPage` back as
 the `page` query parameter, Spend & Expense as a `nextPage` query parameter, and webhook lists are forward-only.
@@ -23,9 +24,10 @@ about 80 bytes and half a microsecond an item on CPython, some 8 MB for a 100,00
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
+from ._primitives import AsyncPageCall
 from .errors import ArgumentError, PaginationError
 
 T_co = TypeVar("T_co", covariant=True)
@@ -138,21 +140,16 @@ T = TypeVar("T")
 PageT = TypeVar("PageT", bound="Page[Any]")
 
 
-class AsyncPaginator(Coroutine[Any, Any, PageT], Generic[PageT, T]):
-    """What a list method returns: ``await`` it for one page, ``async for`` over it for every item.
+class AsyncPaginator(AsyncPageCall[PageT], Generic[PageT, T]):
+    """What a list method returns: one page as the call was given (what that is, and how to get it, is
+    ``AsyncPageCall``'s in ``_primitives``), and iterated, every item across pages.
 
-        page = await bill.vendors.list(max=50)          # one page, as BILL sent it (page.results, page.next_page)
-        async for vendor in bill.vendors.list():        # every vendor across pages, one page in memory at a time
-            ...
-        async for page in bill.vendors.list().pages():  # every page
-
-    Nothing is sent until it is awaited or iterated. Awaiting sends exactly the arguments given and, like a
-    coroutine, works once (``asyncio.run``, ``asyncio.create_task`` and ``gather`` take it too). Each ``async
-    for`` starts again from the first page (or from the ``page``/``next_page`` cursor the list was given);
-    iterating without ``max`` asks BILL for its largest page, so a listing takes as few requests as possible.
+    Nothing is sent until it is used. Each iteration starts again from the first page (or from the
+    ``page``/``next_page`` cursor the list was given); iterating without ``max`` asks BILL for its largest page, so a
+    listing takes as few requests as possible. ``pages()`` gives the pages instead of the items.
     """
 
-    __slots__ = ("_coro", "_fetch", "_max_page_size", "_operation_id", "_page_size")
+    __slots__ = ("_fetch", "_max_page_size", "_operation_id", "_page_size")
 
     def __init__(
         self,
@@ -162,35 +159,16 @@ class AsyncPaginator(Coroutine[Any, Any, PageT], Generic[PageT, T]):
         max_page_size: int,
         operation_id: str | None = None,
     ) -> None:
+        super().__init__()
         # fetch(cursor, size): the page at `cursor` (None: where the list starts) holding at most `size` items
         # (None: the size the call was given, possibly none).
         self._fetch = fetch
         self._page_size = page_size
         self._max_page_size = max_page_size
         self._operation_id = operation_id  # named in a PaginationError
-        self._coro: Coroutine[Any, Any, PageT] | None = None
 
     async def _first(self) -> PageT:
         return await self._fetch(None, None)
-
-    def _started(self) -> Coroutine[Any, Any, PageT]:
-        if self._coro is None:
-            self._coro = self._first()
-        return self._coro
-
-    # A coroutine (the one fetching the first page), for `await` and for whatever expects a coroutine object.
-    def __await__(self) -> Generator[Any, None, PageT]:
-        return self._started().__await__()
-
-    def send(self, value: Any) -> Any:
-        return self._started().send(value)
-
-    def throw(self, *args: Any) -> Any:
-        return self._started().throw(*args)
-
-    def close(self) -> None:
-        if self._coro is not None:
-            self._coro.close()
 
     def pages(self) -> AsyncIterator[PageT]:
         """Every page from the first on, fetched one at a time as you iterate."""
@@ -205,6 +183,3 @@ class AsyncPaginator(Coroutine[Any, Any, PageT], Generic[PageT, T]):
     def __aiter__(self) -> AsyncIterator[T]:
         items: AsyncIterator[T] = iterate_items(self.pages())
         return items
-
-    def __repr__(self) -> str:
-        return "<AsyncPaginator: await it for one page, async for over it for every item>"

@@ -1,7 +1,8 @@
 """The runtime contract of the generated code, written by hand: what every generated endpoint function, model
 and resource calls, and the checks each endpoint runs before sending.
 
-The runtime (:class:`bill_sdk.AsyncBill`) implements :class:`Sender`; every generated endpoint function hands it
+The runtime (:class:`bill_sdk.AsyncBill`) implements :class:`Sender`, :class:`bill_sdk.Bill` :class:`SyncSender`
+(the same, without ``await``); every generated endpoint function hands it
 an :class:`Operation` (what BILL family, auth and retry rules apply) and the request parts. Models use
 :data:`UNSET`, :class:`LenientStrEnum`, :class:`EnumLookup`, :func:`mask_secret`, :func:`decode_error`,
 :func:`model_repr`, :func:`model_to_json` and :func:`model_from_json`; models used in request bodies also the
@@ -57,6 +58,7 @@ __all__ = [
     "RawResponse",
     "RequestOptions",
     "Sender",
+    "SyncSender",
     "Unset",
     "check_request_body",
     "decode_error",
@@ -143,6 +145,22 @@ class Sender(Protocol):
     """Sends one operation and returns its successful (2xx) response; raises bill_sdk.errors.BillError."""
 
     async def send(
+        self,
+        operation: Operation,
+        *,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        options: RequestOptions | None = None,
+    ) -> httpx.Response: ...
+
+
+class SyncSender(Protocol):
+    """:class:`Sender` for synchronous code (``Bill``): the generated ``sync``/``sync_raw`` functions call it."""
+
+    def send(
         self,
         operation: Operation,
         *,

@@ -14,7 +14,11 @@ Retry rules (BILL moves money, so the default is *not* to repeat):
 
 Deadline: ``timeout`` is the whole call's budget: waiting for a slot, signing in, every attempt, backoff and
 reading the body. A server that trickles a byte every half second is cut off at the deadline. A
-``Retry-After`` longer than what is left is not slept: the error is raised at once.
+``Retry-After`` longer than what is left is not slept: the error is raised at once. ``AsyncBackend`` (see
+``_primitives``) enforces it: async, a cancel scope ends whatever runs at the deadline; in the sync twin
+(``bill_sdk._sync._transport``, made from this module by ``codegen/unasync.py``) every wait and every attempt's
+httpx timeouts get what is left of it, and the body is checked against it between chunks (so a trickling body
+is cut off at most one read timeout after the deadline).
 
 Bodies: a success body larger than ``max_response_bytes`` (after decompression) is refused without reading the
 rest; of an error body only what the error parser uses is read.
@@ -30,20 +34,18 @@ Backoff is exponential with full jitter; a ``Retry-After`` header wins when pres
 from __future__ import annotations
 
 import logging
-import math
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import anyio
-import anyio.lowlevel
 import httpx
 
 from ._auth import HeaderAuth, Signer, is_session_expired
 from ._json import dumps_json
-from ._limits import SlotSource, running_loop
+from ._limits import SlotSource
+from ._primitives import AsyncBackend, DeadlinePassed
 from ._runtime import Operation, RequestOptions, Unset
 from .errors import (
     MAX_ERROR_BODY_BYTES,
@@ -99,11 +101,12 @@ def is_retryable(error: APIError) -> bool:
 
 
 class Lifecycle:
-    """Where and whether a client may send: the event loop (and thread) it first ran in, until it is closed.
+    """Where and whether a client may send: the owner it first ran in (``AsyncBackend.owner()``), until closed.
 
-    An httpx connection pool belongs to one event loop; a request sent from another one fails half-way (after
-    BILL may have applied it) with a bare ``RuntimeError``. So the first call binds the client, and any later
-    call from elsewhere is refused before anything is sent. A login-as-user child shares its parent's pool, so
+    For the sync client (this module's twin) the owner is the process: any thread may call, and only closing
+    matters. For the async client it is the event loop: an httpx connection pool belongs to one event loop; a
+    request sent from another one fails half-way (after BILL may have applied it) with a bare ``RuntimeError``.
+    So the first call binds the client, and any later call from elsewhere is refused before anything is sent. A login-as-user child shares its parent's pool, so
     it shares the binding, and it is closed when its parent is.
     """
 
@@ -125,7 +128,7 @@ class Lifecycle:
 
     def on_own_loop(self) -> bool:
         root = self._root()
-        return root._loop is None or root._loop is running_loop()
+        return root._loop is None or root._loop is AsyncBackend.owner()
 
     def check(self, *, closing: bool = False) -> None:
         if not closing and self.closed:
@@ -134,7 +137,7 @@ class Lifecycle:
                 "closed): create a new client"
             )
         root = self._root()
-        loop = running_loop()
+        loop = AsyncBackend.owner()  # the event loop; for the sync twin, the process: any thread may call
         if root._loop is None:
             root._loop, root._thread = loop, threading.get_ident()
         elif root._loop is not loop:
@@ -228,19 +231,18 @@ class RequestSender:
         request = self._build(operation, url, params, headers, json, content, options)
         if signer is None:
             signer = self._signer(operation)
-        deadline = None if timeout is None else anyio.current_time() + timeout
+        deadline = None if timeout is None else AsyncBackend.now() + timeout
         try:
-            with anyio.CancelScope(deadline=math.inf if deadline is None else deadline):
+            with AsyncBackend.deadline_scope(deadline) as deadline:
                 return await self._attempts(operation, request, signer, call, max_retries, deadline)
-        except anyio.get_cancelled_exc_class():
+        except AsyncBackend.cancellation():
             if call.in_flight and not operation.idempotent:
                 error: BillError = _outcome_unknown(
                     operation, "the call was cancelled by the caller after the request was sent"
                 )
             else:
                 raise
-        else:
-            # Only reached when the deadline's cancel scope ended the attempts.
+        except DeadlinePassed:
             if (call.in_flight or call.maybe_applied) and not operation.idempotent:
                 error = _outcome_unknown(
                     operation, f"the {timeout or 0:g} s deadline passed after the request was sent"
@@ -293,7 +295,7 @@ class RequestSender:
             except _Retry as failed:
                 retry = failed
             if retry is not None:
-                if attempt >= max_retries or (deadline is not None and anyio.current_time() >= deadline):
+                if attempt >= max_retries or (deadline is not None and AsyncBackend.now() >= deadline):
                     raise retry.error
                 await self._wait(operation, attempt, None, retry.why, call, retry.error, deadline)
                 attempt += 1
@@ -356,7 +358,7 @@ class RequestSender:
                 request.extensions["timeout"] = self._phase_timeouts(deadline)
                 response = await self._http.send(request, auth=auth, stream=True, follow_redirects=False)
                 try:
-                    await self._read(response, operation)
+                    await self._read(response, operation, deadline)
                 finally:
                     await response.aclose()
             except NOT_SENT as exc:
@@ -396,13 +398,15 @@ class RequestSender:
         )
         return response
 
-    async def _read(self, response: httpx.Response, operation: Operation) -> None:
+    async def _read(self, response: httpx.Response, operation: Operation, deadline: float | None) -> None:
         """Read the body into ``response.content``, at most what the status needs (see the module docs)."""
         limit = self._max_response_bytes if response.is_success else MAX_ERROR_BODY_BYTES
         chunks: list[bytes] = []
         size = 0
         try:
             async for chunk in response.aiter_bytes():
+                if deadline is not None and AsyncBackend.now() >= deadline:
+                    raise DeadlinePassed  # a trickling body (sync: between reads; async: the scope is first)
                 size += len(chunk)
                 if size > limit:
                     if not response.is_success:
@@ -426,7 +430,7 @@ class RequestSender:
         """httpx's per-phase timeouts for one attempt: the attempt's own bound, never past the call's deadline."""
         wait = self._attempt_timeout
         if deadline is not None:
-            left = max(deadline - anyio.current_time(), 0.001)
+            left = max(deadline - AsyncBackend.now(), 0.001)
             wait = left if wait is None else min(wait, left)
         connect = CONNECT_TIMEOUT if wait is None else min(CONNECT_TIMEOUT, wait)
         return {"connect": connect, "read": wait, "write": wait, "pool": wait}
@@ -436,7 +440,7 @@ class RequestSender:
             return True
         if error.retry_after > self._retry.max_retry_after:
             return False
-        return deadline is None or anyio.current_time() + error.retry_after < deadline
+        return deadline is None or AsyncBackend.now() + error.retry_after < deadline
 
     async def _wait(
         self,
@@ -449,7 +453,7 @@ class RequestSender:
         deadline: float | None,
     ) -> None:
         delay = self._retry.delay(attempt, retry_after)
-        if deadline is not None and anyio.current_time() + delay >= deadline:
+        if deadline is not None and AsyncBackend.now() + delay >= deadline:
             raise error  # the retry could not happen in time: the real failure says more than a deadline would
         call.phase = "while waiting to retry"
         logger.info(
@@ -461,7 +465,7 @@ class RequestSender:
             why,
             attempt + 1,
         )
-        await anyio.sleep(delay)
+        await AsyncBackend.sleep(delay)
 
     @staticmethod
     def _transport_error(operation: Operation, exc: Exception, *, sent: bool) -> TransportError:

@@ -35,7 +35,7 @@ import httpx
 import pytest
 import uvicorn
 
-from bill_sdk import AsyncBill, _client
+from bill_sdk import AsyncBill, _tls
 from bill_sdk.errors import AuthenticationError, BillConnectionError, BillError
 from bill_sdk.testing import FakeBill
 
@@ -124,14 +124,14 @@ async def test_clients_share_one_verified_context_built_once_per_process(
         real(self, *args, **kwargs)
 
     monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
-    _client._verified_tls_context.cache_clear()
+    _tls._verified_tls_context.cache_clear()
     try:
         async with AsyncBill(api_token="t", env={}) as first, AsyncBill(api_token="u", env={}) as second:
             assert pool_of(first)._ssl_context is pool_of(second)._ssl_context
             assert_verifying_and_direct(second)
         assert len(loads) == 1
     finally:
-        _client._verified_tls_context.cache_clear()
+        _tls._verified_tls_context.cache_clear()
 
 
 async def test_a_plain_http_destination_loads_no_trust_store_and_would_refuse_any_tls() -> None:

@@ -3,7 +3,8 @@
 Each patch is documented in generate.py with the generator version it was checked against. A tiny spec is
 generated with our templates into a temporary folder, and the output is read for what each patch promises:
 a JSON number is a ``Decimal`` (FloatProperty type strings and imports), BILL's ``max`` query parameter keeps
-its name (RESERVED_WORDS), and the spec filters reach the templates (TEMPLATE_FILTERS).
+its name (RESERVED_WORDS), the spec filters reach the templates (TEMPLATE_FILTERS), and each tag's resource
+classes are rendered a second time, synchronous, into ``api/<tag>/_sync.py`` (Project._build_api).
 """
 
 from __future__ import annotations
@@ -117,3 +118,14 @@ def test_the_spec_filters_reach_the_templates(package: Path) -> None:
     assert 'path="/v3/things"' in text  # spec_path
     assert "idempotent=True" in text  # is_idempotent
     assert "100" in text  # param_bounds: the maximum of `max` is checked
+
+
+def test_each_tag_gets_sync_resources_beside_the_async_ones(package: Path) -> None:
+    sync_resources = (package / "api" / "things" / "_sync.py").read_text()
+    assert "class SyncThingsResource:" in sync_resources
+    assert "from .list_things import sync as _call" in sync_resources
+    assert "async def" not in sync_resources and "await " not in sync_resources
+    assert "class ThingsResource:" in (package / "api" / "things" / "__init__.py").read_text()
+    endpoint = (package / "api" / "things" / "list_things.py").read_text()
+    assert "async def asyncio(" in endpoint and "\ndef sync(" in endpoint and "\ndef sync_raw(" in endpoint
+    assert "class SyncResources:" in (package / "__init__.py").read_text()

@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 from typing import assert_type
 
-from bill_sdk import AsyncBill, AsyncPaginator, RawResponse, request_id, where
-from bill_sdk.models import Address, Bill, Budget, Vendor, VendorCreate, VendorPage
+from bill_sdk import AsyncBill, AsyncPaginator, Bill, RawResponse, SyncPaginator, models, request_id, where
+from bill_sdk.models import Address, Budget, Vendor, VendorCreate, VendorPage
 from bill_sdk.webhooks import WebhookEvent, parse_event
 
 
 def on_event(body: bytes) -> None:
     event = parse_event(body)
     assert_type(event, WebhookEvent)
-    bill = event.typed_entity(Bill)  # that model, or WebhookPayloadError
-    assert_type(bill, Bill)
+    bill = event.typed_entity(models.Bill)  # that model (not the client bill_sdk.Bill), or WebhookPayloadError
+    assert_type(bill, models.Bill)
     print(bill.vendor_id, bill.due_date)
     entity = event.typed_entity()  # the model of the event's entity type
     if isinstance(entity, Vendor):
@@ -73,5 +73,34 @@ async def main() -> None:
         assert_type(raw_page.parse(), VendorPage)
 
 
+def main_sync() -> None:
+    """The same with Bill, the synchronous client."""
+    with Bill() as bill:
+        address = Address(line1="1 Main St", city="San Jose", country="US")
+        created = bill.vendors.create(body=VendorCreate(name="Happy Music Supplies", address=address))
+        assert_type(created, Vendor)
+        assert_type(bill.vendors.get(created.id), Vendor)
+
+        listing = bill.vendors.list(max=10)
+        assert_type(listing, SyncPaginator[VendorPage, Vendor])
+        assert_type(listing.page, VendorPage)  # one page
+        print(listing.next_page)  # its fields, read through
+        for vendor in bill.vendors.list(filters=where("archived").eq(False)):  # every vendor, all pages
+            assert_type(vendor, Vendor)
+        for each_page in bill.vendors.list(max=50).pages():
+            assert_type(each_page, VendorPage)
+        for budget in bill.spend.budgets.iter():
+            assert_type(budget, Budget)
+
+        patient = bill.with_options(timeout=120, max_retries=5)
+        assert_type(patient, Bill)
+        raw = bill.vendors.with_raw_response.get("00901ABCDEFGHIJKLMNO", timeout=5)
+        assert_type(raw, RawResponse[Vendor])
+        assert_type(raw.parse(), Vendor)
+        child = bill.login_as_user("00801CHILD", "00601USER")
+        assert_type(child, Bill)
+
+
 if __name__ == "__main__":
     asyncio.run(main())
+    main_sync()

@@ -23,6 +23,7 @@ except ImportError as missing:  # ConfigurationError (and ImportError) with the 
 
 from bill_sdk.testing.app import (
     ConnectionDropped,
+    FakeBillSyncTransport,
     FakeBillTransport,
     RequestRecord,
     ResponseViolation,
@@ -46,6 +47,7 @@ __all__ = [
     "Delivery",
     "FakeBill",
     "FakeBillConfig",
+    "FakeBillSyncTransport",
     "FakeBillTransport",
     "FakeCredentials",
     "Fault",

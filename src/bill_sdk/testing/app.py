@@ -313,3 +313,42 @@ class FakeBillTransport(httpx.ASGITransport):
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             ) from None
+
+
+class FakeBillSyncTransport(httpx.BaseTransport):
+    """In-process transport for synchronous clients (``bill_sdk.Bill``): ``httpx.Client(transport=...)``.
+
+    The app is ASGI, so it runs on an event loop in a background thread of this transport (test infrastructure
+    only: the SDK's own sync path has no event loop). Requests from many threads are served concurrently on that
+    loop, as uvicorn would; the read timeout of the request is honoured (``httpx.ReadTimeout``), and a dropped
+    connection surfaces as ``httpx.RemoteProtocolError``. ``close()`` (the client's) stops the thread.
+    """
+
+    def __init__(self, app: Any) -> None:
+        import anyio.from_thread
+
+        self._inner = FakeBillTransport(app=app)
+        self._portal_cm = anyio.from_thread.start_blocking_portal()
+        self._portal = self._portal_cm.__enter__()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        import anyio
+
+        body = request.read()
+        timeout = request.extensions.get("timeout", {}).get("read")
+
+        async def serve() -> tuple[int, httpx.Headers, bytes]:
+            forwarded = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+            with anyio.fail_after(timeout):
+                response = await self._inner.handle_async_request(forwarded)
+                raw = b"".join([chunk async for chunk in response.aiter_raw()])
+            return response.status_code, response.headers, raw
+
+        try:
+            status, headers, raw = self._portal.call(serve)
+        except TimeoutError:
+            raise httpx.ReadTimeout("FakeBill did not answer within the read timeout", request=request) from None
+        return httpx.Response(status, headers=headers, content=raw, request=request)
+
+    def close(self) -> None:
+        self._portal_cm.__exit__(None, None, None)

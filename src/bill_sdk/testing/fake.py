@@ -17,7 +17,15 @@ from typing import Any, Unpack
 import httpx
 
 from bill_sdk.testing import server
-from bill_sdk.testing.app import FakeBillTransport, Journal, Pipeline, RequestRecord, ResponseViolation, create_app
+from bill_sdk.testing.app import (
+    FakeBillSyncTransport,
+    FakeBillTransport,
+    Journal,
+    Pipeline,
+    RequestRecord,
+    ResponseViolation,
+    create_app,
+)
 from bill_sdk.testing.catalog import Catalog
 from bill_sdk.testing.config import FakeBillConfig, FakeBillOptions, FakeCredentials
 from bill_sdk.testing.documents import Documents
@@ -265,6 +273,11 @@ class FakeBill:
     def transport(self) -> httpx.ASGITransport:
         """An in-process transport: ``httpx.AsyncClient(transport=fake.transport(), base_url=...)``."""
         return FakeBillTransport(app=self.app)
+
+    def sync_transport(self) -> httpx.BaseTransport:
+        """An in-process transport for synchronous clients: ``httpx.Client(transport=fake.sync_transport())``
+        (the app runs on an event loop in a thread of the transport; close the client to stop it)."""
+        return FakeBillSyncTransport(app=self.app)
 
     @contextlib.contextmanager
     def serve(self, port: int = 0, host: str = "127.0.0.1") -> Iterator[ServerURL]:

@@ -7,6 +7,8 @@
   ``base_url`` is ``http://fakebill``), with every FakeBill credential: Connect, Partner, Spend and Connect
   Events calls all work, signing in lazily on first use.
 * ``bill_server_client``: the same against ``fake_bill_server`` over real loopback HTTP.
+* ``bill_sync_client`` and ``bill_sync_server_client``: the same two with :class:`~bill_sdk.Bill`, the
+  synchronous client (plain fixtures: no pytest-asyncio needed).
 
 Both clients get ``env={}``, so your real ``BILL_*`` environment variables never reach a test, and are closed
 (sessions signed out) at teardown. They are async fixtures and need pytest-asyncio (the two FakeBill fixtures
@@ -33,7 +35,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 from bill_sdk.testing.fake import FakeBill, ServerURL
 
 if TYPE_CHECKING:
-    from bill_sdk import AsyncBill
+    from bill_sdk import AsyncBill, Bill
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -126,3 +128,28 @@ async def bill_server_client(fake_bill_server: ServerURL) -> AsyncIterator[Async
         yield bill
     finally:
         await bill.aclose()
+
+
+@pytest.fixture
+def bill_sync_client(fake_bill: FakeBill) -> Iterator[Bill]:
+    """A :class:`~bill_sdk.Bill` (synchronous) against the ``fake_bill`` fixture, in process (closed at teardown)."""
+    from bill_sdk import Bill
+
+    with httpx.Client(transport=fake_bill.sync_transport()) as http:
+        bill = Bill(base_url=IN_PROCESS_ORIGIN, http_client=http, **_client_options(fake_bill))
+        try:
+            yield bill
+        finally:
+            bill.close()
+
+
+@pytest.fixture
+def bill_sync_server_client(fake_bill_server: ServerURL) -> Iterator[Bill]:
+    """A :class:`~bill_sdk.Bill` (synchronous) against the ``fake_bill_server`` fixture, over loopback HTTP."""
+    from bill_sdk import Bill
+
+    bill = Bill(base_url=fake_bill_server.url, **_client_options(fake_bill_server.fake))
+    try:
+        yield bill
+    finally:
+        bill.close()

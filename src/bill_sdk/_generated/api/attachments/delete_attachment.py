@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
     path_segment,
 )
@@ -82,4 +83,42 @@ async def asyncio_raw(
         attachment_id=attachment_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    attachment_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> ActionStatusResult:
+    """Delete an attachment
+    Deletes an attachment for good: it cannot be restored and no longer appears in attachment lists
+    (https://developer.bill.com/changelog/2025-11-05-new-api-endpoint-for-deleting-attachments).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        attachment_id=attachment_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    attachment_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[ActionStatusResult]:
+    """Delete an attachment: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        attachment_id=attachment_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

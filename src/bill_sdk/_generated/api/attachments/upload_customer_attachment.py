@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
     path_segment,
 )
@@ -106,4 +107,51 @@ async def asyncio_raw(
         name=name,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    customer_id: str,
+    *,
+    body: File,
+    name: str,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Document:
+    """Upload customer attachment
+    Attaches a file to a customer. The body is the raw file bytes (not multipart, not base64) and the
+    file name travels in the `name` query parameter; files may be up to 6 MB. BILL finishes processing
+    the file a few minutes later, and the download link works only from then on.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        body=body,
+        name=name,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    customer_id: str,
+    *,
+    body: File,
+    name: str,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Document]:
+    """Upload customer attachment: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        body=body,
+        name=name,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

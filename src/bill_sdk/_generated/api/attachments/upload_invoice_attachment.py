@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
     path_segment,
@@ -114,4 +115,55 @@ async def asyncio_raw(
         replace_invoice_pdf=replace_invoice_pdf,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    invoice_id: str,
+    *,
+    body: File,
+    name: str,
+    replace_invoice_pdf: bool | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Document:
+    """Upload invoice attachment
+    Attaches a file to a invoice. The body is the raw file bytes (not multipart, not base64) and the
+    file name travels in the `name` query parameter; files may be up to 6 MB. BILL finishes processing
+    the file a few minutes later, and the download link works only from then on.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        invoice_id=invoice_id,
+        body=body,
+        name=name,
+        replace_invoice_pdf=replace_invoice_pdf,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    invoice_id: str,
+    *,
+    body: File,
+    name: str,
+    replace_invoice_pdf: bool | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Document]:
+    """Upload invoice attachment: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        invoice_id=invoice_id,
+        body=body,
+        name=name,
+        replace_invoice_pdf=replace_invoice_pdf,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
 )
@@ -89,4 +90,42 @@ async def asyncio_raw(
         page=page,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> LoginOrganizationPage:
+    """Get list of login organizations
+    Organizations the current API session can reach, plus their console organizations (a console
+    organization is the parent of a listed one). 100 per page; send nextPage or prevPage back as page.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        page=page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[LoginOrganizationPage]:
+    """Get list of login organizations: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        page=page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

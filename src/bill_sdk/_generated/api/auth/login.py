@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -91,4 +92,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: LoginRequest,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> LoginResponse:
+    """API login
+    Opens an organization session. BILL allows only 200 logins per developer key per hour
+    (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24; the 5-per-minute limit
+    there is for calls that send a text message, not for login), so keep and reuse the session: it
+    expires after 35 minutes without any call, each call restarts that clock, and there is no refresh
+    (sign in again, or logout when done). With rememberMeId and device the session is MFA-trusted;
+    otherwise `trusted` is false and stepUpMfaSession can upgrade it.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: LoginRequest,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[LoginResponse]:
+    """API login: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

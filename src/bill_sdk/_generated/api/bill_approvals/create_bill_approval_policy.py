@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -87,4 +88,42 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: BillApprovalPolicyCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> BillApprovalPolicy:
+    """Create a bill approval policy
+    Creates a policy: bills matching all its rules (for example BILL_AMOUNT gte 1000) need its
+    approvers' approval before they can be paid.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: BillApprovalPolicyCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[BillApprovalPolicy]:
+    """Create a bill approval policy: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

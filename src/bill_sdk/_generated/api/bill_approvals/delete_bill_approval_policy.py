@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
     path_segment,
 )
@@ -81,4 +82,41 @@ async def asyncio_raw(
         policy_id=policy_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    policy_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> ActionStatusResult:
+    """Delete a bill approval policy
+    Deletes a policy for good (it cannot be restored); bills no longer match it.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        policy_id=policy_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    policy_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[ActionStatusResult]:
+    """Delete a bill approval policy: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        policy_id=policy_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

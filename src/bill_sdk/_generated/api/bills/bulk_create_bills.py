@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -96,4 +97,43 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: list[BillCreate],
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> list[Bill]:
+    """Create multiple bills
+    Creates up to 100 bills, for one or several vendors, in one all-or-nothing request: if any bill
+    fails, none is created (https://developer.bill.com/reference/createbulkbills.md, updatedAt
+    2026-06-29; older copies said 200).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: list[BillCreate],
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[list[Bill]]:
+    """Create multiple bills: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

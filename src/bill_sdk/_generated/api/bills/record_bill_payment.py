@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -91,4 +92,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: BillPaymentRecord,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RecordedBillPayment:
+    """Record AP payment
+    Records a payment made outside BILL (a check written by hand, a wire from another bank) against one
+    or more bills of one vendor; BILL moves no money. Each bill's dueAmount drops by the amount applied
+    to it, and vendor credits can be applied in the same request
+    (https://developer.bill.com/docs/record-ap-payments ;
+    https://developer.bill.com/hc/reference/recordpayment). Repeating it records the payment twice, so
+    the SDK never re-sends it once it may have reached BILL.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: BillPaymentRecord,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[RecordedBillPayment]:
+    """Record AP payment: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

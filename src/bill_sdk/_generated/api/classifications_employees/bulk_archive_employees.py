@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
 )
 
@@ -86,4 +87,41 @@ async def asyncio_raw(
         ids=ids,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    ids: str,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> EmployeeBulkResult:
+    """Archive multiple employees
+    Archives several employees; each comes back with archived true.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        ids=ids,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    ids: str,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[EmployeeBulkResult]:
+    """Archive multiple employees: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        ids=ids,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

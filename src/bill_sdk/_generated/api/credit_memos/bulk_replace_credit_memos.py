@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -90,4 +91,42 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: list[CreditMemoBulkReplace],
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CreditMemoBulkResult:
+    """Replace multiple credit memos
+    Replaces up to 50 credit memos, each named by its id: line items without an id are added, existing
+    lines left out are removed.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: list[CreditMemoBulkReplace],
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CreditMemoBulkResult]:
+    """Replace multiple credit memos: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -94,4 +95,44 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    credit_memo_id: str,
+    *,
+    body: CreditMemoUpdate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CreditMemo:
+    """Update a credit memo
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        credit_memo_id=credit_memo_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    credit_memo_id: str,
+    *,
+    body: CreditMemoUpdate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CreditMemo]:
+    """Update a credit memo: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        credit_memo_id=credit_memo_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -97,4 +98,47 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    customer_id: str,
+    *,
+    body: CustomerBankAccountCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CustomerBankAccount:
+    """Create a customer bank account
+    Adds a bank account a customer is charged from. The customer needs a billingAddress first;
+    verification, when needed, takes up to 2 business days, and in production BILL validates the routing
+    number before a charge.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    customer_id: str,
+    *,
+    body: CustomerBankAccountCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CustomerBankAccount]:
+    """Create a customer bank account: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

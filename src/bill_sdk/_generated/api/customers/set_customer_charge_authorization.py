@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -95,4 +96,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    customer_id: str,
+    *,
+    body: CustomerChargeAuthorization,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CustomerChargeAuthorization:
+    """Set charge customer authorization
+    Records whether the organization is authorized to charge the customer's bank account (by default it
+    is not). Setting the same value again changes nothing.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    customer_id: str,
+    *,
+    body: CustomerChargeAuthorization,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CustomerChargeAuthorization]:
+    """Set charge customer authorization: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

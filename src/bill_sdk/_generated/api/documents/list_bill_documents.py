@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
     path_segment,
@@ -106,4 +107,48 @@ async def asyncio_raw(
         page=page,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    bill_id: str,
+    *,
+    max: int | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CustomerAttachmentPage:
+    """Get list of documents
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bill_id=bill_id,
+        max=max,
+        page=page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    bill_id: str,
+    *,
+    max: int | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CustomerAttachmentPage]:
+    """Get list of documents: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bill_id=bill_id,
+        max=max,
+        page=page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
     path_segment,
 )
@@ -107,4 +108,52 @@ async def asyncio_raw(
         name=name,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    bill_id: str,
+    *,
+    body: File,
+    name: str,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Document:
+    """Upload bill document
+    Adds a document to a bill. The body is the raw file bytes (up to 6 MB) with the file name in `name`.
+    Processing is asynchronous: the answer carries a temporary upload id (begins with 0du) and its name,
+    createdTime and downloadLink stay empty. Poll getDocumentUploadStatus with that id until it reports
+    UPLOADED, then fetch the finished document (id begins with 00h) with getDocument.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bill_id=bill_id,
+        body=body,
+        name=name,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    bill_id: str,
+    *,
+    body: File,
+    name: str,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Document]:
+    """Upload bill document: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bill_id=bill_id,
+        body=body,
+        name=name,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

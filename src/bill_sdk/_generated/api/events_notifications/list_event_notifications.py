@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
     path_segment,
@@ -136,4 +137,62 @@ async def asyncio_raw(
         page=page,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    subscription_id: str,
+    *,
+    entity_id: str | Unset = UNSET,
+    created_time_from: datetime.datetime | Unset = UNSET,
+    created_time_to: datetime.datetime | Unset = UNSET,
+    max: int | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> EventNotificationPage:
+    """Get list of event notifications
+    History of the notifications sent for one subscription, newest first by default; BILL keeps 180
+    days. Useful to find deliveries your endpoint refused. Pages forward only.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        subscription_id=subscription_id,
+        entity_id=entity_id,
+        created_time_from=created_time_from,
+        created_time_to=created_time_to,
+        max=max,
+        page=page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    subscription_id: str,
+    *,
+    entity_id: str | Unset = UNSET,
+    created_time_from: datetime.datetime | Unset = UNSET,
+    created_time_to: datetime.datetime | Unset = UNSET,
+    max: int | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[EventNotificationPage]:
+    """Get list of event notifications: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        subscription_id=subscription_id,
+        entity_id=entity_id,
+        created_time_from=created_time_from,
+        created_time_to=created_time_to,
+        max=max,
+        page=page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

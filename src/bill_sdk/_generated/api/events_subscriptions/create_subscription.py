@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -97,4 +98,47 @@ async def asyncio_raw(
         idempotency_key=idempotency_key,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: SubscriptionCreate,
+    idempotency_key: str | UUID | None = None,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Subscription:
+    """Create a subscription
+    Starts sending the chosen events to an HTTPS URL. The answer carries `securityKey`, the only time
+    BILL shows it: keep it to verify notification signatures. At most 10 subscriptions per organization;
+    an identical subscription (same events and URL) is refused. Needs an idempotency key.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: SubscriptionCreate,
+    idempotency_key: str | UUID | None = None,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Subscription]:
+    """Create a subscription: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
     path_segment,
 )
@@ -92,4 +93,46 @@ async def asyncio_raw(
         idempotency_key=idempotency_key,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    subscription_id: str,
+    *,
+    idempotency_key: str | UUID | None = None,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> SubscriptionSecurityKey:
+    """Create a security key
+    Replaces the key BILL signs this subscription's notifications with and returns the new one, once.
+    Needs an idempotency key.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        subscription_id=subscription_id,
+        idempotency_key=idempotency_key,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    subscription_id: str,
+    *,
+    idempotency_key: str | UUID | None = None,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[SubscriptionSecurityKey]:
+    """Create a security key: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        subscription_id=subscription_id,
+        idempotency_key=idempotency_key,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

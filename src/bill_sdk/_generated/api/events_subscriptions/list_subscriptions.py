@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
 )
@@ -99,4 +100,46 @@ async def asyncio_raw(
         page=page,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    max: int | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> SubscriptionPage:
+    """Get list of subscriptions
+    The webhook subscriptions visible to the caller's credentials. Pages forward only; no filters or
+    sort.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        max=max,
+        page=page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    max: int | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[SubscriptionPage]:
+    """Get list of subscriptions: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        max=max,
+        page=page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
     path_segment,
 )
@@ -81,4 +82,41 @@ async def asyncio_raw(
         bank_account_id=bank_account_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    bank_account_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> BankAccount:
+    """Archive a bank account
+    Archives a bank account; the account and its bank account user must both be VERIFIED.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bank_account_id=bank_account_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    bank_account_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[BankAccount]:
+    """Archive a bank account: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bank_account_id=bank_account_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

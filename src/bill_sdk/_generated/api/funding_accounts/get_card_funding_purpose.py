@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
 )
 
@@ -94,4 +95,46 @@ async def asyncio_raw(
         brand=brand,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    vendor_id: str,
+    brand: str,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CardFundingPurposeList:
+    """Get card funding purpose
+    Lists the purposes to choose cardFundingPurpose from before paying a vendor by card. BILL may answer
+    200 with an empty body when it already knows the vendor's industry and no purpose is needed.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        brand=brand,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    vendor_id: str,
+    brand: str,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CardFundingPurposeList]:
+    """Get card funding purpose: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        brand=brand,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

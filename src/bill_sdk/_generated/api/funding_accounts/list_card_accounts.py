@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
 )
 
@@ -88,4 +89,41 @@ async def asyncio_raw(
         card_user_status=card_user_status,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    card_user_status: CardUserStatus,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CardAccountList:
+    """Get list of card accounts
+    Lists the card accounts whose users have the given verification status, with the card fee rates.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        card_user_status=card_user_status,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    card_user_status: CardUserStatus,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CardAccountList]:
+    """Get list of card accounts: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        card_user_status=card_user_status,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -89,4 +90,44 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: BankAccountUserNomination,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> ActionStatusResult:
+    """Nominate a bank account user
+    Lets a user pay from a verified organization bank account: the bank account user becomes NOMINATED
+    and BILL emails the user to sign in and verify their identity, after which they are VERIFIED
+    (https://developer.bill.com/changelog/2025-01-31-new-endpoints-bank-account-users). The bank account
+    must be VERIFIED first. Repeating it sends another email, so the SDK does not re-send it.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: BankAccountUserNomination,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[ActionStatusResult]:
+    """Nominate a bank account user: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -99,4 +100,49 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    bank_account_id: str,
+    *,
+    body: BankAccountUpdate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> BankAccount:
+    """Update a bank account
+    Changes a verified bank account, for example to make it the default for paying or receiving;
+    routingNumber, accountNumber and type cannot change
+    (https://developer.bill.com/hc/reference/updatebankaccount). Unlike creating a bank account it is
+    not among the calls that need an MFA-trusted session
+    (https://developer.bill.com/hc/reference/setup).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bank_account_id=bank_account_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    bank_account_id: str,
+    *,
+    body: BankAccountUpdate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[BankAccount]:
+    """Update a bank account: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bank_account_id=bank_account_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -97,4 +98,47 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    bank_account_id: str,
+    *,
+    body: BankAccountVerification,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> BankAccountVerificationResult:
+    """Verify a bank account
+    Confirms a new bank account with the amount of BILL's test deposit (can take two business days to
+    arrive; verify within 14 days). Only the user who added the account can verify it, and three wrong
+    attempts make the account unusable.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bank_account_id=bank_account_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    bank_account_id: str,
+    *,
+    body: BankAccountVerification,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[BankAccountVerificationResult]:
+    """Verify a bank account: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        bank_account_id=bank_account_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -8,6 +8,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -93,4 +94,47 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    invoice_id: str,
+    *,
+    body: InvoiceEmail,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Any:
+    """Send an invoice
+    Emails an invoice to one or more addresses. BILL's current rate-limit page keeps the 5-per-minute
+    limit for calls that send a text message only; email is not listed
+    (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        invoice_id=invoice_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    invoice_id: str,
+    *,
+    body: InvoiceEmail,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Any]:
+    """Send an invoice: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        invoice_id=invoice_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -96,4 +97,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    invoice_id: str,
+    *,
+    body: InvoiceUpdate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Invoice:
+    """Update an invoice
+    Changes some fields of an invoice; line items keep their ids. Use replaceInvoice to add or remove
+    lines.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        invoice_id=invoice_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    invoice_id: str,
+    *,
+    body: InvoiceUpdate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Invoice]:
+    """Update an invoice: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        invoice_id=invoice_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -88,4 +89,43 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: MfaChallengeCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> MfaChallenge:
+    """Generate MFA challenge
+    Sends a six-digit token to the phone registered for MFA; validate it with validateMfaChallenge.
+    Calls that send a text message to a user, like this one, are limited to 5 per minute
+    (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: MfaChallengeCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[MfaChallenge]:
+    """Generate MFA challenge: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -88,4 +89,43 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: MfaChallengeValidation,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> MfaChallengeValidationResult:
+    """Validate MFA challenge
+    Checks the token of an MFA challenge; on success the current session becomes MFA-trusted. With
+    rememberMe the answer carries a rememberMeId that, with the device name, gives trusted sessions for
+    30 days.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: MfaChallengeValidation,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[MfaChallengeValidationResult]:
+    """Validate MFA challenge: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -8,6 +8,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -96,4 +97,50 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    customer_id: str,
+    *,
+    body: NetworkInvitationCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Any:
+    """Send connection request to a customer
+    Sends a connection request to the customer's organization in the BILL network (or RPPS).
+    Organizations with automatic connections connect at once; otherwise the request waits for acceptance
+    and expires after 60 days; delete an unanswered request before sending a new one. BILL's current
+    rate-limit page keeps the 5-per-minute limit for calls that send a text message only; invitations
+    are not listed (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24; the older
+    https://developer.bill.com/v3/docs/api-rate-limits listed them).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    customer_id: str,
+    *,
+    body: NetworkInvitationCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Any]:
+    """Send connection request to a customer: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -8,6 +8,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -98,4 +99,52 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    vendor_id: str,
+    *,
+    body: NetworkInvitationCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Any:
+    """Send connection request to a vendor
+    Sends a connection request to the vendor's organization in the BILL network (or RPPS). Organizations
+    with automatic connections connect at once; otherwise the request waits for acceptance and expires
+    after 60 days; delete an unanswered request before sending a new one. BILL's current rate-limit page
+    keeps the 5-per-minute limit for calls that send a text message only; invitations are not listed
+    (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24; the older
+    https://developer.bill.com/v3/docs/api-rate-limits listed them). BILL's list of calls that need an
+    MFA-trusted session does not include invitations (https://developer.bill.com/hc/reference/setup ;
+    https://developer.bill.com/reference/validatechallenge.md, updatedAt 2026-06-29).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    vendor_id: str,
+    *,
+    body: NetworkInvitationCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Any]:
+    """Send connection request to a vendor: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

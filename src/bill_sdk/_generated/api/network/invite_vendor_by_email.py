@@ -8,6 +8,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -94,4 +95,48 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    vendor_id: str,
+    *,
+    body: VendorEmailInvitationCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Any:
+    """Send connection request to a vendor not in the BILL Network
+    Invites a vendor that is not in the BILL network by email; when it signs up and accepts, its
+    organization is linked to the vendor record. The request expires after 60 days. BILL's 5-per-minute
+    limit is for calls that send a text message; email invitations are not listed
+    (https://developer.bill.com/docs/api-rate-limits.md, updatedAt 2026-03-24).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    vendor_id: str,
+    *,
+    body: VendorEmailInvitationCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Any]:
+    """Send connection request to a vendor not in the BILL Network: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

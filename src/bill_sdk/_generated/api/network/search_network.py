@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
 )
@@ -115,4 +116,54 @@ async def asyncio_raw(
         account_number=account_number,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    name: str,
+    scope: NetworkSearchScope | Unset = UNSET,
+    zip_or_postal_code: str | Unset = UNSET,
+    account_number: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> NetworkSearchResult:
+    """Search for an organization in the BILL Network
+    Finds organizations in the BILL network and/or the verified national vendor (RPPS) network.
+    Organizations with a private profile never appear.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        name=name,
+        scope=scope,
+        zip_or_postal_code=zip_or_postal_code,
+        account_number=account_number,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    name: str,
+    scope: NetworkSearchScope | Unset = UNSET,
+    zip_or_postal_code: str | Unset = UNSET,
+    account_number: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[NetworkSearchResult]:
+    """Search for an organization in the BILL Network: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        name=name,
+        scope=scope,
+        zip_or_postal_code=zip_or_postal_code,
+        account_number=account_number,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

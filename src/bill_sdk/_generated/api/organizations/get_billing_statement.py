@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
     path_segment,
 )
@@ -88,4 +89,45 @@ async def asyncio_raw(
         billing_statement_id=billing_statement_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    organization_id: str,
+    billing_statement_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> BillingStatementDetail:
+    """Get billing statement details
+    One billing statement with its lines; download it from downloadLink with the sessionId header.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        organization_id=organization_id,
+        billing_statement_id=billing_statement_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    organization_id: str,
+    billing_statement_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[BillingStatementDetail]:
+    """Get billing statement details: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        organization_id=organization_id,
+        billing_statement_id=billing_statement_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

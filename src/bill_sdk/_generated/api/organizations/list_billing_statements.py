@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
     path_segment,
@@ -130,4 +131,59 @@ async def asyncio_raw(
         invoice_date_to=invoice_date_to,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    organization_id: str,
+    *,
+    max: int | Unset = UNSET,
+    page: str | Unset = UNSET,
+    invoice_date_from: datetime.date | Unset = UNSET,
+    invoice_date_to: datetime.date | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> BillingStatementPage:
+    """Get list of billing statements
+    BILL's monthly billing statements for the organization (ids begin with 0S0). With invoiceDateFrom
+    and invoiceDateTo the list covers that range; max and page apply only when neither is set
+    (https://developer.bill.com/docs/organization-billing-statements).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        organization_id=organization_id,
+        max=max,
+        page=page,
+        invoice_date_from=invoice_date_from,
+        invoice_date_to=invoice_date_to,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    organization_id: str,
+    *,
+    max: int | Unset = UNSET,
+    page: str | Unset = UNSET,
+    invoice_date_from: datetime.date | Unset = UNSET,
+    invoice_date_to: datetime.date | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[BillingStatementPage]:
+    """Get list of billing statements: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        organization_id=organization_id,
+        max=max,
+        page=page,
+        invoice_date_from=invoice_date_from,
+        invoice_date_to=invoice_date_to,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

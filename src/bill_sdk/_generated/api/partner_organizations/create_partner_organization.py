@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -87,4 +88,42 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: PartnerOrganizationCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> PartnerOrganization:
+    """Create an organization
+    Creates a child organization. Next steps are usually: create a user in it, add a phone for that
+    user's risk verification, then log in as the user. Not idempotent: a retry can create a duplicate.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: PartnerOrganizationCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[PartnerOrganization]:
+    """Create an organization: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -97,4 +98,47 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    organization_id: str,
+    *,
+    body: PartnerPricePlanUpdate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> ActionStatusResult:
+    """Update an organization price plan
+    Moves an organization the partner created to another of the partner's price plans, PricePlan1 to
+    PricePlan5 (https://developer.bill.com/changelog/2025-11-05-new-endpoint-update-org-price-plan ;
+    https://developer.bill.com/hc/reference/updateorgpartnerpriceplan).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        organization_id=organization_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    organization_id: str,
+    *,
+    body: PartnerPricePlanUpdate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[ActionStatusResult]:
+    """Update an organization price plan: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        organization_id=organization_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     check_request_body,
     parse_response,
@@ -106,4 +107,50 @@ async def asyncio_raw(
         organization_id=organization_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    user_id: str,
+    *,
+    body: AddPartnerRiskVerificationPhoneRequest,
+    organization_id: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Any:
+    """Add phone for risk verification
+    Links a phone number to a user of a child organization; BILL needs it before that organization's
+    risk verification can start.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        user_id=user_id,
+        body=body,
+        organization_id=organization_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    user_id: str,
+    *,
+    body: AddPartnerRiskVerificationPhoneRequest,
+    organization_id: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Any]:
+    """Add phone for risk verification: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        user_id=user_id,
+        body=body,
+        organization_id=organization_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -93,4 +94,46 @@ async def asyncio_raw(
         organization_id=organization_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: PartnerUserCreate,
+    organization_id: str,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> PartnerUser:
+    """Create a user
+    Adds a user to the child organization named in the organizationId header. Not idempotent: a retry
+    can create a duplicate.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+        organization_id=organization_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: PartnerUserCreate,
+    organization_id: str,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[PartnerUser]:
+    """Create a user: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+        organization_id=organization_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

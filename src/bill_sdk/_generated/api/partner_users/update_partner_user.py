@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     check_request_body,
     parse_response,
@@ -105,4 +106,49 @@ async def asyncio_raw(
         organization_id=organization_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    user_id: str,
+    *,
+    body: UserUpdate,
+    organization_id: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> PartnerUser:
+    """Update a user
+    Changes only the fields sent.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        user_id=user_id,
+        body=body,
+        organization_id=organization_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    user_id: str,
+    *,
+    body: UserUpdate,
+    organization_id: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[PartnerUser]:
+    """Update a user: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        user_id=user_id,
+        body=body,
+        organization_id=organization_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

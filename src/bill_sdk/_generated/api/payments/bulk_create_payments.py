@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -88,4 +89,43 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: BulkPaymentCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> BulkPaymentResult:
+    """Create a bulk payment
+    Pays up to 50 existing bills in one request, all or nothing: if one bill payment fails, nothing is
+    paid. Leave vendorId out to pay several vendors. Needs an MFA-trusted session in production and,
+    like createPayment, is never retried blindly.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: BulkPaymentCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[BulkPaymentResult]:
+    """Create a bulk payment: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -88,4 +89,43 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: MassPaymentCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> MassPaymentBatch:
+    """Create a mass payment
+    Pays up to 2000 existing bills in one request; BILL processes each payment asynchronously (poll
+    get_mass_payment or subscribe to mass-payment.updated). Needs an MFA-trusted session. A payment:
+    never re-sent by the SDK once it may have reached BILL.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: MassPaymentCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[MassPaymentBatch]:
+    """Create a mass payment: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

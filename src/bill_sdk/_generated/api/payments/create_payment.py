@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -89,4 +90,44 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: PaymentCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Payment:
+    """Create a payment
+    Pays a bill, or lets BILL create the bill (processingOptions.createBill). In production this needs
+    an MFA-trusted session; an untrusted session is refused (integrators report BDC_1361). Payments have
+    no idempotency key: this call is never retried blindly once it may have reached BILL, because a
+    repeat can pay twice; look the payment up (for example by transactionNumber) before trying again.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: PaymentCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Payment]:
+    """Create a payment: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
 )
@@ -108,4 +109,54 @@ async def asyncio_raw(
         base_currency=base_currency,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    vendor_id: str,
+    amount: Decimal,
+    base_currency: bool | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> ExchangeRateQuote:
+    """Get BILL foreign exchange rate
+    The current BILL exchange rate and exchange-rate batch id for paying an international vendor a given
+    amount in the vendor bill currency. When the vendor bill currency is not USD, createPayment and
+    bulkCreatePayments need the batch id (exchangeRateBatchId) and processDate must be the next US
+    business day, no later than the batch's expiry
+    (https://developer.bill.com/hc/reference/getexchangerate ;
+    https://developer.bill.com/changelog/2026-01-20-payments-api-improvements).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        amount=amount,
+        base_currency=base_currency,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    vendor_id: str,
+    amount: Decimal,
+    base_currency: bool | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[ExchangeRateQuote]:
+    """Get BILL foreign exchange rate: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        amount=amount,
+        base_currency=base_currency,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

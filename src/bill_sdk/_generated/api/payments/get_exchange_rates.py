@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -91,4 +92,43 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: list[VendorExchangeRateQuery],
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> ExchangeRateBatch:
+    """Get BILL exchange rates for multiple vendors
+    Current BILL exchange rates for paying several international vendors, and the exchangeRateBatchId
+    that bulk payments to them need (it expires; ask again for a new one). Asking again only quotes
+    again.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: list[VendorExchangeRateQuery],
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[ExchangeRateBatch]:
+    """Get BILL exchange rates for multiple vendors: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

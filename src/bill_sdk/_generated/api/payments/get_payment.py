@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
     path_segment,
 )
@@ -81,4 +82,41 @@ async def asyncio_raw(
         payment_id=payment_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    payment_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Payment:
+    """Get payment details
+    Returns a payment; watch singleStatus for its progress.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        payment_id=payment_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    payment_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Payment]:
+    """Get payment details: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        payment_id=payment_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

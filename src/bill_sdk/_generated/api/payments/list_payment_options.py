@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
 )
 
@@ -94,4 +95,45 @@ async def asyncio_raw(
         amount=amount,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    vendor_id: str,
+    amount: Decimal,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> VendorPaymentOptions:
+    """Get list of vendor payment options
+    Shows which funding accounts can pay a vendor an amount, with delivery dates and card fees.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        amount=amount,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    vendor_id: str,
+    amount: Decimal,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[VendorPaymentOptions]:
+    """Get list of vendor payment options: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        amount=amount,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -96,4 +97,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    payment_id: str,
+    *,
+    body: PaymentVoid,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Payment:
+    """Void a payment
+    Voids a payment that can no longer be canceled, made through BILL or recorded as paid outside it.
+    Escheated payments (FUNDS_ESCHEATED) cannot be voided.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        payment_id=payment_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    payment_id: str,
+    *,
+    body: PaymentVoid,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Payment]:
+    """Void a payment: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        payment_id=payment_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -89,4 +90,44 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: CustomerCharge,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> ReceivedPayment:
+    """Charge a customer
+    Charges a customer's bank account and applies the payment to invoices of that customer. The
+    organization must be authorized to charge the customer (customers.set_charge_authorization) and the
+    customer needs a bank account (customers.bank_accounts.create). A payment: never re-sent by the SDK
+    once it may have reached BILL.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: CustomerCharge,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[ReceivedPayment]:
+    """Charge a customer: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -95,4 +96,45 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    recurring_bill_id: str,
+    *,
+    body: RecurringBillCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RecurringBill:
+    """Replace a recurring bill
+    Replaces a recurring bill completely (lines left out are deleted); all future bills change.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        recurring_bill_id=recurring_bill_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    recurring_bill_id: str,
+    *,
+    body: RecurringBillCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[RecurringBill]:
+    """Replace a recurring bill: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        recurring_bill_id=recurring_bill_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

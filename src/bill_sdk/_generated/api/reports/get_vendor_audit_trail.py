@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
     path_segment,
@@ -122,4 +123,54 @@ async def asyncio_raw(
         max=max,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    vendor_id: str,
+    *,
+    include_archived: bool | Unset = UNSET,
+    start: int | Unset = UNSET,
+    max: int | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> list[VendorAuditTrailEntry]:
+    """Get audit trail details for a vendor
+    Lists the creations and changes of a vendor. Unlike other lists it pages by offset (start and max)
+    and returns a plain array without page cursors.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        include_archived=include_archived,
+        start=start,
+        max=max,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    vendor_id: str,
+    *,
+    include_archived: bool | Unset = UNSET,
+    start: int | Unset = UNSET,
+    max: int | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[list[VendorAuditTrailEntry]]:
+    """Get audit trail details for a vendor: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        include_archived=include_archived,
+        start=start,
+        max=max,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

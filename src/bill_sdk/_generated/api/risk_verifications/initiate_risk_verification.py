@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
 )
 
@@ -70,4 +71,36 @@ async def asyncio_raw(
     """
     kwargs = _get_kwargs()
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RiskVerification:
+    """Initiate risk verification for an organization
+    Starts BILL's know-your-business check of the organization (administrators only); the signed-in user
+    needs a phone first (getRiskVerificationPhone, addRiskVerificationPhone).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs()
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[RiskVerification]:
+    """Initiate risk verification for an organization: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs()
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
 )
@@ -114,4 +115,52 @@ async def asyncio_raw(
         page=page,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    max: int | Unset = UNSET,
+    sort: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RolePage:
+    """Get list of user roles
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        max=max,
+        sort=sort,
+        filters=filters,
+        page=page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    max: int | Unset = UNSET,
+    sort: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[RolePage]:
+    """Get list of user roles: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        max=max,
+        sort=sort,
+        filters=filters,
+        page=page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -96,4 +97,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    budget_id: str,
+    *,
+    body: BudgetMembersBulkUpsert,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> SpendRequestStatus:
+    """Update multiple budget members
+    Adds or updates several members at once. With more than five members BILL finishes the work in the
+    background, so the answer only acknowledges the request.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        budget_id=budget_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    budget_id: str,
+    *,
+    body: BudgetMembersBulkUpsert,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[SpendRequestStatus]:
+    """Update multiple budget members: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        budget_id=budget_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

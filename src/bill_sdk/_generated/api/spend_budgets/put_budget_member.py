@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -103,4 +104,50 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    budget_id: str,
+    user_id: str,
+    *,
+    body: BudgetMemberUpsert,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> BudgetMember:
+    """Add or update a budget member
+    Puts a user in the budget, or changes an existing member; sending the same body again changes
+    nothing.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        budget_id=budget_id,
+        user_id=user_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    budget_id: str,
+    user_id: str,
+    *,
+    body: BudgetMemberUpsert,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[BudgetMember]:
+    """Add or update a budget member: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        budget_id=budget_id,
+        user_id=user_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
     path_segment,
@@ -98,4 +99,45 @@ async def asyncio_raw(
         reason=reason,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    card_id: str,
+    *,
+    reason: CardDeleteReason | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Any:
+    """Delete a vendor card
+    Closes the card for good; it cannot be restored and leaves the list.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        card_id=card_id,
+        reason=reason,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    card_id: str,
+    *,
+    reason: CardDeleteReason | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Any]:
+    """Delete a vendor card: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        card_id=card_id,
+        reason=reason,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
     path_segment,
 )
@@ -82,4 +83,42 @@ async def asyncio_raw(
         card_id=card_id,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    card_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CardPanJwt:
+    """Get a PAN JWT token
+    A short-lived (5 minute) token from which BILL's separate card-data service reveals the full card
+    number, CVV and expiry. Treat the token as card data: never log or store it.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        card_id=card_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    card_id: str,
+    *,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CardPanJwt]:
+    """Get a PAN JWT token: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        card_id=card_id,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

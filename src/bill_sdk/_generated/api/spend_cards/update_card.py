@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -96,4 +97,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    card_id: str,
+    *,
+    body: CardUpdate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Card:
+    """Update a vendor card
+    Changes only the fields sent. An explicit null is meaningful (null `expirationDate` removes the
+    closing date), so leaving a field out and sending null differ.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        card_id=card_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    card_id: str,
+    *,
+    body: CardUpdate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Card]:
+    """Update a vendor card: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        card_id=card_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -95,4 +96,45 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    custom_field_id: str,
+    *,
+    body: CustomFieldValuesCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CustomFieldValue:
+    """Create a custom field value
+    Adds values to the ones a custom field already has.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        custom_field_id=custom_field_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    custom_field_id: str,
+    *,
+    body: CustomFieldValuesCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CustomFieldValue]:
+    """Create a custom field value: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        custom_field_id=custom_field_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -8,6 +8,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -92,4 +93,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    custom_field_id: str,
+    *,
+    body: CustomFieldValuesDelete,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> Any:
+    """Delete a custom field value
+    Removes values for good. Note this DELETE carries a JSON body. Removed values stay on past
+    transactions but cannot be chosen any more.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        custom_field_id=custom_field_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    custom_field_id: str,
+    *,
+    body: CustomFieldValuesDelete,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[Any]:
+    """Delete a custom field value: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        custom_field_id=custom_field_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

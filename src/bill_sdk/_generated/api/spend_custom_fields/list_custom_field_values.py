@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
     path_segment,
@@ -124,4 +125,57 @@ async def asyncio_raw(
         filters=filters,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    custom_field_id: str,
+    *,
+    max: int | Unset = UNSET,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CustomFieldValuePage:
+    """Get list of custom field values
+    The values users can pick for a custom field. Filterable by name and retired; no sort.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        custom_field_id=custom_field_id,
+        max=max,
+        next_page=next_page,
+        prev_page=prev_page,
+        filters=filters,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    custom_field_id: str,
+    *,
+    max: int | Unset = UNSET,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CustomFieldValuePage]:
+    """Get list of custom field values: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        custom_field_id=custom_field_id,
+        max=max,
+        next_page=next_page,
+        prev_page=prev_page,
+        filters=filters,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
 )
@@ -143,4 +144,59 @@ async def asyncio_raw(
         filters=filters,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    max: int | Unset = UNSET,
+    sort: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> ReimbursementPage:
+    """Get list of reimbursements
+    Reimbursement requests of the company. Sortable by submittedTime, status, amount, receiptAddedTime,
+    fulfillmentType, batchId or batchAmount; filterable by reimbursementIds, budgetIds, userIds,
+    customFieldValueIds, type, submittedTime and retired.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        next_page=next_page,
+        prev_page=prev_page,
+        max=max,
+        sort=sort,
+        filters=filters,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    max: int | Unset = UNSET,
+    sort: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[ReimbursementPage]:
+    """Get list of reimbursements: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        next_page=next_page,
+        prev_page=prev_page,
+        max=max,
+        sort=sort,
+        filters=filters,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -96,4 +97,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    acs_transaction_id: str,
+    *,
+    body: ThreeDsChallengeAnswer,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> ThreeDsChallengeResult:
+    """Accept or reject a transaction
+    Answers a 3-D Secure challenge of a card transaction: ACCEPT lets it through, REJECT declines it.
+    Needs an ADMIN user's API token.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        acs_transaction_id=acs_transaction_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    acs_transaction_id: str,
+    *,
+    body: ThreeDsChallengeAnswer,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[ThreeDsChallengeResult]:
+    """Accept or reject a transaction: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        acs_transaction_id=acs_transaction_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

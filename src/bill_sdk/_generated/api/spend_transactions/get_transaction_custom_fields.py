@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
     path_segment,
@@ -100,4 +101,45 @@ async def asyncio_raw(
         filters=filters,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    transaction_id: str,
+    *,
+    filters: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> TransactionCustomFieldList:
+    """Get list of transaction custom fields
+    Custom fields of a transaction with the values chosen. Filterable by customFieldIds; not paged.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        transaction_id=transaction_id,
+        filters=filters,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    transaction_id: str,
+    *,
+    filters: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[TransactionCustomFieldList]:
+    """Get list of transaction custom fields: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        transaction_id=transaction_id,
+        filters=filters,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

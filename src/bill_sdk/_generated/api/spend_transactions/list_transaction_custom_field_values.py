@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
     path_segment,
@@ -121,4 +122,57 @@ async def asyncio_raw(
         prev_page=prev_page,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    transaction_id: str,
+    custom_field_id: str,
+    *,
+    max: int | Unset = UNSET,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> CustomFieldValuePage:
+    """Get list of transaction custom field values
+    The values chosen for one custom field of a transaction.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        transaction_id=transaction_id,
+        custom_field_id=custom_field_id,
+        max=max,
+        next_page=next_page,
+        prev_page=prev_page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    transaction_id: str,
+    custom_field_id: str,
+    *,
+    max: int | Unset = UNSET,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[CustomFieldValuePage]:
+    """Get list of transaction custom field values: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        transaction_id=transaction_id,
+        custom_field_id=custom_field_id,
+        max=max,
+        next_page=next_page,
+        prev_page=prev_page,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

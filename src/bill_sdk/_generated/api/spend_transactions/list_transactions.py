@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
 )
@@ -137,4 +138,66 @@ async def asyncio_raw(
         include_receipts=include_receipts,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    max: int | Unset = UNSET,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    sort: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    show_custom_field_ids: str | Unset = UNSET,
+    include_receipts: bool | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> TransactionPage:
+    """Get list of transactions
+    Card transactions of the company; split children are not listed, only their parent. Sortable by
+    amount, merchantName or occurredTime. Pages hold at most 50 transactions.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        max=max,
+        next_page=next_page,
+        prev_page=prev_page,
+        sort=sort,
+        filters=filters,
+        show_custom_field_ids=show_custom_field_ids,
+        include_receipts=include_receipts,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    max: int | Unset = UNSET,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    sort: str | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    show_custom_field_ids: str | Unset = UNSET,
+    include_receipts: bool | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[TransactionPage]:
+    """Get list of transactions: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        max=max,
+        next_page=next_page,
+        prev_page=prev_page,
+        sort=sort,
+        filters=filters,
+        show_custom_field_ids=show_custom_field_ids,
+        include_receipts=include_receipts,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

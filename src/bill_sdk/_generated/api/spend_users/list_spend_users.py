@@ -11,6 +11,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     Unset,
     parse_response,
 )
@@ -115,4 +116,53 @@ async def asyncio_raw(
         filters=filters,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    max: int | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> SpendUserPage:
+    """Get list of users
+    Spend & Expense users of the company. Filterable by retired; no sort.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        next_page=next_page,
+        prev_page=prev_page,
+        max=max,
+        filters=filters,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    next_page: str | Unset = UNSET,
+    prev_page: str | Unset = UNSET,
+    max: int | Unset = UNSET,
+    filters: str | Unset = UNSET,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[SpendUserPage]:
+    """Get list of users: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        next_page=next_page,
+        prev_page=prev_page,
+        max=max,
+        filters=filters,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

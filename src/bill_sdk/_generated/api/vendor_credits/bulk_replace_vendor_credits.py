@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
 )
@@ -90,4 +91,42 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    body: list[VendorCreditBulkReplace],
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> VendorCreditBulkResult:
+    """Replace multiple vendor credits
+    Replaces several vendor credits; line items with an id are kept and changed, lines without an id are
+    added, and existing lines left out are deleted.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    body: list[VendorCreditBulkReplace],
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[VendorCreditBulkResult]:
+    """Replace multiple vendor credits: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

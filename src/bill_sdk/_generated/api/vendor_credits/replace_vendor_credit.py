@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -96,4 +97,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    vendor_credit_id: str,
+    *,
+    body: VendorCreditCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> VendorCredit:
+    """Replace a vendor credit
+    Replaces a vendor credit completely; use it to add or remove line items (lines left out are
+    deleted).
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_credit_id=vendor_credit_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    vendor_credit_id: str,
+    *,
+    body: VendorCreditCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[VendorCredit]:
+    """Replace a vendor credit: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_credit_id=vendor_credit_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

@@ -9,6 +9,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     check_request_body,
     parse_response,
     path_segment,
@@ -96,4 +97,46 @@ async def asyncio_raw(
         body=body,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    vendor_id: str,
+    *,
+    body: VendorBankAccountCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> VendorBankAccount:
+    """Create a vendor bank account
+    Sets the vendor's bank account (one per vendor). BILL verifies it once, which takes two business
+    days in production.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    vendor_id: str,
+    *,
+    body: VendorBankAccountCreate,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[VendorBankAccount]:
+    """Create a vendor bank account: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        vendor_id=vendor_id,
+        body=body,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)

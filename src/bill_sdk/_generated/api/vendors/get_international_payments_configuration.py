@@ -10,6 +10,7 @@ from bill_sdk._runtime import (
     RawResponse,
     RequestOptions,
     Sender,
+    SyncSender,
     parse_response,
 )
 
@@ -105,4 +106,50 @@ async def asyncio_raw(
         account_type=account_type,
     )
     response = await client.send(OPERATION, options=options, **kwargs)
+    return RawResponse(OPERATION, response, _parse_response)
+
+
+def sync(
+    *,
+    country: str,
+    bill_currency: str,
+    account_type: AccountType,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> InternationalPaymentsConfiguration:
+    """Get international payments configuration
+    Tells which payment purpose and bank-account fields BILL needs to pay a vendor in a country and
+    currency; call it before creating an international vendor.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        country=country,
+        bill_currency=bill_currency,
+        account_type=account_type,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
+    return parse_response(OPERATION, response, _parse_response)
+
+
+def sync_raw(
+    *,
+    country: str,
+    bill_currency: str,
+    account_type: AccountType,
+    client: SyncSender,
+    options: RequestOptions | None = None,
+) -> RawResponse[InternationalPaymentsConfiguration]:
+    """Get international payments configuration: the HTTP response (status, headers, request id); ``.parse()`` for the result.
+
+    Raises:
+        bill_sdk.errors.BillError: BILL answered with an error, or the request could not be completed.
+    """
+    kwargs = _get_kwargs(
+        country=country,
+        bill_currency=bill_currency,
+        account_type=account_type,
+    )
+    response = client.send(OPERATION, options=options, **kwargs)
     return RawResponse(OPERATION, response, _parse_response)
