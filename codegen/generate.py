@@ -13,7 +13,7 @@ when a patched behaviour changes. The patches exist because
   generator does not pass to templates itself;
 - `type: number` becomes `decimal.Decimal` instead of `float` (BILL's amounts must stay exact);
 - BILL's page-size parameter `max` keeps its name;
-- each tag's resource classes are rendered twice, async and sync (`api/<tag>/_sync.py`, for `bill_sdk.Bill`).
+- each tag's resource classes are rendered twice, async and sync (`api/<tag>/_blocking.py`, for `bill_sdk.Bill`).
 The spec facts behind the filters (family, idempotency, parameter bounds, `$ref`s) come from `bill_sdk._spec`,
 the toolkit FakeBill and the tests read too.
 """
@@ -115,13 +115,13 @@ strings.RESERVED_WORDS.discard("max")
 #
 # Patch 4 (checked on 0.29.1): `Project._build_api` writes `api/<tag>/__init__.py` from `endpoint_init.py.jinja`
 # (rendered with `endpoint_collection=`) and one module per endpoint; templates cannot add files. It is wrapped to
-# render the same template a second time with `is_async=False` into `api/<tag>/_sync.py`: Bill's resource classes,
+# render the same template a second time with `is_async=False` into `api/<tag>/_blocking.py`: Bill's resource classes,
 # one source with AsyncBill's, in a module of their own so that neither client imports the other's tree.
 def _build_api_and_sync_resources(self: Project) -> None:
     _build_api(self)
     template = self.env.get_template("endpoint_init.py.jinja")
     for tag, collection in self.openapi.endpoint_collections_by_tag.items():
-        (self.package_dir / "api" / tag / "_sync.py").write_text(
+        (self.package_dir / "api" / tag / "_blocking.py").write_text(
             template.render(endpoint_collection=collection, is_async=False), encoding=self.config.file_encoding
         )
 

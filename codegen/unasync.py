@@ -1,10 +1,10 @@
 """`make generate` / `make drift`: the synchronous core of `bill_sdk.Bill`, made from `AsyncBill`'s by renames.
 
 The hand-written core is written once, async (``src/bill_sdk/_client.py``, ``_auth.py``, ``_transport.py``,
-``_pagination.py``); this script writes its twin into ``src/bill_sdk/_sync/`` by token renames only (the idea of
+``_pagination.py``); this script writes its twin into ``src/bill_sdk/_blocking/`` by token renames only (the idea of
 httpcore's ``scripts/unasync.py``): ``async def`` -> ``def``, ``await x`` -> ``x``, ``async with`` -> ``with``,
 ``AsyncBill`` -> ``Bill``, ``httpx.AsyncClient`` -> ``httpx.Client``, ``aclose`` -> ``close``, ... (``RENAMES``
-below, the complete list). Relative imports of a module that has a twin stay relative to ``_sync``; the others
+below, the complete list). Relative imports of a module that has a twin stay relative to ``_blocking``; the others
 gain a dot (``from .errors`` -> ``from ..errors``). Where async and sync code genuinely differ (locks, slots,
 sleeping, the deadline, what a list call is) the core uses a name from ``bill_sdk._primitives``, which holds both
 implementations (``AsyncBackend`` and ``Backend``, ...), so no twin line is ever written by hand.
@@ -12,7 +12,7 @@ implementations (``AsyncBackend`` and ``Backend``, ...), so no twin line is ever
 The output is formatted with the pinned ruff (unused imports dropped: ``Awaitable`` has no sync use) and must
 not contain ``async``/``await``/``anyio`` code any more: a rename that is missing fails here, not at run time.
 
-    python codegen/unasync.py            # rewrite src/bill_sdk/_sync/
+    python codegen/unasync.py            # rewrite src/bill_sdk/_blocking/
     python codegen/unasync.py --check    # fail when the committed twin is not what the async core gives
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "bill_sdk"
-TWIN = "_sync"
+TWIN = "_blocking"
 SOURCES = ("_auth.py", "_client.py", "_pagination.py", "_transport.py")
 RUFF_RULES = "F401,I"
 

@@ -236,11 +236,11 @@ def test_the_spec_toolkit_imports_nothing_else_of_the_package() -> None:
 
 
 # -- the async core, its sync twin and the primitives between them ------------------------------------------
-# codegen/unasync.py writes bill_sdk._sync (Bill's core) from these modules of AsyncBill's core; where the two
+# codegen/unasync.py writes bill_sdk._blocking (Bill's core) from these modules of AsyncBill's core; where the two
 # differ, both use bill_sdk._primitives. Bill's side may load async-only modules that serve both (the fleet's
 # NoFleet stand-in lives in _fleet), but never AsyncBill's core itself, and AsyncBill's side never loads Bill's.
 ASYNC_CORE = {f"{ROOT_PACKAGE}.{name}" for name in ("_auth", "_client", "_pagination", "_transport")}
-SYNC_CORE = f"{ROOT_PACKAGE}._sync"
+SYNC_CORE = f"{ROOT_PACKAGE}._blocking"
 PRIMITIVES = f"{ROOT_PACKAGE}._primitives"
 GENERATED = f"{ROOT_PACKAGE}._generated"
 
@@ -250,8 +250,8 @@ def _in(name: str, package: str) -> bool:
 
 
 def _is_sync_side(name: str) -> bool:
-    """Bill's core and the generated sync resource modules (``api/<tag>/_sync.py``)."""
-    return _in(name, SYNC_CORE) or (_in(name, GENERATED) and name.endswith("._sync"))
+    """Bill's core and the generated sync resource modules (``api/<tag>/_blocking.py``)."""
+    return _in(name, SYNC_CORE) or (_in(name, GENERATED) and name.endswith("._blocking"))
 
 
 def test_every_async_core_module_has_its_twin() -> None:
@@ -263,8 +263,8 @@ def test_every_async_core_module_has_its_twin() -> None:
 def test_the_sync_side_never_imports_the_async_core() -> None:
     wrong = [str(e) for name, edges in import_graph().items() if _is_sync_side(name) for e in edges
              if e.target in ASYNC_CORE]  # fmt: skip
-    assert not wrong, "Bill's modules importing AsyncBill's core (import its twin in bill_sdk._sync):\n" + "\n".join(
-        wrong
+    assert not wrong, (
+        "Bill's modules importing AsyncBill's core (import its twin in bill_sdk._blocking):\n" + "\n".join(wrong)
     )
 
 
@@ -273,7 +273,7 @@ def test_the_async_side_never_imports_the_sync_core() -> None:
     # trees' classes behind lazy imports, are the two places that know both.
     wrong = [str(e) for name, edges in import_graph().items()
              if not _is_sync_side(name) and name not in (ROOT_PACKAGE, GENERATED) for e in edges
-             if _in(e.target, SYNC_CORE) or (_in(e.target, GENERATED) and e.target.endswith("._sync"))]  # fmt: skip
+             if _in(e.target, SYNC_CORE) or (_in(e.target, GENERATED) and e.target.endswith("._blocking"))]  # fmt: skip
     assert not wrong, "AsyncBill's modules importing Bill's:\n" + "\n".join(wrong)
 
 

@@ -24,12 +24,12 @@ from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from . import models
+    from ._blocking._client import Bill
+    from ._blocking._pagination import SyncPaginator
     from ._client import AsyncBill, Credentials
     from ._filters import Filter, Sort, asc, desc, sort_by, where
     from ._pagination import AsyncPaginator
     from ._runtime import UNSET, File, RawResponse, RequestOptions, Unset, request_id
-    from ._sync._client import Bill
-    from ._sync._pagination import SyncPaginator
     from .errors import (
         APIError,
         ArgumentError,
@@ -71,8 +71,8 @@ _EXPORTS = {
     "RawResponse": "._runtime",
     "request_id": "._runtime",
     "AsyncPaginator": "._pagination",
-    "Bill": "._sync._client",
-    "SyncPaginator": "._sync._pagination",
+    "Bill": "._blocking._client",
+    "SyncPaginator": "._blocking._pagination",
     **{
         name: ".errors"
         for name in (

@@ -1,4 +1,4 @@
-"""Iteration over BILL's paged lists, one page in memory at a time (the sync twin, ``bill_sdk._sync._pagination``,
+"""Iteration over BILL's paged lists, one page in memory at a time (the sync twin, ``bill_sdk._blocking._pagination``,
 is made from this module by ``codegen/unasync.py``).
 
 Three cursor styles exist (see spec `x-pagination`): Connect sends the previous response's `nextPage` back as

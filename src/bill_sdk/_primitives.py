@@ -1,7 +1,7 @@
 """What async and sync code do differently, under one name each (the model: httpcore's ``_synchronization.py``).
 
 The hand-written core (``_client``, ``_auth``, ``_transport``, ``_pagination``) is written once, for
-``AsyncBill``, against the ``Async*`` names here; ``codegen/unasync.py`` turns it into ``bill_sdk._sync`` (the
+``AsyncBill``, against the ``Async*`` names here; ``codegen/unasync.py`` turns it into ``bill_sdk._blocking`` (the
 core of :class:`bill_sdk.Bill`) by renames only, ``AsyncBackend`` -> ``Backend`` and so on. So every place where
 the two genuinely differ is a name in this module, with an async and a sync implementation side by side:
 

@@ -16,7 +16,7 @@ Deadline: ``timeout`` is the whole call's budget: waiting for a slot, signing in
 reading the body. A server that trickles a byte every half second is cut off at the deadline. A
 ``Retry-After`` longer than what is left is not slept: the error is raised at once. ``AsyncBackend`` (see
 ``_primitives``) enforces it: async, a cancel scope ends whatever runs at the deadline; in the sync twin
-(``bill_sdk._sync._transport``, made from this module by ``codegen/unasync.py``) every wait and every attempt's
+(``bill_sdk._blocking._transport``, made from this module by ``codegen/unasync.py``) every wait and every attempt's
 httpx timeouts get what is left of it, and the body is checked against it between chunks (so a trickling body
 is cut off at most one read timeout after the deadline).
 

@@ -4,7 +4,7 @@ Each patch is documented in generate.py with the generator version it was checke
 generated with our templates into a temporary folder, and the output is read for what each patch promises:
 a JSON number is a ``Decimal`` (FloatProperty type strings and imports), BILL's ``max`` query parameter keeps
 its name (RESERVED_WORDS), the spec filters reach the templates (TEMPLATE_FILTERS), and each tag's resource
-classes are rendered a second time, synchronous, into ``api/<tag>/_sync.py`` (Project._build_api).
+classes are rendered a second time, synchronous, into ``api/<tag>/_blocking.py`` (Project._build_api).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def test_the_spec_filters_reach_the_templates(package: Path) -> None:
 
 
 def test_each_tag_gets_sync_resources_beside_the_async_ones(package: Path) -> None:
-    sync_resources = (package / "api" / "things" / "_sync.py").read_text()
+    sync_resources = (package / "api" / "things" / "_blocking.py").read_text()
     assert "class SyncThingsResource:" in sync_resources
     assert "from .list_things import sync as _call" in sync_resources
     assert "async def" not in sync_resources and "await " not in sync_resources

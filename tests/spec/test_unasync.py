@@ -1,4 +1,4 @@
-"""codegen/unasync.py: the committed sync twin (src/bill_sdk/_sync/) is what the async core gives, the check fails
+"""codegen/unasync.py: the committed sync twin (src/bill_sdk/_blocking/) is what the async core gives, the check fails
 on a stale twin, and the renames do what the script says."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_the_check_fails_on_a_stale_twin(tmp_path: Path, capsys: pytest.CaptureF
     good = twin.read_text()
     twin.write_text(good.replace("Backend.sleep(delay)", "pass  # edited by hand"))
     assert unasync.main(["--check", "--package", str(package)]) == 1
-    assert "differs: _sync/_transport.py" in capsys.readouterr().err
+    assert "differs: _blocking/_transport.py" in capsys.readouterr().err
 
     twin.write_text(good)
     source = package / "_transport.py"
@@ -56,7 +56,7 @@ def test_the_check_fails_on_a_stale_twin(tmp_path: Path, capsys: pytest.CaptureF
     (package / unasync.TWIN / "_auth.py").unlink()
     assert unasync.main(["--check", "--package", str(package)]) == 1
     err = capsys.readouterr().err
-    assert "not made by unasync: _sync/_extra.py" in err and "missing: _sync/_auth.py" in err
+    assert "not made by unasync: _blocking/_extra.py" in err and "missing: _blocking/_auth.py" in err
 
 
 @pytest.mark.parametrize(

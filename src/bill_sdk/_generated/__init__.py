@@ -11,113 +11,113 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .api.attachments import AttachmentsResource
-    from .api.attachments._sync import SyncAttachmentsResource
+    from .api.attachments._blocking import SyncAttachmentsResource
     from .api.auth import AuthResource
-    from .api.auth._sync import SyncAuthResource
+    from .api.auth._blocking import SyncAuthResource
     from .api.bill_approvals import BillApprovalsResource
-    from .api.bill_approvals._sync import SyncBillApprovalsResource
+    from .api.bill_approvals._blocking import SyncBillApprovalsResource
     from .api.bills import BillsResource
-    from .api.bills._sync import SyncBillsResource
+    from .api.bills._blocking import SyncBillsResource
     from .api.classifications_accounting_classes import (
         ClassificationsAccountingClassesResource,
     )
-    from .api.classifications_accounting_classes._sync import (
+    from .api.classifications_accounting_classes._blocking import (
         SyncClassificationsAccountingClassesResource,
     )
     from .api.classifications_chart_of_accounts import (
         ClassificationsChartOfAccountsResource,
     )
-    from .api.classifications_chart_of_accounts._sync import (
+    from .api.classifications_chart_of_accounts._blocking import (
         SyncClassificationsChartOfAccountsResource,
     )
     from .api.classifications_departments import ClassificationsDepartmentsResource
-    from .api.classifications_departments._sync import (
+    from .api.classifications_departments._blocking import (
         SyncClassificationsDepartmentsResource,
     )
     from .api.classifications_employees import ClassificationsEmployeesResource
-    from .api.classifications_employees._sync import (
+    from .api.classifications_employees._blocking import (
         SyncClassificationsEmployeesResource,
     )
     from .api.classifications_items import ClassificationsItemsResource
-    from .api.classifications_items._sync import SyncClassificationsItemsResource
+    from .api.classifications_items._blocking import SyncClassificationsItemsResource
     from .api.classifications_jobs import ClassificationsJobsResource
-    from .api.classifications_jobs._sync import SyncClassificationsJobsResource
+    from .api.classifications_jobs._blocking import SyncClassificationsJobsResource
     from .api.classifications_locations import ClassificationsLocationsResource
-    from .api.classifications_locations._sync import (
+    from .api.classifications_locations._blocking import (
         SyncClassificationsLocationsResource,
     )
     from .api.credit_memos import CreditMemosResource
-    from .api.credit_memos._sync import SyncCreditMemosResource
+    from .api.credit_memos._blocking import SyncCreditMemosResource
     from .api.customer_bank_accounts import CustomerBankAccountsResource
-    from .api.customer_bank_accounts._sync import SyncCustomerBankAccountsResource
+    from .api.customer_bank_accounts._blocking import SyncCustomerBankAccountsResource
     from .api.customers import CustomersResource
-    from .api.customers._sync import SyncCustomersResource
+    from .api.customers._blocking import SyncCustomersResource
     from .api.documents import DocumentsResource
-    from .api.documents._sync import SyncDocumentsResource
+    from .api.documents._blocking import SyncDocumentsResource
     from .api.events_catalog import EventsCatalogResource
-    from .api.events_catalog._sync import SyncEventsCatalogResource
+    from .api.events_catalog._blocking import SyncEventsCatalogResource
     from .api.events_health import EventsHealthResource
-    from .api.events_health._sync import SyncEventsHealthResource
+    from .api.events_health._blocking import SyncEventsHealthResource
     from .api.events_notifications import EventsNotificationsResource
-    from .api.events_notifications._sync import SyncEventsNotificationsResource
+    from .api.events_notifications._blocking import SyncEventsNotificationsResource
     from .api.events_subscriptions import EventsSubscriptionsResource
-    from .api.events_subscriptions._sync import SyncEventsSubscriptionsResource
+    from .api.events_subscriptions._blocking import SyncEventsSubscriptionsResource
     from .api.funding_accounts import FundingAccountsResource
-    from .api.funding_accounts._sync import SyncFundingAccountsResource
+    from .api.funding_accounts._blocking import SyncFundingAccountsResource
     from .api.health import HealthResource
-    from .api.health._sync import SyncHealthResource
+    from .api.health._blocking import SyncHealthResource
     from .api.invoices import InvoicesResource
-    from .api.invoices._sync import SyncInvoicesResource
+    from .api.invoices._blocking import SyncInvoicesResource
     from .api.mfa import MfaResource
-    from .api.mfa._sync import SyncMfaResource
+    from .api.mfa._blocking import SyncMfaResource
     from .api.network import NetworkResource
-    from .api.network._sync import SyncNetworkResource
+    from .api.network._blocking import SyncNetworkResource
     from .api.organizations import OrganizationsResource
-    from .api.organizations._sync import SyncOrganizationsResource
+    from .api.organizations._blocking import SyncOrganizationsResource
     from .api.partner_auth import PartnerAuthResource
-    from .api.partner_auth._sync import SyncPartnerAuthResource
+    from .api.partner_auth._blocking import SyncPartnerAuthResource
     from .api.partner_organizations import PartnerOrganizationsResource
-    from .api.partner_organizations._sync import SyncPartnerOrganizationsResource
+    from .api.partner_organizations._blocking import SyncPartnerOrganizationsResource
     from .api.partner_risk_verifications import PartnerRiskVerificationsResource
-    from .api.partner_risk_verifications._sync import (
+    from .api.partner_risk_verifications._blocking import (
         SyncPartnerRiskVerificationsResource,
     )
     from .api.partner_roles import PartnerRolesResource
-    from .api.partner_roles._sync import SyncPartnerRolesResource
+    from .api.partner_roles._blocking import SyncPartnerRolesResource
     from .api.partner_users import PartnerUsersResource
-    from .api.partner_users._sync import SyncPartnerUsersResource
+    from .api.partner_users._blocking import SyncPartnerUsersResource
     from .api.payments import PaymentsResource
-    from .api.payments._sync import SyncPaymentsResource
+    from .api.payments._blocking import SyncPaymentsResource
     from .api.receivable_payments import ReceivablePaymentsResource
-    from .api.receivable_payments._sync import SyncReceivablePaymentsResource
+    from .api.receivable_payments._blocking import SyncReceivablePaymentsResource
     from .api.recurring_bills import RecurringBillsResource
-    from .api.recurring_bills._sync import SyncRecurringBillsResource
+    from .api.recurring_bills._blocking import SyncRecurringBillsResource
     from .api.recurring_invoices import RecurringInvoicesResource
-    from .api.recurring_invoices._sync import SyncRecurringInvoicesResource
+    from .api.recurring_invoices._blocking import SyncRecurringInvoicesResource
     from .api.reports import ReportsResource
-    from .api.reports._sync import SyncReportsResource
+    from .api.reports._blocking import SyncReportsResource
     from .api.risk_verifications import RiskVerificationsResource
-    from .api.risk_verifications._sync import SyncRiskVerificationsResource
+    from .api.risk_verifications._blocking import SyncRiskVerificationsResource
     from .api.roles import RolesResource
-    from .api.roles._sync import SyncRolesResource
+    from .api.roles._blocking import SyncRolesResource
     from .api.spend_budgets import SpendBudgetsResource
-    from .api.spend_budgets._sync import SyncSpendBudgetsResource
+    from .api.spend_budgets._blocking import SyncSpendBudgetsResource
     from .api.spend_cards import SpendCardsResource
-    from .api.spend_cards._sync import SyncSpendCardsResource
+    from .api.spend_cards._blocking import SyncSpendCardsResource
     from .api.spend_custom_fields import SpendCustomFieldsResource
-    from .api.spend_custom_fields._sync import SyncSpendCustomFieldsResource
+    from .api.spend_custom_fields._blocking import SyncSpendCustomFieldsResource
     from .api.spend_reimbursements import SpendReimbursementsResource
-    from .api.spend_reimbursements._sync import SyncSpendReimbursementsResource
+    from .api.spend_reimbursements._blocking import SyncSpendReimbursementsResource
     from .api.spend_transactions import SpendTransactionsResource
-    from .api.spend_transactions._sync import SyncSpendTransactionsResource
+    from .api.spend_transactions._blocking import SyncSpendTransactionsResource
     from .api.spend_users import SpendUsersResource
-    from .api.spend_users._sync import SyncSpendUsersResource
+    from .api.spend_users._blocking import SyncSpendUsersResource
     from .api.users import UsersResource
-    from .api.users._sync import SyncUsersResource
+    from .api.users._blocking import SyncUsersResource
     from .api.vendor_credits import VendorCreditsResource
-    from .api.vendor_credits._sync import SyncVendorCreditsResource
+    from .api.vendor_credits._blocking import SyncVendorCreditsResource
     from .api.vendors import VendorsResource
-    from .api.vendors._sync import SyncVendorsResource
+    from .api.vendors._blocking import SyncVendorsResource
     from .types import Sender, SyncSender
 
 
@@ -453,19 +453,21 @@ class SyncPartnerResources:
 
     @cached_property
     def auth(self) -> SyncPartnerAuthResource:
-        from .api.partner_auth._sync import SyncPartnerAuthResource
+        from .api.partner_auth._blocking import SyncPartnerAuthResource
 
         return SyncPartnerAuthResource(self._client)
 
     @cached_property
     def organizations(self) -> SyncPartnerOrganizationsResource:
-        from .api.partner_organizations._sync import SyncPartnerOrganizationsResource
+        from .api.partner_organizations._blocking import (
+            SyncPartnerOrganizationsResource,
+        )
 
         return SyncPartnerOrganizationsResource(self._client)
 
     @cached_property
     def risk_verifications(self) -> SyncPartnerRiskVerificationsResource:
-        from .api.partner_risk_verifications._sync import (
+        from .api.partner_risk_verifications._blocking import (
             SyncPartnerRiskVerificationsResource,
         )
 
@@ -473,13 +475,13 @@ class SyncPartnerResources:
 
     @cached_property
     def roles(self) -> SyncPartnerRolesResource:
-        from .api.partner_roles._sync import SyncPartnerRolesResource
+        from .api.partner_roles._blocking import SyncPartnerRolesResource
 
         return SyncPartnerRolesResource(self._client)
 
     @cached_property
     def users(self) -> SyncPartnerUsersResource:
-        from .api.partner_users._sync import SyncPartnerUsersResource
+        from .api.partner_users._blocking import SyncPartnerUsersResource
 
         return SyncPartnerUsersResource(self._client)
 
@@ -492,25 +494,25 @@ class SyncEventsResources:
 
     @cached_property
     def catalog(self) -> SyncEventsCatalogResource:
-        from .api.events_catalog._sync import SyncEventsCatalogResource
+        from .api.events_catalog._blocking import SyncEventsCatalogResource
 
         return SyncEventsCatalogResource(self._client)
 
     @cached_property
     def health(self) -> SyncEventsHealthResource:
-        from .api.events_health._sync import SyncEventsHealthResource
+        from .api.events_health._blocking import SyncEventsHealthResource
 
         return SyncEventsHealthResource(self._client)
 
     @cached_property
     def notifications(self) -> SyncEventsNotificationsResource:
-        from .api.events_notifications._sync import SyncEventsNotificationsResource
+        from .api.events_notifications._blocking import SyncEventsNotificationsResource
 
         return SyncEventsNotificationsResource(self._client)
 
     @cached_property
     def subscriptions(self) -> SyncEventsSubscriptionsResource:
-        from .api.events_subscriptions._sync import SyncEventsSubscriptionsResource
+        from .api.events_subscriptions._blocking import SyncEventsSubscriptionsResource
 
         return SyncEventsSubscriptionsResource(self._client)
 
@@ -523,37 +525,37 @@ class SyncSpendResources:
 
     @cached_property
     def budgets(self) -> SyncSpendBudgetsResource:
-        from .api.spend_budgets._sync import SyncSpendBudgetsResource
+        from .api.spend_budgets._blocking import SyncSpendBudgetsResource
 
         return SyncSpendBudgetsResource(self._client)
 
     @cached_property
     def cards(self) -> SyncSpendCardsResource:
-        from .api.spend_cards._sync import SyncSpendCardsResource
+        from .api.spend_cards._blocking import SyncSpendCardsResource
 
         return SyncSpendCardsResource(self._client)
 
     @cached_property
     def custom_fields(self) -> SyncSpendCustomFieldsResource:
-        from .api.spend_custom_fields._sync import SyncSpendCustomFieldsResource
+        from .api.spend_custom_fields._blocking import SyncSpendCustomFieldsResource
 
         return SyncSpendCustomFieldsResource(self._client)
 
     @cached_property
     def reimbursements(self) -> SyncSpendReimbursementsResource:
-        from .api.spend_reimbursements._sync import SyncSpendReimbursementsResource
+        from .api.spend_reimbursements._blocking import SyncSpendReimbursementsResource
 
         return SyncSpendReimbursementsResource(self._client)
 
     @cached_property
     def transactions(self) -> SyncSpendTransactionsResource:
-        from .api.spend_transactions._sync import SyncSpendTransactionsResource
+        from .api.spend_transactions._blocking import SyncSpendTransactionsResource
 
         return SyncSpendTransactionsResource(self._client)
 
     @cached_property
     def users(self) -> SyncSpendUsersResource:
-        from .api.spend_users._sync import SyncSpendUsersResource
+        from .api.spend_users._blocking import SyncSpendUsersResource
 
         return SyncSpendUsersResource(self._client)
 
@@ -566,7 +568,7 @@ class SyncClassificationsResources:
 
     @cached_property
     def accounting_classes(self) -> SyncClassificationsAccountingClassesResource:
-        from .api.classifications_accounting_classes._sync import (
+        from .api.classifications_accounting_classes._blocking import (
             SyncClassificationsAccountingClassesResource,
         )
 
@@ -574,7 +576,7 @@ class SyncClassificationsResources:
 
     @cached_property
     def chart_of_accounts(self) -> SyncClassificationsChartOfAccountsResource:
-        from .api.classifications_chart_of_accounts._sync import (
+        from .api.classifications_chart_of_accounts._blocking import (
             SyncClassificationsChartOfAccountsResource,
         )
 
@@ -582,7 +584,7 @@ class SyncClassificationsResources:
 
     @cached_property
     def departments(self) -> SyncClassificationsDepartmentsResource:
-        from .api.classifications_departments._sync import (
+        from .api.classifications_departments._blocking import (
             SyncClassificationsDepartmentsResource,
         )
 
@@ -590,7 +592,7 @@ class SyncClassificationsResources:
 
     @cached_property
     def employees(self) -> SyncClassificationsEmployeesResource:
-        from .api.classifications_employees._sync import (
+        from .api.classifications_employees._blocking import (
             SyncClassificationsEmployeesResource,
         )
 
@@ -598,19 +600,21 @@ class SyncClassificationsResources:
 
     @cached_property
     def items(self) -> SyncClassificationsItemsResource:
-        from .api.classifications_items._sync import SyncClassificationsItemsResource
+        from .api.classifications_items._blocking import (
+            SyncClassificationsItemsResource,
+        )
 
         return SyncClassificationsItemsResource(self._client)
 
     @cached_property
     def jobs(self) -> SyncClassificationsJobsResource:
-        from .api.classifications_jobs._sync import SyncClassificationsJobsResource
+        from .api.classifications_jobs._blocking import SyncClassificationsJobsResource
 
         return SyncClassificationsJobsResource(self._client)
 
     @cached_property
     def locations(self) -> SyncClassificationsLocationsResource:
-        from .api.classifications_locations._sync import (
+        from .api.classifications_locations._blocking import (
             SyncClassificationsLocationsResource,
         )
 
@@ -624,139 +628,139 @@ class SyncResources:
 
     @cached_property
     def attachments(self) -> SyncAttachmentsResource:
-        from .api.attachments._sync import SyncAttachmentsResource
+        from .api.attachments._blocking import SyncAttachmentsResource
 
         return SyncAttachmentsResource(self._client)
 
     @cached_property
     def auth(self) -> SyncAuthResource:
-        from .api.auth._sync import SyncAuthResource
+        from .api.auth._blocking import SyncAuthResource
 
         return SyncAuthResource(self._client)
 
     @cached_property
     def bill_approvals(self) -> SyncBillApprovalsResource:
-        from .api.bill_approvals._sync import SyncBillApprovalsResource
+        from .api.bill_approvals._blocking import SyncBillApprovalsResource
 
         return SyncBillApprovalsResource(self._client)
 
     @cached_property
     def bills(self) -> SyncBillsResource:
-        from .api.bills._sync import SyncBillsResource
+        from .api.bills._blocking import SyncBillsResource
 
         return SyncBillsResource(self._client)
 
     @cached_property
     def credit_memos(self) -> SyncCreditMemosResource:
-        from .api.credit_memos._sync import SyncCreditMemosResource
+        from .api.credit_memos._blocking import SyncCreditMemosResource
 
         return SyncCreditMemosResource(self._client)
 
     @cached_property
     def customers(self) -> SyncCustomersResource:
-        from .api.customers._sync import SyncCustomersResource
+        from .api.customers._blocking import SyncCustomersResource
 
         return SyncCustomersResource(self._client)
 
     @cached_property
     def documents(self) -> SyncDocumentsResource:
-        from .api.documents._sync import SyncDocumentsResource
+        from .api.documents._blocking import SyncDocumentsResource
 
         return SyncDocumentsResource(self._client)
 
     @cached_property
     def funding_accounts(self) -> SyncFundingAccountsResource:
-        from .api.funding_accounts._sync import SyncFundingAccountsResource
+        from .api.funding_accounts._blocking import SyncFundingAccountsResource
 
         return SyncFundingAccountsResource(self._client)
 
     @cached_property
     def health(self) -> SyncHealthResource:
-        from .api.health._sync import SyncHealthResource
+        from .api.health._blocking import SyncHealthResource
 
         return SyncHealthResource(self._client)
 
     @cached_property
     def invoices(self) -> SyncInvoicesResource:
-        from .api.invoices._sync import SyncInvoicesResource
+        from .api.invoices._blocking import SyncInvoicesResource
 
         return SyncInvoicesResource(self._client)
 
     @cached_property
     def mfa(self) -> SyncMfaResource:
-        from .api.mfa._sync import SyncMfaResource
+        from .api.mfa._blocking import SyncMfaResource
 
         return SyncMfaResource(self._client)
 
     @cached_property
     def network(self) -> SyncNetworkResource:
-        from .api.network._sync import SyncNetworkResource
+        from .api.network._blocking import SyncNetworkResource
 
         return SyncNetworkResource(self._client)
 
     @cached_property
     def organizations(self) -> SyncOrganizationsResource:
-        from .api.organizations._sync import SyncOrganizationsResource
+        from .api.organizations._blocking import SyncOrganizationsResource
 
         return SyncOrganizationsResource(self._client)
 
     @cached_property
     def payments(self) -> SyncPaymentsResource:
-        from .api.payments._sync import SyncPaymentsResource
+        from .api.payments._blocking import SyncPaymentsResource
 
         return SyncPaymentsResource(self._client)
 
     @cached_property
     def receivable_payments(self) -> SyncReceivablePaymentsResource:
-        from .api.receivable_payments._sync import SyncReceivablePaymentsResource
+        from .api.receivable_payments._blocking import SyncReceivablePaymentsResource
 
         return SyncReceivablePaymentsResource(self._client)
 
     @cached_property
     def recurring_bills(self) -> SyncRecurringBillsResource:
-        from .api.recurring_bills._sync import SyncRecurringBillsResource
+        from .api.recurring_bills._blocking import SyncRecurringBillsResource
 
         return SyncRecurringBillsResource(self._client)
 
     @cached_property
     def recurring_invoices(self) -> SyncRecurringInvoicesResource:
-        from .api.recurring_invoices._sync import SyncRecurringInvoicesResource
+        from .api.recurring_invoices._blocking import SyncRecurringInvoicesResource
 
         return SyncRecurringInvoicesResource(self._client)
 
     @cached_property
     def reports(self) -> SyncReportsResource:
-        from .api.reports._sync import SyncReportsResource
+        from .api.reports._blocking import SyncReportsResource
 
         return SyncReportsResource(self._client)
 
     @cached_property
     def risk_verifications(self) -> SyncRiskVerificationsResource:
-        from .api.risk_verifications._sync import SyncRiskVerificationsResource
+        from .api.risk_verifications._blocking import SyncRiskVerificationsResource
 
         return SyncRiskVerificationsResource(self._client)
 
     @cached_property
     def roles(self) -> SyncRolesResource:
-        from .api.roles._sync import SyncRolesResource
+        from .api.roles._blocking import SyncRolesResource
 
         return SyncRolesResource(self._client)
 
     @cached_property
     def users(self) -> SyncUsersResource:
-        from .api.users._sync import SyncUsersResource
+        from .api.users._blocking import SyncUsersResource
 
         return SyncUsersResource(self._client)
 
     @cached_property
     def vendor_credits(self) -> SyncVendorCreditsResource:
-        from .api.vendor_credits._sync import SyncVendorCreditsResource
+        from .api.vendor_credits._blocking import SyncVendorCreditsResource
 
         return SyncVendorCreditsResource(self._client)
 
     @cached_property
     def vendors(self) -> SyncVendorsResource:
-        from .api.vendors._sync import SyncVendorsResource
+        from .api.vendors._blocking import SyncVendorsResource
 
         return SyncVendorsResource(self._client)
 
