@@ -851,7 +851,10 @@ def main() -> int:
     with bench_server() as base_url:
         steps: list[tuple[str, Callable[[], list[Row]]]] = [
             ("1-2 calls and concurrency", lambda: run_async(in_process(base_url, args.runs))),
-            ("3 parsing", lambda: [parsing(max(3 * args.runs, 15))]),  # cheap (≈1 s): more runs, less noise
+            (
+                "3 parsing",
+                lambda: [parsing(max(6 * args.runs, 31))],
+            ),  # cheap (≈3 s): many runs, the cyclic GC is bursty
             ("4 paging", lambda: paging(base_url, args.paging_runs)),
             ("5 imports", lambda: imports(args.runs)),
             ("5 first call", lambda: first_call(base_url, args.runs)),
