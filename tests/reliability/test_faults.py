@@ -307,6 +307,22 @@ async def test_a_thousand_mixed_calls_survive(scenario: Scenario, reliability_re
     injected = fault_hits or wire.refused or len(scenario.expire_sessions_at) * 10
     calls = sum(cost for _job, cost in jobs)
 
+    served_peak = check_outcome(fake, workload, wire, scenario, injected, fault_hits, relogins)
+
+    outcomes = Counter({k: v for k, v in workload.outcomes.items() if not k.endswith(": ok")})
+    reliability_report.append(
+        f"{scenario.name:32} {calls} calls, {sum(workload.outcomes.values())} SDK calls "
+        f"({sum(v for k, v in workload.outcomes.items() if k.endswith(': ok'))} ok), "
+        f"faults injected {fault_hits or wire.refused or f'{len(scenario.expire_sessions_at)} expiries'}, creates {sum(len(v) for v in workload.intended.values())} "
+        f"applied once each, typed errors {dict(outcomes) or 'none'}, client peak {wire.peak}, "
+        f"FakeBill peak {served_peak}, re-logins {relogins}"
+    )
+
+
+def check_outcome(
+    fake: FakeBill, workload: Any, wire: Any, scenario: Scenario, injected: int, fault_hits: int, relogins: int
+) -> int:
+    """The checks every fault scenario must pass, for AsyncBill and Bill alike; returns FakeBill's peak in flight."""
     assert injected >= 10, "the fault hardly fired: the scenario proves nothing"
     # 1. Every call ended in success or a typed error.
     assert not workload.untyped, workload.untyped[:5]
@@ -343,11 +359,4 @@ async def test_a_thousand_mixed_calls_survive(scenario: Scenario, reliability_re
     # 5. Sessions: one login per expiry, however many calls were in flight when it happened (single flight).
     assert relogins == len(scenario.expire_sessions_at)
 
-    outcomes = Counter({k: v for k, v in workload.outcomes.items() if not k.endswith(": ok")})
-    reliability_report.append(
-        f"{scenario.name:32} {calls} calls, {sum(workload.outcomes.values())} SDK calls "
-        f"({sum(v for k, v in workload.outcomes.items() if k.endswith(': ok'))} ok), "
-        f"faults injected {fault_hits or wire.refused or f'{len(scenario.expire_sessions_at)} expiries'}, creates {sum(len(v) for v in workload.intended.values())} "
-        f"applied once each, typed errors {dict(outcomes) or 'none'}, client peak {wire.peak}, "
-        f"FakeBill peak {served_peak}, re-logins {relogins}"
-    )
+    return served_peak

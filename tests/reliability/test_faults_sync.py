@@ -27,7 +27,7 @@ from bill_sdk.models import VendorUpdate
 from bill_sdk.testing import FakeBill
 from tests import bodies
 
-from .test_faults import API, SCENARIOS, TASKS, TIMEOUT, TODAY, Scenario, plan
+from .test_faults import API, SCENARIOS, TASKS, TIMEOUT, TODAY, Scenario, check_outcome, plan
 
 pytestmark = pytest.mark.integration
 
@@ -253,32 +253,7 @@ def test_a_thousand_mixed_calls_from_twenty_threads_survive(scenario: Scenario, 
         relogins = fake.login_count - logins_before
 
     injected = fault_hits or wire.refused or len(scenario.expire_sessions_at) * 10
-    assert injected >= 10, "the fault hardly fired: the scenario proves nothing"
-    assert not workload.untyped, workload.untyped[:5]
-    assert not workload.idempotent_failures, workload.idempotent_failures[:5]
-    state = {
-        "vendor": Counter(v["name"] for v in fake.state.list("vendors") if v["name"].startswith("Workload")),
-        "bill": Counter(
-            b["invoice"]["invoiceNumber"]
-            for b in fake.state.list("bills")
-            if b["invoice"]["invoiceNumber"][:3] == "WL-"
-        ),
-        "payment": Counter(p["billId"] for p in fake.state.list("payments")),
-    }
-    for kind, keys in workload.intended.items():
-        assert keys, f"the workload made no {kind}"
-        assert state[kind] == Counter(keys), (
-            f"{kind}: {state[kind] - Counter(keys)} extra, {Counter(keys) - state[kind]} missing"
-        )
-    sent = Counter(b["name"] for b in wire.creates("/connect/v3/vendors"))
-    sent += Counter(b["invoice"]["invoiceNumber"] for b in wire.creates("/connect/v3/bills"))
-    sent += Counter(b["billId"] for b in wire.creates("/connect/v3/payments"))
-    over = {key: n for key, n in sent.items() if n > workload.attempts[key] and key in workload.attempts}
-    assert not over, f"the SDK re-sent creates: {over}"
-    assert wire.peak <= 3
-    served_peak = max(fake.peak_in_flight.values())
-    assert served_peak <= (3 + fault_hits if scenario.fault.get("kind") == "latency" else 3)
-    assert relogins == len(scenario.expire_sessions_at)
+    served_peak = check_outcome(fake, workload, wire, scenario, injected, fault_hits, relogins)
     outcomes = Counter({k: v for k, v in workload.outcomes.items() if not k.endswith(": ok")})
     reliability_report.append(
         f"sync {scenario.name:27} {sum(cost for _job, cost in jobs)} calls from {TASKS} threads, creates "
