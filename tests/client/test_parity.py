@@ -289,9 +289,8 @@ def test_the_deadline_covers_the_whole_call(twin: Twin, bill_mock: respx.MockRou
     assert 1 <= route.call_count <= 3
 
 
+@pytest.mark.parametrize("twin", ["sync"], indirect=True)  # AsyncBill's: tests/reliability/test_request_path.py
 def test_a_slot_wait_past_the_deadline_is_a_timeout(twin: Twin, bill_mock: respx.MockRouter) -> None:
-    if twin.is_async:
-        pytest.skip("AsyncBill's deadline is a cancel scope around the wait (tests/reliability/test_request_path.py)")
     gate = threading.Event()
 
     def held(request: httpx.Request) -> httpx.Response:
@@ -523,9 +522,8 @@ def test_mfa_challenge_then_validate_makes_the_session_trusted(twin: Twin, bill,
         twin.run(lambda: bill.trust_session("chal-1", " ", device="worker"))
 
 
+@pytest.mark.parametrize("twin", ["sync"], indirect=True)  # AsyncBill's fleet mode: tests/fleet
 def test_redis_fleet_mode_is_the_async_clients_only(twin: Twin) -> None:
-    if twin.is_async:
-        pytest.skip("AsyncBill's fleet mode is tested in tests/fleet")
     with pytest.raises(ConfigurationError, match="AsyncBill") as caught:
         twin.make(**CREDENTIALS, env={}, redis_url="redis://localhost:6379/0")
     assert caught.value.argument == "redis_url"
@@ -533,9 +531,10 @@ def test_redis_fleet_mode_is_the_async_clients_only(twin: Twin) -> None:
         twin.make(**CREDENTIALS, env={"BILL_REDIS_URL": "redis://localhost:6379/0"})
 
 
+@pytest.mark.parametrize(
+    "twin", ["sync"], indirect=True
+)  # AsyncBill's one loop: tests/reliability/test_sessions_hardening.py
 def test_the_sync_client_is_usable_from_any_thread(twin: Twin, bill, bill_mock: respx.MockRouter) -> None:  # type: ignore[no-untyped-def]
-    if twin.is_async:
-        pytest.skip("AsyncBill belongs to one event loop (tests/reliability/test_sessions_hardening.py)")
     vendor(bill_mock)
     found: list[str] = []
     threads = [threading.Thread(target=lambda: found.append(bill.vendors.get("0091").id)) for _ in range(3)]
