@@ -249,6 +249,23 @@ def _shown(value: Any) -> str:
 DECODE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
 
 
+def copy_document(model: str, value: Any) -> Any:
+    """A decoded JSON document's containers copied (a Mapping becomes a dict), for a model's from_dict to read in
+    place without changing what the caller passed; scalars are shared. Too deep: a ResponseDecodeError."""
+    try:
+        return _copied(value)
+    except RecursionError as exc:
+        raise decode_error(model, exc) from None
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _copied(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_copied(item) for item in value]
+    return value
+
+
 def decode_error(model: str, exc: BaseException) -> ResponseDecodeError:
     """The typed error for what went wrong building `model` (a ResponseDecodeError from deeper passes through)."""
     return exc if isinstance(exc, ResponseDecodeError) else ResponseDecodeError.from_exception(model, exc)
@@ -695,5 +712,5 @@ def model_from_json(cls: type[T], data: str | bytes) -> T:
         document = loads_json(data)
     except JSONDecodeError as exc:
         raise ResponseDecodeError(cls.__name__, str(exc)) from None
-    result: T = cls.from_dict(document)  # type: ignore[attr-defined]
+    result: T = cls._from_owned(document)  # type: ignore[attr-defined]  # decoded here: nobody else holds it
     return result

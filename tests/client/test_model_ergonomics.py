@@ -173,3 +173,47 @@ def test_repr_shows_only_set_fields() -> None:
 def test_equality_is_unchanged() -> None:
     assert Vendor.from_dict(VENDOR_FULL) == Vendor.from_dict(dict(VENDOR_FULL))
     assert Vendor.from_dict(VENDOR_FULL) != Vendor.from_dict({**VENDOR_FULL, "name": "other"})
+
+
+# --------------------------------------------------------------------------- documents are read, not consumed
+
+
+def test_from_dict_leaves_the_callers_document_as_it_was() -> None:
+    """Responses are read in place (no copy per object); a document a caller passes is copied first."""
+    import copy
+
+    from bill_sdk._generated.models import Vendor, VendorPage
+
+    document = {
+        "results": [
+            {
+                "id": "00901A",
+                "archived": False,
+                "name": "Acme",
+                "createdTime": "2024-01-02T03:04:05.000+00:00",
+                "updatedTime": "2024-01-02T03:04:05.000+00:00",
+                "address": {"line1": "1 Main St", "country": "US", "laterField": {"x": 1}},
+                "paymentInformation": {"payeeName": "Acme", "bankAccount": {"accountNumber": "xxxx6789"}},
+                "fieldBillAddsLater": [1, 2],
+            }
+        ],
+        "nextPage": "c1",
+    }
+    before = copy.deepcopy(document)
+    page = VendorPage.from_dict(document)
+    assert document == before
+    assert page.results[0].address is not None and page.results[0].address["laterField"] == {"x": 1}
+    page.results[0]["fieldBillAddsLater"].append(3)  # the model's unknown fields are its own
+    assert document == before
+    assert Vendor.from_dict(document["results"][0]).to_dict() == page.results[0].to_dict() | {
+        "fieldBillAddsLater": [1, 2]
+    }
+
+
+def test_a_union_variant_that_fails_leaves_the_document_for_the_next() -> None:
+    from bill_sdk._generated.models import ErrorItem, ErrorParamMap
+
+    # params as an object: the list variant is tried first and must not have consumed anything of it
+    item = ErrorItem.from_dict({"code": "BDC_1", "message": "x", "params": {"field": "amount", "max": 10}})
+    assert isinstance(item.params, ErrorParamMap)
+    assert item.params.to_dict() == {"field": "amount", "max": 10}

@@ -20,6 +20,7 @@ from bill_sdk._runtime import (
     MONEY,
     EnumLookup,
     NumberLimits,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -182,11 +183,17 @@ class Bill:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             archived = d.pop("archived")
@@ -244,7 +251,7 @@ class Bill:
             _invoice = d.pop("invoice", None)
             invoice: BillInvoice | None = None
             if _invoice is not None:
-                invoice = BillInvoice.from_dict(_invoice)
+                invoice = BillInvoice._from_owned(_invoice)
 
             _bill_line_items = d.pop("billLineItems", None)
             bill_line_items: list[BillLineItem] | None = None
@@ -252,7 +259,7 @@ class Bill:
                 bill_line_items = []
                 _bill_line_items = _bill_line_items
                 for bill_line_items_item_data in _bill_line_items:
-                    bill_line_items_item = BillLineItem.from_dict(bill_line_items_item_data)
+                    bill_line_items_item = BillLineItem._from_owned(bill_line_items_item_data)
 
                     bill_line_items.append(bill_line_items_item)
 
@@ -261,7 +268,7 @@ class Bill:
             _classifications = d.pop("classifications", None)
             classifications: Classifications | None = None
             if _classifications is not None:
-                classifications = Classifications.from_dict(_classifications)
+                classifications = Classifications._from_owned(_classifications)
 
             purchase_order_number = d.pop("purchaseOrderNumber", None)
 
@@ -281,7 +288,7 @@ class Bill:
                 approvers = []
                 _approvers = _approvers
                 for approvers_item_data in _approvers:
-                    approvers_item = BillApprover.from_dict(approvers_item_data)
+                    approvers_item = BillApprover._from_owned(approvers_item_data)
 
                     approvers.append(approvers_item)
 

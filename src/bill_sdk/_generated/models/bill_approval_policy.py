@@ -13,6 +13,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -67,11 +68,17 @@ class BillApprovalPolicy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id", None)
 
             policy_name = d.pop("policyName", None)
@@ -84,14 +91,14 @@ class BillApprovalPolicy:
                 rules = []
                 _rules = _rules
                 for rules_item_data in _rules:
-                    rules_item = BillApprovalRule.from_dict(rules_item_data)
+                    rules_item = BillApprovalRule._from_owned(rules_item_data)
 
                     rules.append(rules_item)
 
             _approvers = d.pop("approvers", None)
             approvers: BillApprovalPolicyApprovers | None = None
             if _approvers is not None:
-                approvers = BillApprovalPolicyApprovers.from_dict(_approvers)
+                approvers = BillApprovalPolicyApprovers._from_owned(_approvers)
 
             bill_approval_policy = _new_object(cls)
             bill_approval_policy.id = id

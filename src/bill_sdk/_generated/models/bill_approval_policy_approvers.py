@@ -13,6 +13,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -57,18 +58,24 @@ class BillApprovalPolicyApprovers:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             _users = d.pop("users", None)
             users: list[BillApprovalPolicyUser] | None = None
             if _users is not None:
                 users = []
                 _users = _users
                 for users_item_data in _users:
-                    users_item = BillApprovalPolicyUser.from_dict(users_item_data)
+                    users_item = BillApprovalPolicyUser._from_owned(users_item_data)
 
                     users.append(users_item)
 
@@ -78,7 +85,7 @@ class BillApprovalPolicyApprovers:
                 groups = []
                 _groups = _groups
                 for groups_item_data in _groups:
-                    groups_item = BillApprovalPolicyGroup.from_dict(groups_item_data)
+                    groups_item = BillApprovalPolicyGroup._from_owned(groups_item_data)
 
                     groups.append(groups_item)
 

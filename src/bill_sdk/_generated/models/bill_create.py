@@ -14,6 +14,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -108,11 +109,17 @@ class BillCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             vendor_id = d.pop("vendorId")
 
             due_date = parse_date("dueDate", d.pop("dueDate"))
@@ -120,11 +127,11 @@ class BillCreate:
             bill_line_items = []
             _bill_line_items = d.pop("billLineItems")
             for bill_line_items_item_data in _bill_line_items:
-                bill_line_items_item = BillLineItem.from_dict(bill_line_items_item_data)
+                bill_line_items_item = BillLineItem._from_owned(bill_line_items_item_data)
 
                 bill_line_items.append(bill_line_items_item)
 
-            invoice = BillInvoice.from_dict(d.pop("invoice"))
+            invoice = BillInvoice._from_owned(d.pop("invoice"))
 
             description = d.pop("description", None)
 
@@ -133,7 +140,7 @@ class BillCreate:
             _classifications = d.pop("classifications", None)
             classifications: Classifications | None = None
             if _classifications is not None:
-                classifications = Classifications.from_dict(_classifications)
+                classifications = Classifications._from_owned(_classifications)
 
             _vendor_credits = d.pop("vendorCredits", None)
             vendor_credits: list[AppliedVendorCredit] | None = None
@@ -141,7 +148,7 @@ class BillCreate:
                 vendor_credits = []
                 _vendor_credits = _vendor_credits
                 for vendor_credits_item_data in _vendor_credits:
-                    vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
+                    vendor_credits_item = AppliedVendorCredit._from_owned(vendor_credits_item_data)
 
                     vendor_credits.append(vendor_credits_item)
 

@@ -17,6 +17,7 @@ from bill_sdk._runtime import (
     DECODE_ERRORS,
     UNSET,
     Unset,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -135,11 +136,17 @@ class BillUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             vendor_id = d.pop("vendorId", None)
 
             _due_date = d.pop("dueDate", None)
@@ -153,14 +160,14 @@ class BillUpdate:
                 bill_line_items = []
                 _bill_line_items = _bill_line_items
                 for bill_line_items_item_data in _bill_line_items:
-                    bill_line_items_item = BillLineItem.from_dict(bill_line_items_item_data)
+                    bill_line_items_item = BillLineItem._from_owned(bill_line_items_item_data)
 
                     bill_line_items.append(bill_line_items_item)
 
             _invoice = d.pop("invoice", None)
             invoice: BillInvoice | None = None
             if _invoice is not None:
-                invoice = BillInvoice.from_dict(_invoice)
+                invoice = BillInvoice._from_owned(_invoice)
 
             def _parse_description(data: object) -> None | str | Unset:
                 if data is None:
@@ -188,7 +195,7 @@ class BillUpdate:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    classifications_type_0 = Classifications.from_dict(data)
+                    classifications_type_0 = Classifications._from_owned(copy_document("classifications", data))
 
                     return classifications_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
@@ -203,7 +210,7 @@ class BillUpdate:
                 vendor_credits = []
                 _vendor_credits = _vendor_credits
                 for vendor_credits_item_data in _vendor_credits:
-                    vendor_credits_item = AppliedVendorCredit.from_dict(vendor_credits_item_data)
+                    vendor_credits_item = AppliedVendorCredit._from_owned(vendor_credits_item_data)
 
                     vendor_credits.append(vendor_credits_item)
 

@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
     NumberLimits,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -79,11 +80,17 @@ class BudgetCurrentPeriod:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             _start_date = d.pop("startDate", None)
             start_date: datetime.date | None = None
             if _start_date is not None:
@@ -112,7 +119,7 @@ class BudgetCurrentPeriod:
             _spent = d.pop("spent", None)
             spent: BudgetSpending | None = None
             if _spent is not None:
-                spent = BudgetSpending.from_dict(_spent)
+                spent = BudgetSpending._from_owned(_spent)
 
             budget_current_period = _new_object(cls)
             budget_current_period.start_date = start_date

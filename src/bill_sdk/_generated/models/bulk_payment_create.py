@@ -15,6 +15,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -98,17 +99,23 @@ class BulkPaymentCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
-            funding_account = PaymentFundingAccount.from_dict(d.pop("fundingAccount"))
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
+            funding_account = PaymentFundingAccount._from_owned(d.pop("fundingAccount"))
 
             payments = []
             _payments = d.pop("payments")
             for payments_item_data in _payments:
-                payments_item = BulkPaymentItem.from_dict(payments_item_data)
+                payments_item = BulkPaymentItem._from_owned(payments_item_data)
 
                 payments.append(payments_item)
 
@@ -122,7 +129,7 @@ class BulkPaymentCreate:
             _processing_options = d.pop("processingOptions", None)
             processing_options: PaymentProcessingOptions | None = None
             if _processing_options is not None:
-                processing_options = PaymentProcessingOptions.from_dict(_processing_options)
+                processing_options = PaymentProcessingOptions._from_owned(_processing_options)
 
             description = d.pop("description", None)
 

@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     MONEY,
     EnumLookup,
     NumberLimits,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -148,11 +149,17 @@ class Card:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             uuid = d.pop("uuid", None)
@@ -181,7 +188,9 @@ class Card:
                     try:
                         if not isinstance(data, str):
                             raise TypeError()
-                        expiration_date_type_0 = parse_date("expirationDate_type_0", data)
+                        expiration_date_type_0 = parse_date(
+                            "expirationDate_type_0", copy_document("expirationDate", data)
+                        )
 
                         return expiration_date_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
@@ -219,7 +228,7 @@ class Card:
                     try:
                         if not isinstance(data, Decimal | int | float):
                             raise TypeError()
-                        recurring_limit_type_0 = to_decimal(data)
+                        recurring_limit_type_0 = to_decimal(copy_document("recurringLimit", data))
 
                         return recurring_limit_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
@@ -231,7 +240,7 @@ class Card:
             _current_period = d.pop("currentPeriod", None)
             current_period: CardCurrentPeriod | None = None
             if _current_period is not None:
-                current_period = CardCurrentPeriod.from_dict(_current_period)
+                current_period = CardCurrentPeriod._from_owned(_current_period)
 
             _created_time = d.pop("createdTime", None)
             created_time: datetime.datetime | None = None

@@ -15,6 +15,7 @@ from attrs import setters as _attrs_setters
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -108,11 +109,17 @@ class CardAccount:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             archived = d.pop("archived", None)
@@ -138,12 +145,12 @@ class CardAccount:
             _expiration = d.pop("expiration", None)
             expiration: CardExpiration | None = None
             if _expiration is not None:
-                expiration = CardExpiration.from_dict(_expiration)
+                expiration = CardExpiration._from_owned(_expiration)
 
             _default = d.pop("default", None)
             default: CardAccountDefault | None = None
             if _default is not None:
-                default = CardAccountDefault.from_dict(_default)
+                default = CardAccountDefault._from_owned(_default)
 
             created_by = d.pop("createdBy", None)
 

@@ -23,6 +23,7 @@ from bill_sdk._runtime import (
     NumberLimits,
     Unset,
     clearable_number_arg,
+    copy_document,
     decode_error,
     expect,
     expect_number,
@@ -130,11 +131,17 @@ class CardCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             name = d.pop("name")
 
             user_id = d.pop("userId")
@@ -149,7 +156,7 @@ class CardCreate:
                 try:
                     if not isinstance(data, Decimal | int | float):
                         raise TypeError()
-                    limit_type_0 = to_decimal(data)
+                    limit_type_0 = to_decimal(copy_document("limit", data))
 
                     return limit_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
@@ -166,7 +173,7 @@ class CardCreate:
                 try:
                     if not isinstance(data, Decimal | int | float):
                         raise TypeError()
-                    recurring_limit_type_0 = to_decimal(data)
+                    recurring_limit_type_0 = to_decimal(copy_document("recurringLimit", data))
 
                     return recurring_limit_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
@@ -183,7 +190,7 @@ class CardCreate:
                 try:
                     if not isinstance(data, str):
                         raise TypeError()
-                    expiration_date_type_0 = parse_date("expirationDate_type_0", data)
+                    expiration_date_type_0 = parse_date("expirationDate_type_0", copy_document("expirationDate", data))
 
                     return expiration_date_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):

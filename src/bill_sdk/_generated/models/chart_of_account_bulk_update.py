@@ -13,6 +13,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -69,11 +70,17 @@ class ChartOfAccountBulkUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             name = d.pop("name", None)
@@ -83,7 +90,7 @@ class ChartOfAccountBulkUpdate:
             _account = d.pop("account", None)
             account: ChartOfAccountAccount | None = None
             if _account is not None:
-                account = ChartOfAccountAccount.from_dict(_account)
+                account = ChartOfAccountAccount._from_owned(_account)
 
             parent_id = d.pop("parentId", None)
 

@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     NUMBER,
     EnumLookup,
     NumberLimits,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -151,11 +152,17 @@ class CreditMemo:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id", None)
 
             archived = d.pop("archived", None)
@@ -208,14 +215,14 @@ class CreditMemo:
                 credit_memo_line_items = []
                 _credit_memo_line_items = _credit_memo_line_items
                 for credit_memo_line_items_item_data in _credit_memo_line_items:
-                    credit_memo_line_items_item = CreditMemoLineItem.from_dict(credit_memo_line_items_item_data)
+                    credit_memo_line_items_item = CreditMemoLineItem._from_owned(credit_memo_line_items_item_data)
 
                     credit_memo_line_items.append(credit_memo_line_items_item)
 
             _classifications = d.pop("classifications", None)
             classifications: Classifications | None = None
             if _classifications is not None:
-                classifications = Classifications.from_dict(_classifications)
+                classifications = Classifications._from_owned(_classifications)
 
             _usage = d.pop("usage", None)
             usage: list[CreditMemoUsage] | None = None
@@ -223,7 +230,7 @@ class CreditMemo:
                 usage = []
                 _usage = _usage
                 for usage_item_data in _usage:
-                    usage_item = CreditMemoUsage.from_dict(usage_item_data)
+                    usage_item = CreditMemoUsage._from_owned(usage_item_data)
 
                     usage.append(usage_item)
 

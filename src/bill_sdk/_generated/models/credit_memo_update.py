@@ -14,6 +14,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -92,11 +93,17 @@ class CreditMemoUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             customer_id = d.pop("customerId", None)
 
             reference_number = d.pop("referenceNumber", None)
@@ -114,7 +121,7 @@ class CreditMemoUpdate:
                 credit_memo_line_items = []
                 _credit_memo_line_items = _credit_memo_line_items
                 for credit_memo_line_items_item_data in _credit_memo_line_items:
-                    credit_memo_line_items_item = CreditMemoLineItem.from_dict(credit_memo_line_items_item_data)
+                    credit_memo_line_items_item = CreditMemoLineItem._from_owned(credit_memo_line_items_item_data)
 
                     credit_memo_line_items.append(credit_memo_line_items_item)
 
@@ -127,7 +134,7 @@ class CreditMemoUpdate:
             _classifications = d.pop("classifications", None)
             classifications: Classifications | None = None
             if _classifications is not None:
-                classifications = Classifications.from_dict(_classifications)
+                classifications = Classifications._from_owned(_classifications)
 
             credit_memo_update = _new_object(cls)
             credit_memo_update.customer_id = customer_id

@@ -15,6 +15,7 @@ from attrs import setters as _attrs_setters
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -133,11 +134,17 @@ class Customer:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             archived = d.pop("archived")
@@ -153,7 +160,7 @@ class Customer:
             _contact = d.pop("contact", None)
             contact: CustomerContact | None = None
             if _contact is not None:
-                contact = CustomerContact.from_dict(_contact)
+                contact = CustomerContact._from_owned(_contact)
 
             email = d.pop("email", None)
 
@@ -177,17 +184,17 @@ class Customer:
             _billing_address = d.pop("billingAddress", None)
             billing_address: Address | None = None
             if _billing_address is not None:
-                billing_address = Address.from_dict(_billing_address)
+                billing_address = Address._from_owned(_billing_address)
 
             _shipping_address = d.pop("shippingAddress", None)
             shipping_address: Address | None = None
             if _shipping_address is not None:
-                shipping_address = Address.from_dict(_shipping_address)
+                shipping_address = Address._from_owned(_shipping_address)
 
             _balance = d.pop("balance", None)
             balance: Balance | None = None
             if _balance is not None:
-                balance = Balance.from_dict(_balance)
+                balance = Balance._from_owned(_balance)
 
             customer = _new_object(cls)
             customer.id = id

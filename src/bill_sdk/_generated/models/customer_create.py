@@ -14,6 +14,7 @@ from attrs import setters as _attrs_setters
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
+    copy_document,
     decode_error,
     expect,
     expect_enum,
@@ -113,11 +114,17 @@ class CustomerCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             name = d.pop("name")
 
             email = d.pop("email")
@@ -127,7 +134,7 @@ class CustomerCreate:
             _contact = d.pop("contact", None)
             contact: CustomerContact | None = None
             if _contact is not None:
-                contact = CustomerContact.from_dict(_contact)
+                contact = CustomerContact._from_owned(_contact)
 
             phone = d.pop("phone", None)
 
@@ -149,12 +156,12 @@ class CustomerCreate:
             _billing_address = d.pop("billingAddress", None)
             billing_address: Address | None = None
             if _billing_address is not None:
-                billing_address = Address.from_dict(_billing_address)
+                billing_address = Address._from_owned(_billing_address)
 
             _shipping_address = d.pop("shippingAddress", None)
             shipping_address: Address | None = None
             if _shipping_address is not None:
-                shipping_address = Address.from_dict(_shipping_address)
+                shipping_address = Address._from_owned(_shipping_address)
 
             customer_create = _new_object(cls)
             customer_create.name = name

@@ -17,6 +17,7 @@ from bill_sdk._runtime import (
     UNSET,
     EnumLookup,
     Unset,
+    copy_document,
     decode_error,
     expect,
     expect_enum,
@@ -168,11 +169,17 @@ class CustomerUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             name = d.pop("name", None)
 
             email = d.pop("email", None)
@@ -194,7 +201,7 @@ class CustomerUpdate:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    contact_type_0 = CustomerContact.from_dict(data)
+                    contact_type_0 = CustomerContact._from_owned(copy_document("contact", data))
 
                     return contact_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
@@ -258,7 +265,7 @@ class CustomerUpdate:
             _billing_address = d.pop("billingAddress", None)
             billing_address: Address | None = None
             if _billing_address is not None:
-                billing_address = Address.from_dict(_billing_address)
+                billing_address = Address._from_owned(_billing_address)
 
             def _parse_shipping_address(data: object) -> Address | None | Unset:
                 if data is None:
@@ -268,7 +275,7 @@ class CustomerUpdate:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    shipping_address_type_0 = Address.from_dict(data)
+                    shipping_address_type_0 = Address._from_owned(copy_document("shippingAddress", data))
 
                     return shipping_address_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):

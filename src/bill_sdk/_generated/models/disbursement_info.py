@@ -13,6 +13,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -70,42 +71,48 @@ class DisbursementInfo:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             is_voidable = d.pop("isVoidable", None)
 
             _check_disbursement = d.pop("checkDisbursement", None)
             check_disbursement: CheckDisbursement | None = None
             if _check_disbursement is not None:
-                check_disbursement = CheckDisbursement.from_dict(_check_disbursement)
+                check_disbursement = CheckDisbursement._from_owned(_check_disbursement)
 
             _ach_disbursement = d.pop("achDisbursement", None)
             ach_disbursement: AchDisbursement | None = None
             if _ach_disbursement is not None:
-                ach_disbursement = AchDisbursement.from_dict(_ach_disbursement)
+                ach_disbursement = AchDisbursement._from_owned(_ach_disbursement)
 
             _rpps_disbursement = d.pop("rppsDisbursement", None)
             rpps_disbursement: RppsDisbursement | None = None
             if _rpps_disbursement is not None:
-                rpps_disbursement = RppsDisbursement.from_dict(_rpps_disbursement)
+                rpps_disbursement = RppsDisbursement._from_owned(_rpps_disbursement)
 
             _international_disbursement = d.pop("internationalDisbursement", None)
             international_disbursement: InternationalDisbursement | None = None
             if _international_disbursement is not None:
-                international_disbursement = InternationalDisbursement.from_dict(_international_disbursement)
+                international_disbursement = InternationalDisbursement._from_owned(_international_disbursement)
 
             _vcard_disbursement = d.pop("vcardDisbursement", None)
             vcard_disbursement: VirtualCardDisbursement | None = None
             if _vcard_disbursement is not None:
-                vcard_disbursement = VirtualCardDisbursement.from_dict(_vcard_disbursement)
+                vcard_disbursement = VirtualCardDisbursement._from_owned(_vcard_disbursement)
 
             _wallet_disbursement = d.pop("walletDisbursement", None)
             wallet_disbursement: WalletDisbursement | None = None
             if _wallet_disbursement is not None:
-                wallet_disbursement = WalletDisbursement.from_dict(_wallet_disbursement)
+                wallet_disbursement = WalletDisbursement._from_owned(_wallet_disbursement)
 
             disbursement_info = _new_object(cls)
             disbursement_info.is_voidable = is_voidable

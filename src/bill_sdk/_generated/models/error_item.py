@@ -13,6 +13,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -82,11 +83,17 @@ class ErrorItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             timestamp = d.pop("timestamp", None)
 
             code = d.pop("code", None)
@@ -110,9 +117,9 @@ class ErrorItem:
                         if not isinstance(data, list):
                             raise TypeError()
                         params_type_0 = []
-                        _params_type_0 = data
+                        _params_type_0 = copy_document("params", data)
                         for params_type_0_item_data in _params_type_0:
-                            params_type_0_item = ErrorParam.from_dict(params_type_0_item_data)
+                            params_type_0_item = ErrorParam._from_owned(params_type_0_item_data)
 
                             params_type_0.append(params_type_0_item)
 
@@ -121,7 +128,7 @@ class ErrorItem:
                         pass
                     if not isinstance(data, dict):
                         raise TypeError()
-                    params_type_1 = ErrorParamMap.from_dict(data)
+                    params_type_1 = ErrorParamMap._from_owned(data)
 
                     return params_type_1
 

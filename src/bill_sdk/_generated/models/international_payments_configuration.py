@@ -13,6 +13,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -51,20 +52,26 @@ class InternationalPaymentsConfiguration:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             _payment_purpose = d.pop("paymentPurpose", None)
             payment_purpose: PaymentPurposeRequirement | None = None
             if _payment_purpose is not None:
-                payment_purpose = PaymentPurposeRequirement.from_dict(_payment_purpose)
+                payment_purpose = PaymentPurposeRequirement._from_owned(_payment_purpose)
 
             _validations = d.pop("validations", None)
             validations: InternationalPaymentValidations | None = None
             if _validations is not None:
-                validations = InternationalPaymentValidations.from_dict(_validations)
+                validations = InternationalPaymentValidations._from_owned(_validations)
 
             international_payments_configuration = _new_object(cls)
             international_payments_configuration.payment_purpose = payment_purpose

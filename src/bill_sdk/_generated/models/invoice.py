@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     NUMBER,
     EnumLookup,
     NumberLimits,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -180,11 +181,17 @@ class Invoice:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             archived = d.pop("archived")
@@ -243,7 +250,7 @@ class Invoice:
                 invoice_line_items = []
                 _invoice_line_items = _invoice_line_items
                 for invoice_line_items_item_data in _invoice_line_items:
-                    invoice_line_items_item = InvoiceLineItem.from_dict(invoice_line_items_item_data)
+                    invoice_line_items_item = InvoiceLineItem._from_owned(invoice_line_items_item_data)
 
                     invoice_line_items.append(invoice_line_items_item)
 
@@ -255,14 +262,14 @@ class Invoice:
                 payments = []
                 _payments = _payments
                 for payments_item_data in _payments:
-                    payments_item = InvoicePayment.from_dict(payments_item_data)
+                    payments_item = InvoicePayment._from_owned(payments_item_data)
 
                     payments.append(payments_item)
 
             _classifications = d.pop("classifications", None)
             classifications: Classifications | None = None
             if _classifications is not None:
-                classifications = Classifications.from_dict(_classifications)
+                classifications = Classifications._from_owned(_classifications)
 
             sales_tax_item_id = d.pop("salesTaxItemId", None)
 
@@ -281,7 +288,7 @@ class Invoice:
             _convenience_fee = d.pop("convenienceFee", None)
             convenience_fee: InvoiceConvenienceFee | None = None
             if _convenience_fee is not None:
-                convenience_fee = InvoiceConvenienceFee.from_dict(_convenience_fee)
+                convenience_fee = InvoiceConvenienceFee._from_owned(_convenience_fee)
 
             invoice_pdf_id = d.pop("invoicePdfId", None)
 

@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
     NumberLimits,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -125,17 +126,23 @@ class InvoiceCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
-            customer = InvoiceCustomer.from_dict(d.pop("customer"))
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
+            customer = InvoiceCustomer._from_owned(d.pop("customer"))
 
             invoice_line_items = []
             _invoice_line_items = d.pop("invoiceLineItems")
             for invoice_line_items_item_data in _invoice_line_items:
-                invoice_line_items_item = InvoiceLineItem.from_dict(invoice_line_items_item_data)
+                invoice_line_items_item = InvoiceLineItem._from_owned(invoice_line_items_item_data)
 
                 invoice_line_items.append(invoice_line_items_item)
 
@@ -154,14 +161,14 @@ class InvoiceCreate:
             _processing_options = d.pop("processingOptions", None)
             processing_options: InvoiceProcessingOptions | None = None
             if _processing_options is not None:
-                processing_options = InvoiceProcessingOptions.from_dict(_processing_options)
+                processing_options = InvoiceProcessingOptions._from_owned(_processing_options)
 
             pay_to_chart_of_account_id = d.pop("payToChartOfAccountId", None)
 
             _classifications = d.pop("classifications", None)
             classifications: Classifications | None = None
             if _classifications is not None:
-                classifications = Classifications.from_dict(_classifications)
+                classifications = Classifications._from_owned(_classifications)
 
             _credit_amount = d.pop("creditAmount", None)
             credit_amount: Decimal | None = None
@@ -175,7 +182,7 @@ class InvoiceCreate:
             _convenience_fee = d.pop("convenienceFee", None)
             convenience_fee: InvoiceConvenienceFee | None = None
             if _convenience_fee is not None:
-                convenience_fee = InvoiceConvenienceFee.from_dict(_convenience_fee)
+                convenience_fee = InvoiceConvenienceFee._from_owned(_convenience_fee)
 
             invoice_create = _new_object(cls)
             invoice_create.customer = customer

@@ -22,6 +22,7 @@ from bill_sdk._runtime import (
     UNSET,
     NumberLimits,
     Unset,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -158,15 +159,21 @@ class InvoiceUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             _customer = d.pop("customer", None)
             customer: InvoiceCustomer | None = None
             if _customer is not None:
-                customer = InvoiceCustomer.from_dict(_customer)
+                customer = InvoiceCustomer._from_owned(_customer)
 
             _invoice_line_items = d.pop("invoiceLineItems", None)
             invoice_line_items: list[InvoiceLineItem] | None = None
@@ -174,7 +181,7 @@ class InvoiceUpdate:
                 invoice_line_items = []
                 _invoice_line_items = _invoice_line_items
                 for invoice_line_items_item_data in _invoice_line_items:
-                    invoice_line_items_item = InvoiceLineItem.from_dict(invoice_line_items_item_data)
+                    invoice_line_items_item = InvoiceLineItem._from_owned(invoice_line_items_item_data)
 
                     invoice_line_items.append(invoice_line_items_item)
 
@@ -193,7 +200,7 @@ class InvoiceUpdate:
             _processing_options = d.pop("processingOptions", None)
             processing_options: InvoiceProcessingOptions | None = None
             if _processing_options is not None:
-                processing_options = InvoiceProcessingOptions.from_dict(_processing_options)
+                processing_options = InvoiceProcessingOptions._from_owned(_processing_options)
 
             def _parse_pay_to_chart_of_account_id(data: object) -> None | str | Unset:
                 if data is None:
@@ -212,7 +219,7 @@ class InvoiceUpdate:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    classifications_type_0 = Classifications.from_dict(data)
+                    classifications_type_0 = Classifications._from_owned(copy_document("classifications", data))
 
                     return classifications_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
@@ -245,7 +252,7 @@ class InvoiceUpdate:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    convenience_fee_type_0 = InvoiceConvenienceFee.from_dict(data)
+                    convenience_fee_type_0 = InvoiceConvenienceFee._from_owned(copy_document("convenienceFee", data))
 
                     return convenience_fee_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):

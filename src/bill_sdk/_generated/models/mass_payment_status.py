@@ -15,6 +15,7 @@ from attrs import setters as _attrs_setters
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -74,11 +75,17 @@ class MassPaymentStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             payment_batch_id = d.pop("paymentBatchId", None)
 
             _batch_status = d.pop("batchStatus", None)
@@ -89,7 +96,7 @@ class MassPaymentStatus:
             _count = d.pop("count", None)
             count: MassPaymentCount | None = None
             if _count is not None:
-                count = MassPaymentCount.from_dict(_count)
+                count = MassPaymentCount._from_owned(_count)
 
             _payments = d.pop("payments", None)
             payments: list[MassPaymentEntry] | None = None
@@ -97,7 +104,7 @@ class MassPaymentStatus:
                 payments = []
                 _payments = _payments
                 for payments_item_data in _payments:
-                    payments_item = MassPaymentEntry.from_dict(payments_item_data)
+                    payments_item = MassPaymentEntry._from_owned(payments_item_data)
 
                     payments.append(payments_item)
 

@@ -17,6 +17,7 @@ from bill_sdk._runtime import (
     UNSET,
     EnumLookup,
     Unset,
+    copy_document,
     decode_error,
     expect,
     expect_enum,
@@ -81,11 +82,17 @@ class NetworkInvitationCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             network_id = d.pop("networkId")
 
             network_type = _NetworkType[d.pop("networkType")]
@@ -98,7 +105,7 @@ class NetworkInvitationCreate:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    rpps_information_type_0 = RppsInformation.from_dict(data)
+                    rpps_information_type_0 = RppsInformation._from_owned(copy_document("rppsInformation", data))
 
                     return rpps_information_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):

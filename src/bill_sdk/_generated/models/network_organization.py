@@ -14,6 +14,7 @@ from attrs import setters as _attrs_setters
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -72,11 +73,17 @@ class NetworkOrganization:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id", None)
 
             name = d.pop("name", None)
@@ -92,14 +99,14 @@ class NetworkOrganization:
                 addresses = []
                 _addresses = _addresses
                 for addresses_item_data in _addresses:
-                    addresses_item = Address.from_dict(addresses_item_data)
+                    addresses_item = Address._from_owned(addresses_item_data)
 
                     addresses.append(addresses_item)
 
             _managed_by = d.pop("managedBy", None)
             managed_by: NetworkOrganizationManager | None = None
             if _managed_by is not None:
-                managed_by = NetworkOrganizationManager.from_dict(_managed_by)
+                managed_by = NetworkOrganizationManager._from_owned(_managed_by)
 
             network_organization = _new_object(cls)
             network_organization.id = id

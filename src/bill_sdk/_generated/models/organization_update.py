@@ -17,6 +17,7 @@ from bill_sdk._runtime import (
     UNSET,
     EnumLookup,
     Unset,
+    copy_document,
     decode_error,
     expect,
     expect_enum,
@@ -132,29 +133,35 @@ class OrganizationUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             name = d.pop("name", None)
 
             _address = d.pop("address", None)
             address: Address | None = None
             if _address is not None:
-                address = Address.from_dict(_address)
+                address = Address._from_owned(_address)
 
             _mailing_address = d.pop("mailingAddress", None)
             mailing_address: Address | None = None
             if _mailing_address is not None:
-                mailing_address = Address.from_dict(_mailing_address)
+                mailing_address = Address._from_owned(_mailing_address)
 
             phone = d.pop("phone", None)
 
             _company_owner = d.pop("companyOwner", None)
             company_owner: OrganizationCompanyOwner | None = None
             if _company_owner is not None:
-                company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
+                company_owner = OrganizationCompanyOwner._from_owned(_company_owner)
 
             def _parse_tax_id(data: object) -> None | str | Unset:
                 if data is None:
@@ -173,7 +180,7 @@ class OrganizationUpdate:
                 try:
                     if not isinstance(data, str):
                         raise TypeError()
-                    tax_id_type_type_0 = _TaxIdType[data]
+                    tax_id_type_type_0 = _TaxIdType[copy_document("taxIdType", data)]
 
                     return tax_id_type_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
@@ -197,7 +204,7 @@ class OrganizationUpdate:
             _processing_options = d.pop("processingOptions", None)
             processing_options: OrganizationProcessingOptions | None = None
             if _processing_options is not None:
-                processing_options = OrganizationProcessingOptions.from_dict(_processing_options)
+                processing_options = OrganizationProcessingOptions._from_owned(_processing_options)
 
             organization_update = _new_object(cls)
             organization_update.name = name

@@ -14,6 +14,7 @@ from attrs import setters as _attrs_setters
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
+    copy_document,
     decode_error,
     expect,
     expect_enum,
@@ -115,26 +116,32 @@ class PartnerOrganizationCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             name = d.pop("name")
 
-            address = PartnerOrganizationAddressInput.from_dict(d.pop("address"))
+            address = PartnerOrganizationAddressInput._from_owned(d.pop("address"))
 
             _mailing_address = d.pop("mailingAddress", None)
             mailing_address: PartnerOrganizationAddressInput | None = None
             if _mailing_address is not None:
-                mailing_address = PartnerOrganizationAddressInput.from_dict(_mailing_address)
+                mailing_address = PartnerOrganizationAddressInput._from_owned(_mailing_address)
 
             phone = d.pop("phone", None)
 
             _company_owner = d.pop("companyOwner", None)
             company_owner: OrganizationCompanyOwner | None = None
             if _company_owner is not None:
-                company_owner = OrganizationCompanyOwner.from_dict(_company_owner)
+                company_owner = OrganizationCompanyOwner._from_owned(_company_owner)
 
             tax_id = d.pop("taxId", None)
 
@@ -158,7 +165,7 @@ class PartnerOrganizationCreate:
             _processing_options = d.pop("processingOptions", None)
             processing_options: PartnerOrganizationProcessingOptionsInput | None = None
             if _processing_options is not None:
-                processing_options = PartnerOrganizationProcessingOptionsInput.from_dict(_processing_options)
+                processing_options = PartnerOrganizationProcessingOptionsInput._from_owned(_processing_options)
 
             partner_organization_create = _new_object(cls)
             partner_organization_create.name = name

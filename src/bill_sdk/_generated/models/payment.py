@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     MONEY,
     EnumLookup,
     NumberLimits,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -229,11 +230,17 @@ class Payment:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             created_time = parse_datetime("createdTime", d.pop("createdTime"))
@@ -257,7 +264,7 @@ class Payment:
                 bill_payments = []
                 _bill_payments = _bill_payments
                 for bill_payments_item_data in _bill_payments:
-                    bill_payments_item = BillPayment.from_dict(bill_payments_item_data)
+                    bill_payments_item = BillPayment._from_owned(bill_payments_item_data)
 
                     bill_payments.append(bill_payments_item)
 
@@ -271,12 +278,12 @@ class Payment:
             _funding_account = d.pop("fundingAccount", None)
             funding_account: PaymentFundingAccount | None = None
             if _funding_account is not None:
-                funding_account = PaymentFundingAccount.from_dict(_funding_account)
+                funding_account = PaymentFundingAccount._from_owned(_funding_account)
 
             _processing_options = d.pop("processingOptions", None)
             processing_options: PaymentProcessingOptions | None = None
             if _processing_options is not None:
-                processing_options = PaymentProcessingOptions.from_dict(_processing_options)
+                processing_options = PaymentProcessingOptions._from_owned(_processing_options)
 
             transaction_number = d.pop("transactionNumber", None)
 
@@ -317,7 +324,7 @@ class Payment:
             _disbursement_info = d.pop("disbursementInfo", None)
             disbursement_info: DisbursementInfo | None = None
             if _disbursement_info is not None:
-                disbursement_info = DisbursementInfo.from_dict(_disbursement_info)
+                disbursement_info = DisbursementInfo._from_owned(_disbursement_info)
 
             remittance_email = d.pop("remittanceEmail", None)
 
@@ -327,14 +334,14 @@ class Payment:
                 void_info = []
                 _void_info = _void_info
                 for void_info_item_data in _void_info:
-                    void_info_item = PaymentVoidInfo.from_dict(void_info_item_data)
+                    void_info_item = PaymentVoidInfo._from_owned(void_info_item_data)
 
                     void_info.append(void_info_item)
 
             _payment_purpose = d.pop("paymentPurpose", None)
             payment_purpose: PaymentPurpose | None = None
             if _payment_purpose is not None:
-                payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
+                payment_purpose = PaymentPurpose._from_owned(_payment_purpose)
 
             card_funding_purpose = d.pop("cardFundingPurpose", None)
 
@@ -350,17 +357,17 @@ class Payment:
             _funding = d.pop("funding", None)
             funding: PaymentNotificationFunding | None = None
             if _funding is not None:
-                funding = PaymentNotificationFunding.from_dict(_funding)
+                funding = PaymentNotificationFunding._from_owned(_funding)
 
             _disbursement = d.pop("disbursement", None)
             disbursement: PaymentNotificationDisbursement | None = None
             if _disbursement is not None:
-                disbursement = PaymentNotificationDisbursement.from_dict(_disbursement)
+                disbursement = PaymentNotificationDisbursement._from_owned(_disbursement)
 
             _vendor = d.pop("vendor", None)
             vendor: PaymentNotificationVendor | None = None
             if _vendor is not None:
-                vendor = PaymentNotificationVendor.from_dict(_vendor)
+                vendor = PaymentNotificationVendor._from_owned(_vendor)
 
             _billing_type = d.pop("billingType", None)
             billing_type: PaymentBillingType | None = None

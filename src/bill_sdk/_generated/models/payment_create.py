@@ -20,6 +20,7 @@ from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
     NumberLimits,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -115,16 +116,22 @@ class PaymentCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             amount = to_decimal(d.pop("amount"))
 
-            funding_account = PaymentFundingAccount.from_dict(d.pop("fundingAccount"))
+            funding_account = PaymentFundingAccount._from_owned(d.pop("fundingAccount"))
 
-            processing_options = PaymentProcessingOptions.from_dict(d.pop("processingOptions"))
+            processing_options = PaymentProcessingOptions._from_owned(d.pop("processingOptions"))
 
             vendor_id = d.pop("vendorId", None)
 
@@ -144,7 +151,7 @@ class PaymentCreate:
             _payment_purpose = d.pop("paymentPurpose", None)
             payment_purpose: PaymentPurpose | None = None
             if _payment_purpose is not None:
-                payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
+                payment_purpose = PaymentPurpose._from_owned(_payment_purpose)
 
             _exchange_rate_batch_id = d.pop("exchangeRateBatchId", None)
             exchange_rate_batch_id: int | str | None = None

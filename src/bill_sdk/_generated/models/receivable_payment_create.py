@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     MONEY,
     EnumLookup,
     NumberLimits,
+    copy_document,
     decode_error,
     expect,
     expect_enum,
@@ -102,11 +103,17 @@ class ReceivablePaymentCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             payment_date = parse_date("paymentDate", d.pop("paymentDate"))
 
             payment_type = _ReceivablePaymentType[d.pop("paymentType")]
@@ -115,7 +122,7 @@ class ReceivablePaymentCreate:
                 try:
                     if not isinstance(data, Decimal | int | float):
                         raise TypeError()
-                    amount_type_0 = to_decimal(data)
+                    amount_type_0 = to_decimal(copy_document("amount", data))
 
                     return amount_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
@@ -127,7 +134,7 @@ class ReceivablePaymentCreate:
             invoices = []
             _invoices = d.pop("invoices")
             for invoices_item_data in _invoices:
-                invoices_item = ReceivablePaymentInvoiceAmount.from_dict(invoices_item_data)
+                invoices_item = ReceivablePaymentInvoiceAmount._from_owned(invoices_item_data)
 
                 invoices.append(invoices_item)
 

@@ -20,6 +20,7 @@ from bill_sdk._runtime import (
     MONEY,
     EnumLookup,
     NumberLimits,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -135,11 +136,17 @@ class ReceivedPayment:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id", None)
 
             customer_id = d.pop("customerId", None)
@@ -183,12 +190,12 @@ class ReceivedPayment:
             _funding_account = d.pop("fundingAccount", None)
             funding_account: ReceivedPaymentAccount | None = None
             if _funding_account is not None:
-                funding_account = ReceivedPaymentAccount.from_dict(_funding_account)
+                funding_account = ReceivedPaymentAccount._from_owned(_funding_account)
 
             _receivables_account = d.pop("receivablesAccount", None)
             receivables_account: ReceivedPaymentAccount | None = None
             if _receivables_account is not None:
-                receivables_account = ReceivedPaymentAccount.from_dict(_receivables_account)
+                receivables_account = ReceivedPaymentAccount._from_owned(_receivables_account)
 
             _invoice_payments = d.pop("invoicePayments", None)
             invoice_payments: list[ReceivedInvoicePayment] | None = None
@@ -196,7 +203,7 @@ class ReceivedPayment:
                 invoice_payments = []
                 _invoice_payments = _invoice_payments
                 for invoice_payments_item_data in _invoice_payments:
-                    invoice_payments_item = ReceivedInvoicePayment.from_dict(invoice_payments_item_data)
+                    invoice_payments_item = ReceivedInvoicePayment._from_owned(invoice_payments_item_data)
 
                     invoice_payments.append(invoice_payments_item)
 

@@ -14,6 +14,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -99,11 +100,17 @@ class RecurringBill:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             archived = d.pop("archived")
@@ -119,7 +126,7 @@ class RecurringBill:
             _schedule = d.pop("schedule", None)
             schedule: RecurringBillSchedule | None = None
             if _schedule is not None:
-                schedule = RecurringBillSchedule.from_dict(_schedule)
+                schedule = RecurringBillSchedule._from_owned(_schedule)
 
             _recurring_bill_line_items = d.pop("recurringBillLineItems", None)
             recurring_bill_line_items: list[RecurringBillLineItem] | None = None
@@ -127,7 +134,7 @@ class RecurringBill:
                 recurring_bill_line_items = []
                 _recurring_bill_line_items = _recurring_bill_line_items
                 for recurring_bill_line_items_item_data in _recurring_bill_line_items:
-                    recurring_bill_line_items_item = RecurringBillLineItem.from_dict(
+                    recurring_bill_line_items_item = RecurringBillLineItem._from_owned(
                         recurring_bill_line_items_item_data
                     )
 
@@ -136,12 +143,12 @@ class RecurringBill:
             _processing_options = d.pop("processingOptions", None)
             processing_options: RecurringBillProcessingOptions | None = None
             if _processing_options is not None:
-                processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
+                processing_options = RecurringBillProcessingOptions._from_owned(_processing_options)
 
             _payment_information = d.pop("paymentInformation", None)
             payment_information: RecurringBillPaymentInformation | None = None
             if _payment_information is not None:
-                payment_information = RecurringBillPaymentInformation.from_dict(_payment_information)
+                payment_information = RecurringBillPaymentInformation._from_owned(_payment_information)
 
             recurring_bill = _new_object(cls)
             recurring_bill.id = id

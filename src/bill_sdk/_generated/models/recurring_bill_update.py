@@ -16,6 +16,7 @@ from bill_sdk._runtime import (
     DECODE_ERRORS,
     UNSET,
     Unset,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -101,11 +102,17 @@ class RecurringBillUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             vendor_id = d.pop("vendorId", None)
 
             def _parse_description(data: object) -> None | str | Unset:
@@ -120,7 +127,7 @@ class RecurringBillUpdate:
             _schedule = d.pop("schedule", None)
             schedule: RecurringBillSchedule | None = None
             if _schedule is not None:
-                schedule = RecurringBillSchedule.from_dict(_schedule)
+                schedule = RecurringBillSchedule._from_owned(_schedule)
 
             _recurring_bill_line_items = d.pop("recurringBillLineItems", None)
             recurring_bill_line_items: list[RecurringBillLineItem] | None = None
@@ -128,7 +135,7 @@ class RecurringBillUpdate:
                 recurring_bill_line_items = []
                 _recurring_bill_line_items = _recurring_bill_line_items
                 for recurring_bill_line_items_item_data in _recurring_bill_line_items:
-                    recurring_bill_line_items_item = RecurringBillLineItem.from_dict(
+                    recurring_bill_line_items_item = RecurringBillLineItem._from_owned(
                         recurring_bill_line_items_item_data
                     )
 
@@ -137,7 +144,7 @@ class RecurringBillUpdate:
             _processing_options = d.pop("processingOptions", None)
             processing_options: RecurringBillProcessingOptions | None = None
             if _processing_options is not None:
-                processing_options = RecurringBillProcessingOptions.from_dict(_processing_options)
+                processing_options = RecurringBillProcessingOptions._from_owned(_processing_options)
 
             def _parse_payment_information(data: object) -> None | RecurringBillPaymentInformation | Unset:
                 if data is None:
@@ -147,7 +154,9 @@ class RecurringBillUpdate:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    payment_information_type_0 = RecurringBillPaymentInformation.from_dict(data)
+                    payment_information_type_0 = RecurringBillPaymentInformation._from_owned(
+                        copy_document("paymentInformation", data)
+                    )
 
                     return payment_information_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):

@@ -14,6 +14,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -91,11 +92,17 @@ class RecurringInvoice:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id", None)
 
             archived = d.pop("archived", None)
@@ -107,7 +114,7 @@ class RecurringInvoice:
             _schedule = d.pop("schedule", None)
             schedule: RecurringInvoiceSchedule | None = None
             if _schedule is not None:
-                schedule = RecurringInvoiceSchedule.from_dict(_schedule)
+                schedule = RecurringInvoiceSchedule._from_owned(_schedule)
 
             _recurring_invoice_line_items = d.pop("recurringInvoiceLineItems", None)
             recurring_invoice_line_items: list[RecurringInvoiceLineItem] | None = None
@@ -115,7 +122,7 @@ class RecurringInvoice:
                 recurring_invoice_line_items = []
                 _recurring_invoice_line_items = _recurring_invoice_line_items
                 for recurring_invoice_line_items_item_data in _recurring_invoice_line_items:
-                    recurring_invoice_line_items_item = RecurringInvoiceLineItem.from_dict(
+                    recurring_invoice_line_items_item = RecurringInvoiceLineItem._from_owned(
                         recurring_invoice_line_items_item_data
                     )
 
@@ -124,7 +131,7 @@ class RecurringInvoice:
             _classifications = d.pop("classifications", None)
             classifications: Classifications | None = None
             if _classifications is not None:
-                classifications = Classifications.from_dict(_classifications)
+                classifications = Classifications._from_owned(_classifications)
 
             send_email = d.pop("sendEmail", None)
 

@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     MONEY,
     EnumLookup,
     NumberLimits,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -173,11 +174,17 @@ class Reimbursement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             uuid = d.pop("uuid", None)
@@ -197,7 +204,7 @@ class Reimbursement:
                     try:
                         if not isinstance(data, str):
                             raise TypeError()
-                        fulfillment_type_type_0 = _ReimbursementFulfillmentType[data]
+                        fulfillment_type_type_0 = _ReimbursementFulfillmentType[copy_document("fulfillmentType", data)]
 
                         return fulfillment_type_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
@@ -255,7 +262,7 @@ class Reimbursement:
                 status_history = []
                 _status_history = _status_history
                 for status_history_item_data in _status_history:
-                    status_history_item = ReimbursementStatusChange.from_dict(status_history_item_data)
+                    status_history_item = ReimbursementStatusChange._from_owned(status_history_item_data)
 
                     status_history.append(status_history_item)
 
@@ -273,7 +280,7 @@ class Reimbursement:
                 receipts = []
                 _receipts = _receipts
                 for receipts_item_data in _receipts:
-                    receipts_item = SpendReceipt.from_dict(receipts_item_data)
+                    receipts_item = SpendReceipt._from_owned(receipts_item_data)
 
                     receipts.append(receipts_item)
 
@@ -283,7 +290,7 @@ class Reimbursement:
                 custom_fields = []
                 _custom_fields = _custom_fields
                 for custom_fields_item_data in _custom_fields:
-                    custom_fields_item = AssignedCustomField.from_dict(custom_fields_item_data)
+                    custom_fields_item = AssignedCustomField._from_owned(custom_fields_item_data)
 
                     custom_fields.append(custom_fields_item)
 

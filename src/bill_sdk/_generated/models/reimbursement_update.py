@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
     NumberLimits,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -92,11 +93,17 @@ class ReimbursementUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             user_id = d.pop("userId", None)
 
             budget_id = d.pop("budgetId", None)
@@ -121,7 +128,7 @@ class ReimbursementUpdate:
                 custom_fields = []
                 _custom_fields = _custom_fields
                 for custom_fields_item_data in _custom_fields:
-                    custom_fields_item = CustomFieldSelection.from_dict(custom_fields_item_data)
+                    custom_fields_item = CustomFieldSelection._from_owned(custom_fields_item_data)
 
                     custom_fields.append(custom_fields_item)
 

@@ -13,6 +13,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -121,11 +122,17 @@ class TestEventRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             event_type = d.pop("eventType", None)
 
             version = d.pop("version", None)
@@ -133,52 +140,52 @@ class TestEventRequest:
             _vendor = d.pop("vendor", None)
             vendor: TestEventSample | None = None
             if _vendor is not None:
-                vendor = TestEventSample.from_dict(_vendor)
+                vendor = TestEventSample._from_owned(_vendor)
 
             _bill = d.pop("bill", None)
             bill: TestEventSample | None = None
             if _bill is not None:
-                bill = TestEventSample.from_dict(_bill)
+                bill = TestEventSample._from_owned(_bill)
 
             _bank_account = d.pop("bank-account", None)
             bank_account: TestEventSample | None = None
             if _bank_account is not None:
-                bank_account = TestEventSample.from_dict(_bank_account)
+                bank_account = TestEventSample._from_owned(_bank_account)
 
             _card_account = d.pop("card-account", None)
             card_account: TestEventSample | None = None
             if _card_account is not None:
-                card_account = TestEventSample.from_dict(_card_account)
+                card_account = TestEventSample._from_owned(_card_account)
 
             _payment = d.pop("payment", None)
             payment: TestEventSample | None = None
             if _payment is not None:
-                payment = TestEventSample.from_dict(_payment)
+                payment = TestEventSample._from_owned(_payment)
 
             _risk_verification = d.pop("risk-verification", None)
             risk_verification: TestEventSample | None = None
             if _risk_verification is not None:
-                risk_verification = TestEventSample.from_dict(_risk_verification)
+                risk_verification = TestEventSample._from_owned(_risk_verification)
 
             _invoice = d.pop("invoice", None)
             invoice: TestEventSample | None = None
             if _invoice is not None:
-                invoice = TestEventSample.from_dict(_invoice)
+                invoice = TestEventSample._from_owned(_invoice)
 
             _transaction = d.pop("transaction", None)
             transaction: TestEventSample | None = None
             if _transaction is not None:
-                transaction = TestEventSample.from_dict(_transaction)
+                transaction = TestEventSample._from_owned(_transaction)
 
             _three_ds_challenge = d.pop("threeDsChallenge", None)
             three_ds_challenge: TestEventSample | None = None
             if _three_ds_challenge is not None:
-                three_ds_challenge = TestEventSample.from_dict(_three_ds_challenge)
+                three_ds_challenge = TestEventSample._from_owned(_three_ds_challenge)
 
             _reimbursement = d.pop("reimbursement", None)
             reimbursement: TestEventSample | None = None
             if _reimbursement is not None:
-                reimbursement = TestEventSample.from_dict(_reimbursement)
+                reimbursement = TestEventSample._from_owned(_reimbursement)
 
             test_event_request = _new_object(cls)
             test_event_request.event_type = event_type

@@ -21,6 +21,7 @@ from bill_sdk._runtime import (
     MONEY,
     EnumLookup,
     NumberLimits,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -324,11 +325,17 @@ class Transaction:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             uuid = d.pop("uuid", None)
@@ -433,7 +440,7 @@ class Transaction:
             _currency_data = d.pop("currencyData", None)
             currency_data: TransactionCurrencyData | None = None
             if _currency_data is not None:
-                currency_data = TransactionCurrencyData.from_dict(_currency_data)
+                currency_data = TransactionCurrencyData._from_owned(_currency_data)
 
             receipt_required = d.pop("receiptRequired", None)
 
@@ -464,7 +471,7 @@ class Transaction:
                 custom_fields = []
                 _custom_fields = _custom_fields
                 for custom_fields_item_data in _custom_fields:
-                    custom_fields_item = AssignedCustomField.from_dict(custom_fields_item_data)
+                    custom_fields_item = AssignedCustomField._from_owned(custom_fields_item_data)
 
                     custom_fields.append(custom_fields_item)
 
@@ -474,7 +481,7 @@ class Transaction:
                 receipts = []
                 _receipts = _receipts
                 for receipts_item_data in _receipts:
-                    receipts_item = SpendReceipt.from_dict(receipts_item_data)
+                    receipts_item = SpendReceipt._from_owned(receipts_item_data)
 
                     receipts.append(receipts_item)
 
@@ -491,7 +498,7 @@ class Transaction:
                 reviews = []
                 _reviews = _reviews
                 for reviews_item_data in _reviews:
-                    reviews_item = TransactionReview.from_dict(reviews_item_data)
+                    reviews_item = TransactionReview._from_owned(reviews_item_data)
 
                     reviews.append(reviews_item)
 
@@ -530,7 +537,7 @@ class Transaction:
                 accounting_integration_transactions = []
                 _accounting_integration_transactions = _accounting_integration_transactions
                 for accounting_integration_transactions_item_data in _accounting_integration_transactions:
-                    accounting_integration_transactions_item = TransactionAccountingSync.from_dict(
+                    accounting_integration_transactions_item = TransactionAccountingSync._from_owned(
                         accounting_integration_transactions_item_data
                     )
 
@@ -542,7 +549,7 @@ class Transaction:
                 reviewers = []
                 _reviewers = _reviewers
                 for reviewers_item_data in _reviewers:
-                    reviewers_item = TransactionReviewer.from_dict(reviewers_item_data)
+                    reviewers_item = TransactionReviewer._from_owned(reviewers_item_data)
 
                     reviewers.append(reviewers_item)
 
@@ -591,7 +598,7 @@ class Transaction:
             _merchant_location = d.pop("merchantLocation", None)
             merchant_location: TransactionMerchantLocation | None = None
             if _merchant_location is not None:
-                merchant_location = TransactionMerchantLocation.from_dict(_merchant_location)
+                merchant_location = TransactionMerchantLocation._from_owned(_merchant_location)
 
             _dispute_status = d.pop("disputeStatus", None)
             dispute_status: TransactionDisputeStatus | None = None

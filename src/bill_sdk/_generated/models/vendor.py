@@ -16,6 +16,7 @@ from attrs import setters as _attrs_setters
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -160,11 +161,17 @@ class Vendor:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id")
 
             archived = d.pop("archived")
@@ -198,29 +205,29 @@ class Vendor:
             _address = d.pop("address", None)
             address: Address | None = None
             if _address is not None:
-                address = Address.from_dict(_address)
+                address = Address._from_owned(_address)
 
             _payment_information = d.pop("paymentInformation", None)
             payment_information: VendorPaymentInformation | None = None
             if _payment_information is not None:
-                payment_information = VendorPaymentInformation.from_dict(_payment_information)
+                payment_information = VendorPaymentInformation._from_owned(_payment_information)
 
             _additional_info = d.pop("additionalInfo", None)
             additional_info: VendorAdditionalInfo | None = None
             if _additional_info is not None:
-                additional_info = VendorAdditionalInfo.from_dict(_additional_info)
+                additional_info = VendorAdditionalInfo._from_owned(_additional_info)
 
             bill_currency = d.pop("billCurrency", None)
 
             _auto_pay = d.pop("autoPay", None)
             auto_pay: VendorAutoPay | None = None
             if _auto_pay is not None:
-                auto_pay = VendorAutoPay.from_dict(_auto_pay)
+                auto_pay = VendorAutoPay._from_owned(_auto_pay)
 
             _balance = d.pop("balance", None)
             balance: Balance | None = None
             if _balance is not None:
-                balance = Balance.from_dict(_balance)
+                balance = Balance._from_owned(_balance)
 
             _bank_account_status = d.pop("bankAccountStatus", None)
             bank_account_status: VendorBankAccountStatus | None = None

@@ -13,6 +13,7 @@ from attrs import setters as _attrs_setters
 
 from bill_sdk._runtime import (
     DECODE_ERRORS,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -62,11 +63,17 @@ class VendorAuditTrailEntry:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             source = d.pop("source", None)
 
             type_ = d.pop("type", None)
@@ -76,12 +83,12 @@ class VendorAuditTrailEntry:
             _user = d.pop("user", None)
             user: AuditTrailUser | None = None
             if _user is not None:
-                user = AuditTrailUser.from_dict(_user)
+                user = AuditTrailUser._from_owned(_user)
 
             _field = d.pop("field", None)
             field: AuditTrailField | None = None
             if _field is not None:
-                field = AuditTrailField.from_dict(_field)
+                field = AuditTrailField._from_owned(_field)
 
             vendor_audit_trail_entry = _new_object(cls)
             vendor_audit_trail_entry.source = source

@@ -18,6 +18,7 @@ from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
     NumberLimits,
+    copy_document,
     decode_error,
     expect,
     expect_model,
@@ -77,11 +78,17 @@ class VendorCreditLineItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             id = d.pop("id", None)
 
             description = d.pop("description", None)
@@ -94,7 +101,7 @@ class VendorCreditLineItem:
             _classifications = d.pop("classifications", None)
             classifications: Classifications | None = None
             if _classifications is not None:
-                classifications = Classifications.from_dict(_classifications)
+                classifications = Classifications._from_owned(_classifications)
 
             vendor_credit_line_item = _new_object(cls)
             vendor_credit_line_item.id = id

@@ -19,6 +19,7 @@ from bill_sdk._runtime import (
     DECODE_ERRORS,
     MONEY,
     NumberLimits,
+    copy_document,
     decode_error,
     model_from_json,
     model_repr,
@@ -77,11 +78,17 @@ class VendorExchangeRate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             vendor_id = d.pop("vendorId", None)
 
             payment_currency = d.pop("paymentCurrency", None)
@@ -96,7 +103,7 @@ class VendorExchangeRate:
             _amount_range = d.pop("amountRange", None)
             amount_range: VendorExchangeRateRange | None = None
             if _amount_range is not None:
-                amount_range = VendorExchangeRateRange.from_dict(_amount_range)
+                amount_range = VendorExchangeRateRange._from_owned(_amount_range)
 
             _expiration_time = d.pop("expirationTime", None)
             expiration_time: datetime.datetime | None = None

@@ -14,6 +14,7 @@ from attrs import setters as _attrs_setters
 from bill_sdk._runtime import (
     DECODE_ERRORS,
     EnumLookup,
+    copy_document,
     decode_error,
     expect,
     expect_enum,
@@ -96,11 +97,17 @@ class VendorPaymentInformation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             payee_name = d.pop("payeeName", None)
 
             email = d.pop("email", None)
@@ -108,12 +115,12 @@ class VendorPaymentInformation:
             _bank_account = d.pop("bankAccount", None)
             bank_account: VendorBankAccount | None = None
             if _bank_account is not None:
-                bank_account = VendorBankAccount.from_dict(_bank_account)
+                bank_account = VendorBankAccount._from_owned(_bank_account)
 
             _payment_purpose = d.pop("paymentPurpose", None)
             payment_purpose: PaymentPurpose | None = None
             if _payment_purpose is not None:
-                payment_purpose = PaymentPurpose.from_dict(_payment_purpose)
+                payment_purpose = PaymentPurpose._from_owned(_payment_purpose)
 
             _pay_by_type = d.pop("payByType", None)
             pay_by_type: PayByType | None = None
@@ -128,7 +135,7 @@ class VendorPaymentInformation:
             _virtual_card = d.pop("virtualCard", None)
             virtual_card: VendorVirtualCard | None = None
             if _virtual_card is not None:
-                virtual_card = VendorVirtualCard.from_dict(_virtual_card)
+                virtual_card = VendorVirtualCard._from_owned(_virtual_card)
 
             last_payment_date = d.pop("lastPaymentDate", None)
 

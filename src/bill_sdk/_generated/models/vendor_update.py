@@ -17,6 +17,7 @@ from bill_sdk._runtime import (
     UNSET,
     EnumLookup,
     Unset,
+    copy_document,
     decode_error,
     expect,
     expect_enum,
@@ -140,11 +141,17 @@ class VendorUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build from a decoded JSON object; anything malformed raises bill_sdk.errors.ResponseDecodeError."""
+        """Build from a decoded JSON object, which is left as it was; anything malformed raises
+        bill_sdk.errors.ResponseDecodeError."""
+        return cls._from_owned(copy_document(cls.__name__, src_dict))
+
+    @classmethod
+    def _from_owned(cls: type[T], d: Any) -> T:
+        """from_dict for a document the SDK has just decoded and nobody else holds (a response body): read in
+        place, each known key taken out, so what is left are the unknown fields (no copy per object)."""
         try:
-            if type(src_dict) is not dict and not isinstance(src_dict, Mapping):
-                raise TypeError(f"expected a JSON object, got {type(src_dict).__name__}")
-            d = dict(src_dict)
+            if type(d) is not dict:
+                raise TypeError(f"expected a JSON object, got {type(d).__name__}")
             name = d.pop("name", None)
 
             def _parse_short_name(data: object) -> None | str | Unset:
@@ -191,12 +198,12 @@ class VendorUpdate:
             _address = d.pop("address", None)
             address: Address | None = None
             if _address is not None:
-                address = Address.from_dict(_address)
+                address = Address._from_owned(_address)
 
             _payment_information = d.pop("paymentInformation", None)
             payment_information: VendorPaymentInformation | None = None
             if _payment_information is not None:
-                payment_information = VendorPaymentInformation.from_dict(_payment_information)
+                payment_information = VendorPaymentInformation._from_owned(_payment_information)
 
             def _parse_additional_info(data: object) -> None | Unset | VendorAdditionalInfo:
                 if data is None:
@@ -206,7 +213,7 @@ class VendorUpdate:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError()
-                    additional_info_type_0 = VendorAdditionalInfo.from_dict(data)
+                    additional_info_type_0 = VendorAdditionalInfo._from_owned(copy_document("additionalInfo", data))
 
                     return additional_info_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
@@ -220,7 +227,7 @@ class VendorUpdate:
             _auto_pay = d.pop("autoPay", None)
             auto_pay: VendorAutoPay | None = None
             if _auto_pay is not None:
-                auto_pay = VendorAutoPay.from_dict(_auto_pay)
+                auto_pay = VendorAutoPay._from_owned(_auto_pay)
 
             vendor_update = _new_object(cls)
             vendor_update.name = name

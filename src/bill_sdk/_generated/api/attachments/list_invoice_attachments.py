@@ -61,7 +61,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CustomerAttachmentPage:
-    response_200 = CustomerAttachmentPage.from_dict(loads_json(response.content))
+    response_200 = CustomerAttachmentPage._from_owned(loads_json(response.content))
 
     return response_200
 

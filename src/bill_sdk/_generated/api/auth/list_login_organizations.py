@@ -50,7 +50,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> LoginOrganizationPage:
-    response_200 = LoginOrganizationPage.from_dict(loads_json(response.content))
+    response_200 = LoginOrganizationPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -54,7 +54,7 @@ def _parse_response(response: httpx.Response) -> list[Bill]:
     response_201 = []
     _response_201 = loads_json(response.content)
     for response_201_item_data in _response_201:
-        response_201_item = Bill.from_dict(response_201_item_data)
+        response_201_item = Bill._from_owned(response_201_item_data)
 
         response_201.append(response_201_item)
 

@@ -89,7 +89,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> BillPage:
-    response_200 = BillPage.from_dict(loads_json(response.content))
+    response_200 = BillPage._from_owned(loads_json(response.content))
 
     return response_200
 

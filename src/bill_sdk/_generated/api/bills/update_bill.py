@@ -53,7 +53,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> Bill:
-    response_200 = Bill.from_dict(loads_json(response.content))
+    response_200 = Bill._from_owned(loads_json(response.content))
 
     return response_200
 

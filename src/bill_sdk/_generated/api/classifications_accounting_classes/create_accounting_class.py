@@ -48,7 +48,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> AccountingClass:
-    response_201 = AccountingClass.from_dict(loads_json(response.content))
+    response_201 = AccountingClass._from_owned(loads_json(response.content))
 
     return response_201
 

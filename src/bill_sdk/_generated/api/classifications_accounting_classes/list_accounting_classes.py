@@ -62,7 +62,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> AccountingClassPage:
-    response_200 = AccountingClassPage.from_dict(loads_json(response.content))
+    response_200 = AccountingClassPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -43,7 +43,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> ChartOfAccount:
-    response_200 = ChartOfAccount.from_dict(loads_json(response.content))
+    response_200 = ChartOfAccount._from_owned(loads_json(response.content))
 
     return response_200
 

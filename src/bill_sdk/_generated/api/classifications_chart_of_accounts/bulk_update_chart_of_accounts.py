@@ -51,7 +51,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> ChartOfAccountBulkResult:
-    response_200 = ChartOfAccountBulkResult.from_dict(loads_json(response.content))
+    response_200 = ChartOfAccountBulkResult._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -62,7 +62,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> DepartmentPage:
-    response_200 = DepartmentPage.from_dict(loads_json(response.content))
+    response_200 = DepartmentPage._from_owned(loads_json(response.content))
 
     return response_200
 

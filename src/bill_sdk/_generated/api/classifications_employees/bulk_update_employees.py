@@ -51,7 +51,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> EmployeeBulkResult:
-    response_200 = EmployeeBulkResult.from_dict(loads_json(response.content))
+    response_200 = EmployeeBulkResult._from_owned(loads_json(response.content))
 
     return response_200
 

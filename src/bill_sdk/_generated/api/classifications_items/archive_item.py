@@ -43,7 +43,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> Item:
-    response_200 = Item.from_dict(loads_json(response.content))
+    response_200 = Item._from_owned(loads_json(response.content))
 
     return response_200
 

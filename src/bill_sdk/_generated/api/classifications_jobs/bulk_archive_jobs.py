@@ -48,7 +48,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> JobBulkResult:
-    response_200 = JobBulkResult.from_dict(loads_json(response.content))
+    response_200 = JobBulkResult._from_owned(loads_json(response.content))
 
     return response_200
 

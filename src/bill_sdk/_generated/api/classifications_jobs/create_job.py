@@ -48,7 +48,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> Job:
-    response_201 = Job.from_dict(loads_json(response.content))
+    response_201 = Job._from_owned(loads_json(response.content))
 
     return response_201
 

@@ -62,7 +62,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> JobPage:
-    response_200 = JobPage.from_dict(loads_json(response.content))
+    response_200 = JobPage._from_owned(loads_json(response.content))
 
     return response_200
 

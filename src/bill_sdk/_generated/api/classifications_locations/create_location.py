@@ -48,7 +48,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> Location:
-    response_201 = Location.from_dict(loads_json(response.content))
+    response_201 = Location._from_owned(loads_json(response.content))
 
     return response_201
 

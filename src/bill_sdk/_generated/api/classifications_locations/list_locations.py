@@ -62,7 +62,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> LocationPage:
-    response_200 = LocationPage.from_dict(loads_json(response.content))
+    response_200 = LocationPage._from_owned(loads_json(response.content))
 
     return response_200
 

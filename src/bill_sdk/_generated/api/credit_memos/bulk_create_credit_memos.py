@@ -51,7 +51,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CreditMemoBulkResult:
-    response_201 = CreditMemoBulkResult.from_dict(loads_json(response.content))
+    response_201 = CreditMemoBulkResult._from_owned(loads_json(response.content))
 
     return response_201
 

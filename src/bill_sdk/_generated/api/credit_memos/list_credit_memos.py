@@ -62,7 +62,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CreditMemoPage:
-    response_200 = CreditMemoPage.from_dict(loads_json(response.content))
+    response_200 = CreditMemoPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -53,7 +53,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CustomerBankAccount:
-    response_201 = CustomerBankAccount.from_dict(loads_json(response.content))
+    response_201 = CustomerBankAccount._from_owned(loads_json(response.content))
 
     return response_201
 

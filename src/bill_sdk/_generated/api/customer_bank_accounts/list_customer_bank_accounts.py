@@ -61,7 +61,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CustomerBankAccountPage:
-    response_200 = CustomerBankAccountPage.from_dict(loads_json(response.content))
+    response_200 = CustomerBankAccountPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -56,7 +56,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CustomerBankAccount:
-    response_200 = CustomerBankAccount.from_dict(loads_json(response.content))
+    response_200 = CustomerBankAccount._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -48,7 +48,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> Customer:
-    response_201 = Customer.from_dict(loads_json(response.content))
+    response_201 = Customer._from_owned(loads_json(response.content))
 
     return response_201
 

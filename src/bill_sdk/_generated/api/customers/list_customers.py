@@ -96,7 +96,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CustomerPage:
-    response_200 = CustomerPage.from_dict(loads_json(response.content))
+    response_200 = CustomerPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -52,7 +52,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CustomerChargeAuthorization:
-    response_200 = CustomerChargeAuthorization.from_dict(loads_json(response.content))
+    response_200 = CustomerChargeAuthorization._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -51,7 +51,7 @@ def _parse_response(response: httpx.Response) -> list[DocumentUploadStatus]:
     response_200 = []
     _response_200 = loads_json(response.content)
     for response_200_item_data in _response_200:
-        response_200_item = DocumentUploadStatus.from_dict(response_200_item_data)
+        response_200_item = DocumentUploadStatus._from_owned(response_200_item_data)
 
         response_200.append(response_200_item)
 

@@ -40,7 +40,7 @@ def _parse_response(response: httpx.Response) -> list[EventCatalogEntry]:
     response_200 = []
     _response_200 = loads_json(response.content)
     for componentsschemas_event_catalog_item_data in _response_200:
-        componentsschemas_event_catalog_item = EventCatalogEntry.from_dict(componentsschemas_event_catalog_item_data)
+        componentsschemas_event_catalog_item = EventCatalogEntry._from_owned(componentsschemas_event_catalog_item_data)
 
         response_200.append(componentsschemas_event_catalog_item)
 

@@ -77,7 +77,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> EventNotificationPage:
-    response_200 = EventNotificationPage.from_dict(loads_json(response.content))
+    response_200 = EventNotificationPage._from_owned(loads_json(response.content))
 
     return response_200
 

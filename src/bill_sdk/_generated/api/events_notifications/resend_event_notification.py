@@ -46,7 +46,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> EventNotification:
-    response_200 = EventNotification.from_dict(loads_json(response.content))
+    response_200 = EventNotification._from_owned(loads_json(response.content))
 
     return response_200
 

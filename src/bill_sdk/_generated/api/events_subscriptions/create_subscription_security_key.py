@@ -49,7 +49,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> SubscriptionSecurityKey:
-    response_200 = SubscriptionSecurityKey.from_dict(loads_json(response.content))
+    response_200 = SubscriptionSecurityKey._from_owned(loads_json(response.content))
 
     return response_200
 

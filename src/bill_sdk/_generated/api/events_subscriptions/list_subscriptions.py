@@ -56,7 +56,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> SubscriptionPage:
-    response_200 = SubscriptionPage.from_dict(loads_json(response.content))
+    response_200 = SubscriptionPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -53,7 +53,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> Subscription:
-    response_200 = Subscription.from_dict(loads_json(response.content))
+    response_200 = Subscription._from_owned(loads_json(response.content))
 
     return response_200
 

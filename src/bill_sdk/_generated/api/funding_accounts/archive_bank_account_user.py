@@ -43,7 +43,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> BankAccountUser:
-    response_200 = BankAccountUser.from_dict(loads_json(response.content))
+    response_200 = BankAccountUser._from_owned(loads_json(response.content))
 
     return response_200
 

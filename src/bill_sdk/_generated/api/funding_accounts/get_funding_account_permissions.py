@@ -37,7 +37,7 @@ def _get_kwargs() -> dict[str, Any]:
 
 
 def _parse_response(response: httpx.Response) -> FundingAccountPermissions:
-    response_200 = FundingAccountPermissions.from_dict(loads_json(response.content))
+    response_200 = FundingAccountPermissions._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -78,7 +78,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> BankAccountPage:
-    response_200 = BankAccountPage.from_dict(loads_json(response.content))
+    response_200 = BankAccountPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -68,7 +68,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CardAccountUserPage:
-    response_200 = CardAccountUserPage.from_dict(loads_json(response.content))
+    response_200 = CardAccountUserPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -50,7 +50,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CardAccountList:
-    response_200 = CardAccountList.from_dict(loads_json(response.content))
+    response_200 = CardAccountList._from_owned(loads_json(response.content))
 
     return response_200
 

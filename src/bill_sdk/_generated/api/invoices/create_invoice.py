@@ -48,7 +48,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> Invoice:
-    response_201 = Invoice.from_dict(loads_json(response.content))
+    response_201 = Invoice._from_owned(loads_json(response.content))
 
     return response_201
 

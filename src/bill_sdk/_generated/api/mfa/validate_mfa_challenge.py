@@ -48,7 +48,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> MfaChallengeValidationResult:
-    response_200 = MfaChallengeValidationResult.from_dict(loads_json(response.content))
+    response_200 = MfaChallengeValidationResult._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -43,7 +43,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> NetworkInvitation:
-    response_200 = NetworkInvitation.from_dict(loads_json(response.content))
+    response_200 = NetworkInvitation._from_owned(loads_json(response.content))
 
     return response_200
 

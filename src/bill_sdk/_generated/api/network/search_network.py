@@ -64,7 +64,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> NetworkSearchResult:
-    response_200 = NetworkSearchResult.from_dict(loads_json(response.content))
+    response_200 = NetworkSearchResult._from_owned(loads_json(response.content))
 
     return response_200
 

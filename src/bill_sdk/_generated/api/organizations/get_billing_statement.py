@@ -46,7 +46,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> BillingStatementDetail:
-    response_200 = BillingStatementDetail.from_dict(loads_json(response.content))
+    response_200 = BillingStatementDetail._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -43,7 +43,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> OrganizationPricePlan:
-    response_200 = OrganizationPricePlan.from_dict(loads_json(response.content))
+    response_200 = OrganizationPricePlan._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -74,7 +74,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> BillingStatementPage:
-    response_200 = BillingStatementPage.from_dict(loads_json(response.content))
+    response_200 = BillingStatementPage._from_owned(loads_json(response.content))
 
     return response_200
 

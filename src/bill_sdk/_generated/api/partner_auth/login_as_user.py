@@ -48,7 +48,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> LoginAsUserResponse:
-    response_200 = LoginAsUserResponse.from_dict(loads_json(response.content))
+    response_200 = LoginAsUserResponse._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -48,7 +48,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> PartnerLoginResponse:
-    response_200 = PartnerLoginResponse.from_dict(loads_json(response.content))
+    response_200 = PartnerLoginResponse._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -50,7 +50,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> PartnerUser:
-    response_201 = PartnerUser.from_dict(loads_json(response.content))
+    response_201 = PartnerUser._from_owned(loads_json(response.content))
 
     return response_201
 

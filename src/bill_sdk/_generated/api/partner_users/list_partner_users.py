@@ -65,7 +65,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> PartnerUserPage:
-    response_200 = PartnerUserPage.from_dict(loads_json(response.content))
+    response_200 = PartnerUserPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -57,7 +57,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> ExchangeRateQuote:
-    response_200 = ExchangeRateQuote.from_dict(loads_json(response.content))
+    response_200 = ExchangeRateQuote._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -51,7 +51,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> ExchangeRateBatch:
-    response_200 = ExchangeRateBatch.from_dict(loads_json(response.content))
+    response_200 = ExchangeRateBatch._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -52,7 +52,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> VendorPaymentOptions:
-    response_200 = VendorPaymentOptions.from_dict(loads_json(response.content))
+    response_200 = VendorPaymentOptions._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -78,7 +78,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> PaymentPage:
-    response_200 = PaymentPage.from_dict(loads_json(response.content))
+    response_200 = PaymentPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -43,7 +43,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> RecurringBill:
-    response_200 = RecurringBill.from_dict(loads_json(response.content))
+    response_200 = RecurringBill._from_owned(loads_json(response.content))
 
     return response_200
 

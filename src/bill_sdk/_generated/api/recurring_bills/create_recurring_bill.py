@@ -48,7 +48,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> RecurringBill:
-    response_201 = RecurringBill.from_dict(loads_json(response.content))
+    response_201 = RecurringBill._from_owned(loads_json(response.content))
 
     return response_201
 

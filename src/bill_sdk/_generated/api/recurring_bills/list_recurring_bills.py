@@ -65,7 +65,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> RecurringBillPage:
-    response_200 = RecurringBillPage.from_dict(loads_json(response.content))
+    response_200 = RecurringBillPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -69,7 +69,7 @@ def _parse_response(response: httpx.Response) -> list[VendorAuditTrailEntry]:
     response_200 = []
     _response_200 = loads_json(response.content)
     for response_200_item_data in _response_200:
-        response_200_item = VendorAuditTrailEntry.from_dict(response_200_item_data)
+        response_200_item = VendorAuditTrailEntry._from_owned(response_200_item_data)
 
         response_200.append(response_200_item)
 

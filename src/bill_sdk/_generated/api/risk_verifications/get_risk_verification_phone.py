@@ -37,7 +37,7 @@ def _get_kwargs() -> dict[str, Any]:
 
 
 def _parse_response(response: httpx.Response) -> RiskVerificationPhone:
-    response_200 = RiskVerificationPhone.from_dict(loads_json(response.content))
+    response_200 = RiskVerificationPhone._from_owned(loads_json(response.content))
 
     return response_200
 

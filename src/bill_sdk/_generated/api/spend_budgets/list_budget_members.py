@@ -75,7 +75,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> BudgetMemberPage:
-    response_200 = BudgetMemberPage.from_dict(loads_json(response.content))
+    response_200 = BudgetMemberPage._from_owned(loads_json(response.content))
 
     return response_200
 

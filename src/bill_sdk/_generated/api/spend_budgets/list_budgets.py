@@ -80,7 +80,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> BudgetPage:
-    response_200 = BudgetPage.from_dict(loads_json(response.content))
+    response_200 = BudgetPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -80,7 +80,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CardPage:
-    response_200 = CardPage.from_dict(loads_json(response.content))
+    response_200 = CardPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -70,7 +70,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CustomFieldValuePage:
-    response_200 = CustomFieldValuePage.from_dict(loads_json(response.content))
+    response_200 = CustomFieldValuePage._from_owned(loads_json(response.content))
 
     return response_200
 

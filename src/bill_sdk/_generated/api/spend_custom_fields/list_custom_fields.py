@@ -70,7 +70,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> CustomFieldPage:
-    response_200 = CustomFieldPage.from_dict(loads_json(response.content))
+    response_200 = CustomFieldPage._from_owned(loads_json(response.content))
 
     return response_200
 

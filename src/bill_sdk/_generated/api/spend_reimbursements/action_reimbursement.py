@@ -53,7 +53,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> Reimbursement:
-    response_200 = Reimbursement.from_dict(loads_json(response.content))
+    response_200 = Reimbursement._from_owned(loads_json(response.content))
 
     return response_200
 

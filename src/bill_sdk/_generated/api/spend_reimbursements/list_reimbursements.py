@@ -87,7 +87,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> ReimbursementPage:
-    response_200 = ReimbursementPage.from_dict(loads_json(response.content))
+    response_200 = ReimbursementPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -55,7 +55,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> Transaction:
-    response_200 = Transaction.from_dict(loads_json(response.content))
+    response_200 = Transaction._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -58,7 +58,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> TransactionCustomFieldList:
-    response_200 = TransactionCustomFieldList.from_dict(loads_json(response.content))
+    response_200 = TransactionCustomFieldList._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -74,7 +74,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> TransactionPage:
-    response_200 = TransactionPage.from_dict(loads_json(response.content))
+    response_200 = TransactionPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -65,7 +65,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> SpendUserPage:
-    response_200 = SpendUserPage.from_dict(loads_json(response.content))
+    response_200 = SpendUserPage._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -51,7 +51,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> VendorCreditBulkResult:
-    response_200 = VendorCreditBulkResult.from_dict(loads_json(response.content))
+    response_200 = VendorCreditBulkResult._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -51,7 +51,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> BulkVendorResult:
-    response_201 = BulkVendorResult.from_dict(loads_json(response.content))
+    response_201 = BulkVendorResult._from_owned(loads_json(response.content))
 
     return response_201
 

@@ -58,7 +58,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> InternationalPaymentsConfiguration:
-    response_200 = InternationalPaymentsConfiguration.from_dict(loads_json(response.content))
+    response_200 = InternationalPaymentsConfiguration._from_owned(loads_json(response.content))
 
     return response_200
 

@@ -85,7 +85,7 @@ def _get_kwargs(
 
 
 def _parse_response(response: httpx.Response) -> VendorPage:
-    response_200 = VendorPage.from_dict(loads_json(response.content))
+    response_200 = VendorPage._from_owned(loads_json(response.content))
 
     return response_200
 
