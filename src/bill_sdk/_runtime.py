@@ -261,7 +261,7 @@ def copy_document(model: str, value: Any) -> Any:
 def _copied(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {key: _copied(item) for key, item in value.items()}
-    if type(value) is list:
+    if isinstance(value, list | tuple):  # a caller's tuple of objects too: its dicts must not be read in place
         return [_copied(item) for item in value]
     return value
 

@@ -210,6 +210,21 @@ def test_from_dict_leaves_the_callers_document_as_it_was() -> None:
     }
 
 
+def test_objects_inside_a_callers_tuple_are_left_as_they_were_too() -> None:
+    from bill_sdk._generated.models import VendorPage
+
+    vendor = {
+        "id": "00901A",
+        "archived": False,
+        "name": "Acme",
+        "createdTime": "2024-01-02T03:04:05.000+00:00",
+        "updatedTime": "2024-01-02T03:04:05.000+00:00",
+    }
+    page = VendorPage.from_dict({"results": (vendor,)})
+    assert page.results[0].id == "00901A"
+    assert vendor["id"] == "00901A" and len(vendor) == 5
+
+
 def test_a_union_variant_that_fails_leaves_the_document_for_the_next() -> None:
     from bill_sdk._generated.models import ErrorItem, ErrorParamMap
 
