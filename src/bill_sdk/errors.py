@@ -664,8 +664,11 @@ def request_id_from_headers(headers: Mapping[str, str]) -> str | None:
     """BILL's request id in a response's headers (the first of the headers gateways use), or None."""
     raw = getattr(headers, "raw", None)
     if raw is not None:  # httpx.Headers: one pass over the raw pairs (each get() would scan them all again)
-        found = {key.lower(): value for key, value in raw if key.lower() in _REQUEST_ID_NAMES}
-        headers = {name.decode(): value.decode("utf-8", "replace") for name, value in found.items()}
+        headers = {
+            key.lower().decode(): value.decode("utf-8", "replace")
+            for key, value in raw
+            if key.lower() in _REQUEST_ID_NAMES
+        }
     for name in _REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value and value.strip():

@@ -23,9 +23,11 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 import hashlib
 import hmac
 import importlib
+import operator
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -191,7 +193,8 @@ if TYPE_CHECKING:
         Vendor,
     )
 
-    # What typed_entity() can return: narrow it with isinstance() or match, or ask for one: typed_entity(Bill).
+    # What typed_entity() can return (the models of _MODEL_NAMES): narrow it with isinstance() or match, or ask
+    # for one: typed_entity(Bill).
     WebhookEntity = Bill | Vendor | Payment | Invoice | BankAccount | CardAccount | RiskVerification
 
 M = TypeVar("M")
@@ -237,13 +240,8 @@ class WebhookEvent:
 def __getattr__(name: str) -> Any:
     if name == "WebhookEntity":  # at run time too (isinstance(x, WebhookEntity)); importing it loads the models
         models = importlib.import_module(_MODELS_MODULE)
-        return (
-            models.Bill
-            | models.Vendor
-            | models.Payment
-            | models.Invoice
-            | models.BankAccount
-            | (models.CardAccount | models.RiskVerification)
+        return functools.reduce(
+            operator.or_, (getattr(models, model) for model in dict.fromkeys(_MODEL_NAMES.values()))
         )
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
