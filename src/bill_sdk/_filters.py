@@ -235,19 +235,19 @@ _CLAUSE = re.compile(r"([^:]*):([^:]*):(.*)", re.DOTALL)
 
 
 def _split_top_level(text: str) -> list[str]:
-    """Split on commas outside double quotes (BILL quotes values that contain a comma)."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            parts.append("".join(current))
-            current = []
+    """Split on commas outside double quotes (BILL quotes values that contain a comma; a quote left open runs to
+    the end). Between quotes, every other piece of ``text.split('"')`` is outside them: only those are split on
+    commas (no loop per character: this runs for every list request that has filters)."""
+    parts = [""]
+    for index, piece in enumerate(text.split('"')):
+        if index:
+            parts[-1] += '"'
+        if index % 2:  # inside quotes
+            parts[-1] += piece
         else:
-            current.append(char)
-    parts.append("".join(current))
+            first, *rest = piece.split(",")
+            parts[-1] += first
+            parts += rest
     return parts
 
 

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import IO, Any, Protocol, runtime_checkable
 
 import anyio.to_thread
+import msgspec
 
 from bill_sdk.errors import BillError
 
@@ -43,6 +44,15 @@ class CheckpointStore(Protocol):
     async def save(self, resource: str, state: dict[str, Any]) -> None: ...
 
 
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+def _copy(state: dict[str, Any]) -> dict[str, Any]:
+    copied: dict[str, Any] = _decode(_encode(state))
+    return copied
+
+
 class MemoryCheckpoint:
     """A checkpoint in memory (tests, one-off exports). ``states`` holds copies of what was saved."""
 
@@ -52,10 +62,10 @@ class MemoryCheckpoint:
 
     async def load(self, resource: str) -> dict[str, Any] | None:
         state = self.states.get(resource)
-        return None if state is None else json.loads(json.dumps(state))
+        return None if state is None else _copy(state)
 
     async def save(self, resource: str, state: dict[str, Any]) -> None:
-        self.states[resource] = json.loads(json.dumps(state))
+        self.states[resource] = _copy(state)  # through JSON, as a real store would keep it
         self.saves += 1
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import json
 import operator
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -19,10 +21,9 @@ from ._checkpoints import CheckpointError, CheckpointStore
 from ._targets import SyncTarget, target
 
 T = TypeVar("T")
-Item = tuple[int, str, Any]  # (cursor value in ms, id, record)
 
 FORMAT = 1
-_ORDER = operator.itemgetter(0, 1)  # (ms, id)
+_ID = operator.attrgetter("id")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
 DEFAULT_LAG = timedelta(seconds=60)
@@ -70,6 +71,10 @@ def record_id(record: Any) -> str:
     if not isinstance(found, str):
         raise SyncError(f"a {type(record).__name__} without an id cannot be synced")
     return found
+
+
+def _no_stamp(record: Any) -> None:
+    return None
 
 
 def content_hash(record: Any) -> str:
@@ -195,7 +200,20 @@ class Changes(Generic[T]):
         self.stats = SyncStats(resource=self.target.name, mode=self.target.mode)
         self._state: dict[str, Any] = {}
         self._pending: Batch[T] | None = None
-        self._attr = self.target.cursor_attribute
+        self._attr = self.target.cursor_attribute or ""
+        self._stamp = operator.attrgetter(self._attr) if self._attr else _no_stamp
+        # what the cursor-mode dedupe needs (see _batch): keys of the previous run's overlap, ids delivered at the
+        # current position's millisecond, and the keys delivered within this window's last `overlap`
+        self._recent: set[tuple[str, int]] = set()
+        self._recent_max = -1
+        self._at_ms = -1
+        self._at: set[str] = set()
+        self._next_recent: list[list[Any]] = []
+        field_name = self.target.cursor_field
+        self._field = where(field_name) if field_name else None
+        self._sort = asc(field_name) if field_name and self.target.sortable else None
+        self._hi_ms = -1
+        self._hi_clause = ""  # the window's upper bound as a filter clause, the same for every request of a run
 
     def __aiter__(self) -> AsyncIterator[Batch[T]]:
         return self._run()
@@ -240,7 +258,7 @@ class Changes(Generic[T]):
         return state
 
     async def _save(self) -> None:
-        self._state["saved_at"] = iso_ms(to_ms(_utc_now()))
+        self._state["saved_at"] = _utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
         await self.checkpoint.save(self.target.name, self._state)
 
     def _check_acknowledged(self) -> None:
@@ -278,47 +296,65 @@ class Changes(Generic[T]):
         return [None]
 
     def _filters(self, stream: Filter | None, lo: int | None, hi: int | None) -> str | Unset:
-        field_name = self.target.cursor_field or ""
+        field = self._field
         parts: list[str] = []
-        if lo is not None:
-            parts.append(where(field_name).gte(from_ms(lo)))
-        if hi is not None:
-            parts.append(where(field_name).lte(from_ms(hi)))
+        if field is not None and lo is not None:
+            parts.append(field.gte(from_ms(lo)))
+        if field is not None and hi is not None:
+            if hi != self._hi_ms:
+                self._hi_ms, self._hi_clause = hi, field.lte(from_ms(hi))
+            parts.append(self._hi_clause)
         if stream is not None:
             parts.append(stream)
         return all_of(*parts) if parts else UNSET
 
     def _pages(self, stream: Filter | None, lo: int | None, hi: int | None, *, sort: bool) -> AsyncIterator[Any]:
         kwargs: dict[str, Any] = {"filters": self._filters(stream, lo, hi), "page_size": self.page_size}
-        if sort and self.target.cursor_field:
-            kwargs["sort"] = asc(self.target.cursor_field)
+        if sort and self._sort is not None:
+            kwargs["sort"] = self._sort
         pages: AsyncIterator[Any] = self._resource.pages(**kwargs)
         return pages
 
     async def _first_page(
         self, stream: Filter | None, lo: int | None, hi: int, *, sort: bool
-    ) -> tuple[list[Item], bool]:
-        """One request: the first page of the slice as (ms, id, record), and whether BILL says there is more."""
-        pages = self._pages(stream, lo, hi, sort=sort)
-        try:
-            page = await anext(pages)
-        finally:
-            await pages.aclose()  # type: ignore[attr-defined]
+    ) -> tuple[list[Any], bool]:
+        """One request: the first page of the slice, checked (see :meth:`_check`), and whether BILL says there is
+        more."""
+        if sort and self._sort is not None:
+            page = await self._resource.list(filters=self._filters(stream, lo, hi), sort=self._sort, max=self.page_size)
+        else:
+            page = await self._resource.list(filters=self._filters(stream, lo, hi), max=self.page_size)
         self._count_page()
-        results = list(page.results) if isinstance(page.results, Sequence) else []
-        more = isinstance(page.next_page, str) and bool(page.next_page) and bool(results)
-        items = [(self._ms(r), record_id(r), r) for r in results]
-        stamps = [item[0] for item in items]
-        if sort and stamps != sorted(stamps):
-            raise SyncError(
-                f"{self.target.name}: BILL did not sort by {self.target.cursor_field}; the spec's x-sync-cursor"
-                " should say `sortable: false`"
-            )
-        if stamps and (max(stamps) > hi or (lo is not None and min(stamps) < lo)):
-            raise SyncError(f"{self.target.name}: BILL answered records outside the {self.target.cursor_field} filter")
-        return items, more
+        results = page.results  # a list the page owns, never changed here (buffers are sliced, batches copied)
+        records = results if isinstance(results, list) else list(results) if isinstance(results, Sequence) else []
+        more = isinstance(page.next_page, str) and bool(page.next_page) and bool(records)
+        if records:
+            self._check(records, lo, hi, sort=sort)
+        return records, more
 
-    async def _drain(self, streams: Iterable[Filter | None], at: int) -> list[Item]:
+    def _check(self, records: list[Any], lo: int | None, hi: int, *, sort: bool) -> None:
+        """Every record has its cursor field, within ``lo..hi`` (milliseconds, inclusive), in ascending order when
+        `sort`. This runs for every record synced, so it compares the datetimes themselves in C (``map``, ``min``,
+        ``max``); anything unusual (a missing value, a naive datetime, two records out of order within one
+        millisecond) takes the exact path in milliseconds, which also names the problem."""
+        stamps = list(map(self._stamp, records))
+        try:
+            if sort and any(map(operator.gt, stamps, stamps[1:])):
+                raise TypeError  # out of order as datetimes: decide in milliseconds
+            first, last = (stamps[0], stamps[-1]) if sort else (min(stamps), max(stamps))
+            inside = last < from_ms(hi + 1) and (lo is None or first >= from_ms(lo))
+        except TypeError:
+            milliseconds = [self._ms(record) for record in records]  # SyncError for a missing value
+            if sort and milliseconds != sorted(milliseconds):
+                raise SyncError(
+                    f"{self.target.name}: BILL did not sort by {self.target.cursor_field}; the spec's x-sync-cursor"
+                    " should say `sortable: false`"
+                ) from None
+            inside = max(milliseconds) <= hi and (lo is None or min(milliseconds) >= lo)
+        if not inside:
+            raise SyncError(f"{self.target.name}: BILL answered records outside the {self.target.cursor_field} filter")
+
+    async def _drain(self, streams: Iterable[Filter | None], at: int) -> list[Any]:
         """Every record stamped in one millisecond (more than a page of them). Read with BILL's cursor, again and
         again until a pass finds nothing new: records leaving the slice while it is read can shift a later one
         onto a page already read, and the slice only ever shrinks, so a pass that adds nothing is complete."""
@@ -328,15 +364,19 @@ class Changes(Generic[T]):
                 added = 0
                 async for page in self._pages(stream, at, at, sort=False):
                     self._count_page()
-                    for record in page.results if isinstance(page.results, Sequence) else ():
-                        if record_id(record) not in found:
-                            found[record_id(record)] = record
+                    records = list(page.results) if isinstance(page.results, Sequence) else []
+                    if records:
+                        self._check(records, at, at, sort=False)
+                    for record in records:
+                        rid = record_id(record)
+                        if rid not in found:
+                            found[rid] = record
                             added += 1
                 if attempt and not added:
                     break
             else:
                 raise SyncError(f"{self.target.name}: the records of {iso_ms(at)} kept changing while read")
-        return [(at, rid, record) for rid, record in found.items()]
+        return list(found.values())
 
     def _count_page(self) -> None:
         self.stats.pages += 1
@@ -344,7 +384,7 @@ class Changes(Generic[T]):
             self.on_page(self.stats)
 
     def _ms(self, record: Any) -> int:
-        moment = getattr(record, self._attr or "", None)  # UNSET and None are no datetime
+        moment = getattr(record, self._attr, None)  # UNSET and None are no datetime
         if not isinstance(moment, datetime):
             raise SyncError(f"a {type(record).__name__} without {self.target.cursor_field} cannot be synced by it")
         return to_ms(moment)
@@ -371,38 +411,102 @@ class Changes(Generic[T]):
         lo, hi = state["window"]["lo"], int(state["window"]["hi"])
         self.stats.window = Window(None if lo is None else from_ms(lo), from_ms(hi))
         position = state["position"]
-        seen = {(i, position) for i in state["acked_ids"]} | {tuple(k) for k in state["recent"]}
-        seen |= {tuple(k) for k in state["next_recent"]}
-        self._seen: set[tuple[str, int]] = {(str(k[0]), int(k[1])) for k in seen}
+        self._hi_ms, self._hi_clause = -1, ""
+        self._recent = {(str(k[0]), int(k[1])) for k in (*state["recent"], *state["next_recent"])}
+        self._recent_max = max((k[1] for k in self._recent), default=-1)
+        self._at_ms = -1 if position is None else int(position)
+        self._at = {str(i) for i in state["acked_ids"]}
+        self._next_recent = [[str(k[0]), int(k[1])] for k in state["next_recent"]]
         reader = self._keyset if self.target.sortable else self._slices
         async for batch in reader(position, hi):
             yield batch
         self._check_acknowledged()
 
-    def _batch(self, items: list[Item], position: int, *, drained: bool, final: bool, hi: int) -> Batch[T] | None:
-        """Deduplicate by (id, updatedTime), order, and make the batch that moves the position to `position`
-        (`drained`: everything at `position` was read, so the position becomes the next millisecond)."""
-        fresh = []
-        seen = self._seen
-        for item in items:
-            key = (item[1], item[0])
-            if key in seen:
+    def _batch(self, records: list[Any], position: int, *, drained: bool, final: bool, hi: int) -> Batch[T] | None:
+        """Order, deduplicate by (id, updatedTime), and make the batch that moves the position to `position`
+        (`drained`: everything at `position` was read, so the position becomes the next millisecond).
+
+        Records arrive at or after the position (``gte``) and everything delivered in this run is at or before
+        it, so a record read again can only be one delivered at the position's millisecond (``self._at``) or one
+        of the previous run's overlap (``self._recent``): only the records up to the larger of those two
+        milliseconds, at the front once sorted, are looked up. Two copies of one record in one answer (a
+        server's fault) take the exact path, by key."""
+        try:
+            records.sort(key=self._stamp)
+        except TypeError:  # naive datetimes beside aware ones: BILL's milliseconds
+            records.sort(key=self._ms)
+        try:  # models whose `id` is a plain string (all of BILL's but a few): no Python loop per record
+            ids = list(map(_ID, records))
+            plain = all(map(isinstance, ids, itertools.repeat(str))) and "" not in ids
+        except AttributeError:
+            plain = False
+        if not plain:
+            ids = [record_id(record) for record in records]  # SyncError for a record without one
+        if len(set(ids)) != len(ids):
+            return self._batch_by_key(records, position, drained=drained, final=final, hi=hi)
+        at_ms, at, recent = self._at_ms, self._at, self._recent
+        limit = max(at_ms if at else -1, self._recent_max)
+        front = 0  # records[:front] are the ones up to `limit`
+        skip: set[int] = set()
+        while front < len(records) and (ms := self._ms(records[front])) <= limit:
+            rid = ids[front]
+            if (ms == at_ms and rid in at) or (rid, ms) in recent:
+                skip.add(front)
+            front += 1
+        if skip:
+            keep = [index for index in range(front) if index not in skip]
+            records = [records[i] for i in keep] + records[front:]
+            ids = [ids[i] for i in keep] + ids[front:]
+            self.stats.skipped += len(skip)
+        return self._make_batch(records, ids, position, drained=drained, final=final, hi=hi)
+
+    def _batch_by_key(
+        self, records: list[Any], position: int, *, drained: bool, final: bool, hi: int
+    ) -> Batch[T] | None:
+        """:meth:`_batch` for an answer that repeats a record: every record looked up by (id, milliseconds)."""
+        fresh: list[Any] = []
+        ids: list[str] = []
+        keys: set[tuple[str, int]] = set()
+        for record in records:
+            ms, rid = self._ms(record), record_id(record)
+            key = (rid, ms)
+            if key in keys or key in self._recent or (ms == self._at_ms and rid in self._at):
                 self.stats.skipped += 1
                 continue
-            seen.add(key)
-            fresh.append(item)
-        fresh.sort(key=_ORDER)
+            keys.add(key)
+            fresh.append(record)
+            ids.append(rid)
+        return self._make_batch(fresh, ids, position, drained=drained, final=final, hi=hi)
+
+    def _make_batch(
+        self, fresh: list[Any], ids: list[str], position: int, *, drained: bool, final: bool, hi: int
+    ) -> Batch[T] | None:
+        """The batch of `fresh` (sorted, deduplicated; `ids` theirs) and what acknowledging it saves."""
         after = position + 1 if drained else position
-        acked_ids = [] if drained else sorted(k[0] for k in self._seen if k[1] == position)
+        at_ms, at = self._at_ms, self._at
+        if after != at_ms:
+            at_ms, at = after, set()
+        if not drained:  # the ids delivered at the position's millisecond, for the next read from there
+            index = len(fresh)
+            while index and self._ms(fresh[index - 1]) == position:
+                index -= 1
+                at.add(ids[index])
+        self._at_ms, self._at = at_ms, at
+        if self._recent_max < at_ms:
+            self._recent, self._recent_max = set(), -1  # the previous run's overlap is behind the position now
         tail = hi - self.overlap_ms  # the next run reads again from here: remember what it would repeat
-        next_recent = sorted([k[0], k[1]] for k in self._seen if k[1] >= tail)
-        self._seen = {k for k in self._seen if k[1] >= after or k[1] >= tail}  # below the position: never again
+        index = len(fresh)
+        while index and (ms := self._ms(fresh[index - 1])) >= tail:
+            index -= 1
+            self._next_recent.append([ids[index], ms])
+        acked_ids = sorted(at)
+        next_recent = list(self._next_recent)
         if not fresh:
             self._state.update(position=after, acked_ids=acked_ids, next_recent=next_recent)  # nothing to acknowledge
             return None
         batch: Batch[T] = Batch(
             self,
-            [item[2] for item in fresh],
+            fresh,
             position=after,
             final=final,
             acked={"position": after, "acked_ids": acked_ids, "next_recent": next_recent},
@@ -426,9 +530,10 @@ class Changes(Generic[T]):
         shift one past us). Streams (live, archived) are merged: a step delivers every buffered record up to the
         smallest last millisecond of the streams that have more, so the delivery stays in cursor order."""
         streams = self._streams()
-        buffers: list[list[Item]] = [[] for _ in streams]
+        buffers: list[list[Any]] = [[] for _ in streams]
         more = [True] * len(streams)
         fetched = [False] * len(streams)
+        ms = self._ms
         while True:
             self._check_acknowledged()
             for index, stream in enumerate(streams):
@@ -440,7 +545,7 @@ class Changes(Generic[T]):
             for index in range(len(streams)):
                 if not more[index]:
                     continue
-                first, last = buffers[index][0][0], buffers[index][-1][0]
+                first, last = ms(buffers[index][0]), ms(buffers[index][-1])
                 fresh_and_flat = fetched[index] and first == last
                 if last < bound or (last == bound and fresh_and_flat):
                     bound, stuck = last, fresh_and_flat
@@ -449,19 +554,20 @@ class Changes(Generic[T]):
                 drained = await self._drain(open_streams, bound)
                 for index in range(len(streams)):
                     if more[index]:
-                        buffers[index] = [item for item in buffers[index] if item[0] < bound]
+                        buffers[index] = buffers[index][: bisect.bisect_left(buffers[index], bound, key=ms)]
             else:
                 drained = []
             final = not any(more) and not stuck
-            within: list[Item] = drained
+            within: list[Any] = drained
             for index in range(len(streams)):
                 buffer = buffers[index]
-                if buffer and buffer[-1][0] <= bound:  # sorted: all of it
+                if buffer and ms(buffer[-1]) <= bound:  # sorted: all of it
                     within += buffer
                     buffers[index] = []
-                else:
-                    within += [item for item in buffer if item[0] <= bound]
-                    buffers[index] = [item for item in buffer if item[0] > bound]
+                elif buffer:
+                    cut = bisect.bisect_right(buffer, bound, key=ms)
+                    within += buffer[:cut]
+                    buffers[index] = buffer[cut:]
             batch = self._batch(within, bound, drained=stuck or final, final=final, hi=hi)
             if batch is not None:
                 yield batch
@@ -479,7 +585,7 @@ class Changes(Generic[T]):
         while stack:
             self._check_acknowledged()
             lo, top = stack.pop()
-            collected: list[Item] = []
+            collected: list[Any] = []
             full = False
             for stream in streams:
                 records, more = await self._first_page(stream, lo, top, sort=False)

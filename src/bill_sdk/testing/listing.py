@@ -17,6 +17,7 @@ import base64
 import binascii
 import bisect
 import functools
+import itertools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -155,14 +156,14 @@ def first(items: list[dict[str, Any]], conditions: Sequence[Condition], limit: i
 
 @dataclass
 class TimeIndex:
-    """The items of one collection ordered by one time field, kept while neither the items nor their values of
-    that field change (checked on every use: tests change live dicts). Lets a sync of 100,000 records page
-    through ``field gte x, field lte y, sort field:asc`` without filtering and sorting everything per page."""
+    """The positions of one collection's items ordered by one time field, kept while the items' values of that
+    field stay the same (checked on every use: tests change live dicts). The order depends on those values alone
+    (ties keep stored order), so it applies to the current items whenever their values match. Lets a sync of
+    100,000 records page through ``field gte x, field lte y, sort field:asc`` without filtering and sorting
+    everything per page."""
 
-    items: list[dict[str, Any]]
-    ids: list[int]
     values: list[Any]
-    order: list[int]  # positions in `items`, by (instant, position)
+    order: list[int]  # positions in the items, by (instant, position)
     instants: list[int]  # the instants of `order`
 
 
@@ -188,16 +189,15 @@ def indexed_search(
     targets = [t for t in maybe_targets if t is not None]
     if not bounds or len(targets) != len(bounds):
         return None
-    values = [d.get(name) for d in items]
-    ids = list(map(id, items))
+    values = list(map(dict.get, items, itertools.repeat(name)))  # in C: this runs on every page of a sync
     index = cache.get(key)
-    if index is None or index.values != values or index.ids != ids:
+    if index is None or index.values != values:
         maybe = [instant_ms(v) if isinstance(v, str) else None for v in values]
         instants = [m for m in maybe if m is not None]
         if len(instants) != len(values):
             return None  # a value that is no time: apply()'s ordering rules
         order = sorted(range(len(items)), key=lambda i: instants[i])  # stable: ties keep insertion order
-        index = cache[key] = TimeIndex(list(items), ids, values, order, [instants[i] for i in order])
+        index = cache[key] = TimeIndex(values, order, [instants[i] for i in order])
     low, high = 0, len(index.order)
     for condition, target in zip(bounds, targets, strict=True):
         if condition.op == "gte":
@@ -210,8 +210,8 @@ def indexed_search(
             high = min(high, bisect.bisect_left(index.instants, target))
     rest = [c for c in conditions if c not in bounds]
     found: list[dict[str, Any]] = []
-    for position in index.order[low:high]:
-        obj = index.items[position]
+    for position in itertools.islice(index.order, low, high):
+        obj = items[position]
         if keep(obj) and all(c.matches(obj) for c in rest):
             found.append(obj)
             if len(found) >= limit:

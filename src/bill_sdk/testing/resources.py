@@ -13,6 +13,8 @@ times deterministic, e.g. two updates in the same millisecond.
 from __future__ import annotations
 
 import copy
+import itertools
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -26,6 +28,7 @@ from bill_sdk.testing.schemas import SchemaTools
 from bill_sdk.testing.sessions import Principal
 from bill_sdk.testing.state import Record, State
 
+_ARCHIVED = operator.methodcaller("get", "archived")
 READ_ONLY = frozenset({"id", "createdTime", "updatedTime", "archived"})
 
 NOTHING: Mapping[str, Any] = MappingProxyType({})
@@ -103,7 +106,7 @@ class Resources:
         """The objects a list returns, in order: BILL ``filters`` and ``sort`` (400 when malformed or naming
         an unknown field), archived ones only when a filter names ``archived``, `equals` fields where present.
         With `limit`, at least the first `limit` of them (more only when that is as cheap)."""
-        items = [r.data for r in self.state.records(scope, collection, parents)]
+        items = list(map(operator.attrgetter("data"), self.state.records(scope, collection, parents)))
         known = self._field_checker(collection, items)
         conditions = listing.parse_filters(filters, known)
         ordering = listing.parse_sort(sort, known)
@@ -120,7 +123,7 @@ class Resources:
             if found is not None:
                 return found
         if not with_archived:
-            items = [d for d in items if not d.get("archived")]
+            items = list(itertools.filterfalse(_ARCHIVED, items))  # in C: this runs for every page of a list
         for name, wanted in equals.items():  # declared equality filters such as `entityId`
             items = [d for d in items if name not in d or d[name] == wanted]
         if limit is not None and not ordering:  # stored order: stop once the page (and one more) is found

@@ -14,6 +14,7 @@ import copy
 import random
 import re
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -24,9 +25,24 @@ from bill_sdk.testing.bdc import timestamp
 _NUMERIC_TYPES = ("number", "integer")
 
 
+@dataclass
+class _Plan:
+    """What :meth:`SchemaTools.shape` needs to know about one schema, worked out once (the spec does not change
+    while a FakeBill runs; a list page shapes every field of 100 records through the same few schemas)."""
+
+    schema: Any  # kept so that its id() is not reused while the plan is cached
+    opaque: bool  # not a dict once resolved: values pass through as copies
+    branches: list[Any]
+    props: dict[str, Any] | None
+    extra: Any
+    items: Any
+    nullable: dict[str, bool] = field(default_factory=dict)
+
+
 class SchemaTools:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
+        self._plans: dict[int, _Plan] = {}
 
     # -- resolution (bill_sdk._spec) ------------------------------------------------------------------
 
@@ -126,23 +142,28 @@ class SchemaTools:
         """Project `value` onto `schema`: drop undeclared object fields, recurse into objects and arrays."""
         if schema is None or value is None:
             return copy.deepcopy(value)
-        schema = self.resolve(schema)
-        if not isinstance(schema, dict):
+        plan = self._plans.get(id(schema))
+        if plan is None or plan.schema is not schema:
+            plan = self._plans[id(schema)] = self._plan(schema)
+        if plan.opaque:
             return copy.deepcopy(value)
-        branches = self.branches(schema)
-        if branches and not self.properties(schema):
-            fitting = [b for b in branches if self.matches_type(value, b)] or branches
+        if plan.branches and not plan.props:
+            fitting = [b for b in plan.branches if self.matches_type(value, b)] or plan.branches
             return self.shape(value, fitting[0])
         if isinstance(value, dict):
-            props = self.properties(schema)
+            props = plan.props
             if props is None:
                 return copy.deepcopy(value)
-            extra = next((p["additionalProperties"] for p in self._parts(schema) if "additionalProperties" in p), None)
+            extra = plan.extra
             out: dict[str, Any] = {}
             for key, item in value.items():
                 if key in props:
-                    if item is None and not self.allows_null(props[key]):
-                        continue  # a request may send null (e.g. "use the default"); the answer leaves it out
+                    if item is None:
+                        nullable = plan.nullable.get(key)
+                        if nullable is None:
+                            nullable = plan.nullable[key] = self.allows_null(props[key])
+                        if not nullable:
+                            continue  # a request may send null (e.g. "use the default"); the answer leaves it out
                     out[key] = self.shape(item, props[key])
                 elif isinstance(extra, dict):
                     out[key] = self.shape(item, extra)
@@ -150,9 +171,17 @@ class SchemaTools:
                     out[key] = copy.deepcopy(item)
             return out
         if isinstance(value, list):
-            item_schema = self.items(schema)
+            item_schema = plan.items
             return [self.shape(v, item_schema) for v in value]
         return value
+
+    def _plan(self, schema: Any) -> _Plan:
+        resolved = self.resolve(schema)
+        if not isinstance(resolved, dict):
+            return _Plan(schema, True, [], None, None, None)
+        props = self.properties(resolved)
+        extra = next((p["additionalProperties"] for p in self._parts(resolved) if "additionalProperties" in p), None)
+        return _Plan(schema, False, self.branches(resolved), props, extra, self.items(resolved))
 
     # -- synthesis -----------------------------------------------------------------------------------
 
