@@ -124,3 +124,30 @@ async def test_spend_list_refuses_two_sort_fields_before_sending(router: respx.M
         with pytest.raises(ArgumentError, match="at most 1 field"):
             await bill.spend.budgets.list(sort=sort_by(desc("spent"), asc("name")))
     assert router.calls.call_count == 0
+
+
+def _split_reference(text: str) -> list[str]:
+    """Commas outside double quotes, read one character at a time (a quote left open runs to the end)."""
+    parts, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
+def test_filter_clauses_split_on_commas_outside_quotes_exactly_as_read_character_by_character() -> None:
+    import random
+
+    from bill_sdk._filters import _split_top_level
+
+    rng = random.Random(7)
+    samples = ["", ",", '"', '","', 'a:eq:"x,y",b:eq:1', 'name:sw:"A,B', *(
+        "".join(rng.choice('ab,":') for _ in range(rng.randrange(12))) for _ in range(20_000)
+    )]  # fmt: skip
+    for text in samples:
+        assert _split_top_level(text) == _split_reference(text), text

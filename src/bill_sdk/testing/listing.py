@@ -138,10 +138,10 @@ def apply(
     return out
 
 
-def first(items: list[dict[str, Any]], conditions: Sequence[Condition], limit: int) -> list[dict[str, Any]]:
-    """The first `limit` objects (stored order) that every condition accepts."""
+def first(items: Iterable[dict[str, Any]], conditions: Sequence[Condition], limit: int) -> list[dict[str, Any]]:
+    """The first `limit` objects (stored order) that every condition accepts; `items` is read only that far."""
     if not conditions:
-        return items[:limit]
+        return list(itertools.islice(items, limit))
     found: list[dict[str, Any]] = []
     for obj in items:
         if all(c.matches(obj) for c in conditions):

@@ -29,6 +29,7 @@ from bill_sdk.testing.sessions import Principal
 from bill_sdk.testing.state import Record, State
 
 _ARCHIVED = operator.methodcaller("get", "archived")
+_DATA = operator.attrgetter("data")
 READ_ONLY = frozenset({"id", "createdTime", "updatedTime", "archived"})
 
 NOTHING: Mapping[str, Any] = MappingProxyType({})
@@ -106,8 +107,8 @@ class Resources:
         """The objects a list returns, in order: BILL ``filters`` and ``sort`` (400 when malformed or naming
         an unknown field), archived ones only when a filter names ``archived``, `equals` fields where present.
         With `limit`, at least the first `limit` of them (more only when that is as cheap)."""
-        items = list(map(operator.attrgetter("data"), self.state.records(scope, collection, parents)))
-        known = self._field_checker(collection, items)
+        records = self.state.records(scope, collection, parents)
+        known = self._field_checker(collection, records)
         conditions = listing.parse_filters(filters, known)
         ordering = listing.parse_sort(sort, known)
         with_archived = any(c.field == "archived" for c in conditions)
@@ -117,20 +118,24 @@ class Resources:
                 return False
             return all(name not in d or d[name] == wanted for name, wanted in equals.items())
 
-        if limit is not None:
+        # Every page of a list runs this over the whole collection: the steps are C iterators where they can be,
+        # and a page in stored order stops reading once it has found its records (and one more).
+        items: Iterable[dict[str, Any]] = map(_DATA, records)
+        if limit is not None and ordering:
             key = (scope, collection, tuple(sorted(parents.items())))
+            items = list(items)
             found = listing.indexed_search(self._indexes, key, items, conditions, ordering, keep, limit)
             if found is not None:
                 return found
         if not with_archived:
-            items = list(itertools.filterfalse(_ARCHIVED, items))  # in C: this runs for every page of a list
-        for name, wanted in equals.items():  # declared equality filters such as `entityId`
-            items = [d for d in items if name not in d or d[name] == wanted]
-        if limit is not None and not ordering:  # stored order: stop once the page (and one more) is found
+            items = itertools.filterfalse(_ARCHIVED, items)
+        if equals:
+            items = filter(keep, items)
+        if limit is not None and not ordering:
             return listing.first(items, conditions, limit)
         return listing.apply(items, conditions, ordering)
 
-    def _field_checker(self, collection: str, items: list[dict[str, Any]]) -> Callable[[str], bool]:
+    def _field_checker(self, collection: str, records: list[Record]) -> Callable[[str], bool]:
         schema = self.catalog.resource_schema(collection)
         props = self.tools.properties(schema) if schema is not None else None
 
@@ -138,7 +143,7 @@ class Resources:
             top = field.split(".", 1)[0]
             if props is None or top in props or top == "archived":
                 return True
-            return any(top in d for d in items)  # only looked at for a field the schema does not name
+            return any(top in r.data for r in records)  # only looked at for a field the schema does not name
 
         return known
 
