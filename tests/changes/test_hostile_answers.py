@@ -14,6 +14,7 @@ import respx
 
 from bill_sdk import AsyncBill
 from bill_sdk.changes import MemoryCheckpoint, SyncError
+from bill_sdk.errors import ResponseDecodeError
 
 from ..client.conftest import BASE
 
@@ -146,3 +147,27 @@ async def test_a_drain_answer_from_another_millisecond_is_refused(bill: tuple[As
     router.get("/connect/v3/vendors").mock(side_effect=serve(records, tamper))
     with pytest.raises(SyncError, match="outside the updatedTime filter"):
         await sync(client, page_size=2)
+
+
+async def test_an_empty_page_that_says_there_is_more_is_followed_not_taken_as_the_end(
+    bill: tuple[AsyncBill, respx.MockRouter],
+) -> None:
+    client, router = bill
+    records = [vendor(i, 10 + i) for i in range(5)]
+    answer = serve(records)
+
+    def first_pages_empty(request: httpx.Request) -> httpx.Response:
+        if "page" not in request.url.params and "archived:eq:false" in request.url.params.get("filters", ""):
+            return httpx.Response(200, json={"results": [], "nextPage": "0"})  # nothing here, the rest at "0"
+        return answer(request)
+
+    router.get("/connect/v3/vendors").mock(side_effect=first_pages_empty)
+    delivered = [name for batch in await sync(client) for name in batch]
+    assert delivered == [f"v{i}" for i in range(5)]
+
+
+async def test_a_page_with_a_cursor_but_no_results_stops_the_sync(bill: tuple[AsyncBill, respx.MockRouter]) -> None:
+    client, router = bill
+    router.get("/connect/v3/vendors").respond(200, json={"nextPage": "1"})
+    with pytest.raises(ResponseDecodeError, match="missing required field 'results'"):
+        await sync(client)

@@ -9,9 +9,8 @@ import httpx
 import pytest
 import respx
 
-from bill_sdk import AsyncBill
+from bill_sdk import AsyncBill, where
 from bill_sdk._transport import encode_query
-from bill_sdk import where
 
 from ..client.conftest import BASE
 

@@ -32,7 +32,9 @@ A **run** reads one window of the cursor field:
    request starts again at the last millisecond delivered (``gte`` is inclusive), never by BILL's offset cursor,
    so a record updated while the pages are read (it leaves the window: its new stamp is above ``hi``) cannot
    shift an unread one onto a page already read. A page whose records all share one millisecond is drained
-   with BILL's cursor and read again until a pass adds nothing. When BILL filters but cannot sort on the field
+   with BILL's cursor and read again until a pass adds nothing. An empty page that still points to more is
+   followed, never taken as the end of the window; an answer outside the filter, out of order, or (in a drain)
+   from another millisecond stops the run with a ``SyncError``. When BILL filters but cannot sort on the field
    (Spend transactions), the window is split in time until each slice fits in one page.
    Where the items have ``archived``, live and archived records are read as two streams and merged, so
    archived records come through as changes (``archived=True``).

@@ -201,7 +201,7 @@ class Changes(Generic[T]):
         self._state: dict[str, Any] = {}
         self._pending: Batch[T] | None = None
         self._attr = self.target.cursor_attribute or ""
-        self._stamp = operator.attrgetter(self._attr) if self._attr else _no_stamp
+        self._stamp: Callable[[Any], Any] = operator.attrgetter(self._attr) if self._attr else _no_stamp
         # what the cursor-mode dedupe needs (see _batch): keys of the previous run's overlap, ids delivered at the
         # current position's millisecond, and the keys delivered within this window's last `overlap`
         self._recent: set[tuple[str, int]] = set()
@@ -327,10 +327,29 @@ class Changes(Generic[T]):
         self._count_page()
         results = page.results  # a list the page owns, never changed here (buffers are sliced, batches copied)
         records = results if isinstance(results, list) else list(results) if isinstance(results, Sequence) else []
-        more = isinstance(page.next_page, str) and bool(page.next_page) and bool(records)
+        cursor = isinstance(page.next_page, str) and bool(page.next_page)
+        if cursor and not records:  # "more" but nothing here: never taken as the end of the window
+            return await self._first_records(stream, lo, hi, sort=sort)
         if records:
             self._check(records, lo, hi, sort=sort)
-        return records, more
+        return records, cursor
+
+    async def _first_records(
+        self, stream: Filter | None, lo: int | None, hi: int, *, sort: bool
+    ) -> tuple[list[Any], bool]:
+        """The first page of the slice that has records, following BILL's cursor past empty pages that point
+        further (the paginator's rules: a bounded number of them; a cursor without results is a PaginationError)."""
+        pages = self._pages(stream, lo, hi, sort=sort)
+        try:
+            async for page in pages:
+                self._count_page()
+                records = list(page.results) if isinstance(page.results, Sequence) else []
+                if records:
+                    self._check(records, lo, hi, sort=sort)
+                    return records, isinstance(page.next_page, str) and bool(page.next_page)
+        finally:
+            await pages.aclose()  # type: ignore[attr-defined]
+        return [], False
 
     def _check(self, records: list[Any], lo: int | None, hi: int, *, sort: bool) -> None:
         """Every record has its cursor field, within ``lo..hi`` (milliseconds, inclusive), in ascending order when
