@@ -41,5 +41,5 @@ async def test_a_filtered_list_request_keeps_bills_filter_syntax_readable() -> N
             filters = where("billCurrency").in_(["USD", "CAD"]) & where("archived").eq(False)
             await bill.vendors.list(max=10, filters=filters, sort="name:asc")
         url = str(route.calls.last.request.url)
-        assert url.endswith('?max=10&sort=name:asc&filters=billCurrency:in:%22USD,CAD%22,archived:eq:false'), url
+        assert url.endswith("?max=10&sort=name:asc&filters=billCurrency:in:%22USD,CAD%22,archived:eq:false"), url
         assert route.calls.last.request.url.params["filters"] == 'billCurrency:in:"USD,CAD",archived:eq:false'
