@@ -833,6 +833,13 @@ def main() -> int:
         "--sync-records", type=int, default=100_000, help="records for the incremental-sync row (0: leave it out)"
     )
     parser.add_argument(
+        "--sync-runs",
+        type=int,
+        default=5,
+        help="paired fresh processes (plain, sync) for the incremental-sync row (default 5: its per-pair ratio"
+        " spreads by ±10%% on this machine)",
+    )
+    parser.add_argument(
         "--only",
         default="",
         help="comma-separated step numbers to run (e.g. 1,3; default: all); prints the table, writes no results files",
@@ -863,7 +870,7 @@ def main() -> int:
             steps.append(("6 generate --check", lambda: [generate()]))
         steps.append(("7 fleet (Redis)", lambda: fleet(base_url, args.runs)))
         if args.sync_records:
-            steps.append(("8 incremental sync", lambda: incremental_sync(args.sync_records, args.paging_runs)))
+            steps.append(("8 incremental sync", lambda: incremental_sync(args.sync_records, args.sync_runs)))
         steps.append(("9 sync client calls", lambda: sync_calls(base_url, args.runs)))
         steps.append(("10 SDK comparison", lambda: sdk_comparison(base_url, max(args.runs // 2, 3))))
         for name, step in steps:
