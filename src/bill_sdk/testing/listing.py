@@ -173,14 +173,16 @@ RANGE_OPS = ("gt", "gte", "lt", "lte")
 def indexed_search(
     cache: dict[Any, TimeIndex],
     key: Any,
-    items: list[dict[str, Any]],
+    values_of: Callable[[str], list[Any]],
+    item_at: Callable[[int], dict[str, Any]],
     conditions: Sequence[Condition],
     sort: Sequence[tuple[str, bool]],
     keep: Callable[[dict[str, Any]], bool],
     limit: int,
 ) -> list[dict[str, Any]] | None:
     """The first `limit` objects of :func:`apply` (after `keep`) for a search sorted ascending by one time field it
-    also bounds, from a :class:`TimeIndex`; None when the search is not of that shape (use :func:`apply`)."""
+    also bounds, from a :class:`TimeIndex`; None when the search is not of that shape (use :func:`apply`).
+    `values_of(field)` lists the field's value of every item in stored order, `item_at(position)` is one item."""
     if len(sort) != 1 or sort[0][1] or "." in sort[0][0]:
         return None
     name = sort[0][0]
@@ -189,14 +191,14 @@ def indexed_search(
     targets = [t for t in maybe_targets if t is not None]
     if not bounds or len(targets) != len(bounds):
         return None
-    values = list(map(dict.get, items, itertools.repeat(name)))  # in C: this runs on every page of a sync
+    values = values_of(name)
     index = cache.get(key)
     if index is None or index.values != values:
         maybe = [instant_ms(v) if isinstance(v, str) else None for v in values]
         instants = [m for m in maybe if m is not None]
         if len(instants) != len(values):
             return None  # a value that is no time: apply()'s ordering rules
-        order = sorted(range(len(items)), key=lambda i: instants[i])  # stable: ties keep insertion order
+        order = sorted(range(len(values)), key=lambda i: instants[i])  # stable: ties keep insertion order
         index = cache[key] = TimeIndex(values, order, [instants[i] for i in order])
     low, high = 0, len(index.order)
     for condition, target in zip(bounds, targets, strict=True):
@@ -211,7 +213,7 @@ def indexed_search(
     rest = [c for c in conditions if c not in bounds]
     found: list[dict[str, Any]] = []
     for position in itertools.islice(index.order, low, high):
-        obj = items[position]
+        obj = item_at(position)
         if keep(obj) and all(c.matches(obj) for c in rest):
             found.append(obj)
             if len(found) >= limit:

@@ -120,13 +120,20 @@ class Resources:
 
         # Every page of a list runs this over the whole collection: the steps are C iterators where they can be,
         # and a page in stored order stops reading once it has found its records (and one more).
-        items: Iterable[dict[str, Any]] = map(_DATA, records)
         if limit is not None and ordering:
             key = (scope, collection, tuple(sorted(parents.items())))
-            items = list(items)
-            found = listing.indexed_search(self._indexes, key, items, conditions, ordering, keep, limit)
+
+            def values_of(name: str) -> list[Any]:  # one pass in C over every record: this runs on every page
+                return list(map(dict.get, map(_DATA, records), itertools.repeat(name)))
+
+            def item_at(position: int) -> dict[str, Any]:
+                data: dict[str, Any] = records[position].data
+                return data
+
+            found = listing.indexed_search(self._indexes, key, values_of, item_at, conditions, ordering, keep, limit)
             if found is not None:
                 return found
+        items: Iterable[dict[str, Any]] = map(_DATA, records)
         if not with_archived:
             items = itertools.filterfalse(_ARCHIVED, items)
         if equals:
