@@ -2,24 +2,31 @@
 
 Not part of ``make test``. Call it from bench/run.py (``from changes import bench_changes``) or by hand::
 
-    .venv/bin/python bench/changes.py                 # 100,000 records, 3 paired runs, prints JSON
-    .venv/bin/python bench/changes.py --records 20000 --runs 1
+    .venv/bin/python bench/changes.py                       # 100,000 records, 3 paired runs, prints JSON
+    .venv/bin/python bench/changes.py --records 20000 --runs 1 --server fakebill
 
-FakeBill runs in its own process (``serve`` mode), its vendors seeded straight into its state (5% archived,
-one distinct millisecond each, an hour old so nothing is within the sync's lag or overlap) and response
-validation off. Each measurement is a fresh interpreter (``worker`` mode) so that its memory is the SDK's alone:
+The server runs in its own process (``serve`` mode) and holds the same vendors either way (5% archived, one
+distinct millisecond each, an hour old so nothing is within the sync's lag or overlap):
 
-- ``plain``: ``async for vendor in bill.vendors.iter(page_size=100)`` (the archived 5% are not listed);
+- ``fixed`` (default): precomputed answers (each record's JSON encoded once; the sync's ``updatedTime``/``archived``
+  filters found by bisection, plain pages by offset), a few microseconds per request and the same for both kinds,
+  so the comparison is the SDK's work, as in bench/server.py's rows;
+- ``fakebill``: FakeBill, response validation off. Its time per request is most of the wall clock and differs by
+  kind (a plain page is read in stored order only as far as its offset; a sync request checks the time index
+  against every record), and a busy server on the other core slows the client's own CPU too (caches), so these
+  figures describe FakeBill end to end, not the SDK.
+
+Each measurement is a fresh interpreter (``worker`` mode) so that its memory is the SDK's alone:
+
+- ``plain``: ``async for page in bill.vendors.pages(page_size=100)`` (the archived 5% are not listed);
 - ``sync``: ``async for batch in bill.changes("vendors", checkpoint=MemoryCheckpoint())``, every batch
   acknowledged: a first run, so every record (archived ones too, read as a second stream) is delivered.
 
 Reported per mode: items/s (delivered records per second, wall clock), items per second of the client process's
-own CPU (FakeBill runs in another process, so this is the SDK's cost, robust to a loaded machine) and peak RSS
-growth over the loop (VmHWM after minus VmRSS before, Linux). Goals: sync items/s at least 0.9 x plain paging's
-in the same run; sync peak growth under 30 MB. Wall-clock items/s are mostly FakeBill's time per page, which
-differs by kind of request (a plain page is read in stored order only as far as its offset; a sync request
-checks FakeBill's time index against every one of the 100,000 records), so the client-CPU ratio is the one that
-compares the SDK's work: keyset re-reads of one boundary record per page, checks, de-duplication, batches.
+own CPU (the SDK's cost, robust to a loaded machine) and peak RSS growth over the loop (VmHWM after minus VmRSS
+before, Linux). Goals: sync items per client-CPU second at least 0.9 x plain paging's in the same run; sync peak
+growth under 30 MB. What the sync does beyond plain paging: keyset re-reads of one boundary record per page, the
+checks of every answer, de-duplication, batches and their acknowledgement.
 """
 
 from __future__ import annotations
@@ -41,10 +48,11 @@ ITEMS_GOAL = 0.9  # sync items/s >= 0.9 x plain paging
 MEMORY_GOAL_MB = 30.0
 
 
-def bench_changes(records: int = 100_000, runs: int = 3) -> dict[str, Any]:
-    """Start FakeBill with `records` vendors, measure `runs` paired (plain, sync) runs; returns medians and goals."""
+def bench_changes(records: int = 100_000, runs: int = 3, server_kind: str = "fixed") -> dict[str, Any]:
+    """Start a server (`fixed`: precomputed answers; `fakebill`) with `records` vendors, measure `runs` paired
+    (plain, sync) runs; returns medians and goals."""
     server = subprocess.Popen(
-        [sys.executable, str(Path(__file__)), "serve", "--records", str(records)],
+        [sys.executable, str(Path(__file__)), "serve", "--records", str(records), "--server", server_kind],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -76,6 +84,7 @@ def bench_changes(records: int = 100_000, runs: int = 3) -> dict[str, Any]:
     cpu_ratios = [s["items_per_cpu_s"] / p["items_per_cpu_s"] for p, s in pairs]
     return {
         "records": records,
+        "server": server_kind,
         "seed_seconds": ready["seed_seconds"],
         "plain_items_per_s": plain,
         "sync_items_per_s": sync,
@@ -103,23 +112,18 @@ def _env() -> dict[str, str]:
     return env
 
 
-# -- the FakeBill process ------------------------------------------------------------------------------------
+# -- the server processes ------------------------------------------------------------------------------------
 
 
-def serve(records: int) -> None:
+def seed_records(records: int) -> list[dict[str, Any]]:
+    """The vendors both servers hold: 5% archived, one distinct millisecond each, an hour old."""
     from datetime import UTC, datetime, timedelta
 
-    from bill_sdk.testing import FakeBill
-
-    started = time.perf_counter()
-    fake = FakeBill(validate_responses=False)  # the bench measures the SDK, not FakeBill's checks
-    org = fake.credentials.organization_id
     base = datetime.now(UTC) - timedelta(hours=1)
-    for i in range(records):  # straight into the state: no HTTP, no hooks
+    out = []
+    for i in range(records):
         stamp = (base + timedelta(milliseconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+00:00"
-        fake.state.add(
-            org,
-            "vendors",
+        out.append(
             {
                 "id": f"00901BENCH{i:010d}",
                 "name": f"Vendor {i}",
@@ -132,8 +136,84 @@ def serve(records: int) -> None:
                 "archived": i % 20 == 7,
                 "createdTime": stamp,
                 "updatedTime": stamp,
-            },
+            }
         )
+    return out
+
+
+class FixedVendors:
+    """`GET /connect/v3/vendors` over precomputed records, answering both kinds of request in a few microseconds
+    so that the server's share is small and the same for both: ``page=N`` (plain paging of the live records, N an
+    offset) and the sync's ``filters`` (``updatedTime`` gte/lte, ``archived`` eq; sorted by ``updatedTime``),
+    found by bisection. Each record's JSON is encoded once."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        from datetime import datetime
+
+        def ms(text: str) -> int:
+            return int(datetime.fromisoformat(text).timestamp() * 1000 + 0.5)
+
+        streams: dict[bool, list[tuple[int, bytes]]] = {False: [], True: []}
+        for record in records:
+            streams[bool(record["archived"])].append((ms(record["updatedTime"]), json.dumps(record).encode()))
+        self.rows = {flag: [row[1] for row in sorted(rows)] for flag, rows in streams.items()}
+        self.keys = {flag: [row[0] for row in sorted(rows)] for flag, rows in streams.items()}
+        self.ms = ms
+
+    def route(self, method: bytes, target: bytes) -> bytes:
+        import bisect
+        from urllib.parse import parse_qs
+
+        import server
+
+        path, _, query = target.partition(b"?")
+        if method == b"POST":
+            return server.LOGIN_RESPONSE if path.endswith(b"/login") else server.LOGOUT_RESPONSE
+        params = {k: v[0] for k, v in parse_qs(query.decode()).items()}
+        size = int(params.get("max", "100"))
+        offset = int(params.get("page", "0"))
+        archived, start, end = False, 0, None
+        for clause in params.get("filters", "").split(",") if "filters" in params else ():
+            field, op, value = clause.split(":", 2)
+            if field == "archived":
+                archived = value == "true"
+            elif op == "gte":
+                start = self.ms(value.strip('"').replace("Z", "+00:00"))
+            elif op == "lte":
+                end = self.ms(value.strip('"').replace("Z", "+00:00"))
+        keys, rows = self.keys[archived], self.rows[archived]
+        low = bisect.bisect_left(keys, start) + offset
+        high = len(keys) if end is None else bisect.bisect_right(keys, end)
+        page = rows[low : min(high, low + size)]
+        body = b'{"results":[' + b",".join(page) + b"]"
+        if low + size < high:
+            body += b',"nextPage":"%d"' % (offset + size)
+        return server._response(body + b"}")
+
+
+def serve(records: int, kind: str) -> None:
+    started = time.perf_counter()
+    seeded_records = seed_records(records)
+    if kind == "fixed":
+        import asyncio
+
+        import server
+
+        vendors = FixedVendors(seeded_records)
+        seeded = time.perf_counter() - started
+
+        def announce(port: int) -> None:
+            ready = {"url": f"http://127.0.0.1:{port}", "dev_key": "d", "username": "u", "password": "p"}
+            print(json.dumps({**ready, "organization_id": "008x", "seed_seconds": seeded}), flush=True)
+
+        asyncio.run(server.serve(vendors.route, announce))
+        return
+    from bill_sdk.testing import FakeBill
+
+    fake = FakeBill(validate_responses=False)  # the bench measures the SDK, not FakeBill's checks
+    org = fake.credentials.organization_id
+    for record in seeded_records:  # straight into the state: no HTTP, no hooks
+        fake.state.add(org, "vendors", record)
     seeded = time.perf_counter() - started
     c = fake.credentials
     with fake.serve() as url:
@@ -208,13 +288,14 @@ def _main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "serve"])
+    parser.add_argument("--server", default="fixed", choices=["fixed", "fakebill"], help="what answers (default fixed)")
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     if args.mode == "serve":
-        serve(args.records)
+        serve(args.records, args.server)
     else:
-        result = bench_changes(args.records, args.runs)
+        result = bench_changes(args.records, args.runs, args.server)
         summary = {k: v for k, v in result.items() if k != "runs"}
         print(json.dumps(summary, indent=1))
 

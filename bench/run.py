@@ -708,12 +708,14 @@ def fleet(base_url: str, runs: int) -> list[Row]:
 
 
 def incremental_sync(records: int, runs: int) -> list[Row]:
-    """`bill.changes()` over `records` FakeBill vendors against plain paging of the same (bench/changes.py)."""
+    """`bill.changes()` over `records` vendors against plain paging of the same (bench/changes.py): against a
+    server of precomputed answers (the SDK's cost), then end to end against FakeBill (its time per request)."""
     sys.path.insert(0, str(BENCH))
     from changes import bench_changes
 
-    result = bench_changes(records, runs=runs)
+    result = bench_changes(records, runs=runs, server_kind="fixed")
     low, high = result["client_cpu_ratio_range"]
+    fake = bench_changes(records, runs=max(1, runs - 2), server_kind="fakebill")
     return [
         Row(
             key="sync",
@@ -721,12 +723,13 @@ def incremental_sync(records: int, runs: int) -> list[Row]:
             unit="items/s",
             sdk=result["sync_items_per_client_cpu_s"],
             floor=result["plain_items_per_client_cpu_s"],
-            floor_name="plain paging of the same records, same run",
+            floor_name="plain paging of the same records, same run, same server of precomputed answers",
             ratio=result["client_cpu_ratio"],
             ratio_range=(low, high),
             target="≥ 0.9× floor",
             met=result["client_cpu_ratio"] >= 0.9,
-            cause=f"wall-clock ratio {result['ratio']:.2f}× (FakeBill and the shared CPU dominate wall time)",
+            cause=f"wall clock {result['ratio']:.2f}× ({result['ratio_range'][0]:.2f}–{result['ratio_range'][1]:.2f});"
+            f" pages {result['sync_pages']:.0f} vs {result['plain_pages']:.0f} (archived records too)",
         ),
         Row(
             key="sync-memory",
@@ -735,6 +738,18 @@ def incremental_sync(records: int, runs: int) -> list[Row]:
             sdk=result["sync_peak_growth_mb"],
             target="< 30 MB",
             met=result["sync_peak_growth_mb"] < 30,
+        ),
+        Row(
+            key="sync-fakebill",
+            title=f"the same sync end to end against FakeBill ({records:,} records), wall clock",
+            unit="items/s",
+            sdk=fake["sync_items_per_s"],
+            floor=fake["plain_items_per_s"],
+            floor_name="plain paging against FakeBill, same run",
+            ratio=fake["ratio"],
+            ratio_range=(fake["ratio_range"][0], fake["ratio_range"][1]),
+            cause=f"FakeBill's time per request dominates (a sync request checks its time index against every"
+            f" record); client CPU {fake['client_cpu_ratio']:.2f}×",
         ),
     ]
 

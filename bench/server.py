@@ -163,11 +163,13 @@ def route(method: bytes, target: bytes) -> bytes:
 
 
 class BenchProtocol(asyncio.Protocol):
-    """HTTP/1.1 with keep-alive: enough of it for httpx (Content-Length bodies, no chunked requests)."""
+    """HTTP/1.1 with keep-alive: enough of it for httpx (Content-Length bodies, no chunked requests). Answers with
+    `router(method, target)`: this module's :func:`route` unless given another (bench/changes.py's record list)."""
 
-    def __init__(self) -> None:
+    def __init__(self, router: Any = None) -> None:
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
+        self._route = router or route
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -192,14 +194,18 @@ class BenchProtocol(asyncio.Protocol):
             del buffer[:total]
             method, target, _ = head.split(b"\r\n", 1)[0].split(b" ", 2)
             assert self._transport is not None
-            self._transport.write(route(method, target))
+            self._transport.write(self._route(method, target))
 
 
-async def serve() -> None:
+async def serve(router: Any = None, announce: Any = None) -> None:
+    """Serve until stdin closes or a signal; print the port (or `announce(port)`) once listening."""
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(BenchProtocol, "127.0.0.1", 0, backlog=1024)
+    server = await loop.create_server(lambda: BenchProtocol(router), "127.0.0.1", 0, backlog=1024)
     port = server.sockets[0].getsockname()[1]
-    print(port, flush=True)
+    if announce is None:
+        print(port, flush=True)
+    else:
+        announce(port)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
