@@ -55,8 +55,13 @@ def from_ms(ms: int) -> datetime:
     return EPOCH + timedelta(milliseconds=ms)
 
 
+def iso(moment: datetime) -> str:
+    """BILL's spelling of a UTC instant: milliseconds and ``Z``."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def iso_ms(ms: int | None) -> str | None:
-    return None if ms is None else from_ms(ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if ms is None else iso(from_ms(ms))
 
 
 def parse_ms(text: str | None) -> int | None:
@@ -258,7 +263,7 @@ class Changes(Generic[T]):
         return state
 
     async def _save(self) -> None:
-        self._state["saved_at"] = _utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        self._state["saved_at"] = iso(_utc_now())
         await self.checkpoint.save(self.target.name, self._state)
 
     def _check_acknowledged(self) -> None:
@@ -324,14 +329,9 @@ class Changes(Generic[T]):
             page = await self._resource.list(filters=self._filters(stream, lo, hi), sort=self._sort, max=self.page_size)
         else:
             page = await self._resource.list(filters=self._filters(stream, lo, hi), max=self.page_size)
-        self._count_page()
-        results = page.results  # a list the page owns, never changed here (buffers are sliced, batches copied)
-        records = results if isinstance(results, list) else list(results) if isinstance(results, Sequence) else []
-        cursor = isinstance(page.next_page, str) and bool(page.next_page)
+        records, cursor = self._read(page, lo, hi, sort=sort)
         if cursor and not records:  # "more" but nothing here: never taken as the end of the window
             return await self._first_records(stream, lo, hi, sort=sort)
-        if records:
-            self._check(records, lo, hi, sort=sort)
         return records, cursor
 
     async def _first_records(
@@ -342,14 +342,21 @@ class Changes(Generic[T]):
         pages = self._pages(stream, lo, hi, sort=sort)
         try:
             async for page in pages:
-                self._count_page()
-                records = list(page.results) if isinstance(page.results, Sequence) else []
+                records, cursor = self._read(page, lo, hi, sort=sort)
                 if records:
-                    self._check(records, lo, hi, sort=sort)
-                    return records, isinstance(page.next_page, str) and bool(page.next_page)
+                    return records, cursor
         finally:
             await pages.aclose()  # type: ignore[attr-defined]
         return [], False
+
+    def _read(self, page: Any, lo: int | None, hi: int, *, sort: bool) -> tuple[list[Any], bool]:
+        """A page's records, checked (:meth:`_check`), and whether it points to more; counted for progress."""
+        self._count_page()
+        results = page.results  # a list the page owns, never changed here (buffers are sliced, batches copied)
+        records = results if isinstance(results, list) else list(results) if isinstance(results, Sequence) else []
+        if records:
+            self._check(records, lo, hi, sort=sort)
+        return records, isinstance(page.next_page, str) and bool(page.next_page)
 
     def _check(self, records: list[Any], lo: int | None, hi: int, *, sort: bool) -> None:
         """Every record has its cursor field, within ``lo..hi`` (milliseconds, inclusive), in ascending order when
@@ -382,10 +389,7 @@ class Changes(Generic[T]):
             for attempt in range(MAX_DRAIN_PASSES):
                 added = 0
                 async for page in self._pages(stream, at, at, sort=False):
-                    self._count_page()
-                    records = list(page.results) if isinstance(page.results, Sequence) else []
-                    if records:
-                        self._check(records, at, at, sort=False)
+                    records, _ = self._read(page, at, at, sort=False)
                     for record in records:
                         rid = record_id(record)
                         if rid not in found:
@@ -430,7 +434,6 @@ class Changes(Generic[T]):
         lo, hi = state["window"]["lo"], int(state["window"]["hi"])
         self.stats.window = Window(None if lo is None else from_ms(lo), from_ms(hi))
         position = state["position"]
-        self._hi_ms, self._hi_clause = -1, ""
         self._recent = {(str(k[0]), int(k[1])) for k in (*state["recent"], *state["next_recent"])}
         self._recent_max = max((k[1] for k in self._recent), default=-1)
         self._at_ms = -1 if position is None else int(position)

@@ -134,10 +134,10 @@ class Resources:
             if found is not None:
                 return found
         items: Iterable[dict[str, Any]] = map(_DATA, records)
-        if not with_archived:
-            items = itertools.filterfalse(_ARCHIVED, items)
         if equals:
-            items = filter(keep, items)
+            items = filter(keep, items)  # archived ones too, unless a filter names `archived`
+        elif not with_archived:
+            items = itertools.filterfalse(_ARCHIVED, items)
         if limit is not None and not ordering:
             return listing.first(items, conditions, limit)
         return listing.apply(items, conditions, ordering)
