@@ -34,10 +34,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,36 +50,24 @@ SRC = BENCH.parent / "src"
 PAGE_SIZE = 100
 ITEMS_GOAL = 0.9  # sync items/s >= 0.9 x plain paging
 MEMORY_GOAL_MB = 30.0
+BASELINE_RECORDS = 2_000  # the instruction count's small run (see count_instructions)
 
 
 def bench_changes(records: int = 100_000, runs: int = 3, server_kind: str = "fixed") -> dict[str, Any]:
     """Start a server (`fixed`: precomputed answers; `fakebill`) with `records` vendors, measure `runs` paired
     (plain, sync) runs; returns medians and goals."""
-    server = subprocess.Popen(
-        [sys.executable, str(Path(__file__)), "serve", "--records", str(records), "--server", server_kind],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
-    try:
-        assert server.stdout is not None
-        ready = json.loads(server.stdout.readline())
-        results: dict[str, list[dict[str, Any]]] = {"plain": [], "sync": []}
+    results: dict[str, list[dict[str, Any]]] = {"plain": [], "sync": []}
+    with _server(records, server_kind) as ready:
         for _ in range(runs):
             for mode in ("plain", "sync"):
                 out = subprocess.run(
-                    [sys.executable, str(Path(__file__)), "worker", mode, json.dumps(ready)],
+                    [sys.executable, str(Path(__file__)), "worker", mode, ready],
                     capture_output=True,
                     text=True,
                     check=True,
                     env=_env(),
                 )
                 results[mode].append(json.loads(out.stdout))
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=30)
     plain = statistics.median(r["items_per_s"] for r in results["plain"])
     sync = statistics.median(r["items_per_s"] for r in results["sync"])
     peak = statistics.median(r["peak_growth_mb"] for r in results["sync"])
@@ -85,7 +77,7 @@ def bench_changes(records: int = 100_000, runs: int = 3, server_kind: str = "fix
     return {
         "records": records,
         "server": server_kind,
-        "seed_seconds": ready["seed_seconds"],
+        "seed_seconds": json.loads(ready)["seed_seconds"],
         "plain_items_per_s": plain,
         "sync_items_per_s": sync,
         "ratio": statistics.median(ratios),
@@ -106,8 +98,83 @@ def bench_changes(records: int = 100_000, runs: int = 3, server_kind: str = "fix
     }
 
 
-def _env() -> dict[str, str]:
+def count_instructions(records: int = 100_000, baseline: int = BASELINE_RECORDS) -> dict[str, Any] | None:
+    """Instructions per delivered record of plain paging and of the sync, counted by valgrind (cachegrind): a
+    count of the client's own work that comes out the same whatever else the machine is doing, where its CPU
+    seconds swing by a factor of two. Each mode's worker runs under valgrind against the fixed server holding
+    `baseline` vendors, then `records`: the difference in instructions over the difference in delivered records
+    leaves out what both runs share (interpreter start, imports, sign-in, the first page). ``PYTHONHASHSEED`` is
+    fixed so that a run repeats. None when valgrind is not installed."""
+    if shutil.which("valgrind") is None:
+        return None
+    counted: dict[int, dict[str, tuple[int, int]]] = {}
+    for size in (baseline, records):
+        counted[size] = {}
+        with _server(size, "fixed") as ready, tempfile.TemporaryDirectory() as tmp:
+            for mode in ("plain", "sync"):
+                out_file = Path(tmp) / f"{mode}.cachegrind"
+                command = [
+                    "valgrind",
+                    "--tool=cachegrind",
+                    "--cache-sim=no",
+                    f"--cachegrind-out-file={out_file}",
+                    sys.executable,
+                    str(Path(__file__)),
+                    "worker",
+                    mode,
+                    ready,
+                ]
+                out = subprocess.run(command, capture_output=True, text=True, check=True, env=_env(hash_seed="0"))
+                counted[size][mode] = (_instructions(out_file), int(json.loads(out.stdout)["items"]))
+    per_item = {}
+    for mode in ("plain", "sync"):
+        (small, small_items), (large, large_items) = counted[baseline][mode], counted[records][mode]
+        per_item[mode] = (large - small) / (large_items - small_items)
+    ratio = per_item["plain"] / per_item["sync"]  # sync records per instruction, relative to plain paging's
+    return {
+        "records": records,
+        "baseline_records": baseline,
+        "plain_instructions_per_item": per_item["plain"],
+        "sync_instructions_per_item": per_item["sync"],
+        "ratio": ratio,
+        "goal_met": ratio >= ITEMS_GOAL,
+        "counts": {
+            str(size): {m: {"instructions": i, "items": n} for m, (i, n) in c.items()} for size, c in counted.items()
+        },
+    }
+
+
+def _instructions(cachegrind_out: Path) -> int:
+    """The total of a cachegrind output file (its ``summary:`` line: instructions executed, with --cache-sim=no)."""
+    for line in cachegrind_out.read_text().splitlines():
+        if line.startswith("summary:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{cachegrind_out}: no summary line")
+
+
+@contextmanager
+def _server(records: int, kind: str) -> Iterator[str]:
+    """The server in its own process (``serve`` mode) until the block ends; yields its ready line (JSON)."""
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__)), "serve", "--records", str(records), "--server", kind],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        assert server.stdout is not None
+        yield server.stdout.readline()
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=30)
+
+
+def _env(hash_seed: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if hash_seed is not None:
+        env["PYTHONHASHSEED"] = hash_seed
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), str(BENCH), env.get("PYTHONPATH", "")])
     return env
 
@@ -282,18 +349,102 @@ def worker(mode: str, ready: dict[str, Any]) -> dict[str, Any]:
     return asyncio.run(main())
 
 
+def interleaved(ready: dict[str, Any], rounds: int) -> list[dict[str, Any]]:
+    """Plain paging and a first sync in one process, a page of one and a batch of the other in turn (whichever has
+    delivered fewer records goes next), each step timed by the process's CPU clock: both see the same state of
+    the machine, whose speed drifts by a factor of two between fresh processes. One result per round. The
+    cyclic GC is charged to whichever side's allocation sets it off, which is not always the side whose objects
+    it collects."""
+    import asyncio
+    from collections.abc import AsyncIterator
+
+    from bill_sdk import AsyncBill
+    from bill_sdk.changes import MemoryCheckpoint
+
+    async def plain_steps(bill: AsyncBill) -> AsyncIterator[int]:
+        async for page in bill.vendors.pages(page_size=PAGE_SIZE):
+            yield len(page.results)
+
+    async def sync_steps(bill: AsyncBill) -> AsyncIterator[int]:
+        async for batch in bill.changes("vendors", checkpoint=MemoryCheckpoint()):
+            yield len(batch.records)
+            await batch.commit()
+
+    async def one_round(bill: AsyncBill) -> dict[str, Any]:
+        steps = {"plain": plain_steps(bill), "sync": sync_steps(bill)}
+        items = dict.fromkeys(steps, 0)
+        cpu = dict.fromkeys(steps, 0.0)
+        while steps:
+            mode = min(steps, key=items.__getitem__)
+            started = time.process_time()
+            try:
+                items[mode] += await anext(steps[mode])
+            except StopAsyncIteration:
+                del steps[mode]
+            cpu[mode] += time.process_time() - started
+        per_cpu_s = {mode: items[mode] / cpu[mode] for mode in items}
+        return {"items": items, "cpu_seconds": cpu, "items_per_cpu_s": per_cpu_s}
+
+    async def main() -> list[dict[str, Any]]:
+        options = {k: ready[k] for k in ("dev_key", "username", "password", "organization_id")}
+        async with AsyncBill(base_url=ready["url"], env={}, **options) as bill:
+            await bill.vendors.list(max=PAGE_SIZE)  # sign in, load the vendor modules
+            bill.changes("vendors", checkpoint=MemoryCheckpoint())  # load the sync's modules and its table
+            return [await one_round(bill) for _ in range(rounds)]
+
+    return asyncio.run(main())
+
+
+def bench_interleaved(records: int = 100_000, rounds: int = 5) -> dict[str, Any]:
+    """:func:`interleaved` in a fresh process against the fixed server: sync items per client-CPU second over
+    plain paging's, per round (median and range)."""
+    with _server(records, "fixed") as ready:
+        out = subprocess.run(
+            [sys.executable, str(Path(__file__)), "interleaved", ready, str(rounds)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=_env(),
+        )
+    results = json.loads(out.stdout)
+    ratios = [r["items_per_cpu_s"]["sync"] / r["items_per_cpu_s"]["plain"] for r in results]
+    return {
+        "records": records,
+        "plain_items_per_cpu_s": statistics.median(r["items_per_cpu_s"]["plain"] for r in results),
+        "sync_items_per_cpu_s": statistics.median(r["items_per_cpu_s"]["sync"] for r in results),
+        "ratio": statistics.median(ratios),
+        "ratio_range": [min(ratios), max(ratios)],
+        "goal_met": statistics.median(ratios) >= ITEMS_GOAL,
+        "rounds": results,
+    }
+
+
 def _main() -> None:
     if sys.argv[1:2] == ["worker"]:  # worker MODE READY-JSON
         print(json.dumps(worker(sys.argv[2], json.loads(sys.argv[3]))))
+        return
+    if sys.argv[1:2] == ["interleaved"]:  # interleaved READY-JSON ROUNDS
+        print(json.dumps(interleaved(json.loads(sys.argv[2]), int(sys.argv[3]))))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "serve"])
     parser.add_argument("--server", default="fixed", choices=["fixed", "fakebill"], help="what answers (default fixed)")
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under valgrind instead (fixed server)"
+    )
+    parser.add_argument(
+        "--interleaved", action="store_true", help="plain and sync in turn in one process, --runs rounds (fixed server)"
+    )
     args = parser.parse_args()
     if args.mode == "serve":
         serve(args.records, args.server)
+    elif args.instructions:
+        print(json.dumps(count_instructions(args.records), indent=1))
+    elif args.interleaved:
+        summary = {k: v for k, v in bench_interleaved(args.records, args.runs).items() if k != "rounds"}
+        print(json.dumps(summary, indent=1))
     else:
         result = bench_changes(args.records, args.runs, args.server)
         summary = {k: v for k, v in result.items() if k != "runs"}

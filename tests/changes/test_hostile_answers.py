@@ -130,9 +130,11 @@ async def test_microseconds_out_of_order_within_one_millisecond_are_in_order(
     base = records[0]["updatedTime"].removesuffix("+00:00")
     records[0]["updatedTime"] = base + "900+00:00"  # .010900: after .010100 as a datetime, the same millisecond
     records[1]["updatedTime"] = base + "100+00:00"
-    router.get("/connect/v3/vendors").mock(side_effect=serve(records, lambda page, _: page))
-    delivered = sorted(name for batch in await sync(client, page_size=5) for name in batch)
-    assert delivered == ["v0", "v1", "v2"]
+    # sorted by the millisecond only (BILL's precision), so the page keeps them in stored order: v0 before v1
+    by_millisecond = serve(records, lambda page, _: sorted(page, key=records.index))
+    router.get("/connect/v3/vendors").mock(side_effect=by_millisecond)
+    delivered = [name for batch in await sync(client, page_size=5) for name in batch]
+    assert delivered == ["v1", "v0", "v2"]  # in updatedTime order, microseconds included
 
 
 async def test_a_drain_answer_from_another_millisecond_is_refused(bill: tuple[AsyncBill, respx.MockRouter]) -> None:

@@ -354,22 +354,25 @@ class Changes(Generic[T]):
         self._count_page()
         results = page.results  # a list the page owns, never changed here (buffers are sliced, batches copied)
         records = results if isinstance(results, list) else list(results) if isinstance(results, Sequence) else []
-        if records:
-            self._check(records, lo, hi, sort=sort)
+        if records and not self._check(records, lo, hi, sort=sort):
+            records = self._in_order(list(records))  # in order by the millisecond, not yet by the datetime
         return records, isinstance(page.next_page, str) and bool(page.next_page)
 
-    def _check(self, records: list[Any], lo: int | None, hi: int, *, sort: bool) -> None:
+    def _check(self, records: list[Any], lo: int | None, hi: int, *, sort: bool) -> bool:
         """Every record has its cursor field, within ``lo..hi`` (milliseconds, inclusive), in ascending order when
-        `sort`. This runs for every record synced, so it compares the datetimes themselves in C (``map``, ``min``,
-        ``max``); anything unusual (a missing value, a naive datetime, two records out of order within one
-        millisecond) takes the exact path in milliseconds, which also names the problem."""
+        `sort`; False when that order holds only by the millisecond, not yet for the datetimes. This runs for
+        every record synced, so it compares the datetimes themselves in C (``map``, ``min``, ``max``); anything
+        unusual (a missing value, a naive datetime, two records out of order within one millisecond) takes the
+        exact path in milliseconds, which also names the problem."""
         stamps = list(map(self._stamp, records))
+        in_order = True
         try:
             if sort and any(map(operator.gt, stamps, stamps[1:])):
                 raise TypeError  # out of order as datetimes: decide in milliseconds
             first, last = (stamps[0], stamps[-1]) if sort else (min(stamps), max(stamps))
             inside = last < from_ms(hi + 1) and (lo is None or first >= from_ms(lo))
         except TypeError:
+            in_order = not sort  # sorted by the millisecond at best: the caller puts them in datetime order
             milliseconds = [self._ms(record) for record in records]  # SyncError for a missing value
             if sort and milliseconds != sorted(milliseconds):
                 raise SyncError(
@@ -379,6 +382,16 @@ class Changes(Generic[T]):
             inside = max(milliseconds) <= hi and (lo is None or min(milliseconds) >= lo)
         if not inside:
             raise SyncError(f"{self.target.name}: BILL answered records outside the {self.target.cursor_field} filter")
+        return in_order
+
+    def _in_order(self, records: list[Any]) -> list[Any]:
+        """`records` sorted in place by the cursor's datetime (by its millisecond where naive and aware stamps
+        cannot be compared)."""
+        try:
+            records.sort(key=self._stamp)
+        except TypeError:
+            records.sort(key=self._ms)
+        return records
 
     async def _drain(self, streams: Iterable[Filter | None], at: int) -> list[Any]:
         """Every record stamped in one millisecond (more than a page of them). Read with BILL's cursor, again and
@@ -444,27 +457,30 @@ class Changes(Generic[T]):
             yield batch
         self._check_acknowledged()
 
-    def _batch(self, records: list[Any], position: int, *, drained: bool, final: bool, hi: int) -> Batch[T] | None:
-        """Order, deduplicate by (id, updatedTime), and make the batch that moves the position to `position`
-        (`drained`: everything at `position` was read, so the position becomes the next millisecond).
+    def _batch(
+        self, records: list[Any], position: int, *, drained: bool, final: bool, hi: int, ordered: bool = False
+    ) -> Batch[T] | None:
+        """Order (unless `ordered`: one page's records, already put in order by :meth:`_read`), deduplicate by
+        (id, updatedTime), and make the batch that moves the position to `position` (`drained`: everything at
+        `position` was read, so the position becomes the next millisecond).
 
         Records arrive at or after the position (``gte``) and everything delivered in this run is at or before
         it, so a record read again can only be one delivered at the position's millisecond (``self._at``) or one
         of the previous run's overlap (``self._recent``): only the records up to the larger of those two
         milliseconds, at the front once sorted, are looked up. Two copies of one record in one answer (a
         server's fault) take the exact path, by key."""
-        try:
-            records.sort(key=self._stamp)
-        except TypeError:  # naive datetimes beside aware ones: BILL's milliseconds
-            records.sort(key=self._ms)
+        if not ordered:
+            self._in_order(records)
         try:  # models whose `id` is a plain string (all of BILL's but a few): no Python loop per record
             ids = list(map(_ID, records))
-            plain = all(map(isinstance, ids, itertools.repeat(str))) and "" not in ids
+            plain = all(map(isinstance, ids, itertools.repeat(str)))
         except AttributeError:
             plain = False
-        if not plain:
-            ids = [record_id(record) for record in records]  # SyncError for a record without one
-        if len(set(ids)) != len(ids):
+        unique = set(ids) if plain else {""}
+        if "" in unique:  # not all plain, non-empty strings: each record's own rule (uuid; SyncError for none)
+            ids = [record_id(record) for record in records]
+            unique = set(ids)
+        if len(unique) != len(ids):
             return self._batch_by_key(records, position, drained=drained, final=final, hi=hi)
         at_ms, at, recent = self._at_ms, self._at, self._recent
         limit = max(at_ms if at else -1, self._recent_max)
@@ -580,23 +596,53 @@ class Changes(Generic[T]):
             else:
                 drained = []
             final = not any(more) and not stuck
-            within: list[Any] = drained
+            parts: list[list[Any]] = [drained] if drained else []
             for index in range(len(streams)):
                 buffer = buffers[index]
                 if buffer and ms(buffer[-1]) <= bound:  # sorted: all of it
-                    within += buffer
+                    parts.append(buffer)
                     buffers[index] = []
                 elif buffer:
-                    cut = bisect.bisect_right(buffer, bound, key=ms)
-                    within += buffer[:cut]
-                    buffers[index] = buffer[cut:]
-            batch = self._batch(within, bound, drained=stuck or final, final=final, hi=hi)
+                    cut = self._cut(buffer, bound)
+                    if cut:
+                        parts.append(buffer[:cut])
+                        buffers[index] = buffer[cut:]
+            if drained:
+                self._in_order(drained)  # read without `sort`: one millisecond, in no particular order
+            batch = self._batch(self._merged(parts), bound, drained=stuck or final, final=final, hi=hi, ordered=True)
             if batch is not None:
                 yield batch
             if final:
                 await self._finish(batch)
                 return
             position = bound + 1 if stuck else bound  # a stream whose buffer is used up is read again from here
+
+    def _merged(self, parts: list[list[Any]]) -> list[Any]:
+        """One list in cursor order from lists each in cursor order: the records of the shorter ones (the archived
+        stream's few, usually) inserted into the longest where they belong, so that only they are compared."""
+        if len(parts) <= 1:
+            return parts[0] if parts else []
+        parts = sorted(parts, key=len, reverse=True)
+        merged = list(parts[0])
+        stamp = self._stamp
+        try:
+            for part in parts[1:]:
+                at = 0
+                for record in part:  # in order: each one goes at or after the previous one
+                    at = bisect.bisect_right(merged, stamp(record), at, key=stamp) + 1
+                    merged.insert(at - 1, record)
+        except TypeError:  # naive stamps beside aware ones
+            return self._in_order(list(itertools.chain.from_iterable(parts)))
+        return merged
+
+    def _cut(self, buffer: list[Any], bound: int) -> int:
+        """How many of a sorted buffer's records are stamped at or before the millisecond `bound`: compared as
+        datetimes in C (a stamp is within `bound` exactly when it is before the next millisecond), in milliseconds
+        for naive stamps."""
+        try:
+            return bisect.bisect_left(buffer, from_ms(bound + 1), key=self._stamp)
+        except TypeError:
+            return bisect.bisect_right(buffer, bound, key=self._ms)
 
     async def _slices(self, position: int | None, hi: int) -> AsyncIterator[Batch[T]]:
         """Filterable but not sortable (Spend transactions): split the window in time until each slice fits in one
