@@ -3,6 +3,8 @@
 Not part of ``make test``. Call it from bench/run.py (``from changes import bench_changes``) or by hand::
 
     .venv/bin/python bench/changes.py                       # 100,000 records, 3 paired runs, prints JSON
+    .venv/bin/python bench/changes.py --instructions        # instructions per record under valgrind
+    .venv/bin/python bench/changes.py --interleaved --runs 5
     .venv/bin/python bench/changes.py --records 20000 --runs 1 --server fakebill
 
 The server runs in its own process (``serve`` mode) and holds the same vendors either way (5% archived, one
@@ -16,17 +18,28 @@ distinct millisecond each, an hour old so nothing is within the sync's lag or ov
   against every record), and a busy server on the other core slows the client's own CPU too (caches), so these
   figures describe FakeBill end to end, not the SDK.
 
-Each measurement is a fresh interpreter (``worker`` mode) so that its memory is the SDK's alone:
+The two loops (``worker`` mode runs one in a fresh interpreter, so that its memory is the SDK's alone):
 
 - ``plain``: ``async for page in bill.vendors.pages(page_size=100)`` (the archived 5% are not listed);
 - ``sync``: ``async for batch in bill.changes("vendors", checkpoint=MemoryCheckpoint())``, every batch
   acknowledged: a first run, so every record (archived ones too, read as a second stream) is delivered.
 
-Reported per mode: items/s (delivered records per second, wall clock), items per second of the client process's
-own CPU (the SDK's cost, robust to a loaded machine) and peak RSS growth over the loop (VmHWM after minus VmRSS
-before, Linux). Goals: sync items per client-CPU second at least 0.9 x plain paging's in the same run; sync peak
-growth under 30 MB. What the sync does beyond plain paging: keyset re-reads of one boundary record per page, the
-checks of every answer, de-duplication, batches and their acknowledgement.
+Three ways of measuring the same two loops, all against the fixed server:
+
+- ``count_instructions`` (``--instructions``): each worker under valgrind's cachegrind, against 2,000 records and
+  against ``--records``; instructions per delivered record are the difference over the difference, so start-up
+  cancels out. A count, not a time: it repeats to 0.05% whatever else the machine is doing. Needs valgrind.
+- ``bench_interleaved`` (``--interleaved``): both loops in one fresh process, a page and a batch in turn, timed
+  with the process's CPU clock, so both see the same state of the machine (whose speed differs by up to 2x
+  between processes).
+- ``bench_changes`` (default): each loop in its own fresh interpreter, paired runs: items/s (wall clock), items
+  per second of the client process's own CPU, and peak RSS growth over the loop (VmHWM after minus VmRSS before,
+  Linux); spreads by about 30% per pair on a 2-core VM.
+
+Goals: sync records per instruction and per client-CPU second at least 0.9 x plain paging's in the same run;
+sync peak growth under 30 MB. What the sync does beyond plain paging: keyset re-reads of one boundary record per
+page, the checks of every answer, the merge of the live and archived streams, de-duplication, batches and their
+acknowledgement.
 """
 
 from __future__ import annotations

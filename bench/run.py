@@ -708,27 +708,71 @@ def fleet(base_url: str, runs: int) -> list[Row]:
 
 
 def incremental_sync(records: int, runs: int) -> list[Row]:
-    """`bill.changes()` over `records` vendors against plain paging of the same (bench/changes.py): against a
-    server of precomputed answers (the SDK's cost), then end to end against FakeBill (its time per request)."""
+    """`bill.changes()` over `records` vendors against plain paging of the same (bench/changes.py), against a
+    server of precomputed answers (the SDK's cost): instructions counted by valgrind (the same count whatever the
+    machine is doing), CPU time with the two in turn in one process, fresh processes for memory and wall clock;
+    then end to end against FakeBill (its time per request)."""
     sys.path.insert(0, str(BENCH))
-    from changes import bench_changes
+    from changes import bench_changes, bench_interleaved, count_instructions
 
+    counted = count_instructions(records)
+    interleaved = bench_interleaved(records, rounds=runs)
     result = bench_changes(records, runs=runs, server_kind="fixed")
-    low, high = result["client_cpu_ratio_range"]
     fake = bench_changes(records, runs=max(1, runs - 2), server_kind="fakebill")
-    return [
+    rows = []
+    if counted is None:
+        rows.append(Row(key="sync-instructions", title="instructions per record", unit="", sdk=float("nan"),
+                        cause="valgrind is not installed: not counted"))  # fmt: skip
+    else:
+        rows.append(
+            Row(
+                key="sync-instructions",
+                title=f"`bill.changes()` over {records:,} records, records per billion instructions of the client"
+                " (valgrind)",
+                unit="records/G",
+                sdk=1e9 / counted["sync_instructions_per_item"],
+                floor=1e9 / counted["plain_instructions_per_item"],
+                floor_name="plain paging of the same records, same run, same server of precomputed answers",
+                ratio=counted["ratio"],
+                target="≥ 0.9× floor",
+                met=counted["goal_met"],
+                cause=f"{counted['sync_instructions_per_item']:,.0f} against"
+                f" {counted['plain_instructions_per_item']:,.0f} instructions per record; start-up cancelled out"
+                f" (a run with {counted['baseline_records']:,} records subtracted)",
+                detail=counted,
+            )
+        )
+    low, high = interleaved["ratio_range"]
+    rows += [
         Row(
             key="sync",
-            title=f"`bill.changes()` over {records:,} records, items per second of the client's own CPU",
+            title="the same, records per second of the client's own CPU, plain page and sync batch in turn in one"
+            " process",
             unit="items/s",
-            sdk=result["sync_items_per_client_cpu_s"],
-            floor=result["plain_items_per_client_cpu_s"],
-            floor_name="plain paging of the same records, same run, same server of precomputed answers",
-            ratio=result["client_cpu_ratio"],
+            sdk=interleaved["sync_items_per_cpu_s"],
+            floor=interleaved["plain_items_per_cpu_s"],
+            floor_name="plain paging in the same process, in turn with the sync",
+            ratio=interleaved["ratio"],
             ratio_range=(low, high),
             target="≥ 0.9× floor",
-            met=result["client_cpu_ratio"] >= 0.9,
-            cause=f"wall clock {result['ratio']:.2f}× ({result['ratio_range'][0]:.2f}–{result['ratio_range'][1]:.2f});"
+            met=interleaved["goal_met"],
+            cause="the cyclic GC is charged to whichever side sets it off",
+            runs={
+                "sdk": [r["items_per_cpu_s"]["sync"] for r in interleaved["rounds"]],
+                "floor": [r["items_per_cpu_s"]["plain"] for r in interleaved["rounds"]],
+            },
+        ),
+        Row(
+            key="sync-processes",
+            title="the same in fresh processes, one run each, wall clock",
+            unit="items/s",
+            sdk=result["sync_items_per_s"],
+            floor=result["plain_items_per_s"],
+            floor_name="plain paging, fresh processes, paired",
+            ratio=result["ratio"],
+            ratio_range=(result["ratio_range"][0], result["ratio_range"][1]),
+            cause=f"client CPU {result['client_cpu_ratio']:.2f}× ({result['client_cpu_ratio_range'][0]:.2f}–"
+            f"{result['client_cpu_ratio_range'][1]:.2f}): this machine's speed differs between processes;"
             f" pages {result['sync_pages']:.0f} vs {result['plain_pages']:.0f} (archived records too)",
         ),
         Row(
@@ -752,6 +796,7 @@ def incremental_sync(records: int, runs: int) -> list[Row]:
             f" record); client CPU {fake['client_cpu_ratio']:.2f}×",
         ),
     ]
+    return rows
 
 
 COMPARE_PYTHON = BENCH / ".venv-compare" / "bin" / "python"
