@@ -460,7 +460,7 @@ class Changes(Generic[T]):
     def _batch(
         self, records: list[Any], position: int, *, drained: bool, final: bool, hi: int, ordered: bool = False
     ) -> Batch[T] | None:
-        """Order (unless `ordered`: one page's records, already put in order by :meth:`_read`), deduplicate by
+        """Order (unless `ordered`: already in cursor order, as the keyset's merged pages are), deduplicate by
         (id, updatedTime), and make the batch that moves the position to `position` (`drained`: everything at
         `position` was read, so the position becomes the next millisecond).
 
