@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from bill_sdk import AsyncBill, where
-from bill_sdk._transport import encode_query
+from bill_sdk._urls import encode_query
 
 from ..client.conftest import BASE
 
