@@ -43,3 +43,15 @@ async def test_a_filtered_list_request_keeps_bills_filter_syntax_readable() -> N
         url = str(route.calls.last.request.url)
         assert url.endswith("?max=10&sort=name:asc&filters=billCurrency:in:%22USD,CAD%22,archived:eq:false"), url
         assert route.calls.last.request.url.params["filters"] == 'billCurrency:in:"USD,CAD",archived:eq:false'
+
+
+@pytest.mark.parametrize("safe", ["", ":,"])
+def test_quoting_is_urllibs_for_every_character(safe: str) -> None:
+    from urllib.parse import quote
+
+    from bill_sdk._urls import _KEY_ESCAPES, _VALUE_ESCAPES, _quote
+
+    escapes = _VALUE_ESCAPES if safe else _KEY_ESCAPES
+    every_ascii = "".join(map(chr, range(128)))
+    for text in [every_ascii, every_ascii + "é", "a b", "", "\u2028", "€ and ü", "%41"]:
+        assert _quote(text, escapes, safe) == quote(text, safe=safe)

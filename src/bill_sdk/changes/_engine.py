@@ -579,12 +579,13 @@ class Changes(Generic[T]):
                 if more[index] and not buffers[index]:
                     buffers[index], more[index] = await self._first_page(stream, position, hi, sort=True)
                     fetched[index] = True
+            lasts = [ms(buffer[-1]) if buffer else -1 for buffer in buffers]
             bound, stuck = hi, False
             for index in range(len(streams)):
                 if not more[index]:
                     continue
-                first, last = ms(buffers[index][0]), ms(buffers[index][-1])
-                fresh_and_flat = fetched[index] and first == last
+                last = lasts[index]
+                fresh_and_flat = fetched[index] and ms(buffers[index][0]) == last
                 if last < bound or (last == bound and fresh_and_flat):
                     bound, stuck = last, fresh_and_flat
             if stuck:  # a full page of one millisecond: read that millisecond to its end, every stream
@@ -599,7 +600,7 @@ class Changes(Generic[T]):
             parts: list[list[Any]] = [drained] if drained else []
             for index in range(len(streams)):
                 buffer = buffers[index]
-                if buffer and ms(buffer[-1]) <= bound:  # sorted: all of it
+                if buffer and lasts[index] <= bound:  # sorted: all of it (a drain only shortens a buffer)
                     parts.append(buffer)
                     buffers[index] = []
                 elif buffer:
