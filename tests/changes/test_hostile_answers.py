@@ -112,6 +112,21 @@ async def test_a_page_that_repeats_a_record_delivers_it_once(bill: tuple[AsyncBi
     assert delivered == [f"v{i}" for i in range(5)]
 
 
+async def test_a_record_in_both_the_live_and_the_archived_answers_is_delivered_once(
+    bill: tuple[AsyncBill, respx.MockRouter],
+) -> None:
+    client, router = bill
+    records = [vendor(i, 10 + i) for i in range(5)]
+    twin = {**records[2], "archived": True}  # the same record, the same stamp, in the archived answer too
+
+    def tamper(page: list[dict[str, Any]], request: httpx.Request) -> list[dict[str, Any]]:
+        return [twin] if "archived:eq:true" in request.url.params.get("filters", "") else page
+
+    router.get("/connect/v3/vendors").mock(side_effect=serve(records, tamper))
+    delivered = [name for batch in await sync(client, page_size=10) for name in batch]
+    assert sorted(delivered) == [f"v{i}" for i in range(5)]
+
+
 async def test_times_without_an_offset_are_read_as_utc(bill: tuple[AsyncBill, respx.MockRouter]) -> None:
     client, router = bill
     records = [vendor(i, 10 + i) for i in range(7)]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from bill_sdk._filters import Filter, all_of, asc, where
 from bill_sdk._runtime import UNSET, Unset
@@ -33,6 +33,15 @@ MAX_DRAIN_PASSES = 5
 
 class SyncError(BillError):
     """A sync cannot go on: a batch was not acknowledged before the next, or BILL's pages do not settle."""
+
+
+class _Read(NamedTuple):
+    """One answer, checked: its records, whether BILL points to more, and whether no record can repeat among them
+    (sorted reads whose stamps strictly increase: a repeat would have the same stamp)."""
+
+    records: list[Any]
+    more: bool
+    distinct: bool
 
 
 # -- small helpers --------------------------------------------------------------------------------------------
@@ -320,59 +329,63 @@ class Changes(Generic[T]):
         pages: AsyncIterator[Any] = self._resource.pages(**kwargs)
         return pages
 
-    async def _first_page(
-        self, stream: Filter | None, lo: int | None, hi: int, *, sort: bool
-    ) -> tuple[list[Any], bool]:
+    async def _first_page(self, stream: Filter | None, lo: int | None, hi: int, *, sort: bool) -> _Read:
         """One request: the first page of the slice, checked (see :meth:`_check`), and whether BILL says there is
         more."""
         if sort and self._sort is not None:
             page = await self._resource.list(filters=self._filters(stream, lo, hi), sort=self._sort, max=self.page_size)
         else:
             page = await self._resource.list(filters=self._filters(stream, lo, hi), max=self.page_size)
-        records, cursor = self._read(page, lo, hi, sort=sort)
-        if cursor and not records:  # "more" but nothing here: never taken as the end of the window
+        read = self._read(page, lo, hi, sort=sort)
+        if read.more and not read.records:  # "more" but nothing here: never taken as the end of the window
             return await self._first_records(stream, lo, hi, sort=sort)
-        return records, cursor
+        return read
 
-    async def _first_records(
-        self, stream: Filter | None, lo: int | None, hi: int, *, sort: bool
-    ) -> tuple[list[Any], bool]:
+    async def _first_records(self, stream: Filter | None, lo: int | None, hi: int, *, sort: bool) -> _Read:
         """The first page of the slice that has records, following BILL's cursor past empty pages that point
         further (the paginator's rules: a bounded number of them; a cursor without results is a PaginationError)."""
         pages = self._pages(stream, lo, hi, sort=sort)
         try:
             async for page in pages:
-                records, cursor = self._read(page, lo, hi, sort=sort)
-                if records:
-                    return records, cursor
+                read = self._read(page, lo, hi, sort=sort)
+                if read.records:
+                    return read
         finally:
             await pages.aclose()  # type: ignore[attr-defined]
-        return [], False
+        return _Read([], False, True)
 
-    def _read(self, page: Any, lo: int | None, hi: int, *, sort: bool) -> tuple[list[Any], bool]:
-        """A page's records, checked (:meth:`_check`), and whether it points to more; counted for progress."""
+    def _read(self, page: Any, lo: int | None, hi: int, *, sort: bool) -> _Read:
+        """A page's records, checked (:meth:`_check`) and in cursor order when `sort`; counted for progress."""
         self._count_page()
         results = page.results  # a list the page owns, never changed here (buffers are sliced, batches copied)
         records = results if isinstance(results, list) else list(results) if isinstance(results, Sequence) else []
-        if records and not self._check(records, lo, hi, sort=sort):
+        more = isinstance(page.next_page, str) and bool(page.next_page)
+        if not records:
+            return _Read(records, more, True)
+        in_order, distinct = self._check(records, lo, hi, sort=sort)
+        if not in_order:
             records = self._in_order(list(records))  # in order by the millisecond, not yet by the datetime
-        return records, isinstance(page.next_page, str) and bool(page.next_page)
+        return _Read(records, more, distinct)
 
-    def _check(self, records: list[Any], lo: int | None, hi: int, *, sort: bool) -> bool:
+    def _check(self, records: list[Any], lo: int | None, hi: int, *, sort: bool) -> tuple[bool, bool]:
         """Every record has its cursor field, within ``lo..hi`` (milliseconds, inclusive), in ascending order when
-        `sort`; False when that order holds only by the millisecond, not yet for the datetimes. This runs for
-        every record synced, so it compares the datetimes themselves in C (``map``, ``min``, ``max``); anything
-        unusual (a missing value, a naive datetime, two records out of order within one millisecond) takes the
-        exact path in milliseconds, which also names the problem."""
+        `sort`. Returns whether that order holds for the datetimes too (not only by the millisecond) and whether
+        the datetimes strictly increase (sorted reads only). This runs for every record synced, so it compares the
+        datetimes themselves in C (``map``, ``min``, ``max``); anything unusual (a missing value, a naive datetime,
+        two records out of order within one millisecond) takes the exact path in milliseconds, which also names
+        the problem."""
         stamps = list(map(self._stamp, records))
-        in_order = True
+        in_order, distinct = True, False
         try:
-            if sort and any(map(operator.gt, stamps, stamps[1:])):
-                raise TypeError  # out of order as datetimes: decide in milliseconds
+            if sort:
+                following = stamps[1:]
+                distinct = not any(map(operator.ge, stamps, following))
+                if not distinct and any(map(operator.gt, stamps, following)):
+                    raise TypeError  # out of order as datetimes: decide in milliseconds
             first, last = (stamps[0], stamps[-1]) if sort else (min(stamps), max(stamps))
             inside = last < from_ms(hi + 1) and (lo is None or first >= from_ms(lo))
         except TypeError:
-            in_order = not sort  # sorted by the millisecond at best: the caller puts them in datetime order
+            in_order, distinct = not sort, False  # sorted by the millisecond at best: _read puts them in order
             milliseconds = [self._ms(record) for record in records]  # SyncError for a missing value
             if sort and milliseconds != sorted(milliseconds):
                 raise SyncError(
@@ -382,7 +395,7 @@ class Changes(Generic[T]):
             inside = max(milliseconds) <= hi and (lo is None or min(milliseconds) >= lo)
         if not inside:
             raise SyncError(f"{self.target.name}: BILL answered records outside the {self.target.cursor_field} filter")
-        return in_order
+        return in_order, distinct
 
     def _in_order(self, records: list[Any]) -> list[Any]:
         """`records` sorted in place by the cursor's datetime (by its millisecond where naive and aware stamps
@@ -402,8 +415,7 @@ class Changes(Generic[T]):
             for attempt in range(MAX_DRAIN_PASSES):
                 added = 0
                 async for page in self._pages(stream, at, at, sort=False):
-                    records, _ = self._read(page, at, at, sort=False)
-                    for record in records:
+                    for record in self._read(page, at, at, sort=False).records:
                         rid = record_id(record)
                         if rid not in found:
                             found[rid] = record
@@ -458,11 +470,20 @@ class Changes(Generic[T]):
         self._check_acknowledged()
 
     def _batch(
-        self, records: list[Any], position: int, *, drained: bool, final: bool, hi: int, ordered: bool = False
+        self,
+        records: list[Any],
+        position: int,
+        *,
+        drained: bool,
+        final: bool,
+        hi: int,
+        ordered: bool = False,
+        distinct: bool = False,
     ) -> Batch[T] | None:
         """Order (unless `ordered`: already in cursor order, as the keyset's merged pages are), deduplicate by
         (id, updatedTime), and make the batch that moves the position to `position` (`drained`: everything at
-        `position` was read, so the position becomes the next millisecond).
+        `position` was read, so the position becomes the next millisecond). `distinct`: no two records share a
+        datetime, so none repeats another within the batch and the answer's ids need no set.
 
         Records arrive at or after the position (``gte``) and everything delivered in this run is at or before
         it, so a record read again can only be one delivered at the position's millisecond (``self._at``) or one
@@ -473,14 +494,13 @@ class Changes(Generic[T]):
             self._in_order(records)
         try:  # models whose `id` is a plain string (all of BILL's but a few): no Python loop per record
             ids = list(map(_ID, records))
-            plain = all(map(isinstance, ids, itertools.repeat(str)))
-        except AttributeError:
+            "".join(ids)  # TypeError unless every one is a string
+            plain = all(ids)  # and none is empty
+        except (AttributeError, TypeError):
             plain = False
-        unique = set(ids) if plain else {""}
-        if "" in unique:  # not all plain, non-empty strings: each record's own rule (uuid; SyncError for none)
+        if not plain:  # each record's own rule: its uuid, else a SyncError
             ids = [record_id(record) for record in records]
-            unique = set(ids)
-        if len(unique) != len(ids):
+        if not distinct and len(set(ids)) != len(ids):
             return self._batch_by_key(records, position, drained=drained, final=final, hi=hi)
         at_ms, at, recent = self._at_ms, self._at, self._recent
         limit = max(at_ms if at else -1, self._recent_max)
@@ -569,6 +589,7 @@ class Changes(Generic[T]):
         smallest last millisecond of the streams that have more, so the delivery stays in cursor order."""
         streams = self._streams()
         buffers: list[list[Any]] = [[] for _ in streams]
+        distinct = [True] * len(streams)  # no stamp twice in a stream's buffer
         more = [True] * len(streams)
         fetched = [False] * len(streams)
         ms = self._ms
@@ -577,7 +598,9 @@ class Changes(Generic[T]):
             for index, stream in enumerate(streams):
                 fetched[index] = False
                 if more[index] and not buffers[index]:
-                    buffers[index], more[index] = await self._first_page(stream, position, hi, sort=True)
+                    buffers[index], more[index], distinct[index] = await self._first_page(
+                        stream, position, hi, sort=True
+                    )
                     fetched[index] = True
             lasts = [ms(buffer[-1]) if buffer else -1 for buffer in buffers]
             bound, stuck = hi, False
@@ -610,7 +633,9 @@ class Changes(Generic[T]):
                         buffers[index] = buffer[cut:]
             if drained:
                 self._in_order(drained)  # read without `sort`: one millisecond, in no particular order
-            batch = self._batch(self._merged(parts), bound, drained=stuck or final, final=final, hi=hi, ordered=True)
+            merged, tied = self._merged(parts)
+            apart = not drained and not tied and all(distinct)  # no record can be in this batch twice
+            batch = self._batch(merged, bound, drained=stuck or final, final=final, hi=hi, ordered=True, distinct=apart)
             if batch is not None:
                 yield batch
             if final:
@@ -618,23 +643,28 @@ class Changes(Generic[T]):
                 return
             position = bound + 1 if stuck else bound  # a stream whose buffer is used up is read again from here
 
-    def _merged(self, parts: list[list[Any]]) -> list[Any]:
+    def _merged(self, parts: list[list[Any]]) -> tuple[list[Any], bool]:
         """One list in cursor order from lists each in cursor order: the records of the shorter ones (the archived
-        stream's few, usually) inserted into the longest where they belong, so that only they are compared."""
+        stream's few, usually) inserted into the longest where they belong, so that only they are compared; and
+        whether an inserted record has the stamp of one already there."""
         if len(parts) <= 1:
-            return parts[0] if parts else []
+            return (parts[0] if parts else []), False
         parts = sorted(parts, key=len, reverse=True)
         merged = list(parts[0])
         stamp = self._stamp
+        tied = False
         try:
             for part in parts[1:]:
                 at = 0
                 for record in part:  # in order: each one goes at or after the previous one
-                    at = bisect.bisect_right(merged, stamp(record), at, key=stamp) + 1
-                    merged.insert(at - 1, record)
+                    moment = stamp(record)
+                    at = bisect.bisect_right(merged, moment, at, key=stamp)
+                    tied = tied or (at > 0 and stamp(merged[at - 1]) == moment)  # after its equals, if any
+                    merged.insert(at, record)
+                    at += 1
         except TypeError:  # naive stamps beside aware ones
-            return self._in_order(list(itertools.chain.from_iterable(parts)))
-        return merged
+            return self._in_order(list(itertools.chain.from_iterable(parts))), True
+        return merged, tied
 
     def _cut(self, buffer: list[Any], bound: int) -> int:
         """How many of a sorted buffer's records are stamped at or before the millisecond `bound`: compared as
@@ -657,11 +687,11 @@ class Changes(Generic[T]):
             collected: list[Any] = []
             full = False
             for stream in streams:
-                records, more = await self._first_page(stream, lo, top, sort=False)
-                if more:
+                read = await self._first_page(stream, lo, top, sort=False)
+                if read.more:
                     full = True
                     break
-                collected += records
+                collected += read.records
             if full and top > lo:
                 middle = (lo + top) // 2
                 stack += [(middle + 1, top), (lo, middle)]
