@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bill_sdk.changes import Changes, MemoryCheckpoint
-from bill_sdk.changes._engine import to_ms
+from bill_sdk.changes._engine import from_ms, to_ms
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -74,3 +74,20 @@ def test_cut_counts_the_records_at_or_before_a_millisecond(seed: int) -> None:
     milliseconds = [to_ms(r.updated_time) for r in buffer]
     for bound in range(milliseconds[0] - 1, milliseconds[-1] + 2):
         assert sync._cut(buffer, bound) == sum(ms <= bound for ms in milliseconds)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_filters_a_read_sends_are_what_the_filter_builders_write(seed: int) -> None:
+    from bill_sdk._filters import all_of, where
+
+    rng = random.Random(seed)
+    sync = engine()
+    archived = where("archived").eq(bool(seed % 2))
+    for _ in range(5):
+        lo = rng.randrange(0, 4_000_000_000_000)
+        hi = lo + rng.randrange(0, 10_000_000)
+        field = where("updatedTime")
+        expected = all_of(field.gte(from_ms(lo)), field.lte(from_ms(hi)), archived)
+        assert sync._filters(archived, lo, hi) == expected
+        assert sync._filters(None, None, hi) == field.lte(from_ms(hi))
+        assert sync._lower(lo) == from_ms(lo) and sync._upper(hi) == from_ms(hi + 1)
