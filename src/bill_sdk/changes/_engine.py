@@ -529,11 +529,13 @@ class Changes(Generic[T]):
             if (ms == at_ms and rid in at) or (rid, ms) in recent:
                 skip.add(front)
             front += 1
-        if skip:
+        if len(skip) == front:  # all of the front read again (the boundary record, usually), or none of it
+            records, ids = (records[front:], ids[front:]) if front else (records, ids)
+        else:
             keep = [index for index in range(front) if index not in skip]
             records = [records[i] for i in keep] + records[front:]
             ids = [ids[i] for i in keep] + ids[front:]
-            self.stats.skipped += len(skip)
+        self.stats.skipped += len(skip)
         return self._make_batch(records, ids, position, drained=drained, final=final, hi=hi)
 
     def _batch_by_key(
