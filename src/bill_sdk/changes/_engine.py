@@ -147,11 +147,15 @@ class Batch(Generic[T]):
         self.removed = list(removed)
         self.resource = owner.target.name
         self.window = owner.stats.window
-        self.position = None if position is None else from_ms(position)
         self.final = final
         self.committed = False
         self._position_ms = position
         self._acked = acked or {}
+
+    @property
+    def position(self) -> datetime | None:
+        """Where the checkpoint stands once this batch is acknowledged (None for a full scan)."""
+        return None if self._position_ms is None else from_ms(self._position_ms)
 
     def __iter__(self) -> Any:
         return iter(self.records)
