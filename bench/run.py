@@ -716,7 +716,7 @@ def incremental_sync(records: int, runs: int) -> list[Row]:
     from changes import bench_changes, bench_interleaved, count_instructions
 
     counted = count_instructions(records)
-    interleaved = bench_interleaved(records, rounds=runs)
+    interleaved = bench_interleaved(records, rounds=max(7, runs))  # cheap (≈6 s a round) and tight: more rounds
     result = bench_changes(records, runs=runs, server_kind="fixed")
     fake = bench_changes(records, runs=max(1, runs - 2), server_kind="fakebill")
     rows = []
