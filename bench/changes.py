@@ -4,7 +4,7 @@ Not part of ``make test``. Call it from bench/run.py (``from changes import benc
 
     .venv/bin/python bench/changes.py                       # 100,000 records, 3 paired runs, prints JSON
     .venv/bin/python bench/changes.py --instructions        # instructions per record under valgrind
-    .venv/bin/python bench/changes.py --interleaved --runs 5
+    .venv/bin/python bench/changes.py --interleaved --runs 5 [--no-gc]
     .venv/bin/python bench/changes.py --records 20000 --runs 1 --server fakebill
 
 The server runs in its own process (``serve`` mode) and holds the same vendors either way (5% archived, one
@@ -362,13 +362,14 @@ def worker(mode: str, ready: dict[str, Any]) -> dict[str, Any]:
     return asyncio.run(main())
 
 
-def interleaved(ready: dict[str, Any], rounds: int) -> list[dict[str, Any]]:
+def interleaved(ready: dict[str, Any], rounds: int, *, gc_off: bool = False) -> list[dict[str, Any]]:
     """Plain paging and a first sync in one process, a page of one and a batch of the other in turn (whichever has
     delivered fewer records goes next), each step timed by the process's CPU clock: both see the same state of
     the machine, whose speed drifts by a factor of two between fresh processes. One result per round. The
     cyclic GC is charged to whichever side's allocation sets it off, which is not always the side whose objects
-    it collects."""
+    it collects (`gc_off`: no cyclic GC during the rounds, to see its share)."""
     import asyncio
+    import gc
     from collections.abc import AsyncIterator
 
     from bill_sdk import AsyncBill
@@ -403,17 +404,22 @@ def interleaved(ready: dict[str, Any], rounds: int) -> list[dict[str, Any]]:
         async with AsyncBill(base_url=ready["url"], env={}, **options) as bill:
             await bill.vendors.list(max=PAGE_SIZE)  # sign in, load the vendor modules
             bill.changes("vendors", checkpoint=MemoryCheckpoint())  # load the sync's modules and its table
-            return [await one_round(bill) for _ in range(rounds)]
+            if gc_off:
+                gc.disable()
+            try:
+                return [await one_round(bill) for _ in range(rounds)]
+            finally:
+                gc.enable()
 
     return asyncio.run(main())
 
 
-def bench_interleaved(records: int = 100_000, rounds: int = 5) -> dict[str, Any]:
+def bench_interleaved(records: int = 100_000, rounds: int = 5, *, gc_off: bool = False) -> dict[str, Any]:
     """:func:`interleaved` in a fresh process against the fixed server: sync items per client-CPU second over
     plain paging's, per round (median and range)."""
     with _server(records, "fixed") as ready:
         out = subprocess.run(
-            [sys.executable, str(Path(__file__)), "interleaved", ready, str(rounds)],
+            [sys.executable, str(Path(__file__)), "interleaved", ready, str(rounds), "gc-off" if gc_off else "gc-on"],
             capture_output=True,
             text=True,
             check=True,
@@ -436,8 +442,8 @@ def _main() -> None:
     if sys.argv[1:2] == ["worker"]:  # worker MODE READY-JSON
         print(json.dumps(worker(sys.argv[2], json.loads(sys.argv[3]))))
         return
-    if sys.argv[1:2] == ["interleaved"]:  # interleaved READY-JSON ROUNDS
-        print(json.dumps(interleaved(json.loads(sys.argv[2]), int(sys.argv[3]))))
+    if sys.argv[1:2] == ["interleaved"]:  # interleaved READY-JSON ROUNDS gc-on|gc-off
+        print(json.dumps(interleaved(json.loads(sys.argv[2]), int(sys.argv[3]), gc_off=sys.argv[4] == "gc-off")))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mode", nargs="?", default="bench", choices=["bench", "serve"])
@@ -450,13 +456,15 @@ def _main() -> None:
     parser.add_argument(
         "--interleaved", action="store_true", help="plain and sync in turn in one process, --runs rounds (fixed server)"
     )
+    parser.add_argument("--no-gc", action="store_true", help="with --interleaved: the cyclic GC off during the rounds")
     args = parser.parse_args()
     if args.mode == "serve":
         serve(args.records, args.server)
     elif args.instructions:
         print(json.dumps(count_instructions(args.records), indent=1))
     elif args.interleaved:
-        summary = {k: v for k, v in bench_interleaved(args.records, args.runs).items() if k != "rounds"}
+        result = bench_interleaved(args.records, args.runs, gc_off=args.no_gc)
+        summary = {k: v for k, v in result.items() if k != "rounds"}
         print(json.dumps(summary, indent=1))
     else:
         result = bench_changes(args.records, args.runs, args.server)
