@@ -33,27 +33,22 @@ def encode_query(params: Mapping[str, Any]) -> str:
     ``&``, ``:`` or ``,``, which httpx's parser leaves as it is."""
     parts = []
     for key, value in params.items():
-        name = _quote(key, _KEY_ESCAPES, "")
+        name = quote(key, safe="")
         for item in value if isinstance(value, list | tuple) else (value,):
             text = ("true" if item else "false") if isinstance(item, bool) else "" if item is None else str(item)
-            parts.append(f"{name}={_quote(text, _VALUE_ESCAPES, ':,')}")
+            parts.append(f"{name}={quote_value(text)}")
     return "&".join(parts)
 
 
-def _quote(text: str, escapes: dict[int, str], safe: str) -> str:
-    """``urllib.parse.quote(text, safe=safe)``: ASCII text through a table in C (a filter's quotes and spaces
+# ``%XX`` for every ASCII character that is neither unreserved (RFC 3986) nor ``:`` or ``,``
+_KEPT = frozenset(string.ascii_letters + string.digits + "_.-~:,")
+_ESCAPES = {code: f"%{code:02X}" for code in range(128) if chr(code) not in _KEPT}
+
+
+def quote_value(text: str) -> str:
+    """``urllib.parse.quote(text, safe=":,")``: ASCII text through a table in C (a filter's quotes and spaces
     would send urllib's quote through a Python loop over every byte), anything else through urllib (UTF-8)."""
-    return text.translate(escapes) if text.isascii() else quote(text, safe=safe)
-
-
-def _escapes(safe: str) -> dict[int, str]:
-    """``%XX`` for every ASCII character that is neither unreserved (RFC 3986) nor in `safe`."""
-    kept = set(string.ascii_letters + string.digits + "_.-~" + safe)
-    return {code: f"%{code:02X}" for code in range(128) if chr(code) not in kept}
-
-
-_KEY_ESCAPES = _escapes("")
-_VALUE_ESCAPES = _escapes(":,")
+    return text.translate(_ESCAPES) if text.isascii() else quote(text, safe=":,")
 
 
 @lru_cache(maxsize=ENDPOINTS_KEPT)

@@ -61,7 +61,7 @@ def to_ms(moment: datetime) -> int:
 
 
 def from_ms(ms: int) -> datetime:
-    return EPOCH + timedelta(0, ms // 1000, ms % 1000 * 1000)  # positional: a third faster than milliseconds=
+    return EPOCH + timedelta(0, ms // 1000, ms % 1000 * 1000)  # positional: about a quarter faster than milliseconds=
 
 
 def iso(moment: datetime) -> str:
@@ -236,7 +236,6 @@ class Changes(Generic[T]):
         self._hi_clause = ""
         self._lo_ms = -1
         self._lo_moment = EPOCH
-        self._gte = f"{field_name}:gte:" if field_name else ""
 
     def __aiter__(self) -> AsyncIterator[Batch[T]]:
         return self._run()
@@ -322,7 +321,7 @@ class Changes(Generic[T]):
         field = self._field
         parts: list[str] = []
         if field is not None and lo is not None:
-            parts.append(f'{self._gte}"{iso(self._lower(lo))}"')  # what field.gte() writes for a UTC datetime
+            parts.append(field.gte(self._lower(lo)))
         if field is not None and hi is not None:
             self._upper(hi)
             parts.append(self._hi_clause)
